@@ -186,10 +186,10 @@ def _locate(customers: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.D
                                province_en=provinces["province_en"])
     cities = geo.resolve_cities(located.assign(city=raw_city), city="city", province="province")
     # A city alone can name its province (深圳 -> 广东省) when the province was empty.
-    city_table = geo.cities().set_index("city")
+    city_table = geo.cities().drop_duplicates("city_code").set_index("city_code")
     fill = located["province"].isna() & cities["city"].notna()
     if fill.any():
-        located.loc[fill, "province"] = cities.loc[fill, "city"].map(city_table["province"])
+        located.loc[fill, "province"] = cities.loc[fill, "city_code"].map(city_table["province"])
         codes = geo.provinces().set_index("province")
         located.loc[fill, "province_code"] = located.loc[fill, "province"].map(codes["province_code"])
         located.loc[fill, "province_en"] = located.loc[fill, "province"].map(codes["province_en"])

@@ -1,0 +1,154 @@
+"""Step 2 on a hand-made export whose right answers are counted by hand."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pandas as pd
+import pytest
+
+from helpers.config import load_config
+from helpers.io import SourceError
+from helpers.prep import build_prep, check_ledger
+
+CRM = """\
+id,name,prov,city,lat,lon,signup
+C1,甲公司,广东,深圳,22.54,114.06,2024/01/05
+C2,乙公司,Guangdong Sheng,广州市,,,2024/02/01
+C3,丙公司,浙,,,,2024/03/01
+C3,丙公司,浙,,,,2024/03/01
+C4,丁公司,Atlantis,,,,2024/03/02
+C5,戊公司,,深圳,,,not a date
+,无名公司,北京,,,,2024/01/01
+C6,己公司,四川,成都,104.07,30.67,2024/01/01
+"""
+ERP = """\
+code,name,prov,headcount
+C2,乙公司,粤,25
+C7,庚公司,江苏省,12
+"""
+ORDERS = """\
+oid,cid,date,amount,status
+O1,C1,2025-01-10,100,done
+O2,C1,2025-02-10,-20,returned
+O3,C2,2025-03-01,50,done
+O3,C2,2025-03-01,50,done
+O4,C9,2025-03-02,70,done
+O5,C3,2025-03-03,abc,done
+O6,C3,2025-13-40,10,done
+O7,C7,2025-04-01,30,cancelled
+O8,C6,2025-04-02,40,done
+"""
+
+
+def write_case(tmp_path, **files):
+    for name, text in files.items():
+        encoding = "gbk" if name.endswith("gbk.csv") else "utf-8"
+        (tmp_path / name).write_text(text, encoding=encoding)
+    config = textwrap.dedent("""\
+        paths: {data: ., reports: reports}
+        sources:
+          customers:
+            - name: crm
+              file: crm.csv
+              columns: {customer_id: id, name: name, province: prov, city: city,
+                        lat: lat, lon: lon, signup_date: signup}
+              dates: {signup_date: "%Y/%m/%d"}
+            - name: erp
+              file: erp_gbk.csv
+              encoding: gbk
+              columns: {customer_id: code, name: name, province: prov, headcount: headcount}
+          orders:
+            - name: erp_orders
+              file: orders.csv
+              columns: {order_id: oid, customer_id: cid, order_date: date, amount: amount,
+                        status: status}
+              dates: {order_date: "%Y-%m-%d"}
+              keep_status: [done, returned]
+        geography:
+          territories:
+            华南: [广东]
+            华东: [浙江, 江苏]
+            西南: [四川]
+        """)
+    (tmp_path / "workbook.yaml").write_text(config, encoding="utf-8")
+    return load_config(tmp_path / "workbook.yaml")
+
+
+@pytest.fixture
+def result(tmp_path):
+    config = write_case(tmp_path, **{"crm.csv": CRM, "erp_gbk.csv": ERP, "orders.csv": ORDERS})
+    return build_prep(config)
+
+
+def outcome(result, table, source, kind):
+    rows = result.ledger.query("table == @table and source == @source and outcome == @kind")
+    return int(rows["rows"].sum())
+
+
+def test_customers_ledger_balances_by_hand(result):
+    # crm: 8 rows read; 1 exact duplicate (C3) merged; 1 empty id quarantined; 6 kept
+    assert outcome(result, "customers", "crm", "read") == 8
+    assert outcome(result, "customers", "crm", "merged") == 1
+    assert outcome(result, "customers", "crm", "quarantined") == 1
+    assert outcome(result, "customers", "crm", "kept") == 6
+    # erp: C2 merged into the crm row, C7 kept
+    assert outcome(result, "customers", "erp", "read") == 2
+    assert outcome(result, "customers", "erp", "merged") == 1
+    assert outcome(result, "customers", "erp", "kept") == 1
+    assert sorted(result.customers["customer_id"]) == ["C1", "C2", "C3", "C4", "C5", "C6", "C7"]
+    check_ledger(result.ledger)
+
+
+def test_merge_combines_sources(result):
+    c2 = result.customers.set_index("customer_id").loc["C2"]
+    assert c2["source"] == "crm+erp"
+    assert c2["headcount"] == 25  # only the ERP row had it
+    assert c2["province"] == "广东省"
+
+
+def test_places_resolved_and_geocoded(result):
+    c = result.customers.set_index("customer_id")
+    assert c.loc["C1", "city"] == "深圳市" and c.loc["C1", "geo_precision"] == "point"
+    assert c.loc["C2", "geo_precision"] == "city" and c.loc["C2", "city"] == "广州市"
+    assert c.loc["C3", "province"] == "浙江省" and c.loc["C3", "geo_precision"] == "province"
+    assert c.loc["C5", "province"] == "广东省"  # inferred from the city 深圳
+    assert pd.isna(c.loc["C4", "province"]) and c.loc["C4", "geo_precision"] == "none"
+    # C6 had lat/lon swapped: turned round, not dropped
+    assert c.loc["C6", "lat"] == pytest.approx(30.67) and c.loc["C6", "lon"] == pytest.approx(104.07)
+    assert c.loc["C7", "territory"] == "华东" and c.loc["C1", "territory"] == "华南"
+    assert result.unresolved.set_index("value").loc["Atlantis", "rows"] == 1
+    assert pd.isna(c.loc["C5", "signup_date"])
+    assert any("signup_date" in note for note in result.notes)
+
+
+def test_orders_ledger_and_reasons(result):
+    q = result.quarantine.query("table == 'orders'").set_index("line")["reason"]
+    assert q[6] == "unknown customer_id"            # O4, line 6
+    assert q[7] == "amount is not a number"         # O5
+    assert q[8].startswith("order_date does not match")  # O6
+    assert q[9] == "status 'cancelled' not in keep_status"  # O7
+    assert outcome(result, "orders", "erp_orders", "merged") == 1  # duplicate O3 line
+    assert outcome(result, "orders", "erp_orders", "kept") == 4
+    assert sorted(result.orders["order_id"]) == ["O1", "O2", "O3", "O8"]
+    assert result.orders["amount"].sum() == pytest.approx(170)
+    assert set(result.orders["province"]) == {"广东省", "四川省"}
+    totals = check_ledger(result.ledger)
+    assert totals["balanced"].all() and totals["read"].sum() == 8 + 2 + 9
+
+
+def test_missing_file_and_column_are_named(tmp_path):
+    config = write_case(tmp_path, **{"crm.csv": CRM, "orders.csv": ORDERS})
+    with pytest.raises(SourceError, match="erp_gbk.csv"):
+        build_prep(config)
+    config = write_case(tmp_path, **{"crm.csv": CRM.replace("prov,", "province,", 1),
+                                     "erp_gbk.csv": ERP, "orders.csv": ORDERS})
+    with pytest.raises(SourceError, match=r"'prov' \(for province\) not found"):
+        build_prep(config)
+
+
+def test_wrong_encoding_is_explained(tmp_path):
+    config = write_case(tmp_path, **{"crm.csv": CRM, "erp_gbk.csv": ERP, "orders.csv": ORDERS})
+    (tmp_path / "erp_gbk.csv").write_text(ERP, encoding="utf-8")
+    with pytest.raises(SourceError, match="cannot be decoded as 'gbk'"):
+        build_prep(config)
