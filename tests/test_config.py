@@ -1,0 +1,86 @@
+"""workbook.yaml loading: the shipped config loads; wrong keys and values are named."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from helpers.config import DEFAULT_CONFIG, ConfigError, RunPaths, load_config
+from helpers.scope import RegionError, Scope, list_regions
+
+
+def write(tmp_path, data):
+    path = tmp_path / "workbook.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def shipped():
+    return yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+
+
+def test_shipped_config_loads_and_points_at_sample():
+    config = load_config()
+    assert config.data_dir.name == "sample"
+    assert len(config.geography.territories) == 7
+    assert config.sources["orders"][0].keep_status == ["已完成", "已退货"]
+
+
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        (lambda c: c.update(bogus=1), "bogus"),
+        (lambda c: c["analysis"].update(period_months=0), "analysis.period_months"),
+        (lambda c: c["report"].update(lang="fr"), "report.lang"),
+        (lambda c: c["geography"].update(coordinates="utm"), "geography.coordinates"),
+        (lambda c: c["sources"].pop("orders"), "orders"),
+        (lambda c: c["sources"]["orders"][0].pop("file"), "sources.orders.0.file"),
+        (lambda c: c["sources"]["orders"][0]["columns"].pop("amount"), "amount"),
+        (lambda c: c["sources"]["orders"][0]["columns"].update(colour="x"), "colour"),
+        (lambda c: c["sources"]["orders"][0]["dates"].update(ship_date="%Y"), "dates.ship_date"),
+        (lambda c: c["strategy"].update(hot_share="lots"), "strategy.hot_share"),
+    ],
+)
+def test_wrong_key_or_value_is_named(tmp_path, shipped, change, key):
+    change(shipped)
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, shipped))
+    assert key in str(err.value)
+    assert str(tmp_path) in str(err.value)
+
+
+def test_missing_and_unparseable_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: [unclosed", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_relative_paths_follow_the_config_file(tmp_path, shipped):
+    shipped["paths"] = {"data": "exports", "reports": "out"}
+    config = load_config(write(tmp_path, shipped))
+    assert config.data_dir == (tmp_path / "exports").resolve()
+    assert RunPaths.for_run(config).root == (tmp_path / "out" / "interactive").resolve()
+
+
+def test_regions_parse_any_spelling():
+    config = load_config()
+    assert Scope.parse("粤", config).name == "广东省"
+    assert Scope.parse("Guangdong", config).slug == "guangdong"
+    east = Scope.parse("East China", config)
+    assert east.kind == "territory" and "上海市" in east.provinces and east.slug == "east-china"
+    assert len(Scope.parse("all", config).provinces) == 31
+    assert list_regions(config)[:2] == ["ALL", "华东"]
+    assert len(list_regions(config, "provinces")) == 32
+    with pytest.raises(RegionError, match="Atlantis"):
+        Scope.parse("Atlantis", config)
+
+
+def test_territory_with_unknown_province_is_named(tmp_path, shipped):
+    shipped["geography"]["territories"]["华南"].append("Atlantis")
+    config = load_config(write(tmp_path, shipped))
+    with pytest.raises(RegionError, match=r"geography.territories.华南.*Atlantis"):
+        Scope.parse("华南", config)
