@@ -1,0 +1,295 @@
+"""Step 3 charts: region bars, Pareto share, monthly trend, customers vs revenue.
+
+Every function follows seaborn's habits: keyword-only options, draws on ``ax`` when
+given (a new figure otherwise), returns the Axes, and never changes its input.
+Labels are English or Chinese (``lang="zh"``); Chinese text renders through
+:func:`helpers.fonts.use_cjk_font`.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from helpers.fonts import use_cjk_font
+from helpers.labels import MONEY_COLUMNS, format_money, label, region_label
+
+OTHERS_COLOR = "#b0b0b0"
+MAIN_COLOR = "#1f77b4"
+LINE_COLOR = "#d62728"
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    use_cjk_font()
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _value_formatter(value: str, lang: str) -> FuncFormatter:
+    if value in MONEY_COLUMNS:
+        return FuncFormatter(lambda v, _pos: format_money(v, lang))
+    if value in ("share", "growth", "growth_yoy"):
+        return PercentFormatter(1.0)
+    return FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+
+
+def _require(data: pd.DataFrame, *columns: str) -> None:
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise KeyError(f"missing column(s) {missing}; have {list(data.columns)}")
+
+
+def _region_values(data: pd.DataFrame, value: str, lang: str) -> pd.Series:
+    """Value per display name, largest first, missing values dropped."""
+    _require(data, value)
+    names = region_label(data, lang)
+    values = pd.Series(pd.to_numeric(data[value], errors="coerce").to_numpy(), index=names)
+    values = values.dropna()
+    # Regions sharing a display name (rare) are summed so each bar is one name.
+    values = values.groupby(level=0, sort=False).sum()
+    return values.sort_values(ascending=False, kind="stable")
+
+
+def plot_region_bars(
+    data: pd.DataFrame,
+    *,
+    value: str = "revenue",
+    top: int = 15,
+    lang: str = "en",
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Horizontal bars of ``value`` per region, top ``top`` plus one "Others" bar.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Region KPI table with ``region``, ``region_en`` and the ``value`` column.
+    value : str, default "revenue"
+        Column to plot (``revenue``, ``customers``, ``orders`` ...).
+    top : int, default 15
+        Number of regions shown by name; the rest are summed into one grey bar
+        labelled "Others" / "其他" (drawn only when there is a rest).
+    lang : {"en", "zh"}, default "en"
+        Language of names, axis labels and title.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.barh`.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    values = _region_values(data, value, lang)
+    shown = values.iloc[:top]
+    rest = values.iloc[top:]
+    colors = [MAIN_COLOR] * len(shown)
+    if len(rest):
+        shown = pd.concat([shown, pd.Series([rest.sum()], index=[label("others", lang)])])
+        colors.append(OTHERS_COLOR)
+    ax = _axes(ax, (8, 0.35 * len(shown) + 1.5))
+    kwargs.setdefault("color", colors)
+    positions = np.arange(len(shown))
+    ax.barh(positions, shown.to_numpy(), **kwargs)
+    ax.set_yticks(positions, labels=[str(n) for n in shown.index])
+    ax.invert_yaxis()  # largest on top
+    ax.xaxis.set_major_formatter(_value_formatter(value, lang))
+    ax.set_xlabel(label(value, lang))
+    ax.set_ylabel(label("region", lang))
+    ax.set_title(label("title_bars", lang).format(value=label(value, lang)))
+    return ax
+
+
+def plot_share(
+    data: pd.DataFrame,
+    *,
+    value: str = "revenue",
+    lang: str = "en",
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Pareto chart: each region's share of ``value`` and the cumulative share.
+
+    Bars show the shares sorted from largest to smallest; a line on a twin axis
+    shows the cumulative share, with the 80% level drawn and the number of regions
+    that together reach 80% annotated.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Region KPI table with ``region``, ``region_en`` and the ``value`` column.
+        Shares are computed from ``value`` (negative values count as 0, missing
+        values are dropped), so the chart works for customers as well as revenue.
+    value : str, default "revenue"
+        Column whose concentration is shown.
+    lang : {"en", "zh"}, default "en"
+        Language of labels and title.
+    ax : matplotlib Axes, optional
+        Axes for the bars; a new figure is created when None. The cumulative line
+        lives on ``ax.twinx()``.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.bar`.
+
+    Returns
+    -------
+    matplotlib Axes
+        The bar Axes; the twin Axes holding the cumulative line shares its x axis.
+    """
+    values = _region_values(data, value, lang).clip(lower=0)
+    total = values.sum()
+    shares = values / total if total > 0 else values * 0.0
+    cumulative = shares.cumsum()
+    ax = _axes(ax, (max(6.0, 0.3 * len(shares) + 2), 4.5))
+    positions = np.arange(len(shares))
+    kwargs.setdefault("color", MAIN_COLOR)
+    ax.bar(positions, shares.to_numpy(), **kwargs)
+    if len(shares) <= 40:
+        ax.set_xticks(positions, labels=[str(n) for n in shares.index], rotation=60, ha="right")
+    else:
+        ax.set_xticks([])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel(label("share_of", lang).format(value=label(value, lang)))
+    ax.set_xlabel(label("region", lang))
+
+    line_ax = ax.twinx()
+    line_ax.plot(positions, cumulative.to_numpy(), color=LINE_COLOR, marker="o", markersize=3)
+    line_ax.axhline(0.8, color="grey", linestyle="--", linewidth=1)
+    line_ax.set_ylim(0, 1.05)
+    line_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    line_ax.set_ylabel(label("cumulative_share", lang))
+    if total > 0:
+        n80 = int(np.argmax(cumulative.to_numpy() >= 0.8 - 1e-12)) + 1
+        note = label("pareto_note", lang).format(n=n80, total=len(shares))
+        line_ax.annotate(
+            note,
+            xy=(n80 - 1, cumulative.iloc[n80 - 1]),
+            xytext=(10, -25),
+            textcoords="offset points",
+            arrowprops={"arrowstyle": "->", "color": "grey"},
+        )
+    ax.set_title(label("title_share", lang).format(value=label(value, lang)))
+    return ax
+
+
+def plot_trend(
+    monthly: pd.DataFrame,
+    *,
+    value: str = "revenue",
+    hue: str | None = None,
+    top: int = 6,
+    lang: str = "en",
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Monthly line(s) of ``value``; one line per group when ``hue`` is given.
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        Table with ``month`` (Timestamp), ``value`` and optionally the ``hue``
+        column. Several rows for the same month (and group) are summed.
+    value : str, default "revenue"
+        Column to plot (``revenue`` or ``orders``).
+    hue : str, optional
+        Group column (``region``, ``channel`` ...). Only the ``top`` groups with the
+        largest total are drawn; a group's months without rows count as 0.
+    top : int, default 6
+        Number of groups drawn when ``hue`` is given.
+    lang : {"en", "zh"}, default "en"
+        Language of labels and title.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    _require(monthly, "month", value, *([hue] if hue else []))
+    frame = monthly.assign(
+        month=pd.to_datetime(monthly["month"]),
+        **{value: pd.to_numeric(monthly[value], errors="coerce")},
+    )
+    ax = _axes(ax, (9, 4.5))
+    kwargs.setdefault("marker", "o")
+    kwargs.setdefault("markersize", 3)
+    if hue is None:
+        series = frame.groupby("month")[value].sum().sort_index()
+        ax.plot(series.index, series.to_numpy(), **kwargs)
+    else:
+        table = frame.pivot_table(
+            index="month", columns=hue, values=value, aggfunc="sum", fill_value=0
+        ).sort_index()
+        order = table.sum().sort_values(ascending=False, kind="stable").index[:top]
+        for group in order:
+            ax.plot(table.index, table[group].to_numpy(), label=str(group), **kwargs)
+        ax.legend(title=label(hue, lang), fontsize="small")
+    ax.yaxis.set_major_formatter(_value_formatter(value, lang))
+    ax.set_xlabel(label("month", lang))
+    ax.set_ylabel(label(value, lang))
+    ax.set_title(label("title_trend", lang).format(value=label(value, lang)))
+    ax.tick_params(axis="x", labelrotation=30)  # autofmt_xdate would hide other axes' ticks
+    return ax
+
+
+def plot_customers_vs_revenue(
+    data: pd.DataFrame,
+    *,
+    annotate: int = 15,
+    lang: str = "en",
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Scatter of customers (x) against revenue (y), one labelled point per region.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Region KPI table with ``region``, ``region_en``, ``customers`` and
+        ``revenue``; rows missing either number are left out.
+    annotate : int, default 15
+        Number of regions (largest revenue first) whose names are written next to
+        their point, so a chart of 300 cities stays readable.
+    lang : {"en", "zh"}, default "en"
+        Language of names, labels and title.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.scatter`.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    _require(data, "customers", "revenue")
+    frame = pd.DataFrame(
+        {
+            "name": region_label(data, lang),
+            "customers": pd.to_numeric(data["customers"], errors="coerce"),
+            "revenue": pd.to_numeric(data["revenue"], errors="coerce"),
+        }
+    ).dropna(subset=["customers", "revenue"])
+    ax = _axes(ax, (8, 6))
+    kwargs.setdefault("color", MAIN_COLOR)
+    kwargs.setdefault("alpha", 0.8)
+    ax.scatter(frame["customers"], frame["revenue"], **kwargs)
+    for row in frame.nlargest(annotate, "revenue").itertuples():
+        ax.annotate(
+            str(row.name),
+            (row.customers, row.revenue),
+            xytext=(4, 4),
+            textcoords="offset points",
+            fontsize="small",
+        )
+    ax.xaxis.set_major_formatter(_value_formatter("customers", lang))
+    ax.yaxis.set_major_formatter(_value_formatter("revenue", lang))
+    ax.set_xlabel(label("customers", lang))
+    ax.set_ylabel(label("revenue", lang))
+    ax.set_title(label("title_scatter", lang))
+    return ax

@@ -1,0 +1,232 @@
+"""Charts, labels and the CJK font, on small hand-made frames."""
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.text import Annotation  # noqa: E402
+
+from helpers.charts import (  # noqa: E402
+    plot_customers_vs_revenue,
+    plot_region_bars,
+    plot_share,
+    plot_trend,
+)
+from helpers.fonts import use_cjk_font  # noqa: E402
+from helpers.labels import format_money, label, region_label  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def kpis():
+    """20 regions with revenue 20, 19, ..., 1 (x 10k) and customers 2 x rank."""
+    n = 20
+    return pd.DataFrame(
+        {
+            "region": [f"地区{i}" for i in range(n)],
+            "region_en": [f"Region {i}" for i in range(n)],
+            "level": "province",
+            "lat": np.linspace(20, 45, n),
+            "lon": np.linspace(90, 125, n),
+            "customers": np.arange(n, 0, -1) * 2,
+            "revenue": np.arange(n, 0, -1) * 10_000.0,
+        }
+    )
+
+
+def _bars(ax):
+    return [p for p in ax.patches if p.get_width() or p.get_height()]
+
+
+def _twin(ax):
+    return next(other for other in ax.figure.axes if other is not ax)
+
+
+# --- fonts -------------------------------------------------------------------
+
+
+def test_use_cjk_font_is_idempotent_and_first():
+    family = use_cjk_font()
+    assert family == use_cjk_font()
+    assert family == "Noto Sans CJK SC"
+    sans = matplotlib.rcParams["font.sans-serif"]
+    assert sans[0] == family and "DejaVu Sans" in sans
+    assert sans.count(family) == 1
+    assert matplotlib.rcParams["axes.unicode_minus"] is False
+    path = font_manager.findfont(
+        font_manager.FontProperties(family=family), fallback_to_default=False
+    )
+    assert "mplfonts" in path
+
+
+def test_chinese_title_renders_without_missing_glyphs(tmp_path):
+    use_cjk_font()
+    fig, ax = plt.subplots()
+    ax.set_title("广东省 客户数 收入占比 -5")
+    ax.set_xlabel("深圳市")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(tmp_path / "zh.png")
+    missing = [w for w in caught if "missing from font" in str(w.message)]
+    assert missing == []
+
+
+# --- labels ------------------------------------------------------------------
+
+
+def test_label_both_languages_and_fallback():
+    assert label("customers", "en") == "Customers"
+    assert label("customers", "zh") == "客户数"
+    assert label("revenue", "zh-CN") == "收入"
+    assert label("others", "zh") == "其他"
+    assert label("gross_margin", "en") == "Gross margin"
+    with pytest.raises(ValueError):
+        label("revenue", "fr")
+
+
+def test_region_label_frame_and_row():
+    frame = pd.DataFrame({"region": ["广东省", "华南"], "region_en": ["Guangdong", None]})
+    assert region_label(frame, "en").tolist() == ["Guangdong", "华南"]
+    assert region_label(frame, "zh").tolist() == ["广东省", "华南"]
+    assert region_label(frame.iloc[0], "en") == "Guangdong"
+    assert region_label({"region": "深圳市", "region_en": "Shenzhen"}, "zh") == "深圳市"
+
+
+def test_format_money():
+    assert format_money(1_234_567, "en") == "1.23M"
+    assert format_money(25_000, "en") == "25k"
+    assert format_money(1_234_567, "zh") == "123万"
+    assert format_money(25_000, "zh") == "2.5万"
+    assert format_money(float("nan"), "en") == "–"
+
+
+# --- region bars ---------------------------------------------------------------
+
+
+def test_region_bars_top_plus_others(kpis):
+    before = kpis.copy()
+    ax = plot_region_bars(kpis, top=5)
+    bars = _bars(ax)
+    assert len(bars) == 6
+    widths = [b.get_width() for b in bars]
+    assert widths[:5] == [200_000, 190_000, 180_000, 170_000, 160_000]
+    assert widths[5] == pytest.approx(kpis["revenue"].iloc[5:].sum())
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "Region 0" and labels[-1] == "Others"
+    pd.testing.assert_frame_equal(kpis, before)
+
+
+def test_region_bars_no_others_when_all_fit(kpis):
+    ax = plot_region_bars(kpis.head(4), top=15, value="customers")
+    assert len(_bars(ax)) == 4
+    assert "Others" not in [t.get_text() for t in ax.get_yticklabels()]
+
+
+def test_region_bars_chinese_and_given_ax(kpis):
+    fig, ax = plt.subplots()
+    out = plot_region_bars(kpis, top=3, lang="zh", ax=ax)
+    assert out is ax and len(fig.axes) == 1
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "地区0" and labels[-1] == "其他"
+    assert ax.get_title() == "各地区收入"
+    assert ax.get_xlabel() == "收入"
+    assert ax.xaxis.get_major_formatter()(200_000, 0) == "20万"
+
+
+def test_region_bars_skips_missing_values(kpis):
+    data = kpis.assign(revenue=kpis["revenue"].where(kpis.index != 0))
+    ax = plot_region_bars(data, top=50)
+    assert len(_bars(ax)) == 19
+
+
+# --- Pareto --------------------------------------------------------------------
+
+
+def test_share_pareto(kpis):
+    ax = plot_share(kpis)
+    bars = _bars(ax)
+    assert len(bars) == 20
+    heights = [b.get_height() for b in bars]
+    assert heights == sorted(heights, reverse=True)
+    assert sum(heights) == pytest.approx(1.0)
+    twin = _twin(ax)
+    cumulative = twin.lines[0].get_ydata()
+    assert cumulative[-1] == pytest.approx(1.0)
+    assert np.all(np.diff(cumulative) >= 0)
+    assert any(line.get_ydata()[0] == pytest.approx(0.8) for line in twin.lines[1:])
+    # revenue 20..1 -> total 210; the top 11 make 20+...+10 = 165 = 78.6%, top 12 = 174 = 82.9%
+    notes = [c.get_text() for c in twin.get_children() if isinstance(c, Annotation)]
+    assert notes == ["12 of 20 regions make 80%"]
+
+
+def test_share_chinese(kpis):
+    ax = plot_share(kpis, value="customers", lang="zh")
+    assert ax.get_title() == "客户数集中度(帕累托)"
+    notes = [c.get_text() for c in _twin(ax).get_children() if isinstance(c, Annotation)]
+    assert notes == ["12/20 个地区贡献80%"]
+
+
+# --- trend ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def monthly():
+    months = pd.date_range("2024-01-01", periods=6, freq="MS")
+    rows = []
+    for g, scale in zip("ABCDEFGH", range(8, 0, -1), strict=True):
+        for month in months:
+            rows.append({"month": month, "channel": g, "revenue": scale * 1000.0, "orders": scale})
+    return pd.DataFrame(rows)
+
+
+def test_trend_single_line(monthly):
+    ax = plot_trend(monthly)
+    assert len(ax.lines) == 1
+    assert list(ax.lines[0].get_ydata()) == [36_000.0] * 6
+
+
+def test_trend_top_groups(monthly):
+    ax = plot_trend(monthly, hue="channel", top=3, value="orders")
+    assert [line.get_label() for line in ax.lines] == ["A", "B", "C"]
+    assert ax.get_legend() is not None
+
+
+def test_trend_chinese(monthly):
+    ax = plot_trend(monthly, lang="zh")
+    assert ax.get_xlabel() == "月份"
+    assert ax.get_title() == "月度收入"
+
+
+# --- scatter -------------------------------------------------------------------
+
+
+def test_customers_vs_revenue(kpis):
+    data = kpis.assign(customers=kpis["customers"].where(kpis.index != 19))
+    ax = plot_customers_vs_revenue(data, annotate=5)
+    assert len(ax.collections[0].get_offsets()) == 19
+    notes = [c.get_text() for c in ax.get_children() if isinstance(c, Annotation)]
+    assert notes == [f"Region {i}" for i in range(5)]
+    zh = plot_customers_vs_revenue(kpis, annotate=2, lang="zh")
+    assert zh.get_xlabel() == "客户数" and zh.get_ylabel() == "收入"
+    assert "地区0" in [c.get_text() for c in zh.get_children() if isinstance(c, Annotation)]
+
+
+def test_trend_leaves_other_axes_alone(monthly, kpis):
+    fig, (left, right) = plt.subplots(2, 1)  # autofmt_xdate would hide the top ticks
+    plot_region_bars(kpis, ax=left)
+    plot_trend(monthly, ax=right)
+    fig.canvas.draw()
+    labels = left.get_xticklabels()
+    assert labels and all(t.get_visible() for t in labels)
