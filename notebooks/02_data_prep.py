@@ -1,0 +1,100 @@
+# %% [markdown]
+# # Step 2 · Data prep: from raw exports to clean, canonical tables
+#
+# The CRM and ERP exports named in `workbook.yaml` are read with their encodings, their
+# columns mapped to the canonical names, place names normalised to official province and
+# city names, customers located (own coordinates, else the city or province centre),
+# duplicates merged and every table validated. **Every input row is accounted for** in the
+# ledger below: it was kept, merged into another row, or set aside with a reason.
+#
+# In a batch run this step is computed once per run and shared by every region; this
+# notebook then shows the data quality of the region it reports on.
+
+# %% tags=["parameters"]
+region: str = "ALL"  # ALL, a territory (华东 / East China) or a province in any spelling (广东, Guangdong)
+run_dir: str = ""  # reports/<run_id>; empty = reports/interactive
+config: str = "workbook.yaml"  # the workbook config (relative to the project root)
+period_end: str = ""  # last day of the analysis period, e.g. 2025-12-31; empty = last order date
+lang: str = "en"  # en | zh: language of charts and generated text
+mask_pii: bool = True  # mask names, phones, e-mails and addresses in this report
+objective: str = "find_new_markets"  # find_new_markets | reallocate_resources | compare_regions | keep_valuable_customers | tier_partners
+
+# %%
+from helpers import steps
+
+ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
+                      lang=lang, mask_pii=mask_pii)
+ctx.heading("Step 2 · Data prep")
+
+# %%
+import pandas as pd
+
+from helpers import prep
+
+result = ctx.prep
+ledger = prep.check_ledger(result.ledger)
+steps.write_json({
+    "rows": {name: len(table) for name, table in result.tables().items()},
+    "ledger_balanced": bool(ledger["balanced"].all()),
+    "customers_in_scope": len(ctx.customers),
+    "orders_in_scope": len(ctx.orders),
+    "geo_precision": ctx.customers["geo_precision"].value_counts().to_dict(),
+    "unresolved_names": int(result.unresolved["rows"].sum()) if len(result.unresolved) else 0,
+    "notes": result.notes,
+}, ctx.out / "data_quality.json")
+
+# %% [markdown]
+# ## The row ledger
+#
+# For each input file: rows read = kept + merged + quarantined. Merged rows are exact
+# duplicates or the same customer exported by two systems (their values are combined);
+# quarantined rows are set aside with the reason and saved in `prep/quarantine.csv`.
+
+# %%
+ledger
+
+# %%
+result.ledger.query("outcome in ['merged', 'quarantined']")[["table", "source", "outcome", "reason", "rows"]]
+
+# %% [markdown]
+# ## Where are the customers located, and how precisely?
+#
+# `point` customers carry their own coordinates; `city` and `province` customers sit at
+# the centre of the finest region we could resolve. A high share of `none` means the
+# address data needs fixing at the source.
+
+# %%
+precision = ctx.customers["geo_precision"].value_counts().rename("customers").to_frame()
+precision.assign(share=(precision["customers"] / precision["customers"].sum()).round(3))
+
+# %% [markdown]
+# ## Place names that could not be resolved
+#
+# These values are kept (the customers are not dropped) but count as "no province". Fix
+# them in the export, or add the spelling to the gazetteer.
+
+# %%
+result.unresolved.sort_values("rows", ascending=False).head(15)
+
+# %% [markdown]
+# ## Other notes from the cleaning
+
+# %%
+pd.DataFrame({"note": result.notes or ["none"]})
+
+# %% [markdown]
+# ## The clean tables (first rows; personal data masked)
+
+# %%
+ctx.show(ctx.customers, rows=5)
+
+# %%
+ctx.orders.head(5)
+
+# %%
+pd.DataFrame({
+    "table": ["customers", "orders", "reps", "spend"],
+    "rows in the whole market": [len(t) for t in result.tables().values()],
+    "rows in this report's scope": [len(ctx.customers), len(ctx.orders), len(result.reps),
+                                    len(ctx.scope.filter(result.spend))],
+}).set_index("table")
