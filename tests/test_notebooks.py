@@ -1,0 +1,116 @@
+"""The five notebooks: committed clean and in sync, and run with papermill on a tiny dataset.
+
+The run tests execute all five notebooks for the whole market and for one province
+and check what they wrote, not only that they ran.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jupytext
+import nbformat
+import pandas as pd
+import papermill as pm
+import pytest
+
+from helpers.config import PROJECT_ROOT
+from helpers.engine import ensure_kernel
+
+NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+PARAMETERS = ["region", "run_dir", "config", "period_end", "lang", "mask_pii", "objective"]
+
+
+def test_five_notebooks_exist():
+    assert [p.stem for p in NOTEBOOKS] == [
+        "01_goals", "02_data_prep", "03_visualization", "04_insight", "05_strategy"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs_and_with_parameters(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    first = code[0]
+    assert "parameters" in first.metadata.get("tags", [])
+    names = [line.split(":")[0] for line in first.source.splitlines() if ":" in line]
+    assert names == PARAMETERS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_matches_its_py_pair(path):
+    paired = jupytext.read(path.with_suffix(".py"))
+    nb = nbformat.read(path, as_version=4)
+    assert [c.source for c in nb.cells] == [c.source for c in paired.cells]
+    assert [c.cell_type for c in nb.cells] == [c.cell_type for c in paired.cells]
+
+
+def run_all(tiny_config, run_dir, region):
+    ensure_kernel()
+    for path in NOTEBOOKS:
+        out = run_dir / f"{region}-{path.name}"
+        pm.execute_notebook(
+            path, out, cwd=str(path.parent), kernel_name="python3", progress_bar=False,
+            parameters={"region": region, "run_dir": str(run_dir), "config": str(tiny_config)},
+        )
+
+
+@pytest.fixture(scope="module")
+def national(tiny_config, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    run_all(tiny_config, run_dir, "ALL")
+    return run_dir
+
+
+@pytest.mark.notebooks
+def test_whole_market_run_writes_every_artifact(national):
+    out = national / "all"
+    for name in ["goals.json", "data_quality.json", "region_kpis.csv", "concentration.json",
+                 "rfm.csv", "segment_summary.csv", "headline.json", "region_tiers.csv",
+                 "actions.csv", "actions.xlsx", "campaign_list.csv"]:
+        assert (out / name).exists(), name
+    for name in ["customers.parquet", "orders.parquet", "ledger.csv", "quarantine.csv"]:
+        assert (national / "prep" / name).exists(), name
+
+    quality = json.loads((out / "data_quality.json").read_text("utf-8"))
+    assert quality["ledger_balanced"] is True
+
+    kpis = pd.read_csv(out / "region_kpis.csv")
+    assert len(kpis) == 31  # every mainland province, blank ones included
+    assert (kpis["customers"] >= 0).all() and kpis["share"].sum() == pytest.approx(1.0)
+    headline = json.loads((out / "headline.json").read_text("utf-8"))
+    orders = pd.read_parquet(national / "prep" / "orders.parquet")
+    assert 0 < headline["revenue"] <= orders["amount"].sum()
+    assert headline["customers"] == kpis["customers"].sum()
+    assert headline["tier"] in {"core", "emerging", "gap", "declining", "steady"}
+
+    tiers = pd.read_csv(out / "region_tiers.csv")
+    assert set(tiers["tier"]) <= {"core", "emerging", "gap", "declining", "steady"}
+    assert (tiers.loc[tiers["customers"] == 0, "tier"] == "gap").all()
+    assert tiers["tier_reason"].notna().all()
+    actions = pd.read_csv(out / "actions.csv")
+    assert set(actions["region"]) == set(tiers["region"])
+
+    goals = json.loads((out / "goals.json").read_text("utf-8"))
+    assert goals["objective"] == "find_new_markets" and len(goals["provinces_in_scope"]) == 31
+
+
+@pytest.mark.notebooks
+def test_maps_and_charts_are_in_the_executed_notebook(national):
+    nb = nbformat.read(national / "ALL-03_visualization.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    maps = [o for o in outputs if "leaflet" in str(o.get("data", {}).get("text/html", "")).lower()]
+    assert len(images) >= 4 and len(maps) == 2
+
+
+@pytest.mark.notebooks
+def test_province_run_reports_cities(tiny_config, tmp_path):
+    run_all(tiny_config, tmp_path, "广东")
+    out = tmp_path / "guangdong"
+    kpis = pd.read_csv(out / "region_kpis.csv")
+    assert kpis["level"].eq("city").all() and kpis["region"].str.endswith("市").all()
+    customers = pd.read_parquet(tmp_path / "prep" / "customers.parquet")
+    assert kpis["customers"].sum() == (customers["province"] == "广东省").sum()
+    goals = json.loads((out / "goals.json").read_text("utf-8"))
+    assert goals["provinces_in_scope"] == ["广东省"]
