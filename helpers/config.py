@@ -87,9 +87,9 @@ class Analysis(_Strict):
 
 
 class Strategy(_Strict):
-    hot_share: float = Field(0.06, gt=0, lt=1)
+    hot_share: float = Field(0.05, gt=0, lt=1)
     hot_growth: float = -0.05
-    emerging_growth: float = 0.25
+    emerging_growth: float = 0.50
     declining_growth: float = -0.10
     gap_ratio: float = Field(0.5, gt=0)
 

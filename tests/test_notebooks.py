@@ -114,3 +114,23 @@ def test_province_run_reports_cities(tiny_config, tmp_path):
     assert kpis["customers"].sum() == (customers["province"] == "广东省").sum()
     goals = json.loads((out / "goals.json").read_text("utf-8"))
     assert goals["provinces_in_scope"] == ["广东省"]
+
+
+@pytest.mark.notebooks
+def test_defaults_on_the_bundled_sample_find_the_story(tmp_path):
+    """With default parameters (only the run folder moved out of the repo)."""
+    from helpers.sample import STORY
+
+    ensure_kernel()
+    for path in NOTEBOOKS:
+        pm.execute_notebook(path, tmp_path / path.name, cwd=str(path.parent),
+                            kernel_name="python3", progress_bar=False,
+                            parameters={"run_dir": str(tmp_path)})
+    tiers = pd.read_csv(tmp_path / "all" / "region_tiers.csv").set_index("region")
+    assert set(tiers.index[tiers["customers"] == 0]) == set(STORY["blank"])
+    assert (tiers.loc[STORY["blank"], "tier"] == "gap").all()
+    assert (tiers.loc[STORY["hot"], "tier"] == "core").all()
+    assert tiers.loc[STORY["declining"], "tier"].eq("declining").all()
+    kpis = pd.read_csv(tmp_path / "all" / "region_kpis.csv").set_index("region")
+    for province in STORY["underserved"]:
+        assert kpis.loc[province, "gap_ratio"] < 0.5
