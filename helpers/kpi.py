@@ -1,0 +1,595 @@
+"""Region KPIs, analysis periods and revenue concentration (step 4, insight).
+
+Every function takes DataFrames and returns new ones; inputs are never modified.
+The canonical ``customers`` and ``orders`` tables are described in
+``docs/architecture.md``.
+
+Periods
+-------
+An analysis period is the half-open interval ``(start, end]`` on calendar days:
+an order dated on ``end`` belongs to the period, one dated on ``start`` belongs
+to the previous period. Order timestamps are compared by their day.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers import geo
+
+__all__ = [
+    "REFERENCE_FILE",
+    "TERRITORY_EN",
+    "load_province_reference",
+    "period_windows",
+    "region_kpis",
+    "concentration",
+    "lorenz",
+    "concentration_statement",
+    "monthly_revenue",
+]
+
+REFERENCE_FILE = (
+    Path(__file__).resolve().parents[1] / "data" / "reference" / "cn_province_stats.csv"
+)
+
+#: English names of the default sales territories (others keep their own name).
+TERRITORY_EN = {
+    "华东": "East China",
+    "华南": "South China",
+    "华北": "North China",
+    "华中": "Central China",
+    "西南": "Southwest China",
+    "西北": "Northwest China",
+    "东北": "Northeast China",
+}
+
+_LEVELS = ("territory", "province", "city")
+
+
+# --------------------------------------------------------------------------- reference
+
+
+@lru_cache(maxsize=4)
+def _read_reference(path: str) -> pd.DataFrame:
+    return pd.read_csv(
+        path,
+        dtype={"province_code": str, "province": str},
+        encoding="utf-8",
+    )
+
+
+def load_province_reference(path: str | Path | None = None) -> pd.DataFrame:
+    """Population and GDP per mainland province.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A CSV with ``province_code``, ``province``, ``population_10k`` and
+        ``gdp_100m_cny``. Default: the bundled
+        ``data/reference/cn_province_stats.csv`` (2020 census population in
+        10k persons, 2020 GDP in 100 million CNY; see its README).
+
+    Returns
+    -------
+    DataFrame
+        One row per province with ``province_code`` (string), ``province``
+        (official full name), ``population_10k`` and ``gdp_100m_cny`` (float).
+    """
+    file = Path(path) if path is not None else REFERENCE_FILE
+    table = _read_reference(str(file)).copy()
+    missing = {"province", "population_10k", "gdp_100m_cny"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{file}: missing columns {sorted(missing)}")
+    return table.assign(
+        population_10k=table["population_10k"].astype(float),
+        gdp_100m_cny=table["gdp_100m_cny"].astype(float),
+    )
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def period_windows(
+    orders: pd.DataFrame, period_end: object = None, months: int = 12
+) -> dict[str, pd.Timestamp]:
+    """The current analysis period and the previous period of equal length.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders; only ``order_date`` is read (for the default end).
+    period_end : date-like, optional
+        Last day of the current period. Default: the day of the last order.
+        An empty string counts as missing (notebook parameters use ``""``).
+    months : int
+        Length of each period in calendar months.
+
+    Returns
+    -------
+    dict
+        ``start``, ``end``, ``prev_start``, ``prev_end`` (normalised
+        Timestamps) and ``months``. The current period is ``(start, end]``
+        and the previous one ``(prev_start, prev_end]`` with
+        ``prev_end == start``: both include their end day and exclude their
+        start day, so consecutive periods never share a day.
+
+    Examples
+    --------
+    ``period_end="2024-12-31", months=12`` gives the current period
+    2024-01-01 .. 2024-12-31 (start 2023-12-31 excluded) and the previous
+    period 2023-01-01 .. 2023-12-31.
+    """
+    if months < 1:
+        raise ValueError(f"months must be at least 1, got {months}")
+    if period_end is None or (isinstance(period_end, str) and not period_end.strip()):
+        dates = pd.to_datetime(orders["order_date"]).dropna()
+        if dates.empty:
+            raise ValueError("no order dates to derive period_end from; pass period_end")
+        end = dates.max()
+    else:
+        end = pd.Timestamp(period_end)
+    end = end.normalize()
+    offset = pd.DateOffset(months=months)
+    start = end - offset
+    prev_start = start - offset
+    return {"start": start, "end": end, "prev_start": prev_start, "prev_end": start,
+            "months": months}
+
+
+def _in_window(dates: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Boolean mask of ``start < day <= end`` (NaT is outside)."""
+    days = pd.to_datetime(dates).dt.normalize()
+    return ((days > start) & (days <= end)).fillna(False).astype(bool)
+
+
+# --------------------------------------------------------------------------- region KPIs
+
+
+def _region_points(level: str, names: pd.Series, customers: pd.DataFrame,
+                   key: str) -> pd.DataFrame:
+    """``region``, ``region_en``, ``lat``, ``lon`` for each region name."""
+    frame = pd.DataFrame({"region": pd.Series(names, dtype=object).unique()})
+    if level == "province":
+        gaz = geo.provinces()[["province", "province_en", "lat", "lon"]]
+        gaz = gaz.rename(columns={"province": "region", "province_en": "region_en"})
+        frame = frame.merge(gaz, on="region", how="left")
+    elif level == "city":
+        gaz = geo.cities()
+        gaz = gaz[gaz["city"] != "市辖区"]
+        # Prefer the city codes the customers carry (city names can repeat).
+        if "city_code" in customers.columns:
+            codes = (customers[[key, "city_code"]].dropna()
+                     .drop_duplicates(key).rename(columns={key: "region"}))
+            by_code = codes.merge(gaz[["city_code", "lat", "lon"]].drop_duplicates("city_code"),
+                                  on="city_code", how="inner")[["region", "lat", "lon"]]
+        else:
+            by_code = pd.DataFrame(columns=["region", "lat", "lon"])
+        by_name = (gaz.drop_duplicates("city")[["city", "lat", "lon"]]
+                   .rename(columns={"city": "region"}))
+        points = pd.concat([by_code, by_name], ignore_index=True).drop_duplicates("region")
+        frame = frame.merge(points, on="region", how="left").assign(region_en=np.nan)
+    else:  # territory: the mean position of its customers
+        if {"lat", "lon"} <= set(customers.columns):
+            points = (customers[[key, "lat", "lon"]].astype({"lat": float, "lon": float})
+                      .groupby(key, dropna=True)[["lat", "lon"]].mean()
+                      .rename_axis("region").reset_index())
+            frame = frame.merge(points, on="region", how="left")
+        else:
+            frame = frame.assign(lat=np.nan, lon=np.nan)
+        frame = frame.assign(region_en=frame["region"].map(TERRITORY_EN))
+    region_en = frame["region_en"].astype(object)
+    frame = frame.assign(region_en=region_en.where(region_en.notna(), frame["region"]))
+    return frame[["region", "region_en", "lat", "lon"]]
+
+
+def _safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """``numerator / denominator`` with NaN where the denominator is not positive."""
+    num = numerator.astype(float)
+    den = denominator.astype(float)
+    return (num / den.where(den > 0)).astype(float)
+
+
+def _expected_customers(customers: pd.Series, population: pd.Series,
+                        gdp: pd.Series) -> pd.Series:
+    """Allocate the total customer count by a population-and-GDP weight.
+
+    Weight of a region = ``sqrt(population * gdp)`` (the geometric mean of the
+    two, so a region with half the people and twice the output weighs the
+    same). ``expected = total customers * weight / sum of weights`` over the
+    regions that have both reference values; the others get NaN.
+    """
+    weight = np.sqrt(population.astype(float) * gdp.astype(float))
+    usable = weight.notna() & (weight > 0)
+    total = customers[usable].sum()
+    share = weight.where(usable) / weight[usable].sum()
+    return (share * total).astype(float)
+
+
+def region_kpis(
+    customers: pd.DataFrame,
+    orders: pd.DataFrame,
+    *,
+    level: str = "province",
+    period_end: object = None,
+    months: int = 12,
+    active_months: int = 12,
+    reference: pd.DataFrame | None = None,
+    universe: Sequence[str] | None = None,
+    min_customers: int = 5,
+) -> pd.DataFrame:
+    """One row of headline KPIs per region.
+
+    Orders are attributed to the region of their customer (looked up through
+    ``customer_id``), so all levels use the same customer geography.
+    Customers whose region is missing are left out of every row; ``share``
+    is relative to the revenue of the rows returned.
+
+    Parameters
+    ----------
+    customers, orders : DataFrame
+        Canonical tables. ``customers`` needs ``customer_id`` and the level
+        column (``territory``, ``province`` or ``city``); ``signup_date``,
+        ``lat``/``lon`` and ``city_code`` are used when present.
+    level : {"territory", "province", "city"}
+        The region column to group by.
+    period_end : date-like, optional
+        Last day of the current period (default: last order day); see
+        :func:`period_windows`.
+    months : int
+        Length of the current and the previous period.
+    active_months : int
+        A customer with a positive order line in the ``active_months``
+        ending at ``period_end`` is active.
+    reference : DataFrame, optional
+        Province reference (:func:`load_province_reference`). Used only when
+        ``level == "province"``; adds the population/GDP columns.
+    universe : sequence of str, optional
+        Region names that must appear even with no customers (they get
+        ``customers == 0``: the blank regions). Default: for provinces with a
+        reference, all provinces in the reference (31 mainland provinces);
+        otherwise only regions with customers. Pass ``[]`` to list only
+        regions with customers.
+    min_customers : int
+        Regions with fewer customers are flagged ``small_sample``; their
+        rates and growth should not be trusted.
+
+    Returns
+    -------
+    DataFrame
+        Sorted by ``revenue`` descending, columns:
+
+        - ``region``, ``region_en`` (English where known, else the name),
+          ``level``, ``lat``, ``lon`` (gazetteer point for province and city;
+          mean customer position for a territory)
+        - ``customers``: all customers of the region
+        - ``new_customers``: signup date in the current period, or (signup
+          missing) first order line in it
+        - ``active_customers``: at least one positive order line in the
+          last ``active_months``
+        - ``orders``: positive order lines in the current period
+        - ``revenue``, ``revenue_prev``: net ``amount`` (returns subtract) in
+          the current and previous period
+        - ``growth_yoy``: ``(revenue - revenue_prev) / revenue_prev``, NaN
+          when ``revenue_prev <= 0``
+        - ``aov`` (revenue / orders), ``orders_per_customer`` and
+          ``revenue_per_customer`` (per active customer); NaN when the
+          denominator is 0
+        - ``share``: revenue / total revenue of the returned rows
+        - with a reference at province level: ``population_10k``,
+          ``gdp_100m_cny``, ``customers_per_million``,
+          ``expected_customers`` (total customers of the rows with reference
+          values allocated by ``sqrt(population * gdp)``; a deliberately
+          simple penetration benchmark, not a forecast) and ``gap_ratio``
+          (``customers / expected_customers``)
+        - ``small_sample``: ``customers < min_customers``
+    """
+    if level not in _LEVELS:
+        raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
+    if level not in customers.columns:
+        raise KeyError(f"customers has no {level!r} column")
+    windows = period_windows(orders, period_end, months)
+    start, end, prev_start = windows["start"], windows["end"], windows["prev_start"]
+    active_start = end - pd.DateOffset(months=active_months)
+
+    key = level
+    cust = customers.loc[customers[key].notna()]
+    region_of = cust.set_index("customer_id")[key]
+    lines = orders.loc[:, ["customer_id", "order_date", "amount"]].assign(
+        region=lambda d: d["customer_id"].map(region_of),
+        amount=lambda d: d["amount"].astype(float),
+    )
+    lines = lines.loc[lines["region"].notna()]
+    positive = lines["amount"] > 0
+    current = _in_window(lines["order_date"], start, end)
+    previous = _in_window(lines["order_date"], prev_start, start)
+    active_window = _in_window(lines["order_date"], active_start, end)
+
+    # New customers: signup date in the period; first order when signup is missing.
+    first_order = lines.groupby("customer_id")["order_date"].min()
+    signup = (pd.to_datetime(cust["signup_date"]) if "signup_date" in cust.columns
+              else pd.Series(pd.NaT, index=cust.index, dtype="datetime64[ns]"))
+    started = signup.where(signup.notna(), cust["customer_id"].map(first_order))
+    is_new = _in_window(started, start, end)
+
+    active_ids = lines.loc[positive & active_window, "customer_id"].unique()
+    per_customer = pd.DataFrame({
+        "region": cust[key].to_numpy(dtype=object),
+        "new": is_new.to_numpy(),
+        "active": cust["customer_id"].isin(active_ids).to_numpy(),
+    })
+    counts = per_customer.groupby("region").agg(
+        customers=("region", "size"), new_customers=("new", "sum"),
+        active_customers=("active", "sum"))
+
+    lines = lines.assign(region=lines["region"].astype(object))
+    money = pd.DataFrame({
+        "orders": lines[current & positive].groupby("region").size(),
+        "revenue": lines[current].groupby("region")["amount"].sum(),
+        "revenue_prev": lines[previous].groupby("region")["amount"].sum(),
+    })
+
+    names = list(counts.index)
+    if universe is None and level == "province" and reference is not None:
+        universe = list(reference["province"])
+    for name in universe or []:
+        if name not in names:
+            names.append(name)
+
+    table = (pd.DataFrame(index=pd.Index(names, name="region", dtype=object))
+             .join(counts).join(money))
+    int_cols = ["customers", "new_customers", "active_customers", "orders"]
+    table[int_cols] = table[int_cols].fillna(0).astype("int64")
+    table[["revenue", "revenue_prev"]] = table[["revenue", "revenue_prev"]].fillna(0.0)
+    table = table.reset_index()
+
+    total_revenue = table["revenue"].sum()
+    table = table.assign(
+        level=level,
+        growth_yoy=_safe_ratio(table["revenue"] - table["revenue_prev"], table["revenue_prev"]),
+        aov=_safe_ratio(table["revenue"], table["orders"]),
+        orders_per_customer=_safe_ratio(table["orders"], table["active_customers"]),
+        revenue_per_customer=_safe_ratio(table["revenue"], table["active_customers"]),
+        share=(table["revenue"] / total_revenue) if total_revenue > 0 else np.nan,
+    )
+    table = table.merge(_region_points(level, table["region"], cust, key), on="region",
+                        how="left")
+
+    columns = ["region", "region_en", "level", "lat", "lon", "customers", "new_customers",
+               "active_customers", "orders", "revenue", "revenue_prev", "growth_yoy", "aov",
+               "orders_per_customer", "revenue_per_customer", "share"]
+    if level == "province" and reference is not None:
+        ref = reference[["province", "population_10k", "gdp_100m_cny"]].rename(
+            columns={"province": "region"})
+        table = table.merge(ref, on="region", how="left")
+        expected = _expected_customers(table["customers"], table["population_10k"],
+                                       table["gdp_100m_cny"])
+        table = table.assign(
+            customers_per_million=_safe_ratio(table["customers"], table["population_10k"] / 100),
+            expected_customers=expected,
+            gap_ratio=_safe_ratio(table["customers"], expected),
+        )
+        columns += ["population_10k", "gdp_100m_cny", "customers_per_million",
+                    "expected_customers", "gap_ratio"]
+    table = table.assign(small_sample=table["customers"] < min_customers)
+    columns.append("small_sample")
+    return (table[columns]
+            .sort_values(["revenue", "customers", "region"], ascending=[False, False, True],
+                         kind="mergesort")
+            .reset_index(drop=True))
+
+
+# --------------------------------------------------------------------------- concentration
+
+
+def _clipped(values: pd.Series | Sequence[float]) -> np.ndarray:
+    array = np.asarray(pd.Series(values, dtype=float).fillna(0.0), dtype=float)
+    return np.clip(array, 0.0, None)
+
+
+def concentration(values: pd.Series | Sequence[float]) -> dict[str, float | int]:
+    """How concentrated a total is across units (regions, customers, ...).
+
+    Negative unit totals (net returns) are clipped to 0 and missing values
+    count as 0; every unit passed counts in ``n``.
+
+    Parameters
+    ----------
+    values : Series or sequence of float
+        One total per unit.
+
+    Returns
+    -------
+    dict
+        - ``n``: number of units
+        - ``total``: sum after clipping
+        - ``top20_share``: share of the total held by the top ``ceil(0.2 * n)``
+          units
+        - ``gini``: ``sum_i (2 i - n - 1) x_(i) / (n * sum x)`` with ``x``
+          sorted ascending and ``i = 1..n``; equal to the mean absolute
+          difference over all ordered pairs divided by twice the mean. This
+          is the population definition without the ``n / (n - 1)`` small
+          sample correction, so one unit holding everything among ``n`` gives
+          ``(n - 1) / n`` (0.75 for n = 4), not 1.
+        - ``hhi``: sum of squared shares, from ``1 / n`` (even) to 1
+        - ``top_k_for_80``: smallest number of units that together hold at
+          least 80% of the total
+
+        With a zero total the shares and ``gini`` are NaN and
+        ``top_k_for_80`` is 0.
+    """
+    x = np.sort(_clipped(values))
+    n = int(x.size)
+    total = float(x.sum())
+    if n == 0 or total <= 0:
+        return {"n": n, "total": total, "top20_share": math.nan, "gini": math.nan,
+                "hhi": math.nan, "top_k_for_80": 0}
+    ranks = np.arange(1, n + 1)
+    gini = float(np.sum((2 * ranks - n - 1) * x) / (n * total))
+    shares = x / total
+    descending = shares[::-1]
+    top20 = math.ceil(0.2 * n)
+    cumulative = np.cumsum(descending)
+    top_k = int(np.searchsorted(cumulative, 0.8 - 1e-12, side="left") + 1)
+    return {
+        "n": n,
+        "total": total,
+        "top20_share": float(descending[:top20].sum()),
+        "gini": gini,
+        "hhi": float(np.sum(shares**2)),
+        "top_k_for_80": min(top_k, n),
+    }
+
+
+def lorenz(values: pd.Series | Sequence[float]) -> pd.DataFrame:
+    """Points of the Lorenz curve, units sorted from smallest to largest.
+
+    Returns
+    -------
+    DataFrame
+        ``n + 1`` rows of ``cum_units_share`` and ``cum_value_share``, from
+        (0, 0) to (1, 1). Negative values are clipped to 0; with a zero total
+        ``cum_value_share`` is NaN after the first point.
+    """
+    x = np.sort(_clipped(values))
+    n = x.size
+    total = x.sum()
+    cum_values = np.concatenate([[0.0], np.cumsum(x)])
+    value_share = cum_values / total if total > 0 else np.r_[0.0, np.full(n, np.nan)]
+    units = np.arange(n + 1) / n if n else np.array([0.0])
+    return pd.DataFrame({"cum_units_share": units, "cum_value_share": value_share})
+
+
+_UNITS_ZH = {
+    "provinces": "个省份",
+    "territories": "个大区",
+    "cities": "个城市",
+    "customers": "个客户",
+    "partners": "个合作伙伴",
+    "regions": "个区域",
+}
+_SINGULAR = {
+    "provinces": "province",
+    "territories": "territory",
+    "cities": "city",
+    "customers": "customer",
+    "partners": "partner",
+    "regions": "region",
+}
+_WHAT_ZH = {"revenue": "收入", "customers": "客户", "orders": "订单"}
+
+
+def concentration_statement(
+    values: pd.Series | Sequence[float],
+    names: pd.Series | Sequence[str] | None = None,
+    unit: str = "provinces",
+    lang: str = "en",
+    *,
+    what: str = "revenue",
+    max_names: int = 5,
+) -> str:
+    """One sentence on how few units hold most of the total.
+
+    The units named are the smallest set holding at least 80% (see
+    ``top_k_for_80`` in :func:`concentration`), largest first; the
+    percentage is their actual combined share.
+
+    Parameters
+    ----------
+    values : Series or sequence of float
+        One total per unit.
+    names : Series or sequence of str, optional
+        Unit names aligned with ``values`` (default: the index of ``values``).
+    unit : str
+        Plural noun for the units (``provinces``, ``territories``, ``cities``,
+        ``customers`` have Chinese forms).
+    lang : {"en", "zh"}
+    what : str
+        What the values measure (``revenue``, ``customers``, ``orders``).
+    max_names : int
+        At most this many names are listed.
+
+    Returns
+    -------
+    str
+        e.g. ``"83% of revenue comes from 5 provinces (of 28): 广东省, 江苏省,
+        浙江省, 上海市, 山东省."`` or in Chinese ``"83%的收入来自5个省份（共28个）：
+        广东省、江苏省、浙江省、上海市、山东省。"``
+    """
+    series = pd.Series(values, dtype=float)
+    labels = (pd.Series(series.index, dtype=object) if names is None
+              else pd.Series(list(names), dtype=object))
+    if len(labels) != len(series):
+        raise ValueError("names and values have different lengths")
+    stats = concentration(series)
+    n, k = stats["n"], stats["top_k_for_80"]
+    if k == 0:
+        return (f"No positive {what} across {n} {unit}." if lang != "zh"
+                else f"{n}{_UNITS_ZH.get(unit, unit)}均无正{_WHAT_ZH.get(what, what)}。")
+    clipped = _clipped(series)
+    order = np.argsort(-clipped, kind="stable")[:k]
+    share = clipped[order].sum() / clipped.sum()
+    listed = [str(labels.iloc[i]) for i in order[:max_names]]
+    if lang == "zh":
+        more = f"等{k}个" if k > max_names else ""
+        return (f"{share:.0%}的{_WHAT_ZH.get(what, what)}来自{k}{_UNITS_ZH.get(unit, unit)}"
+                f"（共{n}个）：{'、'.join(listed)}{more}。")
+    more = f" and {k - max_names} more" if k > max_names else ""
+    noun = _SINGULAR.get(unit, unit) if k == 1 else unit
+    return f"{share:.0%} of {what} comes from {k} {noun} (of {n}): {', '.join(listed)}{more}."
+
+
+# --------------------------------------------------------------------------- trends
+
+
+def monthly_revenue(orders: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Net revenue and positive order lines per calendar month.
+
+    Months without orders inside the covered span appear with 0 (for each
+    group when ``by`` is given), so trend lines do not skip gaps.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders (``order_date``, ``amount``; ``by`` when given).
+    by : str, optional
+        A column to split by (``territory``, ``province``, ``product_category``).
+        Rows where it is missing are dropped.
+
+    Returns
+    -------
+    DataFrame
+        ``month`` (Timestamp of the month start), ``by`` when given,
+        ``revenue`` (net amount) and ``orders`` (positive order lines),
+        sorted by group then month.
+    """
+    cols = ["order_date", "amount"] + ([by] if by else [])
+    frame = orders.loc[orders["order_date"].notna(), cols]
+    if by:
+        frame = frame.loc[frame[by].notna()]
+    frame = frame.assign(
+        month=pd.to_datetime(frame["order_date"]).dt.to_period("M").dt.to_timestamp(),
+        amount=frame["amount"].astype(float),
+        positive=frame["amount"].astype(float) > 0,
+    )
+    keys = [by, "month"] if by else ["month"]
+    out_cols = keys + ["revenue", "orders"]
+    if frame.empty:
+        return pd.DataFrame(columns=out_cols)
+    grouped = frame.groupby(keys).agg(revenue=("amount", "sum"), orders=("positive", "sum"))
+    months = pd.date_range(frame["month"].min(), frame["month"].max(), freq="MS", name="month")
+    if by:
+        groups = pd.Index(sorted(frame[by].unique()), name=by)
+        full = pd.MultiIndex.from_product([groups, months], names=keys)
+    else:
+        full = months
+    grouped = grouped.reindex(full, fill_value=0)
+    return (grouped.reset_index()
+            .astype({"revenue": float, "orders": "int64"})
+            .loc[:, out_cols])

@@ -1,0 +1,227 @@
+"""RFM scores and named customer segments (step 4, insight).
+
+Recency, frequency and monetary value are scored 1..bins by quantile (the
+highest score is the best), and each customer is given a named segment from
+its recency and frequency scores with the widely used RFM segment map.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SEGMENTS", "SEGMENT_MEANING", "segment_for", "rfm", "segment_summary"]
+
+#: Segment names, best first (the order of :func:`segment_summary`).
+SEGMENTS = [
+    "champions",
+    "loyal",
+    "potential loyalists",
+    "new customers",
+    "promising",
+    "need attention",
+    "about to sleep",
+    "cannot lose them",
+    "at risk",
+    "hibernating",
+    "lost",
+]
+
+#: One plain-English sentence per segment, for reports.
+SEGMENT_MEANING = {
+    "champions": "Bought recently and often: the best customers, worth looking after personally.",
+    "loyal": "Buy regularly: the dependable base, open to buying more of the range.",
+    "potential loyalists": "Recent buyers with a few orders who could become regulars with attention.",
+    "new customers": "First ordered recently and only once so far: the next order decides if they stay.",
+    "promising": "Bought fairly recently but rarely: worth a light follow-up.",
+    "need attention": "Average recency and frequency: slipping unless someone gets in touch.",
+    "about to sleep": "Have not bought for a while and rarely did: will drift away without a nudge.",
+    "cannot lose them": "Were among the most frequent buyers but have gone quiet: contact them now.",
+    "at risk": "Used to buy fairly often but not for a long time: win them back before they leave.",
+    "hibernating": "Last bought long ago and seldom: reactivate only with low-cost means.",
+    "lost": "Longest since the last order and fewest orders: the least likely to return.",
+}
+
+# (R score, F score) on a 1..5 scale -> segment.
+_SEGMENT_MAP: dict[tuple[int, int], str] = {}
+for _r in range(1, 6):
+    for _f in range(1, 6):
+        if _r <= 2:
+            if (_r, _f) == (1, 1):
+                _name = "lost"
+            elif _f <= 2:
+                _name = "hibernating"
+            elif _f <= 4:
+                _name = "at risk"
+            else:
+                _name = "cannot lose them"
+        elif _r == 3:
+            _name = ("about to sleep" if _f <= 2 else "need attention" if _f == 3 else "loyal")
+        elif _r == 4:
+            _name = "promising" if _f == 1 else "potential loyalists" if _f <= 3 else "loyal"
+        else:
+            _name = "new customers" if _f == 1 else "potential loyalists" if _f <= 3 else "champions"
+        _SEGMENT_MAP[(_r, _f)] = _name
+
+
+def segment_for(r_score: int, f_score: int, bins: int = 5) -> str:
+    """The segment of one (R, F) score pair.
+
+    Scores from ``bins`` other than 5 are first mapped to 1..5 with
+    ``ceil(score * 5 / bins)``.
+
+    Rule table (R = recency score, F = frequency score, 5 best)::
+
+        R \\ F   1               2                     3                     4          5
+        5       new customers   potential loyalists   potential loyalists   champions  champions
+        4       promising       potential loyalists   potential loyalists   loyal      loyal
+        3       about to sleep  about to sleep        need attention        loyal      loyal
+        2       hibernating     hibernating           at risk               at risk    cannot lose them
+        1       lost            hibernating           at risk               at risk    cannot lose them
+    """
+    if bins != 5:
+        r_score = math.ceil(r_score * 5 / bins)
+        f_score = math.ceil(f_score * 5 / bins)
+    return _SEGMENT_MAP[(int(r_score), int(f_score))]
+
+
+def _quantile_score(table: pd.DataFrame, by: list[str], ascending: list[bool],
+                    bins: int) -> pd.Series:
+    """Score 1..bins by quantile of the order given by ``by`` (worst first).
+
+    Rows are put in order by the keys in ``by`` (the later keys break ties of
+    the earlier ones, ``customer_id`` last), ranked with
+    ``rank(method="first")`` so that ties never produce duplicate quantile
+    edges, and the ranks are cut into ``bins`` equal-count groups.
+    """
+    ordered = table.sort_values(by + ["customer_id"], ascending=ascending + [True],
+                                kind="mergesort")
+    position = pd.Series(np.arange(1, len(ordered) + 1), index=ordered.index, dtype=float)
+    ranks = position.rank(method="first")
+    if len(ranks) == 1:
+        scores = pd.Series((bins + 1) // 2, index=ranks.index)
+    else:
+        scores = pd.qcut(ranks, bins, labels=False) + 1
+    return scores.reindex(table.index).astype("int64")
+
+
+def rfm(orders: pd.DataFrame, *, as_of: object = None, bins: int = 5) -> pd.DataFrame:
+    """Recency, frequency and monetary scores per customer, with a named segment.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders: ``customer_id``, ``order_date``, ``amount``, and
+        ``order_id`` (when absent each line counts as one order).
+    as_of : date-like, optional
+        The day the scores are computed for; orders on or after it are
+        ignored. Default: the day after the last order, so every order counts
+        and the latest buyer has ``recency_days == 1``.
+    bins : int
+        Number of score levels (5: scores 1..5, 5 best).
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with at least one positive order line before
+        ``as_of``, sorted by ``customer_id``:
+
+        - ``customer_id``, ``last_order_date`` (last positive line)
+        - ``recency_days``: days from ``last_order_date`` to ``as_of``
+        - ``frequency``: distinct orders with a positive amount
+        - ``monetary``: net amount of all the customer's lines (returns subtract)
+        - ``r_score``, ``f_score``, ``m_score``: 1..bins by quantile; R is
+          highest for the most recent, F and M for the largest values. Ties
+          are broken first by the other measures (R: higher frequency, then
+          monetary ranks better; F: higher monetary, then more recent;
+          M: higher frequency, then more recent), then by ``customer_id``.
+          With a single customer every score is the middle one.
+        - ``rfm_score``: the three scores as a string, e.g. ``"545"``
+        - ``segment``: from R and F with the table in :func:`segment_for`
+    """
+    if bins < 2:
+        raise ValueError(f"bins must be at least 2, got {bins}")
+    dates = pd.to_datetime(orders["order_date"])
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        if dates.dropna().empty:
+            raise ValueError("no order dates; pass as_of")
+        as_of = dates.max().normalize() + pd.Timedelta(days=1)
+    as_of = pd.Timestamp(as_of).normalize()
+
+    lines = pd.DataFrame({
+        "customer_id": orders["customer_id"],
+        "order_id": orders["order_id"] if "order_id" in orders.columns
+        else pd.Series(np.arange(len(orders)), index=orders.index),
+        "day": dates.dt.normalize(),
+        "amount": orders["amount"].astype(float),
+    })
+    lines = lines.loc[lines["day"].notna() & (lines["day"] < as_of)]
+    positive = lines.loc[lines["amount"] > 0]
+    columns = ["customer_id", "last_order_date", "recency_days", "frequency", "monetary",
+               "r_score", "f_score", "m_score", "rfm_score", "segment"]
+    if positive.empty:
+        return pd.DataFrame(columns=columns)
+
+    per = positive.groupby("customer_id").agg(
+        last_order_date=("day", "max"), frequency=("order_id", "nunique"))
+    per = per.join(lines.groupby("customer_id")["amount"].sum().rename("monetary"))
+    per = per.reset_index()
+    per = per.assign(recency_days=(as_of - per["last_order_date"]).dt.days.astype("int64"),
+                     frequency=per["frequency"].astype("int64"))
+
+    r_score = _quantile_score(per, ["recency_days", "frequency", "monetary"],
+                              [False, True, True], bins)
+    f_score = _quantile_score(per, ["frequency", "monetary", "recency_days"],
+                              [True, True, False], bins)
+    m_score = _quantile_score(per, ["monetary", "frequency", "recency_days"],
+                              [True, True, False], bins)
+    per = per.assign(r_score=r_score, f_score=f_score, m_score=m_score)
+    per = per.assign(
+        rfm_score=(per["r_score"].astype(str) + per["f_score"].astype(str)
+                   + per["m_score"].astype(str)),
+        segment=[segment_for(r, f, bins) for r, f in zip(per["r_score"], per["f_score"],
+                                                          strict=True)],
+    )
+    return per[columns].sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+
+
+def segment_summary(rfm_table: pd.DataFrame) -> pd.DataFrame:
+    """Size, value and meaning of each segment present.
+
+    Parameters
+    ----------
+    rfm_table : DataFrame
+        The output of :func:`rfm`.
+
+    Returns
+    -------
+    DataFrame
+        One row per segment present, in the order of :data:`SEGMENTS`:
+        ``segment``, ``customers``, ``customer_share``, ``revenue`` (sum of
+        ``monetary``), ``revenue_share`` (of the total net revenue; NaN when
+        it is not positive), ``recency_mean``, ``frequency_mean``,
+        ``monetary_mean`` and ``meaning`` (one sentence).
+    """
+    columns = ["segment", "customers", "customer_share", "revenue", "revenue_share",
+               "recency_mean", "frequency_mean", "monetary_mean", "meaning"]
+    if rfm_table.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = rfm_table.groupby("segment").agg(
+        customers=("customer_id", "size"),
+        revenue=("monetary", "sum"),
+        recency_mean=("recency_days", "mean"),
+        frequency_mean=("frequency", "mean"),
+        monetary_mean=("monetary", "mean"),
+    )
+    order = [s for s in SEGMENTS if s in grouped.index]
+    order += sorted(set(grouped.index) - set(order))
+    grouped = grouped.reindex(order).rename_axis("segment").reset_index()
+    total_revenue = grouped["revenue"].sum()
+    return grouped.assign(
+        customers=grouped["customers"].astype("int64"),
+        customer_share=grouped["customers"] / grouped["customers"].sum(),
+        revenue_share=(grouped["revenue"] / total_revenue) if total_revenue > 0 else np.nan,
+        meaning=grouped["segment"].map(SEGMENT_MEANING),
+    )[columns]

@@ -1,0 +1,159 @@
+"""Tests for helpers.strategy: tiers and their rule order, playbook, action lists."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from helpers import segments, strategy
+
+RULES = {"hot_share": 0.06, "hot_growth": -0.05, "emerging_growth": 0.25,
+         "declining_growth": -0.10, "gap_ratio": 0.5}
+NAN = math.nan
+
+# region, territory, customers, revenue, revenue_prev, growth, share, gap_ratio, expected, tier
+CASES = [
+    ("core", "华南", 50, 3000.0, 2884.6, 0.04, 0.30, 1.2, 41.7, "core"),
+    ("share_hot_but_falling", "华南", 40, 800.0, 1000.0, -0.20, 0.20, 1.0, 40.0, "declining"),
+    ("share_hot_slightly_down", "华东", 30, 930.0, 1000.0, -0.07, 0.10, 1.0, 30.0, "steady"),
+    ("growing_and_thin", "华东", 10, 150.0, 100.0, 0.50, 0.03, 0.3, 33.3, "emerging"),
+    ("thin", "华东", 8, 100.0, 100.0, 0.0, 0.02, 0.3, 26.7, "gap"),
+    ("blank", "西北", 0, 0.0, 0.0, NAN, 0.0, 0.0, 5.0, "gap"),
+    ("tiny_growing", "西南", 3, 50.0, 20.0, 1.5, 0.01, 2.0, 1.5, "steady"),
+    ("tiny_falling_thin", "西南", 2, 25.0, 50.0, -0.5, 0.005, 0.2, 10.0, "gap"),
+    ("new_and_big", "华北", 20, 800.0, 0.0, NAN, 0.08, 1.0, 20.0, "core"),
+    ("new_and_small", "华北", 6, 200.0, 0.0, NAN, 0.02, 0.9, 6.7, "emerging"),
+    ("at_declining_edge", "华中", 12, 90.0, 100.0, -0.10, 0.04, 1.0, 12.0, "declining"),
+    ("at_core_edge", "华中", 15, 95.0, 100.0, -0.05, 0.06, 1.0, 15.0, "core"),
+    ("at_emerging_edge", "东北", 9, 125.0, 100.0, 0.25, 0.03, 1.0, 9.0, "emerging"),
+    ("at_gap_edge", "东北", 9, 100.0, 100.0, 0.0, 0.03, 0.5, 18.0, "steady"),
+]
+
+
+@pytest.fixture
+def kpis() -> pd.DataFrame:
+    frame = pd.DataFrame(
+        [c[:-1] for c in CASES],
+        columns=["region", "territory", "customers", "revenue", "revenue_prev", "growth_yoy",
+                 "share", "gap_ratio", "expected_customers"],
+    )
+    return frame.assign(level="province", small_sample=frame["customers"] < 5)
+
+
+def test_region_tiers_every_rule(kpis):
+    before = kpis.copy()
+    tiers = strategy.region_tiers(kpis, rules=RULES)
+    pd.testing.assert_frame_equal(kpis, before)
+    assert "tier" not in kpis.columns
+    got = dict(zip(tiers["region"], tiers["tier"], strict=True))
+    assert got == {c[0]: c[-1] for c in CASES}
+    assert set(tiers["tier"]) == set(strategy.TIERS)
+
+
+def test_region_tier_reasons_carry_the_numbers(kpis):
+    reason = strategy.region_tiers(kpis, rules=RULES).set_index("region")["tier_reason"]
+    assert reason["core"] == "share 30.0% ≥ 6.0%, growth +4.0% ≥ -5.0%"
+    assert reason["share_hot_but_falling"] == "growth -20.0% ≤ -10.0% (share 20.0%)"
+    assert reason["growing_and_thin"] == "growth +50.0% ≥ +25.0%, share 3.0% < 6.0%"
+    assert reason["thin"] == ("8 customers vs 26.7 expected from population and GDP "
+                              "(ratio 0.30 < 0.5)")
+    assert reason["blank"] == "no customers"
+    assert "not trusted" in reason["tiny_growing"]
+    assert "not trusted" in reason["tiny_falling_thin"]
+    assert reason["tiny_falling_thin"].startswith("2 customers vs 10.0 expected")
+    assert "no revenue in the previous period" in reason["new_and_big"]
+    assert reason["share_hot_slightly_down"].startswith("share 10.0%, growth -7.0%")
+
+
+def test_region_tiers_small_sample_from_min_customers(kpis):
+    tiers = strategy.region_tiers(kpis.drop(columns="small_sample"), rules=RULES,
+                                  min_customers=10)
+    got = tiers.set_index("region")["tier"]
+    assert got["at_emerging_edge"] == "steady"      # 9 customers < 10: growth not trusted
+    assert got["thin"] == "gap"
+    assert got["at_declining_edge"] == "declining"  # 12 customers: trusted
+
+
+def test_region_tiers_without_gap_ratio(kpis):
+    tiers = strategy.region_tiers(kpis.drop(columns=["gap_ratio", "expected_customers"]),
+                                  rules=RULES)
+    assert tiers.set_index("region").loc["thin", "tier"] == "steady"
+
+
+def test_region_tiers_requires_all_rules(kpis):
+    with pytest.raises(KeyError, match="gap_ratio"):
+        strategy.region_tiers(kpis, rules={k: v for k, v in RULES.items() if k != "gap_ratio"})
+
+
+def test_playbook_has_owner_and_kpi_for_every_action():
+    for tier in strategy.TIERS:
+        assert strategy.PLAYBOOK[tier]
+        for item in strategy.PLAYBOOK[tier]:
+            assert item["action"] and item["owner"] and item["kpi"]
+    for segment in segments.SEGMENTS:
+        assert strategy.SEGMENT_PLAYBOOK[segment]["action"]
+    assert strategy.SEGMENT_PLAYBOOK["cannot lose them"]["campaign"] == "win back"
+    assert strategy.SEGMENT_PLAYBOOK["lost"]["campaign"] == "reactivation"
+
+
+def test_playbook_table_lists_regions(kpis):
+    table = strategy.playbook(strategy.region_tiers(kpis, rules=RULES))
+    core = table[table["tier"] == "core"]
+    assert len(core) == len(strategy.PLAYBOOK["core"])
+    assert core["regions"].iloc[0] == "core, new_and_big, at_core_edge"
+
+
+def test_action_list_owners_by_territory(kpis):
+    tiers = strategy.region_tiers(kpis, rules=RULES)
+    reps = pd.DataFrame({"sales_rep_id": ["S1", "S2", "S3"], "name": ["张三", "李四", "王五"],
+                         "region": ["华南", "华南", "华东"]})
+    actions = strategy.action_list(tiers, reps=reps)
+    assert list(actions.columns) == ["region", "territory", "tier", "action", "owner_role",
+                                     "owner", "kpi", "evidence"]
+    assert len(actions) == sum(len(strategy.PLAYBOOK[t]) for t in tiers["tier"])
+    assert list(dict.fromkeys(actions["tier"])) == strategy.TIERS
+
+    core = actions[actions["region"] == "core"].set_index("owner_role")
+    assert core.loc["regional sales manager", "owner"] == "张三 (S1), 李四 (S2)"
+    assert core.loc["marketing", "owner"] == "marketing"
+    assert core.loc["regional sales manager", "evidence"].startswith("share 30.0%")
+
+    steady_east = actions[actions["region"] == "share_hot_slightly_down"]
+    assert steady_east["owner"].tolist() == ["王五 (S3)"]
+    north = actions[(actions["region"] == "new_and_big")
+                    & (actions["owner_role"] == "regional sales manager")]
+    assert north["owner"].tolist() == ["regional sales manager"]   # no rep covers 华北
+
+
+def test_action_list_without_reps_and_territory_level():
+    tiers = pd.DataFrame({"region": ["华南", "华东"], "level": "territory",
+                          "tier": ["core", "steady"], "tier_reason": ["a", "b"]})
+    actions = strategy.action_list(tiers)
+    assert (actions["owner"] == actions["owner_role"]).all()
+    assert actions["territory"].tolist() == ["华南"] * 4 + ["华东"]
+    reps = pd.DataFrame({"sales_rep_id": ["S9"], "name": ["赵六"], "region": ["华东"]})
+    with_reps = strategy.action_list(tiers, reps=reps)
+    assert with_reps.loc[with_reps["region"] == "华东", "owner"].tolist() == ["赵六 (S9)"]
+
+
+def test_segment_actions_campaign_list():
+    rfm_table = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"],
+        "recency_days": [5, 400, 200, 3],
+        "frequency": [9, 1, 6, 8],
+        "monetary": [900.0, 10.0, 600.0, 1200.0],
+        "segment": ["champions", "lost", "at risk", "champions"],
+    })
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d", "e"],
+                              "name": ["甲", "乙", "丙", "丁", "戊"],
+                              "phone": ["1", "2", "3", "4", "5"],
+                              "province": ["广东省"] * 5})
+    out = strategy.segment_actions(rfm_table, customers)
+    assert list(out["customer_id"]) == ["d", "a", "c", "b"]
+    assert list(out["campaign"]) == ["vip care", "vip care", "win back", "reactivation"]
+    assert list(out.columns[:6]) == ["customer_id", "segment", "campaign", "action",
+                                     "owner_role", "kpi"]
+    assert {"name", "phone", "province"} <= set(out.columns)
+    assert out.set_index("customer_id").loc["c", "name"] == "丙"
