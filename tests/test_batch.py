@@ -1,0 +1,341 @@
+"""The batch runner end to end, on two tiny stub notebooks and a stubbed data prep."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import nbformat
+import pytest
+import yaml
+
+from helpers import batch
+from helpers.config import PROJECT_ROOT
+from helpers.engine import NotebookFailed
+
+FAILING_REGION = "华南"  # the stub notebook raises for this region
+SOURCE_MARKER = "SOURCE_MARKER_7f3a"  # appears in code only, never in an output
+
+PARAMETERS = '''region: str = "ALL"          # ALL, a territory (华东) or a province in any spelling
+run_dir: str = ""            # reports/<run_id>; empty = reports/interactive
+config: str = "workbook.yaml"  # path of the workbook config
+period_end: str = ""         # last day of the analysis period; empty = last order date
+lang: str = "en"             # en | zh
+mask_pii: bool = True        # mask personal data in the report'''
+
+WRITE = f'''import json
+from pathlib import Path
+from helpers.config import load_config
+from helpers.scope import Scope
+scope = Scope.parse(region, load_config(config))
+out = Path(run_dir) / scope.slug
+out.mkdir(parents=True, exist_ok=True)
+(out / "stub.txt").write_text(region, encoding="utf-8")
+(out / "headline.json").write_text(json.dumps({{
+    "region": scope.name, "label": scope.label(lang), "customers": 1234,
+    "active_customers": 1000, "revenue": 5678901.5, "growth_yoy": 0.125,
+    "period_start": "2025-01-01", "period_end": "2025-12-31"}}), encoding="utf-8")
+marker = "{SOURCE_MARKER}"
+print("stub ran for", scope.label(lang))'''
+
+FAIL = f'''if region == "{FAILING_REGION}":
+    raise ValueError("planted failure <b>&</b>")'''
+
+TIER = '''import json
+from pathlib import Path
+from helpers.config import load_config
+from helpers.scope import Scope
+scope = Scope.parse(region, load_config(config))
+path = Path(run_dir) / scope.slug / "headline.json"
+data = json.loads(path.read_text(encoding="utf-8"))
+data["tier"] = "core"
+path.write_text(json.dumps(data), encoding="utf-8")
+print("tier written")'''
+
+
+def _notebook(cells: list[str], path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell(PARAMETERS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Stub report"), params]
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> dict:
+    """Stub notebooks, a config whose data folder exists, and a reports folder."""
+    root = tmp_path_factory.mktemp("project")
+    notebooks = root / "notebooks"
+    notebooks.mkdir()
+    _notebook([WRITE, FAIL], notebooks / "01_stub_first.ipynb")
+    _notebook([TIER], notebooks / "02_stub_second.ipynb")
+    (notebooks / "README.ipynb").write_text("not a workbook step", encoding="utf-8")
+    data = root / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text("订单号,金额\n1,10\n", encoding="utf-8")
+    raw = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
+    raw["paths"]["data"] = str(data)
+    raw["paths"]["reports"] = str(root / "reports")
+    config = root / "workbook.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return {"root": root, "notebooks": notebooks, "config": config, "reports": root / "reports"}
+
+
+def _fake_prep(config, run):
+    run.prep.mkdir(parents=True, exist_ok=True)
+    (run.prep / "ledger.csv").write_text("table,outcome,rows\ncustomers,kept,1\n",
+                                         encoding="utf-8")
+
+
+def _run(project: dict, run_id: str, regions: str) -> tuple[int, Path]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(batch, "run_prep", _fake_prep)
+        code = batch.main([
+            "--config", str(project["config"]), "--regions", regions, "--jobs", "2",
+            "--run-id", run_id, "--notebooks", str(project["notebooks"]),
+            "--reports", str(project["reports"]),
+        ])
+    return code, project["reports"] / run_id
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.links += [v for k, v in attrs if k == "href" and v]
+        if tag == "script" or (tag == "link" and dict(attrs).get("rel") == "stylesheet"):
+            self.scripts += 1
+
+
+def _links(page: Path) -> _Links:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+@pytest.fixture(scope="module")
+def good_run(project):
+    return _run(project, "good-run", "ALL")
+
+
+@pytest.fixture(scope="module")
+def failing_run(project):
+    return _run(project, "failing-run", f"华东,{FAILING_REGION}")
+
+
+def test_good_batch_writes_every_report(good_run, project):
+    code, run_dir = good_run
+    assert code == 0
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "ok"
+    assert [r["slug"] for r in manifest["regions"]] == ["all"]
+    assert (run_dir / "prep" / "ledger.csv").exists()
+    for region in manifest["regions"]:
+        assert region["status"] == "ok"
+        assert [n["status"] for n in region["notebooks"]] == ["ok", "ok"]
+        for name in ("01_stub_first", "02_stub_second"):
+            assert (run_dir / region["slug"] / f"{name}.ipynb").exists()
+            assert (run_dir / region["slug"] / f"{name}.html").exists()
+        assert (run_dir / region["slug"] / "stub.txt").exists()
+    # parameters reached the notebooks: absolute config and run_dir
+    executed = nbformat.read(run_dir / "all" / "01_stub_first.ipynb", as_version=4)
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+    values: dict = {}
+    exec(injected.source, values)
+    assert values["region"] == "ALL"
+    assert values["run_dir"] == str(run_dir) and values["config"] == str(project["config"])
+    assert values["mask_pii"] is True and values["period_end"] == ""
+
+
+def test_manifest_records_the_run(good_run, project):
+    _, run_dir = good_run
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["run_id"] == "good-run"
+    assert manifest["started"] and manifest["finished"] and manifest["duration_seconds"] >= 0
+    assert manifest["config"]["path"] == str(project["config"])
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["config"]["sha256"])
+    inputs = {Path(i["path"]).name: i for i in manifest["inputs"]}
+    assert re.fullmatch(r"[0-9a-f]{64}", inputs["orders.csv"]["sha256"])
+    assert inputs["crm_customers.csv"]["sha256"] is None  # configured but absent
+    assert manifest["packages"]["papermill"] and "pandera" in manifest["packages"]
+    assert "git_commit" in manifest
+    assert manifest["parameters"]["mask_pii"] is True and manifest["parameters"]["lang"] == "en"
+    assert manifest["prep"]["status"] == "ok"
+    notebook = manifest["regions"][0]["notebooks"][0]
+    assert notebook["seconds"] > 0 and notebook["error"] is None
+
+
+def test_index_links_every_report(good_run):
+    _, run_dir = good_run
+    page = run_dir / "index.html"
+    parsed = _links(page)
+    assert parsed.scripts == 0
+    reports = [link for link in parsed.links if link.endswith(".html")]
+    assert len(reports) == 2
+    for link in reports:
+        assert (run_dir / unquote(link)).exists(), link
+    text = page.read_text(encoding="utf-8")
+    assert "Whole market" in text
+    assert "1,234" in text and "+12.5%" in text and "core" in text
+    assert "2025-01-01" in text
+
+
+def test_html_hides_code(good_run):
+    _, run_dir = good_run
+    page = (run_dir / "all" / "01_stub_first.html").read_text(encoding="utf-8")
+    assert "stub ran for Whole market" in page  # outputs are kept
+    assert SOURCE_MARKER not in page  # code inputs are not
+    assert "<title>01 Stub first — Whole market — run good-run</title>" in page
+    assert 'src="http' not in page and "cdnjs" not in page  # nothing from a CDN
+
+
+def test_a_failing_region_stops_alone(failing_run):
+    code, run_dir = failing_run
+    assert code == 1
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "failed"
+    regions = {r["slug"]: r for r in manifest["regions"]}
+    assert list(regions) == ["all", "east-china", "south-china"]
+    for slug in ("all", "east-china"):
+        assert regions[slug]["status"] == "ok"
+        assert (run_dir / slug / "02_stub_second.html").exists()
+    failed = regions["south-china"]
+    assert failed["status"] == "failed"
+    first, second = failed["notebooks"]
+    assert first["status"] == "failed"
+    assert first["error"] == "ValueError: planted failure <b>&</b>"
+    assert "planted failure" in failed["error"]
+    assert second["status"] == "skipped" and second["html"] is None
+    assert not (run_dir / "south-china" / "02_stub_second.ipynb").exists()
+    executed = (run_dir / "south-china" / "01_stub_first.ipynb").read_text(encoding="utf-8")
+    assert "planted failure" in executed and "ValueError" in executed
+    assert (run_dir / "south-china" / "01_stub_first.html").exists()
+
+
+def test_index_marks_the_failed_region(failing_run):
+    _, run_dir = failing_run
+    text = (run_dir / "index.html").read_text(encoding="utf-8")
+    row = re.search(r'<tr class="failed" id="region-south-china">.*?</tr>', text, re.S)
+    assert row, "the failed region has a row marked failed"
+    assert "planted failure &lt;b&gt;&amp;&lt;/b&gt;" in row.group(0)
+    assert "<b>&</b>" not in text
+    assert "1 failed" in text
+    for link in _links(run_dir / "index.html").links:
+        if link.endswith(".html"):
+            assert (run_dir / unquote(link)).exists(), link
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path, capsys):
+    raw = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
+    raw["analysis"]["period_months"] = "twelve"
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    code = batch.main(["--config", str(config), "--reports", str(tmp_path / "reports")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "analysis.period_months" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_missing_config_exits_2(tmp_path, capsys):
+    code = batch.main(["--config", str(tmp_path / "nope.yaml")])
+    assert code == 2
+    assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_unknown_region_exits_2(project, tmp_path, capsys):
+    code = batch.main(["--config", str(project["config"]), "--regions", "Atlantis",
+                       "--notebooks", str(project["notebooks"]),
+                       "--reports", str(tmp_path / "reports")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Atlantis" in err and "Traceback" not in err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_bad_period_end_exits_2(project, tmp_path, capsys):
+    code = batch.main(["--config", str(project["config"]), "--period-end", "31/12/2025",
+                       "--notebooks", str(project["notebooks"]),
+                       "--reports", str(tmp_path / "reports")])
+    assert code == 2
+    assert "--period-end" in capsys.readouterr().err
+
+
+def test_no_notebooks_exits_2(project, tmp_path, capsys):
+    code = batch.main(["--config", str(project["config"]), "--notebooks", str(tmp_path),
+                       "--reports", str(tmp_path / "reports")])
+    assert code == 2
+    assert "no notebooks" in capsys.readouterr().err
+
+
+class _FakeEngine:
+    """Writes the output without a kernel; fails for one notebook name."""
+
+    def __init__(self, fail: str = ""):
+        self.fail = fail
+        self.calls: list[tuple[str, str]] = []
+
+    def execute(self, notebook, output, parameters, cwd):
+        self.calls.append((parameters["region"], Path(notebook).name))
+        shutil.copy(notebook, output)
+        if Path(notebook).name == self.fail:
+            raise NotebookFailed(notebook, output, "KeyError: 'x'")
+
+
+def test_prep_failure_runs_no_region(project, tmp_path, monkeypatch, capsys):
+    def broken(config, run):
+        raise RuntimeError("ledger does not balance")
+
+    monkeypatch.setattr(batch, "run_prep", broken)
+    engine = _FakeEngine()
+    code = batch.main(["--config", str(project["config"]), "--run-id", "r",
+                       "--notebooks", str(project["notebooks"]),
+                       "--reports", str(tmp_path)], engine=engine)
+    assert code == 1
+    assert engine.calls == []
+    assert "ledger does not balance" in capsys.readouterr().err
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "failed"
+    assert manifest["prep"]["error"] == "RuntimeError: ledger does not balance"
+    assert "ledger does not balance" in (tmp_path / "r" / "index.html").read_text("utf-8")
+
+
+def test_regions_run_in_order_with_a_fake_engine(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "run_prep", _fake_prep)
+    engine = _FakeEngine(fail="01_stub_first.ipynb")
+    code = batch.main(["--config", str(project["config"]), "--run-id", "r", "--jobs", "1",
+                       "--regions", "广东,Guangdong,粤", "--lang", "zh", "--no-mask-pii",
+                       "--notebooks", str(project["notebooks"]),
+                       "--reports", str(tmp_path)], engine=engine)
+    assert code == 1
+    # 广东 spelled three ways is one region; 02 never runs after 01 failed
+    assert engine.calls == [("ALL", "01_stub_first.ipynb"), ("广东省", "01_stub_first.ipynb")]
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))
+    assert [r["slug"] for r in manifest["regions"]] == ["all", "guangdong"]
+    assert manifest["regions"][1]["label"] == "广东省"
+    assert manifest["parameters"]["mask_pii"] is False
+    assert manifest["parameters"]["lang"] == "zh"
+    assert "失败" in (tmp_path / "r" / "index.html").read_text("utf-8")
+
+
+def test_default_run_id_is_a_utc_timestamp(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "run_prep", _fake_prep)
+    code = batch.main(["--config", str(project["config"]), "--regions", "华北",
+                       "--notebooks", str(project["notebooks"]), "--reports", str(tmp_path)],
+                      engine=_FakeEngine())
+    assert code == 0
+    (run_dir,) = tmp_path.iterdir()
+    assert re.fullmatch(r"\d{8}-\d{6}", run_dir.name)

@@ -1,0 +1,162 @@
+"""HTML rendering of executed notebooks and the run's index page (no kernel needed)."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import nbformat
+
+from helpers.report import notebook_title, render_html, write_index
+
+CODE = "secret_variable_name = 41 + 1  # CODE_MARKER_c0de"
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+        self.external: list[str] = []
+        self.scripts = 0
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        if tag == "script":
+            self.scripts += 1
+        for key in ("src", "href"):
+            value = attrs.get(key) or ""
+            if tag != "a" and value.startswith(("http:", "https:", "//")):
+                self.external.append(value)
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag):
+        self._in_title = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def _executed_notebook(path: Path) -> Path:
+    """A notebook as papermill leaves it: code with outputs (text, a table, an error)."""
+    nb = nbformat.v4.new_notebook()
+    table = nbformat.v4.new_code_cell("df")
+    table.outputs = [nbformat.v4.new_output(
+        "execute_result",
+        data={"text/html": "<table class='dataframe'><tr><td>广东省</td><td>42</td></tr></table>",
+              "text/plain": "广东省 42"},
+        execution_count=2,
+    )]
+    code = nbformat.v4.new_code_cell(CODE)
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="the answer is 42\n")]
+    hidden = nbformat.v4.new_code_cell("print('internal')")
+    hidden.metadata["tags"] = ["remove-cell"]
+    hidden.outputs = [nbformat.v4.new_output("stream", name="stdout", text="INTERNAL_ONLY\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Insight\n\nWhat the numbers mean."), code,
+                table, hidden]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_render_html_hides_code_and_keeps_outputs(tmp_path):
+    html = render_html(_executed_notebook(tmp_path / "04_insight.ipynb"),
+                       tmp_path / "out" / "04_insight.html",
+                       title="04 Insight — <East> China — run 1", index_href="../index.html")
+    text = html.read_text(encoding="utf-8")
+    assert "CODE_MARKER_c0de" not in text and "secret_variable_name" not in text
+    assert "the answer is 42" in text and "广东省" in text and "What the numbers mean" in text
+    assert "INTERNAL_ONLY" not in text  # remove-cell tag honoured
+    body = text[text.index("<body"):]
+    assert "jp-InputPrompt" not in body and "jp-OutputPrompt" not in body  # no prompts
+    page = _parse(html)
+    assert page.title == "04 Insight — <East> China — run 1"
+    assert "&lt;East&gt;" in text and "<East>" not in text
+    assert page.external == [] and page.scripts == 0  # no CDN, nothing to load
+    assert "../index.html" in page.links
+
+
+def test_notebook_title():
+    assert notebook_title("04_insight.ipynb") == "04 Insight"
+    assert notebook_title("02_data_prep.ipynb") == "02 Data prep"
+    assert notebook_title("notes") == "notes"
+
+
+def _regions() -> list[dict]:
+    return [
+        {"region": "ALL", "label": "Whole market", "slug": "all", "status": "ok", "error": None,
+         "notebooks": [{"notebook": "01_goals.ipynb", "status": "ok",
+                        "html": "all/01_goals.html", "error": None}]},
+        {"region": "<script>alert(1)</script>", "label": "<script>alert(1)</script>",
+         "slug": "x y", "status": "failed",
+         "error": "04_insight.ipynb: KeyError: '<img src=x onerror=alert(2)>'",
+         "notebooks": [
+             {"notebook": "01_goals.ipynb", "status": "ok", "html": "x y/01_goals.html",
+              "error": None},
+             {"notebook": "04_insight.ipynb", "status": "failed",
+              "html": "x y/04_insight.html", "error": "KeyError: '<img src=x onerror=alert(2)>'"},
+             {"notebook": "05_strategy.ipynb", "status": "skipped", "html": None,
+              "error": None},
+         ]},
+    ]
+
+
+def _touch_reports(run_dir: Path, regions: list[dict]) -> None:
+    for region in regions:
+        for item in region["notebooks"]:
+            if item["html"]:
+                (run_dir / item["html"]).parent.mkdir(parents=True, exist_ok=True)
+                (run_dir / item["html"]).write_text("<html></html>", encoding="utf-8")
+
+
+def test_write_index_escapes_everything_from_data(tmp_path):
+    regions = _regions()
+    _touch_reports(tmp_path, regions)
+    (tmp_path / "all" / "headline.json").write_text(json.dumps({
+        "region": "ALL", "label": "Whole market", "customers": 1500, "active_customers": 1200,
+        "revenue": 12345678.9, "growth_yoy": -0.031, "period_start": "2025-01-01 00:00:00",
+        "period_end": "2025-12-31", "tier": "<i>core</i>"}), encoding="utf-8")
+    path = write_index(tmp_path, regions, meta={
+        "run_id": "run<1>", "project": "Access & control", "currency": "CNY",
+        "started": "2026-11-23T11:30:00Z", "duration_seconds": 75.2,
+        "parameters": {"regions": "territories", "lang": "en", "mask_pii": True}})
+    text = path.read_text(encoding="utf-8")
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<img" not in text and "&lt;img src=x onerror=alert(2)&gt;" in text
+    assert "<i>core</i>" not in text and "&lt;i&gt;core&lt;/i&gt;" in text
+    assert "run&lt;1&gt;" in text and "Access &amp; control" in text
+    page = _parse(path)
+    assert page.scripts == 0 and page.external == []
+    # failed region marked, its message shown, later notebooks skipped
+    assert '<tr class="failed" id="region-x y">' in text
+    assert "(skipped)" in text and "1 failed" in text
+    # headline numbers and period
+    assert "1,500" in text and "12,345,679 CNY" in text and "-3.1%" in text
+    assert "2025-01-01 – 2025-12-31" in text and "1 min 15 s" in text
+    # links are percent-encoded, relative, and resolve to the files
+    reports = [link for link in page.links if link.endswith(".html")]
+    assert "x%20y/01_goals.html" in reports
+    assert all(not link.startswith(("/", "http")) for link in reports)
+    for link in reports:
+        assert (tmp_path / unquote(link)).exists()
+
+
+def test_write_index_reads_the_manifest_and_reports_a_prep_failure(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({
+        "run_id": "20261123-113000", "parameters": {"lang": "zh"},
+        "prep": {"status": "failed", "error": "ValueError: <bad> ledger"}}), encoding="utf-8")
+    text = write_index(tmp_path, []).read_text(encoding="utf-8")
+    assert "20261123-113000" in text and "数据准备失败" in text
+    assert "ValueError: &lt;bad&gt; ledger" in text
+    assert '<html lang="zh-CN">' in text
