@@ -54,6 +54,8 @@ def _plain(value):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, pd.Timestamp) and value is not pd.NaT:
+        return f"{value:%Y-%m-%d}" if value == value.normalize() else value.isoformat()
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):

@@ -1,3 +1,11 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Step 2 · Data prep: from raw exports to clean, canonical tables
 #
@@ -12,9 +20,9 @@
 
 # %% tags=["parameters"]
 region: str = "ALL"  # ALL, a territory (华东 / East China) or a province in any spelling (广东, Guangdong)
-run_dir: str = ""  # reports/<run_id>; empty = reports/interactive
+run_dir: str = ""  # reports/<run_id>; empty: reports/interactive
 config: str = "workbook.yaml"  # the workbook config (relative to the project root)
-period_end: str = ""  # last day of the analysis period, e.g. 2025-12-31; empty = last order date
+period_end: str = ""  # last day of the analysis period, e.g. 2025-12-31; empty: last order date
 lang: str = "en"  # en | zh: language of charts and generated text
 mask_pii: bool = True  # mask names, phones, e-mails and addresses in this report
 objective: str = "find_new_markets"  # find_new_markets | reallocate_resources | compare_regions | keep_valuable_customers | tier_partners

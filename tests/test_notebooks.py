@@ -50,8 +50,8 @@ def run_all(tiny_config, run_dir, region):
     for path in NOTEBOOKS:
         out = run_dir / f"{region}-{path.name}"
         pm.execute_notebook(
-            path, out, cwd=str(path.parent), kernel_name="python3", progress_bar=False,
-            parameters={"region": region, "run_dir": str(run_dir), "config": str(tiny_config)},
+            path, out, cwd=str(path.parent), kernel_name="python3", language="python",
+            progress_bar=False, parameters={"region": region, "run_dir": str(run_dir), "config": str(tiny_config)},
         )
 
 
@@ -124,7 +124,7 @@ def test_defaults_on_the_bundled_sample_find_the_story(tmp_path):
     ensure_kernel()
     for path in NOTEBOOKS:
         pm.execute_notebook(path, tmp_path / path.name, cwd=str(path.parent),
-                            kernel_name="python3", progress_bar=False,
+                            kernel_name="python3", language="python", progress_bar=False,
                             parameters={"run_dir": str(tmp_path)})
     tiers = pd.read_csv(tmp_path / "all" / "region_tiers.csv").set_index("region")
     assert set(tiers.index[tiers["customers"] == 0]) == set(STORY["blank"])
