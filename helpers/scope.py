@@ -36,7 +36,7 @@ def territory_map(config: Config) -> pd.DataFrame:
     rows = []
     for territory, names in config.geography.territories.items():
         resolved = geo.resolve_provinces(pd.Series(names, dtype="string"))
-        bad = [n for n, p in zip(names, resolved["province"]) if pd.isna(p)]
+        bad = [n for n, p in zip(names, resolved["province"], strict=True) if pd.isna(p)]
         if bad:
             raise RegionError(
                 f"{config.config_path}: geography.territories.{territory}: unknown "

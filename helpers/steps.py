@@ -117,13 +117,13 @@ class Context:
         first_day = p["start"] + pd.Timedelta(days=1)
         return f"{first_day:%Y-%m-%d} – {p['end']:%Y-%m-%d}"
 
-    def heading(self, step: str) -> Markdown:
-        """A markdown heading naming the step, region, period and run."""
+    def heading(self) -> Markdown:
+        """A line naming the region, period and run, under the notebook's title."""
         region = html.escape(self.scope.label(self.lang))
         if self.lang == "zh":
-            text = f"## {step} · {region}\n\n分析期 {self.period_text} · 运行 `{self.run.root.name}`"
+            text = f"**{region}** · 分析期 {self.period_text} · 运行 `{self.run.root.name}`"
         else:
-            text = f"## {step} · {region}\n\nPeriod {self.period_text} · run `{self.run.root.name}`"
+            text = f"**{region}** · period {self.period_text} · run `{self.run.root.name}`"
         return Markdown(text)
 
     def show(self, frame: pd.DataFrame, *, rows: int = 20):
@@ -146,6 +146,7 @@ def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
     scope = Scope.parse(region, cfg)
     run = RunPaths.for_run(cfg, run_dir)
     use_cjk_font()
+    pd.set_option("display.max_colwidth", 120)
     return Context(cfg, scope, run, run.region(scope.slug), lang, mask_pii, period_end)
 
 
@@ -306,6 +307,24 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     headline["tiers"] = counts
     headline["tier"] = _overall_tier(tables["tiers"])
     write_json(headline, headline_path)
+
+
+def executive_summary(ctx: Context, insight: dict, plan: dict) -> Markdown:
+    """The findings that open the strategy report, each with its number (text escaped)."""
+    headline, tiers = insight["headline"], plan["tiers"]
+    name = "region_en" if ctx.lang == "en" else "region"
+    growth = headline.get("growth_yoy")
+    findings = [
+        f"**{headline['customers']:,} customers**, revenue **{headline['revenue']:,.0f}** "
+        f"in the period" + (f", **{growth:+.1%}** on the baseline" if growth is not None else ""),
+    ]
+    for tier in ["core", "emerging", "declining", "gap"]:
+        regions = tiers.loc[tiers["tier"] == tier].sort_values("revenue", ascending=False)[name]
+        if len(regions):
+            more = " ..." if len(regions) > 6 else ""
+            findings.append(f"**{tier}**: {len(regions)} region(s): "
+                            f"{', '.join(map(str, regions.head(6)))}{more}")
+    return Markdown("\n".join(f"- {html.escape(line)}" for line in findings))
 
 
 def _overall_tier(tiers: pd.DataFrame) -> str:

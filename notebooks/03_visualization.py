@@ -26,7 +26,7 @@ from helpers import steps
 
 ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
                       lang=lang, mask_pii=mask_pii)
-ctx.heading("Step 3 · Visualization")
+ctx.heading()
 
 # %%
 import matplotlib.pyplot as plt

@@ -27,7 +27,7 @@ from helpers import steps
 
 ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
                       lang=lang, mask_pii=mask_pii)
-ctx.heading("Step 4 · Insight")
+ctx.heading()
 
 # %%
 import pandas as pd

@@ -28,11 +28,9 @@ from helpers import steps
 
 ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
                       lang=lang, mask_pii=mask_pii)
-ctx.heading("Step 5 · Strategy")
+ctx.heading()
 
 # %%
-import pandas as pd
-
 insight = steps.ensure_insight(ctx)
 plan = steps.strategy_tables(ctx, insight)
 steps.save_strategy(ctx, plan)
@@ -42,17 +40,7 @@ tiers = plan["tiers"]
 # ## Executive summary
 
 # %%
-counts = tiers["tier"].value_counts()
-headline = insight["headline"]
-summary = [
-    f"{headline['customers']:,} customers, revenue {headline['revenue']:,.0f} in the period"
-    + (f", {headline['growth_yoy']:+.1%} on the baseline" if headline.get("growth_yoy") is not None else ""),
-]
-for tier in ["core", "emerging", "declining", "gap"]:
-    regions = tiers.loc[tiers["tier"] == tier, "region_en" if lang == "en" else "region"]
-    if len(regions):
-        summary.append(f"{tier}: {len(regions)} region(s), e.g. {', '.join(regions.head(4))}")
-pd.DataFrame({"finding": summary})
+steps.executive_summary(ctx, insight, plan)
 
 # %% [markdown]
 # ## Region tiers and their evidence

@@ -23,7 +23,7 @@ LABELLED = {
 def test_labelled_province_spellings_all_resolve():
     values = pd.Series(list(LABELLED))
     got = geo.resolve_provinces(values)
-    wrong = {v: g for v, g, want in zip(values, got["province"], LABELLED.values()) if g != want}
+    wrong = {v: g for v, g, want in zip(values, got["province"], LABELLED.values(), strict=True) if g != want}
     assert wrong == {}
 
 

@@ -105,7 +105,8 @@ def cities() -> pd.DataFrame:
     """
     codes = _adcodes()
     placeholders = ["市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"]
-    prefecture = codes.query("level == 'city' and name not in @placeholders and lat == lat")
+    prefecture = codes[(codes["level"] == "city") & ~codes["name"].isin(placeholders)
+                       & codes["lat"].notna()]
     municipal = codes.query(
         "level == 'province' and province_code in ['110000','120000','310000','500000']"
     ).assign(city_code=lambda d: d["code"].str[:2] + "0100")
