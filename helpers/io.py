@@ -52,7 +52,7 @@ def _read_excel(path: Path, source: Source) -> pd.DataFrame:
             f"{path}: no sheet {sheet!r} (source '{source.name}', key sheet); "
             f"the workbook has {sheets.sheet_names}"
         )
-    return sheets.parse(sheet, dtype=str)
+    return pd.read_excel(sheets, sheet_name=sheet, dtype=str)
 
 
 def read_source(source: Source, data_dir: Path) -> pd.DataFrame:
