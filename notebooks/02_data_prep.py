@@ -41,7 +41,7 @@ from helpers import prep
 
 result = ctx.prep
 ledger = prep.check_ledger(result.ledger)
-steps.write_json({
+quality_file = steps.write_json({
     "rows": {name: len(table) for name, table in result.tables().items()},
     "ledger_balanced": bool(ledger["balanced"].all()),
     "customers_in_scope": len(ctx.customers),
