@@ -17,12 +17,12 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
-from helpers import kpi, segments, strategy
+from helpers import kpi
 from helpers.config import Config, RunPaths, load_config
 from helpers.fonts import use_cjk_font
 from helpers.prep import PrepResult, build_prep, input_files, load_prep, save_prep
 from helpers.privacy import mask_pii
-from helpers.scope import Scope, territory_map
+from helpers.scope import Scope
 
 
 def _fingerprint(config: Config) -> dict:
@@ -150,60 +150,6 @@ def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
     return Context(cfg, scope, run, run.region(scope.slug), lang, mask_pii, period_end)
 
 
-# --------------------------------------------------------------------------- step 1
-
-OBJECTIVES = {
-    "find_new_markets": "Find new markets: where are blank and under-served regions?",
-    "reallocate_resources": "Reallocate sales and marketing resources between regions",
-    "compare_regions": "Compare regions on size, growth and efficiency",
-    "keep_valuable_customers": "Keep and grow valuable customers",
-    "tier_partners": "Tier channel partners A/B/C",
-}
-KPIS = [
-    ("customers", "customers with a location in the region", "count"),
-    ("active_customers", "customers with an order in the last active window", "count"),
-    ("revenue", "net order amount in the period (returns subtracted)", "CNY"),
-    ("growth_yoy", "(revenue - previous period revenue) / previous period revenue", "%"),
-    ("share", "region revenue / market revenue in the period", "%"),
-    ("customers_per_million", "customers per million residents (2020 census)", "per 1M"),
-    ("gap_ratio", "customers / customers expected from population and GDP", "ratio"),
-]
-
-
-def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
-    """The analysis brief: objective, KPIs, periods, regions in scope and data checks."""
-    if objective not in OBJECTIVES:
-        raise ValueError(f"parameter objective must be one of {list(OBJECTIVES)}, got {objective!r}")
-    p = ctx.period
-    has_spend = not ctx.prep.spend.empty
-    has_firmographics = "business_model" in ctx.prep.customers and \
-        ctx.prep.customers["business_model"].notna().any()
-    return {
-        "objective": objective,
-        "objective_text": OBJECTIVES[objective],
-        "region": ctx.scope.name,
-        "region_label": ctx.scope.label(ctx.lang),
-        "provinces_in_scope": list(ctx.scope.provinces),
-        "period_start": p["start"] + pd.Timedelta(days=1),
-        "period_end": p["end"],
-        "baseline_start": p["prev_start"] + pd.Timedelta(days=1),
-        "baseline_end": p["prev_end"],
-        "kpis": [{"kpi": k, "definition": d, "unit": u} for k, d, u in KPIS],
-        "thresholds": ctx.config.strategy.model_dump(),
-        "data": {"customers": len(ctx.customers), "orders": len(ctx.orders),
-                 "marketing_spend": has_spend, "partner_firmographics": has_firmographics},
-        "warnings": [w for w, ok in [
-            ("no marketing spend configured: ROI cannot be computed", has_spend),
-            ("no partner firmographics: A/B/C partner tiers cannot be computed", has_firmographics),
-            (f"only {len(ctx.customers)} customers in scope: treat rates with care",
-             len(ctx.customers) >= ctx.config.analysis.min_customers),
-        ] if not ok],
-    }
-
-
-# --------------------------------------------------------------------------- step 4
-
-
 def region_kpis(ctx: Context, level: str | None = None) -> pd.DataFrame:
     """KPIs per region inside the scope (provinces, or cities in a province report)."""
     level = level or ctx.scope.sublevel
@@ -215,119 +161,3 @@ def region_kpis(ctx: Context, level: str | None = None) -> pd.DataFrame:
         reference=kpi.load_province_reference() if level == "province" else None,
         universe=universe, min_customers=a.min_customers,
     )
-
-
-def insight_tables(ctx: Context) -> dict:
-    """Step 4: region KPIs, concentration and RFM segments for the scope."""
-    kpis = region_kpis(ctx)
-    p = ctx.period
-    in_period = ctx.orders[(ctx.orders["order_date"] > p["start"])
-                           & (ctx.orders["order_date"] <= p["end"])]
-    by_customer = in_period.groupby("customer_id")["amount"].sum()
-    unit = "cities" if ctx.scope.sublevel == "city" else "provinces"
-    names = kpis["region_en"] if ctx.lang == "en" else kpis["region"]
-    concentration = {
-        "regions": kpi.concentration(kpis.set_index("region")["revenue"]),
-        "customers": kpi.concentration(by_customer),
-        "statement_regions": kpi.concentration_statement(
-            kpis["revenue"], names, unit=unit, lang=ctx.lang),
-        "statement_customers": kpi.concentration_statement(
-            by_customer, None, unit="customers", lang=ctx.lang),
-    }
-    rfm_table = segments.rfm(ctx.orders[ctx.orders["order_date"] <= p["end"]],
-                             as_of=p["end"] + pd.Timedelta(days=1), bins=ctx.config.analysis.rfm_bins)
-    total = kpis[["customers", "active_customers", "revenue", "revenue_prev"]].sum()
-    headline = {
-        "region": ctx.scope.name, "label": ctx.scope.label(ctx.lang),
-        "customers": int(total["customers"]), "active_customers": int(total["active_customers"]),
-        "revenue": float(total["revenue"]),
-        "growth_yoy": float(total["revenue"] / total["revenue_prev"] - 1)
-        if total["revenue_prev"] > 0 else None,
-        "period_start": p["start"] + pd.Timedelta(days=1), "period_end": p["end"],
-    }
-    return {"region_kpis": kpis, "concentration": concentration, "rfm": rfm_table,
-            "segment_summary": segments.segment_summary(rfm_table), "headline": headline}
-
-
-def save_insight(ctx: Context, tables: dict) -> None:
-    """Write step 4's tables to the region folder (read by step 5 and the index page)."""
-    tables["region_kpis"].to_csv(ctx.out / "region_kpis.csv", index=False)
-    tables["rfm"].to_csv(ctx.out / "rfm.csv", index=False)
-    tables["segment_summary"].to_csv(ctx.out / "segment_summary.csv", index=False)
-    write_json(tables["concentration"], ctx.out / "concentration.json")
-    write_json(tables["headline"], ctx.out / "headline.json")
-
-
-def ensure_insight(ctx: Context) -> dict:
-    """Step 4's tables from the region folder, computed and saved first when missing."""
-    needed = ["region_kpis.csv", "rfm.csv", "segment_summary.csv", "headline.json"]
-    if not all((ctx.out / name).exists() for name in needed):
-        tables = insight_tables(ctx)
-        save_insight(ctx, tables)
-        return tables
-    return {
-        "region_kpis": pd.read_csv(ctx.out / "region_kpis.csv"),
-        "rfm": pd.read_csv(ctx.out / "rfm.csv", dtype={"customer_id": "string"}),
-        "segment_summary": pd.read_csv(ctx.out / "segment_summary.csv"),
-        "headline": json.loads((ctx.out / "headline.json").read_text("utf-8")),
-    }
-
-
-# --------------------------------------------------------------------------- step 5
-
-
-def strategy_tables(ctx: Context, insight: dict) -> dict:
-    """Step 5: region tiers with evidence, the action list and the campaign list."""
-    rules = ctx.config.strategy.model_dump()
-    tiers = strategy.region_tiers(insight["region_kpis"], rules=rules,
-                                  min_customers=ctx.config.analysis.min_customers)
-    if "territory" not in tiers and ctx.scope.sublevel == "province":
-        territory = territory_map(ctx.config).set_index("province")["territory"]
-        tiers = tiers.assign(territory=tiers["region"].map(territory))
-    elif "territory" not in tiers:
-        tiers = tiers.assign(territory=ctx.customers["territory"].dropna().iloc[0]
-                             if ctx.customers["territory"].notna().any() else pd.NA)
-    actions = strategy.action_list(tiers, reps=ctx.prep.reps)
-    campaign = strategy.segment_actions(insight["rfm"], ctx.prep.customers)
-    return {"tiers": tiers, "actions": actions, "campaign": campaign,
-            "playbook": strategy.playbook(tiers)}
-
-
-def save_strategy(ctx: Context, tables: dict) -> None:
-    """Write tiers and action lists (CSV and Excel); personal data only goes to files."""
-    tables["tiers"].to_csv(ctx.out / "region_tiers.csv", index=False)
-    tables["actions"].to_csv(ctx.out / "actions.csv", index=False)
-    with pd.ExcelWriter(ctx.out / "actions.xlsx") as book:
-        tables["actions"].to_excel(book, sheet_name="region actions", index=False)
-        tables["campaign"].to_excel(book, sheet_name="campaign list", index=False)
-    tables["campaign"].to_csv(ctx.out / "campaign_list.csv", index=False)
-    headline_path = ctx.out / "headline.json"
-    headline = json.loads(headline_path.read_text("utf-8")) if headline_path.exists() else {}
-    counts = tables["tiers"]["tier"].value_counts().to_dict()
-    headline["tiers"] = counts
-    headline["tier"] = _overall_tier(tables["tiers"])
-    write_json(headline, headline_path)
-
-
-def executive_summary(ctx: Context, insight: dict, plan: dict) -> Markdown:
-    """The findings that open the strategy report, each with its number (text escaped)."""
-    headline, tiers = insight["headline"], plan["tiers"]
-    name = "region_en" if ctx.lang == "en" else "region"
-    growth = headline.get("growth_yoy")
-    findings = [
-        f"**{headline['customers']:,} customers**, revenue **{headline['revenue']:,.0f}** "
-        f"in the period" + (f", **{growth:+.1%}** on the baseline" if growth is not None else ""),
-    ]
-    for tier in ["core", "emerging", "declining", "gap"]:
-        regions = tiers.loc[tiers["tier"] == tier].sort_values("revenue", ascending=False)[name]
-        if len(regions):
-            more = " ..." if len(regions) > 6 else ""
-            findings.append(f"**{tier}**: {len(regions)} region(s): "
-                            f"{', '.join(map(str, regions.head(6)))}{more}")
-    return Markdown("\n".join(f"- {html.escape(line)}" for line in findings))
-
-
-def _overall_tier(tiers: pd.DataFrame) -> str:
-    """The tier holding most revenue: how the region reads at a glance on the index page."""
-    by_revenue = tiers.groupby("tier")["revenue"].sum()
-    return str(by_revenue.idxmax()) if by_revenue.sum() > 0 else "gap"

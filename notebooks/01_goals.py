@@ -32,7 +32,9 @@ ctx.heading()
 # %%
 import pandas as pd
 
-brief = steps.goals_brief(ctx, objective)
+from helpers import goals
+
+brief = goals.goals_brief(ctx, objective)
 steps.write_json(brief, ctx.out / "goals.json")
 print(brief["objective_text"])
 

@@ -32,8 +32,10 @@ ctx.heading()
 # %%
 import pandas as pd
 
-tables = steps.insight_tables(ctx)
-steps.save_insight(ctx, tables)
+from helpers import insights
+
+tables = insights.insight_tables(ctx)
+insights.save_insight(ctx, tables)
 kpis = tables["region_kpis"]
 
 # %% [markdown]

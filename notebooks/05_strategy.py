@@ -31,16 +31,18 @@ ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=
 ctx.heading()
 
 # %%
-insight = steps.ensure_insight(ctx)
-plan = steps.strategy_tables(ctx, insight)
-steps.save_strategy(ctx, plan)
-tiers = plan["tiers"]
+from helpers import insights, plan
+
+insight = insights.ensure_insight(ctx)
+tables = plan.strategy_tables(ctx, insight)
+plan.save_strategy(ctx, tables)
+tiers = tables["tiers"]
 
 # %% [markdown]
 # ## Executive summary
 
 # %%
-steps.executive_summary(ctx, insight, plan)
+plan.executive_summary(ctx, insight, tables)
 
 # %% [markdown]
 # ## Region tiers and their evidence
@@ -54,13 +56,13 @@ tiers.sort_values(["tier", "revenue"], ascending=[True, False])[tier_columns].ro
 # ## The playbook
 
 # %%
-plan["playbook"]
+tables["playbook"]
 
 # %% [markdown]
 # ## Action list (first rows; the full list is in `actions.csv` / `actions.xlsx`)
 
 # %%
-plan["actions"].head(25)
+tables["actions"].head(25)
 
 # %% [markdown]
 # ## Campaign list by customer segment
@@ -69,4 +71,4 @@ plan["actions"].head(25)
 # `campaign_list.csv` and `actions.xlsx`.
 
 # %%
-plan["campaign"].groupby(["segment", "action"]).size().rename("customers").reset_index()
+tables["campaign"].groupby(["segment", "action"]).size().rename("customers").reset_index()
