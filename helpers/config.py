@@ -92,6 +92,35 @@ class Strategy(_Strict):
     emerging_growth: float = 0.50
     declining_growth: float = -0.10
     gap_ratio: float = Field(0.5, gt=0)
+    # Step 4's Getis-Ord Gi* bin (when present): a hot spot is core from a smaller share.
+    hotspot_bin: int = Field(2, ge=1, le=3)
+    hotspot_share: float = Field(0.03, gt=0, lt=1)
+    # Emerging by potential: growing at least this fast with fewer customers than expected.
+    potential_growth: float | None = 0.10
+    potential_ratio: float | None = Field(1.0, gt=0)
+
+
+class Budget(_Strict):
+    """Marketing budget reallocation (``helpers.budget``)."""
+
+    total: float | None = Field(None, gt=0)
+    total_change: float = Field(0.0, gt=-1)
+    elasticity: float = Field(0.2, gt=0, lt=1)
+    momentum: float = Field(1.0, ge=0)
+    headroom: float = Field(0.5, ge=0)
+    unit: float = Field(1000, gt=0)
+    floor_vs_current: float = Field(0.5, ge=0)
+    cap_vs_current: float | None = Field(2.0, gt=0)
+    cap_share: float | None = Field(None, gt=0, le=1)
+    tier_floors: dict[str, float] = {"gap": 30000}
+    floors: dict[str, float] = {}
+    caps: dict[str, float] = {}
+
+
+class Objectives(_Strict):
+    """Targets per KPI shown in the step-1 brief (``helpers.goals.KPIS`` keys)."""
+
+    targets: dict[str, float] = {}
 
 
 class Report(_Strict):
@@ -107,6 +136,8 @@ class Config(_Strict):
     geography: Geography = Geography()
     analysis: Analysis = Analysis()
     strategy: Strategy = Strategy()
+    budget: Budget = Budget()
+    objectives: Objectives = Objectives()
     report: Report = Report()
     # Set by load_config: the folder relative paths are resolved against.
     base_dir: Path = Field(default=PROJECT_ROOT, exclude=True)

@@ -1,55 +1,483 @@
-"""Step 1, goals: the objective catalog and the analysis brief."""
+"""Step 1, goals: the objective catalog, the KPI catalog and the analysis brief.
+
+The analyst picks an objective (the notebooks' ``objective`` parameter). The
+objective says which KPIs judge the regions, against which baseline and
+thresholds, and which parts of steps 3 to 5 come first. It never changes what
+is computed or how: every step computes the same tables for every objective
+and only puts the relevant ones first.
+
+The brief (:func:`goals_brief`, saved as ``goals.json``) also checks whether the
+configured data can answer the question, so that a missing input (marketing
+spend for ROI, partner firmographics for A/B/C tiers) is a warning in step 1,
+not a crash in step 4.
+"""
 
 from __future__ import annotations
 
-import pandas as pd
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from helpers.steps import Context
+if TYPE_CHECKING:  # steps pulls in the whole data stack; the catalog must stay light
+    from helpers.steps import Context
 
-OBJECTIVES = {
-    "find_new_markets": "Find new markets: where are blank and under-served regions?",
-    "reallocate_resources": "Reallocate sales and marketing resources between regions",
-    "compare_regions": "Compare regions on size, growth and efficiency",
-    "keep_valuable_customers": "Keep and grow valuable customers",
-    "tier_partners": "Tier channel partners A/B/C",
-}
-KPIS = [
-    ("customers", "customers with a location in the region", "count"),
-    ("active_customers", "customers with an order in the last active window", "count"),
-    ("revenue", "net order amount in the period (returns subtracted)", "CNY"),
-    ("growth_yoy", "(revenue - previous period revenue) / previous period revenue", "%"),
-    ("share", "region revenue / market revenue in the period", "%"),
-    ("customers_per_million", "customers per million residents (2020 census)", "per 1M"),
-    ("gap_ratio", "customers / customers expected from population and GDP", "ratio"),
+__all__ = [
+    "Objective",
+    "OBJECTIVES",
+    "KPIS",
+    "DATA_NEEDS",
+    "STEP5_SECTIONS",
+    "get_objective",
+    "data_checks",
+    "goals_brief",
+    "brief_table",
+    "kpi_table",
+    "load_brief",
+    "priorities",
 ]
 
 
+@dataclass(frozen=True)
+class Objective:
+    """One business question the workbook can answer."""
+
+    key: str
+    title: str
+    question: str
+    kpis: tuple[str, ...]
+    baseline: str
+    thresholds: tuple[str, ...]
+    first: dict  # step ("03", "04", "05") -> what that step puts first, in order
+
+
+#: KPI -> definition (formula), unit, which way is better, the data it needs.
+KPIS: dict[str, dict] = {
+    "customers": {
+        "definition": "customers whose region is known", "formula": "count(customer_id)",
+        "unit": "customers", "better": "higher", "needs": ("customers", "locations")},
+    "new_customers": {
+        "definition": "customers who signed up in the period (first order when no signup date)",
+        "formula": "count(signup_date in period)", "unit": "customers", "better": "higher",
+        "needs": ("customers",)},
+    "active_customers": {
+        "definition": "customers with a positive order line in the last analysis.active_months",
+        "formula": "count(customers with an order in the active window)",
+        "unit": "customers", "better": "higher", "needs": ("orders",)},
+    "active_rate": {
+        "definition": "share of customers who are active",
+        "formula": "active_customers / customers", "unit": "%", "better": "higher",
+        "needs": ("orders",)},
+    "revenue": {
+        "definition": "net order amount in the period, returns subtracted",
+        "formula": "sum(amount) over orders in the period", "unit": "CNY", "better": "higher",
+        "needs": ("orders",)},
+    "growth_yoy": {
+        "definition": "revenue growth on the baseline period",
+        "formula": "(revenue - revenue_prev) / revenue_prev", "unit": "%",
+        "better": "higher", "needs": ("orders", "baseline_orders")},
+    "share": {
+        "definition": "share of the market's revenue in the period",
+        "formula": "region revenue / revenue of all regions in scope", "unit": "%",
+        "better": "higher", "needs": ("orders",)},
+    "customers_per_million": {
+        "definition": "penetration: customers per million residents (2020 census)",
+        "formula": "customers / (population_10k / 100)", "unit": "per 1M people",
+        "better": "higher", "needs": ("customers", "population")},
+    "gap_ratio": {
+        "definition": "customers against the count expected from population and GDP "
+                      "(below 1: under-served, 0: blank)",
+        "formula": "customers / (total customers x sqrt(pop x GDP) / sum sqrt(pop x GDP))",
+        "unit": "ratio", "better": "higher", "needs": ("customers", "population")},
+    "hotspot": {
+        "definition": "Getis-Ord Gi* z-score of the region with its neighbours "
+                      "(bin >= 2: hot spot at 95% confidence)",
+        "formula": "Gi* z of region revenue (step 4)", "unit": "z", "better": "higher",
+        "needs": ("customers", "locations")},
+    "top20_share": {
+        "definition": "share of revenue from the top 20% of customers (concentration)",
+        "formula": "sum(revenue of top ceil(0.2 n) customers) / sum(revenue)", "unit": "%",
+        "better": "lower", "needs": ("orders",)},
+    "aov": {
+        "definition": "average order value", "formula": "revenue / orders", "unit": "CNY",
+        "better": "higher", "needs": ("orders",)},
+    "revenue_per_customer": {
+        "definition": "revenue per active customer", "formula": "revenue / active_customers",
+        "unit": "CNY", "better": "higher", "needs": ("orders",)},
+    "marketing_spend": {
+        "definition": "marketing spend in the period",
+        "formula": "sum(spend amount) over quarters in the period (pro rata by day)",
+        "unit": "CNY", "better": "n/a", "needs": ("spend",)},
+    "roi": {
+        "definition": "revenue per CNY of marketing spend",
+        "formula": "revenue / marketing_spend", "unit": "CNY per CNY", "better": "higher",
+        "needs": ("orders", "spend")},
+    "marginal_return": {
+        "definition": "revenue from one more CNY of spend (budget model)",
+        "formula": "budget.elasticity x revenue / marketing_spend", "unit": "CNY per CNY",
+        "better": "higher", "needs": ("orders", "spend")},
+    "customers_per_rep": {
+        "definition": "customers per sales rep of the territory",
+        "formula": "customers / reps covering the territory", "unit": "customers",
+        "better": "n/a", "needs": ("customers", "reps")},
+    "champions": {
+        "definition": "customers in the RFM segment champions (recent, frequent)",
+        "formula": "count(segment == champions)", "unit": "customers", "better": "higher",
+        "needs": ("orders",)},
+    "at_risk_value": {
+        "definition": "net revenue to date of customers at risk or that we cannot lose",
+        "formula": "sum(monetary) where segment in (at risk, cannot lose them)",
+        "unit": "CNY", "better": "lower", "needs": ("orders",)},
+    "ltv_12m": {
+        "definition": "expected value of a customer in the next 12 months (BG/NBD and "
+                      "Gamma-Gamma, step 4)",
+        "formula": "expected purchases x expected order value", "unit": "CNY",
+        "better": "higher", "needs": ("orders", "baseline_orders")},
+    "partner_tiers": {
+        "definition": "channel partners in A/B/C tiers by the scoring table of step 4",
+        "formula": "points per factor; >= 16 A, 10 to < 16 B, < 10 C", "unit": "partners",
+        "better": "n/a", "needs": ("firmographics",)},
+    "b_tier_partners": {
+        "definition": "B-tier partners: the ones a development plan can lift to A",
+        "formula": "count(partner tier == B)", "unit": "partners", "better": "n/a",
+        "needs": ("firmographics",)},
+}
+
+#: Data check -> what it is and where to configure it.
+DATA_NEEDS: dict[str, str] = {
+    "customers": "customers in scope (sources.customers)",
+    "locations": "customers with a province (sources.customers: province, city or lat/lon)",
+    "orders": "orders in the analysis period (sources.orders)",
+    "baseline_orders": "orders in the baseline period, for growth and lifetime value",
+    "population": "population and GDP per region (bundled for provinces; not for cities)",
+    "spend": "marketing spend per province and quarter in the period (sources.spend)",
+    "reps": "sales reps with their territory (sources.reps)",
+    "firmographics": "partner firmographics: business_model, headcount, registered_capital, "
+                     "years_active, main_product_tier (sources.customers, e.g. the ERP export)",
+    "contacts": "contact fields for campaign lists: phone or email (sources.customers)",
+}
+
+#: The sections of step 5, in their default order.
+STEP5_SECTIONS = ("tiers", "playbook", "budget", "customers", "partners", "monitoring")
+
+OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
+    Objective(
+        key="find_new_markets",
+        title="Find new markets",
+        question="Where are the blank and under-served regions, and which are worth entering?",
+        kpis=("customers", "customers_per_million", "gap_ratio", "new_customers",
+              "growth_yoy", "hotspot", "share"),
+        baseline="the same regions in the previous period of equal length; penetration "
+                 "against the count expected from population and GDP",
+        thresholds=("gap_ratio", "potential_growth", "potential_ratio", "emerging_growth"),
+        first={"03": ["bubble map with blank regions", "customers vs revenue"],
+               "04": ["market gaps", "hot and cold spots", "isolated customers"],
+               "05": ["tiers", "playbook", "budget", "customers", "partners", "monitoring"]},
+    ),
+    Objective(
+        key="reallocate_resources",
+        title="Reallocate sales and marketing resources",
+        question="Where does the next CNY of marketing and the next sales rep earn most?",
+        kpis=("revenue", "share", "growth_yoy", "marketing_spend", "roi", "marginal_return",
+              "customers_per_rep"),
+        baseline="current spend and revenue of each region in the period; growth on the "
+                 "previous period",
+        thresholds=("hot_share", "declining_growth", "budget.floor_vs_current",
+                    "budget.cap_vs_current", "budget.elasticity"),
+        first={"03": ["revenue by region", "share of revenue (Pareto)"],
+               "04": ["region KPIs", "concentration"],
+               "05": ["budget", "tiers", "playbook", "customers", "partners", "monitoring"]},
+    ),
+    Objective(
+        key="compare_regions",
+        title="Compare regions",
+        question="How do regions compare on size, growth and efficiency, and what changed?",
+        kpis=("revenue", "share", "growth_yoy", "customers", "active_rate", "aov",
+              "revenue_per_customer", "top20_share"),
+        baseline="the previous period of equal length; an earlier run when baseline_run is set",
+        thresholds=("hot_share", "hot_growth", "emerging_growth", "declining_growth",
+                    "gap_ratio"),
+        first={"03": ["revenue by region", "monthly trend"],
+               "04": ["region KPIs", "concentration", "hot and cold spots"],
+               "05": ["tiers", "monitoring", "playbook", "budget", "customers", "partners"]},
+    ),
+    Objective(
+        key="keep_valuable_customers",
+        title="Keep and grow valuable customers",
+        question="Which customers carry the business, which are slipping, and what do we do?",
+        kpis=("active_customers", "active_rate", "champions", "at_risk_value", "ltv_12m",
+              "revenue_per_customer", "top20_share"),
+        baseline="each customer's RFM segment in an earlier run (baseline_run); activity in "
+                 "the last analysis.active_months",
+        thresholds=("analysis.active_months", "analysis.rfm_bins"),
+        first={"03": ["customer map", "Pareto of customers"],
+               "04": ["RFM segments", "lifecycle", "lifetime value"],
+               "05": ["customers", "monitoring", "partners", "tiers", "playbook", "budget"]},
+    ),
+    Objective(
+        key="tier_partners",
+        title="Tier channel partners",
+        question="Which dealers and integrators are A, B or C partners, and how do we develop "
+                 "the B tier?",
+        kpis=("partner_tiers", "b_tier_partners", "revenue_per_customer", "customers_per_rep",
+              "revenue"),
+        baseline="the scoring table of step 4 (points per factor), revenue in the period",
+        thresholds=("partner tier points: A >= 16, B 10 to < 16, C < 10",),
+        first={"03": ["customer map", "revenue by region"],
+               "04": ["partner A/B/C tiers", "RFM segments"],
+               "05": ["partners", "customers", "tiers", "playbook", "budget", "monitoring"]},
+    ),
+]}
+
+_FIRMOGRAPHICS = ("business_model", "headcount", "registered_capital", "years_active",
+                  "main_product_tier")
+
+
+def get_objective(key: str) -> Objective:
+    """The catalog entry for ``key``; a clear error naming the choices otherwise."""
+    if key not in OBJECTIVES:
+        raise ValueError(f"parameter objective must be one of {list(OBJECTIVES)}, got {key!r}")
+    return OBJECTIVES[key]
+
+
+def _count_in(frame, column: str) -> int:
+    return int(frame[column].notna().sum()) if column in frame else 0
+
+
+def data_checks(ctx: Context) -> dict[str, dict]:
+    """What the configured data holds for each need in :data:`DATA_NEEDS`.
+
+    Returns
+    -------
+    dict
+        need -> ``{"available": bool, "detail": str, "what": str}``.
+    """
+    from helpers.budget import current_spend
+
+    customers, orders, p = ctx.customers, ctx.orders, ctx.period
+    in_period = orders["order_date"].gt(p["start"]) & orders["order_date"].le(p["end"])
+    in_baseline = orders["order_date"].gt(p["prev_start"]) & orders["order_date"].le(p["prev_end"])
+    spend = ctx.scope.filter(ctx.prep.spend) if not ctx.prep.spend.empty else ctx.prep.spend
+    spend = current_spend(spend, p["start"], p["end"])
+    spend = spend[spend["spend"] > 0]
+    located = _count_in(customers, ctx.scope.sublevel)
+    firmo = [c for c in _FIRMOGRAPHICS if _count_in(ctx.prep.customers, c) > 0]
+    partners = ctx.prep.customers
+    with_firmo = int(partners[firmo].notna().any(axis=1).sum()) if firmo else 0
+    contacts = max(_count_in(customers, "phone"), _count_in(customers, "email"))
+    reps = ctx.prep.reps
+    population_ok = ctx.scope.sublevel == "province"
+    checks = {
+        "customers": (len(customers) > 0, f"{len(customers):,} customers in scope"),
+        "locations": (located > 0, f"{located:,} of {len(customers):,} customers with a "
+                                   f"{ctx.scope.sublevel}"),
+        "orders": (bool(in_period.any()), f"{int(in_period.sum()):,} order lines in the period"),
+        "baseline_orders": (bool(in_baseline.any()),
+                            f"{int(in_baseline.sum()):,} order lines in the baseline period"),
+        "population": (population_ok, "bundled 2020 census population and GDP per province"
+                       if population_ok else "no population or GDP per city: penetration and "
+                       "gap ratio are compared at province level only (whole-market report)"),
+        "spend": (not spend.empty, f"{spend['spend'].sum():,.0f} CNY in the period for "
+                                   f"{len(spend)} province(s)" if not spend.empty
+                  else "no marketing spend for the period and regions in scope"),
+        "reps": (not reps.empty, f"{len(reps):,} sales reps" if not reps.empty
+                 else "no sales reps: actions are owned by roles, not names"),
+        "firmographics": (with_firmo > 0 and len(firmo) >= 3,
+                          f"{with_firmo:,} customers with firmographics ({', '.join(firmo)})"
+                          if firmo else "no firmographic column mapped"),
+        "contacts": (contacts > 0, f"{contacts:,} customers with a phone or e-mail"),
+    }
+    return {need: {"available": bool(ok), "detail": detail, "what": DATA_NEEDS[need]}
+            for need, (ok, detail) in checks.items()}
+
+
+def _threshold_value(ctx: Context, name: str):
+    config = ctx.config
+    if name.startswith("budget."):
+        return getattr(config.budget, name.split(".", 1)[1])
+    if name.startswith("analysis."):
+        return getattr(config.analysis, name.split(".", 1)[1])
+    return getattr(config.strategy, name, None)
+
+
+def _targets(ctx: Context) -> dict[str, float]:
+    from helpers.config import ConfigError
+
+    targets = dict(ctx.config.objectives.targets)
+    unknown = sorted(set(targets) - set(KPIS))
+    if unknown:
+        raise ConfigError(f"{ctx.config.config_path}: objectives.targets: unknown KPI(s) "
+                          f"{unknown}; expected some of {list(KPIS)}")
+    return targets
+
+
 def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
-    """The analysis brief: objective, KPIs, periods, regions in scope and data checks."""
-    if objective not in OBJECTIVES:
-        raise ValueError(f"parameter objective must be one of {list(OBJECTIVES)}, got {objective!r}")
+    """The analysis brief: objective, KPIs, periods, regions in scope and data checks.
+
+    Parameters
+    ----------
+    ctx : Context
+        The notebook context (:func:`helpers.steps.open_step`).
+    objective : str
+        A key of :data:`OBJECTIVES`.
+
+    Returns
+    -------
+    dict
+        ``objective``, ``objective_text``, ``question``, ``region``,
+        ``region_label``, ``provinces_in_scope``, ``regions_compared`` (the
+        level regions are compared at), ``period_start``/``period_end``,
+        ``baseline_start``/``baseline_end``, ``baseline`` (in words), ``kpis``
+        (the objective's KPIs: ``kpi``, ``definition``, ``formula``,
+        ``unit``, ``better``, ``target``, ``needs``, ``available``),
+        ``thresholds`` (name -> value), ``first`` (step -> sections first),
+        ``data`` (``customers`` and ``orders`` counts, ``available``: need -> bool), ``data_checks`` (need ->
+        available, detail), ``warnings`` and ``assumptions``.
+    """
+    import pandas as pd
+
+    chosen = get_objective(objective)
     p = ctx.period
-    has_spend = not ctx.prep.spend.empty
-    has_firmographics = "business_model" in ctx.prep.customers and \
-        ctx.prep.customers["business_model"].notna().any()
+    checks = data_checks(ctx)
+    targets = _targets(ctx)
+    kpis = []
+    for key in chosen.kpis:
+        item = KPIS[key]
+        missing = [n for n in item["needs"] if not checks[n]["available"]]
+        kpis.append({"kpi": key, "definition": item["definition"], "formula": item["formula"],
+                     "unit": item["unit"], "better": item["better"],
+                     "target": targets.get(key), "needs": ", ".join(item["needs"]),
+                     "available": not missing, "missing": missing})
+    warnings = []
+    for kpi in kpis:
+        for need in kpi["missing"]:
+            warnings.append(f"{kpi['kpi']} cannot be computed: it needs {DATA_NEEDS[need]}; "
+                            f"found: {checks[need]['detail']}")
+    # Data every objective leans on.
+    for need in ("customers", "orders", "baseline_orders"):
+        if not checks[need]["available"] and not any(need in k["missing"] for k in kpis):
+            warnings.append(f"missing {DATA_NEEDS[need]}: {checks[need]['detail']}")
+    min_customers = ctx.config.analysis.min_customers
+    if len(ctx.customers) < min_customers:
+        warnings.append(f"only {len(ctx.customers)} customers in scope (< analysis.min_customers "
+                        f"{min_customers}): treat rates and growth with care")
+    assumptions = [
+        f"The period {p['start'] + pd.Timedelta(days=1):%Y-%m-%d} – {p['end']:%Y-%m-%d} is "
+        f"compared with the {p['months']} months before it (the baseline).",
+        "Orders are attributed to the region of their customer; customers without a region "
+        "are left out of region KPIs and counted in step 2's ledger.",
+        "Region tiers follow the rules in workbook.yaml (strategy:); the objective changes "
+        "what is shown first, never what is computed.",
+    ]
+    if checks["population"]["available"]:
+        assumptions.append("Expected customers are allocated by sqrt(population x GDP): a simple "
+                           "benchmark for penetration, not a forecast.")
+    if "spend" in {n for k in chosen.kpis for n in KPIS[k]["needs"]}:
+        assumptions.append(f"Marketing response: revenue ~ spend^{ctx.config.budget.elasticity:g} "
+                           "(budget.elasticity), the same for every region.")
     return {
-        "objective": objective,
-        "objective_text": OBJECTIVES[objective],
+        "objective": chosen.key,
+        "objective_text": f"{chosen.title}: {chosen.question}",
+        "title": chosen.title,
+        "question": chosen.question,
         "region": ctx.scope.name,
         "region_label": ctx.scope.label(ctx.lang),
         "provinces_in_scope": list(ctx.scope.provinces),
+        "regions_compared": ctx.scope.sublevel,
         "period_start": p["start"] + pd.Timedelta(days=1),
         "period_end": p["end"],
         "baseline_start": p["prev_start"] + pd.Timedelta(days=1),
         "baseline_end": p["prev_end"],
-        "kpis": [{"kpi": k, "definition": d, "unit": u} for k, d, u in KPIS],
-        "thresholds": ctx.config.strategy.model_dump(),
+        "baseline": chosen.baseline,
+        "kpis": kpis,
+        "thresholds": {name: _threshold_value(ctx, name) for name in chosen.thresholds},
+        "all_thresholds": ctx.config.strategy.model_dump(),
+        "first": chosen.first,
         "data": {"customers": len(ctx.customers), "orders": len(ctx.orders),
-                 "marketing_spend": has_spend, "partner_firmographics": has_firmographics},
-        "warnings": [w for w, ok in [
-            ("no marketing spend configured: ROI cannot be computed", has_spend),
-            ("no partner firmographics: A/B/C partner tiers cannot be computed", has_firmographics),
-            (f"only {len(ctx.customers)} customers in scope: treat rates with care",
-             len(ctx.customers) >= ctx.config.analysis.min_customers),
-        ] if not ok],
+                 "available": {need: c["available"] for need, c in checks.items()}},
+        "data_checks": checks,
+        "warnings": warnings,
+        "assumptions": assumptions,
     }
+
+
+def brief_table(brief: dict):
+    """The brief as a two-column table (item, value) for the report."""
+    import pandas as pd
+
+    rows = [
+        ("objective", brief["title"]),
+        ("question", brief["question"]),
+        ("region", brief["region_label"]),
+        ("regions compared", f"{len(brief['provinces_in_scope'])} province(s), by "
+                             f"{brief['regions_compared']}"),
+        ("period", f"{_day(brief['period_start'])} – {_day(brief['period_end'])}"),
+        ("baseline period", f"{_day(brief['baseline_start'])} – {_day(brief['baseline_end'])}"),
+        ("baseline", brief["baseline"]),
+        ("customers in scope", f"{brief['data']['customers']:,}"),
+        ("order lines in scope", f"{brief['data']['orders']:,}"),
+        ("step 5 puts first", ", ".join(brief["first"]["05"][:3])),
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+
+
+def kpi_table(brief: dict):
+    """The objective's KPIs with formula, unit, target and whether the data has them."""
+    import pandas as pd
+
+    frame = pd.DataFrame(brief["kpis"])
+    frame = frame.assign(
+        target=[_target_text(t, u, b) for t, u, b in
+                zip(frame["target"], frame["unit"], frame["better"], strict=True)],
+        data=["yes" if ok else "MISSING: " + ", ".join(m)
+              for ok, m in zip(frame["available"], frame["missing"], strict=True)],
+    )
+    return frame[["kpi", "definition", "formula", "unit", "target", "data"]].set_index("kpi")
+
+
+def _target_text(target, unit: str, better: str) -> str:
+    if target is None or target != target:
+        return ""
+    sign = "≥" if better == "higher" else "≤" if better == "lower" else "="
+    value = f"{target:.0%}" if unit == "%" else f"{target:g}"
+    return f"{sign} {value}"
+
+
+def _day(value) -> str:
+    import pandas as pd
+
+    return f"{pd.Timestamp(value):%Y-%m-%d}"
+
+
+def load_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
+    """The brief step 1 saved in the region folder, or a fresh one when missing or stale.
+
+    A saved brief for another objective is stale: the notebook's parameter wins.
+    """
+    path = ctx.out / "goals.json"
+    if path.exists():
+        try:
+            saved = json.loads(path.read_text("utf-8"))
+        except ValueError:
+            saved = {}
+        if saved.get("objective") == objective and "first" in saved:
+            return saved
+    return goals_brief(ctx, objective)
+
+
+def priorities(brief: dict, step: str, sections=None) -> list[str]:
+    """The sections of ``step`` in the order the objective puts them.
+
+    Parameters
+    ----------
+    brief : dict
+        :func:`goals_brief` output (or ``goals.json``).
+    step : str
+        ``"03"``, ``"04"`` or ``"05"``.
+    sections : sequence of str, optional
+        Every section the step has; those the objective does not name follow
+        in their own order. Default: the objective's list.
+    """
+    first = list(brief.get("first", {}).get(step, []))
+    if sections is None:
+        return first
+    return [s for s in first if s in sections] + [s for s in sections if s not in first]

@@ -1,4 +1,12 @@
-"""Step 5, strategy: region tiers, actions and campaign lists, the executive summary."""
+"""Step 5, strategy: tiers, playbooks, budget, exports, executive summary and monitoring.
+
+:func:`strategy_tables` computes everything step 5 shows from step 4's tables
+(and the optional ones step 4 may add: ``partner_tiers.csv``,
+``lifecycle.csv``, ``ltv.csv``); :func:`save_strategy` writes the exports;
+:func:`executive_summary` and :func:`show_section` render the report in the
+order the objective of the brief puts first. The objective never changes a
+number, only the order.
+"""
 
 from __future__ import annotations
 
@@ -6,62 +14,556 @@ import html
 import json
 
 import pandas as pd
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
-from helpers import strategy
+from helpers import budget, geo, kpi, monitor, strategy
+from helpers.config import ConfigError
+from helpers.goals import STEP5_SECTIONS, get_objective, priorities
 from helpers.scope import territory_map
 from helpers.steps import Context, write_json
 
+__all__ = [
+    "load_step4_extras",
+    "budget_plan",
+    "comparison",
+    "strategy_tables",
+    "save_strategy",
+    "findings",
+    "executive_summary",
+    "section_order",
+    "show_section",
+]
 
-def strategy_tables(ctx: Context, insight: dict) -> dict:
-    """Step 5: region tiers with evidence, the action list and the campaign list."""
+# Which findings each objective puts in the five of the executive summary, in order.
+_FINDING_ORDER = {
+    "find_new_markets": ["gap", "emerging", "core", "budget", "size", "declining",
+                         "monitoring", "concentration", "at_risk", "partners", "champions"],
+    "reallocate_resources": ["budget", "declining", "core", "emerging", "gap", "size",
+                             "concentration", "monitoring", "at_risk", "partners", "champions"],
+    "compare_regions": ["size", "core", "declining", "emerging", "monitoring", "concentration",
+                        "gap", "budget", "at_risk", "champions", "partners"],
+    "keep_valuable_customers": ["at_risk", "champions", "concentration", "monitoring", "size",
+                                "partners", "declining", "core", "budget", "gap", "emerging"],
+    "tier_partners": ["partners", "champions", "at_risk", "size", "core", "concentration",
+                      "monitoring", "declining", "gap", "emerging", "budget"],
+}
+_OPTIONAL_TABLES = {"partner_tiers": "partner_tiers.csv", "lifecycle": "lifecycle.csv",
+                    "ltv": "ltv.csv", "isolated": "isolated_customers.csv"}
+
+
+def load_step4_extras(ctx: Context) -> dict:
+    """The optional step-4 tables in the region folder (None for each one missing)."""
+    extras: dict = {}
+    for key, name in _OPTIONAL_TABLES.items():
+        path = ctx.out / name
+        extras[key] = (pd.read_csv(path, dtype={"customer_id": "string"})
+                       if path.exists() else None)
+    path = ctx.out / "concentration.json"
+    extras["concentration"] = json.loads(path.read_text("utf-8")) if path.exists() else None
+    return extras
+
+
+def _region_names(names, key: str) -> dict[str, str]:
+    """Config region names in any spelling -> official province names."""
+    names = list(names)
+    if not names:
+        return {}
+    resolved = geo.resolve_provinces(pd.Series(names, dtype="string"))["province"]
+    bad = [n for n, p in zip(names, resolved, strict=True) if pd.isna(p)]
+    if bad:
+        raise ConfigError(f"{key}: unknown province name(s) {bad}")
+    return dict(zip(names, resolved, strict=True))
+
+
+def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
+    """The budget proposal for the provinces in scope, or the reason there is none.
+
+    Returns
+    -------
+    dict
+        ``table`` (:func:`helpers.budget.reallocate` output with ``region_en``
+        and ``tier``; None when there is no proposal), ``message`` (why not, or
+        None), ``error`` (an infeasible configuration, or None), ``notes``
+        (method and assumptions), ``summary`` (totals, amount moved, expected
+        effect).
+    """
+    settings = ctx.config.budget
+    result = {"table": None, "message": None, "error": None, "notes": [], "summary": {}}
+    if ctx.scope.sublevel != "province":
+        result["message"] = ("Marketing spend is recorded per province, so there is nothing to "
+                             "split inside one province: see the budget in the whole-market or "
+                             "territory report.")
+        return result
+    p = ctx.period
+    spend_all = ctx.prep.spend
+    in_scope = ctx.scope.filter(spend_all) if not spend_all.empty else spend_all
+    current = budget.current_spend(in_scope, p["start"], p["end"])
+    current_total = float(current["spend"].sum())
+    if current_total <= 0:
+        result["message"] = ("No marketing spend for the period and these regions "
+                             "(sources.spend in workbook.yaml): no budget proposal. Step 1 "
+                             "lists what is missing.")
+        return result
+    frame = (tiers[[c for c in ["region", "region_en", "tier", "revenue", "growth_yoy",
+                                "gap_ratio"] if c in tiers]]
+             .merge(current.rename(columns={"province": "region"}), on="region", how="left")
+             .fillna({"spend": 0.0}))
+    unit = float(settings.unit)
+    if settings.total is not None and ctx.scope.kind == "all":
+        total = float(settings.total)
+        basis = "budget.total"
+    elif settings.total is not None:
+        national = float(budget.current_spend(spend_all, p["start"], p["end"])["spend"].sum())
+        total = round(settings.total * current_total / national / unit) * unit
+        basis = "budget.total scaled to this scope's share of current spend"
+    else:
+        total = round(current_total * (1 + settings.total_change) / unit) * unit
+        basis = f"current spend x (1 + budget.total_change {settings.total_change:g})"
+    in_scope_names = set(frame["region"])
+    floors = {v: settings.floors[k] for k, v in
+              _region_names(settings.floors, "budget.floors").items() if v in in_scope_names}
+    caps = {v: settings.caps[k] for k, v in
+            _region_names(settings.caps, "budget.caps").items() if v in in_scope_names}
+    period = f"{p['start'] + pd.Timedelta(days=1):%Y-%m-%d} – {p['end']:%Y-%m-%d}"
+    result["notes"] = [f"Total basis: {basis}.", *budget.method_notes(
+        elasticity=settings.elasticity, unit=unit, total=total, current_total=current_total,
+        period=period, momentum=settings.momentum, headroom=settings.headroom)]
+    try:
+        table = budget.propose(
+            frame, total=total, elasticity=settings.elasticity, unit=unit,
+            momentum=settings.momentum, headroom=settings.headroom,
+            floor_vs_current=settings.floor_vs_current, cap_vs_current=settings.cap_vs_current,
+            cap_share=settings.cap_share, tier_floors=settings.tier_floors, floors=floors,
+            caps=caps)
+    except budget.BudgetError as exc:
+        result["error"] = f"{ctx.config.config_path} budget: {exc}"
+        return result
+    table = table.sort_values("change", ascending=False, kind="mergesort").reset_index(drop=True)
+    expected = table["expected_revenue_change"].sum(min_count=1)
+    modelled_revenue = table.loc[table["expected_revenue"].notna(), "revenue"].sum()
+    result["table"] = table
+    result["summary"] = {
+        "current_total": current_total, "total": float(table["new_spend"].sum()),
+        "moved": float(table["change"].clip(lower=0).sum()),
+        "expected_revenue_change": None if pd.isna(expected) else float(expected),
+        "expected_revenue_change_pct": (float(expected) / modelled_revenue
+                                        if not pd.isna(expected) and modelled_revenue > 0
+                                        else None),
+        "gainers": table.loc[table["change"] > 0, "region"].head(3).tolist(),
+        "losers": table.loc[table["change"] < 0].sort_values("change")["region"].head(3).tolist(),
+    }
+    return result
+
+
+def comparison(ctx: Context, baseline_run: str) -> dict | None:
+    """This region compared with the same region of ``baseline_run`` (None when not set).
+
+    A baseline that cannot be found gives ``{"error": message}`` instead of a crash:
+    the rest of the report stands on its own.
+    """
+    if not str(baseline_run or "").strip():
+        return None
+    try:
+        root = monitor.resolve_run(baseline_run, ctx.config.reports_dir)
+    except FileNotFoundError as exc:
+        return {"error": str(exc)}
+    before = root / ctx.scope.slug
+    if not before.is_dir():
+        return {"error": f"the baseline run {root.name} has no report for "
+                         f"{ctx.scope.label(ctx.lang)} (no folder {before})"}
+    if root == ctx.run.root:
+        return {"error": "the baseline run is this run"}
+    return monitor.compare_runs(ctx.out, before,
+                                hotspot_bin=ctx.config.strategy.hotspot_bin)
+
+
+def _with_territory(ctx: Context, tiers: pd.DataFrame) -> pd.DataFrame:
+    if "territory" in tiers:
+        return tiers
+    if ctx.scope.sublevel == "province":
+        territory = territory_map(ctx.config).set_index("province")["territory"]
+        return tiers.assign(territory=tiers["region"].map(territory))
+    known = ctx.customers["territory"].dropna() if "territory" in ctx.customers else []
+    return tiers.assign(territory=known.iloc[0] if len(known) else pd.NA)
+
+
+def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> dict:
+    """Step 5: everything the report shows and the exports hold.
+
+    Parameters
+    ----------
+    ctx : Context
+    insight : dict
+        :func:`helpers.insights.ensure_insight` output.
+    baseline_run : str
+        An earlier run (id under the reports folder, or a path) to compare
+        with; empty: no comparison.
+
+    Returns
+    -------
+    dict
+        ``tiers`` (KPIs with ``tier``, ``tier_reason``, ``territory``),
+        ``actions`` (region actions with owners), ``playbook`` (per tier),
+        ``segment_playbook``, ``campaign`` (one row per scored customer, with
+        contact fields), ``partners`` (partner plans, or None), ``budget``
+        (:func:`budget_plan`), ``comparison`` (:func:`comparison`),
+        ``extras`` (:func:`load_step4_extras`) and ``notes`` (what is missing
+        and why a section is empty).
+    """
     rules = ctx.config.strategy.model_dump()
     tiers = strategy.region_tiers(insight["region_kpis"], rules=rules,
                                   min_customers=ctx.config.analysis.min_customers)
-    if "territory" not in tiers and ctx.scope.sublevel == "province":
-        territory = territory_map(ctx.config).set_index("province")["territory"]
-        tiers = tiers.assign(territory=tiers["region"].map(territory))
-    elif "territory" not in tiers:
-        tiers = tiers.assign(territory=ctx.customers["territory"].dropna().iloc[0]
-                             if ctx.customers["territory"].notna().any() else pd.NA)
-    actions = strategy.action_list(tiers, reps=ctx.prep.reps)
-    campaign = strategy.segment_actions(insight["rfm"], ctx.prep.customers)
-    return {"tiers": tiers, "actions": actions, "campaign": campaign,
-            "playbook": strategy.playbook(tiers)}
+    tiers = _with_territory(ctx, tiers)
+    extras = load_step4_extras(ctx)
+    reps = ctx.prep.reps
+    notes: list[str] = []
+    campaign = strategy.segment_actions(insight["rfm"], ctx.prep.customers, reps=reps,
+                                        lifecycle=extras["lifecycle"], ltv=extras["ltv"])
+    partners = None
+    if extras["partner_tiers"] is None:
+        notes.append("No partner_tiers.csv from step 4 (partner firmographics missing or step 4 "
+                     "did not tier partners): no partner plans.")
+    else:
+        try:
+            partners = strategy.partner_actions(extras["partner_tiers"], ctx.prep.customers,
+                                                reps=reps)
+        except KeyError as exc:
+            notes.append(f"partner_tiers.csv cannot be read: {exc.args[0]}")
+    segment_playbook = pd.DataFrame(
+        [{"segment": seg, **item} for seg, item in strategy.SEGMENT_PLAYBOOK.items()])
+    return {
+        "tiers": tiers,
+        "actions": strategy.action_list(tiers, reps=reps),
+        "playbook": strategy.playbook(tiers),
+        "segment_playbook": segment_playbook,
+        "campaign": campaign,
+        "partners": partners,
+        "budget": budget_plan(ctx, tiers),
+        "comparison": comparison(ctx, baseline_run),
+        "extras": extras,
+        "notes": notes,
+    }
 
 
 def save_strategy(ctx: Context, tables: dict) -> None:
-    """Write tiers and action lists (CSV and Excel); personal data only goes to files."""
-    tables["tiers"].to_csv(ctx.out / "region_tiers.csv", index=False)
-    tables["actions"].to_csv(ctx.out / "actions.csv", index=False)
-    with pd.ExcelWriter(ctx.out / "actions.xlsx") as book:
+    """Write the exports (personal data only ever goes to these files, never to HTML).
+
+    ``region_tiers.csv``, ``actions.csv``, ``campaign_list.csv``,
+    ``partner_plans.csv`` (when partners are tiered), ``budget.csv`` and
+    ``budget.json`` (when there is a proposal, or the reason there is none),
+    ``actions.xlsx`` (sheets ``region actions``, ``campaign list``, and
+    ``partner plans`` and ``budget`` when present), the comparison files of
+    :func:`helpers.monitor.save_comparison`, ``executive_summary.json``; and
+    ``tier``/``tiers`` added to ``headline.json``.
+    """
+    out = ctx.out
+    tables["tiers"].to_csv(out / "region_tiers.csv", index=False)
+    tables["actions"].to_csv(out / "actions.csv", index=False)
+    tables["campaign"].to_csv(out / "campaign_list.csv", index=False)
+    if tables["partners"] is not None:
+        tables["partners"].to_csv(out / "partner_plans.csv", index=False)
+    plan = tables["budget"]
+    if plan["table"] is not None:
+        plan["table"].to_csv(out / "budget.csv", index=False)
+    write_json({k: plan[k] for k in ("message", "error", "notes", "summary")},
+               out / "budget.json")
+    with pd.ExcelWriter(out / "actions.xlsx") as book:
         tables["actions"].to_excel(book, sheet_name="region actions", index=False)
         tables["campaign"].to_excel(book, sheet_name="campaign list", index=False)
-    tables["campaign"].to_csv(ctx.out / "campaign_list.csv", index=False)
-    headline_path = ctx.out / "headline.json"
+        if tables["partners"] is not None:
+            tables["partners"].to_excel(book, sheet_name="partner plans", index=False)
+        if plan["table"] is not None:
+            plan["table"].to_excel(book, sheet_name="budget", index=False)
+    result = tables["comparison"]
+    if result and "error" not in result:
+        monitor.save_comparison(result, out)
+    headline_path = out / "headline.json"
     headline = json.loads(headline_path.read_text("utf-8")) if headline_path.exists() else {}
-    counts = tables["tiers"]["tier"].value_counts().to_dict()
-    headline["tiers"] = counts
+    headline["tiers"] = tables["tiers"]["tier"].value_counts().to_dict()
     headline["tier"] = _overall_tier(tables["tiers"])
     write_json(headline, headline_path)
 
 
-def executive_summary(ctx: Context, insight: dict, tables: dict) -> Markdown:
-    """The findings that open the strategy report, each with its number (text escaped)."""
-    headline, tiers = insight["headline"], tables["tiers"]
-    name = "region_en" if ctx.lang == "en" else "region"
-    growth = headline.get("growth_yoy")
-    findings = [
-        f"**{headline['customers']:,} customers**, revenue **{headline['revenue']:,.0f}** "
-        f"in the period" + (f", **{growth:+.1%}** on the baseline" if growth is not None else ""),
-    ]
-    for tier in ["core", "emerging", "declining", "gap"]:
-        regions = tiers.loc[tiers["tier"] == tier].sort_values("revenue", ascending=False)[name]
-        if len(regions):
-            more = " ..." if len(regions) > 6 else ""
-            findings.append(f"**{tier}**: {len(regions)} region(s): "
-                            f"{', '.join(map(str, regions.head(6)))}{more}")
-    return Markdown("\n".join(f"- {html.escape(line)}" for line in findings))
+# --------------------------------------------------------------------------- findings
+
+
+def _names(frame: pd.DataFrame, lang: str, n: int = 4) -> str:
+    column = "region_en" if lang == "en" and "region_en" in frame else "region"
+    names = list(map(str, frame[column].head(n)))
+    return ", ".join(names) + (" ..." if len(frame) > n else "")
+
+
+def _concentration(insight: dict, tables: dict) -> dict | None:
+    saved = tables["extras"].get("concentration")
+    if saved and isinstance(saved.get("customers"), dict):
+        return saved["customers"]
+    rfm = insight["rfm"]
+    return kpi.concentration(rfm["monetary"]) if len(rfm) else None
+
+
+def findings(ctx: Context, insight: dict, tables: dict) -> dict[str, dict]:
+    """Every candidate finding for the executive summary, each with its number.
+
+    Returns
+    -------
+    dict
+        kind -> ``{"text": str, "value": float}``; kinds are ``size``,
+        ``core``, ``gap``, ``emerging``, ``declining``, ``concentration``,
+        ``at_risk``, ``champions``, ``budget``, ``partners`` and
+        ``monitoring``, each only when the data supports it.
+    """
+    out: dict[str, dict] = {}
+    h, tiers, lang = insight["headline"], tables["tiers"], ctx.lang
+    growth = h.get("growth_yoy")
+    out["size"] = {"value": h["revenue"], "text": (
+        f"{h['customers']:,} customers, revenue {h['revenue']:,.0f} CNY in the period"
+        + (f", {growth:+.1%} on the baseline" if growth is not None else ""))}
+    core = tiers[tiers["tier"] == "core"].sort_values("revenue", ascending=False)
+    if len(core):
+        share = core["revenue"].sum() / tiers["revenue"].sum() if tiers["revenue"].sum() else 0
+        out["core"] = {"value": share, "text": (
+            f"{len(core)} core region(s) bring {share:.0%} of revenue: {_names(core, lang)}")}
+    gap = tiers[tiers["tier"] == "gap"]
+    if len(gap):
+        blank = gap[gap["customers"] == 0]
+        text = f"{len(gap)} gap region(s), {len(blank)} of them blank (no customers)"
+        if "expected_customers" in gap and gap["expected_customers"].notna().any():
+            missing = (gap["expected_customers"] - gap["customers"]).sort_values(ascending=False)
+            top = gap.loc[missing.index[0]]
+            name = top["region_en"] if lang == "en" and "region_en" in gap else top["region"]
+            text += (f"; the largest gap is {name}: {int(top['customers'])} customers where "
+                     f"{top['expected_customers']:.0f} are expected")
+        out["gap"] = {"value": len(gap), "text": text}
+    emerging = tiers[tiers["tier"] == "emerging"].sort_values("growth_yoy", ascending=False)
+    if len(emerging):
+        top = emerging.iloc[0]
+        name = top["region_en"] if lang == "en" and "region_en" in emerging else top["region"]
+        g = top["growth_yoy"]
+        growth_text = f"revenue {g:+.0%} on the baseline" if not pd.isna(g) else "new revenue"
+        out["emerging"] = {"value": g, "text": (
+            f"{len(emerging)} emerging region(s); fastest: {name}, {growth_text}")}
+    declining = tiers[tiers["tier"] == "declining"].sort_values("growth_yoy")
+    if len(declining):
+        lost = (declining["revenue_prev"] - declining["revenue"]).sum()
+        top = declining.iloc[0]
+        name = top["region_en"] if lang == "en" and "region_en" in declining else top["region"]
+        out["declining"] = {"value": lost, "text": (
+            f"{len(declining)} declining region(s) lost {lost:,.0f} CNY of revenue on the "
+            f"baseline; worst: {name}, {top['growth_yoy']:+.0%}")}
+    conc = _concentration(insight, tables)
+    if conc and conc.get("top20_share") is not None:
+        out["concentration"] = {"value": conc["top20_share"], "text": (
+            f"the top 20% of customers bring {conc['top20_share']:.0%} of revenue "
+            f"(Gini {conc['gini']:.2f})")}
+    rfm = insight["rfm"]
+    total_value = rfm["monetary"].clip(lower=0).sum() if len(rfm) else 0
+    slipping = rfm[rfm["segment"].isin(["at risk", "cannot lose them"])]
+    if len(slipping) and total_value > 0:
+        value = slipping["monetary"].clip(lower=0).sum()
+        out["at_risk"] = {"value": value, "text": (
+            f"{len(slipping):,} customers at risk or that we cannot lose hold {value:,.0f} CNY "
+            f"of revenue to date ({value / total_value:.0%}): win-back campaign")}
+    champions = rfm[rfm["segment"] == "champions"]
+    if len(champions) and total_value > 0:
+        share = champions["monetary"].clip(lower=0).sum() / total_value
+        out["champions"] = {"value": share, "text": (
+            f"{len(champions):,} champions bring {share:.0%} of revenue to date: VIP care")}
+    summary = tables["budget"]["summary"]
+    if summary:
+        effect = summary["expected_revenue_change"]
+        effect_text = (f"; expected revenue {effect:+,.0f} CNY "
+                       f"({summary['expected_revenue_change_pct']:+.1%} in the modelled regions)"
+                       if effect is not None and summary["expected_revenue_change_pct"] is not None
+                       else "")
+        table = tables["budget"]["table"]
+        gainers = table[table["change"] > 0].head(3)
+        out["budget"] = {"value": summary["moved"], "text": (
+            f"move {summary['moved']:,.0f} CNY ({summary['moved'] / summary['total']:.0%} of "
+            f"the {summary['total']:,.0f} CNY budget) towards "
+            f"{_names(gainers, lang, 3) if len(gainers) else 'no region'}{effect_text}")}
+    partners = tables["partners"]
+    if partners is not None and len(partners):
+        counts = partners["partner_tier"].value_counts()
+        out["partners"] = {"value": int(counts.get("B", 0)), "text": (
+            f"{int(counts.get('B', 0)):,} B-tier partners get a development plan "
+            f"(A {int(counts.get('A', 0)):,}, C {int(counts.get('C', 0)):,})")}
+    result = tables["comparison"]
+    if result and "error" not in result:
+        s = result["summary"]
+        changes = len(s.get("tier_changes", []))
+        text = f"since run {s['baseline_run']}: {changes} region(s) changed tier"
+        if s.get("champions_to_at_risk") is not None:
+            text += f", {s['champions_to_at_risk']:,} champions became at risk"
+        if s.get("newly_blank"):
+            text += f", newly blank: {', '.join(s['newly_blank'])}"
+        out["monitoring"] = {"value": changes, "text": text}
+    return out
+
+
+def executive_summary(ctx: Context, insight: dict, tables: dict,
+                      objective: str = "find_new_markets", *, n: int = 5) -> Markdown:
+    """The ``n`` findings that matter most for the objective, each with its number.
+
+    Text from data is HTML-escaped. The findings are also written to
+    ``executive_summary.json`` in the region folder.
+    """
+    get_objective(objective)
+    candidates = findings(ctx, insight, tables)
+    order = _FINDING_ORDER[objective]
+    chosen = [k for k in order if k in candidates][:n]
+    write_json({"objective": objective,
+                "findings": [{"kind": k, **candidates[k]} for k in chosen]},
+               ctx.out / "executive_summary.json")
+    lines = [f"{i}. {html.escape(candidates[k]['text'])}" for i, k in enumerate(chosen, 1)]
+    return Markdown("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def section_order(brief: dict) -> list[str]:
+    """The step-5 sections in the order the brief's objective puts them."""
+    return priorities(brief, "05", STEP5_SECTIONS)
+
+
+_TITLES = {
+    "tiers": "Region tiers and their evidence",
+    "playbook": "Playbook and action list",
+    "budget": "Budget reallocation",
+    "customers": "Customer campaigns",
+    "partners": "Channel partner plans",
+    "monitoring": "Compared with an earlier run",
+}
+
+
+def _md(text: str) -> None:
+    display(Markdown(text))
+
+
+def _region_column(ctx: Context, frame: pd.DataFrame) -> list[str]:
+    return ["region_en"] if ctx.lang == "en" and "region_en" in frame else ["region"]
+
+
+def show_section(name: str, ctx: Context, tables: dict) -> None:
+    """Display one section of the step-5 report (personal data never shown)."""
+    _md(f"## {_TITLES[name]}")
+    {"tiers": _show_tiers, "playbook": _show_playbook, "budget": _show_budget,
+     "customers": _show_customers, "partners": _show_partners,
+     "monitoring": _show_monitoring}[name](ctx, tables)
+
+
+def _show_tiers(ctx: Context, tables: dict) -> None:
+    tiers = tables["tiers"]
+    rules = ctx.config.strategy
+    _md("Each region is in the first tier whose rule it meets (`workbook.yaml`, `strategy:`): "
+        f"**core** from {rules.hot_share:.0%} of revenue (or a hot spot from "
+        f"{rules.hotspot_share:.0%}) with growth of at least {rules.hot_growth:+.0%}; "
+        f"**declining** at {rules.declining_growth:+.0%} or worse; **emerging** from "
+        f"{rules.emerging_growth:+.0%} growth, or growing with fewer customers than expected; "
+        f"**gap** below {rules.gap_ratio:g} of the expected customers, or none at all. "
+        "The reason column gives the numbers.")
+    columns = [c for c in [*_region_column(ctx, tiers), "tier", "tier_reason", "customers",
+                           "revenue", "share", "growth_yoy", "gap_ratio", "gi_z", "gi_bin"]
+               if c in tiers]
+    order = {t: i for i, t in enumerate(strategy.TIERS)}
+    shown = tiers.assign(_o=tiers["tier"].map(order)).sort_values(
+        ["_o", "revenue"], ascending=[True, False], kind="mergesort")[columns]
+    display(shown.reset_index(drop=True).round(3))
+
+
+def _show_playbook(ctx: Context, tables: dict) -> None:
+    _md("What to do in each kind of market, who owns it and the KPI that shows progress. "
+        "Sales actions go to the reps of the region's territory by name.")
+    display(tables["playbook"])
+    _md("The action list, first rows (all of it is in `actions.csv` and `actions.xlsx`):")
+    display(tables["actions"].head(25))
+
+
+def _show_budget(ctx: Context, tables: dict) -> None:
+    plan = tables["budget"]
+    if plan["error"]:
+        _md(f"**The budget cannot be split as configured.** {html.escape(plan['error'])}")
+        return
+    if plan["table"] is None:
+        _md(html.escape(plan["message"]))
+        return
+    s = plan["summary"]
+    effect = s["expected_revenue_change"]
+    _md(f"Current spend {s['current_total']:,.0f} CNY; proposed {s['total']:,.0f} CNY, of "
+        f"which {s['moved']:,.0f} CNY move between regions."
+        + (f" Expected effect on revenue: {effect:+,.0f} CNY." if effect is not None else ""))
+    table = plan["table"]
+    columns = [c for c in [*_region_column(ctx, table), "tier", "spend", "new_spend", "change",
+                           "change_pct", "roi", "marginal_return", "expected_revenue_change",
+                           "basis", "floor", "cap"] if c in table]
+    display(table[columns].round({"spend": 0, "change_pct": 3, "roi": 2, "marginal_return": 3,
+                                  "expected_revenue_change": 0}))
+    _md("**Method and assumptions**\n\n" + "\n".join(f"- {html.escape(n)}"
+                                                    for n in plan["notes"]))
+
+
+def _show_customers(ctx: Context, tables: dict) -> None:
+    _md("One campaign per RFM segment, worked by the customer's own rep where the action is "
+        "for sales. The table counts customers per campaign; names and contacts are only in "
+        "`campaign_list.csv` and `actions.xlsx`.")
+    campaign = tables["campaign"]
+    value = "ltv_12m" if "ltv_12m" in campaign else "monetary"
+    summary = (campaign.groupby(["campaign", "segment"], sort=False)
+               .agg(customers=("customer_id", "size"), value=(value, "sum"))
+               .rename(columns={"value": f"{value} (sum)"}).reset_index())
+    display(summary.merge(tables["segment_playbook"][["segment", "action", "kpi"]],
+                          on="segment", how="left").round(0))
+
+
+def _show_partners(ctx: Context, tables: dict) -> None:
+    partners = tables["partners"]
+    if partners is None:
+        notes = [n for n in tables["notes"] if "partner" in n]
+        _md(html.escape(" ".join(notes) or "No partner tiers."))
+        return
+    _md("Channel partners by A/B/C tier (step 4's scoring table). B-tier partners get a "
+        "development plan that works on their weakest scoring factors; the list with contacts "
+        "is in `partner_plans.csv` and `actions.xlsx`.")
+    display(partners.groupby(["partner_tier", "campaign", "action", "kpi"], sort=False)
+            .size().rename("partners").reset_index())
+    b_tier = partners[(partners["partner_tier"] == "B") & (partners["focus"] != "")]
+    if len(b_tier):
+        focus = b_tier["focus"].str.split(", ").explode().value_counts()
+        _md("Factors the B-tier development plans work on most:")
+        display(focus.rename("B partners").rename_axis("factor").to_frame())
+
+
+def _show_monitoring(ctx: Context, tables: dict) -> None:
+    result = tables["comparison"]
+    if result is None:
+        _md("No baseline run given (parameter `baseline_run`, or `--baseline-run` in the "
+            "batch): run again with an earlier run's id to see what changed.")
+        return
+    if "error" in result:
+        _md(f"**No comparison:** {html.escape(result['error'])}")
+        return
+    s = result["summary"]
+    bp, cp = s["baseline_period"], s["period"]
+    _md(f"Run `{html.escape(s['baseline_run'])}` (period {bp['start']} – {bp['end']}) against "
+        f"this run (period {cp['start']} – {cp['end']}).")
+    for warning in result["warnings"]:
+        _md(f"- {html.escape(warning)}")
+    regions = result["regions"]
+    if regions is not None:
+        blank = ", ".join(map(str, s.get("newly_blank", []))) or "none"
+        hot = ", ".join(map(str, s.get("newly_hot", []))) or "none"
+        _md(f"Tier changes: {len(s.get('tier_changes', []))}; newly blank: "
+            f"{html.escape(blank)}; newly hot: {html.escape(hot)}.")
+        columns = [c for c in [*_region_column(ctx, regions), "tier_before", "tier_now",
+                               "customers_before", "customers_now", "revenue_before",
+                               "revenue_now", "revenue_change", "share_delta",
+                               "growth_yoy_delta", "newly_blank", "newly_hot"] if c in regions]
+        display(regions[columns].head(40).round(3))
+    if result["migration"] is not None:
+        _md(f"Segment migration: customers by RFM segment in the baseline (rows) and now "
+            f"(columns). {s['champions_to_at_risk']:,} champions became at risk; "
+            f"{s['at_risk_won_back']:,} customers at risk were won back.")
+        display(result["migration"])
 
 
 def _overall_tier(tiers: pd.DataFrame) -> str:

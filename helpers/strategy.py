@@ -17,16 +17,21 @@ __all__ = [
     "TIERS",
     "PLAYBOOK",
     "SEGMENT_PLAYBOOK",
+    "PARTNER_PLAYBOOK",
     "region_tiers",
     "playbook",
     "action_list",
     "segment_actions",
+    "partner_actions",
 ]
 
 #: Tier names in priority order (the order of action lists).
 TIERS = ["core", "declining", "emerging", "gap", "steady"]
 
 _RULE_KEYS = ("hot_share", "hot_growth", "emerging_growth", "declining_growth", "gap_ratio")
+# Optional rules: None (or absent) switches the rule off.
+_OPTIONAL_RULES = {"hotspot_bin": 2, "hotspot_share": None, "potential_growth": None,
+                   "potential_ratio": None}
 
 #: tier -> actions, each with the role that owns it and the KPI that shows progress.
 PLAYBOOK: dict[str, list[dict[str, str]]] = {
@@ -122,6 +127,20 @@ def _is_number(value: object) -> bool:
     return value is not None and not pd.isna(value)
 
 
+def _hot_spot(row: Mapping[str, object], rules: Mapping[str, float]) -> tuple[bool, str]:
+    """Whether step 4 marked the region a hot spot (Gi* bin), and the evidence."""
+    level = int(rules.get("hotspot_bin") or 2)
+    gi_bin = row.get("gi_bin")
+    if _is_number(gi_bin):
+        z = row.get("gi_z")
+        z_text = f"z {float(z):.2f}, " if _is_number(z) else ""
+        return int(gi_bin) >= level, f"Gi* hot spot ({z_text}bin {int(gi_bin)} ≥ {level})"
+    flag = row.get("hotspot")
+    if flag is not None and not pd.isna(flag) and str(flag).lower() in ("true", "1", "hot"):
+        return True, "Gi* hot spot"
+    return False, ""
+
+
 def _classify(row: Mapping[str, object], rules: Mapping[str, float],
               min_customers: int) -> tuple[str, str]:
     """The tier of one region and the sentence that explains it."""
@@ -138,14 +157,21 @@ def _classify(row: Mapping[str, object], rules: Mapping[str, float],
                    else "growth n/a" if math.isnan(growth) else f"growth {_signed_pct(growth)}")
     notes: list[str] = []
 
+    hot, hot_text = _hot_spot(row, rules)
     if small:
         notes.append(f"only {customers} customers (< {min_customers}): growth not "
                      "trusted, so no core/declining/emerging tier")
     else:
         hot_share, hot_growth = rules["hot_share"], rules["hot_growth"]
-        if share >= hot_share and (new_revenue or growth >= hot_growth):
-            rhs = "" if new_revenue else f" ≥ {_signed_pct(hot_growth)}"
-            return "core", f"share {_pct(share)} ≥ {_pct(hot_share)}, {growth_text}{rhs}"
+        growth_ok = new_revenue or growth >= hot_growth
+        rhs = "" if new_revenue else f" ≥ {_signed_pct(hot_growth)}"
+        if share >= hot_share and growth_ok:
+            extra = f"; {hot_text}" if hot else ""
+            return "core", f"share {_pct(share)} ≥ {_pct(hot_share)}, {growth_text}{rhs}{extra}"
+        hotspot_share = rules.get("hotspot_share")
+        if hot and hotspot_share is not None and share >= hotspot_share and growth_ok:
+            return "core", (f"{hot_text}, share {_pct(share)} ≥ {_pct(hotspot_share)}, "
+                            f"{growth_text}{rhs}")
         if growth <= rules["declining_growth"]:
             return "declining", (f"growth {_signed_pct(growth)} ≤ "
                                  f"{_signed_pct(rules['declining_growth'])} (share {_pct(share)})")
@@ -160,6 +186,16 @@ def _classify(row: Mapping[str, object], rules: Mapping[str, float],
                   if _is_number(row.get("expected_customers"))
                   else f"gap ratio {float(ratio):.2f} < {rules['gap_ratio']:g}")
         return "gap", "; ".join([reason, *notes])
+
+    potential_growth, potential_ratio = rules.get("potential_growth"), rules.get("potential_ratio")
+    if (not small and potential_growth is not None and potential_ratio is not None
+            and _is_number(ratio) and float(ratio) < potential_ratio
+            and growth >= potential_growth):
+        room = (f"{customers} customers vs {float(row['expected_customers']):.1f} expected, "
+                if _is_number(row.get("expected_customers")) else "")
+        return "emerging", (f"growth {_signed_pct(growth)} ≥ {_signed_pct(potential_growth)} "
+                            f"with room to grow: {room}ratio {float(ratio):.2f} < "
+                            f"{potential_ratio:g}")
 
     facts = [f"share {_pct(share)}" if not math.isnan(share) else "share n/a"]
     if not small:
@@ -176,11 +212,15 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     Rules are checked in this order; the first one met wins:
 
     1. ``customers == 0``: **gap** ("no customers", a blank region).
-    2. ``share >= hot_share`` and ``growth_yoy >= hot_growth``: **core**.
+    2. ``share >= hot_share`` and ``growth_yoy >= hot_growth``: **core**; or a
+       step-4 hot spot (``gi_bin >= hotspot_bin``, or ``hotspot`` true) with
+       ``share >= hotspot_share`` and ``growth_yoy >= hot_growth``: **core**.
     3. ``growth_yoy <= declining_growth``: **declining**.
     4. ``growth_yoy >= emerging_growth``: **emerging**.
     5. ``gap_ratio < gap_ratio`` (when the KPI table has ``gap_ratio``): **gap**.
-    6. otherwise **steady**.
+    6. ``growth_yoy >= potential_growth`` and ``gap_ratio < potential_ratio``:
+       **emerging** (growing with room to grow).
+    7. otherwise **steady**.
 
     Revenue in the period with none in the previous one (growth undefined)
     counts as meeting the growth condition of rules 2 and 4. Rules 2-4 are
@@ -193,10 +233,13 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     kpis : DataFrame
         :func:`helpers.kpi.region_kpis` output (``region``, ``customers``,
         ``revenue``, ``revenue_prev``, ``growth_yoy``, ``share``; optional
-        ``small_sample``, ``gap_ratio``, ``expected_customers``).
+        ``small_sample``, ``gap_ratio``, ``expected_customers``, ``gi_z``,
+        ``gi_bin``, ``hotspot``).
     rules : mapping
         ``hot_share``, ``hot_growth``, ``emerging_growth``,
-        ``declining_growth`` and ``gap_ratio`` (``workbook.yaml`` ``strategy:``).
+        ``declining_growth`` and ``gap_ratio`` (``workbook.yaml`` ``strategy:``);
+        optional ``hotspot_bin`` (default 2), ``hotspot_share``,
+        ``potential_growth`` and ``potential_ratio`` (absent or None: rule off).
     min_customers : int
         Used for ``small_sample`` when the KPI table lacks that column, and in
         the reason text.
@@ -209,7 +252,9 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     missing = [key for key in _RULE_KEYS if key not in rules]
     if missing:
         raise KeyError(f"strategy rules missing: {missing}")
-    rules = {key: float(rules[key]) for key in _RULE_KEYS}
+    optional = {key: (None if rules.get(key, default) is None else float(rules.get(key, default)))
+                for key, default in _OPTIONAL_RULES.items()}
+    rules = {**{key: float(rules[key]) for key in _RULE_KEYS}, **optional}
     results = [_classify(row, rules, min_customers) for row in kpis.to_dict("records")]
     tiers = [tier for tier, _ in results]
     reasons = [reason for _, reason in results]
@@ -293,11 +338,65 @@ def action_list(tiers: pd.DataFrame, *, reps: pd.DataFrame | None = None) -> pd.
     return frame[columns].reset_index(drop=True)
 
 
+#: Partner tier (A/B/C, step 4) -> the plan for its partners.
+PARTNER_PLAYBOOK: dict[str, dict[str, str]] = {
+    "A": {"campaign": "strategic partner",
+          "action": "Joint annual business plan, quarterly review, priority technical support "
+                    "and first call on project leads in their area",
+          "owner": "channel manager", "kpi": "partner revenue against the joint plan"},
+    "B": {"campaign": "development plan",
+          "action": "Development plan to reach A: product training and certification, "
+                    "co-marketing funds tied to targets, a quarterly pipeline review; work on "
+                    "the weakest scoring factors",
+          "owner": "sales rep", "kpi": "tier score and revenue growth"},
+    "C": {"campaign": "maintain",
+          "action": "Serve through distribution and online self-service; review once a year "
+                    "for an upgrade",
+          "owner": "marketing", "kpi": "orders per year"},
+}
+
 _CUSTOMER_COLUMNS = ["name", "province", "city", "territory", "sales_rep_id", "channel",
                      "contact", "phone", "email"]
 
 
-def segment_actions(rfm_table: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+def _pick(frame: pd.DataFrame | None, candidates: tuple[str, ...]) -> str | None:
+    """The first of ``candidates`` that ``frame`` has (None without a frame)."""
+    if frame is None:
+        return None
+    return next((c for c in candidates if c in frame.columns), None)
+
+
+_LIFECYCLE_COLUMNS = ("lifecycle", "lifecycle_stage", "stage")
+_LTV_COLUMNS = ("ltv_12m", "clv_12m", "value_12m", "ltv", "clv")
+_PARTNER_TIER_COLUMNS = ("partner_tier", "abc_tier", "abc", "tier")
+_PARTNER_SCORE_COLUMNS = ("score", "total_points", "points", "partner_score")
+
+
+def _rep_labels(reps: pd.DataFrame | None) -> dict[str, str]:
+    """sales_rep_id -> ``name (id)``."""
+    if reps is None or reps.empty or "sales_rep_id" not in reps:
+        return {}
+    names = reps["name"] if "name" in reps else reps["sales_rep_id"]
+    return {str(i): f"{n} ({i})" for i, n in zip(reps["sales_rep_id"], names, strict=True)
+            if not pd.isna(i)}
+
+
+# Roles whose customer actions are carried out by the customer's own rep when known.
+_ACCOUNT_ROLES = {"account manager", "sales rep"}
+
+
+def _owners(frame: pd.DataFrame, reps: pd.DataFrame | None) -> pd.Series:
+    """The customer's own rep for account roles, else the role."""
+    labels = _rep_labels(reps)
+    rep = (frame["sales_rep_id"].astype(object).map(lambda v: labels.get(str(v)))
+           if "sales_rep_id" in frame and labels else pd.Series(None, index=frame.index))
+    is_sales = frame["owner_role"].isin(_ACCOUNT_ROLES)
+    return frame["owner_role"].where(~is_sales | rep.isna(), rep).astype(object)
+
+
+def segment_actions(rfm_table: pd.DataFrame, customers: pd.DataFrame, *,
+                    reps: pd.DataFrame | None = None, lifecycle: pd.DataFrame | None = None,
+                    ltv: pd.DataFrame | None = None) -> pd.DataFrame:
     """The campaign list: one row per scored customer with the action for its segment.
 
     Parameters
@@ -308,16 +407,26 @@ def segment_actions(rfm_table: pd.DataFrame, customers: pd.DataFrame) -> pd.Data
         Canonical customers; the contact and location columns present are
         carried over so the list can be worked (it holds personal data: write
         it to CSV/Excel, not into HTML reports).
+    reps : DataFrame, optional
+        ``sales_rep_id``, ``name``: actions for an account manager or sales
+        rep go to the customer's own rep by name.
+    lifecycle, ltv : DataFrame, optional
+        Step 4's ``lifecycle.csv`` and ``ltv.csv`` (``customer_id`` and a
+        stage column, ``lifecycle``/``lifecycle_stage``/``stage``; a value
+        column, ``ltv_12m``/``clv_12m``/``value_12m``/``ltv``/``clv``); added
+        as ``lifecycle`` and ``ltv_12m`` when given.
 
     Returns
     -------
     DataFrame
         ``customer_id``, ``segment``, ``campaign``, ``action``, ``owner_role``,
-        ``kpi``, ``recency_days``, ``frequency``, ``monetary``, then those of
-        ``name``, ``province``, ``city``, ``territory``, ``sales_rep_id``,
-        ``channel``, ``contact``, ``phone``, ``email`` that ``customers`` has.
-        Sorted by campaign priority (the order of the segments in
-        :data:`SEGMENT_PLAYBOOK`) and ``monetary`` descending.
+        ``kpi``, ``owner`` (the customer's rep by name for account manager and
+        sales rep actions when known, else the role), ``recency_days``, ``frequency``, ``monetary``, ``lifecycle`` and
+        ``ltv_12m`` when given, then those of ``name``, ``province``, ``city``,
+        ``territory``, ``sales_rep_id``, ``channel``, ``contact``, ``phone``,
+        ``email`` that ``customers`` has. Sorted by campaign priority (the
+        order of the segments in :data:`SEGMENT_PLAYBOOK`), then ``ltv_12m``
+        (when given) or ``monetary``, descending.
     """
     order = list(SEGMENT_PLAYBOOK)
     play = pd.DataFrame([{"segment": seg, **item} for seg, item in SEGMENT_PLAYBOOK.items()])
@@ -325,12 +434,101 @@ def segment_actions(rfm_table: pd.DataFrame, customers: pd.DataFrame) -> pd.Data
     extra = [c for c in _CUSTOMER_COLUMNS if c in customers.columns]
     base = rfm_table[["customer_id", "segment", "recency_days", "frequency", "monetary"]]
     frame = base.merge(play, on="segment", how="left")
-    frame = frame.merge(customers[["customer_id", *extra]].drop_duplicates("customer_id"),
+    added = []
+    stage = _pick(lifecycle, _LIFECYCLE_COLUMNS)
+    if stage:
+        frame = frame.merge(lifecycle[["customer_id", stage]].drop_duplicates("customer_id")
+                            .rename(columns={stage: "lifecycle"})
+                            .astype({"customer_id": frame["customer_id"].dtype}),
+                            on="customer_id", how="left")
+        added.append("lifecycle")
+    value = _pick(ltv, _LTV_COLUMNS)
+    if value:
+        frame = frame.merge(ltv[["customer_id", value]].drop_duplicates("customer_id")
+                            .rename(columns={value: "ltv_12m"})
+                            .astype({"customer_id": frame["customer_id"].dtype}),
+                            on="customer_id", how="left")
+        added.append("ltv_12m")
+    frame = frame.merge(customers[["customer_id", *extra]].drop_duplicates("customer_id")
+                        .astype({"customer_id": frame["customer_id"].dtype}),
                         on="customer_id", how="left")
+    frame = frame.assign(owner=_owners(frame, reps))
     rank = frame["segment"].map({s: i for i, s in enumerate(order)}).fillna(len(order))
+    value_col = "ltv_12m" if "ltv_12m" in added else "monetary"
     frame = (frame.assign(_rank=rank.to_numpy(dtype=np.int64))
-             .sort_values(["_rank", "monetary", "customer_id"], ascending=[True, False, True],
-                          kind="mergesort"))
-    columns = ["customer_id", "segment", "campaign", "action", "owner_role", "kpi",
-               "recency_days", "frequency", "monetary", *extra]
+             .sort_values(["_rank", value_col, "customer_id"], ascending=[True, False, True],
+                          kind="mergesort", na_position="last"))
+    columns = ["customer_id", "segment", "campaign", "action", "owner_role", "kpi", "owner",
+               "recency_days", "frequency", "monetary", *added, *extra]
+    return frame[columns].reset_index(drop=True)
+
+
+def partner_actions(partner_tiers: pd.DataFrame, customers: pd.DataFrame, *,
+                    reps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The partner plans: one row per scored partner with the plan for its A/B/C tier.
+
+    Parameters
+    ----------
+    partner_tiers : DataFrame
+        Step 4's ``partner_tiers.csv``: ``customer_id`` and the tier
+        (``partner_tier``, ``abc_tier``, ``abc`` or ``tier``: A, B or C);
+        the total score (``score``, ``total_points``, ``points`` or
+        ``partner_score``) and per-factor points (numeric columns named
+        ``points_<factor>`` or ``<factor>_points``) are used when present.
+    customers : DataFrame
+        Canonical customers (contact, location and ``sales_rep_id`` columns
+        are carried over: the file holds personal data).
+    reps : DataFrame, optional
+        Sales reps: sales-role plans go to the partner's own rep by name.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``partner_tier``, ``score`` (when known), ``campaign``,
+        ``action``, ``owner_role``, ``kpi``, ``owner``, ``focus`` (for B
+        partners with factor points: the two lowest-scoring factors, the
+        ones a development plan works on; else empty), then the customer
+        columns. Sorted B, A, C (the development plans first), then score
+        descending.
+
+    Raises
+    ------
+    KeyError
+        When ``partner_tiers`` has no ``customer_id`` or tier column.
+    """
+    tier_col = _pick(partner_tiers, _PARTNER_TIER_COLUMNS)
+    if tier_col is None or "customer_id" not in partner_tiers:
+        raise KeyError(f"partner tiers need customer_id and one of {_PARTNER_TIER_COLUMNS}; "
+                       f"got {list(partner_tiers.columns)}")
+    score_col = _pick(partner_tiers, _PARTNER_SCORE_COLUMNS)
+    factors = [c for c in partner_tiers.columns
+               if (c.startswith("points_") or c.endswith("_points")) and c != score_col
+               and pd.api.types.is_numeric_dtype(partner_tiers[c])]
+    frame = partner_tiers.assign(
+        customer_id=partner_tiers["customer_id"].astype(str),
+        partner_tier=partner_tiers[tier_col].astype(str).str.strip().str.upper())
+    if score_col:
+        frame = frame.assign(score=frame[score_col].astype(float))
+
+    def focus(row) -> str:
+        if row["partner_tier"] != "B" or not factors:
+            return ""
+        points = sorted((float(row[c]), c) for c in factors if _is_number(row[c]))[:2]
+        return ", ".join(c.removeprefix("points_").removesuffix("_points") for _, c in points)
+
+    frame = frame.assign(focus=frame.apply(focus, axis=1) if len(frame) else "")
+    play = pd.DataFrame([{"partner_tier": t, **item} for t, item in PARTNER_PLAYBOOK.items()])
+    frame = frame.merge(play.rename(columns={"owner": "owner_role"}), on="partner_tier",
+                        how="left")
+    extra = [c for c in _CUSTOMER_COLUMNS if c in customers.columns]
+    frame = frame.merge(customers[["customer_id", *extra]].drop_duplicates("customer_id")
+                        .astype({"customer_id": str}), on="customer_id", how="left")
+    frame = frame.assign(owner=_owners(frame, reps))
+    rank = frame["partner_tier"].map({"B": 0, "A": 1, "C": 2}).fillna(3)
+    keys = ["_rank", "score", "customer_id"] if score_col else ["_rank", "customer_id"]
+    frame = frame.assign(_rank=rank).sort_values(
+        keys, ascending=[True, False, True][:len(keys)] if score_col else [True, True],
+        kind="mergesort")
+    columns = ["customer_id", "partner_tier", *(["score"] if score_col else []), "campaign",
+               "action", "owner_role", "kpi", "owner", "focus", *extra]
     return frame[columns].reset_index(drop=True)

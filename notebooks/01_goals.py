@@ -11,7 +11,8 @@
 #
 # Before any chart, the analysis states its objective, the KPIs that will judge the
 # regions, the period compared with its baseline, and whether the data at hand can answer
-# the question. The brief is saved as `goals.json` and read by the later steps.
+# the question. The brief is saved as `goals.json`; the later steps read it and put first
+# what the objective needs. The objective changes the order of things, never a number.
 
 # %% tags=["parameters"]
 region: str = "ALL"  # ALL, a territory (华东 / East China) or a province in any spelling (广东, Guangdong)
@@ -21,6 +22,7 @@ period_end: str = ""  # last day of the analysis period, e.g. 2025-12-31; empty:
 lang: str = "en"  # en | zh: language of charts and generated text
 mask_pii: bool = True  # mask names, phones, e-mails and addresses in this report
 objective: str = "find_new_markets"  # find_new_markets | reallocate_resources | compare_regions | keep_valuable_customers | tier_partners
+baseline_run: str = ""  # an earlier run to compare with (run id under reports/, or its folder); empty: none
 
 # %%
 from helpers import steps
@@ -30,48 +32,73 @@ ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=
 ctx.heading()
 
 # %%
+import html
+
 import pandas as pd
+from IPython.display import Markdown
 
 from helpers import goals
 
 brief = goals.goals_brief(ctx, objective)
 steps.write_json(brief, ctx.out / "goals.json")
-print(brief["objective_text"])
+Markdown(f"**{html.escape(brief['title'])}**: {html.escape(brief['question'])}")
+
+# %% [markdown]
+# ## Can the data answer the question?
+#
+# Anything the chosen objective needs and the configured data lacks is listed here,
+# before it surprises a later step. The steps still run: what cannot be computed is left
+# out with a note.
+
+# %%
+if brief["warnings"]:
+    shown = Markdown("**Warning: data missing for this objective**\n\n"
+                     + "\n".join(f"- {html.escape(w)}" for w in brief["warnings"]))
+else:
+    shown = Markdown("The configured data covers every KPI of this objective.")
+shown
+
+# %%
+pd.DataFrame([{"data": need, "available": "yes" if c["available"] else "NO",
+               "found": c["detail"], "what it is": c["what"]}
+              for need, c in brief["data_checks"].items()]).set_index("data")
 
 # %% [markdown]
 # ## The brief
 #
 # The current period is compared with the period of the same length just before it
-# (the baseline). Regions are judged on the KPIs below; the thresholds come from
-# `workbook.yaml` (`strategy:`) so the whole team argues about numbers, not opinions.
+# (the baseline period).
 
 # %%
-pd.DataFrame([
-    ("objective", brief["objective_text"]),
-    ("region", brief["region_label"]),
-    ("provinces in scope", len(brief["provinces_in_scope"])),
-    ("period", f"{brief['period_start']:%Y-%m-%d} – {brief['period_end']:%Y-%m-%d}"),
-    ("baseline", f"{brief['baseline_start']:%Y-%m-%d} – {brief['baseline_end']:%Y-%m-%d}"),
-    ("customers in scope", brief["data"]["customers"]),
-    ("order lines in scope", brief["data"]["orders"]),
-], columns=["item", "value"]).set_index("item")
+goals.brief_table(brief)
 
 # %% [markdown]
-# ## KPIs and how they are computed
-
-# %%
-pd.DataFrame(brief["kpis"]).set_index("kpi")
-
-# %% [markdown]
-# ## Thresholds that will sort regions into tiers
-
-# %%
-pd.Series(brief["thresholds"], name="value").to_frame()
-
-# %% [markdown]
-# ## Can the data answer the question?
+# ## KPIs that judge the regions
 #
-# Anything missing for the chosen objective is listed here, before it surprises a later step.
+# Each with its formula, unit and target (`objectives: targets:` in `workbook.yaml`).
 
 # %%
-pd.DataFrame({"warning": brief["warnings"] or ["none: the configured data covers every KPI"]})
+goals.kpi_table(brief)
+
+# %% [markdown]
+# ## Thresholds
+#
+# The rules that sort regions into tiers and bound the budget come from `workbook.yaml`
+# (`strategy:`, `budget:`), so the team argues about numbers, not opinions. These are
+# the ones this objective leans on.
+
+# %%
+pd.Series({k: str(v) for k, v in brief["thresholds"].items()}, name="value").to_frame()
+
+# %% [markdown]
+# ## What the later steps put first
+
+# %%
+pd.DataFrame([{"step": step, "first": ", ".join(items)}
+              for step, items in brief["first"].items()]).set_index("step")
+
+# %% [markdown]
+# ## Assumptions
+
+# %%
+Markdown("\n".join(f"- {html.escape(a)}" for a in brief["assumptions"]))

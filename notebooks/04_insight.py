@@ -21,6 +21,7 @@ period_end: str = ""  # last day of the analysis period, e.g. 2025-12-31; empty:
 lang: str = "en"  # en | zh: language of charts and generated text
 mask_pii: bool = True  # mask names, phones, e-mails and addresses in this report
 objective: str = "find_new_markets"  # find_new_markets | reallocate_resources | compare_regions | keep_valuable_customers | tier_partners
+baseline_run: str = ""  # an earlier run to compare with (run id under reports/, or its folder); empty: none
 
 # %%
 from helpers import steps

@@ -10,9 +10,11 @@
 # # Step 5 · Strategy: what do we do in each region?
 #
 # Each region is put in a tier by the rules in `workbook.yaml` (`strategy:`), with the
-# numbers that put it there. Each tier has a playbook; the action list names owners and
-# the KPI to watch, and is exported with the campaign list (which may hold contact data
-# and therefore never appears in this report).
+# numbers that put it there. Each tier and each customer segment has a playbook with
+# owners and the KPI to watch; the marketing budget is split anew by expected return;
+# and, given an earlier run, the report shows what changed. The action, campaign and
+# partner lists are exported to CSV and Excel: they may hold contact data and therefore
+# never appear in this report. The sections follow the objective of step 1's brief.
 
 # %% tags=["parameters"]
 region: str = "ALL"  # ALL, a territory (华东 / East China) or a province in any spelling (广东, Guangdong)
@@ -22,6 +24,7 @@ period_end: str = ""  # last day of the analysis period, e.g. 2025-12-31; empty:
 lang: str = "en"  # en | zh: language of charts and generated text
 mask_pii: bool = True  # mask names, phones, e-mails and addresses in this report
 objective: str = "find_new_markets"  # find_new_markets | reallocate_resources | compare_regions | keep_valuable_customers | tier_partners
+baseline_run: str = ""  # an earlier run to compare with (run id under reports/, or its folder); empty: none
 
 # %%
 from helpers import steps
@@ -31,44 +34,32 @@ ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=
 ctx.heading()
 
 # %%
-from helpers import insights, plan
+import html
 
+from IPython.display import Markdown
+
+from helpers import goals, insights, plan
+
+brief = goals.load_brief(ctx, objective)
 insight = insights.ensure_insight(ctx)
-tables = plan.strategy_tables(ctx, insight)
+tables = plan.strategy_tables(ctx, insight, baseline_run=baseline_run)
 plan.save_strategy(ctx, tables)
-tiers = tables["tiers"]
+Markdown(f"Objective: **{html.escape(brief['title'])}**. "
+         + ("Data missing for it (see step 1): "
+            + "; ".join(html.escape(w) for w in brief["warnings"])
+            if brief["warnings"] else ""))
 
 # %% [markdown]
 # ## Executive summary
-
-# %%
-plan.executive_summary(ctx, insight, tables)
-
-# %% [markdown]
-# ## Region tiers and their evidence
-
-# %%
-tier_columns = [c for c in ["region", "region_en", "tier", "tier_reason", "customers", "revenue",
-                            "share", "growth_yoy", "gap_ratio"] if c in tiers]
-tiers.sort_values(["tier", "revenue"], ascending=[True, False])[tier_columns].round(3)
-
-# %% [markdown]
-# ## The playbook
-
-# %%
-tables["playbook"]
-
-# %% [markdown]
-# ## Action list (first rows; the full list is in `actions.csv` / `actions.xlsx`)
-
-# %%
-tables["actions"].head(25)
-
-# %% [markdown]
-# ## Campaign list by customer segment
 #
-# How many customers each campaign targets; names and contacts are only in the exported
-# `campaign_list.csv` and `actions.xlsx`.
+# The five findings that matter most for the objective, each with its number.
 
 # %%
-tables["campaign"].groupby(["segment", "action"]).size().rename("customers").reset_index()
+plan.executive_summary(ctx, insight, tables, objective)
+
+# %% [markdown]
+# The sections below come in the order the objective puts first.
+
+# %%
+for section in plan.section_order(brief):
+    plan.show_section(section, ctx, tables)

@@ -18,7 +18,8 @@ from helpers.config import PROJECT_ROOT
 from helpers.engine import ensure_kernel
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-PARAMETERS = ["region", "run_dir", "config", "period_end", "lang", "mask_pii", "objective"]
+PARAMETERS = ["region", "run_dir", "config", "period_end", "lang", "mask_pii", "objective",
+              "baseline_run"]
 
 
 def test_five_notebooks_exist():
