@@ -33,6 +33,78 @@ LABELS: dict[str, dict[str, str]] = {
     "customer_points": {"en": "Customers (clusters)", "zh": "客户分布(聚合)"},
     "heatmap": {"en": "Customer density", "zh": "客户密度"},
     "regions": {"en": "Regions", "zh": "地区"},
+    "provinces": {"en": "provinces", "zh": "省份"},
+    "cities": {"en": "cities", "zh": "城市"},
+    "territories": {"en": "territories", "zh": "大区"},
+    "customers_unit": {"en": "customers", "zh": "客户"},
+    "province": {"en": "Province", "zh": "省份"},
+    "city": {"en": "City", "zh": "城市"},
+    "territory": {"en": "Territory", "zh": "大区"},
+    "channel": {"en": "Channel", "zh": "客户类型"},
+    "product_category": {"en": "Product category", "zh": "产品类别"},
+    "gap_ratio": {"en": "Customers vs expected", "zh": "客户数/预期"},
+    "segment": {"en": "Segment", "zh": "客户分群"},
+    "no_data": {"en": "no data", "zh": "无数据"},
+    # maps
+    "filled_regions": {"en": "Regions by {value}", "zh": "各地区{value}"},
+    "graduated": {"en": "Regions without outline (circles)", "zh": "无边界地区(圆圈)"},
+    "legend_any": {"en": "with customers", "zh": "有客户"},
+    "legend_no_customers": {"en": "No customers", "zh": "无客户"},
+    "legend_no_data": {"en": "No data (outside the market)", "zh": "无数据(不在市场范围内)"},
+    "borders": {"en": "Borders", "zh": "边界"},
+    "borders_province": {"en": "Province borders", "zh": "省界"},
+    "borders_city": {"en": "City borders", "zh": "市界"},
+    "borders_country": {"en": "Country borders", "zh": "国界"},
+    "region_caption": {
+        "en": "Colour: {value} in the period, {k} classes of about equal size; "
+              "grey dashed: no customers.",
+        "zh": "颜色:分析期{value},{k}档(每档地区数大致相同);灰色虚线:无客户。",
+    },
+    "circles_note": {
+        "en": "Circles: {n} region(s) without an outline, area ∝ value.",
+        "zh": "圆圈:{n} 个无边界数据的地区,面积 ∝ 数值。",
+    },
+    "skipped_regions": {
+        "en": "{n} region(s) without outline or coordinates not shown.",
+        "zh": "{n} 个地区既无边界也无坐标,未显示。",
+    },
+    # charts
+    "title_lorenz": {
+        "en": "Concentration of {value} across {units} (Lorenz curve)",
+        "zh": "{value}在{units}间的集中度(洛伦兹曲线)",
+    },
+    "cum_units_share": {"en": "Cumulative share of {units} (smallest first)",
+                        "zh": "{units}累计占比(从小到大)"},
+    "cum_value_share": {"en": "Cumulative share of {value}", "zh": "{value}累计占比"},
+    "equality": {"en": "Perfect equality", "zh": "完全均等"},
+    "gini_note": {
+        "en": "Gini {gini:.2f}\ntop 20% of {units} hold {top20:.0%}",
+        "zh": "基尼系数 {gini:.2f}\n前20%{units}占 {top20:.0%}",
+    },
+    "title_order_values": {"en": "Distribution of order values", "zh": "订单金额分布"},
+    "order_value_log": {"en": "Order value (log scale)", "zh": "订单金额(对数刻度)"},
+    "order_lines": {"en": "Order lines", "zh": "订单行数"},
+    "median_note": {"en": "median {v}", "zh": "中位数 {v}"},
+    "mean_note": {"en": "mean {v}", "zh": "平均值 {v}"},
+    "returns_note": {
+        "en": "{n:,} return or zero lines (amount ≤ 0) not shown",
+        "zh": "{n:,} 条退货或零金额订单行(金额 ≤ 0)未显示",
+    },
+    "title_segment_mix": {"en": "Customer segments by region (RFM)",
+                          "zh": "各地区客户分群(RFM)"},
+    "share_of_customers": {"en": "Share of customers", "zh": "客户占比"},
+    # RFM segments (helpers.segments.SEGMENTS)
+    "champions": {"en": "Champions", "zh": "重要价值客户"},
+    "loyal": {"en": "Loyal", "zh": "忠诚客户"},
+    "potential loyalists": {"en": "Potential loyalists", "zh": "潜力忠诚客户"},
+    "new customers": {"en": "New customers", "zh": "新客户"},
+    "promising": {"en": "Promising", "zh": "有潜力客户"},
+    "need attention": {"en": "Need attention", "zh": "需关注客户"},
+    "about to sleep": {"en": "About to sleep", "zh": "即将沉睡客户"},
+    "cannot lose them": {"en": "Cannot lose them", "zh": "不能流失的客户"},
+    "at risk": {"en": "At risk", "zh": "流失风险客户"},
+    "hibernating": {"en": "Hibernating", "zh": "休眠客户"},
+    "lost": {"en": "Lost", "zh": "已流失客户"},
     # titles and captions: templates filled with str.format
     "title_bars": {"en": "{value} by region", "zh": "各地区{value}"},
     "title_share": {"en": "Concentration of {value} (Pareto)", "zh": "{value}集中度(帕累托)"},
@@ -123,6 +195,40 @@ def region_label(row_or_names: pd.DataFrame | pd.Series | Mapping, lang: str = "
             [_pick(r, code) for r in frame.to_dict("records")], index=frame.index, dtype=object
         )
     return _pick(row_or_names, code)
+
+
+REGION_LEVELS = ("province", "territory", "city", "region")
+
+
+def region_names(names, lang: str = "en", level: str = "province") -> pd.Series:
+    """Display names of raw region values (for legends keyed by region name).
+
+    Parameters
+    ----------
+    names : sequence of str
+        Region names as the tables hold them: official province names (广东省),
+        territory names (华东) or city names.
+    lang : {"en", "zh"}
+        English turns provinces into their English names (Guangdong) and the usual
+        territories into theirs (East China); cities keep their Chinese names (no
+        English gazetteer). Chinese keeps the names.
+    level : {"province", "territory", "city", "region"}
+        What the names are; ``region`` tries provinces, then territories.
+
+    Returns
+    -------
+    Series of str, in the order of ``names``.
+    """
+    values = pd.Series(list(names), dtype=object)
+    if _lang(lang) == "zh" or level == "city":
+        return values.map(lambda v: "" if v is None or pd.isna(v) else str(v))
+    from helpers import geo
+    from helpers.scope import TERRITORY_EN
+
+    english = dict(zip(geo.provinces()["province"], geo.provinces()["province_en"],
+                       strict=True))
+    english.update(TERRITORY_EN)
+    return values.map(lambda v: "" if v is None or pd.isna(v) else english.get(str(v), str(v)))
 
 
 MONEY_COLUMNS = frozenset({"revenue", "revenue_prev", "aov", "amount"})

@@ -2,8 +2,10 @@
 
 Reports are read by people who do not run Python, often offline or behind an
 intranet proxy, so the pages carry no code, load nothing from a CDN (nbconvert's
-require.js, MathJax and mermaid loaders are dropped) and escape every string that
-comes from data or from an error message.
+require.js, MathJax and mermaid loaders are dropped; maps carry Leaflet inline, see
+``helpers.assets``) and escape every string that comes from data or from an error
+message. :func:`render_html` refuses to write a page that would still load a script,
+stylesheet or image from the network.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["render_html", "write_index", "notebook_title"]
+from helpers.assets import external_references
+
+__all__ = ["render_html", "write_index", "notebook_title", "OfflineReportError"]
+
+
+class OfflineReportError(ValueError):
+    """A rendered report would load something from the network when opened."""
 
 # The page nbconvert renders: JupyterLab's template minus its CDN scripts, plus a
 # slim banner naming the report (and linking back to the run's index).
@@ -94,6 +102,14 @@ def render_html(
     folium iframes, error tracebacks) are kept. Cells tagged ``remove-cell`` are
     dropped and outputs of cells tagged ``remove-output`` hidden. Images that
     markdown cells reference are embedded.
+
+    Raises
+    ------
+    OfflineReportError
+        When the page (or a map inside it) would load a script, stylesheet or image
+        from the network (``helpers.assets.external_references``); nothing is
+        written then. Map tiles are not counted: they are an option of the map
+        (``report.tiles``), and the map works without them.
     """
     import jinja2
     import nbformat
@@ -125,6 +141,14 @@ def render_html(
         "wb_index_text": index_text,
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
+    external = external_references(body)
+    if external:
+        shown = ", ".join(sorted(set(external))[:5])
+        raise OfflineReportError(
+            f"{ipynb.name}: the report would load {len(external)} resource(s) from the "
+            f"internet ({shown}); build maps with helpers.maps (Leaflet inlined) and embed "
+            "images instead of linking them"
+        )
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")
     return html_path

