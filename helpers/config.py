@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = PROJECT_ROOT / "workbook.yaml"
@@ -26,15 +33,16 @@ REQUIRED_COLUMNS = {
 }
 KNOWN_COLUMNS = {
     "customers": [
-        "customer_id", "name", "contact", "phone", "email", "address", "province", "city",
-        "district", "lat", "lon", "signup_date", "sales_rep_id", "channel", "industry",
+        "customer_id", "name", "contact", "phone", "email", "address", "country", "province",
+        "city", "district", "lat", "lon", "signup_date", "sales_rep_id", "channel", "industry",
         "company_size", "business_model", "headcount", "sales_staff", "tech_staff",
         "registered_capital", "years_active", "main_product_tier", "product_tier_count",
         "payment_behaviour", "typical_order_value",
     ],
     "orders": [
         "order_id", "customer_id", "order_date", "amount", "quantity", "product_category",
-        "status", "province", "city", "lat", "lon",
+        "product_code", "status", "country", "province", "city", "district", "address", "lat",
+        "lon",
     ],
     "reps": ["sales_rep_id", "name", "region"],
     "spend": ["region", "period", "amount"],
@@ -49,14 +57,112 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Derived(_Strict):
+    """A canonical column that is not one source column.
+
+    Exactly one of ``const`` (the same value on every row), ``template`` (text
+    built from source columns: ``"{订单 ID}|{客户 ID}"``) or ``expr`` (arithmetic
+    on numeric source columns, names in backticks: ``"`price` + `freight`"``).
+    """
+
+    const: str | float | int | None = None
+    template: str | None = None
+    expr: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        given = [k for k in ("const", "template", "expr") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of const, template or expr")
+        return self
+
+
+class RowFilter(_Strict):
+    """Keep only rows whose ``column`` is in ``in`` / not in ``not_in``; the rest are set aside.
+
+    ``column`` is a canonical column of the source or a column of the file.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    column: str = Field(min_length=1)
+    in_: list[str] | None = Field(None, alias="in")
+    not_in: list[str] | None = None
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _one_list(self):
+        if (self.in_ is None) == (self.not_in is None):
+            raise ValueError("give exactly one of 'in' or 'not_in'")
+        return self
+
+
+class Join(_Strict):
+    """Columns brought from another file by key (a left join: no row is lost or repeated).
+
+    ``on`` names the key column(s) in the source, ``right_on`` in the joined file
+    (default: the same names). When a key repeats in the joined file, ``aggregate``
+    says how to combine each column (sum, first, last, min, max, mean, count);
+    without it a repeated key is an error.
+    """
+
+    file: str = Field(min_length=1)
+    sheet: str | None = None
+    encoding: str = "auto"
+    delimiter: str | None = None
+    header_row: int | Literal["auto"] = "auto"
+    on: str | list[str]
+    right_on: str | list[str] | None = None
+    columns: list[str] | dict[str, str] | None = None
+    aggregate: dict[str, Literal["sum", "first", "last", "min", "max", "mean", "count"]] = {}
+
+    @property
+    def left_keys(self) -> list[str]:
+        return [self.on] if isinstance(self.on, str) else list(self.on)
+
+    @property
+    def right_keys(self) -> list[str]:
+        right = self.on if self.right_on is None else self.right_on
+        return [right] if isinstance(right, str) else list(right)
+
+
+class Returns(_Strict):
+    """Which rows are returns and what to do with them.
+
+    ``exclude``: the rows are set aside (counted in the ledger), e.g. sale lines of
+    orders that were returned later. ``net``: the rows are return transactions and
+    are kept with a negative amount, so sums are net of returns.
+    """
+
+    column: str = Field(min_length=1)
+    values: list[str] = Field(min_length=1)
+    action: Literal["exclude", "net"] = "net"
+
+
 class Source(_Strict):
     name: str = Field(min_length=1)
-    file: str = Field(min_length=1)
-    encoding: str = "utf-8"
+    # One file, a glob pattern (exports_*.csv) or a list; files of one source share a layout.
+    file: str | list[str]
+    encoding: str = "auto"          # auto: UTF-8 (with or without BOM) or GB18030/GBK, detected
+    delimiter: str | None = None    # CSV only; None: detected
     sheet: str | None = None
-    columns: dict[str, str]
+    header_row: int | Literal["auto"] = "auto"  # 1-based row of the header; auto: found
+    columns: dict[str, str | Derived]
     dates: dict[str, str] = {}
     keep_status: list[str] | None = None
+    filters: list[RowFilter] = []
+    joins: list[Join] = []
+    returns: Returns | None = None
+    zero_amount: Literal["quarantine", "keep"] = "quarantine"
+    negative_amount: Literal["quarantine", "keep"] = "quarantine"
+
+    @property
+    def files(self) -> list[str]:
+        return [self.file] if isinstance(self.file, str) else list(self.file)
+
+    @property
+    def file_label(self) -> str:
+        return ", ".join(self.files)
 
 
 class Paths(_Strict):
@@ -69,14 +175,45 @@ class Project(_Strict):
     currency: str = "CNY"
 
 
+class Duplicates(_Strict):
+    """Customers with different ids but the same name and phone (or name and city).
+
+    ``flag`` lists them in ``PrepResult.duplicates``; ``merge`` also merges each
+    group into its first customer (counted as merged) and moves the orders there.
+    """
+
+    match: list[list[str]] = [["name", "phone"], ["name", "city"]]
+    action: Literal["flag", "merge"] = "flag"
+
+
 class Identity(_Strict):
     customer_key: str = "customer_id"
+    duplicates: Duplicates = Duplicates()
+
+
+def _country_code(value: str) -> str:
+    import pycountry
+
+    text = str(value).strip()
+    try:
+        country = pycountry.countries.lookup(text)
+    except LookupError:
+        raise ValueError(f"unknown country {text!r}; expected an ISO 3166 code such as CN, "
+                         "BR or US") from None
+    return country.alpha_2
 
 
 class Geography(_Strict):
-    country: Literal["CN"] = "CN"
+    country: str = "CN"
     coordinates: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
     territories: dict[str, list[str]] = {}
+    # Customers without a location of their own take one from their orders' ship-to.
+    customer_location: Literal["most_frequent", "latest", "first", "none"] = "most_frequent"
+
+    @field_validator("country")
+    @classmethod
+    def _iso(cls, value: str) -> str:
+        return _country_code(value)
 
 
 class Analysis(_Strict):
@@ -149,6 +286,11 @@ class Config(_Strict):
         for table in ("customers", "orders"):
             if not sources.get(table):
                 raise ValueError(f"needs at least one source for '{table}'")
+        for table, items in sources.items():
+            names = [s.name for s in items]
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise ValueError(f"sources.{table}: source name(s) {repeated} used twice")
         return sources
 
     @property
@@ -176,6 +318,8 @@ def _check_columns(config: Config) -> None:
                         f"{config.config_path}: {key}.dates.{col}: '{col}' is not mapped in "
                         f"{key}.columns"
                     )
+            if source.returns is not None and table != "orders":
+                raise ConfigError(f"{config.config_path}: {key}.returns: only orders have returns")
         mapped = {c for s in sources for c in s.columns}
         missing = [c for c in REQUIRED_COLUMNS[table] if c not in mapped]
         if missing:
@@ -183,6 +327,15 @@ def _check_columns(config: Config) -> None:
                 f"{config.config_path}: sources.{table}: no source maps the required "
                 f"column(s) {missing}; add them under columns (canonical: source column)"
             )
+
+
+def _check_identity(config: Config) -> None:
+    for i, group in enumerate(config.identity.duplicates.match):
+        unknown = [c for c in group if c not in KNOWN_COLUMNS["customers"]]
+        if unknown or not group:
+            raise ConfigError(
+                f"{config.config_path}: identity.duplicates.match[{i}]: expected canonical "
+                f"customer columns such as [name, phone], got {group}")
 
 
 def _format_error(path: Path, error: ValidationError) -> str:
@@ -225,6 +378,7 @@ def load_config(path: str | Path = "") -> Config:
     except ValidationError as exc:
         raise ConfigError(_format_error(path, exc)) from None
     _check_columns(config)
+    _check_identity(config)
     return config
 
 

