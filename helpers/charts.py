@@ -1,4 +1,5 @@
-"""Step 3 charts: region bars, Pareto share, monthly trend, customers vs revenue.
+"""Step 3 charts: region bars, Pareto share, Lorenz curve, trends, customers vs revenue,
+order-value distribution and segment mix.
 
 Every function follows seaborn's habits: keyword-only options, draws on ``ax`` when
 given (a new figure otherwise), returns the Axes, and never changes its input.
@@ -14,8 +15,17 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from helpers import kpi
 from helpers.fonts import use_cjk_font
-from helpers.labels import MONEY_COLUMNS, format_money, label, region_label
+from helpers.labels import (
+    MONEY_COLUMNS,
+    REGION_LEVELS,
+    format_money,
+    label,
+    region_label,
+    region_names,
+)
+from helpers.segments import SEGMENTS
 
 OTHERS_COLOR = "#b0b0b0"
 MAIN_COLOR = "#1f77b4"
@@ -182,6 +192,7 @@ def plot_trend(
     value: str = "revenue",
     hue: str | None = None,
     top: int = 6,
+    names=None,
     lang: str = "en",
     ax: Axes | None = None,
     **kwargs,
@@ -196,12 +207,17 @@ def plot_trend(
     value : str, default "revenue"
         Column to plot (``revenue`` or ``orders``).
     hue : str, optional
-        Group column (``region``, ``channel`` ...). Only the ``top`` groups with the
-        largest total are drawn; a group's months without rows count as 0.
+        Group column (``province``, ``city``, ``territory``, ``channel`` ...). Only
+        the ``top`` groups with the largest total are drawn; a group's months
+        without rows count as 0.
     top : int, default 6
         Number of groups drawn when ``hue`` is given.
+    names : mapping, optional
+        Display name of each group in the legend. Default: for a region column
+        (``province``, ``territory``, ``city``, ``region``) the names in ``lang``
+        (广东省 -> Guangdong in English); other groups as they are.
     lang : {"en", "zh"}, default "en"
-        Language of labels and title.
+        Language of labels, legend and title.
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure is created when None.
     **kwargs
@@ -227,8 +243,12 @@ def plot_trend(
             index="month", columns=hue, values=value, aggfunc="sum", fill_value=0
         ).sort_index()
         order = table.sum().sort_values(ascending=False, kind="stable").index[:top]
+        if names is None and hue in REGION_LEVELS:
+            names = dict(zip(order, region_names(order, lang, level=hue), strict=True))
+        names = names or {}
         for group in order:
-            ax.plot(table.index, table[group].to_numpy(), label=str(group), **kwargs)
+            ax.plot(table.index, table[group].to_numpy(), label=str(names.get(group, group)),
+                    **kwargs)
         ax.legend(title=label(hue, lang), fontsize="small")
     ax.yaxis.set_major_formatter(_value_formatter(value, lang))
     ax.set_xlabel(label("month", lang))
@@ -292,4 +312,222 @@ def plot_customers_vs_revenue(
     ax.set_xlabel(label("customers", lang))
     ax.set_ylabel(label("revenue", lang))
     ax.set_title(label("title_scatter", lang))
+    return ax
+
+
+# --------------------------------------------------------------------------- Lorenz
+
+
+def plot_lorenz(
+    data: pd.DataFrame | pd.Series,
+    *,
+    value: str = "revenue",
+    unit: str = "regions",
+    lang: str = "en",
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Lorenz curve of ``value`` across units, with the Gini coefficient.
+
+    The curve and the numbers come from :func:`helpers.kpi.lorenz` and
+    :func:`helpers.kpi.concentration` (negative totals count as 0, the population
+    Gini without small-sample correction), so the chart says what step 4 reports.
+
+    Parameters
+    ----------
+    data : DataFrame or Series
+        One row per unit (region, customer ...): a frame with the ``value`` column,
+        or the values themselves.
+    value : str, default "revenue"
+        Column (and label) of the values.
+    unit : {"regions", "provinces", "cities", "customers", "territories"}
+        What the units are, for the axis label and the note.
+    lang : {"en", "zh"}
+        Language of labels and title.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot` for the curve.
+
+    Returns
+    -------
+    matplotlib Axes
+        The note with the Gini coefficient and the top-20% share is the Axes'
+        text at the upper left.
+    """
+    values = data[value] if isinstance(data, pd.DataFrame) else pd.Series(data)
+    values = pd.to_numeric(values, errors="coerce").fillna(0.0)
+    curve = kpi.lorenz(values)
+    stats = kpi.concentration(values)
+    units = label(f"{unit}_unit" if unit in ("customers", "regions") else unit, lang)
+    ax = _axes(ax, (5.5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1,
+            label=label("equality", lang))
+    kwargs.setdefault("color", MAIN_COLOR)
+    ax.plot(curve["cum_units_share"], curve["cum_value_share"], label=label(value, lang),
+            **kwargs)
+    ax.fill_between(curve["cum_units_share"], curve["cum_value_share"],
+                    curve["cum_units_share"], color=kwargs["color"], alpha=0.15)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel(label("cum_units_share", lang).format(units=units))
+    ax.set_ylabel(label("cum_value_share", lang).format(value=label(value, lang)))
+    if stats["n"] and not np.isnan(stats["gini"]):
+        note = label("gini_note", lang).format(gini=stats["gini"], units=units,
+                                               top20=stats["top20_share"])
+        ax.text(0.03, 0.97, note, transform=ax.transAxes, va="top", fontsize="small",
+                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
+    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title(label("title_lorenz", lang).format(value=label(value, lang), units=units))
+    return ax
+
+
+# --------------------------------------------------------------------------- order values
+
+
+def plot_order_values(
+    orders: pd.DataFrame,
+    *,
+    value: str = "amount",
+    bins: int = 40,
+    lang: str = "en",
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Histogram of order values on a log scale, with the median and the mean.
+
+    Order values span several orders of magnitude (a card reader and a campus
+    access system), so the bins are equally wide on a log axis. Lines with an
+    amount of zero or less (returns) cannot be placed on it: they are left out and
+    counted in a note.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders with the ``value`` column.
+    value : str, default "amount"
+        Column of order values (CNY).
+    bins : int, default 40
+        Number of log-spaced bins.
+    lang : {"en", "zh"}
+        Language of labels, notes and title.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.hist`.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    _require(orders, value)
+    amounts = pd.to_numeric(orders[value], errors="coerce").dropna().to_numpy(dtype=float)
+    positive = amounts[amounts > 0]
+    left_out = int((amounts <= 0).sum())
+    ax = _axes(ax, (8, 4.5))
+    if positive.size:
+        low, high = positive.min(), positive.max()
+        if high <= low:
+            low, high = low / 1.5, high * 1.5
+        edges = np.geomspace(low, high, bins + 1)
+        kwargs.setdefault("color", MAIN_COLOR)
+        kwargs.setdefault("alpha", 0.8)
+        ax.hist(positive, bins=edges, **kwargs)
+        ax.set_xscale("log")
+        median, mean = float(np.median(positive)), float(positive.mean())
+        ax.axvline(median, color=LINE_COLOR, linestyle="-", linewidth=1.5,
+                   label=label("median_note", lang).format(v=format_money(median, lang)))
+        ax.axvline(mean, color="black", linestyle="--", linewidth=1.2,
+                   label=label("mean_note", lang).format(v=format_money(mean, lang)))
+        ax.legend(fontsize="small", loc="upper right")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_money(v, lang)))
+    ax.set_xlabel(label("order_value_log", lang))
+    ax.set_ylabel(label("order_lines", lang))
+    if left_out:
+        ax.text(0.01, 0.97, label("returns_note", lang).format(n=left_out),
+                transform=ax.transAxes, va="top", fontsize="small", color="dimgrey")
+    ax.set_title(label("title_order_values", lang))
+    return ax
+
+
+# --------------------------------------------------------------------------- segment mix
+
+#: One colour per RFM segment, best (green) to worst (red), in SEGMENTS order.
+SEGMENT_COLORS = dict(zip(SEGMENTS, [
+    "#1a9850", "#66bd63", "#a6d96a", "#4575b4", "#91bfdb", "#fee08b",
+    "#fdae61", "#f46d43", "#d73027", "#a50026", "#7f7f7f",
+], strict=True))
+
+
+def plot_segment_mix(
+    data: pd.DataFrame,
+    *,
+    region: str = "province",
+    segment: str = "segment",
+    top: int = 10,
+    lang: str = "en",
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Stacked bars: the share of each region's customers in each RFM segment.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per customer with the ``region`` and ``segment`` columns (the
+        output of :func:`helpers.segments.rfm` joined to the customers' region).
+        Rows missing either are left out.
+    region : str, default "province"
+        Region column (``province``, ``city``, ``territory``).
+    segment : str, default "segment"
+        Segment column; segments are stacked in the order of
+        :data:`helpers.segments.SEGMENTS` (best first), others after them.
+    top : int, default 10
+        Regions with the most customers shown by name (largest on top); the rest
+        are pooled into one "Others" bar.
+    lang : {"en", "zh"}
+        Language of region and segment names, labels and title.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.barh`.
+
+    Returns
+    -------
+    matplotlib Axes
+        Bar widths are shares (each region's bars sum to 1).
+    """
+    _require(data, region, segment)
+    frame = data[[region, segment]].dropna()
+    counts = pd.crosstab(frame[region], frame[segment])
+    order = counts.sum(axis=1).sort_values(ascending=False, kind="stable").index
+    shown = counts.loc[order[:top]]
+    if len(order) > top:
+        others = counts.loc[order[top:]].sum().rename("__others__")
+        shown = pd.concat([shown, others.to_frame().T])
+    segments = [s for s in SEGMENTS if s in shown.columns] + sorted(
+        c for c in shown.columns if c not in SEGMENTS)
+    shares = shown[segments].div(shown.sum(axis=1), axis=0).fillna(0.0)
+    names = [label("others", lang) if r == "__others__" else n for r, n in zip(
+        shares.index, region_names(shares.index, lang, level=region), strict=True)]
+    ax = _axes(ax, (9, 0.4 * len(shares) + 2))
+    positions = np.arange(len(shares))
+    left = np.zeros(len(shares))
+    for name in segments:
+        widths = shares[name].to_numpy()
+        ax.barh(positions, widths, left=left, label=label(name, lang),
+                color=SEGMENT_COLORS.get(name, OTHERS_COLOR), **kwargs)
+        left += widths
+    ax.set_yticks(positions, labels=names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel(label("share_of_customers", lang))
+    ax.set_ylabel(label(region, lang))
+    ax.legend(title=label("segment", lang), fontsize="small", loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set_title(label("title_segment_mix", lang))
     return ax

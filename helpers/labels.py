@@ -37,6 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
     "cities": {"en": "cities", "zh": "城市"},
     "territories": {"en": "territories", "zh": "大区"},
     "customers_unit": {"en": "customers", "zh": "客户"},
+    "regions_unit": {"en": "regions", "zh": "地区"},
     "province": {"en": "Province", "zh": "省份"},
     "city": {"en": "City", "zh": "城市"},
     "territory": {"en": "Territory", "zh": "大区"},

@@ -33,6 +33,7 @@ from folium.template import Template
 
 from helpers import boundaries
 from helpers.assets import OfflineMap
+from helpers.geo import coords
 from helpers.labels import format_value, label, region_label
 
 CHINA_CENTER = (35.0, 105.0)
@@ -91,8 +92,8 @@ def _tiles(tiles: str | None) -> tuple[folium.TileLayer | None, bool]:
                                  name="AMap", subdomains="1234", max_zoom=18)
         return layer, True
     if key in ("osm", "openstreetmap"):
-        return folium.TileLayer("OpenStreetMap"), False
-    return folium.TileLayer(str(tiles)), False
+        return folium.TileLayer("OpenStreetMap", name="OpenStreetMap"), False
+    return folium.TileLayer(str(tiles), name=str(tiles)), False
 
 
 class _Projection:
@@ -105,12 +106,11 @@ class _Projection:
         lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
         if not self.gcj:
             return lat, lon
-        glon, glat = boundaries.wgs84_to_gcj02(lon, lat)
-        return glat, glon
+        return coords.wgs84_to_gcj02(lat, lon)
 
     @property
     def transform(self):
-        return boundaries.wgs84_to_gcj02 if self.gcj else None
+        return boundaries.to_gcj02 if self.gcj else None
 
 
 def _base_map(tiles: str | None, center=CHINA_CENTER) -> tuple[OfflineMap, _Projection]:

@@ -9,8 +9,9 @@
 # %% [markdown]
 # # Step 3 · Visualization: where are the customers and the money?
 #
-# Bars and shares show which regions carry the business; the Pareto chart shows how
-# concentrated it is; the trend shows where it is moving; the maps show it on the ground.
+# Bars and shares show which regions carry the business; the Pareto and Lorenz curves show
+# how concentrated it is; the trends show where it is moving; order values and customer
+# segments show what kind of business each region is; the maps show it all on the ground.
 
 # %% tags=["parameters"]
 region: str = "ALL"  # ALL, a territory (华东 / East China) or a province in any spelling (广东, Guangdong)
@@ -31,11 +32,16 @@ ctx.heading()
 
 # %%
 import matplotlib.pyplot as plt
+import pandas as pd
 
-from helpers import charts, kpi, maps
+from helpers import boundaries, charts, kpi, maps, segments
 
 kpis = steps.region_kpis(ctx)
 with_customers = kpis[kpis["customers"] > 0]
+level = ctx.scope.sublevel  # provinces in the national and territory reports, cities in a province report
+province = ctx.scope.name if ctx.scope.kind == "province" else None
+outlines = boundaries.china_regions(level, province=province)
+tiles = ctx.config.report.tiles  # report.tiles in workbook.yaml: osm | amap | none
 
 # %% [markdown]
 # ## Revenue and customers by region
@@ -59,6 +65,23 @@ fig.tight_layout()
 charts.plot_share(with_customers, value="revenue", lang=lang);
 
 # %% [markdown]
+# The Lorenz curves say the same for regions and for single customers: the further a curve
+# sags below the diagonal, the more the business hangs on a few. The Gini coefficient
+# sums it up (0: every region or customer brings the same, 1: one brings everything).
+# A high customer Gini means losing one large account would hurt: those accounts deserve
+# a named owner.
+
+# %%
+p = ctx.period
+in_period = ctx.orders[(ctx.orders["order_date"] > p["start"]) & (ctx.orders["order_date"] <= p["end"])]
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
+charts.plot_lorenz(kpis, value="revenue", unit="provinces" if level == "province" else "cities",
+                   lang=lang, ax=axes[0])
+charts.plot_lorenz(in_period.groupby("customer_id")["amount"].sum(), value="revenue",
+                   unit="customers", lang=lang, ax=axes[1])
+fig.tight_layout()
+
+# %% [markdown]
 # ## Customers against revenue
 #
 # Regions above the trend earn more per customer than the rest; regions below have many
@@ -74,25 +97,53 @@ charts.plot_customers_vs_revenue(with_customers, lang=lang);
 # down while the market grows.
 
 # %%
-level = ctx.scope.sublevel
-orders_with_region = ctx.orders.merge(ctx.customers[["customer_id", "city"]], on="customer_id", how="left")
-monthly = kpi.monthly_revenue(orders_with_region, by=level)
+orders_by_region = (ctx.orders.drop(columns=[level], errors="ignore")
+                    .merge(ctx.customers[["customer_id", level]], on="customer_id", how="left"))
+monthly = kpi.monthly_revenue(orders_by_region, by=level)
 charts.plot_trend(monthly, value="revenue", hue=level, top=6, lang=lang);
 
 # %% [markdown]
-# ## Map: regions sized by revenue
+# ## How large is a typical order?
 #
-# Each circle is a region, its area in proportion to revenue in the period. Grey rings
-# mark regions with **no customers at all**: the blank spots on the map.
+# Order values spread over several orders of magnitude, so the axis is logarithmic. The
+# median is the typical order; a mean far above it means a few large projects carry the
+# revenue. Returns are counted but cannot be placed on this axis.
 
 # %%
-maps.region_bubble_map(kpis, value="revenue", lang=lang)
+charts.plot_order_values(in_period, lang=lang);
+
+# %% [markdown]
+# ## What kind of customers does each region have?
+#
+# Customers are grouped by how recently, how often and how much they buy (RFM). Green
+# segments are the healthy base; orange and red ones are slipping away. A region with a
+# large red share needs a win-back campaign more than new prospects.
+
+# %%
+as_of = p["end"] + pd.Timedelta(days=1)
+rfm = segments.rfm(ctx.orders[ctx.orders["order_date"] <= p["end"]], as_of=as_of,
+                   bins=ctx.config.analysis.rfm_bins)
+customer_segments = rfm.merge(ctx.customers[["customer_id", level]], on="customer_id", how="left")
+charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang);
+
+# %% [markdown]
+# ## Map: where is the money?
+#
+# Each region is coloured by its revenue in the period, in classes of about equal size, so
+# the darkest regions are the top fifth. Grey dashed regions have **no customers at all**:
+# the blank spots, candidates for new markets. In a province report the map shows the
+# province's cities. Hover over a region for its numbers.
+
+# %%
+maps.region_map(kpis, value="revenue", outlines=outlines, province=province, lang=lang,
+                tiles=tiles)
 
 # %% [markdown]
 # ## Map: every customer
 #
 # Customers cluster into numbered bubbles when zoomed out; the heat layer shows density.
-# Toggle the layers at the top right. Names are not shown in shared reports.
+# Toggle the layers at the top right. Names are not shown in shared reports, and locations
+# are rounded to about 100 m.
 
 # %%
-maps.customer_map(ctx.customers, lang=lang, mask_pii=mask_pii)
+maps.customer_map(ctx.customers, lang=lang, mask_pii=mask_pii, tiles=tiles, outlines=outlines)

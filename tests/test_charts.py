@@ -14,13 +14,17 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 
 from helpers.charts import (  # noqa: E402
+    SEGMENT_COLORS,
     plot_customers_vs_revenue,
+    plot_lorenz,
+    plot_order_values,
     plot_region_bars,
+    plot_segment_mix,
     plot_share,
     plot_trend,
 )
 from helpers.fonts import use_cjk_font  # noqa: E402
-from helpers.labels import format_money, label, region_label  # noqa: E402
+from helpers.labels import format_money, label, region_label, region_names  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -230,3 +234,90 @@ def test_trend_leaves_other_axes_alone(monthly, kpis):
     fig.canvas.draw()
     labels = left.get_xticklabels()
     assert labels and all(t.get_visible() for t in labels)
+
+
+def test_trend_legend_names_regions_in_the_report_language():
+    months = pd.date_range("2024-01-01", periods=3, freq="MS")
+    monthly = pd.DataFrame({"month": list(months) * 2, "province": ["广东省"] * 3 + ["浙江省"] * 3,
+                            "revenue": [3.0, 3, 3, 1, 1, 1]})
+    en = plot_trend(monthly, hue="province", lang="en")
+    assert [t.get_text() for t in en.get_legend().get_texts()] == ["Guangdong", "Zhejiang"]
+    assert en.get_legend().get_title().get_text() == "Province"
+    plt.close("all")
+    zh = plot_trend(monthly, hue="province", lang="zh")
+    assert [t.get_text() for t in zh.get_legend().get_texts()] == ["广东省", "浙江省"]
+    assert zh.get_legend().get_title().get_text() == "省份"
+    named = plot_trend(monthly, hue="province", names={"广东省": "GD"}, lang="en")
+    assert [t.get_text() for t in named.get_legend().get_texts()][0] == "GD"
+
+
+def test_region_names():
+    assert region_names(["广东省", "华东", "深圳市", "Atlantis"], "en").tolist() == [
+        "Guangdong", "East China", "深圳市", "Atlantis"]
+    assert region_names(["广东省"], "zh").tolist() == ["广东省"]
+    assert region_names(["北京市"], "en", level="city").tolist() == ["北京市"]
+
+
+# --- Lorenz ------------------------------------------------------------------------
+
+
+def test_lorenz_curve_and_gini_by_hand():
+    # values 1, 1, 1, 7: Gini = (-3*1 - 1*1 + 1*1 + 3*7) / (4 * 10) = 0.45;
+    # the top 20% (1 of 4 units) hold 7 / 10.
+    data = pd.DataFrame({"revenue": [7.0, 1.0, 1.0, 1.0]})
+    ax = plot_lorenz(data, unit="regions")
+    curve = ax.lines[1]
+    assert list(curve.get_xdata()) == [0, 0.25, 0.5, 0.75, 1.0]
+    assert np.allclose(curve.get_ydata(), [0, 0.1, 0.2, 0.3, 1.0])
+    note = ax.texts[0].get_text()
+    assert "Gini 0.45" in note and "top 20% of regions hold 70%" in note
+    assert ax.get_title() == "Concentration of Revenue across regions (Lorenz curve)"
+
+
+def test_lorenz_chinese_customers_and_series():
+    ax = plot_lorenz(pd.Series([5.0, 5.0, -2.0]), unit="customers", lang="zh")
+    # -2 counts as 0: values 0, 5, 5 -> Gini = (-2*0 + 0*5 + 2*5) / (3 * 10) = 1/3
+    assert "基尼系数 0.33" in ax.texts[0].get_text()
+    assert ax.get_xlabel() == "客户累计占比(从小到大)"
+
+
+# --- order values --------------------------------------------------------------------
+
+
+def test_order_values_histogram_median_mean_and_returns():
+    orders = pd.DataFrame({"amount": [100.0, 1_000.0, 1_000.0, 10_000.0, -50.0, 0.0]})
+    ax = plot_order_values(orders, bins=10)
+    heights = [p.get_height() for p in ax.patches]
+    assert sum(heights) == 4  # the return and the zero line are left out...
+    assert "2 return or zero lines" in ax.texts[0].get_text()  # ...and counted
+    assert ax.get_xscale() == "log"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["median 1k", "mean 3.02k"]  # median 1,000; mean 12,100 / 4
+    zh = plot_order_values(orders, lang="zh")
+    assert zh.get_title() == "订单金额分布" and "中位数 0.1万" in [
+        t.get_text() for t in zh.get_legend().get_texts()]
+
+
+# --- segment mix ---------------------------------------------------------------------
+
+
+def test_segment_mix_shares_by_hand():
+    data = pd.DataFrame({
+        "province": ["广东省"] * 4 + ["浙江省"] + ["江苏省"] + [None],
+        "segment": ["champions", "champions", "lost", "lost", "loyal", "at risk", "lost"],
+    })
+    ax = plot_segment_mix(data, top=1)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["Guangdong", "Others"]
+    # Bars are drawn segment by segment (best first): champions, loyal, at risk, lost.
+    widths = np.array([p.get_width() for p in ax.patches]).reshape(4, 2)
+    assert np.allclose(widths[0], [0.5, 0.0]) and np.allclose(widths[1], [0.0, 0.5])
+    assert np.allclose(widths[2], [0.0, 0.5]) and np.allclose(widths[3], [0.5, 0.0])
+    assert np.allclose(widths.sum(axis=0), 1.0)
+    assert ax.patches[0].get_facecolor()[:3] == matplotlib.colors.to_rgb(SEGMENT_COLORS["champions"])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Champions", "Loyal", "At risk", "Lost"]
+    zh = plot_segment_mix(data, lang="zh")
+    assert [t.get_text() for t in zh.get_yticklabels()] == ["广东省", "江苏省", "浙江省"]
+    assert "重要价值客户" in [t.get_text() for t in zh.get_legend().get_texts()]
+    assert zh.get_title() == "各地区客户分群(RFM)"
