@@ -29,9 +29,13 @@ __all__ = [
     "load_province_reference",
     "period_windows",
     "region_kpis",
+    "expected_customers",
+    "market_gaps",
+    "marketing_roi",
     "concentration",
     "lorenz",
     "concentration_statement",
+    "top20_statement",
     "monthly_revenue",
 ]
 
@@ -176,17 +180,19 @@ def _region_points(level: str, names: pd.Series, customers: pd.DataFrame,
         points = pd.concat([by_code, by_name], ignore_index=True).drop_duplicates("region")
         frame = frame.merge(points, on="region", how="left").assign(region_en=np.nan)
     else:  # territory: the mean position of its customers
-        if {"lat", "lon"} <= set(customers.columns):
-            points = (customers[[key, "lat", "lon"]].astype({"lat": float, "lon": float})
-                      .groupby(key, dropna=True)[["lat", "lon"]].mean()
-                      .rename_axis("region").reset_index())
-            frame = frame.merge(points, on="region", how="left")
-        else:
-            frame = frame.assign(lat=np.nan, lon=np.nan)
-        frame = frame.assign(region_en=frame["region"].map(TERRITORY_EN))
+        frame = frame.assign(lat=np.nan, lon=np.nan,
+                             region_en=frame["region"].map(TERRITORY_EN))
+    # Regions the gazetteer does not know (a territory, a Brazilian or US state, a city
+    # outside China): the mean position of their customers.
+    missing = frame["lat"].isna() | frame["lon"].isna()
+    if missing.any() and {"lat", "lon"} <= set(customers.columns):
+        mean = (customers[[key, "lat", "lon"]].astype({"lat": float, "lon": float})
+                .groupby(key, dropna=True)[["lat", "lon"]].mean())
+        frame.loc[missing, "lat"] = frame.loc[missing, "region"].map(mean["lat"])
+        frame.loc[missing, "lon"] = frame.loc[missing, "region"].map(mean["lon"])
     region_en = frame["region_en"].astype(object)
     frame = frame.assign(region_en=region_en.where(region_en.notna(), frame["region"]))
-    return frame[["region", "region_en", "lat", "lon"]]
+    return frame[["region", "region_en", "lat", "lon"]].astype({"lat": float, "lon": float})
 
 
 def _safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -196,8 +202,8 @@ def _safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).astype(float)
 
 
-def _expected_customers(customers: pd.Series, population: pd.Series,
-                        gdp: pd.Series) -> pd.Series:
+def _expected_by_allocation(customers: pd.Series, population: pd.Series,
+                            gdp: pd.Series) -> pd.Series:
     """Allocate the total customer count by a population-and-GDP weight.
 
     Weight of a region = ``sqrt(population * gdp)`` (the geometric mean of the
@@ -212,6 +218,88 @@ def _expected_customers(customers: pd.Series, population: pd.Series,
     return (share * total).astype(float)
 
 
+#: The Poisson model needs at least this many regions with reference values ...
+MODEL_MIN_REGIONS = 8
+#: ... and at least this many customers among them; otherwise the allocation is used.
+MODEL_MIN_CUSTOMERS = 30
+
+
+def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Series,
+                       *, method: str = "auto") -> tuple[pd.Series, dict]:
+    """Customers a region would have if it were like the others, from population and GDP.
+
+    Two methods:
+
+    - ``"poisson"``: a log-linear Poisson regression (generalised linear
+      model with log link, fitted by maximum likelihood with scikit-learn's
+      ``PoissonRegressor``, no penalty) of the customer count on
+      ``log(population)`` and ``log(GDP)`` over the regions with both
+      reference values, blank regions included. The fitted mean is the
+      expected count. With an intercept the fitted counts add up to the
+      actual total (the likelihood equations), so the model only moves
+      customers between regions. It assumes regions differ only by
+      population, GDP and Poisson noise; everything else (history, channel
+      reach) shows up as a gap.
+    - ``"allocation"``: the total shared by ``sqrt(population * GDP)``
+      (the fallback when there are fewer than :data:`MODEL_MIN_REGIONS`
+      regions or :data:`MODEL_MIN_CUSTOMERS` customers, or the fit fails).
+
+    Parameters
+    ----------
+    customers, population, gdp : Series
+        Aligned per region; population and GDP in any fixed units.
+    method : {"auto", "poisson", "allocation"}
+        ``"auto"``: the model when there are enough regions and customers.
+
+    Returns
+    -------
+    expected : Series
+        Expected customers (NaN where a reference value is missing).
+    info : dict
+        ``method`` used, ``regions`` and ``customers`` the fit saw, and for
+        the model the coefficients (``intercept``, ``log_population``,
+        ``log_gdp``), ``deviance_explained`` (D², like R² for counts) and
+        ``reason`` when it fell back.
+    """
+    if method not in ("auto", "poisson", "allocation"):
+        raise ValueError(f"method must be auto, poisson or allocation, got {method!r}")
+    pop = population.astype(float)
+    out = gdp.astype(float)
+    y = customers.astype(float)
+    usable = pop.notna() & out.notna() & (pop > 0) & (out > 0)
+    info: dict = {"regions": int(usable.sum()), "customers": int(y[usable].sum())}
+    reason = ""
+    if method == "auto":
+        if info["regions"] < MODEL_MIN_REGIONS:
+            reason = f"only {info['regions']} regions with reference values"
+        elif info["customers"] < MODEL_MIN_CUSTOMERS:
+            reason = f"only {info['customers']} customers"
+        method = "allocation" if reason else "poisson"
+    if method == "poisson":
+        from sklearn.linear_model import PoissonRegressor
+
+        features = np.column_stack([np.log(pop[usable]), np.log(out[usable])])
+        model = PoissonRegressor(alpha=0.0, max_iter=1000, tol=1e-10)
+        try:
+            model.fit(features, y[usable])
+            fitted = model.predict(features)
+            ok = np.all(np.isfinite(fitted))
+        except (ValueError, FloatingPointError) as exc:  # pragma: no cover - defensive
+            ok, reason = False, f"fit failed: {exc}"
+        if ok:
+            expected = pd.Series(np.nan, index=customers.index, dtype=float)
+            expected[usable] = fitted
+            info.update(method="poisson", intercept=float(model.intercept_),
+                        log_population=float(model.coef_[0]), log_gdp=float(model.coef_[1]),
+                        deviance_explained=float(model.score(features, y[usable])))
+            return expected, info
+        reason = reason or "fit gave non-finite values"
+    info.update(method="allocation")
+    if reason:
+        info["reason"] = reason
+    return _expected_by_allocation(customers, population, gdp), info
+
+
 def region_kpis(
     customers: pd.DataFrame,
     orders: pd.DataFrame,
@@ -220,23 +308,28 @@ def region_kpis(
     period_end: object = None,
     months: int = 12,
     active_months: int = 12,
+    pop_months: int = 3,
     reference: pd.DataFrame | None = None,
     universe: Sequence[str] | None = None,
     min_customers: int = 5,
+    expected_method: str = "auto",
 ) -> pd.DataFrame:
     """One row of headline KPIs per region.
 
     Orders are attributed to the region of their customer (looked up through
     ``customer_id``), so all levels use the same customer geography.
     Customers whose region is missing are left out of every row; ``share``
-    is relative to the revenue of the rows returned.
+    is relative to the revenue of the rows returned. Works for any country:
+    a region the China gazetteer does not know (a Brazilian or US state)
+    is placed at the mean position of its customers.
 
     Parameters
     ----------
     customers, orders : DataFrame
         Canonical tables. ``customers`` needs ``customer_id`` and the level
         column (``territory``, ``province`` or ``city``); ``signup_date``,
-        ``lat``/``lon`` and ``city_code`` are used when present.
+        ``lat``/``lon``, ``city_code`` and ``sales_rep_id`` are used when
+        present.
     level : {"territory", "province", "city"}
         The region column to group by.
     period_end : date-like, optional
@@ -247,9 +340,14 @@ def region_kpis(
     active_months : int
         A customer with a positive order line in the ``active_months``
         ending at ``period_end`` is active.
+    pop_months : int
+        Length of the recent window for period-over-period growth (the
+        last ``pop_months`` against the ``pop_months`` before them).
     reference : DataFrame, optional
-        Province reference (:func:`load_province_reference`). Used only when
-        ``level == "province"``; adds the population/GDP columns.
+        Population and GDP per region (:func:`load_province_reference`, or
+        any table with ``province``, ``population_10k`` and
+        ``gdp_100m_cny``). Used only when ``level == "province"``; adds the
+        penetration and gap columns. ``None``: no such columns.
     universe : sequence of str, optional
         Region names that must appear even with no customers (they get
         ``customers == 0``: the blank regions). Default: for provinces with a
@@ -259,6 +357,8 @@ def region_kpis(
     min_customers : int
         Regions with fewer customers are flagged ``small_sample``; their
         rates and growth should not be trusted.
+    expected_method : {"auto", "poisson", "allocation"}
+        How ``expected_customers`` is computed; see :func:`expected_customers`.
 
     Returns
     -------
@@ -267,7 +367,7 @@ def region_kpis(
 
         - ``region``, ``region_en`` (English where known, else the name),
           ``level``, ``lat``, ``lon`` (gazetteer point for province and city;
-          mean customer position for a territory)
+          mean customer position for a territory or an unknown region)
         - ``customers``: all customers of the region
         - ``new_customers``: signup date in the current period, or (signup
           missing) first order line in it
@@ -276,27 +376,42 @@ def region_kpis(
         - ``orders``: positive order lines in the current period
         - ``revenue``, ``revenue_prev``: net ``amount`` (returns subtract) in
           the current and previous period
-        - ``growth_yoy``: ``(revenue - revenue_prev) / revenue_prev``, NaN
-          when ``revenue_prev <= 0``
+        - ``revenue_last_year``: net amount in the same window one year
+          earlier (equal to ``revenue_prev`` when ``months == 12``)
+        - ``growth_yoy``: ``(revenue - revenue_last_year) / revenue_last_year``,
+          NaN when the base is not positive
+        - ``revenue_recent``, ``revenue_recent_prev``: the last ``pop_months``
+          and the ``pop_months`` before them; ``growth_pop`` their relative
+          change (seasonality is not removed: read it beside ``growth_yoy``)
         - ``aov`` (revenue / orders), ``orders_per_customer`` and
           ``revenue_per_customer`` (per active customer); NaN when the
           denominator is 0
         - ``share``: revenue / total revenue of the returned rows
+        - ``reps`` (distinct ``sales_rep_id`` of the region's customers),
+          ``customers_per_rep`` and ``revenue_per_rep``; NaN without reps
         - with a reference at province level: ``population_10k``,
           ``gdp_100m_cny``, ``customers_per_million``,
-          ``expected_customers`` (total customers of the rows with reference
-          values allocated by ``sqrt(population * gdp)``; a deliberately
-          simple penetration benchmark, not a forecast) and ``gap_ratio``
-          (``customers / expected_customers``)
+          ``revenue_per_capita`` (CNY per resident: market intensity),
+          ``revenue_per_100m_gdp`` (revenue in CNY per 100 million CNY of
+          GDP), ``expected_customers`` (see :func:`expected_customers`),
+          ``expected_method``, ``gap_ratio`` (``customers /
+          expected_customers``), ``customer_gap`` (``expected - customers``)
+          and ``gap_p`` (Poisson probability of so few customers or fewer if
+          the region were like the others: small is a real gap)
         - ``small_sample``: ``customers < min_customers``
     """
     if level not in _LEVELS:
         raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
     if level not in customers.columns:
         raise KeyError(f"customers has no {level!r} column")
+    if pop_months < 1:
+        raise ValueError(f"pop_months must be at least 1, got {pop_months}")
     windows = period_windows(orders, period_end, months)
     start, end, prev_start = windows["start"], windows["end"], windows["prev_start"]
     active_start = end - pd.DateOffset(months=active_months)
+    year = pd.DateOffset(years=1)
+    recent_start = end - pd.DateOffset(months=pop_months)
+    recent_prev_start = recent_start - pd.DateOffset(months=pop_months)
 
     key = level
     cust = customers.loc[customers[key].notna()]
@@ -307,9 +422,9 @@ def region_kpis(
     )
     lines = lines.loc[lines["region"].notna()]
     positive = lines["amount"] > 0
-    current = _in_window(lines["order_date"], start, end)
-    previous = _in_window(lines["order_date"], prev_start, start)
-    active_window = _in_window(lines["order_date"], active_start, end)
+    dates = lines["order_date"]
+    current = _in_window(dates, start, end)
+    active_window = _in_window(dates, active_start, end)
 
     # New customers: signup date in the period; first order when signup is missing.
     first_order = lines.groupby("customer_id")["order_date"].min()
@@ -323,16 +438,25 @@ def region_kpis(
         "region": cust[key].to_numpy(dtype=object),
         "new": is_new.to_numpy(),
         "active": cust["customer_id"].isin(active_ids).to_numpy(),
+        "rep": (cust["sales_rep_id"].to_numpy(dtype=object) if "sales_rep_id" in cust.columns
+                else np.full(len(cust), None, dtype=object)),
     })
     counts = per_customer.groupby("region").agg(
         customers=("region", "size"), new_customers=("new", "sum"),
-        active_customers=("active", "sum"))
+        active_customers=("active", "sum"), reps=("rep", "nunique"))
 
     lines = lines.assign(region=lines["region"].astype(object))
+
+    def net(mask: pd.Series) -> pd.Series:
+        return lines[mask].groupby("region")["amount"].sum()
+
     money = pd.DataFrame({
         "orders": lines[current & positive].groupby("region").size(),
-        "revenue": lines[current].groupby("region")["amount"].sum(),
-        "revenue_prev": lines[previous].groupby("region")["amount"].sum(),
+        "revenue": net(current),
+        "revenue_prev": net(_in_window(dates, prev_start, start)),
+        "revenue_last_year": net(_in_window(dates, start - year, end - year)),
+        "revenue_recent": net(_in_window(dates, recent_start, end)),
+        "revenue_recent_prev": net(_in_window(dates, recent_prev_start, recent_start)),
     })
 
     names = list(counts.index)
@@ -344,45 +468,161 @@ def region_kpis(
 
     table = (pd.DataFrame(index=pd.Index(names, name="region", dtype=object))
              .join(counts).join(money))
-    int_cols = ["customers", "new_customers", "active_customers", "orders"]
+    int_cols = ["customers", "new_customers", "active_customers", "orders", "reps"]
     table[int_cols] = table[int_cols].fillna(0).astype("int64")
-    table[["revenue", "revenue_prev"]] = table[["revenue", "revenue_prev"]].fillna(0.0)
+    money_cols = ["revenue", "revenue_prev", "revenue_last_year", "revenue_recent",
+                  "revenue_recent_prev"]
+    table[money_cols] = table[money_cols].fillna(0.0)
     table = table.reset_index()
 
     total_revenue = table["revenue"].sum()
     table = table.assign(
         level=level,
-        growth_yoy=_safe_ratio(table["revenue"] - table["revenue_prev"], table["revenue_prev"]),
+        growth_yoy=_safe_ratio(table["revenue"] - table["revenue_last_year"],
+                               table["revenue_last_year"]),
+        growth_pop=_safe_ratio(table["revenue_recent"] - table["revenue_recent_prev"],
+                               table["revenue_recent_prev"]),
         aov=_safe_ratio(table["revenue"], table["orders"]),
         orders_per_customer=_safe_ratio(table["orders"], table["active_customers"]),
         revenue_per_customer=_safe_ratio(table["revenue"], table["active_customers"]),
         share=(table["revenue"] / total_revenue) if total_revenue > 0 else np.nan,
+        customers_per_rep=_safe_ratio(table["customers"], table["reps"]),
+        revenue_per_rep=_safe_ratio(table["revenue"], table["reps"]),
     )
     table = table.merge(_region_points(level, table["region"], cust, key), on="region",
                         how="left")
 
     columns = ["region", "region_en", "level", "lat", "lon", "customers", "new_customers",
                "active_customers", "orders", "revenue", "revenue_prev", "growth_yoy", "aov",
-               "orders_per_customer", "revenue_per_customer", "share"]
+               "orders_per_customer", "revenue_per_customer", "share",
+               "revenue_last_year", "revenue_recent", "revenue_recent_prev", "growth_pop",
+               "reps", "customers_per_rep", "revenue_per_rep"]
     if level == "province" and reference is not None:
         ref = reference[["province", "population_10k", "gdp_100m_cny"]].rename(
             columns={"province": "region"})
         table = table.merge(ref, on="region", how="left")
-        expected = _expected_customers(table["customers"], table["population_10k"],
-                                       table["gdp_100m_cny"])
+        expected, info = expected_customers(table["customers"], table["population_10k"],
+                                            table["gdp_100m_cny"], method=expected_method)
+        from scipy.stats import poisson
+
+        gap_p = pd.Series(poisson.cdf(table["customers"], expected.fillna(0)),
+                          index=table.index).where(expected.notna())
         table = table.assign(
             customers_per_million=_safe_ratio(table["customers"], table["population_10k"] / 100),
+            revenue_per_capita=_safe_ratio(table["revenue"], table["population_10k"] * 1e4),
+            revenue_per_100m_gdp=_safe_ratio(table["revenue"], table["gdp_100m_cny"]),
             expected_customers=expected,
+            expected_method=info["method"],
             gap_ratio=_safe_ratio(table["customers"], expected),
+            customer_gap=expected - table["customers"],
+            gap_p=gap_p,
         )
         columns += ["population_10k", "gdp_100m_cny", "customers_per_million",
-                    "expected_customers", "gap_ratio"]
+                    "revenue_per_capita", "revenue_per_100m_gdp", "expected_customers", "expected_method",
+                    "gap_ratio", "customer_gap", "gap_p"]
     table = table.assign(small_sample=table["customers"] < min_customers)
     columns.append("small_sample")
     return (table[columns]
             .sort_values(["revenue", "customers", "region"], ascending=[False, False, True],
                          kind="mergesort")
             .reset_index(drop=True))
+
+
+# --------------------------------------------------------------------------- gaps and ROI
+
+
+def market_gaps(kpis: pd.DataFrame, *, max_ratio: float = 1.0) -> pd.DataFrame:
+    """Blank and under-penetrated regions, ranked by the size of the gap.
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        :func:`region_kpis` output with a reference (``expected_customers``,
+        ``gap_ratio``, ``customer_gap``, ``gap_p``).
+    max_ratio : float
+        Regions with ``gap_ratio`` below this are listed (blank regions have 0).
+
+    Returns
+    -------
+    DataFrame
+        The listed rows of ``kpis`` sorted by ``customer_gap`` (missing
+        customers) descending, with ``gap_rank`` (1 = largest gap) and
+        ``gap_kind`` (``blank``: no customers; ``under-penetrated``: fewer
+        than expected). Empty when ``kpis`` has no gap columns.
+    """
+    if "customer_gap" not in kpis.columns:
+        return kpis.iloc[0:0].assign(gap_rank=pd.Series(dtype="int64"),
+                                     gap_kind=pd.Series(dtype=object))
+    rows = kpis.loc[kpis["gap_ratio"].lt(max_ratio) & kpis["customer_gap"].gt(0)]
+    rows = rows.sort_values(["customer_gap", "region"], ascending=[False, True],
+                            kind="mergesort").reset_index(drop=True)
+    return rows.assign(
+        gap_rank=np.arange(1, len(rows) + 1, dtype="int64"),
+        gap_kind=np.where(rows["customers"].eq(0), "blank", "under-penetrated"),
+    )
+
+
+def _quarter_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``'2024Q1'`` -> (first day, last day) of the quarter."""
+    quarter = pd.Period(str(period).strip().upper(), freq="Q")
+    return quarter.start_time.normalize(), quarter.end_time.normalize()
+
+
+def marketing_roi(kpis: pd.DataFrame, spend: pd.DataFrame | None, *,
+                  start: pd.Timestamp, end: pd.Timestamp,
+                  region_of_province: pd.Series | None = None) -> pd.DataFrame:
+    """Add marketing spend in the period and ROI (revenue per CNY of spend) to KPI rows.
+
+    Spend is recorded per province and quarter (``2024Q1``); a quarter that
+    only partly overlaps the period ``(start, end]`` counts pro rata by
+    day. Regions above province level (territories) get the spend of their
+    provinces through ``region_of_province``. For cities there is no spend
+    (the columns are NaN).
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        :func:`region_kpis` output (``region``, ``revenue``).
+    spend : DataFrame or None
+        Canonical spend: ``province``, ``period``, ``amount``.
+    start, end : Timestamp
+        The period (``start`` excluded), as from :func:`period_windows`.
+    region_of_province : Series, optional
+        Province -> KPI region (e.g. its territory); default: the province itself.
+
+    Returns
+    -------
+    DataFrame
+        ``kpis`` with ``marketing_spend`` (CNY in the period; NaN when the
+        region has no spend record) and ``roi`` (``revenue /
+        marketing_spend``; NaN when spend is not positive).
+
+    Raises
+    ------
+    ValueError
+        When a ``period`` is not a quarter like ``2024Q1`` (the row is named).
+    """
+    if spend is None or spend.empty or "province" not in spend.columns:
+        return kpis.assign(marketing_spend=np.nan, roi=np.nan)
+    first_day = pd.Timestamp(start).normalize() + pd.Timedelta(days=1)
+    last_day = pd.Timestamp(end).normalize()
+    amounts = []
+    for row, (period, amount) in enumerate(zip(spend["period"], spend["amount"],
+                                               strict=True)):
+        try:
+            q_start, q_end = _quarter_bounds(period)
+        except ValueError:
+            raise ValueError(f"spend row {row + 1}: period must be a quarter like 2024Q1, "
+                             f"got {period!r}") from None
+        overlap = (min(q_end, last_day) - max(q_start, first_day)).days + 1
+        days = (q_end - q_start).days + 1
+        amounts.append(float(amount) * max(overlap, 0) / days)
+    region = spend["province"]
+    if region_of_province is not None:
+        region = region.map(region_of_province)
+    per_region = pd.Series(amounts, index=spend.index).groupby(region.to_numpy()).sum()
+    spent = kpis["region"].map(per_region).astype(float)
+    return kpis.assign(marketing_spend=spent, roi=_safe_ratio(kpis["revenue"], spent))
 
 
 # --------------------------------------------------------------------------- concentration
@@ -543,6 +783,30 @@ def concentration_statement(
     more = f" and {k - max_names} more" if k > max_names else ""
     noun = _SINGULAR.get(unit, unit) if k == 1 else unit
     return f"{share:.0%} of {what} comes from {k} {noun} (of {n}): {', '.join(listed)}{more}."
+
+
+def top20_statement(values: pd.Series | Sequence[float], unit: str = "customers",
+                    lang: str = "en", *, what: str = "revenue") -> str:
+    """One sentence on the share of the top 20% of units (the 80/20 check).
+
+    Returns
+    -------
+    str
+        e.g. ``"The top 20% of customers (1,000 of 5,000) bring 74% of revenue;
+        Gini 0.68."`` or ``"前20%的客户（5000个中的1000个）贡献了74%的收入；基尼系数0.68。"``
+    """
+    stats = concentration(values)
+    n = stats["n"]
+    if n == 0 or not stats["total"] > 0:
+        return (f"No positive {what} across {n} {unit}." if lang != "zh"
+                else f"{n}{_UNITS_ZH.get(unit, unit)}均无正{_WHAT_ZH.get(what, what)}。")
+    top = math.ceil(0.2 * n)
+    if lang == "zh":
+        return (f"前20%的{_UNITS_ZH.get(unit, unit)[1:]}（{n}个中的{top}个）贡献了"
+                f"{stats['top20_share']:.0%}的{_WHAT_ZH.get(what, what)}；"
+                f"基尼系数{stats['gini']:.2f}。")
+    return (f"The top 20% of {unit} ({top:,} of {n:,}) bring {stats['top20_share']:.0%} "
+            f"of {what}; Gini {stats['gini']:.2f}.")
 
 
 # --------------------------------------------------------------------------- trends

