@@ -140,6 +140,14 @@ def normalise_ids(series: pd.Series) -> pd.Series:
     return map_distinct(series.astype("string"), clean).astype("string")
 
 
+def join_keys(series: pd.Series) -> pd.Series:
+    """Keys as joins compare them: ids normalised and leading zeros of all-digit keys
+    dropped, so ``01037``, ``1037`` and ``1037.0`` match."""
+    ids = normalise_ids(series)
+    return map_distinct(ids, lambda v: v.astype("string").str.replace(
+        r"^0+(?=\d)", "", regex=True)).astype("string")
+
+
 def _number_text(values: pd.Series) -> pd.Series:
     """Parse number text: thousands commas, currency signs and 元 allowed; else NaN."""
     text = values.astype("string").str.strip()
@@ -271,11 +279,11 @@ def _apply_join(frame: pd.DataFrame, join: Join, right: pd.DataFrame, source: So
         raise SourceError(f"{where}: key column(s) {missing} not in the source; it has "
                           f"{[c for c in frame.columns if not c.startswith('_')]}")
     if len(join.left_keys) != len(join.right_keys):
-        raise SourceError(f"{where}: 'on' and 'right_on' name different numbers of columns")
+        raise SourceError(f"{where}: 'left_on' and 'right_on' name different numbers of columns")
     columns = _Reader._join_columns(join) or {
         c: c for c in right.columns if not c.startswith("_") and c not in join.right_keys}
     right = right[list(join.right_keys) + list(dict.fromkeys(columns.values()))]
-    right = right.assign(**{k: normalise_ids(right[k]) for k in join.right_keys})
+    right = right.assign(**{k: join_keys(right[k]) for k in join.right_keys})
     repeated = right.duplicated(join.right_keys, keep=False)
     if repeated.any():
         if not join.aggregate:
@@ -294,7 +302,7 @@ def _apply_join(frame: pd.DataFrame, join: Join, right: pd.DataFrame, source: So
     if clash:
         raise SourceError(f"{where}: joined column(s) {clash} already exist in the source; "
                           "name them differently under columns: {new_name: column}")
-    left_keys = {k: normalise_ids(frame[k]) for k in join.left_keys}
+    left_keys = {k: join_keys(frame[k]) for k in join.left_keys}
     keyed = frame.assign(**{f"_k{i}": v for i, v in enumerate(left_keys.values())})
     right = right.rename(columns={k: f"_k{i}" for i, k in enumerate(join.right_keys)})
     merged = keyed.merge(right, how="left", on=[f"_k{i}" for i in range(len(join.left_keys))],
@@ -420,7 +428,8 @@ def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledg
         if drop.any():
             word = "not in" if rule.in_ is not None else "in"
             for value, rows in raw[drop].groupby(values[drop].fillna("(empty)"), sort=True):
-                reason = rule.reason or f"{rule.column} {value!r} {word} filter {listed}"
+                reason = (f"{rule.reason} ({rule.column} {value!r})" if rule.reason else
+                          f"{rule.column} {value!r} {word} filter {listed}")
                 raw = ledger.quarantine(table, raw, raw.index.isin(rows.index), reason)
     frame = _map_columns(raw, source)
     for col in [c for c in ID_COLUMNS if c in frame]:
@@ -669,8 +678,8 @@ def _locate_china(frame, raw_city, abroad):
     district_code = cities["district_code"]
     lat_c = cities["district_lat"].fillna(cities["city_lat"])
     lon_c = cities["district_lon"].fillna(cities["city_lon"])
-    level = pd.Series(np.where(cities["district"].notna(), "district",
-                               np.where(cities["city"].notna(), "city", "none")),
+    level = pd.Series(np.where(cities["district_lat"].notna(), "district",
+                               np.where(cities["city_lat"].notna(), "city", "none")),
                       index=frame.index, dtype=object)
     city, city_code = cities["city"], cities["city_code"]
     # Addresses fill what the columns left open (province, city, district).
@@ -698,7 +707,8 @@ def _locate_china(frame, raw_city, abroad):
             district_code = district_code.where(~finer, places["district_code"])
             lat_c = lat_c.where(~finer, places["lat"])
             lon_c = lon_c.where(~finer, places["lon"])
-            level = level.where(~finer, np.where(places["district"].notna(), "district", "city"))
+            level = level.where(~finer, np.where(
+                places["district"].notna(), "district", "city")).where(lat_c.notna(), "none")
     frame = frame.assign(city=city.astype("string"), city_code=city_code.astype("string"),
                          district=district.astype("string"),
                          district_code=district_code.astype("string"))
@@ -897,7 +907,7 @@ def build_prep(config: Config) -> PrepResult:
         ledger=ledger.frame(),
         quarantine=ledger.quarantine_frame(),
         unresolved=unresolved,
-        notes=notes,
+        notes=list(dict.fromkeys(notes)),
         duplicates=duplicates,
     )
     check_ledger(result.ledger)

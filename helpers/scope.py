@@ -1,4 +1,8 @@
-"""The region a report is about: the whole market, a territory or a province."""
+"""The region a report is about: the whole market, a territory or a province.
+
+For a country other than China (``geography.country``) a "province" is its
+first-level subdivision (a Brazilian or US state); territories are optional.
+"""
 
 from __future__ import annotations
 
@@ -34,8 +38,9 @@ def territory_map(config: Config) -> pd.DataFrame:
     Raises RegionError naming the config key when a listed province is unknown.
     """
     rows = []
+    country = config.geography.country
     for territory, names in config.geography.territories.items():
-        resolved = geo.resolve_provinces(pd.Series(names, dtype="string"))
+        resolved = geo.resolve_provinces(pd.Series(names, dtype="string"), country)
         bad = [n for n, p in zip(names, resolved["province"], strict=True) if pd.isna(p)]
         if bad:
             raise RegionError(
@@ -82,7 +87,8 @@ class Scope:
     def parse(cls, region: str, config: Config) -> Scope:
         """Resolve ``region`` (any spelling of a province, a territory, or ALL)."""
         text = str(region or ALL).strip()
-        mainland = geo.provinces().query("territory != '港澳台'")
+        country = config.geography.country
+        mainland = geo.mainland(country)
         if text.upper() == ALL:
             return cls(ALL, "all", tuple(mainland["province"]), "Whole market", "全国市场", "all")
         territories = territory_map(config)
@@ -91,12 +97,14 @@ class Scope:
             if text in (name, english) or slugify(text) == slugify(english):
                 members = territories.loc[territories["territory"] == name, "province"]
                 return cls(name, "territory", tuple(members), english, name, slugify(english))
-        resolved = geo.resolve_provinces(pd.Series([text], dtype="string")).iloc[0]
+        resolved = geo.resolve_provinces(pd.Series([text], dtype="string"), country).iloc[0]
         if pd.isna(resolved["province"]):
+            example = "广东省, 广东, 粤, Guangdong" if country == "CN" else ", ".join(
+                mainland["province"].head(2).tolist() + mainland["province_short"].head(1).tolist())
             raise RegionError(
                 f"unknown region {text!r}: expected ALL, a territory from "
                 f"geography.territories ({', '.join(config.geography.territories)}) "
-                "or a province name (广东省, 广东, 粤, Guangdong)"
+                f"or a province/state name of {country} ({example})"
             )
         province = str(resolved["province"])
         english = str(resolved["province_en"])
@@ -126,7 +134,7 @@ def list_regions(config: Config, which: str = "territories") -> list[str]:
         regions = list(config.geography.territories)
     elif which == "provinces":
         regions = list(territory_map(config)["province"]) or list(
-            geo.provinces().query("territory != '港澳台'")["province"]
+            geo.mainland(config.geography.country)["province"]
         )
     else:
         regions = [r.strip() for r in which.split(",") if r.strip()]

@@ -32,12 +32,19 @@ PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直
 _LEVEL_WORDS = re.compile(
     r"\b(sheng|shi|province|prov|municipality|city|autonomous region|autonomous prefecture|"
     r"zizhiqu|zizhizhou|special administrative region|s\.?a\.?r|zhuang|hui|uygur|uyghur|"
-    r"uighur|district|qu|county|xian|prefecture|diqu|region|pref|dist|china|prc|"
+    r"uighur|district|new area|new district|xinqu|qu|county|xian|prefecture|diqu|region|"
+    r"pref|dist|china|prc|"
     r"people'?s republic of)\b"
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_CITY_SUFFIX = re.compile(r"(市|地区|盟|.{1,6}族.{0,8}自治州|自治州)$")
-_DISTRICT_SUFFIX = re.compile(r"(区|县|市|旗|.{1,6}族.{0,6}自治县|自治县|自治旗|林区|特区)$")
+_NATIONALITIES = (
+    "朝鲜|白|藏|彝|傣|景颇|哈尼|苗|侗|布依|土家|蒙古|哈萨克|柯尔克孜|回|壮|羌|傈僳|黎|纳西|"
+    "拉祜|佤|水|仡佬|瑶|畲|毛南|仫佬|达斡尔|鄂温克|鄂伦春|满|锡伯|塔吉克|裕固|东乡|保安|撒拉|土|"
+    "普米|独龙|怒|各|门巴|珞巴|基诺|布朗|阿昌|德昂|京|赫哲|俄罗斯|乌孜别克|塔塔尔"
+)
+_CITY_SUFFIX = re.compile(rf"((?:(?:{_NATIONALITIES})族)+自治州|自治州|市|地区|盟)$")
+_DISTRICT_SUFFIX = re.compile(
+    rf"((?:(?:{_NATIONALITIES})族)+自治[县旗]|自治[县旗]|新区|林区|特区|区|县|市|旗)$")
 
 
 def normalise_key(value: object) -> str:
@@ -115,7 +122,7 @@ def cities() -> pd.DataFrame:
     county-level cities governed directly by a province (济源市, 仙桃市 ...).
 
     Columns: ``city_code``, ``city``, ``province_code``, ``province``, ``lat``,
-    ``lon``.
+    ``lon`` (NaN for the few units the gazetteer has no point for).
     """
     codes = _adcodes()
     prefecture = codes[(codes["level"] == "city") & ~codes["name"].isin(PLACEHOLDERS)
@@ -124,8 +131,9 @@ def cities() -> pd.DataFrame:
         MUNICIPALITIES)].assign(city_code=lambda d: d["code"].str[:2] + "0100")
     direct_parents = codes.loc[(codes["level"] == "city") & codes["name"].str.endswith(
         "直辖县级行政区划"), "code"]
+    # Some of these have no point in cpca (定州市, 辛集市): kept, located by their province.
     direct = codes[(codes["level"] == "district") & codes["city_code"].isin(direct_parents)
-                   & codes["name"].str.endswith("市") & codes["lat"].notna()]
+                   & codes["name"].str.endswith("市")]
     direct = direct.assign(city_code=direct["code"])
     table = pd.concat([prefecture, municipal, direct], ignore_index=True)
     table = table.drop_duplicates("city_code")
@@ -146,8 +154,7 @@ def districts() -> pd.DataFrame:
     ``province_code``, ``province``, ``lat``, ``lon``.
     """
     codes = _adcodes()
-    rows = codes[(codes["level"] == "district") & ~codes["name"].isin(PLACEHOLDERS)
-                 & codes["lat"].notna()].copy()
+    rows = codes[(codes["level"] == "district") & ~codes["name"].isin(PLACEHOLDERS)].copy()
     municipal = rows["province_code"].isin(MUNICIPALITIES)
     rows.loc[municipal, "city_code"] = rows.loc[municipal, "code"].str[:2] + "0100"
     city_table = cities().set_index("city_code")
@@ -327,9 +334,21 @@ def _lookup_district(key: str, city_code: str | None,
 _EMPTY = {"province": None, "city_code": None, "district_code": None, "match": "missing"}
 
 
+@lru_cache(maxsize=1)
+def _exact_aliases() -> dict[str, str]:
+    """English city names as written, level words included (Canton City -> 广州市)."""
+    aliases = pd.read_csv(HERE / "city_aliases.csv", dtype=str)
+    return {" ".join(_ascii_fold(a).lower().split()): code
+            for a, code in zip(aliases["alias"], aliases["city_code"], strict=True)}
+
+
 def _resolve_latin(text: str) -> dict:
     """English or pinyin: tokens split on commas are tried as province, city, district."""
     folded = _ascii_fold(unicodedata.normalize("NFKC", text))
+    exact = _exact_aliases().get(" ".join(folded.lower().split()))
+    if exact is not None:
+        return {"province": _city_table().at[exact, "province"], "city_code": exact,
+                "district_code": None, "match": "city"}
     parts = [p for p in re.split(r"[,/;|，、]+", folded) if normalise_key(p)]
     if len(parts) == 1:  # "Shenzhen Guangdong" or "Guangdong Shenzhen"
         words = parts[0].split()
@@ -406,12 +425,51 @@ def _resolve_chinese_names(text: str) -> dict | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _province_prefixes() -> list[tuple[str, str]]:
+    """(written prefix, official name), longest first: 内蒙古自治区, 内蒙古, 内蒙, 广东 ..."""
+    pairs = {}
+    for row in provinces().itertuples(index=False):
+        names = [row.province, row.province_short] + [
+            a for a in row.aliases.split("|") if _CJK.search(a) and len(a) >= 2]
+        for name in names:
+            pairs.setdefault(name, row.province)
+    return sorted(pairs.items(), key=lambda p: -len(p[0]))
+
+
+@lru_cache(maxsize=64)
+def _cities_starting(prefix: str) -> tuple[str, ...]:
+    names = cities()["city"]
+    return tuple(n for n in names if n.startswith(prefix) and len(n) > len(prefix) + 1)
+
+
+def _expand_province(text: str) -> str:
+    """Write a leading short province name in full (陕西安康 -> 陕西省安康), so that
+    the parser does not read a city across the seam (陕[西安]康)."""
+    for prefix, official in _province_prefixes():
+        if text.startswith(prefix):
+            # 海南藏族自治州, 吉林市: a city whose name starts like a province.
+            if any(text.startswith(c) for c in _cities_starting(prefix)):
+                return text
+            rest = text[len(prefix):]
+            if prefix == official or official.startswith(prefix + rest[:1]):
+                return text
+            # 广西壮族自治区, 内蒙古自治区: the level words may follow the short name.
+            for tail in ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市"):
+                if rest.startswith(tail):
+                    rest = rest[len(tail):]
+                    break
+            return official + rest
+    return text
+
+
 def _cpca_rows(texts: list[str]) -> list[dict]:
     """Parse Chinese addresses with cpca, then check what it found against the text."""
     import cpca
 
     if not texts:
         return []
+    texts = [_expand_province(t) for t in texts]
     parsed = cpca.transform(texts)
     city_table = _city_table()
     district_table = _district_table()
@@ -444,6 +502,15 @@ def _cpca_rows(texts: list[str]) -> list[dict]:
                 if len(_district_keys().get(key, [])) > 1:
                     rows.append(dict(_EMPTY, match="ambiguous"))
                     continue
+        # A city cpca does not know (an old name: 湖北襄樊).
+        if city_code is None and isinstance(rest, str) and rest:
+            primary = _city_keys()[0]
+            for size in (4, 3, 2):
+                codes = [c for c in primary.get(normalise_key(rest[:size]), [])
+                         if city_table.at[c, "province"] == province]
+                if len(codes) == 1:
+                    city_code, rest = codes[0], rest[size:]
+                    break
         # A district cpca could not see because its level word is missing (北京海淀).
         if district_code is None and isinstance(rest, str) and rest:
             for size in (4, 3, 2):

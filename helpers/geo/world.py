@@ -144,7 +144,8 @@ def states(country: str) -> pd.DataFrame:
     table = table.assign(province_en=table["province"])
     mapping = pd.read_csv(HERE / "admin1_geonames.csv", dtype=str)
     mapping = mapping[mapping["country"] == country].set_index("province_code")["admin1"]
-    admin1 = table["province_code"].map(mapping).fillna(table["province_short"])
+    admin1 = table["province_code"].map(mapping.to_dict()).astype(object).fillna(
+        table["province_short"])
     points = _weighted_points(_cities()[_cities()["country"] == country], ["admin1"])
     lat = admin1.map(points["lat"])
     lon = admin1.map(points["lon"])

@@ -1,0 +1,175 @@
+"""Step 2 on the real datasets in ../shared/data/real, through the configs in examples/.
+
+Every expected number here is computed independently with plain pandas from the
+files themselves, not from the workbook. The tests skip when the folder is absent
+(a fresh clone of the project does not have it).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers.config import PROJECT_ROOT, load_config
+from helpers.prep import build_prep, check_ledger
+
+REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
+SUPERSTORE = REAL / "cn_superstore" / "示例 - 超市.xls"
+OLIST = REAL / "olist"
+
+needs_superstore = pytest.mark.skipif(not SUPERSTORE.exists(), reason=f"{SUPERSTORE} not present")
+needs_olist = pytest.mark.skipif(not OLIST.exists(), reason=f"{OLIST} not present")
+
+
+def rows(result, table, outcome, reason=None):
+    ledger = result.ledger.query("table == @table and outcome == @outcome")
+    if reason is not None:
+        ledger = ledger[ledger["reason"].str.contains(reason, regex=False)]
+    return int(ledger["rows"].sum())
+
+
+# --------------------------------------------------------------------------- superstore
+
+
+@pytest.fixture(scope="module")
+def superstore():
+    return build_prep(load_config(PROJECT_ROOT / "examples" / "cn_superstore.yaml"))
+
+
+@pytest.fixture(scope="module")
+def superstore_raw():
+    book = pd.ExcelFile(SUPERSTORE, engine="calamine")
+    lines = pd.read_excel(book, sheet_name="订单", dtype=str)
+    returned = pd.read_excel(book, sheet_name="退货", dtype=str)
+    return lines, returned
+
+
+@needs_superstore
+def test_superstore_rows_customers_and_revenue(superstore, superstore_raw):
+    lines, returned = superstore_raw
+    is_returned = lines["订单 ID"].isin(returned["订单 ID"])
+    assert len(lines) == 10_000
+    assert rows(superstore, "orders", "read") == len(lines)
+    assert rows(superstore, "orders", "quarantined", "return excluded") == int(is_returned.sum())
+    assert len(superstore.orders) == int((~is_returned).sum())
+    kept_revenue = lines.loc[~is_returned, "销售额"].astype(float).sum()
+    assert superstore.orders["amount"].sum() == pytest.approx(kept_revenue, rel=1e-9)
+    # customers derived from the order lines: one per 客户 ID
+    assert len(superstore.customers) == lines["客户 ID"].nunique() == 790
+    assert rows(superstore, "customers", "merged") == len(lines) - 790
+    # an order is (订单 ID, 客户 ID, 订单日期): 订单 ID alone repeats across customers
+    triples = lines.loc[~is_returned, ["订单 ID", "客户 ID", "订单日期"]].drop_duplicates()
+    assert superstore.orders["order_id"].nunique() == len(triples)
+    assert lines.groupby("订单 ID")["客户 ID"].nunique().max() > 1  # the trap is real
+    totals = check_ledger(superstore.ledger)
+    assert totals["balanced"].all()
+
+
+@needs_superstore
+def test_superstore_every_province_resolves(superstore, superstore_raw):
+    lines, _ = superstore_raw
+    names = lines["省/自治区"].unique()
+    assert len(names) == 31
+    assert superstore.customers["province"].notna().all()
+    assert superstore.customers["province"].nunique() == 31
+    assert not (superstore.unresolved["column"] == "province").any()
+    assert superstore.customers["territory"].notna().all()
+
+
+@needs_superstore
+def test_superstore_location_is_the_most_frequent_ship_to(superstore, superstore_raw):
+    lines, _ = superstore_raw
+    # The ship-to is (province, city); count order lines per customer and place.
+    counts = lines.groupby(["客户 ID", "省/自治区", "城市"]).size().rename("n").reset_index()
+    top = counts.sort_values("n", ascending=False).groupby("客户 ID")
+    first, second = top.nth(0).set_index("客户 ID"), top.nth(1).set_index("客户 ID")
+    clear = first.index[~first.index.isin(second.index) | (
+        first["n"] > second["n"].reindex(first.index).fillna(0))]
+    expected = first.loc[clear, "省/自治区"]
+    got = superstore.customers.set_index("customer_id").loc[clear, "province"]
+    assert len(clear) > 500  # customers whose most frequent ship-to has no tie
+    assert (got.str[:2] == expected.str[:2]).all()
+
+
+@needs_superstore
+def test_superstore_unresolved_cities_are_reported_with_counts(superstore):
+    unresolved = superstore.unresolved
+    assert set(unresolved.columns) >= {"column", "value", "rows", "nearest"}
+    assert (unresolved["column"] == "city").all() and (unresolved["rows"] > 0).all()
+    # every customer is located at least at its province's centre
+    assert superstore.customers["geo_precision"].isin(["district", "city", "province"]).all()
+    assert superstore.customers[["lat", "lon"]].notna().all().all()
+
+
+# --------------------------------------------------------------------------- olist
+
+
+@pytest.fixture(scope="module")
+def olist():
+    return build_prep(load_config(PROJECT_ROOT / "examples" / "olist.yaml"))
+
+
+@pytest.fixture(scope="module")
+def olist_raw():
+    read = lambda name: pd.read_csv(OLIST / name, dtype=str)  # noqa: E731
+    return {
+        "orders": read("olist_orders_dataset.csv"),
+        "customers": read("olist_customers_dataset.csv"),
+        "payments": read("olist_order_payments_dataset.csv"),
+        "geo": read("olist_geolocation_one_row_per_zip.csv"),
+    }
+
+
+@needs_olist
+def test_olist_rows_customers_and_revenue(olist, olist_raw):
+    orders, payments = olist_raw["orders"], olist_raw["payments"]
+    paid = payments.assign(v=payments["payment_value"].astype(float)).groupby("order_id")["v"].sum()
+    delivered = orders[orders["order_status"] == "delivered"]
+    value = delivered["order_id"].map(paid)
+    counted = delivered[value.notna() & (value != 0)]
+    assert rows(olist, "orders", "read") == len(orders) == 22_870
+    assert rows(olist, "orders", "quarantined", "not delivered") == int(
+        (orders["order_status"] != "delivered").sum())
+    assert len(olist.orders) == len(counted)
+    assert olist.orders["amount"].sum() == pytest.approx(counted["order_id"].map(paid).sum(),
+                                                        rel=1e-9)
+    # the person is customer_unique_id, not the per-order customer_id
+    people = olist_raw["customers"]["customer_unique_id"].nunique()
+    assert len(olist.customers) == people == 22_684
+    assert rows(olist, "customers", "merged") == 22_870 - people
+    per_order = olist_raw["customers"].set_index("customer_id")["customer_unique_id"]
+    expected = counted.set_index("order_id")["customer_id"].map(per_order)
+    got = olist.orders.set_index("order_id")["customer_id"]
+    assert (got.loc[expected.index] == expected).all()
+    assert check_ledger(olist.ledger)["balanced"].all()
+
+
+@needs_olist
+def test_olist_all_27_states_resolve(olist, olist_raw):
+    states = olist_raw["customers"]["customer_state"].unique()
+    assert len(states) == 27
+    assert olist.customers["province"].notna().all()
+    assert olist.customers["province"].nunique() == 27
+    assert set(olist.customers["province_code"].str[3:]) == set(states)
+    assert olist.unresolved.empty
+    assert set(olist.customers["territory"]) == {"Norte", "Nordeste", "Centro-Oeste", "Sudeste", "Sul"}
+
+
+@needs_olist
+def test_olist_coordinates_from_the_zip_table(olist, olist_raw):
+    customers, points = olist_raw["customers"], olist_raw["geo"]
+    first = customers.drop_duplicates("customer_unique_id")  # the first row of each person wins
+    zip_key = first["customer_zip_code_prefix"].str.lstrip("0")
+    table = points.assign(key=points["geolocation_zip_code_prefix"].str.lstrip("0")).set_index("key")
+    lat = zip_key.map(table["geolocation_lat"].astype(float))
+    lon = zip_key.map(table["geolocation_lng"].astype(float))
+    has = lat.notna()
+    far = has & ~(lat.between(-34, 6) & lon.between(-74, -34))  # far outside Brazil's box
+    got = olist.customers.set_index("customer_id").loc[first["customer_unique_id"]]
+    assert (got["geo_precision"] == "point").sum() == int(has.sum()) - int(
+        (got["geo_flag"] == "outside_country").sum())
+    assert int(far.sum()) >= 1
+    assert (got.loc[far.to_numpy(), "geo_flag"] == "outside_country").all()
+    assert got.loc[~has.to_numpy(), "geo_precision"].eq("province").all()
+    mine = got[got["geo_precision"] == "point"]
+    assert mine["lat"].between(-34, 6).all() and mine["lon"].between(-74, -34).all()
