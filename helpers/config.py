@@ -244,29 +244,6 @@ class Analysis(_Strict):
         if not self.new_months <= self.at_risk_months <= self.churn_months:
             raise ValueError("needs new_months <= at_risk_months <= churn_months")
         return self
-    # Step 4 (helpers.kpi, spatial, clusters, lifecycle, ltv); every key optional.
-    pop_months: int = Field(3, ge=1, le=12)
-    expected_model: Literal["auto", "poisson", "allocation"] = "auto"
-    hotspot_value: Literal["auto", "revenue", "customers", "revenue_per_capita",
-                           "customers_per_million"] = "auto"
-    hotspot_min_regions: int = Field(8, ge=4)
-    hotspot_k: int = Field(5, ge=1)
-    isolation_km: float = Field(200.0, gt=0)
-    isolation_min_customers: int = Field(3, ge=2)
-    cluster_k_max: int = Field(8, ge=2, le=20)
-    silhouette_sample: int = Field(3000, ge=100)
-    new_months: int = Field(3, ge=1, le=60)
-    at_risk_months: int = Field(6, ge=1, le=60)
-    churn_months: int = Field(12, ge=1, le=120)
-    ltv_months: int = Field(12, ge=1, le=60)
-    ltv_discount_monthly: float = Field(0.01, ge=0, lt=1)
-    ltv_penalizer: float = Field(0.0, ge=0)
-
-    @model_validator(mode="after")
-    def _lifecycle_order(self):
-        if not self.new_months <= self.at_risk_months <= self.churn_months:
-            raise ValueError("needs new_months <= at_risk_months <= churn_months")
-        return self
 
 
 class Strategy(_Strict):
@@ -367,67 +344,6 @@ class Partners(_Strict):
         return self
 
 
-class PartnerRule(_Strict):
-    """One scoring rule: its points when every condition given holds."""
-
-    points: float
-    min: float | None = None            # value >= min
-    max: float | None = None            # value <= max
-    under: float | None = None          # value < under
-    payment: list[str] | None = None    # payment behaviour is one of these
-    min_headcount: float | None = None
-    min_sales: float | None = None
-    min_tech: float | None = None
-
-
-class PartnerRules(_Strict):
-    """Ordered rules (the first met wins) and the points of any other case."""
-
-    rules: list[PartnerRule] = []
-    other: float = 0
-
-
-class PartnerCategory(_Strict):
-    """Points per category value; values that put a partner in C directly."""
-
-    points: dict[str, float] = {}
-    tier_c: list[str] = []
-    multi_tier_min: int = 2
-    multi_tier_points: float = 0
-
-
-_ARREARS = ["偶有拖欠", "现金流紧张"]
-
-
-class Partners(_Strict):
-    """Channel partner A/B/C scoring (``helpers.partners``); default: the dealer table."""
-
-    tiers: dict[Literal["A", "B"], float] = {"A": 16, "B": 10}
-    product: PartnerCategory = PartnerCategory(
-        points={"国产中端联网门禁": 4, "国外高端品牌": 2, "国产低端单机": 1},
-        multi_tier_min=2, multi_tier_points=2, tier_c=["非门禁为主"])
-    business_model: PartnerCategory = PartnerCategory(
-        points={"纯设备销售": 4, "销售+项目": 3, "以项目为主": 2}, tier_c=["门禁为项目附带"])
-    staff: PartnerRules = PartnerRules(rules=[
-        PartnerRule(min_headcount=21, min_sales=4, min_tech=4, points=4),
-        PartnerRule(min_headcount=10, min_sales=2, min_tech=2, points=3)], other=2)
-    capital: PartnerRules = PartnerRules(rules=[PartnerRule(min=100, points=4)], other=2)
-    orders: PartnerRules = PartnerRules(rules=[
-        PartnerRule(min=10000, max=40000, payment=["无拖欠"], points=4),
-        PartnerRule(min=10000, payment=_ARREARS, points=2),
-        PartnerRule(under=10000, payment=_ARREARS, points=1)], other=2)
-    years: PartnerRules = PartnerRules(rules=[PartnerRule(min=3, points=4),
-                                              PartnerRule(min=2, points=2)], other=1)
-    value_tiers: dict[Literal["high", "medium"], float] = {"high": 0.2, "medium": 0.5}
-    high_frequency_quantile: float = Field(0.8, gt=0, lt=1)
-
-    @model_validator(mode="after")
-    def _thresholds(self):
-        if set(self.tiers) != {"A", "B"} or not self.tiers["A"] > self.tiers["B"]:
-            raise ValueError("tiers needs A and B with A > B")
-        return self
-
-
 class Report(_Strict):
     lang: Literal["en", "zh"] = "en"
     mask_pii: bool = True
@@ -445,7 +361,6 @@ class Config(_Strict):
     strategy: Strategy = Strategy()
     budget: Budget = Budget()
     objectives: Objectives = Objectives()
-    partners: Partners = Partners()
     partners: Partners = Partners()
     report: Report = Report()
     # Set by load_config: the folder relative paths are resolved against.
