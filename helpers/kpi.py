@@ -14,6 +14,7 @@ to the previous period. Order timestamps are compared by their day.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -563,8 +564,11 @@ def market_gaps(kpis: pd.DataFrame, *, max_ratio: float = 1.0) -> pd.DataFrame:
 
 
 def _quarter_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """``'2024Q1'`` -> (first day, last day) of the quarter."""
-    quarter = pd.Period(str(period).strip().upper(), freq="Q")
+    """``'2024Q1'`` -> (first day, last day) of the quarter; ValueError otherwise."""
+    text = str(period).strip().upper()
+    if not re.fullmatch(r"\d{4}Q[1-4]", text):
+        raise ValueError(f"not a quarter: {period!r}")
+    quarter = pd.Period(text, freq="Q")
     return quarter.start_time.normalize(), quarter.end_time.normalize()
 
 

@@ -281,3 +281,121 @@ def test_monthly_revenue_by_group(orders):
     assert per["广东省"] == 3900.0 and per["四川省"] == 1300.0
     months_each = monthly.groupby("province").size()
     assert months_each.nunique() == 1                        # same span for every group
+
+
+# --------------------------------------------------------------------------- step 4 additions
+
+
+def test_region_kpis_growth_pop_yoy_and_reps(customers, orders):
+    reps = customers.assign(sales_rep_id=["s1", "s1", "s2", "s3", None, "s4"])
+    table = kpi.region_kpis(reps, orders, period_end=END, months=6,
+                            pop_months=3).set_index("region")
+    # Current period (2024-06-30, 2024-12-31]: 广东 has o3 (500) only.
+    assert table.loc["广东省", "revenue"] == 500.0
+    # Same window a year earlier (2023-06-30, 2023-12-31]: nothing in 广东; 江苏 o8 1000.
+    assert table.loc["江苏省", "revenue_last_year"] == 1000.0
+    assert math.isnan(table.loc["广东省", "growth_yoy"])
+    # Previous period (2023-12-30, 2024-06-30] (month-end arithmetic of period_windows):
+    # 江苏 o8 1000 + o9 1500 + o10 400.
+    assert table.loc["江苏省", "revenue_prev"] == 2900.0
+    # Recent 3 months (2024-09-30, 2024-12-31] vs (2024-06-30, 2024-09-30].
+    assert table.loc["广东省", "revenue_recent"] == 500.0
+    assert table.loc["广东省", "revenue_recent_prev"] == 0.0
+    assert table["reps"].tolist() == [2, 1, 1]
+    assert table.loc["广东省", "customers_per_rep"] == pytest.approx(1.5)
+    assert table.loc["广东省", "revenue_per_rep"] == pytest.approx(250.0)
+
+
+def test_region_kpis_growth_pop_by_hand(customers, orders):
+    table = kpi.region_kpis(customers, orders, period_end=END, pop_months=6).set_index("region")
+    # (2024-06-30, 2024-12-31]: 广东 500; (2023-12-31, 2024-06-30]: 1500 + 800 - 200 + 300.
+    assert table.loc["广东省", "growth_pop"] == pytest.approx(500 / 2400 - 1)
+    assert table.loc["江苏省", "growth_yoy"] == pytest.approx(-1100 / 3000)  # months = 12
+
+
+def test_region_kpis_for_a_country_outside_the_gazetteer():
+    customers = pd.DataFrame({
+        "customer_id": ["a", "b", "c"], "province": ["SP", "SP", "RJ"],
+        "lat": [-23.5, -23.7, -22.9], "lon": [-46.6, -46.8, -43.2]})
+    orders = pd.DataFrame({"order_id": ["1", "2", "3"], "customer_id": ["a", "b", "c"],
+                           "order_date": pd.to_datetime(["2018-01-05"] * 3),
+                           "amount": [10.0, 20.0, 5.0]})
+    table = kpi.region_kpis(customers, orders, period_end="2018-06-30",
+                            reference=None).set_index("region")
+    assert table.loc["SP", "lat"] == pytest.approx(-23.6)
+    assert table.loc["SP", "lon"] == pytest.approx(-46.7)
+    assert table.loc["RJ", "region_en"] == "RJ" and table.loc["SP", "revenue"] == 30.0
+    assert "expected_customers" not in table.columns
+
+
+def test_marketing_roi_pro_rata_by_day():
+    kpis = pd.DataFrame({"region": ["广东省", "江苏省", "四川省"],
+                         "revenue": [1000.0, 500.0, 100.0]})
+    spend = pd.DataFrame({"province": ["广东省", "广东省", "江苏省", "江苏省"],
+                          "period": ["2024Q1", "2024q2", "2023Q4", "2024Q2"],
+                          "amount": [91.0, 91.0, 92.0, 0.0]})
+    # Period 2024-01-01 .. 2024-05-31: all of Q1 (91 days), 61 of Q2's 91 days.
+    out = kpi.marketing_roi(kpis, spend, start=pd.Timestamp("2023-12-31"),
+                            end=pd.Timestamp("2024-05-31")).set_index("region")
+    assert out.loc["广东省", "marketing_spend"] == pytest.approx(91 + 61)
+    assert out.loc["广东省", "roi"] == pytest.approx(1000 / 152)
+    assert out.loc["江苏省", "marketing_spend"] == 0.0 and math.isnan(out.loc["江苏省", "roi"])
+    assert math.isnan(out.loc["四川省", "marketing_spend"])
+    with pytest.raises(ValueError, match="spend row 1: period must be a quarter"):
+        kpi.marketing_roi(kpis, spend.assign(period="Jan 2024"), start=pd.Timestamp(
+            "2023-12-31"), end=pd.Timestamp("2024-05-31"))
+    terr = kpi.marketing_roi(pd.DataFrame({"region": ["华南"], "revenue": [10.0]}), spend,
+                             start=pd.Timestamp("2023-12-31"), end=pd.Timestamp("2024-05-31"),
+                             region_of_province=pd.Series({"广东省": "华南", "江苏省": "华东"}))
+    assert terr["marketing_spend"].item() == pytest.approx(152.0)
+
+
+def _generated_market(seed: int = 5):
+    """30 regions whose customers follow population and GDP, one planted gap."""
+    rng = np.random.default_rng(seed)
+    pop = rng.uniform(300, 10000, 30)
+    gdp = pop * rng.uniform(3, 12, 30)
+    mu = 0.02 * pop**0.6 * gdp**0.5
+    customers = rng.poisson(mu).astype(float)
+    planted = int(np.argsort(pop)[-2])              # the second most populous region
+    customers[planted] = round(mu[planted] * 0.15)  # 15% of what it should have
+    return pd.Series(customers), pd.Series(pop), pd.Series(gdp), planted
+
+
+def test_expected_customers_poisson_solves_the_likelihood_equations():
+    customers, pop, gdp, _ = _generated_market()
+    expected, info = kpi.expected_customers(customers, pop, gdp)
+    assert info["method"] == "poisson" and info["regions"] == 30
+    residual = customers - expected
+    assert residual.sum() == pytest.approx(0.0, abs=1e-4 * customers.sum())
+    assert (residual * np.log(pop)).sum() == pytest.approx(0.0, abs=1e-3 * customers.sum())
+    assert (residual * np.log(gdp)).sum() == pytest.approx(0.0, abs=1e-3 * customers.sum())
+    few, info = kpi.expected_customers(customers[:5], pop[:5], gdp[:5])
+    assert info["method"] == "allocation" and "only 5 regions" in info["reason"]
+
+
+def test_market_gaps_rank_the_planted_populous_province_first():
+    customers, pop, gdp, planted = _generated_market()
+    names = [f"p{i}" for i in range(30)]
+    cust = pd.DataFrame({"customer_id": [f"{n}-{k}" for n, c in zip(names, customers,
+                                                                      strict=True)
+                                         for k in range(int(c))]})
+    cust = cust.assign(province=cust["customer_id"].str.split("-").str[0])
+    orders = pd.DataFrame({"order_id": ["o"], "customer_id": [cust["customer_id"].iloc[0]],
+                           "order_date": [pd.Timestamp("2024-06-01")], "amount": [1.0]})
+    reference = pd.DataFrame({"province": names, "population_10k": pop, "gdp_100m_cny": gdp})
+    table = kpi.region_kpis(cust, orders, period_end=END, reference=reference)
+    assert table["expected_method"].eq("poisson").all()
+    gaps = kpi.market_gaps(table)
+    assert gaps.iloc[0]["region"] == f"p{planted}" and gaps.iloc[0]["gap_rank"] == 1
+    assert gaps.iloc[0]["gap_kind"] == "under-penetrated" and gaps.iloc[0]["gap_p"] < 1e-6
+    assert (gaps["customer_gap"].diff().dropna() <= 0).all()
+    assert gaps["gap_ratio"].lt(1).all()
+
+
+def test_top20_statement():
+    values = [1.0] * 80 + [100.0] * 20
+    assert kpi.top20_statement(values) == (
+        "The top 20% of customers (20 of 100) bring 96% of revenue; Gini 0.76.")
+    assert kpi.top20_statement(values, unit="provinces", lang="zh") == (
+        "前20%的省份（100个中的20个）贡献了96%的收入；基尼系数0.76。")

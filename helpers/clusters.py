@@ -1,0 +1,214 @@
+"""Behavioural customer clusters with K-means, k chosen by silhouette (step 4, insight).
+
+RFM sorts customers by fixed rules; clustering lets the data say which groups
+of buying behaviour exist. Features per customer (:func:`customer_features`)
+are log-transformed (spend and counts are skewed) and standardised, so each
+counts equally. K-means is fitted for every k in a range and the k with the
+highest silhouette is kept; the silhouette is computed on a random sample of
+customers (an exact silhouette needs all pairwise distances), and
+Calinski-Harabasz and Davies-Bouldin are shown beside it on all customers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FEATURES", "customer_features", "CustomerClusters", "describe_clusters"]
+
+#: Behaviour features used for clustering (columns of :func:`customer_features`).
+FEATURES = ["recency_days", "frequency", "aov", "tenure_days"]
+
+_WORDS = {
+    "recency_days": ("bought recently", "long silent"),
+    "frequency": ("order often", "order rarely"),
+    "aov": ("large orders", "small orders"),
+    "tenure_days": ("long-standing", "recently acquired"),
+}
+
+
+def customer_features(orders: pd.DataFrame, *, as_of: object) -> pd.DataFrame:
+    """Behaviour per customer from positive order lines before ``as_of``.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with a positive order line: ``customer_id``,
+        ``recency_days`` (days since the last order), ``frequency``
+        (distinct orders), ``monetary`` (net amount, returns subtracted,
+        floored at 0), ``aov`` (``monetary / frequency``) and
+        ``tenure_days`` (days since the first order), sorted by id.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    day = pd.to_datetime(orders["order_date"]).dt.normalize()
+    keep = day.notna() & (day < as_of)
+    lines = pd.DataFrame({
+        "customer_id": orders["customer_id"][keep],
+        "order_id": (orders["order_id"][keep] if "order_id" in orders.columns
+                     else pd.Series(np.arange(keep.sum()), index=orders.index[keep])),
+        "day": day[keep],
+        "amount": orders["amount"][keep].astype(float),
+    })
+    positive = lines.loc[lines["amount"] > 0]
+    columns = ["customer_id"] + ["monetary"] + FEATURES
+    if positive.empty:
+        return pd.DataFrame(columns=columns)
+    per = positive.groupby("customer_id").agg(first=("day", "min"), last=("day", "max"),
+                                              frequency=("order_id", "nunique"))
+    per = per.join(lines.groupby("customer_id")["amount"].sum().clip(lower=0)
+                   .rename("monetary"))
+    per = per.assign(
+        recency_days=(as_of - per["last"]).dt.days.astype("int64"),
+        tenure_days=(as_of - per["first"]).dt.days.astype("int64"),
+        frequency=per["frequency"].astype("int64"),
+        aov=per["monetary"] / per["frequency"],
+    )
+    return per.reset_index()[columns].sort_values("customer_id").reset_index(drop=True)
+
+
+class CustomerClusters:
+    """K-means on standardised ``log1p`` features, k chosen by (sampled) silhouette.
+
+    Parameters
+    ----------
+    k_range : sequence of int
+        Candidate numbers of clusters (default 2..8; values above
+        ``n - 1`` are skipped).
+    features : list of str
+        Columns of the table passed to :meth:`fit`.
+    sample_size : int
+        Customers drawn (without replacement, fixed seed) for each silhouette.
+    random_state : int
+        Seed of K-means and of the silhouette sample.
+    n_init : int
+        K-means restarts per k.
+
+    Attributes
+    ----------
+    scores_ : DataFrame
+        ``k``, ``silhouette`` (sampled), ``calinski_harabasz``,
+        ``davies_bouldin``, ``inertia`` and ``chosen``.
+    k_ : int
+        The chosen k (highest silhouette).
+    labels_ : ndarray
+        Cluster of each customer, renumbered so that cluster 0 has the
+        highest median spend.
+    model_, scaler_ : fitted scikit-learn objects.
+    silhouette_sample_ : int
+        Customers in each silhouette sample.
+    """
+
+    def __init__(self, k_range=range(2, 9), *, features: list[str] | None = None,
+                 sample_size: int = 3000, random_state: int = 0, n_init: int = 4):
+        self.k_range = k_range
+        self.features = features
+        self.sample_size = sample_size
+        self.random_state = random_state
+        self.n_init = n_init
+
+    def _matrix(self, table: pd.DataFrame) -> np.ndarray:
+        columns = self.features or FEATURES
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise KeyError(f"clustering features missing from the table: {missing}")
+        values = table[columns].to_numpy(dtype=float)
+        if np.any(values < 0) or not np.all(np.isfinite(values)):
+            raise ValueError("clustering features must be finite and not negative")
+        return np.log1p(values)
+
+    def fit(self, table: pd.DataFrame) -> CustomerClusters:
+        """Fit K-means for each k and keep the best by silhouette; returns ``self``."""
+        from sklearn import metrics
+        from sklearn.cluster import KMeans
+        from sklearn.preprocessing import StandardScaler
+
+        raw = self._matrix(table)
+        n = len(raw)
+        ks = [int(k) for k in self.k_range if 2 <= int(k) <= n - 1]
+        if not ks:
+            raise ValueError(f"too few customers ({n}) for clustering with k in "
+                             f"{list(self.k_range)}")
+        self.scaler_ = StandardScaler().fit(raw)
+        x = self.scaler_.transform(raw)
+        self.silhouette_sample_ = int(min(self.sample_size, n))
+        rows, models = [], {}
+        for k in ks:
+            model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state)
+            labels = model.fit_predict(x)
+            if len(np.unique(labels)) < 2:
+                continue
+            models[k] = model
+            rows.append({
+                "k": k,
+                "silhouette": float(metrics.silhouette_score(
+                    x, labels, sample_size=self.silhouette_sample_,
+                    random_state=self.random_state)),
+                "calinski_harabasz": float(metrics.calinski_harabasz_score(x, labels)),
+                "davies_bouldin": float(metrics.davies_bouldin_score(x, labels)),
+                "inertia": float(model.inertia_),
+            })
+        if not rows:
+            raise ValueError("K-means found no split of the customers (all alike)")
+        scores = pd.DataFrame(rows)
+        self.k_ = int(scores.loc[scores["silhouette"].idxmax(), "k"])
+        self.scores_ = scores.assign(chosen=scores["k"] == self.k_)
+        self.model_ = models[self.k_]
+        labels = self.model_.labels_
+        # Renumber: 0 = highest median of the spend-like feature (aov, else the first).
+        key = "aov" if "aov" in (self.features or FEATURES) else (self.features or FEATURES)[0]
+        medians = pd.Series(table[key].to_numpy(dtype=float)).groupby(labels).median()
+        order = {old: new for new, old in enumerate(medians.sort_values(ascending=False).index)}
+        self.labels_ = np.vectorize(order.get)(labels).astype("int64")
+        return self
+
+
+def describe_clusters(table: pd.DataFrame, labels: np.ndarray, *,
+                      features: list[str] | None = None) -> pd.DataFrame:
+    """Size, value and a description in words of each cluster.
+
+    A feature enters the description when the cluster's median differs from
+    the median of all customers by at least half (ratio >= 1.5 or <= 2/3):
+    e.g. "order often, large orders, bought recently".
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`customer_features` output (``monetary`` and the features).
+    labels : ndarray
+        Cluster per row.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster``, ``customers``, ``customer_share``, ``revenue``
+        (sum of ``monetary``), ``revenue_share``, the median of each feature
+        (``median_<feature>``) and ``description``.
+    """
+    features = features or FEATURES
+    frame = table.assign(cluster=np.asarray(labels))
+    overall = frame[features].median()
+    rows = []
+    total = frame["monetary"].sum()
+    for cluster, group in frame.groupby("cluster"):
+        med = group[features].median()
+        words = []
+        for feature in features:
+            base, value = float(overall[feature]), float(med[feature])
+            ratio = (value + 1) / (base + 1)
+            high, low = _WORDS.get(feature, (f"high {feature}", f"low {feature}"))
+            if feature == "recency_days":  # fewer days since the last order is better
+                high, low = low, high
+            if ratio >= 1.5:
+                words.append(f"{high} ({value:,.0f} vs {base:,.0f})")
+            elif ratio <= 2 / 3:
+                words.append(f"{low} ({value:,.0f} vs {base:,.0f})")
+        rows.append({
+            "cluster": int(cluster),
+            "customers": int(len(group)),
+            "customer_share": len(group) / len(frame),
+            "revenue": float(group["monetary"].sum()),
+            "revenue_share": float(group["monetary"].sum() / total) if total > 0 else np.nan,
+            **{f"median_{f}": float(med[f]) for f in features},
+            "description": ", ".join(words) if words else "close to the typical customer",
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,263 @@
+"""Channel partner A/B/C tiers, value tiers and flags (step 4, insight).
+
+Each partner earns points per factor from its firmographics (the ``partners:``
+section of ``workbook.yaml``; the default is the access-control dealer
+scoring table):
+
+- **main product**: domestic mid-range networked access control 4, foreign
+  high-end 2, domestic low-end standalone 1; +2 when it deals in two or more
+  product tiers; main business not access control: **C directly**;
+- **business model**: pure equipment sales 4, sales and projects 3, mainly
+  projects 2; access control only as a side line on projects: **C directly**;
+- **staff**: more than 20 people with at least 4 sales and 4 technical staff 4;
+  at least 10 people with at least 2 of each 3; otherwise 2;
+- **registered capital**: at least 1 million CNY (100 万元) 4, below 2;
+- **typical order and payment**: 10k-40k CNY with no arrears 4; 10k or more
+  with arrears or cash-flow trouble 2; under 10k with arrears or cash-flow
+  trouble 1; any other combination (under 10k without arrears, over 40k
+  without arrears) 2 (the table does not list them; ``other`` sets it);
+- **years in access control**: 3 or more 4; 2 or more 2; under 2 1.
+
+Total >= 16 is A, 10 to under 16 is B, under 10 is C. A factor whose data is
+missing scores 0 and is named in ``missing``; the partner is then flagged
+``incomplete`` (its tier may be too low). Customers without any
+firmographics (e.g. direct accounts) are not partners and are not scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import Partners
+
+__all__ = ["DEFAULT_SCORING", "FIRMOGRAPHICS", "score_partners", "value_tiers",
+           "partner_tiers", "tier_summary"]
+
+#: The scoring table of the issue: the defaults of the ``partners:`` section of
+#: ``workbook.yaml`` (:class:`helpers.config.Partners`), as a plain mapping.
+DEFAULT_SCORING: dict = Partners().model_dump(exclude_none=True)
+
+#: Columns that make a customer a scored partner (at least one must be present).
+FIRMOGRAPHICS = ["main_product_tier", "business_model", "headcount", "sales_staff",
+                 "tech_staff", "registered_capital", "typical_order_value",
+                 "payment_behaviour", "years_active", "product_tier_count"]
+
+
+def _col(frame: pd.DataFrame, name: str, numeric: bool = False) -> pd.Series:
+    if name not in frame.columns:
+        return pd.Series(np.nan if numeric else pd.NA, index=frame.index,
+                         dtype=float if numeric else object)
+    values = frame[name]
+    return pd.to_numeric(values, errors="coerce").astype(float) if numeric else values
+
+
+_CONDITIONS = {
+    "min": ("value", lambda v, x: v >= x),
+    "max": ("value", lambda v, x: v <= x),
+    "under": ("value", lambda v, x: v < x),
+    "payment": ("payment", lambda v, x: v.isin(list(x)).fillna(False).astype(bool)),
+    "min_headcount": ("headcount", lambda v, x: v >= x),
+    "min_sales": ("sales", lambda v, x: v >= x),
+    "min_tech": ("tech", lambda v, x: v >= x),
+}
+
+
+def _meets(checks: pd.DataFrame, rule: Mapping) -> pd.Series:
+    """Rows of ``checks`` that meet every condition of ``rule``."""
+    met = pd.Series(True, index=checks.index)
+    for key, bound in rule.items():
+        if key == "points":
+            continue
+        if key not in _CONDITIONS:
+            raise ValueError(f"partners: unknown rule condition {key!r} "
+                             f"(expected one of {sorted(_CONDITIONS)})")
+        column, test = _CONDITIONS[key]
+        met &= test(checks[column], bound)
+    return met
+
+
+def _rules_points(checks: pd.DataFrame, spec: Mapping, needed: list[str]) -> pd.Series:
+    """Points from ordered rules (first met wins, else ``other``); NaN when data is missing."""
+    points = pd.Series(np.nan, index=checks.index, dtype=float)
+    for rule in spec.get("rules", []):
+        points = points.where(points.notna() | ~_meets(checks, rule), float(rule["points"]))
+    points = points.fillna(float(spec.get("other", 0)))
+    missing = checks[needed].isna().any(axis=1)
+    return points.where(~missing)
+
+
+def score_partners(customers: pd.DataFrame, scoring: Mapping | None = None) -> pd.DataFrame:
+    """A/B/C tier of each partner from the scoring table.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Canonical customers with the firmographic columns (``FIRMOGRAPHICS``).
+    scoring : mapping, optional
+        The ``partners:`` section (:data:`DEFAULT_SCORING` when omitted).
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with any firmographics: ``customer_id``, the
+        points ``pts_product``, ``pts_business_model``, ``pts_staff``,
+        ``pts_capital``, ``pts_orders``, ``pts_years`` (0 where data is
+        missing), ``score`` (their sum), ``tier`` (A/B/C), ``tier_reason``
+        (``C directly: ...`` or the score against the thresholds),
+        ``missing`` (factors without data, comma separated) and
+        ``incomplete`` (bool).
+    """
+    s = {**DEFAULT_SCORING, **(dict(scoring) if scoring else {})}
+    firmo = [c for c in FIRMOGRAPHICS if c in customers.columns]
+    if not firmo:
+        return pd.DataFrame(columns=["customer_id", "score", "tier", "tier_reason",
+                                     "missing", "incomplete"])
+    partners = customers.loc[customers[firmo].notna().any(axis=1)].reset_index(drop=True)
+
+    product = _col(partners, "main_product_tier")
+    pts_product = product.map(s["product"]["points"]).astype(float)
+    tier_count = _col(partners, "product_tier_count", numeric=True)
+    bonus = np.where(tier_count >= s["product"].get("multi_tier_min", 2),
+                     float(s["product"].get("multi_tier_points", 0)), 0.0)
+    pts_product = pts_product + np.where(pts_product.notna(), bonus, 0.0)
+    product_c = product.isin(s["product"].get("tier_c", [])).fillna(False).astype(bool)
+
+    model = _col(partners, "business_model")
+    pts_model = model.map(s["business_model"]["points"]).astype(float)
+    model_c = model.isin(s["business_model"].get("tier_c", [])).fillna(False).astype(bool)
+
+    staff = pd.DataFrame({"headcount": _col(partners, "headcount", True),
+                          "sales": _col(partners, "sales_staff", True),
+                          "tech": _col(partners, "tech_staff", True)})
+    pts_staff = _rules_points(staff, s["staff"], ["headcount", "sales", "tech"])
+    capital = pd.DataFrame({"value": _col(partners, "registered_capital", True)})
+    pts_capital = _rules_points(capital, s["capital"], ["value"])
+    orders = pd.DataFrame({"value": _col(partners, "typical_order_value", True),
+                           "payment": _col(partners, "payment_behaviour")})
+    pts_orders = _rules_points(orders, s["orders"], ["value", "payment"])
+    years = pd.DataFrame({"value": _col(partners, "years_active", True)})
+    pts_years = _rules_points(years, s["years"], ["value"])
+
+    points = pd.DataFrame({"pts_product": pts_product, "pts_business_model": pts_model,
+                           "pts_staff": pts_staff, "pts_capital": pts_capital,
+                           "pts_orders": pts_orders, "pts_years": pts_years})
+    # A direct-C category is known data, not missing.
+    known = points.notna()
+    known["pts_product"] |= product_c
+    known["pts_business_model"] |= model_c
+    names = {c: c.removeprefix("pts_") for c in points.columns}
+    missing = known.apply(lambda row: ", ".join(names[c] for c in row.index if not row[c]),
+                          axis=1) if len(known) else pd.Series(dtype=object)
+    score = points.fillna(0.0).sum(axis=1)
+    a_min, b_min = float(s["tiers"]["A"]), float(s["tiers"]["B"])
+    tier = np.select([score >= a_min, score >= b_min], ["A", "B"], "C").astype(object)
+    bounds = {"A": f">= {a_min:g}", "B": f">= {b_min:g} and < {a_min:g}",
+              "C": f"< {b_min:g}"}
+    reason = [f"score {sc:g} {bounds[t]}" for sc, t in zip(score, tier, strict=True)]
+    direct = product_c | model_c
+    reason = np.where(product_c, "C directly: main business is not access control",
+                      np.where(model_c, "C directly: access control only a side line on "
+                               "projects", reason))
+    tier = np.where(direct, "C", tier)
+    out = pd.concat([partners[["customer_id"]], points.fillna(0.0)], axis=1).assign(
+        score=score, tier=tier, tier_reason=reason, missing=missing.astype(object),
+        incomplete=missing.astype(str).ne("") & ~direct)
+    return out
+
+
+def value_tiers(revenue: pd.Series, *, high: float = 0.2, medium: float = 0.5) -> pd.Series:
+    """``high`` / ``medium`` / ``low`` by rank of revenue.
+
+    The top ``high`` share of units (by count, ties broken by order) are
+    high, down to the top ``medium`` share medium, the rest (and anyone
+    without positive revenue) low.
+    """
+    values = revenue.astype(float).fillna(0.0)
+    rank = values.rank(method="first", ascending=False)
+    n = len(values)
+    tier = np.select([rank <= np.ceil(high * n), rank <= np.ceil(medium * n)],
+                     ["high", "medium"], "low")
+    return pd.Series(np.where(values > 0, tier, "low"), index=revenue.index, dtype=object)
+
+
+def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, start, end,
+                  stages: pd.DataFrame | None = None,
+                  scoring: Mapping | None = None) -> pd.DataFrame:
+    """A/B/C tiers with value tiers and flags for every partner.
+
+    Parameters
+    ----------
+    customers, orders : DataFrame
+        Canonical tables.
+    start, end : Timestamp
+        The analysis period ``(start, end]``.
+    stages : DataFrame, optional
+        :func:`helpers.lifecycle.lifecycle` output, for the ``new`` and
+        ``churned`` flags (without it: signup in the period for new, no
+        order in the period for churned).
+    scoring : mapping, optional
+        The ``partners:`` section.
+
+    Returns
+    -------
+    DataFrame
+        :func:`score_partners` columns plus ``name``, ``province``,
+        ``city``, ``channel`` (when present), ``revenue`` and ``orders`` in
+        the period, ``value_tier`` (high/medium/low) and the flags
+        ``flag_new``, ``flag_high_frequency`` (orders at or above the
+        ``high_frequency_quantile`` of partners, and at least 2),
+        ``flag_high_value`` (value tier high) and ``flag_churned``; sorted by
+        tier then revenue.
+    """
+    s = {**DEFAULT_SCORING, **(dict(scoring) if scoring else {})}
+    scored = score_partners(customers, s)
+    if scored.empty:
+        return scored
+    day = pd.to_datetime(orders["order_date"]).dt.normalize()
+    in_period = (day > pd.Timestamp(start)) & (day <= pd.Timestamp(end))
+    lines = orders.loc[in_period]
+    revenue = lines.groupby("customer_id")["amount"].sum()
+    count = lines.loc[lines["amount"] > 0].groupby("customer_id").size()
+    info_cols = [c for c in ["name", "province", "city", "channel", "signup_date"]
+                 if c in customers.columns]
+    out = scored.merge(customers[["customer_id", *info_cols]], on="customer_id", how="left")
+    out = out.assign(revenue=out["customer_id"].map(revenue).fillna(0.0).astype(float),
+                     orders=out["customer_id"].map(count).fillna(0).astype("int64"))
+    vt = s.get("value_tiers", {})
+    out = out.assign(value_tier=value_tiers(out["revenue"], high=vt.get("high", 0.2),
+                                            medium=vt.get("medium", 0.5)))
+    threshold = max(float(out["orders"].quantile(s.get("high_frequency_quantile", 0.8))), 2.0)
+    if stages is not None:
+        stage = out["customer_id"].map(stages.set_index("customer_id")["stage"])
+        new = stage.eq("new")
+        churned = stage.eq("churned")
+    else:
+        signup = pd.to_datetime(out.get("signup_date"))
+        new = (signup > pd.Timestamp(start)) & (signup <= pd.Timestamp(end))
+        churned = out["orders"].eq(0)
+    out = out.assign(flag_new=new.fillna(False).astype(bool),
+                     flag_high_frequency=out["orders"] >= threshold,
+                     flag_high_value=out["value_tier"].eq("high"),
+                     flag_churned=churned.fillna(False).astype(bool))
+    out = out.drop(columns=[c for c in ["signup_date"] if c in out.columns])
+    return out.sort_values(["tier", "revenue"], ascending=[True, False],
+                           kind="mergesort").reset_index(drop=True)
+
+
+def tier_summary(partners: pd.DataFrame) -> pd.DataFrame:
+    """Partners, revenue and flags per A/B/C tier."""
+    if partners.empty:
+        return pd.DataFrame(columns=["tier", "partners", "revenue", "revenue_share",
+                                     "high_value", "churned", "incomplete"])
+    grouped = partners.groupby("tier").agg(
+        partners=("customer_id", "size"), revenue=("revenue", "sum"),
+        high_value=("flag_high_value", "sum"), churned=("flag_churned", "sum"),
+        incomplete=("incomplete", "sum"))
+    grouped = grouped.reindex([t for t in ["A", "B", "C"] if t in grouped.index])
+    total = grouped["revenue"].sum()
+    return grouped.assign(revenue_share=grouped["revenue"] / total if total > 0 else np.nan
+                          ).reset_index()[["tier", "partners", "revenue", "revenue_share",
+                                           "high_value", "churned", "incomplete"]]
