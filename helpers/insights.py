@@ -1,23 +1,186 @@
-"""Step 4, insight: the tables step 4 computes and saves, and step 5 reads."""
+"""Step 4, insight: the tables step 4 computes and saves, and step 5 reads.
+
+:func:`insight_tables` computes, for the scope of a report:
+
+- ``region_kpis``: KPIs per region (:func:`helpers.kpi.region_kpis`) with
+  marketing spend and ROI, the penetration and gap columns, and the hot-spot
+  columns of :func:`helpers.spatial.hotspots` (``gi_z``, ``gi_p``,
+  ``gi_p_fdr``, ``gi_bin``, ``hotspot``, ``lisa_quadrant`` ...);
+- ``market_gaps``: blank and under-penetrated regions ranked by gap size;
+- ``concentration``: Gini, HHI, top-20% shares and plain statements;
+- ``rfm`` and ``segment_summary``; ``clusters``, ``cluster_profiles`` and
+  ``cluster_scores`` (K-means with k by silhouette);
+- ``lifecycle`` and ``lifecycle_summary``; ``ltv`` (BG/NBD + Gamma-Gamma);
+- ``isolated_customers`` with their profile; ``partner_tiers`` and
+  ``partner_summary``;
+- ``headline`` and ``notes`` (how each result was computed, sample sizes and
+  any fallback).
+
+:func:`save_insight` writes them to the region folder; :func:`ensure_insight`
+loads them, computing them first when a file is missing.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from helpers import kpi, segments
-from helpers.steps import Context, region_kpis, write_json
+from helpers import clusters, kpi, lifecycle, ltv, partners, segments, spatial
+from helpers.steps import Context, write_json
+
+__all__ = ["insight_tables", "save_insight", "ensure_insight", "FILES"]
+
+#: Table name -> file in the region folder.
+FILES = {
+    "region_kpis": "region_kpis.csv",
+    "market_gaps": "market_gaps.csv",
+    "rfm": "rfm.csv",
+    "segment_summary": "segment_summary.csv",
+    "clusters": "clusters.csv",
+    "cluster_profiles": "cluster_profiles.csv",
+    "cluster_scores": "cluster_scores.csv",
+    "lifecycle": "lifecycle.csv",
+    "lifecycle_summary": "lifecycle_summary.csv",
+    "ltv": "ltv.csv",
+    "isolated_customers": "isolated_customers.csv",
+    "partner_tiers": "partner_tiers.csv",
+    "partner_summary": "partner_summary.csv",
+}
+JSON_FILES = {"concentration": "concentration.json", "headline": "headline.json",
+              "notes": "insight_notes.json"}
+_DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"]}
+#: Fewer customers with orders than this: no clustering (too few to find groups).
+MIN_CLUSTER_CUSTOMERS = 30
+
+
+def _reference(ctx: Context) -> pd.DataFrame | None:
+    """The bundled China province reference, for a China workbook only."""
+    country = getattr(ctx.config.geography, "country", "CN")
+    return kpi.load_province_reference() if country == "CN" else None
+
+
+def _kpis(ctx: Context, customers: pd.DataFrame, orders: pd.DataFrame, level: str,
+          universe: list[str]) -> pd.DataFrame:
+    a = ctx.config.analysis
+    return kpi.region_kpis(
+        customers, orders, level=level, period_end=ctx.period["end"],
+        months=a.period_months, active_months=a.active_months, pop_months=a.pop_months,
+        reference=_reference(ctx) if level == "province" else None,
+        universe=universe, min_customers=a.min_customers, expected_method=a.expected_model)
+
+
+def _hotspot_value(kpis: pd.DataFrame, setting: str) -> str:
+    if setting != "auto":
+        return setting
+    if "revenue_per_capita" in kpis.columns and kpis["revenue_per_capita"].notna().any():
+        return "revenue_per_capita"
+    return "revenue"
+
+
+def _with_hotspots(ctx: Context, kpis: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Gi* and local Moran columns: national pattern for province rows, cities in scope."""
+    a = ctx.config.analysis
+    level = ctx.scope.sublevel
+    if level == "province" and ctx.scope.kind != "all":
+        # A territory report: neighbourhoods do not stop at its border, so the
+        # statistics come from all provinces and the rows in scope are shown.
+        universe = list(ctx.scope.__class__.parse("ALL", ctx.config).provinces)
+        base = _kpis(ctx, ctx.prep.customers, ctx.prep.orders, "province", universe)
+    else:
+        base = kpis
+    value = _hotspot_value(base, a.hotspot_value)
+    table, info = spatial.hotspots(base, value=value, level=level,
+                                   min_regions=a.hotspot_min_regions, k=a.hotspot_k)
+    if base is not kpis:
+        info["scope"] = "computed on all provinces (a national pattern), shown for the scope"
+        columns = table.set_index("region")[spatial.HOTSPOT_COLUMNS]
+        return kpis.join(columns, on="region"), info
+    return table, info
+
+
+def _period_orders(ctx: Context) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Orders up to the period end, and the as-of day (the day after it)."""
+    end = ctx.period["end"]
+    day = pd.to_datetime(ctx.orders["order_date"]).dt.normalize()
+    return ctx.orders.loc[day <= end], end + pd.Timedelta(days=1)
+
+
+def _clusters(orders: pd.DataFrame, as_of: pd.Timestamp, a) -> tuple[dict, dict]:
+    features = clusters.customer_features(orders, as_of=as_of)
+    note = {"customers": int(len(features)), "features": clusters.FEATURES,
+            "transform": "log1p, then standardised"}
+    empty = {"clusters": pd.DataFrame(columns=["customer_id", "cluster"]),
+             "cluster_profiles": pd.DataFrame(columns=["cluster", "customers", "description"]),
+             "cluster_scores": pd.DataFrame(columns=["k", "silhouette", "calinski_harabasz",
+                                                     "davies_bouldin", "inertia", "chosen"])}
+    if len(features) < MIN_CLUSTER_CUSTOMERS:
+        note["reason"] = (f"only {len(features)} customers with orders (at least "
+                          f"{MIN_CLUSTER_CUSTOMERS} are needed)")
+        return empty, note
+    model = clusters.CustomerClusters(range(2, a.cluster_k_max + 1),
+                                      sample_size=a.silhouette_sample).fit(features)
+    note.update(k=model.k_, silhouette_sample=model.silhouette_sample_,
+                silhouette_sampled=model.silhouette_sample_ < len(features))
+    labelled = features.assign(cluster=model.labels_)
+    return {"clusters": labelled,
+            "cluster_profiles": clusters.describe_clusters(features, model.labels_),
+            "cluster_scores": model.scores_}, note
+
+
+def _isolated(ctx: Context, tables: dict) -> tuple[pd.DataFrame, dict]:
+    """Isolated customers of the scope (isolation judged against all customers)."""
+    a = ctx.config.analysis
+    found, note = spatial.isolated_customers(ctx.prep.customers, eps_km=a.isolation_km,
+                                             min_customers=a.isolation_min_customers)
+    found = found.loc[found["customer_id"].isin(ctx.customers["customer_id"])]
+    profile_cols = [c for c in ["name", "channel", "industry", "business_model",
+                                "main_product_tier", "headcount", "signup_date",
+                                "sales_rep_id"] if c in ctx.customers.columns]
+    profile = ctx.customers.set_index("customer_id")[profile_cols]
+    p = ctx.period
+    in_period = ctx.orders.loc[(ctx.orders["order_date"] > p["start"])
+                               & (ctx.orders["order_date"] <= p["end"])]
+    revenue = in_period.groupby("customer_id")["amount"].sum()
+    rfm = tables["rfm"].set_index("customer_id")
+    stage = tables["lifecycle"].set_index("customer_id")["stage"]
+    value = tables["ltv"].set_index("customer_id")["ltv"] if len(tables["ltv"]) else None
+    found = found.join(profile, on="customer_id").assign(
+        revenue=found["customer_id"].map(revenue).fillna(0.0),
+        orders_to_date=found["customer_id"].map(rfm["frequency"]).fillna(0).astype("int64"),
+        last_order_date=found["customer_id"].map(rfm["last_order_date"]),
+        segment=found["customer_id"].map(rfm["segment"]),
+        stage=found["customer_id"].map(stage),
+        ltv=found["customer_id"].map(value) if value is not None else np.nan,
+    )
+    note["in_scope"] = int(len(found))
+    return found.reset_index(drop=True), note
 
 
 def insight_tables(ctx: Context) -> dict:
-    """Step 4: region KPIs, concentration and RFM segments for the scope."""
-    kpis = region_kpis(ctx)
+    """Every step-4 table for the scope of ``ctx`` (see the module docstring)."""
+    a = ctx.config.analysis
     p = ctx.period
-    in_period = ctx.orders[(ctx.orders["order_date"] > p["start"])
-                           & (ctx.orders["order_date"] <= p["end"])]
+    level = ctx.scope.sublevel
+    universe = list(ctx.scope.provinces) if level == "province" else []
+    kpis = _kpis(ctx, ctx.customers, ctx.orders, level, universe)
+    kpis = kpi.marketing_roi(kpis, ctx.prep.spend if level == "province" else None,
+                             start=p["start"], end=p["end"])
+    kpis, hot_note = _with_hotspots(ctx, kpis)
+    notes: dict = {"hotspots": hot_note}
+    if "expected_method" in kpis.columns and len(kpis):
+        _, gap_note = kpi.expected_customers(kpis["customers"], kpis["population_10k"],
+                                             kpis["gdp_100m_cny"], method=a.expected_model)
+        notes["gaps"] = gap_note
+    else:
+        notes["gaps"] = {"reason": "no population/GDP reference at this level"}
+
+    orders, as_of = _period_orders(ctx)
+    in_period = orders.loc[orders["order_date"] > p["start"]]
     by_customer = in_period.groupby("customer_id")["amount"].sum()
-    unit = "cities" if ctx.scope.sublevel == "city" else "provinces"
+    unit = "cities" if level == "city" else "provinces"
     names = kpis["region_en"] if ctx.lang == "en" else kpis["region"]
     concentration = {
         "regions": kpi.concentration(kpis.set_index("region")["revenue"]),
@@ -26,41 +189,79 @@ def insight_tables(ctx: Context) -> dict:
             kpis["revenue"], names, unit=unit, lang=ctx.lang),
         "statement_customers": kpi.concentration_statement(
             by_customer, None, unit="customers", lang=ctx.lang),
+        "statement_top20_regions": kpi.top20_statement(kpis["revenue"], unit=unit,
+                                                       lang=ctx.lang),
+        "statement_top20_customers": kpi.top20_statement(by_customer, unit="customers",
+                                                         lang=ctx.lang),
     }
-    rfm_table = segments.rfm(ctx.orders[ctx.orders["order_date"] <= p["end"]],
-                             as_of=p["end"] + pd.Timedelta(days=1), bins=ctx.config.analysis.rfm_bins)
-    total = kpis[["customers", "active_customers", "revenue", "revenue_prev"]].sum()
+    rfm_table = segments.rfm(orders, as_of=as_of, bins=a.rfm_bins)
+    stages = lifecycle.lifecycle(orders, as_of=as_of, customers=ctx.customers,
+                                 new_months=a.new_months, at_risk_months=a.at_risk_months,
+                                 churn_months=a.churn_months)
+    notes["lifecycle"] = {"as_of": as_of, "new_months": a.new_months,
+                          "at_risk_months": a.at_risk_months, "churn_months": a.churn_months}
+    value, notes["ltv"] = ltv.customer_ltv(orders, as_of=as_of, months=a.ltv_months,
+                                           discount_monthly=a.ltv_discount_monthly,
+                                           penalizer=a.ltv_penalizer)
+    cluster_tables, notes["clusters"] = _clusters(orders, as_of, a)
+    tables = {"region_kpis": kpis, "market_gaps": kpi.market_gaps(kpis),
+              "concentration": concentration, "rfm": rfm_table,
+              "segment_summary": segments.segment_summary(rfm_table),
+              "lifecycle": stages,
+              "lifecycle_summary": lifecycle.lifecycle_summary(stages, by_customer),
+              "ltv": value, **cluster_tables}
+    tables["isolated_customers"], notes["isolation"] = _isolated(ctx, tables)
+    tiers = partners.partner_tiers(ctx.customers, ctx.orders, start=p["start"], end=p["end"],
+                                   stages=stages,
+                                   scoring=ctx.config.partners.model_dump(exclude_none=True))
+    tables["partner_tiers"] = tiers
+    tables["partner_summary"] = partners.tier_summary(tiers)
+
+    total = kpis[["customers", "active_customers", "revenue", "revenue_last_year"]].sum()
+    hot = kpis.loc[kpis["gi_bin"].fillna(0).astype(int) >= 2, "region"]
     headline = {
         "region": ctx.scope.name, "label": ctx.scope.label(ctx.lang),
         "customers": int(total["customers"]), "active_customers": int(total["active_customers"]),
         "revenue": float(total["revenue"]),
-        "growth_yoy": float(total["revenue"] / total["revenue_prev"] - 1)
-        if total["revenue_prev"] > 0 else None,
+        "growth_yoy": float(total["revenue"] / total["revenue_last_year"] - 1)
+        if total["revenue_last_year"] > 0 else None,
         "period_start": p["start"] + pd.Timedelta(days=1), "period_end": p["end"],
+        "hot_spots": list(hot),
+        "blank_regions": list(kpis.loc[kpis["customers"] == 0, "region"]),
+        "isolated_customers": int(len(tables["isolated_customers"])),
+        "ltv_12m_total": notes["ltv"].get("total_ltv"),
+        "partners_a": int((tiers["tier"] == "A").sum()) if len(tiers) else 0,
     }
-    return {"region_kpis": kpis, "concentration": concentration, "rfm": rfm_table,
-            "segment_summary": segments.segment_summary(rfm_table), "headline": headline}
+    tables["headline"] = headline
+    tables["notes"] = notes
+    return tables
 
 
 def save_insight(ctx: Context, tables: dict) -> None:
     """Write step 4's tables to the region folder (read by step 5 and the index page)."""
-    tables["region_kpis"].to_csv(ctx.out / "region_kpis.csv", index=False)
-    tables["rfm"].to_csv(ctx.out / "rfm.csv", index=False)
-    tables["segment_summary"].to_csv(ctx.out / "segment_summary.csv", index=False)
-    write_json(tables["concentration"], ctx.out / "concentration.json")
-    write_json(tables["headline"], ctx.out / "headline.json")
+    ctx.out.mkdir(parents=True, exist_ok=True)
+    for name, file in FILES.items():
+        tables[name].to_csv(ctx.out / file, index=False)
+    for name, file in JSON_FILES.items():
+        write_json(tables[name], ctx.out / file)
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    frame = pd.read_csv(folder / FILES[name], dtype={"customer_id": "string"},
+                        parse_dates=_DATES.get(name, []))
+    if name == "region_kpis" and "gi_bin" in frame.columns:
+        frame = frame.assign(gi_bin=frame["gi_bin"].astype("Int64"))
+    return frame
 
 
 def ensure_insight(ctx: Context) -> dict:
     """Step 4's tables from the region folder, computed and saved first when missing."""
-    needed = ["region_kpis.csv", "rfm.csv", "segment_summary.csv", "headline.json"]
+    needed = [*FILES.values(), *JSON_FILES.values()]
     if not all((ctx.out / name).exists() for name in needed):
         tables = insight_tables(ctx)
         save_insight(ctx, tables)
         return tables
-    return {
-        "region_kpis": pd.read_csv(ctx.out / "region_kpis.csv"),
-        "rfm": pd.read_csv(ctx.out / "rfm.csv", dtype={"customer_id": "string"}),
-        "segment_summary": pd.read_csv(ctx.out / "segment_summary.csv"),
-        "headline": json.loads((ctx.out / "headline.json").read_text("utf-8")),
-    }
+    tables = {name: _read(ctx.out, name) for name in FILES}
+    for name, file in JSON_FILES.items():
+        tables[name] = json.loads((ctx.out / file).read_text("utf-8"))
+    return tables

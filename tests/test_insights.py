@@ -1,0 +1,112 @@
+"""Step 4 on the bundled sample: the insight tables find the story it was built with."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from helpers import insights, steps
+from helpers.config import load_config
+from helpers.sample import STORY
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("insight_run")
+
+
+@pytest.fixture(scope="module")
+def national(run_dir):
+    ctx = steps.open_step(run_dir=str(run_dir))
+    tables = insights.insight_tables(ctx)
+    insights.save_insight(ctx, tables)
+    return ctx, tables
+
+
+def test_hot_spots_are_the_coastal_cluster(national):
+    _, tables = national
+    kpis = tables["region_kpis"].set_index("region")
+    assert len(kpis) == 31
+    for column in ["gi_z", "gi_p", "gi_p_fdr", "gi_bin", "hotspot", "lisa_quadrant"]:
+        assert column in kpis.columns
+    hot = set(kpis.index[kpis["gi_bin"] >= 2])
+    # The Yangtze delta of the planted hot provinces is hot at 95% or more after FDR ...
+    assert {"上海市", "江苏省", "浙江省"} <= hot
+    # ... and nothing outside the planted hot and strong provinces is.
+    assert hot <= set(STORY["hot"]) | set(STORY["strong"])
+    assert kpis.loc["上海市", "hotspot"] == "hot 99%"
+    assert set(kpis["gi_bin"].dropna().astype(int)) <= set(range(-3, 4))
+    assert tables["notes"]["hotspots"]["weights"] == "contiguity"
+    assert tables["headline"]["hot_spots"] == sorted(hot, key=list(kpis.index).index)
+
+
+def test_blank_and_underserved_provinces(national):
+    _, tables = national
+    kpis = tables["region_kpis"].set_index("region")
+    assert set(kpis.index[kpis["customers"] == 0]) == set(STORY["blank"])
+    gaps = tables["market_gaps"]
+    assert list(gaps["region"].head(3)) == ["河南省", "四川省", "湖南省"]  # the underserved
+    assert set(gaps.loc[gaps["gap_kind"] == "blank", "region"]) == set(STORY["blank"])
+    for province in STORY["underserved"]:
+        assert kpis.loc[province, "gap_ratio"] < 0.5 and kpis.loc[province, "gap_p"] < 0.001
+    assert tables["notes"]["gaps"]["method"] == "poisson"
+    # ROI and reps from the sample's spend and sales reps.
+    assert kpis.loc["广东省", "marketing_spend"] > 0 and kpis.loc["广东省", "roi"] > 1
+    assert kpis.loc["广东省", "reps"] >= 1
+
+
+def test_isolated_customers_are_the_planted_ones(national):
+    _, tables = national
+    isolated = tables["isolated_customers"]
+    planted = json.loads((load_config("").base_dir / "data" / "sample" / "mess.json")
+                         .read_text("utf-8"))["story"]["isolated_customer_ids"]
+    assert set(isolated["customer_id"]) == set(planted)
+    assert set(isolated["city"]) == set(STORY["isolated"])
+    assert (isolated["nearest_customer_km"] > 290).all()
+    assert {"channel", "revenue", "segment", "stage", "ltv"} <= set(isolated.columns)
+
+
+def test_segments_lifecycle_ltv_partners_are_complete(national):
+    ctx, tables = national
+    n_customers = len(ctx.customers)
+    assert tables["lifecycle"]["customer_id"].nunique() == n_customers
+    assert tables["lifecycle_summary"]["customers"].sum() == n_customers
+    assert set(tables["lifecycle"]["stage"]) <= {"new", "reactivated", "active", "at risk",
+                                                 "churned", "no orders"}
+    ltv_note = tables["notes"]["ltv"]
+    assert ltv_note["method"] == "bgnbd+gammagamma"
+    assert tables["ltv"]["p_alive"].between(0, 1).all()
+    scores = tables["cluster_scores"]
+    assert scores["chosen"].sum() == 1 and 2 <= tables["notes"]["clusters"]["k"] <= 8
+    assert tables["notes"]["clusters"]["silhouette_sampled"]
+    assert tables["cluster_profiles"]["description"].str.len().gt(0).all()
+    tiers = tables["partner_tiers"]
+    assert set(tiers["tier"]) == {"A", "B", "C"}
+    assert tiers["customer_id"].isin(ctx.customers["customer_id"]).all()
+    assert tables["concentration"]["statement_top20_customers"].startswith("The top 20%")
+
+
+def test_ensure_insight_reads_back_what_was_saved(national, run_dir):
+    ctx, tables = national
+    for name in insights.FILES:
+        assert (ctx.out / insights.FILES[name]).exists(), name
+    again = insights.ensure_insight(steps.open_step(run_dir=str(run_dir)))
+    pd.testing.assert_series_equal(again["region_kpis"]["gi_bin"],
+                                   tables["region_kpis"]["gi_bin"].astype("Int64"),
+                                   check_names=False)
+    assert list(again["isolated_customers"]["customer_id"]) == list(
+        tables["isolated_customers"]["customer_id"])
+    assert again["headline"]["isolated_customers"] == 6
+    assert again["notes"]["ltv"]["method"] == "bgnbd+gammagamma"
+
+
+def test_territory_report_takes_hot_spots_from_the_national_pattern(national, run_dir):
+    ctx = steps.open_step(region="华东", run_dir=str(run_dir))
+    tables = insights.insight_tables(ctx)
+    kpis = tables["region_kpis"].set_index("region")
+    assert len(kpis) == 7 and "national pattern" in tables["notes"]["hotspots"]["scope"]
+    national_kpis = national[1]["region_kpis"].set_index("region")
+    pd.testing.assert_series_equal(kpis["gi_z"], national_kpis.loc[kpis.index, "gi_z"])
+    assert tables["isolated_customers"].empty   # none of them is in East China
