@@ -205,13 +205,14 @@ def _read_excel(path: Path, spec: FileSpec, notes: list[str]) -> pd.DataFrame:
         book = pd.ExcelFile(path, engine="calamine")
     except Exception as exc:  # noqa: BLE001 - calamine raises several types
         raise SourceError(f"{path}: not a readable Excel workbook: {exc} ({spec.what})") from None
-    sheet = spec.sheet if spec.sheet is not None else book.sheet_names[0]
-    if sheet not in book.sheet_names:
-        raise SourceError(
-            f"{path}: no sheet {sheet!r} ({spec.what}, key sheet); "
-            f"the workbook has {book.sheet_names}"
-        )
-    grid = pd.read_excel(book, sheet_name=sheet, dtype=str, header=None)
+    with book:
+        sheet = spec.sheet if spec.sheet is not None else book.sheet_names[0]
+        if sheet not in book.sheet_names:
+            raise SourceError(
+                f"{path}: no sheet {sheet!r} ({spec.what}, key sheet); "
+                f"the workbook has {book.sheet_names}"
+            )
+        grid = pd.read_excel(book, sheet_name=sheet, dtype=str, header=None)
     if grid.empty:
         raise SourceError(f"{path}: sheet {sheet!r} is empty (no header row) ({spec.what})")
     sample = grid.head(SCAN_ROWS).fillna("").astype(str).to_numpy().tolist()

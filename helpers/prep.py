@@ -187,14 +187,20 @@ def infer_date_format(values: pd.Series) -> tuple[str | None, int]:
     return best, best_n
 
 
-def parse_dates(series: pd.Series, fmt: str | None) -> tuple[pd.Series, str | None]:
-    """Dates from text with ``fmt`` (inferred when None), once per distinct value."""
+def parse_dates(series: pd.Series, fmt: str | None) -> tuple[pd.Series, str | None, pd.Series]:
+    """Dates from text with ``fmt`` (inferred when None), once per distinct value.
+
+    Returns the dates (NaT where not parsed), the format used, and a mask of the
+    values that parsed but lie outside what a timestamp holds (years 1678-2261),
+    positive when in the future.
+    """
     text = series.astype("string")
     codes, uniques = pd.factorize(text)
     distinct = pd.Series(uniques, dtype="string")
     used = fmt
     if fmt is None:
         used, _ = infer_date_format(distinct)
+    beyond = np.zeros(len(distinct), dtype="int8")
     if used is None:
         parsed = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
     elif used == EXCEL_SERIAL:
@@ -203,11 +209,18 @@ def parse_dates(series: pd.Series, fmt: str | None) -> tuple[pd.Series, str | No
             days.between(20000, 80000))
     else:
         parsed = pd.to_datetime(distinct, format=used, errors="coerce")
+        if len(parsed) and parsed.dtype != "datetime64[ns]":
+            low, high = pd.Timestamp.min, pd.Timestamp.max
+            beyond = np.where(parsed > high, 1, np.where(parsed < low, -1, 0)).astype("int8")
+            parsed = parsed.where(beyond == 0)
     parsed = pd.Series(parsed, dtype="datetime64[ns]")
-    values = parsed.to_numpy().take(np.where(codes < 0, 0, codes)) if len(parsed) else \
+    take = np.where(codes < 0, 0, codes)
+    values = parsed.to_numpy().take(take) if len(parsed) else \
         np.full(len(codes), np.datetime64("NaT"), dtype="datetime64[ns]")
-    out = pd.Series(values, index=series.index, dtype="datetime64[ns]")
-    return out.mask(codes < 0), used
+    out = pd.Series(values, index=series.index, dtype="datetime64[ns]").mask(codes < 0)
+    outside = pd.Series(beyond.take(take) if len(beyond) else np.zeros(len(codes), "int8"),
+                        index=series.index).where(codes >= 0, 0)
+    return out, used, outside
 
 
 # --------------------------------------------------------------------------- reading
@@ -356,19 +369,23 @@ def _to_dates(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledger,
               notes: list[str], required: tuple = ()) -> pd.DataFrame:
     for col in [c for c in DATE_COLUMNS if c in frame]:
         fmt = source.dates.get(col)
-        parsed, used = parse_dates(frame[col], fmt)
+        parsed, used, beyond = parse_dates(frame[col], fmt)
         if fmt is None and frame[col].notna().any():
             shown = used or "none found"
             notes.append(f"{source.name}: {col}: no format configured; inferred {shown!r} "
                          f"({int(parsed.notna().sum())} of {int(frame[col].notna().sum())} "
                          "values parse)")
-        bad = parsed.isna() & frame[col].notna()
+        bad = parsed.isna() & frame[col].notna() & (beyond == 0)
         if col in required:
             frame = ledger.quarantine(table, frame, frame[col].isna(), f"{col} is empty")
+            frame = ledger.quarantine(table, frame, beyond[frame.index] > 0, f"{col} in the future")
+            frame = ledger.quarantine(table, frame, beyond[frame.index] < 0,
+                                      f"{col} before 1678 (out of range)")
             frame = ledger.quarantine(table, frame, bad[frame.index],
                                       f"{col} does not match format {used or 'inferred'}")
             parsed = parsed[frame.index]
-        elif bad.any():
+        elif (bad | (beyond != 0)).any():
+            bad = bad | (beyond != 0)
             notes.append(f"{source.name}: {col}: {int(bad.sum())} value(s) not in format "
                          f"{used or 'inferred'} were left empty "
                          f"(e.g. {frame.loc[bad, col].iloc[0]!r})")
