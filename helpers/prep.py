@@ -500,10 +500,13 @@ def _merge_customers(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     repeated = frame.duplicated("customer_id", keep="first")
     grouped = frame.groupby("customer_id", sort=False)
     merged = grouped.first()  # first non-null value per column, in source order
-    sources = frame.groupby("customer_id", sort=False)["_source"].agg(
-        lambda s: "+".join(dict.fromkeys(s))) if repeated.any() else frame.set_index(
-        "customer_id")["_source"]
-    merged = merged.assign(source=sources.reindex(merged.index).astype("string"))
+    # The sources a customer came from, in config order: crm, crm+erp, erp.
+    pairs = frame[["customer_id", "_source"]].drop_duplicates()
+    source = pd.Series("", index=merged.index, dtype="string")
+    for name in pairs["_source"].unique():
+        has = merged.index.isin(pairs.loc[pairs["_source"] == name, "customer_id"])
+        source = source.where(~has, source.where(source == "", source + "+") + name)
+    merged = merged.assign(source=source)
     first = frame[~repeated].set_index("customer_id")
     merged = merged.assign(_line=first["_line"], _file=first["_file"], _source=first["_source"])
     return merged.reset_index(), frame[repeated]
@@ -556,27 +559,31 @@ def _location_from_orders(customers: pd.DataFrame, orders: pd.DataFrame, rule: s
 
 def _name_duplicates(customers: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Groups of different customer ids with the same name+phone (or name+city)."""
-    rows = []
-    group_no = 0
+    parts = []
+    groups = 0
     for fields in config.identity.duplicates.match:
         if not all(f in customers for f in fields):
             continue
-        keys = customers[fields].astype("string").apply(
-            lambda s: s.str.lower().str.replace(r"[\s\-()（）]+", "", regex=True))
+        keys = pd.DataFrame({f: map_distinct(customers[f].astype("string"), lambda v: v.str.lower(
+        ).str.replace(r"[\s\-()（）]+", "", regex=True)) for f in fields})
         keys = keys[keys.notna().all(axis=1)]
         dup = keys.duplicated(fields, keep=False)
         if not dup.any():
             continue
-        for _, members in keys[dup].groupby(fields, sort=True):
-            group_no += 1
-            ids = customers.loc[members.index, "customer_id"]
-            for cid in ids:
-                rows.append({"group": group_no, "match": "+".join(fields), "customer_id": cid,
-                             "name": customers.at[members.index[0], "name"],
-                             "kept_id": ids.iloc[0]})
-    frame = pd.DataFrame(rows, columns=["group", "match", "customer_id", "name", "kept_id"])
+        members = keys[dup]
+        group = members.groupby(fields, sort=True).ngroup() + groups + 1
+        groups = int(group.max())
+        found = pd.DataFrame({"group": group.to_numpy(), "match": "+".join(fields),
+                              "customer_id": customers.loc[members.index, "customer_id"].to_numpy(),
+                              "name": customers.loc[members.index, "name"].to_numpy()})
+        first = found.drop_duplicates("group").set_index("group")["customer_id"]
+        parts.append(found.assign(kept_id=found["group"].map(first).to_numpy()))
+    columns = ["group", "match", "customer_id", "name", "kept_id"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(parts, ignore_index=True).sort_values(["group", "customer_id"], kind="stable")
     # A customer in two groups (name+phone and name+city) keeps its first group only.
-    return frame.drop_duplicates("customer_id").reset_index(drop=True)
+    return frame.drop_duplicates("customer_id").reset_index(drop=True)[columns]
 
 
 def _merge_duplicates(customers: pd.DataFrame, orders: pd.DataFrame, duplicates: pd.DataFrame,
@@ -699,13 +706,15 @@ def _locate_china(frame, raw_city, abroad):
                                np.where(cities["city_lat"].notna(), "city", "none")),
                       index=frame.index, dtype=object)
     city, city_code = cities["city"], cities["city_code"]
-    # Addresses fill what the columns left open (province, city, district).
+    # A district column, or the address when the columns left the city open, is parsed
+    # (each distinct text once) to place the customer more finely.
     if frame["address"].notna().any() or frame["district"].notna().any():
         text = frame["district"].astype("string").fillna("")
         context = frame["province"].astype("string").fillna("") + city.astype("string").fillna("")
         address = frame["address"].astype("string")
-        query = address.where(address.notna(), context + text)
-        query = query.where(level != "district")
+        by_district = (text != "") & (level != "district")
+        by_address = address.notna() & (level == "none") & ~by_district
+        query = (context + text).where(by_district, address.where(by_address))
         query = query.mask(query.fillna("") == "")
         places = geo.resolve_places(query)
         agree = places["province"].notna() & (frame["province"].isna() | (

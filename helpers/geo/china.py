@@ -313,16 +313,24 @@ def _lookup_city(key: str, province: str | None) -> tuple[str | None, str]:
     return None, "unresolved"
 
 
+@lru_cache(maxsize=1)
+def _district_parents() -> dict[str, tuple[str, str]]:
+    """District code -> (city code, province)."""
+    table = districts()
+    return dict(zip(table["district_code"], zip(table["city_code"], table["province"],
+                                                strict=True), strict=True))
+
+
 def _lookup_district(key: str, city_code: str | None,
                      province: str | None) -> tuple[str | None, str]:
     codes = _district_keys().get(key, [])
     if not codes:
         return None, "unresolved"
-    table = _district_table()
+    parents = _district_parents()
     if city_code is not None:
-        codes = [c for c in codes if table.at[c, "city_code"] == city_code]
+        codes = [c for c in codes if parents[c][0] == city_code]
     elif province is not None:
-        codes = [c for c in codes if table.at[c, "province"] == province]
+        codes = [c for c in codes if parents[c][1] == province]
     if len(codes) == 1:
         return codes[0], "name"
     return None, ("ambiguous" if codes else "conflict")
