@@ -7,6 +7,7 @@ first-level subdivision (a Brazilian or US state); territories are optional.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,8 +28,11 @@ class RegionError(ValueError):
 
 
 def slugify(text: str) -> str:
-    """Folder-safe lower-case name: ``East China`` -> ``east-china``; CJK is kept."""
-    slug = re.sub(r"[^\w]+", "-", str(text).strip().lower()).strip("-")
+    """Folder-safe lower-case name: ``East China`` -> ``east-china``, ``São Paulo`` ->
+    ``sao-paulo``; CJK is kept."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", str(text))
+                     if not unicodedata.combining(c))
+    slug = re.sub(r"[^\w]+", "-", unicodedata.normalize("NFKC", folded).strip().lower()).strip("-")
     return slug or "region"
 
 

@@ -84,3 +84,40 @@ def test_territory_with_unknown_province_is_named(tmp_path, shipped):
     config = load_config(write(tmp_path, shipped))
     with pytest.raises(RegionError, match=r"geography.territories.华南.*Atlantis"):
         Scope.parse("华南", config)
+
+
+def test_other_countries_scope_by_state(tmp_path, shipped):
+    shipped["geography"] = {"country": "Brazil",
+                            "territories": {"Sudeste": ["SP", "Rio de Janeiro", "MG", "ES"],
+                                            "Sul": ["PR", "RS", "SC"]}}
+    config = load_config(write(tmp_path, shipped))
+    assert config.geography.country == "BR"
+    whole = Scope.parse("ALL", config)
+    assert len(whole.provinces) == 27 and "São Paulo" in whole.provinces
+    assert Scope.parse("sao paulo", config).name == "São Paulo"
+    assert Scope.parse("SP", config).slug == "sao-paulo"
+    south = Scope.parse("Sul", config)
+    assert south.kind == "territory" and set(south.provinces) == {
+        "Paraná", "Rio Grande do Sul", "Santa Catarina"}
+    assert list_regions(config) == ["ALL", "Sudeste", "Sul"]
+    assert len(list_regions(config, "provinces")) == 1 + 7
+    with pytest.raises(RegionError, match="province/state name of BR"):
+        Scope.parse("Guangdong", config)
+
+
+def test_new_source_keys_are_checked(tmp_path, shipped):
+    order = shipped["sources"]["orders"][0]
+    order["joins"] = [{"file": "payments.csv", "on": "id"}]
+    with pytest.raises(ConfigError, match=r"joins.0.left_on"):
+        load_config(write(tmp_path, shipped))
+    order["joins"] = [{"file": "payments.csv", "left_on": "id", "aggregate": {"x": "median"}}]
+    with pytest.raises(ConfigError, match=r"joins.0.aggregate.x"):
+        load_config(write(tmp_path, shipped))
+    order.pop("joins")
+    order["returns"] = {"column": "status", "values": ["x"], "action": "refund"}
+    with pytest.raises(ConfigError, match=r"returns.action"):
+        load_config(write(tmp_path, shipped))
+    order["returns"] = {"column": "status", "values": ["x"]}
+    shipped["geography"]["customer_location"] = "random"
+    with pytest.raises(ConfigError, match=r"geography.customer_location"):
+        load_config(write(tmp_path, shipped))
