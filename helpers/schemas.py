@@ -99,5 +99,8 @@ def validate(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         grouped = cases.groupby(["column", "check"], dropna=False, sort=False)
         for (column, check), group in grouped:
             examples = ", ".join(repr(v) for v in group["failure_case"].head(3))
-            lines.append(f"  - column {column!r}: {check}: {len(group)} value(s), e.g. {examples}")
+            rows = [int(i) for i in group["index"].dropna().head(3)] if "index" in group else []
+            at = f" at row(s) {rows}" if rows else ""
+            lines.append(f"  - column {column!r}: {check}: {len(group)} value(s), e.g. "
+                         f"{examples}{at}")
         raise ValidationFailed("\n".join(lines)) from None

@@ -551,4 +551,5 @@ def test_validation_lists_every_problem_at_once():
     with pytest.raises(ValidationFailed) as err:
         validate("orders", frame)
     text = str(err.value)
-    assert "column 'order_id'" in text and "column 'customer_id'" in text
+    assert "column 'order_id': not_nullable: 1 value(s), e.g. <NA> at row(s) [0]" in text
+    assert "column 'customer_id': not_nullable: 1 value(s), e.g. <NA> at row(s) [1]" in text
