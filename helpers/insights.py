@@ -265,3 +265,164 @@ def ensure_insight(ctx: Context) -> dict:
     for name, file in JSON_FILES.items():
         tables[name] = json.loads((ctx.out / file).read_text("utf-8"))
     return tables
+
+
+# --------------------------------------------------------------------------- plain words
+
+
+def _names(frame: pd.DataFrame, lang: str, limit: int = 6) -> str:
+    column = "region_en" if lang == "en" and "region_en" in frame.columns else "region"
+    names = [str(n) for n in frame[column].head(limit)]
+    more = f" and {len(frame) - limit} more" if len(frame) > limit else ""
+    return ", ".join(names) + more
+
+
+def explain(ctx: Context, tables: dict, topic: str) -> str:
+    """What one step-4 result means for the business, in a few plain sentences.
+
+    Parameters
+    ----------
+    ctx : Context
+    tables : dict
+        :func:`insight_tables` (or :func:`ensure_insight`) output.
+    topic : {"hotspots", "gaps", "isolated", "concentration", "segments",
+             "clusters", "lifecycle", "ltv", "partners"}
+
+    Returns
+    -------
+    str
+        Markdown text; every name that comes from the data is HTML-escaped.
+    """
+    import html
+
+    kpis, notes = tables["region_kpis"], tables["notes"]
+    unit = "cities" if ctx.scope.sublevel == "city" else "provinces"
+    esc = html.escape
+    if topic == "hotspots":
+        note = notes["hotspots"]
+        if not note.get("computed"):
+            return f"No hot-spot statistics for this report: {esc(note.get('reason', ''))}."
+        bins = kpis["gi_bin"].fillna(0).astype(int)
+        hot = kpis.loc[bins >= 2].sort_values("gi_z", ascending=False)
+        cold = kpis.loc[bins <= -2].sort_values("gi_z")
+        value = note["value"].replace("_", " ")
+        lines = [f"Hot spots are {unit} that, together with their neighbours, have a higher "
+                 f"{value} than chance would put side by side (Getis-Ord Gi*, "
+                 f"{note['regions']} {unit}, neighbours: {esc(note['description'])}; "
+                 "analytic p-values with a false-discovery-rate correction)."]
+        lines.append(f"**Hot at 95% or more:** {esc(_names(hot, ctx.lang))}." if len(hot)
+                     else "No region is a hot spot at 95% confidence.")
+        if len(cold):
+            lines.append(f"**Cold at 95% or more:** {esc(_names(cold, ctx.lang))}.")
+        outliers = kpis.loc[kpis["lisa_quadrant"].isin(["HL", "LH"])]
+        if len(outliers):
+            lines.append(f"Unlike their neighbours (local Moran): "
+                         f"{esc(_names(outliers, ctx.lang))}.")
+        lines.append("A hot spot is a cluster to defend and to use as a base for its "
+                     "neighbours; a strong region that is not a hot spot stands alone.")
+        return "\n\n".join(lines)
+    if topic == "gaps":
+        gaps = tables["market_gaps"]
+        if "expected_customers" not in kpis.columns:
+            return ("No population and GDP reference at this level, so no expected customer "
+                    "counts: compare the cities by their revenue and growth instead.")
+        model = notes["gaps"]
+        how = ("a Poisson regression of customers on population and GDP across "
+               f"{model['regions']} {unit}" if model.get("method") == "poisson"
+               else "the total shared by population and GDP")
+        blank = gaps.loc[gaps["gap_kind"] == "blank"]
+        under = gaps.loc[(gaps["gap_kind"] == "under-penetrated") & (gaps["gap_p"] < 0.05)]
+        lines = [f"Expected customers come from {how}: what a region would have if it were "
+                 "served like the others of its size and wealth."]
+        if len(under):
+            top = under.head(5)
+            missing = ", ".join(f"{esc(str(r))} ({g:,.0f} fewer than expected)"
+                                for r, g in zip(top["region_en" if ctx.lang == "en"
+                                                    else "region"], top["customer_gap"],
+                                                strict=True))
+            lines.append(f"**Under-served** (fewer customers than expected, beyond chance): "
+                         f"{missing}.")
+        if len(blank):
+            lines.append(f"**Blank** (no customers at all): {esc(_names(blank, ctx.lang))}.")
+        if not len(under) and not len(blank):
+            lines.append("No region is clearly under-served.")
+        return "\n\n".join(lines)
+    if topic == "isolated":
+        iso, note = tables["isolated_customers"], notes["isolation"]
+        if iso.empty:
+            return (f"No isolated customers in this report (none is farther than "
+                    f"{note['eps_km']:.0f} km from a group of customers).")
+        return (f"**{len(iso)} customer(s) stand alone**: no other group of customers within "
+                f"{note['eps_km']:.0f} km ({esc(note['method'])}). The nearest group is "
+                f"{iso['nearest_cluster_km'].min():,.0f} to "
+                f"{iso['nearest_cluster_km'].max():,.0f} km away. They bought "
+                f"{iso['revenue'].sum():,.0f} in the period. Ask why they chose us: each may "
+                "be the seed of a new local market, or a customer hard to serve.")
+    if topic == "concentration":
+        c = tables["concentration"]
+        return "\n\n".join(esc(str(c[k])) for k in ["statement_regions",
+                                                     "statement_top20_regions",
+                                                     "statement_customers",
+                                                     "statement_top20_customers"] if c.get(k))
+    if topic == "segments":
+        seg = tables["segment_summary"].set_index("segment")
+        parts = [f"{s}: {int(seg.loc[s, 'customers']):,} customers, "
+                 f"{seg.loc[s, 'revenue_share']:.0%} of revenue to date"
+                 for s in ["champions", "loyal", "at risk", "cannot lose them"] if s in seg.index]
+        return ("RFM scores each customer 1-5 on recency, frequency and spend (5 best) as of "
+                "the end of the period. " + "; ".join(parts) + ". Champions and loyal customers "
+                "need care; those at risk or that we cannot lose need a call this quarter.")
+    if topic == "clusters":
+        note = notes["clusters"]
+        if "k" not in note:
+            return f"No behavioural clusters: {esc(note.get('reason', ''))}."
+        prof = tables["cluster_profiles"]
+        lines = [f"K-means on {note['customers']:,} customers finds **{note['k']} groups** of "
+                 f"buying behaviour (k with the best silhouette, computed on a sample of "
+                 f"{note['silhouette_sample']:,} customers; Calinski-Harabasz and "
+                 "Davies-Bouldin beside it):"]
+        lines += [f"- group {int(r.cluster)}: {r.customers:,} customers, "
+                  f"{r.revenue_share:.0%} of spend: {esc(r.description)}"
+                  for r in prof.itertuples()]
+        return "\n".join(lines)
+    if topic == "lifecycle":
+        summary = tables["lifecycle_summary"].set_index("stage")
+        note = notes["lifecycle"]
+        parts = [f"{s} {int(summary.loc[s, 'customers']):,}" for s in summary.index]
+        return (f"Stages as of {pd.Timestamp(note['as_of']):%Y-%m-%d} (new: first order in the "
+                f"last {note['new_months']} months; at risk: silent {note['at_risk_months']} "
+                f"months; churned: silent {note['churn_months']} months): "
+                + ", ".join(parts) + ".")
+    if topic == "ltv":
+        note = notes["ltv"]
+        if note.get("fallback"):
+            return (f"Lifetime value falls back to each customer's historical run rate: "
+                    f"{esc(note['fallback'])}.")
+        value = tables["ltv"]
+        bg = note["bgnbd"]
+        text = (f"BG/NBD + Gamma-Gamma on {note['customers']:,} customers "
+                f"({note['repeat_customers']:,} with repeat purchases): the customers are "
+                f"expected to bring **{value['ltv'].sum():,.0f}** in the next "
+                f"{note['months']} months (discounted {note['discount_monthly']:.0%} a month). "
+                f"Median probability still active: {value['p_alive'].median():.0%}; "
+                f"{int((value['p_alive'] < 0.5).sum()):,} customers are more likely gone than "
+                f"active. Fitted r {bg['r']:.3f}, alpha {bg['alpha']:.2f}, a {bg['a']:.3f}, "
+                f"b {bg['b']:.3f}.")
+        corr = note.get("frequency_value_correlation")
+        if corr is not None and abs(corr) > 0.3:
+            text += (f" Caution: purchase value and frequency are correlated ({corr:.2f}); "
+                     "Gamma-Gamma assumes they are not.")
+        return text
+    if topic == "partners":
+        summary = tables["partner_summary"]
+        if summary.empty:
+            return "No partner firmographics in the data: no A/B/C tiers."
+        parts = [f"{r.tier}: {r.partners:,} partners, {r.revenue_share:.0%} of partner revenue"
+                 for r in summary.itertuples()]
+        incomplete = int(summary["incomplete"].sum())
+        return ("Partners are scored on product, business model, staff, finances and years "
+                "in the trade (workbook.yaml `partners:`; A from 16 points, B from 10). "
+                + "; ".join(parts) + "."
+                + (f" {incomplete} partner(s) lack some data and may be under-scored."
+                   if incomplete else ""))
+    raise ValueError(f"unknown topic {topic!r}")

@@ -7,11 +7,16 @@
 # ---
 
 # %% [markdown]
-# # Step 4 · Insight: which regions and customers matter, and why?
+# # Step 4 · Insight: where is the business concentrated, where is it missing, and who matters?
 #
-# Region KPIs put numbers on size, growth and penetration; concentration measures how
-# dependent the business is on a few regions and customers; RFM segments sort customers
-# by how recently, how often and how much they buy. The tables are saved for step 5.
+# This report reads the customer and order data of the region for the analysis period and
+# answers, in order: which regions carry the business and how fast they grow; where
+# customers cluster (hot spots) and where they are missing for the size of the market
+# (gaps); which customers stand alone; how concentrated revenue is; which customers are
+# valuable, slipping or gone; what they are worth over the next year; and which channel
+# partners are A, B or C. Every result states how it was computed and on how many
+# customers; regions with too few customers are flagged rather than ranked.
+# The tables are saved for step 5 (strategy).
 
 # %% tags=["parameters"]
 region: str = "ALL"  # ALL, a territory (华东 / East China) or a province in any spelling (广东, Guangdong)
@@ -31,7 +36,7 @@ ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=
 ctx.heading()
 
 # %%
-import pandas as pd
+from IPython.display import Markdown
 
 from helpers import insights
 
@@ -39,51 +44,167 @@ tables = insights.insight_tables(ctx)
 insights.save_insight(ctx, tables)
 kpis = tables["region_kpis"]
 
+
+def explain(topic):
+    return Markdown(insights.explain(ctx, tables, topic))
+
+
 # %% [markdown]
-# ## Region KPIs
+# ## 1. Region KPIs
 #
-# Revenue and growth compare the period with the baseline of equal length before it.
-# `gap_ratio` compares the customers a province has with the number its population and
-# GDP predict (below 1: under-served). Regions flagged `small_sample` have too few
-# customers for their rates to be trusted.
+# Revenue and growth compare the period with the same months a year before (`growth_yoy`);
+# `growth_pop` compares the last three months with the three before them (recent momentum,
+# seasonality included). Revenue per customer and orders per customer are per *active*
+# customer. ROI is revenue per yuan of marketing spend in the period (quarters pro rata).
+# `customers_per_rep` shows the load of the sales team. Regions flagged `small_sample` have
+# too few customers for their rates and growth to be trusted.
 
 # %%
-columns = [c for c in ["region", "region_en", "customers", "active_customers", "new_customers",
-                       "revenue", "growth_yoy", "share", "aov", "customers_per_million",
-                       "expected_customers", "gap_ratio", "small_sample"] if c in kpis]
+columns = [c for c in ["region", "region_en", "customers", "new_customers", "active_customers",
+                       "revenue", "share", "growth_yoy", "growth_pop", "aov",
+                       "orders_per_customer", "revenue_per_customer", "marketing_spend", "roi",
+                       "reps", "customers_per_rep", "revenue_per_rep", "small_sample"]
+           if c in kpis]
 kpis[columns].round(3)
 
 # %% [markdown]
-# ## Concentration
+# ## 2. Hot and cold spots
+#
+# Getis-Ord Gi* compares each region *together with its neighbours* with the whole map: a
+# hot spot is a neighbourhood of strong regions, not just one big region. The bins are
+# ±3 (99% confidence), ±2 (95%), ±1 (90%) after a false-discovery-rate correction for
+# testing every region at once. Local Moran's I adds the pattern: HH a strong region among
+# strong ones, HL a strong region standing alone, LH a weak region next to strong ones (the
+# easiest expansion), LL weak among weak. Inference is analytic (no permutations), so the
+# report renders in seconds.
 
 # %%
+explain("hotspots")
+
+# %%
+hot_columns = [c for c in ["region", "region_en", "revenue", "revenue_per_capita", "gi_z",
+                           "gi_p_fdr", "gi_bin", "hotspot", "lisa_quadrant"] if c in kpis]
+kpis[hot_columns].sort_values("gi_z", ascending=False).round(3)
+
+# %% [markdown]
+# ## 3. Market gaps: blank and under-served regions
+#
+# Penetration is customers per million residents and revenue per 100 million yuan of GDP
+# (population from the 2020 census, GDP 2020; see `data/reference/README.md`). The number
+# of customers a region *should* have comes from a simple model of customers on population
+# and GDP; `customer_gap` is the shortfall and `gap_p` the chance of a shortfall this large
+# if the region were served like the others (small: a real gap).
+
+# %%
+explain("gaps")
+
+# %%
+gap_columns = [c for c in ["gap_rank", "region", "region_en", "gap_kind", "customers",
+                           "expected_customers", "customer_gap", "gap_ratio", "gap_p",
+                           "customers_per_million", "revenue_per_100m_gdp", "population_10k",
+                           "gdp_100m_cny"] if c in tables["market_gaps"]]
+tables["market_gaps"][gap_columns].head(15).round(3)
+
+# %% [markdown]
+# ## 4. Isolated customers
+#
+# Customers with no group of other customers nearby (great-circle distance, DBSCAN). They
+# are listed with the distance to the nearest group and their profile, so that sales can
+# ask why they chose us and whether they can anchor a new local market.
+
+# %%
+explain("isolated")
+
+# %%
+ctx.show(tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
+         .round(1))
+
+# %% [markdown]
+# ## 5. Concentration
+#
+# How much of the revenue depends on a few regions and customers. A Gini near 1 or an HHI
+# above 0.25 means losing one of them would hurt; growth must then come from widening the
+# base.
+
+# %%
+explain("concentration")
+
+# %%
+import pandas as pd
+
 c = tables["concentration"]
-print(c["statement_regions"])
-print(c["statement_customers"])
 pd.DataFrame({"regions": c["regions"], "customers": c["customers"]}).round(3)
 
 # %% [markdown]
-# A Gini near 1 or an HHI above 0.25 means a few regions (or customers) carry the
-# business: losing one hurts, and growth must come from widening the base.
+# ## 6. Customer segments (RFM)
 #
-# ## Blank and under-served regions
-#
-# Regions with no customers, and regions with far fewer customers than their population
-# and economy predict, ranked by the size of the gap.
+# Scores 1 to 5 for recency, frequency and monetary value (5 best), computed as of the end
+# of the period.
 
 # %%
-gaps = kpis[(kpis["customers"] == 0) | (kpis.get("gap_ratio", pd.Series(dtype=float)) < 1)]
-gap_columns = [c for c in ["region", "region_en", "customers", "expected_customers", "gap_ratio",
-                           "population_10k", "gdp_100m_cny"] if c in gaps]
-gaps.assign(missing=gaps.get("expected_customers", 0) - gaps["customers"]).sort_values(
-    "missing", ascending=False)[gap_columns].head(10).round(2)
-
-# %% [markdown]
-# ## Customer segments (RFM)
-#
-# Scores 1 to 5 for recency, frequency and monetary value (5 is best), computed as of the
-# end of the period. Champions and loyal customers are to be cared for; customers at risk
-# or that we cannot lose need a call this quarter.
+explain("segments")
 
 # %%
 tables["segment_summary"].round(3)
+
+# %% [markdown]
+# ## 7. Behaviour clusters (K-means)
+#
+# RFM uses fixed rules; clustering lets the data show which groups of buying behaviour
+# exist (days since last order, orders, average order value, tenure; log-scaled and
+# standardised). The number of groups is the one with the best silhouette; the other two
+# quality scores are shown beside it (Calinski-Harabasz: higher is better;
+# Davies-Bouldin: lower is better).
+
+# %%
+explain("clusters")
+
+# %%
+tables["cluster_scores"].round(3)
+
+# %% [markdown]
+# ## 8. Lifecycle
+#
+# Where each customer stands today: new, active, at risk, churned, or reactivated after a
+# long silence. The windows are set in `workbook.yaml` (`analysis:`).
+
+# %%
+explain("lifecycle")
+
+# %%
+tables["lifecycle_summary"].round(3)
+
+# %% [markdown]
+# ## 9. Lifetime value
+#
+# The BG/NBD model estimates from each customer's purchase history how likely they are
+# still buying and how many orders they will place; Gamma-Gamma estimates the value of
+# those orders. Together they give the expected value of the next twelve months, to decide
+# where retention effort pays.
+
+# %%
+explain("ltv")
+
+# %%
+top_value = tables["ltv"].sort_values("ltv", ascending=False).head(10)
+top_value.round(2)
+
+# %% [markdown]
+# ## 10. Channel partners: A/B/C
+#
+# Dealers and integrators scored on main product, business model, staff, finances and years
+# in access control (the scoring table in `workbook.yaml`, `partners:`), with their value
+# in the period (high/medium/low) and flags: new, high-frequency, high-value, churned.
+
+# %%
+explain("partners")
+
+# %%
+tables["partner_summary"].round(3)
+
+# %%
+partner_columns = [c for c in ["customer_id", "name", "province", "city", "tier", "score",
+                               "tier_reason", "value_tier", "revenue", "orders", "flag_new",
+                               "flag_high_frequency", "flag_high_value", "flag_churned",
+                               "missing"] if c in tables["partner_tiers"]]
+ctx.show(tables["partner_tiers"][partner_columns].sort_values("revenue", ascending=False))

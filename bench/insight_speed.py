@@ -1,0 +1,102 @@
+"""Benchmark of step 4: time of ``insights.insight_tables`` for the whole market.
+
+The canonical tables come from ``helpers.sample.generate`` (no step-2 prep: only step 4
+is timed). Each size runs in a fresh Python process (imports warm, as in a notebook
+kernel after its first cell), and prints one row with the total and the time of each
+part (hooks around the functions step 4 calls).
+
+    python bench/insight_speed.py                   # 10k and 100k customers
+    python bench/insight_speed.py --sizes 5000 200000
+
+Target (issue 5): at most 30 s for 100k customers on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_CHILD = r"""
+import json, resource, sys, tempfile, time, warnings
+warnings.simplefilter("ignore")
+from collections import defaultdict
+import pandas as pd
+from helpers import clusters, insights, kpi, lifecycle, ltv, partners, segments, spatial, steps
+from helpers.prep import PrepResult
+
+n = int(sys.argv[1])
+t0 = time.perf_counter()
+from helpers import sample
+tables = sample.generate(n)
+generate_s = time.perf_counter() - t0
+
+spent = defaultdict(float)
+def timed(module, name, label):
+    real = getattr(module, name)
+    def wrapper(*args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent[label + "_s"] += time.perf_counter() - t
+    setattr(module, name, wrapper)
+for module, name, label in [
+        (kpi, "region_kpis", "kpis"), (spatial, "hotspots", "hotspots"),
+        (spatial, "isolated_customers", "isolated"), (segments, "rfm", "rfm"),
+        (lifecycle, "lifecycle", "lifecycle"), (ltv, "customer_ltv", "ltv"),
+        (clusters.CustomerClusters, "fit", "clusters"),
+        (partners, "partner_tiers", "partners")]:
+    timed(module, name, label)
+
+empty = pd.DataFrame()
+prep = PrepResult(customers=tables["customers"], orders=tables["orders"], reps=tables["reps"],
+                  spend=tables["spend"], ledger=empty, quarantine=empty, unresolved=empty)
+ctx = steps.open_step(run_dir=tempfile.mkdtemp(prefix="insight_speed_"))
+ctx.__dict__["prep"] = prep          # step 2 is not timed
+t0 = time.perf_counter()
+result = insights.insight_tables(ctx)
+total = time.perf_counter() - t0
+row = {"customers": n, "orders": len(tables["orders"]), "total_s": total,
+       **{k: v for k, v in spent.items()},
+       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+       "k": result["notes"]["clusters"].get("k"),
+       "ltv_method": result["notes"]["ltv"]["method"],
+       "isolated": len(result["isolated_customers"])}
+print(json.dumps(row))
+"""
+
+PARTS = ["kpis", "hotspots", "isolated", "rfm", "lifecycle", "ltv", "clusters", "partners"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    args = parser.parse_args(argv)
+    print(f"cores available: {len(os.sched_getaffinity(0))}")
+    header = ["customers", "orders", "total_s", *[f"{p}_s" for p in PARTS], "peak_mb", "k",
+              "ltv_method", "isolated"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for n in args.sizes:
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(n)], cwd=ROOT,
+                             capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            print(f"| {n} | failed: {out.stderr.strip().splitlines()[-1]} |")
+            continue
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        cells = [f"{row['customers']:,}", f"{row['orders']:,}", f"{row['total_s']:.1f}",
+                 *[f"{row.get(p + '_s', 0.0):.1f}" for p in PARTS],
+                 f"{row['peak_mb']:.0f}", str(row["k"]), row["ltv_method"],
+                 str(row["isolated"])]
+        print("| " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
