@@ -78,6 +78,10 @@ class CustomerClusters:
         Columns of the table passed to :meth:`fit`.
     sample_size : int
         Customers drawn (without replacement, fixed seed) for each silhouette.
+    fit_sample : int
+        With more customers than this, the k-selection runs on a random sample
+        of this many (fixed seed) and every customer is then assigned to the
+        nearest centre of the chosen model (keeps 100k customers fast).
     random_state : int
         Seed of K-means and of the silhouette sample.
     n_init : int
@@ -96,13 +100,17 @@ class CustomerClusters:
     model_, scaler_ : fitted scikit-learn objects.
     silhouette_sample_ : int
         Customers in each silhouette sample.
+    fit_sample_ : int
+        Customers the models were fitted and scored on (all, or ``fit_sample``).
     """
 
     def __init__(self, k_range=range(2, 9), *, features: list[str] | None = None,
-                 sample_size: int = 3000, random_state: int = 0, n_init: int = 4):
+                 sample_size: int = 3000, fit_sample: int = 10000, random_state: int = 0,
+                 n_init: int = 4):
         self.k_range = k_range
         self.features = features
         self.sample_size = sample_size
+        self.fit_sample = fit_sample
         self.random_state = random_state
         self.n_init = n_init
 
@@ -117,7 +125,17 @@ class CustomerClusters:
         return np.log1p(values)
 
     def fit(self, table: pd.DataFrame) -> CustomerClusters:
-        """Fit K-means for each k and keep the best by silhouette; returns ``self``."""
+        """Fit K-means for each k and keep the best by silhouette; returns ``self``.
+
+        K-means runs on one thread: on small per-k fits OpenMP threads cost more than
+        they save, several times over on a busy 2-core machine (bench/insight_speed.py).
+        """
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            return self._fit(table)
+
+    def _fit(self, table: pd.DataFrame) -> CustomerClusters:
         from sklearn import metrics
         from sklearn.cluster import KMeans
         from sklearn.preprocessing import StandardScaler
@@ -129,8 +147,15 @@ class CustomerClusters:
             raise ValueError(f"too few customers ({n}) for clustering with k in "
                              f"{list(self.k_range)}")
         self.scaler_ = StandardScaler().fit(raw)
-        x = self.scaler_.transform(raw)
-        self.silhouette_sample_ = int(min(self.sample_size, n))
+        x_all = self.scaler_.transform(raw)
+        if n > self.fit_sample:
+            rows = np.random.default_rng(self.random_state).choice(n, self.fit_sample,
+                                                                   replace=False)
+            x = x_all[np.sort(rows)]
+        else:
+            x = x_all
+        self.fit_sample_ = int(len(x))
+        self.silhouette_sample_ = int(min(self.sample_size, len(x)))
         rows, models = [], {}
         for k in ks:
             model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state)
@@ -153,7 +178,7 @@ class CustomerClusters:
         self.k_ = int(scores.loc[scores["silhouette"].idxmax(), "k"])
         self.scores_ = scores.assign(chosen=scores["k"] == self.k_)
         self.model_ = models[self.k_]
-        labels = self.model_.labels_
+        labels = self.model_.predict(x_all)
         # Renumber: 0 = highest median of the spend-like feature (aov, else the first).
         key = "aov" if "aov" in (self.features or FEATURES) else (self.features or FEATURES)[0]
         medians = pd.Series(table[key].to_numpy(dtype=float)).groupby(labels).median()

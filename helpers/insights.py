@@ -123,7 +123,8 @@ def _clusters(orders: pd.DataFrame, as_of: pd.Timestamp, a) -> tuple[dict, dict]
     model = clusters.CustomerClusters(range(2, a.cluster_k_max + 1),
                                       sample_size=a.silhouette_sample).fit(features)
     note.update(k=model.k_, silhouette_sample=model.silhouette_sample_,
-                silhouette_sampled=model.silhouette_sample_ < len(features))
+                silhouette_sampled=model.silhouette_sample_ < len(features),
+                fit_sample=model.fit_sample_)
     labelled = features.assign(cluster=model.labels_)
     return {"clusters": labelled,
             "cluster_profiles": clusters.describe_clusters(features, model.labels_),
@@ -377,9 +378,13 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
         if "k" not in note:
             return f"No behavioural clusters: {esc(note.get('reason', ''))}."
         prof = tables["cluster_profiles"]
+        fitted = note.get("fit_sample", note["customers"])
+        on = ("" if fitted >= note["customers"] else
+              f" chosen on a random sample of {fitted:,} customers, then every customer "
+              "assigned to the nearest group;")
         lines = [f"K-means on {note['customers']:,} customers finds **{note['k']} groups** of "
                  f"buying behaviour (k with the best silhouette, computed on a sample of "
-                 f"{note['silhouette_sample']:,} customers; Calinski-Harabasz and "
+                 f"{note['silhouette_sample']:,} customers;{on} Calinski-Harabasz and "
                  "Davies-Bouldin beside it):"]
         lines += [f"- group {int(r.cluster)}: {r.customers:,} customers, "
                   f"{r.revenue_share:.0%} of spend: {esc(r.description)}"

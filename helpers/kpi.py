@@ -225,6 +225,45 @@ MODEL_MIN_REGIONS = 8
 MODEL_MIN_CUSTOMERS = 30
 
 
+def _poisson_glm(x: np.ndarray, y: np.ndarray, *, max_iter: int = 100,
+                 tol: float = 1e-10) -> tuple[np.ndarray | None, float, str]:
+    """Maximum likelihood Poisson regression with log link (Newton / IRLS).
+
+    Returns the coefficients, the share of deviance explained (D²) and an empty
+    reason; or ``None`` and the reason when it does not converge.
+    """
+    beta = np.zeros(x.shape[1])
+    beta[0] = np.log(max(y.mean(), 1e-9))
+    for _ in range(max_iter):
+        mu = np.exp(x @ beta)
+        gradient = x.T @ (y - mu)
+        hessian = x.T @ (x * mu[:, None])
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            return None, np.nan, "the Poisson fit is singular (population and GDP collinear)"
+        # Step halving: never accept a step that lowers the log-likelihood.
+        loglik = np.sum(y * (x @ beta) - mu)
+        for _ in range(40):
+            trial = beta + step
+            eta = x @ trial
+            if np.all(np.isfinite(eta)) and np.sum(y * eta - np.exp(eta)) >= loglik - 1e-12:
+                break
+            step = step / 2
+        beta = beta + step
+        if not np.all(np.isfinite(beta)):
+            return None, np.nan, "the Poisson fit diverged"
+        if np.max(np.abs(step)) < tol:
+            mu = np.exp(x @ beta)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                term = np.where(y > 0, y * np.log(y / mu), 0.0)
+                null_term = np.where(y > 0, y * np.log(y / y.mean()), 0.0)
+            deviance = 2 * np.sum(term - (y - mu))
+            null = 2 * np.sum(null_term)
+            return beta, float(1 - deviance / null) if null > 0 else np.nan, ""
+    return None, np.nan, f"the Poisson fit did not converge in {max_iter} iterations"
+
+
 def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Series,
                        *, method: str = "auto") -> tuple[pd.Series, dict]:
     """Customers a region would have if it were like the others, from population and GDP.
@@ -232,8 +271,8 @@ def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Seri
     Two methods:
 
     - ``"poisson"``: a log-linear Poisson regression (generalised linear
-      model with log link, fitted by maximum likelihood with scikit-learn's
-      ``PoissonRegressor``, no penalty) of the customer count on
+      model with log link, maximum likelihood by Newton's method / IRLS, no
+      penalty) of the customer count on
       ``log(population)`` and ``log(GDP)`` over the regions with both
       reference values, blank regions included. The fitted mean is the
       expected count. With an intercept the fitted counts add up to the
@@ -277,22 +316,15 @@ def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Seri
             reason = f"only {info['customers']} customers"
         method = "allocation" if reason else "poisson"
     if method == "poisson":
-        from sklearn.linear_model import PoissonRegressor
-
-        features = np.column_stack([np.log(pop[usable]), np.log(out[usable])])
-        model = PoissonRegressor(alpha=0.0, max_iter=1000, tol=1e-10)
-        try:
-            model.fit(features, y[usable])
-            fitted = model.predict(features)
-            ok = np.all(np.isfinite(fitted))
-        except (ValueError, FloatingPointError) as exc:  # pragma: no cover - defensive
-            ok, reason = False, f"fit failed: {exc}"
-        if ok:
+        features = np.column_stack([np.ones(int(usable.sum())), np.log(pop[usable]),
+                                    np.log(out[usable])])
+        beta, deviance_explained, reason = _poisson_glm(features, y[usable].to_numpy())
+        if beta is not None:
             expected = pd.Series(np.nan, index=customers.index, dtype=float)
-            expected[usable] = fitted
-            info.update(method="poisson", intercept=float(model.intercept_),
-                        log_population=float(model.coef_[0]), log_gdp=float(model.coef_[1]),
-                        deviance_explained=float(model.score(features, y[usable])))
+            expected[usable] = np.exp(features @ beta)
+            info.update(method="poisson", intercept=float(beta[0]),
+                        log_population=float(beta[1]), log_gdp=float(beta[2]),
+                        deviance_explained=deviance_explained)
             return expected, info
         reason = reason or "fit gave non-finite values"
     info.update(method="allocation")
@@ -423,7 +455,7 @@ def region_kpis(
     )
     lines = lines.loc[lines["region"].notna()]
     positive = lines["amount"] > 0
-    dates = lines["order_date"]
+    dates = pd.to_datetime(lines["order_date"]).dt.normalize()  # once: _in_window reuses it
     current = _in_window(dates, start, end)
     active_window = _in_window(dates, active_start, end)
 

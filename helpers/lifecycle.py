@@ -93,7 +93,8 @@ def lifecycle(orders: pd.DataFrame, *, as_of: object, customers: pd.DataFrame | 
         ["new", "reactivated", "active", "at risk"], "churned")
     per = per.assign(stage=stage).reset_index()
     if customers is not None:
-        never = customers.loc[~customers["customer_id"].isin(per["customer_id"]),
+        known = set(per["customer_id"].astype(object))
+        never = customers.loc[~customers["customer_id"].astype(object).isin(known),
                               ["customer_id"]]
         per = pd.concat([per, never.assign(stage="no orders", orders=0)], ignore_index=True)
         per = per.astype({"orders": "int64"})

@@ -95,12 +95,14 @@ def _compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def _minimize(nll, x0: np.ndarray) -> optimize.OptimizeResult:
-    """Nelder-Mead on log parameters, polished with BFGS; the better result wins."""
-    first = optimize.minimize(nll, x0, method="Nelder-Mead",
-                              options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12})
-    second = optimize.minimize(nll, first.x, method="BFGS", options={"gtol": 1e-8})
+    """L-BFGS-B on log parameters; Nelder-Mead from there when it does not converge."""
+    first = optimize.minimize(nll, x0, method="L-BFGS-B", options={"ftol": 1e-12, "gtol": 1e-8})
+    if first.success and np.isfinite(first.fun):
+        return first
+    second = optimize.minimize(nll, first.x, method="Nelder-Mead",
+                               options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12})
     best = second if np.isfinite(second.fun) and second.fun <= first.fun else first
-    best.success = bool(first.success or second.success)
+    best.success = bool(second.success)
     return best
 
 

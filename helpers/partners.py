@@ -148,9 +148,11 @@ def score_partners(customers: pd.DataFrame, scoring: Mapping | None = None) -> p
     known = points.notna()
     known["pts_product"] |= product_c
     known["pts_business_model"] |= model_c
-    names = {c: c.removeprefix("pts_") for c in points.columns}
-    missing = known.apply(lambda row: ", ".join(names[c] for c in row.index if not row[c]),
-                          axis=1) if len(known) else pd.Series(dtype=object)
+    missing = pd.Series("", index=points.index, dtype=object)
+    for column in points.columns:
+        name = column.removeprefix("pts_")
+        gap = ~known[column]
+        missing = missing.where(~gap, missing.where(missing.eq(""), missing + ", ") + name)
     score = points.fillna(0.0).sum(axis=1)
     a_min, b_min = float(s["tiers"]["A"]), float(s["tiers"]["B"])
     tier = np.select([score >= a_min, score >= b_min], ["A", "B"], "C").astype(object)

@@ -80,3 +80,11 @@ def test_too_few_customers_is_a_clear_error():
     table, _ = _blobs(2, per=1)
     with pytest.raises(ValueError, match="too few customers"):
         clusters.CustomerClusters(range(2, 9)).fit(table)
+
+
+def test_selection_on_a_sample_assigns_every_customer():
+    table, truth = _blobs(3, per=400)
+    model = clusters.CustomerClusters(range(2, 6), sample_size=200, fit_sample=300).fit(table)
+    assert model.fit_sample_ == 300 and model.k_ == 3 and len(model.labels_) == 1200
+    pairs = pd.crosstab(truth, model.labels_)
+    assert ((pairs > 0).sum(axis=1) == 1).all()

@@ -399,3 +399,17 @@ def test_top20_statement():
         "The top 20% of customers (20 of 100) bring 96% of revenue; Gini 0.76.")
     assert kpi.top20_statement(values, unit="provinces", lang="zh") == (
         "前20%的省份（100个中的20个）贡献了96%的收入；基尼系数0.76。")
+
+
+def test_expected_customers_poisson_equals_scikit_learn():
+    from sklearn.linear_model import PoissonRegressor
+
+    customers, pop, gdp, _ = _generated_market(seed=11)
+    expected, info = kpi.expected_customers(customers, pop, gdp, method="poisson")
+    features = np.column_stack([np.log(pop), np.log(gdp)])
+    reference = PoissonRegressor(alpha=0.0, tol=1e-12, max_iter=10_000).fit(features, customers)
+    assert info["intercept"] == pytest.approx(reference.intercept_, rel=1e-6)
+    assert [info["log_population"], info["log_gdp"]] == pytest.approx(reference.coef_, rel=1e-5)
+    np.testing.assert_allclose(expected, reference.predict(features), rtol=1e-6)
+    assert info["deviance_explained"] == pytest.approx(reference.score(features, customers),
+                                                       rel=1e-6)
