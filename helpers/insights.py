@@ -297,7 +297,9 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
     import html
 
     kpis, notes = tables["region_kpis"], tables["notes"]
-    unit = "cities" if ctx.scope.sublevel == "city" else "provinces"
+    china = getattr(ctx.config.geography, "country", "CN") == "CN"
+    unit = ("cities" if ctx.scope.sublevel == "city" else "provinces" if china
+            else "states")
     esc = html.escape
     if topic == "hotspots":
         note = notes["hotspots"]
@@ -326,7 +328,7 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
         gaps = tables["market_gaps"]
         if "expected_customers" not in kpis.columns:
             return ("No population and GDP reference at this level, so no expected customer "
-                    "counts: compare the cities by their revenue and growth instead.")
+                    f"counts: compare the {unit} by their revenue and growth instead.")
         model = notes["gaps"]
         how = ("a Poisson regression of customers on population and GDP across "
                f"{model['regions']} {unit}" if model.get("method") == "poisson"
@@ -413,6 +415,10 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
                 f"{int((value['p_alive'] < 0.5).sum()):,} customers are more likely gone than "
                 f"active. Fitted r {bg['r']:.3f}, alpha {bg['alpha']:.2f}, a {bg['a']:.3f}, "
                 f"b {bg['b']:.3f}.")
+        if note["repeat_customers"] < 0.2 * note["customers"]:
+            text += (f" Only {note['repeat_customers'] / note['customers']:.0%} of customers "
+                     "bought more than once: BG/NBD counts a one-time buyer as still active, "
+                     "so read their value as an upper bound.")
         corr = note.get("frequency_value_correlation")
         if corr is not None and abs(corr) > 0.3:
             text += (f" Caution: purchase value and frequency are correlated ({corr:.2f}); "

@@ -110,3 +110,24 @@ def test_territory_report_takes_hot_spots_from_the_national_pattern(national, ru
     national_kpis = national[1]["region_kpis"].set_index("region")
     pd.testing.assert_series_equal(kpis["gi_z"], national_kpis.loc[kpis.index, "gi_z"])
     assert tables["isolated_customers"].empty   # none of them is in East China
+
+
+OLIST = load_config("").base_dir.parent / "shared" / "data" / "real" / "olist"
+
+
+@pytest.mark.skipif(not OLIST.exists(), reason="real Olist data not present")
+def test_brazilian_states_on_real_olist_data(tmp_path):
+    from helpers.config import PROJECT_ROOT
+
+    ctx = steps.open_step(config=str(PROJECT_ROOT / "examples" / "olist.yaml"),
+                          run_dir=str(tmp_path))
+    tables = insights.insight_tables(ctx)
+    kpis = tables["region_kpis"].set_index("region")
+    assert len(kpis) == 27                                       # 26 states and the DF
+    assert kpis["lat"].between(-34, 6).all() and kpis["lon"].between(-74, -34).all()
+    assert "expected_customers" not in kpis.columns             # no reference for Brazil
+    assert tables["notes"]["hotspots"]["weights"] == "knn"
+    assert kpis.loc["São Paulo", "gi_bin"] >= 2                  # the south-east cluster
+    assert kpis.loc["Acre", "gi_bin"] <= 0
+    assert tables["partner_tiers"].empty                         # no firmographics
+    assert tables["notes"]["ltv"]["customers"] > 20_000
