@@ -57,9 +57,8 @@ LABELS: dict[str, dict[str, str]] = {
     "borders_city": {"en": "City borders", "zh": "市界"},
     "borders_country": {"en": "Country borders", "zh": "国界"},
     "region_caption": {
-        "en": "Colour: {value} in the period, {k} classes of about equal size; "
-              "grey dashed: no customers.",
-        "zh": "颜色:分析期{value},{k}档(每档地区数大致相同);灰色虚线:无客户。",
+        "en": "Colour: {value}, in {k} classes of about equal size; grey dashed: no customers.",
+        "zh": "颜色:{value},分{k}档(每档地区数大致相同);灰色虚线:无客户。",
     },
     "circles_note": {
         "en": "Circles: {n} region(s) without an outline, area ∝ value.",

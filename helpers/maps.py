@@ -34,7 +34,7 @@ from folium.template import Template
 from helpers import boundaries
 from helpers.assets import OfflineMap
 from helpers.geo import coords
-from helpers.labels import format_value, label, region_label
+from helpers.labels import format_value, label, region_label, region_names
 
 CHINA_CENTER = (35.0, 105.0)
 MIN_RADIUS = 4.0
@@ -461,8 +461,10 @@ def region_map(
         code = row.get("region_code", row.get("iso3"))
         if code in matched or row["geometry"] is None:
             continue
-        name = row["region_en"] if lang == "en" and isinstance(row.get("region_en"), str) \
-            else row["region"]
+        if lang == "en" and isinstance(row.get("region_en"), str):
+            name = row["region_en"]
+        else:
+            name = region_names([row["region"]], lang, level=str(row.get("level", "")))[0]
         if absent == "no_customers":
             style = {"fillColor": NO_CUSTOMERS_COLOR, "color": "#777777", "weight": 1,
                      "dashArray": "4 3", "fillOpacity": 0.8,

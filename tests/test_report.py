@@ -160,3 +160,36 @@ def test_write_index_reads_the_manifest_and_reports_a_prep_failure(tmp_path):
     assert "20261123-113000" in text and "数据准备失败" in text
     assert "ValueError: &lt;bad&gt; ledger" in text
     assert '<html lang="zh-CN">' in text
+
+
+def _notebook_with_html(path: Path, html: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("m")
+    cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/html": html},
+                                           execution_count=1)]
+    nb.cells = [cell]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_render_html_keeps_offline_maps_and_refuses_cdn_ones(tmp_path):
+    import folium
+    import pandas as pd
+    import pytest
+
+    from helpers.maps import customer_map
+    from helpers.report import OfflineReportError
+
+    offline = customer_map(pd.DataFrame({"lat": [23.1], "lon": [113.3]}), tiles=None)
+    good = render_html(_notebook_with_html(tmp_path / "good.ipynb", offline._repr_html_()),
+                       tmp_path / "good.html", title="maps")
+    text = good.read_text(encoding="utf-8")
+    assert "srcdoc=" in text and "markerClusterGroup" in text  # the map is in the page
+    page = _parse(good)
+    assert page.external == []
+
+    cdn = folium.Map(location=[30, 110], tiles=None)._repr_html_()  # Leaflet from a CDN
+    with pytest.raises(OfflineReportError, match="cdn.jsdelivr.net"):
+        render_html(_notebook_with_html(tmp_path / "bad.ipynb", cdn), tmp_path / "bad.html",
+                    title="maps")
+    assert not (tmp_path / "bad.html").exists()
