@@ -14,6 +14,7 @@ Examples
     python -m helpers.batch                          # ALL + the 7 territories
     python -m helpers.batch --regions provinces --jobs 4
     python -m helpers.batch --regions 广东,Zhejiang --lang zh --run-id q4-review
+    python -m helpers.batch --objective reallocate_resources --baseline-run q3-review
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from pathlib import Path
 
 from helpers.config import PROJECT_ROOT, Config, ConfigError, RunPaths, load_config
 from helpers.engine import NotebookEngine, NotebookFailed, PapermillEngine, ensure_kernel
+from helpers.goals import OBJECTIVES
+from helpers.monitor import collect_monitoring, resolve_run
 from helpers.report import notebook_title, render_html, write_index
 from helpers.scope import RegionError, Scope, list_regions
 
@@ -59,6 +62,8 @@ class Job:
     period_end: str
     lang: str
     mask_pii: bool
+    objective: str = "find_new_markets"
+    baseline_run: str = ""
 
 
 def default_jobs() -> int:
@@ -95,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder runs are written to (default: paths.reports in the config)")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds one notebook cell may run (default: %(default)s)")
+    parser.add_argument("--objective", choices=list(OBJECTIVES), default="find_new_markets",
+                        help="what the analysis is for; the steps put first what it needs "
+                        "(default: %(default)s)")
+    parser.add_argument("--baseline-run", default="",
+                        help="an earlier run to compare with: its run id under the reports "
+                        "folder, or its folder (default: no comparison)")
     return parser
 
 
@@ -229,9 +240,13 @@ def run_region(scope: Scope, job: Job, engine: NotebookEngine) -> dict:
         "period_end": job.period_end,
         "lang": job.lang,
         "mask_pii": job.mask_pii,
+        "objective": job.objective,
+        "baseline_run": job.baseline_run,
     }
-    # A headline left by an earlier attempt at this run id must not reach the index.
-    (job.run.root / scope.slug / "headline.json").unlink(missing_ok=True)
+    # A headline or comparison left by an earlier attempt at this run id must not reach
+    # the index.
+    for name in ("headline.json", "comparison.json"):
+        (job.run.root / scope.slug / name).unlink(missing_ok=True)
     failed = False
     for notebook in job.notebooks:
         item: dict = {"notebook": notebook.name, "status": "skipped", "seconds": None,
@@ -324,12 +339,20 @@ def main(argv: list[str] | None = None, *, engine: NotebookEngine | None = None)
                                  f"(got {args.period_end!r})") from None
         scopes = resolve_regions(config, args.regions)
         notebooks = find_notebooks(args.notebooks)
+        run_id = args.run_id or started.strftime("%Y%m%d-%H%M%S")
+        reports = (args.reports or config.reports_dir).resolve()
+        baseline = ""
+        if args.baseline_run:
+            try:
+                baseline = str(resolve_run(args.baseline_run, reports))
+            except FileNotFoundError as exc:
+                raise UsageError(f"--baseline-run: {exc}") from None
+            if Path(baseline) == (reports / run_id).resolve():
+                raise UsageError(f"--baseline-run {args.baseline_run!r} is this run")
     except (ConfigError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    run_id = args.run_id or started.strftime("%Y%m%d-%H%M%S")
-    reports = (args.reports or config.reports_dir).resolve()
     run = RunPaths(reports / run_id)
     job = Job(
         run=run,
@@ -340,6 +363,8 @@ def main(argv: list[str] | None = None, *, engine: NotebookEngine | None = None)
         period_end=args.period_end,
         lang=args.lang or config.report.lang,
         mask_pii=False if args.no_mask_pii else config.report.mask_pii,
+        objective=args.objective,
+        baseline_run=baseline,
     )
     manifest: dict = {
         "run_id": run_id,
@@ -352,7 +377,8 @@ def main(argv: list[str] | None = None, *, engine: NotebookEngine | None = None)
         "parameters": {
             "regions": args.regions, "jobs": args.jobs, "period_end": job.period_end,
             "lang": job.lang, "mask_pii": job.mask_pii, "notebooks": str(job.notebooks_dir),
-            "reports": str(reports), "timeout": args.timeout,
+            "reports": str(reports), "timeout": args.timeout, "objective": job.objective,
+            "baseline_run": job.baseline_run,
         },
         "config": {"path": str(config.config_path), "sha256": sha256_file(config.config_path)},
         "inputs": input_files(config),
@@ -365,6 +391,10 @@ def main(argv: list[str] | None = None, *, engine: NotebookEngine | None = None)
     }
 
     def finish(status: str) -> None:
+        if job.baseline_run:
+            # Regions left by an earlier attempt at this run id must not be summarised.
+            (run.root / "monitoring.json").unlink(missing_ok=True)
+            collect_monitoring(run.root, manifest["regions"], baseline_run=job.baseline_run)
         manifest["status"] = status
         manifest["finished"] = _iso(utc_now())
         manifest["duration_seconds"] = round(time.perf_counter() - t0, 2)

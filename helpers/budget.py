@@ -31,9 +31,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from helpers.kpi import marketing_roi
+
 __all__ = [
     "BudgetError",
-    "current_spend",
+    "spend_by_region",
     "budget_bounds",
     "responsiveness",
     "reallocate",
@@ -53,44 +55,33 @@ def _money(value: float) -> str:
 # --------------------------------------------------------------------------- current spend
 
 
-def current_spend(spend: pd.DataFrame, start: object, end: object) -> pd.DataFrame:
-    """Marketing spend per province in the analysis period ``(start, end]``.
+def spend_by_region(spend: pd.DataFrame, provinces, start: object, end: object) -> pd.DataFrame:
+    """Marketing spend per province in the period ``(start, end]``.
 
-    A quarter that lies partly in the period counts with the share of its days
-    that do (spend is assumed even within a quarter).
+    The same computation as step 4's ROI (:func:`helpers.kpi.marketing_roi`:
+    a quarter partly in the period counts by its share of days).
 
     Parameters
     ----------
     spend : DataFrame
-        Canonical spend: ``province``, ``period`` (``2024Q1``) and ``amount``.
+        Canonical spend (``province``, ``period``, ``amount``); may be empty.
+    provinces : sequence of str or None
+        The provinces wanted; None: every province with spend records.
     start, end : date-like
-        The period excludes ``start`` and includes ``end``
-        (:func:`helpers.kpi.period_windows`).
+        The period, ``start`` excluded.
 
     Returns
     -------
     DataFrame
-        ``province`` and ``spend`` (CNY), one row per province with spend rows,
-        sorted by province.
+        ``region`` and ``marketing_spend`` (CNY; 0 for a province without records).
     """
-    if spend is None or spend.empty:
-        return pd.DataFrame({"province": pd.Series(dtype=object),
-                             "spend": pd.Series(dtype=float)})
-    first = pd.Timestamp(start).normalize() + pd.Timedelta(days=1)
-    last = pd.Timestamp(end).normalize()
-    quarters = pd.PeriodIndex(spend["period"].astype(str), freq="Q")
-    q_start = quarters.start_time.normalize()
-    q_end = quarters.end_time.normalize()
-    days = (q_end - q_start).days + 1
-    lo = np.maximum(q_start.to_numpy(), np.datetime64(first))
-    hi = np.minimum(q_end.to_numpy(), np.datetime64(last))
-    overlap = np.clip((hi - lo).astype("timedelta64[D]").astype(int) + 1, 0, None)
-    share = overlap / np.asarray(days, dtype=float)
-    frame = pd.DataFrame({"province": spend["province"].astype(object).to_numpy(),
-                          "spend": spend["amount"].astype(float).to_numpy() * share})
-    frame = frame[frame["province"].notna()]
-    return (frame.groupby("province", as_index=False)["spend"].sum()
-            .sort_values("province").reset_index(drop=True))
+    empty = spend is None or spend.empty
+    if provinces is None:
+        provinces = [] if empty else spend["province"].dropna().unique()
+    rows = pd.DataFrame({"region": pd.Series(list(provinces), dtype=object), "revenue": 0.0})
+    spent = marketing_roi(rows, None if empty else spend, start=pd.Timestamp(start),
+                          end=pd.Timestamp(end))
+    return spent[["region", "marketing_spend"]].fillna({"marketing_spend": 0.0})
 
 
 # --------------------------------------------------------------------------- bounds
@@ -114,7 +105,8 @@ def budget_bounds(frame: pd.DataFrame, *, total: float, floor_vs_current: float 
         Floor = this times the current spend (``budget.floor_vs_current``).
     cap_vs_current : float, optional
         Cap = this times the current spend, for regions that have spend
-        (``budget.cap_vs_current``).
+        (``budget.cap_vs_current``); never below the region's tier or region
+        floor (an explicit minimum wins over a relative cap).
     cap_share : float, optional
         Cap = this share of ``total`` (``budget.cap_share``).
     tier_floors : mapping, optional
@@ -136,19 +128,24 @@ def budget_bounds(frame: pd.DataFrame, *, total: float, floor_vs_current: float 
     rows = []
     for row in frame.to_dict("records"):
         current = float(row["spend"])
-        lows = [(0.0, "none")]
+        absolute = [(0.0, "none")]
+        tier = row.get("tier")
+        if tier in tier_floors:
+            absolute.append((float(tier_floors[tier]), f"budget.tier_floors.{tier}"))
+        if row["region"] in floors:
+            absolute.append((float(floors[row["region"]]), f"budget.floors.{row['region']}"))
+        lows = list(absolute)
         if floor_vs_current and current > 0:
             lows.append((floor_vs_current * current,
                          f"budget.floor_vs_current {floor_vs_current:g} x current"))
-        tier = row.get("tier")
-        if tier in tier_floors:
-            lows.append((float(tier_floors[tier]), f"budget.tier_floors.{tier}"))
-        if row["region"] in floors:
-            lows.append((float(floors[row["region"]]), f"budget.floors.{row['region']}"))
         highs = [(math.inf, "none")]
         if cap_vs_current is not None and current > 0:
-            highs.append((cap_vs_current * current,
-                          f"budget.cap_vs_current {cap_vs_current:g} x current"))
+            relative = (cap_vs_current * current,
+                        f"budget.cap_vs_current {cap_vs_current:g} x current")
+            floor_abs = max(absolute, key=lambda item: item[0])
+            if floor_abs[0] > relative[0]:  # an absolute floor lifts the relative cap
+                relative = (floor_abs[0], f"{relative[1]}, raised to {floor_abs[1]}")
+            highs.append(relative)
         if cap_share is not None:
             highs.append((cap_share * total, f"budget.cap_share {cap_share:g} x total"))
         if row["region"] in caps:
@@ -225,7 +222,8 @@ def _check_feasible(regions: list, lo: np.ndarray, hi: np.ndarray, total_units: 
     if clash.size:
         parts = [f"{regions[i]}: floor {_money(lo[i] * unit)} ({floor_rules[i]}) > cap "
                  f"{_money(hi[i] * unit)} ({cap_rules[i]})" for i in clash]
-        raise BudgetError("no split is possible: " + "; ".join(parts))
+        rounding = f" (amounts in whole budget.unit {unit:,g})" if unit != 1 else ""
+        raise BudgetError("no split is possible: " + "; ".join(parts) + rounding)
     if lo.sum() > total_units:
         raise BudgetError(
             f"no split is possible: the floors add up to {_money(lo.sum() * unit)}, more than "
@@ -411,7 +409,8 @@ def method_notes(*, elasticity: float, unit: float, total: float, current_total:
                 if factors else "Responsiveness m = 1 for every region.")
     return [
         f"Current spend: marketing spend per region in the analysis period {period} "
-        f"(quarters counted by the share of their days inside it): {current_total:,.0f} in total.",
+        f"(quarters counted by the share of their days inside it, as in step 4's ROI): "
+        f"{current_total:,.0f} in total.",
         f"New total: {total:,.0f}; every amount is a whole multiple of {unit:,.0f}.",
         f"Response: revenue(s) = R + m x R x ((s / S)^{elasticity:g} - 1) per region, with S "
         f"and R its current spend and revenue (at m = 1, 10% more spend gives about "

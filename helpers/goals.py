@@ -251,14 +251,13 @@ def data_checks(ctx: Context) -> dict[str, dict]:
     dict
         need -> ``{"available": bool, "detail": str, "what": str}``.
     """
-    from helpers.budget import current_spend
+    from helpers.budget import spend_by_region
 
     customers, orders, p = ctx.customers, ctx.orders, ctx.period
     in_period = orders["order_date"].gt(p["start"]) & orders["order_date"].le(p["end"])
     in_baseline = orders["order_date"].gt(p["prev_start"]) & orders["order_date"].le(p["prev_end"])
-    spend = ctx.scope.filter(ctx.prep.spend) if not ctx.prep.spend.empty else ctx.prep.spend
-    spend = current_spend(spend, p["start"], p["end"])
-    spend = spend[spend["spend"] > 0]
+    spend = spend_by_region(ctx.prep.spend, ctx.scope.provinces, p["start"], p["end"])
+    spend = spend[spend["marketing_spend"] > 0]
     located = _count_in(customers, ctx.scope.sublevel)
     firmo = [c for c in _FIRMOGRAPHICS if _count_in(ctx.prep.customers, c) > 0]
     partners = ctx.prep.customers
@@ -276,7 +275,7 @@ def data_checks(ctx: Context) -> dict[str, dict]:
         "population": (population_ok, "bundled 2020 census population and GDP per province"
                        if population_ok else "no population or GDP per city: penetration and "
                        "gap ratio are compared at province level only (whole-market report)"),
-        "spend": (not spend.empty, f"{spend['spend'].sum():,.0f} CNY in the period for "
+        "spend": (not spend.empty, f"{spend['marketing_spend'].sum():,.0f} CNY in the period for "
                                    f"{len(spend)} province(s)" if not spend.empty
                   else "no marketing spend for the period and regions in scope"),
         "reps": (not reps.empty, f"{len(reps):,} sales reps" if not reps.empty

@@ -95,9 +95,11 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
                              "territory report.")
         return result
     p = ctx.period
-    spend_all = ctx.prep.spend
-    in_scope = ctx.scope.filter(spend_all) if not spend_all.empty else spend_all
-    current = budget.current_spend(in_scope, p["start"], p["end"])
+    if "marketing_spend" not in tiers:  # step 4 adds it; computed the same way when not
+        spent = budget.spend_by_region(ctx.prep.spend, tiers["region"], p["start"], p["end"])
+        tiers = spent.merge(tiers, on="region", how="right")
+    current = pd.DataFrame({"region": tiers["region"],
+                            "spend": tiers["marketing_spend"].astype(float).fillna(0.0)})
     current_total = float(current["spend"].sum())
     if current_total <= 0:
         result["message"] = ("No marketing spend for the period and these regions "
@@ -106,14 +108,14 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
         return result
     frame = (tiers[[c for c in ["region", "region_en", "tier", "revenue", "growth_yoy",
                                 "gap_ratio"] if c in tiers]]
-             .merge(current.rename(columns={"province": "region"}), on="region", how="left")
-             .fillna({"spend": 0.0}))
+             .merge(current, on="region", how="left").fillna({"spend": 0.0}))
     unit = float(settings.unit)
     if settings.total is not None and ctx.scope.kind == "all":
         total = float(settings.total)
         basis = "budget.total"
     elif settings.total is not None:
-        national = float(budget.current_spend(spend_all, p["start"], p["end"])["spend"].sum())
+        national = float(budget.spend_by_region(ctx.prep.spend, None, p["start"], p["end"])
+                         ["marketing_spend"].sum())
         total = round(settings.total * current_total / national / unit) * unit
         basis = "budget.total scaled to this scope's share of current spend"
     else:
@@ -220,9 +222,9 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
     campaign = strategy.segment_actions(insight["rfm"], ctx.prep.customers, reps=reps,
                                         lifecycle=extras["lifecycle"], ltv=extras["ltv"])
     partners = None
-    if extras["partner_tiers"] is None:
-        notes.append("No partner_tiers.csv from step 4 (partner firmographics missing or step 4 "
-                     "did not tier partners): no partner plans.")
+    if extras["partner_tiers"] is None or extras["partner_tiers"].empty:
+        notes.append("No partner tiers from step 4 (no partner firmographics in the data, or "
+                     "no partner in scope): no partner plans. Step 1 lists what is missing.")
     else:
         try:
             partners = strategy.partner_actions(extras["partner_tiers"], ctx.prep.customers,

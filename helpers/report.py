@@ -361,6 +361,43 @@ def _period(run_dir: Path, regions: list[dict], meta: dict) -> str:
     return ""
 
 
+_MONITORING_TEXT = {
+    "en": {"title": "Compared with run {run}", "region": "Region", "revenue": "Revenue then → now",
+           "tiers": "Tier changes", "blank": "Newly blank", "hot": "Newly hot",
+           "champions": "Champions → at risk"},
+    "zh": {"title": "与运行 {run} 对比", "region": "区域", "revenue": "销售额 前 → 今",
+           "tiers": "分级变化", "blank": "新增空白", "hot": "新增热点", "champions": "高价值客户转流失风险"},
+}
+
+
+def _monitoring_html(run_dir: Path, lang: str, currency: str) -> str:
+    """The run comparison (``monitoring.json`` by ``helpers.monitor``), when present."""
+    data = _read_json(run_dir / "monitoring.json")
+    rows = [r for r in data.get("regions") or [] if isinstance(r, dict)]
+    if not rows:
+        return ""
+    text = _MONITORING_TEXT[lang]
+    body = []
+    for r in rows:
+        revenue = (f"{_fmt_money(r.get('revenue_before'), currency)} → "
+                   f"{_fmt_money(r.get('revenue_now'), currency)} "
+                   f"({_fmt_growth(r.get('revenue_change'))})")
+        blank = ", ".join(map(str, r.get("newly_blank") or [])) or "—"
+        hot = ", ".join(map(str, r.get("newly_hot") or [])) or "—"
+        slug = str(r.get("slug") or "")
+        body.append(
+            f'<tr id="monitoring-{_e(slug)}"><td class="label">{_e(r.get("label") or slug)}</td>'
+            f'<td class="num">{revenue}</td><td class="num">{_fmt_int(r.get("tier_changes"))}</td>'
+            f"<td>{_e(blank)}</td><td>{_e(hot)}</td>"
+            f'<td class="num">{_fmt_int(r.get("champions_to_at_risk"))}</td></tr>')
+    run = Path(str(data.get("baseline_run") or "")).name
+    return (f'<section class="monitoring"><h2>{_e(text["title"].format(run=run))}</h2>'
+            f"<table><thead><tr><th>{text['region']}</th><th class=\"num\">{text['revenue']}</th>"
+            f"<th class=\"num\">{text['tiers']}</th><th>{text['blank']}</th>"
+            f"<th>{text['hot']}</th><th class=\"num\">{text['champions']}</th></tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></section>")
+
+
 def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None) -> Path:
     """Write the run's landing page ``run_dir/index.html`` and return its path.
 
@@ -462,6 +499,7 @@ def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None)
 <p class="summary">{summary}</p>
 {prep_banner}
 {table}
+{_monitoring_html(run_dir, lang, currency)}
 </main>
 <footer>{" · ".join(footer_bits)}</footer>
 </body>

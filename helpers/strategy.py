@@ -370,6 +370,7 @@ _LIFECYCLE_COLUMNS = ("lifecycle", "lifecycle_stage", "stage")
 _LTV_COLUMNS = ("ltv_12m", "clv_12m", "value_12m", "ltv", "clv")
 _PARTNER_TIER_COLUMNS = ("partner_tier", "abc_tier", "abc", "tier")
 _PARTNER_SCORE_COLUMNS = ("score", "total_points", "points", "partner_score")
+_FACTOR_PREFIXES = ("pts_", "points_")
 
 
 def _rep_labels(reps: pd.DataFrame | None) -> dict[str, str]:
@@ -473,8 +474,9 @@ def partner_actions(partner_tiers: pd.DataFrame, customers: pd.DataFrame, *,
         Step 4's ``partner_tiers.csv``: ``customer_id`` and the tier
         (``partner_tier``, ``abc_tier``, ``abc`` or ``tier``: A, B or C);
         the total score (``score``, ``total_points``, ``points`` or
-        ``partner_score``) and per-factor points (numeric columns named
-        ``points_<factor>`` or ``<factor>_points``) are used when present.
+        ``partner_score``), per-factor points (numeric columns named
+        ``pts_<factor>``, ``points_<factor>`` or ``<factor>_points``),
+        ``value_tier`` and ``revenue`` are used when present.
     customers : DataFrame
         Canonical customers (contact, location and ``sales_rep_id`` columns
         are carried over: the file holds personal data).
@@ -487,8 +489,8 @@ def partner_actions(partner_tiers: pd.DataFrame, customers: pd.DataFrame, *,
         ``customer_id``, ``partner_tier``, ``score`` (when known), ``campaign``,
         ``action``, ``owner_role``, ``kpi``, ``owner``, ``focus`` (for B
         partners with factor points: the two lowest-scoring factors, the
-        ones a development plan works on; else empty), then the customer
-        columns. Sorted B, A, C (the development plans first), then score
+        ones a development plan works on; else empty), ``value_tier`` and
+        ``revenue`` when given, then the customer columns. Sorted B, A, C (the development plans first), then score
         descending.
 
     Raises
@@ -502,19 +504,26 @@ def partner_actions(partner_tiers: pd.DataFrame, customers: pd.DataFrame, *,
                        f"got {list(partner_tiers.columns)}")
     score_col = _pick(partner_tiers, _PARTNER_SCORE_COLUMNS)
     factors = [c for c in partner_tiers.columns
-               if (c.startswith("points_") or c.endswith("_points")) and c != score_col
-               and pd.api.types.is_numeric_dtype(partner_tiers[c])]
-    frame = partner_tiers.assign(
-        customer_id=partner_tiers["customer_id"].astype(str),
-        partner_tier=partner_tiers[tier_col].astype(str).str.strip().str.upper())
+               if c.startswith(_FACTOR_PREFIXES) or c.endswith("_points")
+               if c != score_col and pd.api.types.is_numeric_dtype(partner_tiers[c])]
+    kept = [c for c in ("value_tier", "revenue") if c in partner_tiers.columns]
+    frame = pd.DataFrame({
+        "customer_id": partner_tiers["customer_id"].astype(str),
+        "partner_tier": partner_tiers[tier_col].astype(str).str.strip().str.upper(),
+        **{c: partner_tiers[c] for c in [*factors, *kept]}})
     if score_col:
-        frame = frame.assign(score=frame[score_col].astype(float))
+        frame = frame.assign(score=partner_tiers[score_col].astype(float))
+
+    def factor_name(column: str) -> str:
+        for prefix in _FACTOR_PREFIXES:
+            column = column.removeprefix(prefix)
+        return column.removesuffix("_points")
 
     def focus(row) -> str:
         if row["partner_tier"] != "B" or not factors:
             return ""
         points = sorted((float(row[c]), c) for c in factors if _is_number(row[c]))[:2]
-        return ", ".join(c.removeprefix("points_").removesuffix("_points") for _, c in points)
+        return ", ".join(factor_name(c) for _, c in points)
 
     frame = frame.assign(focus=frame.apply(focus, axis=1) if len(frame) else "")
     play = pd.DataFrame([{"partner_tier": t, **item} for t, item in PARTNER_PLAYBOOK.items()])
@@ -530,5 +539,5 @@ def partner_actions(partner_tiers: pd.DataFrame, customers: pd.DataFrame, *,
         keys, ascending=[True, False, True][:len(keys)] if score_col else [True, True],
         kind="mergesort")
     columns = ["customer_id", "partner_tier", *(["score"] if score_col else []), "campaign",
-               "action", "owner_role", "kpi", "owner", "focus", *extra]
+               "action", "owner_role", "kpi", "owner", "focus", *kept, *extra]
     return frame[columns].reset_index(drop=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 
@@ -339,3 +340,170 @@ def test_default_run_id_is_a_utc_timestamp(project, tmp_path, monkeypatch):
     assert code == 0
     (run_dir,) = tmp_path.iterdir()
     assert re.fullmatch(r"\d{8}-\d{6}", run_dir.name)
+
+
+# ----------------------------------------------------------------------------- objective and baseline
+
+
+class _RecordingEngine(_FakeEngine):
+    """Records parameters; the strategy notebook leaves a comparison when given a baseline."""
+
+    def __init__(self):
+        super().__init__()
+        self.parameters: list[dict] = []
+
+    def execute(self, notebook, output, parameters, cwd):
+        super().execute(notebook, output, parameters, cwd)
+        self.parameters.append(dict(parameters))
+        if parameters["baseline_run"]:
+            Path(output).parent.joinpath("comparison.json").write_text(json.dumps({
+                "headline": {"revenue": {"before": 100.0, "now": 150.0, "change": 0.5}},
+                "tier_changes": [{"region": "辽宁省"}], "newly_blank": ["<i>青海省</i>"],
+                "newly_hot": [], "champions_to_at_risk": 4}), encoding="utf-8")
+
+
+def test_objective_and_baseline_reach_every_notebook(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "run_prep", _fake_prep)
+    (tmp_path / "last-quarter").mkdir()
+    engine = _RecordingEngine()
+    code = batch.main(["--config", str(project["config"]), "--run-id", "r", "--regions", "ALL",
+                       "--objective", "tier_partners", "--baseline-run", "last-quarter",
+                       "--notebooks", str(project["notebooks"]), "--reports", str(tmp_path)],
+                      engine=engine)
+    assert code == 0
+    assert len(engine.parameters) == 2
+    for parameters in engine.parameters:
+        assert parameters["objective"] == "tier_partners"
+        assert parameters["baseline_run"] == str((tmp_path / "last-quarter").resolve())
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text("utf-8"))
+    assert manifest["parameters"]["objective"] == "tier_partners"
+    assert manifest["parameters"]["baseline_run"].endswith("last-quarter")
+    monitoring = json.loads((tmp_path / "r" / "monitoring.json").read_text("utf-8"))
+    assert monitoring["regions"][0]["tier_changes"] == 1
+    page = (tmp_path / "r" / "index.html").read_text("utf-8")
+    assert "Compared with run last-quarter" in page
+    assert "&lt;i&gt;青海省&lt;/i&gt;" in page and "<i>青海省</i>" not in page
+    assert "+50.0%" in page
+
+
+def test_default_objective_and_no_baseline(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "run_prep", _fake_prep)
+    engine = _RecordingEngine()
+    assert batch.main(["--config", str(project["config"]), "--run-id", "r", "--regions", "ALL",
+                       "--notebooks", str(project["notebooks"]), "--reports", str(tmp_path)],
+                      engine=engine) == 0
+    assert {p["objective"] for p in engine.parameters} == {"find_new_markets"}
+    assert {p["baseline_run"] for p in engine.parameters} == {""}
+    assert not (tmp_path / "r" / "monitoring.json").exists()
+    assert "Compared with run" not in (tmp_path / "r" / "index.html").read_text("utf-8")
+
+
+def test_unknown_objective_or_baseline_exits_2(project, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        batch.main(["--config", str(project["config"]), "--objective", "get_rich"])
+    assert stop.value.code == 2
+    assert "find_new_markets" in capsys.readouterr().err
+    code = batch.main(["--config", str(project["config"]), "--baseline-run", "no-such-run",
+                       "--notebooks", str(project["notebooks"]),
+                       "--reports", str(tmp_path / "reports")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--baseline-run" in err and "no-such-run" in err and "Traceback" not in err
+    assert not (tmp_path / "reports").exists()
+    (tmp_path / "reports" / "same").mkdir(parents=True)
+    code = batch.main(["--config", str(project["config"]), "--run-id", "same",
+                       "--baseline-run", "same", "--notebooks", str(project["notebooks"]),
+                       "--reports", str(tmp_path / "reports")])
+    assert code == 2 and "is this run" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- every objective
+
+
+REAL_NOTEBOOKS = PROJECT_ROOT / "notebooks"
+FIRST_SECTION = {"find_new_markets": "Region tiers and their evidence",
+                 "reallocate_resources": "Budget reallocation",
+                 "compare_regions": "Region tiers and their evidence",
+                 "keep_valuable_customers": "Customer campaigns",
+                 "tier_partners": "Channel partner plans"}
+
+
+@pytest.fixture(scope="module")
+def objective_runs(tiny_config, tmp_path_factory):
+    """The five notebooks through the batch once per objective on the tiny dataset.
+
+    The first run ends a year earlier and is the baseline of the others;
+    ``reallocate_resources`` runs on a copy of the config without marketing spend
+    (the data it needs is missing).
+    """
+    reports = tmp_path_factory.mktemp("reports")
+    raw = yaml.safe_load(tiny_config.read_text("utf-8"))
+    raw["paths"] = {"data": str(tiny_config.parent / "data"), "reports": str(reports)}
+    raw["sources"].pop("spend")
+    bare = tmp_path_factory.mktemp("bare") / "workbook.yaml"
+    bare.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    codes = {}
+    for objective in FIRST_SECTION:
+        args = ["--config", str(bare if objective == "reallocate_resources" else tiny_config),
+                "--regions", "ALL", "--jobs", "1", "--run-id", objective,
+                "--objective", objective, "--notebooks", str(REAL_NOTEBOOKS),
+                "--reports", str(reports)]
+        if objective == "find_new_markets":
+            args += ["--period-end", "2024-12-31"]
+        else:
+            args += ["--baseline-run", "find_new_markets"]
+        codes[objective] = batch.main(args)
+    return reports, codes
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("objective", list(FIRST_SECTION))
+def test_every_objective_runs_end_to_end(objective_runs, objective):
+    reports, codes = objective_runs
+    assert codes[objective] == 0
+    run_dir = reports / objective
+    manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
+    (region,) = manifest["regions"]
+    assert [n["status"] for n in region["notebooks"]] == ["ok"] * 5
+    out = run_dir / "all"
+    assert all((out / f"{n}.html").exists() for n in
+               ["01_goals", "02_data_prep", "03_visualization", "04_insight", "05_strategy"])
+    assert json.loads((out / "goals.json").read_text("utf-8"))["objective"] == objective
+    summary = json.loads((out / "executive_summary.json").read_text("utf-8"))
+    assert summary["objective"] == objective and len(summary["findings"]) == 5
+    # 05 puts first what the objective needs
+    page = (out / "05_strategy.html").read_text("utf-8")
+    first = min((page.find(f">{t}<"), t) for t in set(FIRST_SECTION.values())
+                if page.find(f">{t}<") >= 0)
+    assert first[1] == FIRST_SECTION[objective]
+    # contact data reach the exports, never the report
+    campaign = pd.read_csv(out / "campaign_list.csv", dtype=str)
+    phones = campaign["phone"].dropna()
+    assert len(phones) and not any(p in page for p in phones)
+    if objective != "find_new_markets":
+        comparison = json.loads((out / "comparison.json").read_text("utf-8"))
+        assert comparison["baseline_period"]["end"] == "2024-12-31"
+        assert "Compared with run find_new_markets" in (run_dir / "index.html").read_text(
+            "utf-8")
+
+
+@pytest.mark.notebooks
+def test_missing_data_warns_in_step_1_and_still_renders(objective_runs):
+    reports, codes = objective_runs
+    out = reports / "reallocate_resources" / "all"
+    brief = json.loads((out / "goals.json").read_text("utf-8"))
+    assert any(w.startswith("roi cannot be computed: it needs marketing spend")
+               for w in brief["warnings"])
+    goals_page = (out / "01_goals.html").read_text("utf-8")
+    assert "Warning: data missing for this objective" in goals_page
+    assert "roi cannot be computed" in goals_page
+    strategy_page = (out / "05_strategy.html").read_text("utf-8")
+    assert "No marketing spend for the period" in strategy_page
+    assert "Traceback" not in strategy_page
+    assert not (out / "budget.csv").exists()
+    # with the data, the same step gives the partner plans and a budget
+    full = reports / "tier_partners" / "all"
+    assert json.loads((full / "goals.json").read_text("utf-8"))["warnings"] == []
+    assert (full / "partner_plans.csv").exists() and (full / "budget.csv").exists()
+    plans = pd.read_csv(full / "partner_plans.csv")
+    assert set(plans["partner_tier"]) <= {"A", "B", "C"}

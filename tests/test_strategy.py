@@ -157,3 +157,118 @@ def test_segment_actions_campaign_list():
                                      "owner_role", "kpi"]
     assert {"name", "phone", "province"} <= set(out.columns)
     assert out.set_index("customer_id").loc["c", "name"] == "丙"
+
+
+# ----------------------------------------------------------------------------- hot spots
+
+
+def _one(**row) -> pd.DataFrame:
+    base = {"region": "x", "customers": 20, "revenue": 100.0, "revenue_prev": 100.0,
+            "growth_yoy": 0.0, "share": 0.04, "gap_ratio": 1.0, "expected_customers": 20.0,
+            "small_sample": False}
+    return pd.DataFrame([{**base, **row}])
+
+
+HOT_RULES = {**RULES, "hotspot_bin": 2, "hotspot_share": 0.03}
+
+
+def test_a_hot_spot_is_core_from_a_smaller_share():
+    tiers = strategy.region_tiers(_one(gi_bin=2, gi_z=2.1), rules=HOT_RULES)
+    assert tiers["tier"].iloc[0] == "core"
+    assert tiers["tier_reason"].iloc[0] == ("Gi* hot spot (z 2.10, bin 2 ≥ 2), share 4.0% ≥ 3.0%, "
+                                            "growth +0.0% ≥ -5.0%")
+    # below the hot-spot share, or not significant, or shrinking: not core
+    assert strategy.region_tiers(_one(gi_bin=2, share=0.02), rules=HOT_RULES)["tier"].iloc[0] \
+        == "steady"
+    assert strategy.region_tiers(_one(gi_bin=1), rules=HOT_RULES)["tier"].iloc[0] == "steady"
+    assert strategy.region_tiers(_one(gi_bin=3, growth_yoy=-0.2), rules=HOT_RULES)[
+        "tier"].iloc[0] == "declining"
+    # the rule is off without hotspot_share (the old five rules)
+    assert strategy.region_tiers(_one(gi_bin=3), rules=RULES)["tier"].iloc[0] == "steady"
+
+
+def test_core_by_share_names_the_hot_spot_as_evidence():
+    tiers = strategy.region_tiers(_one(share=0.3, gi_bin=3, gi_z=3.4), rules=HOT_RULES)
+    assert tiers["tier_reason"].iloc[0] == ("share 30.0% ≥ 6.0%, growth +0.0% ≥ -5.0%; "
+                                            "Gi* hot spot (z 3.40, bin 3 ≥ 2)")
+    flagged = strategy.region_tiers(_one(hotspot=True), rules=HOT_RULES)
+    assert flagged["tier"].iloc[0] == "core"
+
+
+def test_emerging_by_potential_comes_after_gap():
+    rules = {**RULES, "potential_growth": 0.10, "potential_ratio": 1.0}
+    kpis = pd.concat([
+        _one(region="room", growth_yoy=0.12, gap_ratio=0.8, expected_customers=25.0),
+        _one(region="thin", growth_yoy=0.12, gap_ratio=0.3, expected_customers=66.7),
+        _one(region="full", growth_yoy=0.12, gap_ratio=1.0),
+        _one(region="slow", growth_yoy=0.09, gap_ratio=0.8),
+        _one(region="tiny", growth_yoy=0.12, gap_ratio=0.8, customers=3, small_sample=True),
+    ], ignore_index=True)
+    tiers = strategy.region_tiers(kpis, rules=rules).set_index("region")
+    assert tiers["tier"].to_dict() == {"room": "emerging", "thin": "gap", "full": "steady",
+                                       "slow": "steady", "tiny": "steady"}
+    assert tiers.loc["room", "tier_reason"] == ("growth +12.0% ≥ +10.0% with room to grow: "
+                                                "20 customers vs 25.0 expected, ratio 0.80 < 1")
+    off = strategy.region_tiers(kpis, rules=RULES).set_index("region")
+    assert off.loc["room", "tier"] == "steady"
+
+
+# ----------------------------------------------------------------------------- campaigns
+
+
+REPS = pd.DataFrame({"sales_rep_id": ["S1", "S2"], "name": ["张三", "李四"],
+                     "region": ["华南", "华东"]})
+
+
+def test_campaign_owner_lifecycle_and_value():
+    rfm_table = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"], "recency_days": [5, 400, 200, 3],
+        "frequency": [9, 1, 6, 8], "monetary": [900.0, 10.0, 600.0, 1200.0],
+        "segment": ["champions", "lost", "at risk", "champions"]})
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
+                              "sales_rep_id": ["S1", "S2", "S2", "S9"],
+                              "phone": ["1", "2", "3", "4"]})
+    lifecycle = pd.DataFrame({"customer_id": ["a", "c", "d"],
+                              "lifecycle": ["active", "at risk", "active"]})
+    ltv = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
+                        "ltv_12m": [5000.0, 0.0, 800.0, 100.0]})
+    out = strategy.segment_actions(rfm_table, customers, reps=REPS, lifecycle=lifecycle, ltv=ltv)
+    # champions ordered by 12-month value (a before d), not by money to date
+    assert list(out["customer_id"]) == ["a", "d", "c", "b"]
+    owner = out.set_index("customer_id")["owner"]
+    assert owner["a"] == "张三 (S1)"            # account manager: the customer's own rep
+    assert owner["d"] == "account manager"      # rep S9 unknown: the role
+    assert owner["c"] == "李四 (S2)"             # at risk: sales rep
+    assert owner["b"] == "marketing"            # lost: mass mailing, no sales time
+    assert out.set_index("customer_id").loc["c", "lifecycle"] == "at risk"
+    assert pd.isna(out.set_index("customer_id").loc["b", "lifecycle"])
+    assert list(out.columns[:7]) == ["customer_id", "segment", "campaign", "action",
+                                     "owner_role", "kpi", "owner"]
+    assert {"lifecycle", "ltv_12m", "phone"} <= set(out.columns)
+
+
+def test_partner_plans_by_tier_with_focus_for_b():
+    tiers = pd.DataFrame({
+        "customer_id": ["p1", "p2", "p3", "p4"], "partner_tier": ["A", "B", "C", "b"],
+        "score": [18, 14, 7, 12],
+        "points_product": [4, 4, 1, 2], "points_model": [4, 2, 2, 3],
+        "pts_staff": [3, 3, 2, 2], "points_finance": [4, 3, 1, 4],
+        "points_years": [3, 2, 1, 1]})
+    customers = pd.DataFrame({"customer_id": ["p1", "p2", "p3", "p4"],
+                              "sales_rep_id": ["S1", "S2", "S1", "S1"],
+                              "name": ["甲", "乙", "丙", "丁"]})
+    out = strategy.partner_actions(tiers, customers, reps=REPS)
+    assert list(out["customer_id"]) == ["p2", "p4", "p1", "p3"]   # B first, by score
+    plan = out.set_index("customer_id")
+    assert plan.loc["p2", "campaign"] == "development plan"
+    assert plan.loc["p2", "owner"] == "李四 (S2)"
+    assert plan.loc["p2", "focus"] == "model, years"               # its two lowest factors
+    assert plan.loc["p4", "focus"] == "years, product"             # ties: by factor name
+    assert plan.loc["p1", "owner"] == "channel manager" and plan.loc["p1", "focus"] == ""
+    assert plan.loc["p3", "campaign"] == "maintain"
+    assert plan.loc["p4", "partner_tier"] == "B"
+    for tier in ("A", "B", "C"):
+        item = strategy.PARTNER_PLAYBOOK[tier]
+        assert item["action"] and item["owner"] and item["kpi"]
+    with pytest.raises(KeyError, match="partner tiers need"):
+        strategy.partner_actions(tiers.drop(columns="partner_tier"), customers)

@@ -1,0 +1,154 @@
+"""Step 1: the objective catalog, data checks and the brief on the tiny dataset."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from helpers import goals, steps
+from helpers.config import ConfigError, load_config
+
+
+def variant(tiny_config, tmp_path_factory, name, change):
+    """A copy of the tiny config (same data folder) with ``change`` applied."""
+    raw = yaml.safe_load(tiny_config.read_text("utf-8"))
+    raw["paths"] = {"data": str(tiny_config.parent / "data"),
+                    "reports": str(tmp_path_factory.mktemp(name))}
+    change(raw)
+    path = tmp_path_factory.mktemp(name) / "workbook.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    return path
+
+
+def context(config, tmp_path_factory, region="ALL"):
+    run = tmp_path_factory.mktemp("run")
+    return steps.open_step(region=region, run_dir=str(run), config=str(config))
+
+
+@pytest.fixture(scope="module")
+def full(tiny_config, tmp_path_factory):
+    return context(tiny_config, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def no_spend_no_erp(tiny_config, tmp_path_factory):
+    def strip(raw):
+        raw["sources"].pop("spend")
+        raw["sources"]["customers"] = [s for s in raw["sources"]["customers"]
+                                       if s["name"] != "erp"]
+    return context(variant(tiny_config, tmp_path_factory, "bare", strip), tmp_path_factory)
+
+
+def test_catalog_is_complete():
+    config = load_config()
+    assert list(goals.OBJECTIVES) == ["find_new_markets", "reallocate_resources",
+                                      "compare_regions", "keep_valuable_customers",
+                                      "tier_partners"]
+    for key, item in goals.OBJECTIVES.items():
+        assert item.key == key and item.title and item.question and item.baseline
+        assert item.kpis and set(item.kpis) <= set(goals.KPIS)
+        assert sorted(item.first["05"]) == sorted(goals.STEP5_SECTIONS)
+        assert {"03", "04", "05"} <= set(item.first)
+        for name in item.thresholds:  # every threshold is a config key (or a stated rule)
+            section, _, attr = name.rpartition(".")
+            holder = getattr(config, section or "strategy")
+            assert hasattr(holder, attr) or "points" in name, name
+    for key, kpi in goals.KPIS.items():
+        assert kpi["definition"] and kpi["formula"] and kpi["unit"], key
+        assert set(kpi["needs"]) <= set(goals.DATA_NEEDS), key
+        assert kpi["better"] in ("higher", "lower", "n/a")
+    assert set(config.objectives.targets) <= set(goals.KPIS)
+
+
+def test_unknown_objective_names_the_choices():
+    with pytest.raises(ValueError, match="find_new_markets.*tier_partners.*got 'grow'"):
+        goals.get_objective("grow")
+
+
+def test_brief_with_full_data(full):
+    brief = goals.goals_brief(full, "reallocate_resources")
+    assert brief["objective"] == "reallocate_resources"
+    assert brief["warnings"] == []
+    assert all(k["available"] for k in brief["kpis"])
+    assert [k["kpi"] for k in brief["kpis"]] == list(
+        goals.OBJECTIVES["reallocate_resources"].kpis)
+    assert brief["kpis"][0]["formula"] == goals.KPIS["revenue"]["formula"]
+    roi = next(k for k in brief["kpis"] if k["kpi"] == "roi")
+    assert roi["target"] == 30 and roi["unit"] == "CNY per CNY"
+    assert brief["thresholds"]["budget.floor_vs_current"] == 0.5
+    assert brief["first"]["05"][0] == "budget"
+    assert len(brief["provinces_in_scope"]) == 31 and brief["regions_compared"] == "province"
+    p = full.period
+    assert str(brief["period_end"])[:10] == f"{p['end']:%Y-%m-%d}"
+    assert (brief["period_start"] - brief["baseline_start"]).days in (365, 366)
+    assert all(brief["data"]["available"].values())
+    assert brief["data"]["customers"] == len(full.customers)
+    # the brief is JSON-ready
+    steps.write_json(brief, full.out / "goals.json")
+    saved = json.loads((full.out / "goals.json").read_text("utf-8"))
+    assert saved["data_checks"]["spend"]["available"] is True
+
+
+def test_missing_data_is_a_warning_for_the_objectives_that_need_it(no_spend_no_erp):
+    ctx = no_spend_no_erp
+    checks = goals.data_checks(ctx)
+    assert not checks["spend"]["available"] and not checks["firmographics"]["available"]
+    assert checks["orders"]["available"] and checks["population"]["available"]
+
+    realloc = goals.goals_brief(ctx, "reallocate_resources")
+    text = " ".join(realloc["warnings"])
+    assert "roi cannot be computed: it needs marketing spend" in text
+    assert "sources.spend" in text
+    assert not next(k for k in realloc["kpis"] if k["kpi"] == "roi")["available"]
+
+    partners = goals.goals_brief(ctx, "tier_partners")
+    assert any(w.startswith("partner_tiers cannot be computed") and "firmographics" in w
+               for w in partners["warnings"])
+    table = goals.kpi_table(partners)
+    assert table.loc["partner_tiers", "data"] == "MISSING: firmographics"
+
+    # the same data answers finding new markets fully
+    assert goals.goals_brief(ctx, "find_new_markets")["warnings"] == []
+
+
+def test_province_report_has_no_population_per_city(tiny_config, tmp_path_factory):
+    ctx = context(tiny_config, tmp_path_factory, region="广东")
+    brief = goals.goals_brief(ctx, "find_new_markets")
+    assert brief["regions_compared"] == "city"
+    assert any(w.startswith("gap_ratio cannot be computed") for w in brief["warnings"])
+    assert brief["provinces_in_scope"] == ["广东省"]
+
+
+def test_unknown_target_names_the_key(tiny_config, tmp_path_factory):
+    config = variant(tiny_config, tmp_path_factory, "targets",
+                     lambda raw: raw.setdefault("objectives", {}).update(
+                         targets={"happiness": 1.0}))
+    ctx = context(config, tmp_path_factory)
+    with pytest.raises(ConfigError, match=r"objectives.targets: unknown KPI\(s\) \['happiness'\]"):
+        goals.goals_brief(ctx, "find_new_markets")
+
+
+def test_tables_for_the_report(full):
+    brief = goals.goals_brief(full, "find_new_markets")
+    table = goals.brief_table(brief)
+    assert table.loc["objective", "value"] == "Find new markets"
+    assert table.loc["step 5 puts first", "value"] == "tiers, playbook, budget"
+    kpis = goals.kpi_table(brief)
+    assert list(kpis.columns) == ["definition", "formula", "unit", "target", "data"]
+    assert kpis.loc["gap_ratio", "target"] == "≥ 1"
+    assert kpis.loc["growth_yoy", "target"] == "≥ 10%"
+    assert (kpis["data"] == "yes").all()
+
+
+def test_load_brief_and_priorities(full):
+    steps.write_json(goals.goals_brief(full, "tier_partners"), full.out / "goals.json")
+    assert goals.load_brief(full, "tier_partners")["objective"] == "tier_partners"
+    # a saved brief for another objective is stale: the parameter wins
+    assert goals.load_brief(full, "compare_regions")["objective"] == "compare_regions"
+    brief = goals.load_brief(full, "keep_valuable_customers")
+    assert goals.priorities(brief, "05")[:2] == ["customers", "monitoring"]
+    assert goals.priorities(brief, "04", ["region KPIs", "lifecycle", "RFM segments"]) == [
+        "RFM segments", "lifecycle", "region KPIs"]
+    assert goals.priorities({}, "05", ["a", "b"]) == ["a", "b"]

@@ -1,0 +1,240 @@
+"""Step 5 on the tiny dataset: tables, budget, exports, summary, sections, run comparison."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from helpers import goals, insights, plan, steps
+
+
+def variant(tiny_config, tmp_path_factory, name, change):
+    raw = yaml.safe_load(tiny_config.read_text("utf-8"))
+    raw["paths"] = {"data": str(tiny_config.parent / "data"),
+                    "reports": str(tmp_path_factory.mktemp(name))}
+    change(raw)
+    path = tmp_path_factory.mktemp(name) / "workbook.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    return path
+
+
+def step5(config, run_dir, region="ALL", period_end="", baseline_run=""):
+    ctx = steps.open_step(region=region, run_dir=str(run_dir), config=str(config),
+                          period_end=period_end)
+    insight = insights.ensure_insight(ctx)
+    return ctx, insight, plan.strategy_tables(ctx, insight, baseline_run=baseline_run)
+
+
+@pytest.fixture(scope="module")
+def national(tiny_config, tmp_path_factory):
+    return step5(tiny_config, tmp_path_factory.mktemp("run"))
+
+
+def test_tables_do_not_depend_on_the_objective(national, tiny_config, tmp_path_factory):
+    ctx, insight, tables = national
+    again = plan.strategy_tables(ctx, insight)
+    for key in ("tiers", "actions", "campaign"):
+        pd.testing.assert_frame_equal(tables[key], again[key])
+    candidates = plan.findings(ctx, insight, tables)
+    tops = {}
+    for objective in goals.OBJECTIVES:
+        summary = plan.executive_summary(ctx, insight, tables, objective).data
+        saved = json.loads((ctx.out / "executive_summary.json").read_text("utf-8"))
+        assert len(saved["findings"]) == 5 == len(summary.splitlines())
+        for item in saved["findings"]:  # the same finding says the same number everywhere
+            assert item["text"] == candidates[item["kind"]]["text"]
+            assert any(ch.isdigit() for ch in item["text"])
+        tops[objective] = saved["findings"][0]["kind"]
+    partners_first = "partners" if tables["partners"] is not None else "champions"
+    assert tops == {"find_new_markets": "gap", "reallocate_resources": "budget",
+                    "compare_regions": "size", "keep_valuable_customers": "at_risk",
+                    "tier_partners": partners_first}
+    orders = {o: plan.section_order(goals.goals_brief(ctx, o)) for o in goals.OBJECTIVES}
+    assert orders["reallocate_resources"][0] == "budget"
+    assert orders["keep_valuable_customers"][0] == "customers"
+    assert all(sorted(o) == sorted(goals.STEP5_SECTIONS) for o in orders.values())
+
+
+def test_budget_on_the_tiny_data(national):
+    ctx, _, tables = national
+    result = tables["budget"]
+    assert result["error"] is None and result["message"] is None
+    table = result["table"]
+    current = table["spend"].sum()
+    assert table["new_spend"].sum() == round(current / 1000) * 1000   # same money, exactly
+    assert (table["new_spend"] >= table["floor"]).all()
+    assert (table["new_spend"] <= table["cap"]).all()
+    assert (table["new_spend"] % 1000 == 0).all()
+    blank = table[table["tier"].eq("gap") & table["spend"].eq(0)]
+    assert (blank["new_spend"] == 30000).all()          # budget.tier_floors.gap
+    assert result["summary"]["moved"] == table["change"].clip(lower=0).sum()
+    assert any("elasticity" in n or "spend^0.2" in n for n in result["notes"])
+
+
+def budget_for(config, tmp_path_factory, tiers, region="ALL"):
+    """The budget of ``tiers`` under another config (no step 4 recomputed)."""
+    ctx = steps.open_step(region=region, run_dir=str(tmp_path_factory.mktemp("run")),
+                          config=str(config))
+    return ctx, plan.budget_plan(ctx, tiers)
+
+
+def test_budget_total_from_config_and_scaled_for_a_territory(national, tiny_config,
+                                                            tmp_path_factory):
+    tiers = national[2]["tiers"]
+    config = variant(tiny_config, tmp_path_factory, "total",
+                     lambda raw: raw["budget"].update(total=2_000_000, cap_vs_current=None,
+                                                      floors={"广东": 150000}))
+    _, result = budget_for(config, tmp_path_factory, tiers)
+    table = result["table"]
+    assert table["new_spend"].sum() == 2_000_000
+    assert table.set_index("region").loc["广东省", "new_spend"] >= 150000
+    national_current = table["spend"].sum()
+    east_ctx, east = budget_for(config, tmp_path_factory,
+                                tiers[tiers["territory"] == "华东"], region="华东")
+    east_table = east["table"]
+    assert set(east_table["region"]) == set(east_ctx.scope.provinces)
+    expected = round(2_000_000 * east_table["spend"].sum() / national_current / 1000) * 1000
+    assert east_table["new_spend"].sum() == expected
+    assert "scaled" in east["notes"][0]
+
+
+def test_budget_infeasible_config_is_reported_not_raised(national, tiny_config,
+                                                        tmp_path_factory):
+    ctx, insight, tables = national
+    config = variant(tiny_config, tmp_path_factory, "infeasible",
+                     lambda raw: raw["budget"].update(total_change=-0.8))
+    bad_ctx, result = budget_for(config, tmp_path_factory, tables["tiers"])
+    error = result["error"]
+    assert result["table"] is None
+    assert "floors add up to" in error and "budget.floor_vs_current" in error
+    assert str(bad_ctx.config.config_path) in error
+    plan.save_strategy(bad_ctx, {**tables, "budget": result, "comparison": None})
+    assert not (bad_ctx.out / "budget.csv").exists()
+    saved = json.loads((bad_ctx.out / "budget.json").read_text("utf-8"))
+    assert saved["error"] == error
+
+
+def test_no_budget_without_spend_or_inside_a_province(national, tiny_config, tmp_path_factory):
+    tiers = national[2]["tiers"].drop(columns=["marketing_spend", "roi"], errors="ignore")
+    config = variant(tiny_config, tmp_path_factory, "nospend",
+                     lambda raw: raw["sources"].pop("spend"))
+    _, result = budget_for(config, tmp_path_factory, tiers)
+    assert result["table"] is None
+    assert "No marketing spend" in result["message"]
+    _, province = budget_for(tiny_config, tmp_path_factory, tiers, region="广东")
+    assert "per province" in province["message"]
+
+
+def test_spend_from_step4_or_computed_agree(national):
+    ctx, _, tables = national
+    tiers = tables["tiers"]
+    computed = plan.budget_plan(ctx, tiers.drop(columns=["marketing_spend", "roi"],
+                                                errors="ignore"))["table"]
+    from_kpis = plan.budget_plan(ctx, tiers)["table"]
+    pd.testing.assert_series_equal(computed.set_index("region")["spend"].sort_index(),
+                                   from_kpis.set_index("region")["spend"].sort_index(),
+                                   check_exact=False, rtol=1e-9)
+
+
+def test_unknown_region_in_budget_floors_names_the_key(national, tiny_config, tmp_path_factory):
+    config = variant(tiny_config, tmp_path_factory, "badfloor",
+                     lambda raw: raw["budget"].update(floors={"Atlantis": 1000}))
+    with pytest.raises(ValueError, match=r"budget.floors: unknown province name\(s\) \['Atlantis'\]"):
+        budget_for(config, tmp_path_factory, national[2]["tiers"])
+
+
+def test_step4_extras_feed_partner_plans_and_campaigns(national, tiny_config, tmp_path_factory):
+    run = tmp_path_factory.mktemp("run") / "copy"
+    shutil.copytree(national[0].run.root, run)     # step 4's tables are loaded, not rebuilt
+    ctx, insight, _ = step5(tiny_config, run)
+    ids = insight["rfm"]["customer_id"].head(6).tolist()
+    pd.DataFrame({"customer_id": ids, "partner_tier": ["A", "B", "B", "C", "B", "A"],
+                  "score": [17, 12, 15, 6, 10, 20],
+                  "points_staff": [4, 2, 3, 2, 2, 4], "points_years": [4, 4, 1, 1, 2, 4],
+                  "points_finance": [4, 3, 4, 1, 1, 4]}).to_csv(ctx.out / "partner_tiers.csv",
+                                                                 index=False)
+    pd.DataFrame({"customer_id": ids, "lifecycle": "active"}).to_csv(ctx.out / "lifecycle.csv",
+                                                                     index=False)
+    pd.DataFrame({"customer_id": ids, "ltv_12m": [1e6, 2e6, 3e6, 4e6, 5e6, 6e6]}).to_csv(
+        ctx.out / "ltv.csv", index=False)
+    tables = plan.strategy_tables(ctx, insight)
+    partners = tables["partners"]
+    assert partners["partner_tier"].tolist()[:3] == ["B", "B", "B"]
+    assert partners["score"].tolist()[:3] == [15, 12, 10]
+    assert partners.set_index("customer_id").loc[ids[2], "focus"] == "years, staff"
+    campaign = tables["campaign"].set_index("customer_id")
+    assert campaign.loc[ids[0], "lifecycle"] == "active"
+    assert campaign.loc[ids[5], "ltv_12m"] == 6e6
+    finding = plan.findings(ctx, insight, tables)["partners"]
+    assert finding["text"].startswith("3 B-tier partners get a development plan (A 2, C 1)")
+    plan.save_strategy(ctx, tables)
+    assert len(pd.read_csv(ctx.out / "partner_plans.csv")) == 6
+    sheets = pd.ExcelFile(ctx.out / "actions.xlsx", engine="openpyxl").sheet_names
+    assert sheets == ["region actions", "campaign list", "partner plans", "budget"]
+
+
+def test_exports_hold_contacts_and_the_report_does_not(national, monkeypatch):
+    ctx, insight, tables = national
+    plan.save_strategy(ctx, tables)
+    out = ctx.out
+    campaign = pd.read_csv(out / "campaign_list.csv", dtype=str)
+    assert {"name", "phone", "email", "owner", "campaign"} <= set(campaign.columns)
+    assert len(campaign) == len(insight["rfm"])
+    assert campaign["phone"].notna().sum() > 0
+    budget_csv = pd.read_csv(out / "budget.csv")
+    assert budget_csv["new_spend"].sum() == tables["budget"]["table"]["new_spend"].sum()
+    headline = json.loads((out / "headline.json").read_text("utf-8"))
+    assert headline["tier"] in {"core", "emerging", "gap", "declining", "steady"}
+    assert sum(headline["tiers"].values()) == len(tables["tiers"])
+
+    shown_parts: list[str] = []
+
+    def collect(obj):
+        shown_parts.append(obj.to_html() if hasattr(obj, "to_html") else obj.data)
+
+    monkeypatch.setattr(plan, "display", collect)
+    for section in goals.STEP5_SECTIONS:
+        plan.show_section(section, ctx, tables)
+    shown = "\n".join(shown_parts)
+    assert "Budget reallocation" in shown and "Customer campaigns" in shown
+    customers = ctx.prep.customers
+    for column in ("phone", "email", "name", "contact"):
+        values = customers[column].dropna().astype(str)
+        values = values[values.str.len() >= 4]
+        leaked = [v for v in values if v in shown]
+        assert not leaked, f"{column} reached the report: {leaked[:3]}"
+
+
+def test_comparison_of_two_runs_on_different_periods(national, tiny_config, tmp_path_factory):
+    earlier = tmp_path_factory.mktemp("earlier")
+    ctx_a, _, tables_a = step5(tiny_config, earlier, period_end="2024-12-31")
+    plan.save_strategy(ctx_a, tables_a)
+    ctx_b, insight_b, _ = national
+    plan.save_strategy(ctx_b, national[2])
+    tables_b = plan.strategy_tables(ctx_b, insight_b, baseline_run=str(earlier))
+    result = tables_b["comparison"]
+    assert "error" not in result
+    regions = result["regions"].set_index("region")
+    kpis_a = tables_a["tiers"].set_index("region")
+    kpis_b = tables_b["tiers"].set_index("region")
+    for province in ["广东省", "辽宁省", "安徽省"]:
+        assert regions.loc[province, "revenue_delta"] == pytest.approx(
+            kpis_b.loc[province, "revenue"] - kpis_a.loc[province, "revenue"])
+        assert regions.loc[province, "tier_before"] == kpis_a.loc[province, "tier"]
+    summary = result["summary"]
+    assert summary["baseline_period"]["end"] == "2024-12-31"
+    assert summary["period"]["end"] != "2024-12-31"
+    matrix = result["migration"]
+    assert matrix.drop(columns="(not scored)").to_numpy().sum() == len(insight_b["rfm"])
+    plan.save_strategy(ctx_b, tables_b)
+    assert json.loads((ctx_b.out / "comparison.json").read_text("utf-8"))["baseline_run"] == \
+        earlier.name
+    assert "monitoring" in plan.findings(ctx_b, insight_b, tables_b)
+
+    missing = plan.comparison(ctx_b, "no-such-run")
+    assert "not found" in missing["error"]
+    assert plan.comparison(ctx_b, "") is None
