@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import csv
 import glob
+import io as _io
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers.config import Source
@@ -152,6 +154,55 @@ def _sniff_delimiter(lines: list[str], need: tuple[str, ...]) -> str:
 # --------------------------------------------------------------------------- readers
 
 
+def _has_blank_lines(path: Path) -> bool:
+    """Whether the file holds an empty line (they shift line numbers in the fast reader)."""
+    tail = b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 24):
+            block = tail + chunk
+            if b"\n\n" in block or b"\n\r\n" in block:
+                return True
+            tail = block[-2:]
+    return False
+
+
+def _read_csv_arrow(path: Path, encoding: str, delimiter: str, skip: int) -> pd.DataFrame | None:
+    """Read with pyarrow's multi-threaded CSV reader; None when the file needs pandas'
+    (blank lines, quoted line breaks, ragged rows, UTF-16, compressed)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if encoding.startswith("utf-16") or path.suffix.lower() == ".gz" or _has_blank_lines(path):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+        names = pacsv.read_csv(
+            _io.BytesIO(head.rsplit(b"\n", 1)[0] if len(head) == HEAD_BYTES else head),
+            read_options=pacsv.ReadOptions(skip_rows=skip, encoding=_arrow_encoding(encoding)),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        ).column_names
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(skip_rows=skip, encoding=_arrow_encoding(encoding)),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=True,
+                null_values=[""], quoted_strings_can_be_null=True),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError, LookupError):
+        return None
+    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=pd.NA)
+                            if t == pa.string() else None)
+    if len(set(frame.columns)) < len(frame.columns):
+        return None  # duplicate headers: let pandas name them so they can be reported
+    return frame
+
+
+def _arrow_encoding(encoding: str) -> str:
+    return "utf8" if encoding.replace("-", "").lower() in ("utf8", "utf8sig") else encoding
+
+
 def _read_csv(path: Path, spec: FileSpec, notes: list[str]) -> pd.DataFrame:
     with open(path, "rb") as handle:
         head = handle.read(HEAD_BYTES)
@@ -170,10 +221,12 @@ def _read_csv(path: Path, spec: FileSpec, notes: list[str]) -> pd.DataFrame:
         rows = list(csv.reader(lines, delimiter=delimiter))
         skip = _header_index(rows, spec.need, spec.header_row)
         try:
-            frame = pd.read_csv(
-                path, dtype=str, encoding=encoding, sep=delimiter, skiprows=skip,
-                keep_default_na=False, na_values=[""], skip_blank_lines=False,
-            )
+            frame = _read_csv_arrow(path, encoding, delimiter, skip)
+            if frame is None:
+                frame = pd.read_csv(
+                    path, dtype=str, encoding=encoding, sep=delimiter, skiprows=skip,
+                    keep_default_na=False, na_values=[""], skip_blank_lines=False,
+                )
         except UnicodeDecodeError as exc:
             last_error = exc
             continue
@@ -273,9 +326,14 @@ def read_file(path: Path, spec: FileSpec, notes: list[str] | None = None) -> pd.
                            for c in missing)
         raise SourceError(f"{path}: column(s) {wanted} not found ({spec.what}); the file has "
                           f"{shown}")
-    text = frame.drop(columns="_line").astype("string")
-    text = text.apply(lambda s: s.str.strip()).replace("", pd.NA)
-    return text.assign(_line=frame["_line"].to_numpy(), _file=path.name)
+    text = {}
+    for col in frame.columns.drop("_line"):
+        values = frame[col].astype("string").str.strip()
+        text[col] = values.mask(values == "")
+    out = pd.DataFrame(text, index=frame.index)
+    return out.assign(_line=frame["_line"].to_numpy(),
+                      _file=pd.Categorical.from_codes(np.zeros(len(out), dtype="int8"),
+                                                      categories=[path.name]))
 
 
 def read_source(source: Source, data_dir: Path, notes: list[str] | None = None,

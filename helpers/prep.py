@@ -76,6 +76,7 @@ class _Ledger:
     def __init__(self) -> None:
         self.rows: list[dict] = []
         self.quarantined: list[pd.DataFrame] = []
+        self.reasons: list[str] = []
 
     def add(self, table: str, source: str, file: str, outcome: str, rows: int,
             reason: str = "") -> None:
@@ -90,22 +91,42 @@ class _Ledger:
                 self.add(table, source, file, outcome, rows, reason)
 
     def quarantine(self, table: str, frame: pd.DataFrame, mask, reason: str) -> pd.DataFrame:
-        """Move the rows of ``frame`` where ``mask`` holds to quarantine; return the rest."""
-        mask = pd.Series(mask, index=frame.index).fillna(False).astype(bool)
+        """Mark the rows of ``frame`` where ``mask`` holds for quarantine with ``reason``.
+
+        Rows already marked keep their first reason. The rows stay in the frame (so
+        that a large frame is not copied once per check) until :meth:`settle`.
+        """
+        mask = pd.Series(mask, index=frame.index).fillna(False).to_numpy(dtype=bool)
         if not mask.any():
             return frame
-        bad = frame[mask]
-        self.count(table, bad, "quarantined", reason)
-        shown = [c for c in bad.columns if not c.startswith("_")]
-        values = bad[shown].head(100_000).astype("string")
-        records = [json.dumps({k: v for k, v in rec.items() if not pd.isna(v)}, ensure_ascii=False)
-                   for rec in values.to_dict("records")]
-        records += ["{}"] * (len(bad) - len(records))
-        self.quarantined.append(pd.DataFrame({
-            "table": table, "source": bad["_source"].to_numpy(), "file": bad["_file"].to_numpy(),
-            "line": bad["_line"].to_numpy(), "reason": reason, "values": records,
-        }))
-        return frame[~mask]
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+        code = self.reasons.index(reason) + 1
+        marks = frame["_rq"].to_numpy() if "_rq" in frame else np.zeros(len(frame), "int16")
+        return frame.assign(_rq=np.where(mask & (marks == 0), code, marks).astype("int16"))
+
+    def settle(self, table: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Move the marked rows to quarantine (counted per file and reason); return the rest."""
+        if "_rq" not in frame:
+            return frame
+        marks = frame["_rq"].to_numpy()
+        keep = marks == 0
+        for code in sorted(set(np.unique(marks[~keep]).tolist())):
+            bad = frame[marks == code]
+            reason = self.reasons[code - 1]
+            self.count(table, bad, "quarantined", reason)
+            shown = [c for c in bad.columns if not c.startswith("_")]
+            values = bad[shown].head(100_000).astype("string")
+            records = [json.dumps({k: v for k, v in rec.items() if not pd.isna(v)},
+                                  ensure_ascii=False) for rec in values.to_dict("records")]
+            records += ["{}"] * (len(bad) - len(records))
+            self.quarantined.append(pd.DataFrame({
+                "table": table, "source": np.asarray(bad["_source"], dtype=object),
+                "file": np.asarray(bad["_file"], dtype=object), "line": bad["_line"].to_numpy(),
+                "reason": reason, "values": records,
+            }))
+        kept = frame[keep] if not keep.all() else frame
+        return kept.drop(columns="_rq")
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["table", "source", "file", "outcome", "reason", "rows"])
@@ -134,18 +155,17 @@ def map_distinct(series: pd.Series, func) -> pd.Series:
 
 def normalise_ids(series: pd.Series) -> pd.Series:
     """Identifiers as clean text: ``"17850.0"`` (a number read as float) -> ``"17850"``."""
-    def clean(values: pd.Series) -> pd.Series:
-        text = values.astype("string").str.strip()
-        return text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True).replace("", pd.NA)
-    return map_distinct(series.astype("string"), clean).astype("string")
+    text = series.astype("string").str.strip()
+    text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+    return text.mask(text == "").astype("string")
 
 
 def join_keys(series: pd.Series) -> pd.Series:
     """Keys as joins compare them: ids normalised and leading zeros of all-digit keys
     dropped, so ``01037``, ``1037`` and ``1037.0`` match."""
     ids = normalise_ids(series)
-    return map_distinct(ids, lambda v: v.astype("string").str.replace(
-        r"^0+(?=\d)", "", regex=True)).astype("string")
+    stripped = ids.str.replace(r"^0+(\d)", r"\1", regex=True)
+    return stripped.astype("string")
 
 
 def _number_text(values: pd.Series) -> pd.Series:
@@ -158,10 +178,19 @@ def _number_text(values: pd.Series) -> pd.Series:
 
 
 def parse_numbers(series: pd.Series) -> pd.Series:
-    """Numbers from text, parsed once per distinct value (NaN where not a number)."""
+    """Numbers from text (NaN where not a number): plain numbers are cast at once,
+    the rest (thousands separators, currency signs) parsed once per distinct value."""
     if pd.api.types.is_numeric_dtype(series):
         return series.astype("float64")
-    return map_distinct(series.astype("string"), _number_text).astype("float64")
+    text = series.astype("string")
+    plain = text.str.fullmatch(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?").fillna(False)
+    out = pd.Series(np.nan, index=series.index, dtype="float64")
+    if plain.any():
+        out[plain.to_numpy()] = text[plain].astype("float64").to_numpy()
+    rest = text.notna() & ~plain
+    if rest.any():
+        out[rest.to_numpy()] = map_distinct(text[rest], _number_text).astype("float64").to_numpy()
+    return out
 
 
 def infer_date_format(values: pd.Series) -> tuple[str | None, int]:
@@ -362,7 +391,9 @@ def _map_columns(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
                                   f"{spec.expr!r} cannot be evaluated: {exc}") from None
             out[canon] = pd.Series(value, index=frame.index).astype("float64")
     mapped = pd.DataFrame(out, index=frame.index)
-    return mapped.assign(_line=frame["_line"], _file=frame["_file"], _source=source.name)
+    extra = {"_rq": frame["_rq"]} if "_rq" in frame else {}
+    return mapped.assign(_line=frame["_line"], _file=frame["_file"], _source=frame["_source"],
+                         **extra)
 
 
 def _to_dates(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledger,
@@ -424,7 +455,8 @@ def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledg
     open_join = any(j.columns is None for j in source.joins)
     need = tuple(sorted(keys if open_join else (refs - joined_cols) | keys))
     raw = reader.source(source, need)
-    raw = raw.assign(_source=source.name)
+    raw = raw.assign(_source=pd.Categorical.from_codes(np.zeros(len(raw), dtype="int8"),
+                                                       categories=[source.name]))
     ledger.count(table, raw, "read")
     dup = _exact_duplicates(raw)
     if dup.any():
@@ -444,10 +476,11 @@ def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledg
         drop = ~inside if rule.in_ is not None else inside
         if drop.any():
             word = "not in" if rule.in_ is not None else "in"
-            for value, rows in raw[drop].groupby(values[drop].fillna("(empty)"), sort=True):
+            shown = values.fillna("(empty)")
+            for value in sorted(shown[drop].unique()):
                 reason = (f"{rule.reason} ({rule.column} {value!r})" if rule.reason else
                           f"{rule.column} {value!r} {word} filter {listed}")
-                raw = ledger.quarantine(table, raw, raw.index.isin(rows.index), reason)
+                raw = ledger.quarantine(table, raw, drop & (shown == value), reason)
     frame = _map_columns(raw, source)
     for col in [c for c in ID_COLUMNS if c in frame]:
         frame = frame.assign(**{col: normalise_ids(frame[col])})
@@ -460,22 +493,36 @@ def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledg
     frame = _to_dates(frame, source, table, ledger, notes, required_dates)
     required_numbers = ("amount",) if table in ("orders", "spend") else ()
     frame = _to_numbers(frame, table, ledger, notes, required_numbers)
-    return frame
+    return ledger.settle(table, frame)
 
 
 def _exact_duplicates(raw: pd.DataFrame) -> pd.Series:
-    """Rows identical in every column of the file (same file or another file of the source)."""
+    """Rows identical in every column of the file (same file or another file of the source).
+
+    Each row's cells are joined into one string (a separator and a null marker that
+    do not occur in text), encoded once by pyarrow, and repeated codes are duplicates.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     columns = [c for c in raw.columns if not c.startswith("_")]
     if not columns or raw.empty:
         return pd.Series(False, index=raw.index)
-    hashed = pd.util.hash_pandas_object(raw[columns], index=False)
-    return hashed.duplicated(keep="first")
+    cells = [pc.fill_null(pa.array(raw[c].astype("string"), type=pa.large_string()), "\x00")
+             for c in columns]
+    separator = pa.scalar("\x1f", type=pa.large_string())
+    joined = pc.binary_join_element_wise(*cells, separator) if len(cells) > 1 else cells[0]
+    if isinstance(joined, pa.ChunkedArray):  # one dictionary for all rows
+        joined = joined.combine_chunks()
+    codes = pc.dictionary_encode(joined).indices.to_numpy(zero_copy_only=False)
+    return pd.Series(pd.Series(codes).duplicated(keep="first").to_numpy(), index=raw.index)
 
 
 def _keep_status(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledger) -> pd.DataFrame:
     drop = ~frame["status"].isin(source.keep_status)
-    for status, rows in frame[drop].groupby(frame.loc[drop, "status"].fillna("(empty)"), sort=True):
-        frame = ledger.quarantine(table, frame, frame.index.isin(rows.index),
+    shown = frame["status"].fillna("(empty)")
+    for status in sorted(shown[drop].unique()):
+        frame = ledger.quarantine(table, frame, drop & (shown == status),
                                   f"status {status!r} not in keep_status")
     return frame
 
@@ -796,8 +843,9 @@ def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Confi
     sources = {s.name: s for s in config.sources["orders"]}
     kept = []
     today = pd.Timestamp.today().normalize()
-    known = customers["customer_id"]
-    for name, part in orders.groupby("_source", sort=False):
+    orders = orders.assign(_pos=pd.Index(customers["customer_id"]).get_indexer(
+        orders["customer_id"]))
+    for name, part in orders.groupby("_source", sort=False, observed=True):
         source = sources[name]
         if source.keep_status is not None and "status" in part:
             part = _keep_status(part, source, "orders", ledger)
@@ -820,18 +868,20 @@ def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Confi
         if source.negative_amount == "quarantine":
             part = ledger.quarantine("orders", part, (part["amount"] < 0) & ~part["_return"],
                                      "amount is negative (not a return)")
-        part = ledger.quarantine("orders", part, ~part["customer_id"].isin(known),
+        part = ledger.quarantine("orders", part, part["_pos"].to_numpy() < 0,
                                  "unknown customer_id")
         part = ledger.quarantine("orders", part, part["order_date"] > today,
                                  "order_date in the future")
+        part = ledger.settle("orders", part)
         ledger.count("orders", part, "kept")
         kept.append(part.drop(columns="_return"))
     orders = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
-    where = customers.set_index("customer_id")[["province", "territory"]]
-    drop = [c for c in ("country", "city", "district", "address", "lat", "lon") if c in orders]
+    pos = orders["_pos"].to_numpy()
+    drop = [c for c in ("country", "city", "district", "address", "lat", "lon", "_pos")
+            if c in orders]
     return orders.drop(columns=drop).assign(
-        province=orders["customer_id"].map(where["province"]).astype("string"),
-        territory=orders["customer_id"].map(where["territory"]).astype("string"))
+        province=customers["province"].astype("string").take(pos).to_numpy(),
+        territory=customers["territory"].astype("string").take(pos).to_numpy())
 
 
 def _prepare_spend(spend: pd.DataFrame, config: Config, ledger: _Ledger) -> pd.DataFrame:
@@ -847,6 +897,7 @@ def _prepare_spend(spend: pd.DataFrame, config: Config, ledger: _Ledger) -> pd.D
     spend = ledger.quarantine("spend", spend, ~period.str.match(r"^\d{4}Q[1-4]$").fillna(False),
                               "period is not a quarter like 2024Q1")
     spend = ledger.quarantine("spend", spend, spend["amount"] < 0, "amount is negative")
+    spend = ledger.settle("spend", spend)
     ledger.count("spend", spend, "kept")
     return spend
 
