@@ -69,8 +69,11 @@ def lifecycle(orders: pd.DataFrame, *, as_of: object, customers: pd.DataFrame | 
     churn_days = (as_of - churn_start).days
 
     day = pd.to_datetime(orders["order_date"]).dt.normalize()
-    keep = day.notna() & (day < as_of) & (orders["amount"].astype(float) > 0)
-    lines = pd.DataFrame({"customer_id": orders["customer_id"][keep], "day": day[keep]})
+    keep = (day.notna() & (day < as_of) & (orders["amount"].astype(float) > 0)
+            & orders["customer_id"].notna())
+    # Group on integer codes of the ids (sorted like the ids): much faster than strings.
+    codes, ids = pd.factorize(orders["customer_id"][keep], sort=True)
+    lines = pd.DataFrame({"customer_id": codes, "day": day[keep].to_numpy()})
     days = lines.drop_duplicates().sort_values(["customer_id", "day"])
     gap = days.groupby("customer_id")["day"].diff().dt.days
     per = days.assign(gap=gap).groupby("customer_id").agg(
@@ -92,6 +95,7 @@ def lifecycle(orders: pd.DataFrame, *, as_of: object, customers: pd.DataFrame | 
          per["last_order"] >= churn_start],
         ["new", "reactivated", "active", "at risk"], "churned")
     per = per.assign(stage=stage).reset_index()
+    per = per.assign(customer_id=ids[per["customer_id"].to_numpy()])
     if customers is not None:
         known = set(per["customer_id"].astype(object))
         never = customers.loc[~customers["customer_id"].astype(object).isin(known),

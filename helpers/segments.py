@@ -150,14 +150,19 @@ def rfm(orders: pd.DataFrame, *, as_of: object = None, bins: int = 5) -> pd.Data
         as_of = dates.max().normalize() + pd.Timedelta(days=1)
     as_of = pd.Timestamp(as_of).normalize()
 
+    # Integer codes of the ids (sorted like the ids): grouping on them is much faster
+    # than on strings, and the order (ties broken by customer_id) is the same.
+    codes, ids = pd.factorize(orders["customer_id"], sort=True)
+    order_codes = (pd.factorize(orders["order_id"])[0] if "order_id" in orders.columns
+                   else np.arange(len(orders)))
     lines = pd.DataFrame({
-        "customer_id": orders["customer_id"],
-        "order_id": orders["order_id"] if "order_id" in orders.columns
-        else pd.Series(np.arange(len(orders)), index=orders.index),
-        "day": dates.dt.normalize(),
-        "amount": orders["amount"].astype(float),
+        "customer_id": codes,
+        "order_id": order_codes,
+        "day": dates.dt.normalize().to_numpy(),
+        "amount": orders["amount"].astype(float).to_numpy(),
     })
-    lines = lines.loc[lines["day"].notna() & (lines["day"] < as_of)]
+    lines = lines.loc[lines["day"].notna() & (lines["day"] < as_of)
+                      & (lines["customer_id"] >= 0)]
     positive = lines.loc[lines["amount"] > 0]
     columns = ["customer_id", "last_order_date", "recency_days", "frequency", "monetary",
                "r_score", "f_score", "m_score", "rfm_score", "segment"]
@@ -184,7 +189,8 @@ def rfm(orders: pd.DataFrame, *, as_of: object = None, bins: int = 5) -> pd.Data
         segment=[segment_for(r, f, bins) for r, f in zip(per["r_score"], per["f_score"],
                                                           strict=True)],
     )
-    return per[columns].sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+    per = per[columns].sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+    return per.assign(customer_id=ids[per["customer_id"].to_numpy()])
 
 
 def segment_summary(rfm_table: pd.DataFrame) -> pd.DataFrame:
