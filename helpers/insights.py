@@ -431,8 +431,10 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
         parts = [f"{r.tier}: {r.partners:,} partners, {r.revenue_share:.0%} of partner revenue"
                  for r in summary.itertuples()]
         incomplete = int(summary["incomplete"].sum())
+        tiers = ctx.config.partners.tiers
         return ("Partners are scored on product, business model, staff, finances and years "
-                "in the trade (workbook.yaml `partners:`; A from 16 points, B from 10). "
+                f"in the trade (workbook.yaml `partners:`; A from {tiers['A']:g} points, B "
+                f"from {tiers['B']:g}). "
                 + "; ".join(parts) + "."
                 + (f" {incomplete} partner(s) lack some data and may be under-scored."
                    if incomplete else ""))

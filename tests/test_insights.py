@@ -131,3 +131,23 @@ def test_brazilian_states_on_real_olist_data(tmp_path):
     assert kpis.loc["Acre", "gi_bin"] <= 0
     assert tables["partner_tiers"].empty                         # no firmographics
     assert tables["notes"]["ltv"]["customers"] > 20_000
+
+
+def test_explain_names_the_story_in_plain_words_and_escapes_data(national):
+    ctx, tables = national
+    hot = insights.explain(ctx, tables, "hotspots")
+    assert "Shanghai" in hot and "Jiangsu" in hot and "Zhejiang" in hot
+    gaps = insights.explain(ctx, tables, "gaps")
+    assert gaps.index("Henan") < gaps.index("Sichuan") < gaps.index("Hunan")
+    assert all(name in gaps for name in ["Tibet", "Qinghai", "Ningxia"])
+    assert "**6 customer(s) stand alone**" in insights.explain(ctx, tables, "isolated")
+    assert "A from 16 points, B from 10" in insights.explain(ctx, tables, "partners")
+    for topic in ["concentration", "segments", "clusters", "lifecycle", "ltv"]:
+        assert insights.explain(ctx, tables, topic)
+    hostile = dict(tables, region_kpis=tables["region_kpis"].assign(
+        region_en=tables["region_kpis"]["region_en"].where(
+            tables["region_kpis"]["region"] != "上海市", "<script>x</script>")))
+    text = insights.explain(ctx, hostile, "hotspots")
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    with pytest.raises(ValueError, match="unknown topic"):
+        insights.explain(ctx, tables, "weather")
