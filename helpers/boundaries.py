@@ -43,6 +43,8 @@ __all__ = [
     "from_gcj02",
     "china_regions",
     "world_countries",
+    "region_outlines",
+    "country_outline",
     "attach_outlines",
     "feature_collection",
     "TOLERANCE",
@@ -269,6 +271,47 @@ def world_countries(iso3: list[str] | None = None, *,
     frame = pd.DataFrame(records)
     _save_cache(cache, frame)
     return frame
+
+
+def region_outlines(country: str, level: str = "province", *,
+                    province: str | None = None) -> pd.DataFrame:
+    """Outlines of a country's regions at ``level``, where the package has them.
+
+    Parameters
+    ----------
+    country : str
+        ISO 3166 code (``CN``, ``CHN``, ``BR`` ...), as ``geography.country``.
+    level : {"province", "city"}
+        Admin 1 (provinces, states) or admin 2 (cities).
+    province : str, optional
+        Cities of this province only.
+
+    Returns
+    -------
+    DataFrame
+        :func:`china_regions` for China; for other countries an empty frame with
+        the same columns (no admin-1 outlines ship: their states are drawn as
+        circles at their centre).
+    """
+    if _iso3(country) == "CHN":
+        return china_regions(level, province=province)
+    return pd.DataFrame(columns=["region", "region_code", "province", "level", "geometry"])
+
+
+def country_outline(country: str) -> pd.DataFrame:
+    """The outline of one country (:func:`world_countries` of its ISO3 code)."""
+    return world_countries([_iso3(country)])
+
+
+def _iso3(country: str) -> str:
+    import pycountry
+
+    text = str(country).strip()
+    try:
+        return pycountry.countries.lookup(text).alpha_3
+    except LookupError:
+        raise ValueError(f"unknown country {text!r}; expected an ISO 3166 code such as CN, "
+                         "BR or US") from None
 
 
 # --------------------------------------------------------------------------- joining

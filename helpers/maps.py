@@ -348,19 +348,34 @@ def _legend(m: folium.Map, title: str, rows: list[tuple[str, str, str]]) -> None
     m.get_root().html.add_child(folium.Element(box))
 
 
-def default_outlines(level: str, province: str | None = None) -> pd.DataFrame:
+def default_outlines(level: str, province: str | None = None,
+                     country: str = "CN") -> pd.DataFrame:
     """The outlines a filled map of ``level`` uses (empty where none are available).
 
-    ``province`` and ``city`` come from :func:`helpers.boundaries.china_regions`
-    (``province`` limits cities to one province), ``country`` from
-    :func:`helpers.boundaries.world_countries`; any other level (US or Brazilian
-    states, territories) has no outlines, so its regions are drawn as circles.
+    Chinese ``province`` and ``city`` outlines come from
+    :func:`helpers.boundaries.china_regions` (``province`` limits cities to one
+    province), ``country`` from :func:`helpers.boundaries.world_countries`; other
+    countries' states and any other level (territories) have no outlines, so their
+    regions are drawn as circles.
     """
     if level in ("province", "city"):
-        return boundaries.china_regions(level, province=province if level == "city" else None)
+        return boundaries.region_outlines(country, level,
+                                          province=province if level == "city" else None)
     if level == "country":
         return boundaries.world_countries()
     return pd.DataFrame(columns=["region", "region_code", "level", "geometry"])
+
+
+def _add_borders(m: folium.Map, outlines: pd.DataFrame, projection: _Projection,
+                 lang: str) -> None:
+    """Thin, non-interactive borders of ``outlines`` in their own layer (context)."""
+    style = {"color": "#777777", "weight": 0.8, "fill": False, "interactive": False,
+             "className": "wb-outline"}
+    collection = boundaries.feature_collection(
+        outlines.assign(style=[style] * len(outlines)), ["style"],
+        transform=projection.transform)
+    level = str(outlines["level"].iloc[0]) if "level" in outlines.columns else ""
+    _RegionLayer(collection, label(f"borders_{level}" if level else "borders", lang)).add_to(m)
 
 
 def region_map(
@@ -370,6 +385,8 @@ def region_map(
     outlines: pd.DataFrame | None = None,
     province: str | None = None,
     absent: str | None = None,
+    context: pd.DataFrame | None = None,
+    country: str = "CN",
     classes: int = 5,
     lang: str = "en",
     tiles: str | None = "OpenStreetMap",
@@ -397,6 +414,11 @@ def region_map(
         for cities: the KPI table lists only cities with customers) or a region
         outside the market (default otherwise: Hong Kong, Macao, Taiwan, provinces
         outside a territory).
+    context : DataFrame, optional
+        Outlines drawn as thin borders beneath, for orientation (the country's
+        outline when its states are circles).
+    country : str, default "CN"
+        ``geography.country``: which outlines :func:`default_outlines` looks up.
     classes : int, default 5
         Number of colour classes.
     lang : {"en", "zh"}
@@ -420,7 +442,7 @@ def region_map(
     levels = kpis["level"].dropna().unique() if "level" in kpis.columns else []
     level = str(levels[0]) if len(levels) else "province"
     if outlines is None:
-        outlines = default_outlines(level, province)
+        outlines = default_outlines(level, province, country)
     if absent is None:
         absent = "no_customers" if level == "city" else "no_data"
     if absent not in ("no_customers", "no_data"):
@@ -439,6 +461,8 @@ def region_map(
         shown.append(value)
 
     m, projection = _base_map(tiles)
+    if context is not None and len(context):
+        _add_borders(m, context, projection, lang)
     features = []
     for i, row in enumerate(frame.to_dict("records")):
         if row["geometry"] is None:
@@ -480,7 +504,8 @@ def region_map(
                                                transform=projection.transform)
     layer_name = label("filled_regions", lang).format(value=label(value, lang))
     layer = _RegionLayer(collection, layer_name)
-    layer.add_to(m)
+    if layer.features:
+        layer.add_to(m)
 
     # Circles where a region has no outline (US states, a city merged away ...).
     no_outline = frame.assign(_fill=fill)[frame["geometry"].isna()]
@@ -667,14 +692,7 @@ def customer_map(
     frame, skipped = _coords(customers)
     m, projection = _base_map(tiles)
     if outlines is not None and len(outlines):
-        style = {"color": "#777777", "weight": 0.8, "fill": False, "interactive": False,
-                 "className": "wb-outline"}
-        collection = boundaries.feature_collection(
-            outlines.assign(style=[style] * len(outlines)), ["style"],
-            transform=projection.transform)
-        level = str(outlines["level"].iloc[0]) if "level" in outlines.columns else ""
-        _RegionLayer(collection, label(f"borders_{level}" if level else "borders", lang)
-                     ).add_to(m)
+        _add_borders(m, outlines, projection, lang)
     lat, lon = projection.points(frame["lat"], frame["lon"])
     digits = 3 if mask_pii else 5
     coords = np.round(np.column_stack([lat, lon]), digits)

@@ -40,7 +40,9 @@ kpis = steps.region_kpis(ctx)
 with_customers = kpis[kpis["customers"] > 0]
 level = ctx.scope.sublevel  # provinces in the national and territory reports, cities in a province report
 province = ctx.scope.name if ctx.scope.kind == "province" else None
-outlines = boundaries.china_regions(level, province=province)
+country = ctx.config.geography.country
+outlines = boundaries.region_outlines(country, level, province=province)  # none outside China
+borders = outlines if len(outlines) else boundaries.country_outline(country)
 tiles = ctx.config.report.tiles  # report.tiles in workbook.yaml: osm | amap | none
 
 # %% [markdown]
@@ -132,11 +134,12 @@ charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang);
 # Each region is coloured by its revenue in the period, in classes of about equal size, so
 # the darkest regions are the top fifth. Grey dashed regions have **no customers at all**:
 # the blank spots, candidates for new markets. In a province report the map shows the
-# province's cities. Hover over a region for its numbers.
+# province's cities. Where no outlines are available (states outside China) each region
+# is a circle sized by its revenue. Hover over a region for its numbers.
 
 # %%
-maps.region_map(kpis, value="revenue", outlines=outlines, province=province, lang=lang,
-                tiles=tiles)
+maps.region_map(kpis, value="revenue", outlines=outlines, province=province,
+                context=None if len(outlines) else borders, lang=lang, tiles=tiles)
 
 # %% [markdown]
 # ## Map: every customer
@@ -146,4 +149,4 @@ maps.region_map(kpis, value="revenue", outlines=outlines, province=province, lan
 # are rounded to about 100 m.
 
 # %%
-maps.customer_map(ctx.customers, lang=lang, mask_pii=mask_pii, tiles=tiles, outlines=outlines)
+maps.customer_map(ctx.customers, lang=lang, mask_pii=mask_pii, tiles=tiles, outlines=borders)

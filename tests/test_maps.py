@@ -187,9 +187,12 @@ def test_region_map_graduated_symbols_without_outlines():
                            "level": "state", "lat": [36.8, 31.0, 40.4],
                            "lon": [-119.4, -99.9, -82.9], "customers": [10, 5, 0],
                            "revenue": [900.0, 100.0, 0.0]})
-    m = region_map(states, tiles=None)
+    assert boundaries.region_outlines("US").empty  # no state outlines ship
+    m = region_map(states, tiles=None, country="US", context=boundaries.country_outline("USA"))
     page = _html(m)
     assert m.region_features == 0 and m.graduated == 3
+    assert "Country borders" in page and "wb-outline" in page  # the USA, for orientation
+    assert "Regions by Revenue" not in page  # no empty filled layer
     radii = [float(r) for r in re.findall(r'"radius": ([0-9.]+)', page)]
     assert len(radii) == 3 and radii[0] > radii[1]  # area follows revenue
     assert page.count(BLANK_COLOR) >= 1  # Ohio: a grey ring
