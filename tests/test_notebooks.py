@@ -135,3 +135,32 @@ def test_defaults_on_the_bundled_sample_find_the_story(tmp_path):
     kpis = pd.read_csv(tmp_path / "all" / "region_kpis.csv").set_index("region")
     for province in STORY["underserved"]:
         assert kpis.loc[province, "gap_ratio"] < 0.5
+
+    # step 5: every planted role in its tier, with the numbers that put it there
+    assert tiers.loc[STORY["emerging"], "tier"].eq("emerging").all()
+    assert tiers.loc[STORY["underserved"], "tier"].eq("gap").all()
+    for province in STORY["hot"]:
+        assert f"share {tiers.loc[province, 'share']:.1%} ≥ 5.0%" in tiers.loc[province,
+                                                                              "tier_reason"]
+    for province in STORY["declining"]:
+        growth = tiers.loc[province, "growth_yoy"]
+        assert tiers.loc[province, "tier_reason"].startswith(f"growth {growth:+.1%} ≤ -10.0%")
+    for province in STORY["underserved"]:
+        assert f"ratio {tiers.loc[province, 'gap_ratio']:.2f} < 0.5" in tiers.loc[
+            province, "tier_reason"]
+    assert (tiers.loc[STORY["blank"], "tier_reason"] == "no customers").all()
+    assert tiers.loc[STORY["emerging"], "tier_reason"].str.contains("≥ +50.0%", regex=False).all()
+
+    # the budget: the same money (the total exactly), every floor and cap met, and the
+    # planted reallocation story: the declining province gives, the emerging and
+    # under-served ones get
+    plan = pd.read_csv(tmp_path / "all" / "budget.csv").set_index("region")
+    assert plan["new_spend"].sum() == round(plan["spend"].sum() / 1000) * 1000
+    assert (plan["new_spend"] >= plan["floor"]).all() and (plan["new_spend"] <= plan["cap"]).all()
+    assert (plan["new_spend"] % 1000 == 0).all()
+    assert (plan.loc[STORY["declining"], "change"] < 0).all()
+    assert (plan.loc[STORY["emerging"] + ["河南省", "湖南省"], "change"] > 0).all()
+    assert (plan.loc[STORY["blank"], "new_spend"] == 30000).all()
+    summary = json.loads((tmp_path / "all" / "executive_summary.json").read_text("utf-8"))
+    assert len(summary["findings"]) == 5
+    assert all(any(ch.isdigit() for ch in f["text"]) for f in summary["findings"])
