@@ -326,14 +326,24 @@ def read_file(path: Path, spec: FileSpec, notes: list[str] | None = None) -> pd.
                            for c in missing)
         raise SourceError(f"{path}: column(s) {wanted} not found ({spec.what}); the file has "
                           f"{shown}")
-    text = {}
-    for col in frame.columns.drop("_line"):
-        values = frame[col].astype("string").str.strip()
-        text[col] = values.mask(values == "")
-    out = pd.DataFrame(text, index=frame.index)
+    out = pd.DataFrame({col: _clean_text(frame[col]) for col in frame.columns.drop("_line")},
+                       index=frame.index)
     return out.assign(_line=frame["_line"].to_numpy(),
                       _file=pd.Categorical.from_codes(np.zeros(len(out), dtype="int8"),
                                                       categories=[path.name]))
+
+
+def _clean_text(values: pd.Series) -> pd.Series:
+    """Text with surrounding white space removed and empty cells as missing (in pyarrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(values.astype("string"), type=pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    trimmed = pc.utf8_trim_whitespace(array)
+    cleaned = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    return pd.Series(pd.arrays.ArrowStringArray(cleaned), index=values.index, dtype="string")
 
 
 def read_source(source: Source, data_dir: Path, notes: list[str] | None = None,

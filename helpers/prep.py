@@ -184,12 +184,17 @@ def parse_numbers(series: pd.Series) -> pd.Series:
         return series.astype("float64")
     text = series.astype("string")
     plain = text.str.fullmatch(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?").fillna(False)
+    plain = plain.to_numpy(dtype=bool)
     out = pd.Series(np.nan, index=series.index, dtype="float64")
     if plain.any():
-        out[plain.to_numpy()] = text[plain].astype("float64").to_numpy()
-    rest = text.notna() & ~plain
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = pa.array(text[plain], type=pa.string())
+        out[plain] = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+    rest = text.notna().to_numpy(dtype=bool) & ~plain
     if rest.any():
-        out[rest.to_numpy()] = map_distinct(text[rest], _number_text).astype("float64").to_numpy()
+        out[rest] = map_distinct(text[rest], _number_text).astype("float64").to_numpy()
     return out
 
 
@@ -499,23 +504,40 @@ def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledg
 def _exact_duplicates(raw: pd.DataFrame) -> pd.Series:
     """Rows identical in every column of the file (same file or another file of the source).
 
-    Each row's cells are joined into one string (a separator and a null marker that
-    do not occur in text), encoded once by pyarrow, and repeated codes are duplicates.
+    Each column is encoded once (pyarrow), the codes are mixed into one 64-bit key per
+    row, and rows sharing a key are compared in full, so the answer is exact.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     columns = [c for c in raw.columns if not c.startswith("_")]
     if not columns or raw.empty:
         return pd.Series(False, index=raw.index)
-    cells = [pc.fill_null(pa.array(raw[c].astype("string"), type=pa.large_string()), "\x00")
-             for c in columns]
-    separator = pa.scalar("\x1f", type=pa.large_string())
-    joined = pc.binary_join_element_wise(*cells, separator) if len(cells) > 1 else cells[0]
-    if isinstance(joined, pa.ChunkedArray):  # one dictionary for all rows
-        joined = joined.combine_chunks()
-    codes = pc.dictionary_encode(joined).indices.to_numpy(zero_copy_only=False)
-    return pd.Series(pd.Series(codes).duplicated(keep="first").to_numpy(), index=raw.index)
+    key = np.zeros(len(raw), dtype="uint64")
+    with np.errstate(over="ignore"):
+        for col in columns:
+            codes, _ = pd.factorize(raw[col], use_na_sentinel=True)
+            key = key * np.uint64(1_000_003) ^ (codes.astype("int64") + 2).astype("uint64")
+    candidates = pd.Series(key).duplicated(keep=False).to_numpy()
+    dup = np.zeros(len(raw), dtype=bool)
+    if candidates.any():
+        dup[candidates] = raw.loc[candidates, columns].duplicated(keep="first").to_numpy()
+    return pd.Series(dup, index=raw.index)
+
+
+def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position of each value in ``keys`` (-1 when absent), looked up once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    where = pd.Index(keys).get_indexer(pd.Index(uniques))
+    return np.where(codes < 0, -1, where.take(np.where(codes < 0, 0, codes)) if len(where) else -1)
+
+
+def _take_text(values: pd.Series, positions: np.ndarray) -> pd.Series:
+    """``values`` (text) at ``positions`` (-1: missing), taken by pyarrow (no Python objects)."""
+    import pyarrow as pa
+
+    array = pa.array(values.astype("string"), type=pa.large_string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    taken = array.take(pa.array(positions, mask=positions < 0, type=pa.int64()))
+    return pd.Series(pd.arrays.ArrowStringArray(taken.cast(pa.string())), dtype="string")
 
 
 def _keep_status(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledger) -> pd.DataFrame:
@@ -548,12 +570,15 @@ def _merge_customers(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     grouped = frame.groupby("customer_id", sort=False)
     merged = grouped.first()  # first non-null value per column, in source order
     # The sources a customer came from, in config order: crm, crm+erp, erp.
-    pairs = frame[["customer_id", "_source"]].drop_duplicates()
-    source = pd.Series("", index=merged.index, dtype="string")
-    for name in pairs["_source"].unique():
-        has = merged.index.isin(pairs.loc[pairs["_source"] == name, "customer_id"])
-        source = source.where(~has, source.where(source == "", source + "+") + name)
-    merged = merged.assign(source=source)
+    codes, uniques = pd.factorize(frame["customer_id"])
+    order = pd.Index(uniques).get_indexer(merged.index)
+    names = np.asarray(frame["_source"], dtype=object)
+    source = np.full(len(uniques), "", dtype=object)
+    for name in pd.unique(names):
+        has = np.zeros(len(uniques), dtype=bool)
+        has[codes[names == name]] = True
+        source[has] = np.where(source[has] == "", name, source[has] + "+" + name)
+    merged = merged.assign(source=pd.Series(source[order], index=merged.index, dtype="string"))
     first = frame[~repeated].set_index("customer_id")
     merged = merged.assign(_line=first["_line"], _file=first["_file"], _source=first["_source"])
     return merged.reset_index(), frame[repeated]
@@ -843,9 +868,11 @@ def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Confi
     sources = {s.name: s for s in config.sources["orders"]}
     kept = []
     today = pd.Timestamp.today().normalize()
-    orders = orders.assign(_pos=pd.Index(customers["customer_id"]).get_indexer(
-        orders["customer_id"]))
-    for name, part in orders.groupby("_source", sort=False, observed=True):
+    orders = orders.assign(_pos=_positions(orders["customer_id"], customers["customer_id"]))
+    names = pd.unique(np.asarray(orders["_source"], dtype=object))
+    parts = [(names[0], orders)] if len(names) == 1 else orders.groupby(
+        "_source", sort=False, observed=True)
+    for name, part in parts:
         source = sources[name]
         if source.keep_status is not None and "status" in part:
             part = _keep_status(part, source, "orders", ledger)
@@ -879,9 +906,10 @@ def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Confi
     pos = orders["_pos"].to_numpy()
     drop = [c for c in ("country", "city", "district", "address", "lat", "lon", "_pos")
             if c in orders]
-    return orders.drop(columns=drop).assign(
-        province=customers["province"].astype("string").take(pos).to_numpy(),
-        territory=customers["territory"].astype("string").take(pos).to_numpy())
+    province = _take_text(customers["province"], pos)
+    territory = _take_text(customers["territory"], pos)
+    province.index = territory.index = orders.index
+    return orders.drop(columns=drop).assign(province=province, territory=territory)
 
 
 def _prepare_spend(spend: pd.DataFrame, config: Config, ledger: _Ledger) -> pd.DataFrame:
