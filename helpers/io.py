@@ -341,8 +341,10 @@ def _clean_text(values: pd.Series) -> pd.Series:
     array = pa.array(values.astype("string"), type=pa.string())
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    trimmed = pc.utf8_trim_whitespace(array)
-    cleaned = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    cleaned = pc.utf8_trim_whitespace(array)
+    shortest = pc.min(pc.binary_length(cleaned)).as_py()
+    if shortest == 0:
+        cleaned = pc.if_else(pc.equal(cleaned, ""), pa.scalar(None, pa.string()), cleaned)
     return pd.Series(pd.arrays.ArrowStringArray(cleaned), index=values.index, dtype="string")
 
 

@@ -448,8 +448,12 @@ def _to_numbers(frame: pd.DataFrame, table: str, ledger: _Ledger, notes: list[st
 
 
 def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledger,
-                      notes: list[str]) -> pd.DataFrame:
-    """One source: read, merge exact duplicates, join, filter, map and type its rows."""
+                      notes: list[str], settle: bool = True) -> pd.DataFrame:
+    """One source: read, merge exact duplicates, join, filter, map and type its rows.
+
+    With ``settle=False`` the rows marked for quarantine stay in the frame (column
+    ``_rq``) for the table's own checks to settle once.
+    """
     joined_cols = set()
     for join in source.joins:
         joined_cols |= set(_Reader._join_columns(join))
@@ -498,35 +502,56 @@ def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledg
     frame = _to_dates(frame, source, table, ledger, notes, required_dates)
     required_numbers = ("amount",) if table in ("orders", "spend") else ()
     frame = _to_numbers(frame, table, ledger, notes, required_numbers)
-    return ledger.settle(table, frame)
+    return ledger.settle(table, frame) if settle else frame
 
 
 def _exact_duplicates(raw: pd.DataFrame) -> pd.Series:
     """Rows identical in every column of the file (same file or another file of the source).
 
-    Each column is encoded once (pyarrow), the codes are mixed into one 64-bit key per
-    row, and rows sharing a key are compared in full, so the answer is exact.
+    Columns are taken from the most to the least varied (judged on the first rows);
+    each narrows the rows that could still be duplicates (their codes mixed into one
+    64-bit key), and the few left are compared in full, so the answer is exact while
+    a unique column such as an order number settles most rows at once.
     """
     columns = [c for c in raw.columns if not c.startswith("_")]
     if not columns or raw.empty:
         return pd.Series(False, index=raw.index)
+    sample = raw[columns].iloc[:20_000]
+    columns = sorted(columns, key=lambda c: -sample[c].nunique(dropna=False))
+    rows = np.arange(len(raw))
     key = np.zeros(len(raw), dtype="uint64")
-    with np.errstate(over="ignore"):
-        for col in columns:
-            codes, _ = pd.factorize(raw[col], use_na_sentinel=True)
+    small = max(10_000, len(raw) // 200)
+    for col in columns:
+        values = raw[col] if len(rows) == len(raw) else raw[col].iloc[rows]
+        codes, _ = pd.factorize(values, use_na_sentinel=True)
+        with np.errstate(over="ignore"):
             key = key * np.uint64(1_000_003) ^ (codes.astype("int64") + 2).astype("uint64")
-    candidates = pd.Series(key).duplicated(keep=False).to_numpy()
+        keep = pd.Series(key).duplicated(keep=False).to_numpy()
+        rows, key = rows[keep], key[keep]
+        if len(rows) <= small:
+            break
     dup = np.zeros(len(raw), dtype=bool)
-    if candidates.any():
-        dup[candidates] = raw.loc[candidates, columns].duplicated(keep="first").to_numpy()
+    if len(rows):
+        subset = raw[[c for c in raw.columns if not c.startswith("_")]].iloc[rows]
+        dup[rows] = subset.duplicated(keep="first").to_numpy()
     return pd.Series(dup, index=raw.index)
 
 
 def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Position of each value in ``keys`` (-1 when absent), looked up once per distinct value."""
-    codes, uniques = pd.factorize(values)
-    where = pd.Index(keys).get_indexer(pd.Index(uniques))
-    return np.where(codes < 0, -1, where.take(np.where(codes < 0, 0, codes)) if len(where) else -1)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(values.astype("string"), type=pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    encoded = pc.dictionary_encode(array)
+    distinct = pd.Index(pd.arrays.ArrowStringArray(encoded.dictionary), dtype="string")
+    where = pd.Index(keys.astype("string")).get_indexer(distinct)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype("int64")
+    if not len(where):
+        return np.full(len(codes), -1, dtype="int64")
+    return np.where(codes < 0, -1, where.take(np.where(codes < 0, 0, codes)))
 
 
 def _take_text(values: pd.Series, positions: np.ndarray) -> pd.Series:
@@ -551,7 +576,8 @@ def _keep_status(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledge
 
 def _read_table(reader: _Reader, table: str, ledger: _Ledger, notes: list[str]) -> pd.DataFrame:
     """Read, map and stack the sources of one table."""
-    parts = [_read_source_rows(reader, source, table, ledger, notes)
+    # Orders are settled once, after their table checks (one copy of a large frame).
+    parts = [_read_source_rows(reader, source, table, ledger, notes, settle=table != "orders")
              for source in reader.config.sources.get(table, [])]
     if not parts:
         return pd.DataFrame()
@@ -595,7 +621,8 @@ def _location_from_orders(customers: pd.DataFrame, orders: pd.DataFrame, rule: s
     bare = customers[own].isna().all(axis=1) if own else pd.Series(True, index=customers.index)
     if not bare.any():
         return customers
-    rows = orders.loc[orders["customer_id"].isin(customers.loc[bare, "customer_id"]),
+    usable = orders["_rq"].to_numpy() == 0 if "_rq" in orders else np.ones(len(orders), bool)
+    rows = orders.loc[usable & orders["customer_id"].isin(customers.loc[bare, "customer_id"]),
                       ["customer_id", "order_date", "_line", *ship]]
     rows = rows[rows[ship].notna().any(axis=1)]
     if rows.empty:
@@ -830,12 +857,16 @@ def _points(frame: pd.DataFrame, config: Config, abroad: pd.Series):
 
     def inside(la, lo):
         if system != "wgs84" and country == "CN":
+            index = la.index
             la, lo = geo.coords.to_wgs84(la, lo, system)
-            la, lo = pd.Series(la, index=frame.index), pd.Series(lo, index=frame.index)
+            la, lo = pd.Series(la, index=index), pd.Series(lo, index=index)
         return geo.inside_country(la, lo, parts)
 
     home = inside(lat, lon) & given & ~abroad
-    swapped = given & ~home & ~abroad & inside(lon, lat)
+    maybe = given & ~home & ~abroad
+    swapped = pd.Series(False, index=frame.index)
+    if maybe.any():
+        swapped[maybe] = inside(lon[maybe], lat[maybe]).to_numpy()
     if swapped.any():
         notes.append(f"customers: {int(swapped.sum())} lat/lon pair(s) were swapped and turned round")
         lat, lon = lat.where(~swapped, lon), lon.where(~swapped, lat)

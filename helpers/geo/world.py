@@ -228,10 +228,10 @@ def inside_country(lat: pd.Series, lon: pd.Series, countries: tuple[str, ...],
     ok = np.isfinite(lat_v) & np.isfinite(lon_v) & (np.abs(lat_v) <= 90) & (np.abs(lon_v) <= 180)
     result = np.zeros(len(lat_v), dtype=bool)
     if ok.any():
-        points = pd.DataFrame({"lat": lat_v[ok], "lon": lon_v[ok]})
-        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(points))
-        ulat = np.array([u[0] for u in uniq], dtype="float64")
-        ulon = np.array([u[1] for u in uniq], dtype="float64")
+        pairs, codes = np.unique(np.column_stack([lat_v[ok], lon_v[ok]]), axis=0,
+                                 return_inverse=True)
+        codes = codes.ravel()
+        ulat, ulon = pairs[:, 0], pairs[:, 1]
         tree, country_of = _tree()
         _, idx = tree.query(_unit(ulat, ulon), k=1)
         inside = np.isin(country_of[idx], countries)
