@@ -159,10 +159,10 @@ def _has_blank_lines(path: Path) -> bool:
     tail = b""
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 24):
-            block = tail + chunk
-            if b"\n\n" in block or b"\n\r\n" in block:
+            seam = tail + chunk[:2]
+            if b"\n\n" in chunk or b"\n\r\n" in chunk or b"\n\n" in seam or b"\n\r\n" in seam:
                 return True
-            tail = block[-2:]
+            tail = chunk[-2:]
     return False
 
 
