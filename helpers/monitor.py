@@ -152,6 +152,9 @@ def region_changes(before: pd.DataFrame, now: pd.DataFrame, *,
         out[f"{kpi}_delta"] = n - b
         if KPI_COLUMNS[kpi] in ("count", "money"):
             out[f"{kpi}_change"] = (n - b) / b.where(b > 0)
+        if KPI_COLUMNS[kpi] == "count":
+            for suffix in ("before", "now", "delta"):
+                out[f"{kpi}_{suffix}"] = out[f"{kpi}_{suffix}"].round().astype("Int64")
     out["tier_changed"] = (out["tier_before"].notna() & out["tier_now"].notna()
                            & (out["tier_before"] != out["tier_now"]))
     if "customers" in kpis:
@@ -210,7 +213,8 @@ def _cell(matrix: pd.DataFrame, rows: list[str], cols: list[str]) -> int:
     return int(matrix.loc[matrix.index.isin(rows), matrix.columns.isin(cols)].to_numpy().sum())
 
 
-def compare_runs(now_dir: Path, before_dir: Path, *, hotspot_bin: int = 2) -> dict:
+def compare_runs(now_dir: Path, before_dir: Path, *, hotspot_bin: int = 2,
+                 now: dict | None = None) -> dict:
     """Compare a region folder of this run with the same region of an earlier run.
 
     Parameters
@@ -219,6 +223,11 @@ def compare_runs(now_dir: Path, before_dir: Path, *, hotspot_bin: int = 2) -> di
         ``reports/<run>/<slug>`` of this run and of the baseline run.
     hotspot_bin : int
         See :func:`region_changes`.
+    now : dict, optional
+        This run's tables in memory (``regions`` with tiers, ``rfm``,
+        ``headline``), as :func:`load_run_tables` returns them; step 5 passes
+        them because it compares before it writes ``region_tiers.csv``.
+        Default: read from ``now_dir``.
 
     Returns
     -------
@@ -229,7 +238,8 @@ def compare_runs(now_dir: Path, before_dir: Path, *, hotspot_bin: int = 2) -> di
         ``tier_changes``, ``newly_blank``, ``newly_hot``,
         ``champions_to_at_risk``, ``at_risk_won_back``) and ``warnings``.
     """
-    now, before = load_run_tables(now_dir), load_run_tables(before_dir)
+    now = now if now is not None else load_run_tables(now_dir)
+    before = load_run_tables(before_dir)
     warnings: list[str] = []
     hb, hn = before["headline"], now["headline"]
     summary: dict = {

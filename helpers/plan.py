@@ -157,11 +157,13 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
     return result
 
 
-def comparison(ctx: Context, baseline_run: str) -> dict | None:
+def comparison(ctx: Context, baseline_run: str, *, tiers: pd.DataFrame | None = None,
+               insight: dict | None = None) -> dict | None:
     """This region compared with the same region of ``baseline_run`` (None when not set).
 
-    A baseline that cannot be found gives ``{"error": message}`` instead of a crash:
-    the rest of the report stands on its own.
+    ``tiers`` and ``insight`` are this run's tables in memory (else read from
+    the region folder). A baseline that cannot be found gives ``{"error":
+    message}`` instead of a crash: the rest of the report stands on its own.
     """
     if not str(baseline_run or "").strip():
         return None
@@ -175,8 +177,11 @@ def comparison(ctx: Context, baseline_run: str) -> dict | None:
                          f"{ctx.scope.label(ctx.lang)} (no folder {before})"}
     if root == ctx.run.root:
         return {"error": "the baseline run is this run"}
-    return monitor.compare_runs(ctx.out, before,
-                                hotspot_bin=ctx.config.strategy.hotspot_bin)
+    now = None
+    if tiers is not None and insight is not None:
+        now = {"regions": tiers, "rfm": insight["rfm"], "headline": insight["headline"]}
+    return monitor.compare_runs(ctx.out, before, hotspot_bin=ctx.config.strategy.hotspot_bin,
+                                now=now)
 
 
 def _with_territory(ctx: Context, tiers: pd.DataFrame) -> pd.DataFrame:
@@ -241,7 +246,7 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         "campaign": campaign,
         "partners": partners,
         "budget": budget_plan(ctx, tiers),
-        "comparison": comparison(ctx, baseline_run),
+        "comparison": comparison(ctx, baseline_run, tiers=tiers, insight=insight),
         "extras": extras,
         "notes": notes,
     }
@@ -498,8 +503,12 @@ def _show_budget(ctx: Context, tables: dict) -> None:
     columns = [c for c in [*_region_column(ctx, table), "tier", "spend", "new_spend", "change",
                            "change_pct", "roi", "marginal_return", "expected_revenue_change",
                            "basis", "floor", "cap"] if c in table]
-    display(table[columns].round({"spend": 0, "change_pct": 3, "roi": 2, "marginal_return": 3,
-                                  "expected_revenue_change": 0}))
+    shown = table[columns].round({"spend": 0, "change_pct": 3, "roi": 2, "marginal_return": 3,
+                                  "expected_revenue_change": 0})
+    if "cap" in shown:  # an unbounded cap reads better as "none" than as inf
+        shown = shown.assign(cap=shown["cap"].astype(object).where(
+            shown["cap"] != float("inf"), "none"))
+    display(shown)
     _md("**Method and assumptions**\n\n" + "\n".join(f"- {html.escape(n)}"
                                                     for n in plan["notes"]))
 

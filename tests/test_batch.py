@@ -483,6 +483,8 @@ def test_every_objective_runs_end_to_end(objective_runs, objective):
     if objective != "find_new_markets":
         comparison = json.loads((out / "comparison.json").read_text("utf-8"))
         assert comparison["baseline_period"]["end"] == "2024-12-31"
+        changes = pd.read_csv(out / "region_changes.csv")
+        assert changes["tier_before"].notna().all() and changes["tier_now"].notna().all()
         assert "Compared with run find_new_markets" in (run_dir / "index.html").read_text(
             "utf-8")
 
