@@ -44,6 +44,7 @@ DATE_FORMATS = (
     "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%Y-%m",
 )
 EXCEL_SERIAL = "excel serial day"
+CACHE_ROWS = 2_000_000  # files up to this size are read once per build and shared
 
 
 @dataclass
@@ -299,7 +300,8 @@ class _Reader:
         if cached is not None and all(c in cached.columns for c in need):
             return cached
         frame = read_source(source, self.config.data_dir, self.notes, need=need)
-        self.cache[key] = frame
+        if len(frame) <= CACHE_ROWS:  # a large frame is not kept alive for a second reader
+            self.cache[key] = frame
         return frame
 
     def join(self, join: Join, owner: Source) -> pd.DataFrame:
@@ -315,7 +317,8 @@ class _Reader:
             return cached
         frames = [read_file(p, spec, self.notes) for p in paths]
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        self.cache[key] = frame
+        if len(frame) <= CACHE_ROWS:
+            self.cache[key] = frame
         return frame
 
     @staticmethod
