@@ -683,6 +683,17 @@ def _location_from_orders(customers: pd.DataFrame, orders: pd.DataFrame, rule: s
     return filled
 
 
+def _squash(values: pd.Series) -> pd.Series:
+    """Lower case without spaces, hyphens and brackets (for comparing names and phones)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(values.astype("string"), type=pa.string())
+    squashed = pc.replace_substring_regex(pc.utf8_lower(array), r"[\s\-()（）]+", "")
+    squashed = pc.if_else(pc.equal(squashed, ""), pa.scalar(None, pa.string()), squashed)
+    return pd.Series(pd.arrays.ArrowStringArray(squashed), index=values.index, dtype="string")
+
+
 def _name_duplicates(customers: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Groups of different customer ids with the same name+phone (or name+city)."""
     parts = []
@@ -690,8 +701,7 @@ def _name_duplicates(customers: pd.DataFrame, config: Config) -> pd.DataFrame:
     for fields in config.identity.duplicates.match:
         if not all(f in customers for f in fields):
             continue
-        keys = pd.DataFrame({f: map_distinct(customers[f].astype("string"), lambda v: v.str.lower(
-        ).str.replace(r"[\s\-()（）]+", "", regex=True)) for f in fields})
+        keys = pd.DataFrame({f: _squash(customers[f]) for f in fields}, index=customers.index)
         keys = keys[keys.notna().all(axis=1)]
         dup = keys.duplicated(fields, keep=False)
         if not dup.any():
