@@ -18,7 +18,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # steps pulls in the whole data stack; the catalog must stay light
+import pandas as pd
+
+from helpers.budget import spend_by_region
+from helpers.config import ConfigError
+
+if TYPE_CHECKING:  # steps pulls in prep, fonts and charts; the batch only needs the catalog
     from helpers.steps import Context
 
 __all__ = [
@@ -251,8 +256,6 @@ def data_checks(ctx: Context) -> dict[str, dict]:
     dict
         need -> ``{"available": bool, "detail": str, "what": str}``.
     """
-    from helpers.budget import spend_by_region
-
     customers, orders, p = ctx.customers, ctx.orders, ctx.period
     in_period = orders["order_date"].gt(p["start"]) & orders["order_date"].le(p["end"])
     in_baseline = orders["order_date"].gt(p["prev_start"]) & orders["order_date"].le(p["prev_end"])
@@ -299,8 +302,6 @@ def _threshold_value(ctx: Context, name: str):
 
 
 def _targets(ctx: Context) -> dict[str, float]:
-    from helpers.config import ConfigError
-
     targets = dict(ctx.config.objectives.targets)
     unknown = sorted(set(targets) - set(KPIS))
     if unknown:
@@ -332,8 +333,6 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
         ``data`` (``customers`` and ``orders`` counts, ``available``: need -> bool), ``data_checks`` (need ->
         available, detail), ``warnings`` and ``assumptions``.
     """
-    import pandas as pd
-
     chosen = get_objective(objective)
     p = ctx.period
     checks = data_checks(ctx)
@@ -401,8 +400,6 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
 
 def brief_table(brief: dict):
     """The brief as a two-column table (item, value) for the report."""
-    import pandas as pd
-
     rows = [
         ("objective", brief["title"]),
         ("question", brief["question"]),
@@ -421,8 +418,6 @@ def brief_table(brief: dict):
 
 def kpi_table(brief: dict):
     """The objective's KPIs with formula, unit, target and whether the data has them."""
-    import pandas as pd
-
     frame = pd.DataFrame(brief["kpis"])
     frame = frame.assign(
         target=[_target_text(t, u, b) for t, u, b in
@@ -442,8 +437,6 @@ def _target_text(target, unit: str, better: str) -> str:
 
 
 def _day(value) -> str:
-    import pandas as pd
-
     return f"{pd.Timestamp(value):%Y-%m-%d}"
 
 
