@@ -5,7 +5,9 @@ Only display text lives here; the charts and maps choose which key they need.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 import pandas as pd
 
@@ -160,13 +162,50 @@ def label(key: str, lang: str = "en") -> str:
     return entry[code]
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_ETHNIC = ("朝鲜|傣|哈尼|彝|藏|蒙古|哈萨克|柯尔克孜|布依|苗|土家|侗|白|傈僳|景颇|壮|回|羌|"
+           "纳西|拉祜|佤|瑶|黎|畲|维吾尔|撒拉|保安|东乡|裕固|锡伯|满|仡佬|水|毛南|仫佬|塔吉克")
+_CITY_SUFFIX = re.compile(rf"((?:(?:{_ETHNIC})族?)+自治州|自治州|地区|林区|盟|市)$")
+
+
+@lru_cache(maxsize=4096)
+def romanise(name: str) -> str:
+    """English display name of a Chinese place without one: its pinyin.
+
+    Provinces and the usual territories get their English names (广东省 ->
+    Guangdong, 华南 -> South China); other names lose their administrative suffix
+    (市, 地区, 盟, 自治州 with its ethnic groups) and are written in pinyin with
+    ``pypinyin`` (深圳市 -> Shenzhen, 西双版纳傣族自治州 -> Xishuangbanna).
+    Text without Chinese characters is returned as it is.
+    """
+    text = str(name).strip()
+    if not _CJK.search(text):
+        return text
+    from helpers import geo
+    from helpers.scope import TERRITORY_EN
+
+    provinces = geo.provinces()
+    known = {**dict(zip(provinces["province"], provinces["province_en"], strict=True)),
+             **TERRITORY_EN}
+    if text in known:
+        return known[text]
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(_CITY_SUFFIX.sub("", text) or text)).capitalize()
+
+
 def _pick(row: Mapping, code: str) -> str:
     name = row.get("region")
     name_en = row.get("region_en")
-    if code == "en" and name_en is not None and not pd.isna(name_en) and str(name_en):
-        return str(name_en)
-    if name is None or pd.isna(name):
-        return "" if name_en is None or pd.isna(name_en) else str(name_en)
+    has_name = name is not None and not pd.isna(name) and str(name) != ""
+    has_en = name_en is not None and not pd.isna(name_en) and str(name_en) != ""
+    if code == "en":
+        if has_en and not _CJK.search(str(name_en)):
+            return str(name_en)
+        chinese = str(name) if has_name else str(name_en) if has_en else ""
+        return romanise(chinese) if chinese else ""
+    if not has_name:
+        return str(name_en) if has_en else ""
     return str(name)
 
 
@@ -179,8 +218,9 @@ def region_label(row_or_names: pd.DataFrame | pd.Series | Mapping, lang: str = "
         A frame with ``region`` and (optionally) ``region_en`` columns, or one row
         of such a frame (Series or dict).
     lang : {"en", "zh"}
-        Language. English falls back to the Chinese name where ``region_en`` is
-        missing; Chinese falls back to the English name where ``region`` is missing.
+        Language. Where ``region_en`` is missing (or Chinese, as for cities) English
+        shows :func:`romanise` of the name (深圳市 -> Shenzhen); Chinese falls back to
+        the English name where ``region`` is missing.
 
     Returns
     -------
@@ -209,9 +249,9 @@ def region_names(names, lang: str = "en", level: str = "province") -> pd.Series:
         Region names as the tables hold them: official province names (广东省),
         territory names (华东) or city names.
     lang : {"en", "zh"}
-        English turns provinces into their English names (Guangdong) and the usual
-        territories into theirs (East China); cities keep their Chinese names (no
-        English gazetteer). Chinese keeps the names.
+        English turns provinces into their English names (Guangdong), the usual
+        territories into theirs (East China) and other Chinese names into pinyin
+        (:func:`romanise`: 深圳市 -> Shenzhen). Chinese keeps the names.
     level : {"province", "territory", "city", "region"}
         What the names are; ``region`` tries provinces, then territories.
 
@@ -220,15 +260,9 @@ def region_names(names, lang: str = "en", level: str = "province") -> pd.Series:
     Series of str, in the order of ``names``.
     """
     values = pd.Series(list(names), dtype=object)
-    if _lang(lang) == "zh" or level == "city":
+    if _lang(lang) == "zh":
         return values.map(lambda v: "" if v is None or pd.isna(v) else str(v))
-    from helpers import geo
-    from helpers.scope import TERRITORY_EN
-
-    english = dict(zip(geo.provinces()["province"], geo.provinces()["province_en"],
-                       strict=True))
-    english.update(TERRITORY_EN)
-    return values.map(lambda v: "" if v is None or pd.isna(v) else english.get(str(v), str(v)))
+    return values.map(lambda v: "" if v is None or pd.isna(v) else romanise(str(v)))
 
 
 MONEY_COLUMNS = frozenset({"revenue", "revenue_prev", "aov", "amount"})

@@ -24,7 +24,13 @@ from helpers.charts import (  # noqa: E402
     plot_trend,
 )
 from helpers.fonts import use_cjk_font  # noqa: E402
-from helpers.labels import format_money, label, region_label, region_names  # noqa: E402
+from helpers.labels import (  # noqa: E402
+    format_money,
+    label,
+    region_label,
+    region_names,
+    romanise,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -102,7 +108,7 @@ def test_label_both_languages_and_fallback():
 
 def test_region_label_frame_and_row():
     frame = pd.DataFrame({"region": ["广东省", "华南"], "region_en": ["Guangdong", None]})
-    assert region_label(frame, "en").tolist() == ["Guangdong", "华南"]
+    assert region_label(frame, "en").tolist() == ["Guangdong", "South China"]
     assert region_label(frame, "zh").tolist() == ["广东省", "华南"]
     assert region_label(frame.iloc[0], "en") == "Guangdong"
     assert region_label({"region": "深圳市", "region_en": "Shenzhen"}, "zh") == "深圳市"
@@ -253,9 +259,20 @@ def test_trend_legend_names_regions_in_the_report_language():
 
 def test_region_names():
     assert region_names(["广东省", "华东", "深圳市", "Atlantis"], "en").tolist() == [
-        "Guangdong", "East China", "深圳市", "Atlantis"]
+        "Guangdong", "East China", "Shenzhen", "Atlantis"]
     assert region_names(["广东省"], "zh").tolist() == ["广东省"]
-    assert region_names(["北京市"], "en", level="city").tolist() == ["北京市"]
+    assert region_names(["北京市"], "en", level="city").tolist() == ["Beijing"]
+
+
+def test_romanise_city_names():
+    assert romanise("深圳市") == "Shenzhen" and romanise("重庆市") == "Chongqing"
+    assert romanise("西双版纳傣族自治州") == "Xishuangbanna"
+    assert romanise("黔东南苗族侗族自治州") == "Qiandongnan"
+    assert romanise("那曲地区") == "Naqu" and romanise("神农架林区") == "Shennongjia"
+    assert romanise("São Paulo") == "São Paulo"
+    cities = pd.DataFrame({"region": ["广州市", "深圳市"], "region_en": ["广州市", None]})
+    assert region_label(cities, "en").tolist() == ["Guangzhou", "Shenzhen"]
+    assert region_label(cities, "zh").tolist() == ["广州市", "深圳市"]
 
 
 # --- Lorenz ------------------------------------------------------------------------
