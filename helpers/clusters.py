@@ -42,12 +42,15 @@ def customer_features(orders: pd.DataFrame, *, as_of: object) -> pd.DataFrame:
     as_of = pd.Timestamp(as_of).normalize()
     day = pd.to_datetime(orders["order_date"]).dt.normalize()
     keep = day.notna() & (day < as_of)
+    keep &= orders["customer_id"].notna()
+    # Integer codes (sorted like the ids) group much faster than strings.
+    codes, ids = pd.factorize(orders["customer_id"][keep], sort=True)
     lines = pd.DataFrame({
-        "customer_id": orders["customer_id"][keep],
-        "order_id": (orders["order_id"][keep] if "order_id" in orders.columns
-                     else pd.Series(np.arange(keep.sum()), index=orders.index[keep])),
-        "day": day[keep],
-        "amount": orders["amount"][keep].astype(float),
+        "customer_id": codes,
+        "order_id": (pd.factorize(orders["order_id"][keep])[0] if "order_id" in orders.columns
+                     else np.arange(int(keep.sum()))),
+        "day": day[keep].to_numpy(),
+        "amount": orders["amount"][keep].astype(float).to_numpy(),
     })
     positive = lines.loc[lines["amount"] > 0]
     columns = ["customer_id"] + ["monetary"] + FEATURES
@@ -63,7 +66,8 @@ def customer_features(orders: pd.DataFrame, *, as_of: object) -> pd.DataFrame:
         frequency=per["frequency"].astype("int64"),
         aov=per["monetary"] / per["frequency"],
     )
-    return per.reset_index()[columns].sort_values("customer_id").reset_index(drop=True)
+    per = per.reset_index()[columns].sort_values("customer_id").reset_index(drop=True)
+    return per.assign(customer_id=ids[per["customer_id"].to_numpy()])
 
 
 class CustomerClusters:

@@ -131,7 +131,7 @@ def _clusters(orders: pd.DataFrame, as_of: pd.Timestamp, a) -> tuple[dict, dict]
             "cluster_scores": model.scores_}, note
 
 
-def _isolated(ctx: Context, tables: dict) -> tuple[pd.DataFrame, dict]:
+def _isolated(ctx: Context, tables: dict, revenue: pd.Series) -> tuple[pd.DataFrame, dict]:
     """Isolated customers of the scope (isolation judged against all customers)."""
     a = ctx.config.analysis
     found, note = spatial.isolated_customers(ctx.prep.customers, eps_km=a.isolation_km,
@@ -141,10 +141,6 @@ def _isolated(ctx: Context, tables: dict) -> tuple[pd.DataFrame, dict]:
                                 "main_product_tier", "headcount", "signup_date",
                                 "sales_rep_id"] if c in ctx.customers.columns]
     profile = ctx.customers.set_index("customer_id")[profile_cols]
-    p = ctx.period
-    in_period = ctx.orders.loc[(ctx.orders["order_date"] > p["start"])
-                               & (ctx.orders["order_date"] <= p["end"])]
-    revenue = in_period.groupby("customer_id")["amount"].sum()
     rfm = tables["rfm"].set_index("customer_id")
     stage = tables["lifecycle"].set_index("customer_id")["stage"]
     value = tables["ltv"].set_index("customer_id")["ltv"] if len(tables["ltv"]) else None
@@ -211,7 +207,7 @@ def insight_tables(ctx: Context) -> dict:
               "lifecycle": stages,
               "lifecycle_summary": lifecycle.lifecycle_summary(stages, by_customer),
               "ltv": value, **cluster_tables}
-    tables["isolated_customers"], notes["isolation"] = _isolated(ctx, tables)
+    tables["isolated_customers"], notes["isolation"] = _isolated(ctx, tables, by_customer)
     tiers = partners.partner_tiers(ctx.customers, ctx.orders, start=p["start"], end=p["end"],
                                    stages=stages,
                                    scoring=ctx.config.partners.model_dump(exclude_none=True))

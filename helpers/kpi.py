@@ -448,49 +448,63 @@ def region_kpis(
 
     key = level
     cust = customers.loc[customers[key].notna()]
-    region_of = cust.set_index("customer_id")[key]
-    lines = orders.loc[:, ["customer_id", "order_date", "amount"]].assign(
-        region=lambda d: d["customer_id"].map(region_of),
-        amount=lambda d: d["amount"].astype(float),
-    )
-    lines = lines.loc[lines["region"].notna()]
-    positive = lines["amount"] > 0
-    dates = pd.to_datetime(lines["order_date"]).dt.normalize()  # once: _in_window reuses it
-    current = _in_window(dates, start, end)
-    active_window = _in_window(dates, active_start, end)
+    # Integer positions instead of string keys: each order line's customer row in
+    # ``cust`` (-1: unknown customer or region missing) and each customer's region code.
+    customer_index = pd.Index(cust["customer_id"])
+    if not customer_index.is_unique:
+        raise ValueError("customers: customer_id must be unique (one row per customer)")
+    pos_all = customer_index.get_indexer(orders["customer_id"])
+    keep = pos_all >= 0
+    pos = pos_all[keep]
+    region_code, region_names = pd.factorize(cust[key].astype(object))
+    n_regions = len(region_names)
+    line_region = region_code[pos]
+    amount = orders["amount"].to_numpy(dtype=float)[keep]
+    positive = amount > 0
+    dates = pd.to_datetime(orders["order_date"]).dt.normalize().to_numpy()[keep]
+
+    def window(lo: pd.Timestamp, hi: pd.Timestamp) -> np.ndarray:
+        """Lines with ``lo < day <= hi`` (NaT is outside)."""
+        return (dates > np.datetime64(lo)) & (dates <= np.datetime64(hi))
+
+    def per_region(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(line_region[mask], minlength=n_regions,
+                           weights=None if weights is None else weights[mask])
+
+    current = window(start, end)
+    active_window = window(active_start, end)
 
     # New customers: signup date in the period; first order when signup is missing.
-    first_order = lines.groupby("customer_id")["order_date"].min()
-    signup = (pd.to_datetime(cust["signup_date"]) if "signup_date" in cust.columns
-              else pd.Series(pd.NaT, index=cust.index, dtype="datetime64[ns]"))
-    started = signup.where(signup.notna(), cust["customer_id"].map(first_order))
-    is_new = _in_window(started, start, end)
+    first_order = (pd.Series(dates).groupby(pos).min()
+                   .reindex(np.arange(len(cust))).to_numpy())
+    signup = (pd.to_datetime(cust["signup_date"]).to_numpy(dtype="datetime64[ns]")
+              if "signup_date" in cust.columns
+              else np.full(len(cust), np.datetime64("NaT"), dtype="datetime64[ns]"))
+    started = pd.Series(np.where(pd.isna(signup), first_order, signup))
+    is_new = _in_window(started, start, end).to_numpy()
+    active = np.zeros(len(cust), dtype=bool)
+    active[pos[positive & active_window]] = True
 
-    active_ids = lines.loc[positive & active_window, "customer_id"].unique()
-    per_customer = pd.DataFrame({
-        "region": cust[key].to_numpy(dtype=object),
-        "new": is_new.to_numpy(),
-        "active": cust["customer_id"].isin(active_ids).to_numpy(),
-        "rep": (cust["sales_rep_id"].to_numpy(dtype=object) if "sales_rep_id" in cust.columns
-                else np.full(len(cust), None, dtype=object)),
-    })
-    counts = per_customer.groupby("region").agg(
-        customers=("region", "size"), new_customers=("new", "sum"),
-        active_customers=("active", "sum"), reps=("rep", "nunique"))
-
-    lines = lines.assign(region=lines["region"].astype(object))
-
-    def net(mask: pd.Series) -> pd.Series:
-        return lines[mask].groupby("region")["amount"].sum()
-
+    rep = (cust["sales_rep_id"].to_numpy(dtype=object) if "sales_rep_id" in cust.columns
+           else np.full(len(cust), None, dtype=object))
+    reps = (pd.DataFrame({"region": region_code, "rep": rep}).dropna().drop_duplicates()
+            .groupby("region").size().reindex(np.arange(n_regions), fill_value=0).to_numpy())
+    region_index = pd.Index(np.asarray(region_names, dtype=object), name="region",
+                            dtype=object)
+    counts = pd.DataFrame({
+        "customers": np.bincount(region_code, minlength=n_regions),
+        "new_customers": np.bincount(region_code, weights=is_new, minlength=n_regions),
+        "active_customers": np.bincount(region_code, weights=active, minlength=n_regions),
+        "reps": reps,
+    }, index=region_index)
     money = pd.DataFrame({
-        "orders": lines[current & positive].groupby("region").size(),
-        "revenue": net(current),
-        "revenue_prev": net(_in_window(dates, prev_start, start)),
-        "revenue_last_year": net(_in_window(dates, start - year, end - year)),
-        "revenue_recent": net(_in_window(dates, recent_start, end)),
-        "revenue_recent_prev": net(_in_window(dates, recent_prev_start, recent_start)),
-    })
+        "orders": per_region(current & positive),
+        "revenue": per_region(current, amount),
+        "revenue_prev": per_region(window(prev_start, start), amount),
+        "revenue_last_year": per_region(window(start - year, end - year), amount),
+        "revenue_recent": per_region(window(recent_start, end), amount),
+        "revenue_recent_prev": per_region(window(recent_prev_start, recent_start), amount),
+    }, index=region_index)
 
     names = list(counts.index)
     if universe is None and level == "province" and reference is not None:
