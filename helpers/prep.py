@@ -977,7 +977,12 @@ def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Confi
     province = _take_text(customers["province"], pos)
     territory = _take_text(customers["territory"], pos)
     province.index = territory.index = orders.index
-    return orders.drop(columns=drop).assign(province=province, territory=territory)
+    source = pd.Series(np.asarray(orders["_source"], dtype=object), index=orders.index,
+                       dtype="string") if orders["_source"].nunique() > 1 else pd.Series(
+        str(orders["_source"].iloc[0]) if len(orders) else pd.NA, index=orders.index,
+        dtype="string")
+    return orders.drop(columns=drop).assign(province=province, territory=territory,
+                                            source=source)
 
 
 def _prepare_spend(spend: pd.DataFrame, config: Config, ledger: _Ledger) -> pd.DataFrame:
