@@ -40,6 +40,10 @@ __all__ = ["DEFAULT_SCORING", "FIRMOGRAPHICS", "score_partners", "value_tiers",
 #: ``workbook.yaml`` (:class:`helpers.config.Partners`), as a plain mapping.
 DEFAULT_SCORING: dict = Partners().model_dump(exclude_none=True)
 
+#: Points per factor in :func:`score_partners` output.
+PTS_COLUMNS = ["pts_product", "pts_business_model", "pts_staff", "pts_capital",
+               "pts_orders", "pts_years"]
+
 #: Columns that make a customer a scored partner (at least one must be present).
 FIRMOGRAPHICS = ["main_product_tier", "business_model", "headcount", "sales_staff",
                  "tech_staff", "registered_capital", "typical_order_value",
@@ -216,8 +220,12 @@ def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, start, end,
     """
     s = {**DEFAULT_SCORING, **(dict(scoring) if scoring else {})}
     scored = score_partners(customers, s)
-    if scored.empty:
-        return scored
+    if scored.empty:  # no partners: the same columns, no rows
+        return pd.DataFrame(columns=[*PTS_COLUMNS, "customer_id", "score", "tier",
+                                     "tier_reason", "missing", "incomplete", "revenue",
+                                     "orders", "value_tier", "flag_new",
+                                     "flag_high_frequency", "flag_high_value",
+                                     "flag_churned"])
     day = pd.to_datetime(orders["order_date"]).dt.normalize()
     in_period = (day > pd.Timestamp(start)) & (day <= pd.Timestamp(end))
     lines = orders.loc[in_period]

@@ -36,7 +36,7 @@ ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=
 ctx.heading()
 
 # %%
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 from helpers import insights
 
@@ -207,4 +207,6 @@ partner_columns = [c for c in ["customer_id", "name", "province", "city", "tier"
                                "tier_reason", "value_tier", "revenue", "orders", "flag_new",
                                "flag_high_frequency", "flag_high_value", "flag_churned",
                                "missing"] if c in tables["partner_tiers"]]
-ctx.show(tables["partner_tiers"][partner_columns].sort_values("revenue", ascending=False))
+partner_table = tables["partner_tiers"]
+if len(partner_table):
+    display(ctx.show(partner_table[partner_columns].sort_values("revenue", ascending=False)))

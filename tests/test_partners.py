@@ -110,3 +110,14 @@ def test_partner_tiers_flags(customers):
     assert t.loc["P1", "flag_high_value"] and not t.loc["P6", "flag_high_value"]
     summary = partners.tier_summary(table).set_index("tier")
     assert summary["partners"].to_dict() == {"A": 2, "B": 3, "C": 2}
+
+
+def test_no_partners_gives_the_same_columns_and_no_rows(customers):
+    direct = customers.loc[customers["customer_id"] == "D1"]
+    orders = pd.DataFrame({"order_id": ["o1"], "customer_id": ["D1"],
+                           "order_date": [pd.Timestamp("2024-05-01")], "amount": [10.0]})
+    table = partners.partner_tiers(direct, orders, start=pd.Timestamp("2023-12-31"),
+                                   end=pd.Timestamp("2024-12-31"))
+    assert table.empty
+    assert {"tier", "revenue", "value_tier", "flag_churned"} <= set(table.columns)
+    assert partners.tier_summary(table).empty
