@@ -338,13 +338,13 @@ def _clean_text(values: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(values.astype("string"), type=pa.string())
+    array = pa.array(values.astype("string"))
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     cleaned = pc.utf8_trim_whitespace(array)
     shortest = pc.min(pc.binary_length(cleaned)).as_py()
     if shortest == 0:
-        cleaned = pc.if_else(pc.equal(cleaned, ""), pa.scalar(None, pa.string()), cleaned)
+        cleaned = pc.if_else(pc.equal(cleaned, ""), pa.scalar(None, cleaned.type), cleaned)
     return pd.Series(pd.arrays.ArrowStringArray(cleaned), index=values.index, dtype="string")
 
 

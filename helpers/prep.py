@@ -112,8 +112,12 @@ class _Ledger:
             return frame
         marks = frame["_rq"].to_numpy()
         keep = marks == 0
-        for code in sorted(set(np.unique(marks[~keep]).tolist())):
-            bad = frame[marks == code]
+        if keep.all():
+            return frame.drop(columns="_rq")
+        marked = frame.iloc[np.flatnonzero(~keep)]
+        codes = marks[~keep]
+        for code in sorted(set(np.unique(codes).tolist())):
+            bad = marked[codes == code]
             reason = self.reasons[code - 1]
             self.count(table, bad, "quarantined", reason)
             shown = [c for c in bad.columns if not c.startswith("_")]
@@ -126,8 +130,7 @@ class _Ledger:
                 "file": np.asarray(bad["_file"], dtype=object), "line": bad["_line"].to_numpy(),
                 "reason": reason, "values": records,
             }))
-        kept = _keep_rows(frame, keep) if not keep.all() else frame
-        return kept.drop(columns="_rq")
+        return _keep_rows(frame, keep).drop(columns="_rq")
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["table", "source", "file", "outcome", "reason", "rows"])
@@ -150,7 +153,7 @@ def _keep_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     for col in frame.columns:
         values = frame[col]
         if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-            array = pa.array(values, type=pa.string())
+            array = pa.array(values)
             if isinstance(array, pa.ChunkedArray):
                 array = array.combine_chunks()
             columns[col] = pd.arrays.ArrowStringArray(pc.filter(array, mask))
@@ -179,7 +182,7 @@ def normalise_ids(series: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     text = series.astype("string").str.strip()
-    array = pa.array(text, type=pa.string())
+    array = pa.array(text)
     if pc.any(pc.match_substring(array, ".0")).as_py():  # only then can a float id be there
         text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     return text.mask(text == "").astype("string")
@@ -215,7 +218,7 @@ def parse_numbers(series: pd.Series) -> pd.Series:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        array = pa.array(text[plain], type=pa.string())
+        array = pa.array(text[plain])
         out[plain] = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
     rest = text.notna().to_numpy(dtype=bool) & ~plain
     if rest.any():
@@ -569,7 +572,7 @@ def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(values.astype("string"), type=pa.string())
+    array = pa.array(values.astype("string"))
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     encoded = pc.dictionary_encode(array)
@@ -585,11 +588,11 @@ def _take_text(values: pd.Series, positions: np.ndarray) -> pd.Series:
     """``values`` (text) at ``positions`` (-1: missing), taken by pyarrow (no Python objects)."""
     import pyarrow as pa
 
-    array = pa.array(values.astype("string"), type=pa.large_string())
+    array = pa.array(values.astype("string"))
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     taken = array.take(pa.array(positions, mask=positions < 0, type=pa.int64()))
-    return pd.Series(pd.arrays.ArrowStringArray(taken.cast(pa.string())), dtype="string")
+    return pd.Series(pd.arrays.ArrowStringArray(taken), dtype="string")
 
 
 def _keep_status(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledger) -> pd.DataFrame:
@@ -688,9 +691,9 @@ def _squash(values: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(values.astype("string"), type=pa.string())
+    array = pa.array(values.astype("string"))
     squashed = pc.replace_substring_regex(pc.utf8_lower(array), r"[\s\-()（）]+", "")
-    squashed = pc.if_else(pc.equal(squashed, ""), pa.scalar(None, pa.string()), squashed)
+    squashed = pc.if_else(pc.equal(squashed, ""), pa.scalar(None, squashed.type), squashed)
     return pd.Series(pd.arrays.ArrowStringArray(squashed), index=values.index, dtype="string")
 
 
