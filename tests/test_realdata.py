@@ -195,36 +195,26 @@ def run_steps(config_name, run_dir, steps=("02", "03", "04", "05")):
     return run_dir / "all"
 
 
-# Step 4's notebook shows partner tiers sorted by revenue; with no partner customers
-# (Superstore's 细分 and Olist have none) the table has no revenue column and the cell
-# raises KeyError('revenue') (notebooks/04_insight.py, owned by the step-4 work). Step 5
-# builds the step-4 tables through helpers.insights, so 02, 03 and 05 are run here and
-# 04 on its own below, expected to fail until that cell handles an empty table.
-STEP4_NO_PARTNERS = pytest.mark.xfail(
-    reason="04_insight: partner-tier cell sorts by 'revenue', absent when no customer is a "
-           "partner", strict=False)
-
-
 @pytest.mark.notebooks
 @needs_superstore
-def test_superstore_steps_2_3_5(tmp_path, superstore):
+def test_superstore_steps_2_to_5(tmp_path, superstore):
     import json
 
-    out = run_steps("cn_superstore.yaml", tmp_path, ("02", "03", "05"))
+    out = run_steps("cn_superstore.yaml", tmp_path)
     assert json.loads((out / "data_quality.json").read_text("utf-8"))["ledger_balanced"] is True
     kpis = pd.read_csv(out / "region_kpis.csv")
     assert len(kpis) == 31 and kpis["customers"].sum() == len(superstore.customers)
     tiers = pd.read_csv(out / "region_tiers.csv")
     assert len(tiers) == 31 and tiers["tier"].notna().all()
-    assert (out / "actions.csv").exists()
+    assert (out / "actions.csv").exists() and (out / "rfm.csv").exists()
 
 
 @pytest.mark.notebooks
 @needs_olist
-def test_olist_steps_2_3_5(tmp_path, olist):
+def test_olist_steps_2_to_5(tmp_path, olist):
     import json
 
-    out = run_steps("olist.yaml", tmp_path, ("02", "03", "05"))
+    out = run_steps("olist.yaml", tmp_path)
     assert json.loads((out / "data_quality.json").read_text("utf-8"))["ledger_balanced"] is True
     kpis = pd.read_csv(out / "region_kpis.csv")
     assert len(kpis) == 27 and set(kpis["region"]) == set(olist.customers["province"])
@@ -232,19 +222,4 @@ def test_olist_steps_2_3_5(tmp_path, olist):
     assert kpis["revenue"].sum() <= olist.orders["amount"].sum() + 1e-6
     tiers = pd.read_csv(out / "region_tiers.csv")
     assert len(tiers) == 27 and tiers["tier"].notna().all()
-
-
-@pytest.mark.notebooks
-@needs_superstore
-@STEP4_NO_PARTNERS
-def test_superstore_step_4_notebook(tmp_path):
-    out = run_steps("cn_superstore.yaml", tmp_path, ("04",))
-    assert (out / "rfm.csv").exists()
-
-
-@pytest.mark.notebooks
-@needs_olist
-@STEP4_NO_PARTNERS
-def test_olist_step_4_notebook(tmp_path):
-    out = run_steps("olist.yaml", tmp_path, ("04",))
     assert (out / "rfm.csv").exists()
