@@ -86,6 +86,19 @@ precision.assign(share=(precision["customers"] / precision["customers"].sum()).r
 result.unresolved.sort_values("rows", ascending=False).head(15)
 
 # %% [markdown]
+# ## Possible duplicates under different ids
+#
+# Customers whose name and phone (or name and city) match although their ids differ, for
+# example the same dealer created twice in the CRM. They are flagged, not merged, unless
+# `identity.duplicates` says to merge them; personal data is masked in shared reports.
+
+# %%
+dups = result.duplicates
+print(f"{dups['group'].nunique() if len(dups) else 0} group(s) of possible duplicates, "
+      f"{len(dups)} customer record(s)")
+ctx.show(dups, rows=15)
+
+# %% [markdown]
 # ## Other notes from the cleaning
 
 # %%
