@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import clusters, kpi, lifecycle, ltv, partners, segments, spatial
-from helpers.steps import Context, write_json
+from helpers.scope import Scope
+from helpers.steps import Context, region_kpis, write_json
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "FILES"]
 
@@ -56,22 +57,6 @@ _DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"]
 MIN_CLUSTER_CUSTOMERS = 30
 
 
-def _reference(ctx: Context) -> pd.DataFrame | None:
-    """The bundled China province reference, for a China workbook only."""
-    country = getattr(ctx.config.geography, "country", "CN")
-    return kpi.load_province_reference() if country == "CN" else None
-
-
-def _kpis(ctx: Context, customers: pd.DataFrame, orders: pd.DataFrame, level: str,
-          universe: list[str]) -> pd.DataFrame:
-    a = ctx.config.analysis
-    return kpi.region_kpis(
-        customers, orders, level=level, period_end=ctx.period["end"],
-        months=a.period_months, active_months=a.active_months, pop_months=a.pop_months,
-        reference=_reference(ctx) if level == "province" else None,
-        universe=universe, min_customers=a.min_customers, expected_method=a.expected_model)
-
-
 def _hotspot_value(kpis: pd.DataFrame, setting: str) -> str:
     if setting != "auto":
         return setting
@@ -87,8 +72,9 @@ def _with_hotspots(ctx: Context, kpis: pd.DataFrame) -> tuple[pd.DataFrame, dict
     if level == "province" and ctx.scope.kind != "all":
         # A territory report: neighbourhoods do not stop at its border, so the
         # statistics come from all provinces and the rows in scope are shown.
-        universe = list(ctx.scope.__class__.parse("ALL", ctx.config).provinces)
-        base = _kpis(ctx, ctx.prep.customers, ctx.prep.orders, "province", universe)
+        universe = list(Scope.parse("ALL", ctx.config).provinces)
+        base = region_kpis(ctx, "province", customers=ctx.prep.customers,
+                           orders=ctx.prep.orders, universe=universe)
     else:
         base = kpis
     value = _hotspot_value(base, a.hotspot_value)
@@ -161,8 +147,7 @@ def insight_tables(ctx: Context) -> dict:
     a = ctx.config.analysis
     p = ctx.period
     level = ctx.scope.sublevel
-    universe = list(ctx.scope.provinces) if level == "province" else []
-    kpis = _kpis(ctx, ctx.customers, ctx.orders, level, universe)
+    kpis = region_kpis(ctx, level)
     kpis = kpi.marketing_roi(kpis, ctx.prep.spend if level == "province" else None,
                              start=p["start"], end=p["end"])
     kpis, hot_note = _with_hotspots(ctx, kpis)

@@ -150,14 +150,25 @@ def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
     return Context(cfg, scope, run, run.region(scope.slug), lang, mask_pii, period_end)
 
 
-def region_kpis(ctx: Context, level: str | None = None) -> pd.DataFrame:
-    """KPIs per region inside the scope (provinces, or cities in a province report)."""
+def region_kpis(ctx: Context, level: str | None = None, *, customers: pd.DataFrame | None = None,
+                orders: pd.DataFrame | None = None,
+                universe: list[str] | None = None) -> pd.DataFrame:
+    """KPIs per region inside the scope (provinces, or cities in a province report).
+
+    Steps 3 and 4 both call this, so their KPI tables agree. ``customers``,
+    ``orders`` and ``universe`` default to the scope's; step 4 passes the whole
+    market when a territory's hot spots need every province.
+    """
     level = level or ctx.scope.sublevel
     a = ctx.config.analysis
-    universe = list(ctx.scope.provinces) if level == "province" else []
+    if universe is None:
+        universe = list(ctx.scope.provinces) if level == "province" else []
+    china = ctx.config.geography.country == "CN"
     return kpi.region_kpis(
-        ctx.customers, ctx.orders, level=level, period_end=ctx.period["end"],
-        months=a.period_months, active_months=a.active_months,
-        reference=kpi.load_province_reference() if level == "province" else None,
-        universe=universe, min_customers=a.min_customers,
+        ctx.customers if customers is None else customers,
+        ctx.orders if orders is None else orders,
+        level=level, period_end=ctx.period["end"],
+        months=a.period_months, active_months=a.active_months, pop_months=a.pop_months,
+        reference=kpi.load_province_reference() if level == "province" and china else None,
+        universe=universe, min_customers=a.min_customers, expected_method=a.expected_model,
     )
