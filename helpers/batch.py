@@ -275,8 +275,10 @@ def run_region(scope: Scope, job: Job, engine: NotebookEngine) -> dict:
                 item["ipynb"] = f"{scope.slug}/{output.name}"
                 title = f"{notebook_title(notebook.name)} — {label} — run {job.run_id}"
                 try:
+                    first = OBJECTIVES[job.objective].first.get(notebook.name[:2], [])
                     render_html(output, html, title=title, index_href="../index.html",
-                                index_text="所有区域" if job.lang == "zh" else "All regions")
+                                index_text="所有区域" if job.lang == "zh" else "All regions",
+                                section_order=first)
                     item["html"] = f"{scope.slug}/{html.name}"
                 except Exception as exc:
                     if item["status"] == "ok":

@@ -14,6 +14,7 @@ not a crash in step 4.
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ __all__ = [
     "OBJECTIVES",
     "KPIS",
     "DATA_NEEDS",
+    "SECTIONS",
     "STEP5_SECTIONS",
     "get_objective",
     "data_checks",
@@ -39,6 +41,8 @@ __all__ = [
     "kpi_table",
     "load_brief",
     "priorities",
+    "section_titles",
+    "first_note",
 ]
 
 
@@ -52,7 +56,7 @@ class Objective:
     kpis: tuple[str, ...]
     baseline: str
     thresholds: tuple[str, ...]
-    first: dict  # step ("03", "04", "05") -> what that step puts first, in order
+    first: dict  # step ("03", "04", "05") -> keys of SECTIONS[step] it puts first, in order
 
 
 #: KPI -> definition (formula), unit, which way is better, the data it needs.
@@ -161,8 +165,44 @@ DATA_NEEDS: dict[str, str] = {
     "contacts": "contact fields for campaign lists: phone or email (sources.customers)",
 }
 
+#: The sections of steps 3 to 5 (key -> title), in each notebook's own order. In
+#: notebooks 03 and 04 a section starts at the markdown cell tagged ``section-<key>``;
+#: the shared report (:func:`helpers.report.render_html`) puts the objective's first.
+SECTIONS: dict[str, dict[str, str]] = {
+    "03": {
+        "revenue_by_region": "Revenue and customers by region",
+        "concentration": "How concentrated is revenue?",
+        "customers_vs_revenue": "Customers against revenue",
+        "trend": "Monthly revenue trend",
+        "order_values": "How large is a typical order?",
+        "segment_mix": "What kind of customers does each region have?",
+        "region_map": "Map: where is the money?",
+        "customer_map": "Map: every customer",
+    },
+    "04": {
+        "region_kpis": "Region KPIs",
+        "hotspots": "Hot and cold spots",
+        "gaps": "Market gaps: blank and under-served regions",
+        "isolated": "Isolated customers",
+        "concentration": "Concentration",
+        "segments": "Customer segments (RFM)",
+        "clusters": "Behaviour clusters (K-means)",
+        "lifecycle": "Lifecycle",
+        "ltv": "Lifetime value",
+        "partners": "Channel partners: A/B/C",
+    },
+    "05": {
+        "tiers": "Region tiers and their evidence",
+        "playbook": "Playbook and action list",
+        "budget": "Budget reallocation",
+        "customers": "Customer campaigns",
+        "partners": "Channel partner plans",
+        "monitoring": "Compared with an earlier run",
+    },
+}
+
 #: The sections of step 5, in their default order.
-STEP5_SECTIONS = ("tiers", "playbook", "budget", "customers", "partners", "monitoring")
+STEP5_SECTIONS = tuple(SECTIONS["05"])
 
 OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
     Objective(
@@ -174,8 +214,8 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
         baseline="the same regions in the previous period of equal length; penetration "
                  "against the count expected from population and GDP",
         thresholds=("gap_ratio", "potential_growth", "potential_ratio", "emerging_growth"),
-        first={"03": ["bubble map with blank regions", "customers vs revenue"],
-               "04": ["market gaps", "hot and cold spots", "isolated customers"],
+        first={"03": ["region_map", "customers_vs_revenue"],
+               "04": ["gaps", "hotspots", "isolated"],
                "05": ["tiers", "playbook", "budget", "customers", "partners", "monitoring"]},
     ),
     Objective(
@@ -188,8 +228,8 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
                  "previous period",
         thresholds=("hot_share", "declining_growth", "budget.floor_vs_current",
                     "budget.cap_vs_current", "budget.elasticity"),
-        first={"03": ["revenue by region", "share of revenue (Pareto)"],
-               "04": ["region KPIs", "concentration"],
+        first={"03": ["revenue_by_region", "concentration"],
+               "04": ["region_kpis", "concentration"],
                "05": ["budget", "tiers", "playbook", "customers", "partners", "monitoring"]},
     ),
     Objective(
@@ -201,8 +241,8 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
         baseline="the previous period of equal length; an earlier run when baseline_run is set",
         thresholds=("hot_share", "hot_growth", "emerging_growth", "declining_growth",
                     "gap_ratio"),
-        first={"03": ["revenue by region", "monthly trend"],
-               "04": ["region KPIs", "concentration", "hot and cold spots"],
+        first={"03": ["revenue_by_region", "trend"],
+               "04": ["region_kpis", "concentration", "hotspots"],
                "05": ["tiers", "monitoring", "playbook", "budget", "customers", "partners"]},
     ),
     Objective(
@@ -214,8 +254,8 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
         baseline="each customer's RFM segment in an earlier run (baseline_run); activity in "
                  "the last analysis.active_months",
         thresholds=("analysis.active_months", "analysis.rfm_bins"),
-        first={"03": ["customer map", "Pareto of customers"],
-               "04": ["RFM segments", "lifecycle", "lifetime value"],
+        first={"03": ["customer_map", "concentration", "segment_mix"],
+               "04": ["segments", "lifecycle", "ltv"],
                "05": ["customers", "monitoring", "partners", "tiers", "playbook", "budget"]},
     ),
     Objective(
@@ -227,8 +267,8 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
               "revenue"),
         baseline="the scoring table of step 4 (points per factor), revenue in the period",
         thresholds=("partner tier points: A >= 16, B 10 to < 16, C < 10",),
-        first={"03": ["customer map", "revenue by region"],
-               "04": ["partner A/B/C tiers", "RFM segments"],
+        first={"03": ["customer_map", "revenue_by_region"],
+               "04": ["partners", "segments"],
                "05": ["partners", "customers", "tiers", "playbook", "budget", "monitoring"]},
     ),
 ]}
@@ -411,7 +451,7 @@ def brief_table(brief: dict):
         ("baseline", brief["baseline"]),
         ("customers in scope", f"{brief['data']['customers']:,}"),
         ("order lines in scope", f"{brief['data']['orders']:,}"),
-        ("step 5 puts first", ", ".join(brief["first"]["05"][:3])),
+        ("step 5 puts first", ", ".join(section_titles("05", brief["first"]["05"][:3]))),
     ]
     return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
 
@@ -473,3 +513,23 @@ def priorities(brief: dict, step: str, sections=None) -> list[str]:
     if sections is None:
         return first
     return [s for s in first if s in sections] + [s for s in sections if s not in first]
+
+
+def section_titles(step: str, keys) -> list[str]:
+    """The titles of the sections ``keys`` of ``step`` (a key without a title is kept)."""
+    titles = SECTIONS.get(step, {})
+    return [titles.get(key, key) for key in keys]
+
+
+def first_note(brief: dict, step: str) -> str:
+    """One line for the top of a step: what the shared report of that step puts first.
+
+    The notebook itself runs in its own order; the HTML report moves the sections
+    the objective names to the front (:func:`helpers.report.render_html`).
+    """
+    order = section_titles(step, brief.get("first", {}).get(step, []))
+    title = html.escape(brief.get("title", brief.get("objective", "")))
+    if not order:
+        return f"Objective: **{title}**."
+    return (f"Objective: **{title}**. The shared report puts first: "
+            + "; ".join(f"*{html.escape(t)}*" for t in order) + ".")

@@ -18,7 +18,7 @@ from IPython.display import Markdown, display
 
 from helpers import budget, geo, kpi, monitor, strategy
 from helpers.config import ConfigError
-from helpers.goals import STEP5_SECTIONS, get_objective, priorities
+from helpers.goals import SECTIONS, STEP5_SECTIONS, get_objective, priorities
 from helpers.scope import territory_map
 from helpers.steps import Context, write_json
 
@@ -433,14 +433,6 @@ def section_order(brief: dict) -> list[str]:
     return priorities(brief, "05", STEP5_SECTIONS)
 
 
-_TITLES = {
-    "tiers": "Region tiers and their evidence",
-    "playbook": "Playbook and action list",
-    "budget": "Budget reallocation",
-    "customers": "Customer campaigns",
-    "partners": "Channel partner plans",
-    "monitoring": "Compared with an earlier run",
-}
 
 
 def _md(text: str) -> None:
@@ -453,7 +445,7 @@ def _region_column(ctx: Context, frame: pd.DataFrame) -> list[str]:
 
 def show_section(name: str, ctx: Context, tables: dict) -> None:
     """Display one section of the step-5 report (personal data never shown)."""
-    _md(f"## {_TITLES[name]}")
+    _md(f"## {SECTIONS['05'][name]}")
     {"tiers": _show_tiers, "playbook": _show_playbook, "budget": _show_budget,
      "customers": _show_customers, "partners": _show_partners,
      "monitoring": _show_monitoring}[name](ctx, tables)

@@ -14,12 +14,13 @@ import html as _html
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import quote
 
 from helpers.assets import external_references
 
-__all__ = ["render_html", "write_index", "notebook_title", "OfflineReportError"]
+__all__ = ["render_html", "order_sections", "write_index", "notebook_title",
+           "OfflineReportError"]
 
 
 class OfflineReportError(ValueError):
@@ -53,6 +54,9 @@ _REPORT_TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 {%- endblock body_header -%}
 """
 
+# A cell tagged ``section-<key>`` starts a section that runs to the next such cell.
+SECTION_TAG_PREFIX = "section-"
+
 # Cells an author can keep out of the shared report by tagging them.
 REMOVE_CELL_TAGS = {"remove_cell", "remove-cell"}
 REMOVE_OUTPUT_TAGS = {"remove_output", "remove-output"}
@@ -75,6 +79,7 @@ def render_html(
     title: str,
     index_href: str | None = None,
     index_text: str = "All regions",
+    section_order: Sequence[str] = (),
 ) -> Path:
     """Render an executed notebook to a self-contained HTML report without code.
 
@@ -90,6 +95,9 @@ def render_html(
         Relative URL of the run's index page for a back link (``../index.html``).
     index_text : str
         Text of that link.
+    section_order : sequence of str
+        Section keys to put first (the objective's order, ``goals.OBJECTIVES``);
+        see :func:`order_sections`. Empty: the notebook's own order.
 
     Returns
     -------
@@ -119,6 +127,7 @@ def render_html(
     ipynb, html_path = Path(ipynb), Path(html)
     nb = nbformat.read(ipynb, as_version=4)
     nb.metadata["title"] = title  # the lab template reads <title> from here
+    nb.cells = order_sections(nb.cells, section_order)
 
     c = Config()
     c.TagRemovePreprocessor.enabled = True
@@ -152,6 +161,38 @@ def render_html(
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+def _section_key(cell) -> str | None:
+    for tag in cell.get("metadata", {}).get("tags", []):
+        if tag.startswith(SECTION_TAG_PREFIX):
+            return tag[len(SECTION_TAG_PREFIX):]
+    return None
+
+
+def order_sections(cells: list, order: Sequence[str]) -> list:
+    """The cells with the sections named in ``order`` moved to the front.
+
+    A section starts at a cell tagged ``section-<key>`` and runs to the next
+    tagged cell. Cells before the first section (title, parameters, setup) stay
+    first; the sections in ``order`` follow in that order, then the others in the
+    notebook's order. Keys in ``order`` that the notebook lacks are ignored. Only
+    the page changes: the notebook ran top to bottom, so no number changes.
+    """
+    head: list = []
+    sections: list[tuple[str, list]] = []
+    for cell in cells:
+        key = _section_key(cell)
+        if key is not None:
+            sections.append((key, [cell]))
+        elif sections:
+            sections[-1][1].append(cell)
+        else:
+            head.append(cell)
+    rank = {key: i for i, key in enumerate(order)}
+    ranked = sorted(range(len(sections)),
+                    key=lambda i: (rank.get(sections[i][0], len(rank)), i))
+    return head + [cell for i in ranked for cell in sections[i][1]]
 
 
 # ---------------------------------------------------------------------------

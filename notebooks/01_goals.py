@@ -94,7 +94,7 @@ pd.Series({k: str(v) for k, v in brief["thresholds"].items()}, name="value").to_
 # ## What the later steps put first
 
 # %%
-pd.DataFrame([{"step": step, "first": ", ".join(items)}
+pd.DataFrame([{"step": step, "first": "; ".join(goals.section_titles(step, items))}
               for step, items in brief["first"].items()]).set_index("step")
 
 # %% [markdown]

@@ -45,7 +45,14 @@ outlines = boundaries.region_outlines(country, level, province=province)  # none
 borders = outlines if len(outlines) else boundaries.country_outline(country)
 tiles = ctx.config.report.tiles  # report.tiles in workbook.yaml: osm | amap | none
 
-# %% [markdown]
+# %%
+from IPython.display import Markdown
+
+from helpers import goals
+
+Markdown(goals.first_note(goals.load_brief(ctx, objective), "03"))
+
+# %% [markdown] tags=["section-revenue_by_region"]
 # ## Revenue and customers by region
 #
 # The longest bars are where the business is today. Regions outside the top group are
@@ -57,7 +64,7 @@ charts.plot_region_bars(with_customers, value="revenue", top=12, lang=lang, ax=a
 charts.plot_region_bars(with_customers, value="customers", top=12, lang=lang, ax=axes[1])
 fig.tight_layout()
 
-# %% [markdown]
+# %% [markdown] tags=["section-concentration"]
 # ## How concentrated is revenue?
 #
 # Bars show each region's share of revenue; the line adds them up. Where the line crosses
@@ -83,7 +90,7 @@ charts.plot_lorenz(in_period.groupby("customer_id")["amount"].sum(), value="reve
                    unit="customers", lang=lang, ax=axes[1])
 fig.tight_layout()
 
-# %% [markdown]
+# %% [markdown] tags=["section-customers_vs_revenue"]
 # ## Customers against revenue
 #
 # Regions above the trend earn more per customer than the rest; regions below have many
@@ -92,7 +99,7 @@ fig.tight_layout()
 # %%
 charts.plot_customers_vs_revenue(with_customers, lang=lang);
 
-# %% [markdown]
+# %% [markdown] tags=["section-trend"]
 # ## Monthly revenue trend
 #
 # The largest regions month by month (net of returns). Watch for regions whose line bends
@@ -104,7 +111,7 @@ orders_by_region = (ctx.orders.drop(columns=[level], errors="ignore")
 monthly = kpi.monthly_revenue(orders_by_region, by=level)
 charts.plot_trend(monthly, value="revenue", hue=level, top=6, lang=lang);
 
-# %% [markdown]
+# %% [markdown] tags=["section-order_values"]
 # ## How large is a typical order?
 #
 # Order values spread over several orders of magnitude, so the axis is logarithmic. The
@@ -114,7 +121,7 @@ charts.plot_trend(monthly, value="revenue", hue=level, top=6, lang=lang);
 # %%
 charts.plot_order_values(in_period, lang=lang);
 
-# %% [markdown]
+# %% [markdown] tags=["section-segment_mix"]
 # ## What kind of customers does each region have?
 #
 # Customers are grouped by how recently, how often and how much they buy (RFM). Green
@@ -128,7 +135,7 @@ rfm = segments.rfm(ctx.orders[ctx.orders["order_date"] <= p["end"]], as_of=as_of
 customer_segments = rfm.merge(ctx.customers[["customer_id", level]], on="customer_id", how="left")
 charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang);
 
-# %% [markdown]
+# %% [markdown] tags=["section-region_map"]
 # ## Map: where is the money?
 #
 # Each region is coloured by its revenue in the period, in classes of about equal size, so
@@ -141,7 +148,7 @@ charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang);
 maps.region_map(kpis, value="revenue", outlines=outlines, province=province,
                 context=None if len(outlines) else borders, lang=lang, tiles=tiles)
 
-# %% [markdown]
+# %% [markdown] tags=["section-customer_map"]
 # ## Map: every customer
 #
 # Customers cluster into numbered bubbles when zoomed out; the heat layer shows density.

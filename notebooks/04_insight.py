@@ -10,7 +10,7 @@
 # # Step 4 · Insight: where is the business concentrated, where is it missing, and who matters?
 #
 # This report reads the customer and order data of the region for the analysis period and
-# answers, in order: which regions carry the business and how fast they grow; where
+# answers: which regions carry the business and how fast they grow; where
 # customers cluster (hot spots) and where they are missing for the size of the market
 # (gaps); which customers stand alone; how concentrated revenue is; which customers are
 # valuable, slipping or gone; what they are worth over the next year; and which channel
@@ -49,8 +49,13 @@ def explain(topic):
     return Markdown(insights.explain(ctx, tables, topic))
 
 
-# %% [markdown]
-# ## 1. Region KPIs
+# %%
+from helpers import goals
+
+Markdown(goals.first_note(goals.load_brief(ctx, objective), "04"))
+
+# %% [markdown] tags=["section-region_kpis"]
+# ## Region KPIs
 #
 # Revenue and growth compare the period with the same months a year before (`growth_yoy`);
 # `growth_pop` compares the last three months with the three before them (recent momentum,
@@ -67,8 +72,8 @@ columns = [c for c in ["region", "region_en", "customers", "new_customers", "act
            if c in kpis]
 kpis[columns].round(3)
 
-# %% [markdown]
-# ## 2. Hot and cold spots
+# %% [markdown] tags=["section-hotspots"]
+# ## Hot and cold spots
 #
 # Getis-Ord Gi* compares each region *together with its neighbours* with the whole map: a
 # hot spot is a neighbourhood of strong regions, not just one big region. The bins are
@@ -86,8 +91,8 @@ hot_columns = [c for c in ["region", "region_en", "revenue", "revenue_per_capita
                            "gi_p_fdr", "gi_bin", "hotspot", "lisa_quadrant"] if c in kpis]
 kpis[hot_columns].sort_values("gi_z", ascending=False).round(3)
 
-# %% [markdown]
-# ## 3. Market gaps: blank and under-served regions
+# %% [markdown] tags=["section-gaps"]
+# ## Market gaps: blank and under-served regions
 #
 # Penetration is customers per million residents and revenue per 100 million yuan of GDP
 # (population from the 2020 census, GDP 2020; see `data/reference/README.md`). The number
@@ -105,8 +110,8 @@ gap_columns = [c for c in ["gap_rank", "region", "region_en", "gap_kind", "custo
                            "gdp_100m_cny"] if c in tables["market_gaps"]]
 tables["market_gaps"][gap_columns].head(15).round(3)
 
-# %% [markdown]
-# ## 4. Isolated customers
+# %% [markdown] tags=["section-isolated"]
+# ## Isolated customers
 #
 # Customers with no group of other customers nearby (great-circle distance, DBSCAN). They
 # are listed with the distance to the nearest group and their profile, so that sales can
@@ -119,8 +124,8 @@ explain("isolated")
 ctx.show(tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
          .round(1))
 
-# %% [markdown]
-# ## 5. Concentration
+# %% [markdown] tags=["section-concentration"]
+# ## Concentration
 #
 # How much of the revenue depends on a few regions and customers. A Gini near 1 or an HHI
 # above 0.25 means losing one of them would hurt; growth must then come from widening the
@@ -135,8 +140,8 @@ import pandas as pd
 c = tables["concentration"]
 pd.DataFrame({"regions": c["regions"], "customers": c["customers"]}).round(3)
 
-# %% [markdown]
-# ## 6. Customer segments (RFM)
+# %% [markdown] tags=["section-segments"]
+# ## Customer segments (RFM)
 #
 # Scores 1 to 5 for recency, frequency and monetary value (5 best), computed as of the end
 # of the period.
@@ -147,8 +152,8 @@ explain("segments")
 # %%
 tables["segment_summary"].round(3)
 
-# %% [markdown]
-# ## 7. Behaviour clusters (K-means)
+# %% [markdown] tags=["section-clusters"]
+# ## Behaviour clusters (K-means)
 #
 # RFM uses fixed rules; clustering lets the data show which groups of buying behaviour
 # exist (days since last order, orders, average order value, tenure; log-scaled and
@@ -162,8 +167,8 @@ explain("clusters")
 # %%
 tables["cluster_scores"].round(3)
 
-# %% [markdown]
-# ## 8. Lifecycle
+# %% [markdown] tags=["section-lifecycle"]
+# ## Lifecycle
 #
 # Where each customer stands today: new, active, at risk, churned, or reactivated after a
 # long silence. The windows are set in `workbook.yaml` (`analysis:`).
@@ -174,8 +179,8 @@ explain("lifecycle")
 # %%
 tables["lifecycle_summary"].round(3)
 
-# %% [markdown]
-# ## 9. Lifetime value
+# %% [markdown] tags=["section-ltv"]
+# ## Lifetime value
 #
 # The BG/NBD model estimates from each customer's purchase history how likely they are
 # still buying and how many orders they will place; Gamma-Gamma estimates the value of
@@ -189,8 +194,8 @@ explain("ltv")
 top_value = tables["ltv"].sort_values("ltv", ascending=False).head(10)
 top_value.round(2)
 
-# %% [markdown]
-# ## 10. Channel partners: A/B/C
+# %% [markdown] tags=["section-partners"]
+# ## Channel partners: A/B/C
 #
 # Dealers and integrators scored on main product, business model, staff, finances and years
 # in access control (the scoring table in `workbook.yaml`, `partners:`), with their value

@@ -17,6 +17,7 @@ import yaml
 from helpers import batch
 from helpers.config import PROJECT_ROOT
 from helpers.engine import NotebookFailed
+from helpers.goals import OBJECTIVES, SECTIONS
 
 FAILING_REGION = "华南"  # the stub notebook raises for this region
 SOURCE_MARKER = "SOURCE_MARKER_7f3a"  # appears in code only, never in an output
@@ -421,6 +422,11 @@ def test_unknown_objective_or_baseline_exits_2(project, tmp_path, capsys):
 
 
 REAL_NOTEBOOKS = PROJECT_ROOT / "notebooks"
+FIRST_SECTION_04 = {"find_new_markets": "Market gaps: blank and under-served regions",
+                    "reallocate_resources": "Region KPIs", "compare_regions": "Region KPIs",
+                    "keep_valuable_customers": "Customer segments (RFM)",
+                    "tier_partners": "Channel partners: A/B/C"}
+BARE = ("reallocate_resources", "tier_partners")  # run without spend and firmographics
 FIRST_SECTION = {"find_new_markets": "Region tiers and their evidence",
                  "reallocate_resources": "Budget reallocation",
                  "compare_regions": "Region tiers and their evidence",
@@ -433,18 +439,20 @@ def objective_runs(tiny_config, tmp_path_factory):
     """The five notebooks through the batch once per objective on the tiny dataset.
 
     The first run ends a year earlier and is the baseline of the others;
-    ``reallocate_resources`` runs on a copy of the config without marketing spend
-    (the data it needs is missing).
+    ``reallocate_resources`` and ``tier_partners`` run on a copy of the config
+    without marketing spend and without the ERP partner file (the data they need
+    is missing).
     """
     reports = tmp_path_factory.mktemp("reports")
     raw = yaml.safe_load(tiny_config.read_text("utf-8"))
     raw["paths"] = {"data": str(tiny_config.parent / "data"), "reports": str(reports)}
     raw["sources"].pop("spend")
+    raw["sources"]["customers"] = [s for s in raw["sources"]["customers"] if s["name"] != "erp"]
     bare = tmp_path_factory.mktemp("bare") / "workbook.yaml"
     bare.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     codes = {}
     for objective in FIRST_SECTION:
-        args = ["--config", str(bare if objective == "reallocate_resources" else tiny_config),
+        args = ["--config", str(bare if objective in BARE else tiny_config),
                 "--regions", "ALL", "--jobs", "1", "--run-id", objective,
                 "--objective", objective, "--notebooks", str(REAL_NOTEBOOKS),
                 "--reports", str(reports)]
@@ -476,7 +484,18 @@ def test_every_objective_runs_end_to_end(objective_runs, objective):
     first = min((page.find(f">{t}<"), t) for t in set(FIRST_SECTION.values())
                 if page.find(f">{t}<") >= 0)
     assert first[1] == FIRST_SECTION[objective]
+    # so do 04's report and 03's, though the notebooks ran top to bottom
+    insight_page = (out / "04_insight.html").read_text("utf-8")
+    headings = [(insight_page.find(f">{t}<"), t) for t in SECTIONS["04"].values()]
+    assert all(at >= 0 for at, _ in headings)
+    assert min(headings)[1] == FIRST_SECTION_04[objective]
+    visual_page = (out / "03_visualization.html").read_text("utf-8")
+    first_03 = SECTIONS["03"][OBJECTIVES[objective].first["03"][0]]
+    assert min((visual_page.find(f">{t}<"), t) for t in SECTIONS["03"].values())[1] == first_03
+    assert "The shared report puts first" in visual_page
     # contact data reach the exports, never the report
+    if objective in BARE:  # the ERP file also carried no phones; the CRM does
+        assert "Traceback" not in page + insight_page + visual_page
     campaign = pd.read_csv(out / "campaign_list.csv", dtype=str)
     phones = campaign["phone"].dropna()
     assert len(phones) and not any(p in page for p in phones)
@@ -503,8 +522,17 @@ def test_missing_data_warns_in_step_1_and_still_renders(objective_runs):
     assert "No marketing spend for the period" in strategy_page
     assert "Traceback" not in strategy_page
     assert not (out / "budget.csv").exists()
-    # with the data, the same step gives the partner plans and a budget
-    full = reports / "tier_partners" / "all"
+    # partner tiers without firmographics: a warning in step 1, the steps still render
+    out = reports / "tier_partners" / "all"
+    brief = json.loads((out / "goals.json").read_text("utf-8"))
+    assert any(w.startswith("partner_tiers cannot be computed") and "firmographics" in w
+               for w in brief["warnings"])
+    assert "partner_tiers cannot be computed" in (out / "01_goals.html").read_text("utf-8")
+    for page in ("04_insight.html", "05_strategy.html"):
+        assert "Traceback" not in (out / page).read_text("utf-8")
+    assert not (out / "partner_plans.csv").exists()
+    # with the data, the same steps give the partner plans and a budget
+    full = reports / "keep_valuable_customers" / "all"
     assert json.loads((full / "goals.json").read_text("utf-8"))["warnings"] == []
     assert (full / "partner_plans.csv").exists() and (full / "budget.csv").exists()
     plans = pd.read_csv(full / "partner_plans.csv")

@@ -51,6 +51,8 @@ def test_catalog_is_complete():
         assert item.kpis and set(item.kpis) <= set(goals.KPIS)
         assert sorted(item.first["05"]) == sorted(goals.STEP5_SECTIONS)
         assert {"03", "04", "05"} <= set(item.first)
+        for step in ("03", "04"):  # every name is a section the step has
+            assert item.first[step] and set(item.first[step]) <= set(goals.SECTIONS[step])
         for name in item.thresholds:  # every threshold is a config key (or a stated rule)
             section, _, attr = name.rpartition(".")
             holder = getattr(config, section or "strategy")
@@ -134,7 +136,8 @@ def test_tables_for_the_report(full):
     brief = goals.goals_brief(full, "find_new_markets")
     table = goals.brief_table(brief)
     assert table.loc["objective", "value"] == "Find new markets"
-    assert table.loc["step 5 puts first", "value"] == "tiers, playbook, budget"
+    assert table.loc["step 5 puts first", "value"] == (
+        "Region tiers and their evidence, Playbook and action list, Budget reallocation")
     kpis = goals.kpi_table(brief)
     assert list(kpis.columns) == ["definition", "formula", "unit", "target", "data"]
     assert kpis.loc["gap_ratio", "target"] == "≥ 1"
@@ -149,6 +152,16 @@ def test_load_brief_and_priorities(full):
     assert goals.load_brief(full, "compare_regions")["objective"] == "compare_regions"
     brief = goals.load_brief(full, "keep_valuable_customers")
     assert goals.priorities(brief, "05")[:2] == ["customers", "monitoring"]
-    assert goals.priorities(brief, "04", ["region KPIs", "lifecycle", "RFM segments"]) == [
-        "RFM segments", "lifecycle", "region KPIs"]
+    assert goals.priorities(brief, "04", ["region_kpis", "lifecycle", "segments"]) == [
+        "segments", "lifecycle", "region_kpis"]
     assert goals.priorities({}, "05", ["a", "b"]) == ["a", "b"]
+
+
+def test_first_note_names_the_sections_in_order():
+    brief = {"title": "Keep <and> grow", "first": goals.OBJECTIVES[
+        "keep_valuable_customers"].first}
+    note = goals.first_note(brief, "04")
+    assert note == ("Objective: **Keep &lt;and&gt; grow**. The shared report puts first: "
+                    "*Customer segments (RFM)*; *Lifecycle*; *Lifetime value*.")
+    assert goals.first_note({"title": "x"}, "03") == "Objective: **x**."
+    assert goals.section_titles("03", ["trend", "nope"]) == ["Monthly revenue trend", "nope"]

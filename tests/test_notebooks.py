@@ -46,6 +46,24 @@ def test_notebook_matches_its_py_pair(path):
     assert [c.cell_type for c in nb.cells] == [c.cell_type for c in paired.cells]
 
 
+@pytest.mark.parametrize("step", ["03", "04"])
+def test_sections_are_tagged_as_the_catalog_names_them(step):
+    """The report reorders sections by tag, so tags and titles must match goals.SECTIONS."""
+    from helpers.goals import SECTIONS
+
+    (path,) = [p for p in NOTEBOOKS if p.name.startswith(step)]
+    nb = nbformat.read(path, as_version=4)
+    tagged = {}
+    for cell in nb.cells:
+        keys = [t[len("section-"):] for t in cell.metadata.get("tags", [])
+                if t.startswith("section-")]
+        if keys:
+            assert cell.cell_type == "markdown"
+            tagged[keys[0]] = cell.source.splitlines()[0]
+    assert list(tagged) == list(SECTIONS[step])
+    assert tagged == {key: f"## {title}" for key, title in SECTIONS[step].items()}
+
+
 def run_all(tiny_config, run_dir, region):
     ensure_kernel()
     for path in NOTEBOOKS:

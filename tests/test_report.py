@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import nbformat
 
-from helpers.report import notebook_title, render_html, write_index
+from helpers.report import notebook_title, order_sections, render_html, write_index
 
 CODE = "secret_variable_name = 41 + 1  # CODE_MARKER_c0de"
 
@@ -193,3 +193,34 @@ def test_render_html_keeps_offline_maps_and_refuses_cdn_ones(tmp_path):
         render_html(_notebook_with_html(tmp_path / "bad.ipynb", cdn), tmp_path / "bad.html",
                     title="maps")
     assert not (tmp_path / "bad.html").exists()
+
+
+def _cell(source: str, key: str | None = None):
+    cell = nbformat.v4.new_markdown_cell(source)
+    if key:
+        cell.metadata["tags"] = [f"section-{key}"]
+    return cell
+
+
+def test_order_sections_moves_the_named_sections_first():
+    cells = [_cell("title"), _cell("setup"),
+             _cell("## A", "a"), _cell("a1"), _cell("a2"),
+             _cell("## B", "b"), _cell("b1"),
+             _cell("## C", "c"),
+             _cell("## D", "d"), _cell("d1")]
+    order = [c.source for c in order_sections(cells, ["c", "nope", "b"])]
+    assert order == ["title", "setup", "## C", "## B", "b1", "## A", "a1", "a2", "## D", "d1"]
+    assert [c.source for c in order_sections(cells, [])] == [c.source for c in cells]
+    plain = [_cell("x"), _cell("y")]
+    assert order_sections(plain, ["a"]) == plain
+
+
+def test_render_html_puts_the_objective_sections_first(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_cell("# Title"), _cell("## Alpha section", "alpha"),
+                _cell("## Beta section", "beta")]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    page = render_html(path, tmp_path / "nb.html", title="t", section_order=["beta"]).read_text(
+        "utf-8")
+    assert page.index("Title") < page.index("Beta section") < page.index("Alpha section")
