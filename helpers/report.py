@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from urllib.parse import quote
 
 from helpers.assets import external_references
+from helpers.strategy import TIERS
 
 __all__ = ["render_html", "order_sections", "write_index", "notebook_title",
            "OfflineReportError"]
@@ -203,7 +204,7 @@ _TEXT = {
         "title": "Run", "period": "Period", "started": "Started", "duration": "Duration",
         "regions": "Regions", "ok": "ok", "failed": "failed", "skipped": "skipped",
         "region": "Region", "status": "Status", "customers": "Customers",
-        "active": "Active", "revenue": "Revenue", "growth": "YoY growth", "tier": "Tier",
+        "active": "Active", "revenue": "Revenue", "growth": "YoY growth", "tier": "Regions by tier",
         "reports": "Reports", "prep_failed": "Data preparation failed; no region was run.",
         "manifest": "manifest.json", "commit": "commit", "parameters": "Parameters",
         "summary": "{ok} of {n} regions ok", "summary_failed": ", {failed} failed",
@@ -213,7 +214,7 @@ _TEXT = {
         "title": "运行", "period": "分析期", "started": "开始", "duration": "用时",
         "regions": "区域", "ok": "成功", "failed": "失败", "skipped": "跳过",
         "region": "区域", "status": "状态", "customers": "客户数",
-        "active": "活跃客户", "revenue": "销售额", "growth": "同比增长", "tier": "分级",
+        "active": "活跃客户", "revenue": "销售额", "growth": "同比增长", "tier": "区域分级",
         "reports": "报告", "prep_failed": "数据准备失败，未运行任何区域。",
         "manifest": "manifest.json", "commit": "提交", "parameters": "参数",
         "summary": "{n} 个区域中 {ok} 个成功", "summary_failed": "，{failed} 个失败",
@@ -254,8 +255,10 @@ tr.failed td:first-child { border-left: 4px solid var(--bad); }
 .error { color: var(--bad); font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   font-size: .85em; margin-top: .3em; white-space: pre-wrap; word-break: break-word; }
 .up { color: var(--ok); } .down { color: var(--bad); } .na { color: var(--skip); }
-.tier { display: inline-block; padding: 0 .5em; border-radius: 1em; background: #e7eef7;
-  font-size: .9em; }
+.tier { display: inline-block; padding: 0 .5em; margin: 0 .2em .2em 0; border-radius: 1em;
+  background: #e7eef7; font-size: .9em; white-space: nowrap; }
+.tier.core { background: #d9f2e3; } .tier.emerging { background: #dce9fb; }
+.tier.declining { background: #fbe0dc; } .tier.gap { background: #eeeeee; }
 ul.links { list-style: none; margin: 0; padding: 0; }
 ul.links li { white-space: nowrap; }
 ul.links a { color: #0b5cad; text-decoration: none; }
@@ -333,6 +336,21 @@ def _href(path: str) -> str:
     return _e(quote(str(path).replace("\\", "/")))
 
 
+def _tier_html(headline: dict) -> str:
+    """How many of the report's regions are in each tier (``headline.json``'s ``tiers``).
+
+    Falls back to the single ``tier`` of older runs; empty when step 5 did not run.
+    """
+    counts = headline.get("tiers")
+    if isinstance(counts, dict) and counts:
+        names = [t for t in TIERS if t in counts] + sorted(
+            str(t) for t in counts if t not in TIERS)
+        return "".join(f'<span class="tier {_e(t)}" title="{_e(t)}: {_fmt_int(counts[t])}">'
+                       f'{_e(t)} {_fmt_int(counts[t])}</span>' for t in names)
+    tier = headline.get("tier")
+    return f'<span class="tier">{_e(tier)}</span>' if tier not in (None, "") else ""
+
+
 def _region_row(run_dir: Path, region: dict, text: dict, currency: str) -> str:
     slug = str(region.get("slug") or "")
     headline = region.get("headline")
@@ -363,8 +381,7 @@ def _region_row(run_dir: Path, region: dict, text: dict, currency: str) -> str:
             entry += f" ({_e(text.get(nb_status, nb_status))})"
         links.append(f'<li class="{_e(nb_status)}">{entry}</li>')
 
-    tier = headline.get("tier")
-    tier_html = f'<span class="tier">{_e(tier)}</span>' if tier not in (None, "") else ""
+    tier_html = _tier_html(headline)
     return (
         f'<tr class="{_e(status)}" id="region-{_e(slug)}">'
         f'<td>{"".join(cells)}</td>'

@@ -126,7 +126,8 @@ def test_write_index_escapes_everything_from_data(tmp_path):
     (tmp_path / "all" / "headline.json").write_text(json.dumps({
         "region": "ALL", "label": "Whole market", "customers": 1500, "active_customers": 1200,
         "revenue": 12345678.9, "growth_yoy": -0.031, "period_start": "2025-01-01 00:00:00",
-        "period_end": "2025-12-31", "tier": "<i>core</i>"}), encoding="utf-8")
+        "period_end": "2025-12-31", "tier": "<i>core</i>",
+        "tiers": {"gap": 3, "core": 2, "<i>odd</i>": 1}}), encoding="utf-8")
     path = write_index(tmp_path, regions, meta={
         "run_id": "run<1>", "project": "Access & control", "currency": "CNY",
         "started": "2026-11-23T11:30:00Z", "duration_seconds": 75.2,
@@ -134,7 +135,9 @@ def test_write_index_escapes_everything_from_data(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<img" not in text and "&lt;img src=x onerror=alert(2)&gt;" in text
-    assert "<i>core</i>" not in text and "&lt;i&gt;core&lt;/i&gt;" in text
+    assert "<i>odd</i>" not in text and "&lt;i&gt;odd&lt;/i&gt; 1" in text
+    # regions per tier, in the tiers' order (the single lead tier only for older runs)
+    assert text.index(">core 2<") < text.index(">gap 3<") < text.index("odd&lt;/i&gt; 1<")
     assert "run&lt;1&gt;" in text and "Access &amp; control" in text
     page = _parse(path)
     assert page.scripts == 0 and page.external == []
@@ -224,3 +227,12 @@ def test_render_html_puts_the_objective_sections_first(tmp_path):
     page = render_html(path, tmp_path / "nb.html", title="t", section_order=["beta"]).read_text(
         "utf-8")
     assert page.index("Title") < page.index("Beta section") < page.index("Alpha section")
+
+
+def test_write_index_falls_back_to_the_single_tier_of_older_runs(tmp_path):
+    regions = _regions()[:1]
+    _touch_reports(tmp_path, regions)
+    (tmp_path / regions[0]["slug"] / "headline.json").write_text(
+        json.dumps({"tier": "<b>core</b>"}), encoding="utf-8")
+    text = write_index(tmp_path, regions).read_text(encoding="utf-8")
+    assert '<span class="tier">&lt;b&gt;core&lt;/b&gt;</span>' in text
