@@ -34,13 +34,21 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from helpers.config import PROJECT_ROOT, Config, ConfigError, RunPaths, load_config
-from helpers.engine import NotebookEngine, NotebookFailed, PapermillEngine, ensure_kernel
+from helpers.engine import (
+    NotebookEngine,
+    NotebookFailed,
+    PapermillEngine,
+    WarmKernelEngine,
+    ensure_kernel,
+)
 from helpers.goals import OBJECTIVES
 from helpers.monitor import collect_monitoring, resolve_run
 from helpers.report import notebook_title, render_html, write_index
 from helpers.scope import RegionError, Scope, list_regions
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+ENGINES = {"warm": WarmKernelEngine, "papermill": PapermillEngine}
+DEFAULT_ENGINE = "papermill"
 PACKAGES = [
     "pandas", "numpy", "papermill", "nbconvert", "folium", "seaborn", "scikit-learn", "pandera",
 ]
@@ -98,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder of the NN_*.ipynb notebooks (default: %(default)s)")
     parser.add_argument("--reports", type=Path, default=None,
                         help="folder runs are written to (default: paths.reports in the config)")
+    parser.add_argument("--engine", choices=list(ENGINES), default=DEFAULT_ENGINE,
+                        help="warm: one kernel per worker, reused (reset) between notebooks; "
+                        "papermill: a new kernel for every notebook (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds one notebook cell may run (default: %(default)s)")
     parser.add_argument("--objective", choices=list(OBJECTIVES), default="find_new_markets",
@@ -405,9 +416,10 @@ def main(argv: list[str] | None = None, *, engine: NotebookEngine | None = None)
 
     run.root.mkdir(parents=True, exist_ok=True)
     ensure_importable()
+    owned = None  # an engine made here is closed here (its kernels shut down)
     if engine is None:
         ensure_kernel("python3")
-        engine = PapermillEngine(kernel_name="python3", timeout=args.timeout)
+        engine = owned = ENGINES[args.engine](kernel_name="python3", timeout=args.timeout)
 
     print(f"run {run_id}: {len(scopes)} region(s) x {len(notebooks)} notebook(s), "
           f"{args.jobs} at a time -> {run.root}", file=sys.stderr)
@@ -432,6 +444,9 @@ def main(argv: list[str] | None = None, *, engine: NotebookEngine | None = None)
         finish("interrupted")
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if owned is not None and hasattr(owned, "close"):
+            owned.close()
     failed = [r for r in manifest["regions"] if r["status"] != "ok"]
     finish("failed" if failed else "ok")
 

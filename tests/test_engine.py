@@ -1,0 +1,311 @@
+"""The notebook engines on hand-made tiny notebooks: WarmKernelEngine against PapermillEngine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from helpers import batch
+from helpers.config import PROJECT_ROOT
+from helpers.engine import NotebookFailed, PapermillEngine, WarmKernelEngine, ensure_kernel
+
+PARAMETERS = 'region: str = "ALL"\nlang: str = "en"'
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell(PARAMETERS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# tiny"), params]
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+def _stdout(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                   for out in cell.get("outputs", []) if out.get("name") == "stdout")
+
+
+def _kernel_children() -> list[int]:
+    """Kernel processes started by this test process that are still running."""
+    ps = subprocess.run(["ps", "-o", "pid=,stat=,args=", "--ppid", str(os.getpid())],
+                        capture_output=True, text=True, check=False).stdout
+    pids = []
+    for line in ps.splitlines():
+        pid, stat, args = line.split(None, 2)
+        if "ipykernel" in args and not stat.startswith("Z"):
+            pids.append(int(pid))
+    return pids
+
+
+def _running(pid: int) -> bool:
+    ps = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True,
+                        check=False).stdout.strip()
+    return bool(ps) and not ps.startswith("Z")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _kernelspec():
+    ensure_kernel("python3")
+
+
+@pytest.fixture
+def engine():
+    engine = WarmKernelEngine(timeout=60)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def tiny(tmp_path) -> dict[str, Path]:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    return {
+        "show": _notebook(folder / "01_show.ipynb",
+                          "import os\nprint('region', region, 'lang', lang)\nprint('cwd', os.getcwd())"),
+        "set": _notebook(folder / "02_set.ipynb",
+                         "leaked_secret = 42\nimport os\nos.environ['WORKBOOK_LEAK'] = '1'\n"
+                         "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+                         "plt.figure()\nprint('pid', os.getpid())"),
+        "look": _notebook(folder / "03_look.ipynb",
+                          "import os\nprint('leaked' if 'leaked_secret' in globals() else 'clean')\n"
+                          "print('env', os.environ.get('WORKBOOK_LEAK'))\n"
+                          "import matplotlib.pyplot as plt\nprint('figures', len(plt.get_fignums()))\n"
+                          "print('pid', os.getpid())"),
+        "fail": _notebook(folder / "04_fail.ipynb", "x = 1",
+                          "raise ValueError('planted <b>failure</b>')", "print('never')"),
+        "sleep": _notebook(folder / "05_sleep.ipynb", "import time\ntime.sleep(600)"),
+        "die": _notebook(folder / "06_die.ipynb", "import os\nos._exit(3)"),
+        "slow": _notebook(folder / "07_slow.ipynb",
+                          "import time\nfor i in range(5):\n    print(region, i)\n"
+                          "    time.sleep(0.1)"),
+    }
+
+
+def test_parameters_are_injected_and_visible(engine, tiny, tmp_path):
+    out = tmp_path / "out" / "show.ipynb"
+    engine.execute(tiny["show"], out, {"region": "华东", "lang": "zh"}, tmp_path)
+    assert "region 华东 lang zh" in _stdout(out)
+    nb = nbformat.read(out, as_version=4)
+    tags = [cell.metadata.get("tags", []) for cell in nb.cells]
+    assert ["parameters"] in tags
+    injected = next(i for i, t in enumerate(tags) if "injected-parameters" in t)
+    assert tags[injected - 1] == ["parameters"]  # right after the defaults, as papermill puts it
+    values: dict = {}
+    exec(nb.cells[injected].source, values)
+    assert values["region"] == "华东" and values["lang"] == "zh"
+    assert nb.metadata.papermill.parameters == {"region": "华东", "lang": "zh"}
+    assert nb.metadata.papermill.input_path == str(tiny["show"].resolve())
+    assert nb.metadata.papermill.output_path == str(out.resolve())
+    assert not nb.metadata.papermill.get("exception")
+    assert nb.metadata.language_info.name == "python"
+
+
+def test_kernel_runs_in_cwd_without_moving_this_process(engine, tiny, tmp_path):
+    here = os.getcwd()
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    engine.execute(tiny["show"], tmp_path / "out" / "1.ipynb", {}, first)
+    engine.execute(tiny["show"], tmp_path / "out" / "2.ipynb", {}, second)
+    assert f"cwd {first}" in _stdout(tmp_path / "out" / "1.ipynb")
+    assert f"cwd {second}" in _stdout(tmp_path / "out" / "2.ipynb")
+    assert os.getcwd() == here
+
+
+def test_nothing_leaks_into_the_next_notebook_on_the_same_kernel(engine, tiny, tmp_path):
+    engine.execute(tiny["set"], tmp_path / "out" / "set.ipynb", {}, tmp_path)
+    engine.execute(tiny["look"], tmp_path / "out" / "look.ipynb", {}, tmp_path)
+    first, second = _stdout(tmp_path / "out" / "set.ipynb"), _stdout(tmp_path / "out" / "look.ipynb")
+    # the same kernel process ran both (that is the point) ...
+    assert first.split("pid")[1].split()[0] == second.split("pid")[1].split()[0]
+    # ... yet the second saw none of the first's variables, environment or figures
+    assert "clean" in second and "leaked" not in second
+    assert "env None" in second
+    assert "figures 0" in second
+    # and its cells are numbered from 1, as in a new kernel
+    nb = nbformat.read(tmp_path / "out" / "look.ipynb", as_version=4)
+    counts = [cell.execution_count for cell in nb.cells if cell.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))
+
+
+def test_a_failing_notebook_raises_and_the_next_one_runs(engine, tiny, tmp_path):
+    engine.execute(tiny["set"], tmp_path / "out" / "before.ipynb", {}, tmp_path)
+    before = engine.kernel_pids()
+    out = tmp_path / "out" / "fail.ipynb"
+    with pytest.raises(NotebookFailed) as failed:
+        engine.execute(tiny["fail"], out, {"region": "华南"}, tmp_path)
+    assert failed.value.message == "ValueError: planted <b>failure</b>"
+    assert failed.value.output == out.resolve()
+    assert "04_fail.ipynb" in str(failed.value)
+    # the output is papermill's: error marker at the top, the traceback in the cell
+    nb = nbformat.read(out, as_version=4)
+    assert "papermill-error-cell-tag" in nb.cells[0].metadata.get("tags", [])
+    assert nb.metadata.papermill.exception is True
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.output_type == "error"]
+    assert errors and errors[0].ename == "ValueError"
+    assert "never" not in _stdout(out)
+    # the kernel that failed is gone; the next notebook gets a new, clean one
+    assert not engine.kernel_pids()
+    engine.execute(tiny["look"], tmp_path / "out" / "after.ipynb", {}, tmp_path)
+    assert "clean" in _stdout(tmp_path / "out" / "after.ipynb")
+    assert engine.kernel_pids() and engine.kernel_pids() != before
+    assert not any(_running(pid) for pid in before)
+
+
+def test_a_cell_timeout_fails_the_notebook_and_restarts_the_kernel(tiny, tmp_path):
+    engine = WarmKernelEngine(timeout=2)
+    try:
+        engine.execute(tiny["show"], tmp_path / "out" / "show.ipynb", {}, tmp_path)
+        (busy,) = engine.kernel_pids()
+        out = tmp_path / "out" / "sleep.ipynb"
+        with pytest.raises(NotebookFailed) as failed:
+            engine.execute(tiny["sleep"], out, {}, tmp_path)
+        assert "CellTimeoutError" in failed.value.message
+        assert "The notebook stopped" in out.read_text("utf-8")
+        assert not _running(busy)
+        engine.execute(tiny["show"], tmp_path / "out" / "again.ipynb", {"region": "X"}, tmp_path)
+        assert "region X" in _stdout(tmp_path / "out" / "again.ipynb")
+    finally:
+        engine.close()
+
+
+def test_a_dead_kernel_fails_the_notebook_and_the_next_one_runs(engine, tiny, tmp_path):
+    out = tmp_path / "out" / "die.ipynb"
+    with pytest.raises(NotebookFailed) as failed:
+        engine.execute(tiny["die"], out, {}, tmp_path)
+    assert "DeadKernelError" in failed.value.message
+    assert out.exists()
+    engine.execute(tiny["show"], tmp_path / "out" / "show.ipynb", {"region": "Y"}, tmp_path)
+    assert "region Y" in _stdout(tmp_path / "out" / "show.ipynb")
+
+
+def test_output_looks_like_papermills(engine, tiny, tmp_path):
+    warm, cold = tmp_path / "warm.ipynb", tmp_path / "cold.ipynb"
+    engine.execute(tiny["set"], tmp_path / "first.ipynb", {}, tmp_path)  # the kernel is warm
+    for eng, out in ((engine, warm), (PapermillEngine(timeout=60), cold)):
+        with pytest.raises(NotebookFailed):
+            eng.execute(tiny["fail"], out, {"region": "Z"}, tmp_path)
+    a, b = nbformat.read(warm, as_version=4), nbformat.read(cold, as_version=4)
+    assert set(a.metadata.papermill) == set(b.metadata.papermill)
+    assert a.metadata.papermill.parameters == b.metadata.papermill.parameters
+    assert [c.metadata.get("tags") for c in a.cells] == [c.metadata.get("tags") for c in b.cells]
+    assert [c.source for c in a.cells] == [c.source for c in b.cells]
+    assert [c.get("execution_count") for c in a.cells] == [c.get("execution_count") for c in b.cells]
+    assert [set(c.metadata.get("papermill", {})) for c in a.cells] == \
+        [set(c.metadata.get("papermill", {})) for c in b.cells]
+
+
+def test_close_leaves_no_kernel_running(tiny, tmp_path):
+    engine = WarmKernelEngine(timeout=60)
+    done = []
+
+    def worker(name):
+        engine.execute(tiny["show"], tmp_path / f"{name}.ipynb", {"region": name}, tmp_path)
+        done.append(name)
+
+    threads = [threading.Thread(target=worker, args=(f"t{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(done) == ["t0", "t1"]
+    pids = engine.kernel_pids()
+    assert len(pids) == 2 and all(_running(pid) for pid in pids)
+    engine.close()
+    engine.close()  # idempotent
+    assert engine.kernel_pids() == []
+    assert not any(_running(pid) for pid in pids)
+    assert _kernel_children() == []
+
+
+def test_two_threads_at_once_keep_their_outputs_apart(engine, tiny, tmp_path):
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker(region):
+        try:
+            barrier.wait()
+            for i in range(3):
+                out = tmp_path / region / f"{i}.ipynb"
+                engine.execute(tiny["slow"], out, {"region": region}, tmp_path)
+                engine.execute(tiny["look"], tmp_path / region / f"look{i}.ipynb", {}, tmp_path)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(r,)) for r in ("east", "west")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for region, other in (("east", "west"), ("west", "east")):
+        pids = set()
+        for i in range(3):
+            text = _stdout(tmp_path / region / f"{i}.ipynb")
+            assert text == "".join(f"{region} {k}\n" for k in range(5))
+            assert other not in text
+            look = _stdout(tmp_path / region / f"look{i}.ipynb")
+            assert "clean" in look
+            pids.add(look.split("pid")[1].split()[0])
+        assert len(pids) == 1  # one warm kernel per thread
+    assert len(engine.kernel_pids()) == 2
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+def test_engine_option():
+    assert batch.build_parser().parse_args(["--engine", "warm"]).engine == "warm"
+    assert batch.build_parser().parse_args(["--engine", "papermill"]).engine == "papermill"
+    assert batch.build_parser().parse_args([]).engine == batch.DEFAULT_ENGINE
+    with pytest.raises(SystemExit):
+        batch.build_parser().parse_args(["--engine", "turbo"])
+
+
+@pytest.mark.parametrize("name", ["warm", "papermill"])
+def test_batch_runs_with_either_engine_and_leaves_no_kernel(name, tmp_path, monkeypatch):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write = ("from pathlib import Path\nfrom helpers.config import load_config\n"
+             "from helpers.scope import Scope\nscope = Scope.parse(region, load_config(config))\n"
+             "(Path(run_dir) / scope.slug).mkdir(parents=True, exist_ok=True)\n"
+             "print('ran', scope.slug, 'leaked' if 'carry' in globals() else 'clean')\ncarry = 1")
+    params = 'region: str = "ALL"\nrun_dir: str = ""\nconfig: str = "workbook.yaml"'
+    for i in (1, 2):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        cell = nbformat.v4.new_code_cell(params)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells = [cell, nbformat.v4.new_code_cell(write)]
+        nbformat.write(nb, notebooks / f"0{i}_step.ipynb")
+    data = tmp_path / "data"
+    data.mkdir()
+    raw = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
+    raw["paths"]["data"] = str(data)
+    config = tmp_path / "workbook.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(batch, "run_prep",
+                        lambda config, run: run.prep.mkdir(parents=True, exist_ok=True))
+    code = batch.main(["--config", str(config), "--regions", "华东,华南", "--jobs", "2",
+                       "--engine", name, "--run-id", "r", "--notebooks", str(notebooks),
+                       "--reports", str(tmp_path / "reports")])
+    assert code == 0
+    run = tmp_path / "reports" / "r"
+    for slug in ("all", "east-china", "south-china"):
+        for step in ("01_step", "02_step"):
+            assert f"ran {slug} clean" in _stdout(run / slug / f"{step}.ipynb")
+            assert (run / slug / f"{step}.html").exists()
+    assert _kernel_children() == []
