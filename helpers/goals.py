@@ -23,6 +23,7 @@ import pandas as pd
 
 from helpers.budget import spend_by_region
 from helpers.config import ConfigError
+from helpers.phrases import headers, say, tr
 
 if TYPE_CHECKING:  # steps pulls in prep, fonts and charts; the batch only needs the catalog
     from helpers.steps import Context
@@ -308,27 +309,28 @@ def data_checks(ctx: Context) -> dict[str, dict]:
     contacts = max(_count_in(customers, "phone"), _count_in(customers, "email"))
     reps = ctx.prep.reps
     population_ok = ctx.scope.sublevel == "province"
+    lang = ctx.lang
     checks = {
-        "customers": (len(customers) > 0, f"{len(customers):,} customers in scope"),
-        "locations": (located > 0, f"{located:,} of {len(customers):,} customers with a "
-                                   f"{ctx.scope.sublevel}"),
-        "orders": (bool(in_period.any()), f"{int(in_period.sum()):,} order lines in the period"),
+        "customers": (len(customers) > 0, say("check_customers", lang, n=len(customers))),
+        "locations": (located > 0, say("check_locations", lang, located=located,
+                                       n=len(customers), level=tr(ctx.scope.sublevel, lang))),
+        "orders": (bool(in_period.any()), say("check_orders", lang, n=int(in_period.sum()))),
         "baseline_orders": (bool(in_baseline.any()),
-                            f"{int(in_baseline.sum()):,} order lines in the baseline period"),
-        "population": (population_ok, "bundled 2020 census population and GDP per province"
-                       if population_ok else "no population or GDP per city: penetration and "
-                       "gap ratio are compared at province level only (whole-market report)"),
-        "spend": (not spend.empty, f"{spend['marketing_spend'].sum():,.0f} CNY in the period for "
-                                   f"{len(spend)} province(s)" if not spend.empty
-                  else "no marketing spend for the period and regions in scope"),
-        "reps": (not reps.empty, f"{len(reps):,} sales reps" if not reps.empty
-                 else "no sales reps: actions are owned by roles, not names"),
+                            say("check_baseline_orders", lang, n=int(in_baseline.sum()))),
+        "population": (population_ok, say("check_population_ok" if population_ok
+                                          else "check_population_no", lang)),
+        "spend": (not spend.empty, say("check_spend_ok", lang,
+                                       total=spend["marketing_spend"].sum(), n=len(spend))
+                  if not spend.empty else say("check_spend_no", lang)),
+        "reps": (not reps.empty, say("check_reps_ok", lang, n=len(reps)) if not reps.empty
+                 else say("check_reps_no", lang)),
         "firmographics": (with_firmo > 0 and len(firmo) >= 3,
-                          f"{with_firmo:,} customers with firmographics ({', '.join(firmo)})"
-                          if firmo else "no firmographic column mapped"),
-        "contacts": (contacts > 0, f"{contacts:,} customers with a phone or e-mail"),
+                          say("check_firmographics_ok", lang, n=with_firmo,
+                              columns=", ".join(firmo))
+                          if firmo else say("check_firmographics_no", lang)),
+        "contacts": (contacts > 0, say("check_contacts", lang, n=contacts)),
     }
-    return {need: {"available": bool(ok), "detail": detail, "what": DATA_NEEDS[need]}
+    return {need: {"available": bool(ok), "detail": detail, "what": tr(DATA_NEEDS[need], lang)}
             for need, (ok, detail) in checks.items()}
 
 
@@ -374,49 +376,48 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
         available, detail), ``warnings`` and ``assumptions``.
     """
     chosen = get_objective(objective)
-    p = ctx.period
+    p, lang = ctx.period, ctx.lang
     checks = data_checks(ctx)
     targets = _targets(ctx)
     kpis = []
     for key in chosen.kpis:
         item = KPIS[key]
         missing = [n for n in item["needs"] if not checks[n]["available"]]
-        kpis.append({"kpi": key, "definition": item["definition"], "formula": item["formula"],
-                     "unit": item["unit"], "better": item["better"],
+        kpis.append({"kpi": key, "definition": tr(item["definition"], lang),
+                     "formula": item["formula"], "unit": tr(item["unit"], lang),
+                     "better": item["better"],
                      "target": targets.get(key), "needs": ", ".join(item["needs"]),
                      "available": not missing, "missing": missing})
     warnings = []
     for kpi in kpis:
         for need in kpi["missing"]:
-            warnings.append(f"{kpi['kpi']} cannot be computed: it needs {DATA_NEEDS[need]}; "
-                            f"found: {checks[need]['detail']}")
+            warnings.append(say("warn_kpi", lang, kpi=kpi["kpi"], what=checks[need]["what"],
+                                detail=checks[need]["detail"]))
     # Data every objective leans on.
     for need in ("customers", "orders", "baseline_orders"):
         if not checks[need]["available"] and not any(need in k["missing"] for k in kpis):
-            warnings.append(f"missing {DATA_NEEDS[need]}: {checks[need]['detail']}")
+            warnings.append(say("warn_need", lang, what=checks[need]["what"],
+                                detail=checks[need]["detail"]))
     min_customers = ctx.config.analysis.min_customers
     if len(ctx.customers) < min_customers:
-        warnings.append(f"only {len(ctx.customers)} customers in scope (< analysis.min_customers "
-                        f"{min_customers}): treat rates and growth with care")
+        warnings.append(say("warn_small", lang, n=len(ctx.customers), min=min_customers))
     assumptions = [
-        f"The period {p['start'] + pd.Timedelta(days=1):%Y-%m-%d} – {p['end']:%Y-%m-%d} is "
-        f"compared with the {p['months']} months before it (the baseline).",
-        "Orders are attributed to the region of their customer; customers without a region "
-        "are left out of region KPIs and counted in step 2's ledger.",
-        "Region tiers follow the rules in workbook.yaml (strategy:); the objective changes "
-        "what is shown first, never what is computed.",
+        say("assume_period", lang, start=f"{p['start'] + pd.Timedelta(days=1):%Y-%m-%d}",
+            end=f"{p['end']:%Y-%m-%d}", months=p["months"]),
+        say("assume_region", lang),
+        say("assume_rules", lang),
     ]
     if checks["population"]["available"]:
-        assumptions.append("Expected customers are allocated by sqrt(population x GDP): a simple "
-                           "benchmark for penetration, not a forecast.")
+        assumptions.append(say("assume_expected", lang))
     if "spend" in {n for k in chosen.kpis for n in KPIS[k]["needs"]}:
-        assumptions.append(f"Marketing response: revenue ~ spend^{ctx.config.budget.elasticity:g} "
-                           "(budget.elasticity), the same for every region.")
+        assumptions.append(say("assume_response", lang, elasticity=ctx.config.budget.elasticity))
+    title, question = tr(chosen.title, lang), tr(chosen.question, lang)
     return {
         "objective": chosen.key,
-        "objective_text": f"{chosen.title}: {chosen.question}",
-        "title": chosen.title,
-        "question": chosen.question,
+        "lang": lang,
+        "objective_text": f"{title}: {question}",
+        "title": title,
+        "question": question,
         "region": ctx.scope.name,
         "region_label": ctx.scope.label(ctx.lang),
         "provinces_in_scope": list(ctx.scope.provinces),
@@ -425,7 +426,7 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
         "period_end": p["end"],
         "baseline_start": p["prev_start"] + pd.Timedelta(days=1),
         "baseline_end": p["prev_end"],
-        "baseline": chosen.baseline,
+        "baseline": tr(chosen.baseline, lang),
         "kpis": kpis,
         "thresholds": {name: _threshold_value(ctx, name) for name in chosen.thresholds},
         "all_thresholds": ctx.config.strategy.model_dump(),
@@ -439,33 +440,38 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
 
 
 def brief_table(brief: dict):
-    """The brief as a two-column table (item, value) for the report."""
+    """The brief as a two-column table (item, value) for the report, in the brief's language."""
+    lang = brief.get("lang", "en")
     rows = [
         ("objective", brief["title"]),
         ("question", brief["question"]),
         ("region", brief["region_label"]),
-        ("regions compared", f"{len(brief['provinces_in_scope'])} province(s), by "
-                             f"{brief['regions_compared']}"),
+        ("regions compared", say("regions_compared", lang, n=len(brief["provinces_in_scope"]),
+                                 level=tr(brief["regions_compared"], lang))),
         ("period", f"{_day(brief['period_start'])} – {_day(brief['period_end'])}"),
         ("baseline period", f"{_day(brief['baseline_start'])} – {_day(brief['baseline_end'])}"),
         ("baseline", brief["baseline"]),
         ("customers in scope", f"{brief['data']['customers']:,}"),
         ("order lines in scope", f"{brief['data']['orders']:,}"),
-        ("step 5 puts first", ", ".join(section_titles("05", brief["first"]["05"][:3]))),
+        ("step 5 puts first", ", ".join(section_titles("05", brief["first"]["05"][:3], lang))),
     ]
-    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+    frame = pd.DataFrame([(tr(item, lang), value) for item, value in rows],
+                         columns=["item", "value"]).set_index("item")
+    return headers(frame, lang)
 
 
 def kpi_table(brief: dict):
     """The objective's KPIs with formula, unit, target and whether the data has them."""
+    lang = brief.get("lang", "en")
     frame = pd.DataFrame(brief["kpis"])
     frame = frame.assign(
         target=[_target_text(t, u, b) for t, u, b in
                 zip(frame["target"], frame["unit"], frame["better"], strict=True)],
-        data=["yes" if ok else "MISSING: " + ", ".join(m)
+        data=[tr("yes", lang) if ok else tr("MISSING: ", lang) + ", ".join(m)
               for ok, m in zip(frame["available"], frame["missing"], strict=True)],
     )
-    return frame[["kpi", "definition", "formula", "unit", "target", "data"]].set_index("kpi")
+    table = frame[["kpi", "definition", "formula", "unit", "target", "data"]].set_index("kpi")
+    return headers(table, lang)
 
 
 def _target_text(target, unit: str, better: str) -> str:
@@ -483,7 +489,8 @@ def _day(value) -> str:
 def load_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
     """The brief step 1 saved in the region folder, or a fresh one when missing or stale.
 
-    A saved brief for another objective is stale: the notebook's parameter wins.
+    A saved brief for another objective or language is stale: the notebook's
+    parameters win.
     """
     path = ctx.out / "goals.json"
     if path.exists():
@@ -491,7 +498,8 @@ def load_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
             saved = json.loads(path.read_text("utf-8"))
         except ValueError:
             saved = {}
-        if saved.get("objective") == objective and "first" in saved:
+        if (saved.get("objective") == objective and "first" in saved
+                and saved.get("lang", "en") == ctx.lang):
             return saved
     return goals_brief(ctx, objective)
 
@@ -515,10 +523,15 @@ def priorities(brief: dict, step: str, sections=None) -> list[str]:
     return [s for s in first if s in sections] + [s for s in sections if s not in first]
 
 
-def section_titles(step: str, keys) -> list[str]:
-    """The titles of the sections ``keys`` of ``step`` (a key without a title is kept)."""
+def section_titles(step: str, keys, lang: str = "en") -> list[str]:
+    """The titles of the sections ``keys`` of ``step`` (a key without a title is kept).
+
+    Step 5's headings are generated, so they follow ``lang``; those of steps 3
+    and 4 are the notebooks' own (English) headings and are named as written.
+    """
     titles = SECTIONS.get(step, {})
-    return [titles.get(key, key) for key in keys]
+    names = [titles.get(key, key) for key in keys]
+    return [tr(n, lang) for n in names] if step == "05" else names
 
 
 def first_note(brief: dict, step: str) -> str:
@@ -527,9 +540,10 @@ def first_note(brief: dict, step: str) -> str:
     The notebook itself runs in its own order; the HTML report moves the sections
     the objective names to the front (:func:`helpers.report.render_html`).
     """
-    order = section_titles(step, brief.get("first", {}).get(step, []))
+    lang = brief.get("lang", "en")
+    order = section_titles(step, brief.get("first", {}).get(step, []), lang)
     title = html.escape(brief.get("title", brief.get("objective", "")))
     if not order:
-        return f"Objective: **{title}**."
-    return (f"Objective: **{title}**. The shared report puts first: "
-            + "; ".join(f"*{html.escape(t)}*" for t in order) + ".")
+        return say("objective_only", lang, title=title)
+    return say("first_note", lang, title=title,
+               sections="; ".join(f"*{html.escape(t)}*" for t in order))

@@ -19,6 +19,7 @@ from IPython.display import Markdown, display
 from helpers import budget, geo, kpi, monitor, strategy
 from helpers.config import ConfigError
 from helpers.goals import SECTIONS, STEP5_SECTIONS, get_objective, priorities
+from helpers.phrases import say, tr, translate
 from helpers.scope import territory_map
 from helpers.steps import Context, write_json
 
@@ -228,8 +229,7 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
                                         lifecycle=extras["lifecycle"], ltv=extras["ltv"])
     partners = None
     if extras["partner_tiers"] is None or extras["partner_tiers"].empty:
-        notes.append("No partner tiers from step 4 (no partner firmographics in the data, or "
-                     "no partner in scope): no partner plans. Step 1 lists what is missing.")
+        notes.append(say("no_partners", ctx.lang))
     else:
         try:
             partners = strategy.partner_actions(extras["partner_tiers"], ctx.prep.customers,
@@ -297,7 +297,11 @@ def save_strategy(ctx: Context, tables: dict) -> None:
 def _names(frame: pd.DataFrame, lang: str, n: int = 4) -> str:
     column = "region_en" if lang == "en" and "region_en" in frame else "region"
     names = list(map(str, frame[column].head(n)))
-    return ", ".join(names) + (" ..." if len(frame) > n else "")
+    return ("、" if lang == "zh" else ", ").join(names) + (" ..." if len(frame) > n else "")
+
+
+def _name(row, lang: str) -> str:
+    return str(row["region_en"] if lang == "en" and "region_en" in row else row["region"])
 
 
 def _concentration(insight: dict, tables: dict) -> dict | None:
@@ -323,86 +327,83 @@ def findings(ctx: Context, insight: dict, tables: dict) -> dict[str, dict]:
     h, tiers, lang = insight["headline"], tables["tiers"], ctx.lang
     growth = h.get("growth_yoy")
     out["size"] = {"value": h["revenue"], "text": (
-        f"{h['customers']:,} customers, revenue {h['revenue']:,.0f} CNY in the period"
-        + (f", {growth:+.1%} on the baseline" if growth is not None else ""))}
+        say("finding_size", lang, customers=h["customers"], revenue=h["revenue"])
+        + (say("finding_size_growth", lang, growth=growth) if growth is not None else ""))}
     core = tiers[tiers["tier"] == "core"].sort_values("revenue", ascending=False)
     if len(core):
         share = core["revenue"].sum() / tiers["revenue"].sum() if tiers["revenue"].sum() else 0
-        out["core"] = {"value": share, "text": (
-            f"{len(core)} core region(s) bring {share:.0%} of revenue: {_names(core, lang)}")}
+        out["core"] = {"value": share, "text": say("finding_core", lang, n=len(core),
+                                                    share=share, names=_names(core, lang))}
     gap = tiers[tiers["tier"] == "gap"]
     if len(gap):
         blank = gap[gap["customers"] == 0]
-        text = f"{len(gap)} gap region(s), {len(blank)} of them blank (no customers)"
+        text = say("finding_gap", lang, n=len(gap), blank=len(blank))
         if "expected_customers" in gap and gap["expected_customers"].notna().any():
             missing = (gap["expected_customers"] - gap["customers"]).sort_values(ascending=False)
             top = gap.loc[missing.index[0]]
-            name = top["region_en"] if lang == "en" and "region_en" in gap else top["region"]
-            text += (f"; the largest gap is {name}: {int(top['customers'])} customers where "
-                     f"{top['expected_customers']:.0f} are expected")
+            text += say("finding_gap_largest", lang, name=_name(top, lang),
+                        customers=int(top["customers"]), expected=top["expected_customers"])
         out["gap"] = {"value": len(gap), "text": text}
     emerging = tiers[tiers["tier"] == "emerging"].sort_values("growth_yoy", ascending=False)
     if len(emerging):
         top = emerging.iloc[0]
-        name = top["region_en"] if lang == "en" and "region_en" in emerging else top["region"]
         g = top["growth_yoy"]
-        growth_text = f"revenue {g:+.0%} on the baseline" if not pd.isna(g) else "new revenue"
-        out["emerging"] = {"value": g, "text": (
-            f"{len(emerging)} emerging region(s); fastest: {name}, {growth_text}")}
+        growth_text = (say("growth_on_baseline", lang, growth=g) if not pd.isna(g)
+                       else say("new_revenue", lang))
+        out["emerging"] = {"value": g, "text": say("finding_emerging", lang, n=len(emerging),
+                                                    name=_name(top, lang), growth=growth_text)}
     declining = tiers[tiers["tier"] == "declining"].sort_values("growth_yoy")
     if len(declining):
         lost = (declining["revenue_prev"] - declining["revenue"]).sum()
         top = declining.iloc[0]
-        name = top["region_en"] if lang == "en" and "region_en" in declining else top["region"]
-        out["declining"] = {"value": lost, "text": (
-            f"{len(declining)} declining region(s) lost {lost:,.0f} CNY of revenue on the "
-            f"baseline; worst: {name}, {top['growth_yoy']:+.0%}")}
+        out["declining"] = {"value": lost, "text": say(
+            "finding_declining", lang, n=len(declining), lost=lost, name=_name(top, lang),
+            growth=top["growth_yoy"])}
     conc = _concentration(insight, tables)
     if conc and conc.get("top20_share") is not None:
-        out["concentration"] = {"value": conc["top20_share"], "text": (
-            f"the top 20% of customers bring {conc['top20_share']:.0%} of revenue "
-            f"(Gini {conc['gini']:.2f})")}
+        out["concentration"] = {"value": conc["top20_share"], "text": say(
+            "finding_concentration", lang, share=conc["top20_share"], gini=conc["gini"])}
     rfm = insight["rfm"]
     total_value = rfm["monetary"].clip(lower=0).sum() if len(rfm) else 0
     slipping = rfm[rfm["segment"].isin(["at risk", "cannot lose them"])]
     if len(slipping) and total_value > 0:
         value = slipping["monetary"].clip(lower=0).sum()
-        out["at_risk"] = {"value": value, "text": (
-            f"{len(slipping):,} customers at risk or that we cannot lose hold {value:,.0f} CNY "
-            f"of revenue to date ({value / total_value:.0%}): win-back campaign")}
+        out["at_risk"] = {"value": value, "text": say(
+            "finding_at_risk", lang, n=len(slipping), value=value, share=value / total_value)}
     champions = rfm[rfm["segment"] == "champions"]
     if len(champions) and total_value > 0:
         share = champions["monetary"].clip(lower=0).sum() / total_value
-        out["champions"] = {"value": share, "text": (
-            f"{len(champions):,} champions bring {share:.0%} of revenue to date: VIP care")}
+        out["champions"] = {"value": share, "text": say("finding_champions", lang,
+                                                         n=len(champions), share=share)}
     summary = tables["budget"]["summary"]
     if summary:
         effect = summary["expected_revenue_change"]
-        effect_text = (f"; expected revenue {effect:+,.0f} CNY "
-                       f"({summary['expected_revenue_change_pct']:+.1%} in the modelled regions)"
+        effect_text = (say("finding_budget_effect", lang, effect=effect,
+                           pct=summary["expected_revenue_change_pct"])
                        if effect is not None and summary["expected_revenue_change_pct"] is not None
                        else "")
         table = tables["budget"]["table"]
         gainers = table[table["change"] > 0].head(3)
-        out["budget"] = {"value": summary["moved"], "text": (
-            f"move {summary['moved']:,.0f} CNY ({summary['moved'] / summary['total']:.0%} of "
-            f"the {summary['total']:,.0f} CNY budget) towards "
-            f"{_names(gainers, lang, 3) if len(gainers) else 'no region'}{effect_text}")}
+        out["budget"] = {"value": summary["moved"], "text": say(
+            "finding_budget", lang, moved=summary["moved"],
+            moved_share=summary["moved"] / summary["total"], total=summary["total"],
+            names=_names(gainers, lang, 3) if len(gainers) else say("no_region", lang),
+            effect=effect_text)}
     partners = tables["partners"]
     if partners is not None and len(partners):
         counts = partners["partner_tier"].value_counts()
-        out["partners"] = {"value": int(counts.get("B", 0)), "text": (
-            f"{int(counts.get('B', 0)):,} B-tier partners get a development plan "
-            f"(A {int(counts.get('A', 0)):,}, C {int(counts.get('C', 0)):,})")}
+        out["partners"] = {"value": int(counts.get("B", 0)), "text": say(
+            "finding_partners", lang, b=int(counts.get("B", 0)), a=int(counts.get("A", 0)),
+            c=int(counts.get("C", 0)))}
     result = tables["comparison"]
     if result and "error" not in result:
         s = result["summary"]
         changes = len(s.get("tier_changes", []))
-        text = f"since run {s['baseline_run']}: {changes} region(s) changed tier"
+        text = say("finding_monitoring", lang, run=s["baseline_run"], changes=changes)
         if s.get("champions_to_at_risk") is not None:
-            text += f", {s['champions_to_at_risk']:,} champions became at risk"
+            text += say("finding_monitoring_champions", lang, n=s["champions_to_at_risk"])
         if s.get("newly_blank"):
-            text += f", newly blank: {', '.join(s['newly_blank'])}"
+            text += say("finding_monitoring_blank", lang, names=", ".join(s["newly_blank"]))
         out["monitoring"] = {"value": changes, "text": text}
     return out
 
@@ -445,7 +446,7 @@ def _region_column(ctx: Context, frame: pd.DataFrame) -> list[str]:
 
 def show_section(name: str, ctx: Context, tables: dict) -> None:
     """Display one section of the step-5 report (personal data never shown)."""
-    _md(f"## {SECTIONS['05'][name]}")
+    _md(f"## {tr(SECTIONS['05'][name], ctx.lang)}")
     {"tiers": _show_tiers, "playbook": _show_playbook, "budget": _show_budget,
      "customers": _show_customers, "partners": _show_partners,
      "monitoring": _show_monitoring}[name](ctx, tables)
@@ -454,43 +455,41 @@ def show_section(name: str, ctx: Context, tables: dict) -> None:
 def _show_tiers(ctx: Context, tables: dict) -> None:
     tiers = tables["tiers"]
     rules = ctx.config.strategy
-    _md("Each region is in the first tier whose rule it meets (`workbook.yaml`, `strategy:`): "
-        f"**core** from {rules.hot_share:.0%} of revenue (or a hot spot from "
-        f"{rules.hotspot_share:.0%}) with growth of at least {rules.hot_growth:+.0%}; "
-        f"**declining** at {rules.declining_growth:+.0%} or worse; **emerging** from "
-        f"{rules.emerging_growth:+.0%} growth, or growing with fewer customers than expected; "
-        f"**gap** below {rules.gap_ratio:g} of the expected customers, or none at all. "
-        "The reason column gives the numbers.")
+    _md(say("intro_tiers", ctx.lang, hot_share=rules.hot_share,
+            hotspot_share=rules.hotspot_share, hot_growth=rules.hot_growth,
+            declining=rules.declining_growth, emerging=rules.emerging_growth,
+            gap=rules.gap_ratio))
     columns = [c for c in [*_region_column(ctx, tiers), "tier", "tier_reason", "customers",
                            "revenue", "share", "growth_yoy", "gap_ratio", "gi_z", "gi_bin"]
                if c in tiers]
     order = {t: i for i, t in enumerate(strategy.TIERS)}
     shown = tiers.assign(_o=tiers["tier"].map(order)).sort_values(
         ["_o", "revenue"], ascending=[True, False], kind="mergesort")[columns]
-    display(shown.reset_index(drop=True).round(3))
+    display(translate(shown.reset_index(drop=True).round(3), ctx.lang, ["tier"]))
 
 
 def _show_playbook(ctx: Context, tables: dict) -> None:
-    _md("What to do in each kind of market, who owns it and the KPI that shows progress. "
-        "Sales actions go to the reps of the region's territory by name.")
-    display(tables["playbook"])
-    _md("The action list, first rows (all of it is in `actions.csv` and `actions.xlsx`):")
-    display(tables["actions"].head(25))
+    lang = ctx.lang
+    _md(say("intro_playbook", lang))
+    display(translate(tables["playbook"], lang, ["tier", "action", "owner", "kpi"]))
+    _md(say("intro_actions", lang))
+    display(translate(tables["actions"].head(25), lang,
+                      ["tier", "action", "owner_role", "owner", "kpi"]))
 
 
 def _show_budget(ctx: Context, tables: dict) -> None:
     plan = tables["budget"]
     if plan["error"]:
-        _md(f"**The budget cannot be split as configured.** {html.escape(plan['error'])}")
+        _md(say("budget_infeasible", ctx.lang, error=html.escape(plan["error"])))
         return
     if plan["table"] is None:
         _md(html.escape(plan["message"]))
         return
     s = plan["summary"]
     effect = s["expected_revenue_change"]
-    _md(f"Current spend {s['current_total']:,.0f} CNY; proposed {s['total']:,.0f} CNY, of "
-        f"which {s['moved']:,.0f} CNY move between regions."
-        + (f" Expected effect on revenue: {effect:+,.0f} CNY." if effect is not None else ""))
+    _md(say("budget_summary", ctx.lang, current=s["current_total"], total=s["total"],
+            moved=s["moved"])
+        + (say("budget_effect", ctx.lang, effect=effect) if effect is not None else ""))
     table = plan["table"]
     columns = [c for c in [*_region_column(ctx, table), "tier", "spend", "new_spend", "change",
                            "change_pct", "roi", "marginal_return", "expected_revenue_change",
@@ -500,72 +499,68 @@ def _show_budget(ctx: Context, tables: dict) -> None:
     if "cap" in shown:  # an unbounded cap reads better as "none" than as inf
         shown = shown.assign(cap=shown["cap"].astype(object).where(
             shown["cap"] != float("inf"), "none"))
-    display(shown)
-    _md("**Method and assumptions**\n\n" + "\n".join(f"- {html.escape(n)}"
-                                                    for n in plan["notes"]))
+    display(translate(shown, ctx.lang, ["tier"]))
+    _md(say("budget_method", ctx.lang) + "\n\n" + "\n".join(f"- {html.escape(n)}"
+                                                          for n in plan["notes"]))
 
 
 def _show_customers(ctx: Context, tables: dict) -> None:
-    _md("One campaign per RFM segment, worked by the customer's own rep where the action is "
-        "for sales. The table counts customers per campaign; names and contacts are only in "
-        "`campaign_list.csv` and `actions.xlsx`.")
+    _md(say("intro_customers", ctx.lang))
     campaign = tables["campaign"]
     value = "ltv_12m" if "ltv_12m" in campaign else "monetary"
     summary = (campaign.groupby(["campaign", "segment"], sort=False)
                .agg(customers=("customer_id", "size"), value=(value, "sum"))
                .rename(columns={"value": f"{value} (sum)"}).reset_index())
-    display(summary.merge(tables["segment_playbook"][["segment", "action", "kpi"]],
-                          on="segment", how="left").round(0))
+    display(translate(summary.merge(tables["segment_playbook"][["segment", "action", "kpi"]],
+                                    on="segment", how="left").round(0),
+                      ctx.lang, ["campaign", "segment", "action", "kpi"]))
 
 
 def _show_partners(ctx: Context, tables: dict) -> None:
     partners = tables["partners"]
-    if partners is None:
-        notes = [n for n in tables["notes"] if "partner" in n]
-        _md(html.escape(" ".join(notes) or "No partner tiers."))
+    lang = ctx.lang
+    if partners is None:  # the notes say why (all of them are about partners)
+        _md(html.escape(" ".join(tables["notes"]) or say("no_partners", lang)))
         return
-    _md("Channel partners by A/B/C tier (step 4's scoring table). B-tier partners get a "
-        "development plan that works on their weakest scoring factors; the list with contacts "
-        "is in `partner_plans.csv` and `actions.xlsx`.")
-    display(partners.groupby(["partner_tier", "campaign", "action", "kpi"], sort=False)
-            .size().rename("partners").reset_index())
+    _md(say("intro_partners", lang))
+    display(translate(partners.groupby(["partner_tier", "campaign", "action", "kpi"], sort=False)
+                      .size().rename("partners").reset_index(),
+                      lang, ["campaign", "action", "kpi"]))
     b_tier = partners[(partners["partner_tier"] == "B") & (partners["focus"] != "")]
     if len(b_tier):
         focus = b_tier["focus"].str.split(", ").explode().value_counts()
-        _md("Factors the B-tier development plans work on most:")
-        display(focus.rename("B partners").rename_axis("factor").to_frame())
+        _md(say("partner_focus", lang))
+        display(translate(focus.rename("B partners").rename_axis("factor").to_frame(), lang))
 
 
 def _show_monitoring(ctx: Context, tables: dict) -> None:
-    result = tables["comparison"]
+    result, lang = tables["comparison"], ctx.lang
     if result is None:
-        _md("No baseline run given (parameter `baseline_run`, or `--baseline-run` in the "
-            "batch): run again with an earlier run's id to see what changed.")
+        _md(say("no_baseline", lang))
         return
     if "error" in result:
-        _md(f"**No comparison:** {html.escape(result['error'])}")
+        _md(say("no_comparison", lang, error=html.escape(result["error"])))
         return
     s = result["summary"]
     bp, cp = s["baseline_period"], s["period"]
-    _md(f"Run `{html.escape(s['baseline_run'])}` (period {bp['start']} – {bp['end']}) against "
-        f"this run (period {cp['start']} – {cp['end']}).")
+    _md(say("comparison_runs", lang, run=html.escape(s["baseline_run"]), b_start=bp["start"],
+            b_end=bp["end"], start=cp["start"], end=cp["end"]))
     for warning in result["warnings"]:
         _md(f"- {html.escape(warning)}")
     regions = result["regions"]
     if regions is not None:
-        blank = ", ".join(map(str, s.get("newly_blank", []))) or "none"
-        hot = ", ".join(map(str, s.get("newly_hot", []))) or "none"
-        _md(f"Tier changes: {len(s.get('tier_changes', []))}; newly blank: "
-            f"{html.escape(blank)}; newly hot: {html.escape(hot)}.")
+        blank = ", ".join(map(str, s.get("newly_blank", []))) or say("none", lang)
+        hot = ", ".join(map(str, s.get("newly_hot", []))) or say("none", lang)
+        _md(say("comparison_tiers", lang, changes=len(s.get("tier_changes", [])),
+                blank=html.escape(blank), hot=html.escape(hot)))
         columns = [c for c in [*_region_column(ctx, regions), "tier_before", "tier_now",
                                "customers_before", "customers_now", "revenue_before",
                                "revenue_now", "revenue_change", "share_delta",
                                "growth_yoy_delta", "newly_blank", "newly_hot"] if c in regions]
-        display(regions[columns].head(40).round(3))
+        display(translate(regions[columns].head(40).round(3), lang,
+                          ["tier_before", "tier_now"]))
     if result["migration"] is not None:
-        _md(f"Segment migration: customers by RFM segment in the baseline (rows) and now "
-            f"(columns). {s['champions_to_at_risk']:,} champions became at risk; "
-            f"{s['at_risk_won_back']:,} customers at risk were won back.")
+        _md(say("migration", lang, lost=s["champions_to_at_risk"], won=s["at_risk_won_back"]))
         display(result["migration"])
 
 

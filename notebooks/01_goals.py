@@ -38,6 +38,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from helpers import goals
+from helpers.phrases import headers, say, tr
 
 brief = goals.goals_brief(ctx, objective)
 steps.write_json(brief, ctx.out / "goals.json")
@@ -52,16 +53,16 @@ Markdown(f"**{html.escape(brief['title'])}**: {html.escape(brief['question'])}")
 
 # %%
 if brief["warnings"]:
-    shown = Markdown("**Warning: data missing for this objective**\n\n"
+    shown = Markdown(say("data_missing", lang) + "\n\n"
                      + "\n".join(f"- {html.escape(w)}" for w in brief["warnings"]))
 else:
-    shown = Markdown("The configured data covers every KPI of this objective.")
+    shown = Markdown(say("data_complete", lang))
 shown
 
 # %%
-pd.DataFrame([{"data": need, "available": "yes" if c["available"] else "NO",
-               "found": c["detail"], "what it is": c["what"]}
-              for need, c in brief["data_checks"].items()]).set_index("data")
+headers(pd.DataFrame([{"data": need, "available": tr("yes" if c["available"] else "NO", lang),
+                       "found": c["detail"], "what it is": c["what"]}
+                      for need, c in brief["data_checks"].items()]).set_index("data"), lang)
 
 # %% [markdown]
 # ## The brief
@@ -94,8 +95,8 @@ pd.Series({k: str(v) for k, v in brief["thresholds"].items()}, name="value").to_
 # ## What the later steps put first
 
 # %%
-pd.DataFrame([{"step": step, "first": "; ".join(goals.section_titles(step, items))}
-              for step, items in brief["first"].items()]).set_index("step")
+headers(pd.DataFrame([{"step": step, "first": "; ".join(goals.section_titles(step, items, lang))}
+                      for step, items in brief["first"].items()]).set_index("step"), lang)
 
 # %% [markdown]
 # ## Assumptions

@@ -39,15 +39,16 @@ import html
 from IPython.display import Markdown
 
 from helpers import goals, insights, plan
+from helpers.phrases import say
 
 brief = goals.load_brief(ctx, objective)
 insight = insights.ensure_insight(ctx)
 tables = plan.strategy_tables(ctx, insight, baseline_run=baseline_run)
 plan.save_strategy(ctx, tables)
-Markdown(f"Objective: **{html.escape(brief['title'])}**. "
-         + ("Data missing for it (see step 1): "
-            + "; ".join(html.escape(w) for w in brief["warnings"])
-            if brief["warnings"] else ""))
+title = html.escape(brief["title"])
+Markdown(say("objective_missing", lang, title=title,
+             warnings="; ".join(html.escape(w) for w in brief["warnings"]))
+         if brief["warnings"] else say("objective_only", lang, title=title))
 
 # %% [markdown]
 # ## Executive summary

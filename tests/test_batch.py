@@ -18,6 +18,7 @@ from helpers import batch
 from helpers.config import PROJECT_ROOT
 from helpers.engine import NotebookFailed
 from helpers.goals import OBJECTIVES, SECTIONS
+from helpers.phrases import tr
 
 FAILING_REGION = "华南"  # the stub notebook raises for this region
 SOURCE_MARKER = "SOURCE_MARKER_7f3a"  # appears in code only, never in an output
@@ -427,6 +428,7 @@ FIRST_SECTION_04 = {"find_new_markets": "Market gaps: blank and under-served reg
                     "keep_valuable_customers": "Customer segments (RFM)",
                     "tier_partners": "Channel partners: A/B/C"}
 BARE = ("reallocate_resources", "tier_partners")  # run without spend and firmographics
+ZH_RUN = "keep_valuable_customers"  # runs with --lang zh
 FIRST_SECTION = {"find_new_markets": "Region tiers and their evidence",
                  "reallocate_resources": "Budget reallocation",
                  "compare_regions": "Region tiers and their evidence",
@@ -441,7 +443,7 @@ def objective_runs(tiny_config, tmp_path_factory):
     The first run ends a year earlier and is the baseline of the others;
     ``reallocate_resources`` and ``tier_partners`` run on a copy of the config
     without marketing spend and without the ERP partner file (the data they need
-    is missing).
+    is missing); ``keep_valuable_customers`` runs in Chinese.
     """
     reports = tmp_path_factory.mktemp("reports")
     raw = yaml.safe_load(tiny_config.read_text("utf-8"))
@@ -456,6 +458,8 @@ def objective_runs(tiny_config, tmp_path_factory):
                 "--regions", "ALL", "--jobs", "1", "--run-id", objective,
                 "--objective", objective, "--notebooks", str(REAL_NOTEBOOKS),
                 "--reports", str(reports)]
+        if objective == ZH_RUN:
+            args += ["--lang", "zh"]
         if objective == "find_new_markets":
             args += ["--period-end", "2024-12-31"]
         else:
@@ -480,10 +484,11 @@ def test_every_objective_runs_end_to_end(objective_runs, objective):
     summary = json.loads((out / "executive_summary.json").read_text("utf-8"))
     assert summary["objective"] == objective and len(summary["findings"]) == 5
     # 05 puts first what the objective needs
+    lang = "zh" if objective == ZH_RUN else "en"
     page = (out / "05_strategy.html").read_text("utf-8")
-    first = min((page.find(f">{t}<"), t) for t in set(FIRST_SECTION.values())
-                if page.find(f">{t}<") >= 0)
-    assert first[1] == FIRST_SECTION[objective]
+    titles = {tr(t, lang) for t in FIRST_SECTION.values()}
+    first = min((page.find(f">{t}<"), t) for t in titles if page.find(f">{t}<") >= 0)
+    assert first[1] == tr(FIRST_SECTION[objective], lang)
     # so do 04's report and 03's, though the notebooks ran top to bottom
     insight_page = (out / "04_insight.html").read_text("utf-8")
     headings = [(insight_page.find(f">{t}<"), t) for t in SECTIONS["04"].values()]
@@ -492,7 +497,7 @@ def test_every_objective_runs_end_to_end(objective_runs, objective):
     visual_page = (out / "03_visualization.html").read_text("utf-8")
     first_03 = SECTIONS["03"][OBJECTIVES[objective].first["03"][0]]
     assert min((visual_page.find(f">{t}<"), t) for t in SECTIONS["03"].values())[1] == first_03
-    assert "The shared report puts first" in visual_page
+    assert ("共享报告优先展示" if lang == "zh" else "The shared report puts first") in visual_page
     # contact data reach the exports, never the report
     if objective in BARE:  # the ERP file also carried no phones; the CRM does
         assert "Traceback" not in page + insight_page + visual_page
@@ -504,8 +509,9 @@ def test_every_objective_runs_end_to_end(objective_runs, objective):
         assert comparison["baseline_period"]["end"] == "2024-12-31"
         changes = pd.read_csv(out / "region_changes.csv")
         assert changes["tier_before"].notna().all() and changes["tier_now"].notna().all()
-        assert "Compared with run find_new_markets" in (run_dir / "index.html").read_text(
-            "utf-8")
+        compared = "与运行 find_new_markets 对比" if lang == "zh" else (
+            "Compared with run find_new_markets")
+        assert compared in (run_dir / "index.html").read_text("utf-8")
 
 
 @pytest.mark.notebooks
@@ -537,3 +543,21 @@ def test_missing_data_warns_in_step_1_and_still_renders(objective_runs):
     assert (full / "partner_plans.csv").exists() and (full / "budget.csv").exists()
     plans = pd.read_csv(full / "partner_plans.csv")
     assert set(plans["partner_tier"]) <= {"A", "B", "C"}
+
+
+@pytest.mark.notebooks
+def test_a_chinese_run_writes_the_generated_text_in_chinese(objective_runs):
+    reports, codes = objective_runs
+    out = reports / ZH_RUN / "all"
+    brief = json.loads((out / "goals.json").read_text("utf-8"))
+    assert brief["lang"] == "zh" and brief["title"] == "保留并发展高价值客户"
+    goals_page = (out / "01_goals.html").read_text("utf-8")
+    assert "已配置的数据覆盖该目标的全部指标" in goals_page and "第5步优先展示" in goals_page
+    summary = json.loads((out / "executive_summary.json").read_text("utf-8"))
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in f["text"]) for f in summary["findings"])
+    strategy_page = (out / "05_strategy.html").read_text("utf-8")
+    assert "地区分级及依据" in strategy_page and "客户活动" in strategy_page
+    # the files keep their English keys, so a Chinese run compares with an English one
+    tiers = pd.read_csv(out / "region_tiers.csv")
+    assert set(tiers["tier"]) <= {"core", "declining", "emerging", "gap", "steady"}
+    assert (out / "region_changes.csv").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -165,3 +166,24 @@ def test_first_note_names_the_sections_in_order():
                     "*Customer segments (RFM)*; *Lifecycle*; *Lifetime value*.")
     assert goals.first_note({"title": "x"}, "03") == "Objective: **x**."
     assert goals.section_titles("03", ["trend", "nope"]) == ["Monthly revenue trend", "nope"]
+
+
+def test_brief_in_chinese_keeps_the_keys(no_spend_no_erp):
+    ctx = dataclasses.replace(no_spend_no_erp, lang="zh")
+    brief = goals.goals_brief(ctx, "tier_partners")
+    assert brief["lang"] == "zh" and brief["objective"] == "tier_partners"
+    assert brief["title"] == "渠道伙伴分级" and brief["question"].endswith("？")
+    assert [k["kpi"] for k in brief["kpis"]] == list(goals.OBJECTIVES["tier_partners"].kpis)
+    warning = next(w for w in brief["warnings"] if w.startswith("partner_tiers"))
+    assert warning.startswith("partner_tiers 无法计算：需要伙伴企业资料") and "未映射" in warning
+    table = goals.brief_table(brief)
+    assert table.index.name == "项目" and table.loc["目标", "值"] == "渠道伙伴分级"
+    assert table.loc["第5步优先展示"].iloc[0].startswith("渠道伙伴计划")
+    kpis = goals.kpi_table(brief)
+    assert "定义" in kpis.columns and kpis.loc["partner_tiers", "数据"] == "缺少：firmographics"
+    assert "共享报告优先展示" in goals.first_note(brief, "04")
+    # a brief saved in English is stale for a Chinese report
+    steps.write_json(goals.goals_brief(no_spend_no_erp, "tier_partners"),
+                     ctx.out / "goals.json")
+    assert goals.load_brief(ctx, "tier_partners")["lang"] == "zh"
+    assert goals.load_brief(no_spend_no_erp, "tier_partners")["lang"] == "en"

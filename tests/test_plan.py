@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import goals, insights, plan, steps
+from helpers import goals, insights, plan, steps, strategy
 
 
 def variant(tiny_config, tmp_path_factory, name, change):
@@ -244,3 +244,28 @@ def test_comparison_of_two_runs_on_different_periods(national, tiny_config, tmp_
     missing = plan.comparison(ctx_b, "no-such-run")
     assert "not found" in missing["error"]
     assert plan.comparison(ctx_b, "") is None
+
+
+def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national, monkeypatch):
+    import dataclasses
+
+    ctx, insight, tables = national
+    zh = dataclasses.replace(ctx, lang="zh")
+    found_en, found_zh = plan.findings(ctx, insight, tables), plan.findings(zh, insight, tables)
+    assert set(found_zh) == set(found_en)
+    for kind, item in found_zh.items():
+        assert item["value"] == found_en[kind]["value"]
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in item["text"]), kind
+    h = insight["headline"]
+    assert found_zh["size"]["text"].startswith(f"{h['customers']:,} 家客户，分析期收入 "
+                                               f"{h['revenue']:,.0f} 元")
+    shown: list[str] = []
+    monkeypatch.setattr(plan, "display", lambda obj: shown.append(
+        obj.to_html() if hasattr(obj, "to_html") else obj.data))
+    for section in goals.STEP5_SECTIONS:
+        plan.show_section(section, zh, tables)
+    page = "\n".join(shown)
+    assert "## 地区分级及依据" in page and "## 预算重新分配" in page
+    assert "<th>分级</th>" in page and "核心" in page and "区域销售经理" in page
+    # the tables themselves keep their English keys (exports, run comparisons)
+    assert set(tables["tiers"]["tier"]) <= set(strategy.TIERS)
