@@ -299,14 +299,14 @@ def plot_customers_vs_revenue(
     kwargs.setdefault("color", MAIN_COLOR)
     kwargs.setdefault("alpha", 0.8)
     ax.scatter(frame["customers"], frame["revenue"], **kwargs)
-    for row in frame.nlargest(annotate, "revenue").itertuples():
-        ax.annotate(
-            str(row.name),
-            (row.customers, row.revenue),
-            xytext=(4, 4),
-            textcoords="offset points",
-            fontsize="small",
-        )
+    labelled = frame.nlargest(annotate, "revenue")
+    texts = [ax.text(row.customers, row.revenue, str(row.name), fontsize="small")
+             for row in labelled.itertuples()]
+    if texts:  # move labels apart where regions sit close together, with a thin leader line
+        from adjustText import adjust_text
+
+        adjust_text(texts, x=labelled["customers"].to_numpy(), y=labelled["revenue"].to_numpy(),
+                    ax=ax, arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})
     ax.xaxis.set_major_formatter(_value_formatter("customers", lang))
     ax.yaxis.set_major_formatter(_value_formatter("revenue", lang))
     ax.set_xlabel(label("customers", lang))

@@ -13,8 +13,9 @@ from __future__ import annotations
 import html as _html
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from helpers.assets import external_references

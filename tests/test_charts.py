@@ -226,11 +226,25 @@ def test_customers_vs_revenue(kpis):
     data = kpis.assign(customers=kpis["customers"].where(kpis.index != 19))
     ax = plot_customers_vs_revenue(data, annotate=5)
     assert len(ax.collections[0].get_offsets()) == 19
-    notes = [c.get_text() for c in ax.get_children() if isinstance(c, Annotation)]
-    assert notes == [f"Region {i}" for i in range(5)]
+    assert [t.get_text() for t in ax.texts] == [f"Region {i}" for i in range(5)]
     zh = plot_customers_vs_revenue(kpis, annotate=2, lang="zh")
     assert zh.get_xlabel() == "客户数" and zh.get_ylabel() == "收入"
-    assert "地区0" in [c.get_text() for c in zh.get_children() if isinstance(c, Annotation)]
+    assert "地区0" in [t.get_text() for t in zh.texts]
+
+
+def test_customers_vs_revenue_labels_do_not_overlap():
+    # eight small regions almost on one spot, two large ones far away
+    data = pd.DataFrame({"region": [f"城市{i}" for i in range(10)],
+                         "customers": [2, 2, 2, 2, 2.1, 2.1, 1.9, 1.9, 12, 13],
+                         "revenue": [5e5, 5.2e5, 4.9e5, 5.1e5, 5e5, 5.3e5, 4.8e5, 5e5, 1.1e7, 1.3e7]})
+    ax = plot_customers_vs_revenue(data, annotate=10, lang="zh")
+    ax.figure.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.texts]
+    assert len(boxes) == 10
+    overlapping = [(i, j) for i in range(10) for j in range(i + 1, 10)
+                   if boxes[i].overlaps(boxes[j])]
+    assert overlapping == []
+    plt.close(ax.figure)
 
 
 def test_trend_leaves_other_axes_alone(monthly, kpis):
