@@ -1,13 +1,16 @@
-"""Wall time of a batch: N regions x 5 notebooks, at several --jobs settings.
+"""Wall time of a batch: N regions x 5 notebooks, per engine and --jobs setting.
 
 By default the notebooks are stubs (parameters cell, ``import pandas`` and
 ``helpers``, one print) so the table shows the engine's own cost: kernel start,
-papermill and HTML rendering. ``--real`` runs the project's notebooks on the
+papermill and HTML rendering. ``--engines`` compares the notebook engines
+(``warm``: one kernel per worker, reused; ``papermill``: a kernel per notebook).
+``--real`` runs the project's notebooks on the
 configured data instead (data prep included, once per run).
 
     python bench/batch_speed.py                      # ALL + 2 territories, jobs 1 and 2
     python bench/batch_speed.py --regions territories --jobs 1,2,4
     python bench/batch_speed.py --real --regions 华东
+    python bench/batch_speed.py --real --regions territories --jobs 2 --engines warm,papermill
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regions", default="华东,华南",
                         help="as for helpers.batch (ALL is always added)")
     parser.add_argument("--jobs", default="1,2", help="comma-separated --jobs values")
+    parser.add_argument("--engines", default="warm,papermill",
+                        help="comma-separated --engine values (default: %(default)s)")
     parser.add_argument("--real", action="store_true", help="the project's notebooks and data")
     args = parser.parse_args(argv)
 
@@ -70,30 +75,31 @@ def main(argv: list[str] | None = None) -> int:
         notebooks = ROOT / "notebooks" if args.real else stub_notebooks(tmp / "notebooks")
         if not args.real:
             batch.run_prep = lambda config, run: run.prep.mkdir(parents=True, exist_ok=True)
-        for jobs in [int(j) for j in args.jobs.split(",")]:
-            run_id = f"jobs{jobs}"
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+        for jobs, engine in [(int(j), e) for j in args.jobs.split(",") for e in engines]:
+            run_id = f"{engine}-jobs{jobs}"
             t0 = time.perf_counter()
             code = batch.main(["--config", str(DEFAULT_CONFIG), "--regions", args.regions,
-                               "--jobs", str(jobs), "--run-id", run_id,
+                               "--jobs", str(jobs), "--run-id", run_id, "--engine", engine,
                                "--notebooks", str(notebooks), "--reports", str(tmp)])
             wall = time.perf_counter() - t0
             manifest = json.loads((tmp / run_id / "manifest.json").read_text("utf-8"))
             seconds = [n["seconds"] for r in manifest["regions"] for n in r["notebooks"]
                        if n["seconds"] is not None]
-            rows.append((jobs, len(manifest["regions"]), len(seconds), wall,
+            rows.append((engine, jobs, len(manifest["regions"]), len(seconds), wall,
                          manifest["prep"]["seconds"], statistics.mean(seconds),
                          len(seconds) / wall * 60, "ok" if code == 0 else f"exit {code}"))
-        executed = next(tmp.glob("jobs*/all/*.ipynb"))
+        executed = next(tmp.glob("*-jobs*/all/*.ipynb"))
         t0 = time.perf_counter()
         for _ in range(5):
             render_html(executed, tmp / "render.html", title="bench")
         render = (time.perf_counter() - t0) / 5
 
     print()
-    print(f"{'notebooks':<10} {'jobs':>4} {'regions':>7} {'runs':>5} {'wall s':>8} "
+    print(f"{'notebooks':<10} {'engine':<10} {'jobs':>4} {'regions':>7} {'runs':>5} {'wall s':>8} "
           f"{'prep s':>7} {'s/notebook':>10} {'nb/min':>7}  status")
-    for jobs, regions, runs, wall, prep, mean, rate, status in rows:
-        print(f"{'real' if args.real else 'stub':<10} {jobs:>4} {regions:>7} {runs:>5} "
+    for engine, jobs, regions, runs, wall, prep, mean, rate, status in rows:
+        print(f"{'real' if args.real else 'stub':<10} {engine:<10} {jobs:>4} {regions:>7} {runs:>5} "
               f"{wall:>8.1f} {prep:>7.1f} {mean:>10.2f} {rate:>7.1f}  {status}")
     print(f"\ns/notebook = execute (kernel start included) + render HTML; "
           f"render alone: {render:.2f} s")

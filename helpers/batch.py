@@ -48,7 +48,7 @@ from helpers.scope import RegionError, Scope, list_regions
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 ENGINES = {"warm": WarmKernelEngine, "papermill": PapermillEngine}
-DEFAULT_ENGINE = "papermill"
+DEFAULT_ENGINE = "warm"
 PACKAGES = [
     "pandas", "numpy", "papermill", "nbconvert", "folium", "seaborn", "scikit-learn", "pandera",
 ]
