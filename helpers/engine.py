@@ -154,7 +154,7 @@ class PapermillEngine:
 # after the reset at its end.
 _RESET = """\
 def __workbook_reset(cwd):
-    import os, sys, warnings
+    import gc, os, sys, warnings
     shell = get_ipython()
     clean = getattr(shell, "_workbook_clean", None)
     if clean is None:
@@ -172,6 +172,7 @@ def __workbook_reset(cwd):
     os.chdir(cwd)
     # user namespace, Out and history; the execution count starts at 1 again
     shell.reset(new_session=True)
+    gc.collect()
 __workbook_reset(%r)
 """
 
@@ -231,7 +232,13 @@ def _define_papermill_engine() -> None:
 
 
 class _WarmKernel:
-    """One running kernel, its manager and client, used by one thread."""
+    """One running kernel, its manager and client, used by one thread.
+
+    Only the owner thread touches the client (its zmq sockets belong to that
+    thread's event loop). The owner holds ``in_use`` while it resets the kernel
+    and runs a notebook; another thread (``close()``) that finds it held only
+    kills the process, which the owner then sees as a dead kernel.
+    """
 
     def __init__(self, km: Any, owner: threading.Thread):
         self.km = km
@@ -239,6 +246,8 @@ class _WarmKernel:
         self.owner = owner
         self.closed = False
         self.used = 0  # notebooks run on it
+        self.in_use = threading.Lock()
+        self._state = threading.Lock()
 
     def alive(self) -> bool:
         from jupyter_core.utils import run_sync
@@ -263,18 +272,28 @@ class _WarmKernel:
             raise RuntimeError(f"kernel reset failed: {content.get('ename')}: "
                                f"{content.get('evalue')}")
 
-    def shutdown(self, now: bool = False) -> None:
-        """Stop the kernel process; never raises. ``now`` kills instead of asking."""
-        from jupyter_core.utils import run_sync
-
-        if self.closed:
-            return
-        self.closed = True
-        if self.kc is not None:
+    def stop_channels(self) -> None:
+        kc, self.kc = self.kc, None
+        if kc is not None:
             try:
-                self.kc.stop_channels()
+                kc.stop_channels()
             except Exception:
                 pass
+
+    def shutdown(self, now: bool = False, channels: bool = True) -> None:
+        """Stop the kernel process (once); never raises.
+
+        ``now`` kills instead of asking the kernel to exit; ``channels=False``
+        leaves the client's sockets to the owner thread.
+        """
+        from jupyter_core.utils import run_sync
+
+        if channels:
+            self.stop_channels()
+        with self._state:
+            if self.closed:
+                return
+            self.closed = True
         try:
             run_sync(self.km.shutdown_kernel)(now=now)
             return
@@ -358,6 +377,7 @@ class WarmKernelEngine:
         notebook, output, cwd = Path(notebook).resolve(), Path(output).resolve(), Path(cwd).resolve()
         output.parent.mkdir(parents=True, exist_ok=True)
         failed = True
+        self._local.holding = None
         try:
             kernel = self._ready_kernel(cwd)
             papermill.execute_notebook(
@@ -388,13 +408,27 @@ class WarmKernelEngine:
         finally:
             if failed:  # whatever the kernel holds now, the next notebook gets a new one
                 self._drop_current()
+            self._release()
 
     def close(self) -> None:
-        """Shut down every kernel this engine started (idempotent; safe from any thread)."""
+        """Shut down every kernel this engine started (idempotent; safe from any thread).
+
+        Idle kernels are asked to exit; a kernel running a notebook in another
+        thread (the batch was interrupted) is killed, and that notebook fails.
+        The engine stays usable: a later notebook starts a new kernel.
+        """
         with self._lock:
             kernels, self._kernels = self._kernels, []
         for kernel in kernels:
-            kernel.shutdown()
+            if kernel.owner is threading.current_thread():
+                kernel.shutdown()
+            elif kernel.in_use.acquire(blocking=False):
+                try:
+                    kernel.shutdown()
+                finally:
+                    kernel.in_use.release()
+            else:
+                kernel.shutdown(now=True, channels=False)
 
     # -- kernels ---------------------------------------------------------------------
 
@@ -402,6 +436,7 @@ class WarmKernelEngine:
         """This thread's kernel, reset for a new notebook in ``cwd`` (started if need be)."""
         kernel: _WarmKernel | None = getattr(self._local, "kernel", None)
         if kernel is not None:
+            self._hold(kernel)
             if kernel.alive():
                 try:
                     kernel.reset(cwd, self.start_timeout)
@@ -409,10 +444,21 @@ class WarmKernelEngine:
                 except Exception:
                     pass
             self._drop_current()
+            self._release()
         self._reap()
         kernel = self._start(cwd)
         kernel.reset(cwd, self.start_timeout)
         return kernel
+
+    def _hold(self, kernel: _WarmKernel) -> None:
+        kernel.in_use.acquire()
+        self._local.holding = kernel
+
+    def _release(self) -> None:
+        kernel = getattr(self._local, "holding", None)
+        self._local.holding = None
+        if kernel is not None:
+            kernel.in_use.release()
 
     def _start(self, cwd: Path) -> _WarmKernel:
         """Start a kernel with nbclient, as papermill's engine would, in ``cwd``."""
@@ -422,6 +468,7 @@ class WarmKernelEngine:
 
         kernel = _WarmKernel(AsyncKernelManager(kernel_name=self.kernel_name),
                              threading.current_thread())
+        self._hold(kernel)
         with self._lock:
             self._kernels.append(kernel)
         self._local.kernel = kernel

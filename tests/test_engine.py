@@ -230,6 +230,36 @@ def test_close_leaves_no_kernel_running(tiny, tmp_path):
     assert _kernel_children() == []
 
 
+def test_close_during_a_notebook_kills_its_kernel_and_fails_it(tiny, tmp_path):
+    """As when the batch is interrupted: close() from the main thread, a worker mid-cell."""
+    engine = WarmKernelEngine(timeout=600)
+    started = tmp_path / "started"
+    busy = _notebook(tmp_path / "busy.ipynb",
+                     f"from pathlib import Path\nPath({str(started)!r}).write_text('x')",
+                     "import time\ntime.sleep(600)")
+    result: list = []
+
+    def worker():
+        try:
+            engine.execute(busy, tmp_path / "out" / "busy.ipynb", {}, tmp_path)
+            result.append("finished")
+        except NotebookFailed as exc:
+            result.append(exc.message)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    while not started.exists() and thread.is_alive():
+        thread.join(0.1)
+    pids = engine.kernel_pids()
+    assert pids and started.exists()
+    engine.close()
+    thread.join()
+    assert len(result) == 1 and "DeadKernelError" in result[0]
+    assert (tmp_path / "out" / "busy.ipynb").exists()
+    assert not any(_running(pid) for pid in pids)
+    assert engine.kernel_pids() == [] and _kernel_children() == []
+
+
 def test_two_threads_at_once_keep_their_outputs_apart(engine, tiny, tmp_path):
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
