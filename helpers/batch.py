@@ -392,6 +392,7 @@ def main(argv: list[str] | None = None, *, engine: NotebookEngine | None = None)
             "lang": job.lang, "mask_pii": job.mask_pii, "notebooks": str(job.notebooks_dir),
             "reports": str(reports), "timeout": args.timeout, "objective": job.objective,
             "baseline_run": job.baseline_run,
+            "engine": args.engine if engine is None else type(engine).__name__,
         },
         "config": {"path": str(config.config_path), "sha256": sha256_file(config.config_path)},
         "inputs": input_files(config),
@@ -446,7 +447,10 @@ def main(argv: list[str] | None = None, *, engine: NotebookEngine | None = None)
         return 130
     finally:
         if owned is not None and hasattr(owned, "close"):
-            owned.close()
+            try:
+                owned.close()
+            except KeyboardInterrupt:  # Ctrl-C while kernels shut down: still write the
+                pass                   # manifest; the engine's atexit hook kills what is left
     failed = [r for r in manifest["regions"] if r["status"] != "ok"]
     finish("failed" if failed else "ok")
 

@@ -175,6 +175,7 @@ def test_manifest_records_the_run(good_run, project):
     assert manifest["packages"]["papermill"] and "pandera" in manifest["packages"]
     assert "git_commit" in manifest
     assert manifest["parameters"]["mask_pii"] is True and manifest["parameters"]["lang"] == "en"
+    assert manifest["parameters"]["engine"] == "warm"  # the default
     assert manifest["prep"]["status"] == "ok"
     notebook = manifest["regions"][0]["notebooks"][0]
     assert notebook["seconds"] > 0 and notebook["error"] is None
