@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 
 from helpers import clusters, kpi, lifecycle, ltv, partners, segments, spatial
-from helpers.scope import Scope
 from helpers.steps import Context, region_kpis, write_json
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "FILES"]
@@ -72,9 +71,7 @@ def _with_hotspots(ctx: Context, kpis: pd.DataFrame) -> tuple[pd.DataFrame, dict
     if level == "province" and ctx.scope.kind != "all":
         # A territory report: neighbourhoods do not stop at its border, so the
         # statistics come from all provinces and the rows in scope are shown.
-        universe = list(Scope.parse("ALL", ctx.config).provinces)
-        base = region_kpis(ctx, "province", customers=ctx.prep.customers,
-                           orders=ctx.prep.orders, universe=universe)
+        base = ctx.market_kpis
     else:
         base = kpis
     value = _hotspot_value(base, a.hotspot_value)
@@ -153,8 +150,11 @@ def insight_tables(ctx: Context) -> dict:
     kpis, hot_note = _with_hotspots(ctx, kpis)
     notes: dict = {"hotspots": hot_note}
     if "expected_method" in kpis.columns and len(kpis):
-        _, gap_note = kpi.expected_customers(kpis["customers"], kpis["population_10k"],
-                                             kpis["gdp_100m_cny"], method=a.expected_model)
+        model = ctx.market_kpis if "market_share" in kpis.columns else kpis  # a territory
+        _, gap_note = kpi.expected_customers(model["customers"], model["population_10k"],
+                                             model["gdp_100m_cny"], method=a.expected_model)
+        if model is not kpis:
+            gap_note["scope"] = "fitted on all provinces (the whole market), shown for the scope"
         notes["gaps"] = gap_note
     else:
         notes["gaps"] = {"reason": "no population/GDP reference at this level"}

@@ -135,6 +135,12 @@ TEXTS: dict[str, dict[str, str]] = {
               "**核心**；增长不高于 {declining:+.0%} 为**下滑**；增长达 {emerging:+.0%}，或在增长且"
               "客户少于期望为**新兴**；客户数低于期望的 {gap:g} 倍或没有客户为**缺口**。"
               "原因一列给出具体数字（英文）。"},
+    "tiers_market": {"en": "In a territory report the provinces are judged against the whole "
+                           "market (share of the market's revenue, customers expected by the "
+                           "market-wide model), so each province has the same tier in every "
+                           "report.",
+                     "zh": "大区报告中各省按全国市场衡量（占全国收入的比例、全国模型的期望客户数），"
+                           "因此同一省份在所有报告中的分级一致。"},
     "intro_playbook": {"en": "What to do in each kind of market, who owns it and the KPI that "
                              "shows progress. Sales actions go to the reps of the region's "
                              "territory by name.",

@@ -219,7 +219,10 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         and why a section is empty).
     """
     rules = ctx.config.strategy.model_dump()
-    tiers = strategy.region_tiers(insight["region_kpis"], rules=rules,
+    kpis = insight["region_kpis"]
+    if "market_share" in kpis:  # a territory: provinces judged against the whole market
+        kpis = kpis.assign(share=kpis["market_share"])
+    tiers = strategy.region_tiers(kpis, rules=rules,
                                   min_customers=ctx.config.analysis.min_customers)
     tiers = _with_territory(ctx, tiers)
     extras = load_step4_extras(ctx)
@@ -458,7 +461,8 @@ def _show_tiers(ctx: Context, tables: dict) -> None:
     _md(say("intro_tiers", ctx.lang, hot_share=rules.hot_share,
             hotspot_share=rules.hotspot_share, hot_growth=rules.hot_growth,
             declining=rules.declining_growth, emerging=rules.emerging_growth,
-            gap=rules.gap_ratio))
+            gap=rules.gap_ratio)
+        + (" " + say("tiers_market", ctx.lang) if "market_share" in tiers else ""))
     columns = [c for c in [*_region_column(ctx, tiers), "tier", "tier_reason", "customers",
                            "revenue", "share", "growth_yoy", "gap_ratio", "gi_z", "gi_bin"]
                if c in tiers]

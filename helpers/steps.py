@@ -126,6 +126,13 @@ class Context:
             text = f"**{region}** · period {self.period_text} · run `{self.run.root.name}`"
         return Markdown(text)
 
+    @cached_property
+    def market_kpis(self) -> pd.DataFrame:
+        """Province KPIs of the whole market: what a territory's provinces are judged against."""
+        universe = list(Scope.parse("ALL", self.config).provinces)
+        return region_kpis(self, "province", customers=self.prep.customers,
+                           orders=self.prep.orders, universe=universe)
+
     def show(self, frame: pd.DataFrame, *, rows: int = 20):
         """A table fit for a shared report: personal data masked, at most ``rows`` rows."""
         return mask_pii(frame.head(rows), enabled=self.mask_pii)
@@ -158,8 +165,31 @@ def region_kpis(ctx: Context, level: str | None = None, *, customers: pd.DataFra
     Steps 3 and 4 both call this, so their KPI tables agree. ``customers``,
     ``orders`` and ``universe`` default to the scope's; step 4 passes the whole
     market when a territory's hot spots need every province.
+
+    In a territory report the provinces are judged against the whole market, so
+    that a province reads the same in every report: ``share`` stays the share of
+    the territory's revenue, ``market_share`` is added, and the gap columns
+    (``expected_customers``, ``gap_ratio``, ``customer_gap``, ``gap_p``) come
+    from the market-wide model (a fit on 31 provinces, not on the territory's few).
     """
     level = level or ctx.scope.sublevel
+    own = _region_kpis(ctx, level, customers, orders, universe)
+    if not (ctx.scope.kind == "territory" and level == "province"
+            and customers is None and orders is None and universe is None):
+        return own
+    market = ctx.market_kpis.set_index("region")
+    columns = [c for c in MARKET_COLUMNS if c in market.columns]
+    return (own.drop(columns=columns)
+            .join(market[columns], on="region")
+            .assign(market_share=own["region"].map(market["share"]))[
+                [*own.columns, "market_share"]])
+
+
+#: Columns a territory report takes from the whole market's province KPIs.
+MARKET_COLUMNS = ("expected_customers", "expected_method", "gap_ratio", "customer_gap", "gap_p")
+
+
+def _region_kpis(ctx: Context, level: str, customers, orders, universe) -> pd.DataFrame:
     a = ctx.config.analysis
     if universe is None:
         universe = list(ctx.scope.provinces) if level == "province" else []

@@ -269,3 +269,22 @@ def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national, monkeyp
     assert "<th>分级</th>" in page and "核心" in page and "区域销售经理" in page
     # the tables themselves keep their English keys (exports, run comparisons)
     assert set(tables["tiers"]["tier"]) <= set(strategy.TIERS)
+
+
+@pytest.mark.parametrize("territory", ["华北", "华东"])
+def test_a_province_has_the_same_tier_in_its_territory_report(national, tiny_config,
+                                                              tmp_path_factory, territory):
+    """Territory reports judge provinces against the whole market, as the national one does."""
+    _, _, tables = national
+    ctx, insight, local = step5(tiny_config, tmp_path_factory.mktemp("run"), region=territory)
+    kpis = insight["region_kpis"]
+    # share stays the territory's own; the market share and the gap model are the market's
+    assert kpis["share"].sum() == pytest.approx(1.0)
+    whole = tables["tiers"].set_index("region")
+    mine = local["tiers"].set_index("region")
+    assert set(mine.index) == set(ctx.scope.provinces)
+    pd.testing.assert_series_equal(kpis.set_index("region")["market_share"].loc[mine.index],
+                                   whole.loc[mine.index, "share"], check_names=False)
+    pd.testing.assert_series_equal(mine["gap_ratio"], whole.loc[mine.index, "gap_ratio"])
+    assert mine["tier"].to_dict() == whole.loc[mine.index, "tier"].to_dict()
+    assert mine["tier_reason"].to_dict() == whole.loc[mine.index, "tier_reason"].to_dict()
