@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.kpi import marketing_roi
+from helpers.phrases import say
 
 __all__ = [
     "BudgetError",
@@ -394,33 +395,23 @@ def propose(frame: pd.DataFrame, *, total: float, elasticity: float = 0.2, unit:
 
 
 def method_notes(*, elasticity: float, unit: float, total: float, current_total: float,
-                 period: str, momentum: float = 0.0, headroom: float = 0.0) -> list[str]:
-    """The method and assumptions of a proposal, in sentences for the report."""
+                 period: str, momentum: float = 0.0, headroom: float = 0.0,
+                 lang: str = "en") -> list[str]:
+    """The method and assumptions of a proposal, in sentences for the report (``lang``)."""
     gain = (1.1 ** elasticity - 1) * 100
     factors = []
     if momentum:
-        factors.append(f"(1 + growth)^{momentum:g}, growth clipped to -50%..+100% "
-                       "(budget.momentum)")
+        factors.append(say("budget_momentum", lang, momentum=momentum))
     if headroom:
-        factors.append(f"(expected / actual customers)^{headroom:g}, clipped to 0.1..10 "
-                       "(budget.headroom)")
-    response = ("Responsiveness m = " + " x ".join(factors) + ": growing and under-penetrated "
-                "regions are assumed to answer more strongly to the same money."
-                if factors else "Responsiveness m = 1 for every region.")
+        factors.append(say("budget_headroom", lang, headroom=headroom))
+    response = (say("budget_response_m", lang, factors=" x ".join(factors)) if factors
+                else say("budget_response_1", lang))
     return [
-        f"Current spend: marketing spend per region in the analysis period {period} "
-        f"(quarters counted by the share of their days inside it, as in step 4's ROI): "
-        f"{current_total:,.0f} in total.",
-        f"New total: {total:,.0f}; every amount is a whole multiple of {unit:,.0f}.",
-        f"Response: revenue(s) = R + m x R x ((s / S)^{elasticity:g} - 1) per region, with S "
-        f"and R its current spend and revenue (at m = 1, 10% more spend gives about "
-        f"{gain:.1f}% more revenue). One elasticity for every region is an assumption, not an "
-        "estimate from these data.",
+        say("budget_current", lang, period=period, current=current_total),
+        say("budget_total", lang, total=total, unit=unit),
+        say("budget_model", lang, elasticity=elasticity, gain=gain),
         response,
-        "Split: maximises the expected total revenue; every region not at its floor or cap "
-        "ends with the same marginal return (revenue from one more CNY).",
-        "Regions with no spend or no revenue cannot be calibrated and get their floor only.",
-        "Expected effect: the model's revenue at the new spend minus the current revenue; it "
-        "ignores lags, competition and what the money is spent on, so treat it as a ranking "
-        "of where money works hardest, not a forecast.",
+        say("budget_split", lang),
+        say("budget_uncalibrated", lang),
+        say("budget_expected", lang),
     ]

@@ -81,6 +81,92 @@ TEXTS: dict[str, dict[str, str]] = {
     "objective_missing": {"en": "Objective: **{title}**. Data missing for it (see step 1): "
                                 "{warnings}",
                           "zh": "目标：**{title}**。该目标缺少的数据（见第1步）：{warnings}"},
+    # step 5: the budget proposal (plan.budget_plan, budget.method_notes)
+    "budget_in_province": {"en": "Marketing spend is recorded per province, so there is nothing "
+                                 "to split inside one province: see the budget in the "
+                                 "whole-market or territory report.",
+                           "zh": "市场费用按省份记录，因此无法在单个省份内部再分配：请查看全国或大区报告中的预算。"},
+    "budget_no_spend": {"en": "No marketing spend for the period and these regions "
+                              "(sources.spend in workbook.yaml): no budget proposal. Step 1 "
+                              "lists what is missing.",
+                        "zh": "分析期及这些地区没有市场费用（workbook.yaml 中的 sources.spend）："
+                              "没有预算建议。第1步列出了缺少的数据。"},
+    "budget_basis": {"en": "Total basis: {basis}.", "zh": "总额依据：{basis}。"},
+    "basis_total": {"en": "budget.total", "zh": "budget.total（配置的总额）"},
+    "basis_scaled": {"en": "budget.total scaled to this scope's share of current spend",
+                     "zh": "按本范围占当前费用的比例缩放的 budget.total"},
+    "basis_change": {"en": "current spend x (1 + budget.total_change {change:g})",
+                     "zh": "当前费用 × (1 + budget.total_change {change:g})"},
+    "budget_momentum": {"en": "(1 + growth)^{momentum:g}, growth clipped to -50%..+100% "
+                              "(budget.momentum)",
+                        "zh": "(1 + 增长)^{momentum:g}，增长限制在 -50%..+100%（budget.momentum）"},
+    "budget_headroom": {"en": "(expected / actual customers)^{headroom:g}, clipped to 0.1..10 "
+                              "(budget.headroom)",
+                        "zh": "(期望客户数 / 实际客户数)^{headroom:g}，限制在 0.1..10（budget.headroom）"},
+    "budget_response_m": {"en": "Responsiveness m = {factors}: growing and under-penetrated "
+                                "regions are assumed to answer more strongly to the same money.",
+                          "zh": "响应系数 m = {factors}：假设增长中和渗透不足的地区对同样的投入响应更强。"},
+    "budget_response_1": {"en": "Responsiveness m = 1 for every region.",
+                          "zh": "所有地区的响应系数 m = 1。"},
+    "budget_current": {"en": "Current spend: marketing spend per region in the analysis period "
+                             "{period} (quarters counted by the share of their days inside it, "
+                             "as in step 4's ROI): {current:,.0f} in total.",
+                       "zh": "当前费用：分析期 {period} 内各地区的市场费用（季度按其落在期内的天数比例计入，"
+                             "与第4步的投入产出比相同）：合计 {current:,.0f}。"},
+    "budget_total": {"en": "New total: {total:,.0f}; every amount is a whole multiple of "
+                           "{unit:,.0f}.",
+                     "zh": "新总额：{total:,.0f}；每个金额都是 {unit:,.0f} 的整数倍。"},
+    "budget_model": {"en": "Response: revenue(s) = R + m x R x ((s / S)^{elasticity:g} - 1) per "
+                           "region, with S and R its current spend and revenue (at m = 1, 10% "
+                           "more spend gives about {gain:.1f}% more revenue). One elasticity for "
+                           "every region is an assumption, not an estimate from these data.",
+                     "zh": "响应模型：各地区 收入(s) = R + m × R × ((s / S)^{elasticity:g} - 1)，S 和 R "
+                           "为其当前费用和收入（m = 1 时，费用增加10%约带来 {gain:.1f}% 的收入增长）。"
+                           "所有地区使用同一弹性是一个假设，而非从这些数据中估计。"},
+    "budget_split": {"en": "Split: maximises the expected total revenue; every region not at its "
+                           "floor or cap ends with the same marginal return (revenue from one "
+                           "more CNY).",
+                     "zh": "分配：使期望总收入最大；未触及下限或上限的地区最终边际回报（多投一元带来的收入）相同。"},
+    "budget_uncalibrated": {"en": "Regions with no spend or no revenue cannot be calibrated and "
+                                  "get their floor only.",
+                            "zh": "没有费用或没有收入的地区无法校准，只分配下限。"},
+    "budget_expected": {"en": "Expected effect: the model's revenue at the new spend minus the "
+                              "current revenue; it ignores lags, competition and what the money "
+                              "is spent on, so treat it as a ranking of where money works "
+                              "hardest, not a forecast.",
+                        "zh": "预期效果：模型在新费用下的收入减去当前收入；它忽略了滞后、竞争和资金的具体用途，"
+                              "应视为资金效率的排序，而非预测。"},
+    # step 5: why a region is in its tier (strategy.region_tiers)
+    "reason_no_customers": {"en": "no customers", "zh": "无客户"},
+    "reason_hot_bin": {"en": "Gi* hot spot ({z}bin {bin} ≥ {level})",
+                       "zh": "Gi* 热点（{z}等级 {bin} ≥ {level}）"},
+    "reason_hot": {"en": "Gi* hot spot", "zh": "Gi* 热点"},
+    "reason_growth_new": {"en": "growth n/a (no revenue in the previous period)",
+                          "zh": "增长无法计算（上期无收入）"},
+    "reason_growth_na": {"en": "growth n/a", "zh": "增长无法计算"},
+    "reason_growth": {"en": "growth {growth}", "zh": "增长 {growth}"},
+    "reason_small": {"en": "only {n} customers (< {min}): growth not trusted, so no "
+                           "core/declining/emerging tier",
+                     "zh": "仅 {n} 家客户（< {min}）：增长不可靠，不评为核心/下滑/新兴"},
+    "reason_core": {"en": "share {share} ≥ {min}, {growth}", "zh": "占比 {share} ≥ {min}，{growth}"},
+    "reason_declining": {"en": "growth {growth} ≤ {limit} (share {share})",
+                         "zh": "增长 {growth} ≤ {limit}（占比 {share}）"},
+    "reason_emerging": {"en": "{growth}, share {share} < {max}",
+                        "zh": "{growth}，占比 {share} < {max}"},
+    "reason_gap_expected": {"en": "{customers} customers vs {expected:.1f} expected from "
+                                  "population and GDP (ratio {ratio:.2f} < {limit:g})",
+                            "zh": "{customers} 家客户，按人口和GDP期望 {expected:.1f} 家"
+                                  "（比值 {ratio:.2f} < {limit:g}）"},
+    "reason_gap": {"en": "gap ratio {ratio:.2f} < {limit:g}", "zh": "缺口比 {ratio:.2f} < {limit:g}"},
+    "reason_room": {"en": "{customers} customers vs {expected:.1f} expected, ",
+                    "zh": "{customers} 家客户，期望 {expected:.1f} 家，"},
+    "reason_potential": {"en": "growth {growth} ≥ {min} with room to grow: {room}ratio "
+                               "{ratio:.2f} < {limit:g}",
+                         "zh": "增长 {growth} ≥ {min} 且仍有空间：{room}比值 {ratio:.2f} < {limit:g}"},
+    "reason_share": {"en": "share {share}", "zh": "占比 {share}"},
+    "reason_share_na": {"en": "share n/a", "zh": "占比无法计算"},
+    "reason_gap_ok": {"en": "gap ratio {ratio:.2f} ≥ {limit:g}", "zh": "缺口比 {ratio:.2f} ≥ {limit:g}"},
+    "reason_steady": {"en": "{facts}: no rule met", "zh": "{facts}：未满足任何规则"},
     # step 5: the executive summary
     "finding_size": {"en": "{customers:,} customers, revenue {revenue:,.0f} CNY in the period",
                      "zh": "{customers:,} 家客户，分析期收入 {revenue:,.0f} 元"},
@@ -134,7 +220,7 @@ TEXTS: dict[str, dict[str, str]] = {
               "{hot_share:.0%}（热点地区达 {hotspot_share:.0%}）且增长不低于 {hot_growth:+.0%} 为"
               "**核心**；增长不高于 {declining:+.0%} 为**下滑**；增长达 {emerging:+.0%}，或在增长且"
               "客户少于期望为**新兴**；客户数低于期望的 {gap:g} 倍或没有客户为**缺口**。"
-              "原因一列给出具体数字（英文）。"},
+              "原因一列给出具体数字。"},
     "tiers_market": {"en": "In a territory report the provinces are judged against the whole "
                            "market (share of the market's revenue, customers expected by the "
                            "market-wide model), so each province has the same tier in every "

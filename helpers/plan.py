@@ -91,9 +91,7 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
     settings = ctx.config.budget
     result = {"table": None, "message": None, "error": None, "notes": [], "summary": {}}
     if ctx.scope.sublevel != "province":
-        result["message"] = ("Marketing spend is recorded per province, so there is nothing to "
-                             "split inside one province: see the budget in the whole-market or "
-                             "territory report.")
+        result["message"] = say("budget_in_province", ctx.lang)
         return result
     p = ctx.period
     if "marketing_spend" not in tiers:  # step 4 adds it; computed the same way when not
@@ -103,9 +101,7 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
                             "spend": tiers["marketing_spend"].astype(float).fillna(0.0)})
     current_total = float(current["spend"].sum())
     if current_total <= 0:
-        result["message"] = ("No marketing spend for the period and these regions "
-                             "(sources.spend in workbook.yaml): no budget proposal. Step 1 "
-                             "lists what is missing.")
+        result["message"] = say("budget_no_spend", ctx.lang)
         return result
     frame = (tiers[[c for c in ["region", "region_en", "tier", "revenue", "growth_yoy",
                                 "gap_ratio"] if c in tiers]]
@@ -113,24 +109,24 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
     unit = float(settings.unit)
     if settings.total is not None and ctx.scope.kind == "all":
         total = float(settings.total)
-        basis = "budget.total"
+        basis = say("basis_total", ctx.lang)
     elif settings.total is not None:
         national = float(budget.spend_by_region(ctx.prep.spend, None, p["start"], p["end"])
                          ["marketing_spend"].sum())
         total = round(settings.total * current_total / national / unit) * unit
-        basis = "budget.total scaled to this scope's share of current spend"
+        basis = say("basis_scaled", ctx.lang)
     else:
         total = round(current_total * (1 + settings.total_change) / unit) * unit
-        basis = f"current spend x (1 + budget.total_change {settings.total_change:g})"
+        basis = say("basis_change", ctx.lang, change=settings.total_change)
     in_scope_names = set(frame["region"])
     floors = {v: settings.floors[k] for k, v in
               _region_names(settings.floors, "budget.floors").items() if v in in_scope_names}
     caps = {v: settings.caps[k] for k, v in
             _region_names(settings.caps, "budget.caps").items() if v in in_scope_names}
     period = f"{p['start'] + pd.Timedelta(days=1):%Y-%m-%d} – {p['end']:%Y-%m-%d}"
-    result["notes"] = [f"Total basis: {basis}.", *budget.method_notes(
+    result["notes"] = [say("budget_basis", ctx.lang, basis=basis), *budget.method_notes(
         elasticity=settings.elasticity, unit=unit, total=total, current_total=current_total,
-        period=period, momentum=settings.momentum, headroom=settings.headroom)]
+        period=period, momentum=settings.momentum, headroom=settings.headroom, lang=ctx.lang)]
     try:
         table = budget.propose(
             frame, total=total, elasticity=settings.elasticity, unit=unit,
@@ -222,7 +218,7 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
     kpis = insight["region_kpis"]
     if "market_share" in kpis:  # a territory: provinces judged against the whole market
         kpis = kpis.assign(share=kpis["market_share"])
-    tiers = strategy.region_tiers(kpis, rules=rules,
+    tiers = strategy.region_tiers(kpis, rules=rules, lang=ctx.lang,
                                   min_customers=ctx.config.analysis.min_customers)
     tiers = _with_territory(ctx, tiers)
     extras = load_step4_extras(ctx)

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from helpers.phrases import say
+
 __all__ = [
     "TIERS",
     "PLAYBOOK",
@@ -127,86 +129,95 @@ def _is_number(value: object) -> bool:
     return value is not None and not pd.isna(value)
 
 
-def _hot_spot(row: Mapping[str, object], rules: Mapping[str, float]) -> tuple[bool, str]:
+def _hot_spot(row: Mapping[str, object], rules: Mapping[str, float],
+              lang: str = "en") -> tuple[bool, str]:
     """Whether step 4 marked the region a hot spot (Gi* bin), and the evidence."""
     level = int(rules.get("hotspot_bin") or 2)
     gi_bin = row.get("gi_bin")
     if _is_number(gi_bin):
         z = row.get("gi_z")
         z_text = f"z {float(z):.2f}, " if _is_number(z) else ""
-        return int(gi_bin) >= level, f"Gi* hot spot ({z_text}bin {int(gi_bin)} ≥ {level})"
+        return int(gi_bin) >= level, say("reason_hot_bin", lang, z=z_text, bin=int(gi_bin),
+                                         level=level)
     flag = row.get("hotspot")
     if flag is not None and not pd.isna(flag) and str(flag).lower() in ("true", "1", "hot"):
-        return True, "Gi* hot spot"
+        return True, say("reason_hot", lang)
     return False, ""
 
 
 def _classify(row: Mapping[str, object], rules: Mapping[str, float],
-              min_customers: int) -> tuple[str, str]:
-    """The tier of one region and the sentence that explains it."""
+              min_customers: int, lang: str = "en") -> tuple[str, str]:
+    """The tier of one region and the sentence that explains it (in ``lang``)."""
     customers = int(row["customers"])
     if customers == 0:
-        return "gap", "no customers"
+        return "gap", say("reason_no_customers", lang)
     share = float(row["share"]) if _is_number(row.get("share")) else math.nan
     growth = float(row["growth_yoy"]) if _is_number(row.get("growth_yoy")) else math.nan
     revenue = float(row.get("revenue", math.nan))
     revenue_prev = float(row.get("revenue_prev", math.nan))
     new_revenue = revenue_prev <= 0 < revenue
     small = bool(row["small_sample"]) if "small_sample" in row else customers < min_customers
-    growth_text = ("growth n/a (no revenue in the previous period)" if new_revenue
-                   else "growth n/a" if math.isnan(growth) else f"growth {_signed_pct(growth)}")
+    growth_text = (say("reason_growth_new", lang) if new_revenue
+                   else say("reason_growth_na", lang) if math.isnan(growth)
+                   else say("reason_growth", lang, growth=_signed_pct(growth)))
     notes: list[str] = []
 
-    hot, hot_text = _hot_spot(row, rules)
+    hot, hot_text = _hot_spot(row, rules, lang)
     if small:
-        notes.append(f"only {customers} customers (< {min_customers}): growth not "
-                     "trusted, so no core/declining/emerging tier")
+        notes.append(say("reason_small", lang, n=customers, min=min_customers))
     else:
         hot_share, hot_growth = rules["hot_share"], rules["hot_growth"]
         growth_ok = new_revenue or growth >= hot_growth
         rhs = "" if new_revenue else f" ≥ {_signed_pct(hot_growth)}"
         if share >= hot_share and growth_ok:
             extra = f"; {hot_text}" if hot else ""
-            return "core", f"share {_pct(share)} ≥ {_pct(hot_share)}, {growth_text}{rhs}{extra}"
+            return "core", say("reason_core", lang, share=_pct(share), min=_pct(hot_share),
+                               growth=f"{growth_text}{rhs}") + extra
         hotspot_share = rules.get("hotspot_share")
         if hot and hotspot_share is not None and share >= hotspot_share and growth_ok:
-            return "core", (f"{hot_text}, share {_pct(share)} ≥ {_pct(hotspot_share)}, "
-                            f"{growth_text}{rhs}")
+            return "core", f"{hot_text}, " + say("reason_core", lang, share=_pct(share),
+                                                 min=_pct(hotspot_share),
+                                                 growth=f"{growth_text}{rhs}")
         if growth <= rules["declining_growth"]:
-            return "declining", (f"growth {_signed_pct(growth)} ≤ "
-                                 f"{_signed_pct(rules['declining_growth'])} (share {_pct(share)})")
+            return "declining", say("reason_declining", lang, growth=_signed_pct(growth),
+                                    limit=_signed_pct(rules["declining_growth"]),
+                                    share=_pct(share))
         if new_revenue or growth >= rules["emerging_growth"]:
             rhs = "" if new_revenue else f" ≥ {_signed_pct(rules['emerging_growth'])}"
-            return "emerging", f"{growth_text}{rhs}, share {_pct(share)} < {_pct(hot_share)}"
+            return "emerging", say("reason_emerging", lang, growth=f"{growth_text}{rhs}",
+                                   share=_pct(share), max=_pct(hot_share))
 
     ratio = row.get("gap_ratio")
     if _is_number(ratio) and float(ratio) < rules["gap_ratio"]:
-        reason = (f"{customers} customers vs {float(row['expected_customers']):.1f} expected "
-                  f"from population and GDP (ratio {float(ratio):.2f} < {rules['gap_ratio']:g})"
+        reason = (say("reason_gap_expected", lang, customers=customers,
+                      expected=float(row["expected_customers"]), ratio=float(ratio),
+                      limit=rules["gap_ratio"])
                   if _is_number(row.get("expected_customers"))
-                  else f"gap ratio {float(ratio):.2f} < {rules['gap_ratio']:g}")
+                  else say("reason_gap", lang, ratio=float(ratio), limit=rules["gap_ratio"]))
         return "gap", "; ".join([reason, *notes])
 
     potential_growth, potential_ratio = rules.get("potential_growth"), rules.get("potential_ratio")
     if (not small and potential_growth is not None and potential_ratio is not None
             and _is_number(ratio) and float(ratio) < potential_ratio
             and growth >= potential_growth):
-        room = (f"{customers} customers vs {float(row['expected_customers']):.1f} expected, "
+        room = (say("reason_room", lang, customers=customers,
+                    expected=float(row["expected_customers"]))
                 if _is_number(row.get("expected_customers")) else "")
-        return "emerging", (f"growth {_signed_pct(growth)} ≥ {_signed_pct(potential_growth)} "
-                            f"with room to grow: {room}ratio {float(ratio):.2f} < "
-                            f"{potential_ratio:g}")
+        return "emerging", say("reason_potential", lang, growth=_signed_pct(growth),
+                               min=_signed_pct(potential_growth), room=room, ratio=float(ratio),
+                               limit=potential_ratio)
 
-    facts = [f"share {_pct(share)}" if not math.isnan(share) else "share n/a"]
+    facts = [say("reason_share", lang, share=_pct(share)) if not math.isnan(share)
+             else say("reason_share_na", lang)]
     if not small:
         facts.append(growth_text)
     if _is_number(ratio):
-        facts.append(f"gap ratio {float(ratio):.2f} ≥ {rules['gap_ratio']:g}")
-    return "steady", "; ".join([", ".join(facts) + ": no rule met", *notes])
+        facts.append(say("reason_gap_ok", lang, ratio=float(ratio), limit=rules["gap_ratio"]))
+    return "steady", "; ".join([say("reason_steady", lang, facts=", ".join(facts)), *notes])
 
 
 def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
-                 min_customers: int = 5) -> pd.DataFrame:
+                 min_customers: int = 5, lang: str = "en") -> pd.DataFrame:
     """Put each region in a tier and say why, with the numbers.
 
     Rules are checked in this order; the first one met wins:
@@ -243,6 +254,8 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     min_customers : int
         Used for ``small_sample`` when the KPI table lacks that column, and in
         the reason text.
+    lang : {"en", "zh"}
+        Language of ``tier_reason`` (the tiers themselves are English keys).
 
     Returns
     -------
@@ -255,7 +268,7 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     optional = {key: (None if rules.get(key, default) is None else float(rules.get(key, default)))
                 for key, default in _OPTIONAL_RULES.items()}
     rules = {**{key: float(rules[key]) for key in _RULE_KEYS}, **optional}
-    results = [_classify(row, rules, min_customers) for row in kpis.to_dict("records")]
+    results = [_classify(row, rules, min_customers, lang) for row in kpis.to_dict("records")]
     tiers = [tier for tier, _ in results]
     reasons = [reason for _, reason in results]
     return kpis.assign(tier=pd.Series(tiers, index=kpis.index, dtype=object),

@@ -232,3 +232,13 @@ def test_spend_by_region_counts_quarters_by_their_days_in_the_period():
     assert set(budget.spend_by_region(spend, None, "2024-11-30", "2025-03-31")["region"]) == {
         "甲", "乙"}
     assert budget.spend_by_region(spend.iloc[:0], None, "2024-01-01", "2024-12-31").empty
+
+
+def test_method_notes_in_both_languages_carry_the_same_numbers():
+    args = dict(elasticity=0.5, unit=1000, total=1_234_000, current_total=1_200_000,
+                period="2025-01-01 – 2025-12-31", momentum=0.5, headroom=0.0)
+    en, zh = budget.method_notes(**args), budget.method_notes(**args, lang="zh")
+    assert len(en) == len(zh) == 7
+    assert "1,200,000 in total" in en[0] and "合计 1,200,000" in zh[0]
+    assert "about 4.9% more revenue" in en[2] and "约带来 4.9% 的收入增长" in zh[2]
+    assert "(1 + growth)^0.5" in en[3] and "(1 + 增长)^0.5" in zh[3]

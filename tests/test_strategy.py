@@ -67,6 +67,20 @@ def test_region_tier_reasons_carry_the_numbers(kpis):
     assert reason["share_hot_slightly_down"].startswith("share 10.0%, growth -7.0%")
 
 
+def test_region_tier_reasons_in_chinese_carry_the_same_numbers(kpis):
+    en = strategy.region_tiers(kpis, rules=RULES)
+    zh = strategy.region_tiers(kpis, rules=RULES, lang="zh")
+    assert list(zh["tier"]) == list(en["tier"])  # the tiers stay English keys
+    reason = zh.set_index("region")["tier_reason"]
+    assert reason["core"] == "占比 30.0% ≥ 6.0%，增长 +4.0% ≥ -5.0%"
+    assert reason["share_hot_but_falling"] == "增长 -20.0% ≤ -10.0%（占比 20.0%）"
+    assert reason["thin"] == "8 家客户，按人口和GDP期望 26.7 家（比值 0.30 < 0.5）"
+    assert reason["blank"] == "无客户"
+    assert reason["tiny_growing"].endswith("增长不可靠，不评为核心/下滑/新兴")
+    assert reason["at_gap_edge"] == "占比 3.0%, 增长 +0.0%, 缺口比 0.50 ≥ 0.5：未满足任何规则"
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in r) for r in reason)
+
+
 def test_region_tiers_small_sample_from_min_customers(kpis):
     tiers = strategy.region_tiers(kpis.drop(columns="small_sample"), rules=RULES,
                                   min_customers=10)
