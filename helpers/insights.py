@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import clusters, kpi, lifecycle, ltv, partners, segments, spatial
+from helpers.labels import label
+from helpers.phrases import say, tr
 from helpers.steps import Context, region_kpis, write_json
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "FILES"]
@@ -255,8 +257,8 @@ def ensure_insight(ctx: Context) -> dict:
 def _names(frame: pd.DataFrame, lang: str, limit: int = 6) -> str:
     column = "region_en" if lang == "en" and "region_en" in frame.columns else "region"
     names = [str(n) for n in frame[column].head(limit)]
-    more = f" and {len(frame) - limit} more" if len(frame) > limit else ""
-    return ", ".join(names) + more
+    more = say("and_more", lang, n=len(frame) - limit) if len(frame) > limit else ""
+    return ("、" if lang == "zh" else ", ").join(names) + more
 
 
 def explain(ctx: Context, tables: dict, topic: str) -> str:
@@ -265,6 +267,7 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
     Parameters
     ----------
     ctx : Context
+        Its ``lang`` (en | zh) is the language of the sentences.
     tables : dict
         :func:`insight_tables` (or :func:`ensure_insight`) output.
     topic : {"hotspots", "gaps", "isolated", "concentration", "segments",
@@ -277,71 +280,60 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
     """
     import html
 
-    kpis, notes = tables["region_kpis"], tables["notes"]
+    kpis, notes, lang = tables["region_kpis"], tables["notes"], ctx.lang
     china = getattr(ctx.config.geography, "country", "CN") == "CN"
-    unit = ("cities" if ctx.scope.sublevel == "city" else "provinces" if china
-            else "states")
+    unit = tr("cities" if ctx.scope.sublevel == "city" else "provinces" if china
+              else "states", lang)
     esc = html.escape
     if topic == "hotspots":
         note = notes["hotspots"]
         if not note.get("computed"):
-            return f"No hot-spot statistics for this report: {esc(note.get('reason', ''))}."
+            return say("hot_none", lang, reason=esc(note.get("reason", "")))
         bins = kpis["gi_bin"].fillna(0).astype(int)
         hot = kpis.loc[bins >= 2].sort_values("gi_z", ascending=False)
         cold = kpis.loc[bins <= -2].sort_values("gi_z")
-        value = note["value"].replace("_", " ")
-        lines = [f"Hot spots are {unit} that, together with their neighbours, have a higher "
-                 f"{value} than chance would put side by side (Getis-Ord Gi*, "
-                 f"{note['regions']} {unit}, neighbours: {esc(note['description'])}; "
-                 "analytic p-values with a false-discovery-rate correction)."]
-        lines.append(f"**Hot at 95% or more:** {esc(_names(hot, ctx.lang))}." if len(hot)
-                     else "No region is a hot spot at 95% confidence.")
+        value = (note["value"].replace("_", " ") if lang == "en"
+                 else label(note["value"], lang))
+        lines = [say("hot_intro", lang, unit=unit, value=value, n=note["regions"],
+                     neighbours=esc(note["description"]))]
+        lines.append(say("hot_list", lang, names=esc(_names(hot, lang))) if len(hot)
+                     else say("hot_no", lang))
         if len(cold):
-            lines.append(f"**Cold at 95% or more:** {esc(_names(cold, ctx.lang))}.")
+            lines.append(say("cold_list", lang, names=esc(_names(cold, lang))))
         outliers = kpis.loc[kpis["lisa_quadrant"].isin(["HL", "LH"])]
         if len(outliers):
-            lines.append(f"Unlike their neighbours (local Moran): "
-                         f"{esc(_names(outliers, ctx.lang))}.")
-        lines.append("A hot spot is a cluster to defend and to use as a base for its "
-                     "neighbours; a strong region that is not a hot spot stands alone.")
+            lines.append(say("hot_outliers", lang, names=esc(_names(outliers, lang))))
+        lines.append(say("hot_meaning", lang))
         return "\n\n".join(lines)
     if topic == "gaps":
         gaps = tables["market_gaps"]
         if "expected_customers" not in kpis.columns:
-            return ("No population and GDP reference at this level, so no expected customer "
-                    f"counts: compare the {unit} by their revenue and growth instead.")
+            return say("gaps_no_reference", lang, unit=unit)
         model = notes["gaps"]
-        how = ("a Poisson regression of customers on population and GDP across "
-               f"{model['regions']} {unit}" if model.get("method") == "poisson"
-               else "the total shared by population and GDP")
+        how = (say("gaps_poisson", lang, n=model["regions"], unit=unit)
+               if model.get("method") == "poisson" else say("gaps_allocation", lang))
         blank = gaps.loc[gaps["gap_kind"] == "blank"]
         under = gaps.loc[(gaps["gap_kind"] == "under-penetrated") & (gaps["gap_p"] < 0.05)]
-        lines = [f"Expected customers come from {how}: what a region would have if it were "
-                 "served like the others of its size and wealth."]
+        lines = [say("gaps_intro", lang, how=how)]
         if len(under):
             top = under.head(5)
-            missing = ", ".join(f"{esc(str(r))} ({g:,.0f} fewer than expected)"
-                                for r, g in zip(top["region_en" if ctx.lang == "en"
-                                                    else "region"], top["customer_gap"],
-                                                strict=True))
-            lines.append(f"**Under-served** (fewer customers than expected, beyond chance): "
-                         f"{missing}.")
+            missing = ("、" if lang == "zh" else ", ").join(
+                say("gaps_missing", lang, name=esc(str(r)), gap=g)
+                for r, g in zip(top["region_en" if lang == "en" else "region"],
+                                top["customer_gap"], strict=True))
+            lines.append(say("gaps_under", lang, missing=missing))
         if len(blank):
-            lines.append(f"**Blank** (no customers at all): {esc(_names(blank, ctx.lang))}.")
+            lines.append(say("gaps_blank", lang, names=esc(_names(blank, lang))))
         if not len(under) and not len(blank):
-            lines.append("No region is clearly under-served.")
+            lines.append(say("gaps_none", lang))
         return "\n\n".join(lines)
     if topic == "isolated":
         iso, note = tables["isolated_customers"], notes["isolation"]
         if iso.empty:
-            return (f"No isolated customers in this report (none is farther than "
-                    f"{note['eps_km']:.0f} km from a group of customers).")
-        return (f"**{len(iso)} customer(s) stand alone**: no other group of customers within "
-                f"{note['eps_km']:.0f} km ({esc(note['method'])}). The nearest group is "
-                f"{iso['nearest_cluster_km'].min():,.0f} to "
-                f"{iso['nearest_cluster_km'].max():,.0f} km away. They bought "
-                f"{iso['revenue'].sum():,.0f} in the period. Ask why they chose us: each may "
-                "be the seed of a new local market, or a customer hard to serve.")
+            return say("isolated_none", lang, km=note["eps_km"])
+        return say("isolated", lang, n=len(iso), km=note["eps_km"], method=esc(note["method"]),
+                   low=iso["nearest_cluster_km"].min(), high=iso["nearest_cluster_km"].max(),
+                   revenue=iso["revenue"].sum())
     if topic == "concentration":
         c = tables["concentration"]
         return "\n\n".join(esc(str(c[k])) for k in ["statement_regions",
@@ -350,73 +342,58 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
                                                      "statement_top20_customers"] if c.get(k))
     if topic == "segments":
         seg = tables["segment_summary"].set_index("segment")
-        parts = [f"{s}: {int(seg.loc[s, 'customers']):,} customers, "
-                 f"{seg.loc[s, 'revenue_share']:.0%} of revenue to date"
+        parts = [say("segment_part", lang, segment=tr(s, lang),
+                     n=int(seg.loc[s, "customers"]), share=seg.loc[s, "revenue_share"])
                  for s in ["champions", "loyal", "at risk", "cannot lose them"] if s in seg.index]
-        return ("RFM scores each customer 1-5 on recency, frequency and spend (5 best) as of "
-                "the end of the period. " + "; ".join(parts) + ". Champions and loyal customers "
-                "need care; those at risk or that we cannot lose need a call this quarter.")
+        return say("segments", lang, parts=("；" if lang == "zh" else "; ").join(parts))
     if topic == "clusters":
         note = notes["clusters"]
         if "k" not in note:
-            return f"No behavioural clusters: {esc(note.get('reason', ''))}."
+            return say("clusters_none", lang, reason=esc(note.get("reason", "")))
         prof = tables["cluster_profiles"]
         fitted = note.get("fit_sample", note["customers"])
-        on = ("" if fitted >= note["customers"] else
-              f" chosen on a random sample of {fitted:,} customers, then every customer "
-              "assigned to the nearest group;")
-        lines = [f"K-means on {note['customers']:,} customers finds **{note['k']} groups** of "
-                 f"buying behaviour (k with the best silhouette, computed on a sample of "
-                 f"{note['silhouette_sample']:,} customers;{on} Calinski-Harabasz and "
-                 "Davies-Bouldin beside it):"]
-        lines += [f"- group {int(r.cluster)}: {r.customers:,} customers, "
-                  f"{r.revenue_share:.0%} of spend: {esc(r.description)}"
+        on = ("" if fitted >= note["customers"] else say("clusters_sampled", lang, n=fitted))
+        lines = [say("clusters_intro", lang, n=note["customers"], k=note["k"],
+                     sample=note["silhouette_sample"], on=on)]
+        lines += [say("cluster_line", lang, group=int(r.cluster), n=r.customers,
+                      share=r.revenue_share, description=esc(r.description))
                   for r in prof.itertuples()]
         return "\n".join(lines)
     if topic == "lifecycle":
         summary = tables["lifecycle_summary"].set_index("stage")
         note = notes["lifecycle"]
-        parts = [f"{s} {int(summary.loc[s, 'customers']):,}" for s in summary.index]
-        return (f"Stages as of {pd.Timestamp(note['as_of']):%Y-%m-%d} (new: first order in the "
-                f"last {note['new_months']} months; at risk: silent {note['at_risk_months']} "
-                f"months; churned: silent {note['churn_months']} months): "
-                + ", ".join(parts) + ".")
+        parts = [f"{tr(s, lang)} {int(summary.loc[s, 'customers']):,}" for s in summary.index]
+        return say("lifecycle", lang, as_of=f"{pd.Timestamp(note['as_of']):%Y-%m-%d}",
+                   new=note["new_months"], at_risk=note["at_risk_months"],
+                   churn=note["churn_months"],
+                   parts=("、" if lang == "zh" else ", ").join(parts))
     if topic == "ltv":
         note = notes["ltv"]
         if note.get("fallback"):
-            return (f"Lifetime value falls back to each customer's historical run rate: "
-                    f"{esc(note['fallback'])}.")
+            return say("ltv_fallback", lang, reason=esc(note["fallback"]))
         value = tables["ltv"]
         bg = note["bgnbd"]
-        text = (f"BG/NBD + Gamma-Gamma on {note['customers']:,} customers "
-                f"({note['repeat_customers']:,} with repeat purchases): the customers are "
-                f"expected to bring **{value['ltv'].sum():,.0f}** in the next "
-                f"{note['months']} months (discounted {note['discount_monthly']:.0%} a month). "
-                f"Median probability still active: {value['p_alive'].median():.0%}; "
-                f"{int((value['p_alive'] < 0.5).sum()):,} customers are more likely gone than "
-                f"active. Fitted r {bg['r']:.3f}, alpha {bg['alpha']:.2f}, a {bg['a']:.3f}, "
-                f"b {bg['b']:.3f}.")
+        text = say("ltv", lang, n=note["customers"], repeat=note["repeat_customers"],
+                   total=value["ltv"].sum(), months=note["months"],
+                   discount=note["discount_monthly"], alive=value["p_alive"].median(),
+                   gone=int((value["p_alive"] < 0.5).sum()), r=bg["r"], alpha=bg["alpha"],
+                   a=bg["a"], b=bg["b"])
         if note["repeat_customers"] < 0.2 * note["customers"]:
-            text += (f" Only {note['repeat_customers'] / note['customers']:.0%} of customers "
-                     "bought more than once: BG/NBD counts a one-time buyer as still active, "
-                     "so read their value as an upper bound.")
+            text += say("ltv_few_repeat", lang,
+                        share=note["repeat_customers"] / note["customers"])
         corr = note.get("frequency_value_correlation")
         if corr is not None and abs(corr) > 0.3:
-            text += (f" Caution: purchase value and frequency are correlated ({corr:.2f}); "
-                     "Gamma-Gamma assumes they are not.")
+            text += say("ltv_correlated", lang, corr=corr)
         return text
     if topic == "partners":
         summary = tables["partner_summary"]
         if summary.empty:
-            return "No partner firmographics in the data: no A/B/C tiers."
-        parts = [f"{r.tier}: {r.partners:,} partners, {r.revenue_share:.0%} of partner revenue"
+            return say("partners_none", lang)
+        parts = [say("partner_part", lang, tier=r.tier, n=r.partners, share=r.revenue_share)
                  for r in summary.itertuples()]
         incomplete = int(summary["incomplete"].sum())
         tiers = ctx.config.partners.tiers
-        return ("Partners are scored on product, business model, staff, finances and years "
-                f"in the trade (workbook.yaml `partners:`; A from {tiers['A']:g} points, B "
-                f"from {tiers['B']:g}). "
-                + "; ".join(parts) + "."
-                + (f" {incomplete} partner(s) lack some data and may be under-scored."
-                   if incomplete else ""))
+        return (say("partners", lang, a=tiers["A"], b=tiers["B"],
+                    parts=("；" if lang == "zh" else "; ").join(parts))
+                + (say("partners_incomplete", lang, n=incomplete) if incomplete else ""))
     raise ValueError(f"unknown topic {topic!r}")

@@ -81,6 +81,108 @@ TEXTS: dict[str, dict[str, str]] = {
     "objective_missing": {"en": "Objective: **{title}**. Data missing for it (see step 1): "
                                 "{warnings}",
                           "zh": "目标：**{title}**。该目标缺少的数据（见第1步）：{warnings}"},
+    # step 4: what each result means (insights.explain)
+    "and_more": {"en": " and {n} more", "zh": " 等另外 {n} 个"},
+    "hot_none": {"en": "No hot-spot statistics for this report: {reason}.",
+                 "zh": "本报告没有热点统计：{reason}。"},
+    "hot_intro": {"en": "Hot spots are {unit} that, together with their neighbours, have a "
+                        "higher {value} than chance would put side by side (Getis-Ord Gi*, {n} "
+                        "{unit}, neighbours: {neighbours}; analytic p-values with a "
+                        "false-discovery-rate correction).",
+                  "zh": "热点是与其相邻地区一起、{value}高于随机分布所能解释水平的{unit}（Getis-Ord Gi*，"
+                        "{n} 个{unit}，相邻关系：{neighbours}；解析 p 值并做错误发现率校正）。"},
+    "hot_list": {"en": "**Hot at 95% or more:** {names}.", "zh": "**95%及以上置信度的热点：**{names}。"},
+    "hot_no": {"en": "No region is a hot spot at 95% confidence.",
+               "zh": "没有地区在95%置信度下是热点。"},
+    "cold_list": {"en": "**Cold at 95% or more:** {names}.", "zh": "**95%及以上置信度的冷点：**{names}。"},
+    "hot_outliers": {"en": "Unlike their neighbours (local Moran): {names}.",
+                     "zh": "与相邻地区明显不同（局部 Moran）：{names}。"},
+    "hot_meaning": {"en": "A hot spot is a cluster to defend and to use as a base for its "
+                          "neighbours; a strong region that is not a hot spot stands alone.",
+                    "zh": "热点是需要守住、并可作为向周边拓展基地的集群；不是热点的强势地区则是孤立的强点。"},
+    "gaps_no_reference": {"en": "No population and GDP reference at this level, so no expected "
+                                "customer counts: compare the {unit} by their revenue and growth "
+                                "instead.",
+                          "zh": "该层级没有人口与GDP参考数据，无法估算期望客户数：请改为按收入和增长比较各{unit}。"},
+    "gaps_poisson": {"en": "a Poisson regression of customers on population and GDP across {n} "
+                           "{unit}",
+                     "zh": "基于 {n} 个{unit}的客户数对人口和GDP的泊松回归"},
+    "gaps_allocation": {"en": "the total shared by population and GDP", "zh": "按人口和GDP分摊的总数"},
+    "gaps_intro": {"en": "Expected customers come from {how}: what a region would have if it "
+                         "were served like the others of its size and wealth.",
+                   "zh": "期望客户数来自{how}：即一个地区若与规模和富裕程度相当的其他地区同等经营时应有的客户数。"},
+    "gaps_missing": {"en": "{name} ({gap:,.0f} fewer than expected)", "zh": "{name}（比期望少 {gap:,.0f} 家）"},
+    "gaps_under": {"en": "**Under-served** (fewer customers than expected, beyond chance): "
+                         "{missing}.",
+                   "zh": "**服务不足**（客户少于期望，且超出随机波动）：{missing}。"},
+    "gaps_blank": {"en": "**Blank** (no customers at all): {names}.",
+                   "zh": "**空白**（完全没有客户）：{names}。"},
+    "gaps_none": {"en": "No region is clearly under-served.", "zh": "没有地区明显服务不足。"},
+    "isolated_none": {"en": "No isolated customers in this report (none is farther than "
+                            "{km:.0f} km from a group of customers).",
+                      "zh": "本报告没有孤立客户（没有客户距离客户群超过 {km:.0f} 公里）。"},
+    "isolated": {"en": "**{n} customer(s) stand alone**: no other group of customers within "
+                       "{km:.0f} km ({method}). The nearest group is {low:,.0f} to {high:,.0f} km "
+                       "away. They bought {revenue:,.0f} in the period. Ask why they chose us: "
+                       "each may be the seed of a new local market, or a customer hard to serve.",
+                 "zh": "**{n} 家客户是孤立的**：{km:.0f} 公里内没有其他客户群（{method}）。最近的客户群距离 "
+                       "{low:,.0f} 至 {high:,.0f} 公里。他们在分析期内采购 {revenue:,.0f}。请了解他们为何选择我们："
+                       "每一家都可能是新的本地市场的种子，也可能是难以服务的客户。"},
+    "segment_part": {"en": "{segment}: {n:,} customers, {share:.0%} of revenue to date",
+                     "zh": "{segment}：{n:,} 家客户，累计收入占比 {share:.0%}"},
+    "segments": {"en": "RFM scores each customer 1-5 on recency, frequency and spend (5 best) as "
+                       "of the end of the period. {parts}. Champions and loyal customers need "
+                       "care; those at risk or that we cannot lose need a call this quarter.",
+                 "zh": "RFM 按分析期末的最近购买、购买频次和金额给每位客户打 1–5 分（5 最好）。{parts}。"
+                       "核心客户和忠诚客户需要维护；有流失风险和不能失去的客户本季度需要电话跟进。"},
+    "clusters_none": {"en": "No behavioural clusters: {reason}.", "zh": "没有行为聚类：{reason}。"},
+    "clusters_sampled": {"en": " chosen on a random sample of {n:,} customers, then every "
+                               "customer assigned to the nearest group;",
+                         "zh": "先在 {n:,} 家客户的随机样本上选定，再把每位客户分到最近的组；"},
+    "clusters_intro": {"en": "K-means on {n:,} customers finds **{k} groups** of buying "
+                             "behaviour (k with the best silhouette, computed on a sample of "
+                             "{sample:,} customers;{on} Calinski-Harabasz and Davies-Bouldin "
+                             "beside it):",
+                       "zh": "对 {n:,} 家客户做 K-means，得到 **{k} 组**购买行为（k 取轮廓系数最佳者，"
+                             "在 {sample:,} 家客户的样本上计算；{on}并列出 Calinski-Harabasz 和 "
+                             "Davies-Bouldin 指标）："},
+    "cluster_line": {"en": "- group {group}: {n:,} customers, {share:.0%} of spend: {description}",
+                     "zh": "- 第 {group} 组：{n:,} 家客户，占消费额 {share:.0%}：{description}"},
+    "lifecycle": {"en": "Stages as of {as_of} (new: first order in the last {new} months; at "
+                        "risk: silent {at_risk} months; churned: silent {churn} months): {parts}.",
+                  "zh": "截至 {as_of} 的生命周期阶段（新客户：最近 {new} 个月内首次下单；流失风险："
+                        "{at_risk} 个月无订单；已流失：{churn} 个月无订单）：{parts}。"},
+    "ltv_fallback": {"en": "Lifetime value falls back to each customer's historical run rate: "
+                           "{reason}.",
+                     "zh": "客户生命周期价值改用每位客户的历史消费速度估算：{reason}。"},
+    "ltv": {"en": "BG/NBD + Gamma-Gamma on {n:,} customers ({repeat:,} with repeat purchases): "
+                  "the customers are expected to bring **{total:,.0f}** in the next {months} "
+                  "months (discounted {discount:.0%} a month). Median probability still active: "
+                  "{alive:.0%}; {gone:,} customers are more likely gone than active. Fitted r "
+                  "{r:.3f}, alpha {alpha:.2f}, a {a:.3f}, b {b:.3f}.",
+            "zh": "对 {n:,} 家客户（{repeat:,} 家有复购）拟合 BG/NBD + Gamma-Gamma：预计未来 {months} "
+                  "个月带来 **{total:,.0f}**（每月折现 {discount:.0%}）。仍活跃概率的中位数：{alive:.0%}；"
+                  "{gone:,} 家客户流失的可能性大于活跃。拟合参数 r {r:.3f}，alpha {alpha:.2f}，"
+                  "a {a:.3f}，b {b:.3f}。"},
+    "ltv_few_repeat": {"en": " Only {share:.0%} of customers bought more than once: BG/NBD "
+                             "counts a one-time buyer as still active, so read their value as an "
+                             "upper bound.",
+                       "zh": "仅 {share:.0%} 的客户购买过一次以上：BG/NBD 把只买过一次的客户视为仍活跃，"
+                             "其价值应视为上限。"},
+    "ltv_correlated": {"en": " Caution: purchase value and frequency are correlated ({corr:.2f}); "
+                             "Gamma-Gamma assumes they are not.",
+                       "zh": "注意：购买金额与频次相关（{corr:.2f}），而 Gamma-Gamma 假设二者无关。"},
+    "partners_none": {"en": "No partner firmographics in the data: no A/B/C tiers.",
+                      "zh": "数据中没有伙伴企业资料：无法做A/B/C分级。"},
+    "partner_part": {"en": "{tier}: {n:,} partners, {share:.0%} of partner revenue",
+                     "zh": "{tier}类：{n:,} 家伙伴，占伙伴收入 {share:.0%}"},
+    "partners": {"en": "Partners are scored on product, business model, staff, finances and "
+                       "years in the trade (workbook.yaml `partners:`; A from {a:g} points, B "
+                       "from {b:g}). {parts}.",
+                 "zh": "伙伴按主营产品、经营模式、人员、资金实力和从业年限评分（workbook.yaml "
+                       "`partners:`；A类 {a:g} 分起，B类 {b:g} 分起）。{parts}。"},
+    "partners_incomplete": {"en": " {n} partner(s) lack some data and may be under-scored.",
+                            "zh": "{n} 家伙伴缺少部分资料，得分可能偏低。"},
     # step 5: the budget proposal (plan.budget_plan, budget.method_notes)
     "budget_in_province": {"en": "Marketing spend is recorded per province, so there is nothing "
                                  "to split inside one province: see the budget in the "
@@ -359,7 +461,10 @@ ZH: dict[str, str] = {
         "伙伴企业资料：经营模式、员工人数、注册资本、从业年限、主营产品档次（sources.customers，如 ERP 导出）",
     "contact fields for campaign lists: phone or email (sources.customers)":
         "活动名单所需的联系方式：电话或邮箱（sources.customers）",
-    "province": "省份", "city": "城市",
+    "province": "省份", "city": "城市", "provinces": "省份", "cities": "城市", "states": "州",
+    # lifecycle stages
+    "new": "新客户", "reactivated": "回流客户", "active": "活跃", "churned": "已流失",
+    "no orders": "无订单",
     # step 5 section titles (generated headings; those of steps 3 and 4 are notebook text)
     "Region tiers and their evidence": "地区分级及依据",
     "Playbook and action list": "行动手册与行动清单",

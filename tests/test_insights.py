@@ -151,3 +151,25 @@ def test_explain_names_the_story_in_plain_words_and_escapes_data(national):
     assert "<script>" not in text and "&lt;script&gt;" in text
     with pytest.raises(ValueError, match="unknown topic"):
         insights.explain(ctx, tables, "weather")
+
+
+def test_explain_in_chinese_names_the_same_story(national):
+    import dataclasses
+    import re
+
+    ctx, tables = national
+    zh = dataclasses.replace(ctx, lang="zh")
+    hot = insights.explain(zh, tables, "hotspots")
+    assert "上海市" in hot and "江苏省" in hot and "**95%及以上置信度的热点：**" in hot
+    gaps = insights.explain(zh, tables, "gaps")
+    assert gaps.index("河南省") < gaps.index("四川省") < gaps.index("湖南省")
+    assert "**6 家客户是孤立的**" in insights.explain(zh, tables, "isolated")
+    assert "A类 16 分起，B类 10 分起" in insights.explain(zh, tables, "partners")
+    # (concentration statements are written when the tables are built, in the run's language)
+    for topic in ["hotspots", "gaps", "isolated", "segments", "clusters", "lifecycle", "ltv",
+                  "partners"]:
+        en, cn = insights.explain(ctx, tables, topic), insights.explain(zh, tables, topic)
+        assert re.search("[\u4e00-\u9fff]", cn), topic
+        # the numbers are the same in both languages
+        numbers = lambda text: re.findall(r"\d+(?:,\d{3})*(?:\.\d+)?%?", text)  # noqa: E731
+        assert sorted(numbers(en)) == sorted(numbers(cn)), topic
