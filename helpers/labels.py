@@ -20,6 +20,8 @@ LABELS: dict[str, dict[str, str]] = {
     "new_customers": {"en": "New customers", "zh": "新客户数"},
     "revenue": {"en": "Revenue", "zh": "收入"},
     "revenue_prev": {"en": "Revenue (previous period)", "zh": "上期收入"},
+    "revenue_per_capita": {"en": "Revenue per capita", "zh": "人均收入"},
+    "customers_per_million": {"en": "Customers per million people", "zh": "每百万人客户数"},
     "growth": {"en": "YoY growth", "zh": "同比增长"},
     "growth_yoy": {"en": "YoY growth", "zh": "同比增长"},
     "share": {"en": "Revenue share", "zh": "收入占比"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -173,3 +174,14 @@ def test_explain_in_chinese_names_the_same_story(national):
         # the numbers are the same in both languages
         numbers = lambda text: re.findall(r"\d+(?:,\d{3})*(?:\.\d+)?%?", text)  # noqa: E731
         assert sorted(numbers(en)) == sorted(numbers(cn)), topic
+
+
+def test_every_hot_spot_value_has_a_chinese_label():
+    from typing import get_args
+
+    from helpers.config import Analysis
+    from helpers.labels import label
+
+    values = [v for v in get_args(Analysis.model_fields["hotspot_value"].annotation)
+              if v != "auto"]
+    assert values and all(re.search("[\u4e00-\u9fff]", label(v, "zh")) for v in values)
