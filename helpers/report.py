@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from helpers.assets import external_references
+from helpers.phrases import tr
 from helpers.strategy import TIERS
 
 __all__ = ["render_html", "order_sections", "write_index", "notebook_title",
@@ -337,7 +338,7 @@ def _href(path: str) -> str:
     return _e(quote(str(path).replace("\\", "/")))
 
 
-def _tier_html(headline: dict) -> str:
+def _tier_html(headline: dict, lang: str = "en") -> str:
     """How many of the report's regions are in each tier (``headline.json``'s ``tiers``).
 
     Falls back to the single ``tier`` of older runs; empty when step 5 did not run.
@@ -347,12 +348,13 @@ def _tier_html(headline: dict) -> str:
         names = [t for t in TIERS if t in counts] + sorted(
             str(t) for t in counts if t not in TIERS)
         return "".join(f'<span class="tier {_e(t)}" title="{_e(t)}: {_fmt_int(counts[t])}">'
-                       f'{_e(t)} {_fmt_int(counts[t])}</span>' for t in names)
+                       f'{_e(tr(t, lang))} {_fmt_int(counts[t])}</span>' for t in names)
     tier = headline.get("tier")
     return f'<span class="tier">{_e(tier)}</span>' if tier not in (None, "") else ""
 
 
-def _region_row(run_dir: Path, region: dict, text: dict, currency: str) -> str:
+def _region_row(run_dir: Path, region: dict, text: dict, currency: str,
+                lang: str = "en") -> str:
     slug = str(region.get("slug") or "")
     headline = region.get("headline")
     if not isinstance(headline, dict):
@@ -382,7 +384,7 @@ def _region_row(run_dir: Path, region: dict, text: dict, currency: str) -> str:
             entry += f" ({_e(text.get(nb_status, nb_status))})"
         links.append(f'<li class="{_e(nb_status)}">{entry}</li>')
 
-    tier_html = _tier_html(headline)
+    tier_html = _tier_html(headline, lang)
     return (
         f'<tr class="{_e(status)}" id="region-{_e(slug)}">'
         f'<td>{"".join(cells)}</td>'
@@ -518,7 +520,7 @@ def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None)
             f'<div class="banner-bad">{_e(text["prep_failed"])}\n{_e(prep.get("error") or "")}</div>'
         )
 
-    rows = "".join(_region_row(run_dir, r, text, currency) for r in regions)
+    rows = "".join(_region_row(run_dir, r, text, currency, lang) for r in regions)
     table = (
         "<table><thead><tr>"
         f"<th>{text['region']}</th><th>{text['status']}</th>"

@@ -229,6 +229,15 @@ def test_render_html_puts_the_objective_sections_first(tmp_path):
     assert page.index("Title") < page.index("Beta section") < page.index("Alpha section")
 
 
+def test_write_index_names_the_tiers_in_the_runs_language(tmp_path):
+    regions = _regions()[:1]
+    _touch_reports(tmp_path, regions)
+    (tmp_path / "all" / "headline.json").write_text(
+        json.dumps({"tiers": {"core": 2, "gap": 1}}), encoding="utf-8")
+    text = write_index(tmp_path, regions, meta={"parameters": {"lang": "zh"}}).read_text("utf-8")
+    assert ">核心 2<" in text and ">缺口 1<" in text and 'class="tier core"' in text
+
+
 def test_write_index_falls_back_to_the_single_tier_of_older_runs(tmp_path):
     regions = _regions()[:1]
     _touch_reports(tmp_path, regions)
