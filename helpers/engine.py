@@ -112,9 +112,18 @@ class PapermillEngine:
         self.start_timeout = start_timeout
 
     def __repr__(self) -> str:
-        return f"PapermillEngine(kernel_name={self.kernel_name!r}, timeout={self.timeout!r})"
+        return (f"{type(self).__name__}(kernel_name={self.kernel_name!r}, "
+                f"timeout={self.timeout!r})")
 
     def execute(self, notebook: Path, output: Path, parameters: dict, cwd: Path) -> None:
+        self._papermill(notebook, output, parameters, cwd)
+
+    def _papermill(self, notebook: Path, output: Path, parameters: dict, cwd: Path,
+                   **engine_kwargs) -> None:
+        """Run ``papermill.execute_notebook``; every failure becomes :class:`NotebookFailed`.
+
+        ``engine_kwargs`` go to papermill (a papermill engine and what it needs).
+        """
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
@@ -137,15 +146,21 @@ class PapermillEngine:
                 # resources.metadata.path instead, leaving this process alone.
                 resources={"metadata": {"path": str(cwd.resolve())}},
                 extra_arguments=list(KERNEL_ARGUMENTS),
+                **engine_kwargs,
             )
         except PapermillExecutionError as exc:
             # papermill saved the notebook with the traceback and an error marker.
             message = f"{exc.ename}: {exc.evalue}" if exc.evalue else str(exc.ename)
             raise NotebookFailed(notebook, output, message) from exc
         except Exception as exc:  # kernel died, cell timeout, unreadable notebook ...
-            message = f"{type(exc).__name__}: {exc}".strip()
-            _write_error_notebook(notebook, output, message)
-            raise NotebookFailed(notebook, output, message) from exc
+            _fail(notebook, output, exc)
+
+
+def _fail(notebook: Path, output: Path, exc: Exception) -> None:
+    """Write ``output`` with the reason at the top and raise :class:`NotebookFailed`."""
+    message = f"{type(exc).__name__}: {exc}".strip()
+    _write_error_notebook(notebook, output, message)
+    raise NotebookFailed(notebook, output, message) from exc
 
 
 # Run in the kernel before every notebook (cwd filled in): what a new kernel would
@@ -317,7 +332,7 @@ def _close_engine(ref: weakref.ref[WarmKernelEngine]) -> None:
         engine.close()
 
 
-class WarmKernelEngine:
+class WarmKernelEngine(PapermillEngine):
     """Execute notebooks on one kernel per worker thread, kept warm between notebooks.
 
     A thread's first notebook starts a kernel (as papermill would: same kernelspec,
@@ -347,17 +362,11 @@ class WarmKernelEngine:
         start_timeout: float = 120,
         language: str = "python",
     ):
-        self.kernel_name = kernel_name
-        self.language = language
-        self.timeout = timeout
-        self.start_timeout = start_timeout
+        super().__init__(kernel_name, timeout, start_timeout, language)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._kernels: list[_WarmKernel] = []
         atexit.register(_close_engine, weakref.ref(self))
-
-    def __repr__(self) -> str:
-        return f"WarmKernelEngine(kernel_name={self.kernel_name!r}, timeout={self.timeout!r})"
 
     def kernel_pids(self) -> list[int]:
         """Process ids of the kernels running now (for tests and diagnostics)."""
@@ -371,40 +380,19 @@ class WarmKernelEngine:
         return pids
 
     def execute(self, notebook: Path, output: Path, parameters: dict, cwd: Path) -> None:
-        import papermill
-        from papermill.exceptions import PapermillExecutionError
-
         notebook, output, cwd = Path(notebook).resolve(), Path(output).resolve(), Path(cwd).resolve()
-        output.parent.mkdir(parents=True, exist_ok=True)
         failed = True
         self._local.holding = None
         try:
-            kernel = self._ready_kernel(cwd)
-            papermill.execute_notebook(
-                str(notebook),
-                str(output),
-                parameters=dict(parameters),
-                engine_name=_register_papermill_engine(),
-                kernel_name=self.kernel_name,
-                language=self.language,
-                progress_bar=False,
-                log_output=False,
-                start_timeout=self.start_timeout,
-                execution_timeout=self.timeout,
-                # as in PapermillEngine; the kernel is already running in cwd
-                resources={"metadata": {"path": str(cwd)}},
-                extra_arguments=list(KERNEL_ARGUMENTS),
-                warm_kernel=kernel,
-            )
+            try:
+                kernel = self._ready_kernel(cwd)
+            except Exception as exc:  # the kernel did not start
+                output.parent.mkdir(parents=True, exist_ok=True)
+                _fail(notebook, output, exc)
+            self._papermill(notebook, output, parameters, cwd,
+                            engine_name=_register_papermill_engine(), warm_kernel=kernel)
             kernel.used += 1
             failed = False
-        except PapermillExecutionError as exc:
-            message = f"{exc.ename}: {exc.evalue}" if exc.evalue else str(exc.ename)
-            raise NotebookFailed(notebook, output, message) from exc
-        except Exception as exc:  # kernel died or did not start, cell timeout ...
-            message = f"{type(exc).__name__}: {exc}".strip()
-            _write_error_notebook(notebook, output, message)
-            raise NotebookFailed(notebook, output, message) from exc
         finally:
             if failed:  # whatever the kernel holds now, the next notebook gets a new one
                 self._drop_current()

@@ -181,6 +181,19 @@ def test_a_cell_timeout_fails_the_notebook_and_restarts_the_kernel(tiny, tmp_pat
         engine.close()
 
 
+@pytest.mark.parametrize("kind", [PapermillEngine, WarmKernelEngine])
+def test_a_kernel_that_cannot_start_fails_the_notebook_with_a_message(kind, tiny, tmp_path):
+    engine = kind(kernel_name="no-such-kernel", timeout=30)
+    out = tmp_path / "out" / "show.ipynb"
+    try:
+        with pytest.raises(NotebookFailed) as failed:
+            engine.execute(tiny["show"], out, {}, tmp_path)
+    finally:
+        getattr(engine, "close", lambda: None)()
+    assert "NoSuchKernel" in failed.value.message and "no-such-kernel" in failed.value.message
+    assert "The notebook stopped" in out.read_text("utf-8")
+
+
 def test_a_dead_kernel_fails_the_notebook_and_the_next_one_runs(engine, tiny, tmp_path):
     out = tmp_path / "out" / "die.ipynb"
     with pytest.raises(NotebookFailed) as failed:
