@@ -13,6 +13,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
+from stubs import stub_notebook
 
 from helpers import batch
 from helpers.config import PROJECT_ROOT
@@ -61,15 +62,7 @@ print("tier written")'''
 
 
 def _notebook(cells: list[str], path: Path) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    params = nbformat.v4.new_code_cell(PARAMETERS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# Stub report"), params]
-    nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
-    nbformat.write(nb, path)
-    return path
+    return stub_notebook(path, PARAMETERS, *cells, title="# Stub report")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from stubs import stub_notebook
 
 from helpers import batch
 from helpers.config import PROJECT_ROOT
@@ -19,15 +20,7 @@ PARAMETERS = 'region: str = "ALL"\nlang: str = "en"'
 
 
 def _notebook(path: Path, *cells: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    params = nbformat.v4.new_code_cell(PARAMETERS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# tiny"), params]
-    nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
-    nbformat.write(nb, path)
-    return path
+    return stub_notebook(path, PARAMETERS, *cells, title="# tiny")
 
 
 def _stdout(path: Path) -> str:
@@ -327,13 +320,7 @@ def test_batch_runs_with_either_engine_and_leaves_no_kernel(name, tmp_path, monk
              "print('ran', scope.slug, 'leaked' if 'carry' in globals() else 'clean')\ncarry = 1")
     params = 'region: str = "ALL"\nrun_dir: str = ""\nconfig: str = "workbook.yaml"'
     for i in (1, 2):
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                     "language": "python"}
-        cell = nbformat.v4.new_code_cell(params)
-        cell.metadata["tags"] = ["parameters"]
-        nb.cells = [cell, nbformat.v4.new_code_cell(write)]
-        nbformat.write(nb, notebooks / f"0{i}_step.ipynb")
+        stub_notebook(notebooks / f"0{i}_step.ipynb", params, write)
     data = tmp_path / "data"
     data.mkdir()
     raw = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
