@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -43,7 +43,7 @@ from helpers.engine import (
 )
 from helpers.goals import OBJECTIVES
 from helpers.monitor import collect_monitoring, resolve_run
-from helpers.report import notebook_title, render_html, write_index
+from helpers.report import load_translations, notebook_title, render_html, write_index
 from helpers.scope import RegionError, Scope, list_regions
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
@@ -72,6 +72,7 @@ class Job:
     mask_pii: bool
     objective: str = "find_new_markets"
     baseline_run: str = ""
+    translations: dict = field(default_factory=dict)  # the notebooks' markdown in `lang`
 
 
 def default_jobs() -> int:
@@ -289,7 +290,8 @@ def run_region(scope: Scope, job: Job, engine: NotebookEngine) -> dict:
                     first = OBJECTIVES[job.objective].first.get(notebook.name[:2], [])
                     render_html(output, html, title=title, index_href="../index.html",
                                 index_text="所有区域" if job.lang == "zh" else "All regions",
-                                section_order=first)
+                                section_order=first,
+                                translations=job.translations)
                     item["html"] = f"{scope.slug}/{html.name}"
                 except Exception as exc:
                     if item["status"] == "ok":
@@ -362,6 +364,11 @@ def main(argv: list[str] | None = None, *, engine: NotebookEngine | None = None)
                 raise UsageError(f"--baseline-run: {exc}") from None
             if Path(baseline) == (reports / run_id).resolve():
                 raise UsageError(f"--baseline-run {args.baseline_run!r} is this run")
+        try:  # the notebooks' text in the report's language, checked before any region runs
+            translations = load_translations(args.notebooks.resolve(),
+                                             args.lang or config.report.lang)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     except (ConfigError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -378,6 +385,7 @@ def main(argv: list[str] | None = None, *, engine: NotebookEngine | None = None)
         mask_pii=False if args.no_mask_pii else config.report.mask_pii,
         objective=args.objective,
         baseline_run=baseline,
+        translations=translations,
     )
     manifest: dict = {
         "run_id": run_id,

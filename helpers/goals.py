@@ -524,14 +524,14 @@ def priorities(brief: dict, step: str, sections=None) -> list[str]:
 
 
 def section_titles(step: str, keys, lang: str = "en") -> list[str]:
-    """The titles of the sections ``keys`` of ``step`` (a key without a title is kept).
+    """The titles of the sections ``keys`` of ``step`` in ``lang``, as the reports show them.
 
-    Step 5's headings are generated, so they follow ``lang``; those of steps 3
-    and 4 are the notebooks' own (English) headings and are named as written.
+    Step 5's headings are generated in ``lang``; those of steps 3 and 4 are the
+    notebooks' headings, which a Chinese report shows from ``notebooks/zh.yaml``.
+    A key without a title is kept.
     """
     titles = SECTIONS.get(step, {})
-    names = [titles.get(key, key) for key in keys]
-    return [tr(n, lang) for n in names] if step == "05" else names
+    return [tr(titles.get(key, key), lang) for key in keys]
 
 
 def first_note(brief: dict, step: str) -> str:

@@ -465,7 +465,26 @@ ZH: dict[str, str] = {
     # lifecycle stages
     "new": "新客户", "reactivated": "回流客户", "active": "活跃", "churned": "已流失",
     "no orders": "无订单",
-    # step 5 section titles (generated headings; those of steps 3 and 4 are notebook text)
+    # section titles of steps 3 and 4 (as notebooks/zh.yaml translates their headings)
+    "Revenue and customers by region": "各地区收入与客户数",
+    "How concentrated is revenue?": "收入有多集中？",
+    "Customers against revenue": "客户数与收入",
+    "Monthly revenue trend": "月度收入趋势",
+    "How large is a typical order?": "典型订单有多大？",
+    "What kind of customers does each region have?": "各地区的客户构成如何？",
+    "Map: where is the money?": "地图：收入在哪里？",
+    "Map: every customer": "地图：全部客户",
+    "Region KPIs": "地区指标",
+    "Hot and cold spots": "热点与冷点",
+    "Market gaps: blank and under-served regions": "市场缺口：空白与服务不足地区",
+    "Isolated customers": "孤立客户",
+    "Concentration": "集中度",
+    "Customer segments (RFM)": "客户分群（RFM）",
+    "Behaviour clusters (K-means)": "行为聚类（K-means）",
+    "Lifecycle": "生命周期",
+    "Lifetime value": "客户生命周期价值",
+    "Channel partners: A/B/C": "渠道伙伴：A/B/C",
+    # step 5 section titles (generated headings)
     "Region tiers and their evidence": "地区分级及依据",
     "Playbook and action list": "行动手册与行动清单",
     "Budget reallocation": "预算重新分配",

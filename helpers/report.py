@@ -13,7 +13,7 @@ from __future__ import annotations
 import html as _html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,8 +22,8 @@ from helpers.assets import external_references
 from helpers.phrases import tr
 from helpers.strategy import TIERS
 
-__all__ = ["render_html", "order_sections", "write_index", "notebook_title",
-           "OfflineReportError"]
+__all__ = ["render_html", "order_sections", "load_translations", "translate_markdown",
+           "write_index", "notebook_title", "OfflineReportError"]
 
 
 class OfflineReportError(ValueError):
@@ -83,6 +83,7 @@ def render_html(
     index_href: str | None = None,
     index_text: str = "All regions",
     section_order: Sequence[str] = (),
+    translations: Mapping[str, str] | None = None,
 ) -> Path:
     """Render an executed notebook to a self-contained HTML report without code.
 
@@ -101,6 +102,9 @@ def render_html(
     section_order : sequence of str
         Section keys to put first (the objective's order, ``goals.OBJECTIVES``);
         see :func:`order_sections`. Empty: the notebook's own order.
+    translations : mapping, optional
+        English markdown cell source -> the text to show instead
+        (:func:`load_translations`); cells without an entry stay as they are.
 
     Returns
     -------
@@ -130,7 +134,7 @@ def render_html(
     ipynb, html_path = Path(ipynb), Path(html)
     nb = nbformat.read(ipynb, as_version=4)
     nb.metadata["title"] = title  # the lab template reads <title> from here
-    nb.cells = order_sections(nb.cells, section_order)
+    nb.cells = order_sections(translate_markdown(nb.cells, translations or {}), section_order)
 
     c = Config()
     c.TagRemovePreprocessor.enabled = True
@@ -164,6 +168,49 @@ def render_html(
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+def load_translations(folder: Path, lang: str) -> dict[str, str]:
+    """The notebooks' markdown in ``lang`` from ``<folder>/<lang>.yaml`` (empty for English).
+
+    The file is a list of ``{notebook, en, zh}`` items, one per markdown cell:
+    ``en`` is the cell's exact source (the key, as in gettext), ``<lang>`` the
+    text the report shows. A cell whose English changed simply has no entry
+    and shows in English until the file is updated (``tests/test_notebooks.py``
+    fails on that). Raises ValueError naming the file and item when it is malformed.
+    """
+    import yaml
+
+    path = Path(folder) / f"{lang}.yaml"
+    if lang == "en" or not path.exists():
+        return {}
+    try:
+        items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(items, list):
+        raise ValueError(f"{path}: expected a list of {{notebook, en, {lang}}} items")
+    table: dict[str, str] = {}
+    for i, item in enumerate(items, start=1):
+        if not (isinstance(item, dict) and isinstance(item.get("en"), str)
+                and isinstance(item.get(lang), str)):
+            raise ValueError(f"{path}: item {i} needs the text keys 'en' and {lang!r}")
+        table[item["en"].strip()] = item[lang]
+    return table
+
+
+def translate_markdown(cells: list, translations: Mapping[str, str]) -> list:
+    """The cells with each markdown cell found in ``translations`` replaced (tags kept)."""
+    if not translations:
+        return cells
+    out = []
+    for cell in cells:
+        text = translations.get(cell.source.strip()) if cell.cell_type == "markdown" else None
+        if text is not None:
+            cell = cell.copy()
+            cell.source = text
+        out.append(cell)
+    return out
 
 
 def _section_key(cell) -> str | None:

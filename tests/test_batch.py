@@ -278,6 +278,18 @@ def test_no_notebooks_exits_2(project, tmp_path, capsys):
     assert "no notebooks" in capsys.readouterr().err
 
 
+def test_a_broken_translation_file_exits_2_naming_it(project, tmp_path, capsys):
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(project["notebooks"], notebooks)
+    (notebooks / "zh.yaml").write_text("- notebook: 01\n  en: only English\n", "utf-8")
+    args = ["--config", str(project["config"]), "--notebooks", str(notebooks),
+            "--reports", str(tmp_path / "reports")]
+    assert batch.main([*args, "--lang", "zh"]) == 2
+    err = capsys.readouterr().err
+    assert "zh.yaml: item 1 needs the text keys 'en' and 'zh'" in err and "Traceback" not in err
+    assert not (tmp_path / "reports").exists()
+
+
 class _FakeEngine:
     """Writes the output without a kernel; fails for one notebook name."""
 
@@ -485,12 +497,14 @@ def test_every_objective_runs_end_to_end(objective_runs, objective):
     assert first[1] == tr(FIRST_SECTION[objective], lang)
     # so do 04's report and 03's, though the notebooks ran top to bottom
     insight_page = (out / "04_insight.html").read_text("utf-8")
-    headings = [(insight_page.find(f">{t}<"), t) for t in SECTIONS["04"].values()]
+    headings = [(insight_page.find(f">{tr(t, lang)}<"), tr(t, lang))
+                for t in SECTIONS["04"].values()]
     assert all(at >= 0 for at, _ in headings)
-    assert min(headings)[1] == FIRST_SECTION_04[objective]
+    assert min(headings)[1] == tr(FIRST_SECTION_04[objective], lang)
     visual_page = (out / "03_visualization.html").read_text("utf-8")
-    first_03 = SECTIONS["03"][OBJECTIVES[objective].first["03"][0]]
-    assert min((visual_page.find(f">{t}<"), t) for t in SECTIONS["03"].values())[1] == first_03
+    first_03 = tr(SECTIONS["03"][OBJECTIVES[objective].first["03"][0]], lang)
+    assert min((visual_page.find(f">{tr(t, lang)}<"), tr(t, lang))
+               for t in SECTIONS["03"].values())[1] == first_03
     assert ("共享报告优先展示" if lang == "zh" else "The shared report puts first") in visual_page
     # contact data reach the exports, never the report
     if objective in BARE:  # the ERP file also carried no phones; the CRM does
@@ -551,6 +565,9 @@ def test_a_chinese_run_writes_the_generated_text_in_chinese(objective_runs):
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in f["text"]) for f in summary["findings"])
     strategy_page = (out / "05_strategy.html").read_text("utf-8")
     assert "地区分级及依据" in strategy_page and "客户活动" in strategy_page
+    # the notebooks' own text too (notebooks/zh.yaml), not the English
+    assert "第5步" in strategy_page and "Step 5 · Strategy" not in strategy_page
+    assert "热点与冷点" in (out / "04_insight.html").read_text("utf-8")
     # the files keep their English keys, so a Chinese run compares with an English one
     tiers = pd.read_csv(out / "region_tiers.csv")
     assert set(tiers["tier"]) <= {"core", "declining", "emerging", "gap", "steady"}

@@ -64,6 +64,35 @@ def test_sections_are_tagged_as_the_catalog_names_them(step):
     assert tagged == {key: f"## {title}" for key, title in SECTIONS[step].items()}
 
 
+def test_every_markdown_cell_has_a_current_chinese_translation():
+    """notebooks/zh.yaml is keyed by the English text: an edited cell needs a new entry."""
+    from helpers.goals import SECTIONS
+    from helpers.phrases import tr
+    from helpers.report import load_translations
+
+    translations = load_translations(PROJECT_ROOT / "notebooks", "zh")
+    sources = []
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "markdown":
+                continue
+            sources.append(cell.source.strip())
+            assert cell.source.strip() in translations, f"{path.name}: {cell.source[:60]!r}"
+            text = translations[cell.source.strip()]
+            assert text.strip() and text.strip() != cell.source.strip()
+            # headings keep their level; section headings read as goals.SECTIONS says
+            level = cell.source.lstrip().split(" ", 1)[0]
+            if level.startswith("#"):
+                assert text.lstrip().split(" ", 1)[0] == level
+            keys = [t[len("section-"):] for t in cell.metadata.get("tags", [])
+                    if t.startswith("section-")]
+            if keys:
+                title = SECTIONS[path.name[:2]][keys[0]]
+                assert text.splitlines()[0] == f"## {tr(title, 'zh')}"
+    stale = set(translations) - set(sources)
+    assert not stale, f"entries for text no notebook has any more: {sorted(stale)[:3]}"
+
+
 def run_all(tiny_config, run_dir, region):
     ensure_kernel()
     for path in NOTEBOOKS:

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import nbformat
+import pytest
 
 from helpers.report import notebook_title, order_sections, render_html, write_index
 
@@ -245,3 +246,44 @@ def test_write_index_falls_back_to_the_single_tier_of_older_runs(tmp_path):
         json.dumps({"tier": "<b>core</b>"}), encoding="utf-8")
     text = write_index(tmp_path, regions).read_text(encoding="utf-8")
     assert '<span class="tier">&lt;b&gt;core&lt;/b&gt;</span>' in text
+
+
+def test_load_translations_reads_the_language_file_and_names_its_errors(tmp_path):
+    from helpers.report import load_translations
+
+    assert load_translations(tmp_path, "zh") == {}  # no file: every cell stays English
+    (tmp_path / "zh.yaml").write_text(
+        "- notebook: 01_goals\n  en: |-\n    # Title\n\n    Some text.\n  zh: |-\n    # 标题\n",
+        encoding="utf-8")
+    assert load_translations(tmp_path, "zh") == {"# Title\n\nSome text.": "# 标题"}
+    assert load_translations(tmp_path, "en") == {}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "zh.yaml").write_text("- notebook: x\n  en: hello\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"zh\.yaml: item 1 needs the text keys 'en' and 'zh'"):
+        load_translations(bad, "zh")
+    worse = tmp_path / "worse"
+    worse.mkdir()
+    (worse / "zh.yaml").write_text("- en: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"zh\.yaml: not valid YAML"):
+        load_translations(worse, "zh")
+
+
+def test_render_html_shows_translated_markdown_and_keeps_sections(tmp_path):
+    from helpers.report import translate_markdown
+
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("print('# Title')")
+    nb.cells = [_cell("# Title"), _cell("## Alpha section", "alpha"), code,
+                _cell("## Beta section", "beta")]
+    translations = {"# Title": "# 标题", "## Beta section": "## 乙节"}
+    cells = translate_markdown(nb.cells, translations)
+    assert [c.source for c in cells] == ["# 标题", "## Alpha section", "print('# Title')",
+                                         "## 乙节"]
+    assert cells[3].metadata["tags"] == ["section-beta"] and nb.cells[0].source == "# Title"
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    page = render_html(path, tmp_path / "nb.html", title="t", section_order=["beta"],
+                       translations=translations).read_text("utf-8")
+    assert page.index("标题") < page.index("乙节") < page.index("Alpha section")
+    assert "Beta section" not in page
