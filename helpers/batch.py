@@ -285,7 +285,9 @@ def run_region(scope: Scope, job: Job, engine: NotebookEngine) -> dict:
                 item.update(status="failed", error=f"{type(exc).__name__}: {exc}")
             if output.exists():
                 item["ipynb"] = f"{scope.slug}/{output.name}"
-                title = f"{notebook_title(notebook.name)} — {label} — run {job.run_id}"
+                run_word = "运行" if job.lang == "zh" else "run"
+                title = (f"{notebook_title(notebook.name, job.lang)} — {label} — "
+                         f"{run_word} {job.run_id}")
                 try:
                     first = OBJECTIVES[job.objective].first.get(notebook.name[:2], [])
                     render_html(output, html, title=title, index_href="../index.html",

@@ -465,6 +465,9 @@ ZH: dict[str, str] = {
     # lifecycle stages
     "new": "新客户", "reactivated": "回流客户", "active": "活跃", "churned": "已流失",
     "no orders": "无订单",
+    # the five notebooks (report titles and the index's links)
+    "Goals": "目标", "Data prep": "数据准备", "Visualization": "可视化", "Insight": "洞察",
+    "Strategy": "策略",
     # section titles of steps 3 and 4 (as notebooks/zh.yaml translates their headings)
     "Revenue and customers by region": "各地区收入与客户数",
     "How concentrated is revenue?": "收入有多集中？",

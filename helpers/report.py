@@ -65,14 +65,14 @@ REMOVE_CELL_TAGS = {"remove_cell", "remove-cell"}
 REMOVE_OUTPUT_TAGS = {"remove_output", "remove-output"}
 
 
-def notebook_title(name: str) -> str:
-    """``04_insight.ipynb`` -> ``04 Insight``; ``02_data_prep`` -> ``02 Data prep``."""
+def notebook_title(name: str, lang: str = "en") -> str:
+    """``04_insight.ipynb`` -> ``04 Insight`` (``04 洞察`` in Chinese); ``02_data_prep`` -> ``02 Data prep``."""
     stem = Path(name).stem
     number, _, rest = stem.partition("_")
     if not rest:
         return stem.replace("_", " ")
     words = rest.replace("_", " ").strip()
-    return f"{number} {words[:1].upper()}{words[1:]}"
+    return f"{number} {tr(words[:1].upper() + words[1:], lang)}"
 
 
 def render_html(
@@ -420,7 +420,7 @@ def _region_row(run_dir: Path, region: dict, text: dict, currency: str,
     for item in region.get("notebooks") or []:
         nb_name = str(item.get("notebook") or "")
         nb_status = str(item.get("status") or "skipped")
-        caption = _e(notebook_title(nb_name))
+        caption = _e(notebook_title(nb_name, lang))
         href = item.get("html")
         if href and (run_dir / href).exists():
             tip = f' title="{_e(item["error"])}"' if item.get("error") else ""

@@ -568,6 +568,8 @@ def test_a_chinese_run_writes_the_generated_text_in_chinese(objective_runs):
     # the notebooks' own text too (notebooks/zh.yaml), not the English
     assert "第5步" in strategy_page and "Step 5 · Strategy" not in strategy_page
     assert "热点与冷点" in (out / "04_insight.html").read_text("utf-8")
+    assert "05 策略 — 全国市场 — 运行 keep_valuable_customers" in strategy_page
+    assert ">05 策略</a>" in (reports / ZH_RUN / "index.html").read_text("utf-8")
     # the files keep their English keys, so a Chinese run compares with an English one
     tiers = pd.read_csv(out / "region_tiers.csv")
     assert set(tiers["tier"]) <= {"core", "declining", "emerging", "gap", "steady"}

@@ -92,6 +92,8 @@ def test_notebook_title():
     assert notebook_title("04_insight.ipynb") == "04 Insight"
     assert notebook_title("02_data_prep.ipynb") == "02 Data prep"
     assert notebook_title("notes") == "notes"
+    assert notebook_title("04_insight.ipynb", "zh") == "04 洞察"
+    assert notebook_title("02_data_prep.ipynb", "zh") == "02 数据准备"
 
 
 def _regions() -> list[dict]:
