@@ -35,7 +35,10 @@ CHROMEDRIVER = shutil.which("chromedriver")
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert(1)</script>"
-LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
+# Requests that never leave the machine: the page's own files and inline data, and
+# Chromium's internal pages (under load it may load chrome://resources icons itself).
+LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:", "chrome:", "chrome-extension:",
+                 "devtools:")
 
 pytestmark = [
     pytest.mark.notebooks,
