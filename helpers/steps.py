@@ -138,6 +138,17 @@ class Context:
         return mask_pii(frame.head(rows), enabled=self.mask_pii)
 
 
+def report_number(value: float) -> str:
+    """How a float reads in a report table: ``81,929,027``, ``1,234``, ``0.192``, ``-3.5``.
+
+    Thousands separated and no decimals from 1,000 on; below that up to four
+    significant digits (pandas' ``display.float_format``; the data keep full precision).
+    """
+    if abs(value) >= 999.5:  # what would round to 1,000 or more
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
 def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
               period_end: str = "", lang: str = "en", mask_pii: bool = True) -> Context:
     """The notebook's derived values from its parameters; errors name what is wrong."""
@@ -154,6 +165,7 @@ def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
     run = RunPaths.for_run(cfg, run_dir)
     use_cjk_font()
     pd.set_option("display.max_colwidth", 120)
+    pd.set_option("display.float_format", report_number)
     return Context(cfg, scope, run, run.region(scope.slug), lang, mask_pii, period_end)
 
 
