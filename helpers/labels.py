@@ -36,6 +36,8 @@ LABELS: dict[str, dict[str, str]] = {
     "customer": {"en": "Customer", "zh": "客户"},
     "customer_points": {"en": "Customers (clusters)", "zh": "客户分布(聚合)"},
     "heatmap": {"en": "Customer density", "zh": "客户密度"},
+    "hexagons": {"en": "Customers per hexagon", "zh": "蜂窝网格客户数"},
+    "hexagon_tip": {"en": "{n} customers in this hexagon", "zh": "该网格内 {n} 家客户"},
     "regions": {"en": "Regions", "zh": "地区"},
     "provinces": {"en": "provinces", "zh": "省份"},
     "cities": {"en": "cities", "zh": "城市"},

@@ -645,6 +645,104 @@ class _HeatLayer(JSCSSMixin, Layer):
         self.points = points
 
 
+#: Most hexagons the hexagon layer draws; the H3 resolution is lowered until they fit.
+MAX_HEXAGONS = 2000
+
+
+#: Hexagons across the customers' extent: fine enough to show a pattern, coarse
+#: enough to be seen at the zoom the map opens with.
+HEXAGONS_ACROSS = 100
+
+
+def hexagon_counts(lat, lon, *, max_cells: int = MAX_HEXAGONS,
+                   resolutions: range | None = None) -> tuple[pd.DataFrame, int]:
+    """Customers per H3 hexagon, at the finest resolution with at most ``max_cells`` cells.
+
+    Parameters
+    ----------
+    lat, lon : array-like
+        Point coordinates (degrees), already valid.
+    max_cells : int
+        Upper bound on occupied cells (keeps the page small at 100k customers).
+    resolutions : range, optional
+        H3 resolutions to try, finest first (7: edges of about 1.4 km, 2: about
+        180 km). Default: from the finest whose edge is at least the extent's
+        diagonal / :data:`HEXAGONS_ACROSS` (3 for China, 5 for Guangdong)
+        down to 2.
+
+    Returns
+    -------
+    (DataFrame, int)
+        ``cell`` (H3 index), ``customers``, ``lat``/``lon`` (cell centre), sorted by
+        ``customers`` descending; and the resolution used.
+    """
+    import h3
+
+    lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+    if resolutions is None:
+        diagonal = h3.great_circle_distance((lat.min(), lon.min()), (lat.max(), lon.max()),
+                                            unit="km") if len(lat) else 0.0
+        finest = next((r for r in range(7, 1, -1)
+                       if h3.average_hexagon_edge_length(r, unit="km")
+                       >= diagonal / HEXAGONS_ACROSS), 2)
+        resolutions = range(finest, 1, -1)
+    resolution = resolutions[-1]
+    counts = pd.Series(dtype="int64")
+    for resolution in resolutions:
+        cells = [h3.latlng_to_cell(a, b, resolution) for a, b in zip(lat, lon, strict=True)]
+        counts = pd.Series(cells, dtype=object).value_counts()
+        if len(counts) <= max_cells:
+            break
+    centres = [h3.cell_to_latlng(c) for c in counts.index]
+    frame = pd.DataFrame({"cell": counts.index.astype(str), "customers": counts.to_numpy(),
+                          "lat": [c[0] for c in centres], "lon": [c[1] for c in centres]})
+    return frame.sort_values(["customers", "cell"], ascending=[False, True],
+                             ignore_index=True), resolution
+
+
+def _hexagon_collection(hexagons: pd.DataFrame, projection: _Projection, lang: str) -> dict:
+    """GeoJSON of the hexagons, coloured in count classes of about equal size."""
+    import h3
+
+    edges = _classes(hexagons["customers"].astype(float), len(PALETTE))
+    colors = _palette(len(edges) + 1)
+    features = []
+    for cell, n in zip(hexagons["cell"], hexagons["customers"], strict=True):
+        ring = np.array(h3.cell_to_boundary(cell))  # (lat, lon) pairs
+        lat, lon = projection.points(ring[:, 0], ring[:, 1])
+        coordinates = np.round(np.column_stack([lon, lat]), 3).tolist()
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [coordinates + coordinates[:1]]},
+            "properties": {"fill": colors[int(np.searchsorted(edges, n, side="right"))],
+                           "tip": escape(label("hexagon_tip", lang).format(n=int(n)))},
+        })
+    return {"type": "FeatureCollection", "features": features}
+
+
+class _HexagonLayer(JSCSSMixin, Layer):
+    """Customers per H3 hexagon as one GeoJSON layer (style and tooltip from properties)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJSON({{ this.data_js }}, {
+            style: function (f) { return {fillColor: f.properties.fill, fillOpacity: 0.7,
+                                           color: "#555", weight: 0.5,
+                                           className: "wb-hexagon"}; },
+            onEachFeature: function (f, layer) { layer.bindTooltip(f.properties.tip); }
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, collection: dict, name: str, *, show: bool = False):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "HexagonLayer"
+        self.data_js = _js(collection)
+        self.features = len(collection["features"])
+
+
 def customer_map(
     customers: pd.DataFrame,
     *,
@@ -653,6 +751,7 @@ def customer_map(
     tiles: str | None = "OpenStreetMap",
     outlines: pd.DataFrame | None = None,
     heat: bool = True,
+    hexagons: bool = True,
 ) -> folium.Map:
     """Map of customer locations that scales to 100k customers.
 
@@ -680,12 +779,18 @@ def customer_map(
         in their own layer.
     heat : bool, default True
         Add the density (heat) layer.
+    hexagons : bool, default True
+        Add a layer (off until ticked) of customers counted per H3 hexagon
+        (:func:`hexagon_counts`: at most :data:`MAX_HEXAGONS` cells), coloured in
+        classes of about equal size: density without single points.
 
     Returns
     -------
     folium.Map
         ``m.skipped_points`` holds the number of customers left out for lack of
-        coordinates; a caption on the map says the same.
+        coordinates; a caption on the map says the same. ``m.hexagons`` is the
+        table of :func:`hexagon_counts` (empty without the layer) and
+        ``m.hexagon_resolution`` its H3 resolution.
     """
     if "lat" not in customers.columns or "lon" not in customers.columns:
         raise KeyError("customer_map needs 'lat' and 'lon' columns")
@@ -706,6 +811,11 @@ def customer_map(
         _ClusterLayer(points, label("customer_points", lang)).add_to(m)
         if heat:
             _HeatLayer(points, label("heatmap", lang)).add_to(m)
+    m.hexagons, m.hexagon_resolution = pd.DataFrame(columns=["cell", "customers"]), None
+    if hexagons and len(coords):
+        m.hexagons, m.hexagon_resolution = hexagon_counts(frame["lat"], frame["lon"])
+        _HexagonLayer(_hexagon_collection(m.hexagons, projection, lang),
+                      label("hexagons", lang)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     _fit(m, _point_bounds(lat, lon))
     _add_caption(m, escape(label("points_caption", lang).format(n=len(coords), skipped=skipped)))

@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from helpers.config import DEFAULT_CONFIG, PROJECT_ROOT
+from helpers.maps import hexagon_counts
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -207,8 +208,19 @@ return {
   clusters: count('.marker-cluster') + count('.leaflet-overlay-pane path.leaflet-interactive'),
   heat: count('canvas.leaflet-heatmap-layer'),
   legend: count('.wb-legend'),
+  hexagons: count('path.wb-hexagon'),
   tiles: count('.leaflet-tile'),
 };
+"""
+
+# Tick an overlay in the layer control by its name; then count the hexagons drawn.
+TICK_LAYER = """
+var name = arguments[0];
+Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).forEach(
+  function (label) {
+    if (label.textContent.trim() === name) { label.querySelector('input').click(); }
+  });
+return {hexagons: document.querySelectorAll('path.wb-hexagon').length};
 """
 
 # Open the tooltip of every customer whose tooltip mentions "alert" (the planted names)
@@ -282,7 +294,14 @@ def test_national_report_offline_maps_and_charts(runs, browser):
     assert (regions["with_data"], regions["no_customers"]) == (with_data, blank)
     customers = page.in_frame(1, MAP_FACTS)
     assert customers["overlays"] == ["Province borders", "Customers (clusters)",
-                                     "Customer density"]
+                                     "Customer density", "Customers per hexagon"]
+    # the hexagon layer is off until ticked; ticked, it draws one hexagon per occupied cell
+    assert customers["hexagons"] == 0
+    shown = page.in_frame(1, TICK_LAYER, "Customers per hexagon")
+    people = pd.read_parquet(runs["root"] / "en" / "prep" / "customers.parquet")
+    located = people.dropna(subset=["lat", "lon"])
+    expected, _ = hexagon_counts(located["lat"], located["lon"])
+    assert shown["hexagons"] == len(expected) > 0
     assert customers["outlines"] == 34 and customers["clusters"] > 0 and customers["heat"] == 1
     charts = page.charts()
     assert len(charts) >= 7
@@ -342,7 +361,9 @@ def test_chinese_reports(runs, browser):
         _assert_offline_and_clean(page)
         facts = page.in_frame(0, MAP_FACTS)
         assert facts["regions"] == n and facts["overlays"] == ["各地区收入"]
-        assert page.in_frame(1, MAP_FACTS)["overlays"][1:] == ["客户分布(聚合)", "客户密度"]
+        assert page.in_frame(1, MAP_FACTS)["overlays"][1:] == ["客户分布(聚合)", "客户密度",
+                                                               "蜂窝网格客户数"]
+        assert page.in_frame(1, TICK_LAYER, "蜂窝网格客户数")["hexagons"] > 0
         legend = page.in_frame(0, "return document.querySelector('.wb-legend').textContent")
         assert "收入" in legend and "无客户" in legend
         name = "national" if region == "all" else "guangdong"

@@ -19,6 +19,7 @@ from helpers.maps import (
     PALETTE,
     customer_map,
     escape,
+    hexagon_counts,
     region_bubble_map,
     region_map,
 )
@@ -329,3 +330,48 @@ def test_escape_neutralises_html_and_template_literals():
     assert escape(SCRIPT) == "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert escape(TEMPLATE) == "&#96;&#36;{alert(1)}&#96;"
     assert escape("a\"b'c\\") == "a&quot;b&#x27;c&#92;"
+
+
+def test_hexagon_counts_match_h3_and_coarsen_to_fit():
+    import h3
+
+    lat = np.array([23.1291, 23.1292, 23.1290, 39.9042])
+    lon = np.array([113.2644, 113.2645, 113.2643, 116.4074])
+    table, resolution = hexagon_counts(lat, lon, resolutions=range(7, 1, -1))
+    assert resolution == 7 and list(table["customers"]) == [3, 1]
+    assert table.loc[0, "cell"] == h3.latlng_to_cell(23.1291, 113.2644, 7)
+    assert table.loc[1, "cell"] == h3.latlng_to_cell(39.9042, 116.4074, 7)
+    # by default the size follows the extent: Guangzhou to Beijing (~1,900 km) gives
+    # edges of at least ~19 km (resolution 4: 26 km); points within a city, the finest (7)
+    assert hexagon_counts(lat, lon)[1] == 4
+    assert hexagon_counts(lat[:3], lon[:3])[1] == 7
+    # Guangzhou and Beijing never share a cell: the coarsest resolution is the last tried
+    coarse, resolution = hexagon_counts(lat, lon, max_cells=1, resolutions=range(7, 1, -1))
+    assert resolution == 2 and coarse["customers"].sum() == 4 and len(coarse) == 2
+    # at a resolution that fits, every point is counted once
+    spread = np.random.default_rng(1)
+    many_lat, many_lon = spread.uniform(20, 40, 5000), spread.uniform(100, 120, 5000)
+    table, resolution = hexagon_counts(many_lat, many_lon, max_cells=300,
+                                       resolutions=range(7, 1, -1))
+    assert len(table) <= 300 and table["customers"].sum() == 5000 and resolution < 7
+    expected = pd.Series([h3.latlng_to_cell(a, b, resolution)
+                          for a, b in zip(many_lat, many_lon, strict=True)]).value_counts()
+    assert table.set_index("cell")["customers"].to_dict() == expected.to_dict()
+
+
+def test_customer_map_hexagon_layer(customers):
+    m = customer_map(customers, tiles=None, lang="zh")
+    page = _html(m)
+    assert m.hexagons["customers"].sum() == 993 and m.hexagon_resolution is not None
+    (layer,) = [c for c in m._children.values() if type(c).__name__ == "_HexagonLayer"]
+    assert layer.layer_name == "蜂窝网格客户数" and "wb-hexagon" in page
+    features = json.loads(layer.data_js)["features"]
+    assert len(features) == len(m.hexagons) == layer.features
+    assert features[0]["properties"]["tip"] == (
+        f"该网格内 {int(m.hexagons['customers'].max())} 家客户")
+    assert {f["properties"]["fill"] for f in features} <= set(PALETTE)
+    ring = features[0]["geometry"]["coordinates"][0]
+    assert len(ring) == 7 and ring[0] == ring[-1]  # a closed hexagon, lon/lat order
+    assert abs(ring[0][0] - m.hexagons.loc[0, "lon"]) < 1 and abs(ring[0][1] - m.hexagons.loc[0, "lat"]) < 1
+    plain = customer_map(customers, tiles=None, hexagons=False)
+    assert len(plain.hexagons) == 0 and "wb-hexagon" not in _html(plain)
