@@ -43,6 +43,7 @@ from helpers.engine import (
 )
 from helpers.goals import OBJECTIVES
 from helpers.monitor import collect_monitoring, resolve_run
+from helpers.phrases import say
 from helpers.report import load_translations, notebook_title, render_html, write_index
 from helpers.scope import RegionError, Scope, list_regions
 
@@ -285,14 +286,12 @@ def run_region(scope: Scope, job: Job, engine: NotebookEngine) -> dict:
                 item.update(status="failed", error=f"{type(exc).__name__}: {exc}")
             if output.exists():
                 item["ipynb"] = f"{scope.slug}/{output.name}"
-                run_word = "运行" if job.lang == "zh" else "run"
-                title = (f"{notebook_title(notebook.name, job.lang)} — {label} — "
-                         f"{run_word} {job.run_id}")
+                title = say("report_title", job.lang, region=label, run=job.run_id,
+                            notebook=notebook_title(notebook.name, job.lang))
                 try:
                     first = OBJECTIVES[job.objective].first.get(notebook.name[:2], [])
                     render_html(output, html, title=title, index_href="../index.html",
-                                index_text="所有区域" if job.lang == "zh" else "All regions",
-                                section_order=first,
+                                index_text=say("all_regions", job.lang), section_order=first,
                                 translations=job.translations)
                     item["html"] = f"{scope.slug}/{html.name}"
                 except Exception as exc:

@@ -260,7 +260,6 @@ class _WarmKernel:
         self.kc: Any = None
         self.owner = owner
         self.closed = False
-        self.used = 0  # notebooks run on it
         self.in_use = threading.Lock()
         self._state = threading.Lock()
 
@@ -355,14 +354,8 @@ class WarmKernelEngine(PapermillEngine):
     :meth:`close` when done (also run at interpreter exit) to shut every kernel down.
     """
 
-    def __init__(
-        self,
-        kernel_name: str = "python3",
-        timeout: float | None = 1800,
-        start_timeout: float = 120,
-        language: str = "python",
-    ):
-        super().__init__(kernel_name, timeout, start_timeout, language)
+    def __init__(self, *args, **kwargs):  # the settings of PapermillEngine
+        super().__init__(*args, **kwargs)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._kernels: list[_WarmKernel] = []
@@ -387,11 +380,9 @@ class WarmKernelEngine(PapermillEngine):
             try:
                 kernel = self._ready_kernel(cwd)
             except Exception as exc:  # the kernel did not start
-                output.parent.mkdir(parents=True, exist_ok=True)
                 _fail(notebook, output, exc)
             self._papermill(notebook, output, parameters, cwd,
                             engine_name=_register_papermill_engine(), warm_kernel=kernel)
-            kernel.used += 1
             failed = False
         finally:
             if failed:  # whatever the kernel holds now, the next notebook gets a new one

@@ -30,7 +30,7 @@ import pandas as pd
 
 from helpers import clusters, kpi, lifecycle, ltv, partners, segments, spatial
 from helpers.labels import label
-from helpers.phrases import say, tr
+from helpers.phrases import join, name_list, say, tr
 from helpers.steps import Context, region_kpis, write_json
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "FILES"]
@@ -254,13 +254,6 @@ def ensure_insight(ctx: Context) -> dict:
 # --------------------------------------------------------------------------- plain words
 
 
-def _names(frame: pd.DataFrame, lang: str, limit: int = 6) -> str:
-    column = "region_en" if lang == "en" and "region_en" in frame.columns else "region"
-    names = [str(n) for n in frame[column].head(limit)]
-    more = say("and_more", lang, n=len(frame) - limit) if len(frame) > limit else ""
-    return ("、" if lang == "zh" else ", ").join(names) + more
-
-
 def explain(ctx: Context, tables: dict, topic: str) -> str:
     """What one step-4 result means for the business, in a few plain sentences.
 
@@ -296,13 +289,13 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
                  else label(note["value"], lang))
         lines = [say("hot_intro", lang, unit=unit, value=value, n=note["regions"],
                      neighbours=esc(note["description"]))]
-        lines.append(say("hot_list", lang, names=esc(_names(hot, lang))) if len(hot)
+        lines.append(say("hot_list", lang, names=esc(name_list(hot, lang))) if len(hot)
                      else say("hot_no", lang))
         if len(cold):
-            lines.append(say("cold_list", lang, names=esc(_names(cold, lang))))
+            lines.append(say("cold_list", lang, names=esc(name_list(cold, lang))))
         outliers = kpis.loc[kpis["lisa_quadrant"].isin(["HL", "LH"])]
         if len(outliers):
-            lines.append(say("hot_outliers", lang, names=esc(_names(outliers, lang))))
+            lines.append(say("hot_outliers", lang, names=esc(name_list(outliers, lang))))
         lines.append(say("hot_meaning", lang))
         return "\n\n".join(lines)
     if topic == "gaps":
@@ -317,13 +310,13 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
         lines = [say("gaps_intro", lang, how=how)]
         if len(under):
             top = under.head(5)
-            missing = ("、" if lang == "zh" else ", ").join(
+            missing = join([
                 say("gaps_missing", lang, name=esc(str(r)), gap=g)
                 for r, g in zip(top["region_en" if lang == "en" else "region"],
-                                top["customer_gap"], strict=True))
+                                top["customer_gap"], strict=True)], lang)
             lines.append(say("gaps_under", lang, missing=missing))
         if len(blank):
-            lines.append(say("gaps_blank", lang, names=esc(_names(blank, lang))))
+            lines.append(say("gaps_blank", lang, names=esc(name_list(blank, lang))))
         if not len(under) and not len(blank):
             lines.append(say("gaps_none", lang))
         return "\n\n".join(lines)
@@ -345,7 +338,7 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
         parts = [say("segment_part", lang, segment=tr(s, lang),
                      n=int(seg.loc[s, "customers"]), share=seg.loc[s, "revenue_share"])
                  for s in ["champions", "loyal", "at risk", "cannot lose them"] if s in seg.index]
-        return say("segments", lang, parts=("；" if lang == "zh" else "; ").join(parts))
+        return say("segments", lang, parts=join(parts, lang, clauses=True))
     if topic == "clusters":
         note = notes["clusters"]
         if "k" not in note:
@@ -366,7 +359,7 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
         return say("lifecycle", lang, as_of=f"{pd.Timestamp(note['as_of']):%Y-%m-%d}",
                    new=note["new_months"], at_risk=note["at_risk_months"],
                    churn=note["churn_months"],
-                   parts=("、" if lang == "zh" else ", ").join(parts))
+                   parts=join(parts, lang))
     if topic == "ltv":
         note = notes["ltv"]
         if note.get("fallback"):
@@ -394,6 +387,6 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
         incomplete = int(summary["incomplete"].sum())
         tiers = ctx.config.partners.tiers
         return (say("partners", lang, a=tiers["A"], b=tiers["B"],
-                    parts=("；" if lang == "zh" else "; ").join(parts))
+                    parts=join(parts, lang, clauses=True))
                 + (say("partners_incomplete", lang, n=incomplete) if incomplete else ""))
     raise ValueError(f"unknown topic {topic!r}")

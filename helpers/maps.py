@@ -27,6 +27,7 @@ import math
 import folium
 import numpy as np
 import pandas as pd
+import shapely
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
@@ -701,46 +702,22 @@ def hexagon_counts(lat, lon, *, max_cells: int = MAX_HEXAGONS,
 
 
 def _hexagon_collection(hexagons: pd.DataFrame, projection: _Projection, lang: str) -> dict:
-    """GeoJSON of the hexagons, coloured in count classes of about equal size."""
+    """GeoJSON of the hexagons for :class:`_RegionLayer`, coloured in count classes."""
     import h3
 
     edges = _classes(hexagons["customers"].astype(float), len(PALETTE))
     colors = _palette(len(edges) + 1)
-    features = []
-    for cell, n in zip(hexagons["cell"], hexagons["customers"], strict=True):
-        ring = np.array(h3.cell_to_boundary(cell))  # (lat, lon) pairs
-        lat, lon = projection.points(ring[:, 0], ring[:, 1])
-        coordinates = np.round(np.column_stack([lon, lat]), 3).tolist()
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [coordinates + coordinates[:1]]},
-            "properties": {"fill": colors[int(np.searchsorted(edges, n, side="right"))],
-                           "tip": escape(label("hexagon_tip", lang).format(n=int(n)))},
-        })
-    return {"type": "FeatureCollection", "features": features}
-
-
-class _HexagonLayer(JSCSSMixin, Layer):
-    """Customers per H3 hexagon as one GeoJSON layer (style and tooltip from properties)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJSON({{ this.data_js }}, {
-            style: function (f) { return {fillColor: f.properties.fill, fillOpacity: 0.7,
-                                           color: "#555", weight: 0.5,
-                                           className: "wb-hexagon"}; },
-            onEachFeature: function (f, layer) { layer.bindTooltip(f.properties.tip); }
-        });
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, collection: dict, name: str, *, show: bool = False):
-        super().__init__(name=name, overlay=True, control=True, show=show)
-        self._name = "HexagonLayer"
-        self.data_js = _js(collection)
-        self.features = len(collection["features"])
+    shapes = pd.DataFrame({
+        "geometry": [shapely.Polygon(np.round(np.array(h3.cell_to_boundary(cell))[:, ::-1], 3))
+                     for cell in hexagons["cell"]],
+        "style": [{"fillColor": colors[int(np.searchsorted(edges, n, side="right"))],
+                   "fillOpacity": 0.7, "color": "#555555", "weight": 0.5,
+                   "className": "wb-hexagon"} for n in hexagons["customers"]],
+        "tip": [escape(label("hexagon_tip", lang).format(n=int(n)))
+                for n in hexagons["customers"]],
+    })
+    return boundaries.feature_collection(shapes, ["style", "tip"],
+                                         transform=projection.transform)
 
 
 def customer_map(
@@ -814,8 +791,8 @@ def customer_map(
     m.hexagons, m.hexagon_resolution = pd.DataFrame(columns=["cell", "customers"]), None
     if hexagons and len(coords):
         m.hexagons, m.hexagon_resolution = hexagon_counts(frame["lat"], frame["lon"])
-        _HexagonLayer(_hexagon_collection(m.hexagons, projection, lang),
-                      label("hexagons", lang)).add_to(m)
+        _RegionLayer(_hexagon_collection(m.hexagons, projection, lang),
+                     label("hexagons", lang), show=False).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     _fit(m, _point_bounds(lat, lon))
     _add_caption(m, escape(label("points_caption", lang).format(n=len(coords), skipped=skipped)))

@@ -18,10 +18,15 @@ import pandas as pd
 
 from helpers.labels import LABELS, _lang
 
-__all__ = ["TEXTS", "ZH", "HEADERS_ZH", "say", "tr", "translate", "headers"]
+__all__ = ["TEXTS", "ZH", "HEADERS_ZH", "say", "tr", "join", "name_list", "translate",
+           "headers"]
 
 #: Templates (``str.format`` fields) of the generated sentences.
 TEXTS: dict[str, dict[str, str]] = {
+    # the report's banner (helpers.batch)
+    "report_title": {"en": "{notebook} — {region} — run {run}",
+                     "zh": "{notebook} — {region} — 运行 {run}"},
+    "all_regions": {"en": "All regions", "zh": "所有区域"},
     # step 1: data checks, warnings, assumptions, the brief
     "check_customers": {"en": "{n:,} customers in scope", "zh": "范围内 {n:,} 家客户"},
     "check_locations": {"en": "{located:,} of {n:,} customers with a {level}",
@@ -598,6 +603,24 @@ def say(key: str, lang: str = "en", /, **values) -> str:
     """The sentence ``key`` in ``lang`` with ``values`` filled in."""
     entry = TEXTS[key]
     return entry.get(_lang(lang), entry["en"]).format(**values)
+
+
+def join(items, lang: str = "en", *, clauses: bool = False) -> str:
+    """``items`` as one list in ``lang``: ``a, b`` or ``a、b``; clauses ``a; b`` or ``a；b``."""
+    if _lang(lang) == "zh":
+        return ("；" if clauses else "、").join(items)
+    return ("; " if clauses else ", ").join(items)
+
+
+def name_list(frame: pd.DataFrame, lang: str = "en", limit: int = 6) -> str:
+    """The ``region`` names of ``frame`` (``region_en`` in English), at most ``limit``.
+
+    More rows end the list with "and N more" (等另外 N 个). Not escaped.
+    """
+    column = "region_en" if _lang(lang) == "en" and "region_en" in frame.columns else "region"
+    names = [str(n) for n in frame[column].head(limit)]
+    more = say("and_more", lang, n=len(frame) - limit) if len(frame) > limit else ""
+    return join(names, lang) + more
 
 
 def tr(text, lang: str = "en"):

@@ -19,7 +19,7 @@ from IPython.display import Markdown, display
 from helpers import budget, geo, kpi, monitor, strategy
 from helpers.config import ConfigError
 from helpers.goals import SECTIONS, STEP5_SECTIONS, get_objective, priorities
-from helpers.phrases import say, tr, translate
+from helpers.phrases import name_list, say, tr, translate
 from helpers.scope import territory_map
 from helpers.steps import Context, write_json
 
@@ -293,12 +293,6 @@ def save_strategy(ctx: Context, tables: dict) -> None:
 # --------------------------------------------------------------------------- findings
 
 
-def _names(frame: pd.DataFrame, lang: str, n: int = 4) -> str:
-    column = "region_en" if lang == "en" and "region_en" in frame else "region"
-    names = list(map(str, frame[column].head(n)))
-    return ("、" if lang == "zh" else ", ").join(names) + (" ..." if len(frame) > n else "")
-
-
 def _name(row, lang: str) -> str:
     return str(row["region_en"] if lang == "en" and "region_en" in row else row["region"])
 
@@ -332,7 +326,7 @@ def findings(ctx: Context, insight: dict, tables: dict) -> dict[str, dict]:
     if len(core):
         share = core["revenue"].sum() / tiers["revenue"].sum() if tiers["revenue"].sum() else 0
         out["core"] = {"value": share, "text": say("finding_core", lang, n=len(core),
-                                                    share=share, names=_names(core, lang))}
+                                                    share=share, names=name_list(core, lang, 4))}
     gap = tiers[tiers["tier"] == "gap"]
     if len(gap):
         blank = gap[gap["customers"] == 0]
@@ -386,7 +380,7 @@ def findings(ctx: Context, insight: dict, tables: dict) -> dict[str, dict]:
         out["budget"] = {"value": summary["moved"], "text": say(
             "finding_budget", lang, moved=summary["moved"],
             moved_share=summary["moved"] / summary["total"], total=summary["total"],
-            names=_names(gainers, lang, 3) if len(gainers) else say("no_region", lang),
+            names=name_list(gainers, lang, 3) if len(gainers) else say("no_region", lang),
             effect=effect_text)}
     partners = tables["partners"]
     if partners is not None and len(partners):

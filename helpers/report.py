@@ -66,7 +66,8 @@ REMOVE_OUTPUT_TAGS = {"remove_output", "remove-output"}
 
 
 def notebook_title(name: str, lang: str = "en") -> str:
-    """``04_insight.ipynb`` -> ``04 Insight`` (``04 洞察`` in Chinese); ``02_data_prep`` -> ``02 Data prep``."""
+    """``04_insight.ipynb`` -> ``04 Insight`` (``04 洞察`` in Chinese); ``02_data_prep`` ->
+    ``02 Data prep``."""
     stem = Path(name).stem
     number, _, rest = stem.partition("_")
     if not rest:

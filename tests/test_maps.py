@@ -363,15 +363,17 @@ def test_customer_map_hexagon_layer(customers):
     m = customer_map(customers, tiles=None, lang="zh")
     page = _html(m)
     assert m.hexagons["customers"].sum() == 993 and m.hexagon_resolution is not None
-    (layer,) = [c for c in m._children.values() if type(c).__name__ == "_HexagonLayer"]
-    assert layer.layer_name == "蜂窝网格客户数" and "wb-hexagon" in page
+    (layer,) = [c for c in m._children.values()
+                if getattr(c, "layer_name", None) == "蜂窝网格客户数"]
+    assert not layer.show and "wb-hexagon" in page  # off until ticked
     features = json.loads(layer.data_js)["features"]
     assert len(features) == len(m.hexagons) == layer.features
     assert features[0]["properties"]["tip"] == (
         f"该网格内 {int(m.hexagons['customers'].max())} 家客户")
-    assert {f["properties"]["fill"] for f in features} <= set(PALETTE)
+    assert {f["properties"]["style"]["fillColor"] for f in features} <= set(PALETTE)
     ring = features[0]["geometry"]["coordinates"][0]
     assert len(ring) == 7 and ring[0] == ring[-1]  # a closed hexagon, lon/lat order
-    assert abs(ring[0][0] - m.hexagons.loc[0, "lon"]) < 1 and abs(ring[0][1] - m.hexagons.loc[0, "lat"]) < 1
+    assert abs(ring[0][0] - m.hexagons.loc[0, "lon"]) < 1
+    assert abs(ring[0][1] - m.hexagons.loc[0, "lat"]) < 1
     plain = customer_map(customers, tiles=None, hexagons=False)
     assert len(plain.hexagons) == 0 and "wb-hexagon" not in _html(plain)
