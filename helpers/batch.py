@@ -345,7 +345,7 @@ def run_region(scope: Scope, job: Job, engine: NotebookEngine, record: dict | No
                 status = "interrupted"  # its kernel was stopped because the run was
             if output.exists():
                 item["ipynb"] = f"{scope.slug}/{output.name}"
-            if output.exists() and not job.stop.is_set():
+            if output.exists() and status != "interrupted":  # it is run again on --resume
                 title = say("report_title", job.lang, region=label, run=job.run_id,
                             notebook=notebook_title(notebook.name, job.lang))
                 try:

@@ -353,6 +353,8 @@ def test_ctrl_c_raised_by_the_engine_records_every_region_truthfully(project, ca
                                   "south-china": "not run"}
     east = manifest["regions"][1]
     assert [n["status"] for n in east["notebooks"]] == ["ok", "interrupted", "not run"]
+    assert east["notebooks"][0]["html"] == "east-china/01_first.html"  # what finished is shown
+    assert (run_dir / "east-china" / "01_first.html").exists()
     assert "interrupted" in east["error"]
     assert all(n["status"] == "not run" for n in manifest["regions"][2]["notebooks"])
     assert not any(region == "华南" for region, _ in engine.calls)
@@ -474,6 +476,13 @@ def test_a_read_only_run_folder_from_the_start_leaves_the_run_id_free(project, m
     assert f"cannot write {project['reports'] / 'r' / 'manifest.json'}: Permission denied" in err
     assert "Traceback" not in err and engine.calls == []
     assert not (project["reports"] / "r").exists()
+
+
+def test_atomic_writes_keep_the_usual_file_mode(tmp_path):
+    files.write_atomic(tmp_path / "atomic.html", "<p>x</p>")
+    (tmp_path / "plain.html").write_text("<p>x</p>")
+    assert (tmp_path / "atomic.html").stat().st_mode == (tmp_path / "plain.html").stat().st_mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atomic.html", "plain.html"]
 
 
 def test_an_executed_notebook_is_never_left_half_written(project, monkeypatch):
