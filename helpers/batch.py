@@ -338,7 +338,7 @@ def run_region(scope: Scope, job: Job, engine: NotebookEngine, record: dict | No
                 status, error = "failed", exc.message
             except KeyboardInterrupt:  # the engine was interrupted: the whole run stops
                 job.stop.set()
-                status, error = "interrupted", "interrupted (Ctrl-C)"
+                status, error = "interrupted", "interrupted"
             except Exception as exc:  # an engine bug must not stop the other regions
                 status, error = "failed", _error_text(exc)
             if status == "failed" and job.stop.is_set():
@@ -368,7 +368,7 @@ def run_region(scope: Scope, job: Job, engine: NotebookEngine, record: dict | No
     if record["status"] == "interrupted" and not record["error"]:
         stopped = next(item for item in items if item["status"] != "ok")
         record["error"] = (f"{stopped['notebook']}: {stopped['error']}" if stopped["error"]
-                           else f"interrupted (Ctrl-C) before {stopped['notebook']}")
+                           else f"interrupted before {stopped['notebook']}")
     return record
 
 
@@ -549,22 +549,52 @@ def claim_run(reports: Path, run_id: str, *, resume: bool = False,
     return run, lock
 
 
-@contextmanager
-def _interrupts_deferred(reraise: bool) -> Iterator[None]:
-    """Hold a Ctrl-C back while the run record is written (main thread only).
+#: Signals that stop a run as Ctrl-C does (SIGTERM: ``kill``, a scheduler's time limit).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM")
+                     if hasattr(signal, name))
 
-    ``reraise``: raise it after the block, else drop it (the run is ending anyway).
-    """
-    caught: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    except ValueError:  # not the main thread
-        yield
-        return
+
+def _set_handlers(handler) -> dict | None:
+    """Install ``handler`` for :data:`STOP_SIGNALS`; the previous handlers, None off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+
+
+def _restore_handlers(previous: dict | None) -> None:
+    for signum, handler in (previous or {}).items():
+        signal.signal(signum, handler)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _stop_signals() -> Iterator[None]:
+    """A stop signal (SIGTERM) interrupts the run as Ctrl-C does (main thread only)."""
+    previous = None
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+        previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_interrupt)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        _restore_handlers(previous)
+
+
+@contextmanager
+def _interrupts_deferred(reraise: bool) -> Iterator[None]:
+    """Hold Ctrl-C and stop signals back while the run record is written (main thread only).
+
+    ``reraise``: raise KeyboardInterrupt after the block, else drop it (the run is
+    ending anyway).
+    """
+    caught: list[int] = []
+    previous = _set_handlers(lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        _restore_handlers(previous)
     if caught and reraise:
         raise KeyboardInterrupt
 
@@ -850,59 +880,36 @@ def _run(plan: Plan, run: RunPaths, args: argparse.Namespace, engine: NotebookEn
         manifest["parameters"].update(jobs=args.jobs, timeout=args.timeout, engine=engine_name)
         manifest["inputs"] = [item.record() for item in inputs]
         manifest["config"]["sha256"] = sha256_file(plan.config.config_path)
+        fresh = {scope.slug: region_record(scope, job) for scope in plan.scopes}
+        for region in manifest["regions"]:  # records of an older version get every key
+            template = fresh[region["slug"]]
+            items = {item.get("notebook"): item for item in region.get("notebooks") or []}
+            region["notebooks"] = [{**new, **items.get(new["notebook"], {})}
+                                   for new in template["notebooks"]]
+            for key, value in template.items():
+                region.setdefault(key, value)
     attempt = {"attempt": job.attempt, "started": _iso(started), "finished": None,
                "seconds": None, "status": "running", "pid": os.getpid(),
                "git_commit": manifest.get("git_commit"), "engine": engine_name,
                "prep": None, "regions": []}
     manifest["attempts"].append(attempt)
-    records = {r["slug"]: r for r in manifest["regions"]}
     record = RunRecord(run, manifest)
-    if not record.write():
-        if previous is None:  # nothing could be recorded: leave the run id free again
-            for path in (run.root / LOCK_FILE, run.root):
-                try:
-                    path.unlink() if path.is_file() else path.rmdir()
-                except OSError:
-                    pass
-        print(f"error: run {job.run_id} not started: its record cannot be written",
-              file=sys.stderr)
-        return EXIT_FAILED
-
-    todo = [s for s in plan.scopes if records[s.slug]["status"] != "ok"]
-    verb = "resuming" if previous is not None else "run"
-    print(f"{verb} {job.run_id}: {len(todo)} region(s) x {len(plan.notebooks)} notebook(s), "
-          f"{args.jobs} at a time -> {run.root}", file=sys.stderr)
     interrupted = False
-    owned = None  # an engine made here is closed here (its kernels shut down)
+    owned: list = []  # an engine made here is closed here (its kernels shut down)
     try:
-        print("preparing the data (once for all regions) ...", file=sys.stderr)
-        t_prep = time.perf_counter()
-        manifest["prep"].update(status="running", error=None)
-        try:
-            facts = run_prep(plan.config, run, inputs)
-        except KeyboardInterrupt:
-            manifest["prep"].update(status="interrupted",
-                                    seconds=round(time.perf_counter() - t_prep, 2))
-            raise
-        except Exception as exc:
-            message = str(exc) if isinstance(exc, ConfigError) else _error_text(exc)
-            manifest["prep"].update(status="failed", error=message,
-                                    seconds=round(time.perf_counter() - t_prep, 2))
-            print(f"error: data preparation failed: {message}", file=sys.stderr)
-        else:
-            manifest["prep"].update(status="ok", error=None,
-                                    seconds=round(time.perf_counter() - t_prep, 2),
-                                    **(facts or {}))
-            attempt["prep"] = (facts or {}).get("action")
-            record.write()
-            ensure_importable()
-            if engine is None:
-                ensure_kernel("python3")
-                engine = owned = ENGINES[args.engine](kernel_name="python3", timeout=args.timeout)
-            attempt["regions"] = [s.slug for s in todo]
-            interrupted = run_regions(plan.scopes, job, engine, args.jobs, records,
-                                      checkpoint=record.write)
-    except KeyboardInterrupt:
+        with _stop_signals():
+            if not record.write():
+                if previous is None:  # nothing could be recorded: leave the run id free again
+                    for path in (run.root / LOCK_FILE, run.root):
+                        try:
+                            path.unlink() if path.is_file() else path.rmdir()
+                        except OSError:
+                            pass
+                print(f"error: run {job.run_id} not started: its record cannot be written",
+                      file=sys.stderr)
+                return EXIT_FAILED
+            interrupted = _run_steps(plan, job, args, engine, inputs, record, attempt, owned)
+    except KeyboardInterrupt:  # Ctrl-C (or a stop signal) outside the regions
         interrupted = True
         job.stop.set()
     except Exception as exc:  # a bug: recorded, reported on one line, details in the manifest
@@ -910,15 +917,59 @@ def _run(plan: Plan, run: RunPaths, args: argparse.Namespace, engine: NotebookEn
         print(f"error: unexpected {_error_text(exc)} (details in {run.root / 'manifest.json'})",
               file=sys.stderr)
     finally:
-        if owned is not None:
-            _stop_engine(owned)
+        for made in owned:
+            _stop_engine(made)
+    with _interrupts_deferred(reraise=False):  # the end is recorded, whatever comes now
+        return _finish(plan, job, args, record, attempt, interrupted, t0)
 
+
+def _run_steps(plan: Plan, job: Job, args: argparse.Namespace, engine: NotebookEngine | None,
+               inputs: list[InputFile], record: RunRecord, attempt: dict, owned: list) -> bool:
+    """The prep, then the regions; True when interrupted in the regions. May raise KeyboardInterrupt."""
+    manifest, run = record.manifest, job.run
+    records = {r["slug"]: r for r in manifest["regions"]}
+    todo = [s for s in plan.scopes if records[s.slug]["status"] != "ok"]
+    verb = "resuming" if plan.previous is not None else "run"
+    print(f"{verb} {job.run_id}: {len(todo)} region(s) x {len(plan.notebooks)} notebook(s), "
+          f"{args.jobs} at a time -> {run.root}", file=sys.stderr)
+    print("preparing the data (once for all regions) ...", file=sys.stderr)
+    t_prep = time.perf_counter()
+    manifest["prep"].update(status="running", error=None)
+    try:
+        facts = run_prep(plan.config, run, inputs)
+    except KeyboardInterrupt:
+        manifest["prep"].update(status="interrupted",
+                                seconds=round(time.perf_counter() - t_prep, 2))
+        raise
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, ConfigError) else _error_text(exc)
+        manifest["prep"].update(status="failed", error=message,
+                                seconds=round(time.perf_counter() - t_prep, 2))
+        print(f"error: data preparation failed: {message}", file=sys.stderr)
+        return False
+    manifest["prep"].update(status="ok", error=None,
+                            seconds=round(time.perf_counter() - t_prep, 2), **(facts or {}))
+    attempt["prep"] = (facts or {}).get("action")
+    record.write()
+    ensure_importable()
+    if engine is None:
+        ensure_kernel("python3")
+        engine = ENGINES[args.engine](kernel_name="python3", timeout=args.timeout)
+        owned.append(engine)
+    attempt["regions"] = [s.slug for s in todo]
+    return run_regions(plan.scopes, job, engine, args.jobs, records, checkpoint=record.write)
+
+
+def _finish(plan: Plan, job: Job, args: argparse.Namespace, record: RunRecord, attempt: dict,
+            interrupted: bool, t0: float) -> int:
+    """Record how the run ended, print the summary, return the exit status."""
+    manifest, run = record.manifest, job.run
     for region in manifest["regions"]:
         for item in region["notebooks"]:
             if item["status"] == "running":  # left behind after a second Ctrl-C
-                item.update(status="interrupted", error="interrupted (Ctrl-C)")
+                item.update(status="interrupted", error="interrupted")
         if region["status"] == "running":
-            region.update(status="interrupted", error=region.get("error") or "interrupted (Ctrl-C)")
+            region.update(status="interrupted", error=region.get("error") or "interrupted")
     if job.baseline_run:
         try:
             # Regions left by an earlier attempt must not be summarised.

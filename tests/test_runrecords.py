@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -86,7 +87,11 @@ class Engine:
         if key == self.interrupt:
             if self.how == "raise":
                 raise KeyboardInterrupt
-            _thread.interrupt_main()
+            if self.how == "sigterm":  # as `kill <batch pid>` would (never kill pytest itself)
+                assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None)
+                os.kill(os.getpid(), signal.SIGTERM)
+            else:
+                _thread.interrupt_main()
             assert self.closed.wait(30), "the batch did not stop the engine"
             raise NotebookFailed(notebook, output, "DeadKernelError: Kernel died")
         if key in self.fail:
@@ -380,6 +385,15 @@ def test_ctrl_c_in_the_main_thread_stops_the_running_notebook(project, capsys):
     assert "DeadKernelError" in east["notebooks"][0]["error"]
     assert _summary(run_dir) == "1 of 3 regions ok, 1 interrupted, 1 not run"
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_stop_signal_is_recorded_as_an_interruption(project):
+    engine = Engine(interrupt=("华南", "03_third.ipynb"), how="sigterm")
+    assert _main(project, engine=engine) == 130
+    run_dir = project["reports"] / "r"
+    assert _manifest(run_dir)["status"] == "interrupted"
+    assert _statuses(run_dir) == {"all": "ok", "east-china": "ok", "south-china": "interrupted"}
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # put back
 
 
 def test_ctrl_c_during_the_prep_runs_no_region(project):
