@@ -709,21 +709,29 @@ def plan_new(args: argparse.Namespace, started: datetime) -> Plan:
                 regions_arg=args.regions)
 
 
-def plan_resume(args: argparse.Namespace, explicit: set[str]) -> Plan:
-    """The run ``--resume`` names, with its own parameters. Raises ConfigError or UsageError."""
+def resume_target(args: argparse.Namespace) -> tuple[Path, str]:
+    """The reports folder and run id ``--resume`` names. Raises ConfigError or UsageError."""
     run_id = check_run_id(args.resume)
     if args.run_id and args.run_id != run_id:
         raise UsageError(f"--run-id {args.run_id!r} and --resume {run_id!r} name different runs")
     reports = (args.reports or load_config(args.config).reports_dir).resolve()
+    if not (reports / run_id / "manifest.json").is_file():
+        raise UsageError(f"cannot resume run {run_id!r}: {reports / run_id / 'manifest.json'} "
+                         "does not exist (no batch run by that id in that reports folder)")
+    return reports, run_id
+
+
+def plan_resume(args: argparse.Namespace, explicit: set[str], reports: Path, run_id: str) -> Plan:
+    """The run ``--resume`` names, with its own parameters (read under the run's lock).
+
+    Raises ConfigError or UsageError.
+    """
     folder = reports / run_id
     try:
         manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
         params = manifest["parameters"]
         regions = manifest["regions"]
         config_path = Path(manifest["config"]["path"])
-    except FileNotFoundError:
-        raise UsageError(f"cannot resume run {run_id!r}: {folder / 'manifest.json'} does not "
-                         "exist (no batch run by that id in that reports folder)") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"cannot resume run {run_id!r}: {folder / 'manifest.json'} is "
                          f"unreadable ({type(exc).__name__}: {exc})") from None
@@ -840,22 +848,31 @@ def _main(argv: list[str] | None, engine: NotebookEngine | None) -> int:
     try:
         if args.jobs < 1:
             raise UsageError(f"--jobs must be at least 1 (got {args.jobs})")
-        plan = plan_resume(args, _explicit(argv)) if args.resume else plan_new(args, started)
-        inputs = input_files(plan.config)
-        if plan.previous is not None:
-            if plan.previous.get("status") == "ok":
-                print(f"run {plan.run_id!r} finished ok: nothing to resume", file=sys.stderr)
-                return EXIT_OK
-            check_resumable(plan, inputs)
-        run, lock = claim_run(plan.reports, plan.run_id, resume=plan.previous is not None,
-                              numbered=plan.numbered)
+        if args.resume:
+            reports, run_id = resume_target(args)
+            run, lock = claim_run(reports, run_id, resume=True)
+        else:
+            plan = plan_new(args, started)
+            inputs = input_files(plan.config)
+            run, lock = claim_run(plan.reports, plan.run_id, numbered=plan.numbered)
     except (ConfigError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as exc:  # the run folder cannot be created
+    except OSError as exc:  # the run folder cannot be created, or locked
         print(f"error: {os_error_message(exc, 'create')}", file=sys.stderr)
         return EXIT_FAILED
     with lock:
+        if args.resume:  # the run's own record, read while no other batch can change it
+            try:
+                plan = plan_resume(args, _explicit(argv), reports, run_id)
+                if plan.previous.get("status") == "ok":
+                    print(f"run {run_id!r} finished ok: nothing to resume", file=sys.stderr)
+                    return EXIT_OK
+                inputs = input_files(plan.config)
+                check_resumable(plan, inputs)
+            except (ConfigError, UsageError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
         return _run(plan, run, args, engine, inputs, started, t0)
 
 
