@@ -232,10 +232,15 @@ def _fail(notebook: Path, output: Path, exc: Exception, partial: Path | None = N
     from helpers.files import os_error_message
 
     message = f"{type(exc).__name__}: {exc}".strip()
+    if isinstance(exc, OSError) and exc.errno and exc.filename in (None, str(partial)):
+        # papermill could not save the notebook as it ran (a full disk): name the output
+        message = os_error_message(OSError(exc.errno, exc.strerror, str(output)))
     try:
         _write_error_notebook(notebook, output, message, partial)
     except OSError as write_error:
-        message += f"; the executed notebook was not saved: {os_error_message(write_error)}"
+        also = os_error_message(write_error)
+        if also != message:
+            message += f"; the executed notebook was not saved: {also}"
     raise NotebookFailed(notebook, output, message) from exc
 
 
