@@ -515,6 +515,26 @@ def test_an_executed_notebook_is_never_left_half_written(project, monkeypatch):
     assert not _partials(run_dir)
 
 
+def test_a_full_disk_while_papermill_saves_the_running_notebook(tmp_path, monkeypatch):
+    """papermill's own writes fail (no file name in the error): the message names the output."""
+    from papermill.iorw import LocalHandler
+
+    ensure_kernel("python3")
+    notebook = stub_notebook(tmp_path / "01_x.ipynb", PARAMETERS, "print('hello')")
+    output = tmp_path / "out" / "01_x.ipynb"
+
+    def full(self, buf, path):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(LocalHandler, "write", full)
+    with pytest.raises(NotebookFailed) as caught:
+        PapermillEngine(timeout=60).execute(notebook, output, {"region": "ALL"}, tmp_path)
+    assert caught.value.message.startswith(
+        f"cannot write {output}: No space left on device (the disk is full")
+    assert sorted(p.name for p in output.parent.iterdir()) == ["01_x.ipynb"]  # error notebook
+    assert "No space left on device" in output.read_text("utf-8")
+
+
 def test_a_region_whose_folder_cannot_be_created_is_failed(project, monkeypatch):
     real = RunPaths.region
 
