@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         notebooks = ROOT / "notebooks" if args.real else stub_notebooks(tmp / "notebooks")
         if not args.real:
-            batch.run_prep = lambda config, run: run.prep.mkdir(parents=True, exist_ok=True)
+            batch.run_prep = lambda config, run, inputs: run.prep.mkdir(parents=True, exist_ok=True)
         engines = [e.strip() for e in args.engines.split(",") if e.strip()]
         for jobs, engine in [(int(j), e) for j in args.jobs.split(",") for e in engines]:
             run_id = f"{engine}-jobs{jobs}"

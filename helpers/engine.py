@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
+import uuid
 import weakref
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -110,13 +111,45 @@ class PapermillEngine:
         self.language = language
         self.timeout = timeout
         self.start_timeout = start_timeout
+        self._running_lock = threading.Lock()
+        self._running: dict[int, Any] = {}  # thread id -> kernel manager of its notebook
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(kernel_name={self.kernel_name!r}, "
                 f"timeout={self.timeout!r})")
 
     def execute(self, notebook: Path, output: Path, parameters: dict, cwd: Path) -> None:
-        self._papermill(notebook, output, parameters, cwd)
+        try:
+            self._papermill(notebook, output, parameters, cwd,
+                            kernel_manager_class=self._kernel_manager_class())
+        finally:
+            with self._running_lock:
+                self._running.pop(threading.get_ident(), None)
+
+    def close(self) -> None:
+        """Kill the kernels of the notebooks running now (the batch was interrupted).
+
+        Their notebooks fail as with a dead kernel; idempotent, safe from any thread,
+        and the engine stays usable.
+        """
+        with self._running_lock:
+            managers, self._running = list(self._running.values()), {}
+        for km in managers:
+            _kill(km)
+
+    def _kernel_manager_class(self) -> type:
+        """nbclient's kernel manager, noting each started kernel so :meth:`close` finds it."""
+        from jupyter_client.manager import AsyncKernelManager
+
+        engine = self
+
+        class _NotedKernelManager(AsyncKernelManager):
+            async def _async_post_start_kernel(self, **kw: Any) -> None:
+                await super()._async_post_start_kernel(**kw)
+                with engine._running_lock:
+                    engine._running[threading.get_ident()] = self
+
+        return _NotedKernelManager
 
     def _papermill(self, notebook: Path, output: Path, parameters: dict, cwd: Path,
                    **engine_kwargs) -> None:
@@ -129,37 +162,85 @@ class PapermillEngine:
 
         notebook, output, cwd = Path(notebook).resolve(), Path(output).resolve(), Path(cwd)
         output.parent.mkdir(parents=True, exist_ok=True)
+        # papermill writes the notebook as it runs: into a hidden file beside the output,
+        # which replaces the output at the end, so no half-written notebook is left.
+        partial = output.with_name(f".{output.stem}.{uuid.uuid4().hex[:8]}.partial.ipynb")
         try:
-            papermill.execute_notebook(
-                str(notebook),
-                str(output),
-                parameters=dict(parameters),
-                kernel_name=self.kernel_name,
-                language=self.language,
-                progress_bar=False,
-                log_output=False,
-                start_timeout=self.start_timeout,
-                execution_timeout=self.timeout,
-                # The kernel's working directory. papermill's own ``cwd=`` argument
-                # does os.chdir() in this process, which races when several
-                # threads run notebooks at once; nbclient starts the kernel in
-                # resources.metadata.path instead, leaving this process alone.
-                resources={"metadata": {"path": str(cwd.resolve())}},
-                extra_arguments=list(KERNEL_ARGUMENTS),
-                **engine_kwargs,
-            )
-        except PapermillExecutionError as exc:
-            # papermill saved the notebook with the traceback and an error marker.
-            message = f"{exc.ename}: {exc.evalue}" if exc.evalue else str(exc.ename)
-            raise NotebookFailed(notebook, output, message) from exc
-        except Exception as exc:  # kernel died, cell timeout, unreadable notebook ...
-            _fail(notebook, output, exc)
+            try:
+                executed = papermill.execute_notebook(
+                    str(notebook),
+                    str(partial),
+                    parameters=dict(parameters),
+                    kernel_name=self.kernel_name,
+                    language=self.language,
+                    progress_bar=False,
+                    log_output=False,
+                    start_timeout=self.start_timeout,
+                    execution_timeout=self.timeout,
+                    # The kernel's working directory. papermill's own ``cwd=`` argument
+                    # does os.chdir() in this process, which races when several
+                    # threads run notebooks at once; nbclient starts the kernel in
+                    # resources.metadata.path instead, leaving this process alone.
+                    resources={"metadata": {"path": str(cwd.resolve())}},
+                    extra_arguments=list(KERNEL_ARGUMENTS),
+                    **engine_kwargs,
+                )
+            except PapermillExecutionError as exc:
+                # papermill saved the notebook with the traceback and an error marker.
+                message = f"{exc.ename}: {exc.evalue}" if exc.evalue else str(exc.ename)
+                _publish(partial, output)
+                raise NotebookFailed(notebook, output, message) from exc
+            except Exception as exc:  # kernel died, cell timeout, unreadable notebook ...
+                _fail(notebook, output, exc, partial)
+            _publish(partial, output, executed)
+        finally:
+            partial.unlink(missing_ok=True)
 
 
-def _fail(notebook: Path, output: Path, exc: Exception) -> None:
-    """Write ``output`` with the reason at the top and raise :class:`NotebookFailed`."""
+def _publish(partial: Path, output: Path, nb: Any = None) -> None:
+    """Put the executed notebook in place: ``partial`` replaces ``output`` in one step.
+
+    papermill recorded ``partial`` as its output path; the notebook says ``output``.
+    """
+    import nbformat
+
+    from helpers import files
+
+    if nb is None:
+        nb = nbformat.read(partial, as_version=4)
+    if "papermill" in nb.metadata:
+        nb.metadata.papermill["output_path"] = str(output)
+    files.write_atomic(output, nbformat.writes(nb))
+
+
+def _kill(km: Any) -> None:
+    """Kill a kernel's process from any thread (its owner then sees a dead kernel)."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is not None:
+        try:
+            process.kill()
+        except Exception:
+            pass
+
+
+def _fail(notebook: Path, output: Path, exc: Exception, partial: Path | None = None) -> None:
+    """Write ``output`` with the reason at the top and raise :class:`NotebookFailed`.
+
+    The notebook as far as it ran (``partial``) is kept when there is one. When even
+    that cannot be written (a full disk), the message says so.
+    """
+    from helpers.files import os_error_message
+
     message = f"{type(exc).__name__}: {exc}".strip()
-    _write_error_notebook(notebook, output, message)
+    if isinstance(exc, OSError) and exc.errno and exc.filename in (None, str(partial)):
+        # papermill could not save the notebook as it ran (a full disk): name the output
+        message = os_error_message(OSError(exc.errno, exc.strerror, str(output)))
+    try:
+        _write_error_notebook(notebook, output, message, partial)
+    except OSError as write_error:
+        also = os_error_message(write_error)
+        if also != message:
+            message += f"; the executed notebook was not saved: {also}"
     raise NotebookFailed(notebook, output, message) from exc
 
 
@@ -484,14 +565,18 @@ class WarmKernelEngine(PapermillEngine):
             kernel.shutdown()
 
 
-def _write_error_notebook(notebook: Path, output: Path, message: str) -> None:
+def _write_error_notebook(notebook: Path, output: Path, message: str,
+                          partial: Path | None = None) -> None:
     """Make sure ``output`` exists and says at the top why the run stopped."""
     import html
 
     import nbformat
 
+    from helpers import files
+
     try:
-        source = output if output.exists() else notebook
+        source = partial if partial is not None and partial.exists() else (
+            output if output.exists() else notebook)
         nb: Any = nbformat.read(source, as_version=4)
     except Exception:  # the source itself is unreadable
         nb = nbformat.v4.new_notebook()
@@ -501,5 +586,4 @@ def _write_error_notebook(notebook: Path, output: Path, message: str) -> None:
     )
     note.metadata["tags"] = ["workbook-error"]
     nb.cells.insert(0, note)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, output)
+    files.write_atomic(output, nbformat.writes(nb))

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers import files
 from helpers.segments import SEGMENTS
 
 __all__ = [
@@ -338,6 +339,6 @@ def collect_monitoring(run_dir: Path, regions: list[dict], *, baseline_run: str)
     if not rows:
         return None
     summary = {"baseline_run": str(baseline_run), "regions": rows}
-    (run_dir / "monitoring.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    files.write_atomic(run_dir / "monitoring.json",
+                       json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     return summary

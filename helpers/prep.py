@@ -1095,38 +1095,127 @@ def build_prep(config: Config) -> PrepResult:
     return result
 
 
-def input_files(config: Config) -> list[Path]:
-    """Every configured source and joined file, in config order (globs expanded)."""
-    paths: list[Path] = []
-    for sources in config.sources.values():
-        for source in sources:
-            paths += source_paths(source, config.data_dir)
-            for join in source.joins:
-                paths += resolve_files(join.file, config.data_dir, source.name, must_exist=False)
-    return list(dict.fromkeys(paths))
+class PrepDamaged(Exception):
+    """A saved prep folder cannot be used as it is: a file is missing, cut short or changed.
+
+    Attributes
+    ----------
+    path : Path
+        The file at fault.
+    reason : str
+        What is wrong with it.
+    """
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+PREP_SUMMARY = "prep.json"
+PREP_CSV = ("ledger", "quarantine", "unresolved", "duplicates")
+#: Every file :func:`save_prep` writes besides the summary.
+PREP_FILES = tuple([f"{name}.parquet" for name in TABLES] + [f"{name}.csv" for name in PREP_CSV])
+
+
+def _prep_files(result: PrepResult) -> dict[str, pd.DataFrame]:
+    tables = {**result.tables(), **{name: getattr(result, name) for name in PREP_CSV}}
+    return dict(zip(PREP_FILES, tables.values(), strict=True))
 
 
 def save_prep(result: PrepResult, folder: Path, fingerprint: dict) -> None:
-    """Write the tables as Parquet, the ledger and quarantine as CSV, a summary as JSON."""
+    """Write the tables as Parquet, the ledger and quarantine as CSV, a summary as JSON.
+
+    Each file is written whole or not at all (``helpers.files.atomic_path``); the
+    summary ``prep.json`` goes last and records every file's size and SHA-256, so a
+    folder cut short by a full disk or an interrupted run, or a file changed later,
+    is noticed by :func:`load_prep`. ``fingerprint`` (what the tables were built
+    from, see ``helpers.steps.prep_fingerprint``) is kept in the summary.
+    """
+    from helpers.files import atomic_path, sha256_file, write_atomic
+
     folder.mkdir(parents=True, exist_ok=True)
-    for name, table in result.tables().items():
-        table.to_parquet(folder / f"{name}.parquet", index=False)
-    result.ledger.to_csv(folder / "ledger.csv", index=False)
-    result.quarantine.to_csv(folder / "quarantine.csv", index=False)
-    result.unresolved.to_csv(folder / "unresolved.csv", index=False)
-    result.duplicates.to_csv(folder / "duplicates.csv", index=False)
+    (folder / PREP_SUMMARY).unlink(missing_ok=True)  # the folder is incomplete until it is back
+    files = {}
+    for name, table in _prep_files(result).items():
+        with atomic_path(folder / name) as tmp:
+            if name.endswith(".parquet"):
+                table.to_parquet(tmp, index=False)
+            else:
+                table.to_csv(tmp, index=False)
+        files[name] = {"bytes": (folder / name).stat().st_size,
+                       "sha256": sha256_file(folder / name)}
     summary = {"fingerprint": fingerprint, "notes": result.notes,
-               "rows": {name: len(t) for name, t in result.tables().items()}}
-    (folder / "prep.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
+               "rows": {name: len(t) for name, t in result.tables().items()}, "files": files}
+    write_atomic(folder / PREP_SUMMARY, json.dumps(summary, ensure_ascii=False, indent=2))
+
+
+def read_prep_summary(folder: Path) -> dict:
+    """The saved ``prep.json``; :class:`PrepDamaged` naming it when missing or unreadable."""
+    path = folder / PREP_SUMMARY
+    try:
+        summary = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise PrepDamaged(path, "missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PrepDamaged(path, f"unreadable ({type(exc).__name__}: {exc})") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("files"), dict):
+        raise PrepDamaged(path, "not a prep summary of this version (no list of files)")
+    return summary
+
+
+def check_prep_files(folder: Path, summary: dict) -> None:
+    """Check every prep file against the summary's size and SHA-256.
+
+    Raises
+    ------
+    PrepDamaged
+        Naming the first file that is missing, unlisted, unreadable, or of another
+        size or content than when it was written.
+    """
+    from helpers.files import sha256_file
+
+    for name in PREP_FILES:
+        path, facts = Path(folder) / name, summary["files"].get(name)
+        if not isinstance(facts, dict):
+            raise PrepDamaged(path, f"not listed in {PREP_SUMMARY}")
+        try:
+            size, expected = path.stat().st_size, facts.get("bytes")
+            if size != expected:
+                shown = f"{expected:,}" if isinstance(expected, int) else repr(expected)
+                raise PrepDamaged(path, f"{size:,} bytes where {PREP_SUMMARY} says {shown} "
+                                        "(cut short or changed)")
+            if sha256_file(path) != facts.get("sha256"):
+                raise PrepDamaged(path, "content changed since it was written "
+                                        f"(SHA-256 differs from {PREP_SUMMARY})")
+        except FileNotFoundError:
+            raise PrepDamaged(path, "missing") from None
+        except OSError as exc:
+            raise PrepDamaged(path, f"unreadable ({exc.strerror or exc})") from None
 
 
 def load_prep(folder: Path) -> PrepResult:
-    """Read what :func:`save_prep` wrote."""
-    summary = json.loads((folder / "prep.json").read_text("utf-8"))
-    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
-    read = {name: pd.read_csv(folder / f"{name}.csv", dtype={"rows": "int64", "line": "Int64"})
-            for name in ("ledger", "quarantine", "unresolved")}
-    dup_path = folder / "duplicates.csv"
-    duplicates = pd.read_csv(dup_path, dtype={"customer_id": str, "kept_id": str}) if \
-        dup_path.exists() else PrepResult.__dataclass_fields__["duplicates"].default_factory()
-    return PrepResult(**tables, **read, notes=summary["notes"], duplicates=duplicates)
+    """Read what :func:`save_prep` wrote, after checking every file (:func:`check_prep_files`).
+
+    Raises
+    ------
+    PrepDamaged
+        Naming the first file that is missing, of another size or content than when
+        it was written, or unreadable (the folder should then be built again).
+    """
+    folder = Path(folder)
+    summary = read_prep_summary(folder)
+    check_prep_files(folder, summary)
+    frames: dict[str, pd.DataFrame] = {}
+    for name in PREP_FILES:
+        path, stem = folder / name, name.rsplit(".", 1)[0]
+        try:
+            if name.endswith(".parquet"):
+                frames[stem] = pd.read_parquet(path)
+            elif stem == "duplicates":
+                frames[stem] = pd.read_csv(path, dtype={"customer_id": str, "kept_id": str})
+            else:
+                frames[stem] = pd.read_csv(path, dtype={"rows": "int64", "line": "Int64"})
+        except Exception as exc:  # intact bytes that still do not parse
+            raise PrepDamaged(path, f"unreadable ({type(exc).__name__}: {exc})") from None
+    return PrepResult(**frames, notes=list(summary.get("notes") or []))

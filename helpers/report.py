@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from helpers import files
 from helpers.assets import external_references
 from helpers.phrases import tr
 from helpers.strategy import TIERS
@@ -166,8 +167,7 @@ def render_html(
             f"internet ({shown}); build maps with helpers.maps (Leaflet inlined) and embed "
             "images instead of linking them"
         )
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(body, encoding="utf-8")
+    files.write_atomic(html_path, body)  # whole or not at all (a full disk leaves no half page)
     return html_path
 
 
@@ -259,6 +259,13 @@ _TEXT = {
         "manifest": "manifest.json", "commit": "commit", "parameters": "Parameters",
         "summary": "{ok} of {n} regions ok", "summary_failed": ", {failed} failed",
         "no_regions": "No region was run.",
+        "interrupted": "interrupted", "not run": "not run", "running": "running",
+        "summary_interrupted": ", {count} interrupted", "summary_not_run": ", {count} not run",
+        "prep_interrupted": "Data preparation was interrupted; no region was run.",
+        "run_interrupted": "The run was interrupted before every region finished. "
+                           "Continue it with: python -m helpers.batch --resume {run_id}",
+        "run_running": "This run has not finished: it is still running, or it stopped "
+                       "before it could record its end.",
     },
     "zh": {
         "title": "运行", "period": "分析期", "started": "开始", "duration": "用时",
@@ -269,6 +276,11 @@ _TEXT = {
         "manifest": "manifest.json", "commit": "提交", "parameters": "参数",
         "summary": "{n} 个区域中 {ok} 个成功", "summary_failed": "，{failed} 个失败",
         "no_regions": "没有运行任何区域。",
+        "interrupted": "已中断", "not run": "未运行", "running": "运行中",
+        "summary_interrupted": "，{count} 个中断", "summary_not_run": "，{count} 个未运行",
+        "prep_interrupted": "数据准备被中断，未运行任何区域。",
+        "run_interrupted": "运行在所有区域完成前被中断。继续运行：python -m helpers.batch --resume {run_id}",
+        "run_running": "此运行尚未结束：仍在运行，或在记录结束之前已停止。",
     },
 }
 
@@ -295,13 +307,13 @@ th, td { padding: .55em .8em; border-bottom: 1px solid var(--line); vertical-ali
 th { background: #eef2f6; font-weight: 600; font-size: .9em; color: var(--muted);
   text-transform: uppercase; letter-spacing: .03em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.failed td { background: var(--bad-bg); }
-tr.failed td:first-child { border-left: 4px solid var(--bad); }
+tr.failed td, tr.interrupted td { background: var(--bad-bg); }
+tr.failed td:first-child, tr.interrupted td:first-child { border-left: 4px solid var(--bad); }
 .label { font-weight: 600; }
 .slug { color: var(--muted); font-size: .85em; }
 .status { font-weight: 600; white-space: nowrap; }
-.status.ok { color: var(--ok); } .status.failed { color: var(--bad); }
-.status.skipped { color: var(--skip); }
+.status.ok { color: var(--ok); } .status.failed, .status.interrupted { color: var(--bad); }
+.status.skipped, .status.not-run, .status.running { color: var(--skip); }
 .error { color: var(--bad); font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   font-size: .85em; margin-top: .3em; white-space: pre-wrap; word-break: break-word; }
 .up { color: var(--ok); } .down { color: var(--bad); } .na { color: var(--skip); }
@@ -313,8 +325,8 @@ ul.links { list-style: none; margin: 0; padding: 0; }
 ul.links li { white-space: nowrap; }
 ul.links a { color: #0b5cad; text-decoration: none; }
 ul.links a:hover { text-decoration: underline; }
-ul.links .failed a, ul.links .failed { color: var(--bad); }
-ul.links .skipped { color: var(--skip); }
+ul.links .failed a, ul.links .failed, ul.links .interrupted { color: var(--bad); }
+ul.links .skipped, ul.links .not-run, ul.links .running { color: var(--skip); }
 footer { max-width: 1200px; margin: 0 auto 2em; padding: 0 1.5em; color: var(--muted);
   font-size: .85em; }
 footer a { color: inherit; }
@@ -381,6 +393,11 @@ def _read_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def _css(status: str) -> str:
+    """A status as a CSS class: ``not run`` -> ``not-run``."""
+    return status.replace(" ", "-")
+
+
 def _href(path: str) -> str:
     """A relative URL for a path inside the run folder, percent-encoded."""
     return _e(quote(str(path).replace("\\", "/")))
@@ -430,13 +447,13 @@ def _region_row(run_dir: Path, region: dict, text: dict, currency: str,
             entry = caption
         if nb_status != "ok":
             entry += f" ({_e(text.get(nb_status, nb_status))})"
-        links.append(f'<li class="{_e(nb_status)}">{entry}</li>')
+        links.append(f'<li class="{_e(_css(nb_status))}">{entry}</li>')
 
     tier_html = _tier_html(headline, lang)
     return (
-        f'<tr class="{_e(status)}" id="region-{_e(slug)}">'
+        f'<tr class="{_e(_css(status))}" id="region-{_e(slug)}">'
         f'<td>{"".join(cells)}</td>'
-        f'<td><span class="status {_e(status)}">{_e(text.get(status, status))}</span></td>'
+        f'<td><span class="status {_e(_css(status))}">{_e(text.get(status, status))}</span></td>'
         f'<td class="num">{_fmt_int(headline.get("customers"))}</td>'
         f'<td class="num">{_fmt_int(headline.get("active_customers"))}</td>'
         f'<td class="num">{_fmt_money(headline.get("revenue"), currency)}</td>'
@@ -516,17 +533,18 @@ def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None)
         ``reports/<run_id>``; links are relative to it.
     regions : list of dict
         One per region, in display order, as in ``manifest.json``: ``region``
-        (name), ``label``, ``slug``, ``status`` (ok, failed, skipped), ``error``
-        (message or None), ``notebooks`` (list of dicts with ``notebook``
-        (file name), ``status``, ``html`` (path relative to ``run_dir``) and
-        ``error``) and optionally ``headline`` (else read from
+        (name), ``label``, ``slug``, ``status`` (ok, failed, interrupted, not run,
+        running), ``error`` (message or None), ``notebooks`` (list of dicts with
+        ``notebook`` (file name), ``status`` (also skipped), ``html`` (path relative
+        to ``run_dir``) and ``error``) and optionally ``headline`` (else read from
         ``<slug>/headline.json`` when present: ``customers``,
         ``active_customers``, ``revenue``, ``growth_yoy``, ``period_start``,
         ``period_end``, ``tier``).
     meta : dict, optional
         Run facts, as in ``manifest.json`` (``run_id``, ``started``,
         ``duration_seconds``, ``project``, ``currency``, ``parameters``,
-        ``git_commit``, ``prep``); read from ``run_dir/manifest.json`` when omitted.
+        ``git_commit``, ``prep``, ``status``); read from ``run_dir/manifest.json``
+        when omitted. A run ``interrupted`` or still ``running`` gets a banner saying so.
 
     Notes
     -----
@@ -549,6 +567,10 @@ def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None)
     summary = text["summary"].format(ok=ok, n=n)
     if failed:
         summary += f'<span class="bad">{text["summary_failed"].format(failed=failed)}</span>'
+    for status, key in (("interrupted", "summary_interrupted"), ("not run", "summary_not_run")):
+        count = sum(1 for r in regions if r.get("status") == status)
+        if count:
+            summary += f'<span class="bad">{text[key].format(count=count)}</span>'
 
     facts = [f"<span>{text['title']} <b>{_e(run_id)}</b></span>"]
     period = _period(run_dir, regions, meta)
@@ -563,10 +585,14 @@ def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None)
 
     prep = meta.get("prep") if isinstance(meta.get("prep"), dict) else {}
     prep_banner = ""
-    if prep.get("status") == "failed":
+    if prep.get("status") in ("failed", "interrupted"):
+        key = "prep_failed" if prep["status"] == "failed" else "prep_interrupted"
         prep_banner = (
-            f'<div class="banner-bad">{_e(text["prep_failed"])}\n{_e(prep.get("error") or "")}</div>'
+            f'<div class="banner-bad">{_e(text[key])}\n{_e(prep.get("error") or "")}</div>'
         )
+    elif meta.get("status") in ("interrupted", "running"):
+        key = "run_interrupted" if meta["status"] == "interrupted" else "run_running"
+        prep_banner = f'<div class="banner-bad">{_e(text[key].format(run_id=run_id))}</div>'
 
     rows = "".join(_region_row(run_dir, r, text, currency, lang) for r in regions)
     table = (
@@ -614,7 +640,4 @@ def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None)
 </body>
 </html>
 """
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    return files.write_atomic(run_dir / "index.html", page)

@@ -10,6 +10,7 @@ import hashlib
 import html
 import json
 import math
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,33 +20,184 @@ from IPython.display import Markdown
 
 from helpers import kpi
 from helpers.config import Config, RunPaths, load_config
+from helpers.files import InputFile, changed_inputs, input_files, sha256_file
 from helpers.fonts import use_cjk_font
-from helpers.prep import PrepResult, build_prep, input_files, load_prep, save_prep
+from helpers.io import SourceError
+from helpers.prep import (
+    PrepDamaged,
+    PrepResult,
+    build_prep,
+    check_prep_files,
+    load_prep,
+    read_prep_summary,
+    save_prep,
+)
 from helpers.privacy import mask_pii
 from helpers.scope import Scope
 
+#: The modules (and their data files) step 2 is built with, relative to ``helpers/``: a
+#: prep made by other code is not reused. ``tests/test_runrecords.py`` checks that
+#: every ``helpers`` module ``helpers.prep`` imports is listed.
+PREP_CODE = ("prep.py", "io.py", "config.py", "schemas.py", "scope.py", "geo")
 
-def _fingerprint(config: Config) -> dict:
-    """What the prep depends on: the config file's hash and each input's size and mtime."""
-    files = {}
-    for path in input_files(config):
-        stat = path.stat() if path.exists() else None
-        files[str(path)] = [stat.st_size, stat.st_mtime_ns] if stat else None
-    digest = hashlib.sha256(config.config_path.read_bytes()).hexdigest()
-    return {"config": str(config.config_path), "config_sha256": digest, "files": files}
+
+def prep_code_sha256() -> str:
+    """One SHA-256 over the files of :data:`PREP_CODE` (names and contents)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in PREP_CODE:
+        path = root / name
+        files = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix in (".py", ".csv")
+                       ) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def prep_fingerprint(config: Config, inputs: list[InputFile] | None = None) -> dict:
+    """What the prep depends on: the config's and every input's content hash, and the code.
+
+    ``inputs`` are :func:`helpers.files.input_files` of ``config`` (hashed now when
+    not given). Sizes and timestamps play no part: an input edited in place with the
+    same size and time still changes the fingerprint.
+    """
+    inputs = input_files(config) if inputs is None else inputs
+    return {"config_sha256": sha256_file(config.config_path),
+            "code_sha256": prep_code_sha256(),
+            "inputs": {str(item.path): item.sha256 for item in inputs}}
+
+
+def fingerprint_changes(before: dict | None, now: dict) -> list[str]:
+    """What differs between two :func:`prep_fingerprint` results, in words (empty: nothing)."""
+    if not isinstance(before, dict):
+        return ["no fingerprint was saved"]
+    changes = []
+    if before.get("config_sha256") != now["config_sha256"]:
+        changes.append("the config file changed")
+    old = before.get("inputs") if isinstance(before.get("inputs"), dict) else {}
+    for path, digest in now["inputs"].items():
+        if path not in old:
+            changes.append(f"new input {path}")
+        elif old[path] != digest:
+            changes.append(f"input changed: {path}")
+    changes += [f"input no longer read: {path}" for path in old if path not in now["inputs"]]
+    if before.get("code_sha256") != now["code_sha256"]:
+        changes.append("the data-prep code changed")
+    return changes
+
+
+@dataclass
+class PrepStatus:
+    """What :func:`prepare` did: ``reused`` the saved prep, ``built`` it or ``rebuilt`` it."""
+
+    action: str
+    reason: str | None
+    fingerprint: dict
+    result: PrepResult | None = None  # the tables, when built by this call
+
+    def record(self) -> dict:
+        """The manifest's facts about the prep."""
+        return {"action": self.action, "reason": self.reason,
+                "code_sha256": self.fingerprint["code_sha256"]}
+
+
+def stale_reason(folder: Path, fingerprint: dict) -> str | None:
+    """Why the prep saved in ``folder`` cannot be reused for ``fingerprint`` (None: it can).
+
+    It can when its summary records the same fingerprint and every file it lists is
+    there with the recorded size and SHA-256.
+    """
+    if not folder.exists():
+        return "no prep saved yet"
+    try:
+        summary = read_prep_summary(folder)
+        changes = fingerprint_changes(summary.get("fingerprint"), fingerprint)
+        if changes:
+            return "; ".join(changes)
+        check_prep_files(folder, summary)
+    except PrepDamaged as exc:
+        return f"the saved prep is damaged: {exc}"
+    return None
+
+
+def prepare(config: Config, run: RunPaths, inputs: list[InputFile] | None = None, *,
+            rebuild: bool = False) -> PrepStatus:
+    """Reuse the run's saved prep when its fingerprint matches, else build and save it.
+
+    Parameters
+    ----------
+    config : Config
+    run : RunPaths
+        The prep goes to ``run.prep``.
+    inputs : list of InputFile, optional
+        :func:`helpers.files.input_files` of ``config``, when already hashed.
+    rebuild : bool
+        Build even when the saved prep could be reused.
+
+    Returns
+    -------
+    PrepStatus
+        With the tables when they were built; a reused prep is checked, not read.
+
+    Raises
+    ------
+    helpers.io.SourceError
+        Also when an input changed while it was being read (its recorded hash would
+        not be what the prep read).
+    """
+    inputs = input_files(config) if inputs is None else inputs
+    fingerprint = prep_fingerprint(config, inputs)
+    reason = "asked to rebuild" if rebuild else stale_reason(run.prep, fingerprint)
+    if reason is None:
+        return PrepStatus("reused", None, fingerprint)
+    result = build_prep(config)
+    changed = changed_inputs(inputs)
+    if changed:
+        raise SourceError(f"{changed[0]} changed while the data were being prepared; "
+                          "run again once the exports are complete")
+    save_prep(result, run.prep, fingerprint)
+    action = "built" if reason == "no prep saved yet" else "rebuilt"
+    return PrepStatus(action, reason, fingerprint, result)
+
+
+def is_batch_run(run: RunPaths) -> bool:
+    """A run folder the batch made (it holds ``manifest.json``): its prep is the batch's."""
+    return (run.root / "manifest.json").exists()
 
 
 def ensure_prep(config: Config, run: RunPaths, *, rebuild: bool = False) -> PrepResult:
-    """Load the run's cleaned tables, building them first when missing or stale."""
-    fingerprint = _fingerprint(config)
-    summary = run.prep / "prep.json"
-    if not rebuild and summary.exists():
-        saved = json.loads(summary.read_text("utf-8")).get("fingerprint")
-        if saved == json.loads(json.dumps(fingerprint)):
+    """Load the run's cleaned tables, building them first when missing or stale.
+
+    In a batch run the prep belongs to the run: it was built (or checked) once by the
+    batch before any notebook, and a notebook loads it as it is, without hashing the
+    inputs again, so every region of a run works on the same tables even if an
+    export changes meanwhile. Anywhere else (``reports/interactive``) the prep is
+    reused only when the inputs' content hashes, the config and the prep code match,
+    and is rebuilt (with a message naming what changed or which file is damaged)
+    otherwise.
+
+    Raises
+    ------
+    helpers.prep.PrepDamaged
+        In a batch run whose prep is missing or damaged, naming the file.
+    """
+    if is_batch_run(run) and not rebuild:
+        try:
             return load_prep(run.prep)
-    result = build_prep(config)
-    save_prep(result, run.prep, fingerprint)
-    return result
+        except PrepDamaged as exc:
+            raise PrepDamaged(exc.path, f"{exc.reason}; this run's prep is made by the batch: "
+                              f"run python -m helpers.batch --resume {run.root.name}") from None
+    status = prepare(config, run, rebuild=rebuild)
+    if status.result is not None:
+        if status.action == "rebuilt":
+            print(f"data prep built again: {status.reason}", file=sys.stderr)
+        return status.result
+    try:
+        return load_prep(run.prep)
+    except PrepDamaged as exc:  # damaged since it was checked: build it once more
+        print(f"data prep built again: the saved prep is damaged: {exc}", file=sys.stderr)
+        return prepare(config, run, rebuild=True).result
 
 
 def _plain(value):

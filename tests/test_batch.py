@@ -85,7 +85,7 @@ def project(tmp_path_factory) -> dict:
     return {"root": root, "notebooks": notebooks, "config": config, "reports": root / "reports"}
 
 
-def _fake_prep(config, run):
+def _fake_prep(config, run, inputs):
     run.prep.mkdir(parents=True, exist_ok=True)
     (run.prep / "ledger.csv").write_text("table,outcome,rows\ncustomers,kept,1\n",
                                          encoding="utf-8")
@@ -305,7 +305,7 @@ class _FakeEngine:
 
 
 def test_prep_failure_runs_no_region(project, tmp_path, monkeypatch, capsys):
-    def broken(config, run):
+    def broken(config, run, inputs):
         raise RuntimeError("ledger does not balance")
 
     monkeypatch.setattr(batch, "run_prep", broken)

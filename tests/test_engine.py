@@ -328,7 +328,7 @@ def test_batch_runs_with_either_engine_and_leaves_no_kernel(name, tmp_path, monk
     config = tmp_path / "workbook.yaml"
     config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     monkeypatch.setattr(batch, "run_prep",
-                        lambda config, run: run.prep.mkdir(parents=True, exist_ok=True))
+                        lambda config, run, inputs: run.prep.mkdir(parents=True, exist_ok=True))
     code = batch.main(["--config", str(config), "--regions", "华东,华南", "--jobs", "2",
                        "--engine", name, "--run-id", "r", "--notebooks", str(notebooks),
                        "--reports", str(tmp_path / "reports")])
