@@ -287,34 +287,34 @@ def _decode(data: bytes, encoding: str, auto: bool, path: Path,
             if codecs.lookup(enc).name not in {codecs.lookup(o).name for o in order}:
                 order.append(enc)
     newlines = text_lines = None
-    first: tuple[str, int, int, int] | None = None
+    failed = []  # per encoding tried: (encoding, first bad byte, first bad line, bad lines)
     for enc in order:
         try:
             return enc, data.decode(enc), {}
         except UnicodeDecodeError as exc:
             error_at = exc.start
-        if _wide(enc):
-            first = first or (enc, error_at, int(np.searchsorted(_line_starts(data), error_at)), 0)
+        if _wide(enc):  # its lines cannot be split on newline bytes: no line by line
+            failed.append((enc, error_at, None, 0))
             continue
         if newlines is None:
-            newlines, text_lines = _line_starts(data), _text_lines(data, _line_starts(data))
+            newlines = _line_starts(data)
+            text_lines = _text_lines(data, newlines)
         bad, offsets = _bad_lines(data, enc, newlines)
         if len(bad) * 2 <= len(text_lines):
             return enc, _mixed_text(data, enc, bad, newlines), {
                 int(i) + 1: f"line is not valid {_label(enc)} (another encoding mixed in)"
                 for i in bad}
-        first = first or (enc, int(offsets[0]), int(bad[0]), len(bad))
-    enc, offset, line, n_bad = first
+        failed.append((enc, int(offsets[0]), int(bad[0]) + 1, len(bad)))
+    enc, offset, line, n_bad = failed[0]
     others = [e for e in ("utf-8", "gb18030", *(("utf-16",) if b"\x00" in data else ()))
               if codecs.lookup(e).name not in {codecs.lookup(o).name for o in order}]
     fits = next((e for e in others if _decodes(data, e)), None)
+    where = (f"byte {offset} is not valid {_label(enc)}" if line is None else
+             f"{n_bad} of the {len(text_lines)} lines holding non-ASCII text are not valid "
+             f"{_label(enc)} (the first: line {line}, byte {offset})")
     hint = f"; the whole file decodes as {fits}: set encoding: {fits}" if fits else ""
-    many = (f", nor do {n_bad} of the {len(text_lines)} lines holding non-ASCII text"
-            if n_bad > 1 else "")
-    raise SourceError(
-        f"{path}: cannot be decoded as {' or '.join(order)}: line {line + 1} (byte {offset}) "
-        f"is not valid {_label(enc)}{many}{hint} (set the encoding of {spec.what}; 'auto' "
-        "detects UTF-8 and GB18030)")
+    raise SourceError(f"{path}: cannot be decoded as {' or '.join(order)}: {where}{hint} (set "
+                      f"the encoding of {spec.what}; 'auto' detects UTF-8 and GB18030)")
 
 
 def _decodes(data: bytes, encoding: str) -> bool:

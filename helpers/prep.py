@@ -258,6 +258,8 @@ def has_invisible(series: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     array = pa.array(series.astype("string"))
+    if pc.all(pc.string_is_ascii(array)).as_py() is not False:  # all ASCII: none invisible
+        return pd.Series(False, index=series.index)
     found = pc.fill_null(pc.match_substring_regex(array, INVISIBLE), False)
     return pd.Series(found.to_numpy(zero_copy_only=False), index=series.index)
 
@@ -284,7 +286,8 @@ def normalise_ids(series: pd.Series) -> pd.Series:
 
     text = series.astype("string").str.strip()
     array = pa.array(text)
-    if pc.any(pc.match_substring_regex(array, INVISIBLE)).as_py():
+    if pc.all(pc.string_is_ascii(array)).as_py() is False and pc.any(
+            pc.match_substring_regex(array, INVISIBLE)).as_py():
         text = text.str.replace(INVISIBLE, "", regex=True).str.strip()
         array = pa.array(text)
     if pc.any(pc.match_substring(array, ".0")).as_py():  # only then can a float id be there
@@ -360,7 +363,7 @@ def _parse_format(values: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
     -1/+1 where a value parsed but lies before/after what a timestamp holds."""
     beyond = np.zeros(len(values), dtype="int8")
     if fmt == EXCEL:
-        days = pd.to_numeric(values, errors="coerce")
+        days = pd.to_numeric(values, errors="coerce").astype("float64")
         serial = days.between(*EXCEL_DAYS)
         parsed = (pd.Timestamp("1899-12-30") + pd.to_timedelta(days.where(serial), unit="D"))
         beyond = np.where(days.notna() & (days < EXCEL_DAYS[0]), -1,
@@ -687,7 +690,8 @@ def _id_notes(frame: pd.DataFrame, source: Source, notes: list[str]) -> None:
                          "characters (zero-width space, byte-order mark ...) that were removed "
                          f"(line(s) {', '.join(str(n) for n in lines)} ...)")
         array = pa.array(frame[col].astype("string"))
-        if not pc.any(pc.match_substring(array, "E+", ignore_case=True)).as_py():
+        if not (pc.any(pc.match_substring(array, "E+")).as_py()
+                or pc.any(pc.match_substring(array, "e+")).as_py()):
             continue
         sci = pd.Series(pc.fill_null(pc.match_substring_regex(array, SCIENTIFIC_ID), False)
                         .to_numpy(zero_copy_only=False), index=frame.index)
@@ -1289,7 +1293,7 @@ def _check_stop(ledger: _Ledger, config: Config, tables: tuple[str, ...]) -> Non
 
 
 def _percent(share: float) -> str:
-    return f"{share * 100:.3g}%"
+    return f"{share * 100:.4g}%"
 
 
 def _examples(ledger: _Ledger, table: str, source: str, file: str, reason: str,
@@ -1391,8 +1395,8 @@ def _date_fix(values: list[str], column: str, tried: list[str], key: str, source
     texts = pd.Series([str(v) for v in values], dtype="string")
     if texts.empty:
         return f"check that {key}.columns.{column} names the date column"
-    days = pd.to_numeric(texts, errors="coerce")
-    serial = days.between(*EXCEL_DAYS).fillna(False).astype(bool)
+    days = pd.to_numeric(texts, errors="coerce").astype("float64")
+    serial = days.between(*EXCEL_DAYS)
     if serial.mean() > 0.5:
         example = texts[serial].iloc[0]
         day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(example))
