@@ -136,7 +136,7 @@ _KINDS = {
     "sqlite": ("an SQLite database", "export the table as CSV"),
     "binary": ("binary data (it holds NUL bytes)", "check that file names the export; text in "
                "UTF-16 without a byte-order mark needs encoding: utf-16-le"),
-    "html": ("an HTML page (some systems export tables as HTML named .xls)",
+    "html": ("an HTML page (some systems export a table as HTML and name it .xls or .csv)",
              "open it in Excel and save it as .xlsx, or export CSV"),
     "text": ("text (CSV?)", "name it {stem}.csv"),
 }
@@ -478,36 +478,55 @@ def _newlines_in(table) -> np.ndarray:
     return total
 
 
-def _ragged(text: str, delimiter: str, width: int) -> tuple[list[str | None], str | None]:
-    """The values of a line the parser skipped, fitted to ``width``, and why it is set aside
-    (None: only empty values past the last column, which are dropped)."""
+def _ragged(text: str, delimiter: str, names: list[str]) -> tuple[list[str | None], str | None]:
+    """The values of a line the parser skipped, fitted to the header's ``names``, and why it
+    is set aside (None: what is missing or extra is only empty values past the last named
+    column, e.g. a delimiter at the end of the header or of the line)."""
+    width = len(names)
     with _long_fields():
         fields = next(csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter), [])
+    named = _named_width(names)
     if len(fields) > width and not any(f.strip() for f in fields[width:]):
         reason = None
     elif len(fields) > width:
         reason = f"ragged line: more values than the header's {width} columns"
+    elif len(fields) >= named:
+        reason = None
     else:
         reason = f"ragged line: fewer values than the header's {width} columns"
     values = [f if f != "" else None for f in fields[:width]]
     return values + [None] * (width - len(values)), reason
 
 
+def _named_width(names: list[str]) -> int:
+    """The number of columns up to the last one with a name in the header."""
+    width = len(names)
+    while width and names[width - 1].startswith("Unnamed: "):
+        width -= 1
+    return width
+
+
 def _swallowed(frame: pd.DataFrame, spans: np.ndarray, delimiter: str, width: int,
                path: Path, spec: FileSpec) -> None:
-    """Stop when a quote left open swallows lines that look like rows of their own."""
+    """Stop when a quote left open swallows lines that look like rows of their own: a value
+    with a line break followed by a line holding as many delimiters as a row."""
     if width < 3 or not spans.any():
         return
-    for pos in np.flatnonzero(spans):
-        for value in frame.iloc[pos].dropna():
-            if "\n" in str(value) and any(line.count(delimiter) >= width - 1
-                                          for line in str(value).split("\n")[1:]):
-                line = int(frame["_line"].iloc[pos])
-                raise SourceError(
-                    f"{path}: line {line}: a quoted value opened on this line runs over "
-                    f"{int(spans[pos]) + 1} lines (to line {line + int(spans[pos])}) and holds "
-                    f"what look like rows of their own ({spec.what}); a quote (\") is not "
-                    f"closed on line {line}: fix it in the export")
+    rows = np.flatnonzero(spans)
+    part = frame.iloc[rows]
+    other = "[^\n" + re.escape(delimiter) + "]*"
+    pattern = "\n" + other + ("(?:" + re.escape(delimiter) + other + ")") + "{%d}" % (width - 1)
+    hit = np.zeros(len(rows), dtype=bool)
+    for col in [c for c in part.columns if not c.startswith("_")]:
+        hit |= part[col].astype("string").str.contains(pattern, regex=True).fillna(False) \
+            .to_numpy(dtype=bool)
+    if hit.any():
+        pos = rows[np.argmax(hit)]
+        line, span = int(frame["_line"].iloc[pos]), int(spans[pos])
+        raise SourceError(
+            f"{path}: line {line}: a quoted value opened on this line runs over {span + 1} "
+            f"lines (to line {line + span}) and holds what look like rows of their own "
+            f"({spec.what}); a quote (\") is not closed on line {line}: fix it in the export")
 
 
 def _parse_csv(open_source: Callable, encoding: str, delimiter: str, skip: int,
@@ -534,7 +553,7 @@ def _parse_csv(open_source: Callable, encoding: str, delimiter: str, skip: int,
     numbers = np.array([n for n, _ in invalid], dtype=np.int64)
     records = np.setdiff1d(np.arange(first, first + len(frame) + len(invalid)), numbers,
                            assume_unique=True)
-    parsed = [_ragged(text, delimiter, len(names)) for _, text in invalid]
+    parsed = [_ragged(text, delimiter, names) for _, text in invalid]
     extra = pd.DataFrame([values for values, _ in parsed], columns=names, dtype="string")
     extra = extra.assign(_issue=pd.array([reason for _, reason in parsed], dtype="string"),
                          _text=pd.array([text for _, text in invalid], dtype="string"))

@@ -732,6 +732,11 @@ def test_one_empty_value_past_the_last_column_is_not_ragged(tmp_path):
     assert result.quarantine.empty and result.orders["amount"].sum() == 600
 
 
+def test_one_empty_column_past_the_last_header_name_is_not_ragged(tmp_path):
+    result = run(tmp_path, **{"orders.csv": ORDERS.replace("status\n", "status,\n")})
+    assert result.quarantine.empty and result.orders["amount"].sum() == 600
+
+
 def test_line_numbers_count_line_breaks_inside_quoted_values(tmp_path):
     text = ORDERS.replace("O2,C2,2025-02-10,200,done", 'O2,C2,2025-02-10,200,"done\n(late)"') \
         .replace("O3,C3,2025-03-10,300", "O3,C3,2025-03-10,abc")
