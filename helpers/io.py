@@ -515,7 +515,7 @@ def _swallowed(frame: pd.DataFrame, spans: np.ndarray, delimiter: str, width: in
     rows = np.flatnonzero(spans)
     part = frame.iloc[rows]
     other = "[^\n" + re.escape(delimiter) + "]*"
-    pattern = "\n" + other + ("(?:" + re.escape(delimiter) + other + ")") + "{%d}" % (width - 1)
+    pattern = f"\n{other}(?:{re.escape(delimiter)}{other}){{{width - 1}}}"
     hit = np.zeros(len(rows), dtype=bool)
     for col in [c for c in part.columns if not c.startswith("_")]:
         hit |= part[col].astype("string").str.contains(pattern, regex=True).fillna(False) \

@@ -257,11 +257,18 @@ def has_invisible(series: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(series.astype("string"))
-    if pc.all(pc.string_is_ascii(array)).as_py() is not False:  # all ASCII: none invisible
+    if _all_ascii(series):  # nothing invisible
         return pd.Series(False, index=series.index)
+    array = pa.array(series.astype("string"))
     found = pc.fill_null(pc.match_substring_regex(array, INVISIBLE), False)
     return pd.Series(found.to_numpy(zero_copy_only=False), index=series.index)
+
+
+def _all_ascii(values: pd.Series) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.all(pc.string_is_ascii(pa.array(values.astype("string")))).as_py() is not False
 
 
 def normalise_text(values: pd.Series) -> pd.Series:
@@ -286,8 +293,7 @@ def normalise_ids(series: pd.Series) -> pd.Series:
 
     text = series.astype("string").str.strip()
     array = pa.array(text)
-    if pc.all(pc.string_is_ascii(array)).as_py() is False and pc.any(
-            pc.match_substring_regex(array, INVISIBLE)).as_py():
+    if not _all_ascii(text) and pc.any(pc.match_substring_regex(array, INVISIBLE)).as_py():
         text = text.str.replace(INVISIBLE, "", regex=True).str.strip()
         array = pa.array(text)
     if pc.any(pc.match_substring(array, ".0")).as_py():  # only then can a float id be there
@@ -400,7 +406,7 @@ def parse_dates(series: pd.Series, fmt: str | list[str] | None
     text = series.astype("string")
     codes, uniques = pd.factorize(text)
     distinct = pd.Series(uniques, dtype="string")
-    if len(distinct) and not all(v.isascii() for v in distinct):
+    if len(distinct) and not _all_ascii(distinct):
         distinct = normalise_text(distinct)
     used = fmt
     if fmt is None:
@@ -1331,7 +1337,7 @@ def _stop_message(over: list[tuple], ledger: _Ledger, config: Config) -> str:
         shown = shown if len(shown) <= 160 else shown[:157] + "..."
         lines.append(f"  line {line}: {shown}")
     fix = _likely_fix(reason, column, [v for _, v, _ in examples if v is not None],
-                      ledger, key, spec, file, config)
+                      ledger, key, spec, file)
     if fix:
         lines.append(f"Likely fix: {fix}.")
     if len(over) > 1:
@@ -1345,7 +1351,7 @@ def _stop_message(over: list[tuple], ledger: _Ledger, config: Config) -> str:
 
 
 def _likely_fix(reason: str, column: str | None, values: list[str], ledger: _Ledger, key: str,
-                source: Source, file: str, config: Config) -> str:
+                source: Source, file: str) -> str:
     """What most likely makes the rows set aside for ``reason`` readable."""
     mapping = f"{key}.columns.{column}"
     if column in DATE_COLUMNS and " does not match " in reason:
@@ -1374,6 +1380,8 @@ def _likely_fix(reason: str, column: str | None, values: list[str], ledger: _Led
                 "and that the customers export is complete")
     if reason == "amount is zero":
         return f"if zero amounts are real (free samples, ...), set {key}.zero_amount: keep"
+    if reason == "amount is negative":  # marketing spend
+        return "a budget spent cannot be negative: fix the amounts in the export"
     if reason.startswith("amount is negative"):
         return (f"if these are returns, mark them with {key}.returns; if negative amounts are "
                 f"real, set {key}.negative_amount: keep")
