@@ -399,9 +399,10 @@ class Prep(_Strict):
     ``max_quarantine_share``: step 2 stops (before step 3) when one reason sets aside
     more than this share of a file's rows, and at least 10 of them or all of them
     (``helpers.prep.STOP_MIN_ROWS``); rules the config asks for (filters,
-    ``keep_status``, returns excluded) do not count. 1 turns the stop off. ``earliest_year``: order dates before it are
-    set aside, other dates before it left empty. ``max_field_chars``: a row with a
-    longer value in a column the config uses is set aside.
+    ``keep_status``, returns excluded) do not count; 1 turns the stop off.
+    ``earliest_year``: order dates before it are set aside, other dates before it
+    left empty. ``max_field_chars``: a row with a longer value in a column the config
+    uses is set aside.
     """
 
     max_quarantine_share: float = Field(0.05, ge=0, le=1)
