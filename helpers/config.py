@@ -49,7 +49,15 @@ KNOWN_COLUMNS = {
 }
 
 
-class ConfigError(ValueError):
+class MessageError(ValueError):
+    """An error whose message says all the user needs (file, column, line or key, and
+    what to do). A notebook shows the message alone, without a traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for how an error is shown
+        return [f"{type(self).__name__}: {self}"]
+
+
+class ConfigError(MessageError):
     """A problem in ``workbook.yaml``; the message names the key."""
 
 
@@ -116,6 +124,11 @@ class Join(_Strict):
     columns: list[str] | dict[str, str] | None = None
     aggregate: dict[str, Literal["sum", "first", "last", "min", "max", "mean", "count"]] = {}
 
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str) -> str:
+        return _codec(value)
+
     @property
     def left_keys(self) -> list[str]:
         return [self.left_on] if isinstance(self.left_on, str) else list(self.left_on)
@@ -139,6 +152,31 @@ class Returns(_Strict):
     action: Literal["exclude", "net"] = "net"
 
 
+def _codec(value: str) -> str:
+    """An encoding Python knows (or ``auto``), as given."""
+    import codecs
+
+    if value.lower() != "auto":
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; expected auto or a name such as "
+                             "utf-8, gb18030, gbk, utf-16") from None
+    return value
+
+
+def _date_formats(value: str | list[str]) -> str | list[str]:
+    """A strptime format (``%Y-%m-%d``), ``excel``, or a list of them tried in order."""
+    formats = [value] if isinstance(value, str) else value
+    if not formats:
+        raise ValueError("give at least one date format")
+    for fmt in formats:
+        if fmt != "excel" and "%" not in fmt:
+            raise ValueError(f"{fmt!r} is not a date format; expected a format such as "
+                             "'%Y-%m-%d', 'excel' (Excel day numbers and date cells) or a list")
+    return value
+
+
 class Source(_Strict):
     name: str = Field(min_length=1)
     # One file, a glob pattern (exports_*.csv) or a list; files of one source share a layout.
@@ -148,13 +186,24 @@ class Source(_Strict):
     sheet: str | None = None
     header_row: int | Literal["auto"] = "auto"  # 1-based row of the header; auto: found
     columns: dict[str, str | Derived]
-    dates: dict[str, str] = {}
+    # Per date column: a strptime format, ``excel``, or a list tried in order; else inferred.
+    dates: dict[str, str | list[str]] = {}
     keep_status: list[str] | None = None
     filters: list[RowFilter] = []
     joins: list[Join] = []
     returns: Returns | None = None
     zero_amount: Literal["quarantine", "keep"] = "quarantine"
     negative_amount: Literal["quarantine", "keep"] = "quarantine"
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str) -> str:
+        return _codec(value)
+
+    @field_validator("dates")
+    @classmethod
+    def _dates(cls, value: dict) -> dict:
+        return {col: _date_formats(fmt) for col, fmt in value.items()}
 
     @property
     def files(self) -> list[str]:
@@ -344,6 +393,23 @@ class Partners(_Strict):
         return self
 
 
+class Prep(_Strict):
+    """Step 2's limits: when to stop rather than set rows aside, and what is plausible.
+
+    ``max_quarantine_share``: step 2 stops (before step 3) when one reason sets aside
+    more than this share of a file's rows, and at least 10 of them or all of them
+    (``helpers.prep.STOP_MIN_ROWS``); rules the config asks for (filters,
+    ``keep_status``, returns excluded) do not count; 1 turns the stop off.
+    ``earliest_year``: order dates before it are set aside, other dates before it
+    left empty. ``max_field_chars``: a row with a longer value in a column the config
+    uses is set aside.
+    """
+
+    max_quarantine_share: float = Field(0.05, ge=0, le=1)
+    earliest_year: int = Field(1990, ge=1678, le=2200)
+    max_field_chars: int = Field(100_000, ge=100)
+
+
 class Report(_Strict):
     lang: Literal["en", "zh"] = "en"
     mask_pii: bool = True
@@ -362,6 +428,7 @@ class Config(_Strict):
     budget: Budget = Budget()
     objectives: Objectives = Objectives()
     partners: Partners = Partners()
+    prep: Prep = Prep()
     report: Report = Report()
     # Set by load_config: the folder relative paths are resolved against.
     base_dir: Path = Field(default=PROJECT_ROOT, exclude=True)

@@ -9,12 +9,19 @@ columns mapped (source column, constant, template or expression) -> ids
 normalised -> types (dates, numbers) -> table rules (returns, amounts, unknown
 customers, future dates). Values are parsed per *distinct* value and mapped
 back, so large files cost what their variety costs.
+
+Rows the reader could not take (ragged lines, lines in another encoding,
+over-long values) are set aside first, with the reader's reason. When one reason
+sets aside more than ``prep.max_quarantine_share`` of a file's rows, step 2 stops
+with :class:`QuarantineStop`, naming the file, column, reason, example lines and
+the likely fix, instead of going on with a fraction of the data.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +30,16 @@ import pandas as pd
 
 from helpers import geo
 from helpers.config import Config, Join, Source
-from helpers.io import FileSpec, SourceError, read_file, read_source, resolve_files, source_paths
+from helpers.io import (
+    EXCEL_SUFFIXES,
+    INVISIBLE,
+    FileSpec,
+    SourceError,
+    read_file,
+    read_source,
+    resolve_files,
+    source_paths,
+)
 from helpers.schemas import validate
 from helpers.scope import territory_map
 
@@ -43,7 +59,14 @@ DATE_FORMATS = (
     "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S",
     "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%Y-%m",
 )
-EXCEL_SERIAL = "excel serial day"
+# Excel's day numbers (45667 is 2025-01-10) and date cells read as text ("2025-01-10 00:00:00").
+EXCEL = "excel"
+EXCEL_DAYS = (1, 2_958_465)         # 1900-01-01 .. 9999-12-31
+EXCEL_INFER_DAYS = (20_000, 80_000)  # what inference takes for day numbers: 1954 .. 2119
+EXCEL_ZERO = ("1899-12-30", "1899-12-31", "1900-01-00", "1900-01-01")  # an empty date cell
+# An id Excel turned into a number in scientific notation (its digits are lost).
+SCIENTIFIC_ID = r"^[0-9](\.[0-9]+)?[eE]\+[0-9]+$"
+STOP_MIN_ROWS = 10  # fewer rows set aside for a reason (and not all of a file) never stop
 CACHE_ROWS = 2_000_000  # files up to this size are read once per build and shared
 
 
@@ -71,13 +94,35 @@ class PrepResult:
         return {name: getattr(self, name) for name in TABLES}
 
 
+class QuarantineStop(SourceError):
+    """Step 2 stopped because one reason sets aside too many of a file's rows.
+
+    The message names the file, the column, the reason, example lines and the likely
+    fix. ``ledger`` and ``quarantine`` hold what step 2 had counted when it stopped.
+    """
+
+    def __init__(self, message: str, ledger: pd.DataFrame | None = None,
+                 quarantine: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.ledger = ledger
+        self.quarantine = quarantine
+
+
 class _Ledger:
     """Collects row outcomes per file and the quarantined rows themselves."""
+
+    KEEP_RAW = 100_000  # raw values kept per reason (shown in quarantine.csv)
 
     def __init__(self) -> None:
         self.rows: list[dict] = []
         self.quarantined: list[pd.DataFrame] = []
         self.reasons: list[str] = []
+        self.columns: dict[str, str | None] = {}  # reason -> the canonical column it is about
+        self.shown: dict[str, str | None] = {}    # reason -> the key its raw value is shown as
+        self.rules: set[str] = set()             # reasons the config asks for (never stop)
+        self.formats: dict[str, list[str]] = {}  # date reason -> the formats tried
+        # (table, reason) -> {(source, file, line): the value as read, before parsing}
+        self.raw: dict[tuple[str, str], dict[tuple, str]] = {}
 
     def add(self, table: str, source: str, file: str, outcome: str, rows: int,
             reason: str = "") -> None:
@@ -91,20 +136,40 @@ class _Ledger:
             for (source, file), rows in frame.groupby(["_source", "_file"], sort=False).size().items():
                 self.add(table, source, file, outcome, rows, reason)
 
-    def quarantine(self, table: str, frame: pd.DataFrame, mask, reason: str) -> pd.DataFrame:
+    def quarantine(self, table: str, frame: pd.DataFrame, mask, reason: str, *,
+                   column: str | None = None, raw: pd.Series | None = None,
+                   rule: bool = False, shown_as: str | None = None) -> pd.DataFrame:
         """Mark the rows of ``frame`` where ``mask`` holds for quarantine with ``reason``.
 
         Rows already marked keep their first reason. The rows stay in the frame (so
         that a large frame is not copied once per check) until :meth:`settle`.
+        ``column`` is the canonical column the reason is about, ``raw`` its values as
+        read (shown in the quarantine for values that were parsed away; under
+        ``shown_as`` when given, e.g. the text of a ragged line), ``rule`` whether the
+        config asked for it (filters, keep_status, returns: no stop).
         """
         mask = pd.Series(mask, index=frame.index).fillna(False).to_numpy(dtype=bool)
         if not mask.any():
             return frame
         if reason not in self.reasons:
             self.reasons.append(reason)
+            self.columns[reason] = column
+            self.shown[reason] = shown_as or column
+        if rule:
+            self.rules.add(reason)
         code = self.reasons.index(reason) + 1
         marks = frame["_rq"].to_numpy() if "_rq" in frame else np.zeros(len(frame), "int16")
-        return frame.assign(_rq=np.where(mask & (marks == 0), code, marks).astype("int16"))
+        new = mask & (marks == 0)
+        if raw is not None and new.any():
+            kept = self.raw.setdefault((table, reason), {})
+            rows = np.flatnonzero(new)[:max(0, self.KEEP_RAW - len(kept))]
+            if len(rows):
+                keys = zip(np.asarray(frame["_source"], dtype=object)[rows],
+                           np.asarray(frame["_file"], dtype=object)[rows],
+                           frame["_line"].to_numpy()[rows].tolist(), strict=True)
+                values = raw.iloc[rows].astype("string").to_numpy(dtype=object, na_value=None)
+                kept.update(zip(keys, values, strict=True))
+        return frame.assign(_rq=np.where(new, code, marks).astype("int16"))
 
     def settle(self, table: str, frame: pd.DataFrame) -> pd.DataFrame:
         """Move the marked rows to quarantine (counted per file and reason); return the rest."""
@@ -122,8 +187,18 @@ class _Ledger:
             self.count(table, bad, "quarantined", reason)
             shown = [c for c in bad.columns if not c.startswith("_")]
             values = bad[shown].head(100_000).astype("string")
+            records = values.to_dict("records")
+            raw, column = self.raw.get((table, reason)), self.shown.get(reason)
+            if raw and column:  # the value as read, where parsing left none
+                head = bad.head(100_000)
+                keys = zip(np.asarray(head["_source"], dtype=object),
+                           np.asarray(head["_file"], dtype=object),
+                           head["_line"].to_numpy().tolist(), strict=True)
+                for rec, key in zip(records, keys, strict=True):
+                    if raw.get(key) is not None:
+                        rec[column] = raw[key]
             records = [json.dumps({k: v for k, v in rec.items() if not pd.isna(v)},
-                                  ensure_ascii=False) for rec in values.to_dict("records")]
+                                  ensure_ascii=False) for rec in records]
             records += ["{}"] * (len(bad) - len(records))
             self.quarantined.append(pd.DataFrame({
                 "table": table, "source": np.asarray(bad["_source"], dtype=object),
@@ -176,13 +251,51 @@ def map_distinct(series: pd.Series, func) -> pd.Series:
     return out.mask(codes < 0) if (codes < 0).any() else out
 
 
+def has_invisible(series: pd.Series) -> pd.Series:
+    """Where text holds characters that print as nothing (zero-width space, byte-order
+    mark, direction marks ...: :data:`helpers.io.INVISIBLE`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if _all_ascii(series):  # nothing invisible
+        return pd.Series(False, index=series.index)
+    array = pa.array(series.astype("string"))
+    found = pc.fill_null(pc.match_substring_regex(array, INVISIBLE), False)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=series.index)
+
+
+def _all_ascii(values: pd.Series) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.all(pc.string_is_ascii(pa.array(values.astype("string")))).as_py() is not False
+
+
+def normalise_text(values: pd.Series) -> pd.Series:
+    """Text as Unicode compatibility form (NFKC: full-width ``１２３`` -> ``123``, ``，`` -> ``,``)
+    without invisible characters; ASCII values are returned as they are."""
+    pattern = re.compile(INVISIBLE)
+
+    def tidy(value):
+        if not isinstance(value, str) or value.isascii():
+            return value
+        return unicodedata.normalize("NFKC", pattern.sub("", value)).strip()
+
+    return pd.Series([tidy(v) for v in values.astype(object)], index=values.index,
+                     dtype="string")
+
+
 def normalise_ids(series: pd.Series) -> pd.Series:
-    """Identifiers as clean text: ``"17850.0"`` (a number read as float) -> ``"17850"``."""
+    """Identifiers as clean text: ``"17850.0"`` (a number read as float) -> ``"17850"``;
+    invisible characters (zero-width space, byte-order mark ...) removed."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     text = series.astype("string").str.strip()
     array = pa.array(text)
+    if not _all_ascii(text) and pc.any(pc.match_substring_regex(array, INVISIBLE)).as_py():
+        text = text.str.replace(INVISIBLE, "", regex=True).str.strip()
+        array = pa.array(text)
     if pc.any(pc.match_substring(array, ".0")).as_py():  # only then can a float id be there
         text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     return text.mask(text == "").astype("string")
@@ -197,8 +310,9 @@ def join_keys(series: pd.Series) -> pd.Series:
 
 
 def _number_text(values: pd.Series) -> pd.Series:
-    """Parse number text: thousands commas, currency signs and 元 allowed; else NaN."""
-    text = values.astype("string").str.strip()
+    """Parse number text: thousands commas, currency signs and 元 allowed, full-width
+    digits read as digits (``２００`` -> 200); else NaN."""
+    text = normalise_text(values.astype("string")).str.strip()
     text = text.str.replace(r"^[¥￥$€£]|^R\$|^RMB|^CNY|元$|\s+", "", regex=True)
     grouped = text.str.fullmatch(r"-?\d{1,3}([,，]\d{3})+(\.\d+)?").fillna(False)
     text = text.where(~grouped, text.str.replace(r"[,，]", "", regex=True))
@@ -211,7 +325,7 @@ def parse_numbers(series: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series):
         return series.astype("float64")
     text = series.astype("string")
-    plain = text.str.fullmatch(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?").fillna(False)
+    plain = text.str.fullmatch(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?").fillna(False)
     plain = plain.to_numpy(dtype=bool)
     out = pd.Series(np.nan, index=series.index, dtype="float64")
     if plain.any():
@@ -229,7 +343,8 @@ def parse_numbers(series: pd.Series) -> pd.Series:
 def infer_date_format(values: pd.Series) -> tuple[str | None, int]:
     """The format in :data:`DATE_FORMATS` that parses most of ``values`` (distinct strings).
 
-    Returns the format (or :data:`EXCEL_SERIAL`) and how many values it parses.
+    Returns the format (or :data:`EXCEL` for Excel day numbers) and how many values
+    it parses.
     """
     sample = values.dropna().astype(str)
     sample = sample.iloc[:: max(1, len(sample) // 5000)]
@@ -243,39 +358,68 @@ def infer_date_format(values: pd.Series) -> tuple[str | None, int]:
         if n == len(sample):
             break
     serial = pd.to_numeric(sample, errors="coerce")
-    n_serial = int(serial.between(20000, 80000).sum())
+    n_serial = int(serial.between(*EXCEL_INFER_DAYS).sum())
     if n_serial > best_n:
-        best, best_n = EXCEL_SERIAL, n_serial
+        best, best_n = EXCEL, n_serial
     return best, best_n
 
 
-def parse_dates(series: pd.Series, fmt: str | None) -> tuple[pd.Series, str | None, pd.Series]:
+def _parse_format(values: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
+    """Distinct texts parsed with one format: the dates (NaT where not parsed) and
+    -1/+1 where a value parsed but lies before/after what a timestamp holds."""
+    beyond = np.zeros(len(values), dtype="int8")
+    if fmt == EXCEL:
+        days = pd.to_numeric(values, errors="coerce").astype("float64")
+        serial = days.between(*EXCEL_DAYS)
+        parsed = (pd.Timestamp("1899-12-30") + pd.to_timedelta(days.where(serial), unit="D"))
+        beyond = np.where(days.notna() & (days < EXCEL_DAYS[0]), -1,
+                          np.where(days > EXCEL_DAYS[1], 1, 0)).astype("int8")
+        cells = days.isna() & values.notna()  # date cells read as text: 2025-01-10 00:00:00
+        if cells.any():
+            for text_format in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+                todo = cells & parsed.isna()
+                if todo.any():
+                    parsed = parsed.where(~todo, pd.to_datetime(values.where(todo),
+                                                                format=text_format,
+                                                                errors="coerce"))
+        return pd.Series(parsed, index=values.index, dtype="datetime64[ns]"), beyond
+    parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    if len(parsed) and parsed.dtype != "datetime64[ns]":
+        low, high = pd.Timestamp.min, pd.Timestamp.max
+        beyond = np.where(parsed > high, 1, np.where(parsed < low, -1, 0)).astype("int8")
+        parsed = parsed.where(beyond == 0)
+    return pd.Series(parsed, index=values.index, dtype="datetime64[ns]"), beyond
+
+
+def parse_dates(series: pd.Series, fmt: str | list[str] | None
+                ) -> tuple[pd.Series, str | list[str] | None, pd.Series]:
     """Dates from text with ``fmt`` (inferred when None), once per distinct value.
 
-    Returns the dates (NaT where not parsed), the format used, and a mask of the
+    ``fmt`` is a strptime format, :data:`EXCEL` (Excel day numbers, and date cells
+    read as ``2025-01-10 00:00:00``) or a list of them: a value takes the first that
+    parses it. Full-width digits are read as digits.
+
+    Returns the dates (NaT where not parsed), the format(s) used, and a mask of the
     values that parsed but lie outside what a timestamp holds (years 1678-2261),
     positive when in the future.
     """
     text = series.astype("string")
     codes, uniques = pd.factorize(text)
     distinct = pd.Series(uniques, dtype="string")
+    if len(distinct) and not _all_ascii(distinct):
+        distinct = normalise_text(distinct)
     used = fmt
     if fmt is None:
         used, _ = infer_date_format(distinct)
+    parsed = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
     beyond = np.zeros(len(distinct), dtype="int8")
-    if used is None:
-        parsed = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
-    elif used == EXCEL_SERIAL:
-        days = pd.to_numeric(distinct, errors="coerce")
-        parsed = (pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")).where(
-            days.between(20000, 80000))
-    else:
-        parsed = pd.to_datetime(distinct, format=used, errors="coerce")
-        if len(parsed) and parsed.dtype != "datetime64[ns]":
-            low, high = pd.Timestamp.min, pd.Timestamp.max
-            beyond = np.where(parsed > high, 1, np.where(parsed < low, -1, 0)).astype("int8")
-            parsed = parsed.where(beyond == 0)
-    parsed = pd.Series(parsed, dtype="datetime64[ns]")
+    for one in ([] if used is None else [used] if isinstance(used, str) else used):
+        todo = (parsed.isna() & (beyond == 0)).to_numpy()
+        if not todo.any():
+            break
+        got, out = _parse_format(distinct[todo], one)
+        parsed[todo] = got.to_numpy()
+        beyond[todo] = out
     take = np.where(codes < 0, 0, codes)
     values = parsed.to_numpy().take(take) if len(parsed) else \
         np.full(len(codes), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -283,6 +427,13 @@ def parse_dates(series: pd.Series, fmt: str | None) -> tuple[pd.Series, str | No
     outside = pd.Series(beyond.take(take) if len(beyond) else np.zeros(len(codes), "int8"),
                         index=series.index).where(codes >= 0, 0)
     return out, used, outside
+
+
+def _formats_text(used: str | list[str] | None) -> str:
+    """``format %Y-%m-%d``, ``formats %Y-%m-%d, %d/%m/%Y`` or ``format inferred``."""
+    if isinstance(used, list):
+        return "formats " + ", ".join(used) if len(used) > 1 else f"format {used[0]}"
+    return f"format {used or 'inferred'}"
 
 
 # --------------------------------------------------------------------------- reading
@@ -302,7 +453,8 @@ class _Reader:
         cached = self.cache.get(key)
         if cached is not None and all(c in cached.columns for c in need):
             return cached
-        frame = read_source(source, self.config.data_dir, self.notes, need=need)
+        frame = read_source(source, self.config.data_dir, self.notes, need=need,
+                            max_chars=self.config.prep.max_field_chars)
         if len(frame) <= CACHE_ROWS:  # a large frame is not kept alive for a second reader
             self.cache[key] = frame
         return frame
@@ -312,7 +464,8 @@ class _Reader:
         need = tuple(join.right_keys) + tuple(self._join_columns(join).values())
         spec = FileSpec(what=f"join of source '{owner.name}' ({join.file})",
                         encoding=join.encoding, delimiter=join.delimiter, sheet=join.sheet,
-                        header_row=join.header_row, need=need)
+                        header_row=join.header_row, need=need,
+                        max_chars=self.config.prep.max_field_chars)
         key = ("join", tuple(str(p) for p in paths), join.sheet, join.encoding,
                join.delimiter, str(join.header_row))
         cached = self.cache.get(key)
@@ -320,6 +473,15 @@ class _Reader:
             return cached
         frames = [read_file(p, spec, self.notes) for p in paths]
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if "_issue" in frame:  # a joined file's rows are not in the ledger: say what is left out
+            issue = frame["_issue"].astype("string")
+            for reason in issue.dropna().unique():
+                lines = frame.loc[issue == reason, "_line"]
+                shown = ", ".join(str(n) for n in lines.head(5)) + (" ..." if len(lines) > 5
+                                                                    else "")
+                self.notes.append(f"join {join.file} of source '{owner.name}': {len(lines)} "
+                                  f"line(s) not joined ({reason}): line(s) {shown}")
+            frame = frame[issue.isna().to_numpy()].drop(columns="_issue")
         if len(frame) <= CACHE_ROWS:
             self.cache[key] = frame
         return frame
@@ -432,49 +594,121 @@ def _map_columns(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
 
 
 def _to_dates(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledger,
-              notes: list[str], required: tuple = ()) -> pd.DataFrame:
+              notes: list[str], config: Config, required: tuple = ()) -> pd.DataFrame:
+    """Parse date columns. In a required one (order_date) an empty, unparseable,
+    implausibly early (before ``prep.earliest_year``) or out-of-range date sets the row
+    aside; elsewhere it is left empty with a note, as is a date in the future."""
+    year = config.prep.earliest_year
+    earliest = pd.Timestamp(year=year, month=1, day=1)
+    tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
     for col in [c for c in DATE_COLUMNS if c in frame]:
         fmt = source.dates.get(col)
-        parsed, used, beyond = parse_dates(frame[col], fmt)
-        if fmt is None and frame[col].notna().any():
+        raw = frame[col]
+        parsed, used, beyond = parse_dates(raw, fmt)
+        if fmt is None and raw.notna().any():
             shown = used or "none found"
             notes.append(f"{source.name}: {col}: no format configured; inferred {shown!r} "
-                         f"({int(parsed.notna().sum())} of {int(frame[col].notna().sum())} "
+                         f"({int(parsed.notna().sum())} of {int(raw.notna().sum())} "
                          "values parse)")
-        bad = parsed.isna() & frame[col].notna() & (beyond == 0)
+        bad = parsed.isna() & raw.notna() & (beyond == 0)
+        early = ((parsed < earliest) | (beyond < 0)).to_numpy()
+        late = ((parsed >= tomorrow) | (beyond > 0)).to_numpy()
         if col in required:
-            frame = ledger.quarantine(table, frame, frame[col].isna(), f"{col} is empty")
-            frame = ledger.quarantine(table, frame, beyond[frame.index] > 0, f"{col} in the future")
-            frame = ledger.quarantine(table, frame, beyond[frame.index] < 0,
-                                      f"{col} before 1678 (out of range)")
-            frame = ledger.quarantine(table, frame, bad[frame.index],
-                                      f"{col} does not match format {used or 'inferred'}")
-            parsed = parsed[frame.index]
-        elif (bad | (beyond != 0)).any():
-            bad = bad | (beyond != 0)
-            notes.append(f"{source.name}: {col}: {int(bad.sum())} value(s) not in format "
-                         f"{used or 'inferred'} were left empty "
-                         f"(e.g. {frame.loc[bad, col].iloc[0]!r})")
+            frame = ledger.quarantine(table, frame, raw.isna(), f"{col} is empty", column=col)
+            frame = ledger.quarantine(table, frame, beyond > 0, f"{col} in the future",
+                                      column=col, raw=raw)
+            frame = ledger.quarantine(table, frame, early,
+                                      f"{col} before {year} (prep.earliest_year)",
+                                      column=col, raw=raw)
+            reason = f"{col} does not match {_formats_text(used)}"
+            frame = ledger.quarantine(table, frame, bad, reason, column=col, raw=raw)
+            ledger.formats.setdefault(reason, [] if used is None else
+                                      [used] if isinstance(used, str) else list(used))
+        else:
+            if bad.any():
+                notes.append(f"{source.name}: {col}: {int(bad.sum())} value(s) not in "
+                             f"{_formats_text(used)} were left empty "
+                             f"(e.g. {raw[bad].iloc[0]!r})")
+            if early.any():
+                zero = parsed[early].dt.strftime("%Y-%m-%d").isin(EXCEL_ZERO).any()
+                notes.append(f"{source.name}: {col}: {int(early.sum())} value(s) before {year} "
+                             f"(prep.earliest_year) were left empty (e.g. "
+                             f"{raw[early].iloc[0]!r})" + (
+                                 "; 1899-12-30 and 1900-01-00 are what Excel shows for an "
+                                 "empty date cell" if zero else ""))
+            if late.any():
+                notes.append(f"{source.name}: {col}: {int(late.sum())} value(s) in the future "
+                             f"were left empty (e.g. {raw[late].iloc[0]!r})")
+            parsed = parsed.mask(early | late)
         frame = frame.assign(**{col: parsed})
     return frame
 
 
 def _to_numbers(frame: pd.DataFrame, table: str, ledger: _Ledger, notes: list[str],
                 required: tuple = ()) -> pd.DataFrame:
-    """Parse numeric columns; text in a required one quarantines the row, elsewhere it becomes NA."""
+    """Parse numeric columns. Text or a non-finite number (inf, 1e309) in a required one
+    sets the row aside; elsewhere it becomes NA with a note. A fraction in a whole-number
+    column (quantity 2.5) is rounded, with a note."""
     for col in [c for c in INT_COLUMNS + FLOAT_COLUMNS + ("amount",) if c in frame]:
-        number = parse_numbers(frame[col])
-        bad = number.isna() & frame[col].notna()
+        raw = frame[col]
+        number = parse_numbers(raw)
+        bad = number.isna() & raw.notna()
+        infinite = pd.Series(np.isinf(number.to_numpy()), index=number.index)
         if col in required:
-            frame = ledger.quarantine(table, frame, frame[col].isna(), f"{col} is empty")
-            frame = ledger.quarantine(table, frame, bad[frame.index], f"{col} is not a number")
-            number = number[frame.index]
-        elif bad.any():
-            notes.append(f"{table}.{col}: {int(bad.sum())} value(s) are not numbers and were "
-                         f"left empty (e.g. {frame.loc[bad, col].iloc[0]!r})")
-        typed = number.round().astype("Int64") if col in INT_COLUMNS else number.astype("float64")
+            frame = ledger.quarantine(table, frame, raw.isna(), f"{col} is empty", column=col)
+            frame = ledger.quarantine(table, frame, bad, f"{col} is not a number", column=col,
+                                      raw=raw)
+            frame = ledger.quarantine(table, frame, infinite, f"{col} is not a finite number",
+                                      column=col, raw=raw)
+        else:
+            if bad.any():
+                notes.append(f"{table}.{col}: {int(bad.sum())} value(s) are not numbers and "
+                             f"were left empty (e.g. {raw[bad].iloc[0]!r})")
+            if infinite.any():
+                notes.append(f"{table}.{col}: {int(infinite.sum())} value(s) are not finite "
+                             f"numbers and were left empty (e.g. {raw[infinite].iloc[0]!r})")
+                number = number.mask(infinite)
+        if col in INT_COLUMNS:
+            fraction = number.notna() & ~infinite & (number != np.floor(number))
+            if fraction.any():
+                example = raw[fraction].iloc[0]
+                notes.append(f"{table}.{col}: {int(fraction.sum())} value(s) have a fraction "
+                             f"and were rounded to whole numbers, as {col} holds whole numbers "
+                             f"(e.g. {example!r} -> {number[fraction].round().iloc[0]:.0f})")
+            typed = number.mask(infinite).round().astype("Int64")
+        else:
+            typed = number.astype("float64")
         frame = frame.assign(**{col: typed})
     return frame
+
+
+def _id_notes(frame: pd.DataFrame, source: Source, notes: list[str]) -> None:
+    """Note ids that held invisible characters (removed) and ids that Excel wrote in
+    scientific notation (digits lost: cannot be recovered)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for col in [c for c in ID_COLUMNS if c in frame]:
+        hidden = has_invisible(frame[col])
+        if hidden.any():
+            lines = frame.loc[hidden, "_line"].head(3).tolist()
+            notes.append(f"{source.name}: {col}: {int(hidden.sum())} id(s) held invisible "
+                         "characters (zero-width space, byte-order mark ...) that were removed "
+                         f"(line(s) {', '.join(str(n) for n in lines)} ...)")
+        array = pa.array(frame[col].astype("string"))
+        if not (pc.any(pc.match_substring(array, "E+")).as_py()
+                or pc.any(pc.match_substring(array, "e+")).as_py()):
+            continue
+        sci = pd.Series(pc.fill_null(pc.match_substring_regex(array, SCIENTIFIC_ID), False)
+                        .to_numpy(zero_copy_only=False), index=frame.index)
+        if sci.any():
+            ids = frame.loc[sci, col]
+            notes.append(
+                f"{source.name}: {col}: {int(sci.sum())} id(s) look like numbers Excel wrote "
+                f"in scientific notation ({ids.nunique()} distinct, e.g. {ids.iloc[0]!r}): "
+                "their digits are lost and cannot be recovered, so rows that share one such id "
+                f"are taken as one {col.removesuffix('_id')}; re-export the column formatted "
+                "as text")
 
 
 def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledger,
@@ -497,7 +731,18 @@ def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledg
     raw = raw.assign(_source=pd.Categorical.from_codes(np.zeros(len(raw), dtype="int8"),
                                                        categories=[source.name]))
     ledger.count(table, raw, "read")
-    dup = _exact_duplicates(raw)
+    if "_issue" in raw:  # rows the reader could not take as they are
+        issue = raw["_issue"].astype("string")
+        for reason in issue.dropna().unique():
+            raw = ledger.quarantine(table, raw, (issue == reason).fillna(False), reason,
+                                    raw=raw["_text"], shown_as="line text")
+        raw = raw.drop(columns=["_issue", "_text"])
+    if "_rq" in raw:  # a row set aside is not merged into another
+        unmarked = raw["_rq"].to_numpy() == 0
+        dup = pd.Series(False, index=raw.index)
+        dup[unmarked] = _exact_duplicates(raw[unmarked]).to_numpy()
+    else:
+        dup = _exact_duplicates(raw)
     if dup.any():
         ledger.count(table, raw[dup], "merged", "exact duplicate row")
         raw = raw[~dup]
@@ -519,17 +764,19 @@ def _read_source_rows(reader: _Reader, source: Source, table: str, ledger: _Ledg
             for value in sorted(shown[drop].unique()):
                 reason = (f"{rule.reason} ({rule.column} {value!r})" if rule.reason else
                           f"{rule.column} {value!r} {word} filter {listed}")
-                raw = ledger.quarantine(table, raw, drop & (shown == value), reason)
+                raw = ledger.quarantine(table, raw, drop & (shown == value), reason,
+                                        column=rule.column, rule=True)
     frame = _map_columns(raw, source)
+    _id_notes(frame, source, notes)
     for col in [c for c in ID_COLUMNS if c in frame]:
         frame = frame.assign(**{col: normalise_ids(frame[col])})
     key = KEYS[table]
     if key in frame:
-        frame = ledger.quarantine(table, frame, frame[key].isna(), f"{key} is empty")
+        frame = ledger.quarantine(table, frame, frame[key].isna(), f"{key} is empty", column=key)
     if table != "orders" and source.keep_status is not None and "status" in frame:
         frame = _keep_status(frame, source, table, ledger)
     required_dates = ("order_date",) if table == "orders" else ()
-    frame = _to_dates(frame, source, table, ledger, notes, required_dates)
+    frame = _to_dates(frame, source, table, ledger, notes, reader.config, required_dates)
     required_numbers = ("amount",) if table in ("orders", "spend") else ()
     frame = _to_numbers(frame, table, ledger, notes, required_numbers)
     return ledger.settle(table, frame) if settle else frame
@@ -600,7 +847,8 @@ def _keep_status(frame: pd.DataFrame, source: Source, table: str, ledger: _Ledge
     shown = frame["status"].fillna("(empty)")
     for status in sorted(shown[drop].unique()):
         frame = ledger.quarantine(table, frame, drop & (shown == status),
-                                  f"status {status!r} not in keep_status")
+                                  f"status {status!r} not in keep_status", column="status",
+                                  rule=True)
     return frame
 
 
@@ -938,7 +1186,7 @@ def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Confi
         return orders
     sources = {s.name: s for s in config.sources["orders"]}
     kept = []
-    today = pd.Timestamp.today().normalize()
+    tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
     orders = orders.assign(_pos=_positions(orders["customer_id"], customers["customer_id"]))
     names = pd.unique(np.asarray(orders["_source"], dtype=object))
     parts = [(names[0], orders)] if len(names) == 1 else orders.groupby(
@@ -955,21 +1203,23 @@ def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Confi
             if source.returns.action == "exclude":
                 part = part.assign(_return=False)
                 part = ledger.quarantine("orders", part, is_return,
-                                         "return excluded (returns.action: exclude)")
+                                         "return excluded (returns.action: exclude)",
+                                         column=source.returns.column, rule=True)
             else:
                 part = part.assign(_return=is_return,
                                    amount=part["amount"].where(~is_return, -part["amount"].abs()))
         else:
             part = part.assign(_return=False)
         if source.zero_amount == "quarantine":
-            part = ledger.quarantine("orders", part, part["amount"] == 0, "amount is zero")
+            part = ledger.quarantine("orders", part, part["amount"] == 0, "amount is zero",
+                                     column="amount")
         if source.negative_amount == "quarantine":
             part = ledger.quarantine("orders", part, (part["amount"] < 0) & ~part["_return"],
-                                     "amount is negative (not a return)")
+                                     "amount is negative (not a return)", column="amount")
         part = ledger.quarantine("orders", part, part["_pos"].to_numpy() < 0,
-                                 "unknown customer_id")
-        part = ledger.quarantine("orders", part, part["order_date"] > today,
-                                 "order_date in the future")
+                                 "unknown customer_id", column="customer_id")
+        part = ledger.quarantine("orders", part, part["order_date"] >= tomorrow,
+                                 "order_date in the future", column="order_date")
         part = ledger.settle("orders", part)
         ledger.count("orders", part, "kept")
         kept.append(part.drop(columns="_return"))
@@ -995,12 +1245,14 @@ def _prepare_spend(spend: pd.DataFrame, config: Config, ledger: _Ledger) -> pd.D
     country = config.geography.country
     province = geo.resolve_provinces(spend["region"].astype("string"), country)["province"]
     spend = spend.assign(province=province)
-    spend = ledger.quarantine("spend", spend, spend["province"].isna(), "unknown province")
+    spend = ledger.quarantine("spend", spend, spend["province"].isna(), "unknown province",
+                              column="region")
     period = spend["period"].str.upper().str.replace(r"[\s\-_]", "", regex=True)
     spend = spend.assign(period=period)
     spend = ledger.quarantine("spend", spend, ~period.str.match(r"^\d{4}Q[1-4]$").fillna(False),
-                              "period is not a quarter like 2024Q1")
-    spend = ledger.quarantine("spend", spend, spend["amount"] < 0, "amount is negative")
+                              "period is not a quarter like 2024Q1", column="period")
+    spend = ledger.quarantine("spend", spend, spend["amount"] < 0, "amount is negative",
+                              column="amount")
     spend = ledger.settle("spend", spend)
     ledger.count("spend", spend, "kept")
     return spend
@@ -1011,6 +1263,184 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")]).reset_index(drop=True)
     text = frame.select_dtypes(include=["object", "string"]).columns
     return frame.astype({c: "string" for c in text})
+
+
+# --------------------------------------------------------------------------- the stop rule
+
+
+def _check_stop(ledger: _Ledger, config: Config, tables: tuple[str, ...]) -> None:
+    """Stop when one reason sets aside more than ``prep.max_quarantine_share`` of a file's
+    rows (and at least :data:`STOP_MIN_ROWS` of them, or all); reasons the config asks for
+    (filters, keep_status, returns excluded) do not count.
+
+    Raises
+    ------
+    QuarantineStop
+        Naming the file, column, reason, three example lines and the likely fix.
+    """
+    limit = config.prep.max_quarantine_share
+    counts = ledger.frame()
+    counts = counts[counts["table"].isin(tables)]
+    if counts.empty:
+        return
+    read = counts[counts["outcome"] == "read"].groupby(["table", "source", "file"])["rows"].sum()
+    lost = counts[(counts["outcome"] == "quarantined") & ~counts["reason"].isin(ledger.rules)]
+    over = []
+    for (table, source, file, reason), rows in lost.groupby(
+            ["table", "source", "file", "reason"], sort=False)["rows"].sum().items():
+        total = int(read.get((table, source, file), 0))
+        if total and rows > limit * total and (rows >= STOP_MIN_ROWS or rows == total):
+            over.append((rows / total, int(rows), total, table, source, file, reason))
+    if not over:
+        return
+    over.sort(key=lambda o: (-o[0], -o[1]))
+    raise QuarantineStop(_stop_message(over, ledger, config), ledger=ledger.frame(),
+                         quarantine=ledger.quarantine_frame())
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.4g}%"
+
+
+def _examples(ledger: _Ledger, table: str, source: str, file: str, reason: str,
+              n: int = 1000) -> list[tuple[int, str | None, dict]]:
+    """Up to ``n`` rows set aside for ``reason`` in ``file``: (line, value of the reason's
+    column as read, the row's values)."""
+    column = ledger.shown.get(reason)
+    out = []
+    for part in ledger.quarantined:
+        if len(out) >= n:
+            break
+        if part.empty or part["table"].iat[0] != table or part["reason"].iat[0] != reason:
+            continue
+        rows = part[(part["source"] == source) & (part["file"] == file)].head(n - len(out))
+        for line, text in zip(rows["line"], rows["values"], strict=True):
+            values = json.loads(text)
+            out.append((int(line), values.get(column) if column else None, values))
+    return sorted(out, key=lambda e: e[0])
+
+
+def _stop_message(over: list[tuple], ledger: _Ledger, config: Config) -> str:
+    share, rows, total, table, source, file, reason = over[0]
+    column = ledger.columns.get(reason)
+    index = next(i for i, s in enumerate(config.sources[table]) if s.name == source)
+    spec = config.sources[table][index]
+    key = f"sources.{table}[{index}]"
+    mapped = spec.columns.get(column) if column else None
+    where = (f" (column {mapped!r}, mapped to {column})" if isinstance(mapped, str) else
+             f" (column {column})" if column else "")
+    examples = _examples(ledger, table, source, file, reason)
+    lines = [f"{file} (source '{source}', {table}): {rows:,} of {total:,} rows ({_percent(share)}) "
+             f"would be set aside for one reason: {reason}{where}. For example:"]
+    for line, value, values in examples[:3]:
+        shown = repr(value) if value is not None else json.dumps(values, ensure_ascii=False)
+        shown = shown if len(shown) <= 160 else shown[:157] + "..."
+        lines.append(f"  line {line}: {shown}")
+    fix = _likely_fix(reason, column, [v for _, v, _ in examples if v is not None],
+                      ledger, key, spec, file)
+    if fix:
+        lines.append(f"Likely fix: {fix}.")
+    if len(over) > 1:
+        lines.append("Also over the limit: " + "; ".join(
+            f"{o[5]}: {o[6]} ({o[1]:,} of {o[2]:,} rows)" for o in over[1:4]))
+    lines.append(f"Step 2 stops when one reason sets aside more than "
+                 f"{_percent(config.prep.max_quarantine_share)} of a file's rows "
+                 "(prep.max_quarantine_share in workbook.yaml); if setting these rows aside is "
+                 "right, raise it to go on.")
+    return "\n".join(lines)
+
+
+def _likely_fix(reason: str, column: str | None, values: list[str], ledger: _Ledger, key: str,
+                source: Source, file: str) -> str:
+    """What most likely makes the rows set aside for ``reason`` readable."""
+    mapping = f"{key}.columns.{column}"
+    if column in DATE_COLUMNS and " does not match " in reason:
+        return _date_fix(values, column, ledger.formats.get(reason, []), key, source, file)
+    if reason.startswith(f"{column} before "):
+        zero = any(str(v).startswith(EXCEL_ZERO) or str(v).strip() in ("0", "1", "0.0")
+                   for v in values)
+        return ("dates before prep.earliest_year are taken as wrong"
+                + (": 1899-12-30 and 1900-01-00 (day 0 or 1) are what Excel writes for an "
+                   "empty date cell, so the dates are missing in the export" if zero else "")
+                + "; if the dates are real, lower prep.earliest_year")
+    if reason.endswith(" in the future"):
+        return (f"check the date format ({key}.dates.{column}; day and month swapped?) and "
+                "the dates in the export")
+    if reason.endswith(" is not a finite number"):
+        return ("inf, Infinity and numbers past 1.8e308 are not amounts (a division by zero "
+                "in a spreadsheet formula?): fix them in the export")
+    if reason.endswith(" is not a number"):
+        return (f"check that {mapping} names the {column} column; numbers may carry thousands "
+                "separators and currency signs (1,234.50, ¥200), not words or NaN")
+    if reason.endswith(" is empty"):
+        return f"check that {mapping} names the right column: it is empty in these rows"
+    if reason == "unknown customer_id":
+        return ("these orders name customers that are not in the customers table: check that "
+                "both tables map the same key (a per-order id in place of the person's id?) "
+                "and that the customers export is complete")
+    if reason == "amount is zero":
+        return f"if zero amounts are real (free samples, ...), set {key}.zero_amount: keep"
+    if reason == "amount is negative":  # marketing spend
+        return "a budget spent cannot be negative: fix the amounts in the export"
+    if reason.startswith("amount is negative"):
+        return (f"if these are returns, mark them with {key}.returns; if negative amounts are "
+                f"real, set {key}.negative_amount: keep")
+    if reason.startswith("ragged line"):
+        return (f"values hold the delimiter without quotes, or the delimiter is wrong: set "
+                f"{key}.delimiter, or quote the values in the export")
+    if reason.startswith("line is not valid"):
+        return ("the export mixes encodings: re-export the file in one encoding (UTF-8), or set "
+                f"{key}.encoding if the whole file is in another one")
+    if "prep.max_field_chars" in reason:
+        return "if such long values are real, raise prep.max_field_chars"
+    return ""
+
+
+def _date_fix(values: list[str], column: str, tried: list[str], key: str, source: Source,
+              file: str) -> str:
+    """Why dates did not parse: Excel day numbers or date cells, or other formats mixed in."""
+    setting = f"{key}.dates.{column}"
+    texts = pd.Series([str(v) for v in values], dtype="string")
+    if texts.empty:
+        return f"check that {key}.columns.{column} names the date column"
+    days = pd.to_numeric(texts, errors="coerce").astype("float64")
+    serial = days.between(*EXCEL_DAYS)
+    if serial.mean() > 0.5:
+        example = texts[serial].iloc[0]
+        day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(example))
+        return (f"the dates look like Excel date cells saved as day numbers ({example} is "
+                f"{day:%Y-%m-%d}): set {setting} to excel, or remove {setting} to have the "
+                "format inferred")
+    cells = texts.str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}").fillna(False)
+    if Path(file).suffix.lower() in EXCEL_SUFFIXES and cells.mean() > 0.5:
+        return (f"the dates are Excel date cells (read as {texts[cells].iloc[0]!r}), which a "
+                f"text format does not fit: remove {setting} or set it to excel")
+    found = []
+    rest = texts.drop_duplicates()
+    for _ in range(4):
+        fmt, n = infer_date_format(rest)
+        if fmt is None or n == 0:
+            break
+        parsed = parse_dates(rest, fmt)[0]
+        found.append((fmt, int(texts.isin(rest[parsed.notna()]).sum())))
+        rest = rest[parsed.isna()]
+        if rest.empty:
+            break
+    if not found:
+        return (f"check that {key}.columns.{column} names the date column (it holds "
+                f"{texts.iloc[0]!r})")
+    listed = list(dict.fromkeys([*tried, *(f for f, _ in found)]))
+    shown = ", ".join(f"{f!r} ({n:,})" for f, n in found)
+    if tried:
+        both = any(f.startswith("%d") or f.startswith("%m") for f in listed)
+        return (f"the column mixes date formats: besides {', '.join(map(repr, tried))}, the "
+                f"rows set aside use {shown}; list the formats in the order to try them: "
+                f"{setting}: {listed}" + (
+                    " (a value takes the first format that reads it; 01/02/2025 reads both "
+                    "day-first and month-first, so put the export's order first)" if both
+                    else " (a value takes the first format that reads it)"))
+    return f"the dates use {shown}: set {setting} to {found[0][0]!r}"
+
 
 
 def check_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
@@ -1041,12 +1471,15 @@ def check_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
 def build_prep(config: Config) -> PrepResult:
     """Run step 2 on the configured sources and return the canonical tables.
 
-    Raises :class:`helpers.io.SourceError` for unreadable inputs and
+    Raises :class:`helpers.io.SourceError` for unreadable inputs,
+    :class:`QuarantineStop` (a ``SourceError``) when one reason sets aside more than
+    ``prep.max_quarantine_share`` of a file's rows, and
     :class:`helpers.schemas.ValidationFailed` listing every schema problem.
     """
     ledger, notes = _Ledger(), []
     reader = _Reader(config, notes)
     raw_customers = _read_table(reader, "customers", ledger, notes)
+    _check_stop(ledger, config, ("customers",))
     if raw_customers.empty:
         files = ", ".join(s.file_label for s in config.sources["customers"])
         raise SourceError(f"no customer rows to work with: every row of {files} was set aside "
@@ -1080,6 +1513,7 @@ def build_prep(config: Config) -> PrepResult:
             ("order_id", "string"), ("customer_id", "string"), ("order_date", "datetime64[ns]"),
             ("amount", "float64"))})
 
+    _check_stop(ledger, config, TABLES)
     result = PrepResult(
         customers=validate("customers", _finish(customers)),
         orders=validate("orders", _finish(orders)),

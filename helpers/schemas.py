@@ -10,6 +10,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from helpers.config import MessageError
+
 # Finest level a customer's lat/lon stands for: own coordinates, or a region's centroid.
 GEO_PRECISION = ["point", "district", "city", "province", "country", "none"]
 
@@ -79,7 +81,7 @@ SPEND = pa.DataFrameSchema(
 SCHEMAS = {"customers": CUSTOMERS, "orders": ORDERS, "reps": REPS, "spend": SPEND}
 
 
-class ValidationFailed(ValueError):
+class ValidationFailed(MessageError):
     """A canonical table that breaks its schema; the message lists every problem."""
 
 

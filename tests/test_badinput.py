@@ -7,13 +7,19 @@ same small, clean export (``CUSTOMERS``, ``ORDERS``) and breaks one thing.
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
+import zipfile
+
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from helpers.config import ConfigError, load_config
 from helpers.io import SourceError
-from helpers.prep import build_prep, check_ledger
+from helpers.prep import QuarantineStop, build_prep, check_ledger
 from helpers.schemas import ValidationFailed, validate
 from helpers.scope import Scope
 
@@ -553,3 +559,551 @@ def test_validation_lists_every_problem_at_once():
     text = str(err.value)
     assert "column 'order_id': not_nullable: 1 value(s), e.g. <NA> at row(s) [0]" in text
     assert "column 'customer_id': not_nullable: 1 value(s), e.g. <NA> at row(s) [1]" in text
+
+
+# --------------------------------------------------------------------------- issue 10: files
+
+
+def long_name(chars: int = 200_000) -> str:
+    return "x" * chars
+
+
+def test_long_field_in_the_first_256_kb_is_set_aside_with_its_line(tmp_path):
+    result = run(tmp_path, **{"customers.csv": CUSTOMERS.replace("甲公司", long_name())})
+    assert reasons(result, "customers") == {
+        2: "value in column 'name' longer than 100,000 characters (prep.max_field_chars)"}
+    assert reasons(result) == {2: "unknown customer_id"}  # C1's order: C1 was set aside
+    shown = result.quarantine.query("table == 'customers'")["values"].iloc[0]
+    assert '"name": "' + "x" * 200 + '... (200,000 characters)"' in shown
+
+
+def test_long_field_past_the_first_256_kb_is_set_aside_the_same_way(tmp_path):
+    rows = "".join(f"C{i},公司{i},广东,深圳,,,\n" for i in range(10, 20_000))  # ~470 KB
+    text = CUSTOMERS + rows + f"C99999,{long_name()},广东,深圳,,,\n"
+    result = run(tmp_path, **{"customers.csv": text})
+    assert reasons(result, "customers") == {
+        20_000 - 10 + 5: "value in column 'name' longer than 100,000 characters "
+                         "(prep.max_field_chars)"}
+    assert count(result, "customers", "read") == 3 + 19_990 + 1
+
+
+def test_long_value_in_a_column_the_config_does_not_use_is_kept(tmp_path):
+    text = CUSTOMERS.replace("phone\n", "phone,notes\n").replace("0001\n", f"0001,{long_name()}\n")
+    result = run(tmp_path, **{"customers.csv": text.replace("0002\n", "0002,\n")
+                              .replace("0003\n", "0003,\n")})
+    assert result.quarantine.empty and len(result.customers) == 3
+
+
+def test_max_field_chars_can_be_raised(tmp_path):
+    config = base_config()
+    config["prep"] = {"max_field_chars": 300_000}
+    result = run(tmp_path, config, **{"customers.csv": CUSTOMERS.replace("甲公司", long_name())})
+    assert result.quarantine.empty
+    assert result.customers.set_index("customer_id").loc["C1", "name"] == long_name()
+
+
+def test_gzip_named_csv_says_what_it_is(tmp_path):
+    with pytest.raises(SourceError, match=r"orders.csv: the file is gzip-compressed, not CSV "
+                       r"text \(source 'erp'\); name it orders.csv.gz to have it read as it is, "
+                       r"or unpack it$"):
+        run(tmp_path, **{"orders.csv": gzip.compress(ORDERS.encode())})
+
+
+def test_gzip_named_csv_gz_is_read(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0]["file"] = "orders.csv.gz"
+    result = run(tmp_path, config, **{"orders.csv.gz": gzip.compress(ORDERS.encode())})
+    assert result.orders["amount"].sum() == 600
+
+
+def test_xlsx_named_csv_says_what_it_is(tmp_path):
+    book = io.BytesIO()
+    pd.read_csv(io.StringIO(ORDERS)).to_excel(book, index=False)
+    with pytest.raises(SourceError, match=r"orders.csv: the file is an Excel workbook \(.xlsx\), "
+                       r"not CSV text \(source 'erp'\); name it orders.xlsx"):
+        run(tmp_path, **{"orders.csv": book.getvalue()})
+
+
+def test_zip_named_csv_says_what_it_is(tmp_path):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("orders.csv", ORDERS)
+    with pytest.raises(SourceError, match=r"orders.csv: the file is a ZIP archive, not CSV text "
+                       r"\(source 'erp'\); unpack it"):
+        run(tmp_path, **{"orders.csv": archive.getvalue()})
+
+
+def test_parquet_named_csv_says_what_it_is(tmp_path):
+    data = io.BytesIO()
+    pd.read_csv(io.StringIO(ORDERS)).to_parquet(data)
+    with pytest.raises(SourceError, match=r"orders.csv: the file is a Parquet file, not CSV text "
+                       r"\(source 'erp'\); name it orders.parquet$"):
+        run(tmp_path, **{"orders.csv": data.getvalue()})
+
+
+def test_binary_named_csv_says_what_it_is(tmp_path):
+    with pytest.raises(SourceError, match=r"orders.csv: the file is binary data \(it holds NUL "
+                       r"bytes\), not CSV text"):
+        run(tmp_path, **{"orders.csv": bytes(range(256)) * 20})
+
+
+def test_csv_named_xlsx_says_what_it_is(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0]["file"] = "orders.xlsx"
+    with pytest.raises(SourceError, match=r"orders.xlsx: the file is text \(CSV\?\), not an "
+                       r"Excel workbook \(source 'erp'\); name it orders.csv$"):
+        run(tmp_path, config, **{"orders.xlsx": ORDERS})
+
+
+def test_html_named_xls_says_what_it_is(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0]["file"] = "orders.xls"
+    page = "<html><body><table><tr><td>oid</td></tr></table></body></html>"
+    with pytest.raises(SourceError, match=r"orders.xls: the file is an HTML page .*not an Excel "
+                       r"workbook \(source 'erp'\); open it in Excel and save it as .xlsx"):
+        run(tmp_path, config, **{"orders.xls": page})
+
+
+def test_utf16_file_is_read(tmp_path):
+    result = run(tmp_path, **{"customers.csv": CUSTOMERS.encode("utf-16")})
+    assert "customers.csv: encoding detected as utf-16" in result.notes
+    assert result.customers.set_index("customer_id").loc["C2", "name"] == "乙公司"
+
+
+def test_a_few_gbk_lines_inside_utf8_are_set_aside_with_their_lines(tmp_path):
+    text = (CUSTOMERS.encode() + "C4,丁公司,广东,广州,,,\n".encode("gbk")
+            + "C5,戊公司,广东,广州,,,\n".encode())
+    result = run(tmp_path, **{"customers.csv": text})
+    assert reasons(result, "customers") == {5: "line is not valid UTF-8 (another encoding mixed in)"}
+    assert sorted(result.customers["customer_id"]) == ["C1", "C2", "C3", "C5"]
+    assert "customers.csv: 1 line(s) are not valid UTF-8 (another encoding mixed in) and were " \
+           "set aside: line(s) 5" in result.notes
+    values = json.loads(result.quarantine["values"].iloc[0])
+    assert values["line text"] == "C4,丁公司,广东,广州,,,"  # shown decoded as GBK
+
+
+def test_gbk_lines_past_the_first_256_kb_are_set_aside_with_their_lines(tmp_path):
+    rows = "".join(f"C{i},公司{i},广东,深圳,,,\n" for i in range(10, 15_000))
+    text = (CUSTOMERS + rows).encode() + "C4,丁公司,广东,广州,,,\n".encode("gbk")
+    result = run(tmp_path, **{"customers.csv": text})
+    assert reasons(result, "customers") == {
+        4 + 14_990 + 1: "line is not valid UTF-8 (another encoding mixed in)"}
+    assert len(result.customers) == 3 + 14_990
+
+
+def test_a_file_in_another_encoding_names_its_first_bad_line_and_what_fits(tmp_path):
+    config = base_config()
+    config["sources"]["customers"][0]["encoding"] = "utf-8"
+    with pytest.raises(SourceError) as err:
+        run(tmp_path, config, **{"customers.csv": CUSTOMERS.encode("gbk")})
+    assert str(err.value).endswith(
+        "customers.csv: cannot be decoded as utf-8: 3 of the 3 lines holding non-ASCII text "
+        "are not valid UTF-8 (the first: line 2, byte 35); the whole file decodes as gb18030: "
+        "set encoding: gb18030 (set the encoding of source 'crm'; 'auto' detects UTF-8 and "
+        "GB18030)")
+    assert len(CUSTOMERS.splitlines()[0]) + 1 + len("C1,") == 35  # the byte named is 甲's
+
+
+def test_ragged_line_with_more_values_is_set_aside(tmp_path):
+    text = ORDERS.replace("O2,C2,2025-02-10,200,done", "O2,C2,2025-02-10,1,200,done")
+    result = run(tmp_path, **{"orders.csv": text})
+    assert reasons(result) == {3: "ragged line: more values than the header's 5 columns"}
+    assert json.loads(result.quarantine["values"].iloc[0])["line text"] == \
+        "O2,C2,2025-02-10,1,200,done"
+    assert result.orders["amount"].sum() == 400
+
+
+def test_ragged_line_with_fewer_values_is_set_aside(tmp_path):
+    text = ORDERS.replace("O2,C2,2025-02-10,200,done", "O2,C2,2025-02-10,200")
+    result = run(tmp_path, **{"orders.csv": text})
+    assert reasons(result) == {3: "ragged line: fewer values than the header's 5 columns"}
+
+
+def test_ragged_lines_keep_the_line_numbers_of_the_rows_after_them(tmp_path):
+    text = (ORDERS.replace("O1,C1,2025-01-10,100,done", "O1,C1,2025-01-10,100")
+            .replace("O2,", "\nO2,").replace("O3,C3,2025-03-10,300", "O3,C3,2025-03-10,abc"))
+    result = run(tmp_path, **{"orders.csv": text})
+    assert reasons(result) == {2: "ragged line: fewer values than the header's 5 columns",
+                               5: "amount is not a number"}
+
+
+def test_one_empty_value_past_the_last_column_is_not_ragged(tmp_path):
+    result = run(tmp_path, **{"orders.csv": ORDERS.replace("done\n", "done,\n")})
+    assert result.quarantine.empty and result.orders["amount"].sum() == 600
+
+
+def test_one_empty_column_past_the_last_header_name_is_not_ragged(tmp_path):
+    result = run(tmp_path, **{"orders.csv": ORDERS.replace("status\n", "status,\n")})
+    assert result.quarantine.empty and result.orders["amount"].sum() == 600
+
+
+def test_line_numbers_count_line_breaks_inside_quoted_values(tmp_path):
+    text = ORDERS.replace("O2,C2,2025-02-10,200,done", 'O2,C2,2025-02-10,200,"done\n(late)"') \
+        .replace("O3,C3,2025-03-10,300", "O3,C3,2025-03-10,abc")
+    result = run(tmp_path, **{"orders.csv": text})
+    assert reasons(result) == {5: "amount is not a number"}
+
+
+def test_a_quote_left_open_is_named_with_its_line(tmp_path):
+    text = ORDERS.replace("O1,C1,2025-01-10", 'O1,C1,"2025-01-10') + "O4,C1,2025-04-01,5,done\n"
+    with pytest.raises(SourceError, match=r"orders.csv: line 2: a quoted value opened on this "
+                       r"line runs over 4 lines \(to line 5\) and holds what look like rows of "
+                       r"their own \(source 'erp'\); a quote \(\"\) is not closed on line 2"):
+        run(tmp_path, **{"orders.csv": text})
+
+
+def test_ragged_line_in_a_joined_file_is_noted(tmp_path):
+    config = base_config()
+    order = config["sources"]["orders"][0]
+    order["columns"]["amount"] = "paid"
+    order["joins"] = [{"file": "payments.csv", "left_on": "oid", "columns": ["paid"]}]
+    result = run(tmp_path, config, **{"payments.csv": "oid,paid\nO1,60\nO2,1,200\nO3,300\n"})
+    assert "join payments.csv of source 'erp': 1 line(s) not joined (ragged line: more values " \
+           "than the header's 2 columns): line(s) 3" in result.notes
+    assert reasons(result) == {3: "amount is empty"}
+
+
+def test_invisible_characters_in_a_header(tmp_path):
+    result = run(tmp_path, **{"customers.csv": CUSTOMERS.replace("id,name", "\ufeff\u200bid,name")})
+    assert len(result.customers) == 3
+    assert "customers.csv: invisible characters (zero-width space, byte-order mark ...) removed " \
+           "from column name(s) ['id']" in result.notes
+
+
+def test_unknown_encoding_names_the_key(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0]["encoding"] = "gbx"
+    with pytest.raises(ConfigError, match=r"sources.orders.0.encoding: Value error, unknown "
+                       r"encoding 'gbx'; expected auto or a name such as utf-8"):
+        make(tmp_path, config)
+
+
+# --------------------------------------------------------------------------- issue 10: values
+
+
+def test_full_width_digits_in_amounts_are_read(tmp_path):
+    text = ORDERS.replace(",100,", ",１００,").replace(",200,", ',"１,２００．５",')
+    result = run(tmp_path, **{"orders.csv": text})
+    assert result.orders["amount"].tolist() == [100.0, 1200.5, 300.0]
+
+
+def test_non_finite_amounts_are_set_aside(tmp_path):
+    lines = [f"O{i},C1,2025-01-{1 + i % 28:02d},{a},done" for i, a in
+             enumerate(["inf", "Infinity", "1e309", "-inf"] + ["10"] * 76)]
+    result = run(tmp_path, **{"orders.csv": "oid,cid,date,amount,status\n" + "\n".join(lines)})
+    assert reasons(result) == {2: "amount is not a finite number", 3: "amount is not a finite number",
+                               4: "amount is not a finite number", 5: "amount is not a finite number"}
+    assert [json.loads(v)["amount"] for v in result.quarantine["values"]] == [
+        "inf", "Infinity", "1e309", "-inf"]
+    assert np.isfinite(result.orders["amount"]).all() and len(result.orders) == 76
+
+
+def test_nan_as_an_amount_is_not_a_number(tmp_path):
+    result = run(tmp_path, **{"orders.csv": ORDERS.replace(",100,", ",NaN,")})
+    assert reasons(result) == {2: "amount is not a number"}
+
+
+def test_non_finite_in_an_optional_column_is_left_empty_with_a_note(tmp_path):
+    result = run(tmp_path, **{"customers.csv": CUSTOMERS.replace("22.54,114.06", "inf,114.06")})
+    assert "customers.lat: 1 value(s) are not finite numbers and were left empty (e.g. 'inf')" \
+        in result.notes
+    assert result.customers.set_index("customer_id").loc["C1", "geo_precision"] == "city"
+
+
+def test_fractional_quantity_is_noted(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0]["columns"]["quantity"] = "qty"
+    text = ORDERS.replace("status\n", "status,qty\n").replace("O1,C1,2025-01-10,100,done",
+                                                              "O1,C1,2025-01-10,100,done,2.5")
+    result = run(tmp_path, config, **{"orders.csv": text.replace("done\n", "done,3\n")})
+    assert "orders.quantity: 1 value(s) have a fraction and were rounded to whole numbers, as " \
+           "quantity holds whole numbers (e.g. '2.5' -> 2)" in result.notes
+    assert result.orders["quantity"].tolist() == [2, 3, 3]
+
+
+def test_order_dates_before_the_earliest_year_are_set_aside(tmp_path):
+    text = ORDERS.replace("2025-01-10", "1900-01-01").replace("2025-02-10", "1989-12-31")
+    result = run(tmp_path, **{"orders.csv": text})
+    assert reasons(result) == {2: "order_date before 1990 (prep.earliest_year)",
+                               3: "order_date before 1990 (prep.earliest_year)"}
+    assert json.loads(result.quarantine["values"].iloc[0])["order_date"] == "1900-01-01"
+
+
+def test_earliest_year_can_be_moved(tmp_path):
+    config = base_config()
+    config["prep"] = {"earliest_year": 1980}
+    result = run(tmp_path, config, **{"orders.csv": ORDERS.replace("2025-02-10", "1985-02-10")})
+    assert result.quarantine.empty
+    config["prep"] = {"earliest_year": 1600}
+    with pytest.raises(ConfigError, match="prep.earliest_year: Input should be greater than or "
+                                          "equal to 1678"):
+        make(tmp_path, config)
+
+
+def test_signup_dates_in_the_future_or_at_excels_zero_are_left_empty_with_notes(tmp_path):
+    config = base_config()
+    config["sources"]["customers"][0]["columns"]["signup_date"] = "signup"
+    text = CUSTOMERS.replace("phone\n", "phone,signup\n").replace("0001\n", "0001,2099-01-01\n") \
+        .replace("0002\n", "0002,1899-12-30\n").replace("0003\n", "0003,2024-01-01\n")
+    result = run(tmp_path, config, **{"customers.csv": text})
+    assert "crm: signup_date: 1 value(s) before 1990 (prep.earliest_year) were left empty (e.g. " \
+           "'1899-12-30'); 1899-12-30 and 1900-01-00 are what Excel shows for an empty date " \
+           "cell" in result.notes
+    assert "crm: signup_date: 1 value(s) in the future were left empty (e.g. '2099-01-01')" \
+        in result.notes
+    signup = result.customers.set_index("customer_id")["signup_date"]
+    assert signup.isna().tolist() == [True, True, False] and len(result.customers) == 3
+
+
+def test_excel_date_format_reads_day_numbers(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0]["dates"] = {"order_date": "excel"}
+    text = ORDERS.replace("2025-01-10", "45667").replace("2025-02-10", "45698.75")
+    result = run(tmp_path, config, **{"orders.csv": text})
+    assert result.orders["order_date"].tolist() == [
+        pd.Timestamp("2025-01-10"), pd.Timestamp("2025-02-10 18:00"), pd.Timestamp("2025-03-10")]
+
+
+def test_excel_date_format_reads_date_cells(tmp_path):
+    config = base_config()
+    order = config["sources"]["orders"][0]
+    order.update(file="orders.xlsx", dates={"order_date": "excel"})
+    frame = pd.read_csv(io.StringIO(ORDERS), dtype={"amount": int})
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame.to_excel(tmp_path / "orders.xlsx", index=False)
+    result = run(tmp_path, config)
+    assert result.orders["order_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2025-01-10", "2025-02-10", "2025-03-10"]
+
+
+def test_a_list_of_date_formats_is_tried_in_order(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0]["dates"] = {"order_date": ["%Y-%m-%d", "%d/%m/%Y"]}
+    text = ORDERS.replace("2025-02-10", "11/02/2025").replace("2025-03-10", "March 2025")
+    result = run(tmp_path, config, **{"orders.csv": text})
+    assert result.orders["order_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2025-01-10", "2025-02-11"]
+    assert reasons(result) == {4: "order_date does not match formats %Y-%m-%d, %d/%m/%Y"}
+
+
+def test_full_width_digits_in_dates_are_read(tmp_path):
+    result = run(tmp_path, **{"orders.csv": ORDERS.replace("2025-02-10", "２０２５-０２-１０")})
+    assert result.quarantine.empty and len(result.orders) == 3
+
+
+def test_a_date_format_that_is_no_format_names_the_key(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0]["dates"] = {"order_date": "YYYY-MM-DD"}
+    with pytest.raises(ConfigError, match=r"sources.orders.0.dates: Value error, 'YYYY-MM-DD' is "
+                       r"not a date format; expected a format such as '%Y-%m-%d', 'excel'"):
+        make(tmp_path, config)
+
+
+# --------------------------------------------------------------------------- issue 10: ids
+
+
+def test_ids_excel_wrote_in_scientific_notation_are_noted(tmp_path):
+    customers = CUSTOMERS.replace("C1,", "1.23457E+11,").replace("C2,", "1.23457E+11,")
+    orders = ORDERS.replace(",C1,", ",1.23457E+11,").replace(",C2,", ",1.23457E+11,")
+    result = run(tmp_path, **{"customers.csv": customers, "orders.csv": orders})
+    assert "crm: customer_id: 2 id(s) look like numbers Excel wrote in scientific notation (1 " \
+           "distinct, e.g. '1.23457E+11'): their digits are lost and cannot be recovered, so " \
+           "rows that share one such id are taken as one customer; re-export the column " \
+           "formatted as text" in result.notes
+    assert any(n.startswith("erp: customer_id: 2 id(s) look like numbers Excel wrote")
+               for n in result.notes)
+    assert count(result, "customers", "merged") == 1
+
+
+def test_a_zero_width_space_as_customer_id_is_an_empty_id(tmp_path):
+    result = run(tmp_path, **{"customers.csv": CUSTOMERS + "\u200b,幽灵公司,北京,,,,\n",
+                              "orders.csv": ORDERS + "O9,\u200b,2025-01-01,5,done\n"})
+    assert reasons(result, "customers") == {5: "customer_id is empty"}
+    assert reasons(result) == {5: "unknown customer_id"}  # an order's customer_id is not its key
+    assert "crm: customer_id: 1 id(s) held invisible characters (zero-width space, byte-order " \
+           "mark ...) that were removed (line(s) 5 ...)" in result.notes
+
+
+def test_invisible_characters_around_ids_are_removed_and_noted(tmp_path):
+    customers = CUSTOMERS.replace("C1,", "\ufeffC1,").replace("C2,", "C2\u00a0,") \
+        .replace("C3,", "C\u200b3,")
+    result = run(tmp_path, **{"customers.csv": customers})
+    assert sorted(result.customers["customer_id"]) == ["C1", "C2", "C3"]
+    assert result.quarantine.empty and len(result.orders) == 3
+    assert "crm: customer_id: 2 id(s) held invisible characters (zero-width space, byte-order " \
+           "mark ...) that were removed (line(s) 2, 4 ...)" in result.notes
+
+
+# --------------------------------------------------------------------------- issue 10: stop rule
+
+
+def orders_of(dates: list[str]) -> str:
+    return "oid,cid,date,amount,status\n" + "".join(
+        f"O{i},C{1 + i % 3},{d},{10 + i},done\n" for i, d in enumerate(dates))
+
+
+STOP_TAIL = ("Step 2 stops when one reason sets aside more than 5% of a file's rows "
+             "(prep.max_quarantine_share in workbook.yaml); if setting these rows aside is "
+             "right, raise it to go on.")
+
+
+def test_stop_excel_day_numbers_under_a_text_format(tmp_path):
+    with pytest.raises(QuarantineStop) as err:
+        run(tmp_path, **{"orders.csv": orders_of([str(45600 + i) for i in range(30)])})
+    assert str(err.value) == "\n".join([
+        "orders.csv (source 'erp', orders): 30 of 30 rows (100%) would be set aside for one "
+        "reason: order_date does not match format %Y-%m-%d (column 'date', mapped to "
+        "order_date). For example:",
+        "  line 2: '45600'",
+        "  line 3: '45601'",
+        "  line 4: '45602'",
+        "Likely fix: the dates look like Excel date cells saved as day numbers (45600 is "
+        "2024-11-04): set sources.orders[0].dates.order_date to excel, or remove "
+        "sources.orders[0].dates.order_date to have the format inferred.",
+        STOP_TAIL])
+    assert isinstance(err.value, SourceError)  # the batch's "data preparation failed" path
+    assert err.value._render_traceback_() == [f"QuarantineStop: {err.value}"]  # no traceback
+
+
+def test_stop_excel_date_cells_under_a_text_format(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0].update(file="orders.xlsx", dates={"order_date": "%Y/%m/%d"})
+    frame = pd.read_csv(io.StringIO(ORDERS))
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame.to_excel(tmp_path / "orders.xlsx", index=False)
+    with pytest.raises(QuarantineStop) as err:
+        run(tmp_path, config)
+    text = str(err.value)
+    assert text.startswith("orders.xlsx (source 'erp', orders): 3 of 3 rows (100%) would be set "
+                           "aside for one reason: order_date does not match format %Y/%m/%d")
+    assert "  line 2: '2025-01-10 00:00:00'\n" in text
+    assert "Likely fix: the dates are Excel date cells (read as '2025-01-10 00:00:00'), which a " \
+           "text format does not fit: remove sources.orders[0].dates.order_date or set it to " \
+           "excel." in text
+
+
+def test_stop_three_date_formats_mixed_in_one_column(tmp_path):
+    dates = ["2025-01-10", "13/01/2025", "2025年1月14日"] * 20
+    with pytest.raises(QuarantineStop) as err:
+        run(tmp_path, **{"orders.csv": orders_of(dates)})
+    text = str(err.value)
+    assert text.startswith("orders.csv (source 'erp', orders): 40 of 60 rows (66.67%) would be "
+                           "set aside for one reason: order_date does not match format %Y-%m-%d")
+    assert "  line 3: '13/01/2025'\n  line 4: '2025年1月14日'\n  line 6: '13/01/2025'\n" in text
+    assert "Likely fix: the column mixes date formats: besides '%Y-%m-%d', the rows set aside " \
+           "use '%Y年%m月%d日' (20), '%d/%m/%Y' (20); list the formats in the order to try them: " \
+           "sources.orders[0].dates.order_date: ['%Y-%m-%d', '%Y年%m月%d日', '%d/%m/%Y'] (a " \
+           "value takes the first format that reads it; 01/02/2025 reads both day-first and " \
+           "month-first, so put the export's order first)." in text
+    config = base_config()  # ... and that list reads the file
+    config["sources"]["orders"][0]["dates"] = {"order_date": ["%Y-%m-%d", "%Y年%m月%d日",
+                                                              "%d/%m/%Y"]}
+    result = run(tmp_path, config, **{"orders.csv": orders_of(dates)})
+    assert len(result.orders) == 60 and result.quarantine.empty
+
+
+def test_stop_excel_zero_dates(tmp_path):
+    dates = ["1899-12-30"] * 12 + ["2025-01-05"] * 8
+    with pytest.raises(QuarantineStop) as err:
+        run(tmp_path, **{"orders.csv": orders_of(dates)})
+    text = str(err.value)
+    assert text.startswith("orders.csv (source 'erp', orders): 12 of 20 rows (60%) would be set "
+                           "aside for one reason: order_date before 1990 (prep.earliest_year)")
+    assert "Likely fix: dates before prep.earliest_year are taken as wrong: 1899-12-30 and " \
+           "1900-01-00 (day 0 or 1) are what Excel writes for an empty date cell, so the dates " \
+           "are missing in the export; if the dates are real, lower prep.earliest_year." in text
+
+
+def test_stop_unknown_customers(tmp_path):
+    lines = [f"O{i},C{9 if i < 12 else 1},2025-01-05,10,done" for i in range(20)]
+    with pytest.raises(QuarantineStop, match=r"(?s)12 of 20 rows \(60%\) would be set aside for "
+                       r"one reason: unknown customer_id \(column 'cid', mapped to customer_id\)"
+                       r".*  line 2: 'C9'.*Likely fix: these orders name customers that are not "
+                       r"in the customers table"):
+        run(tmp_path, **{"orders.csv": "oid,cid,date,amount,status\n" + "\n".join(lines)})
+
+
+def test_stop_threshold_can_be_raised(tmp_path):
+    config = base_config()
+    config["prep"] = {"max_quarantine_share": 0.7}
+    dates = ["2025-01-10", "13/01/2025", "2025年1月14日"] * 20
+    result = run(tmp_path, config, **{"orders.csv": orders_of(dates)})
+    assert count(result, "orders", "quarantined",
+                 "order_date does not match format %Y-%m-%d") == 40
+    assert len(result.orders) == 20
+
+
+def test_stop_ignores_rules_the_config_asks_for(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0]["filters"] = [{"column": "status", "in": ["done"]}]
+    text = "oid,cid,date,amount,status\n" + "".join(
+        f"O{i},C1,2025-01-{i + 1:02d},10,{'cancelled' if i < 15 else 'done'}\n" for i in range(20))
+    result = run(tmp_path, config, **{"orders.csv": text})
+    assert count(result, "orders", "quarantined") == 15 and len(result.orders) == 5
+
+
+def test_stop_needs_ten_rows_unless_a_file_loses_all(tmp_path):
+    result = run(tmp_path, **{"orders.csv": ORDERS.replace("2025-02-10", "10/02/2025")
+                              .replace("2025-03-10", "10/03/2025")})
+    assert len(reasons(result)) == 2  # 2 of 3 rows set aside: fewer than 10, not all
+    with pytest.raises(QuarantineStop, match=r"orders.csv \(source 'erp', orders\): 3 of 3 rows"):
+        run(tmp_path, **{"orders.csv": ORDERS.replace("2025-", "10/").replace("-10,", "/2025,")})
+
+
+def test_stop_on_customers_comes_before_no_customer_rows(tmp_path):
+    text = "id,name,prov,city,lat,lon,phone\n" + "".join(f",公司{i},,,,,\n" for i in range(30))
+    with pytest.raises(QuarantineStop, match=r"customers.csv \(source 'crm', customers\): 30 of "
+                       r"30 rows \(100%\) would be set aside for one reason: customer_id is empty "
+                       r"\(column 'id', mapped to customer_id\)"):
+        run(tmp_path, **{"customers.csv": text})
+
+
+def test_stop_share_must_be_a_share(tmp_path):
+    config = base_config()
+    config["prep"] = {"max_quarantine_share": 5}
+    with pytest.raises(ConfigError, match="prep.max_quarantine_share: Input should be less than "
+                                          "or equal to 1"):
+        make(tmp_path, config)
+    config["prep"] = {"max_quarantine_shares": 0.1}
+    with pytest.raises(ConfigError, match="prep.max_quarantine_shares: Extra inputs are not "
+                                          "permitted"):
+        make(tmp_path, config)
+
+
+def test_quarantine_shows_the_value_that_did_not_parse(tmp_path):
+    result = run(tmp_path, **{"orders.csv": ORDERS.replace("2025-02-10", "2025-13-45")
+                              .replace(",300,", ",#VALUE!,")})
+    values = {line: json.loads(v) for line, v in zip(result.quarantine["line"],
+                                                       result.quarantine["values"], strict=True)}
+    assert values[3]["order_date"] == "2025-13-45" and values[4]["amount"] == "#VALUE!"
+
+
+def test_batch_stops_on_the_rule_with_the_message_and_no_traceback(tmp_path, capsys):
+    from stubs import stub_notebook
+
+    from helpers import batch
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    stub_notebook(notebooks / "01_stub.ipynb", 'region: str = "ALL"', "print(region)")
+    config = make(tmp_path, **{"orders.csv": orders_of([str(45600 + i) for i in range(30)])})
+
+    class NoEngine:
+        calls = []
+
+        def execute(self, notebook, output, parameters, cwd):
+            self.calls.append(notebook)
+
+    engine = NoEngine()
+    code = batch.main(["--config", str(config.config_path), "--run-id", "stop",
+                       "--notebooks", str(notebooks), "--reports", str(tmp_path / "reports")],
+                      engine=engine)
+    err = capsys.readouterr().err
+    assert code == 1 and engine.calls == []
+    assert "error: data preparation failed: QuarantineStop: orders.csv (source 'erp', orders): " \
+           "30 of 30 rows (100%) would be set aside" in err
+    assert "Traceback" not in err
+    manifest = json.loads((tmp_path / "reports" / "stop" / "manifest.json").read_text("utf-8"))
+    assert manifest["prep"]["error"].startswith("QuarantineStop: orders.csv")
+    index = (tmp_path / "reports" / "stop" / "index.html").read_text("utf-8")
+    assert "set sources.orders[0].dates.order_date to excel" in index
