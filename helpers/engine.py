@@ -131,8 +131,10 @@ class PapermillEngine:
         output.parent.mkdir(parents=True, exist_ok=True)
         try:
             papermill.execute_notebook(
-                str(notebook),
-                str(output),
+                # papermill fills "{name}" in paths with the parameters (str.format):
+                # braces in a run id or a region's folder are literal here.
+                _literal_path(notebook),
+                _literal_path(output),
                 parameters=dict(parameters),
                 kernel_name=self.kernel_name,
                 language=self.language,
@@ -154,6 +156,11 @@ class PapermillEngine:
             raise NotebookFailed(notebook, output, message) from exc
         except Exception as exc:  # kernel died, cell timeout, unreadable notebook ...
             _fail(notebook, output, exc)
+
+
+def _literal_path(path: Path) -> str:
+    """``path`` for papermill, which formats paths with the parameters: braces doubled."""
+    return str(path).replace("{", "{{").replace("}", "}}")
 
 
 def _fail(notebook: Path, output: Path, exc: Exception) -> None:
@@ -486,9 +493,9 @@ class WarmKernelEngine(PapermillEngine):
 
 def _write_error_notebook(notebook: Path, output: Path, message: str) -> None:
     """Make sure ``output`` exists and says at the top why the run stopped."""
-    import html
-
     import nbformat
+
+    from helpers.markup import md_text  # a markdown cell: the message is shown as text
 
     try:
         source = output if output.exists() else notebook
@@ -497,7 +504,7 @@ def _write_error_notebook(notebook: Path, output: Path, message: str) -> None:
         nb = nbformat.v4.new_notebook()
     note = nbformat.v4.new_markdown_cell(
         '<span style="color:#b42318;font-size:1.4em">The notebook stopped: '
-        f"<code>{html.escape(message)}</code></span>"
+        f"<code>{md_text(message)}</code></span>"
     )
     note.metadata["tags"] = ["workbook-error"]
     nb.cells.insert(0, note)

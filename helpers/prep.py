@@ -23,6 +23,7 @@ import pandas as pd
 
 from helpers import geo
 from helpers.config import Config, Join, Source
+from helpers.exports import read_csv, write_csv
 from helpers.io import FileSpec, SourceError, read_file, read_source, resolve_files, source_paths
 from helpers.schemas import validate
 from helpers.scope import territory_map
@@ -1111,10 +1112,8 @@ def save_prep(result: PrepResult, folder: Path, fingerprint: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in result.tables().items():
         table.to_parquet(folder / f"{name}.parquet", index=False)
-    result.ledger.to_csv(folder / "ledger.csv", index=False)
-    result.quarantine.to_csv(folder / "quarantine.csv", index=False)
-    result.unresolved.to_csv(folder / "unresolved.csv", index=False)
-    result.duplicates.to_csv(folder / "duplicates.csv", index=False)
+    for name in ("ledger", "quarantine", "unresolved", "duplicates"):  # safe to open in Excel
+        write_csv(getattr(result, name), folder / f"{name}.csv")
     summary = {"fingerprint": fingerprint, "notes": result.notes,
                "rows": {name: len(t) for name, t in result.tables().items()}}
     (folder / "prep.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
@@ -1124,9 +1123,9 @@ def load_prep(folder: Path) -> PrepResult:
     """Read what :func:`save_prep` wrote."""
     summary = json.loads((folder / "prep.json").read_text("utf-8"))
     tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
-    read = {name: pd.read_csv(folder / f"{name}.csv", dtype={"rows": "int64", "line": "Int64"})
+    read = {name: read_csv(folder / f"{name}.csv", dtype={"rows": "int64", "line": "Int64"})
             for name in ("ledger", "quarantine", "unresolved")}
     dup_path = folder / "duplicates.csv"
-    duplicates = pd.read_csv(dup_path, dtype={"customer_id": str, "kept_id": str}) if \
+    duplicates = read_csv(dup_path, dtype={"customer_id": str, "kept_id": str}) if \
         dup_path.exists() else PrepResult.__dataclass_fields__["duplicates"].default_factory()
     return PrepResult(**tables, **read, notes=summary["notes"], duplicates=duplicates)
