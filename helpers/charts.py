@@ -18,7 +18,6 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from helpers import kpi
 from helpers.fonts import use_cjk_font
-from helpers.markup import chart_text
 from helpers.labels import (
     MONEY_COLUMNS,
     REGION_LEVELS,
@@ -27,6 +26,7 @@ from helpers.labels import (
     region_label,
     region_names,
 )
+from helpers.markup import chart_text
 from helpers.segments import SEGMENTS
 
 OTHERS_COLOR = "#b0b0b0"
