@@ -386,9 +386,9 @@ def test_customer_map_hexagon_layer(customers):
 # so no escaping gets in its way), one that prints the pid, one that is not valid Jinja2.
 MAKE_DIR = ("{{ cycler.__init__.__globals__.os.mkdir("
             "cycler.__init__.__globals__.os.environ.WB_TEMPLATE_PROBE) }}")
-PID = "{{ cycler.__init__.__globals__.os.getpid() }}"
+PID = "{{ dict(PID=1)|list|first ~ cycler.__init__.__globals__.os.getpid() }}"
 BROKEN = "{% if %} {{ '\\ }}"
-SUM = "{{ 7 * 191 }}"
+SUM = "{{ dict(EVAL=1)|list|first ~ 7 * 191 }}"
 
 
 @pytest.fixture
@@ -399,10 +399,8 @@ def probe(tmp_path, monkeypatch):
 
 
 def _no_template_ran(page: str, probe) -> None:
-    import os
-
     assert not probe.exists(), "a name from the data ran as a Jinja2 template"
-    assert str(os.getpid()) not in page and "1337" not in page
+    assert not re.search(r"PID\d", page) and "EVAL1337" not in page
 
 
 def test_customer_names_are_never_template_source(probe):
