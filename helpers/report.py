@@ -37,6 +37,7 @@ class UnsafeReportError(ValueError):
     """A rendered report would run script from its content (an event handler, a
     ``javascript:`` URL): text from the data reached the page as markup."""
 
+
 # The page nbconvert renders: JupyterLab's template minus its CDN scripts, plus a
 # slim banner naming the report (and linking back to the run's index).
 _REPORT_TEMPLATE = r"""{%- extends 'index.html.j2' -%}
