@@ -23,6 +23,17 @@ resource without a local copy makes rendering fail with :class:`AssetError` nami
 it, so a report can never silently depend on the internet again.
 :func:`external_references` finds what a finished HTML page would still load from
 the network (``report.render_html`` checks every report with it).
+
+**No data through a template engine.** branca (under folium) renders each map
+element's Jinja2 macros and then wraps the *output* in ``Element(output)``, which
+compiles that output as a new template: a customer or city name holding
+``{{ ... }}`` in a tooltip, a GeoJSON property or a layer name would be executed
+with Python's full power when the map is drawn (and a stray ``{%`` makes the map
+fail). Importing this module replaces :meth:`branca.element.MacroElement.render`
+by :func:`render_macro_element`, which inserts each macro's output as a value
+(:class:`RawHTML`, whose template is fixed). Nothing else changes: the macros
+still render with the element as ``this``, in the same order, into the same
+parts of the page.
 """
 
 from __future__ import annotations
@@ -34,9 +45,10 @@ from functools import cache
 from importlib import resources
 
 import folium
-from branca.element import CssLink, Element, Figure, JavascriptLink
+from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 
-__all__ = ["AssetError", "OfflineMap", "asset_text", "external_references", "inline_figure"]
+__all__ = ["AssetError", "OfflineMap", "RawHTML", "asset_text", "external_references",
+           "inline_figure", "render_macro_element"]
 
 # folium's resource name -> (package holding the file, path inside the package)
 LOCAL_ASSETS: dict[str, tuple[str, str]] = {
@@ -112,6 +124,47 @@ def asset_text(name: str) -> str:
         text = _css_with_data_uris(text, package, path.rpartition("/")[0])
         return text.replace("</", "<\\/")
     return text.replace("</", "<\\/")
+
+
+class RawHTML(Element):
+    """Markup put into a map page as it is: a value, never compiled as a template.
+
+    ``folium.Element(text)`` compiles ``text`` as a Jinja2 template; this element
+    renders ``text`` unchanged. The text must already be safe HTML (data in it
+    escaped with :func:`helpers.markup.html_text`).
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "RawHTML"
+        self.text = str(text)
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
+def render_macro_element(self: MacroElement, **kwargs) -> None:
+    """:meth:`branca.element.MacroElement.render` without compiling its output.
+
+    Renders the element's ``header``, ``html`` and ``script`` macros (with the
+    element as ``this``) into the figure's parts of the same names, each output
+    added as a :class:`RawHTML` value, then renders the children: what branca
+    does, except that branca compiles each output as a new Jinja2 template and
+    so executes any ``{{ ... }}`` that data put into it.
+    """
+    figure = self.get_root()
+    if not isinstance(figure, Figure):
+        raise TypeError(f"cannot render {type(self).__name__}: it is not in a Figure")
+    macros = self._template.module.__dict__
+    for part in ("header", "html", "script"):
+        macro = macros.get(part)
+        if macro is not None:
+            getattr(figure, part).add_child(RawHTML(macro(self, kwargs)), name=self.get_name())
+    for element in self._children.values():
+        element.render(**kwargs)
+
+
+MacroElement.render = render_macro_element
 
 
 class _InlineScript(Element):

@@ -4,7 +4,8 @@ order-value distribution and segment mix.
 Every function follows seaborn's habits: keyword-only options, draws on ``ax`` when
 given (a new figure otherwise), returns the Axes, and never changes its input.
 Labels are English or Chinese (``lang="zh"``); Chinese text renders through
-:func:`helpers.fonts.use_cjk_font`.
+:func:`helpers.fonts.use_cjk_font`. Names from the data are literal text: a ``$`` in
+a region name never switches on mathtext (:func:`helpers.markup.chart_text`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from helpers.labels import (
     region_label,
     region_names,
 )
+from helpers.markup import chart_text
 from helpers.segments import SEGMENTS
 
 OTHERS_COLOR = "#b0b0b0"
@@ -106,7 +108,7 @@ def plot_region_bars(
     kwargs.setdefault("color", colors)
     positions = np.arange(len(shown))
     ax.barh(positions, shown.to_numpy(), **kwargs)
-    ax.set_yticks(positions, labels=[str(n) for n in shown.index])
+    ax.set_yticks(positions, labels=[chart_text(n) for n in shown.index])
     ax.invert_yaxis()  # largest on top
     ax.xaxis.set_major_formatter(_value_formatter(value, lang))
     ax.set_xlabel(label(value, lang))
@@ -159,7 +161,8 @@ def plot_share(
     kwargs.setdefault("color", MAIN_COLOR)
     ax.bar(positions, shares.to_numpy(), **kwargs)
     if len(shares) <= 40:
-        ax.set_xticks(positions, labels=[str(n) for n in shares.index], rotation=60, ha="right")
+        ax.set_xticks(positions, labels=[chart_text(n) for n in shares.index], rotation=60,
+                      ha="right")
     else:
         ax.set_xticks([])
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -247,7 +250,7 @@ def plot_trend(
             names = dict(zip(order, region_names(order, lang, level=hue), strict=True))
         names = names or {}
         for group in order:
-            ax.plot(table.index, table[group].to_numpy(), label=str(names.get(group, group)),
+            ax.plot(table.index, table[group].to_numpy(), label=chart_text(names.get(group, group)),
                     **kwargs)
         ax.legend(title=label(hue, lang), fontsize="small")
     ax.yaxis.set_major_formatter(_value_formatter(value, lang))
@@ -300,7 +303,7 @@ def plot_customers_vs_revenue(
     kwargs.setdefault("alpha", 0.8)
     ax.scatter(frame["customers"], frame["revenue"], **kwargs)
     labelled = frame.nlargest(annotate, "revenue")
-    texts = [ax.text(row.customers, row.revenue, str(row.name), fontsize="small")
+    texts = [ax.text(row.customers, row.revenue, chart_text(row.name), fontsize="small")
              for row in labelled.itertuples()]
     if texts:  # move labels apart where regions sit close together, with a thin leader line
         from adjustText import adjust_text
@@ -521,7 +524,7 @@ def plot_segment_mix(
         ax.barh(positions, widths, left=left, label=label(name, lang),
                 color=SEGMENT_COLORS.get(name, OTHERS_COLOR), **kwargs)
         left += widths
-    ax.set_yticks(positions, labels=names)
+    ax.set_yticks(positions, labels=[chart_text(n) for n in names])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))

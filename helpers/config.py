@@ -415,6 +415,10 @@ class Report(_Strict):
     mask_pii: bool = True
     # Base map of the report maps (helpers.maps): OpenStreetMap, AMap (GCJ-02) or none.
     tiles: Literal["osm", "amap", "none"] = "osm"
+    # Sales reps' names in the HTML reports (step 5's action list): false shows them
+    # masked (魏** (S01)); the CSV/Excel action, campaign and partner lists always
+    # hold full names, they are the contact lists.
+    show_rep_names: bool = False
 
 
 class Config(_Strict):

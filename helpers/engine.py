@@ -168,8 +168,10 @@ class PapermillEngine:
         try:
             try:
                 executed = papermill.execute_notebook(
-                    str(notebook),
-                    str(partial),
+                    # papermill fills "{name}" in paths with the parameters (str.format):
+                    # braces in a run id or a region's folder are literal here.
+                    _literal_path(notebook),
+                    _literal_path(partial),
                     parameters=dict(parameters),
                     kernel_name=self.kernel_name,
                     language=self.language,
@@ -195,6 +197,11 @@ class PapermillEngine:
             _publish(partial, output, executed)
         finally:
             partial.unlink(missing_ok=True)
+
+
+def _literal_path(path: Path) -> str:
+    """``path`` for papermill, which formats paths with the parameters: braces doubled."""
+    return str(path).replace("{", "{{").replace("}", "}}")
 
 
 def _publish(partial: Path, output: Path, nb: Any = None) -> None:
@@ -568,11 +575,10 @@ class WarmKernelEngine(PapermillEngine):
 def _write_error_notebook(notebook: Path, output: Path, message: str,
                           partial: Path | None = None) -> None:
     """Make sure ``output`` exists and says at the top why the run stopped."""
-    import html
-
     import nbformat
 
     from helpers import files
+    from helpers.markup import md_text  # a markdown cell: the message is shown as text
 
     try:
         source = partial if partial is not None and partial.exists() else (
@@ -582,7 +588,7 @@ def _write_error_notebook(notebook: Path, output: Path, message: str,
         nb = nbformat.v4.new_notebook()
     note = nbformat.v4.new_markdown_cell(
         '<span style="color:#b42318;font-size:1.4em">The notebook stopped: '
-        f"<code>{html.escape(message)}</code></span>"
+        f"<code>{md_text(message)}</code></span>"
     )
     note.metadata["tags"] = ["workbook-error"]
     nb.cells.insert(0, note)

@@ -14,7 +14,6 @@ not a crash in step 4.
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ import pandas as pd
 
 from helpers.budget import spend_by_region
 from helpers.config import ConfigError
+from helpers.markup import md_text
 from helpers.phrases import headers, say, tr
 
 if TYPE_CHECKING:  # steps pulls in prep, fonts and charts; the batch only needs the catalog
@@ -542,8 +542,8 @@ def first_note(brief: dict, step: str) -> str:
     """
     lang = brief.get("lang", "en")
     order = section_titles(step, brief.get("first", {}).get(step, []), lang)
-    title = html.escape(brief.get("title", brief.get("objective", "")))
+    title = md_text(brief.get("title", brief.get("objective", "")))
     if not order:
         return say("objective_only", lang, title=title)
     return say("first_note", lang, title=title,
-               sections="; ".join(f"*{html.escape(t)}*" for t in order))
+               sections="; ".join(f"*{md_text(t)}*" for t in order))

@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from helpers import clusters, kpi, lifecycle, ltv, partners, segments, spatial
+from helpers.exports import read_csv, write_csv
 from helpers.labels import label
+from helpers.markup import md_text
 from helpers.phrases import join, name_list, say, tr
 from helpers.steps import Context, region_kpis, write_json
 
@@ -225,14 +227,14 @@ def save_insight(ctx: Context, tables: dict) -> None:
     """Write step 4's tables to the region folder (read by step 5 and the index page)."""
     ctx.out.mkdir(parents=True, exist_ok=True)
     for name, file in FILES.items():
-        tables[name].to_csv(ctx.out / file, index=False)
+        write_csv(tables[name], ctx.out / file)
     for name, file in JSON_FILES.items():
         write_json(tables[name], ctx.out / file)
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
-    frame = pd.read_csv(folder / FILES[name], dtype={"customer_id": "string"},
-                        parse_dates=_DATES.get(name, []))
+    frame = read_csv(folder / FILES[name], dtype={"customer_id": "string"},
+                     parse_dates=_DATES.get(name, []))
     if name == "region_kpis" and "gi_bin" in frame.columns:
         frame = frame.assign(gi_bin=frame["gi_bin"].astype("Int64"))
     return frame
@@ -269,15 +271,14 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
     Returns
     -------
     str
-        Markdown text; every name that comes from the data is HTML-escaped.
+        Markdown text; every name that comes from the data goes through
+        :func:`helpers.markup.md_text` (shown as text, never as markup).
     """
-    import html
-
     kpis, notes, lang = tables["region_kpis"], tables["notes"], ctx.lang
     china = getattr(ctx.config.geography, "country", "CN") == "CN"
     unit = tr("cities" if ctx.scope.sublevel == "city" else "provinces" if china
               else "states", lang)
-    esc = html.escape
+    esc = md_text
     if topic == "hotspots":
         note = notes["hotspots"]
         if not note.get("computed"):

@@ -7,9 +7,14 @@ fetch, and ``tiles=None`` turns them off).
 
 Every string that comes from the data is escaped before it reaches a tooltip, popup
 or caption: Leaflet shows tooltip text as HTML, and folium may wrap text in a
-JavaScript template literal, so both HTML (``<``, ``&``, quotes) and template-literal
-syntax (backtick, ``${``, backslash) are neutralised by :func:`escape`. Data reaching
-a ``<script>`` block is JSON with ``<``, ``>`` and ``&`` written as ``\\u003c`` ...
+JavaScript template literal, so HTML (``<``, ``&``, quotes), template-literal
+syntax (backtick, ``${``, backslash) and Jinja2's braces are neutralised by
+:func:`escape` (:func:`helpers.markup.html_text`). Data reaching a ``<script>``
+block is JSON with ``<``, ``>`` and ``&`` written as ``\\u003c`` ... Data is never
+template source: captions and legends are :class:`helpers.assets.RawHTML` values
+(``folium.Element(text)`` would compile ``text`` as a Jinja2 template), and
+importing :mod:`helpers.assets` makes every map element insert its rendered
+output as a value (see there).
 
 Tiles (``tiles=``): ``"OpenStreetMap"`` (default, also ``"osm"``), ``"amap"`` (AMap /
 Gaode street map; it is drawn in GCJ-02, so every point and outline is shifted from
@@ -20,9 +25,9 @@ map (offline reports: the filled regions and points still show). Reports choose 
 
 from __future__ import annotations
 
-import html
 import json
 import math
+import re
 
 import folium
 import numpy as np
@@ -33,9 +38,10 @@ from folium.map import Layer
 from folium.template import Template
 
 from helpers import boundaries
-from helpers.assets import OfflineMap
+from helpers.assets import OfflineMap, RawHTML
 from helpers.geo import coords
 from helpers.labels import format_value, label, region_label, region_names
+from helpers.markup import html_text
 
 CHINA_CENTER = (35.0, 105.0)
 MIN_RADIUS = 4.0
@@ -53,11 +59,13 @@ TOOLTIP_COLUMNS = ("customers", "active_customers", "revenue", "share", "growth_
 AMAP_TILES = ("https://webrd0{s}.is.autonavi.com/appmaptile?"
               "lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}")
 
-_JS_LITERAL = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+# A "{" that would start a Jinja2 expression, statement or comment. JSON's own braces
+# are always followed by '"' or '}', so these occur only inside strings.
+_TEMPLATE_OPENER = re.compile(r"\{(?=[{%#])")
 
 
 def escape(text: object) -> str:
-    """Escape data text for HTML inside folium tooltips and popups.
+    """Escape data text for HTML inside folium tooltips, popups and captions.
 
     Parameters
     ----------
@@ -67,17 +75,21 @@ def escape(text: object) -> str:
     Returns
     -------
     str
-        ``html.escape(text, quote=True)`` with backtick, ``$`` and backslash also
-        turned into character references, so the text can neither open a tag nor
-        break out of the JavaScript template literal folium wraps it in.
+        :func:`helpers.markup.html_text`: ``html.escape(text, quote=True)`` with
+        backtick, ``$``, backslash and braces also turned into character
+        references, so the text can neither open a tag, break out of the
+        JavaScript template literal folium wraps it in, nor read as a Jinja2
+        expression.
     """
-    return html.escape(str(text), quote=True).translate(_JS_LITERAL)
+    return html_text(text)
 
 
 def _js(value) -> str:
-    """JSON for a ``<script>`` block: ``<``, ``>`` and ``&`` as unicode escapes."""
+    """JSON for a ``<script>`` block: ``<``, ``>``, ``&`` and a brace that would open a
+    Jinja2 tag (``{{``, ``{%``, ``{#``, only ever inside strings) as unicode escapes."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _TEMPLATE_OPENER.sub(r"\\u007b", text)
 
 
 # --------------------------------------------------------------------------- base map
@@ -153,7 +165,7 @@ def _add_caption(m: folium.Map, text: str) -> None:
         "z-index:1000;background:rgba(255,255,255,0.85);padding:4px 8px;max-width:60%;"
         f'font:12px sans-serif;border-radius:4px;">{text}</div>'
     )
-    m.get_root().html.add_child(folium.Element(box))
+    m.get_root().html.add_child(RawHTML(box))
 
 
 def _coords(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -346,7 +358,7 @@ def _legend(m: folium.Map, title: str, rows: list[tuple[str, str, str]]) -> None
         "background:rgba(255,255,255,0.9);padding:6px 10px;font:12px sans-serif;"
         f'border-radius:4px;box-shadow:0 1px 3px rgba(0,0,0,.3);"><b>{title}</b>{items}</div>'
     )
-    m.get_root().html.add_child(folium.Element(box))
+    m.get_root().html.add_child(RawHTML(box))
 
 
 def default_outlines(level: str, province: str | None = None,

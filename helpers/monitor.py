@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import files
+from helpers.exports import read_csv, write_csv
 from helpers.segments import SEGMENTS
 
 __all__ = [
@@ -89,9 +90,9 @@ def load_run_tables(region_dir: Path) -> dict:
     regions = None
     for name in ("region_tiers.csv", "region_kpis.csv"):
         if (region_dir / name).exists():
-            regions = pd.read_csv(region_dir / name)
+            regions = read_csv(region_dir / name)
             break
-    rfm = (pd.read_csv(region_dir / "rfm.csv", dtype={"customer_id": "string"})
+    rfm = (read_csv(region_dir / "rfm.csv", dtype={"customer_id": "string"})
            if (region_dir / "rfm.csv").exists() else None)
     return {"regions": regions, "rfm": rfm, "headline": _read_json(region_dir / "headline.json")}
 
@@ -296,9 +297,9 @@ def save_comparison(result: dict, out: Path) -> None:
     out = Path(out)
     write_json(result["summary"], out / "comparison.json")
     if result["regions"] is not None:
-        result["regions"].to_csv(out / "region_changes.csv", index=False)
+        write_csv(result["regions"], out / "region_changes.csv")
     if result["migration"] is not None:
-        result["migration"].to_csv(out / "segment_migration.csv")
+        write_csv(result["migration"], out / "segment_migration.csv", index=True)
 
 
 def collect_monitoring(run_dir: Path, regions: list[dict], *, baseline_run: str) -> dict | None:

@@ -342,6 +342,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "intro_actions": {"en": "The action list, first rows (all of it is in `actions.csv` and "
                             "`actions.xlsx`):",
                       "zh": "行动清单前几行（完整清单见 `actions.csv` 和 `actions.xlsx`）："},
+    "intro_actions_masked": {"en": "The action list, first rows, with the sales reps' names "
+                                   "masked (`report.show_rep_names` in `workbook.yaml`); all of "
+                                   "it, with full names, is in `actions.csv` and `actions.xlsx`:",
+                             "zh": "行动清单前几行，销售代表姓名已脱敏（`workbook.yaml` 中的 "
+                                   "`report.show_rep_names`）；完整清单（含全名）见 `actions.csv` "
+                                   "和 `actions.xlsx`："},
     "budget_infeasible": {"en": "**The budget cannot be split as configured.** {error}",
                           "zh": "**无法按当前配置分配预算。** {error}"},
     "budget_summary": {"en": "Current spend {current:,.0f} CNY; proposed {total:,.0f} CNY, of "
@@ -374,9 +380,9 @@ TEXTS: dict[str, dict[str, str]] = {
                     "zh": "未指定基准运行（参数 `baseline_run`，或批处理的 `--baseline-run`）："
                           "用较早一次运行的编号再次运行即可查看变化。"},
     "no_comparison": {"en": "**No comparison:** {error}", "zh": "**无法比较：** {error}"},
-    "comparison_runs": {"en": "Run `{run}` (period {b_start} – {b_end}) against this run "
+    "comparison_runs": {"en": "Run {run} (period {b_start} – {b_end}) against this run "
                               "(period {start} – {end}).",
-                        "zh": "运行 `{run}`（分析期 {b_start} – {b_end}）与本次运行（分析期 {start} – {end}）比较。"},
+                        "zh": "运行 {run}（分析期 {b_start} – {b_end}）与本次运行（分析期 {start} – {end}）比较。"},
     "comparison_tiers": {"en": "Tier changes: {changes}; newly blank: {blank}; newly hot: {hot}.",
                          "zh": "分级变化：{changes}；新增空白：{blank}；新增热点：{hot}。"},
     "none": {"en": "none", "zh": "无"},

@@ -10,7 +10,6 @@ number, only the order.
 
 from __future__ import annotations
 
-import html
 import json
 
 import pandas as pd
@@ -18,8 +17,11 @@ from IPython.display import Markdown, display
 
 from helpers import budget, geo, kpi, monitor, strategy
 from helpers.config import ConfigError
+from helpers.exports import read_csv, write_csv, write_xlsx
 from helpers.goals import SECTIONS, STEP5_SECTIONS, get_objective, priorities
+from helpers.markup import md_text
 from helpers.phrases import name_list, say, tr, translate
+from helpers.privacy import mask_pii
 from helpers.scope import territory_map
 from helpers.steps import Context, write_json
 
@@ -33,6 +35,7 @@ __all__ = [
     "executive_summary",
     "section_order",
     "show_section",
+    "shown_actions",
 ]
 
 # Which findings each objective puts in the five of the executive summary, in order.
@@ -57,7 +60,7 @@ def load_step4_extras(ctx: Context) -> dict:
     extras: dict = {}
     for key, name in _OPTIONAL_TABLES.items():
         path = ctx.out / name
-        extras[key] = (pd.read_csv(path, dtype={"customer_id": "string"})
+        extras[key] = (read_csv(path, dtype={"customer_id": "string"})
                        if path.exists() else None)
     path = ctx.out / "concentration.json"
     extras["concentration"] = json.loads(path.read_text("utf-8")) if path.exists() else None
@@ -263,23 +266,22 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     ``tier``/``tiers`` added to ``headline.json``.
     """
     out = ctx.out
-    tables["tiers"].to_csv(out / "region_tiers.csv", index=False)
-    tables["actions"].to_csv(out / "actions.csv", index=False)
-    tables["campaign"].to_csv(out / "campaign_list.csv", index=False)
+    write_csv(tables["tiers"], out / "region_tiers.csv")
+    write_csv(tables["actions"], out / "actions.csv")
+    write_csv(tables["campaign"], out / "campaign_list.csv")
     if tables["partners"] is not None:
-        tables["partners"].to_csv(out / "partner_plans.csv", index=False)
+        write_csv(tables["partners"], out / "partner_plans.csv")
     plan = tables["budget"]
     if plan["table"] is not None:
-        plan["table"].to_csv(out / "budget.csv", index=False)
+        write_csv(plan["table"], out / "budget.csv")
     write_json({k: plan[k] for k in ("message", "error", "notes", "summary")},
                out / "budget.json")
-    with pd.ExcelWriter(out / "actions.xlsx") as book:
-        tables["actions"].to_excel(book, sheet_name="region actions", index=False)
-        tables["campaign"].to_excel(book, sheet_name="campaign list", index=False)
-        if tables["partners"] is not None:
-            tables["partners"].to_excel(book, sheet_name="partner plans", index=False)
-        if plan["table"] is not None:
-            plan["table"].to_excel(book, sheet_name="budget", index=False)
+    sheets = {"region actions": tables["actions"], "campaign list": tables["campaign"]}
+    if tables["partners"] is not None:
+        sheets["partner plans"] = tables["partners"]
+    if plan["table"] is not None:
+        sheets["budget"] = plan["table"]
+    write_xlsx(sheets, out / "actions.xlsx")
     result = tables["comparison"]
     if result and "error" not in result:
         monitor.save_comparison(result, out)
@@ -405,8 +407,8 @@ def executive_summary(ctx: Context, insight: dict, tables: dict,
                       objective: str = "find_new_markets", *, n: int = 5) -> Markdown:
     """The ``n`` findings that matter most for the objective, each with its number.
 
-    Text from data is HTML-escaped. The findings are also written to
-    ``executive_summary.json`` in the region folder.
+    Text from data is shown as text (:func:`helpers.markup.md_text`). The
+    findings are also written to ``executive_summary.json`` in the region folder.
     """
     get_objective(objective)
     candidates = findings(ctx, insight, tables)
@@ -415,7 +417,7 @@ def executive_summary(ctx: Context, insight: dict, tables: dict,
     write_json({"objective": objective,
                 "findings": [{"kind": k, **candidates[k]} for k in chosen]},
                ctx.out / "executive_summary.json")
-    lines = [f"{i}. {html.escape(candidates[k]['text'])}" for i, k in enumerate(chosen, 1)]
+    lines = [f"{i}. {md_text(candidates[k]['text'])}" for i, k in enumerate(chosen, 1)]
     return Markdown("\n".join(lines))
 
 
@@ -466,18 +468,32 @@ def _show_playbook(ctx: Context, tables: dict) -> None:
     lang = ctx.lang
     _md(say("intro_playbook", lang))
     display(translate(tables["playbook"], lang, ["tier", "action", "owner", "kpi"]))
-    _md(say("intro_actions", lang))
-    display(translate(tables["actions"].head(25), lang,
-                      ["tier", "action", "owner_role", "owner", "kpi"]))
+    actions, masked = shown_actions(ctx, tables)
+    _md(say("intro_actions_masked" if masked else "intro_actions", lang))
+    display(translate(actions.head(25), lang, ["tier", "action", "owner_role", "owner", "kpi"]))
+
+
+def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
+    """The action list as the report shows it, and whether reps' names are masked.
+
+    Sales reps' names are personal data: unless ``report.show_rep_names`` is true
+    the report shows them masked (``魏** (S01)``, :func:`helpers.privacy.mask_pii`).
+    ``actions.csv`` and ``actions.xlsx`` keep the full names (the contact lists).
+    """
+    reps = ctx.prep.reps
+    if ctx.config.report.show_rep_names or reps.empty or "name" not in reps:
+        return tables["actions"], False
+    masked = mask_pii(reps, columns=("name",))
+    return strategy.action_list(tables["tiers"], reps=masked), True
 
 
 def _show_budget(ctx: Context, tables: dict) -> None:
     plan = tables["budget"]
     if plan["error"]:
-        _md(say("budget_infeasible", ctx.lang, error=html.escape(plan["error"])))
+        _md(say("budget_infeasible", ctx.lang, error=md_text(plan["error"])))
         return
     if plan["table"] is None:
-        _md(html.escape(plan["message"]))
+        _md(md_text(plan["message"]))
         return
     s = plan["summary"]
     effect = s["expected_revenue_change"]
@@ -494,7 +510,7 @@ def _show_budget(ctx: Context, tables: dict) -> None:
         shown = shown.assign(cap=shown["cap"].astype(object).where(
             shown["cap"] != float("inf"), "none"))
     display(translate(shown, ctx.lang, ["tier"]))
-    _md(say("budget_method", ctx.lang) + "\n\n" + "\n".join(f"- {html.escape(n)}"
+    _md(say("budget_method", ctx.lang) + "\n\n" + "\n".join(f"- {md_text(n)}"
                                                           for n in plan["notes"]))
 
 
@@ -514,7 +530,7 @@ def _show_partners(ctx: Context, tables: dict) -> None:
     partners = tables["partners"]
     lang = ctx.lang
     if partners is None:  # the notes say why (all of them are about partners)
-        _md(html.escape(" ".join(tables["notes"]) or say("no_partners", lang)))
+        _md(md_text(" ".join(tables["notes"]) or say("no_partners", lang)))
         return
     _md(say("intro_partners", lang))
     display(translate(partners.groupby(["partner_tier", "campaign", "action", "kpi"], sort=False)
@@ -533,20 +549,21 @@ def _show_monitoring(ctx: Context, tables: dict) -> None:
         _md(say("no_baseline", lang))
         return
     if "error" in result:
-        _md(say("no_comparison", lang, error=html.escape(result["error"])))
+        _md(say("no_comparison", lang, error=md_text(result["error"])))
         return
     s = result["summary"]
     bp, cp = s["baseline_period"], s["period"]
-    _md(say("comparison_runs", lang, run=html.escape(s["baseline_run"]), b_start=bp["start"],
-            b_end=bp["end"], start=cp["start"], end=cp["end"]))
+    _md(say("comparison_runs", lang, run=md_text(s["baseline_run"]),
+            b_start=md_text(bp["start"]), b_end=md_text(bp["end"]), start=md_text(cp["start"]),
+            end=md_text(cp["end"])))
     for warning in result["warnings"]:
-        _md(f"- {html.escape(warning)}")
+        _md(f"- {md_text(warning)}")
     regions = result["regions"]
     if regions is not None:
         blank = ", ".join(map(str, s.get("newly_blank", []))) or say("none", lang)
         hot = ", ".join(map(str, s.get("newly_hot", []))) or say("none", lang)
         _md(say("comparison_tiers", lang, changes=len(s.get("tier_changes", [])),
-                blank=html.escape(blank), hot=html.escape(hot)))
+                blank=md_text(blank), hot=md_text(hot)))
         columns = [c for c in [*_region_column(ctx, regions), "tier_before", "tier_now",
                                "customers_before", "customers_now", "revenue_before",
                                "revenue_now", "revenue_change", "share_delta",

@@ -30,6 +30,7 @@ import pandas as pd
 
 from helpers import geo
 from helpers.config import Config, Join, Source
+from helpers.exports import read_csv, write_csv
 from helpers.io import (
     EXCEL_SUFFIXES,
     INVISIBLE,
@@ -1576,7 +1577,7 @@ def save_prep(result: PrepResult, folder: Path, fingerprint: dict) -> None:
             if name.endswith(".parquet"):
                 table.to_parquet(tmp, index=False)
             else:
-                table.to_csv(tmp, index=False)
+                write_csv(table, tmp)  # safe to open in Excel
         files[name] = {"bytes": (folder / name).stat().st_size,
                        "sha256": sha256_file(folder / name)}
     summary = {"fingerprint": fingerprint, "notes": result.notes,
@@ -1647,9 +1648,9 @@ def load_prep(folder: Path) -> PrepResult:
             if name.endswith(".parquet"):
                 frames[stem] = pd.read_parquet(path)
             elif stem == "duplicates":
-                frames[stem] = pd.read_csv(path, dtype={"customer_id": str, "kept_id": str})
+                frames[stem] = read_csv(path, dtype={"customer_id": str, "kept_id": str})
             else:
-                frames[stem] = pd.read_csv(path, dtype={"rows": "int64", "line": "Int64"})
+                frames[stem] = read_csv(path, dtype={"rows": "int64", "line": "Int64"})
         except Exception as exc:  # intact bytes that still do not parse
             raise PrepDamaged(path, f"unreadable ({type(exc).__name__}: {exc})") from None
     return PrepResult(**frames, notes=list(summary.get("notes") or []))

@@ -4,13 +4,15 @@ Reports are read by people who do not run Python, often offline or behind an
 intranet proxy, so the pages carry no code, load nothing from a CDN (nbconvert's
 require.js, MathJax and mermaid loaders are dropped; maps carry Leaflet inline, see
 ``helpers.assets``) and escape every string that comes from data or from an error
-message. :func:`render_html` refuses to write a page that would still load a script,
-stylesheet or image from the network.
+message (:func:`helpers.markup.html_text`; markdown outputs use
+:func:`helpers.markup.md_text`). :func:`render_html` refuses to write a page that
+would still load a script, stylesheet or image from the network, or that carries an
+event-handler attribute or a ``javascript:`` URL (the workbook writes neither, so
+one there is text from the data that went around the escaping).
 """
 
 from __future__ import annotations
 
-import html as _html
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -20,15 +22,22 @@ from urllib.parse import quote
 
 from helpers import files
 from helpers.assets import external_references
+from helpers.markup import html_text, unsafe_markup
 from helpers.phrases import tr
 from helpers.strategy import TIERS
 
 __all__ = ["render_html", "order_sections", "load_translations", "translate_markdown",
-           "write_index", "notebook_title", "OfflineReportError"]
+           "write_index", "notebook_title", "OfflineReportError", "UnsafeReportError"]
 
 
 class OfflineReportError(ValueError):
     """A rendered report would load something from the network when opened."""
+
+
+class UnsafeReportError(ValueError):
+    """A rendered report would run script from its content (an event handler, a
+    ``javascript:`` URL): text from the data reached the page as markup."""
+
 
 # The page nbconvert renders: JupyterLab's template minus its CDN scripts, plus a
 # slim banner naming the report (and linking back to the run's index).
@@ -127,6 +136,11 @@ def render_html(
         from the network (``helpers.assets.external_references``); nothing is
         written then. Map tiles are not counted: they are an option of the map
         (``report.tiles``), and the map works without them.
+    UnsafeReportError
+        When the page (or a map inside it) has a tag with an event-handler
+        attribute (``onerror=`` ...) or a ``javascript:`` URL
+        (:func:`helpers.markup.unsafe_markup`): the workbook writes neither, so
+        text from the data reached the page as markup; nothing is written then.
     """
     import jinja2
     import nbformat
@@ -166,6 +180,14 @@ def render_html(
             f"{ipynb.name}: the report would load {len(external)} resource(s) from the "
             f"internet ({shown}); build maps with helpers.maps (Leaflet inlined) and embed "
             "images instead of linking them"
+        )
+    unsafe = unsafe_markup(body)
+    if unsafe:
+        shown = "; ".join(unsafe[:3])
+        raise UnsafeReportError(
+            f"{ipynb.name}: the report would run script from its content ({len(unsafe)} "
+            f"tag(s), e.g. {shown}): text from the data reached the page as markup. "
+            "Show data with helpers.markup.md_text (markdown) or html_text (HTML)"
         )
     files.write_atomic(html_path, body)  # whole or not at all (a full disk leaves no half page)
     return html_path
@@ -343,7 +365,8 @@ footer a { color: inherit; }
 
 
 def _e(value: Any) -> str:
-    return _html.escape(str(value), quote=True)
+    """Text from data, config or an error message, escaped for HTML."""
+    return html_text(value)
 
 
 def _number(value: Any) -> float | None:

@@ -7,7 +7,6 @@ Notebooks call these and show the results; the batch runner calls
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import math
 import sys
@@ -23,6 +22,7 @@ from helpers.config import Config, RunPaths, load_config
 from helpers.files import InputFile, changed_inputs, input_files, sha256_file
 from helpers.fonts import use_cjk_font
 from helpers.io import SourceError
+from helpers.markup import md_text
 from helpers.prep import (
     PrepDamaged,
     PrepResult,
@@ -32,13 +32,13 @@ from helpers.prep import (
     read_prep_summary,
     save_prep,
 )
-from helpers.privacy import mask_pii
+from helpers.privacy import PII_COLUMNS, mask_pii
 from helpers.scope import Scope
 
 #: The modules (and their data files) step 2 is built with, relative to ``helpers/``: a
 #: prep made by other code is not reused. ``tests/test_runrecords.py`` checks that
 #: every ``helpers`` module ``helpers.prep`` imports is listed.
-PREP_CODE = ("prep.py", "io.py", "config.py", "schemas.py", "scope.py", "geo")
+PREP_CODE = ("prep.py", "io.py", "config.py", "schemas.py", "scope.py", "exports.py", "geo")
 
 
 def prep_code_sha256() -> str:
@@ -270,12 +270,16 @@ class Context:
         return f"{first_day:%Y-%m-%d} – {p['end']:%Y-%m-%d}"
 
     def heading(self) -> Markdown:
-        """A line naming the region, period and run, under the notebook's title."""
-        region = html.escape(self.scope.label(self.lang))
+        """A line naming the region, period and run, under the notebook's title.
+
+        The region (a territory's name comes from ``workbook.yaml``) and the run id
+        are data: :func:`helpers.markup.md_text`, never in a code span.
+        """
+        region, run = md_text(self.scope.label(self.lang)), md_text(self.run.root.name)
         if self.lang == "zh":
-            text = f"**{region}** · 分析期 {self.period_text} · 运行 `{self.run.root.name}`"
+            text = f"**{region}** · 分析期 {md_text(self.period_text)} · 运行 {run}"
         else:
-            text = f"**{region}** · period {self.period_text} · run `{self.run.root.name}`"
+            text = f"**{region}** · period {md_text(self.period_text)} · run {run}"
         return Markdown(text)
 
     @cached_property
@@ -285,9 +289,18 @@ class Context:
         return region_kpis(self, "province", customers=self.prep.customers,
                            orders=self.prep.orders, universe=universe)
 
-    def show(self, frame: pd.DataFrame, *, rows: int = 20):
-        """A table fit for a shared report: personal data masked, at most ``rows`` rows."""
-        return mask_pii(frame.head(rows), enabled=self.mask_pii)
+    def show(self, frame: pd.DataFrame, *, rows: int | None = 20, columns=PII_COLUMNS,
+             free_text=()):
+        """A table fit for a shared report: personal data masked, at most ``rows`` rows
+        (None: all of them).
+
+        ``columns`` hold personal data (masked whole); ``free_text`` columns have the
+        e-mail addresses and phone numbers in them masked
+        (:func:`helpers.privacy.mask_pii`). Nothing is masked when the run says
+        ``mask_pii=False``.
+        """
+        shown = frame if rows is None else frame.head(rows)
+        return mask_pii(shown, columns, enabled=self.mask_pii, free_text=free_text)
 
 
 def report_number(value: float) -> str:

@@ -32,17 +32,16 @@ ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=
 ctx.heading()
 
 # %%
-import html
-
 import pandas as pd
 from IPython.display import Markdown
 
 from helpers import goals
+from helpers.markup import md_text  # text from the data inside markdown: shown as text
 from helpers.phrases import headers, say, tr
 
 brief = goals.goals_brief(ctx, objective)
 steps.write_json(brief, ctx.out / "goals.json")
-Markdown(f"**{html.escape(brief['title'])}**: {html.escape(brief['question'])}")
+Markdown(f"**{md_text(brief['title'])}**: {md_text(brief['question'])}")
 
 # %% [markdown]
 # ## Can the data answer the question?
@@ -54,7 +53,7 @@ Markdown(f"**{html.escape(brief['title'])}**: {html.escape(brief['question'])}")
 # %%
 if brief["warnings"]:
     shown = Markdown(say("data_missing", lang) + "\n\n"
-                     + "\n".join(f"- {html.escape(w)}" for w in brief["warnings"]))
+                     + "\n".join(f"- {md_text(w)}" for w in brief["warnings"]))
 else:
     shown = Markdown(say("data_complete", lang))
 shown
@@ -102,4 +101,4 @@ headers(pd.DataFrame([{"step": step, "first": "; ".join(goals.section_titles(ste
 # ## Assumptions
 
 # %%
-Markdown("\n".join(f"- {html.escape(a)}" for a in brief["assumptions"]))
+Markdown("\n".join(f"- {md_text(a)}" for a in brief["assumptions"]))

@@ -63,7 +63,8 @@ quality_file = steps.write_json({
 ledger
 
 # %%
-result.ledger.query("outcome in ['merged', 'quarantined']")[["table", "source", "outcome", "reason", "rows"]]
+ctx.show(result.ledger.query("outcome in ['merged', 'quarantined']")
+         [["table", "source", "outcome", "reason", "rows"]], rows=None, free_text=["reason"])
 
 # %% [markdown]
 # ## Where are the customers located, and how precisely?
@@ -80,10 +81,13 @@ precision.assign(share=(precision["customers"] / precision["customers"].sum()).r
 # ## Place names that could not be resolved
 #
 # These values are kept (the customers are not dropped) but count as "no province". Fix
-# them in the export, or add the spelling to the gazetteer.
+# them in the export, or add the spelling to the gazetteer. A place column sometimes
+# holds a person's name or phone typed into the wrong field, so shared reports show
+# each value masked (its first character; phone numbers to their last four digits)
+# beside its count and the nearest known names; `prep/unresolved.csv` has them in full.
 
 # %%
-result.unresolved.sort_values("rows", ascending=False).head(15)
+ctx.show(result.unresolved.sort_values("rows", ascending=False), rows=15, columns=["value"])
 
 # %% [markdown]
 # ## Possible duplicates under different ids
@@ -102,7 +106,7 @@ ctx.show(dups, rows=15)
 # ## Other notes from the cleaning
 
 # %%
-pd.DataFrame({"note": result.notes or ["none"]})
+ctx.show(pd.DataFrame({"note": result.notes or ["none"]}), rows=None, free_text=["note"])
 
 # %% [markdown]
 # ## The clean tables (first rows; personal data masked)
@@ -111,7 +115,7 @@ pd.DataFrame({"note": result.notes or ["none"]})
 ctx.show(ctx.customers, rows=5)
 
 # %%
-ctx.orders.head(5)
+ctx.show(ctx.orders, rows=5)
 
 # %%
 pd.DataFrame({

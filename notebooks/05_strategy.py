@@ -12,9 +12,12 @@
 # Each region is put in a tier by the rules in `workbook.yaml` (`strategy:`), with the
 # numbers that put it there. Each tier and each customer segment has a playbook with
 # owners and the KPI to watch; the marketing budget is split anew by expected return;
-# and, given an earlier run, the report shows what changed. The action, campaign and
-# partner lists are exported to CSV and Excel: they may hold contact data and therefore
-# never appear in this report. The sections follow the objective of step 1's brief.
+# and, given an earlier run, the report shows what changed. The campaign and partner
+# lists (customers' names and contacts) are exported to CSV and Excel only and never
+# appear in this report. The action list shows its first rows here, with the sales reps'
+# names masked unless `report.show_rep_names` is true in `workbook.yaml`; the CSV and
+# Excel files hold all of it with full names (they are the contact lists). The sections
+# follow the objective of step 1's brief.
 
 # %% tags=["parameters"]
 region: str = "ALL"  # ALL, a territory (华东 / East China) or a province in any spelling (广东, Guangdong)
@@ -34,20 +37,19 @@ ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=
 ctx.heading()
 
 # %%
-import html
-
 from IPython.display import Markdown
 
 from helpers import goals, insights, plan
+from helpers.markup import md_text  # text from the data inside markdown: shown as text
 from helpers.phrases import say
 
 brief = goals.load_brief(ctx, objective)
 insight = insights.ensure_insight(ctx)
 tables = plan.strategy_tables(ctx, insight, baseline_run=baseline_run)
 plan.save_strategy(ctx, tables)
-title = html.escape(brief["title"])
+title = md_text(brief["title"])
 Markdown(say("objective_missing", lang, title=title,
-             warnings="; ".join(html.escape(w) for w in brief["warnings"]))
+             warnings="; ".join(md_text(w) for w in brief["warnings"]))
          if brief["warnings"] else say("objective_only", lang, title=title))
 
 # %% [markdown]

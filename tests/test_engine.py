@@ -104,6 +104,22 @@ def test_parameters_are_injected_and_visible(engine, tiny, tmp_path):
     assert nb.metadata.language_info.name == "python"
 
 
+@pytest.mark.parametrize("kind", ["warm", "papermill"])
+def test_braces_in_a_path_are_literal(kind, tiny, tmp_path):
+    """papermill formats paths with the parameters (str.format); a run id or region
+    folder holding braces must neither be filled in nor fail."""
+    engine = batch.ENGINES[kind](timeout=60)
+    try:
+        out = tmp_path / "run {region} {{lang}} {0} {x" / "show {lang}.ipynb"
+        engine.execute(tiny["show"], out, {"region": "华东", "lang": "zh"}, tmp_path)
+    finally:
+        if hasattr(engine, "close"):
+            engine.close()
+    assert out.exists() and "region 华东" in _stdout(out)
+    assert [p.name for p in (tmp_path).iterdir() if p.name.startswith("run")] == [
+        "run {region} {{lang}} {0} {x"]
+
+
 def test_kernel_runs_in_cwd_without_moving_this_process(engine, tiny, tmp_path):
     here = os.getcwd()
     first, second = tmp_path / "a", tmp_path / "b"

@@ -159,11 +159,12 @@ def test_load_brief_and_priorities(full):
 
 
 def test_first_note_names_the_sections_in_order():
-    brief = {"title": "Keep <and> grow", "first": goals.OBJECTIVES[
+    brief = {"title": "Keep <and> [grow](javascript:x)", "first": goals.OBJECTIVES[
         "keep_valuable_customers"].first}
-    note = goals.first_note(brief, "04")
-    assert note == ("Objective: **Keep &lt;and&gt; grow**. The shared report puts first: "
-                    "*Customer segments (RFM)*; *Lifecycle*; *Lifetime value*.")
+    note = goals.first_note(brief, "04")  # the title and section names are markdown text
+    assert note == ("Objective: **Keep &lt;and&gt; \\[grow\\]\\(javascript\\:x\\)**. The shared "
+                    "report puts first: *Customer segments \\(RFM\\)*; *Lifecycle*; "
+                    "*Lifetime value*.")
     assert goals.first_note({"title": "x"}, "03") == "Objective: **x**."
     assert goals.section_titles("03", ["trend", "nope"]) == ["Monthly revenue trend", "nope"]
 

@@ -326,9 +326,10 @@ def test_customer_map_offline_and_empty():
     assert "tileLayer" not in page and "markerClusterGroup(" not in page
 
 
-def test_escape_neutralises_html_and_template_literals():
+def test_escape_neutralises_html_template_literals_and_jinja():
     assert escape(SCRIPT) == "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert escape(TEMPLATE) == "&#96;&#36;{alert(1)}&#96;"
+    assert escape(TEMPLATE) == "&#96;&#36;&#123;alert(1)&#125;&#96;"
+    assert escape("{{ x }}{% y %}") == "&#123;&#123; x &#125;&#125;&#123;% y %&#125;"
     assert escape("a\"b'c\\") == "a&quot;b&#x27;c&#92;"
 
 
@@ -377,3 +378,74 @@ def test_customer_map_hexagon_layer(customers):
     assert abs(ring[0][1] - m.hexagons.loc[0, "lat"]) < 1
     plain = customer_map(customers, tiles=None, hexagons=False)
     assert len(plain.hexagons) == 0 and "wb-hexagon" not in _html(plain)
+
+
+# --- no data through a template engine -----------------------------------------------
+
+# Jinja2 payloads: one that creates the folder named in $WB_TEMPLATE_PROBE (no quotes,
+# so no escaping gets in its way), one that prints the pid, one that is not valid Jinja2.
+MAKE_DIR = ("{{ cycler.__init__.__globals__.os.mkdir("
+            "cycler.__init__.__globals__.os.environ.WB_TEMPLATE_PROBE) }}")
+PID = "{{ dict(PID=1)|list|first ~ cycler.__init__.__globals__.os.getpid() }}"
+BROKEN = "{% if %} {{ '\\ }}"
+SUM = "{{ dict(EVAL=1)|list|first ~ 7 * 191 }}"
+
+
+@pytest.fixture
+def probe(tmp_path, monkeypatch):
+    folder = tmp_path / "created-by-a-template"
+    monkeypatch.setenv("WB_TEMPLATE_PROBE", str(folder))
+    return folder
+
+
+def _no_template_ran(page: str, probe) -> None:
+    assert not probe.exists(), "a name from the data ran as a Jinja2 template"
+    assert not re.search(r"PID\d", page) and "EVAL1337" not in page
+
+
+def test_customer_names_are_never_template_source(probe):
+    names = [MAKE_DIR, PID, BROKEN, SUM]
+    frame = pd.DataFrame({"name": names, "lat": [23.1, 23.2, 23.3, 23.4],
+                          "lon": [113.1, 113.2, 113.3, 113.4]})
+    m = customer_map(frame, mask_pii=False, tiles=None)
+    page = _page(m)
+    _no_template_ran(page, probe)
+    tips = json.loads(re.search(r"_tips = (\[.*?\]);", page).group(1))
+    assert tips == [escape(n) for n in names]  # the names are there, as text
+
+
+def test_region_names_are_never_template_source(probe, kpis):
+    names = [MAKE_DIR, PID, BROKEN, SUM, IMG, "{# an open comment"]
+    table = kpis.assign(region=names, region_en=names[::-1])
+    no_outlines = pd.DataFrame(columns=["region", "region_code", "level", "geometry"])
+    for lang in ("en", "zh"):
+        for m in (region_bubble_map(table, lang=lang, tiles=None),
+                  region_map(table, outlines=no_outlines, lang=lang, tiles=None),
+                  region_map(table, lang=lang, tiles=None)):
+            page = _page(m)
+            _no_template_ran(page, probe)
+            assert escape(SUM) in page or json.dumps(escape(SUM)) in page
+
+
+def test_every_folium_element_inserts_its_output_as_a_value(probe):
+    """Importing helpers.assets makes branca insert each macro's output as a value:
+    a plain folium tooltip, layer name or attribution holding Jinja2 stays text."""
+    m = folium.Map(tiles=None)
+    folium.CircleMarker([23.1, 113.1], tooltip=SUM).add_to(m)
+    folium.CircleMarker([23.2, 113.2], tooltip=folium.Tooltip(MAKE_DIR)).add_to(m)
+    folium.FeatureGroup(name=PID).add_to(m)
+    folium.TileLayer("OpenStreetMap", attr=BROKEN, name=SUM).add_to(m)
+    folium.LayerControl().add_to(m)
+    page = m.get_root().render()
+    _no_template_ran(page, probe)
+    assert SUM in page and MAKE_DIR in page  # inserted as they are (folium does not escape)
+
+
+def test_captions_are_raw_html_values(probe):
+    from helpers.assets import RawHTML
+
+    m = OfflineMap(tiles=None)
+    m.get_root().html.add_child(RawHTML(f"<div class='x'>{escape(MAKE_DIR)}</div>"))
+    page = _page(m)
+    _no_template_ran(page, probe)
+    assert escape(MAKE_DIR) in page

@@ -209,6 +209,41 @@ def test_exports_hold_contacts_and_the_report_does_not(national, monkeypatch):
         assert not leaked, f"{column} reached the report: {leaked[:3]}"
 
 
+def test_reps_names_are_masked_in_the_report_unless_configured(national, monkeypatch):
+    ctx, _, tables = national
+    reps = ctx.prep.reps
+    assert len(reps) and reps["name"].str.len().min() >= 2
+    shown_parts: list[str] = []
+    monkeypatch.setattr(plan, "display", lambda obj: shown_parts.append(
+        obj.to_html() if hasattr(obj, "to_html") else obj.data))
+    plan.show_section("playbook", ctx, tables)
+    shown = "\n".join(shown_parts)
+    leaked = [n for n in reps["name"] if n in shown]
+    assert not leaked, f"reps' names reached the report: {leaked[:3]}"
+    assert "masked" in shown and "report.show_rep_names" in shown
+    actions, masked = plan.shown_actions(ctx, tables)
+    assert masked and len(actions) == len(tables["actions"])
+    assert (actions["owner"] != tables["actions"]["owner"]).any()
+    assert actions.drop(columns="owner").equals(tables["actions"].drop(columns="owner"))
+    first = reps.iloc[0]
+    assert f"{first['name'][0]}{'*' * max(len(first['name']) - 1, 2)} ({first['sales_rep_id']})" \
+        in " ".join(actions["owner"])
+    # the exports are the contact lists: full names
+    plan.save_strategy(ctx, tables)
+    from openpyxl import load_workbook
+    exported = pd.read_csv(ctx.out / "actions.csv")
+    assert any(n in " ".join(exported["owner"]) for n in reps["name"])
+    sheet = load_workbook(ctx.out / "actions.xlsx")["region actions"]
+    assert any(n in str(c.value) for row in sheet.iter_rows() for c in row for n in reps["name"])
+
+    monkeypatch.setattr(ctx.config.report, "show_rep_names", True)
+    shown_parts.clear()
+    plan.show_section("playbook", ctx, tables)
+    assert any(n in "\n".join(shown_parts) for n in reps["name"])
+    shown_again, masked_again = plan.shown_actions(ctx, tables)
+    assert shown_again is tables["actions"] and not masked_again
+
+
 def test_comparison_of_two_runs_on_different_periods(national, tiny_config, tmp_path_factory):
     earlier = tmp_path_factory.mktemp("earlier")
     ctx_a, _, tables_a = step5(tiny_config, earlier, period_end="2024-12-31")

@@ -289,3 +289,51 @@ def test_render_html_shows_translated_markdown_and_keeps_sections(tmp_path):
                        translations=translations).read_text("utf-8")
     assert page.index("标题") < page.index("乙节") < page.index("Alpha section")
     assert "Beta section" not in page
+
+
+def _notebook_with_markdown_output(path: Path, text: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("Markdown(text)")
+    cell.outputs = [nbformat.v4.new_output("execute_result", data={
+        "text/markdown": text, "text/plain": "<IPython.core.display.Markdown object>"},
+        execution_count=1)]
+    nb.cells = [cell]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("unsafe", [
+    "**East** [x](javascript:alert(1))",          # a markdown link
+    "run `r`<img src=x onerror=alert(1)>``",      # a backtick closing a code span
+    '<span title="" onmouseover="alert(1)">x</span>',
+])
+def test_render_html_refuses_a_page_that_would_run_script(tmp_path, unsafe):
+    from helpers.report import UnsafeReportError
+
+    source = _notebook_with_markdown_output(tmp_path / "04_insight.ipynb", unsafe)
+    with pytest.raises(UnsafeReportError, match="04_insight.ipynb"):
+        render_html(source, tmp_path / "04_insight.html", title="t")
+    assert not (tmp_path / "04_insight.html").exists()
+
+
+def test_render_html_shows_markdown_text_from_the_data_as_text(tmp_path):
+    from helpers.markup import md_text
+
+    payloads = ["[x](javascript:alert(1))", "r`<img src=x onerror=alert(1)>`",
+                '" onmouseover="alert(1)" x="', "{{ 7*191 }}"]
+    text = "\n\n".join(f"**{md_text(p)}** and {md_text(p)}" for p in payloads)
+    page = render_html(_notebook_with_markdown_output(tmp_path / "n.ipynb", text),
+                       tmp_path / "n.html", title="t").read_text(encoding="utf-8")
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.chunks = []
+
+        def handle_data(self, data):
+            self.chunks.append(data)
+
+    shown = Text()
+    shown.feed(page)
+    for payload in payloads:
+        assert f"{payload} and {payload}" in "".join(shown.chunks)

@@ -1,0 +1,115 @@
+"""CSV and Excel exports: no cell starts a formula (OWASP CSV injection), numbers stay numbers."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from helpers.exports import (
+    neutralise,
+    neutralise_text,
+    read_csv,
+    restore,
+    restore_text,
+    write_csv,
+    write_xlsx,
+)
+
+FORMULA = '=HYPERLINK("http://example.com/x","click")'
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (FORMULA, "'" + FORMULA),
+    ("+1+1", "'+1+1"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"),
+    ("\r=1", "'\r=1"),
+    ("  =1+1", "'  =1+1"),          # after leading white space
+    ("\u3000=1", "'\u3000=1"),      # an ideographic space is white space too
+    ("'=1", "''=1"),                 # already quoted: one more, so the round trip holds
+    ("a=b", "a=b"),
+    ("深圳安防科技有限公司", "深圳安防科技有限公司"),
+    ("", ""),
+    ("'quoted", "'quoted"),
+    (-5, -5),
+    (None, None),
+])
+def test_neutralise_text_by_hand(value, expected):
+    assert neutralise_text(value) == expected
+    assert restore_text(neutralise_text(value)) == value
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "name": [FORMULA, "深圳安防", "-dash", None],
+        "customer_id": pd.array(["@c1", "C2", "+c3", pd.NA], dtype="string"),
+        "amount": [-1500.5, 2.0, np.nan, 3.25],
+        "orders": [-3, 1, 2, 0],
+        "tier": pd.Categorical(["=A", "B", "=A", "B"]),
+        "when": pd.to_datetime(["2025-01-01", "2025-02-01", None, "2025-03-01"]),
+        "=header": [1, 2, 3, 4],
+    })
+
+
+def test_neutralise_changes_text_only_and_restore_inverts_it():
+    frame = _frame()
+    safe = neutralise(frame)
+    assert list(safe["name"].iloc[:3]) == ["'" + FORMULA, "深圳安防", "'-dash"]
+    assert pd.isna(safe["name"].iloc[3])
+    assert list(safe["customer_id"].iloc[:3]) == ["'@c1", "C2", "'+c3"]
+    assert list(safe["tier"].cat.categories) == ["'=A", "B"]
+    assert list(safe.columns)[-1] == "'=header"
+    assert [str(t) for t in safe.dtypes] == [str(t) for t in frame.dtypes]
+    assert safe["amount"].equals(frame["amount"]) and safe["orders"].equals(frame["orders"])
+    restored = restore(safe)
+    pd.testing.assert_frame_equal(restored, frame)
+    assert frame.loc[0, "name"] == FORMULA  # input untouched
+
+
+def test_csv_cells_are_neutralised_and_read_back_unchanged(tmp_path):
+    frame = _frame().drop(columns=["tier", "when"])
+    path = write_csv(frame, tmp_path / "list.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    cells = [cell for row in rows for cell in row]
+    assert not any(cell.lstrip()[:1] in "=+-@" and cell.lstrip()[:1] for cell in cells
+                   if not _number(cell)), cells
+    assert rows[1][0] == "'" + FORMULA and rows[1][2] == "-1500.5"  # numbers stay numbers
+    back = read_csv(path, dtype={"customer_id": "string"})
+    assert list(back.columns) == list(frame.columns)
+    assert back["name"].iloc[0] == FORMULA and back["customer_id"].iloc[0] == "@c1"
+    assert back["amount"].iloc[0] == -1500.5 and back["orders"].iloc[0] == -3
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_xlsx_holds_no_formula(tmp_path):
+    frame = _frame()
+    path = write_xlsx({"campaign list": frame, "other": frame.head(1)}, tmp_path / "a.xlsx")
+    book = load_workbook(path)
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert cells and not [c.coordinate for c in cells if c.data_type == "f"]
+    sheet = book["campaign list"]
+    header = [c.value for c in sheet[1]]
+    assert header[-1] == "'=header"
+    assert sheet.cell(row=2, column=1).value == "'" + FORMULA
+    assert sheet.cell(row=2, column=3).value == -1500.5  # a number, not text
+    assert sheet.cell(row=2, column=4).value == -3
+
+
+def test_plain_pandas_would_write_a_formula(tmp_path):
+    """The case the neutraliser exists for (openpyxl stores '=...' text as a formula)."""
+    path = tmp_path / "raw.xlsx"
+    pd.DataFrame({"name": [FORMULA]}).to_excel(path, index=False)
+    assert load_workbook(path).active["A2"].data_type == "f"
