@@ -96,9 +96,13 @@ def _is_glob(text: str) -> bool:
 
 
 def resolve_files(file: str, data_dir: Path, name: str, must_exist: bool = True) -> list[Path]:
-    """``file`` relative to ``data_dir``; a glob pattern becomes its sorted matches."""
+    """``file`` relative to ``data_dir``; a glob pattern becomes its sorted matches.
+
+    A name that exists as it is (``orders [2024].csv``) is that file, even when it
+    holds a glob character.
+    """
     path = _absolute(file, data_dir)
-    if _is_glob(file):
+    if _is_glob(file) and not path.is_file():
         found = sorted(Path(p) for p in glob.glob(str(path)))
         if not found and must_exist:
             raise SourceError(f"source '{name}': no file matches {path} (key file)")

@@ -26,6 +26,7 @@ from helpers.markup import md_text
 from helpers.prep import (
     PrepDamaged,
     PrepResult,
+    QuarantineStop,
     build_prep,
     check_prep_files,
     load_prep,
@@ -151,7 +152,11 @@ def prepare(config: Config, run: RunPaths, inputs: list[InputFile] | None = None
     reason = "asked to rebuild" if rebuild else stale_reason(run.prep, fingerprint)
     if reason is None:
         return PrepStatus("reused", None, fingerprint)
-    result = build_prep(config)
+    try:
+        result = build_prep(config)
+    except QuarantineStop as stop:
+        raise QuarantineStop(f"{stop}{_save_stopped(stop, run.prep)}", stop.ledger,
+                             stop.quarantine) from None
     changed = changed_inputs(inputs)
     if changed:
         raise SourceError(f"{changed[0]} changed while the data were being prepared; "
@@ -159,6 +164,32 @@ def prepare(config: Config, run: RunPaths, inputs: list[InputFile] | None = None
     save_prep(result, run.prep, fingerprint)
     action = "built" if reason == "no prep saved yet" else "rebuilt"
     return PrepStatus(action, reason, fingerprint, result)
+
+
+def _save_stopped(stop: QuarantineStop, folder: Path) -> str:
+    """Write what step 2 had counted when the stop rule stopped it; the sentence saying where.
+
+    ``ledger.csv`` and ``quarantine.csv`` (no ``prep.json``: the folder is never
+    reused) let the user open every row set aside. Empty when there is nothing to write
+    or the folder cannot be written.
+    """
+    from helpers.exports import write_csv
+    from helpers.files import atomic_path
+
+    written = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "prep.json").unlink(missing_ok=True)
+        for name, frame in (("quarantine.csv", stop.quarantine), ("ledger.csv", stop.ledger)):
+            if frame is not None:
+                with atomic_path(folder / name) as tmp:
+                    write_csv(frame, tmp)
+                written.append(folder / name)
+    except OSError:
+        return ""
+    if not written:
+        return ""
+    return " (every row set aside so far: " + ", ".join(str(p) for p in written) + ")"
 
 
 def is_batch_run(run: RunPaths) -> bool:

@@ -214,6 +214,14 @@ def test_glob_that_matches_nothing(tmp_path):
         run(tmp_path, config)
 
 
+def test_a_file_whose_name_holds_glob_characters_is_that_file(tmp_path):
+    config = base_config()
+    config["sources"]["orders"][0]["file"] = "orders [2025].csv"
+    result = run(tmp_path, config, **{"orders [2025].csv": ORDERS})
+    assert len(result.orders) == 3
+    assert set(result.ledger.query("table == 'orders'")["file"]) == {"orders [2025].csv"}
+
+
 def test_several_files_per_source_are_stacked_with_a_ledger_each(tmp_path):
     config = base_config()
     config["sources"]["orders"][0]["file"] = "orders_*.csv"
@@ -1107,3 +1115,11 @@ def test_batch_stops_on_the_rule_with_the_message_and_no_traceback(tmp_path, cap
     assert manifest["prep"]["error"].startswith("QuarantineStop: orders.csv")
     index = (tmp_path / "reports" / "stop" / "index.html").read_text("utf-8")
     assert "set sources.orders[0].dates.order_date to excel" in index
+    # the rows set aside can be opened; the folder is never taken for a finished prep
+    prep = tmp_path / "reports" / "stop" / "prep"
+    assert f"every row set aside so far: {prep / 'quarantine.csv'}" in err
+    quarantine = pd.read_csv(prep / "quarantine.csv")
+    assert len(quarantine.query("table == 'orders'")) == 30
+    assert (pd.read_csv(prep / "ledger.csv").query("table == 'orders' and outcome == 'read'")
+            ["rows"].sum() == 30)
+    assert not (prep / "prep.json").exists()
