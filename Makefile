@@ -23,7 +23,7 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP) ## create .venv and install everything (first use only)
 
 report: $(STAMP) ## render the reports from the bundled sample: reports/<run>/index.html (REGIONS=provinces, JOBS=4, ARGS=...)
-	$(BIN)/python -m helpers.batch --regions $(REGIONS) --jobs $(JOBS) $(ARGS)
+	$(BIN)/python -m helpers.run --regions $(REGIONS) --jobs $(JOBS) $(ARGS)
 
 lab: $(STAMP) ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks/
@@ -36,7 +36,7 @@ lint: $(STAMP) ## ruff, and notebooks in sync with their .py pairs
 	$(BIN)/jupytext --sync notebooks/*.py
 
 sample: $(STAMP) ## regenerate the bundled sample data in data/sample
-	$(BIN)/python -m helpers.sample --out data/sample
+	$(BIN)/python -m samplegen --out data/sample
 
 bench: $(STAMP) ## run the benchmarks (prints tables)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done

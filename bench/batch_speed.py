@@ -28,9 +28,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from helpers import batch  # noqa: E402
 from helpers.config import DEFAULT_CONFIG  # noqa: E402
-from helpers.report import render_html  # noqa: E402
+from helpers.run import batch  # noqa: E402
+from helpers.run.render import render_html  # noqa: E402
 
 PARAMETERS = """region: str = "ALL"
 run_dir: str = ""
@@ -62,7 +62,7 @@ def stub_notebooks(folder: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", default="华东,华南",
-                        help="as for helpers.batch (ALL is always added)")
+                        help="as for helpers.run.batch (ALL is always added)")
     parser.add_argument("--jobs", default="1,2", help="comma-separated --jobs values")
     parser.add_argument("--engines", default="warm,papermill",
                         help="comma-separated --engine values (default: %(default)s)")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _CHILD = r"""
 import json, resource, shutil, sys, tempfile, time
 from pathlib import Path
-from helpers import sample
+import samplegen as sample
 
 n, write = int(sys.argv[1]), sys.argv[2] == "1"
 t0 = time.perf_counter()

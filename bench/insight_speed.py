@@ -1,6 +1,6 @@
 """Benchmark of step 4: time of ``insights.insight_tables`` for the whole market.
 
-The canonical tables come from ``helpers.sample.generate`` (no step-2 prep: only step 4
+The canonical tables come from ``samplegen.generate`` (no step-2 prep: only step 4
 is timed). Each size runs in a fresh Python process (imports warm, as in a notebook
 kernel after its first cell), and prints one row with the total and the time of each
 part (hooks around the functions step 4 calls).
@@ -30,12 +30,20 @@ import json, os, resource, sys, tempfile, time, warnings
 warnings.simplefilter("ignore")
 from collections import defaultdict
 import pandas as pd
-from helpers import clusters, insights, kpi, lifecycle, ltv, partners, segments, spatial, steps
-from helpers.prep import PrepResult
+from helpers.analysis import clusters
+from helpers.steps import insight as insights
+from helpers.analysis import kpi
+from helpers.analysis import lifecycle
+from helpers.analysis import ltv
+from helpers.analysis import partners
+from helpers.analysis import segments
+from helpers.analysis import spatial
+from helpers import context
+from helpers.data.prepare import PrepResult
 
 n = int(sys.argv[1])
 t0 = time.perf_counter()
-from helpers import sample
+import samplegen as sample
 tables = sample.generate(n)
 generate_s = time.perf_counter() - t0
 
@@ -60,7 +68,7 @@ for module, name, label in [
 empty = pd.DataFrame()
 prep = PrepResult(customers=tables["customers"], orders=tables["orders"], reps=tables["reps"],
                   spend=tables["spend"], ledger=empty, quarantine=empty, unresolved=empty)
-ctx = steps.open_step(run_dir=tempfile.mkdtemp(prefix="insight_speed_"))
+ctx = context.open_step(run_dir=tempfile.mkdtemp(prefix="insight_speed_"))
 ctx.__dict__["prep"] = prep          # step 2 is not timed
 t0, c0 = time.perf_counter(), time.process_time()
 result = insights.insight_tables(ctx)

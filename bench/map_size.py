@@ -1,14 +1,14 @@
 """Map size and build time against customer count, beside a naive one-marker-per-customer map.
 
 For each size, customers are generated around China's prefecture cities and the two
-maps of a report are built as notebook 03 builds them (``helpers.maps.region_map``
-of the provinces and ``helpers.maps.customer_map`` with province borders), rendered
+maps of a report are built as notebook 03 builds them (``helpers.viz.maps.region_map``
+of the provinces and ``helpers.viz.maps.customer_map`` with province borders), rendered
 to what a notebook cell outputs (``_repr_html_``: the iframe with the page inside).
 The naive map is what one writes without care: ``folium.Marker`` per customer in a
 ``MarkerCluster`` plus a ``HeatMap`` (and it still loads Leaflet from CDNs).
 
 ``--report N`` then runs notebook 03 for the whole market on a generated sample of N
-customers (``helpers.sample``, data prep included) and reports the rendered HTML's
+customers (``samplegen``, data prep included) and reports the rendered HTML's
 size and the time the two map cells took (papermill's per-cell durations).
 
     python bench/map_size.py                          # 1k, 10k, 100k; report at 100k
@@ -33,7 +33,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from helpers import boundaries, geo, maps  # noqa: E402
+from helpers import geo  # noqa: E402
+from helpers.geo import boundaries  # noqa: E402
+from helpers.viz import maps  # noqa: E402
 
 MB = 1e6
 
@@ -96,8 +98,9 @@ def report(n: int) -> dict:
     import nbformat
     import yaml
 
-    from helpers import batch, sample
+    import samplegen as sample
     from helpers.config import DEFAULT_CONFIG
+    from helpers.run import batch
 
     folder = Path(tempfile.mkdtemp(prefix="map_size_"))
     try:

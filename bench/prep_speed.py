@@ -1,6 +1,6 @@
-"""Benchmark of step 2 (``helpers.prep.build_prep``): throughput and peak memory.
+"""Benchmark of step 2 (``helpers.data.prepare.build_prep``): throughput and peak memory.
 
-The raw exports are generated with ``helpers.sample`` (the bundled sample's layout and
+The raw exports are generated with ``samplegen`` (the bundled sample's layout and
 mess: GBK and BOM encodings, messy province spellings, duplicates, bad amounts) at the
 requested number of order lines, written to a cache folder once, and prepared with the
 shipped ``workbook.yaml`` mapping in a fresh Python process, so the peak memory (max
@@ -27,12 +27,12 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LINES_PER_CUSTOMER = 17.8  # helpers.sample.generate: order lines per customer, about
+LINES_PER_CUSTOMER = 17.8  # samplegen.generate: order lines per customer, about
 
 _MAKE = r"""
 import sys, yaml
 from pathlib import Path
-from helpers import sample
+import samplegen as sample
 from helpers.config import DEFAULT_CONFIG
 n, folder = int(sys.argv[1]), Path(sys.argv[2])
 tables = sample.generate(n_customers=n, seed=11)
@@ -48,8 +48,8 @@ _RUN = r"""
 import json, resource, sys, tempfile, time
 from pathlib import Path
 from helpers.config import load_config
-from helpers.prep import build_prep, check_prep_files, read_prep_summary, save_prep
-from helpers.steps import prep_fingerprint
+from helpers.data.prepare import build_prep, check_prep_files, read_prep_summary, save_prep
+from helpers.context import prep_fingerprint
 profile = sys.argv[2] == "1"
 config = load_config(sys.argv[1])
 t0 = time.perf_counter()

@@ -270,7 +270,7 @@ class Analysis(_Strict):
     active_months: int = Field(12, ge=1, le=60)
     min_customers: int = Field(5, ge=1)
     rfm_bins: int = Field(5, ge=2, le=10)
-    # Step 4 (helpers.kpi, spatial, clusters, lifecycle, ltv); every key optional.
+    # Step 4 (helpers.analysis.kpi, spatial, clusters, lifecycle, ltv); every key optional.
     pop_months: int = Field(3, ge=1, le=12)
     expected_model: Literal["auto", "poisson", "allocation"] = "auto"
     hotspot_value: Literal["auto", "revenue", "customers", "revenue_per_capita",
@@ -310,7 +310,7 @@ class Strategy(_Strict):
 
 
 class Budget(_Strict):
-    """Marketing budget reallocation (``helpers.budget``)."""
+    """Marketing budget reallocation (``helpers.analysis.budget``)."""
 
     total: float | None = Field(None, gt=0)
     total_change: float = Field(0.0, gt=-1)
@@ -327,7 +327,7 @@ class Budget(_Strict):
 
 
 class Objectives(_Strict):
-    """Targets per KPI shown in the step-1 brief (``helpers.goals.KPIS`` keys)."""
+    """Targets per KPI shown in the step-1 brief (``helpers.steps.goals.KPIS`` keys)."""
 
     targets: dict[str, float] = {}
 
@@ -365,7 +365,7 @@ _ARREARS = ["偶有拖欠", "现金流紧张"]
 
 
 class Partners(_Strict):
-    """Channel partner A/B/C scoring (``helpers.partners``); default: the dealer table."""
+    """Channel partner A/B/C scoring (``helpers.analysis.partners``); default: the dealer table."""
 
     tiers: dict[Literal["A", "B"], float] = {"A": 16, "B": 10}
     product: PartnerCategory = PartnerCategory(
@@ -398,7 +398,7 @@ class Prep(_Strict):
 
     ``max_quarantine_share``: step 2 stops (before step 3) when one reason sets aside
     more than this share of a file's rows, and at least 10 of them or all of them
-    (``helpers.prep.STOP_MIN_ROWS``); rules the config asks for (filters,
+    (``helpers.data.prepare.STOP_MIN_ROWS``); rules the config asks for (filters,
     ``keep_status``, returns excluded) do not count; 1 turns the stop off.
     ``earliest_year``: order dates before it are set aside, other dates before it
     left empty. ``max_field_chars``: a row with a longer value in a column the config
@@ -413,7 +413,7 @@ class Prep(_Strict):
 class Report(_Strict):
     lang: Literal["en", "zh"] = "en"
     mask_pii: bool = True
-    # Base map of the report maps (helpers.maps): OpenStreetMap, AMap (GCJ-02) or none.
+    # Base map of the report maps (helpers.viz.maps): OpenStreetMap, AMap (GCJ-02) or none.
     tiles: Literal["osm", "amap", "none"] = "osm"
     # Sales reps' names in the HTML reports (step 5's action list): false shows them
     # masked (魏** (S01)); the CSV/Excel action, campaign and partner lists always

@@ -113,7 +113,7 @@ def input_files(config: Config) -> list[InputFile]:
     -------
     list of InputFile
     """
-    from helpers.io import resolve_files
+    from helpers.data.read import resolve_files
 
     rows: list[InputFile] = []
     seen: dict[Path, tuple] = {}

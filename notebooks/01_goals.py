@@ -25,9 +25,9 @@ objective: str = "find_new_markets"  # find_new_markets | reallocate_resources |
 baseline_run: str = ""  # an earlier run to compare with (run id under reports/, or its folder); empty: none
 
 # %%
-from helpers import steps
+from helpers import context
 
-ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
+ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
                       lang=lang, mask_pii=mask_pii)
 ctx.heading()
 
@@ -35,12 +35,12 @@ ctx.heading()
 import pandas as pd
 from IPython.display import Markdown
 
-from helpers import goals
-from helpers.markup import md_text  # text from the data inside markdown: shown as text
-from helpers.phrases import headers, say, tr
+from helpers.steps import goals
+from helpers.text.markup import md_text  # text from the data inside markdown: shown as text
+from helpers.text.phrases import headers, say, tr
 
 brief = goals.goals_brief(ctx, objective)
-steps.write_json(brief, ctx.out / "goals.json")
+context.write_json(brief, ctx.out / "goals.json")
 Markdown(f"**{md_text(brief['title'])}**: {md_text(brief['question'])}")
 
 # %% [markdown]

@@ -29,20 +29,20 @@ objective: str = "find_new_markets"  # find_new_markets | reallocate_resources |
 baseline_run: str = ""  # an earlier run to compare with (run id under reports/, or its folder); empty: none
 
 # %%
-from helpers import steps
+from helpers import context
 
-ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
+ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
                       lang=lang, mask_pii=mask_pii)
 ctx.heading()
 
 # %%
 import pandas as pd
 
-from helpers import prep
+from helpers.data import prepare as prep
 
 result = ctx.prep
 ledger = prep.check_ledger(result.ledger)
-quality_file = steps.write_json({
+quality_file = context.write_json({
     "rows": {name: len(table) for name, table in result.tables().items()},
     "ledger_balanced": bool(ledger["balanced"].all()),
     "customers_in_scope": len(ctx.customers),

@@ -24,9 +24,9 @@ objective: str = "find_new_markets"  # find_new_markets | reallocate_resources |
 baseline_run: str = ""  # an earlier run to compare with (run id under reports/, or its folder); empty: none
 
 # %%
-from helpers import steps
+from helpers import context
 
-ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
+ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
                       lang=lang, mask_pii=mask_pii)
 ctx.heading()
 
@@ -34,9 +34,11 @@ ctx.heading()
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import boundaries, charts, kpi, maps, segments
+from helpers.analysis import kpi, segments
+from helpers.geo import boundaries
+from helpers.viz import charts, maps
 
-kpis = steps.region_kpis(ctx)
+kpis = context.region_kpis(ctx)
 with_customers = kpis[kpis["customers"] > 0]
 level = ctx.scope.sublevel  # provinces in the national and territory reports, cities in a province report
 province = ctx.scope.name if ctx.scope.kind == "province" else None
@@ -48,7 +50,7 @@ tiles = ctx.config.report.tiles  # report.tiles in workbook.yaml: osm | amap | n
 # %%
 from IPython.display import Markdown
 
-from helpers import goals
+from helpers.steps import goals
 
 Markdown(goals.first_note(goals.load_brief(ctx, objective), "03"))
 
@@ -71,7 +73,7 @@ fig.tight_layout()
 # 80% tells how many regions carry four fifths of the business.
 
 # %%
-charts.plot_share(with_customers, value="revenue", lang=lang);
+charts.plot_share(with_customers, value="revenue", lang=lang)
 
 # %% [markdown]
 # The Lorenz curves say the same for regions and for single customers: the further a curve
@@ -97,7 +99,7 @@ fig.tight_layout()
 # small customers, a case for up-selling.
 
 # %%
-charts.plot_customers_vs_revenue(with_customers, lang=lang);
+charts.plot_customers_vs_revenue(with_customers, lang=lang)
 
 # %% [markdown] tags=["section-trend"]
 # ## Monthly revenue trend
@@ -109,7 +111,7 @@ charts.plot_customers_vs_revenue(with_customers, lang=lang);
 orders_by_region = (ctx.orders.drop(columns=[level], errors="ignore")
                     .merge(ctx.customers[["customer_id", level]], on="customer_id", how="left"))
 monthly = kpi.monthly_revenue(orders_by_region, by=level)
-charts.plot_trend(monthly, value="revenue", hue=level, top=6, lang=lang);
+charts.plot_trend(monthly, value="revenue", hue=level, top=6, lang=lang)
 
 # %% [markdown] tags=["section-order_values"]
 # ## How large is a typical order?
@@ -119,7 +121,7 @@ charts.plot_trend(monthly, value="revenue", hue=level, top=6, lang=lang);
 # revenue. Returns are counted but cannot be placed on this axis.
 
 # %%
-charts.plot_order_values(in_period, lang=lang);
+charts.plot_order_values(in_period, lang=lang)
 
 # %% [markdown] tags=["section-segment_mix"]
 # ## What kind of customers does each region have?
@@ -133,7 +135,7 @@ as_of = p["end"] + pd.Timedelta(days=1)
 rfm = segments.rfm(ctx.orders[ctx.orders["order_date"] <= p["end"]], as_of=as_of,
                    bins=ctx.config.analysis.rfm_bins)
 customer_segments = rfm.merge(ctx.customers[["customer_id", level]], on="customer_id", how="left")
-charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang);
+charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang)
 
 # %% [markdown] tags=["section-region_map"]
 # ## Map: where is the money?

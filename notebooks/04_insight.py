@@ -29,16 +29,16 @@ objective: str = "find_new_markets"  # find_new_markets | reallocate_resources |
 baseline_run: str = ""  # an earlier run to compare with (run id under reports/, or its folder); empty: none
 
 # %%
-from helpers import steps
+from helpers import context
 
-ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
+ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
                       lang=lang, mask_pii=mask_pii)
 ctx.heading()
 
 # %%
 from IPython.display import Markdown, display
 
-from helpers import insights
+from helpers.steps import insight as insights
 
 tables = insights.insight_tables(ctx)
 insights.save_insight(ctx, tables)
@@ -50,7 +50,7 @@ def explain(topic):
 
 
 # %%
-from helpers import goals
+from helpers.steps import goals
 
 Markdown(goals.first_note(goals.load_brief(ctx, objective), "04"))
 

@@ -30,18 +30,20 @@ objective: str = "find_new_markets"  # find_new_markets | reallocate_resources |
 baseline_run: str = ""  # an earlier run to compare with (run id under reports/, or its folder); empty: none
 
 # %%
-from helpers import steps
+from helpers import context
 
-ctx = steps.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
+ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
                       lang=lang, mask_pii=mask_pii)
 ctx.heading()
 
 # %%
 from IPython.display import Markdown
 
-from helpers import goals, insights, plan
-from helpers.markup import md_text  # text from the data inside markdown: shown as text
-from helpers.phrases import say
+from helpers.steps import goals
+from helpers.steps import insight as insights
+from helpers.steps import strategy as plan
+from helpers.text.markup import md_text  # text from the data inside markdown: shown as text
+from helpers.text.phrases import say
 
 brief = goals.load_brief(ctx, objective)
 insight = insights.ensure_insight(ctx)

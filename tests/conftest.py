@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 @pytest.fixture(scope="session")
 def tiny_config(tmp_path_factory):
     """A config like the shipped one, pointing at 400 generated customers."""
-    from helpers import sample
+    import samplegen as sample
 
     folder = tmp_path_factory.mktemp("tiny")
     tables = sample.generate(n_customers=400, seed=7)

@@ -18,10 +18,10 @@ import pytest
 import yaml
 
 from helpers.config import ConfigError, load_config
-from helpers.io import SourceError
-from helpers.prep import QuarantineStop, build_prep, check_ledger
-from helpers.schemas import ValidationFailed, validate
-from helpers.scope import Scope
+from helpers.data.prepare import QuarantineStop, build_prep, check_ledger
+from helpers.data.read import SourceError
+from helpers.data.schemas import ValidationFailed, validate
+from helpers.geo.scope import Scope
 
 CUSTOMERS = """\
 id,name,prov,city,lat,lon,phone
@@ -1089,7 +1089,7 @@ def test_quarantine_shows_the_value_that_did_not_parse(tmp_path):
 def test_batch_stops_on_the_rule_with_the_message_and_no_traceback(tmp_path, capsys):
     from stubs import stub_notebook
 
-    from helpers import batch
+    from helpers.run import batch
 
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()

@@ -15,11 +15,11 @@ import pytest
 import yaml
 from stubs import stub_notebook
 
-from helpers import batch
 from helpers.config import PROJECT_ROOT
-from helpers.engine import NotebookFailed
-from helpers.goals import OBJECTIVES, SECTIONS
-from helpers.phrases import tr
+from helpers.run import batch
+from helpers.run.engine import NotebookFailed
+from helpers.steps.goals import OBJECTIVES, SECTIONS
+from helpers.text.phrases import tr
 
 FAILING_REGION = "华南"  # the stub notebook raises for this region
 SOURCE_MARKER = "SOURCE_MARKER_7f3a"  # appears in code only, never in an output
@@ -34,7 +34,7 @@ mask_pii: bool = True        # mask personal data in the report'''
 WRITE = f'''import json
 from pathlib import Path
 from helpers.config import load_config
-from helpers.scope import Scope
+from helpers.geo.scope import Scope
 scope = Scope.parse(region, load_config(config))
 out = Path(run_dir) / scope.slug
 out.mkdir(parents=True, exist_ok=True)
@@ -52,7 +52,7 @@ FAIL = f'''if region == "{FAILING_REGION}":
 TIER = '''import json
 from pathlib import Path
 from helpers.config import load_config
-from helpers.scope import Scope
+from helpers.geo.scope import Scope
 scope = Scope.parse(region, load_config(config))
 path = Path(run_dir) / scope.slug / "headline.json"
 data = json.loads(path.read_text(encoding="utf-8"))

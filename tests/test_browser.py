@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from helpers.config import DEFAULT_CONFIG, PROJECT_ROOT
-from helpers.maps import hexagon_counts
+from helpers.viz.maps import hexagon_counts
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -71,7 +71,8 @@ def _plant_names(tables: dict) -> list[str]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Batch runs: all five notebooks in English, notebook 03 in Chinese."""
-    from helpers import batch, sample
+    import samplegen as sample
+    from helpers.run import batch
 
     folder = tmp_path_factory.mktemp("browser")
     tables = sample.generate(n_customers=400, seed=11)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize
 
-from helpers import budget
+from helpers.analysis import budget
 
 
 def regions(spend, revenue, **extra) -> pd.DataFrame:

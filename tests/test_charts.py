@@ -13,7 +13,14 @@ import pytest  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 
-from helpers.charts import (  # noqa: E402
+from helpers.text.labels import (  # noqa: E402
+    format_money,
+    label,
+    region_label,
+    region_names,
+    romanise,
+)
+from helpers.viz.charts import (  # noqa: E402
     SEGMENT_COLORS,
     plot_customers_vs_revenue,
     plot_lorenz,
@@ -23,14 +30,7 @@ from helpers.charts import (  # noqa: E402
     plot_share,
     plot_trend,
 )
-from helpers.fonts import use_cjk_font  # noqa: E402
-from helpers.labels import (  # noqa: E402
-    format_money,
-    label,
-    region_label,
-    region_names,
-    romanise,
-)
+from helpers.viz.fonts import use_cjk_font  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Tests for helpers.clusters: K-means selection recovers planted groups."""
+"""Tests for helpers.analysis.clusters: K-means selection recovers planted groups."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import clusters
+from helpers.analysis import clusters
 
 
 def _blobs(k: int, per: int = 100, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:

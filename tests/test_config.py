@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from helpers.config import DEFAULT_CONFIG, ConfigError, RunPaths, load_config
-from helpers.scope import RegionError, Scope, list_regions
+from helpers.geo.scope import RegionError, Scope, list_regions
 
 
 def write(tmp_path, data):

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from stubs import stub_notebook
 
-from helpers import batch
 from helpers.config import PROJECT_ROOT
-from helpers.engine import NotebookFailed, PapermillEngine, WarmKernelEngine, ensure_kernel
+from helpers.run import batch
+from helpers.run.engine import NotebookFailed, PapermillEngine, WarmKernelEngine, ensure_kernel
 
 PARAMETERS = 'region: str = "ALL"\nlang: str = "en"'
 
@@ -331,7 +331,7 @@ def test_batch_runs_with_either_engine_and_leaves_no_kernel(name, tmp_path, monk
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     write = ("from pathlib import Path\nfrom helpers.config import load_config\n"
-             "from helpers.scope import Scope\nscope = Scope.parse(region, load_config(config))\n"
+             "from helpers.geo.scope import Scope\nscope = Scope.parse(region, load_config(config))\n"
              "(Path(run_dir) / scope.slug).mkdir(parents=True, exist_ok=True)\n"
              "print('ran', scope.slug, 'leaked' if 'carry' in globals() else 'clean')\ncarry = 1")
     params = 'region: str = "ALL"\nrun_dir: str = ""\nconfig: str = "workbook.yaml"'

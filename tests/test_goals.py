@@ -8,8 +8,9 @@ import json
 import pytest
 import yaml
 
-from helpers import goals, steps
 from helpers.config import ConfigError, load_config
+from helpers.context import open_step, write_json
+from helpers.steps import goals
 
 
 def variant(tiny_config, tmp_path_factory, name, change):
@@ -25,7 +26,7 @@ def variant(tiny_config, tmp_path_factory, name, change):
 
 def context(config, tmp_path_factory, region="ALL"):
     run = tmp_path_factory.mktemp("run")
-    return steps.open_step(region=region, run_dir=str(run), config=str(config))
+    return open_step(region=region, run_dir=str(run), config=str(config))
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_brief_with_full_data(full):
     assert all(brief["data"]["available"].values())
     assert brief["data"]["customers"] == len(full.customers)
     # the brief is JSON-ready
-    steps.write_json(brief, full.out / "goals.json")
+    write_json(brief, full.out / "goals.json")
     saved = json.loads((full.out / "goals.json").read_text("utf-8"))
     assert saved["data_checks"]["spend"]["available"] is True
 
@@ -147,7 +148,7 @@ def test_tables_for_the_report(full):
 
 
 def test_load_brief_and_priorities(full):
-    steps.write_json(goals.goals_brief(full, "tier_partners"), full.out / "goals.json")
+    write_json(goals.goals_brief(full, "tier_partners"), full.out / "goals.json")
     assert goals.load_brief(full, "tier_partners")["objective"] == "tier_partners"
     # a saved brief for another objective is stale: the parameter wins
     assert goals.load_brief(full, "compare_regions")["objective"] == "compare_regions"
@@ -184,7 +185,7 @@ def test_brief_in_chinese_keeps_the_keys(no_spend_no_erp):
     assert "定义" in kpis.columns and kpis.loc["partner_tiers", "数据"] == "缺少：firmographics"
     assert "共享报告优先展示" in goals.first_note(brief, "04")
     # a brief saved in English is stale for a Chinese report
-    steps.write_json(goals.goals_brief(no_spend_no_erp, "tier_partners"),
+    write_json(goals.goals_brief(no_spend_no_erp, "tier_partners"),
                      ctx.out / "goals.json")
     assert goals.load_brief(ctx, "tier_partners")["lang"] == "zh"
     assert goals.load_brief(no_spend_no_erp, "tier_partners")["lang"] == "en"

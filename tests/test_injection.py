@@ -137,7 +137,7 @@ def _rewrite_csv(path: Path, encoding: str, tokens: dict[str, str]) -> None:
 
 def build(folder: Path, p: Payloads) -> dict:
     """The planted raw files and config; returns the config path and the territory."""
-    from helpers import sample
+    import samplegen as sample
 
     tables = sample.generate(n_customers=300, seed=23)
     _plant(tables, p)
@@ -206,7 +206,7 @@ def build(folder: Path, p: Payloads) -> dict:
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    from helpers import batch
+    from helpers.run import batch
 
     folder = tmp_path_factory.mktemp("injection")
     marks = folder / "marks"

@@ -8,9 +8,10 @@ import re
 import pandas as pd
 import pytest
 
-from helpers import insights, steps
+from helpers import context
 from helpers.config import load_config
-from helpers.sample import STORY
+from helpers.steps import insight as insights
+from samplegen import STORY
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def national(run_dir):
-    ctx = steps.open_step(run_dir=str(run_dir))
+    ctx = context.open_step(run_dir=str(run_dir))
     tables = insights.insight_tables(ctx)
     insights.save_insight(ctx, tables)
     return ctx, tables
@@ -93,7 +94,7 @@ def test_ensure_insight_reads_back_what_was_saved(national, run_dir):
     ctx, tables = national
     for name in insights.FILES:
         assert (ctx.out / insights.FILES[name]).exists(), name
-    again = insights.ensure_insight(steps.open_step(run_dir=str(run_dir)))
+    again = insights.ensure_insight(context.open_step(run_dir=str(run_dir)))
     pd.testing.assert_series_equal(again["region_kpis"]["gi_bin"],
                                    tables["region_kpis"]["gi_bin"].astype("Int64"),
                                    check_names=False)
@@ -104,7 +105,7 @@ def test_ensure_insight_reads_back_what_was_saved(national, run_dir):
 
 
 def test_territory_report_takes_hot_spots_from_the_national_pattern(national, run_dir):
-    ctx = steps.open_step(region="华东", run_dir=str(run_dir))
+    ctx = context.open_step(region="华东", run_dir=str(run_dir))
     tables = insights.insight_tables(ctx)
     kpis = tables["region_kpis"].set_index("region")
     assert len(kpis) == 7 and "national pattern" in tables["notes"]["hotspots"]["scope"]
@@ -120,7 +121,7 @@ OLIST = load_config("").base_dir.parent / "shared" / "data" / "real" / "olist"
 def test_brazilian_states_on_real_olist_data(tmp_path):
     from helpers.config import PROJECT_ROOT
 
-    ctx = steps.open_step(config=str(PROJECT_ROOT / "examples" / "olist.yaml"),
+    ctx = context.open_step(config=str(PROJECT_ROOT / "examples" / "olist.yaml"),
                           run_dir=str(tmp_path))
     tables = insights.insight_tables(ctx)
     kpis = tables["region_kpis"].set_index("region")
@@ -180,7 +181,7 @@ def test_every_hot_spot_value_has_a_chinese_label():
     from typing import get_args
 
     from helpers.config import Analysis
-    from helpers.labels import label
+    from helpers.text.labels import label
 
     values = [v for v in get_args(Analysis.model_fields["hotspot_value"].annotation)
               if v != "auto"]

@@ -1,4 +1,4 @@
-"""Tests for helpers.kpi on small hand-made tables with hand-computed answers."""
+"""Tests for helpers.analysis.kpi on small hand-made tables with hand-computed answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import kpi
+from helpers.analysis import kpi
 
 END = "2024-12-31"
 

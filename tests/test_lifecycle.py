@@ -1,11 +1,11 @@
-"""Tests for helpers.lifecycle on hand-made customers, one per stage."""
+"""Tests for helpers.analysis.lifecycle on hand-made customers, one per stage."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from helpers import lifecycle
+from helpers.analysis import lifecycle
 
 AS_OF = pd.Timestamp("2025-01-01")   # windows: new from 2024-10-01, at risk before
 # 2024-07-01, churned before 2024-01-01 (3, 6, 12 months)

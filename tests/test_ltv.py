@@ -1,4 +1,4 @@
-"""Tests for helpers.ltv: BG/NBD and Gamma-Gamma against published CDNOW results.
+"""Tests for helpers.analysis.ltv: BG/NBD and Gamma-Gamma against published CDNOW results.
 
 ``tests/fixtures/cdnow_summary.csv`` is the CDNOW sample summary (2,357 customers,
 weeks; x = repeat purchases, t_x = recency, T = age, zbar = mean repeat spend) as
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import ltv
+from helpers.analysis import ltv
 
 CDNOW = Path(__file__).parent / "fixtures" / "cdnow_summary.csv"
 IDS = [1, 6, 11, 17, 3]

@@ -11,9 +11,9 @@ import shapely
 from folium.plugins import Fullscreen
 from shapely.geometry import Point, box
 
-from helpers import boundaries
-from helpers.assets import AssetError, OfflineMap, asset_text, external_references
-from helpers.maps import (
+from helpers.geo import boundaries
+from helpers.viz.assets import AssetError, OfflineMap, asset_text, external_references
+from helpers.viz.maps import (
     BLANK_COLOR,
     NO_CUSTOMERS_COLOR,
     PALETTE,
@@ -428,7 +428,7 @@ def test_region_names_are_never_template_source(probe, kpis):
 
 
 def test_every_folium_element_inserts_its_output_as_a_value(probe):
-    """Importing helpers.assets makes branca insert each macro's output as a value:
+    """Importing helpers.viz.assets makes branca insert each macro's output as a value:
     a plain folium tooltip, layer name or attribution holding Jinja2 stays text."""
     m = folium.Map(tiles=None)
     folium.CircleMarker([23.1, 113.1], tooltip=SUM).add_to(m)
@@ -442,7 +442,7 @@ def test_every_folium_element_inserts_its_output_as_a_value(probe):
 
 
 def test_captions_are_raw_html_values(probe):
-    from helpers.assets import RawHTML
+    from helpers.viz.assets import RawHTML
 
     m = OfflineMap(tiles=None)
     m.get_root().html.add_child(RawHTML(f"<div class='x'>{escape(MAKE_DIR)}</div>"))

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pytest
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-from helpers.markup import chart_text, html_text, md_text, unsafe_markup
+from helpers.text.markup import chart_text, html_text, md_text, unsafe_markup
 
 PAYLOADS = [
     "[x](javascript:alert(1))",

@@ -8,8 +8,8 @@ import math
 import pandas as pd
 import pytest
 
-from helpers import monitor
-from helpers.report import write_index
+from helpers.analysis import monitor
+from helpers.run.render import write_index
 
 NAN = math.nan
 COLUMNS = ["region", "region_en", "customers", "active_customers", "revenue", "share",

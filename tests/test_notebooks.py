@@ -15,7 +15,7 @@ import papermill as pm
 import pytest
 
 from helpers.config import PROJECT_ROOT
-from helpers.engine import ensure_kernel
+from helpers.run.engine import ensure_kernel
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PARAMETERS = ["region", "run_dir", "config", "period_end", "lang", "mask_pii", "objective",
@@ -49,7 +49,7 @@ def test_notebook_matches_its_py_pair(path):
 @pytest.mark.parametrize("step", ["03", "04"])
 def test_sections_are_tagged_as_the_catalog_names_them(step):
     """The report reorders sections by tag, so tags and titles must match goals.SECTIONS."""
-    from helpers.goals import SECTIONS
+    from helpers.steps.goals import SECTIONS
 
     (path,) = [p for p in NOTEBOOKS if p.name.startswith(step)]
     nb = nbformat.read(path, as_version=4)
@@ -66,9 +66,9 @@ def test_sections_are_tagged_as_the_catalog_names_them(step):
 
 def test_every_markdown_cell_has_a_current_chinese_translation():
     """notebooks/zh.yaml is keyed by the English text: an edited cell needs a new entry."""
-    from helpers.goals import SECTIONS
-    from helpers.phrases import tr
-    from helpers.report import load_translations
+    from helpers.run.render import load_translations
+    from helpers.steps.goals import SECTIONS
+    from helpers.text.phrases import tr
 
     translations = load_translations(PROJECT_ROOT / "notebooks", "zh")
     sources = []
@@ -167,7 +167,7 @@ def test_province_run_reports_cities(tiny_config, tmp_path):
 @pytest.mark.notebooks
 def test_defaults_on_the_bundled_sample_find_the_story(tmp_path):
     """With default parameters (only the run folder moved out of the repo)."""
-    from helpers.sample import STORY
+    from samplegen import STORY
 
     ensure_kernel()
     for path in NOTEBOOKS:

@@ -1,4 +1,4 @@
-"""Tests for helpers.partners: A/B/C scores of hand-made partners against the table."""
+"""Tests for helpers.analysis.partners: A/B/C scores of hand-made partners against the table."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from helpers import lifecycle, partners
+from helpers.analysis import lifecycle, partners
 from helpers.config import Partners
 
 NA = np.nan

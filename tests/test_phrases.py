@@ -7,7 +7,9 @@ import string
 import pandas as pd
 import pytest
 
-from helpers import goals, phrases, strategy
+from helpers.analysis import tiers as strategy
+from helpers.steps import goals
+from helpers.text import phrases
 
 
 def _fields(template: str) -> set[str]:

@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import goals, insights, plan, steps, strategy
+from helpers import context
+from helpers.analysis import tiers as strategy
+from helpers.steps import goals
+from helpers.steps import insight as insights
+from helpers.steps import strategy as plan
 
 
 def variant(tiny_config, tmp_path_factory, name, change):
@@ -23,7 +27,7 @@ def variant(tiny_config, tmp_path_factory, name, change):
 
 
 def step5(config, run_dir, region="ALL", period_end="", baseline_run=""):
-    ctx = steps.open_step(region=region, run_dir=str(run_dir), config=str(config),
+    ctx = context.open_step(region=region, run_dir=str(run_dir), config=str(config),
                           period_end=period_end)
     insight = insights.ensure_insight(ctx)
     return ctx, insight, plan.strategy_tables(ctx, insight, baseline_run=baseline_run)
@@ -77,7 +81,7 @@ def test_budget_on_the_tiny_data(national):
 
 def budget_for(config, tmp_path_factory, tiers, region="ALL"):
     """The budget of ``tiers`` under another config (no step 4 recomputed)."""
-    ctx = steps.open_step(region=region, run_dir=str(tmp_path_factory.mktemp("run")),
+    ctx = context.open_step(region=region, run_dir=str(tmp_path_factory.mktemp("run")),
                           config=str(config))
     return ctx, plan.budget_plan(ctx, tiers)
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from helpers.config import load_config
-from helpers.io import SourceError
-from helpers.prep import build_prep, check_ledger
+from helpers.data.prepare import build_prep, check_ledger
+from helpers.data.read import SourceError
 
 CRM = """\
 id,name,prov,city,lat,lon,signup

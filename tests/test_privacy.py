@@ -1,6 +1,6 @@
 import pandas as pd
 
-from helpers.privacy import mask_pii
+from helpers.data.privacy import mask_pii
 
 
 def test_masks_names_phones_emails_and_leaves_the_rest():
@@ -19,7 +19,7 @@ def test_masks_names_phones_emails_and_leaves_the_rest():
 
 
 def test_mask_contacts_masks_phones_and_emails_inside_free_text():
-    from helpers.privacy import mask_contacts
+    from helpers.data.privacy import mask_contacts
 
     assert mask_contacts("city '张三 13812345678' not resolved; mail zs@example.com") == (
         "city '张三 ***5678' not resolved; mail z***@example.com")

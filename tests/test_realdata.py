@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers.config import PROJECT_ROOT, load_config
-from helpers.prep import build_prep, check_ledger
+from helpers.data.prepare import build_prep, check_ledger
 
 REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 SUPERSTORE = REAL / "cn_superstore" / "示例 - 超市.xls"
@@ -183,7 +183,7 @@ def run_steps(config_name, run_dir, steps=("02", "03", "04", "05")):
     """Steps of the workbook for the whole market, as a batch would run them."""
     import papermill as pm
 
-    from helpers.engine import ensure_kernel
+    from helpers.run.engine import ensure_kernel
 
     ensure_kernel()
     for step in steps:

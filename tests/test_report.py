@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import nbformat
 import pytest
 
-from helpers.report import notebook_title, order_sections, render_html, write_index
+from helpers.run.render import notebook_title, order_sections, render_html, write_index
 
 CODE = "secret_variable_name = 41 + 1  # CODE_MARKER_c0de"
 
@@ -183,8 +183,8 @@ def test_render_html_keeps_offline_maps_and_refuses_cdn_ones(tmp_path):
     import pandas as pd
     import pytest
 
-    from helpers.maps import customer_map
-    from helpers.report import OfflineReportError
+    from helpers.run.render import OfflineReportError
+    from helpers.viz.maps import customer_map
 
     offline = customer_map(pd.DataFrame({"lat": [23.1], "lon": [113.3]}), tiles=None)
     good = render_html(_notebook_with_html(tmp_path / "good.ipynb", offline._repr_html_()),
@@ -251,7 +251,7 @@ def test_write_index_falls_back_to_the_single_tier_of_older_runs(tmp_path):
 
 
 def test_load_translations_reads_the_language_file_and_names_its_errors(tmp_path):
-    from helpers.report import load_translations
+    from helpers.run.render import load_translations
 
     assert load_translations(tmp_path, "zh") == {}  # no file: every cell stays English
     (tmp_path / "zh.yaml").write_text(
@@ -272,7 +272,7 @@ def test_load_translations_reads_the_language_file_and_names_its_errors(tmp_path
 
 
 def test_render_html_shows_translated_markdown_and_keeps_sections(tmp_path):
-    from helpers.report import translate_markdown
+    from helpers.run.render import translate_markdown
 
     nb = nbformat.v4.new_notebook()
     code = nbformat.v4.new_code_cell("print('# Title')")
@@ -308,7 +308,7 @@ def _notebook_with_markdown_output(path: Path, text: str) -> Path:
     '<span title="" onmouseover="alert(1)">x</span>',
 ])
 def test_render_html_refuses_a_page_that_would_run_script(tmp_path, unsafe):
-    from helpers.report import UnsafeReportError
+    from helpers.run.render import UnsafeReportError
 
     source = _notebook_with_markdown_output(tmp_path / "04_insight.ipynb", unsafe)
     with pytest.raises(UnsafeReportError, match="04_insight.ipynb"):
@@ -317,7 +317,7 @@ def test_render_html_refuses_a_page_that_would_run_script(tmp_path, unsafe):
 
 
 def test_render_html_shows_markdown_text_from_the_data_as_text(tmp_path):
-    from helpers.markup import md_text
+    from helpers.text.markup import md_text
 
     payloads = ["[x](javascript:alert(1))", "r`<img src=x onerror=alert(1)>`",
                 '" onmouseover="alert(1)" x="', "{{ 7*191 }}"]

@@ -28,10 +28,11 @@ import pytest
 import yaml
 from stubs import stub_notebook
 
-from helpers import batch, files, steps
+from helpers import context, files
 from helpers.config import PROJECT_ROOT, RunPaths, load_config
-from helpers.engine import NotebookFailed, PapermillEngine, ensure_kernel
-from helpers.prep import PrepDamaged, build_prep, load_prep
+from helpers.data.prepare import PrepDamaged, build_prep, load_prep
+from helpers.run import batch
+from helpers.run.engine import NotebookFailed, PapermillEngine, ensure_kernel
 
 PARAMETERS = 'region: str = "ALL"\nrun_dir: str = ""\nconfig: str = "workbook.yaml"'
 NOTEBOOKS = ("01_first.ipynb", "02_second.ipynb", "03_third.ipynb")
@@ -194,7 +195,7 @@ def test_a_list_file_runs_the_batch_end_to_end(tmp_path):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     stub_notebook(notebooks / "01_load.ipynb", PARAMETERS,
-                  "from helpers.steps import open_step\n"
+                  "from helpers.context import open_step\n"
                   "ctx = open_step(region=region, run_dir=run_dir, config=config)\n"
                   "print('orders', len(ctx.prep.orders), 'customers', len(ctx.prep.customers))")
     code = batch.main(["--config", str(config), "--regions", "ALL", "--run-id", "listed",
@@ -255,29 +256,29 @@ def _edit_amount_in_place(orders: Path) -> None:
 
 def test_an_input_edited_in_place_with_the_same_size_and_time_rebuilds_the_prep(tiny):
     config, run = tiny["config"], tiny["run"]
-    first = steps.prepare(config, run)
+    first = context.prepare(config, run)
     assert first.action == "built"
-    assert steps.prepare(config, run).action == "reused"
+    assert context.prepare(config, run).action == "reused"
     revenue = first.result.orders["amount"].sum()
     orders = tiny["data"] / "orders.csv"
     _edit_amount_in_place(orders)
 
-    again = steps.prepare(config, run)
+    again = context.prepare(config, run)
     assert again.action == "rebuilt"
     assert again.reason == f"input changed: {orders}"
     assert again.result.orders["amount"].sum() != revenue
     saved = json.loads((run.prep / "prep.json").read_text("utf-8"))["fingerprint"]
     assert saved["inputs"][str(orders)] == hashlib.sha256(orders.read_bytes()).hexdigest()
     # the notebooks' way in sees the new tables too
-    pd.testing.assert_frame_equal(steps.ensure_prep(config, run).orders,
+    pd.testing.assert_frame_equal(context.ensure_prep(config, run).orders,
                                   build_prep(config).orders, check_dtype=False)
 
 
 def test_a_changed_config_rebuilds_the_prep(tiny):
     config, run = tiny["config"], tiny["run"]
-    steps.prepare(config, run)
+    context.prepare(config, run)
     tiny["path"].write_text(tiny["path"].read_text("utf-8") + "\n# a comment\n", "utf-8")
-    again = steps.prepare(load_config(tiny["path"]), run)
+    again = context.prepare(load_config(tiny["path"]), run)
     assert again.action == "rebuilt" and again.reason == "the config file changed"
 
 
@@ -302,43 +303,43 @@ DAMAGE = {
 @pytest.mark.parametrize("case", list(DAMAGE))
 def test_a_damaged_prep_is_rebuilt_naming_the_file(tiny, case, capsys):
     config, run = tiny["config"], tiny["run"]
-    good = steps.prepare(config, run).result
+    good = context.prepare(config, run).result
     name, damage, words = DAMAGE[case]
     damage(run.prep / name)
     with pytest.raises(PrepDamaged) as caught:
         load_prep(run.prep)
     assert str(run.prep / name) in str(caught.value) and words in str(caught.value)
 
-    result = steps.ensure_prep(config, run)  # interactive: rebuilt, with a message
+    result = context.ensure_prep(config, run)  # interactive: rebuilt, with a message
     err = capsys.readouterr().err
     assert "data prep built again: the saved prep is damaged" in err
     assert str(run.prep / name) in err and words in err
     pd.testing.assert_frame_equal(result.orders, good.orders)
-    assert steps.prepare(config, run).action == "reused"
+    assert context.prepare(config, run).action == "reused"
     pd.testing.assert_frame_equal(load_prep(run.prep).customers, good.customers)
 
 
 def test_in_a_batch_run_a_notebook_loads_the_runs_prep_and_never_rebuilds_it(tiny):
     config = tiny["config"]
     run = RunPaths(tiny["run"].root.parent / "batch-run")
-    steps.prepare(config, run)
+    context.prepare(config, run)
     (run.root / "manifest.json").write_text("{}", "utf-8")  # a batch run
     before = (run.prep / "prep.json").read_bytes()
     _edit_amount_in_place(tiny["data"] / "orders.csv")
-    steps.ensure_prep(config, run)  # the run's tables, as the batch built them
+    context.ensure_prep(config, run)  # the run's tables, as the batch built them
     assert (run.prep / "prep.json").read_bytes() == before
     _truncate(run.prep / "orders.parquet")
     with pytest.raises(PrepDamaged) as caught:
-        steps.ensure_prep(config, run)
+        context.ensure_prep(config, run)
     message = str(caught.value)
     assert str(run.prep / "orders.parquet") in message
     assert "--resume batch-run" in message
 
 
 def test_the_prep_fingerprint_covers_the_code_prep_imports():
-    listed = {name.removesuffix(".py") for name in steps.PREP_CODE}
+    listed = {name.removesuffix(".py") for name in context.PREP_CODE}
     done = subprocess.run(
-        [sys.executable, "-c", "import sys, helpers.prep; print(' '.join(sorted("
+        [sys.executable, "-c", "import sys, helpers.data.prepare; print(' '.join(sorted("
          "m for m in sys.modules if m.startswith('helpers.'))))"],
         capture_output=True, text=True, check=True, cwd=PROJECT_ROOT, env=os.environ)
     imported = {m.split(".")[1] for m in done.stdout.split()}
@@ -367,7 +368,7 @@ def test_ctrl_c_raised_by_the_engine_records_every_region_truthfully(project, ca
     assert _row_status(run_dir, "east-china") == "interrupted"
     assert _row_status(run_dir, "south-china") == "not-run"
     page = (run_dir / "index.html").read_text("utf-8")
-    assert "python -m helpers.batch --resume r" in page
+    assert "python -m helpers.run --resume r" in page
     err = capsys.readouterr().err
     assert "--resume r" in err and "Traceback" not in err
 
@@ -604,7 +605,7 @@ def test_a_second_batch_with_the_same_id_is_refused_while_the_first_runs(project
     stub_notebook(project["notebooks"] / "01_first.ipynb", PARAMETERS,
                   "import time, pathlib\n"
                   f"while not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.1)")
-    args = [sys.executable, "-m", "helpers.batch", "--config", str(project["config"]),
+    args = [sys.executable, "-m", "helpers.run", "--config", str(project["config"]),
             "--regions", "ALL", "--notebooks", str(project["notebooks"]),
             "--reports", str(project["reports"]), "--engine", "papermill"]
     first = subprocess.Popen([*args, "--run-id", "busy"], cwd=project["root"],

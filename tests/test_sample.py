@@ -1,4 +1,4 @@
-"""Tests of helpers.sample: the deterministic generator, its story and its planted mess."""
+"""Tests of samplegen: the deterministic generator, its story and its planted mess."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import geo, sample
-from helpers.sample import STORY
+import samplegen as sample
+from helpers import geo
+from samplegen import STORY
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"

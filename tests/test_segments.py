@@ -1,11 +1,11 @@
-"""Tests for helpers.segments: RFM scores and segments on a hand-made table."""
+"""Tests for helpers.analysis.segments: RFM scores and segments on a hand-made table."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from helpers import segments
+from helpers.analysis import segments
 
 AS_OF = pd.Timestamp("2025-01-01")
 

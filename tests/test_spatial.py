@@ -1,4 +1,4 @@
-"""Tests for helpers.spatial: Gi* against esda and the Getis-Ord formula, isolation."""
+"""Tests for helpers.analysis.spatial: Gi* against esda and the Getis-Ord formula, isolation."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from libpysal.weights import W, lat2W
 from scipy import stats
 
-from helpers import geo, spatial
+from helpers import geo
+from helpers.analysis import spatial
 
 
 def _lattice(n_side: int = 7, seed: int = 3):

@@ -1,4 +1,4 @@
-"""Tests for helpers.strategy: tiers and their rule order, playbook, action lists."""
+"""Tests for helpers.analysis.tiers: tiers and their rule order, playbook, action lists."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from helpers import segments, strategy
+from helpers.analysis import segments
+from helpers.analysis import tiers as strategy
 
 RULES = {"hot_share": 0.06, "hot_growth": -0.05, "emerging_growth": 0.25,
          "declining_growth": -0.10, "gap_ratio": 0.5}

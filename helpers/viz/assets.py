@@ -131,7 +131,7 @@ class RawHTML(Element):
 
     ``folium.Element(text)`` compiles ``text`` as a Jinja2 template; this element
     renders ``text`` unchanged. The text must already be safe HTML (data in it
-    escaped with :func:`helpers.markup.html_text`).
+    escaped with :func:`helpers.text.markup.html_text`).
     """
 
     def __init__(self, text: str):
@@ -207,7 +207,7 @@ def inline_figure(figure: Figure) -> Figure:
             if name not in LOCAL_ASSETS:
                 raise AssetError(
                     f"map resource {name!r} ({child.url}) has no offline copy: the report "
-                    "would need the internet. Use map elements whose scripts helpers.assets "
+                    "would need the internet. Use map elements whose scripts helpers.viz.assets "
                     f"inlines ({', '.join(sorted(LOCAL_ASSETS))})"
                 )
             inline = _InlineScript(name) if isinstance(child, JavascriptLink) else _InlineStyle(name)

@@ -3,9 +3,9 @@
 Reports are read by people who do not run Python, often offline or behind an
 intranet proxy, so the pages carry no code, load nothing from a CDN (nbconvert's
 require.js, MathJax and mermaid loaders are dropped; maps carry Leaflet inline, see
-``helpers.assets``) and escape every string that comes from data or from an error
-message (:func:`helpers.markup.html_text`; markdown outputs use
-:func:`helpers.markup.md_text`). :func:`render_html` refuses to write a page that
+``helpers.viz.assets``) and escape every string that comes from data or from an error
+message (:func:`helpers.text.markup.html_text`; markdown outputs use
+:func:`helpers.text.markup.md_text`). :func:`render_html` refuses to write a page that
 would still load a script, stylesheet or image from the network, or that carries an
 event-handler attribute or a ``javascript:`` URL (the workbook writes neither, so
 one there is text from the data that went around the escaping).
@@ -21,10 +21,10 @@ from typing import Any
 from urllib.parse import quote
 
 from helpers import files
-from helpers.assets import external_references
-from helpers.markup import html_text, unsafe_markup
-from helpers.phrases import tr
-from helpers.strategy import TIERS
+from helpers.analysis.tiers import TIERS
+from helpers.text.markup import html_text, unsafe_markup
+from helpers.text.phrases import tr
+from helpers.viz.assets import external_references
 
 __all__ = ["render_html", "order_sections", "load_translations", "translate_markdown",
            "write_index", "notebook_title", "OfflineReportError", "UnsafeReportError"]
@@ -133,13 +133,13 @@ def render_html(
     ------
     OfflineReportError
         When the page (or a map inside it) would load a script, stylesheet or image
-        from the network (``helpers.assets.external_references``); nothing is
+        from the network (``helpers.viz.assets.external_references``); nothing is
         written then. Map tiles are not counted: they are an option of the map
         (``report.tiles``), and the map works without them.
     UnsafeReportError
         When the page (or a map inside it) has a tag with an event-handler
         attribute (``onerror=`` ...) or a ``javascript:`` URL
-        (:func:`helpers.markup.unsafe_markup`): the workbook writes neither, so
+        (:func:`helpers.text.markup.unsafe_markup`): the workbook writes neither, so
         text from the data reached the page as markup; nothing is written then.
     """
     import jinja2
@@ -178,7 +178,7 @@ def render_html(
         shown = ", ".join(sorted(set(external))[:5])
         raise OfflineReportError(
             f"{ipynb.name}: the report would load {len(external)} resource(s) from the "
-            f"internet ({shown}); build maps with helpers.maps (Leaflet inlined) and embed "
+            f"internet ({shown}); build maps with helpers.viz.maps (Leaflet inlined) and embed "
             "images instead of linking them"
         )
     unsafe = unsafe_markup(body)
@@ -187,7 +187,7 @@ def render_html(
         raise UnsafeReportError(
             f"{ipynb.name}: the report would run script from its content ({len(unsafe)} "
             f"tag(s), e.g. {shown}): text from the data reached the page as markup. "
-            "Show data with helpers.markup.md_text (markdown) or html_text (HTML)"
+            "Show data with helpers.text.markup.md_text (markdown) or html_text (HTML)"
         )
     files.write_atomic(html_path, body)  # whole or not at all (a full disk leaves no half page)
     return html_path
@@ -285,7 +285,7 @@ _TEXT = {
         "summary_interrupted": ", {count} interrupted", "summary_not_run": ", {count} not run",
         "prep_interrupted": "Data preparation was interrupted; no region was run.",
         "run_interrupted": "The run was interrupted before every region finished. "
-                           "Continue it with: python -m helpers.batch --resume {run_id}",
+                           "Continue it with: python -m helpers.run --resume {run_id}",
         "run_running": "This run has not finished: it is still running, or it stopped "
                        "before it could record its end.",
     },
@@ -301,7 +301,7 @@ _TEXT = {
         "interrupted": "已中断", "not run": "未运行", "running": "运行中",
         "summary_interrupted": "，{count} 个中断", "summary_not_run": "，{count} 个未运行",
         "prep_interrupted": "数据准备被中断，未运行任何区域。",
-        "run_interrupted": "运行在所有区域完成前被中断。继续运行：python -m helpers.batch --resume {run_id}",
+        "run_interrupted": "运行在所有区域完成前被中断。继续运行：python -m helpers.run --resume {run_id}",
         "run_running": "此运行尚未结束：仍在运行，或在记录结束之前已停止。",
     },
 }
@@ -520,7 +520,7 @@ _MONITORING_TEXT = {
 
 
 def _monitoring_html(run_dir: Path, lang: str, currency: str) -> str:
-    """The run comparison (``monitoring.json`` by ``helpers.monitor``), when present."""
+    """The run comparison (``monitoring.json`` by ``helpers.analysis.monitor``), when present."""
     data = _read_json(run_dir / "monitoring.json")
     rows = [r for r in data.get("regions") or [] if isinstance(r, dict)]
     if not rows:

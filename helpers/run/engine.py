@@ -578,7 +578,7 @@ def _write_error_notebook(notebook: Path, output: Path, message: str,
     import nbformat
 
     from helpers import files
-    from helpers.markup import md_text  # a markdown cell: the message is shown as text
+    from helpers.text.markup import md_text  # a markdown cell: the message is shown as text
 
     try:
         source = partial if partial is not None and partial.exists() else (

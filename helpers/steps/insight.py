@@ -2,9 +2,9 @@
 
 :func:`insight_tables` computes, for the scope of a report:
 
-- ``region_kpis``: KPIs per region (:func:`helpers.kpi.region_kpis`) with
+- ``region_kpis``: KPIs per region (:func:`helpers.analysis.kpi.region_kpis`) with
   marketing spend and ROI, the penetration and gap columns, and the hot-spot
-  columns of :func:`helpers.spatial.hotspots` (``gi_z``, ``gi_p``,
+  columns of :func:`helpers.analysis.spatial.hotspots` (``gi_z``, ``gi_p``,
   ``gi_p_fdr``, ``gi_bin``, ``hotspot``, ``lisa_quadrant`` ...);
 - ``market_gaps``: blank and under-penetrated regions ranked by gap size;
 - ``concentration``: Gini, HHI, top-20% shares and plain statements;
@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import clusters, kpi, lifecycle, ltv, partners, segments, spatial
+from helpers.analysis import clusters, kpi, lifecycle, ltv, partners, segments, spatial
+from helpers.context import Context, region_kpis, write_json
 from helpers.exports import read_csv, write_csv
-from helpers.labels import label
-from helpers.markup import md_text
-from helpers.phrases import join, name_list, say, tr
-from helpers.steps import Context, region_kpis, write_json
+from helpers.text.labels import label
+from helpers.text.markup import md_text
+from helpers.text.phrases import join, name_list, say, tr
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "FILES"]
 
@@ -272,7 +272,7 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
     -------
     str
         Markdown text; every name that comes from the data goes through
-        :func:`helpers.markup.md_text` (shown as text, never as markup).
+        :func:`helpers.text.markup.md_text` (shown as text, never as markup).
     """
     kpis, notes, lang = tables["region_kpis"], tables["notes"], ctx.lang
     china = getattr(ctx.config.geography, "country", "CN") == "CN"

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from helpers.budget import spend_by_region
+from helpers.analysis.budget import spend_by_region
 from helpers.config import ConfigError
-from helpers.markup import md_text
-from helpers.phrases import headers, say, tr
+from helpers.text.markup import md_text
+from helpers.text.phrases import headers, say, tr
 
 if TYPE_CHECKING:  # steps pulls in prep, fonts and charts; the batch only needs the catalog
-    from helpers.steps import Context
+    from helpers.context import Context
 
 __all__ = [
     "Objective",
@@ -168,7 +168,7 @@ DATA_NEEDS: dict[str, str] = {
 
 #: The sections of steps 3 to 5 (key -> title), in each notebook's own order. In
 #: notebooks 03 and 04 a section starts at the markdown cell tagged ``section-<key>``;
-#: the shared report (:func:`helpers.report.render_html`) puts the objective's first.
+#: the shared report (:func:`helpers.run.render.render_html`) puts the objective's first.
 SECTIONS: dict[str, dict[str, str]] = {
     "03": {
         "revenue_by_region": "Revenue and customers by region",
@@ -358,7 +358,7 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
     Parameters
     ----------
     ctx : Context
-        The notebook context (:func:`helpers.steps.open_step`).
+        The notebook context (:func:`helpers.context.open_step`).
     objective : str
         A key of :data:`OBJECTIVES`.
 
@@ -538,7 +538,7 @@ def first_note(brief: dict, step: str) -> str:
     """One line for the top of a step: what the shared report of that step puts first.
 
     The notebook itself runs in its own order; the HTML report moves the sections
-    the objective names to the front (:func:`helpers.report.render_html`).
+    the objective names to the front (:func:`helpers.run.render.render_html`).
     """
     lang = brief.get("lang", "en")
     order = section_titles(step, brief.get("first", {}).get(step, []), lang)

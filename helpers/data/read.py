@@ -1,7 +1,7 @@
 """Reading configured source files into frames of raw strings.
 
 Every value is read as text so that identifiers keep their leading zeros and
-nothing is guessed before the mapping in :mod:`helpers.prep` decides. Each row
+nothing is guessed before the mapping in :mod:`helpers.data.prepare` decides. Each row
 carries ``_line``, its line in the file (CSV) or its row in the sheet (Excel),
 counting from 1 at the top of the file, and ``_file``, the file name, so
 quarantined rows can be traced back. A row the reader could not take as it is
@@ -192,7 +192,7 @@ def _collect_error(exc: UnicodeDecodeError) -> tuple[str, int]:
     return "\ufffd", exc.end
 
 
-codecs.register_error("helpers.io.collect", _collect_error)
+codecs.register_error("helpers.data.read.collect", _collect_error)
 
 
 def _label(encoding: str) -> str:
@@ -205,7 +205,7 @@ def _decode_errors(data: bytes, encoding: str) -> np.ndarray:
     """Byte offsets where ``data`` does not decode as ``encoding`` (decoding goes on after each)."""
     with _DECODE_LOCK:
         _DECODE_ERRORS.clear()
-        data.decode(encoding, errors="helpers.io.collect")
+        data.decode(encoding, errors="helpers.data.read.collect")
         return np.array(_DECODE_ERRORS, dtype=np.int64)
 
 

@@ -17,13 +17,9 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
-from helpers import kpi
+from helpers.analysis import kpi
 from helpers.config import Config, RunPaths, load_config
-from helpers.files import InputFile, changed_inputs, input_files, sha256_file
-from helpers.fonts import use_cjk_font
-from helpers.io import SourceError
-from helpers.markup import md_text
-from helpers.prep import (
+from helpers.data.prepare import (
     PrepDamaged,
     PrepResult,
     QuarantineStop,
@@ -33,13 +29,17 @@ from helpers.prep import (
     read_prep_summary,
     save_prep,
 )
-from helpers.privacy import PII_COLUMNS, mask_pii
-from helpers.scope import Scope
+from helpers.data.privacy import PII_COLUMNS, mask_pii
+from helpers.data.read import SourceError
+from helpers.files import InputFile, changed_inputs, input_files, sha256_file
+from helpers.geo.scope import Scope
+from helpers.text.markup import md_text
+from helpers.viz.fonts import use_cjk_font
 
 #: The modules (and their data files) step 2 is built with, relative to ``helpers/``: a
 #: prep made by other code is not reused. ``tests/test_runrecords.py`` checks that
-#: every ``helpers`` module ``helpers.prep`` imports is listed.
-PREP_CODE = ("prep.py", "io.py", "config.py", "schemas.py", "scope.py", "exports.py", "geo")
+#: every ``helpers`` module ``helpers.data.prepare`` imports is listed.
+PREP_CODE = ("data", "geo", "config.py", "exports.py")
 
 
 def prep_code_sha256() -> str:
@@ -143,7 +143,7 @@ def prepare(config: Config, run: RunPaths, inputs: list[InputFile] | None = None
 
     Raises
     ------
-    helpers.io.SourceError
+    helpers.data.read.SourceError
         Also when an input changed while it was being read (its recorded hash would
         not be what the prep read).
     """
@@ -210,7 +210,7 @@ def ensure_prep(config: Config, run: RunPaths, *, rebuild: bool = False) -> Prep
 
     Raises
     ------
-    helpers.prep.PrepDamaged
+    helpers.data.prepare.PrepDamaged
         In a batch run whose prep is missing or damaged, naming the file.
     """
     if is_batch_run(run) and not rebuild:
@@ -218,7 +218,7 @@ def ensure_prep(config: Config, run: RunPaths, *, rebuild: bool = False) -> Prep
             return load_prep(run.prep)
         except PrepDamaged as exc:
             raise PrepDamaged(exc.path, f"{exc.reason}; this run's prep is made by the batch: "
-                              f"run python -m helpers.batch --resume {run.root.name}") from None
+                              f"run python -m helpers.run --resume {run.root.name}") from None
     status = prepare(config, run, rebuild=rebuild)
     if status.result is not None:
         if status.action == "rebuilt":
@@ -304,7 +304,7 @@ class Context:
         """A line naming the region, period and run, under the notebook's title.
 
         The region (a territory's name comes from ``workbook.yaml``) and the run id
-        are data: :func:`helpers.markup.md_text`, never in a code span.
+        are data: :func:`helpers.text.markup.md_text`, never in a code span.
         """
         region, run = md_text(self.scope.label(self.lang)), md_text(self.run.root.name)
         if self.lang == "zh":
@@ -327,7 +327,7 @@ class Context:
 
         ``columns`` hold personal data (masked whole); ``free_text`` columns have the
         e-mail addresses and phone numbers in them masked
-        (:func:`helpers.privacy.mask_pii`). Nothing is masked when the run says
+        (:func:`helpers.data.privacy.mask_pii`). Nothing is masked when the run says
         ``mask_pii=False``.
         """
         shown = frame if rows is None else frame.head(rows)

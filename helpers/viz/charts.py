@@ -4,8 +4,8 @@ order-value distribution and segment mix.
 Every function follows seaborn's habits: keyword-only options, draws on ``ax`` when
 given (a new figure otherwise), returns the Axes, and never changes its input.
 Labels are English or Chinese (``lang="zh"``); Chinese text renders through
-:func:`helpers.fonts.use_cjk_font`. Names from the data are literal text: a ``$`` in
-a region name never switches on mathtext (:func:`helpers.markup.chart_text`).
+:func:`helpers.viz.fonts.use_cjk_font`. Names from the data are literal text: a ``$`` in
+a region name never switches on mathtext (:func:`helpers.text.markup.chart_text`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from helpers import kpi
-from helpers.fonts import use_cjk_font
-from helpers.labels import (
+from helpers.analysis import kpi
+from helpers.analysis.segments import SEGMENTS
+from helpers.text.labels import (
     MONEY_COLUMNS,
     REGION_LEVELS,
     format_money,
@@ -26,8 +26,8 @@ from helpers.labels import (
     region_label,
     region_names,
 )
-from helpers.markup import chart_text
-from helpers.segments import SEGMENTS
+from helpers.text.markup import chart_text
+from helpers.viz.fonts import use_cjk_font
 
 OTHERS_COLOR = "#b0b0b0"
 MAIN_COLOR = "#1f77b4"
@@ -332,8 +332,8 @@ def plot_lorenz(
 ) -> Axes:
     """Lorenz curve of ``value`` across units, with the Gini coefficient.
 
-    The curve and the numbers come from :func:`helpers.kpi.lorenz` and
-    :func:`helpers.kpi.concentration` (negative totals count as 0, the population
+    The curve and the numbers come from :func:`helpers.analysis.kpi.lorenz` and
+    :func:`helpers.analysis.kpi.concentration` (negative totals count as 0, the population
     Gini without small-sample correction), so the chart says what step 4 reports.
 
     Parameters
@@ -481,13 +481,13 @@ def plot_segment_mix(
     ----------
     data : DataFrame
         One row per customer with the ``region`` and ``segment`` columns (the
-        output of :func:`helpers.segments.rfm` joined to the customers' region).
+        output of :func:`helpers.analysis.segments.rfm` joined to the customers' region).
         Rows missing either are left out.
     region : str, default "province"
         Region column (``province``, ``city``, ``territory``).
     segment : str, default "segment"
         Segment column; segments are stacked in the order of
-        :data:`helpers.segments.SEGMENTS` (best first), others after them.
+        :data:`helpers.analysis.segments.SEGMENTS` (best first), others after them.
     top : int, default 10
         Regions with the most customers shown by name (largest on top); the rest
         are pooled into one "Others" bar.

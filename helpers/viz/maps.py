@@ -1,7 +1,7 @@
 """Step 3 maps (folium): filled regions, graduated symbols and customer points.
 
 Functions return the folium map and never change their input. The maps are
-:class:`helpers.assets.OfflineMap` objects: Leaflet and its plugins are inlined, so a
+:class:`helpers.viz.assets.OfflineMap` objects: Leaflet and its plugins are inlined, so a
 report opens with the network off (the base map tiles are the only thing a map may
 fetch, and ``tiles=None`` turns them off).
 
@@ -9,11 +9,11 @@ Every string that comes from the data is escaped before it reaches a tooltip, po
 or caption: Leaflet shows tooltip text as HTML, and folium may wrap text in a
 JavaScript template literal, so HTML (``<``, ``&``, quotes), template-literal
 syntax (backtick, ``${``, backslash) and Jinja2's braces are neutralised by
-:func:`escape` (:func:`helpers.markup.html_text`). Data reaching a ``<script>``
+:func:`escape` (:func:`helpers.text.markup.html_text`). Data reaching a ``<script>``
 block is JSON with ``<``, ``>`` and ``&`` written as ``\\u003c`` ... Data is never
-template source: captions and legends are :class:`helpers.assets.RawHTML` values
+template source: captions and legends are :class:`helpers.viz.assets.RawHTML` values
 (``folium.Element(text)`` would compile ``text`` as a Jinja2 template), and
-importing :mod:`helpers.assets` makes every map element insert its rendered
+importing :mod:`helpers.viz.assets` makes every map element insert its rendered
 output as a value (see there).
 
 Tiles (``tiles=``): ``"OpenStreetMap"`` (default, also ``"osm"``), ``"amap"`` (AMap /
@@ -37,11 +37,10 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
-from helpers import boundaries
-from helpers.assets import OfflineMap, RawHTML
-from helpers.geo import coords
-from helpers.labels import format_value, label, region_label, region_names
-from helpers.markup import html_text
+from helpers.geo import boundaries, coords
+from helpers.text.labels import format_value, label, region_label, region_names
+from helpers.text.markup import html_text
+from helpers.viz.assets import OfflineMap, RawHTML
 
 CHINA_CENTER = (35.0, 105.0)
 MIN_RADIUS = 4.0
@@ -75,7 +74,7 @@ def escape(text: object) -> str:
     Returns
     -------
     str
-        :func:`helpers.markup.html_text`: ``html.escape(text, quote=True)`` with
+        :func:`helpers.text.markup.html_text`: ``html.escape(text, quote=True)`` with
         backtick, ``$``, backslash and braces also turned into character
         references, so the text can neither open a tag, break out of the
         JavaScript template literal folium wraps it in, nor read as a Jinja2
@@ -366,8 +365,8 @@ def default_outlines(level: str, province: str | None = None,
     """The outlines a filled map of ``level`` uses (empty where none are available).
 
     Chinese ``province`` and ``city`` outlines come from
-    :func:`helpers.boundaries.china_regions` (``province`` limits cities to one
-    province), ``country`` from :func:`helpers.boundaries.world_countries`; other
+    :func:`helpers.geo.boundaries.china_regions` (``province`` limits cities to one
+    province), ``country`` from :func:`helpers.geo.boundaries.world_countries`; other
     countries' states and any other level (territories) have no outlines, so their
     regions are drawn as circles.
     """
@@ -409,7 +408,7 @@ def region_map(
     Parameters
     ----------
     kpis : DataFrame
-        Region KPI table (``helpers.kpi.region_kpis``): ``region``, ``region_en``,
+        Region KPI table (``helpers.analysis.kpi.region_kpis``): ``region``, ``region_en``,
         ``level``, ``lat``, ``lon``, ``customers`` and ``value``; the tooltip shows
         customers, active customers, revenue, share, YoY growth and the gap ratio
         when present.
@@ -418,7 +417,7 @@ def region_map(
         size (quantiles of the positive values; zero and negative values fall in
         the first class).
     outlines : DataFrame, optional
-        Region outlines (``helpers.boundaries``); default :func:`default_outlines`
+        Region outlines (``helpers.geo.boundaries``); default :func:`default_outlines`
         for the table's ``level`` (and ``province`` for cities).
     province : str, optional
         For a city map: the province whose cities are drawn (drill-down).
@@ -764,7 +763,7 @@ def customer_map(
     tiles : str or None, default "OpenStreetMap"
         ``"OpenStreetMap"``, ``"amap"`` (points shifted to GCJ-02) or None.
     outlines : DataFrame, optional
-        Region outlines (``helpers.boundaries``) drawn as thin borders for context,
+        Region outlines (``helpers.geo.boundaries``) drawn as thin borders for context,
         in their own layer.
     heat : bool, default True
         Add the density (heat) layer.

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import geo
+from helpers.config import PROJECT_ROOT
 
 __all__ = [
     "REFERENCE_FILE",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 REFERENCE_FILE = (
-    Path(__file__).resolve().parents[1] / "data" / "reference" / "cn_province_stats.csv"
+    PROJECT_ROOT / "data" / "reference" / "cn_province_stats.csv"
 )
 
 #: English names of the default sales territories (others keep their own name).

@@ -30,8 +30,7 @@ import pandas as pd
 
 from helpers import geo
 from helpers.config import Config, Join, Source
-from helpers.exports import read_csv, write_csv
-from helpers.io import (
+from helpers.data.read import (
     EXCEL_SUFFIXES,
     INVISIBLE,
     FileSpec,
@@ -41,8 +40,9 @@ from helpers.io import (
     resolve_files,
     source_paths,
 )
-from helpers.schemas import validate
-from helpers.scope import territory_map
+from helpers.data.schemas import validate
+from helpers.exports import read_csv, write_csv
+from helpers.geo.scope import territory_map
 
 INT_COLUMNS = ("headcount", "sales_staff", "tech_staff", "product_tier_count", "quantity")
 FLOAT_COLUMNS = ("registered_capital", "years_active", "typical_order_value", "lat", "lon")
@@ -254,7 +254,7 @@ def map_distinct(series: pd.Series, func) -> pd.Series:
 
 def has_invisible(series: pd.Series) -> pd.Series:
     """Where text holds characters that print as nothing (zero-width space, byte-order
-    mark, direction marks ...: :data:`helpers.io.INVISIBLE`)."""
+    mark, direction marks ...: :data:`helpers.data.read.INVISIBLE`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -1472,10 +1472,10 @@ def check_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
 def build_prep(config: Config) -> PrepResult:
     """Run step 2 on the configured sources and return the canonical tables.
 
-    Raises :class:`helpers.io.SourceError` for unreadable inputs,
+    Raises :class:`helpers.data.read.SourceError` for unreadable inputs,
     :class:`QuarantineStop` (a ``SourceError``) when one reason sets aside more than
     ``prep.max_quarantine_share`` of a file's rows, and
-    :class:`helpers.schemas.ValidationFailed` listing every schema problem.
+    :class:`helpers.data.schemas.ValidationFailed` listing every schema problem.
     """
     ledger, notes = _Ledger(), []
     reader = _Reader(config, notes)
@@ -1565,7 +1565,7 @@ def save_prep(result: PrepResult, folder: Path, fingerprint: dict) -> None:
     summary ``prep.json`` goes last and records every file's size and SHA-256, so a
     folder cut short by a full disk or an interrupted run, or a file changed later,
     is noticed by :func:`load_prep`. ``fingerprint`` (what the tables were built
-    from, see ``helpers.steps.prep_fingerprint``) is kept in the summary.
+    from, see ``helpers.context.prep_fingerprint``) is kept in the summary.
     """
     from helpers.files import atomic_path, sha256_file, write_atomic
 

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.config import PROJECT_ROOT
+
 __all__ = [
     "ADJACENCY_FILE",
     "EARTH_RADIUS_KM",
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 ADJACENCY_FILE = (
-    Path(__file__).resolve().parents[1] / "data" / "reference" / "cn_province_adjacency.csv"
+    PROJECT_ROOT / "data" / "reference" / "cn_province_adjacency.csv"
 )
 EARTH_RADIUS_KM = 6371.0088
 #: Columns :func:`hotspots` adds to the KPI rows.

@@ -31,8 +31,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from helpers.kpi import marketing_roi
-from helpers.phrases import say
+from helpers.analysis.kpi import marketing_roi
+from helpers.text.phrases import say
 
 __all__ = [
     "BudgetError",
@@ -59,7 +59,7 @@ def _money(value: float) -> str:
 def spend_by_region(spend: pd.DataFrame, provinces, start: object, end: object) -> pd.DataFrame:
     """Marketing spend per province in the period ``(start, end]``.
 
-    The same computation as step 4's ROI (:func:`helpers.kpi.marketing_roi`:
+    The same computation as step 4's ROI (:func:`helpers.analysis.kpi.marketing_roi`:
     a quarter partly in the period counts by its share of days).
 
     Parameters

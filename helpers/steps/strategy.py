@@ -15,15 +15,17 @@ import json
 import pandas as pd
 from IPython.display import Markdown, display
 
-from helpers import budget, geo, kpi, monitor, strategy
+from helpers import geo
+from helpers.analysis import budget, kpi, monitor
+from helpers.analysis import tiers as strategy
 from helpers.config import ConfigError
+from helpers.context import Context, write_json
+from helpers.data.privacy import mask_pii
 from helpers.exports import read_csv, write_csv, write_xlsx
-from helpers.goals import SECTIONS, STEP5_SECTIONS, get_objective, priorities
-from helpers.markup import md_text
-from helpers.phrases import name_list, say, tr, translate
-from helpers.privacy import mask_pii
-from helpers.scope import territory_map
-from helpers.steps import Context, write_json
+from helpers.geo.scope import territory_map
+from helpers.steps.goals import SECTIONS, STEP5_SECTIONS, get_objective, priorities
+from helpers.text.markup import md_text
+from helpers.text.phrases import name_list, say, tr, translate
 
 __all__ = [
     "load_step4_extras",
@@ -85,7 +87,7 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
     Returns
     -------
     dict
-        ``table`` (:func:`helpers.budget.reallocate` output with ``region_en``
+        ``table`` (:func:`helpers.analysis.budget.reallocate` output with ``region_en``
         and ``tier``; None when there is no proposal), ``message`` (why not, or
         None), ``error`` (an infeasible configuration, or None), ``notes``
         (method and assumptions), ``summary`` (totals, amount moved, expected
@@ -201,7 +203,7 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
     ----------
     ctx : Context
     insight : dict
-        :func:`helpers.insights.ensure_insight` output.
+        :func:`helpers.steps.insight.ensure_insight` output.
     baseline_run : str
         An earlier run (id under the reports folder, or a path) to compare
         with; empty: no comparison.
@@ -262,7 +264,7 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     ``budget.json`` (when there is a proposal, or the reason there is none),
     ``actions.xlsx`` (sheets ``region actions``, ``campaign list``, and
     ``partner plans`` and ``budget`` when present), the comparison files of
-    :func:`helpers.monitor.save_comparison`, ``executive_summary.json``; and
+    :func:`helpers.analysis.monitor.save_comparison`, ``executive_summary.json``; and
     ``tier``/``tiers`` added to ``headline.json``.
     """
     out = ctx.out
@@ -407,7 +409,7 @@ def executive_summary(ctx: Context, insight: dict, tables: dict,
                       objective: str = "find_new_markets", *, n: int = 5) -> Markdown:
     """The ``n`` findings that matter most for the objective, each with its number.
 
-    Text from data is shown as text (:func:`helpers.markup.md_text`). The
+    Text from data is shown as text (:func:`helpers.text.markup.md_text`). The
     findings are also written to ``executive_summary.json`` in the region folder.
     """
     get_objective(objective)
@@ -477,7 +479,7 @@ def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
     """The action list as the report shows it, and whether reps' names are masked.
 
     Sales reps' names are personal data: unless ``report.show_rep_names`` is true
-    the report shows them masked (``魏** (S01)``, :func:`helpers.privacy.mask_pii`).
+    the report shows them masked (``魏** (S01)``, :func:`helpers.data.privacy.mask_pii`).
     ``actions.csv`` and ``actions.xlsx`` keep the full names (the contact lists).
     """
     reps = ctx.prep.reps

@@ -99,7 +99,7 @@ LABELS: dict[str, dict[str, str]] = {
     "title_segment_mix": {"en": "Customer segments by region (RFM)",
                           "zh": "各地区客户分群(RFM)"},
     "share_of_customers": {"en": "Share of customers", "zh": "客户占比"},
-    # RFM segments (helpers.segments.SEGMENTS)
+    # RFM segments (helpers.analysis.segments.SEGMENTS)
     "champions": {"en": "Champions", "zh": "重要价值客户"},
     "loyal": {"en": "Loyal", "zh": "忠诚客户"},
     "potential loyalists": {"en": "Potential loyalists", "zh": "潜力忠诚客户"},
@@ -186,7 +186,7 @@ def romanise(name: str) -> str:
     if not _CJK.search(text):
         return text
     from helpers import geo
-    from helpers.scope import TERRITORY_EN
+    from helpers.geo.scope import TERRITORY_EN
 
     provinces = geo.provinces()
     known = {**dict(zip(provinces["province"], provinces["province_en"], strict=True)),

@@ -1,6 +1,6 @@
 """The generated narrative of steps 1 and 5 in English and Chinese (``lang`` en | zh).
 
-Chart labels and number formats live in :mod:`helpers.labels`; this module holds
+Chart labels and number formats live in :mod:`helpers.text.labels`; this module holds
 the sentences the workbook writes about the data (the brief, the warnings, the
 executive summary, section titles and introductions) and a phrase book for the
 fixed vocabulary in the tables (tiers, playbook actions, owners, KPIs, campaigns,
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.labels import LABELS, _lang
+from helpers.text.labels import LABELS, _lang
 
 __all__ = ["TEXTS", "ZH", "HEADERS_ZH", "say", "tr", "join", "name_list", "translate",
            "headers"]
 
 #: Templates (``str.format`` fields) of the generated sentences.
 TEXTS: dict[str, dict[str, str]] = {
-    # the report's banner (helpers.batch)
+    # the report's banner (python -m helpers.run)
     "report_title": {"en": "{notebook} — {region} — run {run}",
                      "zh": "{notebook} — {region} — 运行 {run}"},
     "all_regions": {"en": "All regions", "zh": "所有区域"},

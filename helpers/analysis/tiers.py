@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from helpers.phrases import say
+from helpers.text.phrases import say
 
 __all__ = [
     "TIERS",
@@ -242,7 +242,7 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     Parameters
     ----------
     kpis : DataFrame
-        :func:`helpers.kpi.region_kpis` output (``region``, ``customers``,
+        :func:`helpers.analysis.kpi.region_kpis` output (``region``, ``customers``,
         ``revenue``, ``revenue_prev``, ``growth_yoy``, ``share``; optional
         ``small_sample``, ``gap_ratio``, ``expected_customers``, ``gi_z``,
         ``gi_bin``, ``hotspot``).
@@ -416,7 +416,7 @@ def segment_actions(rfm_table: pd.DataFrame, customers: pd.DataFrame, *,
     Parameters
     ----------
     rfm_table : DataFrame
-        :func:`helpers.segments.rfm` output.
+        :func:`helpers.analysis.segments.rfm` output.
     customers : DataFrame
         Canonical customers; the contact and location columns present are
         carried over so the list can be worked (it holds personal data: write

@@ -201,7 +201,7 @@ def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, start, end,
     start, end : Timestamp
         The analysis period ``(start, end]``.
     stages : DataFrame, optional
-        :func:`helpers.lifecycle.lifecycle` output, for the ``new`` and
+        :func:`helpers.analysis.lifecycle.lifecycle` output, for the ``new`` and
         ``churned`` flags (without it: signup in the period for new, no
         order in the period for churned).
     scoring : mapping, optional

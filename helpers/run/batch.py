@@ -1,4 +1,4 @@
-"""Run the workbook for the whole market and every region: ``python -m helpers.batch``.
+"""Run the workbook for the whole market and every region: ``python -m helpers.run``.
 
 One run writes ``reports/<run_id>/``: the cleaned tables in ``prep/`` (built once,
 before any region), then per region ``<slug>/NN_*.ipynb`` (executed) and
@@ -20,11 +20,11 @@ Examples
 --------
 ::
 
-    python -m helpers.batch                          # ALL + the 7 territories
-    python -m helpers.batch --regions provinces --jobs 4
-    python -m helpers.batch --regions 广东,Zhejiang --lang zh --run-id q4-review
-    python -m helpers.batch --objective reallocate_resources --baseline-run q3-review
-    python -m helpers.batch --resume q4-review       # after Ctrl-C or a fixed failure
+    python -m helpers.run                          # ALL + the 7 territories
+    python -m helpers.run --regions provinces --jobs 4
+    python -m helpers.run --regions 广东,Zhejiang --lang zh --run-id q4-review
+    python -m helpers.run --objective reallocate_resources --baseline-run q3-review
+    python -m helpers.run --resume q4-review       # after Ctrl-C or a fixed failure
 """
 
 from __future__ import annotations
@@ -49,20 +49,20 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from helpers import files
+from helpers.analysis.monitor import collect_monitoring, resolve_run
 from helpers.config import PROJECT_ROOT, Config, ConfigError, RunPaths, load_config
-from helpers.engine import (
+from helpers.files import InputFile, input_files, os_error_message, sha256_file
+from helpers.geo.scope import RegionError, Scope, list_regions
+from helpers.run.engine import (
     NotebookEngine,
     NotebookFailed,
     PapermillEngine,
     WarmKernelEngine,
     ensure_kernel,
 )
-from helpers.files import InputFile, input_files, os_error_message, sha256_file
-from helpers.goals import OBJECTIVES
-from helpers.monitor import collect_monitoring, resolve_run
-from helpers.phrases import say
-from helpers.report import load_translations, notebook_title, render_html, write_index
-from helpers.scope import RegionError, Scope, list_regions
+from helpers.run.render import load_translations, notebook_title, render_html, write_index
+from helpers.steps.goals import OBJECTIVES
+from helpers.text.phrases import say
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 ENGINES = {"warm": WarmKernelEngine, "papermill": PapermillEngine}
@@ -109,7 +109,7 @@ def default_jobs() -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.batch",
+        prog="python -m helpers.run",
         description="Run the workbook notebooks for the whole market and each region, "
         "and write reports/<run_id>/ with HTML reports, manifest.json and index.html.",
     )
@@ -223,12 +223,12 @@ def region_status(notebooks: list[dict]) -> str:
 
 
 def run_prep(config: Config, run: RunPaths, inputs: list[InputFile]) -> dict:
-    """Build the run's cleaned tables once, or reuse them (``helpers.steps.prepare``).
+    """Build the run's cleaned tables once, or reuse them (``helpers.context.prepare``).
 
     Returns the manifest's facts about it: ``action`` (built, rebuilt, reused),
     ``reason`` (why it was built) and ``code_sha256``.
     """
-    from helpers.steps import prepare
+    from helpers.context import prepare
 
     status = prepare(config, run, inputs)
     if status.action == "rebuilt":
@@ -783,7 +783,7 @@ def check_resumable(plan: Plan, inputs: list[InputFile]) -> None:
 
     Raises UsageError naming the changes (input files, the config, the prep code).
     """
-    from helpers.steps import fingerprint_changes, prep_fingerprint
+    from helpers.context import fingerprint_changes, prep_fingerprint
 
     previous = plan.previous or {}
     if not any(r.get("status") == "ok" for r in previous.get("regions") or []):
@@ -802,7 +802,7 @@ def check_resumable(plan: Plan, inputs: list[InputFile]) -> None:
 
 def new_manifest(plan: Plan, job: Job, args: argparse.Namespace, engine_name: str,
                  started: datetime, inputs: list[InputFile]) -> dict:
-    from helpers.steps import prep_code_sha256
+    from helpers.context import prep_code_sha256
 
     return {
         "run_id": job.run_id,
@@ -1018,13 +1018,14 @@ def _finish(plan: Plan, job: Job, args: argparse.Namespace, record: RunRecord, a
         print(f"index: {run.root / 'index.html'}")
     if interrupted:
         again = f" --reports {plan.reports}" if args.reports else ""
-        print(f"interrupted: continue with python -m helpers.batch --resume {job.run_id}{again}",
+        print(f"interrupted: continue with python -m helpers.run --resume {job.run_id}{again}",
               file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_FAILED if failed or not written or record.error or "error" in manifest else EXIT_OK
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """``python -m helpers.run``: run :func:`main` and exit with its status."""
     code = main()
     if code == EXIT_INTERRUPTED and threading.active_count() > 1:
         # Ctrl-C twice: a notebook still runs in a worker thread; its kernel exits with us.

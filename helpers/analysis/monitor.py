@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import files
+from helpers.analysis.segments import SEGMENTS
 from helpers.exports import read_csv, write_csv
-from helpers.segments import SEGMENTS
 
 __all__ = [
     "KPI_COLUMNS",
@@ -195,7 +195,7 @@ def segment_migration(before: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         Counts with the baseline segment as rows (``segment_before``) and the
         current one as columns (``segment_now``), in the order of
-        :data:`helpers.segments.SEGMENTS`, plus :data:`NOT_SCORED` for
+        :data:`helpers.analysis.segments.SEGMENTS`, plus :data:`NOT_SCORED` for
         customers scored in one run only (new customers, or ones without a
         positive order any more). Every segment appears, with zeros.
     """
@@ -292,7 +292,7 @@ def compare_runs(now_dir: Path, before_dir: Path, *, hotspot_bin: int = 2,
 
 def save_comparison(result: dict, out: Path) -> None:
     """Write ``comparison.json``, ``region_changes.csv`` and ``segment_migration.csv``."""
-    from helpers.steps import write_json
+    from helpers.context import write_json
 
     out = Path(out)
     write_json(result["summary"], out / "comparison.json")
