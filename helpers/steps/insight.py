@@ -34,6 +34,7 @@ from helpers.exports import read_csv, write_csv
 from helpers.text.labels import label
 from helpers.text.markup import md_text
 from helpers.text.phrases import join, name_list, say, tr
+from helpers.text.statements import concentration_statement, top20_statement
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "FILES"]
 
@@ -171,13 +172,13 @@ def insight_tables(ctx: Context) -> dict:
     concentration = {
         "regions": kpi.concentration(kpis.set_index("region")["revenue"]),
         "customers": kpi.concentration(by_customer),
-        "statement_regions": kpi.concentration_statement(
+        "statement_regions": concentration_statement(
             kpis["revenue"], names, unit=unit, lang=ctx.lang),
-        "statement_customers": kpi.concentration_statement(
+        "statement_customers": concentration_statement(
             by_customer, None, unit="customers", lang=ctx.lang),
-        "statement_top20_regions": kpi.top20_statement(kpis["revenue"], unit=unit,
+        "statement_top20_regions": top20_statement(kpis["revenue"], unit=unit,
                                                        lang=ctx.lang),
-        "statement_top20_customers": kpi.top20_statement(by_customer, unit="customers",
+        "statement_top20_customers": top20_statement(by_customer, unit="customers",
                                                          lang=ctx.lang),
     }
     rfm_table = segments.rfm(orders, as_of=as_of, bins=a.rfm_bins)
