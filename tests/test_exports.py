@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from helpers.exports import (
+from helpers.files import (
     neutralise,
     neutralise_text,
     read_csv,

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from helpers.config import load_config
-from helpers.data.prepare import build_prep, check_ledger
-from helpers.data.read import SourceError
+from helpers.data.inputs import SourceError
+from helpers.data.ledger import check_ledger
+from helpers.data.prepare import build_prep
 
 CRM = """\
 id,name,prov,city,lat,lon,signup
