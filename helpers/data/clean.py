@@ -244,6 +244,9 @@ def _formats_text(used: str | list[str] | None) -> str:
     return f"format {used or 'inferred'}"
 
 
+# --------------------------------------------------------------------------- typing mapped columns
+
+
 def to_dates(frame: pd.DataFrame, source: Source, table: str, ledger: Ledger,
               notes: list[str], config: Config, required: tuple = ()) -> pd.DataFrame:
     """Parse date columns. In a required one (order_date) an empty, unparseable,

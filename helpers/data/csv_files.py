@@ -36,7 +36,7 @@ from helpers.data.sniff import (
 )
 
 
-class Undecodable(Exception):
+class _Undecodable(Exception):
     """pyarrow met bytes that are not in the file's encoding."""
 
 
@@ -75,10 +75,10 @@ def _arrow_table(open_source: Callable, encoding: str, delimiter: str, skip: int
                 block = min(block * 16, size + 1)
                 continue
             if "UTF8" in str(exc) or "utf8" in str(exc).lower():
-                raise Undecodable from None
+                raise _Undecodable from None
             raise
         except UnicodeDecodeError:
-            raise Undecodable from None
+            raise _Undecodable from None
         return table, list(invalid)
 
 
@@ -221,6 +221,17 @@ def _contains(path: Path, needle: bytes) -> bool:
 
 
 def read_csv_file(path: Path, spec: FileSpec, notes: list[str]) -> pd.DataFrame:
+    """Rows of a CSV (``.csv``, ``.txt``, ``.tsv``, gzip-compressed ``.csv.gz``) as text
+    columns with ``_line`` (and ``_issue``, ``_text`` for rows set aside); what was
+    detected (encoding, delimiter, header row, lines in another encoding) goes to
+    ``notes``.
+
+    Raises
+    ------
+    SourceError
+        Naming the file and what is wrong: empty, not CSV text, undecodable, not
+        parseable with the delimiter, or a quote left open.
+    """
     raw_head = head_bytes(path)
     compressed = raw_head.startswith(b"\x1f\x8b") and path.name.lower().endswith(".gz")
     head = raw_head
@@ -249,7 +260,7 @@ def read_csv_file(path: Path, spec: FileSpec, notes: list[str]) -> pd.DataFrame:
     try:
         try:
             frame = _parse_csv(opener, encoding, delimiter, skip, names, size, quotes, path, spec)
-        except Undecodable:
+        except _Undecodable:
             if data is None:
                 data = path.read_bytes()
             encoding, text, bad = decode_text(data, encoding, auto, path, spec)

@@ -46,6 +46,9 @@ class QuarantineStop(SourceError):
         self.quarantine = quarantine
 
 
+# --------------------------------------------------------------------------- the ledger
+
+
 class Ledger:
     """Collects row outcomes per file and the quarantined rows themselves."""
 
@@ -64,6 +67,7 @@ class Ledger:
 
     def add(self, table: str, source: str, file: str, outcome: str, rows: int,
             reason: str = "") -> None:
+        """Count ``rows`` of ``file`` under ``outcome`` (read, kept, merged, quarantined)."""
         if rows:
             self.rows.append({"table": table, "source": source, "file": file,
                               "outcome": outcome, "reason": reason, "rows": int(rows)})
@@ -146,9 +150,11 @@ class Ledger:
         return _keep_rows(frame, keep).drop(columns="_rq")
 
     def frame(self) -> pd.DataFrame:
+        """The counts: one row per table, source, file, outcome and reason."""
         return pd.DataFrame(self.rows, columns=["table", "source", "file", "outcome", "reason", "rows"])
 
     def quarantine_frame(self) -> pd.DataFrame:
+        """The rows set aside: table, source, file, line, reason, values (JSON)."""
         columns = ["table", "source", "file", "line", "reason", "values"]
         if not self.quarantined:
             return pd.DataFrame(columns=columns).astype({"line": "Int64"})
@@ -198,6 +204,9 @@ def check_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
         bad = totals[~totals["balanced"]].to_string(index=False)
         raise AssertionError(f"row ledger does not balance:\n{bad}")
     return totals
+
+
+# --------------------------------------------------------------------------- the stop rule
 
 
 def check_stop(ledger: Ledger, config: Config, tables: tuple[str, ...]) -> None:

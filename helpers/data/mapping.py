@@ -43,6 +43,8 @@ class SourceReader:
         self.cache: dict[tuple, pd.DataFrame] = {}
 
     def source(self, source: Source, need: tuple[str, ...]) -> pd.DataFrame:
+        """The raw rows of ``source``'s files (:func:`helpers.data.read.read_source`),
+        holding at least the columns ``need``."""
         key = ("source", tuple(str(p) for p in source_paths(source, self.config.data_dir)),
                source.sheet, source.encoding, source.delimiter, str(source.header_row))
         cached = self.cache.get(key)
@@ -55,8 +57,10 @@ class SourceReader:
         return frame
 
     def join(self, join: Join, owner: Source) -> pd.DataFrame:
+        """The rows of the file ``join`` of source ``owner`` brings; lines the reader
+        could not take are left out, with a note naming them."""
         paths = resolve_files(join.file, self.config.data_dir, owner.name)
-        need = tuple(join.right_keys) + tuple(self._join_columns(join).values())
+        need = tuple(join.right_keys) + tuple(_join_columns(join).values())
         spec = FileSpec(what=f"join of source '{owner.name}' ({join.file})",
                         encoding=join.encoding, delimiter=join.delimiter, sheet=join.sheet,
                         header_row=join.header_row, need=need,
@@ -81,16 +85,17 @@ class SourceReader:
             self.cache[key] = frame
         return frame
 
-    @staticmethod
-    def _join_columns(join: Join) -> dict[str, str]:
-        if join.columns is None:
-            return {}
-        if isinstance(join.columns, dict):
-            return dict(join.columns)
-        return {c: c for c in join.columns}
+
+def _join_columns(join: Join) -> dict[str, str]:
+    """``{new name: column of the joined file}`` the join brings (empty: every column)."""
+    if join.columns is None:
+        return {}
+    if isinstance(join.columns, dict):
+        return dict(join.columns)
+    return {c: c for c in join.columns}
 
 
-def referenced(source: Source) -> set[str]:
+def _referenced(source: Source) -> set[str]:
     """Source columns the mapping, filters and returns name."""
     refs: set[str] = set()
     for spec in source.columns.values():
@@ -106,7 +111,8 @@ def referenced(source: Source) -> set[str]:
     return refs
 
 
-def apply_join(frame: pd.DataFrame, join: Join, right: pd.DataFrame, source: Source) -> pd.DataFrame:
+def _apply_join(frame: pd.DataFrame, join: Join, right: pd.DataFrame, source: Source) -> pd.DataFrame:
+    """``frame`` with the columns of ``right`` joined by key (left join, many to one)."""
     where = f"source '{source.name}', join {join.file}"
     missing = [k for k in join.left_keys if k not in frame.columns]
     if missing:
@@ -114,7 +120,7 @@ def apply_join(frame: pd.DataFrame, join: Join, right: pd.DataFrame, source: Sou
                           f"{[c for c in frame.columns if not c.startswith('_')]}")
     if len(join.left_keys) != len(join.right_keys):
         raise SourceError(f"{where}: 'left_on' and 'right_on' name different numbers of columns")
-    columns = SourceReader._join_columns(join) or {
+    columns = _join_columns(join) or {
         c: c for c in right.columns if not c.startswith("_") and c not in join.right_keys}
     right = right[list(join.right_keys) + list(dict.fromkeys(columns.values()))]
     right = right.assign(**{k: join_keys(right[k]) for k in join.right_keys})
@@ -146,6 +152,7 @@ def apply_join(frame: pd.DataFrame, join: Join, right: pd.DataFrame, source: Sou
 
 
 def _filter_column(frame: pd.DataFrame, source: Source, column: str) -> pd.Series:
+    """The values a row filter on ``column`` (canonical or of the file) looks at."""
     spec = source.columns.get(column)
     if isinstance(spec, str):
         return frame[spec]
@@ -155,7 +162,7 @@ def _filter_column(frame: pd.DataFrame, source: Source, column: str) -> pd.Serie
                       f"canonical column nor a column of the file")
 
 
-def map_columns(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
+def _map_columns(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
     """Canonical columns from source columns, constants, templates and expressions."""
     out = {}
     for canon, spec in source.columns.items():
@@ -197,8 +204,8 @@ def read_source_rows(reader: SourceReader, source: Source, table: str, ledger: L
     """
     joined_cols = set()
     for join in source.joins:
-        joined_cols |= set(SourceReader._join_columns(join))
-    refs = referenced(source)
+        joined_cols |= set(_join_columns(join))
+    refs = _referenced(source)
     keys = {k for j in source.joins for k in j.left_keys}
     # Columns a join brings are not in the file; with a join that brings every column,
     # only the join keys are sure to be there.
@@ -224,7 +231,7 @@ def read_source_rows(reader: SourceReader, source: Source, table: str, ledger: L
         ledger.count(table, raw[dup], "merged", "exact duplicate row")
         raw = raw[~dup]
     for join in source.joins:
-        raw = apply_join(raw, join, reader.join(join, source), source)
+        raw = _apply_join(raw, join, reader.join(join, source), source)
     missing = sorted(c for c in refs if c not in raw.columns)
     if missing:
         shown = [c for c in raw.columns if not c.startswith("_")]
@@ -243,7 +250,7 @@ def read_source_rows(reader: SourceReader, source: Source, table: str, ledger: L
                           f"{rule.column} {value!r} {word} filter {listed}")
                 raw = ledger.quarantine(table, raw, drop & (shown == value), reason,
                                         column=rule.column, rule=True)
-    frame = map_columns(raw, source)
+    frame = _map_columns(raw, source)
     id_notes(frame, source, notes)
     for col in [c for c in ID_COLUMNS if c in frame]:
         frame = frame.assign(**{col: normalise_ids(frame[col])})
@@ -260,6 +267,7 @@ def read_source_rows(reader: SourceReader, source: Source, table: str, ledger: L
 
 
 def keep_status(frame: pd.DataFrame, source: Source, table: str, ledger: Ledger) -> pd.DataFrame:
+    """Mark rows whose ``status`` is not in the source's ``keep_status`` for quarantine."""
     drop = ~frame["status"].isin(source.keep_status)
     shown = frame["status"].fillna("(empty)")
     for status in sorted(shown[drop].unique()):

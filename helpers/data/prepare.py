@@ -62,7 +62,11 @@ class PrepResult:
         columns=["group", "match", "customer_id", "name", "kept_id"]))
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The four canonical tables by name."""
         return {name: getattr(self, name) for name in TABLES}
+
+
+# --------------------------------------------------------------------------- table rules
 
 
 def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
@@ -95,6 +99,9 @@ def _take_text(values: pd.Series, positions: np.ndarray) -> pd.Series:
 
 def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Config,
                     ledger: Ledger) -> pd.DataFrame:
+    """The orders' table rules, per source: ``keep_status``, returns (set aside or netted),
+    zero and negative amounts, unknown customers and future dates; each kept order
+    takes its customer's province and territory."""
     if orders.empty:
         return orders
     sources = {s.name: s for s in config.sources["orders"]}
@@ -152,6 +159,8 @@ def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Confi
 
 
 def _prepare_spend(spend: pd.DataFrame, config: Config, ledger: Ledger) -> pd.DataFrame:
+    """Marketing spend per province and quarter: unknown provinces, periods that are not
+    quarters and negative amounts set aside."""
     if spend.empty:
         return pd.DataFrame({"province": pd.Series(dtype="string"),
                              "period": pd.Series(dtype="string"), "amount": pd.Series(dtype="float64")})
@@ -176,6 +185,9 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")]).reset_index(drop=True)
     text = frame.select_dtypes(include=["object", "string"]).columns
     return frame.astype({c: "string" for c in text})
+
+
+# --------------------------------------------------------------------------- build
 
 
 def build_prep(config: Config) -> PrepResult:
@@ -237,6 +249,9 @@ def build_prep(config: Config) -> PrepResult:
     )
     check_ledger(result.ledger)
     return result
+
+
+# --------------------------------------------------------------------------- save and load
 
 
 class PrepDamaged(Exception):

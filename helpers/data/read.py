@@ -35,7 +35,7 @@ SHOWN_CHARS = 200          # an over-long value is kept this long (its row is se
 _INVISIBLE = re.compile(INVISIBLE)
 
 
-def read_excel_file(path: Path, spec: FileSpec, notes: list[str]) -> pd.DataFrame:
+def _read_excel(path: Path, spec: FileSpec, notes: list[str]) -> pd.DataFrame:
     try:
         book = pd.ExcelFile(path, engine="calamine")
     except Exception as exc:  # noqa: BLE001 - calamine raises several types
@@ -84,7 +84,7 @@ def read_file(path: Path, spec: FileSpec, notes: list[str] | None = None) -> pd.
     if suffix in CSV_SUFFIXES or name.endswith((".csv.gz", ".txt.gz")):
         frame = read_csv_file(path, spec, notes)
     elif suffix in EXCEL_SUFFIXES:
-        frame = read_excel_file(path, spec, notes)
+        frame = _read_excel(path, spec, notes)
     elif suffix == ".parquet":
         try:
             frame = pd.read_parquet(path)

@@ -31,7 +31,6 @@ SCAN_ROWS = 30
 
 # --------------------------------------------------------------------------- file kinds
 
-
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
     (b"PK\x03\x04", "zip"),
@@ -89,15 +88,19 @@ def file_kind(head: bytes) -> str:
 
 
 def not_a(path: Path, kind: str, expected: str, spec: FileSpec) -> SourceError:
+    """The error for a file of ``kind`` read as ``expected``, with what to do."""
     what, todo = _KINDS[kind]
     return SourceError(f"{path}: the file is {what}, not {expected} ({spec.what}); "
                        + todo.format(name=path.name, stem=path.name.split(".")[0]))
 
 
 def head_bytes(path: Path, size: int = HEAD_BYTES) -> bytes:
+    """The first ``size`` bytes of a file."""
     with open(path, "rb") as handle:
         return handle.read(size)
 
+
+# --------------------------------------------------------------------------- encodings
 
 _DECODE_LOCK = threading.Lock()
 _DECODE_ERRORS: list[int] = []
@@ -112,6 +115,7 @@ codecs.register_error("helpers.data.sniff.collect", _collect_error)
 
 
 def label(encoding: str) -> str:
+    """How an encoding is named in messages: ``UTF-8``, ``GB18030``, ``GBK`` ..."""
     name = codecs.lookup(encoding).name
     return {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gb18030": "GB18030", "gbk": "GBK",
             "gb2312": "GB2312", "big5": "Big5"}.get(name, encoding)
@@ -180,6 +184,7 @@ def detect_encoding(head: bytes) -> str:
 
 
 def wide(encoding: str) -> bool:
+    """Whether the encoding takes two or four bytes per character (UTF-16, UTF-32)."""
     return codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
 
 
@@ -259,6 +264,9 @@ def _mixed_text(data: bytes, encoding: str, bad: np.ndarray, newlines: np.ndarra
         pos = end
     pieces.append(data[pos:].decode(encoding, errors="replace"))
     return "".join(pieces)
+
+
+# --------------------------------------------------------------------------- delimiters, header rows
 
 
 @contextmanager
