@@ -248,7 +248,7 @@ def _formats_text(used: str | list[str] | None) -> str:
 
 
 def to_dates(frame: pd.DataFrame, source: Source, table: str, ledger: Ledger,
-              notes: list[str], config: Config, required: tuple = ()) -> pd.DataFrame:
+             notes: list[str], config: Config, required: tuple = ()) -> pd.DataFrame:
     """Parse date columns. In a required one (order_date) an empty, unparseable,
     implausibly early (before ``prep.earliest_year``) or out-of-range date sets the row
     aside; elsewhere it is left empty with a note, as is a date in the future."""
@@ -299,7 +299,7 @@ def to_dates(frame: pd.DataFrame, source: Source, table: str, ledger: Ledger,
 
 
 def to_numbers(frame: pd.DataFrame, table: str, ledger: Ledger, notes: list[str],
-                required: tuple = ()) -> pd.DataFrame:
+               required: tuple = ()) -> pd.DataFrame:
     """Parse numeric columns. Text or a non-finite number (inf, 1e309) in a required one
     sets the row aside; elsewhere it becomes NA with a note. A fraction in a whole-number
     column (quantity 2.5) is rounded, with a note."""

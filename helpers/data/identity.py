@@ -106,7 +106,7 @@ def name_duplicates(customers: pd.DataFrame, config: Config) -> pd.DataFrame:
 
 
 def merge_duplicates(customers: pd.DataFrame, orders: pd.DataFrame, duplicates: pd.DataFrame,
-                      ledger: Ledger) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     ledger: Ledger) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Merge each group of :func:`name_duplicates` into its first customer (``kept_id``):
     the others are counted as merged and their orders move to the kept id."""
     moved = duplicates[duplicates["customer_id"] != duplicates["kept_id"]]

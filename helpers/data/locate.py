@@ -22,7 +22,7 @@ LOCATION = ("country", "province", "city", "district", "address", "lat", "lon")
 
 
 def location_from_orders(customers: pd.DataFrame, orders: pd.DataFrame, rule: str,
-                          notes: list[str]) -> pd.DataFrame:
+                         notes: list[str]) -> pd.DataFrame:
     """Give customers without a location the ship-to of their orders (most frequent,
     latest or first; ties go to the latest order, then to the alphabetically first place)."""
     ship = [c for c in LOCATION if c in orders]
@@ -119,7 +119,7 @@ def locate(customers: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Da
     unresolved = pd.concat(unresolved_parts, ignore_index=True).dropna()
     unresolved = unresolved.value_counts().rename("rows").reset_index()
     if len(unresolved):
-        nearest = [", ".join(geo.china.nearest_names(v) if c == "city" or country == "CN" else
+        nearest = [", ".join(geo.china_places.nearest_names(v) if c == "city" or country == "CN" else
                              geo.nearest_names(v, country)) if c != "country" else ""
                    for c, v in zip(unresolved["column"], unresolved["value"], strict=True)]
         unresolved = unresolved.assign(nearest=nearest)

@@ -196,7 +196,7 @@ def _map_columns(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
 
 
 def read_source_rows(reader: SourceReader, source: Source, table: str, ledger: Ledger,
-                      notes: list[str], settle: bool = True) -> pd.DataFrame:
+                     notes: list[str], settle: bool = True) -> pd.DataFrame:
     """One source: read, merge exact duplicates, join, filter, map and type its rows.
 
     With ``settle=False`` the rows marked for quarantine stay in the frame (column

@@ -189,7 +189,7 @@ def wide(encoding: str) -> bool:
 
 
 def decode_text(data: bytes, encoding: str, auto: bool, path: Path,
-            spec: FileSpec) -> tuple[str, str, dict[int, str]]:
+                spec: FileSpec) -> tuple[str, str, dict[int, str]]:
     """The text of ``data``, the encoding used and ``{line: reason}`` of lines set aside.
 
     Tried in order (``auto``: UTF-8, then GB18030, then the detected encoding): the
