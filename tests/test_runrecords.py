@@ -178,6 +178,38 @@ def test_input_files_lists_every_file_of_lists_globs_and_joins(tmp_path):
     assert unmatched["error"] == "no file matches the pattern" and unmatched["sha256"] is None
 
 
+def test_the_manifest_records_each_list_item_and_glob_match_with_its_hash(project):
+    """A source ``file`` given as a list and one given as a glob pattern (with a join):
+    the batch's manifest has one row per file read, each with its own SHA-256."""
+    data = project["data"]
+    contents = {"crm_a.csv": "客户编号\nC1\n", "crm_b.csv": "客户编号\nC22\n",
+                "orders_2024.csv": "订单号,金额\n1,10\n", "orders_2025.csv": "订单号,金额\n2,200\n",
+                "pay.csv": "订单号,付款\n1,现金\n"}
+    for name, text in contents.items():
+        (data / name).write_text(text, encoding="utf-8")
+    raw = yaml.safe_load(project["config"].read_text("utf-8"))
+    raw["sources"]["customers"][0]["file"] = ["crm_a.csv", "crm_b.csv"]
+    raw["sources"]["orders"][0]["file"] = "orders_*.csv"
+    raw["sources"]["orders"][0]["joins"] = [{"file": "pay.csv", "left_on": "订单号"}]
+    project["config"].write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+
+    assert _main(project) == 0
+    inputs = _manifest(project["reports"] / "r")["inputs"]
+    rows = {(i["table"], i["role"], Path(i["path"]).name): i for i in inputs}
+    expected = [("customers", "source", "crm_a.csv", "crm_a.csv"),
+                ("customers", "source", "crm_b.csv", "crm_b.csv"),
+                ("orders", "source", "orders_2024.csv", "orders_*.csv"),
+                ("orders", "source", "orders_2025.csv", "orders_*.csv"),
+                ("orders", "join", "pay.csv", "pay.csv")]
+    for table, role, name, configured in expected:
+        row = rows[(table, role, name)]
+        digest = hashlib.sha256(contents[name].encode("utf-8")).hexdigest()
+        assert (row["file"], row["sha256"], row["error"]) == (configured, digest, None), row
+        assert row["bytes"] == len(contents[name].encode("utf-8"))
+    assert [Path(i["path"]).name for i in inputs if i["table"] == "orders"] == [
+        "orders_2024.csv", "orders_2025.csv", "pay.csv"]
+
+
 def test_a_list_file_runs_the_batch_end_to_end(tmp_path):
     """The bundled sample with the orders split over two files given as a list, real prep,
     notebooks that load the run's prep in a kernel."""
