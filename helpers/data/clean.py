@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from helpers.config import Config, Source
+from helpers.config import Config
+from helpers.data.sources import Source
 
 if TYPE_CHECKING:
     from helpers.data.ledger import Ledger

@@ -21,7 +21,8 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.config import Config, MessageError, Source
+from helpers.config import Config, MessageError
+from helpers.data.sources import Source
 from helpers.files import sha256_file
 
 MAX_FIELD_CHARS = 100_000  # default of prep.max_field_chars

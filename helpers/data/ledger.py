@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.config import Config, Source
+from helpers.config import Config
 from helpers.data.clean import (
     DATE_COLUMNS,
     EXCEL_DAYS,
@@ -28,6 +28,7 @@ from helpers.data.clean import (
 )
 from helpers.data.inputs import SourceError
 from helpers.data.read import EXCEL_SUFFIXES
+from helpers.data.sources import Source
 
 STOP_MIN_ROWS = 10  # fewer rows set aside for a reason (and not all of a file) never stop
 

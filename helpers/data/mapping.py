@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from helpers.config import Config, Join, Source
+from helpers.config import Config
 from helpers.data.clean import (
     ID_COLUMNS,
     id_notes,
@@ -28,6 +28,7 @@ from helpers.data.identity import exact_duplicates
 from helpers.data.inputs import FileSpec, SourceError, resolve_files, source_paths
 from helpers.data.ledger import Ledger
 from helpers.data.read import read_file, read_source
+from helpers.data.sources import Join, Source
 
 KEYS = {"customers": "customer_id", "orders": "order_id", "reps": "sales_rep_id",
         "spend": "region"}

@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.config import Source
 from helpers.data.clean import INVISIBLE
 from helpers.data.csv_files import read_csv_file
 from helpers.data.inputs import MAX_FIELD_CHARS, FileSpec, SourceError, resolve_files
 from helpers.data.sniff import SCAN_ROWS, file_kind, head_bytes, header_index, not_a
+from helpers.data.sources import Source
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
