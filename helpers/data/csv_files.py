@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io as _io
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -102,7 +102,7 @@ def _ragged(text: str, delimiter: str, names: list[str]) -> tuple[list[str | Non
     column, e.g. a delimiter at the end of the header or of the line)."""
     width = len(names)
     with long_fields():
-        fields = next(csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter), [])
+        fields = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
     named = _named_width(names)
     if len(fields) > width and not any(f.strip() for f in fields[width:]):
         reason = None
@@ -253,7 +253,7 @@ def read_csv_file(path: Path, spec: FileSpec, notes: list[str]) -> pd.DataFrame:
     bad: dict[int, str] = {}
 
     def opener():
-        return _io.BytesIO(data) if data is not None else str(path)
+        return io.BytesIO(data) if data is not None else str(path)
 
     size = len(data) if data is not None else path.stat().st_size
     quotes = (b'"' in data) if data is not None else _contains(path, b'"')
