@@ -119,8 +119,9 @@ def locate(customers: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Da
     unresolved = pd.concat(unresolved_parts, ignore_index=True).dropna()
     unresolved = unresolved.value_counts().rename("rows").reset_index()
     if len(unresolved):
-        nearest = [", ".join(geo.china_places.nearest_names(v) if c == "city" or country == "CN" else
-                             geo.nearest_names(v, country)) if c != "country" else ""
+        # Cities are looked up in China's gazetteer (the only one with cities).
+        nearest = [", ".join(geo.nearest_names(v, "CN" if c == "city" else country))
+                   if c != "country" else ""
                    for c, v in zip(unresolved["column"], unresolved["value"], strict=True)]
         unresolved = unresolved.assign(nearest=nearest)
     else:

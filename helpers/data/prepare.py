@@ -194,8 +194,8 @@ def build_prep(config: Config) -> PrepResult:
     """Run step 2 on the configured sources and return the canonical tables.
 
     Raises :class:`helpers.data.inputs.SourceError` for unreadable inputs,
-    :class:`helpers.data.ledger.QuarantineStop` (a ``SourceError``) when one reason sets aside more than
-    ``prep.max_quarantine_share`` of a file's rows, and
+    :class:`helpers.data.ledger.QuarantineStop` (a ``SourceError``) when one reason
+    sets aside more than ``prep.max_quarantine_share`` of a file's rows, and
     :class:`helpers.data.schemas.ValidationFailed` listing every schema problem.
     """
     ledger, notes = Ledger(), []
