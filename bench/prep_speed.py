@@ -49,7 +49,7 @@ import json, resource, sys, tempfile, time
 from pathlib import Path
 from helpers.config import load_config
 from helpers.data.prepare import build_prep, check_prep_files, read_prep_summary, save_prep
-from helpers.context import prep_fingerprint
+from helpers.steps.prep import prep_fingerprint
 profile = sys.argv[2] == "1"
 config = load_config(sys.argv[1])
 t0 = time.perf_counter()

@@ -1,38 +1,47 @@
-"""Files on disk: content hashes, the input files a config reads, writes that never leave half a file.
+"""Files the workbook writes and reads back: whole or not at all, JSON, and safe spreadsheets.
 
-A run records what it read (:func:`input_files`: every configured source, glob match,
-list item and joined file, with its size and SHA-256) and decides whether an earlier
-prep can be reused by those content hashes, never by sizes or timestamps. Everything
-a run writes for people to open (reports, notebooks, the manifest, the index, the
-prep tables) goes through :func:`write_atomic` or :func:`atomic_path`: the data go to
-a temporary file in the same folder, which then replaces the target in one step
-(``os.replace``), so a full disk or an interrupted run leaves the old file or none,
-never a truncated one.
+Everything a run writes for people to open (reports, notebooks, the manifest, the
+index, the prep tables, the step outputs) goes through :func:`write_atomic` or
+:func:`atomic_path`: the data go to a temporary file in the same folder, which then
+replaces the target in one step (``os.replace``), so a full disk or an interrupted
+run leaves the old file or none, never a truncated one. :func:`os_error_message`
+says in one line what failed and what to do.
 
-Hashing is cheap next to preparing the same files, so every run hashes every input
-and no cache of sizes and times stands in for it (measured on the 2-core test machine,
-SHA-256 at about 1.5 GB/s from the page cache: the 6.9 MB bundled sample 0.005 s; the
-768 MB of exports ``bench/prep_speed.py`` generates for 10M order lines 0.52 s warm,
-1.1 s in the benchmark, against 85 s to prepare them).
+JSON (:func:`write_json`) is readable UTF-8 with NaN and NA as ``null``.
+
+CSV and Excel files are safe to open: no cell starts a formula. The workbook's CSV
+and XLSX files (the action and campaign lists, the insight tables, the ledger and
+quarantine of step 2 ...) are opened in Excel, LibreOffice or a CSV viewer, and
+their text comes from CRM and ERP exports. A customer named
+``=HYPERLINK("http://…","click")`` would become a live formula there (CSV or
+formula injection). :func:`neutralise` applies the OWASP rule: a text cell that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, also after
+leading white space, gets a single quote in front, so the spreadsheet shows it as
+text. Numbers stay numbers (only ``str`` cells change, and column headers). Every
+writer goes through :func:`write_csv` or :func:`write_xlsx`; files the workbook
+reads back go through :func:`read_csv`, which removes exactly the quote
+:func:`neutralise` added (a value that already began with quotes before a trigger
+gets one more, so the round trip returns every value unchanged).
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import json
+import math
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from helpers.config import Config
+import pandas as pd
 
-__all__ = ["sha256_file", "InputFile", "input_files", "changed_inputs", "write_atomic",
-           "atomic_path", "os_error_message"]
+__all__ = ["sha256_file", "write_atomic", "atomic_path", "os_error_message", "write_json",
+           "neutralise", "restore", "neutralise_text", "restore_text", "write_csv",
+           "write_xlsx", "read_csv"]
 
 
 def sha256_file(path: Path) -> str:
@@ -45,115 +54,6 @@ def sha256_file(path: Path) -> str:
     """
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """One file a configured source reads, as found when it was hashed.
-
-    ``stat`` is ``(size, mtime_ns, inode)`` at hashing time: compared again after the
-    prep has read the files, to notice a file that changed meanwhile
-    (:func:`changed_inputs`). It never stands in for the hash.
-    """
-
-    table: str
-    source: str
-    role: str          # "source" or "join"
-    file: str          # as configured (a name, a glob pattern or one item of a list)
-    path: Path
-    bytes: int | None
-    sha256: str | None
-    error: str | None  # why there is no hash: file not found, no match, unreadable
-    stat: tuple[int, int, int] | None = None
-
-    def record(self) -> dict:
-        """The manifest's row for this file."""
-        return {"table": self.table, "source": self.source, "role": self.role,
-                "file": self.file, "path": str(self.path), "bytes": self.bytes,
-                "sha256": self.sha256, "error": self.error}
-
-
-def _stat_key(path: Path) -> tuple[int, int, int]:
-    st = path.stat()
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-def _look(path: Path, seen: dict[Path, tuple]) -> tuple:
-    """``(bytes, sha256, error, stat)`` of ``path``, each file hashed once per call."""
-    if path not in seen:
-        try:
-            if not path.exists():
-                seen[path] = (None, None, "file not found", None)
-            elif not path.is_file():
-                seen[path] = (None, None, "not a file", None)
-            else:
-                before = _stat_key(path)
-                digest = sha256_file(path)
-                seen[path] = (before[0], digest, None, before)
-        except OSError as exc:
-            seen[path] = (None, None, f"cannot read: {exc.strerror or exc}", None)
-    return seen[path]
-
-
-def input_files(config: Config) -> list[InputFile]:
-    """Every file the configured sources read, with its size and SHA-256.
-
-    One row per table, source and file, in config order: each item of a ``file``
-    list, each match of a glob pattern (sorted), each join's file. A missing file, or
-    a pattern that matches nothing, has a row with ``error`` set and no hash (the
-    prep then stops with its own message). A file read by several sources is hashed
-    once.
-
-    Parameters
-    ----------
-    config : Config
-        The loaded workbook config.
-
-    Returns
-    -------
-    list of InputFile
-    """
-    from helpers.data.read import resolve_files
-
-    rows: list[InputFile] = []
-    seen: dict[Path, tuple] = {}
-    for table, sources in config.sources.items():
-        for source in sources:
-            entries = [("source", item, resolve_files(item, config.data_dir, source.name,
-                                                      must_exist=False))
-                       for item in source.files]
-            entries += [("join", join.file, resolve_files(join.file, config.data_dir,
-                                                          source.name, must_exist=False))
-                        for join in source.joins]
-            for role, item, paths in entries:
-                if not paths:  # a glob pattern without a match
-                    pattern = Path(item) if Path(item).is_absolute() else config.data_dir / item
-                    rows.append(InputFile(table, source.name, role, item, pattern, None, None,
-                                          "no file matches the pattern"))
-                for path in paths:
-                    size, digest, error, stat = _look(path, seen)
-                    rows.append(InputFile(table, source.name, role, item, path, size, digest,
-                                          error, stat))
-    return rows
-
-
-def changed_inputs(inputs: list[InputFile]) -> list[Path]:
-    """The files whose size, modification time or inode differ from when they were hashed.
-
-    A cheap check after the prep has read the files: a file edited meanwhile makes the
-    recorded hash wrong for what was read.
-    """
-    changed = []
-    for item in inputs:
-        if item.stat is None:
-            continue
-        try:
-            now = _stat_key(item.path)
-        except OSError:
-            now = None
-        if now != item.stat and item.path not in changed:
-            changed.append(item.path)
-    return changed
 
 
 # --------------------------------------------------------------------------- writing
@@ -219,3 +119,118 @@ def os_error_message(exc: OSError, action: str = "write") -> str:
     reason = exc.strerror or str(exc)
     advice = _ADVICE.get(exc.errno or 0)
     return f"cannot {action} {where}: {reason}" + (f" ({advice})" if advice else "")
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _plain(value):
+    """JSON-ready copy: NaN and NA become None, numpy scalars Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, pd.Timestamp) and value is not pd.NaT:
+        return f"{value:%Y-%m-%d}" if value == value.normalize() else value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def write_json(data: dict, path: Path) -> Path:
+    """Write ``data`` as readable UTF-8 JSON (NaN and NA as null)."""
+    return write_atomic(path, json.dumps(_plain(data), ensure_ascii=False, indent=2,
+                                         default=str))
+
+
+# --------------------------------------------------------------------------- CSV and Excel
+
+# A formula trigger at the start, or after leading white space (OWASP CSV injection).
+_TRIGGER = re.compile(r"^(?:[=+\-@\t\r]|\s+[=+\-@\t\r])")
+
+
+def _risky(text: str) -> bool:
+    return bool(_TRIGGER.match(text.lstrip("'")))
+
+
+def neutralise_text(value):
+    """One cell: ``"'" + value`` when the text (after any leading quotes) would start a
+    formula, else ``value`` unchanged (also for anything that is not a ``str``)."""
+    if isinstance(value, str) and _risky(value):
+        return "'" + value
+    return value
+
+
+def restore_text(value):
+    """The inverse of :func:`neutralise_text`."""
+    if isinstance(value, str) and value.startswith("'") and _risky(value[1:]):
+        return value[1:]
+    return value
+
+
+def _map_frame(frame: pd.DataFrame, cell) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            # the map is one-to-one on text, so the categories stay distinct
+            out[column] = values.cat.rename_categories(
+                [cell(c) for c in values.cat.categories])
+        elif pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            out[column] = values.map(cell, na_action="ignore").astype(values.dtype)
+    out.columns = pd.Index([cell(c) for c in out.columns], name=out.columns.name)
+    if not isinstance(out.index, pd.RangeIndex):
+        out.index = pd.Index([cell(i) for i in out.index], name=cell(out.index.name))
+    return out
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cannot start a formula in a spreadsheet.
+
+    Parameters
+    ----------
+    frame : DataFrame
+
+    Returns
+    -------
+    DataFrame
+        Same shape and dtypes. In text columns (object or string dtype), every
+        ``str`` cell that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage
+        return, or with white space followed by one of them, gets a leading
+        ``'`` (:func:`neutralise_text`); column headers and index labels likewise.
+        Numeric, boolean and date columns are not touched, and missing values
+        stay missing.
+    """
+    return _map_frame(frame, neutralise_text)
+
+
+def restore(frame: pd.DataFrame) -> pd.DataFrame:
+    """The inverse of :func:`neutralise` (for files the workbook reads back)."""
+    return _map_frame(frame, restore_text)
+
+
+def write_csv(frame: pd.DataFrame, path: Path, *, index: bool = False, **kwargs) -> Path:
+    """Write ``frame`` as UTF-8 CSV with :func:`neutralise` applied; return ``path``."""
+    neutralise(frame).to_csv(path, index=index, **kwargs)
+    return Path(path)
+
+
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
+    """Write one sheet per frame (``{sheet name: frame}``) with :func:`neutralise` applied.
+
+    openpyxl stores a text cell that starts with ``=`` as a formula; after
+    :func:`neutralise` no cell does, so the workbook holds values only.
+    """
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        for name, frame in sheets.items():
+            neutralise(frame).to_excel(book, sheet_name=name, index=False)
+    return Path(path)
+
+
+def read_csv(path: Path, **kwargs) -> pd.DataFrame:
+    """Read a CSV that :func:`write_csv` wrote, with the added quotes removed."""
+    return restore(pd.read_csv(path, **kwargs))

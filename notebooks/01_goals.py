@@ -35,12 +35,13 @@ ctx.heading()
 import pandas as pd
 from IPython.display import Markdown
 
+from helpers.files import write_json
 from helpers.steps import goals
 from helpers.text.markup import md_text  # text from the data inside markdown: shown as text
 from helpers.text.phrases import headers, say, tr
 
 brief = goals.goals_brief(ctx, objective)
-context.write_json(brief, ctx.out / "goals.json")
+write_json(brief, ctx.out / "goals.json")
 Markdown(f"**{md_text(brief['title'])}**: {md_text(brief['question'])}")
 
 # %% [markdown]

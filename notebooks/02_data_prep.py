@@ -38,19 +38,12 @@ ctx.heading()
 # %%
 import pandas as pd
 
-from helpers.data import prepare as prep
+from helpers.data.ledger import check_ledger
+from helpers.steps import prep
 
 result = ctx.prep
-ledger = prep.check_ledger(result.ledger)
-quality_file = context.write_json({
-    "rows": {name: len(table) for name, table in result.tables().items()},
-    "ledger_balanced": bool(ledger["balanced"].all()),
-    "customers_in_scope": len(ctx.customers),
-    "orders_in_scope": len(ctx.orders),
-    "geo_precision": ctx.customers["geo_precision"].value_counts().to_dict(),
-    "unresolved_names": int(result.unresolved["rows"].sum()) if len(result.unresolved) else 0,
-    "notes": result.notes,
-}, ctx.out / "data_quality.json")
+quality_file = prep.save_data_quality(ctx)
+ledger = check_ledger(result.ledger)
 
 # %% [markdown]
 # ## The row ledger
@@ -63,8 +56,7 @@ quality_file = context.write_json({
 ledger
 
 # %%
-ctx.show(result.ledger.query("outcome in ['merged', 'quarantined']")
-         [["table", "source", "outcome", "reason", "rows"]], rows=None, free_text=["reason"])
+ctx.show(prep.set_aside(result.ledger), rows=None, free_text=["reason"])
 
 # %% [markdown]
 # ## Where are the customers located, and how precisely?
@@ -74,8 +66,7 @@ ctx.show(result.ledger.query("outcome in ['merged', 'quarantined']")
 # address data needs fixing at the source.
 
 # %%
-precision = ctx.customers["geo_precision"].value_counts().rename("customers").to_frame()
-precision.assign(share=(precision["customers"] / precision["customers"].sum()).round(3))
+prep.location_precision(ctx.customers)
 
 # %% [markdown]
 # ## Place names that could not be resolved
@@ -118,9 +109,4 @@ ctx.show(ctx.customers, rows=5)
 ctx.show(ctx.orders, rows=5)
 
 # %%
-pd.DataFrame({
-    "table": ["customers", "orders", "reps", "spend"],
-    "rows in the whole market": [len(t) for t in result.tables().values()],
-    "rows in this report's scope": [len(ctx.customers), len(ctx.orders), len(result.reps),
-                                    len(ctx.scope.filter(result.spend))],
-}).set_index("table")
+prep.table_rows(ctx)

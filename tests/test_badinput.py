@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from helpers.config import ConfigError, load_config
-from helpers.data.prepare import QuarantineStop, build_prep, check_ledger
-from helpers.data.read import SourceError
+from helpers.data.inputs import SourceError
+from helpers.data.ledger import QuarantineStop, check_ledger
+from helpers.data.prepare import build_prep
 from helpers.data.schemas import ValidationFailed, validate
 from helpers.geo.scope import Scope
 

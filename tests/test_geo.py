@@ -103,8 +103,8 @@ def test_ambiguous_names_are_not_guessed():
 
 def test_resolution_works_on_distinct_values(monkeypatch):
     calls = []
-    original = geo.china._resolve_one
-    monkeypatch.setattr(geo.china, "_resolve_one", lambda v: calls.append(v) or original(v))
+    original = geo.china_places._resolve_one
+    monkeypatch.setattr(geo.china_places, "_resolve_one", lambda v: calls.append(v) or original(v))
     values = pd.Series(["Guangdong", "深圳", "Guangdong"] * 10_000)
     got = geo.resolve_places(values)
     assert sorted(calls) == ["Guangdong", "深圳"]

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from helpers.config import ConfigError, load_config
-from helpers.context import open_step, write_json
+from helpers.context import open_step
+from helpers.files import write_json
 from helpers.steps import goals
 
 

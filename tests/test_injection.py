@@ -37,7 +37,7 @@ import pytest
 import yaml
 
 from helpers.config import DEFAULT_CONFIG
-from helpers.exports import neutralise_text
+from helpers.files import neutralise_text
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 CHROMEDRIVER = shutil.which("chromedriver")

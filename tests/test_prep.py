@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pandas as pd
 import pytest
 
 from helpers.config import load_config
-from helpers.data.prepare import build_prep, check_ledger
-from helpers.data.read import SourceError
+from helpers.context import open_step
+from helpers.data.inputs import SourceError
+from helpers.data.ledger import check_ledger
+from helpers.data.prepare import build_prep
+from helpers.steps import prep
 
 CRM = """\
 id,name,prov,city,lat,lon,signup
@@ -178,3 +182,54 @@ def test_bundled_sample_ledger_matches_the_planted_mess():
     assert len(result.orders) == mess["expected_after_prep"]["orders"]
     assert result.unresolved.empty
     assert (result.customers["geo_precision"] == "point").sum() == mess["crm_with_coordinates"]
+
+
+# ----------------------------------------------------------------------------- what notebook 02 shows
+
+
+def test_set_aside_keeps_the_merged_and_quarantined_rows_of_the_ledger():
+    ledger = pd.DataFrame({
+        "table": ["customers"] * 4 + ["orders"] * 2,
+        "source": ["crm"] * 4 + ["erp"] * 2,
+        "file": ["crm.csv"] * 4 + ["o.csv"] * 2,
+        "outcome": ["read", "merged", "quarantined", "kept", "read", "quarantined"],
+        "reason": ["", "exact duplicate row", "customer_id is empty", "", "", "amount is zero"],
+        "rows": [8, 1, 1, 6, 3, 3]})
+    shown = prep.set_aside(ledger)
+    assert list(shown.columns) == ["table", "source", "outcome", "reason", "rows"]
+    assert shown["reason"].tolist() == ["exact duplicate row", "customer_id is empty",
+                                        "amount is zero"]
+    assert shown["rows"].tolist() == [1, 1, 3]
+    assert len(ledger) == 6  # not changed
+
+
+def test_location_precision_counts_and_shares():
+    customers = pd.DataFrame({"geo_precision": ["point", "city", "point", "none", "city",
+                                                "point", "province", "point"]})
+    table = prep.location_precision(customers)
+    assert table["customers"].to_dict() == {"point": 4, "city": 2, "none": 1, "province": 1}
+    assert table["share"].to_dict() == {"point": 0.5, "city": 0.25, "none": 0.125,
+                                        "province": 0.125}
+
+
+def test_data_quality_and_table_rows_of_a_province_report(tmp_path):
+    write_case(tmp_path, **{"crm.csv": CRM, "erp_gbk.csv": ERP, "orders.csv": ORDERS})
+    ctx = open_step(region="广东", run_dir=str(tmp_path / "run"),
+                    config=str(tmp_path / "workbook.yaml"))
+    # Guangdong: customers C1 (own point), C2 (Guangzhou), C5 (Shenzhen, no province given);
+    # orders O1, O2 (C1) and O3 (C2).
+    quality = prep.data_quality(ctx)
+    assert quality["rows"] == {"customers": 7, "orders": 4, "reps": 0, "spend": 0}
+    assert quality["ledger_balanced"] is True
+    assert (quality["customers_in_scope"], quality["orders_in_scope"]) == (3, 3)
+    assert quality["geo_precision"] == {"city": 2, "point": 1}
+    assert quality["unresolved_names"] == 1  # Atlantis
+    path = prep.save_data_quality(ctx)
+    assert path == ctx.out / "data_quality.json"
+    assert json.loads(path.read_text("utf-8")) == quality
+    rows = prep.table_rows(ctx)
+    assert rows.to_dict("index") == {
+        "customers": {"rows in the whole market": 7, "rows in this report's scope": 3},
+        "orders": {"rows in the whole market": 4, "rows in this report's scope": 3},
+        "reps": {"rows in the whole market": 0, "rows in this report's scope": 0},
+        "spend": {"rows in the whole market": 0, "rows in this report's scope": 0}}

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from helpers.config import PROJECT_ROOT, load_config
-from helpers.data.prepare import build_prep, check_ledger
+from helpers.data.ledger import check_ledger
+from helpers.data.prepare import build_prep
 
 REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 SUPERSTORE = REAL / "cn_superstore" / "示例 - 超市.xls"

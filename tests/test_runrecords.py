@@ -28,11 +28,13 @@ import pytest
 import yaml
 from stubs import stub_notebook
 
-from helpers import context, files
+from helpers import files
 from helpers.config import PROJECT_ROOT, RunPaths, load_config
+from helpers.data.inputs import input_files
 from helpers.data.prepare import PrepDamaged, build_prep, load_prep
 from helpers.run import batch
 from helpers.run.engine import NotebookFailed, PapermillEngine, ensure_kernel
+from helpers.steps.prep import PREP_CODE, ensure_prep, prepare
 
 PARAMETERS = 'region: str = "ALL"\nrun_dir: str = ""\nconfig: str = "workbook.yaml"'
 NOTEBOOKS = ("01_first.ipynb", "02_second.ipynb", "03_third.ipynb")
@@ -159,7 +161,7 @@ def test_input_files_lists_every_file_of_lists_globs_and_joins(tmp_path):
     config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     config = load_config(config_path)
 
-    rows = [item.record() for item in files.input_files(config)]
+    rows = [item.record() for item in input_files(config)]
     seen = {(r["table"], r["role"], Path(r["path"]).name): r for r in rows}
     for (table, role, name) in [("customers", "source", "crm_a.csv"),
                                 ("customers", "source", "crm_b.csv"),
@@ -174,6 +176,38 @@ def test_input_files_lists_every_file_of_lists_globs_and_joins(tmp_path):
     assert seen[("customers", "source", "missing.csv")]["sha256"] is None
     unmatched = seen[("spend", "source", "spend_*.csv")]
     assert unmatched["error"] == "no file matches the pattern" and unmatched["sha256"] is None
+
+
+def test_the_manifest_records_each_list_item_and_glob_match_with_its_hash(project):
+    """A source ``file`` given as a list and one given as a glob pattern (with a join):
+    the batch's manifest has one row per file read, each with its own SHA-256."""
+    data = project["data"]
+    contents = {"crm_a.csv": "客户编号\nC1\n", "crm_b.csv": "客户编号\nC22\n",
+                "orders_2024.csv": "订单号,金额\n1,10\n", "orders_2025.csv": "订单号,金额\n2,200\n",
+                "pay.csv": "订单号,付款\n1,现金\n"}
+    for name, text in contents.items():
+        (data / name).write_text(text, encoding="utf-8")
+    raw = yaml.safe_load(project["config"].read_text("utf-8"))
+    raw["sources"]["customers"][0]["file"] = ["crm_a.csv", "crm_b.csv"]
+    raw["sources"]["orders"][0]["file"] = "orders_*.csv"
+    raw["sources"]["orders"][0]["joins"] = [{"file": "pay.csv", "left_on": "订单号"}]
+    project["config"].write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+
+    assert _main(project) == 0
+    inputs = _manifest(project["reports"] / "r")["inputs"]
+    rows = {(i["table"], i["role"], Path(i["path"]).name): i for i in inputs}
+    expected = [("customers", "source", "crm_a.csv", "crm_a.csv"),
+                ("customers", "source", "crm_b.csv", "crm_b.csv"),
+                ("orders", "source", "orders_2024.csv", "orders_*.csv"),
+                ("orders", "source", "orders_2025.csv", "orders_*.csv"),
+                ("orders", "join", "pay.csv", "pay.csv")]
+    for table, role, name, configured in expected:
+        row = rows[(table, role, name)]
+        digest = hashlib.sha256(contents[name].encode("utf-8")).hexdigest()
+        assert (row["file"], row["sha256"], row["error"]) == (configured, digest, None), row
+        assert row["bytes"] == len(contents[name].encode("utf-8"))
+    assert [Path(i["path"]).name for i in inputs if i["table"] == "orders"] == [
+        "orders_2024.csv", "orders_2025.csv", "pay.csv"]
 
 
 def test_a_list_file_runs_the_batch_end_to_end(tmp_path):
@@ -256,29 +290,29 @@ def _edit_amount_in_place(orders: Path) -> None:
 
 def test_an_input_edited_in_place_with_the_same_size_and_time_rebuilds_the_prep(tiny):
     config, run = tiny["config"], tiny["run"]
-    first = context.prepare(config, run)
+    first = prepare(config, run)
     assert first.action == "built"
-    assert context.prepare(config, run).action == "reused"
+    assert prepare(config, run).action == "reused"
     revenue = first.result.orders["amount"].sum()
     orders = tiny["data"] / "orders.csv"
     _edit_amount_in_place(orders)
 
-    again = context.prepare(config, run)
+    again = prepare(config, run)
     assert again.action == "rebuilt"
     assert again.reason == f"input changed: {orders}"
     assert again.result.orders["amount"].sum() != revenue
     saved = json.loads((run.prep / "prep.json").read_text("utf-8"))["fingerprint"]
     assert saved["inputs"][str(orders)] == hashlib.sha256(orders.read_bytes()).hexdigest()
     # the notebooks' way in sees the new tables too
-    pd.testing.assert_frame_equal(context.ensure_prep(config, run).orders,
+    pd.testing.assert_frame_equal(ensure_prep(config, run).orders,
                                   build_prep(config).orders, check_dtype=False)
 
 
 def test_a_changed_config_rebuilds_the_prep(tiny):
     config, run = tiny["config"], tiny["run"]
-    context.prepare(config, run)
+    prepare(config, run)
     tiny["path"].write_text(tiny["path"].read_text("utf-8") + "\n# a comment\n", "utf-8")
-    again = context.prepare(load_config(tiny["path"]), run)
+    again = prepare(load_config(tiny["path"]), run)
     assert again.action == "rebuilt" and again.reason == "the config file changed"
 
 
@@ -303,41 +337,41 @@ DAMAGE = {
 @pytest.mark.parametrize("case", list(DAMAGE))
 def test_a_damaged_prep_is_rebuilt_naming_the_file(tiny, case, capsys):
     config, run = tiny["config"], tiny["run"]
-    good = context.prepare(config, run).result
+    good = prepare(config, run).result
     name, damage, words = DAMAGE[case]
     damage(run.prep / name)
     with pytest.raises(PrepDamaged) as caught:
         load_prep(run.prep)
     assert str(run.prep / name) in str(caught.value) and words in str(caught.value)
 
-    result = context.ensure_prep(config, run)  # interactive: rebuilt, with a message
+    result = ensure_prep(config, run)  # interactive: rebuilt, with a message
     err = capsys.readouterr().err
     assert "data prep built again: the saved prep is damaged" in err
     assert str(run.prep / name) in err and words in err
     pd.testing.assert_frame_equal(result.orders, good.orders)
-    assert context.prepare(config, run).action == "reused"
+    assert prepare(config, run).action == "reused"
     pd.testing.assert_frame_equal(load_prep(run.prep).customers, good.customers)
 
 
 def test_in_a_batch_run_a_notebook_loads_the_runs_prep_and_never_rebuilds_it(tiny):
     config = tiny["config"]
     run = RunPaths(tiny["run"].root.parent / "batch-run")
-    context.prepare(config, run)
+    prepare(config, run)
     (run.root / "manifest.json").write_text("{}", "utf-8")  # a batch run
     before = (run.prep / "prep.json").read_bytes()
     _edit_amount_in_place(tiny["data"] / "orders.csv")
-    context.ensure_prep(config, run)  # the run's tables, as the batch built them
+    ensure_prep(config, run)  # the run's tables, as the batch built them
     assert (run.prep / "prep.json").read_bytes() == before
     _truncate(run.prep / "orders.parquet")
     with pytest.raises(PrepDamaged) as caught:
-        context.ensure_prep(config, run)
+        ensure_prep(config, run)
     message = str(caught.value)
     assert str(run.prep / "orders.parquet") in message
     assert "--resume batch-run" in message
 
 
 def test_the_prep_fingerprint_covers_the_code_prep_imports():
-    listed = {name.removesuffix(".py") for name in context.PREP_CODE}
+    listed = {name.removesuffix(".py") for name in PREP_CODE}
     done = subprocess.run(
         [sys.executable, "-c", "import sys, helpers.data.prepare; print(' '.join(sorted("
          "m for m in sys.modules if m.startswith('helpers.'))))"],

@@ -17,7 +17,7 @@ import pandas as pd
 
 from helpers import files
 from helpers.analysis.segments import SEGMENTS
-from helpers.exports import read_csv, write_csv
+from helpers.files import read_csv, write_csv, write_json
 
 __all__ = [
     "KPI_COLUMNS",
@@ -292,8 +292,6 @@ def compare_runs(now_dir: Path, before_dir: Path, *, hotspot_bin: int = 2,
 
 def save_comparison(result: dict, out: Path) -> None:
     """Write ``comparison.json``, ``region_changes.csv`` and ``segment_migration.csv``."""
-    from helpers.context import write_json
-
     out = Path(out)
     write_json(result["summary"], out / "comparison.json")
     if result["regions"] is not None:

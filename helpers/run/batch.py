@@ -51,7 +51,8 @@ from pathlib import Path
 from helpers import files
 from helpers.analysis.monitor import collect_monitoring, resolve_run
 from helpers.config import PROJECT_ROOT, Config, ConfigError, RunPaths, load_config
-from helpers.files import InputFile, input_files, os_error_message, sha256_file
+from helpers.data.inputs import InputFile, input_files
+from helpers.files import os_error_message, sha256_file
 from helpers.geo.scope import RegionError, Scope, list_regions
 from helpers.run.engine import (
     NotebookEngine,
@@ -223,12 +224,12 @@ def region_status(notebooks: list[dict]) -> str:
 
 
 def run_prep(config: Config, run: RunPaths, inputs: list[InputFile]) -> dict:
-    """Build the run's cleaned tables once, or reuse them (``helpers.context.prepare``).
+    """Build the run's cleaned tables once, or reuse them (``helpers.steps.prep.prepare``).
 
     Returns the manifest's facts about it: ``action`` (built, rebuilt, reused),
     ``reason`` (why it was built) and ``code_sha256``.
     """
-    from helpers.context import prepare
+    from helpers.steps.prep import prepare
 
     status = prepare(config, run, inputs)
     if status.action == "rebuilt":
@@ -783,7 +784,7 @@ def check_resumable(plan: Plan, inputs: list[InputFile]) -> None:
 
     Raises UsageError naming the changes (input files, the config, the prep code).
     """
-    from helpers.context import fingerprint_changes, prep_fingerprint
+    from helpers.steps.prep import fingerprint_changes, prep_fingerprint
 
     previous = plan.previous or {}
     if not any(r.get("status") == "ok" for r in previous.get("regions") or []):
@@ -802,7 +803,7 @@ def check_resumable(plan: Plan, inputs: list[InputFile]) -> None:
 
 def new_manifest(plan: Plan, job: Job, args: argparse.Namespace, engine_name: str,
                  started: datetime, inputs: list[InputFile]) -> dict:
-    from helpers.context import prep_code_sha256
+    from helpers.steps.prep import prep_code_sha256
 
     return {
         "run_id": job.run_id,

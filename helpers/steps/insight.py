@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis import clusters, kpi, lifecycle, ltv, partners, segments, spatial
-from helpers.context import Context, region_kpis, write_json
-from helpers.exports import read_csv, write_csv
+from helpers.context import Context, region_kpis
+from helpers.files import read_csv, write_csv, write_json
 from helpers.text.labels import label
 from helpers.text.markup import md_text
 from helpers.text.phrases import join, name_list, say, tr

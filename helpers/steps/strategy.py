@@ -19,9 +19,9 @@ from helpers import geo
 from helpers.analysis import budget, kpi, monitor
 from helpers.analysis import tiers as strategy
 from helpers.config import ConfigError
-from helpers.context import Context, write_json
+from helpers.context import Context
 from helpers.data.privacy import mask_pii
-from helpers.exports import read_csv, write_csv, write_xlsx
+from helpers.files import read_csv, write_csv, write_json, write_xlsx
 from helpers.geo.scope import territory_map
 from helpers.steps.goals import SECTIONS, STEP5_SECTIONS, get_objective, priorities
 from helpers.text.markup import md_text

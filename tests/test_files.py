@@ -1,21 +1,24 @@
-"""CSV and Excel exports: no cell starts a formula (OWASP CSV injection), numbers stay numbers."""
+"""Files the workbook writes: JSON as people read it; CSV and Excel where no cell starts a
+formula (OWASP CSV injection) and numbers stay numbers."""
 
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from helpers.exports import (
+from helpers.files import (
     neutralise,
     neutralise_text,
     read_csv,
     restore,
     restore_text,
     write_csv,
+    write_json,
     write_xlsx,
 )
 
@@ -113,3 +116,19 @@ def test_plain_pandas_would_write_a_formula(tmp_path):
     path = tmp_path / "raw.xlsx"
     pd.DataFrame({"name": [FORMULA]}).to_excel(path, index=False)
     assert load_workbook(path).active["A2"].data_type == "f"
+
+
+def test_write_json_reads_as_people_read_it(tmp_path):
+    data = {"rows": np.int64(3), "share": np.float64(0.25), "gap": float("nan"), "missing": pd.NA,
+            "day": pd.Timestamp("2025-03-01"), "moment": pd.Timestamp("2025-03-01 08:30"),
+            "region": "广东省", 7: [np.int32(1), None]}
+    path = tmp_path / "out" / "facts.json"
+    assert write_json(data, path) == path
+    text = path.read_text("utf-8")
+    assert "广东省" in text  # UTF-8, not \u escapes
+    assert json.loads(text) == {"rows": 3, "share": 0.25, "gap": None, "missing": None,
+                                "day": "2025-03-01", "moment": "2025-03-01T08:30:00",
+                                "region": "广东省", "7": [1, None]}
+    write_json({"rows": 4}, path)  # replaced whole, no temporary file left beside it
+    assert json.loads(path.read_text("utf-8")) == {"rows": 4}
+    assert [p.name for p in path.parent.iterdir()] == ["facts.json"]
