@@ -34,7 +34,7 @@ from helpers.data.read import SourceError
 from helpers.files import InputFile, changed_inputs, input_files, sha256_file
 from helpers.geo.scope import Scope
 from helpers.text.markup import md_text
-from helpers.viz.fonts import use_cjk_font
+from helpers.viz import theme
 
 #: The modules (and their data files) step 2 is built with, relative to ``helpers/``: a
 #: prep made by other code is not reused. ``tests/test_runrecords.py`` checks that
@@ -359,7 +359,7 @@ def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
     cfg = load_config(config)
     scope = Scope.parse(region, cfg)
     run = RunPaths.for_run(cfg, run_dir)
-    use_cjk_font()
+    theme.apply()
     pd.set_option("display.max_colwidth", 120)
     pd.set_option("display.float_format", report_number)
     return Context(cfg, scope, run, run.region(scope.slug), lang, mask_pii, period_end)
