@@ -102,6 +102,16 @@ def test_theme_apply_sets_the_rc_and_again_changes_nothing():
         assert _settings() == applied
 
 
+def test_open_step_applies_the_theme(tmp_path):
+    from helpers.context import open_step
+
+    plain = {"font.sans-serif": ["DejaVu Sans"], "axes.unicode_minus": True}
+    with matplotlib.rc_context(plain), pd.option_context("display.max_colwidth", 50,
+                                                          "display.float_format", None):
+        open_step(run_dir=str(tmp_path / "run"), lang="zh")
+        assert {key: matplotlib.rcParams[key] for key in theme.rc()} == theme.rc()
+
+
 def test_chinese_chart_renders_in_the_cjk_font_without_missing_glyphs(tmp_path, themed, kpis):
     ax = plot_region_bars(kpis.assign(revenue=-kpis["revenue"]), top=3, lang="zh")
     ax.set_title("广东省 客户数 收入占比 -5")

@@ -171,17 +171,8 @@ class ClusterLayer(JSCSSMixin, Layer):
 
 
 class HeatLayer(JSCSSMixin, Layer):
-    """A leaflet.heat density layer of the same points as a :class:`ClusterLayer`.
-
-    Parameters
-    ----------
-    points : PointData
-        The coordinates (already added to the map).
-    name : str
-        The layer's name in the layer control.
-    show : bool, default True
-        Whether the layer is on when the map opens.
-    """
+    """A leaflet.heat density layer of the same points as a :class:`ClusterLayer`
+    (and the same parameters)."""
 
     _template = Template(
         """
