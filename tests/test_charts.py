@@ -75,7 +75,7 @@ def themed():
 
 
 def _settings() -> dict:
-    return {key: value for key, value in matplotlib.rcParams.items()}
+    return dict(matplotlib.rcParams)
 
 
 def test_theme_puts_the_cjk_font_first_without_touching_rcparams():
@@ -144,9 +144,9 @@ def _chart_calls(kpis, monthly, lang):
 def test_charts_leave_rcparams_unchanged(kpis, monthly, session, lang):
     calls = _chart_calls(kpis, monthly, lang)
     assert set(calls) == {name for name in vars(charts) if name.startswith("plot_")}
-    start = {} if session == "themed" else {"font.sans-serif": ["DejaVu Sans"],
-                                            "axes.unicode_minus": True}
-    with matplotlib.rc_context(theme.rc() if session == "themed" else start):
+    start = theme.rc() if session == "themed" else {"font.sans-serif": ["DejaVu Sans"],
+                                                    "axes.unicode_minus": True}
+    with matplotlib.rc_context(start):
         before = _settings()
         for name, call in calls.items():
             ax = call()
