@@ -1,8 +1,8 @@
 """Map size and build time against customer count, beside a naive one-marker-per-customer map.
 
 For each size, customers are generated around China's prefecture cities and the two
-maps of a report are built as notebook 03 builds them (``helpers.viz.maps.region_map``
-of the provinces and ``helpers.viz.maps.customer_map`` with province borders), rendered
+maps of a report are built as notebook 03 builds them (``helpers.viz.maps.regions.region_map``
+of the provinces and ``helpers.viz.maps.points.customer_map`` with province borders), rendered
 to what a notebook cell outputs (``_repr_html_``: the iframe with the page inside).
 The naive map is what one writes without care: ``folium.Marker`` per customer in a
 ``MarkerCluster`` plus a ``HeatMap`` (and it still loads Leaflet from CDNs).
@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from helpers import geo  # noqa: E402
 from helpers.geo import boundaries  # noqa: E402
-from helpers.viz import maps  # noqa: E402
+from helpers.viz.maps import points, regions  # noqa: E402
+from helpers.viz.maps.area import MapArea  # noqa: E402
 
 MB = 1e6
 
@@ -72,9 +73,10 @@ def province_kpis(frame: pd.DataFrame) -> pd.DataFrame:
 def ours(frame: pd.DataFrame, outlines: pd.DataFrame) -> tuple[float, int]:
     """Seconds and bytes of the report's two maps, as notebook cell outputs."""
     t0 = time.perf_counter()
-    region = maps.region_map(province_kpis(frame), outlines=outlines, tiles="none")
-    points = maps.customer_map(frame, mask_pii=True, tiles="none", outlines=outlines)
-    size = len(region._repr_html_()) + len(points._repr_html_())
+    area = MapArea(tiles="none")  # the whole market's maps: provinces, their borders
+    region = regions.region_map(province_kpis(frame), area=area, outlines=outlines)
+    customer = points.customer_map(frame, area=area, mask_pii=True)
+    size = len(region._repr_html_()) + len(customer._repr_html_())
     return time.perf_counter() - t0, size
 
 
@@ -120,7 +122,7 @@ def report(n: int) -> dict:
         out = folder / "reports" / "bench" / "all"
         nb = nbformat.read(out / "03_visualization.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
-        map_cells = [c for c in code if "maps." in c.source and "_map(" in c.source]
+        map_cells = [c for c in code if "region_map(" in c.source or "customer_map(" in c.source]
         map_seconds = sum(c.metadata.get("papermill", {}).get("duration") or 0
                           for c in map_cells)
         html = out / "03_visualization.html"

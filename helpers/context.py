@@ -21,7 +21,7 @@ from helpers.data.privacy import PII_COLUMNS, mask_pii
 from helpers.geo.scope import Scope
 from helpers.steps.prep import ensure_prep
 from helpers.text.markup import md_text
-from helpers.viz.fonts import use_cjk_font
+from helpers.viz import theme
 
 
 @dataclass
@@ -125,7 +125,7 @@ def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
     cfg = load_config(config)
     scope = Scope.parse(region, cfg)
     run = RunPaths.for_run(cfg, run_dir)
-    use_cjk_font()
+    theme.apply()
     pd.set_option("display.max_colwidth", 120)
     pd.set_option("display.float_format", report_number)
     return Context(cfg, scope, run, run.region(scope.slug), lang, mask_pii, period_end)

@@ -35,17 +35,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from helpers.analysis import kpi, segments
-from helpers.geo import boundaries
-from helpers.viz import charts, maps
+from helpers.viz import charts
+from helpers.viz.maps import points, regions
+from helpers.viz.maps.area import MapArea
 
 kpis = context.region_kpis(ctx)
 with_customers = kpis[kpis["customers"] > 0]
 level = ctx.scope.sublevel  # provinces in the national and territory reports, cities in a province report
-province = ctx.scope.name if ctx.scope.kind == "province" else None
-country = ctx.config.geography.country
-outlines = boundaries.region_outlines(country, level, province=province)  # none outside China
-borders = outlines if len(outlines) else boundaries.country_outline(country)
-tiles = ctx.config.report.tiles  # report.tiles in workbook.yaml: osm | amap | none
+area = MapArea.of(ctx.scope, ctx.config)  # the maps' country, a province report's cities, report.tiles
 
 # %%
 from IPython.display import Markdown
@@ -147,8 +144,7 @@ charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang)
 # is a circle sized by its revenue. Hover over a region for its numbers.
 
 # %%
-maps.region_map(kpis, value="revenue", outlines=outlines, province=province,
-                context=None if len(outlines) else borders, lang=lang, tiles=tiles)
+regions.region_map(kpis, value="revenue", area=area, lang=lang)
 
 # %% [markdown] tags=["section-customer_map"]
 # ## Map: every customer
@@ -158,4 +154,4 @@ maps.region_map(kpis, value="revenue", outlines=outlines, province=province,
 # are rounded to about 100 m.
 
 # %%
-maps.customer_map(ctx.customers, lang=lang, mask_pii=mask_pii, tiles=tiles, outlines=borders)
+points.customer_map(ctx.customers, area=area, lang=lang, mask_pii=mask_pii)

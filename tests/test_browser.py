@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from helpers.config import DEFAULT_CONFIG, PROJECT_ROOT
-from helpers.viz.maps import hexagon_counts
+from helpers.viz.maps.points import hexagon_counts
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 CHROMEDRIVER = shutil.which("chromedriver")

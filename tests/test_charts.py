@@ -1,4 +1,4 @@
-"""Charts, labels and the CJK font, on small hand-made frames."""
+"""Charts, labels and the theme (the CJK font), on small hand-made frames."""
 
 import warnings
 
@@ -20,6 +20,7 @@ from helpers.text.labels import (  # noqa: E402
     region_names,
     romanise,
 )
+from helpers.viz import charts, theme  # noqa: E402
 from helpers.viz.charts import (  # noqa: E402
     SEGMENT_COLORS,
     plot_customers_vs_revenue,
@@ -30,7 +31,6 @@ from helpers.viz.charts import (  # noqa: E402
     plot_share,
     plot_trend,
 )
-from helpers.viz.fonts import use_cjk_font  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -64,33 +64,94 @@ def _twin(ax):
     return next(other for other in ax.figure.axes if other is not ax)
 
 
-# --- fonts -------------------------------------------------------------------
+# --- theme -------------------------------------------------------------------
 
 
-def test_use_cjk_font_is_idempotent_and_first():
-    family = use_cjk_font()
-    assert family == use_cjk_font()
+@pytest.fixture
+def themed():
+    """Draw under the theme, as a notebook does after open_step, and put rcParams back."""
+    with matplotlib.rc_context(theme.rc()):
+        yield
+
+
+def _settings() -> dict:
+    return dict(matplotlib.rcParams)
+
+
+def test_theme_puts_the_cjk_font_first_without_touching_rcparams():
+    before = _settings()
+    rc = theme.rc()
+    assert _settings() == before  # asking for the theme changes nothing
+    family = theme.cjk_font()
     assert family == "Noto Sans CJK SC"
-    sans = matplotlib.rcParams["font.sans-serif"]
-    assert sans[0] == family and "DejaVu Sans" in sans
-    assert sans.count(family) == 1
-    assert matplotlib.rcParams["axes.unicode_minus"] is False
+    sans = rc["font.sans-serif"]
+    assert sans[0] == family and sans[1] == "DejaVu Sans" and sans.count(family) == 1
+    assert rc["font.family"] == ["sans-serif"] and rc["axes.unicode_minus"] is False
     path = font_manager.findfont(
         font_manager.FontProperties(family=family), fallback_to_default=False
     )
     assert "mplfonts" in path
 
 
-def test_chinese_title_renders_without_missing_glyphs(tmp_path):
-    use_cjk_font()
-    fig, ax = plt.subplots()
+def test_theme_apply_sets_the_rc_and_again_changes_nothing():
+    with matplotlib.rc_context({"font.sans-serif": ["Arial"], "axes.unicode_minus": True}):
+        theme.apply()
+        applied = _settings()
+        assert {key: applied[key] for key in theme.rc()} == theme.rc()
+        theme.apply()
+        assert _settings() == applied
+
+
+def test_open_step_applies_the_theme(tmp_path):
+    from helpers.context import open_step
+
+    plain = {"font.sans-serif": ["DejaVu Sans"], "axes.unicode_minus": True}
+    with matplotlib.rc_context(plain), pd.option_context("display.max_colwidth", 50,
+                                                          "display.float_format", None):
+        open_step(run_dir=str(tmp_path / "run"), lang="zh")
+        assert {key: matplotlib.rcParams[key] for key in theme.rc()} == theme.rc()
+
+
+def test_chinese_chart_renders_in_the_cjk_font_without_missing_glyphs(tmp_path, themed, kpis):
+    ax = plot_region_bars(kpis.assign(revenue=-kpis["revenue"]), top=3, lang="zh")
     ax.set_title("广东省 客户数 收入占比 -5")
-    ax.set_xlabel("深圳市")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fig.savefig(tmp_path / "zh.png")
+        ax.figure.savefig(tmp_path / "zh.png")
     missing = [w for w in caught if "missing from font" in str(w.message)]
     assert missing == []
+    for text in (ax.title, ax.get_yticklabels()[0], ax.get_xticklabels()[1]):
+        assert "NotoSansCJK" in font_manager.findfont(text.get_fontproperties())
+
+
+def _chart_calls(kpis, monthly, lang):
+    """One call of every chart function."""
+    segment_table = pd.DataFrame({"province": ["广东省", "浙江省", "广东省"],
+                                  "segment": ["champions", "lost", "loyal"]})
+    return {
+        "plot_region_bars": lambda: plot_region_bars(kpis, lang=lang),
+        "plot_share": lambda: plot_share(kpis, lang=lang),
+        "plot_trend": lambda: plot_trend(monthly, hue="channel", lang=lang),
+        "plot_customers_vs_revenue": lambda: plot_customers_vs_revenue(kpis, lang=lang),
+        "plot_lorenz": lambda: plot_lorenz(kpis, lang=lang),
+        "plot_order_values": lambda: plot_order_values(
+            pd.DataFrame({"amount": [10.0, 100.0, -5.0]}), lang=lang),
+        "plot_segment_mix": lambda: plot_segment_mix(segment_table, lang=lang),
+    }
+
+
+@pytest.mark.parametrize(("session", "lang"), [("matplotlib defaults", "en"), ("themed", "zh")])
+def test_charts_leave_rcparams_unchanged(kpis, monthly, session, lang):
+    calls = _chart_calls(kpis, monthly, lang)
+    assert set(calls) == {name for name in vars(charts) if name.startswith("plot_")}
+    start = theme.rc() if session == "themed" else {"font.sans-serif": ["DejaVu Sans"],
+                                                    "axes.unicode_minus": True}
+    with matplotlib.rc_context(start):
+        before = _settings()
+        for name, call in calls.items():
+            ax = call()
+            ax.figure.canvas.draw()
+            assert _settings() == before, f"{name} changed matplotlib.rcParams"
 
 
 # --- labels ------------------------------------------------------------------
@@ -222,7 +283,7 @@ def test_trend_chinese(monthly):
 # --- scatter -------------------------------------------------------------------
 
 
-def test_customers_vs_revenue(kpis):
+def test_customers_vs_revenue(kpis, themed):
     data = kpis.assign(customers=kpis["customers"].where(kpis.index != 19))
     ax = plot_customers_vs_revenue(data, annotate=5)
     assert len(ax.collections[0].get_offsets()) == 19
@@ -232,7 +293,7 @@ def test_customers_vs_revenue(kpis):
     assert "地区0" in [t.get_text() for t in zh.texts]
 
 
-def test_customers_vs_revenue_labels_do_not_overlap():
+def test_customers_vs_revenue_labels_do_not_overlap(themed):
     # eight small regions almost on one spot, two large ones far away
     data = pd.DataFrame({"region": [f"城市{i}" for i in range(10)],
                          "customers": [2, 2, 2, 2, 2.1, 2.1, 1.9, 1.9, 12, 13],

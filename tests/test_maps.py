@@ -11,15 +11,18 @@ import shapely
 from folium.plugins import Fullscreen
 from shapely.geometry import Point, box
 
+from helpers.config import load_config
 from helpers.geo import boundaries
+from helpers.geo.scope import Scope
+from helpers.text.markup import html_text
 from helpers.viz.assets import AssetError, OfflineMap, asset_text, external_references
-from helpers.viz.maps import (
+from helpers.viz.maps.area import MapArea
+from helpers.viz.maps.base import CustomerMapResult, RegionMapResult
+from helpers.viz.maps.classes import PALETTE
+from helpers.viz.maps.points import customer_map, hexagon_counts
+from helpers.viz.maps.regions import (
     BLANK_COLOR,
     NO_CUSTOMERS_COLOR,
-    PALETTE,
-    customer_map,
-    escape,
-    hexagon_counts,
     region_bubble_map,
     region_map,
 )
@@ -27,6 +30,7 @@ from helpers.viz.maps import (
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 TEMPLATE = "`${alert(1)}`"
+OFFLINE = MapArea(tiles=None)  # the whole market of China, no tiles
 
 
 _INLINED = re.compile(r"<(script|style)>/\* [\w.-]+ \*/.*?</\1>", re.S)
@@ -46,7 +50,7 @@ def _html(m):
 
 
 def test_offline_map_inlines_leaflet_and_plugins():
-    m = customer_map(pd.DataFrame({"lat": [23.1, 30.2], "lon": [113.2, 120.1]}), tiles=None)
+    m = customer_map(pd.DataFrame({"lat": [23.1, 30.2], "lon": [113.2, 120.1]}), area=OFFLINE).map
     page = _page(m)
     assert external_references(page) == []
     assert external_references(m._repr_html_()) == []  # the notebook iframe too
@@ -70,7 +74,7 @@ def test_offline_map_refuses_a_resource_without_local_copy():
 def test_external_references_finds_cdn_links_also_inside_srcdoc():
     inner = '<script src="https://cdn.example/x.js"></script><link href="//cdn.example/y.css">'
     page = (f'<a href="https://example.org">a link is fine</a>'
-            f'<iframe srcdoc="{escape(inner)}"></iframe>'
+            f'<iframe srcdoc="{html_text(inner)}"></iframe>'
             '<img src="data:image/png;base64,AAAA"><style>@import url(http://x/y.css);</style>')
     assert sorted(external_references(page)) == [
         "//cdn.example/y.css", "http://x/y.css", "https://cdn.example/x.js"]
@@ -123,6 +127,59 @@ def test_attach_outlines_matches_names_and_suffixes():
     assert "geometry" not in kpis.columns
 
 
+# --- what the maps show -------------------------------------------------------------
+
+
+def test_map_area_of_a_report_scope_and_config():
+    config = load_config()
+    whole = MapArea.of(Scope.parse("ALL", config), config)
+    assert whole == MapArea(country="CN", province=None, tiles=config.report.tiles)
+    assert whole.level == "province"
+    territory = MapArea.of(Scope.parse("华东", config), config)
+    assert territory.province is None and territory.level == "province"
+    guangdong = MapArea.of(Scope.parse("Guangdong", config), config)
+    assert guangdong.province == "广东省" and guangdong.level == "city"
+    tiles = config.model_copy(update={"report": config.report.model_copy(update={"tiles": "amap"})})
+    assert MapArea.of(Scope.parse("ALL", config), tiles).tiles == "amap"
+
+
+def test_map_area_outlines_and_borders():
+    provinces = MapArea().borders()
+    assert len(provinces) == 34 and set(provinces["level"]) == {"province"}
+    cities = MapArea(province="广东省").borders()
+    assert len(cities) == 21 and (cities["province"] == "广东省").all()
+    # no state outlines ship for the US: its maps are drawn on the country's outline
+    assert MapArea(country="US").outlines().empty
+    assert MapArea(country="US").borders()["iso3"].tolist() == ["USA"]
+    assert MapArea().outlines("territory").empty  # territories have no outlines of their own
+    assert len(MapArea(province="广东省").outlines("province")) == 34
+
+
+def test_customer_map_draws_the_area_borders(customers):
+    city = _html(customer_map(customers.head(20), area=MapArea(province="广东省", tiles=None)).map)
+    assert "City borders" in city and "Province borders" not in city
+    us = _html(customer_map(customers.head(20), area=MapArea(country="US", tiles=None)).map)
+    assert "Country borders" in us
+    bare = _html(customer_map(customers.head(20), area=OFFLINE, borders=False).map)
+    assert "wb-outline" not in bare
+
+
+def test_map_results_display_as_their_map(kpis, customers):
+    from IPython.core.formatters import DisplayFormatter
+
+    region = region_map(kpis, area=OFFLINE)
+    points = customer_map(customers.head(20), area=OFFLINE)
+    for result in (region, points, region_bubble_map(kpis, area=OFFLINE)):
+        data, _ = DisplayFormatter().format(result)  # what a notebook cell shows: the map
+        page = data["text/html"]
+        assert page.count("<iframe srcdoc=") == 1 and result.map.get_name() in page
+        assert "map-caption" in page and external_references(page) == []
+    assert isinstance(region, RegionMapResult) and isinstance(points, CustomerMapResult)
+    assert repr(region) == "RegionMapResult(skipped=1, features=34, graduated=0)"
+    assert repr(points) == (f"CustomerMapResult(skipped=7, hexagons=<{len(points.hexagons)} "
+                            f"rows>, resolution={points.resolution})")
+
+
 # --- filled region map --------------------------------------------------------------
 
 
@@ -151,10 +208,10 @@ def _features(page: str) -> list[dict]:
 
 def test_region_map_fills_classes_blank_and_no_data(kpis):
     before = kpis.copy()
-    m = region_map(kpis, tiles=None, classes=3)
-    page = _html(m)
+    result = region_map(kpis, area=OFFLINE, classes=3)
+    page = _html(result.map)
     features = _features(page)
-    assert m.region_features == len(features) == 34  # every province outline
+    assert result.features == len(features) == 34  # every province outline
     states = [f["properties"]["style"]["className"] for f in features]
     assert states.count("wb-region wb-data") == 4
     assert states.count("wb-region wb-no_customers") == 1  # Tibet
@@ -164,7 +221,7 @@ def test_region_map_fills_classes_blank_and_no_data(kpis):
     assert fills["Tibet"] == NO_CUSTOMERS_COLOR
     assert fills["Guangdong"] == PALETTE[-1]  # the largest revenue: darkest class
     assert fills["Guangdong"] != fills["Sichuan"]
-    assert m.graduated == 0 and m.skipped_points == 1  # 未知省: no outline, no coordinates
+    assert result.graduated == 0 and result.skipped == 1  # 未知省: no outline, no coordinates
     assert 'class="wb-legend"' in page and "No customers" in page and "No data" in page
     assert "fitBounds" in page and "L.control.layers" in page
     assert external_references(page) == []
@@ -172,12 +229,12 @@ def test_region_map_fills_classes_blank_and_no_data(kpis):
 
 
 def test_region_map_tooltips_escaped_and_chinese(kpis):
-    page = _html(region_map(kpis, tiles=None, lang="en"))
+    page = _html(region_map(kpis, area=OFFLINE, lang="en").map)
     tips = [f["properties"]["tip"] for f in _features(page)]
     jiangsu = next(t for t in tips if "onerror" in t)
     assert jiangsu.startswith("<b>&lt;img src=x onerror=alert(1)&gt;</b>")
     assert IMG not in page and SCRIPT not in page
-    zh = _html(region_map(kpis, tiles=None, lang="zh"))
+    zh = _html(region_map(kpis, area=OFFLINE, lang="zh").map)
     guangdong = next(t for t in (f["properties"]["tip"] for f in _features(zh)) if "广东省" in t)
     assert "客户数: 40" in guangdong and "收入: 400万" in guangdong and "同比增长: +12.0%" in guangdong
     assert "无客户" in zh and "收入" in zh
@@ -189,9 +246,10 @@ def test_region_map_graduated_symbols_without_outlines():
                            "lon": [-119.4, -99.9, -82.9], "customers": [10, 5, 0],
                            "revenue": [900.0, 100.0, 0.0]})
     assert boundaries.region_outlines("US").empty  # no state outlines ship
-    m = region_map(states, tiles=None, country="US", context=boundaries.country_outline("USA"))
-    page = _html(m)
-    assert m.region_features == 0 and m.graduated == 3
+    # no outlines: the map itself draws the country's outline beneath the circles
+    result = region_map(states, area=MapArea(country="US", tiles=None))
+    page = _html(result.map)
+    assert result.features == 0 and result.graduated == 3
     assert "Country borders" in page and "wb-outline" in page  # the USA, for orientation
     assert "Regions by Revenue" not in page  # no empty filled layer
     radii = [float(r) for r in re.findall(r'"radius": ([0-9.]+)', page)]
@@ -204,17 +262,18 @@ def test_region_map_city_drill_down():
     cities = pd.DataFrame({"region": ["深圳市", "广州市", "莱芜市"], "region_en": None,
                            "level": "city", "lat": [22.54, 23.13, 36.2], "lon": [114.06, 113.26, 117.7],
                            "customers": [20, 30, 2], "revenue": [2e6, 3e6, 1e4]})
-    m = region_map(cities, province="广东省", tiles=None, lang="zh")
-    features = _features(_html(m))
-    assert m.region_features == 21 and m.graduated == 1  # 莱芜 has no outline
+    result = region_map(cities, area=MapArea(province="广东省", tiles=None), lang="zh")
+    features = _features(_html(result.map))
+    assert result.features == 21 and result.graduated == 1  # 莱芜 has no outline
+    assert "wb-outline" not in _html(result.map)  # the cities' outlines need no borders beneath
     blank = [f for f in features if "no_customers" in f["properties"]["style"]["className"]]
     assert len(blank) == 19  # Guangdong's cities without customers are market gaps
     assert all("无客户" in f["properties"]["tip"] for f in blank)
 
 
 def test_region_map_on_amap_tiles_shifts_to_gcj02(kpis):
-    plain = _features(_html(region_map(kpis.head(1), tiles=None)))
-    amap_page = _html(region_map(kpis.head(1), tiles="amap"))
+    plain = _features(_html(region_map(kpis.head(1), area=OFFLINE).map))
+    amap_page = _html(region_map(kpis.head(1), area=MapArea(tiles="amap")).map)
     shifted = _features(amap_page)
     assert "autonavi.com" in amap_page and "tile.openstreetmap" not in amap_page
     a = np.array(plain[0]["geometry"]["coordinates"][0][0][0])
@@ -231,23 +290,23 @@ def _circle_options(page):
 
 
 def test_bubble_map_markers_bounds_and_blank(kpis):
-    m = region_bubble_map(kpis)
-    page = _html(m)
+    result = region_bubble_map(kpis)
+    page = _html(result.map)
     options = _circle_options(page)
-    assert len(options) == 5 and m.skipped_points == 1
+    assert len(options) == 5 and result.skipped == 1
     assert "[[23.13, 91.13], [32.06, 120.15]]" in page
     blank = [o for o in options if BLANK_COLOR in o]
     assert len(blank) == 1 and '"fill": false' in blank[0]
     radii = [float(re.search(r'"radius": ([0-9.]+)', o).group(1)) for o in options]
     assert radii[0] == max(radii)
-    assert "tileLayer" in page and "tileLayer" not in _html(region_bubble_map(kpis, tiles=None))
+    assert "tileLayer" in page and "tileLayer" not in _html(region_bubble_map(kpis, area=OFFLINE).map)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_bubble_map_escapes_region_names(kpis, lang):
     data = kpis.assign(region=kpis["region"].where(kpis.index != 1, SCRIPT),
                        region_en=kpis["region_en"].where(kpis.index != 1, TEMPLATE))
-    page = _html(region_bubble_map(data, lang=lang))
+    page = _html(region_bubble_map(data, lang=lang).map)
     for raw in (SCRIPT, IMG, TEMPLATE, "${alert"):
         assert raw not in page
 
@@ -280,10 +339,10 @@ def _points(page):
 
 def test_customer_map_one_array_cluster_heat_and_skips(customers):
     before = customers.copy()
-    m = customer_map(customers, tiles=None)
-    page = _html(m)
+    result = customer_map(customers, area=OFFLINE)
+    page = _html(result.map)
     coords, tips = _points(page)
-    assert m.skipped_points == 7 and len(coords) == 993 and tips is None
+    assert result.skipped == 7 and len(coords) == 993 and tips is None
     assert page.count("L.markerClusterGroup(") == 1 and "addLayers(markers)" in page
     assert "L.heatLayer(" in page and "L.control.layers" in page and "fitBounds" in page
     assert "993 customers mapped, 7 without coordinates skipped" in page
@@ -293,13 +352,13 @@ def test_customer_map_one_array_cluster_heat_and_skips(customers):
 
 
 def test_customer_map_masks_pii(customers):
-    page = _html(customer_map(customers, mask_pii=True, tiles=None))
+    page = _html(customer_map(customers, mask_pii=True, area=OFFLINE).map)
     for secret in ("客户12", "C00012", "alert(1)", "onerror"):
         assert secret not in page
 
 
 def test_customer_map_escapes_names_when_shown(customers):
-    page = _html(customer_map(customers, mask_pii=False, lang="zh", tiles=None))
+    page = _html(customer_map(customers, mask_pii=False, lang="zh", area=OFFLINE).map)
     for raw in (SCRIPT, IMG, "<script>alert", "<img"):
         assert raw not in page
     _, tips = _points(page)
@@ -310,27 +369,26 @@ def test_customer_map_escapes_names_when_shown(customers):
 
 
 def test_customer_map_outline_layer_and_amap(customers):
-    outlines = boundaries.china_regions("province")
-    page = _html(customer_map(customers.head(50), tiles="amap", outlines=outlines))
+    page = _html(customer_map(customers.head(50), area=MapArea(tiles="amap")).map)
     assert "Province borders" in page and "wb-outline" in page
     coords, _ = _points(page)
-    plain, _ = _points(_html(customer_map(customers.head(50), tiles=None)))
+    plain, _ = _points(_html(customer_map(customers.head(50), area=OFFLINE).map))
     assert np.abs(coords - plain).max() < 0.01 and np.abs(coords - plain).max() > 0.001
 
 
 def test_customer_map_offline_and_empty():
     empty = pd.DataFrame({"lat": [np.nan], "lon": [np.nan], "name": ["x"]})
-    m = customer_map(empty, tiles=None)
-    page = _html(m)
-    assert m.skipped_points == 1
+    result = customer_map(empty, area=OFFLINE)
+    page = _html(result.map)
+    assert result.skipped == 1 and len(result.hexagons) == 0 and result.resolution is None
     assert "tileLayer" not in page and "markerClusterGroup(" not in page
 
 
-def test_escape_neutralises_html_template_literals_and_jinja():
-    assert escape(SCRIPT) == "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert escape(TEMPLATE) == "&#96;&#36;&#123;alert(1)&#125;&#96;"
-    assert escape("{{ x }}{% y %}") == "&#123;&#123; x &#125;&#125;&#123;% y %&#125;"
-    assert escape("a\"b'c\\") == "a&quot;b&#x27;c&#92;"
+def test_map_text_escaping_neutralises_html_template_literals_and_jinja():
+    assert html_text(SCRIPT) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert html_text(TEMPLATE) == "&#96;&#36;&#123;alert(1)&#125;&#96;"
+    assert html_text("{{ x }}{% y %}") == "&#123;&#123; x &#125;&#125;&#123;% y %&#125;"
+    assert html_text("a\"b'c\\") == "a&quot;b&#x27;c&#92;"
 
 
 def test_hexagon_counts_match_h3_and_coarsen_to_fit():
@@ -361,23 +419,23 @@ def test_hexagon_counts_match_h3_and_coarsen_to_fit():
 
 
 def test_customer_map_hexagon_layer(customers):
-    m = customer_map(customers, tiles=None, lang="zh")
-    page = _html(m)
-    assert m.hexagons["customers"].sum() == 993 and m.hexagon_resolution is not None
-    (layer,) = [c for c in m._children.values()
+    result = customer_map(customers, area=OFFLINE, lang="zh")
+    page = _html(result.map)
+    assert result.hexagons["customers"].sum() == 993 and result.resolution is not None
+    (layer,) = [c for c in result.map._children.values()
                 if getattr(c, "layer_name", None) == "蜂窝网格客户数"]
     assert not layer.show and "wb-hexagon" in page  # off until ticked
     features = json.loads(layer.data_js)["features"]
-    assert len(features) == len(m.hexagons) == layer.features
+    assert len(features) == len(result.hexagons) == layer.features
     assert features[0]["properties"]["tip"] == (
-        f"该网格内 {int(m.hexagons['customers'].max())} 家客户")
+        f"该网格内 {int(result.hexagons['customers'].max())} 家客户")
     assert {f["properties"]["style"]["fillColor"] for f in features} <= set(PALETTE)
     ring = features[0]["geometry"]["coordinates"][0]
     assert len(ring) == 7 and ring[0] == ring[-1]  # a closed hexagon, lon/lat order
-    assert abs(ring[0][0] - m.hexagons.loc[0, "lon"]) < 1
-    assert abs(ring[0][1] - m.hexagons.loc[0, "lat"]) < 1
-    plain = customer_map(customers, tiles=None, hexagons=False)
-    assert len(plain.hexagons) == 0 and "wb-hexagon" not in _html(plain)
+    assert abs(ring[0][0] - result.hexagons.loc[0, "lon"]) < 1
+    assert abs(ring[0][1] - result.hexagons.loc[0, "lat"]) < 1
+    plain = customer_map(customers, area=OFFLINE, hexagons=False)
+    assert len(plain.hexagons) == 0 and "wb-hexagon" not in _html(plain.map)
 
 
 # --- no data through a template engine -----------------------------------------------
@@ -407,11 +465,11 @@ def test_customer_names_are_never_template_source(probe):
     names = [MAKE_DIR, PID, BROKEN, SUM]
     frame = pd.DataFrame({"name": names, "lat": [23.1, 23.2, 23.3, 23.4],
                           "lon": [113.1, 113.2, 113.3, 113.4]})
-    m = customer_map(frame, mask_pii=False, tiles=None)
+    m = customer_map(frame, mask_pii=False, area=OFFLINE).map
     page = _page(m)
     _no_template_ran(page, probe)
     tips = json.loads(re.search(r"_tips = (\[.*?\]);", page).group(1))
-    assert tips == [escape(n) for n in names]  # the names are there, as text
+    assert tips == [html_text(n) for n in names]  # the names are there, as text
 
 
 def test_region_names_are_never_template_source(probe, kpis):
@@ -419,12 +477,12 @@ def test_region_names_are_never_template_source(probe, kpis):
     table = kpis.assign(region=names, region_en=names[::-1])
     no_outlines = pd.DataFrame(columns=["region", "region_code", "level", "geometry"])
     for lang in ("en", "zh"):
-        for m in (region_bubble_map(table, lang=lang, tiles=None),
-                  region_map(table, outlines=no_outlines, lang=lang, tiles=None),
-                  region_map(table, lang=lang, tiles=None)):
-            page = _page(m)
+        for result in (region_bubble_map(table, lang=lang, area=OFFLINE),
+                       region_map(table, outlines=no_outlines, lang=lang, area=OFFLINE),
+                       region_map(table, lang=lang, area=OFFLINE)):
+            page = _page(result.map)
             _no_template_ran(page, probe)
-            assert escape(SUM) in page or json.dumps(escape(SUM)) in page
+            assert html_text(SUM) in page or json.dumps(html_text(SUM)) in page
 
 
 def test_every_folium_element_inserts_its_output_as_a_value(probe):
@@ -445,7 +503,7 @@ def test_captions_are_raw_html_values(probe):
     from helpers.viz.assets import RawHTML
 
     m = OfflineMap(tiles=None)
-    m.get_root().html.add_child(RawHTML(f"<div class='x'>{escape(MAKE_DIR)}</div>"))
+    m.get_root().html.add_child(RawHTML(f"<div class='x'>{html_text(MAKE_DIR)}</div>"))
     page = _page(m)
     _no_template_ran(page, probe)
-    assert escape(MAKE_DIR) in page
+    assert html_text(MAKE_DIR) in page

@@ -184,9 +184,10 @@ def test_render_html_keeps_offline_maps_and_refuses_cdn_ones(tmp_path):
     import pytest
 
     from helpers.run.render import OfflineReportError
-    from helpers.viz.maps import customer_map
+    from helpers.viz.maps.area import MapArea
+    from helpers.viz.maps.points import customer_map
 
-    offline = customer_map(pd.DataFrame({"lat": [23.1], "lon": [113.3]}), tiles=None)
+    offline = customer_map(pd.DataFrame({"lat": [23.1], "lon": [113.3]}), area=MapArea(tiles=None))
     good = render_html(_notebook_with_html(tmp_path / "good.ipynb", offline._repr_html_()),
                        tmp_path / "good.html", title="maps")
     text = good.read_text(encoding="utf-8")

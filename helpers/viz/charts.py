@@ -3,9 +3,11 @@ order-value distribution and segment mix.
 
 Every function follows seaborn's habits: keyword-only options, draws on ``ax`` when
 given (a new figure otherwise), returns the Axes, and never changes its input.
-Labels are English or Chinese (``lang="zh"``); Chinese text renders through
-:func:`helpers.viz.fonts.use_cjk_font`. Names from the data are literal text: a ``$`` in
-a region name never switches on mathtext (:func:`helpers.text.markup.chart_text`).
+Labels are English or Chinese (``lang="zh"``); Chinese text renders with the CJK font
+of :mod:`helpers.viz.theme`, which a notebook applies once (:func:`helpers.context.open_step`):
+the functions here never change ``matplotlib.rcParams``. Names from the data are literal
+text: a ``$`` in a region name never switches on mathtext
+(:func:`helpers.text.markup.chart_text`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from helpers.text.labels import (
     region_names,
 )
 from helpers.text.markup import chart_text
-from helpers.viz.fonts import use_cjk_font
 
 OTHERS_COLOR = "#b0b0b0"
 MAIN_COLOR = "#1f77b4"
@@ -35,7 +36,6 @@ LINE_COLOR = "#d62728"
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
-    use_cjk_font()
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax

@@ -1,0 +1,193 @@
+"""The folium elements the maps draw with, and data as JSON for a ``<script>`` block.
+
+Each element's template is fixed code; the data reaches it only through
+:func:`script_json` (and :mod:`helpers.viz.assets` inserts the rendered output as a
+value, never as template source).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import folium
+import numpy as np
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.template import Template
+
+# Imported for its effect: every map element inserts its rendered output as a value.
+import helpers.viz.assets  # noqa: F401
+
+#: Colour of the customer points.
+POINT_COLOR = "#3186cc"
+
+# A "{" that would start a Jinja2 expression, statement or comment. JSON's own braces
+# are always followed by '"' or '}', so these occur only inside strings.
+_TEMPLATE_OPENER = re.compile(r"\{(?=[{%#])")
+
+
+def script_json(value) -> str:
+    """JSON for a ``<script>`` block.
+
+    Parameters
+    ----------
+    value : JSON-serialisable
+        No NaN or infinity (refused).
+
+    Returns
+    -------
+    str
+        Compact JSON with ``<``, ``>``, ``&`` and a brace that would open a Jinja2
+        tag (``{{``, ``{%``, ``{#``, only ever inside strings) as unicode escapes, so
+        the text can neither close the script nor read as template source.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _TEMPLATE_OPENER.sub(r"\\u007b", text)
+
+
+class RegionLayer(Layer):
+    """One GeoJSON layer of region outlines, styled and labelled per feature.
+
+    Each feature carries ``style`` (Leaflet path options) and ``tip`` (escaped HTML)
+    in its properties; the layer highlights the region under the mouse.
+
+    Parameters
+    ----------
+    collection : dict
+        A GeoJSON FeatureCollection (:func:`helpers.geo.boundaries.feature_collection`).
+    name : str
+        The layer's name in the layer control.
+    show : bool, default True
+        Whether the layer is on when the map opens.
+
+    Attributes
+    ----------
+    features : int
+        The number of features drawn.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJSON({{ this.data_js }}, {
+            style: function (feature) { return feature.properties.style; },
+            onEachFeature: function (feature, layer) {
+                if (!feature.properties.tip) { return; }
+                layer.bindTooltip(feature.properties.tip, {sticky: true});
+                layer.on({
+                    mouseover: function (e) {
+                        e.target.setStyle({weight: 2.5, color: "#222222"});
+                        e.target.bringToFront();
+                    },
+                    mouseout: function (e) { {{ this.get_name() }}.resetStyle(e.target); }
+                });
+            }
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, collection: dict, name: str, *, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "RegionLayer"
+        self.data_js = script_json(collection)
+        self.features = len(collection["features"])
+
+
+class PointData(folium.MacroElement):
+    """Customer coordinates as one flat JS array (``[lat0, lon0, lat1, lon1, ...]``),
+    shared by the cluster and heat layers, and optional escaped tooltip texts.
+
+    Parameters
+    ----------
+    coords : ndarray
+        ``(n, 2)`` latitudes and longitudes, already rounded as they may be shown.
+    tips : list of str, optional
+        One escaped HTML tooltip per point; None: no tooltips.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.coords_js }};
+        var {{ this.get_name() }}_tips = {{ this.tips_js }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, coords: np.ndarray, tips: list[str] | None):
+        super().__init__()
+        self._name = "PointData"
+        self.coords_js = script_json(coords.ravel().tolist())
+        self.tips_js = "null" if tips is None else script_json(tips)
+
+
+class ClusterLayer(JSCSSMixin, Layer):
+    """All customers as circle markers in one leaflet.markercluster group, added in
+    chunks by ``addLayers`` (fast for 100k points).
+
+    Parameters
+    ----------
+    points : PointData
+        The coordinates (already added to the map).
+    name : str
+        The layer's name in the layer control.
+    show : bool, default True
+        Whether the layer is on when the map opens.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.markerClusterGroup({
+            chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50});
+        (function () {
+            var d = {{ this.points.get_name() }}, tips = {{ this.points.get_name() }}_tips;
+            var markers = new Array(d.length / 2);
+            for (var i = 0; i < d.length; i += 2) {
+                var marker = L.circleMarker([d[i], d[i + 1]], {radius: 5,
+                    color: "{{ this.color }}", weight: 1, fillOpacity: 0.7});
+                if (tips) { marker.bindTooltip(tips[i / 2]); }
+                markers[i / 2] = marker;
+            }
+            {{ this.get_name() }}.addLayers(markers);
+        })();
+        {% endmacro %}
+        """
+    )
+    default_js = [("markerclusterjs", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js")]
+    default_css = [
+        ("markerclustercss", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css"),
+        ("markerclusterdefaultcss", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css"),
+    ]
+
+    def __init__(self, points: PointData, name: str, *, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "ClusterLayer"
+        self.points = points
+        self.color = POINT_COLOR
+
+
+class HeatLayer(JSCSSMixin, Layer):
+    """A leaflet.heat density layer of the same points as a :class:`ClusterLayer`
+    (and the same parameters)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var d = {{ this.points.get_name() }}, pts = new Array(d.length / 2);
+            for (var i = 0; i < d.length; i += 2) { pts[i / 2] = [d[i], d[i + 1]]; }
+            return L.heatLayer(pts, {radius: 14, blur: 16, minOpacity: 0.25, maxZoom: 10});
+        })();
+        {% endmacro %}
+        """
+    )
+    default_js = [("leaflet-heat.js", "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js")]
+
+    def __init__(self, points: PointData, name: str, *, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "HeatLayer"
+        self.points = points

@@ -1,0 +1,112 @@
+"""The look of the workbook's charts, applied once: fonts (with a CJK font) and minus signs.
+
+Like seaborn's ``set_theme``, the theme is one explicit call, :func:`apply`, made by
+:func:`helpers.context.open_step` when a notebook opens; the chart functions
+(:mod:`helpers.viz.charts`) never touch ``matplotlib.rcParams``. :func:`rc` gives the
+same settings as a dict, for ``matplotlib.rc_context(theme.rc())`` around code that
+draws *and saves* a figure without changing the session (a notebook's inline backend
+draws a figure after its cell has run, outside such a context, so notebooks apply
+the theme).
+
+The CJK font comes from the ``mplfonts`` package (installed from PyPI with the other
+requirements), which ships Noto Sans CJK SC. Nothing is downloaded at run time and
+``mplfonts init`` is never called: the font file is registered with matplotlib's font
+manager (which only makes the font findable by name; no setting changes). The font is
+used in English reports too: names from the data (a customer, a territory from
+``workbook.yaml``) may be Chinese in any report.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from functools import cache
+from pathlib import Path
+
+import matplotlib as mpl
+from matplotlib import font_manager
+
+# Preferred files inside mplfonts/fonts, best first (sans-serif faces only).
+_MPLFONTS_FILES = ("NotoSansCJKsc-Regular.otf", "SourceHanSansSC-Regular.otf", "SimHei.ttf")
+# System families used when mplfonts is absent.
+_SYSTEM_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Heiti SC",
+)
+#: matplotlib's own font: the fallback for glyphs the CJK font lacks.
+FALLBACK_FONT = "DejaVu Sans"
+
+
+def _mplfonts_dir() -> Path | None:
+    # find_spec locates the package without importing it (its __init__ pulls in a CLI).
+    spec = importlib.util.find_spec("mplfonts")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "fonts"
+
+
+def _find_font() -> str | None:
+    folder = _mplfonts_dir()
+    if folder is not None:
+        for filename in _MPLFONTS_FILES:
+            path = folder / filename
+            if path.is_file():
+                font_manager.fontManager.addfont(str(path))
+                return font_manager.FontProperties(fname=str(path)).get_name()
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for family in _SYSTEM_FAMILIES:
+        if family in installed:
+            return family
+    return None
+
+
+@cache
+def cjk_font() -> str:
+    """The family of the CJK font the theme uses, registered with matplotlib.
+
+    Returns
+    -------
+    str
+        Noto Sans CJK SC from ``mplfonts`` (or the first CJK font found on the
+        system); :data:`FALLBACK_FONT`, with a warning, when there is none.
+    """
+    found = _find_font()
+    if found is None:
+        warnings.warn("No CJK font found (install mplfonts); Chinese text will not render.",
+                      stacklevel=2)
+    return found or FALLBACK_FONT
+
+
+def rc() -> dict[str, object]:
+    """The theme's matplotlib settings.
+
+    Returns
+    -------
+    dict
+        ``font.family`` sans-serif; ``font.sans-serif`` the CJK font first, then
+        DejaVu Sans and matplotlib's default list; ``axes.unicode_minus`` False
+        (CJK fonts lack the Unicode minus glyph). Built from matplotlib's defaults,
+        never from the current settings, so it is the same in every session.
+    """
+    family = cjk_font()
+    defaults = [f for f in mpl.rcParamsDefault["font.sans-serif"]
+                if f not in (family, FALLBACK_FONT)]
+    return {
+        "font.family": ["sans-serif"],
+        "font.sans-serif": [family, FALLBACK_FONT, *defaults],
+        "axes.unicode_minus": False,
+    }
+
+
+def apply() -> None:
+    """Set the theme in ``matplotlib.rcParams`` (the one place charts' settings change).
+
+    Called by :func:`helpers.context.open_step`; calling it again changes nothing.
+    """
+    mpl.rcParams.update(rc())
