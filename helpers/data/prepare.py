@@ -42,7 +42,7 @@ from helpers.data.read import (
 )
 from helpers.data.schemas import validate
 from helpers.exports import read_csv, write_csv
-from helpers.geo.scope import territory_map
+from helpers.geo.territories import territory_map
 
 INT_COLUMNS = ("headcount", "sales_staff", "tech_staff", "product_tier_count", "quantity")
 FLOAT_COLUMNS = ("registered_capital", "years_active", "typical_order_value", "lat", "lon")
