@@ -31,7 +31,8 @@ warnings.simplefilter("ignore")
 from collections import defaultdict
 import pandas as pd
 from helpers import context
-from helpers.analysis import clusters, hotspots, isolation, kpis, lifecycle, ltv, partners, segments
+from helpers.analysis import (clusters, customers, hotspots, isolation, kpis, lifecycle, ltv,
+                              partners, segments)
 from helpers.steps import insight
 from helpers.data.prepare import PrepResult
 
@@ -53,7 +54,9 @@ def timed(module, name, label):
     setattr(module, name, wrapper)
 for module, name, label in [
         (kpis, "region_kpis", "kpis"), (hotspots, "hotspots", "hotspots"),
-        (isolation, "isolated_customers", "isolated"), (segments, "rfm", "rfm"),
+        (isolation, "isolated_customers", "isolated"),
+        (customers, "purchase_summary", "summary"), (customers, "purchase_days", "summary"),
+        (segments, "rfm", "rfm"),
         (lifecycle, "lifecycle", "lifecycle"), (ltv, "customer_ltv", "ltv"),
         (clusters.CustomerClusters, "fit", "clusters"),
         (partners, "partner_tiers", "partners")]:
@@ -78,7 +81,8 @@ row = {"customers": n, "orders": len(tables["orders"]), "total_s": total, "cpu_s
 print(json.dumps(row))
 """
 
-PARTS = ["kpis", "hotspots", "isolated", "rfm", "lifecycle", "ltv", "clusters", "partners"]
+PARTS = ["kpis", "hotspots", "isolated", "summary", "rfm", "lifecycle", "ltv", "clusters",
+         "partners"]
 
 
 def main(argv: list[str] | None = None) -> int:

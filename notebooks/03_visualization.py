@@ -34,6 +34,7 @@ ctx.heading()
 import matplotlib.pyplot as plt
 
 from helpers.analysis import segments
+from helpers.analysis.customers import purchase_summary
 from helpers.analysis.kpis import monthly_revenue
 from helpers.geo import boundaries
 from helpers.viz import charts, maps
@@ -130,7 +131,8 @@ charts.plot_order_values(in_period, lang=lang)
 # large red share needs a win-back campaign more than new prospects.
 
 # %%
-rfm = segments.rfm(ctx.orders, as_of=ctx.period.as_of, bins=ctx.config.analysis.rfm_bins)
+rfm = segments.rfm(purchase_summary(ctx.orders, as_of=ctx.period.as_of),
+                   bins=ctx.config.analysis.rfm_bins)
 customer_segments = rfm.merge(ctx.customers[["customer_id", level]], on="customer_id", how="left")
 charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang)
 

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from helpers.analysis import lifecycle, partners
+from helpers.analysis.customers import purchase_days, purchase_summary
 from helpers.config import Partners
 from helpers.period import Period
 
@@ -94,7 +95,9 @@ def test_partner_tiers_flags(customers):
          ("o5", "P2", day("2024-11-01"), 5000.0), ("o6", "P3", day("2022-05-01"), 9000.0),
          ("o7", "P6", day("2024-12-20"), 1000.0), ("o8", "P7", day("2024-02-01"), 3000.0)],
         columns=["order_id", "customer_id", "order_date", "amount"])
-    stages = lifecycle.lifecycle(orders, as_of="2025-01-01", customers=customers)
+    stages = lifecycle.lifecycle(purchase_summary(orders, as_of="2025-01-01"),
+                                 purchase_days(orders, as_of="2025-01-01"),
+                                 as_of="2025-01-01", customers=customers)
     table = partners.partner_tiers(customers, orders, period=Period.ending("2024-12-31"),
                                    stages=stages)
     t = table.set_index("customer_id")

@@ -30,6 +30,7 @@ import pandas as pd
 
 from helpers.analysis import (
     clusters,
+    customers,
     gaps,
     hotspots,
     isolation,
@@ -91,8 +92,8 @@ def _with_hotspots(ctx: Context, kpis: pd.DataFrame) -> tuple[pd.DataFrame, dict
                              benchmark=benchmark)
 
 
-def _clusters(orders: pd.DataFrame, as_of: pd.Timestamp, a) -> tuple[dict, dict]:
-    features = clusters.customer_features(orders, as_of=as_of)
+def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
+    features = clusters.customer_features(summary)
     note = {"customers": int(len(features)), "features": clusters.FEATURES,
             "transform": "log1p, then standardised"}
     empty = {"clusters": pd.DataFrame(columns=["customer_id", "cluster"]),
@@ -170,16 +171,20 @@ def insight_tables(ctx: Context) -> dict:
         "statement_top20_customers": top20_statement(by_customer, unit="customers",
                                                          lang=ctx.lang),
     }
-    rfm_table = segments.rfm(orders, as_of=as_of, bins=a.rfm_bins)
-    stages = lifecycle.lifecycle(orders, as_of=as_of, customers=ctx.customers,
+    # One purchase summary per customer, on the day after the period, for RFM,
+    # lifecycle, lifetime value and clusters alike.
+    summary = customers.purchase_summary(orders, as_of=as_of)
+    rfm_table = segments.rfm(summary, bins=a.rfm_bins)
+    stages = lifecycle.lifecycle(summary, customers.purchase_days(orders, as_of=as_of),
+                                 as_of=as_of, customers=ctx.customers,
                                  new_months=a.new_months, at_risk_months=a.at_risk_months,
                                  churn_months=a.churn_months)
     notes["lifecycle"] = {"as_of": as_of, "new_months": a.new_months,
                           "at_risk_months": a.at_risk_months, "churn_months": a.churn_months}
-    value, notes["ltv"] = ltv.customer_ltv(orders, as_of=as_of, months=a.ltv_months,
+    value, notes["ltv"] = ltv.customer_ltv(summary, months=a.ltv_months,
                                            discount_monthly=a.ltv_discount_monthly,
                                            penalizer=a.ltv_penalizer)
-    cluster_tables, notes["clusters"] = _clusters(orders, as_of, a)
+    cluster_tables, notes["clusters"] = _clusters(summary, a)
     tables = {"region_kpis": kpis, "market_gaps": gaps.market_gaps(kpis),
               "concentration": how_concentrated, "rfm": rfm_table,
               "segment_summary": segments.segment_summary(rfm_table),
