@@ -112,8 +112,9 @@ def playbook(tiers: pd.DataFrame | None = None) -> pd.DataFrame:
     Parameters
     ----------
     tiers : DataFrame, optional
-        :func:`helpers.analysis.tiers.region_tiers` output; when given only the tiers present are
-        listed and ``regions`` names their regions (comma separated).
+        :func:`helpers.analysis.tiers.region_tiers` output; when given only the
+        tiers present are listed and ``regions`` names their regions (comma
+        separated).
     """
     present = TIERS if tiers is None else [t for t in TIERS if t in set(tiers["tier"])]
     rows = []
@@ -139,8 +140,9 @@ def action_list(tiers: pd.DataFrame, *, reps: pd.DataFrame | None = None) -> pd.
     Parameters
     ----------
     tiers : DataFrame
-        :func:`helpers.analysis.tiers.region_tiers` output. Its ``territory`` column (or, for
-        territory-level KPIs, the ``region`` itself) links regions to reps.
+        :func:`helpers.analysis.tiers.region_tiers` output. Its ``territory``
+        column (or, for territory-level KPIs, the ``region`` itself) links
+        regions to reps.
     reps : DataFrame, optional
         ``sales_rep_id``, ``name``, ``region`` (the territory they cover).
         When given, actions owned by a sales role (regional sales manager,

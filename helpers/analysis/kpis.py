@@ -106,8 +106,8 @@ def region_kpis(
         last ``pop_months`` against the ``pop_months`` before them).
     reference : DataFrame, optional
         Population and GDP per region
-        (:func:`helpers.geo.reference.load_province_reference`, or any table with ``province``, ``population_10k`` and
-        ``gdp_100m_cny``). Used only when ``level == "province"``; adds the
+        (:func:`helpers.geo.reference.load_province_reference`, or any table
+        with ``province``, ``population_10k`` and ``gdp_100m_cny``). Used only when ``level == "province"``; adds the
         penetration and gap columns. ``None``: no such columns.
     universe : sequence of str, optional
         Region names that must appear even with no customers (they get
