@@ -28,5 +28,6 @@ def test_marketing_roi_pro_rata_by_day():
     with pytest.raises(ValueError, match="spend row 1: period must be a quarter"):
         roi.marketing_roi(kpis, spend.assign(period="Jan 2024"), period=PERIOD)
     terr = roi.marketing_roi(pd.DataFrame({"region": ["华南"], "revenue": [10.0]}), spend,
-                             period=PERIOD, region_of_province=pd.Series({"广东省": "华南", "江苏省": "华东"}))
+                             period=PERIOD,
+                             region_of_province=pd.Series({"广东省": "华南", "江苏省": "华东"}))
     assert terr["marketing_spend"].item() == pytest.approx(152.0)

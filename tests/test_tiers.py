@@ -84,7 +84,7 @@ def test_region_tier_reasons_in_chinese_carry_the_same_numbers(kpis):
 
 def test_region_tiers_small_sample_from_min_customers(kpis):
     tiered = tiers.region_tiers(kpis.drop(columns="small_sample"), rules=RULES,
-                                  min_customers=10)
+                                min_customers=10)
     got = tiered.set_index("region")["tier"]
     assert got["at_emerging_edge"] == "steady"      # 9 customers < 10: growth not trusted
     assert got["thin"] == "gap"
@@ -93,7 +93,7 @@ def test_region_tiers_small_sample_from_min_customers(kpis):
 
 def test_region_tiers_without_gap_ratio(kpis):
     tiered = tiers.region_tiers(kpis.drop(columns=["gap_ratio", "expected_customers"]),
-                                  rules=RULES)
+                                rules=RULES)
     assert tiered.set_index("region").loc["thin", "tier"] == "steady"
 
 
@@ -118,8 +118,8 @@ HOT_RULES = {**RULES, "hotspot_bin": 2, "hotspot_share": 0.03}
 def test_a_hot_spot_is_core_from_a_smaller_share():
     tiered = tiers.region_tiers(_one(gi_bin=2, gi_z=2.1), rules=HOT_RULES)
     assert tiered["tier"].iloc[0] == "core"
-    assert tiered["tier_reason"].iloc[0] == ("Gi* hot spot (z 2.10, bin 2 ≥ 2), share 4.0% ≥ 3.0%, "
-                                            "growth +0.0% ≥ -5.0%")
+    assert tiered["tier_reason"].iloc[0] == ("Gi* hot spot (z 2.10, bin 2 ≥ 2), "
+                                             "share 4.0% ≥ 3.0%, growth +0.0% ≥ -5.0%")
     # below the hot-spot share, or not significant, or shrinking: not core
     assert tiers.region_tiers(_one(gi_bin=2, share=0.02), rules=HOT_RULES)["tier"].iloc[0] \
         == "steady"
@@ -133,7 +133,7 @@ def test_a_hot_spot_is_core_from_a_smaller_share():
 def test_core_by_share_names_the_hot_spot_as_evidence():
     tiered = tiers.region_tiers(_one(share=0.3, gi_bin=3, gi_z=3.4), rules=HOT_RULES)
     assert tiered["tier_reason"].iloc[0] == ("share 30.0% ≥ 6.0%, growth +0.0% ≥ -5.0%; "
-                                            "Gi* hot spot (z 3.40, bin 3 ≥ 2)")
+                                             "Gi* hot spot (z 3.40, bin 3 ≥ 2)")
     flagged = tiers.region_tiers(_one(hotspot=True), rules=HOT_RULES)
     assert flagged["tier"].iloc[0] == "core"
 
@@ -149,9 +149,9 @@ def test_emerging_by_potential_comes_after_gap():
     ], ignore_index=True)
     tiered = tiers.region_tiers(kpis, rules=rules).set_index("region")
     assert tiered["tier"].to_dict() == {"room": "emerging", "thin": "gap", "full": "steady",
-                                       "slow": "steady", "tiny": "steady"}
+                                        "slow": "steady", "tiny": "steady"}
     assert tiered.loc["room", "tier_reason"] == ("growth +12.0% ≥ +10.0% with room to grow: "
-                                                "20 customers vs 25.0 expected, ratio 0.80 < 1")
+                                                 "20 customers vs 25.0 expected, ratio 0.80 < 1")
     off = tiers.region_tiers(kpis, rules=RULES).set_index("region")
     assert off.loc["room", "tier"] == "steady"
 

@@ -259,9 +259,10 @@ def segment_actions(rfm_table: pd.DataFrame, customers: pd.DataFrame, *,
         ``customer_id``, ``segment``, ``campaign``, ``action``, ``owner_role``,
         ``kpi``, ``owner`` (the customer's rep by name for account manager and
         sales rep actions when known, else the role), ``recency_days``,
-        ``frequency``, ``monetary``, ``lifecycle`` and ``ltv_12m`` when given, then those of ``name``, ``province``, ``city``,
-        ``territory``, ``sales_rep_id``, ``channel``, ``contact``, ``phone``,
-        ``email`` that ``customers`` has. Sorted by campaign priority (the
+        ``frequency``, ``monetary``, ``lifecycle`` and ``ltv_12m`` when given,
+        then those of ``name``, ``province``, ``city``, ``territory``,
+        ``sales_rep_id``, ``channel``, ``contact``, ``phone``, ``email`` that
+        ``customers`` has. Sorted by campaign priority (the
         order of the segments in :data:`SEGMENT_PLAYBOOK`), then ``ltv_12m``
         (when given) or ``monetary``, descending.
     """

@@ -107,8 +107,9 @@ def region_kpis(
     reference : DataFrame, optional
         Population and GDP per region
         (:func:`helpers.geo.reference.load_province_reference`, or any table
-        with ``province``, ``population_10k`` and ``gdp_100m_cny``). Used only when ``level == "province"``; adds the
-        penetration and gap columns. ``None``: no such columns.
+        with ``province``, ``population_10k`` and ``gdp_100m_cny``). Used
+        only when ``level == "province"``; adds the penetration and gap
+        columns. ``None``: no such columns.
     universe : sequence of str, optional
         Region names that must appear even with no customers (they get
         ``customers == 0``: the blank regions). Default: for provinces with a
@@ -162,7 +163,8 @@ def region_kpis(
           ``revenue_per_capita`` (CNY per resident: market intensity),
           ``revenue_per_100m_gdp`` (revenue in CNY per 100 million CNY of
           GDP), ``expected_customers`` (see
-          :func:`helpers.analysis.gaps.expected_customers`), ``expected_method``, ``gap_ratio`` (``customers /
+          :func:`helpers.analysis.gaps.expected_customers`),
+          ``expected_method``, ``gap_ratio`` (``customers /
           expected_customers``), ``customer_gap`` (``expected - customers``)
           and ``gap_p`` (Poisson probability of so few customers or fewer if
           the region were like the others: small is a real gap)

@@ -119,7 +119,7 @@ def _isolated(ctx: Context, tables: dict, revenue: pd.Series) -> tuple[pd.DataFr
     """Isolated customers of the scope (isolation judged against all customers)."""
     a = ctx.config.analysis
     found, note = isolation.isolated_customers(ctx.prep.customers, eps_km=a.isolation_km,
-                                             min_customers=a.isolation_min_customers)
+                                               min_customers=a.isolation_min_customers)
     found = found.loc[found["customer_id"].isin(ctx.customers["customer_id"])]
     profile_cols = [c for c in ["name", "channel", "industry", "business_model",
                                 "main_product_tier", "headcount", "signup_date",

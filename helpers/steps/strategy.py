@@ -131,7 +131,8 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
             _region_names(settings.caps, "budget.caps").items() if v in in_scope_names}
     result["notes"] = [say("budget_basis", ctx.lang, basis=basis), *budget.method_notes(
         elasticity=settings.elasticity, unit=unit, total=total, current_total=current_total,
-        period=p.label(ctx.lang), momentum=settings.momentum, headroom=settings.headroom, lang=ctx.lang)]
+        period=p.label(ctx.lang), momentum=settings.momentum, headroom=settings.headroom,
+        lang=ctx.lang)]
     try:
         table = budget.propose(
             frame, total=total, elasticity=settings.elasticity, unit=unit,
@@ -229,14 +230,14 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
     reps = ctx.prep.reps
     notes: list[str] = []
     campaign = actions.segment_actions(insight["rfm"], ctx.prep.customers, reps=reps,
-                                        lifecycle=extras["lifecycle"], ltv=extras["ltv"])
+                                       lifecycle=extras["lifecycle"], ltv=extras["ltv"])
     partners = None
     if extras["partner_tiers"] is None or extras["partner_tiers"].empty:
         notes.append(say("no_partners", ctx.lang))
     else:
         try:
             partners = actions.partner_actions(extras["partner_tiers"], ctx.prep.customers,
-                                                reps=reps)
+                                               reps=reps)
         except KeyError as exc:
             notes.append(f"partner_tiers.csv cannot be read: {exc.args[0]}")
     segment_playbook = pd.DataFrame(
