@@ -1,4 +1,4 @@
-"""Benchmark of step 4: time of ``insights.insight_tables`` for the whole market.
+"""Benchmark of step 4: time of ``insight.insight_tables`` for the whole market.
 
 The canonical tables come from ``samplegen.generate`` (no step-2 prep: only step 4
 is timed). Each size runs in a fresh Python process (imports warm, as in a notebook
