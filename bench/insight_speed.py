@@ -1,4 +1,4 @@
-"""Benchmark of step 4: time of ``insights.insight_tables`` for the whole market.
+"""Benchmark of step 4: time of ``insight.insight_tables`` for the whole market.
 
 The canonical tables come from ``samplegen.generate`` (no step-2 prep: only step 4
 is timed). Each size runs in a fresh Python process (imports warm, as in a notebook
@@ -30,15 +30,10 @@ import json, os, resource, sys, tempfile, time, warnings
 warnings.simplefilter("ignore")
 from collections import defaultdict
 import pandas as pd
-from helpers.analysis import clusters
-from helpers.steps import insight as insights
-from helpers.analysis import kpi
-from helpers.analysis import lifecycle
-from helpers.analysis import ltv
-from helpers.analysis import partners
-from helpers.analysis import segments
-from helpers.analysis import spatial
 from helpers import context
+from helpers.analysis import (clusters, customers, hotspots, isolation, kpis, lifecycle, ltv,
+                              partners, segments)
+from helpers.steps import insight
 from helpers.data.prepare import PrepResult
 
 n = int(sys.argv[1])
@@ -58,8 +53,10 @@ def timed(module, name, label):
             spent[label + "_s"] += time.perf_counter() - t
     setattr(module, name, wrapper)
 for module, name, label in [
-        (kpi, "region_kpis", "kpis"), (spatial, "hotspots", "hotspots"),
-        (spatial, "isolated_customers", "isolated"), (segments, "rfm", "rfm"),
+        (kpis, "region_kpis", "kpis"), (hotspots, "hotspots", "hotspots"),
+        (isolation, "isolated_customers", "isolated"),
+        (customers, "purchase_summary", "summary"), (customers, "purchase_days", "summary"),
+        (segments, "rfm", "rfm"),
         (lifecycle, "lifecycle", "lifecycle"), (ltv, "customer_ltv", "ltv"),
         (clusters.CustomerClusters, "fit", "clusters"),
         (partners, "partner_tiers", "partners")]:
@@ -71,7 +68,7 @@ prep = PrepResult(customers=tables["customers"], orders=tables["orders"], reps=t
 ctx = context.open_step(run_dir=tempfile.mkdtemp(prefix="insight_speed_"))
 ctx.__dict__["prep"] = prep          # step 2 is not timed
 t0, c0 = time.perf_counter(), time.process_time()
-result = insights.insight_tables(ctx)
+result = insight.insight_tables(ctx)
 total, cpu = time.perf_counter() - t0, time.process_time() - c0
 load = os.getloadavg()[0]
 row = {"customers": n, "orders": len(tables["orders"]), "total_s": total, "cpu_s": cpu,
@@ -84,7 +81,8 @@ row = {"customers": n, "orders": len(tables["orders"]), "total_s": total, "cpu_s
 print(json.dumps(row))
 """
 
-PARTS = ["kpis", "hotspots", "isolated", "rfm", "lifecycle", "ltv", "clusters", "partners"]
+PARTS = ["kpis", "hotspots", "isolated", "summary", "rfm", "lifecycle", "ltv", "clusters",
+         "partners"]
 
 
 def main(argv: list[str] | None = None) -> int:

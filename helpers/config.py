@@ -101,7 +101,8 @@ class Analysis(_Strict):
     active_months: int = Field(12, ge=1, le=60)
     min_customers: int = Field(5, ge=1)
     rfm_bins: int = Field(5, ge=2, le=10)
-    # Step 4 (helpers.analysis.kpi, spatial, clusters, lifecycle, ltv); every key optional.
+    # Step 4 (helpers.analysis: kpis, hotspots, isolation, clusters, lifecycle, ltv); every key
+    # optional.
     pop_months: int = Field(3, ge=1, le=12)
     expected_model: Literal["auto", "poisson", "allocation"] = "auto"
     hotspot_value: Literal["auto", "revenue", "customers", "revenue_per_capita",

@@ -14,11 +14,14 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
-from helpers.analysis import kpi
+from helpers.analysis import kpis
+from helpers.analysis.benchmark import Benchmark
 from helpers.config import Config, RunPaths, load_config
 from helpers.data.prepare import PrepResult
 from helpers.data.privacy import PII_COLUMNS, mask_pii
+from helpers.geo.reference import load_province_reference
 from helpers.geo.scope import Scope
+from helpers.period import Period
 from helpers.steps.prep import ensure_prep
 from helpers.text.markup import md_text
 from helpers.viz import theme
@@ -55,16 +58,12 @@ class Context:
         return self.scope.filter(self.prep.orders)
 
     @cached_property
-    def period(self) -> dict:
-        """Current and previous analysis period (same end for every region of a run)."""
-        return kpi.period_windows(self.prep.orders, self.period_end_param or None,
-                                  months=self.config.analysis.period_months)
-
-    @property
-    def period_text(self) -> str:
-        p = self.period
-        first_day = p["start"] + pd.Timedelta(days=1)
-        return f"{first_day:%Y-%m-%d} – {p['end']:%Y-%m-%d}"
+    def period(self) -> Period:
+        """The analysis period: ``analysis.period_months`` up to ``period_end`` (default:
+        the last order day of the whole market, so every region of a run has the same)."""
+        return Period.ending(self.period_end_param or None,
+                             self.config.analysis.period_months,
+                             dates=self.prep.orders["order_date"])
 
     def heading(self) -> Markdown:
         """A line naming the region, period and run, under the notebook's title.
@@ -73,18 +72,22 @@ class Context:
         are data: :func:`helpers.text.markup.md_text`, never in a code span.
         """
         region, run = md_text(self.scope.label(self.lang)), md_text(self.run.root.name)
+        period = md_text(self.period.label(self.lang))
         if self.lang == "zh":
-            text = f"**{region}** · 分析期 {md_text(self.period_text)} · 运行 {run}"
+            text = f"**{region}** · 分析期 {period} · 运行 {run}"
         else:
-            text = f"**{region}** · period {md_text(self.period_text)} · run {run}"
+            text = f"**{region}** · period {period} · run {run}"
         return Markdown(text)
 
     @cached_property
-    def market_kpis(self) -> pd.DataFrame:
-        """Province KPIs of the whole market: what a territory's provinces are judged against."""
+    def benchmark(self) -> Benchmark | None:
+        """What a territory's provinces are judged against: the whole market's province
+        KPIs (every customer, every province). None outside a territory report."""
+        if self.scope.kind != "territory":
+            return None
         universe = list(Scope.parse("ALL", self.config).provinces)
-        return region_kpis(self, "province", customers=self.prep.customers,
-                           orders=self.prep.orders, universe=universe)
+        return Benchmark(_region_kpis(self, "province", self.prep.customers,
+                                      self.prep.orders, universe, None))
 
     def show(self, frame: pd.DataFrame, *, rows: int | None = 20, columns=PII_COLUMNS,
              free_text=()):
@@ -131,48 +134,30 @@ def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
     return Context(cfg, scope, run, run.region(scope.slug), lang, mask_pii, period_end)
 
 
-def region_kpis(ctx: Context, level: str | None = None, *, customers: pd.DataFrame | None = None,
-                orders: pd.DataFrame | None = None,
-                universe: list[str] | None = None) -> pd.DataFrame:
+def region_kpis(ctx: Context, level: str | None = None) -> pd.DataFrame:
     """KPIs per region inside the scope (provinces, or cities in a province report).
 
-    Steps 3 and 4 both call this, so their KPI tables agree. ``customers``,
-    ``orders`` and ``universe`` default to the scope's; step 4 passes the whole
-    market when a territory's hot spots need every province.
-
-    In a territory report the provinces are judged against the whole market, so
-    that a province reads the same in every report: ``share`` stays the share of
-    the territory's revenue, ``market_share`` is added, and the gap columns
-    (``expected_customers``, ``gap_ratio``, ``customer_gap``, ``gap_p``) come
-    from the market-wide model (a fit on 31 provinces, not on the territory's few).
+    Steps 3 and 4 both call this, so their KPI tables agree. In a territory
+    report the provinces are judged against the whole market
+    (:attr:`Context.benchmark`), so that a province reads the same in every
+    report: ``share`` stays the share of the territory's revenue,
+    ``market_share`` is added, and the gap columns come from the market-wide
+    model (a fit on 31 provinces, not on the territory's few).
     """
     level = level or ctx.scope.sublevel
-    own = _region_kpis(ctx, level, customers, orders, universe)
-    if not (ctx.scope.kind == "territory" and level == "province"
-            and customers is None and orders is None and universe is None):
-        return own
-    market = ctx.market_kpis.set_index("region")
-    columns = [c for c in MARKET_COLUMNS if c in market.columns]
-    return (own.drop(columns=columns)
-            .join(market[columns], on="region")
-            .assign(market_share=own["region"].map(market["share"]))[
-                [*own.columns, "market_share"]])
+    universe = list(ctx.scope.provinces) if level == "province" else []
+    benchmark = ctx.benchmark if level == "province" else None
+    return _region_kpis(ctx, level, ctx.customers, ctx.orders, universe, benchmark)
 
 
-#: Columns a territory report takes from the whole market's province KPIs.
-MARKET_COLUMNS = ("expected_customers", "expected_method", "gap_ratio", "customer_gap", "gap_p")
-
-
-def _region_kpis(ctx: Context, level: str, customers, orders, universe) -> pd.DataFrame:
+def _region_kpis(ctx: Context, level: str, customers: pd.DataFrame, orders: pd.DataFrame,
+                 universe: list[str], benchmark: Benchmark | None) -> pd.DataFrame:
     a = ctx.config.analysis
-    if universe is None:
-        universe = list(ctx.scope.provinces) if level == "province" else []
     china = ctx.config.geography.country == "CN"
-    return kpi.region_kpis(
-        ctx.customers if customers is None else customers,
-        ctx.orders if orders is None else orders,
-        level=level, period_end=ctx.period["end"],
-        months=a.period_months, active_months=a.active_months, pop_months=a.pop_months,
-        reference=kpi.load_province_reference() if level == "province" and china else None,
+    return kpis.region_kpis(
+        customers, orders, level=level, period=ctx.period, active_months=a.active_months,
+        pop_months=a.pop_months,
+        reference=load_province_reference() if level == "province" and china else None,
         universe=universe, min_customers=a.min_customers, expected_method=a.expected_model,
+        benchmark=benchmark,
     )

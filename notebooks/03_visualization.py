@@ -32,9 +32,10 @@ ctx.heading()
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 
-from helpers.analysis import kpi, segments
+from helpers.analysis import segments
+from helpers.analysis.customers import purchase_summary
+from helpers.analysis.kpis import monthly_revenue
 from helpers.viz import charts
 from helpers.viz.maps import points, regions
 from helpers.viz.maps.area import MapArea
@@ -80,8 +81,7 @@ charts.plot_share(with_customers, value="revenue", lang=lang)
 # a named owner.
 
 # %%
-p = ctx.period
-in_period = ctx.orders[(ctx.orders["order_date"] > p["start"]) & (ctx.orders["order_date"] <= p["end"])]
+in_period = ctx.orders[ctx.period.contains(ctx.orders["order_date"])]
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
 charts.plot_lorenz(kpis, value="revenue", unit="provinces" if level == "province" else "cities",
                    lang=lang, ax=axes[0])
@@ -107,7 +107,7 @@ charts.plot_customers_vs_revenue(with_customers, lang=lang)
 # %%
 orders_by_region = (ctx.orders.drop(columns=[level], errors="ignore")
                     .merge(ctx.customers[["customer_id", level]], on="customer_id", how="left"))
-monthly = kpi.monthly_revenue(orders_by_region, by=level)
+monthly = monthly_revenue(orders_by_region, by=level)
 charts.plot_trend(monthly, value="revenue", hue=level, top=6, lang=lang)
 
 # %% [markdown] tags=["section-order_values"]
@@ -128,8 +128,7 @@ charts.plot_order_values(in_period, lang=lang)
 # large red share needs a win-back campaign more than new prospects.
 
 # %%
-as_of = p["end"] + pd.Timedelta(days=1)
-rfm = segments.rfm(ctx.orders[ctx.orders["order_date"] <= p["end"]], as_of=as_of,
+rfm = segments.rfm(purchase_summary(ctx.orders, as_of=ctx.period.as_of),
                    bins=ctx.config.analysis.rfm_bins)
 customer_segments = rfm.merge(ctx.customers[["customer_id", level]], on="customer_id", how="left")
 charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang)

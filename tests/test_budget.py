@@ -10,6 +10,7 @@ import pytest
 from scipy.optimize import minimize
 
 from helpers.analysis import budget
+from helpers.period import Period
 
 
 def regions(spend, revenue, **extra) -> pd.DataFrame:
@@ -226,12 +227,12 @@ def test_spend_by_region_counts_quarters_by_their_days_in_the_period():
                           "period": ["2024Q4", "2025Q1", "2025Q2", "2025Q1", "2023Q1"],
                           "amount": [9200.0, 9000.0, 9100.0, 500.0, 999.0]})
     # period (2024-11-30, 2025-03-31]: 31 of Q4's 92 days, all of Q1, none of Q2
-    out = budget.spend_by_region(spend, ["甲", "乙", "丙"], "2024-11-30", "2025-03-31")
+    period = Period.between("2024-12-01", "2025-03-31")
+    out = budget.spend_by_region(spend, ["甲", "乙", "丙"], period)
     assert out.set_index("region")["marketing_spend"].to_dict() == pytest.approx(
         {"甲": 9200 * 31 / 92 + 9000, "乙": 500.0, "丙": 0.0})
-    assert set(budget.spend_by_region(spend, None, "2024-11-30", "2025-03-31")["region"]) == {
-        "甲", "乙"}
-    assert budget.spend_by_region(spend.iloc[:0], None, "2024-01-01", "2024-12-31").empty
+    assert set(budget.spend_by_region(spend, None, period)["region"]) == {"甲", "乙"}
+    assert budget.spend_by_region(spend.iloc[:0], None, Period.ending("2024-12-31")).empty
 
 
 def test_method_notes_in_both_languages_carry_the_same_numbers():

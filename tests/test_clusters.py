@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis import clusters
+from helpers.analysis.customers import purchase_summary
 
 
 def _blobs(k: int, per: int = 100, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
@@ -69,7 +70,8 @@ def test_customer_features_by_hand():
                                       "2024-06-01", "2024-06-10"]),
         "amount": [100.0, 300.0, -50.0, 200.0, 10.0],
     })
-    f = clusters.customer_features(orders, as_of="2024-06-10").set_index("customer_id")
+    summary = purchase_summary(orders, as_of="2024-06-10")
+    f = clusters.customer_features(summary).set_index("customer_id")
     assert f.loc["a", "frequency"] == 2 and f.loc["a", "monetary"] == 350.0
     assert f.loc["a", "aov"] == 175.0 and f.loc["a", "recency_days"] == 101
     assert f.loc["a", "tenure_days"] == 161

@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from helpers.config import DEFAULT_CONFIG, ConfigError, RunPaths, load_config
-from helpers.geo.scope import RegionError, Scope, list_regions
+from helpers.geo.scope import Scope, list_regions
+from helpers.geo.territories import RegionError
 
 
 def write(tmp_path, data):

@@ -86,7 +86,8 @@ def test_brief_with_full_data(full):
     assert brief["first"]["05"][0] == "budget"
     assert len(brief["provinces_in_scope"]) == 31 and brief["regions_compared"] == "province"
     p = full.period
-    assert str(brief["period_end"])[:10] == f"{p['end']:%Y-%m-%d}"
+    assert str(brief["period_end"])[:10] == f"{p.end:%Y-%m-%d}"
+    assert brief["period_start"] == p.first_day and brief["baseline_end"] == p.start
     assert (brief["period_start"] - brief["baseline_start"]).days in (365, 366)
     assert all(brief["data"]["available"].values())
     assert brief["data"]["customers"] == len(full.customers)

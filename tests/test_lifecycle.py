@@ -6,9 +6,16 @@ import pandas as pd
 import pytest
 
 from helpers.analysis import lifecycle
+from helpers.analysis.customers import purchase_days, purchase_summary
 
 AS_OF = pd.Timestamp("2025-01-01")   # windows: new from 2024-10-01, at risk before
 # 2024-07-01, churned before 2024-01-01 (3, 6, 12 months)
+
+
+def _stages(orders: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """Lifecycle stages on AS_OF from the customer summary of ``orders``."""
+    return lifecycle.lifecycle(purchase_summary(orders, as_of=AS_OF),
+                               purchase_days(orders, as_of=AS_OF), as_of=AS_OF, **kwargs)
 
 
 def _orders(plan: dict[str, list[str]]) -> pd.DataFrame:
@@ -34,7 +41,7 @@ def test_lifecycle_stages_by_hand():
     orders.loc[len(orders)] = ["late", "gone", pd.Timestamp("2025-01-01"), 100.0]  # as-of day
     orders.loc[len(orders)] = ["ret", "active", pd.Timestamp("2024-12-01"), -100.0]  # return
     customers = pd.DataFrame({"customer_id": [*PLAN, "prospect"]})
-    stages = lifecycle.lifecycle(orders, as_of=AS_OF, customers=customers)
+    stages = _stages(orders, customers=customers)
     got = stages.set_index("customer_id")["stage"].to_dict()
     assert got == {"new": "new", "back": "reactivated", "back_then_more": "reactivated",
                    "active": "active", "risk": "at risk", "gone": "churned",
@@ -48,17 +55,17 @@ def test_lifecycle_stages_by_hand():
 
 def test_lifecycle_windows_are_configurable():
     orders = _orders(PLAN)
-    wide = lifecycle.lifecycle(orders, as_of=AS_OF, new_months=1, at_risk_months=12,
-                               churn_months=36).set_index("customer_id")["stage"]
+    wide = _stages(orders, new_months=1, at_risk_months=12,
+                   churn_months=36).set_index("customer_id")["stage"]
     assert wide["new"] == "active"          # first order 1.5 months ago: no longer new
     assert wide["risk"] == "active" and wide["gone"] == "at risk"
     assert wide["back"] == "active"         # 31 months of silence is not churn at 36
     with pytest.raises(ValueError, match="new_months <= at_risk_months"):
-        lifecycle.lifecycle(orders, as_of=AS_OF, new_months=6, at_risk_months=3)
+        _stages(orders, new_months=6, at_risk_months=3)
 
 
 def test_lifecycle_summary_counts_and_revenue():
-    stages = lifecycle.lifecycle(_orders(PLAN), as_of=AS_OF)
+    stages = _stages(_orders(PLAN))
     revenue = pd.Series({"new": 100.0, "back": 300.0, "active": 600.0})
     summary = lifecycle.lifecycle_summary(stages, revenue).set_index("stage")
     assert list(summary.index) == ["new", "reactivated", "active", "at risk", "churned"]

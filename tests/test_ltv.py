@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis import ltv
+from helpers.analysis.customers import purchase_summary
 
 CDNOW = Path(__file__).parent / "fixtures" / "cdnow_summary.csv"
 IDS = [1, 6, 11, 17, 3]
@@ -78,30 +79,11 @@ def _orders(rows):
     return frame.assign(order_date=pd.to_datetime(frame["order_date"]))
 
 
-def test_rfm_summary_by_hand():
-    orders = _orders([
-        ("o1", "a", "2024-01-01", 100.0),
-        ("o2", "a", "2024-01-01", 50.0),     # same day: one purchase of 150
-        ("o3", "a", "2024-01-15", 200.0),
-        ("o4", "a", "2024-01-29", 300.0),
-        ("o5", "a", "2024-01-29", -100.0),   # return the same day: purchase of 200
-        ("o6", "b", "2024-02-26", 80.0),     # 13 days before as-of (leap year)
-        ("o7", "c", "2024-03-10", 90.0),     # on the as-of day: ignored
-    ])
-    summary = ltv.rfm_summary(orders, as_of="2024-03-10")
-    assert list(summary.index) == ["a", "b"]
-    a, b = summary.loc["a"], summary.loc["b"]
-    assert a["frequency"] == 2 and a["recency"] == pytest.approx(4.0)
-    assert a["T"] == pytest.approx(69 / 7)
-    assert a["monetary_value"] == pytest.approx(200.0)   # (200 + 200) / 2
-    assert a["historical_value"] == pytest.approx(550.0)
-    assert b["frequency"] == 0 and b["monetary_value"] == 0.0 and b["T"] == pytest.approx(13 / 7)
-
-
 def test_customer_ltv_falls_back_to_history_with_too_few_repeat_buyers():
     orders = _orders([("o1", "a", "2024-01-01", 100.0), ("o2", "a", "2024-02-01", 100.0),
                       ("o3", "b", "2024-01-10", 50.0)])
-    table, report = ltv.customer_ltv(orders, as_of="2024-03-01", min_repeat_customers=20)
+    table, report = ltv.customer_ltv(purchase_summary(orders, as_of="2024-03-01"),
+                                     min_repeat_customers=20)
     assert report["method"] == "historical" and "only 1 customers" in report["fallback"]
     assert table["method"].eq("historical").all() and table["p_alive"].isna().all()
     a = table.set_index("customer_id").loc["a"]
@@ -128,7 +110,7 @@ def test_customer_ltv_retries_with_a_penalty_and_reports_it(monkeypatch, cdnow):
         for d in days:
             rows.append((f"o{c}-{d}", f"c{c}", pd.Timestamp("2023-01-01") + pd.Timedelta(
                 days=int(d)), float(rng.gamma(3, 100))))
-    table, report = ltv.customer_ltv(_orders(rows), as_of="2025-01-01")
+    table, report = ltv.customer_ltv(purchase_summary(_orders(rows), as_of="2025-01-01"))
     attempts = report["bgnbd_attempts"]
     assert [a["penalizer"] for a in attempts] == [0.0, 0.001]
     assert [a["converged"] for a in attempts] == [False, True]
@@ -143,7 +125,22 @@ def test_customer_ltv_falls_back_when_nothing_converges(monkeypatch):
     monkeypatch.setattr(ltv.BetaGeo, "fit", never)
     rows = [(f"o{c}-{k}", f"c{c}", pd.Timestamp("2024-01-01") + pd.Timedelta(days=30 * k + c),
              100.0) for c in range(25) for k in range(3)]
-    table, report = ltv.customer_ltv(_orders(rows), as_of="2024-06-01")
+    table, report = ltv.customer_ltv(purchase_summary(_orders(rows), as_of="2024-06-01"))
     assert report["fallback"] == "BG/NBD did not converge with any penalty"
     assert len(report["bgnbd_attempts"]) == 1 + len(ltv.PENALIZERS)
     assert table["method"].eq("historical").all()
+
+
+def test_customer_ltv_reads_the_summary_and_never_values_returns_below_zero():
+    orders = _orders([("o1", "a", "2024-01-01", 100.0), ("o2", "a", "2024-02-01", 100.0),
+                      ("r1", "a", "2024-02-10", -50.0),     # a return: value 150 so far
+                      ("o3", "b", "2024-01-10", 50.0), ("r2", "b", "2024-01-20", -80.0)])
+    summary = purchase_summary(orders, as_of="2024-03-01")
+    table, report = ltv.customer_ltv(summary, min_repeat_customers=20)
+    t = table.set_index("customer_id")
+    assert t["historical_value"].to_dict() == {"a": 150.0, "b": -30.0}   # net, as in RFM
+    assert t["frequency"].to_dict() == {"a": 1, "b": 0}
+    assert t.loc["a", "recency_weeks"] == pytest.approx(31 / 7)
+    assert t.loc["a", "T_weeks"] == pytest.approx(60 / 7)
+    assert t.loc["b", "ltv"] == 0.0 and t.loc["b", "expected_value"] == 0.0
+    assert report["customers"] == 2 and report["repeat_customers"] == 1

@@ -8,7 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from helpers.analysis import lifecycle, partners
+from helpers.analysis.customers import purchase_days, purchase_summary
 from helpers.config import Partners
+from helpers.period import Period
 
 NA = np.nan
 # id, product, tiers, model, headcount, sales, tech, capital, order, payment, years
@@ -93,9 +95,11 @@ def test_partner_tiers_flags(customers):
          ("o5", "P2", day("2024-11-01"), 5000.0), ("o6", "P3", day("2022-05-01"), 9000.0),
          ("o7", "P6", day("2024-12-20"), 1000.0), ("o8", "P7", day("2024-02-01"), 3000.0)],
         columns=["order_id", "customer_id", "order_date", "amount"])
-    stages = lifecycle.lifecycle(orders, as_of="2025-01-01", customers=customers)
-    table = partners.partner_tiers(customers, orders, start=day("2023-12-31"),
-                                   end=day("2024-12-31"), stages=stages)
+    stages = lifecycle.lifecycle(purchase_summary(orders, as_of="2025-01-01"),
+                                 purchase_days(orders, as_of="2025-01-01"),
+                                 as_of="2025-01-01", customers=customers)
+    table = partners.partner_tiers(customers, orders, period=Period.ending("2024-12-31"),
+                                   stages=stages)
     t = table.set_index("customer_id")
     assert list(table["tier"]) == sorted(table["tier"])
     assert t.loc["P1", "revenue"] == 120000.0 and t.loc["P1", "orders"] == 3
@@ -116,8 +120,7 @@ def test_no_partners_gives_the_same_columns_and_no_rows(customers):
     direct = customers.loc[customers["customer_id"] == "D1"]
     orders = pd.DataFrame({"order_id": ["o1"], "customer_id": ["D1"],
                            "order_date": [pd.Timestamp("2024-05-01")], "amount": [10.0]})
-    table = partners.partner_tiers(direct, orders, start=pd.Timestamp("2023-12-31"),
-                                   end=pd.Timestamp("2024-12-31"))
+    table = partners.partner_tiers(direct, orders, period=Period.ending("2024-12-31"))
     assert table.empty
     assert {"tier", "revenue", "value_tier", "flag_churned"} <= set(table.columns)
     assert partners.tier_summary(table).empty

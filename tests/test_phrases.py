@@ -7,7 +7,8 @@ import string
 import pandas as pd
 import pytest
 
-from helpers.analysis import tiers as strategy
+from helpers.analysis import actions
+from helpers.analysis.tiers import TIERS
 from helpers.steps import goals
 from helpers.text import phrases
 
@@ -31,13 +32,13 @@ def _fixed_vocabulary() -> set[str]:
     for kpi in goals.KPIS.values():
         words |= {kpi["definition"], kpi["unit"]}
     words |= set(goals.DATA_NEEDS.values()) | set(goals.SECTIONS["05"].values())
-    words |= set(strategy.TIERS)
-    for book in ([i for items in strategy.PLAYBOOK.values() for i in items],
-                 list(strategy.SEGMENT_PLAYBOOK.values()),
-                 list(strategy.PARTNER_PLAYBOOK.values())):
+    words |= set(TIERS)
+    for book in ([i for items in actions.PLAYBOOK.values() for i in items],
+                 list(actions.SEGMENT_PLAYBOOK.values()),
+                 list(actions.PARTNER_PLAYBOOK.values())):
         for item in book:
             words |= {v for k, v in item.items() if k in ("action", "owner", "kpi", "campaign")}
-    words |= set(strategy.SEGMENT_PLAYBOOK)
+    words |= set(actions.SEGMENT_PLAYBOOK)
     return words - {"%"}
 
 

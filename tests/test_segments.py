@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis import segments
+from helpers.analysis.customers import purchase_summary
 
 AS_OF = pd.Timestamp("2025-01-01")
 
@@ -53,7 +54,7 @@ def orders() -> pd.DataFrame:
 
 def test_rfm_scores_and_segments(orders):
     before = orders.copy()
-    table = segments.rfm(orders)
+    table = segments.rfm(purchase_summary(orders))
     pd.testing.assert_frame_equal(orders, before)
     assert list(table.columns) == ["customer_id", "last_order_date", "recency_days", "frequency",
                                    "monetary", "r_score", "f_score", "m_score", "rfm_score",
@@ -71,13 +72,13 @@ def test_rfm_scores_and_segments(orders):
 
 
 def test_rfm_default_as_of_is_day_after_last_order(orders):
-    table = segments.rfm(orders).set_index("customer_id")
+    table = segments.rfm(purchase_summary(orders)).set_index("customer_id")
     assert table.loc["A", "last_order_date"] == pd.Timestamp("2024-12-31")
     assert table.loc["A", "recency_days"] == 1
 
 
 def test_rfm_as_of_ignores_later_orders(orders):
-    table = segments.rfm(orders, as_of="2024-12-01").set_index("customer_id")
+    table = segments.rfm(purchase_summary(orders, as_of="2024-12-01")).set_index("customer_id")
     # A's orders: days 1, 8, 15, 22, 29, 36, ... before 2025-01-01; 31 days earlier is the cut.
     assert table.loc["A", "recency_days"] == 36 - 31
     assert table.loc["A", "frequency"] == 9 - 5
@@ -91,7 +92,7 @@ def test_rfm_ties_are_broken_by_the_other_measures():
         "order_date": pd.to_datetime(["2024-06-01"] * 5),
         "amount": [30.0, 10.0, 50.0, 20.0, 40.0],
     })
-    table = segments.rfm(orders).set_index("customer_id")
+    table = segments.rfm(purchase_summary(orders)).set_index("customer_id")
     # Same recency and frequency everywhere: the order follows monetary.
     expected = {"w": 1, "y": 2, "v": 3, "z": 4, "x": 5}
     assert table["f_score"].to_dict() == expected
@@ -100,12 +101,12 @@ def test_rfm_ties_are_broken_by_the_other_measures():
 
 
 def test_rfm_other_bins_and_single_customer(orders):
-    three = segments.rfm(orders, bins=3)
+    three = segments.rfm(purchase_summary(orders), bins=3)
     assert three["r_score"].between(1, 3).all()
     assert three.set_index("customer_id").loc["A", "rfm_score"] == "333"
     assert segments.segment_for(3, 3, bins=3) == "champions"
     assert segments.segment_for(1, 1, bins=3) == "hibernating"   # 1 -> ceil(5/3) = 2
-    one = segments.rfm(orders[orders["customer_id"] == "A"])
+    one = segments.rfm(purchase_summary(orders[orders["customer_id"] == "A"]))
     assert one[["r_score", "f_score", "m_score"]].iloc[0].tolist() == [3, 3, 3]
 
 
@@ -120,7 +121,7 @@ def test_segment_map_covers_every_pair():
 
 
 def test_segment_summary(orders):
-    summary = segments.segment_summary(segments.rfm(orders))
+    summary = segments.segment_summary(segments.rfm(purchase_summary(orders)))
     assert list(summary["segment"]) == [
         "champions", "loyal", "potential loyalists", "new customers", "need attention",
         "about to sleep", "cannot lose them", "at risk", "lost"]

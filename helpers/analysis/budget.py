@@ -31,7 +31,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.kpi import marketing_roi
+from helpers.analysis.roi import marketing_roi
+from helpers.period import Period
 from helpers.text.phrases import say
 
 __all__ = [
@@ -56,10 +57,10 @@ def _money(value: float) -> str:
 # --------------------------------------------------------------------------- current spend
 
 
-def spend_by_region(spend: pd.DataFrame, provinces, start: object, end: object) -> pd.DataFrame:
-    """Marketing spend per province in the period ``(start, end]``.
+def spend_by_region(spend: pd.DataFrame, provinces, period: Period) -> pd.DataFrame:
+    """Marketing spend per province in the analysis period.
 
-    The same computation as step 4's ROI (:func:`helpers.analysis.kpi.marketing_roi`:
+    The same computation as step 4's ROI (:func:`helpers.analysis.roi.marketing_roi`:
     a quarter partly in the period counts by its share of days).
 
     Parameters
@@ -68,8 +69,8 @@ def spend_by_region(spend: pd.DataFrame, provinces, start: object, end: object) 
         Canonical spend (``province``, ``period``, ``amount``); may be empty.
     provinces : sequence of str or None
         The provinces wanted; None: every province with spend records.
-    start, end : date-like
-        The period, ``start`` excluded.
+    period : Period
+        The analysis period.
 
     Returns
     -------
@@ -80,8 +81,7 @@ def spend_by_region(spend: pd.DataFrame, provinces, start: object, end: object) 
     if provinces is None:
         provinces = [] if empty else spend["province"].dropna().unique()
     rows = pd.DataFrame({"region": pd.Series(list(provinces), dtype=object), "revenue": 0.0})
-    spent = marketing_roi(rows, None if empty else spend, start=pd.Timestamp(start),
-                          end=pd.Timestamp(end))
+    spent = marketing_roi(rows, None if empty else spend, period=period)
     return spent[["region", "marketing_spend"]].fillna({"marketing_spend": 0.0})
 
 

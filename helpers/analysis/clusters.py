@@ -27,47 +27,31 @@ _WORDS = {
 }
 
 
-def customer_features(orders: pd.DataFrame, *, as_of: object) -> pd.DataFrame:
-    """Behaviour per customer from positive order lines before ``as_of``.
+def customer_features(summary: pd.DataFrame) -> pd.DataFrame:
+    """Behaviour per customer, from :func:`helpers.analysis.customers.purchase_summary`.
 
     Returns
     -------
     DataFrame
-        One row per customer with a positive order line: ``customer_id``,
-        ``recency_days`` (days since the last order), ``frequency``
-        (distinct orders), ``monetary`` (net amount, returns subtracted,
-        floored at 0), ``aov`` (``monetary / frequency``) and
-        ``tenure_days`` (days since the first order), sorted by id.
+        One row per customer of ``summary``: ``customer_id``, ``monetary``
+        (net amount, returns subtracted, floored at 0: the features are
+        log-transformed), ``recency_days`` (days since the last purchase),
+        ``frequency`` (distinct orders), ``aov`` (``monetary / frequency``) and
+        ``tenure_days`` (days since the first purchase), in the order of
+        ``summary`` (by id).
     """
-    as_of = pd.Timestamp(as_of).normalize()
-    day = pd.to_datetime(orders["order_date"]).dt.normalize()
-    keep = day.notna() & (day < as_of)
-    keep &= orders["customer_id"].notna()
-    # Integer codes (sorted like the ids) group much faster than strings.
-    codes, ids = pd.factorize(orders["customer_id"][keep], sort=True)
-    lines = pd.DataFrame({
-        "customer_id": codes,
-        "order_id": (pd.factorize(orders["order_id"][keep])[0] if "order_id" in orders.columns
-                     else np.arange(int(keep.sum()))),
-        "day": day[keep].to_numpy(),
-        "amount": orders["amount"][keep].astype(float).to_numpy(),
-    })
-    positive = lines.loc[lines["amount"] > 0]
     columns = ["customer_id"] + ["monetary"] + FEATURES
-    if positive.empty:
+    if summary.empty:
         return pd.DataFrame(columns=columns)
-    per = positive.groupby("customer_id").agg(first=("day", "min"), last=("day", "max"),
-                                              frequency=("order_id", "nunique"))
-    per = per.join(lines.groupby("customer_id")["amount"].sum().clip(lower=0)
-                   .rename("monetary"))
-    per = per.assign(
-        recency_days=(as_of - per["last"]).dt.days.astype("int64"),
-        tenure_days=(as_of - per["first"]).dt.days.astype("int64"),
-        frequency=per["frequency"].astype("int64"),
-        aov=per["monetary"] / per["frequency"],
-    )
-    per = per.reset_index()[columns].sort_values("customer_id").reset_index(drop=True)
-    return per.assign(customer_id=ids[per["customer_id"].to_numpy()])
+    monetary = summary["monetary"].clip(lower=0)
+    return pd.DataFrame({
+        "customer_id": summary["customer_id"],
+        "monetary": monetary,
+        "recency_days": summary["recency_days"],
+        "frequency": summary["orders"],
+        "aov": monetary / summary["orders"],
+        "tenure_days": summary["tenure_days"],
+    })[columns].reset_index(drop=True)
 
 
 class CustomerClusters:

@@ -1,7 +1,8 @@
 """Customer lifecycle stages: new, active, at risk, churned, reactivated (step 4, insight).
 
-Stages come from the dates of each customer's positive order lines before the
-as-of day, with windows in months (``workbook.yaml`` ``analysis:``):
+Stages come from each customer's purchase days before the as-of day (the one
+customer summary, :mod:`helpers.analysis.customers`), with windows in months
+(``workbook.yaml`` ``analysis:``):
 
 Checked in this order; the first rule that holds wins:
 
@@ -11,7 +12,7 @@ Checked in this order; the first rule that holds wins:
 - **active**: last order within the last ``at_risk_months``;
 - **at risk**: last order ``at_risk_months`` to ``churn_months`` ago;
 - **churned**: no order for ``churn_months`` or longer;
-- **no orders**: a customer without any positive order line (a prospect).
+- **no orders**: a customer without any purchase (a prospect).
 """
 
 from __future__ import annotations
@@ -33,30 +34,33 @@ STAGE_MEANING = {
 }
 
 
-def lifecycle(orders: pd.DataFrame, *, as_of: object, customers: pd.DataFrame | None = None,
-              new_months: int = 3, at_risk_months: int = 6,
-              churn_months: int = 12) -> pd.DataFrame:
+def lifecycle(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
+              customers: pd.DataFrame | None = None, new_months: int = 3,
+              at_risk_months: int = 6, churn_months: int = 12) -> pd.DataFrame:
     """The lifecycle stage of every customer on ``as_of``.
 
     Parameters
     ----------
-    orders : DataFrame
-        Canonical orders (``customer_id``, ``order_date``, ``amount``).
-        Lines on or after ``as_of`` are ignored; returns (amount <= 0) do
-        not count as orders.
+    summary : DataFrame
+        :func:`helpers.analysis.customers.purchase_summary` taken on ``as_of``
+        (purchases are positive lines before it; returns are not purchases).
+    days : DataFrame
+        :func:`helpers.analysis.customers.purchase_days` on the same day (for
+        the silences before each purchase).
     as_of : date-like
         The day the stages are computed for (usually the day after the period).
     customers : DataFrame, optional
-        When given, customers without any order appear as ``no orders``.
+        When given, customers without any purchase appear as ``no orders``.
     new_months, at_risk_months, churn_months : int
         Windows in months, ``new_months <= at_risk_months <= churn_months``.
 
     Returns
     -------
     DataFrame
-        ``customer_id``, ``first_order``, ``last_order``, ``orders``,
+        ``customer_id``, ``first_order``, ``last_order`` (first and last
+        purchase day), ``orders`` (distinct orders with a purchase),
         ``days_since_last``, ``longest_gap_days`` (longest silence between
-        two consecutive order days), ``stage``, sorted by id.
+        two consecutive purchase days), ``stage``, sorted by id.
     """
     if not 1 <= new_months <= at_risk_months <= churn_months:
         raise ValueError("lifecycle windows must satisfy 1 <= new_months <= at_risk_months "
@@ -68,34 +72,20 @@ def lifecycle(orders: pd.DataFrame, *, as_of: object, customers: pd.DataFrame | 
     churn_start = as_of - pd.DateOffset(months=churn_months)
     churn_days = (as_of - churn_start).days
 
-    day = pd.to_datetime(orders["order_date"]).dt.normalize()
-    keep = (day.notna() & (day < as_of) & (orders["amount"].astype(float) > 0)
-            & orders["customer_id"].notna())
-    # Group on integer codes of the ids (sorted like the ids): much faster than strings.
-    codes, ids = pd.factorize(orders["customer_id"][keep], sort=True)
-    lines = pd.DataFrame({"customer_id": codes, "day": day[keep].to_numpy()})
-    days = lines.drop_duplicates().sort_values(["customer_id", "day"])
-    gap = days.groupby("customer_id")["day"].diff().dt.days
-    per = days.assign(gap=gap).groupby("customer_id").agg(
-        first_order=("day", "min"), last_order=("day", "max"),
-        longest_gap_days=("gap", "max"))
-    per = per.join(lines.groupby("customer_id").size().rename("orders"))
-    # Came back: an order day in the new window after a silence of churn_months or more.
-    comeback = days.loc[(gap >= churn_days) & (days["day"] >= new_start), "customer_id"]
-    per = per.assign(
-        days_since_last=(as_of - per["last_order"]).dt.days.astype("int64"),
-        orders=per["orders"].astype("int64"),
-        longest_gap_days=per["longest_gap_days"].fillna(0).astype("int64"),
-    )
+    per = summary.rename(columns={"first_purchase": "first_order",
+                                  "last_purchase": "last_order",
+                                  "recency_days": "days_since_last"})
+    # Came back: a purchase day in the new window after a silence of churn_months or more.
+    comeback = days.loc[(days["gap_days"] >= churn_days) & (days["day"] >= new_start),
+                        "customer_id"]
     recent = per["last_order"] >= new_start
     stage = np.select(
         [per["first_order"] >= new_start,
-         recent & per.index.isin(comeback.unique()),
+         recent & per["customer_id"].isin(comeback.unique()),
          per["last_order"] >= risk_start,
          per["last_order"] >= churn_start],
         ["new", "reactivated", "active", "at risk"], "churned")
-    per = per.assign(stage=stage).reset_index()
-    per = per.assign(customer_id=ids[per["customer_id"].to_numpy()])
+    per = per.assign(stage=stage)
     if customers is not None:
         known = set(per["customer_id"].astype(object))
         never = customers.loc[~customers["customer_id"].astype(object).isin(known),

@@ -18,7 +18,13 @@ them popular has not been maintained since 2020):
 
 Value over a horizon = expected purchases per month x expected value per
 purchase, discounted monthly (as ``lifetimes.GammaGammaFitter.
-customer_lifetime_value``). Time is measured in weeks.
+customer_lifetime_value``). Time is measured in weeks. The inputs per customer
+come from the one customer summary (:func:`helpers.analysis.customers.purchase_summary`):
+a purchase is a day with a purchase line (the textbook's repeat purchases on
+distinct time units after the first), ``x`` the purchase days after the first,
+``t_x`` the weeks from the first to the last purchase day, ``T`` the weeks from the
+first purchase day to the as-of day, and the value of a purchase day the net amount
+of its lines (not below 0).
 
 Fits that do not converge are retried with a growing L2 penalty on the
 parameters; when every try fails the customer's historical value is used
@@ -31,60 +37,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-__all__ = ["rfm_summary", "BetaGeo", "GammaGamma", "customer_ltv", "WEEKS_PER_MONTH"]
+__all__ = ["BetaGeo", "GammaGamma", "customer_ltv", "WEEKS_PER_MONTH"]
 
 WEEKS_PER_MONTH = 365.25 / 12 / 7
 #: Penalties tried in turn after the configured one.
 PENALIZERS = (0.001, 0.01, 0.1)
-
-
-# --------------------------------------------------------------------------- summary
-
-
-def rfm_summary(orders: pd.DataFrame, *, as_of: object) -> pd.DataFrame:
-    """Frequency, recency, age and mean repeat value per customer, in weeks.
-
-    One purchase = one order day with a positive net amount (several lines of
-    a day are one purchase, as in the BG/NBD literature).
-
-    Returns
-    -------
-    DataFrame
-        Indexed by ``customer_id``: ``frequency`` (purchase days - 1),
-        ``recency`` (weeks from first to last purchase day), ``T`` (weeks from
-        the first purchase day to ``as_of``), ``monetary_value`` (mean net
-        value of the repeat purchase days; 0 without repeats) and
-        ``historical_value`` (net value of all purchase days) and
-        ``first_value``.
-    """
-    as_of = pd.Timestamp(as_of).normalize()
-    day = pd.to_datetime(orders["order_date"]).dt.normalize()
-    keep = day.notna() & (day < as_of) & orders["customer_id"].notna()
-    # Group on integer codes of the ids (sorted like the ids): much faster than strings.
-    codes, ids = pd.factorize(orders["customer_id"][keep], sort=True)
-    per_day = (pd.DataFrame({"customer_id": codes, "day": day[keep].to_numpy(),
-                             "amount": orders["amount"][keep].astype(float).to_numpy()})
-               .groupby(["customer_id", "day"], sort=True)["amount"].sum())
-    per_day = per_day[per_day > 0].reset_index()
-    columns = ["frequency", "recency", "T", "monetary_value", "historical_value",
-               "first_value"]
-    if per_day.empty:
-        return pd.DataFrame(columns=columns, index=pd.Index([], name="customer_id"))
-    grouped = per_day.groupby("customer_id")
-    first = grouped["day"].transform("min")
-    repeat = per_day["day"] > first
-    out = pd.DataFrame({
-        "frequency": grouped.size() - 1,
-        "recency": (grouped["day"].max() - grouped["day"].min()).dt.days / 7.0,
-        "T": (as_of - grouped["day"].min()).dt.days / 7.0,
-        "historical_value": grouped["amount"].sum(),
-        "first_value": grouped["amount"].first(),
-    })
-    repeat_mean = per_day[repeat].groupby("customer_id")["amount"].mean()
-    out = out.assign(monetary_value=repeat_mean.reindex(out.index).fillna(0.0),
-                     frequency=out["frequency"].astype("int64"))
-    out.index = pd.Index(ids[out.index.to_numpy()], name="customer_id")
-    return out[columns]
 
 
 # --------------------------------------------------------------------------- models
@@ -301,7 +258,7 @@ def _fit_with_retries(make, fit_args, penalizer: float) -> tuple[object | None, 
     return None, attempts
 
 
-def customer_ltv(orders: pd.DataFrame, *, as_of: object, months: int = 12,
+def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
                  discount_monthly: float = 0.01, penalizer: float = 0.0,
                  min_repeat_customers: int = 20,
                  periods_per_month: float = WEEKS_PER_MONTH) -> tuple[pd.DataFrame, dict]:
@@ -309,10 +266,11 @@ def customer_ltv(orders: pd.DataFrame, *, as_of: object, months: int = 12,
 
     Parameters
     ----------
-    orders : DataFrame
-        Canonical orders; lines before ``as_of`` are used.
-    as_of : date-like
-        The day the prediction starts (usually the day after the period).
+    summary : DataFrame
+        :func:`helpers.analysis.customers.purchase_summary` taken on the day the
+        prediction starts (usually the day after the period): ``customer_id``,
+        ``repeat_purchases`` (x), ``span_weeks`` (t_x), ``tenure_weeks`` (T),
+        ``repeat_value`` (mean value of a repeat purchase day) and ``monetary``.
     months : int
         Horizon of the value (12: ``ltv_12m``).
     discount_monthly : float
@@ -333,27 +291,28 @@ def customer_ltv(orders: pd.DataFrame, *, as_of: object, months: int = 12,
         ``recency_weeks``, ``T_weeks``, ``monetary_value``, ``p_alive``,
         ``expected_purchases`` (over the horizon), ``expected_value``
         (per purchase), ``ltv`` (discounted value over the horizon),
-        ``historical_value`` and ``method`` (``bgnbd+gammagamma``,
-        ``bgnbd+historical aov`` or ``historical``).
+        ``historical_value`` (the net value bought so far, ``monetary`` of the
+        summary; the historical fallbacks take it as 0 when returns exceed it)
+        and ``method`` (``bgnbd+gammagamma``, ``bgnbd+historical aov`` or
+        ``historical``).
     report : dict
         Parameters, penalties tried, convergence, the frequency-value
         correlation (Gamma-Gamma assumes none), customers, horizon, and
         ``fallback`` with the reason when the historical value was used.
     """
-    summary = rfm_summary(orders, as_of=as_of)
     report: dict = {"customers": int(len(summary)), "months": months,
                     "discount_monthly": discount_monthly, "time_unit": "weeks",
-                    "repeat_customers": int((summary["frequency"] > 0).sum())}
+                    "repeat_customers": int((summary["repeat_purchases"] > 0).sum())}
     columns = ["customer_id", "frequency", "recency_weeks", "T_weeks", "monetary_value",
                "p_alive", "expected_purchases", "expected_value", "ltv",
                "historical_value", "method"]
     if summary.empty:
         report["fallback"] = "no purchases before the as-of day"
         return pd.DataFrame(columns=columns), report
-    x = summary["frequency"].to_numpy(dtype=float)
-    t_x = summary["recency"].to_numpy(dtype=float)
-    age = summary["T"].to_numpy(dtype=float)
-    m = summary["monetary_value"].to_numpy(dtype=float)
+    x = summary["repeat_purchases"].to_numpy(dtype=float)
+    t_x = summary["span_weeks"].to_numpy(dtype=float)
+    age = summary["tenure_weeks"].to_numpy(dtype=float)
+    m = summary["repeat_value"].to_numpy(dtype=float)
     steps = np.arange(1, months + 1) * periods_per_month
     discount = (1 + discount_monthly) ** -np.arange(1, months + 1)
 
@@ -377,15 +336,16 @@ def customer_ltv(orders: pd.DataFrame, *, as_of: object, months: int = 12,
         if gg is not None:
             report["gammagamma"] = gg.params_
 
-    historical = summary["historical_value"].to_numpy(dtype=float)
+    historical = summary["monetary"].to_numpy(dtype=float)
+    bought = np.maximum(historical, 0.0)  # returns beyond purchases: worth nothing, not less
     if bg is None:
         # Historical run rate: value per month of tenure (at least one month) x horizon.
         tenure_months = np.maximum(age / periods_per_month, 1.0)
-        rate = historical / tenure_months
+        rate = bought / tenure_months
         ltv = rate * discount.sum()
         p_alive = np.full(len(x), np.nan)
         purchases = (x + 1) / tenure_months * months
-        value = historical / (x + 1)
+        value = bought / (x + 1)
         method = "historical"
     else:
         cumulative = np.column_stack([bg.expected_purchases(s, x, t_x, age) for s in steps])
@@ -396,13 +356,13 @@ def customer_ltv(orders: pd.DataFrame, *, as_of: object, months: int = 12,
             value = gg.expected_value(x, m)
             method = "bgnbd+gammagamma"
         else:
-            value = historical / (x + 1)
+            value = bought / (x + 1)
             method = "bgnbd+historical aov"
             report["gammagamma_fallback"] = "Gamma-Gamma did not converge: mean order value used"
         ltv = (per_month * discount).sum(axis=1) * value
     table = pd.DataFrame({
-        "customer_id": summary.index.to_numpy(),
-        "frequency": summary["frequency"].to_numpy(),
+        "customer_id": summary["customer_id"].to_numpy(),
+        "frequency": summary["repeat_purchases"].to_numpy(),
         "recency_weeks": t_x, "T_weeks": age, "monetary_value": m,
         "p_alive": p_alive, "expected_purchases": purchases, "expected_value": value,
         "ltv": ltv, "historical_value": historical, "method": method,

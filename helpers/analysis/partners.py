@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import Partners
+from helpers.period import Period
 
-__all__ = ["DEFAULT_SCORING", "FIRMOGRAPHICS", "score_partners", "value_tiers",
+__all__ = ["DEFAULT_SCORING", "PTS_COLUMNS", "FIRMOGRAPHICS", "score_partners", "value_tiers",
            "partner_tiers", "tier_summary"]
 
 #: The scoring table of the issue: the defaults of the ``partners:`` section of
@@ -189,7 +190,7 @@ def value_tiers(revenue: pd.Series, *, high: float = 0.2, medium: float = 0.5) -
     return pd.Series(np.where(values > 0, tier, "low"), index=revenue.index, dtype=object)
 
 
-def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, start, end,
+def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, period: Period,
                   stages: pd.DataFrame | None = None,
                   scoring: Mapping | None = None) -> pd.DataFrame:
     """A/B/C tiers with value tiers and flags for every partner.
@@ -198,8 +199,8 @@ def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, start, end,
     ----------
     customers, orders : DataFrame
         Canonical tables.
-    start, end : Timestamp
-        The analysis period ``(start, end]``.
+    period : Period
+        The analysis period.
     stages : DataFrame, optional
         :func:`helpers.analysis.lifecycle.lifecycle` output, for the ``new`` and
         ``churned`` flags (without it: signup in the period for new, no
@@ -226,9 +227,7 @@ def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, start, end,
                                      "orders", "value_tier", "flag_new",
                                      "flag_high_frequency", "flag_high_value",
                                      "flag_churned"])
-    day = pd.to_datetime(orders["order_date"]).dt.normalize()
-    in_period = (day > pd.Timestamp(start)) & (day <= pd.Timestamp(end))
-    lines = orders.loc[in_period]
+    lines = orders.loc[period.contains(orders["order_date"])]
     revenue = lines.groupby("customer_id")["amount"].sum()
     count = lines.loc[lines["amount"] > 0].groupby("customer_id").size()
     info_cols = [c for c in ["name", "province", "city", "channel", "signup_date"]
@@ -245,8 +244,8 @@ def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, start, end,
         new = stage.eq("new")
         churned = stage.eq("churned")
     else:
-        signup = pd.to_datetime(out.get("signup_date"))
-        new = (signup > pd.Timestamp(start)) & (signup <= pd.Timestamp(end))
+        new = (period.contains(out["signup_date"]) if "signup_date" in out.columns
+               else pd.Series(False, index=out.index))
         churned = out["orders"].eq(0)
     out = out.assign(flag_new=new.fillna(False).astype(bool),
                      flag_high_frequency=out["orders"] >= threshold,

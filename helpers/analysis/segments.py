@@ -92,12 +92,12 @@ def _quantile_score(table: pd.DataFrame, by: list[str], ascending: list[bool],
     """Score 1..bins by quantile of the order given by ``by`` (worst first).
 
     Rows are put in order by the keys in ``by`` (the later keys break ties of
-    the earlier ones, ``customer_id`` last), ranked with
-    ``rank(method="first")`` so that ties never produce duplicate quantile
-    edges, and the ranks are cut into ``bins`` equal-count groups.
+    the earlier ones, the row order last: ``customer_id`` in :func:`rfm`),
+    ranked with ``rank(method="first")`` so that ties never produce duplicate
+    quantile edges, and the ranks are cut into ``bins`` equal-count groups.
     """
-    ordered = table.sort_values(by + ["customer_id"], ascending=ascending + [True],
-                                kind="mergesort")
+    ordered = table.assign(_row=np.arange(len(table))).sort_values(
+        by + ["_row"], ascending=ascending + [True], kind="mergesort")
     position = pd.Series(np.arange(1, len(ordered) + 1), index=ordered.index, dtype=float)
     ranks = position.rank(method="first")
     if len(ranks) == 1:
@@ -107,30 +107,27 @@ def _quantile_score(table: pd.DataFrame, by: list[str], ascending: list[bool],
     return scores.reindex(table.index).astype("int64")
 
 
-def rfm(orders: pd.DataFrame, *, as_of: object = None, bins: int = 5) -> pd.DataFrame:
+def rfm(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
     """Recency, frequency and monetary scores per customer, with a named segment.
 
     Parameters
     ----------
-    orders : DataFrame
-        Canonical orders: ``customer_id``, ``order_date``, ``amount``, and
-        ``order_id`` (when absent each line counts as one order).
-    as_of : date-like, optional
-        The day the scores are computed for; orders on or after it are
-        ignored. Default: the day after the last order, so every order counts
-        and the latest buyer has ``recency_days == 1``.
+    summary : DataFrame
+        :func:`helpers.analysis.customers.purchase_summary` (taken on the
+        as-of day of the scores): ``customer_id``, ``last_purchase``,
+        ``recency_days``, ``orders``, ``monetary``.
     bins : int
         Number of score levels (5: scores 1..5, 5 best).
 
     Returns
     -------
     DataFrame
-        One row per customer with at least one positive order line before
-        ``as_of``, sorted by ``customer_id``:
+        One row per customer of ``summary`` (customers with a purchase before
+        the as-of day), sorted by ``customer_id``:
 
-        - ``customer_id``, ``last_order_date`` (last positive line)
-        - ``recency_days``: days from ``last_order_date`` to ``as_of``
-        - ``frequency``: distinct orders with a positive amount
+        - ``customer_id``, ``last_order_date`` (the last purchase day)
+        - ``recency_days``: days from ``last_order_date`` to the as-of day
+        - ``frequency``: distinct orders with a purchase (positive) line
         - ``monetary``: net amount of all the customer's lines (returns subtract)
         - ``r_score``, ``f_score``, ``m_score``: 1..bins by quantile; R is
           highest for the most recent, F and M for the largest values. Ties
@@ -143,39 +140,13 @@ def rfm(orders: pd.DataFrame, *, as_of: object = None, bins: int = 5) -> pd.Data
     """
     if bins < 2:
         raise ValueError(f"bins must be at least 2, got {bins}")
-    dates = pd.to_datetime(orders["order_date"])
-    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
-        if dates.dropna().empty:
-            raise ValueError("no order dates; pass as_of")
-        as_of = dates.max().normalize() + pd.Timedelta(days=1)
-    as_of = pd.Timestamp(as_of).normalize()
-
-    # Integer codes of the ids (sorted like the ids): grouping on them is much faster
-    # than on strings, and the order (ties broken by customer_id) is the same.
-    codes, ids = pd.factorize(orders["customer_id"], sort=True)
-    order_codes = (pd.factorize(orders["order_id"])[0] if "order_id" in orders.columns
-                   else np.arange(len(orders)))
-    lines = pd.DataFrame({
-        "customer_id": codes,
-        "order_id": order_codes,
-        "day": dates.dt.normalize().to_numpy(),
-        "amount": orders["amount"].astype(float).to_numpy(),
-    })
-    lines = lines.loc[lines["day"].notna() & (lines["day"] < as_of)
-                      & (lines["customer_id"] >= 0)]
-    positive = lines.loc[lines["amount"] > 0]
     columns = ["customer_id", "last_order_date", "recency_days", "frequency", "monetary",
                "r_score", "f_score", "m_score", "rfm_score", "segment"]
-    if positive.empty:
+    if summary.empty:
         return pd.DataFrame(columns=columns)
-
-    per = positive.groupby("customer_id").agg(
-        last_order_date=("day", "max"), frequency=("order_id", "nunique"))
-    per = per.join(lines.groupby("customer_id")["amount"].sum().rename("monetary"))
-    per = per.reset_index()
-    per = per.assign(recency_days=(as_of - per["last_order_date"]).dt.days.astype("int64"),
-                     frequency=per["frequency"].astype("int64"))
-
+    per = (summary[["customer_id", "last_purchase", "recency_days", "orders", "monetary"]]
+           .rename(columns={"last_purchase": "last_order_date", "orders": "frequency"})
+           .sort_values("customer_id", kind="mergesort").reset_index(drop=True))
     r_score = _quantile_score(per, ["recency_days", "frequency", "monetary"],
                               [False, True, True], bins)
     f_score = _quantile_score(per, ["frequency", "monetary", "recency_days"],
@@ -189,8 +160,7 @@ def rfm(orders: pd.DataFrame, *, as_of: object = None, bins: int = 5) -> pd.Data
         segment=[segment_for(r, f, bins) for r, f in zip(per["r_score"], per["f_score"],
                                                           strict=True)],
     )
-    per = per[columns].sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-    return per.assign(customer_id=ids[per["customer_id"].to_numpy()])
+    return per[columns]
 
 
 def segment_summary(rfm_table: pd.DataFrame) -> pd.DataFrame:

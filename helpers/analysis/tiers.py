@@ -1,8 +1,8 @@
-"""Region tiers, the playbook and action lists (step 5, strategy).
+"""Region tiers: what kind of market each region is for us (step 5, strategy).
 
-A region's tier says what kind of market it is for us; the playbook says what
-to do in each kind; the action list joins the two with owners and the evidence
-(the numbers that put the region in its tier).
+:func:`region_tiers` puts each region in a tier (core, declining, emerging, gap,
+steady) by the rules of ``workbook.yaml`` ``strategy:`` and gives the numbers
+that put it there; :mod:`helpers.analysis.actions` says what to do in each tier.
 """
 
 from __future__ import annotations
@@ -10,22 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
+from helpers.analysis.benchmark import Benchmark
 from helpers.text.phrases import say
 
-__all__ = [
-    "TIERS",
-    "PLAYBOOK",
-    "SEGMENT_PLAYBOOK",
-    "PARTNER_PLAYBOOK",
-    "region_tiers",
-    "playbook",
-    "action_list",
-    "segment_actions",
-    "partner_actions",
-]
+__all__ = ["TIERS", "region_tiers"]
 
 #: Tier names in priority order (the order of action lists).
 TIERS = ["core", "declining", "emerging", "gap", "steady"]
@@ -34,87 +24,6 @@ _RULE_KEYS = ("hot_share", "hot_growth", "emerging_growth", "declining_growth", 
 # Optional rules: None (or absent) switches the rule off.
 _OPTIONAL_RULES = {"hotspot_bin": 2, "hotspot_share": None, "potential_growth": None,
                    "potential_ratio": None}
-
-#: tier -> actions, each with the role that owns it and the KPI that shows progress.
-PLAYBOOK: dict[str, list[dict[str, str]]] = {
-    "core": [
-        {"action": "Invest and deepen: account plans for the top customers and cross-selling of "
-                   "the wider product range",
-         "owner": "regional sales manager", "kpi": "revenue growth YoY"},
-        {"action": "Add sales reps or technical support where accounts per rep are highest",
-         "owner": "sales director", "kpi": "active customers per rep"},
-        {"action": "Recruit local partners (integrators, installers) in cities not yet covered",
-         "owner": "channel manager", "kpi": "new customers"},
-        {"action": "Run local events: product days and installer training",
-         "owner": "marketing", "kpi": "qualified leads from events"},
-    ],
-    "emerging": [
-        {"action": "Educate the market: case studies and webinars for integrators",
-         "owner": "marketing", "kpi": "qualified leads"},
-        {"action": "Test cheaply online (search and WeChat ads) before spending on field sales",
-         "owner": "marketing", "kpi": "cost per qualified lead"},
-        {"action": "Run one partner pilot: sign one local partner with a six-month target",
-         "owner": "channel manager", "kpi": "pilot partner revenue against target"},
-    ],
-    "gap": [
-        {"action": "Investigate first: competition, regulation, logistics or simply no coverage?",
-         "owner": "sales operations analyst", "kpi": "written diagnosis"},
-        {"action": "Run small surveys or calls with 10-20 prospects",
-         "owner": "marketing", "kpi": "response rate and qualified leads"},
-        {"action": "Recruit partners: shortlist and approach local distributors and integrators",
-         "owner": "channel manager", "kpi": "partners signed"},
-    ],
-    "declining": [
-        {"action": "Defend key accounts: visit the top customers and resolve service issues",
-         "owner": "regional sales manager", "kpi": "revenue retained from the top accounts"},
-        {"action": "Diagnose the causes with win/loss interviews",
-         "owner": "sales operations analyst", "kpi": "interviews completed and causes ranked"},
-    ],
-    "steady": [
-        {"action": "Maintain: keep coverage and service levels, review the region quarterly",
-         "owner": "regional sales manager", "kpi": "revenue and active customers"},
-    ],
-}
-
-#: RFM segment -> the campaign for its customers (one per segment).
-SEGMENT_PLAYBOOK: dict[str, dict[str, str]] = {
-    "champions": {"campaign": "vip care",
-                  "action": "VIP care: named contact, early access to new products, referral ask",
-                  "owner": "account manager", "kpi": "retention and referrals"},
-    "loyal": {"campaign": "upsell",
-              "action": "Upsell and cross-sell the wider range; invite to partner programme",
-              "owner": "account manager", "kpi": "revenue per customer"},
-    "potential loyalists": {"campaign": "develop",
-                            "action": "Develop: training offer and a volume incentive",
-                            "owner": "sales rep", "kpi": "order frequency"},
-    "new customers": {"campaign": "nurture",
-                      "action": "Nurture: onboarding call, installation support, second-order offer",
-                      "owner": "sales rep", "kpi": "second order within 90 days"},
-    "promising": {"campaign": "nurture",
-                  "action": "Nurture: product information and a follow-up call",
-                  "owner": "sales rep", "kpi": "second order within 90 days"},
-    "need attention": {"campaign": "check-in",
-                       "action": "Check-in call: needs, open projects, limited-time offer",
-                       "owner": "sales rep", "kpi": "orders in the next quarter"},
-    "about to sleep": {"campaign": "reactivation",
-                       "action": "Low-cost reactivation: newsletter and a targeted offer",
-                       "owner": "marketing", "kpi": "reactivated customers"},
-    "cannot lose them": {"campaign": "win back",
-                         "action": "Win back now: senior visit, find out what changed, tailored offer",
-                         "owner": "regional sales manager", "kpi": "customers won back"},
-    "at risk": {"campaign": "win back",
-                "action": "Win back: personal call, service review, tailored offer",
-                "owner": "sales rep", "kpi": "customers won back"},
-    "hibernating": {"campaign": "reactivation",
-                    "action": "Low-cost reactivation: email or WeChat campaign only",
-                    "owner": "marketing", "kpi": "reactivated customers"},
-    "lost": {"campaign": "reactivation",
-             "action": "Low-cost reactivation: include in mass mailings, no sales time",
-             "owner": "marketing", "kpi": "reactivated customers"},
-}
-
-# Roles whose actions are carried out by the territory's sales reps when known.
-_SALES_ROLES = {"regional sales manager", "sales rep"}
 
 
 def _pct(value: float) -> str:
@@ -217,7 +126,8 @@ def _classify(row: Mapping[str, object], rules: Mapping[str, float],
 
 
 def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
-                 min_customers: int = 5, lang: str = "en") -> pd.DataFrame:
+                 min_customers: int = 5, lang: str = "en",
+                 benchmark: Benchmark | None = None) -> pd.DataFrame:
     """Put each region in a tier and say why, with the numbers.
 
     Rules are checked in this order; the first one met wins:
@@ -242,7 +152,7 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     Parameters
     ----------
     kpis : DataFrame
-        :func:`helpers.analysis.kpi.region_kpis` output (``region``, ``customers``,
+        :func:`helpers.analysis.kpis.region_kpis` output (``region``, ``customers``,
         ``revenue``, ``revenue_prev``, ``growth_yoy``, ``share``; optional
         ``small_sample``, ``gap_ratio``, ``expected_customers``, ``gi_z``,
         ``gi_bin``, ``hotspot``).
@@ -256,11 +166,16 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
         the reason text.
     lang : {"en", "zh"}
         Language of ``tier_reason`` (the tiers themselves are English keys).
+    benchmark : Benchmark, optional
+        The whole market, in a territory report: ``share`` in the rules (and
+        in the returned table) is the region's share of the market's revenue,
+        so a province gets the same tier as in the national report.
 
     Returns
     -------
     DataFrame
-        A copy of ``kpis`` with ``tier`` and ``tier_reason`` added.
+        A copy of ``kpis`` with ``tier`` and ``tier_reason`` added (and
+        ``share`` the market's with a benchmark).
     """
     missing = [key for key in _RULE_KEYS if key not in rules]
     if missing:
@@ -268,289 +183,10 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     optional = {key: (None if rules.get(key, default) is None else float(rules.get(key, default)))
                 for key, default in _OPTIONAL_RULES.items()}
     rules = {**{key: float(rules[key]) for key in _RULE_KEYS}, **optional}
+    if benchmark is not None:
+        kpis = kpis.assign(share=benchmark.share(kpis["region"]))
     results = [_classify(row, rules, min_customers, lang) for row in kpis.to_dict("records")]
     tiers = [tier for tier, _ in results]
     reasons = [reason for _, reason in results]
     return kpis.assign(tier=pd.Series(tiers, index=kpis.index, dtype=object),
                        tier_reason=pd.Series(reasons, index=kpis.index, dtype=object))
-
-
-def playbook(tiers: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The playbook as a table: ``tier``, ``action``, ``owner``, ``kpi``, ``regions``.
-
-    Parameters
-    ----------
-    tiers : DataFrame, optional
-        :func:`region_tiers` output; when given only the tiers present are
-        listed and ``regions`` names their regions (comma separated).
-    """
-    present = TIERS if tiers is None else [t for t in TIERS if t in set(tiers["tier"])]
-    rows = []
-    for tier in present:
-        regions = "" if tiers is None else ", ".join(
-            map(str, tiers.loc[tiers["tier"] == tier, "region"]))
-        for item in PLAYBOOK[tier]:
-            rows.append({"tier": tier, **item, "regions": regions})
-    return pd.DataFrame(rows, columns=["tier", "action", "owner", "kpi", "regions"])
-
-
-def _reps_by_territory(reps: pd.DataFrame) -> dict[str, str]:
-    label = reps["name"].astype(str)
-    if "sales_rep_id" in reps.columns:
-        label = label + " (" + reps["sales_rep_id"].astype(str) + ")"
-    frame = pd.DataFrame({"region": reps["region"], "label": label}).dropna()
-    return frame.groupby("region")["label"].agg(", ".join).to_dict()
-
-
-def action_list(tiers: pd.DataFrame, *, reps: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per region and playbook action, with owner, KPI and evidence.
-
-    Parameters
-    ----------
-    tiers : DataFrame
-        :func:`region_tiers` output. Its ``territory`` column (or, for
-        territory-level KPIs, the ``region`` itself) links regions to reps.
-    reps : DataFrame, optional
-        ``sales_rep_id``, ``name``, ``region`` (the territory they cover).
-        When given, actions owned by a sales role (regional sales manager,
-        sales rep) are assigned to the reps of the region's territory by
-        name; marketing, channel and operations actions keep their role.
-
-    Returns
-    -------
-    DataFrame
-        ``region``, ``territory`` (NA when unknown), ``tier``, ``action``,
-        ``owner_role``, ``owner`` (rep names with ids, or the role when no rep
-        covers the territory), ``kpi`` and ``evidence`` (the tier reason).
-        Rows follow the tier order core, declining, emerging, gap, steady and
-        within a tier the order of ``tiers``.
-    """
-    columns = ["region", "territory", "tier", "action", "owner_role", "owner", "kpi",
-               "evidence"]
-    if "territory" in tiers.columns:
-        territory = tiers["territory"]
-    elif "level" in tiers.columns:
-        territory = tiers["region"].where(tiers["level"] == "territory")
-    else:
-        territory = pd.Series(pd.NA, index=tiers.index)
-    owners = _reps_by_territory(reps) if reps is not None and not reps.empty else {}
-    rows = []
-    for position, (row, terr) in enumerate(zip(tiers.to_dict("records"), territory,
-                                               strict=True)):
-        terr = None if pd.isna(terr) else terr
-        for item in PLAYBOOK[row["tier"]]:
-            role = item["owner"]
-            owner = owners.get(terr, role) if role in _SALES_ROLES else role
-            rows.append({"region": row["region"], "territory": terr, "tier": row["tier"],
-                         "action": item["action"], "owner_role": role, "owner": owner,
-                         "kpi": item["kpi"], "evidence": row.get("tier_reason", ""),
-                         "_tier": TIERS.index(row["tier"]), "_pos": position})
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    frame = pd.DataFrame(rows).sort_values(["_tier", "_pos"], kind="mergesort")
-    return frame[columns].reset_index(drop=True)
-
-
-#: Partner tier (A/B/C, step 4) -> the plan for its partners.
-PARTNER_PLAYBOOK: dict[str, dict[str, str]] = {
-    "A": {"campaign": "strategic partner",
-          "action": "Joint annual business plan, quarterly review, priority technical support "
-                    "and first call on project leads in their area",
-          "owner": "channel manager", "kpi": "partner revenue against the joint plan"},
-    "B": {"campaign": "development plan",
-          "action": "Development plan to reach A: product training and certification, "
-                    "co-marketing funds tied to targets, a quarterly pipeline review; work on "
-                    "the weakest scoring factors",
-          "owner": "sales rep", "kpi": "tier score and revenue growth"},
-    "C": {"campaign": "maintain",
-          "action": "Serve through distribution and online self-service; review once a year "
-                    "for an upgrade",
-          "owner": "marketing", "kpi": "orders per year"},
-}
-
-_CUSTOMER_COLUMNS = ["name", "province", "city", "territory", "sales_rep_id", "channel",
-                     "contact", "phone", "email"]
-
-
-def _pick(frame: pd.DataFrame | None, candidates: tuple[str, ...]) -> str | None:
-    """The first of ``candidates`` that ``frame`` has (None without a frame)."""
-    if frame is None:
-        return None
-    return next((c for c in candidates if c in frame.columns), None)
-
-
-_LIFECYCLE_COLUMNS = ("lifecycle", "lifecycle_stage", "stage")
-_LTV_COLUMNS = ("ltv_12m", "clv_12m", "value_12m", "ltv", "clv")
-_PARTNER_TIER_COLUMNS = ("partner_tier", "abc_tier", "abc", "tier")
-_PARTNER_SCORE_COLUMNS = ("score", "total_points", "points", "partner_score")
-_FACTOR_PREFIXES = ("pts_", "points_")
-
-
-def _rep_labels(reps: pd.DataFrame | None) -> dict[str, str]:
-    """sales_rep_id -> ``name (id)``."""
-    if reps is None or reps.empty or "sales_rep_id" not in reps:
-        return {}
-    names = reps["name"] if "name" in reps else reps["sales_rep_id"]
-    return {str(i): f"{n} ({i})" for i, n in zip(reps["sales_rep_id"], names, strict=True)
-            if not pd.isna(i)}
-
-
-# Roles whose customer actions are carried out by the customer's own rep when known.
-_ACCOUNT_ROLES = {"account manager", "sales rep"}
-
-
-def _owners(frame: pd.DataFrame, reps: pd.DataFrame | None) -> pd.Series:
-    """The customer's own rep for account roles, else the role."""
-    labels = _rep_labels(reps)
-    rep = (frame["sales_rep_id"].astype(object).map(lambda v: labels.get(str(v)))
-           if "sales_rep_id" in frame and labels else pd.Series(None, index=frame.index))
-    is_sales = frame["owner_role"].isin(_ACCOUNT_ROLES)
-    return frame["owner_role"].where(~is_sales | rep.isna(), rep).astype(object)
-
-
-def segment_actions(rfm_table: pd.DataFrame, customers: pd.DataFrame, *,
-                    reps: pd.DataFrame | None = None, lifecycle: pd.DataFrame | None = None,
-                    ltv: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The campaign list: one row per scored customer with the action for its segment.
-
-    Parameters
-    ----------
-    rfm_table : DataFrame
-        :func:`helpers.analysis.segments.rfm` output.
-    customers : DataFrame
-        Canonical customers; the contact and location columns present are
-        carried over so the list can be worked (it holds personal data: write
-        it to CSV/Excel, not into HTML reports).
-    reps : DataFrame, optional
-        ``sales_rep_id``, ``name``: actions for an account manager or sales
-        rep go to the customer's own rep by name.
-    lifecycle, ltv : DataFrame, optional
-        Step 4's ``lifecycle.csv`` and ``ltv.csv`` (``customer_id`` and a
-        stage column, ``lifecycle``/``lifecycle_stage``/``stage``; a value
-        column, ``ltv_12m``/``clv_12m``/``value_12m``/``ltv``/``clv``); added
-        as ``lifecycle`` and ``ltv_12m`` when given.
-
-    Returns
-    -------
-    DataFrame
-        ``customer_id``, ``segment``, ``campaign``, ``action``, ``owner_role``,
-        ``kpi``, ``owner`` (the customer's rep by name for account manager and
-        sales rep actions when known, else the role), ``recency_days``, ``frequency``, ``monetary``, ``lifecycle`` and
-        ``ltv_12m`` when given, then those of ``name``, ``province``, ``city``,
-        ``territory``, ``sales_rep_id``, ``channel``, ``contact``, ``phone``,
-        ``email`` that ``customers`` has. Sorted by campaign priority (the
-        order of the segments in :data:`SEGMENT_PLAYBOOK`), then ``ltv_12m``
-        (when given) or ``monetary``, descending.
-    """
-    order = list(SEGMENT_PLAYBOOK)
-    play = pd.DataFrame([{"segment": seg, **item} for seg, item in SEGMENT_PLAYBOOK.items()])
-    play = play.rename(columns={"owner": "owner_role"})
-    extra = [c for c in _CUSTOMER_COLUMNS if c in customers.columns]
-    base = rfm_table[["customer_id", "segment", "recency_days", "frequency", "monetary"]]
-    frame = base.merge(play, on="segment", how="left")
-    added = []
-    stage = _pick(lifecycle, _LIFECYCLE_COLUMNS)
-    if stage:
-        frame = frame.merge(lifecycle[["customer_id", stage]].drop_duplicates("customer_id")
-                            .rename(columns={stage: "lifecycle"})
-                            .astype({"customer_id": frame["customer_id"].dtype}),
-                            on="customer_id", how="left")
-        added.append("lifecycle")
-    value = _pick(ltv, _LTV_COLUMNS)
-    if value:
-        frame = frame.merge(ltv[["customer_id", value]].drop_duplicates("customer_id")
-                            .rename(columns={value: "ltv_12m"})
-                            .astype({"customer_id": frame["customer_id"].dtype}),
-                            on="customer_id", how="left")
-        added.append("ltv_12m")
-    frame = frame.merge(customers[["customer_id", *extra]].drop_duplicates("customer_id")
-                        .astype({"customer_id": frame["customer_id"].dtype}),
-                        on="customer_id", how="left")
-    frame = frame.assign(owner=_owners(frame, reps))
-    rank = frame["segment"].map({s: i for i, s in enumerate(order)}).fillna(len(order))
-    value_col = "ltv_12m" if "ltv_12m" in added else "monetary"
-    frame = (frame.assign(_rank=rank.to_numpy(dtype=np.int64))
-             .sort_values(["_rank", value_col, "customer_id"], ascending=[True, False, True],
-                          kind="mergesort", na_position="last"))
-    columns = ["customer_id", "segment", "campaign", "action", "owner_role", "kpi", "owner",
-               "recency_days", "frequency", "monetary", *added, *extra]
-    return frame[columns].reset_index(drop=True)
-
-
-def partner_actions(partner_tiers: pd.DataFrame, customers: pd.DataFrame, *,
-                    reps: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The partner plans: one row per scored partner with the plan for its A/B/C tier.
-
-    Parameters
-    ----------
-    partner_tiers : DataFrame
-        Step 4's ``partner_tiers.csv``: ``customer_id`` and the tier
-        (``partner_tier``, ``abc_tier``, ``abc`` or ``tier``: A, B or C);
-        the total score (``score``, ``total_points``, ``points`` or
-        ``partner_score``), per-factor points (numeric columns named
-        ``pts_<factor>``, ``points_<factor>`` or ``<factor>_points``),
-        ``value_tier`` and ``revenue`` are used when present.
-    customers : DataFrame
-        Canonical customers (contact, location and ``sales_rep_id`` columns
-        are carried over: the file holds personal data).
-    reps : DataFrame, optional
-        Sales reps: sales-role plans go to the partner's own rep by name.
-
-    Returns
-    -------
-    DataFrame
-        ``customer_id``, ``partner_tier``, ``score`` (when known), ``campaign``,
-        ``action``, ``owner_role``, ``kpi``, ``owner``, ``focus`` (for B
-        partners with factor points: the two lowest-scoring factors, the
-        ones a development plan works on; else empty), ``value_tier`` and
-        ``revenue`` when given, then the customer columns. Sorted B, A, C (the development plans first), then score
-        descending.
-
-    Raises
-    ------
-    KeyError
-        When ``partner_tiers`` has no ``customer_id`` or tier column.
-    """
-    tier_col = _pick(partner_tiers, _PARTNER_TIER_COLUMNS)
-    if tier_col is None or "customer_id" not in partner_tiers:
-        raise KeyError(f"partner tiers need customer_id and one of {_PARTNER_TIER_COLUMNS}; "
-                       f"got {list(partner_tiers.columns)}")
-    score_col = _pick(partner_tiers, _PARTNER_SCORE_COLUMNS)
-    factors = [c for c in partner_tiers.columns
-               if c.startswith(_FACTOR_PREFIXES) or c.endswith("_points")
-               if c != score_col and pd.api.types.is_numeric_dtype(partner_tiers[c])]
-    kept = [c for c in ("value_tier", "revenue") if c in partner_tiers.columns]
-    frame = pd.DataFrame({
-        "customer_id": partner_tiers["customer_id"].astype(str),
-        "partner_tier": partner_tiers[tier_col].astype(str).str.strip().str.upper(),
-        **{c: partner_tiers[c] for c in [*factors, *kept]}})
-    if score_col:
-        frame = frame.assign(score=partner_tiers[score_col].astype(float))
-
-    def factor_name(column: str) -> str:
-        for prefix in _FACTOR_PREFIXES:
-            column = column.removeprefix(prefix)
-        return column.removesuffix("_points")
-
-    def focus(row) -> str:
-        if row["partner_tier"] != "B" or not factors:
-            return ""
-        points = sorted((float(row[c]), c) for c in factors if _is_number(row[c]))[:2]
-        return ", ".join(factor_name(c) for _, c in points)
-
-    frame = frame.assign(focus=frame.apply(focus, axis=1) if len(frame) else "")
-    play = pd.DataFrame([{"partner_tier": t, **item} for t, item in PARTNER_PLAYBOOK.items()])
-    frame = frame.merge(play.rename(columns={"owner": "owner_role"}), on="partner_tier",
-                        how="left")
-    extra = [c for c in _CUSTOMER_COLUMNS if c in customers.columns]
-    frame = frame.merge(customers[["customer_id", *extra]].drop_duplicates("customer_id")
-                        .astype({"customer_id": str}), on="customer_id", how="left")
-    frame = frame.assign(owner=_owners(frame, reps))
-    rank = frame["partner_tier"].map({"B": 0, "A": 1, "C": 2}).fillna(3)
-    keys = ["_rank", "score", "customer_id"] if score_col else ["_rank", "customer_id"]
-    frame = frame.assign(_rank=rank).sort_values(
-        keys, ascending=[True, False, True][:len(keys)] if score_col else [True, True],
-        kind="mergesort")
-    columns = ["customer_id", "partner_tier", *(["score"] if score_col else []), "campaign",
-               "action", "owner_role", "kpi", "owner", "focus", *kept, *extra]
-    return frame[columns].reset_index(drop=True)

@@ -16,7 +16,7 @@ import pandas as pd
 from helpers import geo
 from helpers.config import Config
 from helpers.data.clean import map_distinct
-from helpers.geo.scope import territory_map
+from helpers.geo.territories import territory_map
 
 LOCATION = ("country", "province", "city", "district", "address", "lat", "lon")
 

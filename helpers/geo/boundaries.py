@@ -344,7 +344,8 @@ def attach_outlines(kpis: pd.DataFrame, outlines: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     kpis : DataFrame
-        A region KPI table with a ``region`` column (``helpers.analysis.kpi.region_kpis``).
+        A region KPI table with a ``region`` column
+        (``helpers.analysis.kpis.region_kpis``).
     outlines : DataFrame
         From :func:`china_regions` or :func:`world_countries`.
 

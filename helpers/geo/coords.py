@@ -79,3 +79,15 @@ def to_wgs84(lat, lon, system: str):
     if system == "bd09":
         return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
     raise ValueError(f"unknown coordinate system {system!r}; expected wgs84, gcj02 or bd09")
+
+
+#: Mean Earth radius (IUGG), for great-circle distances.
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    """Great-circle distance in km between points given in degrees (broadcasts)."""
+    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
+    h = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))

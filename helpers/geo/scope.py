@@ -14,17 +14,9 @@ import pandas as pd
 
 from helpers import geo
 from helpers.config import Config
+from helpers.geo.territories import RegionError, territory_en, territory_map
 
 ALL = "ALL"
-# English names of the usual Chinese sales territories (others keep their own name).
-TERRITORY_EN = {
-    "华东": "East China", "华南": "South China", "华北": "North China",
-    "华中": "Central China", "西南": "Southwest", "西北": "Northwest", "东北": "Northeast",
-}
-
-
-class RegionError(ValueError):
-    """A region name that is neither ALL, a configured territory nor a province."""
 
 
 def slugify(text: str) -> str:
@@ -34,32 +26,6 @@ def slugify(text: str) -> str:
                      if not unicodedata.combining(c))
     slug = re.sub(r"[^\w]+", "-", unicodedata.normalize("NFKC", folded).strip().lower()).strip("-")
     return slug or "region"
-
-
-def territory_map(config: Config) -> pd.DataFrame:
-    """Province -> territory from ``geography.territories`` (names resolved).
-
-    Raises RegionError naming the config key when a listed province is unknown.
-    """
-    rows = []
-    country = config.geography.country
-    for territory, names in config.geography.territories.items():
-        resolved = geo.resolve_provinces(pd.Series(names, dtype="string"), country)
-        bad = [n for n, p in zip(names, resolved["province"], strict=True) if pd.isna(p)]
-        if bad:
-            raise RegionError(
-                f"{config.config_path}: geography.territories.{territory}: unknown "
-                f"province name(s) {bad}"
-            )
-        rows += [(p, territory) for p in resolved["province"]]
-    table = pd.DataFrame(rows, columns=["province", "territory"])
-    dup = table[table["province"].duplicated()]
-    if not dup.empty:
-        raise RegionError(
-            f"{config.config_path}: geography.territories: province(s) "
-            f"{sorted(dup['province'])} listed in more than one territory"
-        )
-    return table
 
 
 @dataclass(frozen=True)
@@ -97,7 +63,7 @@ class Scope:
             return cls(ALL, "all", tuple(mainland["province"]), "Whole market", "全国市场", "all")
         territories = territory_map(config)
         for name in config.geography.territories:
-            english = TERRITORY_EN.get(name, name)
+            english = territory_en(name)
             if text in (name, english) or slugify(text) == slugify(english):
                 members = territories.loc[territories["territory"] == name, "province"]
                 return cls(name, "territory", tuple(members), english, name, slugify(english))

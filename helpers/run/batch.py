@@ -53,7 +53,8 @@ from helpers.analysis.monitor import collect_monitoring, resolve_run
 from helpers.config import PROJECT_ROOT, Config, ConfigError, RunPaths, load_config
 from helpers.data.inputs import InputFile, input_files
 from helpers.files import os_error_message, sha256_file
-from helpers.geo.scope import RegionError, Scope, list_regions
+from helpers.geo.scope import Scope, list_regions
+from helpers.geo.territories import RegionError
 from helpers.run.engine import (
     NotebookEngine,
     NotebookFailed,

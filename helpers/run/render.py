@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from helpers import files
 from helpers.analysis.tiers import TIERS
+from helpers.period import Period
 from helpers.text.markup import html_text, unsafe_markup
 from helpers.text.phrases import tr
 from helpers.viz.assets import external_references
@@ -505,6 +506,11 @@ def _period(run_dir: Path, regions: list[dict], meta: dict) -> str:
         if not isinstance(headline, dict):
             headline = _read_json(run_dir / str(slug) / "headline.json") if slug else {}
         start, end = _day(headline.get("period_start")), _day(headline.get("period_end"))
+        if start and end:
+            try:
+                return Period.between(start, end).label()
+            except ValueError:  # not dates: shown as they are
+                pass
         if start or end:
             return f"{start or '…'} – {end or '…'}"
     return ""

@@ -22,6 +22,7 @@ import pandas as pd
 
 from helpers.analysis.budget import spend_by_region
 from helpers.config import ConfigError
+from helpers.period import Period
 from helpers.text.markup import md_text
 from helpers.text.phrases import headers, say, tr
 
@@ -298,9 +299,9 @@ def data_checks(ctx: Context) -> dict[str, dict]:
         need -> ``{"available": bool, "detail": str, "what": str}``.
     """
     customers, orders, p = ctx.customers, ctx.orders, ctx.period
-    in_period = orders["order_date"].gt(p["start"]) & orders["order_date"].le(p["end"])
-    in_baseline = orders["order_date"].gt(p["prev_start"]) & orders["order_date"].le(p["prev_end"])
-    spend = spend_by_region(ctx.prep.spend, ctx.scope.provinces, p["start"], p["end"])
+    in_period = p.contains(orders["order_date"])
+    in_baseline = p.previous.contains(orders["order_date"])
+    spend = spend_by_region(ctx.prep.spend, ctx.scope.provinces, p)
     spend = spend[spend["marketing_spend"] > 0]
     located = _count_in(customers, ctx.scope.sublevel)
     firmo = [c for c in _FIRMOGRAPHICS if _count_in(ctx.prep.customers, c) > 0]
@@ -402,8 +403,8 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
     if len(ctx.customers) < min_customers:
         warnings.append(say("warn_small", lang, n=len(ctx.customers), min=min_customers))
     assumptions = [
-        say("assume_period", lang, start=f"{p['start'] + pd.Timedelta(days=1):%Y-%m-%d}",
-            end=f"{p['end']:%Y-%m-%d}", months=p["months"]),
+        say("assume_period", lang, start=f"{p.first_day:%Y-%m-%d}", end=f"{p.end:%Y-%m-%d}",
+            months=p.months),
         say("assume_region", lang),
         say("assume_rules", lang),
     ]
@@ -422,10 +423,10 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
         "region_label": ctx.scope.label(ctx.lang),
         "provinces_in_scope": list(ctx.scope.provinces),
         "regions_compared": ctx.scope.sublevel,
-        "period_start": p["start"] + pd.Timedelta(days=1),
-        "period_end": p["end"],
-        "baseline_start": p["prev_start"] + pd.Timedelta(days=1),
-        "baseline_end": p["prev_end"],
+        "period_start": p.first_day,
+        "period_end": p.end,
+        "baseline_start": p.previous.first_day,
+        "baseline_end": p.previous.end,
         "baseline": tr(chosen.baseline, lang),
         "kpis": kpis,
         "thresholds": {name: _threshold_value(ctx, name) for name in chosen.thresholds},
@@ -448,8 +449,9 @@ def brief_table(brief: dict):
         ("region", brief["region_label"]),
         ("regions compared", say("regions_compared", lang, n=len(brief["provinces_in_scope"]),
                                  level=tr(brief["regions_compared"], lang))),
-        ("period", f"{_day(brief['period_start'])} – {_day(brief['period_end'])}"),
-        ("baseline period", f"{_day(brief['baseline_start'])} – {_day(brief['baseline_end'])}"),
+        ("period", Period.between(brief["period_start"], brief["period_end"]).label(lang)),
+        ("baseline period",
+         Period.between(brief["baseline_start"], brief["baseline_end"]).label(lang)),
         ("baseline", brief["baseline"]),
         ("customers in scope", f"{brief['data']['customers']:,}"),
         ("order lines in scope", f"{brief['data']['orders']:,}"),
@@ -480,10 +482,6 @@ def _target_text(target, unit: str, better: str) -> str:
     sign = "≥" if better == "higher" else "≤" if better == "lower" else "="
     value = f"{target:.0%}" if unit == "%" else f"{target:g}"
     return f"{sign} {value}"
-
-
-def _day(value) -> str:
-    return f"{pd.Timestamp(value):%Y-%m-%d}"
 
 
 def load_brief(ctx: Context, objective: str = "find_new_markets") -> dict:

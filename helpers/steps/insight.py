@@ -2,9 +2,9 @@
 
 :func:`insight_tables` computes, for the scope of a report:
 
-- ``region_kpis``: KPIs per region (:func:`helpers.analysis.kpi.region_kpis`) with
+- ``region_kpis``: KPIs per region (:func:`helpers.analysis.kpis.region_kpis`) with
   marketing spend and ROI, the penetration and gap columns, and the hot-spot
-  columns of :func:`helpers.analysis.spatial.hotspots` (``gi_z``, ``gi_p``,
+  columns of :func:`helpers.analysis.hotspots.hotspots` (``gi_z``, ``gi_p``,
   ``gi_p_fdr``, ``gi_bin``, ``hotspot``, ``lisa_quadrant`` ...);
 - ``market_gaps``: blank and under-penetrated regions ranked by gap size;
 - ``concentration``: Gini, HHI, top-20% shares and plain statements;
@@ -28,7 +28,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.analysis import clusters, kpi, lifecycle, ltv, partners, segments, spatial
+from helpers.analysis import (
+    clusters,
+    customers,
+    gaps,
+    hotspots,
+    isolation,
+    lifecycle,
+    ltv,
+    partners,
+    roi,
+    segments,
+)
+from helpers.analysis.concentration import concentration
 from helpers.context import Context, region_kpis
 from helpers.files import read_csv, write_csv, write_json
 from helpers.text.labels import label
@@ -70,34 +82,18 @@ def _hotspot_value(kpis: pd.DataFrame, setting: str) -> str:
 
 
 def _with_hotspots(ctx: Context, kpis: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """Gi* and local Moran columns: national pattern for province rows, cities in scope."""
+    """Gi* and local Moran columns: in a territory report the national pattern
+    (the benchmark's provinces), shown for the provinces in scope."""
     a = ctx.config.analysis
-    level = ctx.scope.sublevel
-    if level == "province" and ctx.scope.kind != "all":
-        # A territory report: neighbourhoods do not stop at its border, so the
-        # statistics come from all provinces and the rows in scope are shown.
-        base = ctx.market_kpis
-    else:
-        base = kpis
-    value = _hotspot_value(base, a.hotspot_value)
-    table, info = spatial.hotspots(base, value=value, level=level,
-                                   min_regions=a.hotspot_min_regions, k=a.hotspot_k)
-    if base is not kpis:
-        info["scope"] = "computed on all provinces (a national pattern), shown for the scope"
-        columns = table.set_index("region")[spatial.HOTSPOT_COLUMNS]
-        return kpis.join(columns, on="region"), info
-    return table, info
+    benchmark = ctx.benchmark
+    value = _hotspot_value(kpis if benchmark is None else benchmark.kpis, a.hotspot_value)
+    return hotspots.hotspots(kpis, value=value, level=ctx.scope.sublevel,
+                             min_regions=a.hotspot_min_regions, k=a.hotspot_k,
+                             benchmark=benchmark)
 
 
-def _period_orders(ctx: Context) -> tuple[pd.DataFrame, pd.Timestamp]:
-    """Orders up to the period end, and the as-of day (the day after it)."""
-    end = ctx.period["end"]
-    day = pd.to_datetime(ctx.orders["order_date"]).dt.normalize()
-    return ctx.orders.loc[day <= end], end + pd.Timedelta(days=1)
-
-
-def _clusters(orders: pd.DataFrame, as_of: pd.Timestamp, a) -> tuple[dict, dict]:
-    features = clusters.customer_features(orders, as_of=as_of)
+def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
+    features = clusters.customer_features(summary)
     note = {"customers": int(len(features)), "features": clusters.FEATURES,
             "transform": "log1p, then standardised"}
     empty = {"clusters": pd.DataFrame(columns=["customer_id", "cluster"]),
@@ -122,8 +118,8 @@ def _clusters(orders: pd.DataFrame, as_of: pd.Timestamp, a) -> tuple[dict, dict]
 def _isolated(ctx: Context, tables: dict, revenue: pd.Series) -> tuple[pd.DataFrame, dict]:
     """Isolated customers of the scope (isolation judged against all customers)."""
     a = ctx.config.analysis
-    found, note = spatial.isolated_customers(ctx.prep.customers, eps_km=a.isolation_km,
-                                             min_customers=a.isolation_min_customers)
+    found, note = isolation.isolated_customers(ctx.prep.customers, eps_km=a.isolation_km,
+                                               min_customers=a.isolation_min_customers)
     found = found.loc[found["customer_id"].isin(ctx.customers["customer_id"])]
     profile_cols = [c for c in ["name", "channel", "industry", "business_model",
                                 "main_product_tier", "headcount", "signup_date",
@@ -150,28 +146,22 @@ def insight_tables(ctx: Context) -> dict:
     p = ctx.period
     level = ctx.scope.sublevel
     kpis = region_kpis(ctx, level)
-    kpis = kpi.marketing_roi(kpis, ctx.prep.spend if level == "province" else None,
-                             start=p["start"], end=p["end"])
+    kpis = roi.marketing_roi(kpis, ctx.prep.spend if level == "province" else None, period=p)
     kpis, hot_note = _with_hotspots(ctx, kpis)
     notes: dict = {"hotspots": hot_note}
     if "expected_method" in kpis.columns and len(kpis):
-        model = ctx.market_kpis if "market_share" in kpis.columns else kpis  # a territory
-        _, gap_note = kpi.expected_customers(model["customers"], model["population_10k"],
-                                             model["gdp_100m_cny"], method=a.expected_model)
-        if model is not kpis:
-            gap_note["scope"] = "fitted on all provinces (the whole market), shown for the scope"
-        notes["gaps"] = gap_note
+        notes["gaps"] = gaps.gap_model(kpis, method=a.expected_model, benchmark=ctx.benchmark)
     else:
         notes["gaps"] = {"reason": "no population/GDP reference at this level"}
 
-    orders, as_of = _period_orders(ctx)
-    in_period = orders.loc[orders["order_date"] > p["start"]]
+    orders, as_of = ctx.orders, p.as_of
+    in_period = orders.loc[p.contains(orders["order_date"])]
     by_customer = in_period.groupby("customer_id")["amount"].sum()
     unit = "cities" if level == "city" else "provinces"
     names = kpis["region_en"] if ctx.lang == "en" else kpis["region"]
-    concentration = {
-        "regions": kpi.concentration(kpis.set_index("region")["revenue"]),
-        "customers": kpi.concentration(by_customer),
+    how_concentrated = {
+        "regions": concentration(kpis.set_index("region")["revenue"]),
+        "customers": concentration(by_customer),
         "statement_regions": concentration_statement(
             kpis["revenue"], names, unit=unit, lang=ctx.lang),
         "statement_customers": concentration_statement(
@@ -181,25 +171,28 @@ def insight_tables(ctx: Context) -> dict:
         "statement_top20_customers": top20_statement(by_customer, unit="customers",
                                                          lang=ctx.lang),
     }
-    rfm_table = segments.rfm(orders, as_of=as_of, bins=a.rfm_bins)
-    stages = lifecycle.lifecycle(orders, as_of=as_of, customers=ctx.customers,
+    # One purchase summary per customer, on the day after the period, for RFM,
+    # lifecycle, lifetime value and clusters alike.
+    summary = customers.purchase_summary(orders, as_of=as_of)
+    rfm_table = segments.rfm(summary, bins=a.rfm_bins)
+    stages = lifecycle.lifecycle(summary, customers.purchase_days(orders, as_of=as_of),
+                                 as_of=as_of, customers=ctx.customers,
                                  new_months=a.new_months, at_risk_months=a.at_risk_months,
                                  churn_months=a.churn_months)
     notes["lifecycle"] = {"as_of": as_of, "new_months": a.new_months,
                           "at_risk_months": a.at_risk_months, "churn_months": a.churn_months}
-    value, notes["ltv"] = ltv.customer_ltv(orders, as_of=as_of, months=a.ltv_months,
+    value, notes["ltv"] = ltv.customer_ltv(summary, months=a.ltv_months,
                                            discount_monthly=a.ltv_discount_monthly,
                                            penalizer=a.ltv_penalizer)
-    cluster_tables, notes["clusters"] = _clusters(orders, as_of, a)
-    tables = {"region_kpis": kpis, "market_gaps": kpi.market_gaps(kpis),
-              "concentration": concentration, "rfm": rfm_table,
+    cluster_tables, notes["clusters"] = _clusters(summary, a)
+    tables = {"region_kpis": kpis, "market_gaps": gaps.market_gaps(kpis),
+              "concentration": how_concentrated, "rfm": rfm_table,
               "segment_summary": segments.segment_summary(rfm_table),
               "lifecycle": stages,
               "lifecycle_summary": lifecycle.lifecycle_summary(stages, by_customer),
               "ltv": value, **cluster_tables}
     tables["isolated_customers"], notes["isolation"] = _isolated(ctx, tables, by_customer)
-    tiers = partners.partner_tiers(ctx.customers, ctx.orders, start=p["start"], end=p["end"],
-                                   stages=stages,
+    tiers = partners.partner_tiers(ctx.customers, ctx.orders, period=p, stages=stages,
                                    scoring=ctx.config.partners.model_dump(exclude_none=True))
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
@@ -212,7 +205,7 @@ def insight_tables(ctx: Context) -> dict:
         "revenue": float(total["revenue"]),
         "growth_yoy": float(total["revenue"] / total["revenue_last_year"] - 1)
         if total["revenue_last_year"] > 0 else None,
-        "period_start": p["start"] + pd.Timedelta(days=1), "period_end": p["end"],
+        "period_start": p.first_day, "period_end": p.end,
         "hot_spots": list(hot),
         "blank_regions": list(kpis.loc[kpis["customers"] == 0, "region"]),
         "isolated_customers": int(len(tables["isolated_customers"])),

@@ -16,13 +16,14 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from helpers import geo
-from helpers.analysis import budget, kpi, monitor
-from helpers.analysis import tiers as strategy
+from helpers.analysis import actions, budget, monitor
+from helpers.analysis.concentration import concentration
+from helpers.analysis.tiers import TIERS, region_tiers
 from helpers.config import ConfigError
 from helpers.context import Context
 from helpers.data.privacy import mask_pii
 from helpers.files import read_csv, write_csv, write_json, write_xlsx
-from helpers.geo.scope import territory_map
+from helpers.geo.territories import territory_map
 from helpers.steps.goals import SECTIONS, STEP5_SECTIONS, get_objective, priorities
 from helpers.text.markup import md_text
 from helpers.text.phrases import name_list, say, tr, translate
@@ -100,7 +101,7 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
         return result
     p = ctx.period
     if "marketing_spend" not in tiers:  # step 4 adds it; computed the same way when not
-        spent = budget.spend_by_region(ctx.prep.spend, tiers["region"], p["start"], p["end"])
+        spent = budget.spend_by_region(ctx.prep.spend, tiers["region"], p)
         tiers = spent.merge(tiers, on="region", how="right")
     current = pd.DataFrame({"region": tiers["region"],
                             "spend": tiers["marketing_spend"].astype(float).fillna(0.0)})
@@ -116,7 +117,7 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
         total = float(settings.total)
         basis = say("basis_total", ctx.lang)
     elif settings.total is not None:
-        national = float(budget.spend_by_region(ctx.prep.spend, None, p["start"], p["end"])
+        national = float(budget.spend_by_region(ctx.prep.spend, None, p)
                          ["marketing_spend"].sum())
         total = round(settings.total * current_total / national / unit) * unit
         basis = say("basis_scaled", ctx.lang)
@@ -128,10 +129,10 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
               _region_names(settings.floors, "budget.floors").items() if v in in_scope_names}
     caps = {v: settings.caps[k] for k, v in
             _region_names(settings.caps, "budget.caps").items() if v in in_scope_names}
-    period = f"{p['start'] + pd.Timedelta(days=1):%Y-%m-%d} – {p['end']:%Y-%m-%d}"
     result["notes"] = [say("budget_basis", ctx.lang, basis=basis), *budget.method_notes(
         elasticity=settings.elasticity, unit=unit, total=total, current_total=current_total,
-        period=period, momentum=settings.momentum, headroom=settings.headroom, lang=ctx.lang)]
+        period=p.label(ctx.lang), momentum=settings.momentum, headroom=settings.headroom,
+        lang=ctx.lang)]
     try:
         table = budget.propose(
             frame, total=total, elasticity=settings.elasticity, unit=unit,
@@ -221,31 +222,30 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
     """
     rules = ctx.config.strategy.model_dump()
     kpis = insight["region_kpis"]
-    if "market_share" in kpis:  # a territory: provinces judged against the whole market
-        kpis = kpis.assign(share=kpis["market_share"])
-    tiers = strategy.region_tiers(kpis, rules=rules, lang=ctx.lang,
-                                  min_customers=ctx.config.analysis.min_customers)
+    tiers = region_tiers(kpis, rules=rules, lang=ctx.lang,
+                         min_customers=ctx.config.analysis.min_customers,
+                         benchmark=ctx.benchmark)
     tiers = _with_territory(ctx, tiers)
     extras = load_step4_extras(ctx)
     reps = ctx.prep.reps
     notes: list[str] = []
-    campaign = strategy.segment_actions(insight["rfm"], ctx.prep.customers, reps=reps,
-                                        lifecycle=extras["lifecycle"], ltv=extras["ltv"])
+    campaign = actions.segment_actions(insight["rfm"], ctx.prep.customers, reps=reps,
+                                       lifecycle=extras["lifecycle"], ltv=extras["ltv"])
     partners = None
     if extras["partner_tiers"] is None or extras["partner_tiers"].empty:
         notes.append(say("no_partners", ctx.lang))
     else:
         try:
-            partners = strategy.partner_actions(extras["partner_tiers"], ctx.prep.customers,
-                                                reps=reps)
+            partners = actions.partner_actions(extras["partner_tiers"], ctx.prep.customers,
+                                               reps=reps)
         except KeyError as exc:
             notes.append(f"partner_tiers.csv cannot be read: {exc.args[0]}")
     segment_playbook = pd.DataFrame(
-        [{"segment": seg, **item} for seg, item in strategy.SEGMENT_PLAYBOOK.items()])
+        [{"segment": seg, **item} for seg, item in actions.SEGMENT_PLAYBOOK.items()])
     return {
         "tiers": tiers,
-        "actions": strategy.action_list(tiers, reps=reps),
-        "playbook": strategy.playbook(tiers),
+        "actions": actions.action_list(tiers, reps=reps),
+        "playbook": actions.playbook(tiers),
         "segment_playbook": segment_playbook,
         "campaign": campaign,
         "partners": partners,
@@ -306,7 +306,7 @@ def _concentration(insight: dict, tables: dict) -> dict | None:
     if saved and isinstance(saved.get("customers"), dict):
         return saved["customers"]
     rfm = insight["rfm"]
-    return kpi.concentration(rfm["monetary"]) if len(rfm) else None
+    return concentration(rfm["monetary"]) if len(rfm) else None
 
 
 def findings(ctx: Context, insight: dict, tables: dict) -> dict[str, dict]:
@@ -456,11 +456,11 @@ def _show_tiers(ctx: Context, tables: dict) -> None:
             hotspot_share=rules.hotspot_share, hot_growth=rules.hot_growth,
             declining=rules.declining_growth, emerging=rules.emerging_growth,
             gap=rules.gap_ratio)
-        + (" " + say("tiers_market", ctx.lang) if "market_share" in tiers else ""))
+        + (" " + say("tiers_market", ctx.lang) if ctx.benchmark is not None else ""))
     columns = [c for c in [*_region_column(ctx, tiers), "tier", "tier_reason", "customers",
                            "revenue", "share", "growth_yoy", "gap_ratio", "gi_z", "gi_bin"]
                if c in tiers]
-    order = {t: i for i, t in enumerate(strategy.TIERS)}
+    order = {t: i for i, t in enumerate(TIERS)}
     shown = tiers.assign(_o=tiers["tier"].map(order)).sort_values(
         ["_o", "revenue"], ascending=[True, False], kind="mergesort")[columns]
     display(translate(shown.reset_index(drop=True).round(3), ctx.lang, ["tier"]))
@@ -470,9 +470,9 @@ def _show_playbook(ctx: Context, tables: dict) -> None:
     lang = ctx.lang
     _md(say("intro_playbook", lang))
     display(translate(tables["playbook"], lang, ["tier", "action", "owner", "kpi"]))
-    actions, masked = shown_actions(ctx, tables)
+    shown, masked = shown_actions(ctx, tables)
     _md(say("intro_actions_masked" if masked else "intro_actions", lang))
-    display(translate(actions.head(25), lang, ["tier", "action", "owner_role", "owner", "kpi"]))
+    display(translate(shown.head(25), lang, ["tier", "action", "owner_role", "owner", "kpi"]))
 
 
 def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
@@ -486,7 +486,7 @@ def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
     if ctx.config.report.show_rep_names or reps.empty or "name" not in reps:
         return tables["actions"], False
     masked = mask_pii(reps, columns=("name",))
-    return strategy.action_list(tables["tiers"], reps=masked), True
+    return actions.action_list(tables["tiers"], reps=masked), True
 
 
 def _show_budget(ctx: Context, tables: dict) -> None:

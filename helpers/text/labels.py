@@ -186,7 +186,7 @@ def romanise(name: str) -> str:
     if not _CJK.search(text):
         return text
     from helpers import geo
-    from helpers.geo.scope import TERRITORY_EN
+    from helpers.geo.territories import TERRITORY_EN
 
     provinces = geo.provinces()
     known = {**dict(zip(provinces["province"], provinces["province_en"], strict=True)),

@@ -1,6 +1,6 @@
 """Sentences on how concentrated a total is (the 80/20 check), in English or Chinese.
 
-The numbers come from :func:`helpers.analysis.kpi.concentration`; this module only
+The numbers come from :func:`helpers.analysis.concentration.concentration`; this module only
 puts them into words.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.kpi import _clipped, concentration
+from helpers.analysis.concentration import concentration, nonnegative
 
 __all__ = ["concentration_statement", "top20_statement"]
 
@@ -83,7 +83,7 @@ def concentration_statement(
     if k == 0:
         return (f"No positive {what} across {n} {unit}." if lang != "zh"
                 else f"{n}{_UNITS_ZH.get(unit, unit)}均无正{_WHAT_ZH.get(what, what)}。")
-    clipped = _clipped(series)
+    clipped = nonnegative(series)
     order = np.argsort(-clipped, kind="stable")[:k]
     share = clipped[order].sum() / clipped.sum()
     listed = [str(labels.iloc[i]) for i in order[:max_names]]

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from helpers.analysis import kpi
+from helpers.analysis.concentration import concentration, lorenz
 from helpers.analysis.segments import SEGMENTS
 from helpers.text.labels import (
     MONEY_COLUMNS,
@@ -332,9 +332,10 @@ def plot_lorenz(
 ) -> Axes:
     """Lorenz curve of ``value`` across units, with the Gini coefficient.
 
-    The curve and the numbers come from :func:`helpers.analysis.kpi.lorenz` and
-    :func:`helpers.analysis.kpi.concentration` (negative totals count as 0, the population
-    Gini without small-sample correction), so the chart says what step 4 reports.
+    The curve and the numbers come from :func:`helpers.analysis.concentration.lorenz`
+    and :func:`helpers.analysis.concentration.concentration` (negative totals count as
+    0, the population Gini without small-sample correction), so the chart says what
+    step 4 reports.
 
     Parameters
     ----------
@@ -360,8 +361,8 @@ def plot_lorenz(
     """
     values = data[value] if isinstance(data, pd.DataFrame) else pd.Series(data)
     values = pd.to_numeric(values, errors="coerce").fillna(0.0)
-    curve = kpi.lorenz(values)
-    stats = kpi.concentration(values)
+    curve = lorenz(values)
+    stats = concentration(values)
     units = label(f"{unit}_unit" if unit in ("customers", "regions") else unit, lang)
     ax = _axes(ax, (5.5, 5))
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1,

@@ -163,7 +163,7 @@ def region_map(
     Parameters
     ----------
     kpis : DataFrame
-        Region KPI table (``helpers.analysis.kpi.region_kpis``): ``region``, ``region_en``,
+        Region KPI table (``helpers.analysis.kpis.region_kpis``): ``region``, ``region_en``,
         ``level``, ``lat``, ``lon``, ``customers`` and ``value``; the tooltip shows
         customers, active customers, revenue, share, YoY growth and the gap ratio
         when present.

