@@ -38,15 +38,16 @@ ctx.heading()
 # %%
 from IPython.display import Markdown, display
 
-from helpers.steps import insight as insights
+from helpers.steps import insight
+from helpers.text.lookup import translate
 
-tables = insights.insight_tables(ctx)
-insights.save_insight(ctx, tables)
+tables = insight.insight_tables(ctx)
+insight.save_insight(ctx, tables)
 kpis = tables["region_kpis"]
 
 
 def explain(topic):
-    return Markdown(insights.explain(ctx, tables, topic))
+    return Markdown(insight.explain(ctx, tables, topic))
 
 
 # %%
@@ -150,7 +151,7 @@ pd.DataFrame({"regions": c["regions"], "customers": c["customers"]}).round(3)
 explain("segments")
 
 # %%
-tables["segment_summary"].round(3)
+translate(tables["segment_summary"].round(3), lang, ["segment", "meaning"])
 
 # %% [markdown] tags=["section-clusters"]
 # ## Behaviour clusters (K-means)
@@ -177,7 +178,7 @@ tables["cluster_scores"].round(3)
 explain("lifecycle")
 
 # %%
-tables["lifecycle_summary"].round(3)
+translate(tables["lifecycle_summary"].round(3), lang, ["stage", "meaning"])
 
 # %% [markdown] tags=["section-ltv"]
 # ## Lifetime value

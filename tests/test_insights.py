@@ -181,7 +181,7 @@ def test_every_hot_spot_value_has_a_chinese_label():
     from typing import get_args
 
     from helpers.config import Analysis
-    from helpers.text.labels import label
+    from helpers.text.lookup import label
 
     values = [v for v in get_args(Analysis.model_fields["hotspot_value"].annotation)
               if v != "auto"]

@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from helpers import context
-from helpers.analysis import tiers as strategy
-from helpers.steps import goals
-from helpers.steps import insight as insights
-from helpers.steps import strategy as plan
+from helpers.analysis.tiers import TIERS
+from helpers.steps import goals, strategy
+from helpers.steps.insight import audience, ensure_insight
+from helpers.text.narrative import summary
 
 
 def variant(tiny_config, tmp_path_factory, name, change):
@@ -26,11 +26,17 @@ def variant(tiny_config, tmp_path_factory, name, change):
     return path
 
 
+def findings(ctx, insight, tables):
+    """The candidate findings of the executive summary, as step 5 words them."""
+    return summary.findings(insight, tables, audience(ctx),
+                            concentration=strategy._concentration(insight, tables))
+
+
 def step5(config, run_dir, region="ALL", period_end="", baseline_run=""):
     ctx = context.open_step(region=region, run_dir=str(run_dir), config=str(config),
                           period_end=period_end)
-    insight = insights.ensure_insight(ctx)
-    return ctx, insight, plan.strategy_tables(ctx, insight, baseline_run=baseline_run)
+    insight = ensure_insight(ctx)
+    return ctx, insight, strategy.strategy_tables(ctx, insight, baseline_run=baseline_run)
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +46,15 @@ def national(tiny_config, tmp_path_factory):
 
 def test_tables_do_not_depend_on_the_objective(national, tiny_config, tmp_path_factory):
     ctx, insight, tables = national
-    again = plan.strategy_tables(ctx, insight)
+    again = strategy.strategy_tables(ctx, insight)
     for key in ("tiers", "actions", "campaign"):
         pd.testing.assert_frame_equal(tables[key], again[key])
-    candidates = plan.findings(ctx, insight, tables)
+    candidates = findings(ctx, insight, tables)
     tops = {}
     for objective in goals.OBJECTIVES:
-        summary = plan.executive_summary(ctx, insight, tables, objective).data
+        shown = strategy.executive_summary(ctx, insight, tables, objective).data
         saved = json.loads((ctx.out / "executive_summary.json").read_text("utf-8"))
-        assert len(saved["findings"]) == 5 == len(summary.splitlines())
+        assert len(saved["findings"]) == 5 == len(shown.splitlines())
         for item in saved["findings"]:  # the same finding says the same number everywhere
             assert item["text"] == candidates[item["kind"]]["text"]
             assert any(ch.isdigit() for ch in item["text"])
@@ -57,7 +63,7 @@ def test_tables_do_not_depend_on_the_objective(national, tiny_config, tmp_path_f
     assert tops == {"find_new_markets": "gap", "reallocate_resources": "budget",
                     "compare_regions": "size", "keep_valuable_customers": "at_risk",
                     "tier_partners": partners_first}
-    orders = {o: plan.section_order(goals.goals_brief(ctx, o)) for o in goals.OBJECTIVES}
+    orders = {o: strategy.section_order(goals.goals_brief(ctx, o)) for o in goals.OBJECTIVES}
     assert orders["reallocate_resources"][0] == "budget"
     assert orders["keep_valuable_customers"][0] == "customers"
     assert all(sorted(o) == sorted(goals.STEP5_SECTIONS) for o in orders.values())
@@ -83,7 +89,7 @@ def budget_for(config, tmp_path_factory, tiers, region="ALL"):
     """The budget of ``tiers`` under another config (no step 4 recomputed)."""
     ctx = context.open_step(region=region, run_dir=str(tmp_path_factory.mktemp("run")),
                           config=str(config))
-    return ctx, plan.budget_plan(ctx, tiers)
+    return ctx, strategy.budget_plan(ctx, tiers)
 
 
 def test_budget_total_from_config_and_scaled_for_a_territory(national, tiny_config,
@@ -116,7 +122,7 @@ def test_budget_infeasible_config_is_reported_not_raised(national, tiny_config,
     assert result["table"] is None
     assert "floors add up to" in error and "budget.floor_vs_current" in error
     assert str(bad_ctx.config.config_path) in error
-    plan.save_strategy(bad_ctx, {**tables, "budget": result, "comparison": None})
+    strategy.save_strategy(bad_ctx, {**tables, "budget": result, "comparison": None})
     assert not (bad_ctx.out / "budget.csv").exists()
     saved = json.loads((bad_ctx.out / "budget.json").read_text("utf-8"))
     assert saved["error"] == error
@@ -136,9 +142,9 @@ def test_no_budget_without_spend_or_inside_a_province(national, tiny_config, tmp
 def test_spend_from_step4_or_computed_agree(national):
     ctx, _, tables = national
     tiers = tables["tiers"]
-    computed = plan.budget_plan(ctx, tiers.drop(columns=["marketing_spend", "roi"],
+    computed = strategy.budget_plan(ctx, tiers.drop(columns=["marketing_spend", "roi"],
                                                 errors="ignore"))["table"]
-    from_kpis = plan.budget_plan(ctx, tiers)["table"]
+    from_kpis = strategy.budget_plan(ctx, tiers)["table"]
     assert computed.set_index("region")["spend"].to_dict() == pytest.approx(
         from_kpis.set_index("region")["spend"].to_dict())
     assert computed["spend"].sum() > 0
@@ -165,7 +171,7 @@ def test_step4_extras_feed_partner_plans_and_campaigns(national, tiny_config, tm
                                                                      index=False)
     pd.DataFrame({"customer_id": ids, "ltv_12m": [1e6, 2e6, 3e6, 4e6, 5e6, 6e6]}).to_csv(
         ctx.out / "ltv.csv", index=False)
-    tables = plan.strategy_tables(ctx, insight)
+    tables = strategy.strategy_tables(ctx, insight)
     partners = tables["partners"]
     assert partners["partner_tier"].tolist()[:3] == ["B", "B", "B"]
     assert partners["score"].tolist()[:3] == [15, 12, 10]
@@ -173,9 +179,9 @@ def test_step4_extras_feed_partner_plans_and_campaigns(national, tiny_config, tm
     campaign = tables["campaign"].set_index("customer_id")
     assert campaign.loc[ids[0], "lifecycle"] == "active"
     assert campaign.loc[ids[5], "ltv_12m"] == 6e6
-    finding = plan.findings(ctx, insight, tables)["partners"]
+    finding = findings(ctx, insight, tables)["partners"]
     assert finding["text"].startswith("3 B-tier partners get a development plan (A 2, C 1)")
-    plan.save_strategy(ctx, tables)
+    strategy.save_strategy(ctx, tables)
     assert len(pd.read_csv(ctx.out / "partner_plans.csv")) == 6
     sheets = pd.ExcelFile(ctx.out / "actions.xlsx", engine="openpyxl").sheet_names
     assert sheets == ["region actions", "campaign list", "partner plans", "budget"]
@@ -183,7 +189,7 @@ def test_step4_extras_feed_partner_plans_and_campaigns(national, tiny_config, tm
 
 def test_exports_hold_contacts_and_the_report_does_not(national, monkeypatch):
     ctx, insight, tables = national
-    plan.save_strategy(ctx, tables)
+    strategy.save_strategy(ctx, tables)
     out = ctx.out
     campaign = pd.read_csv(out / "campaign_list.csv", dtype=str)
     assert {"name", "phone", "email", "owner", "campaign"} <= set(campaign.columns)
@@ -200,9 +206,9 @@ def test_exports_hold_contacts_and_the_report_does_not(national, monkeypatch):
     def collect(obj):
         shown_parts.append(obj.to_html() if hasattr(obj, "to_html") else obj.data)
 
-    monkeypatch.setattr(plan, "display", collect)
+    monkeypatch.setattr(strategy, "display", collect)
     for section in goals.STEP5_SECTIONS:
-        plan.show_section(section, ctx, tables)
+        strategy.show_section(section, ctx, tables)
     shown = "\n".join(shown_parts)
     assert "Budget reallocation" in shown and "Customer campaigns" in shown
     customers = ctx.prep.customers
@@ -218,14 +224,14 @@ def test_reps_names_are_masked_in_the_report_unless_configured(national, monkeyp
     reps = ctx.prep.reps
     assert len(reps) and reps["name"].str.len().min() >= 2
     shown_parts: list[str] = []
-    monkeypatch.setattr(plan, "display", lambda obj: shown_parts.append(
+    monkeypatch.setattr(strategy, "display", lambda obj: shown_parts.append(
         obj.to_html() if hasattr(obj, "to_html") else obj.data))
-    plan.show_section("playbook", ctx, tables)
+    strategy.show_section("playbook", ctx, tables)
     shown = "\n".join(shown_parts)
     leaked = [n for n in reps["name"] if n in shown]
     assert not leaked, f"reps' names reached the report: {leaked[:3]}"
     assert "masked" in shown and "report.show_rep_names" in shown
-    actions, masked = plan.shown_actions(ctx, tables)
+    actions, masked = strategy.shown_actions(ctx, tables)
     assert masked and len(actions) == len(tables["actions"])
     assert (actions["owner"] != tables["actions"]["owner"]).any()
     assert actions.drop(columns="owner").equals(tables["actions"].drop(columns="owner"))
@@ -233,7 +239,7 @@ def test_reps_names_are_masked_in_the_report_unless_configured(national, monkeyp
     assert f"{first['name'][0]}{'*' * max(len(first['name']) - 1, 2)} ({first['sales_rep_id']})" \
         in " ".join(actions["owner"])
     # the exports are the contact lists: full names
-    plan.save_strategy(ctx, tables)
+    strategy.save_strategy(ctx, tables)
     from openpyxl import load_workbook
     exported = pd.read_csv(ctx.out / "actions.csv")
     assert any(n in " ".join(exported["owner"]) for n in reps["name"])
@@ -242,19 +248,19 @@ def test_reps_names_are_masked_in_the_report_unless_configured(national, monkeyp
 
     monkeypatch.setattr(ctx.config.report, "show_rep_names", True)
     shown_parts.clear()
-    plan.show_section("playbook", ctx, tables)
+    strategy.show_section("playbook", ctx, tables)
     assert any(n in "\n".join(shown_parts) for n in reps["name"])
-    shown_again, masked_again = plan.shown_actions(ctx, tables)
+    shown_again, masked_again = strategy.shown_actions(ctx, tables)
     assert shown_again is tables["actions"] and not masked_again
 
 
 def test_comparison_of_two_runs_on_different_periods(national, tiny_config, tmp_path_factory):
     earlier = tmp_path_factory.mktemp("earlier")
     ctx_a, _, tables_a = step5(tiny_config, earlier, period_end="2024-12-31")
-    plan.save_strategy(ctx_a, tables_a)
+    strategy.save_strategy(ctx_a, tables_a)
     ctx_b, insight_b, _ = national
     (ctx_b.out / "region_tiers.csv").unlink(missing_ok=True)   # as in a fresh run's step 5
-    tables_b = plan.strategy_tables(ctx_b, insight_b, baseline_run=str(earlier))
+    tables_b = strategy.strategy_tables(ctx_b, insight_b, baseline_run=str(earlier))
     result = tables_b["comparison"]
     assert "error" not in result
     regions = result["regions"].set_index("region")
@@ -275,14 +281,14 @@ def test_comparison_of_two_runs_on_different_periods(national, tiny_config, tmp_
     assert summary["period"]["end"] != "2024-12-31"
     matrix = result["migration"]
     assert matrix.drop(columns="(not scored)").to_numpy().sum() == len(insight_b["rfm"])
-    plan.save_strategy(ctx_b, tables_b)
+    strategy.save_strategy(ctx_b, tables_b)
     assert json.loads((ctx_b.out / "comparison.json").read_text("utf-8"))["baseline_run"] == \
         earlier.name
-    assert "monitoring" in plan.findings(ctx_b, insight_b, tables_b)
+    assert "monitoring" in findings(ctx_b, insight_b, tables_b)
 
-    missing = plan.comparison(ctx_b, "no-such-run")
+    missing = strategy.comparison(ctx_b, "no-such-run")
     assert "not found" in missing["error"]
-    assert plan.comparison(ctx_b, "") is None
+    assert strategy.comparison(ctx_b, "") is None
 
 
 def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national, monkeypatch):
@@ -290,7 +296,7 @@ def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national, monkeyp
 
     ctx, insight, tables = national
     zh = dataclasses.replace(ctx, lang="zh")
-    found_en, found_zh = plan.findings(ctx, insight, tables), plan.findings(zh, insight, tables)
+    found_en, found_zh = findings(ctx, insight, tables), findings(zh, insight, tables)
     assert set(found_zh) == set(found_en)
     for kind, item in found_zh.items():
         assert item["value"] == found_en[kind]["value"]
@@ -299,15 +305,15 @@ def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national, monkeyp
     assert found_zh["size"]["text"].startswith(f"{h['customers']:,} 家客户，分析期收入 "
                                                f"{h['revenue']:,.0f} 元")
     shown: list[str] = []
-    monkeypatch.setattr(plan, "display", lambda obj: shown.append(
+    monkeypatch.setattr(strategy, "display", lambda obj: shown.append(
         obj.to_html() if hasattr(obj, "to_html") else obj.data))
     for section in goals.STEP5_SECTIONS:
-        plan.show_section(section, zh, tables)
+        strategy.show_section(section, zh, tables)
     page = "\n".join(shown)
     assert "## 地区分级及依据" in page and "## 预算重新分配" in page
     assert "<th>分级</th>" in page and "核心" in page and "区域销售经理" in page
     # the tables themselves keep their English keys (exports, run comparisons)
-    assert set(tables["tiers"]["tier"]) <= set(strategy.TIERS)
+    assert set(tables["tiers"]["tier"]) <= set(TIERS)
 
 
 @pytest.mark.parametrize("territory", ["华北", "华东"])

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.kpi import marketing_roi
-from helpers.text.phrases import say
+from helpers.text.lookup import say
 
 __all__ = [
     "BudgetError",

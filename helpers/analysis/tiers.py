@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from helpers.text.phrases import say
+from helpers.text.lookup import say
 
 __all__ = [
     "TIERS",

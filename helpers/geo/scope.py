@@ -14,6 +14,7 @@ import pandas as pd
 
 from helpers import geo
 from helpers.config import Config
+from helpers.text.lookup import label
 
 ALL = "ALL"
 # English names of the usual Chinese sales territories (others keep their own name).
@@ -94,7 +95,8 @@ class Scope:
         country = config.geography.country
         mainland = geo.mainland(country)
         if text.upper() == ALL:
-            return cls(ALL, "all", tuple(mainland["province"]), "Whole market", "全国市场", "all")
+            return cls(ALL, "all", tuple(mainland["province"]), label("whole_market", "en"),
+                       label("whole_market", "zh"), "all")
         territories = territory_map(config)
         for name in config.geography.territories:
             english = TERRITORY_EN.get(name, name)

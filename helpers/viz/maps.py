@@ -38,7 +38,8 @@ from folium.map import Layer
 from folium.template import Template
 
 from helpers.geo import boundaries, coords
-from helpers.text.labels import format_value, label, region_label, region_names
+from helpers.text.format import format_value
+from helpers.text.lookup import label, region_label, region_names
 from helpers.text.markup import html_text
 from helpers.viz.assets import OfflineMap, RawHTML
 
@@ -500,7 +501,7 @@ def region_map(
         if lang == "en" and isinstance(row.get("region_en"), str):
             name = row["region_en"]
         else:
-            name = region_names([row["region"]], lang, level=str(row.get("level", "")))[0]
+            name = region_names([row["region"]], lang)[0]
         if absent == "no_customers":
             style = {"fillColor": NO_CUSTOMERS_COLOR, "color": "#777777", "weight": 1,
                      "dashArray": "4 3", "fillOpacity": 0.8,
