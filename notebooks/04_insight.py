@@ -90,7 +90,7 @@ explain("hotspots")
 # %%
 hot_columns = [c for c in ["region", "region_en", "revenue", "revenue_per_capita", "gi_z",
                            "gi_p_fdr", "gi_bin", "hotspot", "lisa_quadrant"] if c in kpis]
-kpis[hot_columns].sort_values("gi_z", ascending=False).round(3)
+translate(kpis[hot_columns].sort_values("gi_z", ascending=False).round(3), lang, ["hotspot"])
 
 # %% [markdown] tags=["section-gaps"]
 # ## Market gaps: blank and under-served regions
@@ -109,7 +109,7 @@ gap_columns = [c for c in ["gap_rank", "region", "region_en", "gap_kind", "custo
                            "expected_customers", "customer_gap", "gap_ratio", "gap_p",
                            "customers_per_million", "revenue_per_100m_gdp", "population_10k",
                            "gdp_100m_cny"] if c in tables["market_gaps"]]
-tables["market_gaps"][gap_columns].head(15).round(3)
+translate(tables["market_gaps"][gap_columns].head(15).round(3), lang, ["gap_kind"])
 
 # %% [markdown] tags=["section-isolated"]
 # ## Isolated customers
@@ -122,8 +122,8 @@ tables["market_gaps"][gap_columns].head(15).round(3)
 explain("isolated")
 
 # %%
-ctx.show(tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
-         .round(1))
+translate(ctx.show(tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
+                   .round(1)), lang, ["segment", "stage"])
 
 # %% [markdown] tags=["section-concentration"]
 # ## Concentration

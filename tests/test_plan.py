@@ -29,7 +29,7 @@ def variant(tiny_config, tmp_path_factory, name, change):
 def findings(ctx, insight, tables):
     """The candidate findings of the executive summary, as step 5 words them."""
     return summary.findings(insight, tables, audience(ctx),
-                            concentration=strategy._concentration(insight, tables))
+                            concentration=strategy.customer_concentration(insight, tables))
 
 
 def step5(config, run_dir, region="ALL", period_end="", baseline_run=""):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.analysis import lifecycle, segments, tiers
+from helpers.analysis import lifecycle, segments, spatial, tiers
 from helpers.steps import goals
 from helpers.text import lookup
 from helpers.text.lookup import CatalogError, catalog
@@ -87,6 +87,8 @@ def test_every_key_the_code_uses_has_words():
         assert key in catalog()["label"], key  # the KPI's name in a Chinese report
         assert all(goals.kpi_words(key, "zh").values()), key
     assert set(goals.DATA_NEEDS) <= set(catalog()["data_need"])
+    assert {spatial._label(b) for b in range(-3, 4)} <= set(catalog()["hotspot"])
+    assert {"blank", "under-penetrated"} <= set(catalog()["gap_kind"])
     for step, keys in goals.SECTIONS.items():
         assert list(catalog()[f"section_{step}"]) == list(keys), step
 

@@ -15,7 +15,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -75,16 +74,20 @@ def test_customers_are_counted_as_everywhere_else_in_chinese():
 # --- step 4 prose -----------------------------------------------------------------------
 
 
-def _profiles():
-    table = pd.DataFrame({
-        "customer_id": list("abcdef"),
-        "recency_days": [5, 6, 7, 300, 310, 320],
-        "frequency": [20, 22, 24, 1, 2, 1],
-        "aov": [1000.0, 1100, 900, 1000, 1000, 1050],
-        "tenure_days": [900, 950, 1000, 900, 950, 1000],
-        "monetary": [20000.0, 24200, 21600, 1000, 2000, 1050],
-    })
-    return clusters.describe_clusters(table, np.array([0, 0, 0, 1, 1, 1]))
+def _profiles() -> pd.DataFrame:
+    """Two clusters as :func:`helpers.analysis.clusters.describe_clusters` describes them."""
+    overall = {"recency_days": 153.5, "frequency": 11.0, "aov": 1000.0, "tenure_days": 950.0}
+    rows = []
+    for cluster, medians, traits in [
+            (0, {"recency_days": 6, "frequency": 22, "aov": 1000, "tenure_days": 950},
+             {"recency_days": "low", "frequency": "high"}),
+            (1, {"recency_days": 310, "frequency": 1, "aov": 1000, "tenure_days": 950},
+             {"recency_days": "high", "frequency": "low"})]:
+        rows.append({"cluster": cluster, "customers": 3, "revenue_share": 0.5,
+                     **{f"median_{f}": float(v) for f, v in medians.items()},
+                     **{f"overall_median_{f}": v for f, v in overall.items()},
+                     **{f"trait_{f}": traits.get(f, "") for f in overall}})
+    return pd.DataFrame(rows)
 
 
 def test_cluster_description_in_words_in_both_languages():

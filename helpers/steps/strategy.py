@@ -36,7 +36,7 @@ from helpers.steps.insight import audience
 from helpers.text.format import currency_name
 from helpers.text.lookup import say, translate
 from helpers.text.markup import md_text
-from helpers.text.narrative import summary
+from helpers.text.narrative.summary import findings
 
 __all__ = [
     "load_step4_extras",
@@ -44,6 +44,7 @@ __all__ = [
     "comparison",
     "strategy_tables",
     "save_strategy",
+    "customer_concentration",
     "executive_summary",
     "section_order",
     "show_section",
@@ -307,7 +308,8 @@ def save_strategy(ctx: Context, tables: dict) -> None:
 # --------------------------------------------------------------------------- findings
 
 
-def _concentration(insight: dict, tables: dict) -> dict | None:
+def customer_concentration(insight: dict, tables: dict) -> dict | None:
+    """How concentrated revenue is across customers (step 4's, else from the RFM table)."""
     saved = tables["extras"].get("concentration")
     if saved and isinstance(saved.get("customers"), dict):
         return saved["customers"]
@@ -323,8 +325,8 @@ def executive_summary(ctx: Context, insight: dict, tables: dict,
     findings are also written to ``executive_summary.json`` in the region folder.
     """
     get_objective(objective)
-    candidates = summary.findings(insight, tables, audience(ctx),
-                                  concentration=_concentration(insight, tables))
+    candidates = findings(insight, tables, audience(ctx),
+                          concentration=customer_concentration(insight, tables))
     order = _FINDING_ORDER[objective]
     chosen = [k for k in order if k in candidates][:n]
     write_json({"objective": objective,
@@ -424,7 +426,7 @@ def _show_budget(ctx: Context, tables: dict) -> None:
     if "cap" in shown:  # an unbounded cap reads better as "none" than as inf
         shown = shown.assign(cap=shown["cap"].astype(object).where(
             shown["cap"] != float("inf"), "none"))
-    display(translate(shown, ctx.lang, {"tier": ("tier",), "basis": ("budget_basis",)}))
+    display(translate(shown, ctx.lang, ["tier", "basis"]))
     _md(say("budget_method", ctx.lang) + "\n\n" + "\n".join(f"- {md_text(n)}"
                                                           for n in plan["notes"]))
 

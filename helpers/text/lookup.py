@@ -58,6 +58,7 @@ COLUMN_SECTIONS: dict[str, tuple[str, ...]] = {
     "campaign": ("campaign",), "owner": ("owner",), "owner_role": ("owner",),
     "action": ("phrase",), "kpi": ("phrase",),
     "meaning": ("segment_meaning", "stage_meaning"),
+    "gap_kind": ("gap_kind",), "hotspot": ("hotspot",), "basis": ("budget_basis",),
 }
 
 _REFERENCE = re.compile(r"\[\[([a-z0-9_]+)\.([^\]]+)\]\]")
