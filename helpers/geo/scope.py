@@ -14,7 +14,6 @@ import pandas as pd
 
 from helpers import geo
 from helpers.config import Config
-from helpers.text.lookup import label
 
 ALL = "ALL"
 # English names of the usual Chinese sales territories (others keep their own name).
@@ -95,6 +94,10 @@ class Scope:
         country = config.geography.country
         mainland = geo.mainland(country)
         if text.upper() == ALL:
+            # The words come from the text catalog, imported here: step 2 (which imports
+            # this module, PREP_CODE) does not depend on them.
+            from helpers.text.lookup import label
+
             return cls(ALL, "all", tuple(mainland["province"]), label("whole_market", "en"),
                        label("whole_market", "zh"), "all")
         territories = territory_map(config)

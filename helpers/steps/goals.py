@@ -15,13 +15,14 @@ not a crash in step 4.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from helpers.analysis.budget import spend_by_region
-from helpers.config import ConfigError
+from helpers.config import ConfigError, Partners
 from helpers.text.format import currency_name
 from helpers.text.lookup import headers, lang_code, say, term, text
 from helpers.text.markup import md_text
@@ -382,15 +383,16 @@ def kpi_name(key: str, lang: str = "en") -> str:
 
 
 def kpi_words(key: str, lang: str = "en", *, currency: str = "CNY",
-              partner_points=None) -> dict[str, str]:
+              partner_points: Mapping[str, float] | None = None) -> dict[str, str]:
     """``definition``, ``formula`` and ``unit`` of the KPI ``key`` in ``lang``.
 
     Money is named in ``currency`` (``project.currency``); the partner-tier formula
-    shows the thresholds ``partner_points`` (``partners.tiers``: A and B points).
+    shows the thresholds ``partner_points`` (``partners.tiers``: A and B points; default:
+    the config's default).
     """
     money = currency_name(currency, lang)
     if key == "partner_tiers":
-        points = partner_points or {"A": 16, "B": 10}
+        points = Partners().tiers if partner_points is None else partner_points
         formula = say("partner_formula", lang, a=points["A"], b=points["B"])
     else:
         formula = text("kpi_formula", key, lang)

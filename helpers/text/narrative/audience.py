@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from helpers.config import Partners
 from helpers.text.format import currency_name
 from helpers.text.lookup import term
 
@@ -24,13 +25,14 @@ class Audience:
         The compared regions as a plural noun of the catalog section ``noun``
         (``provinces``, ``cities``, ``states``).
     partner_points : mapping
-        The A and B thresholds of the partner score (``partners.tiers``).
+        The A and B thresholds of the partner score (``partners.tiers``; default: the
+        config's default).
     """
 
     lang: str = "en"
     currency: str = "CNY"
     regions: str = "provinces"
-    partner_points: Mapping[str, float] = field(default_factory=lambda: {"A": 16, "B": 10})
+    partner_points: Mapping[str, float] = field(default_factory=lambda: dict(Partners().tiers))
 
     @property
     def unit(self) -> str:
