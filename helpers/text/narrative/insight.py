@@ -58,6 +58,7 @@ def neighbours_text(note: Mapping, lang: str) -> str:
 
 @_topic("hotspots")
 def hotspots(tables: dict, audience: Audience) -> str:
+    """Hot and cold spots (Getis-Ord Gi*) and the regions unlike their neighbours."""
     kpis, note, lang = tables["region_kpis"], tables["notes"]["hotspots"], audience.lang
     if not note.get("computed"):
         return say("hot_none", lang, reason=md_text(note.get("reason", "")))
@@ -81,6 +82,7 @@ def hotspots(tables: dict, audience: Audience) -> str:
 
 @_topic("gaps")
 def gaps(tables: dict, audience: Audience) -> str:
+    """Under-served and blank regions against the customers expected from population and GDP."""
     kpis, lang, unit = tables["region_kpis"], audience.lang, audience.unit
     if "expected_customers" not in kpis.columns:
         return say("gaps_no_reference", lang, unit=unit)
@@ -105,6 +107,7 @@ def gaps(tables: dict, audience: Audience) -> str:
 
 @_topic("isolated")
 def isolated(tables: dict, audience: Audience) -> str:
+    """Customers with no group of customers nearby."""
     found, note, lang = tables["isolated_customers"], tables["notes"]["isolation"], audience.lang
     if found.empty:
         return say("isolated_none", lang, km=note["eps_km"])
@@ -117,6 +120,7 @@ def isolated(tables: dict, audience: Audience) -> str:
 
 @_topic("concentration")
 def concentration(tables: dict, audience: Audience) -> str:
+    """The 80/20 sentences of step 4 (written when the tables were computed)."""
     c = tables["concentration"]
     keys = ["statement_regions", "statement_top20_regions", "statement_customers",
             "statement_top20_customers"]
@@ -125,6 +129,7 @@ def concentration(tables: dict, audience: Audience) -> str:
 
 @_topic("segments")
 def segments(tables: dict, audience: Audience) -> str:
+    """The RFM segments that matter most, with their customers and revenue."""
     lang = audience.lang
     seg = tables["segment_summary"].set_index("segment")
     shown = [s for s in ["champions", "loyal", "at risk", "cannot lose them"] if s in seg.index]
@@ -165,6 +170,7 @@ def cluster_description(profile: pd.Series | Mapping, features, lang: str = "en"
 
 @_topic("clusters")
 def clusters(tables: dict, audience: Audience) -> str:
+    """The behaviour clusters, each in words."""
     note, lang = tables["notes"]["clusters"], audience.lang
     if "k" not in note:
         reason = (say("clusters_too_few", lang, n=note["customers"], min=note["min_customers"])
@@ -184,6 +190,7 @@ def clusters(tables: dict, audience: Audience) -> str:
 
 @_topic("lifecycle")
 def lifecycle(tables: dict, audience: Audience) -> str:
+    """Customers per lifecycle stage and the windows that define the stages."""
     lang = audience.lang
     summary = tables["lifecycle_summary"].set_index("stage")
     note = tables["notes"]["lifecycle"]
@@ -196,6 +203,7 @@ def lifecycle(tables: dict, audience: Audience) -> str:
 
 @_topic("ltv")
 def ltv(tables: dict, audience: Audience) -> str:
+    """Expected lifetime value (BG/NBD and Gamma-Gamma), or why it fell back."""
     note, lang = tables["notes"]["ltv"], audience.lang
     if note.get("fallback"):
         return say("ltv_fallback", lang, reason=md_text(note["fallback"]))
@@ -215,6 +223,7 @@ def ltv(tables: dict, audience: Audience) -> str:
 
 @_topic("partners")
 def partners(tables: dict, audience: Audience) -> str:
+    """Channel partners per A/B/C tier and the thresholds of the score."""
     summary, lang = tables["partner_summary"], audience.lang
     if summary.empty:
         return say("partners_none", lang)
