@@ -23,6 +23,8 @@ from helpers.geo.reference import load_province_reference
 from helpers.geo.scope import Scope
 from helpers.period import Period
 from helpers.steps.prep import ensure_prep
+from helpers.text.format import report_number
+from helpers.text.lookup import say
 from helpers.text.markup import md_text
 from helpers.viz import theme
 
@@ -71,13 +73,8 @@ class Context:
         The region (a territory's name comes from ``workbook.yaml``) and the run id
         are data: :func:`helpers.text.markup.md_text`, never in a code span.
         """
-        region, run = md_text(self.scope.label(self.lang)), md_text(self.run.root.name)
-        period = md_text(self.period.label(self.lang))
-        if self.lang == "zh":
-            text = f"**{region}** · 分析期 {period} · 运行 {run}"
-        else:
-            text = f"**{region}** · period {period} · run {run}"
-        return Markdown(text)
+        return Markdown(say("heading", self.lang, region=md_text(self.scope.label(self.lang)),
+                            period=md_text(self.period.label(self.lang)), run=md_text(self.run.root.name)))
 
     @cached_property
     def benchmark(self) -> Benchmark | None:
@@ -101,17 +98,6 @@ class Context:
         """
         shown = frame if rows is None else frame.head(rows)
         return mask_pii(shown, columns, enabled=self.mask_pii, free_text=free_text)
-
-
-def report_number(value: float) -> str:
-    """How a float reads in a report table: ``81,929,027``, ``1,234``, ``0.192``, ``-3.5``.
-
-    Thousands separated and no decimals from 1,000 on; below that up to four
-    significant digits (pandas' ``display.float_format``; the data keep full precision).
-    """
-    if abs(value) >= 999.5:  # what would round to 1,000 or more
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
 
 
 def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",

@@ -37,8 +37,8 @@ from IPython.display import Markdown
 
 from helpers.files import write_json
 from helpers.steps import goals
+from helpers.text.lookup import headers, say, text
 from helpers.text.markup import md_text  # text from the data inside markdown: shown as text
-from helpers.text.phrases import headers, say, tr
 
 brief = goals.goals_brief(ctx, objective)
 write_json(brief, ctx.out / "goals.json")
@@ -60,7 +60,7 @@ else:
 shown
 
 # %%
-headers(pd.DataFrame([{"data": need, "available": tr("yes" if c["available"] else "NO", lang),
+headers(pd.DataFrame([{"data": need, "available": text("brief", "yes" if c["available"] else "NO", lang),
                        "found": c["detail"], "what it is": c["what"]}
                       for need, c in brief["data_checks"].items()]).set_index("data"), lang)
 

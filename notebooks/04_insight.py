@@ -38,15 +38,16 @@ ctx.heading()
 # %%
 from IPython.display import Markdown, display
 
-from helpers.steps import insight as insights
+from helpers.steps import insight
+from helpers.text.lookup import translate
 
-tables = insights.insight_tables(ctx)
-insights.save_insight(ctx, tables)
+tables = insight.insight_tables(ctx)
+insight.save_insight(ctx, tables)
 kpis = tables["region_kpis"]
 
 
 def explain(topic):
-    return Markdown(insights.explain(ctx, tables, topic))
+    return Markdown(insight.explain(ctx, tables, topic))
 
 
 # %%
@@ -89,7 +90,7 @@ explain("hotspots")
 # %%
 hot_columns = [c for c in ["region", "region_en", "revenue", "revenue_per_capita", "gi_z",
                            "gi_p_fdr", "gi_bin", "hotspot", "lisa_quadrant"] if c in kpis]
-kpis[hot_columns].sort_values("gi_z", ascending=False).round(3)
+translate(kpis[hot_columns].sort_values("gi_z", ascending=False).round(3), lang, ["hotspot"])
 
 # %% [markdown] tags=["section-gaps"]
 # ## Market gaps: blank and under-served regions
@@ -108,7 +109,7 @@ gap_columns = [c for c in ["gap_rank", "region", "region_en", "gap_kind", "custo
                            "expected_customers", "customer_gap", "gap_ratio", "gap_p",
                            "customers_per_million", "revenue_per_100m_gdp", "population_10k",
                            "gdp_100m_cny"] if c in tables["market_gaps"]]
-tables["market_gaps"][gap_columns].head(15).round(3)
+translate(tables["market_gaps"][gap_columns].head(15).round(3), lang, ["gap_kind"])
 
 # %% [markdown] tags=["section-isolated"]
 # ## Isolated customers
@@ -121,8 +122,8 @@ tables["market_gaps"][gap_columns].head(15).round(3)
 explain("isolated")
 
 # %%
-ctx.show(tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
-         .round(1))
+translate(ctx.show(tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
+                   .round(1)), lang, ["segment", "stage"])
 
 # %% [markdown] tags=["section-concentration"]
 # ## Concentration
@@ -150,7 +151,7 @@ pd.DataFrame({"regions": c["regions"], "customers": c["customers"]}).round(3)
 explain("segments")
 
 # %%
-tables["segment_summary"].round(3)
+translate(tables["segment_summary"].round(3), lang, ["segment", "meaning"])
 
 # %% [markdown] tags=["section-clusters"]
 # ## Behaviour clusters (K-means)
@@ -177,7 +178,7 @@ tables["cluster_scores"].round(3)
 explain("lifecycle")
 
 # %%
-tables["lifecycle_summary"].round(3)
+translate(tables["lifecycle_summary"].round(3), lang, ["stage", "meaning"])
 
 # %% [markdown] tags=["section-ltv"]
 # ## Lifetime value

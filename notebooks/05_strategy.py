@@ -40,15 +40,14 @@ ctx.heading()
 from IPython.display import Markdown
 
 from helpers.steps import goals
-from helpers.steps import insight as insights
-from helpers.steps import strategy as plan
+from helpers.steps import insight, strategy
+from helpers.text.lookup import say
 from helpers.text.markup import md_text  # text from the data inside markdown: shown as text
-from helpers.text.phrases import say
 
 brief = goals.load_brief(ctx, objective)
-insight = insights.ensure_insight(ctx)
-tables = plan.strategy_tables(ctx, insight, baseline_run=baseline_run)
-plan.save_strategy(ctx, tables)
+step4 = insight.ensure_insight(ctx)
+tables = strategy.strategy_tables(ctx, step4, baseline_run=baseline_run)
+strategy.save_strategy(ctx, tables)
 title = md_text(brief["title"])
 Markdown(say("objective_missing", lang, title=title,
              warnings="; ".join(md_text(w) for w in brief["warnings"]))
@@ -60,11 +59,11 @@ Markdown(say("objective_missing", lang, title=title,
 # The five findings that matter most for the objective, each with its number.
 
 # %%
-plan.executive_summary(ctx, insight, tables, objective)
+strategy.executive_summary(ctx, step4, tables, objective)
 
 # %% [markdown]
 # The sections below come in the order the objective puts first.
 
 # %%
-for section in plan.section_order(brief):
-    plan.show_section(section, ctx, tables)
+for section in strategy.section_order(brief):
+    strategy.show_section(section, ctx, tables)

@@ -18,8 +18,7 @@ from stubs import stub_notebook
 from helpers.config import PROJECT_ROOT
 from helpers.run import batch
 from helpers.run.engine import NotebookFailed
-from helpers.steps.goals import OBJECTIVES, SECTIONS
-from helpers.text.phrases import tr
+from helpers.steps.goals import OBJECTIVES, SECTIONS, section_titles
 
 FAILING_REGION = "华南"  # the stub notebook raises for this region
 SOURCE_MARKER = "SOURCE_MARKER_7f3a"  # appears in code only, never in an output
@@ -429,17 +428,14 @@ def test_unknown_objective_or_baseline_exits_2(project, tmp_path, capsys):
 
 
 REAL_NOTEBOOKS = PROJECT_ROOT / "notebooks"
-FIRST_SECTION_04 = {"find_new_markets": "Market gaps: blank and under-served regions",
-                    "reallocate_resources": "Region KPIs", "compare_regions": "Region KPIs",
-                    "keep_valuable_customers": "Customer segments (RFM)",
-                    "tier_partners": "Channel partners: A/B/C"}
+FIRST_SECTION_04 = {"find_new_markets": "gaps", "reallocate_resources": "region_kpis",
+                    "compare_regions": "region_kpis", "keep_valuable_customers": "segments",
+                    "tier_partners": "partners"}
 BARE = ("reallocate_resources", "tier_partners")  # run without spend and firmographics
 ZH_RUN = "keep_valuable_customers"  # runs with --lang zh
-FIRST_SECTION = {"find_new_markets": "Region tiers and their evidence",
-                 "reallocate_resources": "Budget reallocation",
-                 "compare_regions": "Region tiers and their evidence",
-                 "keep_valuable_customers": "Customer campaigns",
-                 "tier_partners": "Channel partner plans"}
+FIRST_SECTION = {"find_new_markets": "tiers", "reallocate_resources": "budget",
+                 "compare_regions": "tiers", "keep_valuable_customers": "customers",
+                 "tier_partners": "partners"}
 
 
 @pytest.fixture(scope="module")
@@ -492,19 +488,18 @@ def test_every_objective_runs_end_to_end(objective_runs, objective):
     # 05 puts first what the objective needs
     lang = "zh" if objective == ZH_RUN else "en"
     page = (out / "05_strategy.html").read_text("utf-8")
-    titles = {tr(t, lang) for t in FIRST_SECTION.values()}
+    titles = set(section_titles("05", FIRST_SECTION.values(), lang))
     first = min((page.find(f">{t}<"), t) for t in titles if page.find(f">{t}<") >= 0)
-    assert first[1] == tr(FIRST_SECTION[objective], lang)
+    assert first[1] == section_titles("05", [FIRST_SECTION[objective]], lang)[0]
     # so do 04's report and 03's, though the notebooks ran top to bottom
     insight_page = (out / "04_insight.html").read_text("utf-8")
-    headings = [(insight_page.find(f">{tr(t, lang)}<"), tr(t, lang))
-                for t in SECTIONS["04"].values()]
+    headings = [(insight_page.find(f">{t}<"), t) for t in section_titles("04", SECTIONS["04"], lang)]
     assert all(at >= 0 for at, _ in headings)
-    assert min(headings)[1] == tr(FIRST_SECTION_04[objective], lang)
+    assert min(headings)[1] == section_titles("04", [FIRST_SECTION_04[objective]], lang)[0]
     visual_page = (out / "03_visualization.html").read_text("utf-8")
-    first_03 = tr(SECTIONS["03"][OBJECTIVES[objective].first["03"][0]], lang)
-    assert min((visual_page.find(f">{tr(t, lang)}<"), tr(t, lang))
-               for t in SECTIONS["03"].values())[1] == first_03
+    first_03 = section_titles("03", OBJECTIVES[objective].first["03"][:1], lang)[0]
+    assert min((visual_page.find(f">{t}<"), t)
+               for t in section_titles("03", SECTIONS["03"], lang))[1] == first_03
     assert ("共享报告优先展示" if lang == "zh" else "The shared report puts first") in visual_page
     # contact data reach the exports, never the report
     if objective in BARE:  # the ERP file also carried no phones; the CRM does
@@ -558,7 +553,7 @@ def test_a_chinese_run_writes_the_generated_text_in_chinese(objective_runs):
     reports, codes = objective_runs
     out = reports / ZH_RUN / "all"
     brief = json.loads((out / "goals.json").read_text("utf-8"))
-    assert brief["lang"] == "zh" and brief["title"] == "保留并发展高价值客户"
+    assert brief["lang"] == "zh" and brief["title"] == "保留并发展有价值的客户"
     goals_page = (out / "01_goals.html").read_text("utf-8")
     assert "已配置的数据覆盖该目标的全部指标" in goals_page and "第5步优先展示" in goals_page
     summary = json.loads((out / "executive_summary.json").read_text("utf-8"))

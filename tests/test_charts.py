@@ -13,13 +13,6 @@ import pytest  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 
-from helpers.text.labels import (  # noqa: E402
-    format_money,
-    label,
-    region_label,
-    region_names,
-    romanise,
-)
 from helpers.viz import charts, theme  # noqa: E402
 from helpers.viz.charts import (  # noqa: E402
     SEGMENT_COLORS,
@@ -152,35 +145,6 @@ def test_charts_leave_rcparams_unchanged(kpis, monthly, session, lang):
             ax = call()
             ax.figure.canvas.draw()
             assert _settings() == before, f"{name} changed matplotlib.rcParams"
-
-
-# --- labels ------------------------------------------------------------------
-
-
-def test_label_both_languages_and_fallback():
-    assert label("customers", "en") == "Customers"
-    assert label("customers", "zh") == "客户数"
-    assert label("revenue", "zh-CN") == "收入"
-    assert label("others", "zh") == "其他"
-    assert label("gross_margin", "en") == "Gross margin"
-    with pytest.raises(ValueError):
-        label("revenue", "fr")
-
-
-def test_region_label_frame_and_row():
-    frame = pd.DataFrame({"region": ["广东省", "华南"], "region_en": ["Guangdong", None]})
-    assert region_label(frame, "en").tolist() == ["Guangdong", "South China"]
-    assert region_label(frame, "zh").tolist() == ["广东省", "华南"]
-    assert region_label(frame.iloc[0], "en") == "Guangdong"
-    assert region_label({"region": "深圳市", "region_en": "Shenzhen"}, "zh") == "深圳市"
-
-
-def test_format_money():
-    assert format_money(1_234_567, "en") == "1.23M"
-    assert format_money(25_000, "en") == "25k"
-    assert format_money(1_234_567, "zh") == "123万"
-    assert format_money(25_000, "zh") == "2.5万"
-    assert format_money(float("nan"), "en") == "–"
 
 
 # --- region bars ---------------------------------------------------------------
@@ -330,24 +294,6 @@ def test_trend_legend_names_regions_in_the_report_language():
     assert zh.get_legend().get_title().get_text() == "省份"
     named = plot_trend(monthly, hue="province", names={"广东省": "GD"}, lang="en")
     assert [t.get_text() for t in named.get_legend().get_texts()][0] == "GD"
-
-
-def test_region_names():
-    assert region_names(["广东省", "华东", "深圳市", "Atlantis"], "en").tolist() == [
-        "Guangdong", "East China", "Shenzhen", "Atlantis"]
-    assert region_names(["广东省"], "zh").tolist() == ["广东省"]
-    assert region_names(["北京市"], "en", level="city").tolist() == ["Beijing"]
-
-
-def test_romanise_city_names():
-    assert romanise("深圳市") == "Shenzhen" and romanise("重庆市") == "Chongqing"
-    assert romanise("西双版纳傣族自治州") == "Xishuangbanna"
-    assert romanise("黔东南苗族侗族自治州") == "Qiandongnan"
-    assert romanise("那曲地区") == "Naqu" and romanise("神农架林区") == "Shennongjia"
-    assert romanise("São Paulo") == "São Paulo"
-    cities = pd.DataFrame({"region": ["广州市", "深圳市"], "region_en": ["广州市", None]})
-    assert region_label(cities, "en").tolist() == ["Guangzhou", "Shenzhen"]
-    assert region_label(cities, "zh").tolist() == ["广州市", "深圳市"]
 
 
 # --- Lorenz ------------------------------------------------------------------------

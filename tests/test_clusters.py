@@ -43,7 +43,7 @@ def test_kmeans_selection_recovers_planted_k(planted):
     assert ((pairs > 0).sum(axis=1) == 1).all() and ((pairs > 0).sum(axis=0) == 1).all()
 
 
-def test_describe_clusters_in_words():
+def test_describe_clusters_marks_the_distinctive_features():
     table = pd.DataFrame({
         "customer_id": list("abcdef"),
         "recency_days": [5, 6, 7, 300, 310, 320],
@@ -54,11 +54,14 @@ def test_describe_clusters_in_words():
     })
     profiles = clusters.describe_clusters(table, np.array([0, 0, 0, 1, 1, 1]))
     assert profiles["customers"].tolist() == [3, 3]
-    assert profiles.loc[0, "description"].startswith("bought recently (6 vs 154)")
-    assert "order often (22 vs 11)" in profiles.loc[0, "description"]
-    assert "long silent" in profiles.loc[1, "description"]
-    assert "order rarely" in profiles.loc[1, "description"]
-    assert "orders" not in profiles.loc[0, "description"].replace("order often", "")
+    # medians 6 and 310 days against 153.5 overall; (6 + 1) / (153.5 + 1) <= 2/3: low
+    assert profiles.loc[0, ["median_recency_days", "overall_median_recency_days"]].tolist() == [
+        6.0, 153.5]
+    assert profiles["trait_recency_days"].tolist() == ["low", "high"]
+    assert profiles["trait_frequency"].tolist() == ["high", "low"]  # 22 and 1 against 11
+    assert profiles["trait_aov"].tolist() == ["", ""]  # 1000 against 1000: typical
+    assert profiles["trait_tenure_days"].tolist() == ["", ""]
+    assert "description" not in profiles  # the words are the text catalog's
     assert profiles["revenue_share"].sum() == pytest.approx(1.0)
 
 

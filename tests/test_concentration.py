@@ -1,4 +1,4 @@
-"""Tests for helpers.analysis.concentration (and the sentences of helpers.text.statements)."""
+"""Tests for helpers.analysis.concentration (its sentences: tests/test_text_narrative.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from helpers.analysis.concentration import concentration, lorenz
-from helpers.text.statements import concentration_statement, top20_statement
 
 
 def _gini_mean_abs_difference(values):
@@ -65,24 +64,3 @@ def test_lorenz_points():
     curve = lorenz([40, 10, 30, 20])
     assert curve["cum_units_share"].tolist() == pytest.approx([0, 0.25, 0.5, 0.75, 1.0])
     assert curve["cum_value_share"].tolist() == pytest.approx([0, 0.1, 0.3, 0.6, 1.0])
-
-
-def test_concentration_statement_en_zh():
-    values = [5, 50, 10, 30, 5]
-    names = ["E", "A", "C", "B", "D"]
-    assert concentration_statement(values, names) == (
-        "80% of revenue comes from 2 provinces (of 5): A, B.")
-    assert concentration_statement(values, names, lang="zh") == (
-        "80%的收入来自2个省份（共5个）：A、B。")
-    single = concentration_statement([90, 10], ["X", "Y"], unit="cities")
-    assert single == "90% of revenue comes from 1 city (of 2): X."
-    many = concentration_statement([1] * 10, list("abcdefghij"), max_names=3)
-    assert many == "80% of revenue comes from 8 provinces (of 10): a, b, c and 5 more."
-
-
-def test_top20_statement():
-    values = [1.0] * 80 + [100.0] * 20
-    assert top20_statement(values) == (
-        "The top 20% of customers (20 of 100) bring 96% of revenue; Gini 0.76.")
-    assert top20_statement(values, unit="provinces", lang="zh") == (
-        "前20%的省份（100个中的20个）贡献了96%的收入；基尼系数0.76。")

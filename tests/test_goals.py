@@ -50,18 +50,20 @@ def test_catalog_is_complete():
                                       "compare_regions", "keep_valuable_customers",
                                       "tier_partners"]
     for key, item in goals.OBJECTIVES.items():
-        assert item.key == key and item.title and item.question and item.baseline
+        words = item.words("en")
+        assert item.key == key and words["title"] and words["question"] and words["baseline"]
         assert item.kpis and set(item.kpis) <= set(goals.KPIS)
         assert sorted(item.first["05"]) == sorted(goals.STEP5_SECTIONS)
         assert {"03", "04", "05"} <= set(item.first)
         for step in ("03", "04"):  # every name is a section the step has
             assert item.first[step] and set(item.first[step]) <= set(goals.SECTIONS[step])
-        for name in item.thresholds:  # every threshold is a config key (or a stated rule)
+        for name in item.thresholds:  # every threshold is a config key
             section, _, attr = name.rpartition(".")
             holder = getattr(config, section or "strategy")
-            assert hasattr(holder, attr) or "points" in name, name
+            assert hasattr(holder, attr), name
     for key, kpi in goals.KPIS.items():
-        assert kpi["definition"] and kpi["formula"] and kpi["unit"], key
+        words = goals.kpi_words(key, "en")
+        assert words["definition"] and words["formula"] and words["unit"], key
         assert set(kpi["needs"]) <= set(goals.DATA_NEEDS), key
         assert kpi["better"] in ("higher", "lower", "n/a")
     assert set(config.objectives.targets) <= set(goals.KPIS)
@@ -79,7 +81,7 @@ def test_brief_with_full_data(full):
     assert all(k["available"] for k in brief["kpis"])
     assert [k["kpi"] for k in brief["kpis"]] == list(
         goals.OBJECTIVES["reallocate_resources"].kpis)
-    assert brief["kpis"][0]["formula"] == goals.KPIS["revenue"]["formula"]
+    assert brief["kpis"][0]["formula"] == "sum(amount) over orders in the period"
     roi = next(k for k in brief["kpis"] if k["kpi"] == "roi")
     assert roi["target"] == 30 and roi["unit"] == "CNY per CNY"
     assert brief["thresholds"]["budget.floor_vs_current"] == 0.5
@@ -178,16 +180,36 @@ def test_brief_in_chinese_keeps_the_keys(no_spend_no_erp):
     assert brief["lang"] == "zh" and brief["objective"] == "tier_partners"
     assert brief["title"] == "渠道伙伴分级" and brief["question"].endswith("？")
     assert [k["kpi"] for k in brief["kpis"]] == list(goals.OBJECTIVES["tier_partners"].kpis)
-    warning = next(w for w in brief["warnings"] if w.startswith("partner_tiers"))
-    assert warning.startswith("partner_tiers 无法计算：需要伙伴企业资料") and "未映射" in warning
+    # a KPI is named in the report's language (its key stays in the brief)
+    warning = next(w for w in brief["warnings"] if w.startswith("伙伴分级"))
+    assert warning.startswith("伙伴分级 无法计算：需要伙伴企业资料") and "未映射" in warning
     table = goals.brief_table(brief)
     assert table.index.name == "项目" and table.loc["目标", "值"] == "渠道伙伴分级"
     assert table.loc["第5步优先展示"].iloc[0].startswith("渠道伙伴计划")
     kpis = goals.kpi_table(brief)
-    assert "定义" in kpis.columns and kpis.loc["partner_tiers", "数据"] == "缺少：firmographics"
+    assert "定义" in kpis.columns and kpis.loc["伙伴分级", "数据"] == "缺少：firmographics"
+    assert kpis.loc["伙伴分级", "公式"] == "各因素得分相加；≥ 16 为A类，10 至 < 16 为B类，< 10 为C类"
     assert "共享报告优先展示" in goals.first_note(brief, "04")
     # a brief saved in English is stale for a Chinese report
     write_json(goals.goals_brief(no_spend_no_erp, "tier_partners"),
                      ctx.out / "goals.json")
     assert goals.load_brief(ctx, "tier_partners")["lang"] == "zh"
     assert goals.load_brief(no_spend_no_erp, "tier_partners")["lang"] == "en"
+
+
+def test_partner_thresholds_and_currency_come_from_the_config(tiny_config, tmp_path_factory):
+    """The partner-tier formula shows partners.tiers (it was written out as >= 16 / 10), and
+    money is named in project.currency (it was CNY whatever the config said)."""
+    def change(raw):
+        raw.setdefault("partners", {})["tiers"] = {"A": 20, "B": 12}
+        raw["project"]["currency"] = "BRL"
+
+    ctx = context(variant(tiny_config, tmp_path_factory, "brl", change), tmp_path_factory)
+    brief = goals.goals_brief(ctx, "tier_partners")
+    assert brief["thresholds"] == {"partners.tiers": {"A": 20.0, "B": 12.0}}
+    formula = next(k["formula"] for k in brief["kpis"] if k["kpi"] == "partner_tiers")
+    assert formula == "points per factor; >= 20 A, 12 to < 20 B, < 12 C"
+    revenue = next(k for k in brief["kpis"] if k["kpi"] == "revenue")
+    assert revenue["unit"] == "BRL"
+    question = goals.goals_brief(ctx, "reallocate_resources")["question"]
+    assert question == "Where does the next BRL of marketing and the next sales rep earn most?"

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import context
 from helpers.config import load_config
-from helpers.steps import insight as insights
+from helpers.steps import insight
 from samplegen import STORY
 
 
@@ -22,8 +22,8 @@ def run_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def national(run_dir):
     ctx = context.open_step(run_dir=str(run_dir))
-    tables = insights.insight_tables(ctx)
-    insights.save_insight(ctx, tables)
+    tables = insight.insight_tables(ctx)
+    insight.save_insight(ctx, tables)
     return ctx, tables
 
 
@@ -92,9 +92,9 @@ def test_segments_lifecycle_ltv_partners_are_complete(national):
 
 def test_ensure_insight_reads_back_what_was_saved(national, run_dir):
     ctx, tables = national
-    for name in insights.FILES:
-        assert (ctx.out / insights.FILES[name]).exists(), name
-    again = insights.ensure_insight(context.open_step(run_dir=str(run_dir)))
+    for name in insight.FILES:
+        assert (ctx.out / insight.FILES[name]).exists(), name
+    again = insight.ensure_insight(context.open_step(run_dir=str(run_dir)))
     pd.testing.assert_series_equal(again["region_kpis"]["gi_bin"],
                                    tables["region_kpis"]["gi_bin"].astype("Int64"),
                                    check_names=False)
@@ -106,7 +106,7 @@ def test_ensure_insight_reads_back_what_was_saved(national, run_dir):
 
 def test_territory_report_takes_hot_spots_from_the_national_pattern(national, run_dir):
     ctx = context.open_step(region="华东", run_dir=str(run_dir))
-    tables = insights.insight_tables(ctx)
+    tables = insight.insight_tables(ctx)
     kpis = tables["region_kpis"].set_index("region")
     assert len(kpis) == 7 and "national pattern" in tables["notes"]["hotspots"]["scope"]
     national_kpis = national[1]["region_kpis"].set_index("region")
@@ -123,7 +123,7 @@ def test_brazilian_states_on_real_olist_data(tmp_path):
 
     ctx = context.open_step(config=str(PROJECT_ROOT / "examples" / "olist.yaml"),
                           run_dir=str(tmp_path))
-    tables = insights.insight_tables(ctx)
+    tables = insight.insight_tables(ctx)
     kpis = tables["region_kpis"].set_index("region")
     assert len(kpis) == 27                                       # 26 states and the DF
     assert kpis["lat"].between(-34, 6).all() and kpis["lon"].between(-74, -34).all()
@@ -137,22 +137,22 @@ def test_brazilian_states_on_real_olist_data(tmp_path):
 
 def test_explain_names_the_story_in_plain_words_and_escapes_data(national):
     ctx, tables = national
-    hot = insights.explain(ctx, tables, "hotspots")
+    hot = insight.explain(ctx, tables, "hotspots")
     assert "Shanghai" in hot and "Jiangsu" in hot and "Zhejiang" in hot
-    gaps = insights.explain(ctx, tables, "gaps")
+    gaps = insight.explain(ctx, tables, "gaps")
     assert gaps.index("Henan") < gaps.index("Sichuan") < gaps.index("Hunan")
     assert all(name in gaps for name in ["Tibet", "Qinghai", "Ningxia"])
-    assert "**6 customer(s) stand alone**" in insights.explain(ctx, tables, "isolated")
-    assert "A from 16 points, B from 10" in insights.explain(ctx, tables, "partners")
+    assert "**6 customer(s) stand alone**" in insight.explain(ctx, tables, "isolated")
+    assert "A from 16 points, B from 10" in insight.explain(ctx, tables, "partners")
     for topic in ["concentration", "segments", "clusters", "lifecycle", "ltv"]:
-        assert insights.explain(ctx, tables, topic)
+        assert insight.explain(ctx, tables, topic)
     hostile = dict(tables, region_kpis=tables["region_kpis"].assign(
         region_en=tables["region_kpis"]["region_en"].where(
             tables["region_kpis"]["region"] != "上海市", "<script>x</script>")))
-    text = insights.explain(ctx, hostile, "hotspots")
+    text = insight.explain(ctx, hostile, "hotspots")
     assert "<script>" not in text and "&lt;script&gt;" in text
     with pytest.raises(ValueError, match="unknown topic"):
-        insights.explain(ctx, tables, "weather")
+        insight.explain(ctx, tables, "weather")
 
 
 def test_explain_in_chinese_names_the_same_story(national):
@@ -161,16 +161,16 @@ def test_explain_in_chinese_names_the_same_story(national):
 
     ctx, tables = national
     zh = dataclasses.replace(ctx, lang="zh")
-    hot = insights.explain(zh, tables, "hotspots")
+    hot = insight.explain(zh, tables, "hotspots")
     assert "上海市" in hot and "江苏省" in hot and "**95%及以上置信度的热点：**" in hot
-    gaps = insights.explain(zh, tables, "gaps")
+    gaps = insight.explain(zh, tables, "gaps")
     assert gaps.index("河南省") < gaps.index("四川省") < gaps.index("湖南省")
-    assert "**6 家客户是孤立的**" in insights.explain(zh, tables, "isolated")
-    assert "A类 16 分起，B类 10 分起" in insights.explain(zh, tables, "partners")
+    assert "**6 家客户是孤立的**" in insight.explain(zh, tables, "isolated")
+    assert "A类 16 分起，B类 10 分起" in insight.explain(zh, tables, "partners")
     # (concentration statements are written when the tables are built, in the run's language)
     for topic in ["hotspots", "gaps", "isolated", "segments", "clusters", "lifecycle", "ltv",
                   "partners"]:
-        en, cn = insights.explain(ctx, tables, topic), insights.explain(zh, tables, topic)
+        en, cn = insight.explain(ctx, tables, topic), insight.explain(zh, tables, topic)
         assert re.search("[\u4e00-\u9fff]", cn), topic
         # the numbers are the same in both languages
         numbers = lambda text: re.findall(r"\d+(?:,\d{3})*(?:\.\d+)?%?", text)  # noqa: E731
@@ -181,7 +181,7 @@ def test_every_hot_spot_value_has_a_chinese_label():
     from typing import get_args
 
     from helpers.config import Analysis
-    from helpers.text.labels import label
+    from helpers.text.lookup import label
 
     values = [v for v in get_args(Analysis.model_fields["hotspot_value"].annotation)
               if v != "auto"]

@@ -72,4 +72,3 @@ def test_lifecycle_summary_counts_and_revenue():
     assert summary["customers"].tolist() == [2, 2, 1, 1, 1]
     assert summary.loc["reactivated", "revenue"] == 300.0
     assert summary["revenue_share"].sum() == pytest.approx(1.0)
-    assert summary["meaning"].notna().all()

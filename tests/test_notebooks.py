@@ -49,7 +49,7 @@ def test_notebook_matches_its_py_pair(path):
 @pytest.mark.parametrize("step", ["03", "04"])
 def test_sections_are_tagged_as_the_catalog_names_them(step):
     """The report reorders sections by tag, so tags and titles must match goals.SECTIONS."""
-    from helpers.steps.goals import SECTIONS
+    from helpers.steps.goals import SECTIONS, section_titles
 
     (path,) = [p for p in NOTEBOOKS if p.name.startswith(step)]
     nb = nbformat.read(path, as_version=4)
@@ -61,14 +61,14 @@ def test_sections_are_tagged_as_the_catalog_names_them(step):
             assert cell.cell_type == "markdown"
             tagged[keys[0]] = cell.source.splitlines()[0]
     assert list(tagged) == list(SECTIONS[step])
-    assert tagged == {key: f"## {title}" for key, title in SECTIONS[step].items()}
+    titles = section_titles(step, SECTIONS[step], "en")
+    assert tagged == {key: f"## {title}" for key, title in zip(SECTIONS[step], titles, strict=True)}
 
 
 def test_every_markdown_cell_has_a_current_chinese_translation():
     """notebooks/zh.yaml is keyed by the English text: an edited cell needs a new entry."""
     from helpers.run.render import load_translations
-    from helpers.steps.goals import SECTIONS
-    from helpers.text.phrases import tr
+    from helpers.steps.goals import section_titles
 
     translations = load_translations(PROJECT_ROOT / "notebooks", "zh")
     sources = []
@@ -87,8 +87,8 @@ def test_every_markdown_cell_has_a_current_chinese_translation():
             keys = [t[len("section-"):] for t in cell.metadata.get("tags", [])
                     if t.startswith("section-")]
             if keys:
-                title = SECTIONS[path.name[:2]][keys[0]]
-                assert text.splitlines()[0] == f"## {tr(title, 'zh')}"
+                title = section_titles(path.name[:2], keys[:1], "zh")[0]
+                assert text.splitlines()[0] == f"## {title}"
     stale = set(translations) - set(sources)
     assert not stale, f"entries for text no notebook has any more: {sorted(stale)[:3]}"
 

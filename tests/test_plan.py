@@ -13,7 +13,8 @@ from helpers import context
 from helpers.analysis.partners import PTS_COLUMNS
 from helpers.analysis.tiers import TIERS
 from helpers.steps import goals, strategy
-from helpers.steps.insight import ensure_insight
+from helpers.steps.insight import audience, ensure_insight
+from helpers.text.narrative import summary
 
 
 def variant(tiny_config, tmp_path_factory, name, change):
@@ -24,6 +25,12 @@ def variant(tiny_config, tmp_path_factory, name, change):
     path = tmp_path_factory.mktemp(name) / "workbook.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     return path
+
+
+def findings(ctx, insight, tables):
+    """The candidate findings of the executive summary, as step 5 words them."""
+    return summary.findings(insight, tables, audience(ctx),
+                            concentration=strategy.customer_concentration(insight, tables))
 
 
 def step5(config, run_dir, region="ALL", period_end="", baseline_run=""):
@@ -43,12 +50,12 @@ def test_tables_do_not_depend_on_the_objective(national, tiny_config, tmp_path_f
     again = strategy.strategy_tables(ctx, insight)
     for key in ("tiers", "actions", "campaign"):
         pd.testing.assert_frame_equal(tables[key], again[key])
-    candidates = strategy.findings(ctx, insight, tables)
+    candidates = findings(ctx, insight, tables)
     tops = {}
     for objective in goals.OBJECTIVES:
-        summary = strategy.executive_summary(ctx, insight, tables, objective).data
+        shown = strategy.executive_summary(ctx, insight, tables, objective).data
         saved = json.loads((ctx.out / "executive_summary.json").read_text("utf-8"))
-        assert len(saved["findings"]) == 5 == len(summary.splitlines())
+        assert len(saved["findings"]) == 5 == len(shown.splitlines())
         for item in saved["findings"]:  # the same finding says the same number everywhere
             assert item["text"] == candidates[item["kind"]]["text"]
             assert any(ch.isdigit() for ch in item["text"])
@@ -175,7 +182,7 @@ def test_step4_extras_feed_partner_plans_and_campaigns(national, tiny_config, tm
     campaign = tables["campaign"].set_index("customer_id")
     assert campaign.loc[ids[0], "lifecycle"] == "active"
     assert campaign.loc[ids[5], "ltv_12m"] == 6e6
-    finding = strategy.findings(ctx, insight, tables)["partners"]
+    finding = findings(ctx, insight, tables)["partners"]
     assert finding["text"].startswith("3 B-tier partners get a development plan (A 2, C 1)")
     strategy.save_strategy(ctx, tables)
     assert len(pd.read_csv(ctx.out / "partner_plans.csv")) == 6
@@ -280,7 +287,7 @@ def test_comparison_of_two_runs_on_different_periods(national, tiny_config, tmp_
     strategy.save_strategy(ctx_b, tables_b)
     assert json.loads((ctx_b.out / "comparison.json").read_text("utf-8"))["baseline_run"] == \
         earlier.name
-    assert "monitoring" in strategy.findings(ctx_b, insight_b, tables_b)
+    assert "monitoring" in findings(ctx_b, insight_b, tables_b)
 
     missing = strategy.comparison(ctx_b, "no-such-run")
     assert "not found" in missing["error"]
@@ -292,8 +299,7 @@ def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national, monkeyp
 
     ctx, insight, tables = national
     zh = dataclasses.replace(ctx, lang="zh")
-    found_en = strategy.findings(ctx, insight, tables)
-    found_zh = strategy.findings(zh, insight, tables)
+    found_en, found_zh = findings(ctx, insight, tables), findings(zh, insight, tables)
     assert set(found_zh) == set(found_en)
     for kind, item in found_zh.items():
         assert item["value"] == found_en[kind]["value"]

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from helpers.context import report_number
+from helpers.text.format import report_number
 
 
 @pytest.mark.parametrize(("value", "shown"), [

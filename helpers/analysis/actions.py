@@ -3,7 +3,7 @@
 The playbook says what to do in each region tier, RFM segment and partner tier;
 the action lists join it with the regions, customers and partners, their owners
 and the evidence. Actions, owners and KPIs are English keys here; the report
-shows them in its language (:func:`helpers.text.phrases.translate`).
+shows them in its language (:func:`helpers.text.lookup.translate`).
 """
 
 from __future__ import annotations

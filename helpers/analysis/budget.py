@@ -33,7 +33,7 @@ import pandas as pd
 
 from helpers.analysis.roi import marketing_roi
 from helpers.period import Period
-from helpers.text.phrases import say
+from helpers.text.lookup import say
 
 __all__ = [
     "BudgetError",

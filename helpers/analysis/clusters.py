@@ -19,12 +19,9 @@ __all__ = ["FEATURES", "customer_features", "CustomerClusters", "describe_cluste
 #: Behaviour features used for clustering (columns of :func:`customer_features`).
 FEATURES = ["recency_days", "frequency", "aov", "tenure_days"]
 
-_WORDS = {
-    "recency_days": ("bought recently", "long silent"),
-    "frequency": ("order often", "order rarely"),
-    "aov": ("large orders", "small orders"),
-    "tenure_days": ("long-standing", "recently acquired"),
-}
+#: A cluster's median this many times the median of all customers (or its inverse) or
+#: more marks the feature as ``high`` (``low``) for the cluster.
+TRAIT_RATIO = 1.5
 
 
 def customer_features(summary: pd.DataFrame) -> pd.DataFrame:
@@ -177,11 +174,13 @@ class CustomerClusters:
 
 def describe_clusters(table: pd.DataFrame, labels: np.ndarray, *,
                       features: list[str] | None = None) -> pd.DataFrame:
-    """Size, value and a description in words of each cluster.
+    """Size, value and the distinctive features of each cluster.
 
-    A feature enters the description when the cluster's median differs from
-    the median of all customers by at least half (ratio >= 1.5 or <= 2/3):
-    e.g. "order often, large orders, bought recently".
+    A feature is a trait of the cluster when the cluster's median differs from
+    the median of all customers by at least half (``(median + 1) / (overall + 1)``
+    at least :data:`TRAIT_RATIO`: ``high``; at most its inverse: ``low``). The
+    words for them ("order often, large orders") are in the text catalog
+    (:func:`helpers.text.narrative.insight.cluster_description`).
 
     Parameters
     ----------
@@ -194,8 +193,10 @@ def describe_clusters(table: pd.DataFrame, labels: np.ndarray, *,
     -------
     DataFrame
         ``cluster``, ``customers``, ``customer_share``, ``revenue``
-        (sum of ``monetary``), ``revenue_share``, the median of each feature
-        (``median_<feature>``) and ``description``.
+        (sum of ``monetary``), ``revenue_share``, and for each feature its median
+        (``median_<feature>``), the median of all customers
+        (``overall_median_<feature>``) and the trait (``trait_<feature>``: ``high``,
+        ``low`` or ``""``).
     """
     features = features or FEATURES
     frame = table.assign(cluster=np.asarray(labels))
@@ -204,17 +205,11 @@ def describe_clusters(table: pd.DataFrame, labels: np.ndarray, *,
     total = frame["monetary"].sum()
     for cluster, group in frame.groupby("cluster"):
         med = group[features].median()
-        words = []
+        traits = {}
         for feature in features:
-            base, value = float(overall[feature]), float(med[feature])
-            ratio = (value + 1) / (base + 1)
-            high, low = _WORDS.get(feature, (f"high {feature}", f"low {feature}"))
-            if feature == "recency_days":  # fewer days since the last order is better
-                high, low = low, high
-            if ratio >= 1.5:
-                words.append(f"{high} ({value:,.0f} vs {base:,.0f})")
-            elif ratio <= 2 / 3:
-                words.append(f"{low} ({value:,.0f} vs {base:,.0f})")
+            ratio = (float(med[feature]) + 1) / (float(overall[feature]) + 1)
+            traits[feature] = ("high" if ratio >= TRAIT_RATIO
+                               else "low" if ratio <= 1 / TRAIT_RATIO else "")
         rows.append({
             "cluster": int(cluster),
             "customers": int(len(group)),
@@ -222,6 +217,7 @@ def describe_clusters(table: pd.DataFrame, labels: np.ndarray, *,
             "revenue": float(group["monetary"].sum()),
             "revenue_share": float(group["monetary"].sum() / total) if total > 0 else np.nan,
             **{f"median_{f}": float(med[f]) for f in features},
-            "description": ", ".join(words) if words else "close to the typical customer",
+            **{f"overall_median_{f}": float(overall[f]) for f in features},
+            **{f"trait_{f}": traits[f] for f in features},
         })
     return pd.DataFrame(rows)

@@ -1,6 +1,6 @@
 """How concentrated a total is across units: Gini, HHI, the top 20% and the Lorenz curve.
 
-Numbers only; :mod:`helpers.text.statements` puts them into words.
+Numbers only; :mod:`helpers.text.narrative.concentration` puts them into words.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def region_weights(regions: pd.DataFrame, *, level: str = "province", k: int = 5
             j = int(np.argmin(dist[i]))
             neighbours[i].append(j)
             neighbours[j].append(i)
-        info = {"weights": "contiguity",
+        info = {"weights": "contiguity", "lonely": len(lonely),
                 "description": "provinces sharing a border are neighbours (Guangdong-Hainan "
                                "linked across the strait)"
                                + (f"; {len(lonely)} region(s) without a neighbour in scope "

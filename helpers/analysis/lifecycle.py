@@ -20,18 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["STAGES", "STAGE_MEANING", "lifecycle", "lifecycle_summary"]
+__all__ = ["STAGES", "lifecycle", "lifecycle_summary"]
 
 STAGES = ["new", "reactivated", "active", "at risk", "churned", "no orders"]
-
-STAGE_MEANING = {
-    "new": "First order recently: onboard them and secure the second order.",
-    "reactivated": "Came back after a long silence: find out why and keep them.",
-    "active": "Ordering regularly: the base to grow.",
-    "at risk": "Silent for a while but not gone: a call now is cheaper than winning them back.",
-    "churned": "No order for a long time: win back the valuable ones, let the rest go.",
-    "no orders": "Registered but never ordered: a prospect, not yet a customer.",
-}
 
 
 def lifecycle(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
@@ -111,7 +102,8 @@ def lifecycle_summary(stages: pd.DataFrame, revenue: pd.Series | None = None) ->
     -------
     DataFrame
         ``stage``, ``customers``, ``customer_share``, ``revenue``,
-        ``revenue_share`` (with ``revenue``) and ``meaning``.
+        ``revenue_share`` (with ``revenue``). What each stage means is in the text
+        catalog (``stage_meaning``, :mod:`helpers.text.lookup`).
     """
     counts = stages["stage"].value_counts()
     present = [s for s in STAGES if s in counts.index]
@@ -122,4 +114,4 @@ def lifecycle_summary(stages: pd.DataFrame, revenue: pd.Series | None = None) ->
         out = out.assign(revenue=out["stage"].map(per).astype(float))
         total = out["revenue"].sum()
         out = out.assign(revenue_share=out["revenue"] / total if total > 0 else np.nan)
-    return out.assign(meaning=out["stage"].map(STAGE_MEANING))
+    return out

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["SEGMENTS", "SEGMENT_MEANING", "segment_for", "rfm", "segment_summary"]
+__all__ = ["SEGMENTS", "segment_for", "rfm", "segment_summary"]
 
 #: Segment names, best first (the order of :func:`segment_summary`).
 SEGMENTS = [
@@ -28,21 +28,6 @@ SEGMENTS = [
     "hibernating",
     "lost",
 ]
-
-#: One plain-English sentence per segment, for reports.
-SEGMENT_MEANING = {
-    "champions": "Bought recently and often: the best customers, worth looking after personally.",
-    "loyal": "Buy regularly: the dependable base, open to buying more of the range.",
-    "potential loyalists": "Recent buyers with a few orders who could become regulars with attention.",
-    "new customers": "First ordered recently and only once so far: the next order decides if they stay.",
-    "promising": "Bought fairly recently but rarely: worth a light follow-up.",
-    "need attention": "Average recency and frequency: slipping unless someone gets in touch.",
-    "about to sleep": "Have not bought for a while and rarely did: will drift away without a nudge.",
-    "cannot lose them": "Were among the most frequent buyers but have gone quiet: contact them now.",
-    "at risk": "Used to buy fairly often but not for a long time: win them back before they leave.",
-    "hibernating": "Last bought long ago and seldom: reactivate only with low-cost means.",
-    "lost": "Longest since the last order and fewest orders: the least likely to return.",
-}
 
 # (R score, F score) on a 1..5 scale -> segment.
 _SEGMENT_MAP: dict[tuple[int, int], str] = {}
@@ -164,7 +149,8 @@ def rfm(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
 
 
 def segment_summary(rfm_table: pd.DataFrame) -> pd.DataFrame:
-    """Size, value and meaning of each segment present.
+    """Size and value of each segment present (what it means: ``segment_meaning`` in
+    :mod:`helpers.text.lookup`'s catalog).
 
     Parameters
     ----------
@@ -178,10 +164,10 @@ def segment_summary(rfm_table: pd.DataFrame) -> pd.DataFrame:
         ``segment``, ``customers``, ``customer_share``, ``revenue`` (sum of
         ``monetary``), ``revenue_share`` (of the total net revenue; NaN when
         it is not positive), ``recency_mean``, ``frequency_mean``,
-        ``monetary_mean`` and ``meaning`` (one sentence).
+        ``monetary_mean``.
     """
     columns = ["segment", "customers", "customer_share", "revenue", "revenue_share",
-               "recency_mean", "frequency_mean", "monetary_mean", "meaning"]
+               "recency_mean", "frequency_mean", "monetary_mean"]
     if rfm_table.empty:
         return pd.DataFrame(columns=columns)
     grouped = rfm_table.groupby("segment").agg(
@@ -199,5 +185,4 @@ def segment_summary(rfm_table: pd.DataFrame) -> pd.DataFrame:
         customers=grouped["customers"].astype("int64"),
         customer_share=grouped["customers"] / grouped["customers"].sum(),
         revenue_share=(grouped["revenue"] / total_revenue) if total_revenue > 0 else np.nan,
-        meaning=grouped["segment"].map(SEGMENT_MEANING),
     )[columns]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from helpers.analysis.benchmark import Benchmark
-from helpers.text.phrases import say
+from helpers.text.lookup import say
 
 __all__ = ["TIERS", "region_tiers"]
 

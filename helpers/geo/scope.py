@@ -60,7 +60,12 @@ class Scope:
         country = config.geography.country
         mainland = geo.mainland(country)
         if text.upper() == ALL:
-            return cls(ALL, "all", tuple(mainland["province"]), "Whole market", "全国市场", "all")
+            # The words come from the text catalog, imported here: step 2 (which imports
+            # this module, PREP_CODE) does not depend on them.
+            from helpers.text.lookup import label
+
+            return cls(ALL, "all", tuple(mainland["province"]), label("whole_market", "en"),
+                       label("whole_market", "zh"), "all")
         territories = territory_map(config)
         for name in config.geography.territories:
             english = territory_en(name)

@@ -64,7 +64,7 @@ from helpers.run.engine import (
 )
 from helpers.run.render import load_translations, notebook_title, render_html, write_index
 from helpers.steps.goals import OBJECTIVES
-from helpers.text.phrases import say
+from helpers.text.lookup import say
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 ENGINES = {"warm": WarmKernelEngine, "papermill": PapermillEngine}

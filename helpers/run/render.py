@@ -23,8 +23,8 @@ from urllib.parse import quote
 from helpers import files
 from helpers.analysis.tiers import TIERS
 from helpers.period import Period
+from helpers.text.lookup import say, term, words
 from helpers.text.markup import html_text, unsafe_markup
-from helpers.text.phrases import tr
 from helpers.viz.assets import external_references
 
 __all__ = ["render_html", "order_sections", "load_translations", "translate_markdown",
@@ -78,13 +78,13 @@ REMOVE_OUTPUT_TAGS = {"remove_output", "remove-output"}
 
 def notebook_title(name: str, lang: str = "en") -> str:
     """``04_insight.ipynb`` -> ``04 Insight`` (``04 洞察`` in Chinese); ``02_data_prep`` ->
-    ``02 Data prep``."""
+    ``02 Data prep``. A notebook the catalog does not name shows its words capitalised."""
     stem = Path(name).stem
     number, _, rest = stem.partition("_")
     if not rest:
         return stem.replace("_", " ")
-    words = rest.replace("_", " ").strip()
-    return f"{number} {tr(words[:1].upper() + words[1:], lang)}"
+    shown = rest.replace("_", " ").strip()
+    return f"{number} {term('notebook', rest, lang, default=shown[:1].upper() + shown[1:])}"
 
 
 def render_html(
@@ -93,7 +93,7 @@ def render_html(
     *,
     title: str,
     index_href: str | None = None,
-    index_text: str = "All regions",
+    index_text: str | None = None,
     section_order: Sequence[str] = (),
     translations: Mapping[str, str] | None = None,
 ) -> Path:
@@ -109,8 +109,8 @@ def render_html(
         The page ``<title>`` and banner, e.g. ``04 Insight — East China — run 20261123-113000``.
     index_href : str, optional
         Relative URL of the run's index page for a back link (``../index.html``).
-    index_text : str
-        Text of that link.
+    index_text : str, optional
+        Text of that link (default: "All regions", ``say("all_regions")``).
     section_order : sequence of str
         Section keys to put first (the objective's order, ``goals.OBJECTIVES``);
         see :func:`order_sections`. Empty: the notebook's own order.
@@ -171,7 +171,7 @@ def render_html(
         "metadata": {"name": title, "path": str(ipynb.parent)},
         "wb_title": title,
         "wb_index_href": index_href,
-        "wb_index_text": index_text,
+        "wb_index_text": say("all_regions", "en") if index_text is None else index_text,
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     external = external_references(body)
@@ -271,41 +271,6 @@ def order_sections(cells: list, order: Sequence[str]) -> list:
 
 # ---------------------------------------------------------------------------
 # index.html
-
-_TEXT = {
-    "en": {
-        "title": "Run", "period": "Period", "started": "Started", "duration": "Duration",
-        "regions": "Regions", "ok": "ok", "failed": "failed", "skipped": "skipped",
-        "region": "Region", "status": "Status", "customers": "Customers",
-        "active": "Active", "revenue": "Revenue", "growth": "YoY growth", "tier": "Regions by tier",
-        "reports": "Reports", "prep_failed": "Data preparation failed; no region was run.",
-        "manifest": "manifest.json", "commit": "commit", "parameters": "Parameters",
-        "summary": "{ok} of {n} regions ok", "summary_failed": ", {failed} failed",
-        "no_regions": "No region was run.",
-        "interrupted": "interrupted", "not run": "not run", "running": "running",
-        "summary_interrupted": ", {count} interrupted", "summary_not_run": ", {count} not run",
-        "prep_interrupted": "Data preparation was interrupted; no region was run.",
-        "run_interrupted": "The run was interrupted before every region finished. "
-                           "Continue it with: python -m helpers.run --resume {run_id}",
-        "run_running": "This run has not finished: it is still running, or it stopped "
-                       "before it could record its end.",
-    },
-    "zh": {
-        "title": "运行", "period": "分析期", "started": "开始", "duration": "用时",
-        "regions": "区域", "ok": "成功", "failed": "失败", "skipped": "跳过",
-        "region": "区域", "status": "状态", "customers": "客户数",
-        "active": "活跃客户", "revenue": "销售额", "growth": "同比增长", "tier": "区域分级",
-        "reports": "报告", "prep_failed": "数据准备失败，未运行任何区域。",
-        "manifest": "manifest.json", "commit": "提交", "parameters": "参数",
-        "summary": "{n} 个区域中 {ok} 个成功", "summary_failed": "，{failed} 个失败",
-        "no_regions": "没有运行任何区域。",
-        "interrupted": "已中断", "not run": "未运行", "running": "运行中",
-        "summary_interrupted": "，{count} 个中断", "summary_not_run": "，{count} 个未运行",
-        "prep_interrupted": "数据准备被中断，未运行任何区域。",
-        "run_interrupted": "运行在所有区域完成前被中断。继续运行：python -m helpers.run --resume {run_id}",
-        "run_running": "此运行尚未结束：仍在运行，或在记录结束之前已停止。",
-    },
-}
 
 _INDEX_CSS = """
 :root { --ink: #1d2733; --muted: #5b6776; --line: #dde3ea; --head: #1f3a5f;
@@ -437,7 +402,7 @@ def _tier_html(headline: dict, lang: str = "en") -> str:
         names = [t for t in TIERS if t in counts] + sorted(
             str(t) for t in counts if t not in TIERS)
         return "".join(f'<span class="tier {_e(t)}" title="{_e(t)}: {_fmt_int(counts[t])}">'
-                       f'{_e(tr(t, lang))} {_fmt_int(counts[t])}</span>' for t in names)
+                       f'{_e(term("tier", t, lang))} {_fmt_int(counts[t])}</span>' for t in names)
     tier = headline.get("tier")
     return f'<span class="tier">{_e(tier)}</span>' if tier not in (None, "") else ""
 
@@ -516,22 +481,13 @@ def _period(run_dir: Path, regions: list[dict], meta: dict) -> str:
     return ""
 
 
-_MONITORING_TEXT = {
-    "en": {"title": "Compared with run {run}", "region": "Region", "revenue": "Revenue then → now",
-           "tiers": "Tier changes", "blank": "Newly blank", "hot": "Newly hot",
-           "champions": "Champions → at risk"},
-    "zh": {"title": "与运行 {run} 对比", "region": "区域", "revenue": "销售额 前 → 今",
-           "tiers": "分级变化", "blank": "新增空白", "hot": "新增热点", "champions": "高价值客户转流失风险"},
-}
-
-
 def _monitoring_html(run_dir: Path, lang: str, currency: str) -> str:
     """The run comparison (``monitoring.json`` by ``helpers.analysis.monitor``), when present."""
     data = _read_json(run_dir / "monitoring.json")
     rows = [r for r in data.get("regions") or [] if isinstance(r, dict)]
     if not rows:
         return ""
-    text = _MONITORING_TEXT[lang]
+    text = words("monitoring", lang)
     body = []
     for r in rows:
         revenue = (f"{_fmt_money(r.get('revenue_before'), currency)} → "
@@ -585,7 +541,7 @@ def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None)
         meta = _read_json(run_dir / "manifest.json")
     parameters = meta.get("parameters") if isinstance(meta.get("parameters"), dict) else {}
     lang = "zh" if parameters.get("lang") == "zh" else "en"
-    text = _TEXT[lang]
+    text = words("index", lang)
     run_id = str(meta.get("run_id") or run_dir.name)
     project = str(meta.get("project") or "")
     currency = str(meta.get("currency") or "")

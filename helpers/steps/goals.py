@@ -15,16 +15,18 @@ not a crash in step 4.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from helpers.analysis.budget import spend_by_region
-from helpers.config import ConfigError
+from helpers.config import ConfigError, Partners
 from helpers.period import Period
+from helpers.text.format import currency_name
+from helpers.text.lookup import headers, lang_code, say, term, text
 from helpers.text.markup import md_text
-from helpers.text.phrases import headers, say, tr
 
 if TYPE_CHECKING:  # steps pulls in prep, fonts and charts; the batch only needs the catalog
     from helpers.context import Context
@@ -41,6 +43,8 @@ __all__ = [
     "goals_brief",
     "brief_table",
     "kpi_table",
+    "kpi_name",
+    "kpi_words",
     "load_brief",
     "priorities",
     "section_titles",
@@ -50,171 +54,78 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Objective:
-    """One business question the workbook can answer."""
+    """One business question the workbook can answer.
+
+    Its words (title, question, baseline) are in the text catalog under its key
+    (:meth:`words`).
+    """
 
     key: str
-    title: str
-    question: str
     kpis: tuple[str, ...]
-    baseline: str
     thresholds: tuple[str, ...]
     first: dict  # step ("03", "04", "05") -> keys of SECTIONS[step] it puts first, in order
 
+    def words(self, lang: str = "en", *, currency: str = "CNY") -> dict[str, str]:
+        """``title``, ``question`` and ``baseline`` in ``lang`` (money in ``currency``)."""
+        money = currency_name(currency, lang)
+        return {part: text(f"objective_{part}", self.key, lang, currency=money)
+                for part in ("title", "question", "baseline")}
 
-#: KPI -> definition (formula), unit, which way is better, the data it needs.
+
+#: KPI -> unit (a key of the catalog section ``unit``), which way is better, the data it
+#: needs. Definitions and formulas are in the catalog (``kpi_definition``, ``kpi_formula``).
 KPIS: dict[str, dict] = {
-    "customers": {
-        "definition": "customers whose region is known", "formula": "count(customer_id)",
-        "unit": "customers", "better": "higher", "needs": ("customers", "locations")},
-    "new_customers": {
-        "definition": "customers who signed up in the period (first order when no signup date)",
-        "formula": "count(signup_date in period)", "unit": "customers", "better": "higher",
-        "needs": ("customers",)},
-    "active_customers": {
-        "definition": "customers with a positive order line in the last analysis.active_months",
-        "formula": "count(customers with an order in the active window)",
-        "unit": "customers", "better": "higher", "needs": ("orders",)},
-    "active_rate": {
-        "definition": "share of customers who are active",
-        "formula": "active_customers / customers", "unit": "%", "better": "higher",
-        "needs": ("orders",)},
-    "revenue": {
-        "definition": "net order amount in the period, returns subtracted",
-        "formula": "sum(amount) over orders in the period", "unit": "CNY", "better": "higher",
-        "needs": ("orders",)},
-    "growth_yoy": {
-        "definition": "revenue growth on the baseline period",
-        "formula": "(revenue - revenue_prev) / revenue_prev", "unit": "%",
-        "better": "higher", "needs": ("orders", "baseline_orders")},
-    "share": {
-        "definition": "share of the market's revenue in the period",
-        "formula": "region revenue / revenue of all regions in scope", "unit": "%",
-        "better": "higher", "needs": ("orders",)},
-    "customers_per_million": {
-        "definition": "penetration: customers per million residents (2020 census)",
-        "formula": "customers / (population_10k / 100)", "unit": "per 1M people",
-        "better": "higher", "needs": ("customers", "population")},
-    "gap_ratio": {
-        "definition": "customers against the count expected from population and GDP "
-                      "(below 1: under-served, 0: blank)",
-        "formula": "customers / (total customers x sqrt(pop x GDP) / sum sqrt(pop x GDP))",
-        "unit": "ratio", "better": "higher", "needs": ("customers", "population")},
-    "hotspot": {
-        "definition": "Getis-Ord Gi* z-score of the region with its neighbours "
-                      "(bin >= 2: hot spot at 95% confidence)",
-        "formula": "Gi* z of region revenue (step 4)", "unit": "z", "better": "higher",
-        "needs": ("customers", "locations")},
-    "top20_share": {
-        "definition": "share of revenue from the top 20% of customers (concentration)",
-        "formula": "sum(revenue of top ceil(0.2 n) customers) / sum(revenue)", "unit": "%",
-        "better": "lower", "needs": ("orders",)},
-    "aov": {
-        "definition": "average order value", "formula": "revenue / orders", "unit": "CNY",
-        "better": "higher", "needs": ("orders",)},
-    "revenue_per_customer": {
-        "definition": "revenue per active customer", "formula": "revenue / active_customers",
-        "unit": "CNY", "better": "higher", "needs": ("orders",)},
-    "marketing_spend": {
-        "definition": "marketing spend in the period",
-        "formula": "sum(spend amount) over quarters in the period (pro rata by day)",
-        "unit": "CNY", "better": "n/a", "needs": ("spend",)},
-    "roi": {
-        "definition": "revenue per CNY of marketing spend",
-        "formula": "revenue / marketing_spend", "unit": "CNY per CNY", "better": "higher",
-        "needs": ("orders", "spend")},
-    "marginal_return": {
-        "definition": "revenue from one more CNY of spend (budget model)",
-        "formula": "budget.elasticity x revenue / marketing_spend", "unit": "CNY per CNY",
-        "better": "higher", "needs": ("orders", "spend")},
-    "customers_per_rep": {
-        "definition": "customers per sales rep of the territory",
-        "formula": "customers / reps covering the territory", "unit": "customers",
-        "better": "n/a", "needs": ("customers", "reps")},
-    "champions": {
-        "definition": "customers in the RFM segment champions (recent, frequent)",
-        "formula": "count(segment == champions)", "unit": "customers", "better": "higher",
-        "needs": ("orders",)},
-    "at_risk_value": {
-        "definition": "net revenue to date of customers at risk or that we cannot lose",
-        "formula": "sum(monetary) where segment in (at risk, cannot lose them)",
-        "unit": "CNY", "better": "lower", "needs": ("orders",)},
-    "ltv_12m": {
-        "definition": "expected value of a customer in the next 12 months (BG/NBD and "
-                      "Gamma-Gamma, step 4)",
-        "formula": "expected purchases x expected order value", "unit": "CNY",
-        "better": "higher", "needs": ("orders", "baseline_orders")},
-    "partner_tiers": {
-        "definition": "channel partners in A/B/C tiers by the scoring table of step 4",
-        "formula": "points per factor; >= 16 A, 10 to < 16 B, < 10 C", "unit": "partners",
-        "better": "n/a", "needs": ("firmographics",)},
-    "b_tier_partners": {
-        "definition": "B-tier partners: the ones a development plan can lift to A",
-        "formula": "count(partner tier == B)", "unit": "partners", "better": "n/a",
-        "needs": ("firmographics",)},
+    "customers": {"unit": "customers", "better": "higher", "needs": ("customers", "locations")},
+    "new_customers": {"unit": "customers", "better": "higher", "needs": ("customers",)},
+    "active_customers": {"unit": "customers", "better": "higher", "needs": ("orders",)},
+    "active_rate": {"unit": "%", "better": "higher", "needs": ("orders",)},
+    "revenue": {"unit": "currency", "better": "higher", "needs": ("orders",)},
+    "growth_yoy": {"unit": "%", "better": "higher", "needs": ("orders", "baseline_orders")},
+    "share": {"unit": "%", "better": "higher", "needs": ("orders",)},
+    "customers_per_million": {"unit": "per 1M people", "better": "higher",
+                              "needs": ("customers", "population")},
+    "gap_ratio": {"unit": "ratio", "better": "higher", "needs": ("customers", "population")},
+    "hotspot": {"unit": "z", "better": "higher", "needs": ("customers", "locations")},
+    "top20_share": {"unit": "%", "better": "lower", "needs": ("orders",)},
+    "aov": {"unit": "currency", "better": "higher", "needs": ("orders",)},
+    "revenue_per_customer": {"unit": "currency", "better": "higher", "needs": ("orders",)},
+    "marketing_spend": {"unit": "currency", "better": "n/a", "needs": ("spend",)},
+    "roi": {"unit": "currency per currency", "better": "higher", "needs": ("orders", "spend")},
+    "marginal_return": {"unit": "currency per currency", "better": "higher",
+                        "needs": ("orders", "spend")},
+    "customers_per_rep": {"unit": "customers", "better": "n/a", "needs": ("customers", "reps")},
+    "champions": {"unit": "customers", "better": "higher", "needs": ("orders",)},
+    "at_risk_value": {"unit": "currency", "better": "lower", "needs": ("orders",)},
+    "ltv_12m": {"unit": "currency", "better": "higher", "needs": ("orders", "baseline_orders")},
+    "partner_tiers": {"unit": "partners", "better": "n/a", "needs": ("firmographics",)},
+    "b_tier_partners": {"unit": "partners", "better": "n/a", "needs": ("firmographics",)},
 }
 
-#: Data check -> what it is and where to configure it.
-DATA_NEEDS: dict[str, str] = {
-    "customers": "customers in scope (sources.customers)",
-    "locations": "customers with a province (sources.customers: province, city or lat/lon)",
-    "orders": "orders in the analysis period (sources.orders)",
-    "baseline_orders": "orders in the baseline period, for growth and lifetime value",
-    "population": "population and GDP per region (bundled for provinces; not for cities)",
-    "spend": "marketing spend per province and quarter in the period (sources.spend)",
-    "reps": "sales reps with their territory (sources.reps)",
-    "firmographics": "partner firmographics: business_model, headcount, registered_capital, "
-                     "years_active, main_product_tier (sources.customers, e.g. the ERP export)",
-    "contacts": "contact fields for campaign lists: phone or email (sources.customers)",
-}
+#: The data checks of step 1 (what each is and where to configure it: the catalog's
+#: ``data_need``).
+DATA_NEEDS: tuple[str, ...] = ("customers", "locations", "orders", "baseline_orders",
+                               "population", "spend", "reps", "firmographics", "contacts")
 
-#: The sections of steps 3 to 5 (key -> title), in each notebook's own order. In
-#: notebooks 03 and 04 a section starts at the markdown cell tagged ``section-<key>``;
-#: the shared report (:func:`helpers.run.render.render_html`) puts the objective's first.
-SECTIONS: dict[str, dict[str, str]] = {
-    "03": {
-        "revenue_by_region": "Revenue and customers by region",
-        "concentration": "How concentrated is revenue?",
-        "customers_vs_revenue": "Customers against revenue",
-        "trend": "Monthly revenue trend",
-        "order_values": "How large is a typical order?",
-        "segment_mix": "What kind of customers does each region have?",
-        "region_map": "Map: where is the money?",
-        "customer_map": "Map: every customer",
-    },
-    "04": {
-        "region_kpis": "Region KPIs",
-        "hotspots": "Hot and cold spots",
-        "gaps": "Market gaps: blank and under-served regions",
-        "isolated": "Isolated customers",
-        "concentration": "Concentration",
-        "segments": "Customer segments (RFM)",
-        "clusters": "Behaviour clusters (K-means)",
-        "lifecycle": "Lifecycle",
-        "ltv": "Lifetime value",
-        "partners": "Channel partners: A/B/C",
-    },
-    "05": {
-        "tiers": "Region tiers and their evidence",
-        "playbook": "Playbook and action list",
-        "budget": "Budget reallocation",
-        "customers": "Customer campaigns",
-        "partners": "Channel partner plans",
-        "monitoring": "Compared with an earlier run",
-    },
+#: The sections of steps 3 to 5, in each notebook's own order (their titles: the catalog's
+#: ``section_03`` ...). In notebooks 03 and 04 a section starts at the markdown cell
+#: tagged ``section-<key>``; the shared report (:func:`helpers.run.render.render_html`)
+#: puts the objective's first.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "03": ("revenue_by_region", "concentration", "customers_vs_revenue", "trend",
+           "order_values", "segment_mix", "region_map", "customer_map"),
+    "04": ("region_kpis", "hotspots", "gaps", "isolated", "concentration", "segments",
+           "clusters", "lifecycle", "ltv", "partners"),
+    "05": ("tiers", "playbook", "budget", "customers", "partners", "monitoring"),
 }
 
 #: The sections of step 5, in their default order.
-STEP5_SECTIONS = tuple(SECTIONS["05"])
+STEP5_SECTIONS = SECTIONS["05"]
 
 OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
     Objective(
         key="find_new_markets",
-        title="Find new markets",
-        question="Where are the blank and under-served regions, and which are worth entering?",
         kpis=("customers", "customers_per_million", "gap_ratio", "new_customers",
               "growth_yoy", "hotspot", "share"),
-        baseline="the same regions in the previous period of equal length; penetration "
-                 "against the count expected from population and GDP",
         thresholds=("gap_ratio", "potential_growth", "potential_ratio", "emerging_growth"),
         first={"03": ["region_map", "customers_vs_revenue"],
                "04": ["gaps", "hotspots", "isolated"],
@@ -222,12 +133,8 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
     ),
     Objective(
         key="reallocate_resources",
-        title="Reallocate sales and marketing resources",
-        question="Where does the next CNY of marketing and the next sales rep earn most?",
         kpis=("revenue", "share", "growth_yoy", "marketing_spend", "roi", "marginal_return",
               "customers_per_rep"),
-        baseline="current spend and revenue of each region in the period; growth on the "
-                 "previous period",
         thresholds=("hot_share", "declining_growth", "budget.floor_vs_current",
                     "budget.cap_vs_current", "budget.elasticity"),
         first={"03": ["revenue_by_region", "concentration"],
@@ -236,11 +143,8 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
     ),
     Objective(
         key="compare_regions",
-        title="Compare regions",
-        question="How do regions compare on size, growth and efficiency, and what changed?",
         kpis=("revenue", "share", "growth_yoy", "customers", "active_rate", "aov",
               "revenue_per_customer", "top20_share"),
-        baseline="the previous period of equal length; an earlier run when baseline_run is set",
         thresholds=("hot_share", "hot_growth", "emerging_growth", "declining_growth",
                     "gap_ratio"),
         first={"03": ["revenue_by_region", "trend"],
@@ -249,12 +153,8 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
     ),
     Objective(
         key="keep_valuable_customers",
-        title="Keep and grow valuable customers",
-        question="Which customers carry the business, which are slipping, and what do we do?",
         kpis=("active_customers", "active_rate", "champions", "at_risk_value", "ltv_12m",
               "revenue_per_customer", "top20_share"),
-        baseline="each customer's RFM segment in an earlier run (baseline_run); activity in "
-                 "the last analysis.active_months",
         thresholds=("analysis.active_months", "analysis.rfm_bins"),
         first={"03": ["customer_map", "concentration", "segment_mix"],
                "04": ["segments", "lifecycle", "ltv"],
@@ -262,13 +162,9 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
     ),
     Objective(
         key="tier_partners",
-        title="Tier channel partners",
-        question="Which dealers and integrators are A, B or C partners, and how do we develop "
-                 "the B tier?",
         kpis=("partner_tiers", "b_tier_partners", "revenue_per_customer", "customers_per_rep",
               "revenue"),
-        baseline="the scoring table of step 4 (points per factor), revenue in the period",
-        thresholds=("partner tier points: A >= 16, B 10 to < 16, C < 10",),
+        thresholds=("partners.tiers",),
         first={"03": ["customer_map", "revenue_by_region"],
                "04": ["partners", "segments"],
                "05": ["partners", "customers", "tiers", "playbook", "budget", "monitoring"]},
@@ -313,15 +209,16 @@ def data_checks(ctx: Context) -> dict[str, dict]:
     lang = ctx.lang
     checks = {
         "customers": (len(customers) > 0, say("check_customers", lang, n=len(customers))),
-        "locations": (located > 0, say("check_locations", lang, located=located,
-                                       n=len(customers), level=tr(ctx.scope.sublevel, lang))),
+        "locations": (located > 0, say("check_locations", lang, located=located, n=len(customers),
+                                       level=term("level", ctx.scope.sublevel, lang))),
         "orders": (bool(in_period.any()), say("check_orders", lang, n=int(in_period.sum()))),
         "baseline_orders": (bool(in_baseline.any()),
                             say("check_baseline_orders", lang, n=int(in_baseline.sum()))),
         "population": (population_ok, say("check_population_ok" if population_ok
                                           else "check_population_no", lang)),
         "spend": (not spend.empty, say("check_spend_ok", lang,
-                                       total=spend["marketing_spend"].sum(), n=len(spend))
+                                       total=spend["marketing_spend"].sum(), n=len(spend),
+                                       currency=currency_name(ctx.config.project.currency, lang))
                   if not spend.empty else say("check_spend_no", lang)),
         "reps": (not reps.empty, say("check_reps_ok", lang, n=len(reps)) if not reps.empty
                  else say("check_reps_no", lang)),
@@ -331,12 +228,14 @@ def data_checks(ctx: Context) -> dict[str, dict]:
                           if firmo else say("check_firmographics_no", lang)),
         "contacts": (contacts > 0, say("check_contacts", lang, n=contacts)),
     }
-    return {need: {"available": bool(ok), "detail": detail, "what": tr(DATA_NEEDS[need], lang)}
+    return {need: {"available": bool(ok), "detail": detail, "what": text("data_need", need, lang)}
             for need, (ok, detail) in checks.items()}
 
 
 def _threshold_value(ctx: Context, name: str):
     config = ctx.config
+    if name == "partners.tiers":
+        return dict(config.partners.tiers)
     if name.startswith("budget."):
         return getattr(config.budget, name.split(".", 1)[1])
     if name.startswith("analysis."):
@@ -378,22 +277,23 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
     """
     chosen = get_objective(objective)
     p, lang = ctx.period, ctx.lang
+    currency = ctx.config.project.currency
     checks = data_checks(ctx)
     targets = _targets(ctx)
     kpis = []
     for key in chosen.kpis:
         item = KPIS[key]
         missing = [n for n in item["needs"] if not checks[n]["available"]]
-        kpis.append({"kpi": key, "definition": tr(item["definition"], lang),
-                     "formula": item["formula"], "unit": tr(item["unit"], lang),
+        kpis.append({"kpi": key, **kpi_words(key, lang, currency=currency,
+                                             partner_points=ctx.config.partners.tiers),
                      "better": item["better"],
                      "target": targets.get(key), "needs": ", ".join(item["needs"]),
                      "available": not missing, "missing": missing})
     warnings = []
     for kpi in kpis:
         for need in kpi["missing"]:
-            warnings.append(say("warn_kpi", lang, kpi=kpi["kpi"], what=checks[need]["what"],
-                                detail=checks[need]["detail"]))
+            warnings.append(say("warn_kpi", lang, kpi=kpi_name(kpi["kpi"], lang),
+                                what=checks[need]["what"], detail=checks[need]["detail"]))
     # Data every objective leans on.
     for need in ("customers", "orders", "baseline_orders"):
         if not checks[need]["available"] and not any(need in k["missing"] for k in kpis):
@@ -412,7 +312,8 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
         assumptions.append(say("assume_expected", lang))
     if "spend" in {n for k in chosen.kpis for n in KPIS[k]["needs"]}:
         assumptions.append(say("assume_response", lang, elasticity=ctx.config.budget.elasticity))
-    title, question = tr(chosen.title, lang), tr(chosen.question, lang)
+    words = chosen.words(lang, currency=currency)
+    title, question = words["title"], words["question"]
     return {
         "objective": chosen.key,
         "lang": lang,
@@ -427,7 +328,7 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
         "period_end": p.end,
         "baseline_start": p.previous.first_day,
         "baseline_end": p.previous.end,
-        "baseline": tr(chosen.baseline, lang),
+        "baseline": words["baseline"],
         "kpis": kpis,
         "thresholds": {name: _threshold_value(ctx, name) for name in chosen.thresholds},
         "all_thresholds": ctx.config.strategy.model_dump(),
@@ -448,7 +349,7 @@ def brief_table(brief: dict):
         ("question", brief["question"]),
         ("region", brief["region_label"]),
         ("regions compared", say("regions_compared", lang, n=len(brief["provinces_in_scope"]),
-                                 level=tr(brief["regions_compared"], lang))),
+                                 level=term("level", brief["regions_compared"], lang))),
         ("period", Period.between(brief["period_start"], brief["period_end"]).label(lang)),
         ("baseline period",
          Period.between(brief["baseline_start"], brief["baseline_end"]).label(lang)),
@@ -457,7 +358,7 @@ def brief_table(brief: dict):
         ("order lines in scope", f"{brief['data']['orders']:,}"),
         ("step 5 puts first", ", ".join(section_titles("05", brief["first"]["05"][:3], lang))),
     ]
-    frame = pd.DataFrame([(tr(item, lang), value) for item, value in rows],
+    frame = pd.DataFrame([(text("brief", item, lang), value) for item, value in rows],
                          columns=["item", "value"]).set_index("item")
     return headers(frame, lang)
 
@@ -469,11 +370,36 @@ def kpi_table(brief: dict):
     frame = frame.assign(
         target=[_target_text(t, u, b) for t, u, b in
                 zip(frame["target"], frame["unit"], frame["better"], strict=True)],
-        data=[tr("yes", lang) if ok else tr("MISSING: ", lang) + ", ".join(m)
+        data=[text("brief", "yes", lang) if ok else text("brief", "MISSING: ", lang) + ", ".join(m)
               for ok, m in zip(frame["available"], frame["missing"], strict=True)],
+        kpi=[kpi_name(k, lang) for k in frame["kpi"]],
     )
     table = frame[["kpi", "definition", "formula", "unit", "target", "data"]].set_index("kpi")
     return headers(table, lang)
+
+
+def kpi_name(key: str, lang: str = "en") -> str:
+    """How a report names a KPI: its key in English (``customers_per_million``), its
+    label in Chinese (每百万人客户数)."""
+    return key if lang_code(lang) == "en" else term("label", key, lang)
+
+
+def kpi_words(key: str, lang: str = "en", *, currency: str = "CNY",
+              partner_points: Mapping[str, float] | None = None) -> dict[str, str]:
+    """``definition``, ``formula`` and ``unit`` of the KPI ``key`` in ``lang``.
+
+    Money is named in ``currency`` (``project.currency``); the partner-tier formula
+    shows the thresholds ``partner_points`` (``partners.tiers``: A and B points; default:
+    the config's default).
+    """
+    money = currency_name(currency, lang)
+    if key == "partner_tiers":
+        points = Partners().tiers if partner_points is None else partner_points
+        formula = say("partner_formula", lang, a=points["A"], b=points["B"])
+    else:
+        formula = text("kpi_formula", key, lang)
+    return {"definition": text("kpi_definition", key, lang, currency=money),
+            "formula": formula, "unit": text("unit", KPIS[key]["unit"], lang, currency=money)}
 
 
 def _target_text(target, unit: str, better: str) -> str:
@@ -528,8 +454,7 @@ def section_titles(step: str, keys, lang: str = "en") -> list[str]:
     notebooks' headings, which a Chinese report shows from ``notebooks/zh.yaml``.
     A key without a title is kept.
     """
-    titles = SECTIONS.get(step, {})
-    return [tr(titles.get(key, key), lang) for key in keys]
+    return [term(f"section_{step}", key, lang) for key in keys]
 
 
 def first_note(brief: dict, step: str) -> str:

@@ -43,12 +43,12 @@ from helpers.analysis import (
 from helpers.analysis.concentration import concentration
 from helpers.context import Context, region_kpis
 from helpers.files import read_csv, write_csv, write_json
-from helpers.text.labels import label
-from helpers.text.markup import md_text
-from helpers.text.phrases import join, name_list, say, tr
-from helpers.text.statements import concentration_statement, top20_statement
+from helpers.text.lookup import text
+from helpers.text.narrative.audience import Audience
+from helpers.text.narrative.concentration import concentration_statement, top20_statement
+from helpers.text.narrative.insight import cluster_description, narrate
 
-__all__ = ["insight_tables", "save_insight", "ensure_insight", "FILES"]
+__all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "audience", "FILES"]
 
 #: Table name -> file in the region folder.
 FILES = {
@@ -101,6 +101,7 @@ def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
              "cluster_scores": pd.DataFrame(columns=["k", "silhouette", "calinski_harabasz",
                                                      "davies_bouldin", "inertia", "chosen"])}
     if len(features) < MIN_CLUSTER_CUSTOMERS:
+        note["min_customers"] = MIN_CLUSTER_CUSTOMERS
         note["reason"] = (f"only {len(features)} customers with orders (at least "
                           f"{MIN_CLUSTER_CUSTOMERS} are needed)")
         return empty, note
@@ -110,8 +111,10 @@ def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
                 silhouette_sampled=model.silhouette_sample_ < len(features),
                 fit_sample=model.fit_sample_)
     labelled = features.assign(cluster=model.labels_)
-    return {"clusters": labelled,
-            "cluster_profiles": clusters.describe_clusters(features, model.labels_),
+    profiles = clusters.describe_clusters(features, model.labels_)
+    described = profiles.assign(description=[
+        cluster_description(row, clusters.FEATURES) for row in profiles.to_dict("records")])
+    return {"clusters": labelled, "cluster_profiles": described,
             "cluster_scores": model.scores_}, note
 
 
@@ -138,6 +141,13 @@ def _isolated(ctx: Context, tables: dict, revenue: pd.Series) -> tuple[pd.DataFr
     )
     note["in_scope"] = int(len(found))
     return found.reset_index(drop=True), note
+
+
+def _with_meaning(summary: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``summary`` with ``meaning``: what each segment or stage means, in English (the CSV's
+    language; reports translate it, :func:`helpers.text.lookup.translate`)."""
+    section = f"{column}_meaning"
+    return summary.assign(meaning=[text(section, key) for key in summary[column]])
 
 
 def insight_tables(ctx: Context) -> dict:
@@ -187,9 +197,10 @@ def insight_tables(ctx: Context) -> dict:
     cluster_tables, notes["clusters"] = _clusters(summary, a)
     tables = {"region_kpis": kpis, "market_gaps": gaps.market_gaps(kpis),
               "concentration": how_concentrated, "rfm": rfm_table,
-              "segment_summary": segments.segment_summary(rfm_table),
+              "segment_summary": _with_meaning(segments.segment_summary(rfm_table), "segment"),
               "lifecycle": stages,
-              "lifecycle_summary": lifecycle.lifecycle_summary(stages, by_customer),
+              "lifecycle_summary": _with_meaning(
+                  lifecycle.lifecycle_summary(stages, by_customer), "stage"),
               "ltv": value, **cluster_tables}
     tables["isolated_customers"], notes["isolation"] = _isolated(ctx, tables, by_customer)
     tiers = partners.partner_tiers(ctx.customers, ctx.orders, period=p, stages=stages,
@@ -250,6 +261,14 @@ def ensure_insight(ctx: Context) -> dict:
 # --------------------------------------------------------------------------- plain words
 
 
+def audience(ctx: Context) -> Audience:
+    """Language, currency, compared regions and partner thresholds of ``ctx``'s report."""
+    china = getattr(ctx.config.geography, "country", "CN") == "CN"
+    regions = "cities" if ctx.scope.sublevel == "city" else "provinces" if china else "states"
+    return Audience(lang=ctx.lang, currency=ctx.config.project.currency, regions=regions,
+                    partner_points=dict(ctx.config.partners.tiers))
+
+
 def explain(ctx: Context, tables: dict, topic: str) -> str:
     """What one step-4 result means for the business, in a few plain sentences.
 
@@ -259,129 +278,14 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
         Its ``lang`` (en | zh) is the language of the sentences.
     tables : dict
         :func:`insight_tables` (or :func:`ensure_insight`) output.
-    topic : {"hotspots", "gaps", "isolated", "concentration", "segments",
-             "clusters", "lifecycle", "ltv", "partners"}
+    topic : str
+        A key of :data:`helpers.text.narrative.insight.TOPICS` (``hotspots``,
+        ``gaps``, ``isolated``, ``concentration``, ``segments``, ``clusters``,
+        ``lifecycle``, ``ltv``, ``partners``).
 
     Returns
     -------
     str
-        Markdown text; every name that comes from the data goes through
-        :func:`helpers.text.markup.md_text` (shown as text, never as markup).
+        Markdown; every name that comes from the data is shown as text.
     """
-    kpis, notes, lang = tables["region_kpis"], tables["notes"], ctx.lang
-    china = getattr(ctx.config.geography, "country", "CN") == "CN"
-    unit = tr("cities" if ctx.scope.sublevel == "city" else "provinces" if china
-              else "states", lang)
-    esc = md_text
-    if topic == "hotspots":
-        note = notes["hotspots"]
-        if not note.get("computed"):
-            return say("hot_none", lang, reason=esc(note.get("reason", "")))
-        bins = kpis["gi_bin"].fillna(0).astype(int)
-        hot = kpis.loc[bins >= 2].sort_values("gi_z", ascending=False)
-        cold = kpis.loc[bins <= -2].sort_values("gi_z")
-        value = (note["value"].replace("_", " ") if lang == "en"
-                 else label(note["value"], lang))
-        lines = [say("hot_intro", lang, unit=unit, value=value, n=note["regions"],
-                     neighbours=esc(note["description"]))]
-        lines.append(say("hot_list", lang, names=esc(name_list(hot, lang))) if len(hot)
-                     else say("hot_no", lang))
-        if len(cold):
-            lines.append(say("cold_list", lang, names=esc(name_list(cold, lang))))
-        outliers = kpis.loc[kpis["lisa_quadrant"].isin(["HL", "LH"])]
-        if len(outliers):
-            lines.append(say("hot_outliers", lang, names=esc(name_list(outliers, lang))))
-        lines.append(say("hot_meaning", lang))
-        return "\n\n".join(lines)
-    if topic == "gaps":
-        gaps = tables["market_gaps"]
-        if "expected_customers" not in kpis.columns:
-            return say("gaps_no_reference", lang, unit=unit)
-        model = notes["gaps"]
-        how = (say("gaps_poisson", lang, n=model["regions"], unit=unit)
-               if model.get("method") == "poisson" else say("gaps_allocation", lang))
-        blank = gaps.loc[gaps["gap_kind"] == "blank"]
-        under = gaps.loc[(gaps["gap_kind"] == "under-penetrated") & (gaps["gap_p"] < 0.05)]
-        lines = [say("gaps_intro", lang, how=how)]
-        if len(under):
-            top = under.head(5)
-            missing = join([
-                say("gaps_missing", lang, name=esc(str(r)), gap=g)
-                for r, g in zip(top["region_en" if lang == "en" else "region"],
-                                top["customer_gap"], strict=True)], lang)
-            lines.append(say("gaps_under", lang, missing=missing))
-        if len(blank):
-            lines.append(say("gaps_blank", lang, names=esc(name_list(blank, lang))))
-        if not len(under) and not len(blank):
-            lines.append(say("gaps_none", lang))
-        return "\n\n".join(lines)
-    if topic == "isolated":
-        iso, note = tables["isolated_customers"], notes["isolation"]
-        if iso.empty:
-            return say("isolated_none", lang, km=note["eps_km"])
-        return say("isolated", lang, n=len(iso), km=note["eps_km"], method=esc(note["method"]),
-                   low=iso["nearest_cluster_km"].min(), high=iso["nearest_cluster_km"].max(),
-                   revenue=iso["revenue"].sum())
-    if topic == "concentration":
-        c = tables["concentration"]
-        return "\n\n".join(esc(str(c[k])) for k in ["statement_regions",
-                                                     "statement_top20_regions",
-                                                     "statement_customers",
-                                                     "statement_top20_customers"] if c.get(k))
-    if topic == "segments":
-        seg = tables["segment_summary"].set_index("segment")
-        parts = [say("segment_part", lang, segment=tr(s, lang),
-                     n=int(seg.loc[s, "customers"]), share=seg.loc[s, "revenue_share"])
-                 for s in ["champions", "loyal", "at risk", "cannot lose them"] if s in seg.index]
-        return say("segments", lang, parts=join(parts, lang, clauses=True))
-    if topic == "clusters":
-        note = notes["clusters"]
-        if "k" not in note:
-            return say("clusters_none", lang, reason=esc(note.get("reason", "")))
-        prof = tables["cluster_profiles"]
-        fitted = note.get("fit_sample", note["customers"])
-        on = ("" if fitted >= note["customers"] else say("clusters_sampled", lang, n=fitted))
-        lines = [say("clusters_intro", lang, n=note["customers"], k=note["k"],
-                     sample=note["silhouette_sample"], on=on)]
-        lines += [say("cluster_line", lang, group=int(r.cluster), n=r.customers,
-                      share=r.revenue_share, description=esc(r.description))
-                  for r in prof.itertuples()]
-        return "\n".join(lines)
-    if topic == "lifecycle":
-        summary = tables["lifecycle_summary"].set_index("stage")
-        note = notes["lifecycle"]
-        parts = [f"{tr(s, lang)} {int(summary.loc[s, 'customers']):,}" for s in summary.index]
-        return say("lifecycle", lang, as_of=f"{pd.Timestamp(note['as_of']):%Y-%m-%d}",
-                   new=note["new_months"], at_risk=note["at_risk_months"],
-                   churn=note["churn_months"],
-                   parts=join(parts, lang))
-    if topic == "ltv":
-        note = notes["ltv"]
-        if note.get("fallback"):
-            return say("ltv_fallback", lang, reason=esc(note["fallback"]))
-        value = tables["ltv"]
-        bg = note["bgnbd"]
-        text = say("ltv", lang, n=note["customers"], repeat=note["repeat_customers"],
-                   total=value["ltv"].sum(), months=note["months"],
-                   discount=note["discount_monthly"], alive=value["p_alive"].median(),
-                   gone=int((value["p_alive"] < 0.5).sum()), r=bg["r"], alpha=bg["alpha"],
-                   a=bg["a"], b=bg["b"])
-        if note["repeat_customers"] < 0.2 * note["customers"]:
-            text += say("ltv_few_repeat", lang,
-                        share=note["repeat_customers"] / note["customers"])
-        corr = note.get("frequency_value_correlation")
-        if corr is not None and abs(corr) > 0.3:
-            text += say("ltv_correlated", lang, corr=corr)
-        return text
-    if topic == "partners":
-        summary = tables["partner_summary"]
-        if summary.empty:
-            return say("partners_none", lang)
-        parts = [say("partner_part", lang, tier=r.tier, n=r.partners, share=r.revenue_share)
-                 for r in summary.itertuples()]
-        incomplete = int(summary["incomplete"].sum())
-        tiers = ctx.config.partners.tiers
-        return (say("partners", lang, a=tiers["A"], b=tiers["B"],
-                    parts=join(parts, lang, clauses=True))
-                + (say("partners_incomplete", lang, n=incomplete) if incomplete else ""))
-    raise ValueError(f"unknown topic {topic!r}")
+    return narrate(topic, tables, audience(ctx))

@@ -24,9 +24,12 @@ from helpers.context import Context
 from helpers.data.privacy import mask_pii
 from helpers.files import read_csv, write_csv, write_json, write_xlsx
 from helpers.geo.territories import territory_map
-from helpers.steps.goals import SECTIONS, STEP5_SECTIONS, get_objective, priorities
+from helpers.steps.goals import STEP5_SECTIONS, get_objective, priorities, section_titles
+from helpers.steps.insight import audience
+from helpers.text.format import currency_name
+from helpers.text.lookup import say, translate
 from helpers.text.markup import md_text
-from helpers.text.phrases import name_list, say, tr, translate
+from helpers.text.narrative.summary import findings
 
 __all__ = [
     "load_step4_extras",
@@ -34,7 +37,7 @@ __all__ = [
     "comparison",
     "strategy_tables",
     "save_strategy",
-    "findings",
+    "customer_concentration",
     "executive_summary",
     "section_order",
     "show_section",
@@ -297,112 +300,13 @@ def save_strategy(ctx: Context, tables: dict) -> None:
 # --------------------------------------------------------------------------- findings
 
 
-def _name(row, lang: str) -> str:
-    return str(row["region_en"] if lang == "en" and "region_en" in row else row["region"])
-
-
-def _concentration(insight: dict, tables: dict) -> dict | None:
+def customer_concentration(insight: dict, tables: dict) -> dict | None:
+    """How concentrated revenue is across customers (step 4's, else from the RFM table)."""
     saved = tables["extras"].get("concentration")
     if saved and isinstance(saved.get("customers"), dict):
         return saved["customers"]
     rfm = insight["rfm"]
     return concentration(rfm["monetary"]) if len(rfm) else None
-
-
-def findings(ctx: Context, insight: dict, tables: dict) -> dict[str, dict]:
-    """Every candidate finding for the executive summary, each with its number.
-
-    Returns
-    -------
-    dict
-        kind -> ``{"text": str, "value": float}``; kinds are ``size``,
-        ``core``, ``gap``, ``emerging``, ``declining``, ``concentration``,
-        ``at_risk``, ``champions``, ``budget``, ``partners`` and
-        ``monitoring``, each only when the data supports it.
-    """
-    out: dict[str, dict] = {}
-    h, tiers, lang = insight["headline"], tables["tiers"], ctx.lang
-    growth = h.get("growth_yoy")
-    out["size"] = {"value": h["revenue"], "text": (
-        say("finding_size", lang, customers=h["customers"], revenue=h["revenue"])
-        + (say("finding_size_growth", lang, growth=growth) if growth is not None else ""))}
-    core = tiers[tiers["tier"] == "core"].sort_values("revenue", ascending=False)
-    if len(core):
-        share = core["revenue"].sum() / tiers["revenue"].sum() if tiers["revenue"].sum() else 0
-        out["core"] = {"value": share, "text": say("finding_core", lang, n=len(core),
-                                                    share=share, names=name_list(core, lang, 4))}
-    gap = tiers[tiers["tier"] == "gap"]
-    if len(gap):
-        blank = gap[gap["customers"] == 0]
-        text = say("finding_gap", lang, n=len(gap), blank=len(blank))
-        if "expected_customers" in gap and gap["expected_customers"].notna().any():
-            missing = (gap["expected_customers"] - gap["customers"]).sort_values(ascending=False)
-            top = gap.loc[missing.index[0]]
-            text += say("finding_gap_largest", lang, name=_name(top, lang),
-                        customers=int(top["customers"]), expected=top["expected_customers"])
-        out["gap"] = {"value": len(gap), "text": text}
-    emerging = tiers[tiers["tier"] == "emerging"].sort_values("growth_yoy", ascending=False)
-    if len(emerging):
-        top = emerging.iloc[0]
-        g = top["growth_yoy"]
-        growth_text = (say("growth_on_baseline", lang, growth=g) if not pd.isna(g)
-                       else say("new_revenue", lang))
-        out["emerging"] = {"value": g, "text": say("finding_emerging", lang, n=len(emerging),
-                                                    name=_name(top, lang), growth=growth_text)}
-    declining = tiers[tiers["tier"] == "declining"].sort_values("growth_yoy")
-    if len(declining):
-        lost = (declining["revenue_prev"] - declining["revenue"]).sum()
-        top = declining.iloc[0]
-        out["declining"] = {"value": lost, "text": say(
-            "finding_declining", lang, n=len(declining), lost=lost, name=_name(top, lang),
-            growth=top["growth_yoy"])}
-    conc = _concentration(insight, tables)
-    if conc and conc.get("top20_share") is not None:
-        out["concentration"] = {"value": conc["top20_share"], "text": say(
-            "finding_concentration", lang, share=conc["top20_share"], gini=conc["gini"])}
-    rfm = insight["rfm"]
-    total_value = rfm["monetary"].clip(lower=0).sum() if len(rfm) else 0
-    slipping = rfm[rfm["segment"].isin(["at risk", "cannot lose them"])]
-    if len(slipping) and total_value > 0:
-        value = slipping["monetary"].clip(lower=0).sum()
-        out["at_risk"] = {"value": value, "text": say(
-            "finding_at_risk", lang, n=len(slipping), value=value, share=value / total_value)}
-    champions = rfm[rfm["segment"] == "champions"]
-    if len(champions) and total_value > 0:
-        share = champions["monetary"].clip(lower=0).sum() / total_value
-        out["champions"] = {"value": share, "text": say("finding_champions", lang,
-                                                         n=len(champions), share=share)}
-    summary = tables["budget"]["summary"]
-    if summary:
-        effect = summary["expected_revenue_change"]
-        effect_text = (say("finding_budget_effect", lang, effect=effect,
-                           pct=summary["expected_revenue_change_pct"])
-                       if effect is not None and summary["expected_revenue_change_pct"] is not None
-                       else "")
-        table = tables["budget"]["table"]
-        gainers = table[table["change"] > 0].head(3)
-        out["budget"] = {"value": summary["moved"], "text": say(
-            "finding_budget", lang, moved=summary["moved"],
-            moved_share=summary["moved"] / summary["total"], total=summary["total"],
-            names=name_list(gainers, lang, 3) if len(gainers) else say("no_region", lang),
-            effect=effect_text)}
-    partners = tables["partners"]
-    if partners is not None and len(partners):
-        counts = partners["partner_tier"].value_counts()
-        out["partners"] = {"value": int(counts.get("B", 0)), "text": say(
-            "finding_partners", lang, b=int(counts.get("B", 0)), a=int(counts.get("A", 0)),
-            c=int(counts.get("C", 0)))}
-    result = tables["comparison"]
-    if result and "error" not in result:
-        s = result["summary"]
-        changes = len(s.get("tier_changes", []))
-        text = say("finding_monitoring", lang, run=s["baseline_run"], changes=changes)
-        if s.get("champions_to_at_risk") is not None:
-            text += say("finding_monitoring_champions", lang, n=s["champions_to_at_risk"])
-        if s.get("newly_blank"):
-            text += say("finding_monitoring_blank", lang, names=", ".join(s["newly_blank"]))
-        out["monitoring"] = {"value": changes, "text": text}
-    return out
 
 
 def executive_summary(ctx: Context, insight: dict, tables: dict,
@@ -413,7 +317,8 @@ def executive_summary(ctx: Context, insight: dict, tables: dict,
     findings are also written to ``executive_summary.json`` in the region folder.
     """
     get_objective(objective)
-    candidates = findings(ctx, insight, tables)
+    candidates = findings(insight, tables, audience(ctx),
+                          concentration=customer_concentration(insight, tables))
     order = _FINDING_ORDER[objective]
     chosen = [k for k in order if k in candidates][:n]
     write_json({"objective": objective,
@@ -443,7 +348,7 @@ def _region_column(ctx: Context, frame: pd.DataFrame) -> list[str]:
 
 def show_section(name: str, ctx: Context, tables: dict) -> None:
     """Display one section of the step-5 report (personal data never shown)."""
-    _md(f"## {tr(SECTIONS['05'][name], ctx.lang)}")
+    _md(f"## {section_titles('05', [name], ctx.lang)[0]}")
     {"tiers": _show_tiers, "playbook": _show_playbook, "budget": _show_budget,
      "customers": _show_customers, "partners": _show_partners,
      "monitoring": _show_monitoring}[name](ctx, tables)
@@ -499,9 +404,11 @@ def _show_budget(ctx: Context, tables: dict) -> None:
         return
     s = plan["summary"]
     effect = s["expected_revenue_change"]
+    money = currency_name(ctx.config.project.currency, ctx.lang)
     _md(say("budget_summary", ctx.lang, current=s["current_total"], total=s["total"],
-            moved=s["moved"])
-        + (say("budget_effect", ctx.lang, effect=effect) if effect is not None else ""))
+            moved=s["moved"], currency=money)
+        + (say("budget_effect", ctx.lang, effect=effect, currency=money)
+           if effect is not None else ""))
     table = plan["table"]
     columns = [c for c in [*_region_column(ctx, table), "tier", "spend", "new_spend", "change",
                            "change_pct", "roi", "marginal_return", "expected_revenue_change",
@@ -511,7 +418,7 @@ def _show_budget(ctx: Context, tables: dict) -> None:
     if "cap" in shown:  # an unbounded cap reads better as "none" than as inf
         shown = shown.assign(cap=shown["cap"].astype(object).where(
             shown["cap"] != float("inf"), "none"))
-    display(translate(shown, ctx.lang, ["tier"]))
+    display(translate(shown, ctx.lang, ["tier", "basis"]))
     _md(say("budget_method", ctx.lang) + "\n\n" + "\n".join(f"- {md_text(n)}"
                                                           for n in plan["notes"]))
 

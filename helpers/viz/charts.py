@@ -20,14 +20,8 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from helpers.analysis.concentration import concentration, lorenz
 from helpers.analysis.segments import SEGMENTS
-from helpers.text.labels import (
-    MONEY_COLUMNS,
-    REGION_LEVELS,
-    format_money,
-    label,
-    region_label,
-    region_names,
-)
+from helpers.text.format import MONEY_COLUMNS, PERCENT_COLUMNS, format_money
+from helpers.text.lookup import label, region_label, region_names, term
 from helpers.text.markup import chart_text
 
 OTHERS_COLOR = "#b0b0b0"
@@ -44,7 +38,7 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
 def _value_formatter(value: str, lang: str) -> FuncFormatter:
     if value in MONEY_COLUMNS:
         return FuncFormatter(lambda v, _pos: format_money(v, lang))
-    if value in ("share", "growth", "growth_yoy"):
+    if value in PERCENT_COLUMNS:
         return PercentFormatter(1.0)
     return FuncFormatter(lambda v, _pos: f"{v:,.0f}")
 
@@ -246,8 +240,8 @@ def plot_trend(
             index="month", columns=hue, values=value, aggfunc="sum", fill_value=0
         ).sort_index()
         order = table.sum().sort_values(ascending=False, kind="stable").index[:top]
-        if names is None and hue in REGION_LEVELS:
-            names = dict(zip(order, region_names(order, lang, level=hue), strict=True))
+        if names is None and hue in ("province", "territory", "city", "region"):
+            names = dict(zip(order, region_names(order, lang), strict=True))
         names = names or {}
         for group in order:
             ax.plot(table.index, table[group].to_numpy(), label=chart_text(names.get(group, group)),
@@ -516,13 +510,13 @@ def plot_segment_mix(
         c for c in shown.columns if c not in SEGMENTS)
     shares = shown[segments].div(shown.sum(axis=1), axis=0).fillna(0.0)
     names = [label("others", lang) if r == "__others__" else n for r, n in zip(
-        shares.index, region_names(shares.index, lang, level=region), strict=True)]
+        shares.index, region_names(shares.index, lang), strict=True)]
     ax = _axes(ax, (9, 0.4 * len(shares) + 2))
     positions = np.arange(len(shares))
     left = np.zeros(len(shares))
     for name in segments:
         widths = shares[name].to_numpy()
-        ax.barh(positions, widths, left=left, label=label(name, lang),
+        ax.barh(positions, widths, left=left, label=term("segment", name, lang).capitalize(),
                 color=SEGMENT_COLORS.get(name, OTHERS_COLOR), **kwargs)
         left += widths
     ax.set_yticks(positions, labels=[chart_text(n) for n in names])

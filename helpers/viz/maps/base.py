@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.geo import boundaries, coords
-from helpers.text.labels import label
+from helpers.text.lookup import label
 from helpers.viz.assets import OfflineMap, RawHTML
 from helpers.viz.maps.elements import RegionLayer
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from helpers.text.labels import format_value, label
+from helpers.text.format import format_value
+from helpers.text.lookup import label
 from helpers.text.markup import html_text
 
 #: ColorBrewer YlGnBu, light to dark: the classes of a filled map.
@@ -57,7 +58,7 @@ def class_legend(edges: np.ndarray, colors: list[str], value: str,
 
     The first class reads ``< edge``, the last ``≥ edge``, the others ``a – b``;
     with no edges the one class reads "any value". Numbers are formatted as the
-    ``value`` column is (:func:`helpers.text.labels.format_value`).
+    ``value`` column is (:func:`helpers.text.format.format_value`).
     """
     rows = []
     formatted = [format_value(e, value, lang) for e in edges]

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from helpers.geo import boundaries
-from helpers.text.labels import label
+from helpers.text.lookup import label
 from helpers.text.markup import html_text
 from helpers.viz.maps.area import CHINA, MapArea
 from helpers.viz.maps.base import (

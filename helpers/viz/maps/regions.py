@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.geo import boundaries
-from helpers.text.labels import format_value, label, region_label, region_names
+from helpers.text.format import format_value
+from helpers.text.lookup import label, region_label, region_names
 from helpers.text.markup import html_text
 from helpers.viz.maps.area import CHINA, MapArea
 from helpers.viz.maps.base import (
@@ -300,7 +301,7 @@ def _region_shapes(frame: pd.DataFrame, outlines: pd.DataFrame, fill: list[str],
         if lang == "en" and isinstance(row.get("region_en"), str):
             name = row["region_en"]
         else:
-            name = region_names([row["region"]], lang, level=str(row.get("level", "")))[0]
+            name = region_names([row["region"]], lang)[0]
         if absent == "no_customers":
             style = {"fillColor": NO_CUSTOMERS_COLOR, "color": "#777777", "weight": 1,
                      "dashArray": "4 3", "fillOpacity": 0.8,

@@ -1,0 +1,236 @@
+"""What each step-4 result means for the business, in a few plain sentences.
+
+One function per topic, registered in :data:`TOPICS`; :func:`narrate` picks it.
+Every function reads step 4's tables (:func:`helpers.steps.insight.insight_tables`)
+and returns markdown; every name that comes from the data goes through
+:func:`helpers.text.markup.md_text` (shown as text, never as markup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+from helpers.text.lookup import join, label, lang_code, name_list, say, term, text
+from helpers.text.markup import md_text
+from helpers.text.narrative.audience import Audience
+
+__all__ = ["TOPICS", "narrate", "cluster_description", "neighbours_text"]
+
+
+TOPICS: dict[str, Callable[[dict, Audience], str]] = {}
+
+
+def _topic(name: str):
+    def register(function):
+        TOPICS[name] = function
+        return function
+
+    return register
+
+
+def narrate(topic: str, tables: dict, audience: Audience) -> str:
+    """The explanation of ``topic`` (a key of :data:`TOPICS`) for ``audience``.
+
+    Raises ValueError naming the topics for an unknown one.
+    """
+    if topic not in TOPICS:
+        raise ValueError(f"unknown topic {topic!r}; expected one of {list(TOPICS)}")
+    return TOPICS[topic](tables, audience)
+
+
+def neighbours_text(note: Mapping, lang: str) -> str:
+    """How the hot-spot statistics chose each region's neighbours, in ``lang``.
+
+    ``note`` is the ``info`` of :func:`helpers.analysis.hotspots.hotspots` (``weights``,
+    ``k``, ``lonely``); its English ``description`` is used for weights the
+    catalog does not name.
+    """
+    if note.get("weights") == "contiguity":
+        lonely = int(note.get("lonely") or 0)
+        return say("neighbours_contiguity", lang) + (
+            say("neighbours_lonely", lang, n=lonely) if lonely else "")
+    if note.get("weights") == "knn" and note.get("k") is not None:
+        return say("neighbours_knn", lang, k=int(note["k"]))
+    return str(note.get("description", ""))
+
+
+@_topic("hotspots")
+def hotspots(tables: dict, audience: Audience) -> str:
+    """Hot and cold spots (Getis-Ord Gi*) and the regions unlike their neighbours."""
+    kpis, note, lang = tables["region_kpis"], tables["notes"]["hotspots"], audience.lang
+    if not note.get("computed"):
+        return say("hot_none", lang, reason=md_text(note.get("reason", "")))
+    bins = kpis["gi_bin"].fillna(0).astype(int)
+    hot = kpis.loc[bins >= 2].sort_values("gi_z", ascending=False)
+    cold = kpis.loc[bins <= -2].sort_values("gi_z")
+    value = (note["value"].replace("_", " ") if lang_code(lang) == "en"
+             else label(note["value"], lang))
+    lines = [say("hot_intro", lang, unit=audience.unit, value=value, n=note["regions"],
+                 neighbours=md_text(neighbours_text(note, lang)))]
+    lines.append(say("hot_list", lang, names=md_text(name_list(hot, lang))) if len(hot)
+                 else say("hot_no", lang))
+    if len(cold):
+        lines.append(say("cold_list", lang, names=md_text(name_list(cold, lang))))
+    outliers = kpis.loc[kpis["lisa_quadrant"].isin(["HL", "LH"])]
+    if len(outliers):
+        lines.append(say("hot_outliers", lang, names=md_text(name_list(outliers, lang))))
+    lines.append(say("hot_meaning", lang))
+    return "\n\n".join(lines)
+
+
+@_topic("gaps")
+def gaps(tables: dict, audience: Audience) -> str:
+    """Under-served and blank regions against the customers expected from population and GDP."""
+    kpis, lang, unit = tables["region_kpis"], audience.lang, audience.unit
+    if "expected_customers" not in kpis.columns:
+        return say("gaps_no_reference", lang, unit=unit)
+    found, model = tables["market_gaps"], tables["notes"]["gaps"]
+    how = (say("gaps_poisson", lang, n=model["regions"], unit=unit)
+           if model.get("method") == "poisson" else say("gaps_allocation", lang))
+    blank = found.loc[found["gap_kind"] == "blank"]
+    under = found.loc[(found["gap_kind"] == "under-penetrated") & (found["gap_p"] < 0.05)]
+    lines = [say("gaps_intro", lang, how=how)]
+    if len(under):
+        top = under.head(5)
+        names = top["region_en" if lang_code(lang) == "en" else "region"]
+        missing = join([say("gaps_missing", lang, name=md_text(str(r)), gap=g)
+                        for r, g in zip(names, top["customer_gap"], strict=True)], lang)
+        lines.append(say("gaps_under", lang, missing=missing))
+    if len(blank):
+        lines.append(say("gaps_blank", lang, names=md_text(name_list(blank, lang))))
+    if not len(under) and not len(blank):
+        lines.append(say("gaps_none", lang))
+    return "\n\n".join(lines)
+
+
+@_topic("isolated")
+def isolated(tables: dict, audience: Audience) -> str:
+    """Customers with no group of customers nearby."""
+    found, note, lang = tables["isolated_customers"], tables["notes"]["isolation"], audience.lang
+    if found.empty:
+        return say("isolated_none", lang, km=note["eps_km"])
+    method = (say("isolation_method", lang, eps=note["eps_km"], min=note["min_customers"])
+              if "min_customers" in note else note["method"])
+    return say("isolated", lang, n=len(found), km=note["eps_km"], method=md_text(method),
+               low=found["nearest_cluster_km"].min(), high=found["nearest_cluster_km"].max(),
+               revenue=found["revenue"].sum())
+
+
+@_topic("concentration")
+def concentration(tables: dict, audience: Audience) -> str:
+    """The 80/20 sentences of step 4 (written when the tables were computed)."""
+    c = tables["concentration"]
+    keys = ["statement_regions", "statement_top20_regions", "statement_customers",
+            "statement_top20_customers"]
+    return "\n\n".join(md_text(str(c[k])) for k in keys if c.get(k))
+
+
+@_topic("segments")
+def segments(tables: dict, audience: Audience) -> str:
+    """The RFM segments that matter most, with their customers and revenue."""
+    lang = audience.lang
+    seg = tables["segment_summary"].set_index("segment")
+    shown = [s for s in ["champions", "loyal", "at risk", "cannot lose them"] if s in seg.index]
+    parts = [say("segment_part", lang, segment=term("segment", s, lang),
+                 n=int(seg.loc[s, "customers"]), share=seg.loc[s, "revenue_share"])
+             for s in shown]
+    return say("segments", lang, parts=join(parts, lang, clauses=True))
+
+
+def cluster_description(profile: pd.Series | Mapping, features, lang: str = "en") -> str:
+    """The behaviour of one cluster in words: ``order often (5 vs 2), large orders (...)``.
+
+    Parameters
+    ----------
+    profile : Series or mapping
+        One row of :func:`helpers.analysis.clusters.describe_clusters`: for each
+        feature ``trait_<feature>`` (``high``, ``low`` or empty), ``median_<feature>``
+        and ``overall_median_<feature>``.
+    features : sequence of str
+        The features in the order they are named.
+    lang : {"en", "zh"}
+    """
+    traits = []
+    for feature in features:
+        trait = profile.get(f"trait_{feature}")
+        if trait not in ("high", "low"):
+            continue
+        word = term("cluster_trait", f"{feature}_{trait}", lang, default="")
+        if not word:
+            word = text("cluster_trait", f"other_{trait}", lang, feature=feature)
+        traits.append(text("cluster_trait", "versus", lang, trait=word,
+                           value=float(profile[f"median_{feature}"]),
+                           base=float(profile[f"overall_median_{feature}"])))
+    if not traits:
+        return text("cluster_trait", "typical", lang)
+    return ", ".join(traits) if lang_code(lang) == "en" else join(traits, lang)
+
+
+@_topic("clusters")
+def clusters(tables: dict, audience: Audience) -> str:
+    """The behaviour clusters, each in words."""
+    note, lang = tables["notes"]["clusters"], audience.lang
+    if "k" not in note:
+        reason = (say("clusters_too_few", lang, n=note["customers"], min=note["min_customers"])
+                  if "min_customers" in note else note.get("reason", ""))
+        return say("clusters_none", lang, reason=md_text(reason))
+    fitted = note.get("fit_sample", note["customers"])
+    on = "" if fitted >= note["customers"] else say("clusters_sampled", lang, n=fitted)
+    lines = [say("clusters_intro", lang, n=note["customers"], k=note["k"],
+                 sample=note["silhouette_sample"], on=on)]
+    features = note.get("features", [])
+    lines += [say("cluster_line", lang, group=int(r["cluster"]), n=r["customers"],
+                  share=r["revenue_share"],
+                  description=md_text(cluster_description(r, features, lang)))
+              for r in tables["cluster_profiles"].to_dict("records")]
+    return "\n".join(lines)
+
+
+@_topic("lifecycle")
+def lifecycle(tables: dict, audience: Audience) -> str:
+    """Customers per lifecycle stage and the windows that define the stages."""
+    lang = audience.lang
+    summary = tables["lifecycle_summary"].set_index("stage")
+    note = tables["notes"]["lifecycle"]
+    parts = [say("stage_part", lang, stage=term("stage", s, lang),
+                 n=int(summary.loc[s, "customers"])) for s in summary.index]
+    return say("lifecycle", lang, as_of=f"{pd.Timestamp(note['as_of']):%Y-%m-%d}",
+               new=note["new_months"], at_risk=note["at_risk_months"],
+               churn=note["churn_months"], parts=join(parts, lang))
+
+
+@_topic("ltv")
+def ltv(tables: dict, audience: Audience) -> str:
+    """Expected lifetime value (BG/NBD and Gamma-Gamma), or why it fell back."""
+    note, lang = tables["notes"]["ltv"], audience.lang
+    if note.get("fallback"):
+        return say("ltv_fallback", lang, reason=md_text(note["fallback"]))
+    value, bg = tables["ltv"], note["bgnbd"]
+    result = say("ltv", lang, n=note["customers"], repeat=note["repeat_customers"],
+                 total=value["ltv"].sum(), months=note["months"],
+                 discount=note["discount_monthly"], alive=value["p_alive"].median(),
+                 gone=int((value["p_alive"] < 0.5).sum()), r=bg["r"], alpha=bg["alpha"],
+                 a=bg["a"], b=bg["b"])
+    if note["repeat_customers"] < 0.2 * note["customers"]:
+        result += say("ltv_few_repeat", lang, share=note["repeat_customers"] / note["customers"])
+    corr = note.get("frequency_value_correlation")
+    if corr is not None and abs(corr) > 0.3:
+        result += say("ltv_correlated", lang, corr=corr)
+    return result
+
+
+@_topic("partners")
+def partners(tables: dict, audience: Audience) -> str:
+    """Channel partners per A/B/C tier and the thresholds of the score."""
+    summary, lang = tables["partner_summary"], audience.lang
+    if summary.empty:
+        return say("partners_none", lang)
+    parts = [say("partner_part", lang, tier=r.tier, n=r.partners, share=r.revenue_share)
+             for r in summary.itertuples()]
+    incomplete = int(summary["incomplete"].sum())
+    points = audience.partner_points
+    return (say("partners", lang, a=points["A"], b=points["B"],
+                parts=join(parts, lang, clauses=True))
+            + (say("partners_incomplete", lang, n=incomplete) if incomplete else ""))
