@@ -10,7 +10,8 @@ from urllib.parse import unquote
 import nbformat
 import pytest
 
-from helpers.run.render import notebook_title, order_sections, render_html, write_index
+from helpers.run.index import write_index
+from helpers.run.render import notebook_title, order_sections, render_html
 
 CODE = "secret_variable_name = 41 + 1  # CODE_MARKER_c0de"
 

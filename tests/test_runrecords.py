@@ -33,7 +33,9 @@ from helpers.config import PROJECT_ROOT, RunPaths, load_config
 from helpers.data.inputs import input_files
 from helpers.data.prepare import PrepDamaged, build_prep, load_prep
 from helpers.run import batch
+from helpers.run.claim import claim_run
 from helpers.run.engine import NotebookFailed, PapermillEngine, ensure_kernel
+from helpers.run.plan import UsageError
 from helpers.steps.prep import PREP_CODE, ensure_prep, prepare
 
 PARAMETERS = 'region: str = "ALL"\nrun_dir: str = ""\nconfig: str = "workbook.yaml"'
@@ -616,9 +618,9 @@ def test_two_runs_started_at_once_with_one_id_one_is_refused(tmp_path):
     def claim():
         barrier.wait()
         try:
-            _, lock = batch.claim_run(reports, "same")
+            _, lock = claim_run(reports, "same")
             outcomes.append("claimed")
-        except batch.UsageError as exc:
+        except UsageError as exc:
             outcomes.append(str(exc))
 
     threads = [threading.Thread(target=claim) for _ in range(8)]
