@@ -20,19 +20,29 @@ __all__ = ["WarmKernelEngine"]
 
 # Run in the kernel before every notebook (cwd filled in): what a new kernel would
 # give the notebook, minus the imports. The first run in a kernel (before any
-# notebook) records the clean environment, sys.path and warning filters; later runs
-# put them back. Settings that modules keep are put back to what importing them
-# gives: pandas options to their defaults, matplotlib's rcParams to its rc file
-# (rc_file_defaults, not rcdefaults: a user's matplotlibrc applies in a new kernel
-# too; the backend is kept). Everything it defines is gone after the reset at its end.
+# notebook) records the clean state: environment, sys.path, warning filters and
+# matplotlib's rcParams (matplotlib is imported for that: every workbook notebook
+# imports it anyway); later runs put them back. pandas options go back to their
+# defaults (a new kernel has them: nothing in it sets any). The rcParams that belong
+# to the session rather than to a figure's look (the backend, interactive mode, the
+# toolbar) are kept, as matplotlib's own rc_file_defaults keeps them. Everything the
+# reset defines is gone after the shell reset at its end.
 _RESET = """\
 def __workbook_reset(cwd):
-    import gc, os, sys, warnings
+    import copy, gc, os, sys, warnings
     shell = get_ipython()
     clean = getattr(shell, "_workbook_clean", None)
     if clean is None:
+        try:
+            import matplotlib
+        except ImportError:
+            rc = None
+        else:  # copy(): reading rcParams["backend"] itself would pick a backend now
+            rc = {key: value for key, value in matplotlib.rcParams.copy().items()
+                  if key not in ("backend", "backend_fallback", "interactive", "toolbar")}
         clean = shell._workbook_clean = {"environ": dict(os.environ), "path": list(sys.path),
-                                         "warnings": list(warnings.filters)}
+                                         "warnings": list(warnings.filters),
+                                         "rc": copy.deepcopy(rc)}
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:
         pyplot.close("all")
@@ -42,8 +52,8 @@ def __workbook_reset(cwd):
         if pandas is not None:
             pandas.reset_option("all")
         matplotlib = sys.modules.get("matplotlib")
-        if matplotlib is not None:
-            matplotlib.rc_file_defaults()
+        if matplotlib is not None and clean["rc"] is not None:
+            matplotlib.rcParams.update(copy.deepcopy(clean["rc"]))
     if dict(os.environ) != clean["environ"]:
         os.environ.clear()
         os.environ.update(clean["environ"])
@@ -208,9 +218,10 @@ class WarmKernelEngine(PapermillEngine):
     imported once. Before each notebook the kernel is reset: figures closed,
     environment and ``sys.path`` put back, working directory set to ``cwd``, the
     user namespace, ``Out`` and history cleared (``InteractiveShell.reset``), the
-    execution count back to 1, warning filters put back, pandas options and
-    ``matplotlib.rcParams`` back to what importing them gives. Imported modules and
-    their caches (fonts registered with matplotlib, for example) stay.
+    execution count back to 1, warning filters put back, pandas options back to
+    their defaults and ``matplotlib.rcParams`` back to what they were when the kernel
+    started (the backend stays). Imported modules and their caches (fonts registered
+    with matplotlib, for example) stay.
 
     Execution, parameters and the executed notebook are papermill's
     (:func:`papermill.execute_notebook` with a papermill engine that runs on the
