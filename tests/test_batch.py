@@ -470,7 +470,7 @@ def objective_runs(tiny_config, tmp_path_factory):
     return reports, codes
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 @pytest.mark.parametrize("objective", list(FIRST_SECTION))
 def test_every_objective_runs_end_to_end(objective_runs, objective):
     reports, codes = objective_runs
@@ -517,7 +517,7 @@ def test_every_objective_runs_end_to_end(objective_runs, objective):
         assert compared in (run_dir / "index.html").read_text("utf-8")
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_missing_data_warns_in_step_1_and_still_renders(objective_runs):
     reports, codes = objective_runs
     out = reports / "reallocate_resources" / "all"
@@ -548,7 +548,7 @@ def test_missing_data_warns_in_step_1_and_still_renders(objective_runs):
     assert set(plans["partner_tier"]) <= {"A", "B", "C"}
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_a_chinese_run_writes_the_generated_text_in_chinese(objective_runs):
     reports, codes = objective_runs
     out = reports / ZH_RUN / "all"
