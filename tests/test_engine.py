@@ -17,6 +17,9 @@ from helpers.run import batch
 from helpers.run.engine import NotebookFailed, PapermillEngine, ensure_kernel
 from helpers.run.warm_kernel import WarmKernelEngine
 
+# Every test here starts real kernels (the engines' whole job).
+pytestmark = pytest.mark.kernel
+
 PARAMETERS = 'region: str = "ALL"\nlang: str = "en"'
 
 
@@ -367,13 +370,6 @@ def test_two_threads_at_once_keep_their_outputs_apart(engine, tiny, tmp_path):
 
 # --------------------------------------------------------------------------- the batch
 
-
-def test_engine_option():
-    assert batch.build_parser().parse_args(["--engine", "warm"]).engine == "warm"
-    assert batch.build_parser().parse_args(["--engine", "papermill"]).engine == "papermill"
-    assert batch.build_parser().parse_args([]).engine == batch.DEFAULT_ENGINE
-    with pytest.raises(SystemExit):
-        batch.build_parser().parse_args(["--engine", "turbo"])
 
 
 @pytest.mark.parametrize("name", ["warm", "papermill"])
