@@ -72,10 +72,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def default_jobs() -> int:
+    """Regions run in parallel by default: 2, or 1 on a one-core machine."""
     return min(2, os.cpu_count() or 1)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m helpers.run`` (``--help`` lists every option)."""
     parser = argparse.ArgumentParser(
         prog="python -m helpers.run",
         description="Run the workbook notebooks for the whole market and each region, "

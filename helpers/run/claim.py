@@ -57,6 +57,7 @@ class RunLock:
             return "?"
 
     def release(self) -> None:
+        """Give the lock up (closing the file releases it); a second call does nothing."""
         if self._handle is not None:
             self._handle.close()  # closing the file releases the lock
             self._handle = None

@@ -117,6 +117,11 @@ class PapermillEngine:
                 f"timeout={self.timeout!r})")
 
     def execute(self, notebook: Path, output: Path, parameters: dict, cwd: Path) -> None:
+        """Run ``notebook`` on a new kernel in ``cwd`` and write it to ``output``.
+
+        Raises :class:`NotebookFailed` (the output then holds the error) when a cell
+        raises, times out or the kernel dies or cannot start.
+        """
         try:
             self._papermill(notebook, output, parameters, cwd,
                             kernel_manager_class=self._kernel_manager_class())

@@ -72,6 +72,7 @@ def resolve_regions(config: Config, which: str) -> list[Scope]:
 
 
 def find_notebooks(folder: Path) -> tuple[Path, ...]:
+    """The workbook's ``NN_*.ipynb`` in ``folder``, in order. Raises UsageError when none."""
     notebooks = tuple(sorted(Path(folder).glob(NOTEBOOK_GLOB)))
     if not notebooks:
         raise UsageError(f"no notebooks matching {NOTEBOOK_GLOB} in {folder}")

@@ -142,6 +142,7 @@ class _WarmKernel:
         self._state = threading.Lock()
 
     def alive(self) -> bool:
+        """True while the kernel process runs and the client is connected."""
         from jupyter_core.utils import run_sync
 
         if self.closed or self.kc is None:
@@ -165,6 +166,7 @@ class _WarmKernel:
                                f"{content.get('evalue')}")
 
     def stop_channels(self) -> None:
+        """Close the client's sockets (owner thread); never raises."""
         kc, self.kc = self.kc, None
         if kc is not None:
             try:
@@ -253,6 +255,10 @@ class WarmKernelEngine(PapermillEngine):
         return pids
 
     def execute(self, notebook: Path, output: Path, parameters: dict, cwd: Path) -> None:
+        """Run ``notebook`` on this thread's kernel (reset first, started when none).
+
+        As :meth:`PapermillEngine.execute`; after a failure the kernel is shut down.
+        """
         notebook, output, cwd = Path(notebook).resolve(), Path(output).resolve(), Path(cwd).resolve()
         failed = True
         self._local.holding = None
