@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis import monitor
-from helpers.run.render import write_index
+from helpers.run.index import write_index
 
 NAN = math.nan
 COLUMNS = ["region", "region_en", "customers", "active_customers", "revenue", "share",

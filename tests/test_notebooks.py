@@ -110,7 +110,7 @@ def national(tiny_config, tmp_path_factory):
     return run_dir
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_whole_market_run_writes_every_artifact(national):
     out = national / "all"
     for name in ["goals.json", "data_quality.json", "region_kpis.csv", "concentration.json",
@@ -143,7 +143,7 @@ def test_whole_market_run_writes_every_artifact(national):
     assert goals["objective"] == "find_new_markets" and len(goals["provinces_in_scope"]) == 31
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_maps_and_charts_are_in_the_executed_notebook(national):
     nb = nbformat.read(national / "ALL-03_visualization.ipynb", as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
@@ -152,7 +152,7 @@ def test_maps_and_charts_are_in_the_executed_notebook(national):
     assert len(images) >= 4 and len(maps) == 2
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_province_run_reports_cities(tiny_config, tmp_path):
     run_all(tiny_config, tmp_path, "广东")
     out = tmp_path / "guangdong"
@@ -164,7 +164,7 @@ def test_province_run_reports_cities(tiny_config, tmp_path):
     assert goals["provinces_in_scope"] == ["广东省"]
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_defaults_on_the_bundled_sample_find_the_story(tmp_path):
     """With default parameters (only the run folder moved out of the repo)."""
     from samplegen import STORY

@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers.analysis import clusters  # noqa: E402
-from helpers.run.render import write_index  # noqa: E402
+from helpers.run.index import write_index  # noqa: E402
 from helpers.text.lookup import label, translate  # noqa: E402
 from helpers.text.narrative.audience import Audience  # noqa: E402
 from helpers.text.narrative.concentration import (  # noqa: E402
