@@ -34,7 +34,8 @@ def test_expected_customers_poisson_solves_the_likelihood_equations():
     assert (residual * np.log(pop)).sum() == pytest.approx(0.0, abs=1e-3 * customers.sum())
     assert (residual * np.log(gdp)).sum() == pytest.approx(0.0, abs=1e-3 * customers.sum())
     few, info = gaps.expected_customers(customers[:5], pop[:5], gdp[:5])
-    assert info["method"] == "allocation" and "only 5 regions" in info["reason"]
+    assert info["method"] == "allocation" and info["reason_key"] == "few_regions"
+    assert info["regions"] == 5
 
 
 def test_market_gaps_rank_the_planted_populous_province_first():
