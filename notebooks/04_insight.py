@@ -40,6 +40,7 @@ from IPython.display import Markdown, display
 
 from helpers.steps import insight
 from helpers.text.lookup import translate
+from helpers.text.narrative.tiers import partner_reasons
 
 tables = insight.insight_tables(ctx)
 insight.save_insight(ctx, tables)
@@ -213,6 +214,7 @@ partner_columns = [c for c in ["customer_id", "name", "province", "city", "tier"
                                "tier_reason", "value_tier", "revenue", "orders", "flag_new",
                                "flag_high_frequency", "flag_high_value", "flag_churned",
                                "missing"] if c in tables["partner_tiers"]]
-partner_table = tables["partner_tiers"]
+partner_table = tables["partner_tiers"].assign(  # why each tier, in the report's language
+    tier_reason=partner_reasons(tables["partner_tiers"], insight.audience(ctx)))
 if len(partner_table):
     display(ctx.show(partner_table[partner_columns].sort_values("revenue", ascending=False)))

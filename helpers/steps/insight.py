@@ -47,6 +47,8 @@ from helpers.text.lookup import text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.concentration import concentration_statement, top20_statement
 from helpers.text.narrative.insight import cluster_description, narrate
+from helpers.text.narrative.notes import note_texts
+from helpers.text.narrative.tiers import with_partner_reasons
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "audience", "FILES"]
 
@@ -162,7 +164,7 @@ def insight_tables(ctx: Context) -> dict:
     if "expected_method" in kpis.columns and len(kpis):
         notes["gaps"] = gaps.gap_model(kpis, method=a.expected_model, benchmark=ctx.benchmark)
     else:
-        notes["gaps"] = {"reason": "no population/GDP reference at this level"}
+        notes["gaps"] = {"reason_key": "no_reference"}
 
     orders, as_of = ctx.orders, p.as_of
     in_period = orders.loc[p.contains(orders["order_date"])]
@@ -203,8 +205,9 @@ def insight_tables(ctx: Context) -> dict:
                   lifecycle.lifecycle_summary(stages, by_customer), "stage"),
               "ltv": value, **cluster_tables}
     tables["isolated_customers"], notes["isolation"] = _isolated(ctx, tables, by_customer)
-    tiers = partners.partner_tiers(ctx.customers, ctx.orders, period=p, stages=stages,
-                                   scoring=ctx.config.partners.model_dump(exclude_none=True))
+    tiers = with_partner_reasons(partners.partner_tiers(
+        ctx.customers, ctx.orders, period=p, stages=stages,
+        scoring=ctx.config.partners.model_dump(exclude_none=True)), audience(ctx).for_files())
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
 
@@ -224,7 +227,7 @@ def insight_tables(ctx: Context) -> dict:
         "partners_a": int((tiers["tier"] == "A").sum()) if len(tiers) else 0,
     }
     tables["headline"] = headline
-    tables["notes"] = notes
+    tables["notes"] = note_texts(notes)  # keys and numbers, and the English the file holds
     return tables
 
 

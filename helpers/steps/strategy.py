@@ -18,7 +18,7 @@ from IPython.display import Markdown, display
 from helpers import geo
 from helpers.analysis import actions, budget, monitor
 from helpers.analysis.concentration import concentration
-from helpers.analysis.tiers import TIERS, region_tiers
+from helpers.analysis.tiers import REASON_COLUMNS, TIERS, region_tiers
 from helpers.config import ConfigError
 from helpers.context import Context
 from helpers.data.privacy import mask_pii
@@ -29,7 +29,10 @@ from helpers.steps.insight import audience
 from helpers.text.format import currency_name
 from helpers.text.lookup import say, translate
 from helpers.text.markup import md_text
+from helpers.text.narrative.budget import budget_notes
+from helpers.text.narrative.notes import warning_texts
 from helpers.text.narrative.summary import findings
+from helpers.text.narrative.tiers import with_tier_reasons
 
 __all__ = [
     "load_step4_extras",
@@ -93,12 +96,15 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
     dict
         ``table`` (:func:`helpers.analysis.budget.reallocate` output with ``region_en``
         and ``tier``; None when there is no proposal), ``message`` (why not, or
-        None), ``error`` (an infeasible configuration, or None), ``notes``
-        (method and assumptions), ``summary`` (totals, amount moved, expected
-        effect).
+        None), ``error`` (an infeasible configuration, or None), ``method``
+        (the numbers of the method and assumptions), ``notes`` (them in English
+        sentences, as ``budget.json`` holds them; a report says them in its
+        language, :func:`helpers.text.narrative.budget.budget_notes`),
+        ``summary`` (totals, amount moved, expected effect).
     """
     settings = ctx.config.budget
-    result = {"table": None, "message": None, "error": None, "notes": [], "summary": {}}
+    result = {"table": None, "message": None, "error": None, "method": None, "notes": [],
+              "summary": {}}
     if ctx.scope.sublevel != "province":
         result["message"] = say("budget_in_province", ctx.lang)
         return result
@@ -118,24 +124,26 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
     unit = float(settings.unit)
     if settings.total is not None and ctx.scope.kind == "all":
         total = float(settings.total)
-        basis = say("basis_total", ctx.lang)
+        basis = "total"
     elif settings.total is not None:
         national = float(budget.spend_by_region(ctx.prep.spend, None, p)
                          ["marketing_spend"].sum())
         total = round(settings.total * current_total / national / unit) * unit
-        basis = say("basis_scaled", ctx.lang)
+        basis = "scaled"
     else:
         total = round(current_total * (1 + settings.total_change) / unit) * unit
-        basis = say("basis_change", ctx.lang, change=settings.total_change)
+        basis = "change"
     in_scope_names = set(frame["region"])
     floors = {v: settings.floors[k] for k, v in
               _region_names(settings.floors, "budget.floors").items() if v in in_scope_names}
     caps = {v: settings.caps[k] for k, v in
             _region_names(settings.caps, "budget.caps").items() if v in in_scope_names}
-    result["notes"] = [say("budget_basis", ctx.lang, basis=basis), *budget.method_notes(
-        elasticity=settings.elasticity, unit=unit, total=total, current_total=current_total,
-        period=p.label(ctx.lang), momentum=settings.momentum, headroom=settings.headroom,
-        lang=ctx.lang)]
+    result["method"] = {"basis": basis, "total_change": settings.total_change,
+                        "period": p.label(), **budget.method_facts(
+                            elasticity=settings.elasticity, unit=unit, total=total,
+                            current_total=current_total, momentum=settings.momentum,
+                            headroom=settings.headroom)}
+    result["notes"] = budget_notes(result["method"], audience(ctx).for_files())
     try:
         table = budget.propose(
             frame, total=total, elasticity=settings.elasticity, unit=unit,
@@ -186,8 +194,10 @@ def comparison(ctx: Context, baseline_run: str, *, tiers: pd.DataFrame | None = 
     now = None
     if tiers is not None and insight is not None:
         now = {"regions": tiers, "rfm": insight["rfm"], "headline": insight["headline"]}
-    return monitor.compare_runs(ctx.out, before, hotspot_bin=ctx.config.strategy.hotspot_bin,
-                                now=now)
+    result = monitor.compare_runs(ctx.out, before, hotspot_bin=ctx.config.strategy.hotspot_bin,
+                                  now=now)
+    result["summary"]["warnings"] = warning_texts(result["warnings"])  # comparison.json: English
+    return result
 
 
 def _with_territory(ctx: Context, tiers: pd.DataFrame) -> pd.DataFrame:
@@ -225,9 +235,9 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
     """
     rules = ctx.config.strategy.model_dump()
     kpis = insight["region_kpis"]
-    tiers = region_tiers(kpis, rules=rules, lang=ctx.lang,
-                         min_customers=ctx.config.analysis.min_customers,
-                         benchmark=ctx.benchmark)
+    tiers = with_tier_reasons(region_tiers(  # the reasons in English, as the files hold them
+        kpis, rules=rules, min_customers=ctx.config.analysis.min_customers,
+        benchmark=ctx.benchmark))
     tiers = _with_territory(ctx, tiers)
     extras = load_step4_extras(ctx)
     reps = ctx.prep.reps
@@ -271,7 +281,7 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     ``tier``/``tiers`` added to ``headline.json``.
     """
     out = ctx.out
-    write_csv(tables["tiers"], out / "region_tiers.csv")
+    write_csv(tables["tiers"].drop(columns=REASON_COLUMNS), out / "region_tiers.csv")
     write_csv(tables["actions"], out / "actions.csv")
     write_csv(tables["campaign"], out / "campaign_list.csv")
     if tables["partners"] is not None:
@@ -355,7 +365,7 @@ def show_section(name: str, ctx: Context, tables: dict) -> None:
 
 
 def _show_tiers(ctx: Context, tables: dict) -> None:
-    tiers = tables["tiers"]
+    tiers = with_tier_reasons(tables["tiers"], ctx.lang)
     rules = ctx.config.strategy
     _md(say("intro_tiers", ctx.lang, hot_share=rules.hot_share,
             hotspot_share=rules.hotspot_share, hot_growth=rules.hot_growth,
@@ -385,13 +395,15 @@ def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
 
     Sales reps' names are personal data: unless ``report.show_rep_names`` is true
     the report shows them masked (``魏** (S01)``, :func:`helpers.data.privacy.mask_pii`).
-    ``actions.csv`` and ``actions.xlsx`` keep the full names (the contact lists).
+    ``actions.csv`` and ``actions.xlsx`` keep the full names (the contact lists). The
+    evidence (the tier reason) is in the report's language; the files hold it in English.
     """
     reps = ctx.prep.reps
+    tiers = with_tier_reasons(tables["tiers"], ctx.lang)
     if ctx.config.report.show_rep_names or reps.empty or "name" not in reps:
-        return tables["actions"], False
+        return actions.action_list(tiers, reps=reps), False
     masked = mask_pii(reps, columns=("name",))
-    return actions.action_list(tables["tiers"], reps=masked), True
+    return actions.action_list(tiers, reps=masked), True
 
 
 def _show_budget(ctx: Context, tables: dict) -> None:
@@ -419,8 +431,8 @@ def _show_budget(ctx: Context, tables: dict) -> None:
         shown = shown.assign(cap=shown["cap"].astype(object).where(
             shown["cap"] != float("inf"), "none"))
     display(translate(shown, ctx.lang, ["tier", "basis"]))
-    _md(say("budget_method", ctx.lang) + "\n\n" + "\n".join(f"- {md_text(n)}"
-                                                          for n in plan["notes"]))
+    _md(say("budget_method", ctx.lang) + "\n\n" + "\n".join(
+        f"- {md_text(n)}" for n in budget_notes(plan["method"], audience(ctx))))
 
 
 def _show_customers(ctx: Context, tables: dict) -> None:
@@ -465,7 +477,7 @@ def _show_monitoring(ctx: Context, tables: dict) -> None:
     _md(say("comparison_runs", lang, run=md_text(s["baseline_run"]),
             b_start=md_text(bp["start"]), b_end=md_text(bp["end"]), start=md_text(cp["start"]),
             end=md_text(cp["end"])))
-    for warning in result["warnings"]:
+    for warning in warning_texts(result["warnings"], lang):
         _md(f"- {md_text(warning)}")
     regions = result["regions"]
     if regions is not None:
