@@ -180,6 +180,6 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     if benchmark is not None:
         kpis = kpis.assign(share=benchmark.share(kpis["region"]))
     results = [_classify(row, rules, min_customers) for row in kpis.to_dict("records")]
-    columns = zip(*results) if results else ([], [], [])
+    columns = zip(*results, strict=True) if results else ([], [], [])
     tier, rule, values = (pd.Series(list(c), index=kpis.index, dtype=object) for c in columns)
     return kpis.assign(tier=tier, tier_rule=rule, tier_values=values)
