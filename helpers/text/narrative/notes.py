@@ -117,7 +117,7 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
     dict
         A copy with, where the keys call for them: ``hotspots``: ``inference``,
         ``description`` (the neighbours), ``reason``, ``note`` (regions left out),
-        ``scope``; ``gaps``: ``reason``, ``scope``; ``isolation``: ``method``,
+        ``scope``; ``gaps``: ``reason``, ``scope``, ``inputs`` (population only); ``isolation``: ``method``,
         ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``.
     """
     out = {topic: dict(note) for topic, note in notes.items()}
@@ -138,6 +138,8 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
             gaps["reason"] = gap_model_reason(gaps)
         if gaps.get("scope_key") == "market":
             gaps["scope"] = _note("gaps_market", "en")
+        if gaps.get("inputs_key") == "population_only":
+            gaps["inputs"] = _note("gaps_population_only", "en")
     isolation = out.get("isolation")
     if isolation is not None:
         isolation["method"] = isolation_method(isolation)
