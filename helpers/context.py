@@ -16,10 +16,13 @@ from IPython.display import Markdown
 
 from helpers.analysis import kpis
 from helpers.analysis.benchmark import Benchmark
+from helpers.analysis.extent import in_extent
+from helpers.analysis.extent import outside_extent as outside_extent_table
 from helpers.config import Config, RunPaths, load_config
 from helpers.data.prepare import PrepResult
 from helpers.data.privacy import PII_COLUMNS, mask_pii
-from helpers.geo.reference import load_province_reference
+from helpers.geo.extent import extent_names
+from helpers.geo.reference import has_region_reference, load_region_reference
 from helpers.geo.scope import Scope
 from helpers.period import Period
 from helpers.steps.prep import ensure_prep
@@ -58,6 +61,11 @@ class Context:
     def orders(self) -> pd.DataFrame:
         """Orders of customers in scope."""
         return self.scope.filter(self.prep.orders)
+
+    @cached_property
+    def market_areas(self) -> tuple[str, ...]:
+        """Official names of the first-level areas in the market (``geography.extent``)."""
+        return extent_names(self.config)
 
     @cached_property
     def period(self) -> Period:
@@ -129,6 +137,11 @@ def region_kpis(ctx: Context, level: str | None = None) -> pd.DataFrame:
     report: ``share`` stays the share of the territory's revenue,
     ``market_share`` is added, and the gap columns come from the market-wide
     model (a fit on 31 provinces, not on the territory's few).
+
+    At province level only customers in the market's extent count
+    (:attr:`Context.market_areas`): areas outside it (Puerto Rico in a US market)
+    are not rows here, so they are never tiered, a gap or given an action;
+    :func:`outside_extent` lists them.
     """
     level = level or ctx.scope.sublevel
     universe = list(ctx.scope.provinces) if level == "province" else []
@@ -139,11 +152,26 @@ def region_kpis(ctx: Context, level: str | None = None) -> pd.DataFrame:
 def _region_kpis(ctx: Context, level: str, customers: pd.DataFrame, orders: pd.DataFrame,
                  universe: list[str], benchmark: Benchmark | None) -> pd.DataFrame:
     a = ctx.config.analysis
-    china = ctx.config.geography.country == "CN"
+    country = ctx.config.geography.country
+    reference = None
+    if level == "province":
+        customers = in_extent(customers, ctx.market_areas)
+        universe = [name for name in universe if name in ctx.market_areas]
+        if has_region_reference(country):
+            reference = load_region_reference(country)
     return kpis.region_kpis(
         customers, orders, level=level, period=ctx.period, active_months=a.active_months,
-        pop_months=a.pop_months,
-        reference=load_province_reference() if level == "province" and china else None,
+        pop_months=a.pop_months, reference=reference,
         universe=universe, min_customers=a.min_customers, expected_method=a.expected_model,
         benchmark=benchmark,
     )
+
+
+def outside_extent(ctx: Context) -> pd.DataFrame:
+    """Areas of the scope's customers outside the market's extent, with their customers
+    and revenue (:func:`helpers.analysis.extent.outside_extent`); empty in a province
+    report (its regions are cities)."""
+    a = ctx.config.analysis
+    customers = ctx.customers if ctx.scope.sublevel == "province" else ctx.customers.iloc[0:0]
+    return outside_extent_table(customers, ctx.orders, ctx.market_areas, period=ctx.period,
+                                active_months=a.active_months, pop_months=a.pop_months)

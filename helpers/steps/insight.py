@@ -13,8 +13,12 @@
 - ``lifecycle`` and ``lifecycle_summary``; ``ltv`` (BG/NBD + Gamma-Gamma);
 - ``isolated_customers`` with their profile; ``partner_tiers`` and
   ``partner_summary``;
+- ``outside_extent``: areas with customers outside the market's extent
+  (``geography.extent``; written as ``outside_extent.csv`` only when not empty):
+  counted in the headline's totals, never in ``region_kpis``;
 - ``headline`` and ``notes`` (how each result was computed, sample sizes and
-  any fallback).
+  any fallback; ``extent`` and the headline's ``outside_extent`` when customers
+  lie outside the extent).
 
 :func:`save_insight` writes them to the region folder; :func:`ensure_insight`
 loads them, computing them first when a file is missing.
@@ -41,7 +45,8 @@ from helpers.analysis import (
     segments,
 )
 from helpers.analysis.concentration import concentration
-from helpers.context import Context, region_kpis
+from helpers.analysis.extent import OUTSIDE_COLUMNS
+from helpers.context import Context, outside_extent, region_kpis
 from helpers.files import read_csv, write_csv, write_json
 from helpers.text.lookup import text
 from helpers.text.narrative.audience import Audience
@@ -68,6 +73,8 @@ FILES = {
     "partner_tiers": "partner_tiers.csv",
     "partner_summary": "partner_summary.csv",
 }
+#: Written only when not empty (customers in areas outside the market's extent).
+OPTIONAL_FILES = {"outside_extent": "outside_extent.csv"}
 JSON_FILES = {"concentration": "concentration.json", "headline": "headline.json",
               "notes": "insight_notes.json"}
 _DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"]}
@@ -211,7 +218,14 @@ def insight_tables(ctx: Context) -> dict:
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
 
-    total = kpis[["customers", "active_customers", "revenue", "revenue_last_year"]].sum()
+    outside = outside_extent(ctx)
+    tables["outside_extent"] = outside
+    counted = ["customers", "active_customers", "revenue", "revenue_last_year"]
+    total = kpis[counted].sum() + outside[counted].sum()
+    if len(outside):
+        notes["extent"] = {"reason_key": "outside_extent", "areas": list(outside["region"]),
+                           "customers": int(outside["customers"].sum()),
+                           "revenue": float(outside["revenue"].sum())}
     hot = kpis.loc[kpis["gi_bin"].fillna(0).astype(int) >= 2, "region"]
     headline = {
         "region": ctx.scope.name, "label": ctx.scope.label(ctx.lang),
@@ -226,6 +240,8 @@ def insight_tables(ctx: Context) -> dict:
         "ltv_12m_total": notes["ltv"].get("total_ltv"),
         "partners_a": int((tiers["tier"] == "A").sum()) if len(tiers) else 0,
     }
+    if len(outside):  # counted in the totals above, never tiered or a gap
+        headline["outside_extent"] = notes["extent"]
     tables["headline"] = headline
     tables["notes"] = note_texts(notes)  # keys and numbers, and the English the file holds
     return tables
@@ -236,6 +252,9 @@ def save_insight(ctx: Context, tables: dict) -> None:
     ctx.out.mkdir(parents=True, exist_ok=True)
     for name, file in FILES.items():
         write_csv(tables[name], ctx.out / file)
+    for name, file in OPTIONAL_FILES.items():
+        if tables.get(name) is not None and len(tables[name]):
+            write_csv(tables[name], ctx.out / file)
     for name, file in JSON_FILES.items():
         write_json(tables[name], ctx.out / file)
 
@@ -256,6 +275,9 @@ def ensure_insight(ctx: Context) -> dict:
         save_insight(ctx, tables)
         return tables
     tables = {name: _read(ctx.out, name) for name in FILES}
+    for name, file in OPTIONAL_FILES.items():
+        tables[name] = (read_csv(ctx.out / file) if (ctx.out / file).exists()
+                        else pd.DataFrame(columns=OUTSIDE_COLUMNS))
     for name, file in JSON_FILES.items():
         tables[name] = json.loads((ctx.out / file).read_text("utf-8"))
     return tables

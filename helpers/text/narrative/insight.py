@@ -94,6 +94,10 @@ def gaps(tables: dict, audience: Audience) -> str:
         lines.append(say("gaps_blank", lang, names=md_text(name_list(blank, lang))))
     if not len(under) and not len(blank):
         lines.append(say("gaps_none", lang))
+    outside = tables["notes"].get("extent")
+    if outside:
+        lines.append(say("gaps_outside", lang, names=md_text(join(outside["areas"], lang)),
+                         customers=outside["customers"]))
     return "\n\n".join(lines)
 
 

@@ -118,7 +118,8 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
         A copy with, where the keys call for them: ``hotspots``: ``inference``,
         ``description`` (the neighbours), ``reason``, ``note`` (regions left out),
         ``scope``; ``gaps``: ``reason``, ``scope``, ``inputs`` (population only); ``isolation``: ``method``,
-        ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``.
+        ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``; ``extent``:
+        ``text`` (the areas outside the market).
     """
     out = {topic: dict(note) for topic, note in notes.items()}
     hot = out.get("hotspots")
@@ -140,6 +141,10 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
             gaps["scope"] = _note("gaps_market", "en")
         if gaps.get("inputs_key") == "population_only":
             gaps["inputs"] = _note("gaps_population_only", "en")
+    extent = out.get("extent")
+    if extent is not None and extent.get("reason_key") == "outside_extent":
+        extent["text"] = _note("extent_outside", "en", customers=extent["customers"],
+                               n=len(extent["areas"]), areas=", ".join(extent["areas"]))
     isolation = out.get("isolation")
     if isolation is not None:
         isolation["method"] = isolation_method(isolation)
