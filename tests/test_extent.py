@@ -174,3 +174,13 @@ def test_us_gap_model_uses_population_only(us_market):
     assert np.isfinite(kpis["expected_customers"]).all()
     # the fit keeps the total of the market's customers (Poisson likelihood equations)
     assert kpis["expected_customers"].sum() == pytest.approx(170, rel=1e-6)
+
+
+def test_outside_table_is_saved_and_read_back(us_market):
+    ctx, tables, _ = us_market
+    insight.save_insight(ctx, tables)
+    assert (ctx.out / "outside_extent.csv").exists()
+    again = insight.ensure_insight(ctx)["outside_extent"].set_index("region")
+    assert again.loc["Guam", "customers"] == 3 and set(again.index) == {"Puerto Rico", "Guam"}
+    insight.save_insight(ctx, {**tables, "outside_extent": tables["outside_extent"].iloc[0:0]})
+    assert not (ctx.out / "outside_extent.csv").exists()

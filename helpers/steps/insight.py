@@ -255,6 +255,8 @@ def save_insight(ctx: Context, tables: dict) -> None:
     for name, file in OPTIONAL_FILES.items():
         if tables.get(name) is not None and len(tables[name]):
             write_csv(tables[name], ctx.out / file)
+        else:  # no stale file from an earlier computation in this folder
+            (ctx.out / file).unlink(missing_ok=True)
     for name, file in JSON_FILES.items():
         write_json(tables[name], ctx.out / file)
 
