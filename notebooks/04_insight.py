@@ -32,28 +32,17 @@ baseline_run: str = ""  # an earlier run to compare with (run id under reports/,
 from helpers import context
 
 ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
-                      lang=lang, mask_pii=mask_pii)
+                        lang=lang, mask_pii=mask_pii, objective=objective)
 ctx.heading()
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 
-from helpers.steps import insight
-from helpers.text.lookup import translate
+from helpers.steps import goals, insight
 
 tables = insight.insight_tables(ctx)
 insight.save_insight(ctx, tables)
-kpis = tables["region_kpis"]
-
-
-def explain(topic):
-    return Markdown(insight.explain(ctx, tables, topic))
-
-
-# %%
-from helpers.steps import goals
-
-Markdown(goals.first_note(goals.load_brief(ctx, objective), "04"))
+Markdown(goals.first_note(goals.load_brief(ctx), "04"))
 
 # %% [markdown] tags=["section-region_kpis"]
 # ## Region KPIs
@@ -66,12 +55,7 @@ Markdown(goals.first_note(goals.load_brief(ctx, objective), "04"))
 # too few customers for their rates and growth to be trusted.
 
 # %%
-columns = [c for c in ["region", "region_en", "customers", "new_customers", "active_customers",
-                       "revenue", "share", "growth_yoy", "growth_pop", "aov",
-                       "orders_per_customer", "revenue_per_customer", "marketing_spend", "roi",
-                       "reps", "customers_per_rep", "revenue_per_rep", "small_sample"]
-           if c in kpis]
-kpis[columns].round(3)
+insight.table(ctx, tables, "region_kpis")
 
 # %% [markdown] tags=["section-hotspots"]
 # ## Hot and cold spots
@@ -85,12 +69,10 @@ kpis[columns].round(3)
 # report renders in seconds.
 
 # %%
-explain("hotspots")
+Markdown(insight.explain(ctx, tables, "hotspots"))
 
 # %%
-hot_columns = [c for c in ["region", "region_en", "revenue", "revenue_per_capita", "gi_z",
-                           "gi_p_fdr", "gi_bin", "hotspot", "lisa_quadrant"] if c in kpis]
-translate(kpis[hot_columns].sort_values("gi_z", ascending=False).round(3), lang, ["hotspot"])
+insight.table(ctx, tables, "hotspots")
 
 # %% [markdown] tags=["section-gaps"]
 # ## Market gaps: blank and under-served regions
@@ -102,14 +84,10 @@ translate(kpis[hot_columns].sort_values("gi_z", ascending=False).round(3), lang,
 # if the region were served like the others (small: a real gap).
 
 # %%
-explain("gaps")
+Markdown(insight.explain(ctx, tables, "gaps"))
 
 # %%
-gap_columns = [c for c in ["gap_rank", "region", "region_en", "gap_kind", "customers",
-                           "expected_customers", "customer_gap", "gap_ratio", "gap_p",
-                           "customers_per_million", "revenue_per_100m_gdp", "population_10k",
-                           "gdp_100m_cny"] if c in tables["market_gaps"]]
-translate(tables["market_gaps"][gap_columns].head(15).round(3), lang, ["gap_kind"])
+insight.table(ctx, tables, "gaps")
 
 # %% [markdown] tags=["section-isolated"]
 # ## Isolated customers
@@ -119,11 +97,10 @@ translate(tables["market_gaps"][gap_columns].head(15).round(3), lang, ["gap_kind
 # ask why they chose us and whether they can anchor a new local market.
 
 # %%
-explain("isolated")
+Markdown(insight.explain(ctx, tables, "isolated"))
 
 # %%
-translate(ctx.show(tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
-                   .round(1)), lang, ["segment", "stage"])
+insight.table(ctx, tables, "isolated")
 
 # %% [markdown] tags=["section-concentration"]
 # ## Concentration
@@ -133,13 +110,10 @@ translate(ctx.show(tables["isolated_customers"].drop(columns=["lat", "lon"], err
 # base.
 
 # %%
-explain("concentration")
+Markdown(insight.explain(ctx, tables, "concentration"))
 
 # %%
-import pandas as pd
-
-c = tables["concentration"]
-pd.DataFrame({"regions": c["regions"], "customers": c["customers"]}).round(3)
+insight.table(ctx, tables, "concentration")
 
 # %% [markdown] tags=["section-segments"]
 # ## Customer segments (RFM)
@@ -148,10 +122,10 @@ pd.DataFrame({"regions": c["regions"], "customers": c["customers"]}).round(3)
 # of the period.
 
 # %%
-explain("segments")
+Markdown(insight.explain(ctx, tables, "segments"))
 
 # %%
-translate(tables["segment_summary"].round(3), lang, ["segment", "meaning"])
+insight.table(ctx, tables, "segments")
 
 # %% [markdown] tags=["section-clusters"]
 # ## Behaviour clusters (K-means)
@@ -163,10 +137,10 @@ translate(tables["segment_summary"].round(3), lang, ["segment", "meaning"])
 # Davies-Bouldin: lower is better).
 
 # %%
-explain("clusters")
+Markdown(insight.explain(ctx, tables, "clusters"))
 
 # %%
-tables["cluster_scores"].round(3)
+insight.table(ctx, tables, "clusters")
 
 # %% [markdown] tags=["section-lifecycle"]
 # ## Lifecycle
@@ -175,10 +149,10 @@ tables["cluster_scores"].round(3)
 # long silence. The windows are set in `workbook.yaml` (`analysis:`).
 
 # %%
-explain("lifecycle")
+Markdown(insight.explain(ctx, tables, "lifecycle"))
 
 # %%
-translate(tables["lifecycle_summary"].round(3), lang, ["stage", "meaning"])
+insight.table(ctx, tables, "lifecycle")
 
 # %% [markdown] tags=["section-ltv"]
 # ## Lifetime value
@@ -189,11 +163,10 @@ translate(tables["lifecycle_summary"].round(3), lang, ["stage", "meaning"])
 # where retention effort pays.
 
 # %%
-explain("ltv")
+Markdown(insight.explain(ctx, tables, "ltv"))
 
 # %%
-top_value = tables["ltv"].sort_values("ltv", ascending=False).head(10)
-top_value.round(2)
+insight.table(ctx, tables, "ltv")
 
 # %% [markdown] tags=["section-partners"]
 # ## Channel partners: A/B/C
@@ -203,16 +176,10 @@ top_value.round(2)
 # in the period (high/medium/low) and flags: new, high-frequency, high-value, churned.
 
 # %%
-explain("partners")
+Markdown(insight.explain(ctx, tables, "partners"))
 
 # %%
-tables["partner_summary"].round(3)
+insight.table(ctx, tables, "partner_summary")
 
 # %%
-partner_columns = [c for c in ["customer_id", "name", "province", "city", "tier", "score",
-                               "tier_reason", "value_tier", "revenue", "orders", "flag_new",
-                               "flag_high_frequency", "flag_high_value", "flag_churned",
-                               "missing"] if c in tables["partner_tiers"]]
-partner_table = tables["partner_tiers"]
-if len(partner_table):
-    display(ctx.show(partner_table[partner_columns].sort_values("revenue", ascending=False)))
+insight.table(ctx, tables, "partners")

@@ -186,3 +186,30 @@ def test_every_hot_spot_value_has_a_chinese_label():
     values = [v for v in get_args(Analysis.model_fields["hotspot_value"].annotation)
               if v != "auto"]
     assert values and all(re.search("[\u4e00-\u9fff]", label(v, "zh")) for v in values)
+
+
+def test_the_tables_notebook_04_shows(national):
+    """Notebook 04 calls insight.table for each table: the column picks, order and rows
+    are decided here, personal data masked, key values in the report's language."""
+    import dataclasses
+
+    ctx, tables = national
+    shown = {name: insight.table(ctx, tables, name) for name in insight.TABLES}
+    assert all(t is not None for t in shown.values())
+    kpis = shown["region_kpis"].data
+    assert len(kpis) == 31 and list(kpis.columns[:3]) == ["region", "region_en", "customers"]
+    hot = shown["hotspots"].data
+    assert hot["gi_z"].is_monotonic_decreasing and hot.iloc[0]["region"] in STORY["hot"]
+    assert len(shown["gaps"].data) == 15 and shown["gaps"].data["gap_rank"].iloc[0] == 1
+    assert "lat" not in shown["isolated"].data and len(shown["ltv"].data) == 10
+    partners = shown["partners"].data
+    assert len(partners) == 20 and partners["revenue"].is_monotonic_decreasing
+    names = set(ctx.customers["name"].dropna())
+    assert not names & set(partners["name"])  # masked in a shared report
+    zh = dataclasses.replace(ctx, lang="zh")
+    segments = insight.table(zh, tables, "segments").data
+    assert "重要价值客户" in set(segments.iloc[:, 0])  # segment names in Chinese
+    assert insight.table(ctx, {**tables, "partner_tiers": tables["partner_tiers"].head(0)},
+                         "partners") is None
+    with pytest.raises(ValueError, match="unknown table 'weather'"):
+        insight.table(ctx, tables, "weather")

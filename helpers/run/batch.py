@@ -50,6 +50,7 @@ from pathlib import Path
 
 from helpers import files
 from helpers.analysis.monitor import collect_monitoring, resolve_run
+from helpers.catalog import OBJECTIVES
 from helpers.config import PROJECT_ROOT, Config, ConfigError, RunPaths, load_config
 from helpers.data.inputs import InputFile, input_files
 from helpers.files import os_error_message, sha256_file
@@ -63,7 +64,6 @@ from helpers.run.engine import (
     ensure_kernel,
 )
 from helpers.run.render import load_translations, notebook_title, render_html, write_index
-from helpers.steps.goals import OBJECTIVES
 from helpers.text.lookup import say
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
