@@ -157,12 +157,14 @@ class Context:
         if self.scope.kind != "territory":
             return None
         universe = list(Scope.parse("ALL", self.config).provinces)
-        return Benchmark(self._kpis("province", self.prep.customers, self.prep.orders,
-                                    universe, None))
+        return Benchmark(self._kpis_by_region("province", self.prep.customers,
+                                              self.prep.orders, universe, None))
 
-    def kpis(self, level: str | None = None) -> pd.DataFrame:
-        """KPIs per region inside the scope (:func:`helpers.analysis.kpis.region_kpis`):
-        provinces, or cities in a province report (``level``, default the scope's).
+    def kpis_by_region(self, level: str | None = None) -> pd.DataFrame:
+        """The KPI table of the regions inside the scope, one row per region
+        (:func:`helpers.analysis.kpis.region_kpis` with this report's period, settings,
+        reference data and benchmark): provinces, or cities in a province report
+        (``level``, default the scope's).
 
         Steps 3 and 4 both call this, so their KPI tables agree. In a territory
         report the provinces are judged against the whole market
@@ -174,10 +176,10 @@ class Context:
         level = level or self.scope.sublevel
         universe = list(self.scope.provinces) if level == "province" else []
         benchmark = self.benchmark if level == "province" else None
-        return self._kpis(level, self.customers, self.orders, universe, benchmark)
+        return self._kpis_by_region(level, self.customers, self.orders, universe, benchmark)
 
-    def _kpis(self, level: str, customers: pd.DataFrame, orders: pd.DataFrame,
-              universe: list[str], benchmark: Benchmark | None) -> pd.DataFrame:
+    def _kpis_by_region(self, level: str, customers: pd.DataFrame, orders: pd.DataFrame,
+                        universe: list[str], benchmark: Benchmark | None) -> pd.DataFrame:
         a = self.config.analysis
         china = self.config.geography.country == "CN"
         return kpis.region_kpis(

@@ -46,23 +46,65 @@ def test_notebook_matches_its_py_pair(path):
     assert [c.cell_type for c in nb.cells] == [c.cell_type for c in paired.cells]
 
 
-@pytest.mark.parametrize("step", ["03", "04"])
-def test_sections_are_tagged_as_the_catalog_names_them(step):
-    """The report reorders sections by tag, so tags and titles must match goals.SECTIONS."""
-    from helpers.steps.goals import SECTIONS, section_titles
-
-    (path,) = [p for p in NOTEBOOKS if p.name.startswith(step)]
-    nb = nbformat.read(path, as_version=4)
+def _tagged_sections(path) -> dict[str, str]:
+    """Section key -> the first line of its markdown cell, in the notebook's order."""
     tagged = {}
-    for cell in nb.cells:
+    for cell in nbformat.read(path, as_version=4).cells:
         keys = [t[len("section-"):] for t in cell.metadata.get("tags", [])
                 if t.startswith("section-")]
         if keys:
-            assert cell.cell_type == "markdown"
+            assert cell.cell_type == "markdown", (path.name, keys)
+            assert len(keys) == 1 and keys[0] not in tagged, (path.name, keys)
             tagged[keys[0]] = cell.source.splitlines()[0]
+    return tagged
+
+
+@pytest.mark.parametrize("step", ["03", "04", "05"])
+def test_sections_are_tagged_as_the_catalog_names_them(step):
+    """The report reorders sections by tag (:func:`helpers.run.render.order_sections`), so
+    the tags, their titles in English and Chinese and every objective's order must agree
+    with :data:`helpers.catalog.SECTIONS`."""
+    from helpers.catalog import OBJECTIVES, SECTIONS
+    from helpers.run.render import load_translations
+    from helpers.steps.goals import section_titles
+
+    (path,) = [p for p in NOTEBOOKS if p.name.startswith(step)]
+    tagged = _tagged_sections(path)
     assert list(tagged) == list(SECTIONS[step])
-    titles = section_titles(step, SECTIONS[step], "en")
-    assert tagged == {key: f"## {title}" for key, title in zip(SECTIONS[step], titles, strict=True)}
+    translations = {k.splitlines()[0]: v.splitlines()[0]
+                    for k, v in load_translations(PROJECT_ROOT / "notebooks", "zh").items()}
+    for lang in ("en", "zh"):
+        titles = section_titles(step, SECTIONS[step], lang)
+        shown = tagged if lang == "en" else {k: translations.get(v) for k, v in tagged.items()}
+        assert shown == {key: f"## {title}"
+                         for key, title in zip(SECTIONS[step], titles, strict=True)}, lang
+    for objective in OBJECTIVES.values():
+        first = objective.first[step]
+        assert first and set(first) <= set(tagged), (objective.key, first)
+        assert len(set(first)) == len(first), objective.key
+
+
+def test_step_5_sections_move_as_the_objective_says():
+    """The shared report of step 5 puts the objective's sections first with the same
+    mechanism as steps 3 and 4; the executive summary stays on top."""
+    from helpers.catalog import OBJECTIVES
+    from helpers.run.render import order_sections
+
+    (path,) = [p for p in NOTEBOOKS if p.name.startswith("05")]
+    cells = nbformat.read(path, as_version=4).cells
+    for objective in OBJECTIVES.values():
+        ordered = order_sections(cells, objective.first["05"])
+        keys = [t[len("section-"):] for c in ordered for t in c.metadata.get("tags", [])
+                if t.startswith("section-")]
+        assert keys[:len(objective.first["05"])] == list(objective.first["05"]), objective.key
+        start = next(i for i, c in enumerate(ordered)
+                     if any(t.startswith("section-") for t in c.metadata.get("tags", [])))
+        assert any(c.source.startswith("## Executive summary") for c in ordered[:start])
+        # each section keeps its one call right after its heading
+        for i, cell in enumerate(ordered):
+            if any(t.startswith("section-") for t in cell.metadata.get("tags", [])):
+                assert ordered[i + 1].cell_type == "code", cell.source[:40]
+                assert ordered[i + 1].source.startswith("strategy."), ordered[i + 1].source
 
 
 def test_every_markdown_cell_has_a_current_chinese_translation():

@@ -13,7 +13,7 @@ import yaml
 from helpers import context
 from helpers.analysis.partners import PTS_COLUMNS
 from helpers.analysis.tiers import TIERS
-from helpers.catalog import OBJECTIVES
+from helpers.catalog import OBJECTIVES, SECTIONS
 from helpers.steps import strategy
 from helpers.steps.insight import audience, ensure_insight
 from helpers.text.narrative import summary
@@ -86,20 +86,18 @@ def test_the_summary_is_saved_with_the_exports_and_showing_writes_nothing(nation
     assert {p: p.stat().st_mtime_ns for p in ctx.run.root.rglob("*")} == before
 
 
-SECTIONS = {"tiers": strategy.tiers_section, "playbook": strategy.playbook_section,
+SECTION_FUNCTIONS = {"tiers": strategy.tiers_section, "playbook": strategy.playbook_section,
             "budget": strategy.budget_section, "customers": strategy.customers_section,
             "partners": strategy.partners_section, "monitoring": strategy.monitoring_section}
 
 
 def section_texts(ctx, tables) -> dict[str, str]:
     """What each section of notebook 05 shows (markdown as written, tables as HTML)."""
-    return {key: show(ctx, tables).text() for key, show in SECTIONS.items()}
+    return {key: show(ctx, tables).text() for key, show in SECTION_FUNCTIONS.items()}
 
 
 def test_every_step5_section_has_its_function():
-    from helpers.catalog import SECTIONS as CATALOG_SECTIONS
-
-    assert list(SECTIONS) == list(CATALOG_SECTIONS["05"])
+    assert list(SECTION_FUNCTIONS) == list(SECTIONS["05"])
 
 
 def test_budget_on_the_tiny_data(national):

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import pandas as pd
 import pytest
 from IPython.display import Markdown
 
+from helpers.analysis import kpis
+from helpers.config import ConfigError
 from helpers.context import TABLE_OPTIONS, Blocks, Table, open_step
+from helpers.steps import visuals
 from helpers.text.format import report_number
 
 
@@ -61,11 +65,25 @@ def test_open_step_changes_no_pandas_option(tmp_path):
                              r"territory"),
     ({"objective": "grow"}, r"parameter objective must be one of \['find_new_markets', "
                             r"'reallocate_resources', .*\], got 'grow'"),
+    ({"objective": ""}, r"parameter objective must be one of \[.*\], got ''"),
+    ({"lang": None}, r"parameter lang must be 'en' or 'zh', got None"),
     ({"mask_pii": "no"}, r"parameter mask_pii must be True or False, got 'no'"),
 ])
 def test_open_step_names_the_bad_parameter(tmp_path, parameters, message):
     with pytest.raises(ValueError, match=message):
         open_step(run_dir=str(tmp_path / "run"), **parameters)
+
+
+def test_open_step_names_a_missing_config_file(tmp_path):
+    missing = tmp_path / "nowhere" / "workbook.yaml"
+    with pytest.raises(ConfigError, match=f"config file not found: {re.escape(str(missing))}"):
+        open_step(run_dir=str(tmp_path / "run"), config=str(missing))
+
+
+def test_open_step_empty_region_is_the_whole_market(tmp_path):
+    """The parameter left empty reads as its default (ALL), as papermill leaves it."""
+    ctx = open_step(region="", run_dir=str(tmp_path / "run"))
+    assert ctx.scope.kind == "all" and ctx.out == tmp_path / "run" / "all"
 
 
 def test_open_step_keeps_the_parameters(tmp_path):
@@ -115,3 +133,46 @@ def test_blocks_show_their_parts_in_order(monkeypatch):
     blocks._ipython_display_()
     assert shown == [blocks.parts[0], table] and len(blocks.parts) == 2
     assert blocks.text().startswith("**a**\n<div>") and "1,234,567" in blocks.text()
+
+
+def test_kpis_by_region_is_the_region_kpi_table_of_the_scope(ctx, tiny_config, tmp_path):
+    a = ctx.config.analysis
+    table = ctx.kpis_by_region()
+    assert len(table) == 31 and (table["level"] == "province").all()
+    expected = kpis.region_kpis(ctx.customers, ctx.orders, level="province", period=ctx.period,
+                                active_months=a.active_months, pop_months=a.pop_months,
+                                universe=list(ctx.scope.provinces),
+                                min_customers=a.min_customers)
+    pd.testing.assert_frame_equal(table[expected.columns], expected)
+    assert "market_share" not in table  # the whole market is its own benchmark
+    # a territory's provinces are judged against the whole market
+    east = open_step(region="华东", run_dir=str(tmp_path / "run"), config=str(tiny_config))
+    territory = east.kpis_by_region()
+    assert set(territory["region"]) == set(east.scope.provinces)
+    assert territory["share"].sum() == pytest.approx(1.0)
+    national = table.set_index("region")["revenue"]
+    assert territory.set_index("region")["market_share"].to_dict() == pytest.approx(
+        (national / national.sum()).loc[list(territory["region"])].to_dict())
+
+
+def test_the_tables_notebook_03_draws(ctx):
+    """Notebook 03 only calls visuals.visual_tables and draws; the numbers agree with the
+    period's orders (hand-summed here)."""
+    tables = visuals.visual_tables(ctx)
+    assert tables["level"] == "province" and tables["unit"] == "provinces"
+    assert (tables["regions"]["customers"] > 0).all()
+    assert len(tables["regions"]) == (tables["kpis"]["customers"] > 0).sum()
+    period_orders = ctx.orders[ctx.orders["order_date"].between(ctx.period.first_day,
+                                                                ctx.period.end)]
+    assert tables["customer_revenue"].sum() == pytest.approx(period_orders["amount"].sum())
+    assert tables["kpis"]["revenue"].sum() == pytest.approx(period_orders["amount"].sum())
+    assert len(tables["period_orders"]) == len(period_orders)
+    monthly = tables["monthly"]
+    assert monthly["revenue"].sum() == pytest.approx(ctx.orders["amount"].sum())
+    segments = tables["segments"]
+    assert "province" in segments and segments["customer_id"].is_unique
+    assert set(segments["customer_id"]) == set(ctx.orders["customer_id"])
+    # a customer's region wins over an order's own ship-to region
+    by_region = visuals.orders_by_region(ctx)
+    home = ctx.customers.set_index("customer_id")["province"]
+    assert by_region["province"].equals(by_region["customer_id"].map(home))

@@ -162,7 +162,7 @@ def insight_tables(ctx: Context) -> dict:
     a = ctx.config.analysis
     p = ctx.period
     level = ctx.scope.sublevel
-    kpis = ctx.kpis(level)
+    kpis = ctx.kpis_by_region(level)
     kpis = roi.marketing_roi(kpis, ctx.prep.spend if level == "province" else None, period=p)
     kpis, hot_note = _with_hotspots(ctx, kpis)
     notes: dict = {"hotspots": hot_note}
@@ -328,7 +328,8 @@ def _gaps(ctx: Context, tables: dict) -> Table:
 
 
 def _isolated_table(ctx: Context, tables: dict) -> Table:
-    shown = tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore").round(1)
+    shown = tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
+    shown = shown.round(dict.fromkeys(shown.select_dtypes("number").columns, 1))
     return ctx.show(shown, terms=["segment", "stage"])
 
 

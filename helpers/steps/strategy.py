@@ -3,10 +3,10 @@
 :func:`strategy_tables` computes everything step 5 shows and exports from step 4's
 tables (:func:`helpers.steps.insight.ensure_insight`); :func:`save_strategy` writes
 the exports and ``executive_summary.json``. Notebook 05 then shows them, one call
-per section (:mod:`helpers.steps.strategy_report`); nothing is written while it
-shows. The objective (:mod:`helpers.catalog`) never changes a number: it picks the
-findings of the executive summary and, in the shared report, the order of the
-sections.
+per section (:func:`summary_section`, :func:`tiers_section` ... one per key of
+``helpers.catalog.SECTIONS["05"]``); nothing is written while it shows. The
+objective (:mod:`helpers.catalog`) never changes a number: it picks the findings of
+the executive summary and, in the shared report, the order of the sections.
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ __all__ = [
     "comparison",
     "customer_concentration",
     "executive_summary",
+    "summary_section",
+    "tiers_section",
+    "playbook_section",
+    "budget_section",
+    "customers_section",
+    "partners_section",
+    "monitoring_section",
+    "shown_actions",
 ]
 
 

@@ -51,7 +51,7 @@ def visual_tables(ctx: Context) -> dict:
     dict
         ``level`` (the regions compared: ``province``, or ``city`` in a province
         report), ``unit`` (how a chart counts them: ``provinces`` or ``cities``),
-        ``kpis`` (:meth:`helpers.context.Context.kpis`, blank regions included, for
+        ``kpis`` (:meth:`helpers.context.Context.kpis_by_region`, blank regions included, for
         the map and the regions' Lorenz curve), ``regions`` (the regions with
         customers, for bars and scatter), ``customer_revenue``
         (:func:`customer_revenue`), ``period_orders`` (the period's orders, for order
@@ -59,7 +59,7 @@ def visual_tables(ctx: Context) -> dict:
         :func:`orders_by_region`) and ``segments`` (:func:`segments_by_region`).
     """
     level = ctx.scope.sublevel
-    kpis = ctx.kpis()
+    kpis = ctx.kpis_by_region()
     return {
         "level": level,
         "unit": "provinces" if level == "province" else "cities",
