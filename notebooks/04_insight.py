@@ -55,7 +55,7 @@ Markdown(goals.first_note(goals.load_brief(ctx), "04"))
 # too few customers for their rates and growth to be trusted.
 
 # %%
-insight.table(ctx, tables, "region_kpis")
+insight.section(ctx, tables, "region_kpis")
 
 # %% [markdown] tags=["section-hotspots"]
 # ## Hot and cold spots
@@ -69,10 +69,7 @@ insight.table(ctx, tables, "region_kpis")
 # report renders in seconds.
 
 # %%
-Markdown(insight.explain(ctx, tables, "hotspots"))
-
-# %%
-insight.table(ctx, tables, "hotspots")
+insight.section(ctx, tables, "hotspots")
 
 # %% [markdown] tags=["section-gaps"]
 # ## Market gaps: blank and under-served regions
@@ -84,10 +81,7 @@ insight.table(ctx, tables, "hotspots")
 # if the region were served like the others (small: a real gap).
 
 # %%
-Markdown(insight.explain(ctx, tables, "gaps"))
-
-# %%
-insight.table(ctx, tables, "gaps")
+insight.section(ctx, tables, "gaps")
 
 # %% [markdown] tags=["section-isolated"]
 # ## Isolated customers
@@ -97,10 +91,7 @@ insight.table(ctx, tables, "gaps")
 # ask why they chose us and whether they can anchor a new local market.
 
 # %%
-Markdown(insight.explain(ctx, tables, "isolated"))
-
-# %%
-insight.table(ctx, tables, "isolated")
+insight.section(ctx, tables, "isolated")
 
 # %% [markdown] tags=["section-concentration"]
 # ## Concentration
@@ -110,10 +101,7 @@ insight.table(ctx, tables, "isolated")
 # base.
 
 # %%
-Markdown(insight.explain(ctx, tables, "concentration"))
-
-# %%
-insight.table(ctx, tables, "concentration")
+insight.section(ctx, tables, "concentration")
 
 # %% [markdown] tags=["section-segments"]
 # ## Customer segments (RFM)
@@ -122,10 +110,7 @@ insight.table(ctx, tables, "concentration")
 # of the period.
 
 # %%
-Markdown(insight.explain(ctx, tables, "segments"))
-
-# %%
-insight.table(ctx, tables, "segments")
+insight.section(ctx, tables, "segments")
 
 # %% [markdown] tags=["section-clusters"]
 # ## Behaviour clusters (K-means)
@@ -137,10 +122,7 @@ insight.table(ctx, tables, "segments")
 # Davies-Bouldin: lower is better).
 
 # %%
-Markdown(insight.explain(ctx, tables, "clusters"))
-
-# %%
-insight.table(ctx, tables, "clusters")
+insight.section(ctx, tables, "clusters")
 
 # %% [markdown] tags=["section-lifecycle"]
 # ## Lifecycle
@@ -149,10 +131,7 @@ insight.table(ctx, tables, "clusters")
 # long silence. The windows are set in `workbook.yaml` (`analysis:`).
 
 # %%
-Markdown(insight.explain(ctx, tables, "lifecycle"))
-
-# %%
-insight.table(ctx, tables, "lifecycle")
+insight.section(ctx, tables, "lifecycle")
 
 # %% [markdown] tags=["section-ltv"]
 # ## Lifetime value
@@ -163,10 +142,7 @@ insight.table(ctx, tables, "lifecycle")
 # where retention effort pays.
 
 # %%
-Markdown(insight.explain(ctx, tables, "ltv"))
-
-# %%
-insight.table(ctx, tables, "ltv")
+insight.section(ctx, tables, "ltv")
 
 # %% [markdown] tags=["section-partners"]
 # ## Channel partners: A/B/C
@@ -176,10 +152,4 @@ insight.table(ctx, tables, "ltv")
 # in the period (high/medium/low) and flags: new, high-frequency, high-value, churned.
 
 # %%
-Markdown(insight.explain(ctx, tables, "partners"))
-
-# %%
-insight.table(ctx, tables, "partner_summary")
-
-# %%
-insight.table(ctx, tables, "partners")
+insight.section(ctx, tables, "partners")

@@ -215,3 +215,24 @@ def test_the_tables_notebook_04_shows(national):
                          "partners") is None
     with pytest.raises(ValueError, match="unknown table 'weather'"):
         insight.table(ctx, tables, "weather")
+
+
+def test_each_section_of_notebook_04_is_its_words_and_tables(national):
+    """One call per section: the explanation (none for the KPI table) and the tables."""
+    from helpers.catalog import SECTIONS
+
+    ctx, tables = national
+    assert list(insight.SECTION_TABLES) == list(SECTIONS["04"])
+    for key in SECTIONS["04"]:
+        parts = insight.section(ctx, tables, key).parts
+        words = [p.data for p in parts if not hasattr(p, "to_html")]
+        shown = [p for p in parts if hasattr(p, "to_html")]
+        assert words == ([] if key == "region_kpis" else [insight.explain(ctx, tables, key)])
+        assert [p.data.equals(insight.table(ctx, tables, name).data)
+                for p, name in zip(shown, insight.SECTION_TABLES[key], strict=True)] == [
+                    True] * len(insight.SECTION_TABLES[key]), key
+    # no partner tiers: the partner section shows its words and the (empty) summary only
+    none = {**tables, "partner_tiers": tables["partner_tiers"].head(0)}
+    assert len(insight.section(ctx, none, "partners").parts) == 2
+    with pytest.raises(ValueError, match="unknown section 'weather' of step 4"):
+        insight.section(ctx, tables, "weather")

@@ -84,27 +84,30 @@ def test_sections_are_tagged_as_the_catalog_names_them(step):
         assert len(set(first)) == len(first), objective.key
 
 
-def test_step_5_sections_move_as_the_objective_says():
-    """The shared report of step 5 puts the objective's sections first with the same
-    mechanism as steps 3 and 4; the executive summary stays on top."""
+@pytest.mark.parametrize(("step", "call"), [("04", 'insight.section(ctx, tables, "{key}")'),
+                                            ("05", "strategy.{key}_section(ctx, tables)")])
+def test_each_section_is_one_call_and_moves_as_the_objective_says(step, call):
+    """Steps 4 and 5 show each section with one call right after its heading; the shared
+    report puts the objective's sections first with one mechanism
+    (:func:`helpers.run.render.order_sections`), leaving what comes before the first
+    section (in step 5 the executive summary) on top."""
     from helpers.catalog import OBJECTIVES
     from helpers.run.render import order_sections
 
-    (path,) = [p for p in NOTEBOOKS if p.name.startswith("05")]
+    (path,) = [p for p in NOTEBOOKS if p.name.startswith(step)]
     cells = nbformat.read(path, as_version=4).cells
     for objective in OBJECTIVES.values():
-        ordered = order_sections(cells, objective.first["05"])
-        keys = [t[len("section-"):] for c in ordered for t in c.metadata.get("tags", [])
-                if t.startswith("section-")]
-        assert keys[:len(objective.first["05"])] == list(objective.first["05"]), objective.key
-        start = next(i for i, c in enumerate(ordered)
-                     if any(t.startswith("section-") for t in c.metadata.get("tags", [])))
-        assert any(c.source.startswith("## Executive summary") for c in ordered[:start])
-        # each section keeps its one call right after its heading
-        for i, cell in enumerate(ordered):
-            if any(t.startswith("section-") for t in cell.metadata.get("tags", [])):
-                assert ordered[i + 1].cell_type == "code", cell.source[:40]
-                assert ordered[i + 1].source.startswith("strategy."), ordered[i + 1].source
+        ordered = order_sections(cells, objective.first[step])
+        tagged = [(i, t[len("section-"):]) for i, c in enumerate(ordered)
+                  for t in c.metadata.get("tags", []) if t.startswith("section-")]
+        keys = [key for _, key in tagged]
+        assert keys[:len(objective.first[step])] == list(objective.first[step]), objective.key
+        for i, key in tagged:
+            assert ordered[i + 1].cell_type == "code" and ordered[i + 1].source == call.format(
+                key=key), (key, ordered[i + 1].source)
+        if step == "05":
+            assert any(c.source.startswith("## Executive summary")
+                       for c in ordered[:tagged[0][0]])
 
 
 def test_every_markdown_cell_has_a_current_chinese_translation():

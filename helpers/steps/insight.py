@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 
 from helpers.analysis import (
     clusters,
@@ -41,15 +42,16 @@ from helpers.analysis import (
     segments,
 )
 from helpers.analysis.concentration import concentration
-from helpers.context import Context, Table
+from helpers.catalog import SECTIONS
+from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
 from helpers.text.lookup import text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.concentration import concentration_statement, top20_statement
-from helpers.text.narrative.insight import cluster_description, narrate
+from helpers.text.narrative.insight import TOPICS, cluster_description, narrate
 
-__all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "table", "audience",
-           "FILES", "TABLES"]
+__all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "table", "section",
+           "audience", "FILES", "TABLES", "SECTION_TABLES"]
 
 #: Table name -> file in the region folder.
 FILES = {
@@ -394,3 +396,32 @@ def table(ctx: Context, tables: dict, name: str) -> Table | None:
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; expected one of {list(TABLES)}")
     return TABLES[name](ctx, tables)
+
+
+#: The tables each section of notebook 04 shows after its explanation (keys of
+#: :data:`TABLES`), by section key (``helpers.catalog.SECTIONS["04"]``).
+SECTION_TABLES: dict[str, tuple[str, ...]] = {
+    **{key: (key,) for key in SECTIONS["04"]},
+    "partners": ("partner_summary", "partners"),
+}
+
+
+def section(ctx: Context, tables: dict, key: str) -> Blocks:
+    """One section of notebook 04 as the report shows it: what the result means for the
+    business (:func:`explain`; the KPI table has no such words) and its tables
+    (:data:`SECTION_TABLES`, :func:`table`).
+
+    Parameters
+    ----------
+    ctx : Context
+    tables : dict
+        :func:`insight_tables` (or :func:`ensure_insight`) output.
+    key : str
+        A section key of notebook 04 (``helpers.catalog.SECTIONS["04"]``); its heading
+        and fixed words are the notebook's markdown cell tagged ``section-<key>``.
+    """
+    if key not in SECTION_TABLES:
+        raise ValueError(f"unknown section {key!r} of step 4; expected one of "
+                         f"{list(SECTION_TABLES)}")
+    words = Markdown(explain(ctx, tables, key)) if key in TOPICS else None
+    return Blocks(words, *(table(ctx, tables, name) for name in SECTION_TABLES[key]))
