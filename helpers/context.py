@@ -191,23 +191,20 @@ class Context:
         )
 
     def show(self, frame: pd.DataFrame, *, rows: int | None = 20, columns=PII_COLUMNS,
-             free_text=(), terms: Iterable[str] | None = None) -> Table:
+             free_text=(), terms: Iterable[str] = ()) -> Table:
         """A table fit for a shared report: personal data masked, at most ``rows`` rows
         (None: all of them), shown in the report's language and number format.
 
         ``columns`` hold personal data (masked whole); ``free_text`` columns have the
         e-mail addresses and phone numbers in them masked
         (:func:`helpers.data.privacy.mask_pii`). Nothing is masked when the run says
-        ``mask_pii=False``. ``terms``: None shows the frame's own headers and values;
-        a sequence of column names shows the headers in the report's language and the
-        values of those columns too (:func:`helpers.text.lookup.translate`; masking
-        comes first, so a translated header never escapes it).
+        ``mask_pii=False``. The headers read in the report's language, and so do the
+        values of the columns named in ``terms`` (:func:`helpers.text.lookup.translate`;
+        masking comes first, so a translated header never escapes it).
         """
         shown = frame if rows is None else frame.head(rows)
         shown = mask_pii(shown, columns, enabled=self.mask_pii, free_text=free_text)
-        if terms is not None:
-            shown = translate(shown, self.lang, list(terms))
-        return Table(shown)
+        return Table(translate(shown, self.lang, list(terms)))
 
 
 def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",

@@ -116,9 +116,13 @@ def test_show_masks_before_it_translates(ctx):
     assert shown.iloc[0].tolist()[:3] == ["深**", "重要价值客户", "甲***"]  # ... values masked
     assert "13812345678" not in shown.iloc[0, 3] and "5678" in shown.iloc[0, 3]
     assert frame.loc[0, "city"] == "深圳市"  # the input is not changed
-    # the run said not to mask; without terms, headers and values stay as they are
+    # the run said not to mask; an English report keeps the headers and values
     plain = dataclasses.replace(ctx, mask_pii=False).show(frame, columns=("city",)).data
     assert plain.equals(frame)
+    # a Chinese report shows every table's headers in Chinese, values only where asked
+    headers_only = zh.show(frame, columns=()).data
+    assert list(headers_only.columns)[:2] == ["城市", "客户分群"]
+    assert headers_only.iloc[0].tolist()[:2] == ["深圳市", "champions"]
     assert len(ctx.show(pd.DataFrame({"x": range(30)})).data) == 20
     assert len(ctx.show(pd.DataFrame({"x": range(30)}), rows=None).data) == 30
 

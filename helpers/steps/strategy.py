@@ -433,7 +433,7 @@ def partners_section(ctx: Context, tables: dict) -> Blocks:
         focus = b_tier["focus"].str.split(", ").explode().value_counts()
         parts += [Markdown(say("partner_focus", lang)),
                   ctx.show(focus.rename("B partners").rename_axis("factor").to_frame(),
-                           rows=None, terms=())]
+                           rows=None)]
     return Blocks(*parts)
 
 
