@@ -8,10 +8,10 @@ JOBS ?= 2
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report lab test lint sample bench clean
+.PHONY: help setup report lab test test-fast lint sample bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,11 @@ report: $(STAMP) ## render the reports from the bundled sample: reports/<run>/in
 lab: $(STAMP) ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks/
 
-test: $(STAMP) ## run the tests
+test: $(STAMP) ## run all the tests (what CI runs)
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## the tests that start no Jupyter kernel (the inner loop; not marked kernel)
+	$(BIN)/python -m pytest -q -m "not kernel"
 
 lint: $(STAMP) ## ruff, and notebooks in sync with their .py pairs
 	$(BIN)/ruff check helpers tests bench

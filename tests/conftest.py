@@ -24,3 +24,46 @@ def tiny_config(tmp_path_factory):
     path = folder / "workbook.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+
+# ----------------------------------------------------------------------------- test tiers
+# `make test-fast` runs `-m "not kernel"`. A test that starts a Jupyter kernel in this
+# process (papermill, an engine, the batch; also through a module-scoped fixture) must
+# be marked `kernel`: otherwise the kernel is refused and the test fails, naming the
+# marker, so the fast tier stays fast. (A kernel started by a subprocess is not seen:
+# such tests are marked by hand.)
+_KERNEL_GUARD: dict = {"item": None, "refused": []}
+
+
+def pytest_configure(config):
+    from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+    launch = LocalProvisioner.launch_kernel
+
+    async def launch_if_marked(self, cmd, **kwargs):
+        item = _KERNEL_GUARD["item"]
+        if item is not None and item.get_closest_marker("kernel") is None:
+            _KERNEL_GUARD["refused"].append(item.nodeid)
+            raise RuntimeError(f"{item.nodeid} is not marked kernel: it may not start a "
+                               "Jupyter kernel")
+        return await launch(self, cmd, **kwargs)
+
+    LocalProvisioner.launch_kernel = launch_if_marked
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _KERNEL_GUARD.update(item=item, refused=[])
+    yield
+    _KERNEL_GUARD["item"] = None
+
+
+@pytest.fixture(autouse=True)
+def _kernels_only_in_kernel_tests(request):
+    """Fail a test not marked ``kernel`` that started a Jupyter kernel (see above)."""
+    yield
+    refused = _KERNEL_GUARD["refused"]
+    if refused:
+        pytest.fail(f"{request.node.nodeid} started a Jupyter kernel ({len(refused)} time(s)) "
+                    "but is not marked @pytest.mark.kernel", pytrace=False)

@@ -131,6 +131,7 @@ def failing_run(project):
     return _run(project, "failing-run", f"华东,{FAILING_REGION}")
 
 
+@pytest.mark.kernel
 def test_good_batch_writes_every_report(good_run, project):
     code, run_dir = good_run
     assert code == 0
@@ -155,6 +156,7 @@ def test_good_batch_writes_every_report(good_run, project):
     assert values["mask_pii"] is True and values["period_end"] == ""
 
 
+@pytest.mark.kernel
 def test_manifest_records_the_run(good_run, project):
     _, run_dir = good_run
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -174,6 +176,7 @@ def test_manifest_records_the_run(good_run, project):
     assert notebook["seconds"] > 0 and notebook["error"] is None
 
 
+@pytest.mark.kernel
 def test_index_links_every_report(good_run):
     _, run_dir = good_run
     page = run_dir / "index.html"
@@ -189,6 +192,7 @@ def test_index_links_every_report(good_run):
     assert "2025-01-01" in text
 
 
+@pytest.mark.kernel
 def test_html_hides_code(good_run):
     _, run_dir = good_run
     page = (run_dir / "all" / "01_stub_first.html").read_text(encoding="utf-8")
@@ -198,6 +202,7 @@ def test_html_hides_code(good_run):
     assert 'src="http' not in page and "cdnjs" not in page  # nothing from a CDN
 
 
+@pytest.mark.kernel
 def test_a_failing_region_stops_alone(failing_run):
     code, run_dir = failing_run
     assert code == 1
@@ -221,6 +226,7 @@ def test_a_failing_region_stops_alone(failing_run):
     assert (run_dir / "south-china" / "01_stub_first.html").exists()
 
 
+@pytest.mark.kernel
 def test_index_marks_the_failed_region(failing_run):
     _, run_dir = failing_run
     text = (run_dir / "index.html").read_text(encoding="utf-8")
@@ -406,6 +412,14 @@ def test_default_objective_and_no_baseline(project, tmp_path, monkeypatch):
     assert "Compared with run" not in (tmp_path / "r" / "index.html").read_text("utf-8")
 
 
+def test_engine_option():
+    assert batch.build_parser().parse_args(["--engine", "warm"]).engine == "warm"
+    assert batch.build_parser().parse_args(["--engine", "papermill"]).engine == "papermill"
+    assert batch.build_parser().parse_args([]).engine == batch.DEFAULT_ENGINE
+    with pytest.raises(SystemExit):
+        batch.build_parser().parse_args(["--engine", "turbo"])
+
+
 def test_unknown_objective_or_baseline_exits_2(project, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         batch.main(["--config", str(project["config"]), "--objective", "get_rich"])
@@ -471,7 +485,7 @@ def objective_runs(tiny_config, tmp_path_factory):
     return reports, codes
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 @pytest.mark.parametrize("objective", list(FIRST_SECTION))
 def test_every_objective_runs_end_to_end(objective_runs, objective):
     reports, codes = objective_runs
@@ -518,7 +532,7 @@ def test_every_objective_runs_end_to_end(objective_runs, objective):
         assert compared in (run_dir / "index.html").read_text("utf-8")
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_missing_data_warns_in_step_1_and_still_renders(objective_runs):
     reports, codes = objective_runs
     out = reports / "reallocate_resources" / "all"
@@ -549,7 +563,7 @@ def test_missing_data_warns_in_step_1_and_still_renders(objective_runs):
     assert set(plans["partner_tier"]) <= {"A", "B", "C"}
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_a_chinese_run_writes_the_generated_text_in_chinese(objective_runs):
     reports, codes = objective_runs
     out = reports / ZH_RUN / "all"

@@ -42,7 +42,7 @@ LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:", "chrome:", "chrome-extensi
                  "devtools:")
 
 pytestmark = [
-    pytest.mark.notebooks,
+    pytest.mark.kernel,
     pytest.mark.skipif(CHROMIUM is None, reason="no Chromium binary (Debian package "
                        "'chromium'; .ci/run installs it): browser tests not run"),
 ]

@@ -14,7 +14,11 @@ from stubs import stub_notebook
 
 from helpers.config import PROJECT_ROOT
 from helpers.run import batch
-from helpers.run.engine import NotebookFailed, PapermillEngine, WarmKernelEngine, ensure_kernel
+from helpers.run.engine import NotebookFailed, PapermillEngine, ensure_kernel
+from helpers.run.warm_kernel import WarmKernelEngine
+
+# Every test here starts real kernels (the engines' whole job).
+pytestmark = pytest.mark.kernel
 
 PARAMETERS = 'region: str = "ALL"\nlang: str = "en"'
 
@@ -146,6 +150,55 @@ def test_nothing_leaks_into_the_next_notebook_on_the_same_kernel(engine, tiny, t
     nb = nbformat.read(tmp_path / "out" / "look.ipynb", as_version=4)
     counts = [cell.execution_count for cell in nb.cells if cell.cell_type == "code"]
     assert counts == list(range(1, len(counts) + 1))
+
+
+_STYLE_SET = (
+    "import warnings\nimport matplotlib\nimport pandas as pd\n"
+    "pd.set_option('display.max_rows', 7)\n"
+    "pd.set_option('display.float_format', '{:.1f}'.format)\n"
+    "matplotlib.rcParams['axes.grid'] = True\n"
+    "matplotlib.rcParams['figure.figsize'] = (3.0, 2.0)\n"
+    "matplotlib.rcParams['font.sans-serif'].insert(0, 'Planted Sans')  # changed in place\n"
+    "warnings.simplefilter('error')\nimport os\nprint('pid', os.getpid())"
+)
+_STYLE_LOOK = (
+    "import json, warnings\nimport matplotlib\nimport pandas as pd\n"
+    "print('style', json.dumps({'max_rows': pd.get_option('display.max_rows'),\n"
+    "    'float_format': repr(pd.get_option('display.float_format')),\n"
+    "    'grid': matplotlib.rcParams['axes.grid'],\n"
+    "    'figsize': list(matplotlib.rcParams['figure.figsize']),\n"
+    "    'sans': matplotlib.rcParams['font.sans-serif'][:3],\n"
+    "    'warnings_error': any(f[0] == 'error' and f[2] is Warning for f in warnings.filters)}))\n"
+    "import os\nprint('pid', os.getpid())"
+)
+
+
+def _style(path: Path) -> dict:
+    import json
+
+    line = next(line for line in _stdout(path).splitlines() if line.startswith("style "))
+    return json.loads(line[len("style "):])
+
+
+def test_options_and_rcparams_a_notebook_sets_do_not_reach_the_next(engine, tiny, tmp_path):
+    """pandas options, matplotlib rcParams (also a list changed in place) and warning
+    filters set by one notebook are back to a new kernel's for the next notebook."""
+    folder = tiny["show"].parent
+    style_set = _notebook(folder / "08_style_set.ipynb", _STYLE_SET)
+    style_look = _notebook(folder / "09_style_look.ipynb", _STYLE_LOOK)
+    fresh = PapermillEngine(timeout=60)  # a new kernel for the notebook: the reference
+    fresh.execute(style_look, tmp_path / "out" / "fresh.ipynb", {}, tmp_path)
+    expected = _style(tmp_path / "out" / "fresh.ipynb")
+    assert expected["max_rows"] != 7 and not expected["grid"]  # the test can tell
+    assert "Planted Sans" not in expected["sans"] and not expected["warnings_error"]
+
+    engine.execute(style_set, tmp_path / "out" / "set.ipynb", {}, tmp_path)
+    engine.execute(style_look, tmp_path / "out" / "look.ipynb", {}, tmp_path)
+    assert _style(tmp_path / "out" / "look.ipynb") == expected
+    # on the same kernel: the first notebook's settings were there to undo
+    pids = [_stdout(tmp_path / "out" / name).split("pid")[1].split()[0]
+            for name in ("set.ipynb", "look.ipynb")]
+    assert pids[0] == pids[1]
 
 
 def test_a_failing_notebook_raises_and_the_next_one_runs(engine, tiny, tmp_path):
@@ -317,13 +370,6 @@ def test_two_threads_at_once_keep_their_outputs_apart(engine, tiny, tmp_path):
 
 # --------------------------------------------------------------------------- the batch
 
-
-def test_engine_option():
-    assert batch.build_parser().parse_args(["--engine", "warm"]).engine == "warm"
-    assert batch.build_parser().parse_args(["--engine", "papermill"]).engine == "papermill"
-    assert batch.build_parser().parse_args([]).engine == batch.DEFAULT_ENGINE
-    with pytest.raises(SystemExit):
-        batch.build_parser().parse_args(["--engine", "turbo"])
 
 
 @pytest.mark.parametrize("name", ["warm", "papermill"])

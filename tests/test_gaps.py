@@ -34,7 +34,8 @@ def test_expected_customers_poisson_solves_the_likelihood_equations():
     assert (residual * np.log(pop)).sum() == pytest.approx(0.0, abs=1e-3 * customers.sum())
     assert (residual * np.log(gdp)).sum() == pytest.approx(0.0, abs=1e-3 * customers.sum())
     few, info = gaps.expected_customers(customers[:5], pop[:5], gdp[:5])
-    assert info["method"] == "allocation" and "only 5 regions" in info["reason"]
+    assert info["method"] == "allocation" and info["reason_key"] == "few_regions"
+    assert info["regions"] == 5
 
 
 def test_market_gaps_rank_the_planted_populous_province_first():
@@ -57,12 +58,12 @@ def test_market_gaps_rank_the_planted_populous_province_first():
 
     # The model note: fitted on the rows given, or on the whole market with a benchmark.
     note = gaps.gap_model(table)
-    assert note["method"] == "poisson" and note["regions"] == 30 and "scope" not in note
+    assert note["method"] == "poisson" and note["regions"] == 30 and "scope_key" not in note
     few = table[table["region"].isin(names[:3])]
     assert gaps.gap_model(few)["method"] == "allocation"
     market = gaps.gap_model(few, benchmark=Benchmark(table))
     assert market["regions"] == 30 and market["intercept"] == note["intercept"]
-    assert "whole market" in market["scope"]
+    assert market["scope_key"] == "market"
 
 
 def test_expected_customers_poisson_equals_scikit_learn():

@@ -43,7 +43,7 @@ def test_gi_star_equals_esda_and_formula_and_finds_the_planted_spot(monkeypatch)
     kpis, y, hot, w = _lattice()
     # Give hotspots the lattice weights (rook) instead of KNN.
     monkeypatch.setattr(hotspots, "region_weights",
-                        lambda *a, **k: (w, {"weights": "lattice", "description": "rook"}))
+                        lambda *a, **k: (w, {"weights": "lattice"}))
     table, info = hotspots.hotspots(kpis, value="value")
     assert info["computed"] and info["regions"] == 49
 
@@ -69,7 +69,7 @@ def test_gi_star_equals_esda_and_formula_and_finds_the_planted_spot(monkeypatch)
 def test_lisa_matches_esda_analytic_moments(monkeypatch):
     kpis, y, _, w = _lattice()
     monkeypatch.setattr(hotspots, "region_weights",
-                        lambda *a, **k: (w, {"weights": "lattice", "description": "rook"}))
+                        lambda *a, **k: (w, {"weights": "lattice"}))
     table, _ = hotspots.hotspots(kpis, value="value")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -94,7 +94,8 @@ def test_hotspots_refuses_too_few_regions():
                          "lon": [0.0, 1, 2, 3, 4], "revenue": [1.0, 2, 3, 4, 50],
                          "level": "city"})
     table, info = hotspots.hotspots(kpis, min_regions=8)
-    assert not info["computed"] and "only 5 regions" in info["reason"]
+    assert not info["computed"] and info["reason_key"] == "few_regions"
+    assert info["regions"] == 5 and info["min_regions"] == 8
     assert table["gi_z"].isna().all() and table["gi_bin"].isna().all()
     assert table["hotspot"].isna().all() and list(table["region"]) == list("abcde")
 
@@ -122,14 +123,14 @@ def test_region_weights_knn_for_points_and_contiguity_for_provinces():
 def test_a_benchmark_computes_on_the_whole_market_and_shows_the_scope(monkeypatch):
     kpis, y, hot, w = _lattice()
     monkeypatch.setattr(hotspots, "region_weights",
-                        lambda *a, **k: (w, {"weights": "lattice", "description": "rook"}))
+                        lambda *a, **k: (w, {"weights": "lattice"}))
     whole, _ = hotspots.hotspots(kpis, value="value")
     # A "territory" of 4 rows (too few for the statistics on their own), two of them hot.
     scope = kpis.iloc[[hot[0], hot[1], 0, 48]].drop(columns="value").assign(revenue=1.0)
     alone, info = hotspots.hotspots(scope.assign(value=[5.0, 6, 1, 2]), value="value")
     assert not info["computed"]
     shown, info = hotspots.hotspots(scope, value="value", benchmark=Benchmark(kpis))
-    assert info["computed"] and info["regions"] == 49 and "all provinces" in info["scope"]
+    assert info["computed"] and info["regions"] == 49 and info["scope_key"] == "market"
     assert list(shown["region"]) == list(scope["region"]) and (shown["revenue"] == 1.0).all()
     mine = whole.set_index("region").loc[scope["region"], hotspots.HOTSPOT_COLUMNS]
     pd.testing.assert_frame_equal(shown.set_index("region")[hotspots.HOTSPOT_COLUMNS], mine)

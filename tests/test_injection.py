@@ -42,7 +42,7 @@ from helpers.files import neutralise_text
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 CHROMEDRIVER = shutil.which("chromedriver")
 
-pytestmark = pytest.mark.notebooks
+pytestmark = pytest.mark.kernel
 
 KINDS = ("tpl_dir", "tpl_quoted", "tpl_pid", "tpl_sum", "script", "img", "md", "attr", "tick",
          "formula")

@@ -84,7 +84,8 @@ def test_customer_ltv_falls_back_to_history_with_too_few_repeat_buyers():
                       ("o3", "b", "2024-01-10", 50.0)])
     table, report = ltv.customer_ltv(purchase_summary(orders, as_of="2024-03-01"),
                                      min_repeat_customers=20)
-    assert report["method"] == "historical" and "only 1 customers" in report["fallback"]
+    assert report["method"] == "historical" and report["fallback_key"] == "few_repeat"
+    assert report["repeat_customers"] == 1 and report["min_repeat_customers"] == 20
     assert table["method"].eq("historical").all() and table["p_alive"].isna().all()
     a = table.set_index("customer_id").loc["a"]
     months = max((pd.Timestamp("2024-03-01") - pd.Timestamp("2024-01-01")).days / 7
@@ -126,7 +127,7 @@ def test_customer_ltv_falls_back_when_nothing_converges(monkeypatch):
     rows = [(f"o{c}-{k}", f"c{c}", pd.Timestamp("2024-01-01") + pd.Timedelta(days=30 * k + c),
              100.0) for c in range(25) for k in range(3)]
     table, report = ltv.customer_ltv(purchase_summary(_orders(rows), as_of="2024-06-01"))
-    assert report["fallback"] == "BG/NBD did not converge with any penalty"
+    assert report["fallback_key"] == "bgnbd_failed"
     assert len(report["bgnbd_attempts"]) == 1 + len(ltv.PENALIZERS)
     assert table["method"].eq("historical").all()
 

@@ -125,7 +125,7 @@ def test_every_markdown_cell_has_a_current_chinese_translation():
             assert cell.source.strip() in translations, f"{path.name}: {cell.source[:60]!r}"
             text = translations[cell.source.strip()]
             assert text.strip() and text.strip() != cell.source.strip()
-            # headings keep their level; section headings read as goals.SECTIONS says
+            # headings keep their level; section headings read as helpers.catalog.SECTIONS says
             level = cell.source.lstrip().split(" ", 1)[0]
             if level.startswith("#"):
                 assert text.lstrip().split(" ", 1)[0] == level
@@ -155,7 +155,7 @@ def national(tiny_config, tmp_path_factory):
     return run_dir
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_whole_market_run_writes_every_artifact(national):
     out = national / "all"
     for name in ["goals.json", "data_quality.json", "region_kpis.csv", "concentration.json",
@@ -188,7 +188,7 @@ def test_whole_market_run_writes_every_artifact(national):
     assert goals["objective"] == "find_new_markets" and len(goals["provinces_in_scope"]) == 31
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_maps_and_charts_are_in_the_executed_notebook(national):
     nb = nbformat.read(national / "ALL-03_visualization.ipynb", as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
@@ -197,7 +197,7 @@ def test_maps_and_charts_are_in_the_executed_notebook(national):
     assert len(images) >= 4 and len(maps) == 2
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_province_run_reports_cities(tiny_config, tmp_path):
     run_all(tiny_config, tmp_path, "广东")
     out = tmp_path / "guangdong"
@@ -209,7 +209,7 @@ def test_province_run_reports_cities(tiny_config, tmp_path):
     assert goals["provinces_in_scope"] == ["广东省"]
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 def test_defaults_on_the_bundled_sample_find_the_story(tmp_path):
     """With default parameters (only the run folder moved out of the repo)."""
     from samplegen import STORY

@@ -57,10 +57,10 @@ def test_scores_match_the_table(customers):
     for pid, (*points, total, tier) in EXPECTED.items():
         assert scored.loc[pid, columns].tolist() == [*points, total], pid
         assert scored.loc[pid, "tier"] == tier, pid
-    assert scored.loc["P4", "tier_reason"] == "C directly: main business is not access control"
-    assert scored.loc["P5", "tier_reason"].startswith("C directly: access control only")
-    assert scored.loc["P2", "tier_reason"] == "score 16 >= 16"
-    assert scored.loc["P3", "tier_reason"] == "score 11 >= 10 and < 16"
+    assert "tier_reason" not in scored  # the rule; helpers.text says it in words
+    assert scored["tier_rule"].to_dict() == {"P1": "score", "P2": "score", "P3": "score",
+                                             "P4": "direct_product", "P5": "direct_model",
+                                             "P6": "score", "P7": "score"}
     assert scored.loc["P7", "missing"] == "business_model, capital"
     assert scored["incomplete"].tolist() == [False] * 6 + [True]
 

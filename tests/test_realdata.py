@@ -196,7 +196,7 @@ def run_steps(config_name, run_dir, steps=("02", "03", "04", "05")):
     return run_dir / "all"
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 @needs_superstore
 def test_superstore_steps_2_to_5(tmp_path, superstore):
     import json
@@ -210,7 +210,7 @@ def test_superstore_steps_2_to_5(tmp_path, superstore):
     assert (out / "actions.csv").exists() and (out / "rfm.csv").exists()
 
 
-@pytest.mark.notebooks
+@pytest.mark.kernel
 @needs_olist
 def test_olist_steps_2_to_5(tmp_path, olist):
     import json

@@ -10,7 +10,8 @@ from urllib.parse import unquote
 import nbformat
 import pytest
 
-from helpers.run.render import notebook_title, order_sections, render_html, write_index
+from helpers.run.index import write_index
+from helpers.run.render import notebook_title, order_sections, render_html
 
 CODE = "secret_variable_name = 41 + 1  # CODE_MARKER_c0de"
 
@@ -338,3 +339,43 @@ def test_render_html_shows_markdown_text_from_the_data_as_text(tmp_path):
     shown.feed(page)
     for payload in payloads:
         assert f"{payload} and {payload}" in "".join(shown.chunks)
+
+
+def test_the_page_templates_are_package_data():
+    """An installed package finds its templates: pyproject's package-data globs cover
+    every file of every ``templates`` folder in ``helpers``."""
+    import tomllib
+
+    import helpers
+    from helpers.config import PROJECT_ROOT
+
+    root = Path(helpers.__file__).parent
+    globs = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text("utf-8"))[
+        "tool"]["setuptools"]["package-data"]["helpers"]
+    shipped = {path for pattern in globs for path in root.glob(pattern)}
+    templates = {path for folder in root.rglob("templates") for path in folder.rglob("*")
+                 if path.is_file()}
+    assert {p.relative_to(root).as_posix() for p in templates} >= {
+        "run/templates/index.html.j2", "run/templates/nbconvert/workbook_report.html.j2"}
+    assert templates <= shipped, sorted(map(str, templates - shipped))
+
+
+def test_the_report_banner_escapes_its_title_link_and_link_text(tmp_path):
+    html = render_html(_executed_notebook(tmp_path / "04_insight.ipynb"), tmp_path / "o.html",
+                       title='<img src=x onerror="alert(1)">', index_href='../x".html',
+                       index_text="<b>all</b> & more").read_text(encoding="utf-8")
+    banner = html[html.index('<header class="wb-banner">'):]
+    banner = banner[:banner.index("</header>")]
+    assert "<img" not in banner and "&lt;img src=x onerror=" in banner
+    assert "&lt;b&gt;all&lt;/b&gt; &amp; more" in banner
+
+    class Tags(HTMLParser):
+        seen: list = []
+
+        def handle_starttag(self, tag, attrs):
+            self.seen.append((tag, dict(attrs)))
+
+    tags = Tags()
+    tags.feed(banner)
+    assert [tag for tag, _ in tags.seen] == ["header", "span", "a"]
+    assert tags.seen[2][1] == {"href": '../x".html'}  # the quote stayed inside the value

@@ -33,7 +33,9 @@ from helpers.config import PROJECT_ROOT, RunPaths, load_config
 from helpers.data.inputs import input_files
 from helpers.data.prepare import PrepDamaged, build_prep, load_prep
 from helpers.run import batch
+from helpers.run.claim import claim_run
 from helpers.run.engine import NotebookFailed, PapermillEngine, ensure_kernel
+from helpers.run.plan import UsageError
 from helpers.steps.prep import PREP_CODE, ensure_prep, prepare
 
 PARAMETERS = 'region: str = "ALL"\nrun_dir: str = ""\nconfig: str = "workbook.yaml"'
@@ -210,6 +212,7 @@ def test_the_manifest_records_each_list_item_and_glob_match_with_its_hash(projec
         "orders_2024.csv", "orders_2025.csv", "pay.csv"]
 
 
+@pytest.mark.kernel
 def test_a_list_file_runs_the_batch_end_to_end(tmp_path):
     """The bundled sample with the orders split over two files given as a list, real prep,
     notebooks that load the run's prep in a kernel."""
@@ -534,6 +537,7 @@ def test_atomic_writes_keep_the_usual_file_mode(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["atomic.html", "plain.html"]
 
 
+@pytest.mark.kernel
 def test_an_executed_notebook_is_never_left_half_written(project, monkeypatch):
     """A real engine: the disk fills up when the executed notebook is saved."""
     ensure_kernel("python3")
@@ -550,6 +554,7 @@ def test_an_executed_notebook_is_never_left_half_written(project, monkeypatch):
     assert not _partials(run_dir)
 
 
+@pytest.mark.kernel
 def test_a_full_disk_while_papermill_saves_the_running_notebook(tmp_path, monkeypatch):
     """papermill's own writes fail (no file name in the error): the message names the output."""
     from papermill.iorw import LocalHandler
@@ -616,9 +621,9 @@ def test_two_runs_started_at_once_with_one_id_one_is_refused(tmp_path):
     def claim():
         barrier.wait()
         try:
-            _, lock = batch.claim_run(reports, "same")
+            _, lock = claim_run(reports, "same")
             outcomes.append("claimed")
-        except batch.UsageError as exc:
+        except UsageError as exc:
             outcomes.append(str(exc))
 
     threads = [threading.Thread(target=claim) for _ in range(8)]
@@ -630,6 +635,7 @@ def test_two_runs_started_at_once_with_one_id_one_is_refused(tmp_path):
     assert all("exists already" in o for o in outcomes if o != "claimed")
 
 
+@pytest.mark.kernel
 def test_a_second_batch_with_the_same_id_is_refused_while_the_first_runs(project):
     """Two processes: the first holds the run; a new run and a --resume of it are refused."""
     gate = project["root"] / "go"

@@ -42,7 +42,7 @@ def test_every_entry_has_both_languages_with_the_same_fields():
 @pytest.mark.parametrize("section", ["say", "segment", "segment_meaning", "stage",
                                      "stage_meaning", "tier", "campaign", "owner", "phrase",
                                      "objective_title", "objective_question", "kpi_definition",
-                                     "data_need", "section_03", "section_04", "section_05"])
+                                     "data_need", "section_03", "section_04", "section_05", "note"])
 def test_chinese_texts_are_chinese(section):
     def words(template: str) -> str:  # the text without its fields
         return "".join(literal for literal, *_ in string.Formatter().parse(template))

@@ -19,18 +19,15 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers.analysis import clusters  # noqa: E402
-from helpers.run.render import write_index  # noqa: E402
+from helpers.run.index import write_index  # noqa: E402
 from helpers.text.lookup import label, translate  # noqa: E402
 from helpers.text.narrative.audience import Audience  # noqa: E402
 from helpers.text.narrative.concentration import (  # noqa: E402
     concentration_statement,
     top20_statement,
 )
-from helpers.text.narrative.insight import (  # noqa: E402
-    cluster_description,
-    narrate,
-    neighbours_text,
-)
+from helpers.text.narrative.insight import cluster_description, narrate  # noqa: E402
+from helpers.text.narrative.notes import neighbours_text  # noqa: E402
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ZH = Audience(lang="zh")
@@ -124,10 +121,9 @@ def test_too_few_customers_for_clusters_said_in_the_report_language():
 
 
 def test_neighbours_in_the_report_language():
-    contiguity = {"weights": "contiguity", "lonely": 0,
-                  "description": "provinces sharing a border are neighbours (Guangdong-Hainan "
-                                 "linked across the strait)"}
-    assert neighbours_text(contiguity, "en") == contiguity["description"]
+    contiguity = {"weights": "contiguity", "lonely": 0}
+    assert neighbours_text(contiguity, "en") == (
+        "provinces sharing a border are neighbours (Guangdong-Hainan linked across the strait)")
     assert neighbours_text({**contiguity, "lonely": 2}, "en").endswith(
         "; 2 region(s) without a neighbour in scope linked to the nearest")
     assert CJK.search(neighbours_text(contiguity, "zh"))

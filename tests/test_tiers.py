@@ -1,4 +1,8 @@
-"""Tests for helpers.analysis.tiers: region tiers and their rule order."""
+"""Tests for helpers.analysis.tiers: region tiers, their rule order and the values that decide.
+
+The reasons in words (English and Chinese) are checked through
+:mod:`helpers.text.narrative.tiers`, which says what the analysis records.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import pytest
 
 from helpers.analysis import tiers
 from helpers.analysis.benchmark import Benchmark
+from helpers.text.narrative.tiers import with_tier_reasons
 
 RULES = {"hot_share": 0.06, "hot_growth": -0.05, "emerging_growth": 0.25,
          "declining_growth": -0.10, "gap_ratio": 0.5}
@@ -53,8 +58,28 @@ def test_region_tiers_every_rule(kpis):
     assert set(tiered["tier"]) == set(tiers.TIERS)
 
 
+def test_region_tiers_record_the_rule_and_the_values_that_decided(kpis):
+    tiered = tiers.region_tiers(kpis, rules=RULES).set_index("region")
+    assert "tier_reason" not in tiered  # no words in the analysis
+    rule, values = tiered["tier_rule"], tiered["tier_values"]
+    assert set(rule) <= set(tiers.RULES)
+    assert rule["core"] == "core" and values["core"] == {
+        "share": 0.30, "min_share": 0.06, "growth": 0.04, "new_revenue": False,
+        "min_growth": -0.05, "hot": False}
+    assert rule["share_hot_but_falling"] == "declining" and values["share_hot_but_falling"] == {
+        "growth": -0.20, "max_growth": -0.10, "share": 0.20}
+    assert rule["blank"] == "no_customers" and values["blank"] == {}
+    assert rule["thin"] == "gap" and values["thin"] == {
+        "ratio": 0.3, "max_ratio": 0.5, "expected": 26.7, "small": False, "customers": 8,
+        "min_customers": 5}
+    assert rule["tiny_growing"] == "steady" and values["tiny_growing"]["small"]
+    assert rule["new_and_big"] == "core" and values["new_and_big"]["new_revenue"]
+    assert rule["at_gap_edge"] == "steady" and values["at_gap_edge"]["ratio"] == 0.5
+
+
 def test_region_tier_reasons_carry_the_numbers(kpis):
-    reason = tiers.region_tiers(kpis, rules=RULES).set_index("region")["tier_reason"]
+    reason = with_tier_reasons(tiers.region_tiers(kpis, rules=RULES)).set_index("region")[
+        "tier_reason"]
     assert reason["core"] == "share 30.0% ≥ 6.0%, growth +4.0% ≥ -5.0%"
     assert reason["share_hot_but_falling"] == "growth -20.0% ≤ -10.0% (share 20.0%)"
     assert reason["growing_and_thin"] == "growth +50.0% ≥ +25.0%, share 3.0% < 6.0%"
@@ -69,9 +94,8 @@ def test_region_tier_reasons_carry_the_numbers(kpis):
 
 
 def test_region_tier_reasons_in_chinese_carry_the_same_numbers(kpis):
-    en = tiers.region_tiers(kpis, rules=RULES)
-    zh = tiers.region_tiers(kpis, rules=RULES, lang="zh")
-    assert list(zh["tier"]) == list(en["tier"])  # the tiers stay English keys
+    zh = with_tier_reasons(tiers.region_tiers(kpis, rules=RULES), "zh")
+    assert set(zh["tier"]) <= set(tiers.TIERS)  # the tiers stay English keys
     reason = zh.set_index("region")["tier_reason"]
     assert reason["core"] == "占比 30.0% ≥ 6.0%，增长 +4.0% ≥ -5.0%"
     assert reason["share_hot_but_falling"] == "增长 -20.0% ≤ -10.0%（占比 20.0%）"
@@ -116,8 +140,11 @@ HOT_RULES = {**RULES, "hotspot_bin": 2, "hotspot_share": 0.03}
 
 
 def test_a_hot_spot_is_core_from_a_smaller_share():
-    tiered = tiers.region_tiers(_one(gi_bin=2, gi_z=2.1), rules=HOT_RULES)
-    assert tiered["tier"].iloc[0] == "core"
+    tiered = with_tier_reasons(tiers.region_tiers(_one(gi_bin=2, gi_z=2.1), rules=HOT_RULES))
+    assert tiered["tier"].iloc[0] == "core" and tiered["tier_rule"].iloc[0] == "core_hotspot"
+    assert tiered["tier_values"].iloc[0] == {
+        "share": 0.04, "min_share": 0.03, "growth": 0.0, "new_revenue": False,
+        "min_growth": -0.05, "hot": True, "gi_bin": 2, "gi_z": 2.1, "hotspot_bin": 2}
     assert tiered["tier_reason"].iloc[0] == ("Gi* hot spot (z 2.10, bin 2 ≥ 2), "
                                              "share 4.0% ≥ 3.0%, growth +0.0% ≥ -5.0%")
     # below the hot-spot share, or not significant, or shrinking: not core
@@ -131,11 +158,13 @@ def test_a_hot_spot_is_core_from_a_smaller_share():
 
 
 def test_core_by_share_names_the_hot_spot_as_evidence():
-    tiered = tiers.region_tiers(_one(share=0.3, gi_bin=3, gi_z=3.4), rules=HOT_RULES)
+    tiered = with_tier_reasons(tiers.region_tiers(_one(share=0.3, gi_bin=3, gi_z=3.4),
+                                                  rules=HOT_RULES))
     assert tiered["tier_reason"].iloc[0] == ("share 30.0% ≥ 6.0%, growth +0.0% ≥ -5.0%; "
                                              "Gi* hot spot (z 3.40, bin 3 ≥ 2)")
-    flagged = tiers.region_tiers(_one(hotspot=True), rules=HOT_RULES)
+    flagged = with_tier_reasons(tiers.region_tiers(_one(hotspot=True), rules=HOT_RULES))
     assert flagged["tier"].iloc[0] == "core"
+    assert flagged["tier_reason"].iloc[0].startswith("Gi* hot spot, share 4.0% ≥ 3.0%")
 
 
 def test_emerging_by_potential_comes_after_gap():
@@ -147,7 +176,7 @@ def test_emerging_by_potential_comes_after_gap():
         _one(region="slow", growth_yoy=0.09, gap_ratio=0.8),
         _one(region="tiny", growth_yoy=0.12, gap_ratio=0.8, customers=3, small_sample=True),
     ], ignore_index=True)
-    tiered = tiers.region_tiers(kpis, rules=rules).set_index("region")
+    tiered = with_tier_reasons(tiers.region_tiers(kpis, rules=rules)).set_index("region")
     assert tiered["tier"].to_dict() == {"room": "emerging", "thin": "gap", "full": "steady",
                                         "slow": "steady", "tiny": "steady"}
     assert tiered.loc["room", "tier_reason"] == ("growth +12.0% ≥ +10.0% with room to grow: "
@@ -167,5 +196,6 @@ def test_a_benchmark_judges_share_against_the_whole_market(kpis):
     mine = judged.set_index("region")
     assert mine["share"].tolist() == whole.loc[mine.index, "share"].tolist()
     assert mine["tier"].to_dict() == whole.loc[mine.index, "tier"].to_dict()
-    assert mine["tier_reason"].to_dict() == whole.loc[mine.index, "tier_reason"].to_dict()
+    assert mine["tier_rule"].to_dict() == whole.loc[mine.index, "tier_rule"].to_dict()
+    assert mine["tier_values"].to_dict() == whole.loc[mine.index, "tier_values"].to_dict()
     assert mine.loc["growing_and_thin", "tier"] == "emerging"

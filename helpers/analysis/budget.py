@@ -13,7 +13,7 @@ customers than their population and GDP predict, below 1 for shrinking or
 saturated ones; 1 when switched off). At the current spend the curve gives
 the current revenue. The new split maximises the expected total revenue for
 the given total: every region not held at a floor or cap ends with the same
-marginal return (revenue from one more CNY), which gives each free region a
+marginal return (revenue from one more unit of currency), which gives each free region a
 budget in proportion to ``(m * R / S ** e) ** (1 / (1 - e))``. Floors and caps
 come from ``workbook.yaml`` (``budget:``); amounts are whole multiples of
 ``budget.unit`` and floors, caps and the total are met exactly.
@@ -33,7 +33,6 @@ import pandas as pd
 
 from helpers.analysis.roi import marketing_roi
 from helpers.period import Period
-from helpers.text.lookup import say
 
 __all__ = [
     "BudgetError",
@@ -42,7 +41,7 @@ __all__ = [
     "responsiveness",
     "reallocate",
     "propose",
-    "method_notes",
+    "method_facts",
 ]
 
 
@@ -75,7 +74,7 @@ def spend_by_region(spend: pd.DataFrame, provinces, period: Period) -> pd.DataFr
     Returns
     -------
     DataFrame
-        ``region`` and ``marketing_spend`` (CNY; 0 for a province without records).
+        ``region`` and ``marketing_spend`` (project currency; 0 for a province without records).
     """
     empty = spend is None or spend.empty
     if provinces is None:
@@ -98,7 +97,7 @@ def budget_bounds(frame: pd.DataFrame, *, total: float, floor_vs_current: float 
     Parameters
     ----------
     frame : DataFrame
-        ``region`` and ``spend`` (current, CNY); ``tier`` when ``tier_floors``
+        ``region`` and ``spend`` (current, project currency); ``tier`` when ``tier_floors``
         is used.
     total : float
         The new total budget (for ``cap_share``).
@@ -296,7 +295,7 @@ def reallocate(frame: pd.DataFrame, *, total: float, elasticity: float = 0.2,
     Parameters
     ----------
     frame : DataFrame
-        One row per region: ``region``, ``spend`` (current, CNY), ``revenue``
+        One row per region: ``region``, ``spend`` (current, project currency), ``revenue``
         (current period), ``floor`` and ``cap`` (:func:`budget_bounds`; ``cap``
         may be ``inf``), optional ``response`` (:func:`responsiveness`,
         default 1). Other columns are kept.
@@ -314,8 +313,8 @@ def reallocate(frame: pd.DataFrame, *, total: float, elasticity: float = 0.2,
         A copy of ``frame`` with ``new_spend`` (sums to ``total`` exactly,
         each within ``[floor, cap]``), ``change``, ``change_pct``, ``basis``
         (``model``, ``floor``, ``cap``, or ``floor: no spend or revenue to
-        model``), ``roi`` (revenue per CNY now), ``marginal_return`` (revenue
-        from one more CNY now, ``e * revenue / spend``), ``marginal_return_new``,
+        model``), ``roi`` (revenue per unit of spend now), ``marginal_return`` (revenue
+        from one more unit of spend now, ``e * revenue / spend``), ``marginal_return_new``,
         ``expected_revenue`` and ``expected_revenue_change`` (NaN for regions
         that cannot be modelled).
 
@@ -394,24 +393,18 @@ def propose(frame: pd.DataFrame, *, total: float, elasticity: float = 0.2, unit:
     return reallocate(bounded, total=total, elasticity=elasticity, unit=unit)
 
 
-def method_notes(*, elasticity: float, unit: float, total: float, current_total: float,
-                 period: str, momentum: float = 0.0, headroom: float = 0.0,
-                 lang: str = "en") -> list[str]:
-    """The method and assumptions of a proposal, in sentences for the report (``lang``)."""
-    gain = (1.1 ** elasticity - 1) * 100
-    factors = []
-    if momentum:
-        factors.append(say("budget_momentum", lang, momentum=momentum))
-    if headroom:
-        factors.append(say("budget_headroom", lang, headroom=headroom))
-    response = (say("budget_response_m", lang, factors=" x ".join(factors)) if factors
-                else say("budget_response_1", lang))
-    return [
-        say("budget_current", lang, period=period, current=current_total),
-        say("budget_total", lang, total=total, unit=unit),
-        say("budget_model", lang, elasticity=elasticity, gain=gain),
-        response,
-        say("budget_split", lang),
-        say("budget_uncalibrated", lang),
-        say("budget_expected", lang),
-    ]
+def method_facts(*, elasticity: float, unit: float, total: float, current_total: float,
+                 momentum: float = 0.0, headroom: float = 0.0) -> dict:
+    """The numbers behind a proposal's method and assumptions (no words:
+    :func:`helpers.text.narrative.budget.budget_notes` says them in either language).
+
+    Returns
+    -------
+    dict
+        The settings (``elasticity``, ``unit``, ``total``, ``current_total``,
+        ``momentum``, ``headroom``) and ``gain``: the revenue growth, in percent,
+        that 10% more spend brings at responsiveness 1 (``1.1 ** elasticity - 1``).
+    """
+    return {"elasticity": float(elasticity), "gain": (1.1 ** elasticity - 1) * 100,
+            "unit": float(unit), "total": float(total), "current_total": float(current_total),
+            "momentum": float(momentum), "headroom": float(headroom)}

@@ -50,12 +50,17 @@ MODEL_MIN_REGIONS = 8
 MODEL_MIN_CUSTOMERS = 30
 
 
-def _poisson_glm(x: np.ndarray, y: np.ndarray, *, max_iter: int = 100,
+#: Newton steps the Poisson fit may take.
+_MAX_ITER = 100
+
+
+def _poisson_glm(x: np.ndarray, y: np.ndarray, *, max_iter: int = _MAX_ITER,
                  tol: float = 1e-10) -> tuple[np.ndarray | None, float, str]:
     """Maximum likelihood Poisson regression with log link (Newton / IRLS).
 
     Returns the coefficients, the share of deviance explained (D²) and an empty
-    reason; or ``None`` and the reason when it does not converge.
+    reason; or ``None`` and the reason key (``singular``, ``diverged``,
+    ``not_converged``) when it does not converge.
     """
     beta = np.zeros(x.shape[1])
     beta[0] = np.log(max(y.mean(), 1e-9))
@@ -66,7 +71,7 @@ def _poisson_glm(x: np.ndarray, y: np.ndarray, *, max_iter: int = 100,
         try:
             step = np.linalg.solve(hessian, gradient)
         except np.linalg.LinAlgError:
-            return None, np.nan, "the Poisson fit is singular (population and GDP collinear)"
+            return None, np.nan, "singular"
         # Step halving: never accept a step that lowers the log-likelihood.
         loglik = np.sum(y * (x @ beta) - mu)
         for _ in range(40):
@@ -77,7 +82,7 @@ def _poisson_glm(x: np.ndarray, y: np.ndarray, *, max_iter: int = 100,
             step = step / 2
         beta = beta + step
         if not np.all(np.isfinite(beta)):
-            return None, np.nan, "the Poisson fit diverged"
+            return None, np.nan, "diverged"
         if np.max(np.abs(step)) < tol:
             mu = np.exp(x @ beta)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -86,7 +91,7 @@ def _poisson_glm(x: np.ndarray, y: np.ndarray, *, max_iter: int = 100,
             deviance = 2 * np.sum(term - (y - mu))
             null = 2 * np.sum(null_term)
             return beta, float(1 - deviance / null) if null > 0 else np.nan, ""
-    return None, np.nan, f"the Poisson fit did not converge in {max_iter} iterations"
+    return None, np.nan, "not_converged"
 
 
 def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Series,
@@ -124,7 +129,9 @@ def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Seri
         ``method`` used, ``regions`` and ``customers`` the fit saw, and for
         the model the coefficients (``intercept``, ``log_population``,
         ``log_gdp``), ``deviance_explained`` (D², like R² for counts) and
-        ``reason`` when it fell back.
+        ``reason_key`` when it fell back: ``few_regions``, ``few_customers``,
+        ``singular``, ``diverged``, ``not_converged`` (with ``max_iter``) or
+        ``non_finite`` (:mod:`helpers.text.narrative.notes` says them in words).
     """
     if method not in ("auto", "poisson", "allocation"):
         raise ValueError(f"method must be auto, poisson or allocation, got {method!r}")
@@ -136,9 +143,9 @@ def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Seri
     reason = ""
     if method == "auto":
         if info["regions"] < MODEL_MIN_REGIONS:
-            reason = f"only {info['regions']} regions with reference values"
+            reason = "few_regions"
         elif info["customers"] < MODEL_MIN_CUSTOMERS:
-            reason = f"only {info['customers']} customers"
+            reason = "few_customers"
         method = "allocation" if reason else "poisson"
     if method == "poisson":
         features = np.column_stack([np.ones(int(usable.sum())), np.log(pop[usable]),
@@ -151,10 +158,12 @@ def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Seri
                         log_population=float(beta[1]), log_gdp=float(beta[2]),
                         deviance_explained=deviance_explained)
             return expected, info
-        reason = reason or "fit gave non-finite values"
+        if reason == "not_converged":
+            info["max_iter"] = _MAX_ITER
+        reason = reason or "non_finite"
     info.update(method="allocation")
     if reason:
-        info["reason"] = reason
+        info["reason_key"] = reason
     return _expected_by_allocation(customers, population, gdp), info
 
 
@@ -227,13 +236,13 @@ def gap_model(kpis: pd.DataFrame, *, method: str = "auto",
     -------
     dict
         The ``info`` of :func:`expected_customers` on the rows the model was
-        fitted on, with ``scope`` when that was the whole market.
+        fitted on, with ``scope_key`` ``"market"`` when that was the whole market.
     """
     base = kpis if benchmark is None else benchmark.kpis
     _, info = expected_customers(base["customers"], base["population_10k"],
                                  base["gdp_100m_cny"], method=method)
     if benchmark is not None:
-        info["scope"] = "fitted on all provinces (the whole market), shown for the scope"
+        info["scope_key"] = "market"
     return info
 
 

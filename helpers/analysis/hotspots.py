@@ -66,8 +66,9 @@ def region_weights(regions: pd.DataFrame, *, level: str = "province", k: int = 5
     w : libpysal.weights.W
         Binary weights, ids are the row positions ``0..n-1``.
     info : dict
-        ``weights`` (``"contiguity"`` or ``"knn"``), ``k`` for KNN and a
-        plain ``description``.
+        ``weights`` (``"contiguity"`` or ``"knn"``), ``lonely`` (regions with no
+        neighbour in scope, linked to the nearest) for contiguity, ``k`` for KNN
+        (:func:`helpers.text.narrative.notes.neighbours_text` says it in words).
     """
     from libpysal.weights import W
 
@@ -95,18 +96,12 @@ def region_weights(regions: pd.DataFrame, *, level: str = "province", k: int = 5
             j = int(np.argmin(dist[i]))
             neighbours[i].append(j)
             neighbours[j].append(i)
-        info = {"weights": "contiguity", "lonely": len(lonely),
-                "description": "provinces sharing a border are neighbours (Guangdong-Hainan "
-                               "linked across the strait)"
-                               + (f"; {len(lonely)} region(s) without a neighbour in scope "
-                                  "linked to the nearest" if lonely else "")}
+        info = {"weights": "contiguity", "lonely": len(lonely)}
     else:
         k = int(min(k, n - 1))
         for i in range(n):
             neighbours[i] = [int(j) for j in np.argsort(dist[i], kind="stable")[:k]]
-        info = {"weights": "knn", "k": k,
-                "description": f"each region's {k} nearest regions by great-circle distance "
-                               "between region points are its neighbours"}
+        info = {"weights": "knn", "k": k}
     neighbours = {i: sorted(set(v)) for i, v in neighbours.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # islands / asymmetric KNN notices
@@ -175,7 +170,7 @@ def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = 
         ``province`` enables contiguity; default: the ``level`` column.
     min_regions : int
         With fewer regions that have a position, nothing is computed (the
-        columns are NaN and ``info["reason"]`` says why).
+        columns are NaN and ``info["reason_key"]`` says why).
     k : int
         Neighbours per region for KNN weights.
     lisa_alpha : float
@@ -187,7 +182,7 @@ def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = 
         The whole market, in a territory report: neighbourhoods do not stop
         at the territory's border, so the statistics are computed on every
         province of the market (``benchmark.kpis``) and the rows of ``kpis``
-        get their values (``info["scope"]`` says so).
+        get their values (``info["scope_key"]`` is ``"market"``).
 
     Returns
     -------
@@ -199,34 +194,35 @@ def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = 
         ``lisa_p``, ``lisa_p_fdr`` and ``lisa_quadrant`` (``HH``, ``LH``,
         ``LL``, ``HL`` or ``ns``).
     info : dict
-        ``computed`` (bool), ``regions``, ``value``, ``weights``,
-        ``description``, ``inference`` and ``reason`` when not computed.
+        ``computed`` (bool), ``regions`` (with a position), ``value``, the
+        :func:`region_weights` info (``weights``, ``lonely`` or ``k``),
+        ``unlocated`` (regions left out for want of a position, when any),
+        ``scope_key``; when not computed ``reason_key``: ``few_regions`` (with
+        ``min_regions``) or ``same_value``. Keys and numbers only:
+        :mod:`helpers.text.narrative.notes` says them in words.
     """
     if benchmark is not None:
         table, info = hotspots(benchmark.kpis, value=value, level=level,
                                min_regions=min_regions, k=k, lisa_alpha=lisa_alpha,
                                adjacency=adjacency)
-        info["scope"] = "computed on all provinces (a national pattern), shown for the scope"
+        info["scope_key"] = "market"
         return kpis.join(table.set_index("region")[HOTSPOT_COLUMNS], on="region"), info
     level = level or (str(kpis["level"].iloc[0]) if "level" in kpis.columns and len(kpis)
                       else "province")
     located = kpis["lat"].notna() & kpis["lon"].notna() & kpis[value].notna()
     n = int(located.sum())
-    info: dict = {"value": value, "regions": n, "computed": False,
-                  "inference": "analytic (normal approximation), no permutations; "
-                               "Benjamini-Hochberg false discovery rate over the regions"}
+    info: dict = {"value": value, "regions": n, "computed": False}
     empty = kpis.assign(gi_z=np.nan, gi_p=np.nan, gi_p_fdr=np.nan,
                         gi_bin=pd.array([pd.NA] * len(kpis), dtype="Int64"),
                         hotspot=pd.Series(pd.NA, index=kpis.index, dtype=object),
                         lisa_i=np.nan, lisa_p=np.nan, lisa_p_fdr=np.nan,
                         lisa_quadrant=pd.Series(pd.NA, index=kpis.index, dtype=object))
     if n < min_regions:
-        info["reason"] = (f"only {n} regions with a position (at least {min_regions} are "
-                          "needed for local spatial statistics)")
+        info.update(reason_key="few_regions", min_regions=int(min_regions))
         return empty, info
     y = kpis.loc[located, value].to_numpy(dtype=float)
     if np.allclose(y, y[0]):
-        info["reason"] = f"{value} is the same in every region"
+        info["reason_key"] = "same_value"
         return empty, info
 
     import esda
@@ -262,5 +258,5 @@ def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = 
     table.loc[index, "lisa_quadrant"] = quadrant
     info["computed"] = True
     if n < len(kpis):
-        info["note"] = f"{len(kpis) - n} region(s) without a position left out"
+        info["unlocated"] = int(len(kpis) - n)
     return table, info

@@ -60,8 +60,11 @@ def isolated_customers(customers: pd.DataFrame, *, eps_km: float = 200.0,
         ``customers_within_eps`` (itself included).
     info : dict
         ``located`` (customers used), ``excluded`` (without a usable
-        position), ``clusters``, ``isolated``, ``eps_km``,
-        ``min_customers``, ``method``.
+        position), ``clusters``, ``isolated``, ``eps_km``, ``min_customers``;
+        ``reason_key`` ``"few_located"`` when too few customers have a precise
+        position to look for clusters (no more than ``min_customers``).
+        Numbers only: :mod:`helpers.text.narrative.notes` says the method and
+        the reason in words.
     """
     from sklearn.cluster import DBSCAN
     from sklearn.neighbors import BallTree
@@ -73,12 +76,9 @@ def isolated_customers(customers: pd.DataFrame, *, eps_km: float = 200.0,
         usable &= customers["geo_precision"].isin(_PRECISE).fillna(False).astype(bool)
     points = customers.loc[usable]
     info = {"located": int(len(points)), "excluded": int((~usable).sum()),
-            "eps_km": float(eps_km), "min_customers": int(min_customers),
-            "method": f"DBSCAN, haversine, eps {eps_km:g} km, at least {min_customers} "
-                      "customers within eps for a cluster core"}
+            "eps_km": float(eps_km), "min_customers": int(min_customers)}
     if len(points) < min_customers + 1:
-        info.update(clusters=0, isolated=0,
-                    reason=f"only {len(points)} customers with a precise position")
+        info.update(clusters=0, isolated=0, reason_key="few_located")
         return pd.DataFrame(columns=columns), info
 
     lat = points["lat"].to_numpy(dtype=float)

@@ -297,8 +297,12 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
         ``historical``).
     report : dict
         Parameters, penalties tried, convergence, the frequency-value
-        correlation (Gamma-Gamma assumes none), customers, horizon, and
-        ``fallback`` with the reason when the historical value was used.
+        correlation (Gamma-Gamma assumes none), customers, horizon, ``method``
+        (as in the table) and ``fallback_key`` when the historical value was
+        used: ``no_purchases``, ``few_repeat`` (with ``min_repeat_customers``),
+        ``bgnbd_failed`` (no penalty converged) or ``bgnbd_a_one`` (expected
+        purchases undefined). Keys and numbers only:
+        :mod:`helpers.text.narrative.notes` says them in words.
     """
     report: dict = {"customers": int(len(summary)), "months": months,
                     "discount_monthly": discount_monthly, "time_unit": "weeks",
@@ -307,7 +311,7 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
                "p_alive", "expected_purchases", "expected_value", "ltv",
                "historical_value", "method"]
     if summary.empty:
-        report["fallback"] = "no purchases before the as-of day"
+        report["fallback_key"] = "no_purchases"
         return pd.DataFrame(columns=columns), report
     x = summary["repeat_purchases"].to_numpy(dtype=float)
     t_x = summary["span_weeks"].to_numpy(dtype=float)
@@ -318,14 +322,13 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
 
     bg = gg = None
     if report["repeat_customers"] < min_repeat_customers:
-        report["fallback"] = (f"only {report['repeat_customers']} customers with repeat "
-                              f"purchases (at least {min_repeat_customers} needed)")
+        report.update(fallback_key="few_repeat", min_repeat_customers=int(min_repeat_customers))
     else:
         bg, report["bgnbd_attempts"] = _fit_with_retries(BetaGeo, (x, t_x, age), penalizer)
         if bg is None:
-            report["fallback"] = "BG/NBD did not converge with any penalty"
+            report["fallback_key"] = "bgnbd_failed"
         elif abs(bg.params_["a"] - 1) < 1e-6:
-            report["fallback"] = "BG/NBD gives a = 1: expected purchases undefined"
+            report["fallback_key"] = "bgnbd_a_one"
             bg = None
     if bg is not None:
         report["bgnbd"] = bg.params_
@@ -358,7 +361,6 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
         else:
             value = bought / (x + 1)
             method = "bgnbd+historical aov"
-            report["gammagamma_fallback"] = "Gamma-Gamma did not converge: mean order value used"
         ltv = (per_month * discount).sum(axis=1) * value
     table = pd.DataFrame({
         "customer_id": summary["customer_id"].to_numpy(),

@@ -238,11 +238,14 @@ def compare_runs(now_dir: Path, before_dir: Path, *, hotspot_bin: int = 2,
         tables), ``migration`` (:func:`segment_migration`, or None without
         ``rfm.csv``), ``summary`` (JSON-ready: periods, headline deltas,
         ``tier_changes``, ``newly_blank``, ``newly_hot``,
-        ``champions_to_at_risk``, ``at_risk_won_back``) and ``warnings``.
+        ``champions_to_at_risk``, ``at_risk_won_back``) and ``warnings``: what
+        could not be compared, one dict each with its ``key`` (``same_period``,
+        ``no_region_tables`` with the ``folder`` that lacks them, ``no_rfm``);
+        :func:`helpers.text.narrative.monitoring.warning_texts` says them.
     """
     now = now if now is not None else load_run_tables(now_dir)
     before = load_run_tables(before_dir)
-    warnings: list[str] = []
+    warnings: list[dict] = []
     hb, hn = before["headline"], now["headline"]
     summary: dict = {
         "baseline_run": Path(before_dir).parent.name,
@@ -251,7 +254,7 @@ def compare_runs(now_dir: Path, before_dir: Path, *, hotspot_bin: int = 2,
         "period": {"start": hn.get("period_start"), "end": hn.get("period_end")},
     }
     if summary["baseline_period"] == summary["period"] and hb:
-        warnings.append("the baseline run covers the same period as this run")
+        warnings.append({"key": "same_period"})
     headline = {}
     for key in ("customers", "active_customers", "revenue"):
         if hb.get(key) is not None and hn.get(key) is not None:
@@ -263,8 +266,7 @@ def compare_runs(now_dir: Path, before_dir: Path, *, hotspot_bin: int = 2,
     regions = None
     if before["regions"] is None or now["regions"] is None:
         missing = before_dir if before["regions"] is None else now_dir
-        warnings.append(f"no region_tiers.csv or region_kpis.csv in {missing}: "
-                        "no region comparison")
+        warnings.append({"key": "no_region_tables", "folder": str(missing)})
     else:
         regions = region_changes(before["regions"], now["regions"], hotspot_bin=hotspot_bin)
         name = "region_en" if "region_en" in regions else "region"
@@ -278,14 +280,13 @@ def compare_runs(now_dir: Path, before_dir: Path, *, hotspot_bin: int = 2,
 
     migration = None
     if before["rfm"] is None or now["rfm"] is None:
-        warnings.append("rfm.csv missing in one of the runs: no segment migration")
+        warnings.append({"key": "no_rfm"})
     else:
         migration = segment_migration(before["rfm"], now["rfm"])
         summary["champions_to_at_risk"] = _cell(migration, ["champions"], _SLIPPING)
         summary["at_risk_won_back"] = _cell(migration, _SLIPPING, _GOOD)
         summary["customers_compared"] = int(migration.drop(index=NOT_SCORED,
                                                            columns=NOT_SCORED).to_numpy().sum())
-    summary["warnings"] = warnings
     return {"regions": regions, "migration": migration, "summary": summary,
             "warnings": warnings}
 

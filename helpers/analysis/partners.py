@@ -110,15 +110,18 @@ def score_partners(customers: pd.DataFrame, scoring: Mapping | None = None) -> p
         One row per customer with any firmographics: ``customer_id``, the
         points ``pts_product``, ``pts_business_model``, ``pts_staff``,
         ``pts_capital``, ``pts_orders``, ``pts_years`` (0 where data is
-        missing), ``score`` (their sum), ``tier`` (A/B/C), ``tier_reason``
-        (``C directly: ...`` or the score against the thresholds),
+        missing), ``score`` (their sum), ``tier`` (A/B/C), ``tier_rule``
+        (``direct_product``: C directly, the main business is not the product;
+        ``direct_model``: C directly, the product only a side line; ``score``:
+        the score against the ``tiers`` thresholds;
+        :func:`helpers.text.narrative.partners.partner_reasons` says why in words),
         ``missing`` (factors without data, comma separated) and
         ``incomplete`` (bool).
     """
     s = {**DEFAULT_SCORING, **(dict(scoring) if scoring else {})}
     firmo = [c for c in FIRMOGRAPHICS if c in customers.columns]
     if not firmo:
-        return pd.DataFrame(columns=["customer_id", "score", "tier", "tier_reason",
+        return pd.DataFrame(columns=["customer_id", "score", "tier", "tier_rule",
                                      "missing", "incomplete"])
     partners = customers.loc[customers[firmo].notna().any(axis=1)].reset_index(drop=True)
 
@@ -161,16 +164,11 @@ def score_partners(customers: pd.DataFrame, scoring: Mapping | None = None) -> p
     score = points.fillna(0.0).sum(axis=1)
     a_min, b_min = float(s["tiers"]["A"]), float(s["tiers"]["B"])
     tier = np.select([score >= a_min, score >= b_min], ["A", "B"], "C").astype(object)
-    bounds = {"A": f">= {a_min:g}", "B": f">= {b_min:g} and < {a_min:g}",
-              "C": f"< {b_min:g}"}
-    reason = [f"score {sc:g} {bounds[t]}" for sc, t in zip(score, tier, strict=True)]
     direct = product_c | model_c
-    reason = np.where(product_c, "C directly: main business is not access control",
-                      np.where(model_c, "C directly: access control only a side line on "
-                               "projects", reason))
+    rule = np.where(product_c, "direct_product", np.where(model_c, "direct_model", "score"))
     tier = np.where(direct, "C", tier)
     out = pd.concat([partners[["customer_id"]], points.fillna(0.0)], axis=1).assign(
-        score=score, tier=tier, tier_reason=reason, missing=missing.astype(object),
+        score=score, tier=tier, tier_rule=rule.astype(object), missing=missing.astype(object),
         incomplete=missing.astype(str).ne("") & ~direct)
     return out
 
@@ -223,7 +221,7 @@ def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, period: Peri
     scored = score_partners(customers, s)
     if scored.empty:  # no partners: the same columns, no rows
         return pd.DataFrame(columns=[*PTS_COLUMNS, "customer_id", "score", "tier",
-                                     "tier_reason", "missing", "incomplete", "revenue",
+                                     "tier_rule", "missing", "incomplete", "revenue",
                                      "orders", "value_tier", "flag_new",
                                      "flag_high_frequency", "flag_high_value",
                                      "flag_churned"])

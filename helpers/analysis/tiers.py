@@ -1,8 +1,10 @@
 """Region tiers: what kind of market each region is for us (step 5, strategy).
 
 :func:`region_tiers` puts each region in a tier (core, declining, emerging, gap,
-steady) by the rules of ``workbook.yaml`` ``strategy:`` and gives the numbers
-that put it there; :mod:`helpers.analysis.actions` says what to do in each tier.
+steady) by the rules of ``workbook.yaml`` ``strategy:`` and records the rule and
+the numbers that put it there (no words: :func:`helpers.text.narrative.tiers.tier_reasons`
+says them in English or Chinese); :mod:`helpers.analysis.actions` says what to do in
+each tier.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from collections.abc import Mapping
 import pandas as pd
 
 from helpers.analysis.benchmark import Benchmark
-from helpers.text.lookup import say
 
-__all__ = ["TIERS", "region_tiers"]
+__all__ = ["TIERS", "RULES", "REASON_COLUMNS", "region_tiers"]
 
 #: Tier names in priority order (the order of action lists).
 TIERS = ["core", "declining", "emerging", "gap", "steady"]
+#: The rules of :func:`region_tiers` (``tier_rule``), in the order they are checked.
+RULES = ["no_customers", "core", "core_hotspot", "declining", "emerging", "gap", "potential",
+         "steady"]
+#: The columns that say why a region has its tier: the rule and the values that decided it.
+REASON_COLUMNS = ["tier_rule", "tier_values"]
 
 _RULE_KEYS = ("hot_share", "hot_growth", "emerging_growth", "declining_growth", "gap_ratio")
 # Optional rules: None (or absent) switches the rule off.
@@ -26,122 +32,102 @@ _OPTIONAL_RULES = {"hotspot_bin": 2, "hotspot_share": None, "potential_growth": 
                    "potential_ratio": None}
 
 
-def _pct(value: float) -> str:
-    return f"{value:.1%}"
-
-
-def _signed_pct(value: float) -> str:
-    return f"{value:+.1%}"
-
-
 def _is_number(value: object) -> bool:
     return value is not None and not pd.isna(value)
 
 
-def _hot_spot(row: Mapping[str, object], rules: Mapping[str, float],
-              lang: str = "en") -> tuple[bool, str]:
-    """Whether step 4 marked the region a hot spot (Gi* bin), and the evidence."""
+def _hot_spot(row: Mapping[str, object], rules: Mapping[str, float]) -> tuple[bool, dict]:
+    """Whether step 4 marked the region a hot spot (Gi* bin), and the evidence.
+
+    The evidence is ``gi_bin``, ``gi_z`` (None when missing) and ``hotspot_bin``
+    (the level the rule asks for), or nothing when only a ``hotspot`` flag says so.
+    """
     level = int(rules.get("hotspot_bin") or 2)
     gi_bin = row.get("gi_bin")
     if _is_number(gi_bin):
         z = row.get("gi_z")
-        z_text = f"z {float(z):.2f}, " if _is_number(z) else ""
-        return int(gi_bin) >= level, say("reason_hot_bin", lang, z=z_text, bin=int(gi_bin),
-                                         level=level)
+        return int(gi_bin) >= level, {"gi_bin": int(gi_bin),
+                                      "gi_z": float(z) if _is_number(z) else None,
+                                      "hotspot_bin": level}
     flag = row.get("hotspot")
     if flag is not None and not pd.isna(flag) and str(flag).lower() in ("true", "1", "hot"):
-        return True, say("reason_hot", lang)
-    return False, ""
+        return True, {}
+    return False, {}
 
 
 def _classify(row: Mapping[str, object], rules: Mapping[str, float],
-              min_customers: int, lang: str = "en") -> tuple[str, str]:
-    """The tier of one region and the sentence that explains it (in ``lang``)."""
+              min_customers: int) -> tuple[str, str, dict]:
+    """The tier of one region, the rule that put it there and the values that decided it."""
     customers = int(row["customers"])
     if customers == 0:
-        return "gap", say("reason_no_customers", lang)
+        return "gap", "no_customers", {}
     share = float(row["share"]) if _is_number(row.get("share")) else math.nan
     growth = float(row["growth_yoy"]) if _is_number(row.get("growth_yoy")) else math.nan
     revenue = float(row.get("revenue", math.nan))
     revenue_prev = float(row.get("revenue_prev", math.nan))
     new_revenue = revenue_prev <= 0 < revenue
     small = bool(row["small_sample"]) if "small_sample" in row else customers < min_customers
-    growth_text = (say("reason_growth_new", lang) if new_revenue
-                   else say("reason_growth_na", lang) if math.isnan(growth)
-                   else say("reason_growth", lang, growth=_signed_pct(growth)))
-    notes: list[str] = []
+    trend = {"growth": growth, "new_revenue": new_revenue}
+    sample = {"small": small, "customers": customers, "min_customers": min_customers}
 
-    hot, hot_text = _hot_spot(row, rules, lang)
-    if small:
-        notes.append(say("reason_small", lang, n=customers, min=min_customers))
-    else:
+    hot, evidence = _hot_spot(row, rules)
+    if not small:
         hot_share, hot_growth = rules["hot_share"], rules["hot_growth"]
         growth_ok = new_revenue or growth >= hot_growth
-        rhs = "" if new_revenue else f" ≥ {_signed_pct(hot_growth)}"
         if share >= hot_share and growth_ok:
-            extra = f"; {hot_text}" if hot else ""
-            return "core", say("reason_core", lang, share=_pct(share), min=_pct(hot_share),
-                               growth=f"{growth_text}{rhs}") + extra
+            return "core", "core", {"share": share, "min_share": hot_share, **trend,
+                                    "min_growth": hot_growth, "hot": hot, **evidence}
         hotspot_share = rules.get("hotspot_share")
         if hot and hotspot_share is not None and share >= hotspot_share and growth_ok:
-            return "core", f"{hot_text}, " + say("reason_core", lang, share=_pct(share),
-                                                 min=_pct(hotspot_share),
-                                                 growth=f"{growth_text}{rhs}")
+            return "core", "core_hotspot", {"share": share, "min_share": hotspot_share,
+                                            **trend, "min_growth": hot_growth, "hot": True,
+                                            **evidence}
         if growth <= rules["declining_growth"]:
-            return "declining", say("reason_declining", lang, growth=_signed_pct(growth),
-                                    limit=_signed_pct(rules["declining_growth"]),
-                                    share=_pct(share))
+            return "declining", "declining", {"growth": growth,
+                                              "max_growth": rules["declining_growth"],
+                                              "share": share}
         if new_revenue or growth >= rules["emerging_growth"]:
-            rhs = "" if new_revenue else f" ≥ {_signed_pct(rules['emerging_growth'])}"
-            return "emerging", say("reason_emerging", lang, growth=f"{growth_text}{rhs}",
-                                   share=_pct(share), max=_pct(hot_share))
+            return "emerging", "emerging", {**trend, "min_growth": rules["emerging_growth"],
+                                            "share": share, "max_share": hot_share}
 
-    ratio = row.get("gap_ratio")
-    if _is_number(ratio) and float(ratio) < rules["gap_ratio"]:
-        reason = (say("reason_gap_expected", lang, customers=customers,
-                      expected=float(row["expected_customers"]), ratio=float(ratio),
-                      limit=rules["gap_ratio"])
-                  if _is_number(row.get("expected_customers"))
-                  else say("reason_gap", lang, ratio=float(ratio), limit=rules["gap_ratio"]))
-        return "gap", "; ".join([reason, *notes])
+    ratio = float(row["gap_ratio"]) if _is_number(row.get("gap_ratio")) else None
+    expected = (float(row["expected_customers"]) if _is_number(row.get("expected_customers"))
+                else None)
+    if ratio is not None and ratio < rules["gap_ratio"]:
+        return "gap", "gap", {"ratio": ratio, "max_ratio": rules["gap_ratio"],
+                              "expected": expected, **sample}
 
     potential_growth, potential_ratio = rules.get("potential_growth"), rules.get("potential_ratio")
     if (not small and potential_growth is not None and potential_ratio is not None
-            and _is_number(ratio) and float(ratio) < potential_ratio
-            and growth >= potential_growth):
-        room = (say("reason_room", lang, customers=customers,
-                    expected=float(row["expected_customers"]))
-                if _is_number(row.get("expected_customers")) else "")
-        return "emerging", say("reason_potential", lang, growth=_signed_pct(growth),
-                               min=_signed_pct(potential_growth), room=room, ratio=float(ratio),
-                               limit=potential_ratio)
+            and ratio is not None and ratio < potential_ratio and growth >= potential_growth):
+        return "emerging", "potential", {"growth": growth, "min_growth": potential_growth,
+                                         "ratio": ratio, "max_ratio": potential_ratio,
+                                         "customers": customers, "expected": expected}
 
-    facts = [say("reason_share", lang, share=_pct(share)) if not math.isnan(share)
-             else say("reason_share_na", lang)]
-    if not small:
-        facts.append(growth_text)
-    if _is_number(ratio):
-        facts.append(say("reason_gap_ok", lang, ratio=float(ratio), limit=rules["gap_ratio"]))
-    return "steady", "; ".join([say("reason_steady", lang, facts=", ".join(facts)), *notes])
+    return "steady", "steady", {"share": share, **trend, "ratio": ratio,
+                                "min_ratio": rules["gap_ratio"], **sample}
 
 
 def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
-                 min_customers: int = 5, lang: str = "en",
+                 min_customers: int = 5,
                  benchmark: Benchmark | None = None) -> pd.DataFrame:
-    """Put each region in a tier and say why, with the numbers.
+    """Put each region in a tier, with the rule and the numbers that put it there.
 
-    Rules are checked in this order; the first one met wins:
+    Rules are checked in this order; the first one met wins (``tier_rule`` in
+    brackets):
 
-    1. ``customers == 0``: **gap** ("no customers", a blank region).
-    2. ``share >= hot_share`` and ``growth_yoy >= hot_growth``: **core**; or a
-       step-4 hot spot (``gi_bin >= hotspot_bin``, or ``hotspot`` true) with
-       ``share >= hotspot_share`` and ``growth_yoy >= hot_growth``: **core**.
-    3. ``growth_yoy <= declining_growth``: **declining**.
-    4. ``growth_yoy >= emerging_growth``: **emerging**.
-    5. ``gap_ratio < gap_ratio`` (when the KPI table has ``gap_ratio``): **gap**.
+    1. ``customers == 0``: **gap** (``no_customers``, a blank region).
+    2. ``share >= hot_share`` and ``growth_yoy >= hot_growth``: **core**
+       (``core``); or a step-4 hot spot (``gi_bin >= hotspot_bin``, or
+       ``hotspot`` true) with ``share >= hotspot_share`` and ``growth_yoy >=
+       hot_growth``: **core** (``core_hotspot``).
+    3. ``growth_yoy <= declining_growth``: **declining** (``declining``).
+    4. ``growth_yoy >= emerging_growth``: **emerging** (``emerging``).
+    5. ``gap_ratio < gap_ratio`` (when the KPI table has ``gap_ratio``): **gap**
+       (``gap``).
     6. ``growth_yoy >= potential_growth`` and ``gap_ratio < potential_ratio``:
-       **emerging** (growing with room to grow).
-    7. otherwise **steady**.
+       **emerging** (``potential``: growing with room to grow).
+    7. otherwise **steady** (``steady``).
 
     Revenue in the period with none in the previous one (growth undefined)
     counts as meeting the growth condition of rules 2 and 4. Rules 2-4 are
@@ -162,10 +148,8 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
         optional ``hotspot_bin`` (default 2), ``hotspot_share``,
         ``potential_growth`` and ``potential_ratio`` (absent or None: rule off).
     min_customers : int
-        Used for ``small_sample`` when the KPI table lacks that column, and in
-        the reason text.
-    lang : {"en", "zh"}
-        Language of ``tier_reason`` (the tiers themselves are English keys).
+        Used for ``small_sample`` when the KPI table lacks that column, and
+        recorded with the values of a small region.
     benchmark : Benchmark, optional
         The whole market, in a territory report: ``share`` in the rules (and
         in the returned table) is the region's share of the market's revenue,
@@ -174,8 +158,18 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     Returns
     -------
     DataFrame
-        A copy of ``kpis`` with ``tier`` and ``tier_reason`` added (and
-        ``share`` the market's with a benchmark).
+        A copy of ``kpis`` (``share`` the market's with a benchmark) with
+        ``tier``, ``tier_rule`` (a key of :data:`RULES`) and ``tier_values``:
+        a dict per region of the values the rule compared, for example
+        ``{"share": 0.3, "min_share": 0.06, "growth": 0.04, "new_revenue":
+        False, "min_growth": -0.05, "hot": False}`` for ``core``. The values:
+        ``share``, ``growth`` (NaN when unknown), ``new_revenue`` (revenue now,
+        none in the previous period), ``ratio`` (``gap_ratio``, None without a
+        reference), ``expected`` (expected customers or None), the thresholds
+        ``min_share``, ``max_share``, ``min_growth``, ``max_growth``,
+        ``min_ratio``, ``max_ratio``; ``hot`` with the Gi* evidence ``gi_bin``,
+        ``gi_z`` and ``hotspot_bin``; ``small``, ``customers`` and
+        ``min_customers`` for the small-sample note.
     """
     missing = [key for key in _RULE_KEYS if key not in rules]
     if missing:
@@ -185,8 +179,7 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
     rules = {**{key: float(rules[key]) for key in _RULE_KEYS}, **optional}
     if benchmark is not None:
         kpis = kpis.assign(share=benchmark.share(kpis["region"]))
-    results = [_classify(row, rules, min_customers, lang) for row in kpis.to_dict("records")]
-    tiers = [tier for tier, _ in results]
-    reasons = [reason for _, reason in results]
-    return kpis.assign(tier=pd.Series(tiers, index=kpis.index, dtype=object),
-                       tier_reason=pd.Series(reasons, index=kpis.index, dtype=object))
+    results = [_classify(row, rules, min_customers) for row in kpis.to_dict("records")]
+    columns = zip(*results, strict=True) if results else ([], [], [])
+    tier, rule, values = (pd.Series(list(c), index=kpis.index, dtype=object) for c in columns)
+    return kpis.assign(tier=tier, tier_rule=rule, tier_values=values)

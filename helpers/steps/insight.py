@@ -49,6 +49,8 @@ from helpers.text.lookup import text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.concentration import concentration_statement, top20_statement
 from helpers.text.narrative.insight import TOPICS, cluster_description, narrate
+from helpers.text.narrative.notes import note_texts
+from helpers.text.narrative.tiers import partner_reasons, with_partner_reasons
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "table", "section",
            "audience", "FILES", "TABLES", "SECTION_TABLES"]
@@ -171,7 +173,7 @@ def insight_tables(ctx: Context) -> dict:
     if "expected_method" in kpis.columns and len(kpis):
         notes["gaps"] = gaps.gap_model(kpis, method=a.expected_model, benchmark=ctx.benchmark)
     else:
-        notes["gaps"] = {"reason": "no population/GDP reference at this level"}
+        notes["gaps"] = {"reason_key": "no_reference"}
 
     orders, as_of = ctx.orders, p.as_of
     by_customer = ctx.period_orders.groupby("customer_id")["amount"].sum()
@@ -211,8 +213,9 @@ def insight_tables(ctx: Context) -> dict:
                   lifecycle.lifecycle_summary(stages, by_customer), "stage"),
               "ltv": value, **cluster_tables}
     tables["isolated_customers"], notes["isolation"] = _isolated(ctx, tables, by_customer)
-    tiers = partners.partner_tiers(ctx.customers, ctx.orders, period=p, stages=stages,
-                                   scoring=ctx.config.partners.model_dump(exclude_none=True))
+    tiers = with_partner_reasons(partners.partner_tiers(
+        ctx.customers, ctx.orders, period=p, stages=stages,
+        scoring=ctx.config.partners.model_dump(exclude_none=True)), audience(ctx).for_files())
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
 
@@ -232,7 +235,7 @@ def insight_tables(ctx: Context) -> dict:
         "partners_a": int((tiers["tier"] == "A").sum()) if len(tiers) else 0,
     }
     tables["headline"] = headline
-    tables["notes"] = notes
+    tables["notes"] = note_texts(notes)  # keys and numbers, and the English the file holds
     return tables
 
 
@@ -353,7 +356,9 @@ def _partners(ctx: Context, tables: dict) -> Table | None:
                                        "score", "tier_reason", "value_tier", "revenue", "orders",
                                        "flag_new", "flag_high_frequency", "flag_high_value",
                                        "flag_churned", "missing"])
-    return ctx.show(partner_table[columns].sort_values("revenue", ascending=False))
+    shown = partner_table.assign(  # why each tier, in the report's language
+        tier_reason=partner_reasons(partner_table, audience(ctx)))
+    return ctx.show(shown[columns].sort_values("revenue", ascending=False))
 
 
 #: The tables notebook 04 shows, by name (:func:`table`).

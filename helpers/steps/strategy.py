@@ -19,7 +19,7 @@ from IPython.display import Markdown
 from helpers import geo
 from helpers.analysis import actions, budget, monitor
 from helpers.analysis.concentration import concentration
-from helpers.analysis.tiers import TIERS, region_tiers
+from helpers.analysis.tiers import REASON_COLUMNS, TIERS, region_tiers
 from helpers.catalog import get_objective
 from helpers.config import ConfigError
 from helpers.context import Blocks, Context
@@ -30,7 +30,10 @@ from helpers.steps.insight import audience
 from helpers.text.format import currency_name
 from helpers.text.lookup import say
 from helpers.text.markup import md_text
+from helpers.text.narrative.budget import budget_notes
+from helpers.text.narrative.notes import warning_texts
 from helpers.text.narrative.summary import findings
+from helpers.text.narrative.tiers import with_tier_reasons
 
 __all__ = [
     "strategy_tables",
@@ -76,9 +79,9 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         (why the partner plans are missing) and ``summary`` (:func:`executive_summary`).
     """
     rules = ctx.config.strategy.model_dump()
-    tiers = region_tiers(insight["region_kpis"], rules=rules, lang=ctx.lang,
-                         min_customers=ctx.config.analysis.min_customers,
-                         benchmark=ctx.benchmark)
+    tiers = with_tier_reasons(region_tiers(  # the reasons in English, as the files hold them
+        insight["region_kpis"], rules=rules, min_customers=ctx.config.analysis.min_customers,
+        benchmark=ctx.benchmark))
     tiers = _with_territory(ctx, tiers)
     reps = ctx.prep.reps
     notes: list[str] = []
@@ -167,12 +170,15 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
     dict
         ``table`` (:func:`helpers.analysis.budget.reallocate` output with ``region_en``
         and ``tier``; None when there is no proposal), ``message`` (why not, or
-        None), ``error`` (an infeasible configuration, or None), ``notes``
-        (method and assumptions), ``summary`` (totals, amount moved, expected
-        effect).
+        None), ``error`` (an infeasible configuration, or None), ``method``
+        (the numbers of the method and assumptions), ``notes`` (them in English
+        sentences, as ``budget.json`` holds them; a report says them in its
+        language, :func:`helpers.text.narrative.budget.budget_notes`),
+        ``summary`` (totals, amount moved, expected effect).
     """
     settings = ctx.config.budget
-    result = {"table": None, "message": None, "error": None, "notes": [], "summary": {}}
+    result = {"table": None, "message": None, "error": None, "method": None, "notes": [],
+              "summary": {}}
     if ctx.scope.sublevel != "province":
         result["message"] = say("budget_in_province", ctx.lang)
         return result
@@ -192,24 +198,26 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
     unit = float(settings.unit)
     if settings.total is not None and ctx.scope.kind == "all":
         total = float(settings.total)
-        basis = say("basis_total", ctx.lang)
+        basis = "total"
     elif settings.total is not None:
         national = float(budget.spend_by_region(ctx.prep.spend, None, p)
                          ["marketing_spend"].sum())
         total = round(settings.total * current_total / national / unit) * unit
-        basis = say("basis_scaled", ctx.lang)
+        basis = "scaled"
     else:
         total = round(current_total * (1 + settings.total_change) / unit) * unit
-        basis = say("basis_change", ctx.lang, change=settings.total_change)
+        basis = "change"
     in_scope_names = set(frame["region"])
     floors = {v: settings.floors[k] for k, v in
               _region_names(settings.floors, "budget.floors").items() if v in in_scope_names}
     caps = {v: settings.caps[k] for k, v in
             _region_names(settings.caps, "budget.caps").items() if v in in_scope_names}
-    result["notes"] = [say("budget_basis", ctx.lang, basis=basis), *budget.method_notes(
-        elasticity=settings.elasticity, unit=unit, total=total, current_total=current_total,
-        period=p.label(ctx.lang), momentum=settings.momentum, headroom=settings.headroom,
-        lang=ctx.lang)]
+    result["method"] = {"basis": basis, "total_change": settings.total_change,
+                        "period": p.label(), **budget.method_facts(
+                            elasticity=settings.elasticity, unit=unit, total=total,
+                            current_total=current_total, momentum=settings.momentum,
+                            headroom=settings.headroom)}
+    result["notes"] = budget_notes(result["method"], audience(ctx).for_files())
     try:
         table = budget.propose(
             frame, total=total, elasticity=settings.elasticity, unit=unit,
@@ -260,8 +268,10 @@ def comparison(ctx: Context, baseline_run: str, *, tiers: pd.DataFrame | None = 
     now = None
     if tiers is not None and insight is not None:
         now = {"regions": tiers, "rfm": insight["rfm"], "headline": insight["headline"]}
-    return monitor.compare_runs(ctx.out, before, hotspot_bin=ctx.config.strategy.hotspot_bin,
-                                now=now)
+    result = monitor.compare_runs(ctx.out, before, hotspot_bin=ctx.config.strategy.hotspot_bin,
+                                  now=now)
+    result["summary"]["warnings"] = warning_texts(result["warnings"])  # comparison.json: English
+    return result
 
 
 def _with_territory(ctx: Context, tiers: pd.DataFrame) -> pd.DataFrame:
@@ -286,7 +296,7 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     (``tables["summary"]``); and ``tier``/``tiers`` added to ``headline.json``.
     """
     out = ctx.out
-    write_csv(tables["tiers"], out / "region_tiers.csv")
+    write_csv(tables["tiers"].drop(columns=REASON_COLUMNS), out / "region_tiers.csv")
     write_csv(tables["actions"], out / "actions.csv")
     write_csv(tables["campaign"], out / "campaign_list.csv")
     if tables["partners"] is not None:
@@ -336,7 +346,7 @@ def _present(frame: pd.DataFrame, columns: list[str]) -> list[str]:
 def tiers_section(ctx: Context, tables: dict) -> Blocks:
     """The tier rules with this config's thresholds, and every region's tier with its
     reason and numbers (core first, then by revenue)."""
-    tiers, rules = tables["tiers"], ctx.config.strategy
+    tiers, rules = with_tier_reasons(tables["tiers"], ctx.lang), ctx.config.strategy
     intro = say("intro_tiers", ctx.lang, hot_share=rules.hot_share,
                 hotspot_share=rules.hotspot_share, hot_growth=rules.hot_growth,
                 declining=rules.declining_growth, emerging=rules.emerging_growth,
@@ -357,13 +367,15 @@ def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
 
     Sales reps' names are personal data: unless ``report.show_rep_names`` is true
     the report shows them masked (``魏** (S01)``, :func:`helpers.data.privacy.mask_pii`).
-    ``actions.csv`` and ``actions.xlsx`` keep the full names (the contact lists).
+    ``actions.csv`` and ``actions.xlsx`` keep the full names (the contact lists). The
+    evidence (the tier reason) is in the report's language; the files hold it in English.
     """
     reps = ctx.prep.reps
+    tiers = with_tier_reasons(tables["tiers"], ctx.lang)
     if ctx.config.report.show_rep_names or reps.empty or "name" not in reps:
-        return tables["actions"], False
+        return actions.action_list(tiers, reps=reps), False
     masked = mask_pii(reps, columns=("name",))
-    return actions.action_list(tables["tiers"], reps=masked), True
+    return actions.action_list(tiers, reps=masked), True
 
 
 def playbook_section(ctx: Context, tables: dict) -> Blocks:
@@ -400,8 +412,8 @@ def budget_section(ctx: Context, tables: dict) -> Blocks:
     if "cap" in shown:  # an unbounded cap reads better as "none" than as inf
         shown = shown.assign(cap=shown["cap"].astype(object).where(
             shown["cap"] != float("inf"), "none"))
-    method = say("budget_method", lang) + "\n\n" + "\n".join(f"- {md_text(n)}"
-                                                              for n in plan["notes"])
+    method = say("budget_method", lang) + "\n\n" + "\n".join(
+        f"- {md_text(n)}" for n in budget_notes(plan["method"], audience(ctx)))
     return Blocks(Markdown(summary), ctx.show(shown, rows=None, terms=["tier", "basis"]),
                   Markdown(method))
 
@@ -450,7 +462,7 @@ def monitoring_section(ctx: Context, tables: dict) -> Blocks:
     parts = [Markdown(say("comparison_runs", lang, run=md_text(s["baseline_run"]),
                           b_start=md_text(bp["start"]), b_end=md_text(bp["end"]),
                           start=md_text(cp["start"]), end=md_text(cp["end"])))]
-    parts += [Markdown(f"- {md_text(warning)}") for warning in result["warnings"]]
+    parts += [Markdown(f"- {md_text(warning)}") for warning in warning_texts(result["warnings"], lang)]
     regions = result["regions"]
     if regions is not None:
         blank = ", ".join(map(str, s.get("newly_blank", []))) or say("none", lang)

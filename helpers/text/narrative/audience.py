@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from helpers.config import Partners
 from helpers.text.format import currency_name
@@ -43,3 +43,7 @@ class Audience:
     def money(self) -> str:
         """The currency as the sentences name it (CNY / 元)."""
         return currency_name(self.currency, self.lang)
+
+    def for_files(self) -> Audience:
+        """The same audience in English: the sentences the saved CSV/JSON files hold."""
+        return replace(self, lang="en")

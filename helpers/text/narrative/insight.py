@@ -15,8 +15,15 @@ import pandas as pd
 from helpers.text.lookup import join, label, lang_code, name_list, say, term, text
 from helpers.text.markup import md_text
 from helpers.text.narrative.audience import Audience
+from helpers.text.narrative.notes import (
+    hotspot_reason,
+    isolation_method,
+    isolation_reason,
+    ltv_reason,
+    neighbours_text,
+)
 
-__all__ = ["TOPICS", "narrate", "cluster_description", "neighbours_text"]
+__all__ = ["TOPICS", "narrate", "cluster_description"]
 
 
 TOPICS: dict[str, Callable[[dict, Audience], str]] = {}
@@ -40,28 +47,12 @@ def narrate(topic: str, tables: dict, audience: Audience) -> str:
     return TOPICS[topic](tables, audience)
 
 
-def neighbours_text(note: Mapping, lang: str) -> str:
-    """How the hot-spot statistics chose each region's neighbours, in ``lang``.
-
-    ``note`` is the ``info`` of :func:`helpers.analysis.hotspots.hotspots` (``weights``,
-    ``k``, ``lonely``); its English ``description`` is used for weights the
-    catalog does not name.
-    """
-    if note.get("weights") == "contiguity":
-        lonely = int(note.get("lonely") or 0)
-        return say("neighbours_contiguity", lang) + (
-            say("neighbours_lonely", lang, n=lonely) if lonely else "")
-    if note.get("weights") == "knn" and note.get("k") is not None:
-        return say("neighbours_knn", lang, k=int(note["k"]))
-    return str(note.get("description", ""))
-
-
 @_topic("hotspots")
 def hotspots(tables: dict, audience: Audience) -> str:
     """Hot and cold spots (Getis-Ord Gi*) and the regions unlike their neighbours."""
     kpis, note, lang = tables["region_kpis"], tables["notes"]["hotspots"], audience.lang
     if not note.get("computed"):
-        return say("hot_none", lang, reason=md_text(note.get("reason", "")))
+        return say("hot_none", lang, reason=md_text(hotspot_reason(note, lang)))
     bins = kpis["gi_bin"].fillna(0).astype(int)
     hot = kpis.loc[bins >= 2].sort_values("gi_z", ascending=False)
     cold = kpis.loc[bins <= -2].sort_values("gi_z")
@@ -109,11 +100,12 @@ def gaps(tables: dict, audience: Audience) -> str:
 def isolated(tables: dict, audience: Audience) -> str:
     """Customers with no group of customers nearby."""
     found, note, lang = tables["isolated_customers"], tables["notes"]["isolation"], audience.lang
+    if "reason_key" in note:
+        return say("isolated_unchecked", lang, reason=isolation_reason(note, lang))
     if found.empty:
         return say("isolated_none", lang, km=note["eps_km"])
-    method = (say("isolation_method", lang, eps=note["eps_km"], min=note["min_customers"])
-              if "min_customers" in note else note["method"])
-    return say("isolated", lang, n=len(found), km=note["eps_km"], method=md_text(method),
+    return say("isolated", lang, n=len(found), km=note["eps_km"],
+               method=md_text(isolation_method(note, lang)),
                low=found["nearest_cluster_km"].min(), high=found["nearest_cluster_km"].max(),
                revenue=found["revenue"].sum())
 
@@ -205,8 +197,8 @@ def lifecycle(tables: dict, audience: Audience) -> str:
 def ltv(tables: dict, audience: Audience) -> str:
     """Expected lifetime value (BG/NBD and Gamma-Gamma), or why it fell back."""
     note, lang = tables["notes"]["ltv"], audience.lang
-    if note.get("fallback"):
-        return say("ltv_fallback", lang, reason=md_text(note["fallback"]))
+    if note.get("fallback_key"):
+        return say("ltv_fallback", lang, reason=md_text(ltv_reason(note, lang)))
     value, bg = tables["ltv"], note["bgnbd"]
     result = say("ltv", lang, n=note["customers"], repeat=note["repeat_customers"],
                  total=value["ltv"].sum(), months=note["months"],

@@ -1,0 +1,312 @@
+"""The run's landing page ``index.html``: one entry per region, rendered from a template.
+
+The page is ``templates/index.html.j2`` (Jinja2, autoescape on); this module only
+gathers what it shows from the run record (``manifest.json``), each region's
+``headline.json`` and the run comparison (``monitoring.json``), with the words from
+the text catalog (:func:`helpers.text.lookup.words`). Every value reaches the page
+through the template engine, which escapes it with
+:func:`helpers.text.markup.html_text` (the environment's ``finalize``): markup comes
+from the template file only, and nothing from the data is marked safe.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+
+from helpers import files
+from helpers.analysis.tiers import TIERS
+from helpers.period import Period
+from helpers.run.render import notebook_title
+from helpers.text.lookup import term, words
+from helpers.text.markup import html_text
+
+__all__ = ["write_index", "index_page"]
+
+#: The run parameters the page's footer shows.
+SHOWN_PARAMETERS = ("regions", "period_end", "lang", "mask_pii")
+
+
+def _escaped(value: Any) -> Markup:
+    """Every ``{{ value }}`` of the template: escaped as text, unless the template made it.
+
+    Output of the template's own macros and blocks is already :class:`Markup`
+    (escaped as it was built); anything else is text from the data, the config, the
+    catalog or an error message.
+    """
+    return value if isinstance(value, Markup) else Markup(html_text(value))
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the run's pages: the package's templates, autoescape on."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("helpers.run", "templates"),
+        autoescape=True,
+        finalize=_escaped,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def _count(value: Any) -> str | None:
+    """``1500`` -> ``1,500``; None when not a number (the page shows a dash)."""
+    number = _number(value)
+    return None if number is None else f"{number:,.0f}"
+
+
+def _growth(value: Any) -> dict | None:
+    """A growth rate as text (``+2.9%``) and its colour class (up, down); None when missing."""
+    number = _number(value)
+    if number is None:
+        return None
+    return {"text": f"{number:+.1%}", "css": "up" if number > 0 else "down" if number < 0 else ""}
+
+
+def _duration(value: Any) -> str:
+    number = _number(value)
+    if number is None:
+        return ""
+    minutes, seconds = divmod(int(round(number)), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{number:.1f} s"
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _css(status: str) -> str:
+    """A status as a CSS class: ``not run`` -> ``not-run``."""
+    return status.replace(" ", "-")
+
+
+def _href(path: str) -> str:
+    """A relative URL for a path inside the run folder, percent-encoded."""
+    return quote(str(path).replace("\\", "/"))
+
+
+def _headline(run_dir: Path, region: dict) -> dict:
+    """The region's ``headline`` from its record, else from ``<slug>/headline.json``."""
+    headline = region.get("headline")
+    if isinstance(headline, dict):
+        return headline
+    slug = region.get("slug")
+    return _read_json(run_dir / str(slug) / "headline.json") if slug else {}
+
+
+def _tiers(headline: dict, lang: str) -> list[dict]:
+    """How many of the report's regions are in each tier (``headline.json``'s ``tiers``).
+
+    Falls back to the single ``tier`` of older runs; empty when step 5 did not run.
+    """
+    counts = headline.get("tiers")
+    if isinstance(counts, dict) and counts:
+        names = [t for t in TIERS if t in counts] + sorted(
+            str(t) for t in counts if t not in TIERS)
+        return [{"css": t, "name": term("tier", t, lang), "count": _count(counts[t]),
+                 "title": f"{t}: {_count(counts[t]) or '—'}"} for t in names]
+    tier = headline.get("tier")
+    if tier in (None, ""):
+        return []
+    return [{"css": None, "name": tier, "count": None, "title": None}]
+
+
+def _links(run_dir: Path, region: dict, text: dict, lang: str) -> list[dict]:
+    """The region's reports, one per notebook: linked when its page exists."""
+    links = []
+    for item in region.get("notebooks") or []:
+        status = str(item.get("status") or "skipped")
+        href = item.get("html")
+        linked = bool(href) and (run_dir / href).exists()
+        links.append({
+            "css": _css(status),
+            "caption": notebook_title(str(item.get("notebook") or ""), lang),
+            "href": _href(href) if linked else None,
+            "tip": item.get("error") if linked else None,
+            "note": None if status == "ok" else text.get(status, status),
+        })
+    return links
+
+
+def _row(run_dir: Path, region: dict, text: dict, lang: str) -> dict:
+    """What the page shows of one region."""
+    slug = str(region.get("slug") or "")
+    headline = _headline(run_dir, region)
+    status = str(region.get("status") or "skipped")
+    label = region.get("label") or headline.get("label") or region.get("region") or slug
+    name = region.get("region")
+    return {
+        "slug": slug, "css": _css(status), "status": text.get(status, status), "label": label,
+        "name": name if name and str(name) != str(label) else None,
+        "error": region.get("error"),
+        "customers": _count(headline.get("customers")),
+        "active": _count(headline.get("active_customers")),
+        "revenue": _count(headline.get("revenue")),
+        "growth": _growth(headline.get("growth_yoy")),
+        "tiers": _tiers(headline, lang),
+        "links": _links(run_dir, region, text, lang),
+    }
+
+
+def _day(value: Any) -> str:
+    """``2025-12-31 00:00:00`` -> ``2025-12-31``; other text as it is."""
+    text = "" if value is None else str(value).strip()
+    for midnight in (" 00:00:00", "T00:00:00"):
+        if text.endswith(midnight):
+            return text[: -len(midnight)]
+    return text
+
+
+def _period(run_dir: Path, regions: list[dict], meta: dict) -> str:
+    if meta.get("period"):
+        return str(meta["period"])
+    for region in regions:  # the whole market comes first
+        headline = _headline(run_dir, region)
+        start, end = _day(headline.get("period_start")), _day(headline.get("period_end"))
+        if start and end:
+            try:
+                return Period.between(start, end).label()
+            except ValueError:  # not dates: shown as they are
+                pass
+        if start or end:
+            return f"{start or '…'} – {end or '…'}"
+    return ""
+
+
+def _monitoring(run_dir: Path, lang: str) -> dict | None:
+    """The run comparison (``monitoring.json`` by ``helpers.analysis.monitor``), when present."""
+    data = _read_json(run_dir / "monitoring.json")
+    rows = [r for r in data.get("regions") or [] if isinstance(r, dict)]
+    if not rows:
+        return None
+    run = Path(str(data.get("baseline_run") or "")).name
+    return {
+        "title": words("monitoring", lang)["title"].format(run=run),
+        "rows": [{
+            "slug": str(r.get("slug") or ""),
+            "label": r.get("label") or str(r.get("slug") or ""),
+            "revenue_before": _count(r.get("revenue_before")),
+            "revenue_now": _count(r.get("revenue_now")),
+            "revenue_change": _growth(r.get("revenue_change")),
+            "tier_changes": _count(r.get("tier_changes")),
+            "newly_blank": ", ".join(map(str, r.get("newly_blank") or [])) or "—",
+            "newly_hot": ", ".join(map(str, r.get("newly_hot") or [])) or "—",
+            "champions_to_at_risk": _count(r.get("champions_to_at_risk")),
+        } for r in rows],
+    }
+
+
+def _summary(regions: list[dict], text: dict) -> tuple[str, list[str]]:
+    """``5 of 8 regions ok`` and the parts shown in red (failed, interrupted, not run)."""
+    def count(status: str) -> int:
+        return sum(1 for r in regions if r.get("status") == status)
+
+    bad = []
+    if count("failed"):
+        bad.append(text["summary_failed"].format(failed=count("failed")))
+    for status, key in (("interrupted", "summary_interrupted"), ("not run", "summary_not_run")):
+        if count(status):
+            bad.append(text[key].format(count=count(status)))
+    return text["summary"].format(ok=count("ok"), n=len(regions)), bad
+
+
+def _banner(meta: dict, text: dict, run_id: str) -> dict | None:
+    """A failed or interrupted prep, or a run interrupted or not finished; None when none."""
+    prep = meta.get("prep") if isinstance(meta.get("prep"), dict) else {}
+    if prep.get("status") in ("failed", "interrupted"):
+        key = "prep_failed" if prep["status"] == "failed" else "prep_interrupted"
+        return {"title": text[key], "detail": prep.get("error") or ""}
+    if meta.get("status") in ("interrupted", "running"):
+        key = "run_interrupted" if meta["status"] == "interrupted" else "run_running"
+        return {"title": text[key].format(run_id=run_id), "detail": None}
+    return None
+
+
+def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
+    """The HTML of the run's landing page (see :func:`write_index` for the arguments)."""
+    run_dir = Path(run_dir)
+    parameters = meta.get("parameters") if isinstance(meta.get("parameters"), dict) else {}
+    lang = "zh" if parameters.get("lang") == "zh" else "en"
+    text = words("index", lang)
+    run_id = str(meta.get("run_id") or run_dir.name)
+    facts = []
+    period = _period(run_dir, regions, meta)
+    if period:
+        facts.append((text["period"], period))
+    if meta.get("started"):
+        facts.append((text["started"], meta["started"]))
+    if meta.get("duration_seconds") is not None:
+        facts.append((text["duration"], _duration(meta["duration_seconds"])))
+    summary, summary_bad = _summary(regions, text)
+    return environment().get_template("index.html.j2").render(
+        lang=lang, text=text, monitoring_text=words("monitoring", lang),
+        run_id=run_id, project=str(meta.get("project") or ""),
+        currency=str(meta.get("currency") or ""), facts=facts,
+        summary=summary, summary_bad=summary_bad, banner=_banner(meta, text, run_id),
+        rows=[_row(run_dir, region, text, lang) for region in regions],
+        monitoring=_monitoring(run_dir, lang),
+        parameters=[(key, "—" if value == "" else value) for key, value in parameters.items()
+                    if key in SHOWN_PARAMETERS],
+        commit=str(meta["git_commit"])[:12] if meta.get("git_commit") else "",
+    )
+
+
+def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None) -> Path:
+    """Write the run's landing page ``run_dir/index.html`` and return its path.
+
+    Parameters
+    ----------
+    run_dir : Path
+        ``reports/<run_id>``; links are relative to it.
+    regions : list of dict
+        One per region, in display order, as in ``manifest.json``: ``region``
+        (name), ``label``, ``slug``, ``status`` (ok, failed, interrupted, not run,
+        running), ``error`` (message or None), ``notebooks`` (list of dicts with
+        ``notebook`` (file name), ``status`` (also skipped), ``html`` (path relative
+        to ``run_dir``) and ``error``) and optionally ``headline`` (else read from
+        ``<slug>/headline.json`` when present: ``customers``,
+        ``active_customers``, ``revenue``, ``growth_yoy``, ``period_start``,
+        ``period_end``, ``tiers`` (regions per tier) or the ``tier`` of older runs).
+    meta : dict, optional
+        Run facts, as in ``manifest.json`` (``run_id``, ``started``,
+        ``duration_seconds``, ``project``, ``currency``, ``parameters``,
+        ``git_commit``, ``prep``, ``status``); read from ``run_dir/manifest.json``
+        when omitted. A run ``interrupted`` or still ``running`` gets a banner saying so.
+
+    Returns
+    -------
+    Path
+        ``run_dir/index.html``, written whole or not at all.
+
+    Notes
+    -----
+    The page is self-contained (inline CSS, no scripts) and prints cleanly.
+    Every string from data, config or error messages is HTML-escaped.
+    """
+    run_dir = Path(run_dir)
+    if meta is None:
+        meta = _read_json(run_dir / "manifest.json")
+    return files.write_atomic(run_dir / "index.html", index_page(run_dir, regions, meta))

@@ -1,0 +1,152 @@
+"""The notes of the analyses in words: how a method was computed and why it fell back.
+
+The analysis records keys and numbers (``reason_key``, ``fallback_key``, ``weights``,
+``eps_km`` ...; see :mod:`helpers.analysis.hotspots`, :mod:`~helpers.analysis.gaps`,
+:mod:`~helpers.analysis.isolation`, :mod:`~helpers.analysis.ltv` and
+:func:`helpers.analysis.monitor.compare_runs`). This module says them in English or
+Chinese: one function per note for the report, and :func:`note_texts`, which adds the
+English sentences ``insight_notes.json`` holds beside the keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from helpers.text.lookup import label, lang_code, say, text
+
+__all__ = [
+    "neighbours_text",
+    "hotspot_reason",
+    "gap_model_reason",
+    "isolation_method",
+    "isolation_reason",
+    "ltv_reason",
+    "warning_texts",
+    "note_texts",
+]
+
+
+def _note(key: str, lang: str, **values) -> str:
+    return text("note", key, lang, **values)
+
+
+def neighbours_text(note: Mapping, lang: str = "en") -> str:
+    """How the hot-spot statistics chose each region's neighbours (``weights``, ``lonely``, ``k``).
+
+    ``note`` is the ``info`` of :func:`helpers.analysis.hotspots.hotspots` or
+    :func:`~helpers.analysis.hotspots.region_weights`. Raises ValueError for weights
+    the catalog does not name.
+    """
+    if note.get("weights") == "contiguity":
+        lonely = int(note.get("lonely") or 0)
+        return say("neighbours_contiguity", lang) + (
+            say("neighbours_lonely", lang, n=lonely) if lonely else "")
+    if note.get("weights") == "knn":
+        return say("neighbours_knn", lang, k=int(note["k"]))
+    raise ValueError(f"no words for the spatial weights {note.get('weights')!r}")
+
+
+def hotspot_reason(note: Mapping, lang: str = "en") -> str:
+    """Why there are no hot-spot statistics (``reason_key`` ``few_regions`` or ``same_value``)."""
+    if note["reason_key"] == "few_regions":
+        return _note("hotspots_few_regions", lang, regions=note["regions"],
+                     min_regions=note["min_regions"])
+    if note["reason_key"] == "same_value":
+        value = note["value"] if lang_code(lang) == "en" else label(note["value"], lang)
+        return _note("hotspots_same_value", lang, value=value)
+    raise ValueError(f"unknown hot-spot reason {note['reason_key']!r}")
+
+
+def gap_model_reason(note: Mapping, lang: str = "en") -> str:
+    """Why the expected customers fell back to the allocation, or why there are none.
+
+    ``reason_key`` of :func:`helpers.analysis.gaps.expected_customers` (``few_regions``,
+    ``few_customers``, ``singular``, ``diverged``, ``not_converged``, ``non_finite``)
+    or ``no_reference`` (no population and GDP at this level).
+    """
+    key = note["reason_key"]
+    values = {"few_regions": {"regions": note.get("regions")},
+              "few_customers": {"customers": note.get("customers")},
+              "not_converged": {"max_iter": note.get("max_iter")}}.get(key, {})
+    return _note(f"gaps_{key}", lang, **values)
+
+
+def isolation_method(note: Mapping, lang: str = "en") -> str:
+    """DBSCAN's settings (``eps_km``, ``min_customers``) in words."""
+    return say("isolation_method", lang, eps=note["eps_km"], min=note["min_customers"])
+
+
+def isolation_reason(note: Mapping, lang: str = "en") -> str:
+    """Why no customer was checked for isolation (``reason_key`` ``few_located``)."""
+    if note["reason_key"] != "few_located":
+        raise ValueError(f"unknown isolation reason {note['reason_key']!r}")
+    return _note("isolation_few_located", lang, located=note["located"])
+
+
+def ltv_reason(note: Mapping, lang: str = "en") -> str:
+    """Why lifetime value fell back to the historical run rate (``fallback_key``)."""
+    key = note["fallback_key"]
+    if key == "few_repeat":
+        return _note("ltv_few_repeat", lang, repeat=note["repeat_customers"],
+                     min=note["min_repeat_customers"])
+    return _note(f"ltv_{key}", lang)
+
+
+def warning_texts(warnings, lang: str = "en") -> list[str]:
+    """What a run comparison could not compare (:func:`helpers.analysis.monitor.compare_runs`).
+
+    ``warnings`` are dicts with a ``key`` (``same_period``, ``no_region_tables`` with
+    ``folder``, ``no_rfm``) and the values their sentence names.
+    """
+    return [_note(f"comparison_{w['key']}", lang, **{k: v for k, v in w.items() if k != "key"})
+            for w in warnings]
+
+
+def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
+    """Step 4's notes with their English sentences beside the keys, as ``insight_notes.json``
+    holds them.
+
+    Parameters
+    ----------
+    notes : mapping
+        Topic -> note: ``hotspots``, ``gaps``, ``isolation`` and ``ltv`` get their
+        words; any other topic is kept as it is. Not changed.
+
+    Returns
+    -------
+    dict
+        A copy with, where the keys call for them: ``hotspots``: ``inference``,
+        ``description`` (the neighbours), ``reason``, ``note`` (regions left out),
+        ``scope``; ``gaps``: ``reason``, ``scope``; ``isolation``: ``method``,
+        ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``.
+    """
+    out = {topic: dict(note) for topic, note in notes.items()}
+    hot = out.get("hotspots")
+    if hot is not None:
+        hot["inference"] = _note("hotspots_inference", "en")
+        if "reason_key" in hot:
+            hot["reason"] = hotspot_reason(hot)
+        if "weights" in hot:
+            hot["description"] = neighbours_text(hot)
+        if hot.get("unlocated"):
+            hot["note"] = _note("hotspots_unlocated", "en", n=hot["unlocated"])
+        if hot.get("scope_key") == "market":
+            hot["scope"] = _note("hotspots_market", "en")
+    gaps = out.get("gaps")
+    if gaps is not None:
+        if "reason_key" in gaps:
+            gaps["reason"] = gap_model_reason(gaps)
+        if gaps.get("scope_key") == "market":
+            gaps["scope"] = _note("gaps_market", "en")
+    isolation = out.get("isolation")
+    if isolation is not None:
+        isolation["method"] = isolation_method(isolation)
+        if "reason_key" in isolation:
+            isolation["reason"] = isolation_reason(isolation)
+    ltv = out.get("ltv")
+    if ltv is not None:
+        if "fallback_key" in ltv:
+            ltv["fallback"] = ltv_reason(ltv)
+        if ltv.get("method") == "bgnbd+historical aov":
+            ltv["gammagamma_fallback"] = _note("ltv_gammagamma_failed", "en")
+    return out

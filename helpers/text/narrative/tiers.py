@@ -1,0 +1,191 @@
+"""Why a region or a partner has its tier, in English or Chinese.
+
+:func:`helpers.analysis.tiers.region_tiers` records the rule (``tier_rule``) and the values
+that decided it (``tier_values``), :func:`helpers.analysis.partners.score_partners` the
+rule and the score; this module only puts them into words (``share 30.0% ≥ 6.0%, growth
++4.0% ≥ -5.0%``, ``score 11 >= 10 and < 16``). The files (``region_tiers.csv``, the
+evidence of ``actions.csv``, ``partner_tiers.csv``) hold the English reason; a report
+shows it in its language.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+from helpers.text.lookup import say, text
+from helpers.text.narrative.audience import Audience
+
+__all__ = ["tier_reason", "tier_reasons", "with_tier_reasons", "partner_reasons",
+           "with_partner_reasons"]
+
+
+def _pct(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def _signed_pct(value: float) -> str:
+    return f"{value:+.1%}"
+
+
+def _growth(v: Mapping, lang: str) -> str:
+    """The growth of the period: a number, or why there is none."""
+    if v["new_revenue"]:
+        return say("reason_growth_new", lang)
+    if math.isnan(v["growth"]):
+        return say("reason_growth_na", lang)
+    return say("reason_growth", lang, growth=_signed_pct(v["growth"]))
+
+
+def _growth_rule(v: Mapping, lang: str) -> str:
+    """The growth against the rule's minimum (new revenue meets it without a number)."""
+    return _growth(v, lang) + ("" if v["new_revenue"] else f" ≥ {_signed_pct(v['min_growth'])}")
+
+
+def _hot(v: Mapping, lang: str) -> str:
+    if "gi_bin" in v:
+        z = f"z {v['gi_z']:.2f}, " if v["gi_z"] is not None else ""
+        return say("reason_hot_bin", lang, z=z, bin=v["gi_bin"], level=v["hotspot_bin"])
+    return say("reason_hot", lang)
+
+
+def _small(v: Mapping, lang: str) -> list[str]:
+    if not v["small"]:
+        return []
+    return [say("reason_small", lang, n=v["customers"], min=v["min_customers"])]
+
+
+def _core(v: Mapping, lang: str) -> str:
+    text = say("reason_core", lang, share=_pct(v["share"]), min=_pct(v["min_share"]),
+               growth=_growth_rule(v, lang))
+    return text + (f"; {_hot(v, lang)}" if v["hot"] else "")
+
+
+def _core_hotspot(v: Mapping, lang: str) -> str:
+    return f"{_hot(v, lang)}, " + say("reason_core", lang, share=_pct(v["share"]),
+                                      min=_pct(v["min_share"]), growth=_growth_rule(v, lang))
+
+
+def _declining(v: Mapping, lang: str) -> str:
+    return say("reason_declining", lang, growth=_signed_pct(v["growth"]),
+               limit=_signed_pct(v["max_growth"]), share=_pct(v["share"]))
+
+
+def _emerging(v: Mapping, lang: str) -> str:
+    return say("reason_emerging", lang, growth=_growth_rule(v, lang), share=_pct(v["share"]),
+               max=_pct(v["max_share"]))
+
+
+def _gap(v: Mapping, lang: str) -> str:
+    if v["expected"] is not None:
+        reason = say("reason_gap_expected", lang, customers=v["customers"],
+                     expected=v["expected"], ratio=v["ratio"], limit=v["max_ratio"])
+    else:
+        reason = say("reason_gap", lang, ratio=v["ratio"], limit=v["max_ratio"])
+    return "; ".join([reason, *_small(v, lang)])
+
+
+def _potential(v: Mapping, lang: str) -> str:
+    room = (say("reason_room", lang, customers=v["customers"], expected=v["expected"])
+            if v["expected"] is not None else "")
+    return say("reason_potential", lang, growth=_signed_pct(v["growth"]),
+               min=_signed_pct(v["min_growth"]), room=room, ratio=v["ratio"],
+               limit=v["max_ratio"])
+
+
+def _steady(v: Mapping, lang: str) -> str:
+    facts = [say("reason_share", lang, share=_pct(v["share"])) if not math.isnan(v["share"])
+             else say("reason_share_na", lang)]
+    if not v["small"]:
+        facts.append(_growth(v, lang))
+    if v["ratio"] is not None:
+        facts.append(say("reason_gap_ok", lang, ratio=v["ratio"], limit=v["min_ratio"]))
+    return "; ".join([say("reason_steady", lang, facts=", ".join(facts)), *_small(v, lang)])
+
+
+_RULES: dict[str, Callable[[Mapping, str], str]] = {
+    "no_customers": lambda v, lang: say("reason_no_customers", lang),
+    "core": _core,
+    "core_hotspot": _core_hotspot,
+    "declining": _declining,
+    "emerging": _emerging,
+    "gap": _gap,
+    "potential": _potential,
+    "steady": _steady,
+}
+
+
+def tier_reason(rule: str, values: Mapping, lang: str = "en") -> str:
+    """Why a region has its tier, with the numbers.
+
+    Parameters
+    ----------
+    rule : str
+        ``tier_rule`` of :func:`helpers.analysis.tiers.region_tiers` (a key of
+        :data:`helpers.analysis.tiers.RULES`).
+    values : mapping
+        ``tier_values`` of the same row.
+    lang : {"en", "zh"}
+
+    Returns
+    -------
+    str
+        e.g. ``"growth -20.0% ≤ -10.0% (share 20.0%)"`` or ``"增长 -20.0% ≤ -10.0%（占比 20.0%）"``.
+    """
+    if rule not in _RULES:
+        raise ValueError(f"unknown tier rule {rule!r}; expected one of {list(_RULES)}")
+    return _RULES[rule](values, lang)
+
+
+def tier_reasons(tiers: pd.DataFrame, lang: str = "en") -> pd.Series:
+    """:func:`tier_reason` of every row of ``tiers`` (``tier_rule`` and ``tier_values``)."""
+    return pd.Series([tier_reason(rule, values, lang) for rule, values
+                      in zip(tiers["tier_rule"], tiers["tier_values"], strict=True)],
+                     index=tiers.index, dtype=object)
+
+
+def with_tier_reasons(tiers: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """``tiers`` with ``tier_reason`` (:func:`tier_reasons`) in ``lang``: English for the
+    files (``region_tiers.csv``, the evidence of ``actions.csv``), the report's language
+    for what it shows."""
+    return tiers.assign(tier_reason=tier_reasons(tiers, lang))
+
+
+def partner_reasons(partners: pd.DataFrame, audience: Audience) -> pd.Series:
+    """Why each partner has its A/B/C tier, in ``audience.lang``.
+
+    Parameters
+    ----------
+    partners : DataFrame
+        :func:`helpers.analysis.partners.score_partners` rows (``tier_rule``,
+        ``score``, ``tier``).
+    audience : Audience
+        Language, and the A and B thresholds of the score (``partner_points``).
+
+    Returns
+    -------
+    Series of str
+        ``score 18 >= 16``, ``score 11 >= 10 and < 16``, ``score 7 < 10`` or
+        ``C directly: ...`` (the rule's words), aligned with ``partners``.
+    """
+    lang, points = audience.lang, audience.partner_points
+    a, b = float(points["A"]), float(points["B"])
+
+    def one(rule: str, score: float, tier: str) -> str:
+        if rule == "score":
+            return text("note", f"partner_score_{tier}", lang, score=float(score), a=a, b=b)
+        return text("note", f"partner_{rule}", lang)
+
+    return pd.Series([one(*row) for row in zip(partners["tier_rule"], partners["score"],
+                                                  partners["tier"], strict=True)],
+                     index=partners.index, dtype=object)
+
+
+def with_partner_reasons(partners: pd.DataFrame, audience: Audience) -> pd.DataFrame:
+    """``partners`` with ``tier_reason`` (:func:`partner_reasons`) after ``tier_rule``."""
+    out = partners.copy()
+    out.insert(out.columns.get_loc("tier_rule") + 1, "tier_reason",
+               partner_reasons(partners, audience))
+    return out
