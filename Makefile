@@ -35,7 +35,7 @@ test-fast: $(STAMP) ## the tests that start no Jupyter kernel (the inner loop; n
 	$(BIN)/python -m pytest -q -m "not kernel"
 
 lint: $(STAMP) ## ruff, and notebooks in sync with their .py pairs
-	$(BIN)/ruff check helpers tests bench
+	$(BIN)/ruff check helpers tests bench samplegen
 	$(BIN)/jupytext --sync notebooks/*.py
 
 sample: $(STAMP) ## regenerate the bundled sample data in data/sample

@@ -138,6 +138,7 @@ def _rewrite_csv(path: Path, encoding: str, tokens: dict[str, str]) -> None:
 def build(folder: Path, p: Payloads) -> dict:
     """The planted raw files and config; returns the config path and the territory."""
     import samplegen as sample
+    from samplegen.raw import CRM_FILE, ERP_FILE, ORDERS_FILE, REPS_FILE, REPS_SHEET
 
     tables = sample.generate(n_customers=300, seed=23)
     _plant(tables, p)
@@ -155,18 +156,18 @@ def build(folder: Path, p: Payloads) -> dict:
     tables = {name: frame.map(placeholder) for name, frame in tables.items()}
     data = folder / "data"
     sample.write_raw(tables, data, seed=23)
-    _rewrite_csv(data / sample.ERP_FILE, "gbk", tokens)
-    _rewrite_csv(data / sample.ORDERS_FILE, "utf-8", tokens)
+    _rewrite_csv(data / ERP_FILE, "gbk", tokens)
+    _rewrite_csv(data / ORDERS_FILE, "utf-8", tokens)
 
     # ERP-only partners: their name comes from the ERP file alone.
-    crm = pd.read_csv(data / sample.CRM_FILE, dtype=str, keep_default_na=False,
+    crm = pd.read_csv(data / CRM_FILE, dtype=str, keep_default_na=False,
                       encoding="utf-8-sig").map(lambda v: tokens.get(v, v))
-    erp = pd.read_csv(data / sample.ERP_FILE, dtype=str, keep_default_na=False, encoding="gbk")
+    erp = pd.read_csv(data / ERP_FILE, dtype=str, keep_default_na=False, encoding="gbk")
     only = erp.index[~erp["往来单位编码"].isin(crm["客户编号"])]
     assert len(only) >= 3, "the generator should leave a few ERP-only partners"
     kinds = ("tpl_dir", "tpl_pid", "img", "md", "formula", "attr", "script", "tick")
     erp.loc[only, "单位名称"] = p.cycle("partner", len(only), kinds)
-    erp.map(lambda v: tokens.get(v, v)).to_csv(data / sample.ERP_FILE, index=False,
+    erp.map(lambda v: tokens.get(v, v)).to_csv(data / ERP_FILE, index=False,
                                                 encoding="gbk")
 
     config = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
@@ -181,8 +182,8 @@ def build(folder: Path, p: Payloads) -> dict:
     config["geography"]["territories"] = {names[k]: v for k, v in
                                           config["geography"]["territories"].items()}
     # the reps' sheet: its name, and the territory names in it
-    reps_path = data / sample.REPS_FILE
-    reps = pd.read_excel(reps_path, sheet_name=sample.REPS_SHEET, dtype=str, engine="openpyxl")
+    reps_path = data / REPS_FILE
+    reps = pd.read_excel(reps_path, sheet_name=REPS_SHEET, dtype=str, engine="openpyxl")
     reps = reps.map(lambda v: tokens.get(v, v))
     reps["负责区域"] = reps["负责区域"].map(names).fillna(reps["负责区域"])
     sheet = p.text("sheet", "img")
@@ -194,7 +195,7 @@ def build(folder: Path, p: Payloads) -> dict:
     header = f"{p.text('header', 'attr')} {p.text('header', 'img')} {p.text('header', 'tpl_sum')}"
     crm = crm.rename(columns={"客户名称": header})
     file_name = f"crm {p.text('file', 'tick')} {p.text('file', 'tpl_sum')} =1+1.csv"
-    (data / sample.CRM_FILE).unlink()
+    (data / CRM_FILE).unlink()
     crm.to_csv(data / file_name, index=False, encoding="utf-8-sig")
     source = config["sources"]["customers"][0]
     source["file"], source["columns"]["name"] = file_name, header

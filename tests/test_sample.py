@@ -14,6 +14,9 @@ import yaml
 import samplegen as sample
 from helpers import geo
 from samplegen import STORY
+from samplegen.mess import PROVINCE_STYLES
+from samplegen.places import haversine_km
+from samplegen.story import BUSINESS_MODELS, PAYMENT, PRODUCT_TIERS
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -127,7 +130,7 @@ def test_provinces_and_cities_exist_in_the_gazetteer(medium):
                              suffixes=("", "_city"), validate="m:1")
     assert merged["lat_city"].notna().all(), "every (province, city) pair is a real city"
     # Points are a few km around the city point.
-    km = sample._haversine_km(merged["lat"], merged["lon"], merged["lat_city"], merged["lon_city"])
+    km = haversine_km(merged["lat"], merged["lon"], merged["lat_city"], merged["lon_city"])
     assert km.median() < 8 and km.max() < 40
     assert customers["city"].nunique() >= 200
 
@@ -231,9 +234,9 @@ def test_firmographics_for_partners_only(medium):
     assert customers.loc[partner, FIRMOGRAPHICS].notna().all().all()
     assert customers.loc[~partner, FIRMOGRAPHICS].isna().all().all()
     p = customers[partner]
-    assert set(p["business_model"]) == set(sample.BUSINESS_MODELS)
-    assert set(p["main_product_tier"]) == set(sample.PRODUCT_TIERS)
-    assert set(p["payment_behaviour"]) == set(sample.PAYMENT)
+    assert set(p["business_model"]) == set(BUSINESS_MODELS)
+    assert set(p["main_product_tier"]) == set(PRODUCT_TIERS)
+    assert set(p["payment_behaviour"]) == set(PAYMENT)
     assert (p["sales_staff"] + p["tech_staff"] <= p["headcount"]).all()
     assert p["product_tier_count"].between(1, 4).all()
     assert customers["name"].str.endswith("公司").all()
@@ -379,7 +382,7 @@ def test_messy_place_names_all_resolve(raw, small):
     assert (resolved["province"] == truth).all()
     spend_resolved = geo.resolve_provinces(spend["省份"])["province"]
     assert (spend_resolved.to_numpy() == small["spend"]["region"].to_numpy()).all()
-    assert set(mess["spend_province_spellings"]) == set(sample.PROVINCE_STYLES)
+    assert set(mess["spend_province_spellings"]) == set(PROVINCE_STYLES)
     cities = geo.resolve_cities(pd.DataFrame({"city": crm["城市"], "province": truth}))
     named = crm["城市"].notna()
     city_truth = crm["客户编号"].map(small["customers"].set_index("customer_id")["city"])

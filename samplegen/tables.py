@@ -1,0 +1,51 @@
+"""The clean canonical tables: :func:`generate` draws customers, reps, orders and spend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from samplegen.customers import customer_frame, draw_customers
+from samplegen.orders import draw_orders
+from samplegen.places import places
+from samplegen.reps import draw_reps
+from samplegen.spend import draw_spend
+
+DEFAULT_SEED = 20231101
+
+
+def generate(n_customers: int = 5000, seed: int = DEFAULT_SEED, start: str = "2023-01-01",
+             end: str = "2025-12-31") -> dict[str, pd.DataFrame]:
+    """Generate the clean canonical tables with the planted :data:`STORY`.
+
+    Parameters
+    ----------
+    n_customers : int
+        Number of customers (at least 30; six of them are the isolated ones).
+    seed : int
+        Seed of ``numpy.random.default_rng``; the same seed gives identical tables.
+    start, end : str
+        First and last day of the order history (inclusive).
+
+    Returns
+    -------
+    dict of DataFrame
+        ``customers``, ``orders`` (status 已完成 or 已退货, returns negative),
+        ``reps`` and ``spend`` with the canonical columns of ``docs/architecture.md``.
+    """
+    if n_customers < 30:
+        raise ValueError(f"n_customers must be at least 30, got {n_customers}")
+    start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
+    n_days = (end_ts - start_ts).days + 1
+    if n_days < 400:
+        raise ValueError("the order history must cover more than a year (start..end)")
+    rng = np.random.default_rng(seed)
+    prov, city = places()
+
+    core = draw_customers(rng, n_customers, prov, city, n_days)
+    customers = customer_frame(rng, core, prov, city, start_ts)
+    reps, rep_of = draw_reps(rng, core, city, n_customers)
+    customers["sales_rep_id"] = rep_of
+    orders = draw_orders(rng, core, customers["customer_id"], prov, start_ts, n_days)
+    spend = draw_spend(rng, core, prov, orders, start_ts, end_ts)
+    return {"customers": customers, "orders": orders, "reps": reps, "spend": spend}
