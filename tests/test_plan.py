@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 
 import pandas as pd
@@ -357,3 +358,24 @@ def test_a_province_has_the_same_tier_in_its_territory_report(national, tiny_con
     assert mine["tier_reason"].to_dict() == whole.loc[mine.index, "tier_reason"].to_dict()
     assert "judged against the whole market" in strategy.tiers_section(ctx, local).text()
     assert "judged against" not in strategy.tiers_section(national[0], tables).text()
+
+
+def test_files_hold_the_reasons_and_budget_notes_in_the_runs_language(national, tiny_config,
+                                                                      tmp_path_factory):
+    """A Chinese run writes its tier reasons (actions.xlsx evidence) and budget notes in
+    Chinese, as before the words moved out of the analyses; the keys stay English."""
+    ctx_en, _, en = national
+    run_dir = tmp_path_factory.mktemp("run-zh")
+    ctx = context.open_step(region="ALL", run_dir=str(run_dir), config=str(tiny_config),
+                            lang="zh")
+    zh = strategy.strategy_tables(ctx, ensure_insight(ctx))
+    assert zh["tiers"]["tier"].tolist() == en["tiers"]["tier"].tolist()
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert zh["tiers"]["tier_reason"].map(lambda t: bool(cjk.search(t))).all()
+    assert not en["tiers"]["tier_reason"].map(lambda t: bool(cjk.search(t))).any()
+    strategy.save_strategy(ctx, zh)
+    saved = pd.read_csv(ctx.out / "actions.csv")
+    assert saved["evidence"].map(lambda t: bool(cjk.search(str(t)))).all()
+    notes = json.loads((ctx.out / "budget.json").read_text("utf-8"))["notes"]
+    assert en["budget"]["notes"] and len(notes) == len(en["budget"]["notes"])
+    assert all(cjk.search(n) for n in notes)

@@ -79,9 +79,9 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         (why the partner plans are missing) and ``summary`` (:func:`executive_summary`).
     """
     rules = ctx.config.strategy.model_dump()
-    tiers = with_tier_reasons(region_tiers(  # the reasons in English, as the files hold them
+    tiers = with_tier_reasons(region_tiers(  # the reasons in the run's language (actions.xlsx)
         insight["region_kpis"], rules=rules, min_customers=ctx.config.analysis.min_customers,
-        benchmark=ctx.benchmark))
+        benchmark=ctx.benchmark), ctx.lang)
     tiers = _with_territory(ctx, tiers)
     reps = ctx.prep.reps
     notes: list[str] = []
@@ -171,9 +171,9 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
         ``table`` (:func:`helpers.analysis.budget.reallocate` output with ``region_en``
         and ``tier``; None when there is no proposal), ``message`` (why not, or
         None), ``error`` (an infeasible configuration, or None), ``method``
-        (the numbers of the method and assumptions), ``notes`` (them in English
-        sentences, as ``budget.json`` holds them; a report says them in its
-        language, :func:`helpers.text.narrative.budget.budget_notes`),
+        (the numbers of the method and assumptions), ``notes`` (them in sentences
+        in the run's language, as ``budget.json`` holds them,
+        :func:`helpers.text.narrative.budget.budget_notes`),
         ``summary`` (totals, amount moved, expected effect).
     """
     settings = ctx.config.budget
@@ -217,7 +217,7 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
                             elasticity=settings.elasticity, unit=unit, total=total,
                             current_total=current_total, momentum=settings.momentum,
                             headroom=settings.headroom)}
-    result["notes"] = budget_notes(result["method"], audience(ctx).for_files())
+    result["notes"] = budget_notes(result["method"], audience(ctx))
     try:
         table = budget.propose(
             frame, total=total, elasticity=settings.elasticity, unit=unit,
@@ -368,7 +368,7 @@ def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
     Sales reps' names are personal data: unless ``report.show_rep_names`` is true
     the report shows them masked (``魏** (S01)``, :func:`helpers.data.privacy.mask_pii`).
     ``actions.csv`` and ``actions.xlsx`` keep the full names (the contact lists). The
-    evidence (the tier reason) is in the report's language; the files hold it in English.
+    evidence (the tier reason) is in the run's language, in the report and the files.
     """
     reps = ctx.prep.reps
     tiers = with_tier_reasons(tables["tiers"], ctx.lang)
