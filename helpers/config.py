@@ -181,7 +181,7 @@ class Budget(_Strict):
 
 
 class Objectives(_Strict):
-    """Targets per KPI shown in the step-1 brief (``helpers.steps.goals.KPIS`` keys)."""
+    """Targets per KPI shown in the step-1 brief (``helpers.catalog.KPIS`` keys)."""
 
     targets: dict[str, float] = {}
 

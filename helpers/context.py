@@ -1,12 +1,16 @@
 """What every notebook opens: :func:`open_step` turns its parameters into a :class:`Context`.
 
-The context holds the config, the region's scope, the run's folders, the period and
-the language; ``ctx.prep`` is the run's cleaned tables, loaded or built through
-step 2 (:func:`helpers.steps.prep.ensure_prep`).
+The context holds the config, the region's scope, the run's folders, the period, the
+language and the objective; ``ctx.prep`` is the run's cleaned tables, loaded or built
+through step 2 (:func:`helpers.steps.prep.ensure_prep`). :meth:`Context.show` makes a
+table fit for a shared report (:class:`Table`); :class:`Blocks` shows several parts
+from one call. Opening a step changes no pandas option: tables are formatted where
+they render.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,23 +22,87 @@ from helpers.analysis import kpis
 from helpers.analysis.benchmark import Benchmark
 from helpers.analysis.extent import in_extent
 from helpers.analysis.extent import outside_extent as outside_extent_table
+from helpers.catalog import get_objective
 from helpers.config import Config, RunPaths, load_config
 from helpers.data.prepare import PrepResult
 from helpers.data.privacy import PII_COLUMNS, mask_pii
 from helpers.geo.extent import extent_names
 from helpers.geo.reference import has_region_reference, load_region_reference
 from helpers.geo.scope import Scope
+from helpers.geo.territories import RegionError
 from helpers.period import Period
 from helpers.steps.prep import ensure_prep
 from helpers.text.format import report_number
-from helpers.text.lookup import say
+from helpers.text.lookup import say, translate
 from helpers.text.markup import md_text
 from helpers.viz import theme
+
+__all__ = ["Context", "open_step", "Table", "Blocks", "TABLE_OPTIONS"]
+
+#: How report tables read: pandas display options, set only while a :class:`Table` renders.
+TABLE_OPTIONS: dict[str, object] = {"display.float_format": report_number,
+                                    "display.max_colwidth": 120}
+
+
+class Table:
+    """A table as a shared report shows it.
+
+    Numbers read as reports write them (:func:`helpers.text.format.report_number`:
+    ``81,929,027``, ``0.192``) and text shows up to 120 characters. The options
+    (:data:`TABLE_OPTIONS`) hold only while the table renders
+    (:func:`pandas.option_context`), so nothing changes in the analyst's session.
+    Strings are escaped as pandas escapes them.
+
+    Parameters
+    ----------
+    data : DataFrame
+        What is shown (already masked and translated).
+    """
+
+    def __init__(self, data: pd.DataFrame):
+        self.data = data
+
+    def _options(self):
+        return pd.option_context(*[item for pair in TABLE_OPTIONS.items() for item in pair])
+
+    def _repr_html_(self) -> str | None:
+        with self._options():
+            return self.data._repr_html_()
+
+    def __repr__(self) -> str:
+        with self._options():
+            return repr(self.data)
+
+    def to_html(self) -> str:
+        """The HTML a report shows (the same as :meth:`_repr_html_`)."""
+        return self._repr_html_() or ""
+
+
+class Blocks:
+    """Markdown and tables shown one after the other: what one call of a report shows.
+
+    A notebook cell ending in a :class:`Blocks` displays each part in order. Parts that
+    are None are left out.
+    """
+
+    def __init__(self, *parts):
+        self.parts = [part for part in parts if part is not None]
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        for part in self.parts:
+            display(part)
+
+    def text(self) -> str:
+        """Every part as text: markdown as written, tables as HTML (for tests and checks)."""
+        return "\n".join(p.data if isinstance(p, Markdown) else p.to_html() for p in self.parts)
 
 
 @dataclass
 class Context:
-    """What every notebook needs: config, region scope, run folder, period, language.
+    """What every notebook needs: config, region scope, run folder, period, language,
+    objective.
 
     Build it with :func:`open_step` from the notebook's parameters.
     """
@@ -46,6 +114,7 @@ class Context:
     lang: str
     mask_pii: bool
     period_end_param: str = ""
+    objective: str = "find_new_markets"
 
     @cached_property
     def prep(self) -> PrepResult:
@@ -75,6 +144,11 @@ class Context:
                              self.config.analysis.period_months,
                              dates=self.prep.orders["order_date"])
 
+    @cached_property
+    def period_orders(self) -> pd.DataFrame:
+        """Orders of customers in scope placed in the analysis period."""
+        return self.orders.loc[self.period.contains(self.orders["order_date"])]
+
     def heading(self) -> Markdown:
         """A line naming the region, period and run, under the notebook's title.
 
@@ -91,26 +165,93 @@ class Context:
         if self.scope.kind != "territory":
             return None
         universe = list(Scope.parse("ALL", self.config).provinces)
-        return Benchmark(_region_kpis(self, "province", self.prep.customers,
-                                      self.prep.orders, universe, None))
+        return Benchmark(self._kpis_by_region("province", self.prep.customers,
+                                              self.prep.orders, universe, None))
+
+    def kpis_by_region(self, level: str | None = None) -> pd.DataFrame:
+        """The KPI table of the regions inside the scope, one row per region
+        (:func:`helpers.analysis.kpis.region_kpis` with this report's period, settings,
+        reference data and benchmark): provinces, or cities in a province report
+        (``level``, default the scope's).
+
+        Steps 3 and 4 both call this, so their KPI tables agree. In a territory
+        report the provinces are judged against the whole market
+        (:attr:`benchmark`), so that a province reads the same in every
+        report: ``share`` stays the share of the territory's revenue,
+        ``market_share`` is added, and the gap columns come from the market-wide
+        model (a fit on 31 provinces, not on the territory's few).
+
+        At province level only customers in the market's extent count
+        (:attr:`market_areas`): areas outside it (Puerto Rico in a US market) are
+        not rows here, so they are never tiered, a gap or given an action;
+        :meth:`outside_extent` lists them.
+        """
+        level = level or self.scope.sublevel
+        universe = list(self.scope.provinces) if level == "province" else []
+        benchmark = self.benchmark if level == "province" else None
+        return self._kpis_by_region(level, self.customers, self.orders, universe, benchmark)
+
+    def _kpis_by_region(self, level: str, customers: pd.DataFrame, orders: pd.DataFrame,
+                        universe: list[str], benchmark: Benchmark | None) -> pd.DataFrame:
+        a = self.config.analysis
+        country = self.config.geography.country
+        reference = None
+        if level == "province":
+            customers = in_extent(customers, self.market_areas)
+            universe = [name for name in universe if name in self.market_areas]
+            if has_region_reference(country):
+                reference = load_region_reference(country)
+        return kpis.region_kpis(
+            customers, orders, level=level, period=self.period, active_months=a.active_months,
+            pop_months=a.pop_months, reference=reference,
+            universe=universe, min_customers=a.min_customers, expected_method=a.expected_model,
+            benchmark=benchmark,
+        )
+
+    def outside_extent(self) -> pd.DataFrame:
+        """Areas of the scope's customers outside the market's extent, with their
+        customers and revenue (:func:`helpers.analysis.extent.outside_extent`); empty in
+        a province report (its regions are cities)."""
+        a = self.config.analysis
+        customers = (self.customers if self.scope.sublevel == "province"
+                     else self.customers.iloc[0:0])
+        return outside_extent_table(customers, self.orders, self.market_areas,
+                                    period=self.period, active_months=a.active_months,
+                                    pop_months=a.pop_months)
 
     def show(self, frame: pd.DataFrame, *, rows: int | None = 20, columns=PII_COLUMNS,
-             free_text=()):
+             free_text=(), terms: Iterable[str] = ()) -> Table:
         """A table fit for a shared report: personal data masked, at most ``rows`` rows
-        (None: all of them).
+        (None: all of them), shown in the report's language and number format.
 
         ``columns`` hold personal data (masked whole); ``free_text`` columns have the
         e-mail addresses and phone numbers in them masked
         (:func:`helpers.data.privacy.mask_pii`). Nothing is masked when the run says
-        ``mask_pii=False``.
+        ``mask_pii=False``. The headers read in the report's language, and so do the
+        values of the columns named in ``terms`` (:func:`helpers.text.lookup.translate`;
+        masking comes first, so a translated header never escapes it).
         """
         shown = frame if rows is None else frame.head(rows)
-        return mask_pii(shown, columns, enabled=self.mask_pii, free_text=free_text)
+        shown = mask_pii(shown, columns, enabled=self.mask_pii, free_text=free_text)
+        return Table(translate(shown, self.lang, list(terms)))
 
 
 def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
-              period_end: str = "", lang: str = "en", mask_pii: bool = True) -> Context:
-    """The notebook's derived values from its parameters; errors name what is wrong."""
+              period_end: str = "", lang: str = "en", mask_pii: bool = True,
+              objective: str = "find_new_markets") -> Context:
+    """The notebook's derived values from its parameters; errors name the parameter.
+
+    Applies the chart theme (:func:`helpers.viz.theme.apply`); changes no pandas option.
+
+    Raises
+    ------
+    ValueError
+        A parameter that is not one of its choices (``lang``, ``objective``), a
+        ``period_end`` that is not a date, ``mask_pii`` that is not True or False,
+        a ``region`` the config does not know (:class:`~helpers.geo.territories.RegionError`).
+    helpers.config.ConfigError
+        A config file that is missing or wrong.
+    """
     if lang not in ("en", "zh"):
         raise ValueError(f"parameter lang must be 'en' or 'zh', got {lang!r}")
     if period_end:
@@ -119,59 +260,15 @@ def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
         except ValueError:
             raise ValueError(f"parameter period_end must be a date like 2025-12-31, "
                              f"got {period_end!r}") from None
+    if not isinstance(mask_pii, bool):
+        raise ValueError(f"parameter mask_pii must be True or False, got {mask_pii!r}")
+    get_objective(objective)
     cfg = load_config(config)
-    scope = Scope.parse(region, cfg)
+    try:
+        scope = Scope.parse(region, cfg)
+    except RegionError as exc:
+        raise RegionError(f"parameter region: {exc}") from None
     run = RunPaths.for_run(cfg, run_dir)
     theme.apply()
-    pd.set_option("display.max_colwidth", 120)
-    pd.set_option("display.float_format", report_number)
-    return Context(cfg, scope, run, run.region(scope.slug), lang, mask_pii, period_end)
-
-
-def region_kpis(ctx: Context, level: str | None = None) -> pd.DataFrame:
-    """KPIs per region inside the scope (provinces, or cities in a province report).
-
-    Steps 3 and 4 both call this, so their KPI tables agree. In a territory
-    report the provinces are judged against the whole market
-    (:attr:`Context.benchmark`), so that a province reads the same in every
-    report: ``share`` stays the share of the territory's revenue,
-    ``market_share`` is added, and the gap columns come from the market-wide
-    model (a fit on 31 provinces, not on the territory's few).
-
-    At province level only customers in the market's extent count
-    (:attr:`Context.market_areas`): areas outside it (Puerto Rico in a US market)
-    are not rows here, so they are never tiered, a gap or given an action;
-    :func:`outside_extent` lists them.
-    """
-    level = level or ctx.scope.sublevel
-    universe = list(ctx.scope.provinces) if level == "province" else []
-    benchmark = ctx.benchmark if level == "province" else None
-    return _region_kpis(ctx, level, ctx.customers, ctx.orders, universe, benchmark)
-
-
-def _region_kpis(ctx: Context, level: str, customers: pd.DataFrame, orders: pd.DataFrame,
-                 universe: list[str], benchmark: Benchmark | None) -> pd.DataFrame:
-    a = ctx.config.analysis
-    country = ctx.config.geography.country
-    reference = None
-    if level == "province":
-        customers = in_extent(customers, ctx.market_areas)
-        universe = [name for name in universe if name in ctx.market_areas]
-        if has_region_reference(country):
-            reference = load_region_reference(country)
-    return kpis.region_kpis(
-        customers, orders, level=level, period=ctx.period, active_months=a.active_months,
-        pop_months=a.pop_months, reference=reference,
-        universe=universe, min_customers=a.min_customers, expected_method=a.expected_model,
-        benchmark=benchmark,
-    )
-
-
-def outside_extent(ctx: Context) -> pd.DataFrame:
-    """Areas of the scope's customers outside the market's extent, with their customers
-    and revenue (:func:`helpers.analysis.extent.outside_extent`); empty in a province
-    report (its regions are cities)."""
-    a = ctx.config.analysis
-    customers = ctx.customers if ctx.scope.sublevel == "province" else ctx.customers.iloc[0:0]
-    return outside_extent_table(customers, ctx.orders, ctx.market_areas, period=ctx.period,
-                                active_months=a.active_months, pop_months=a.pop_months)
+    return Context(cfg, scope, run, run.region(scope.slug), lang, mask_pii, period_end,
+                   objective)

@@ -28,21 +28,17 @@ baseline_run: str = ""  # an earlier run to compare with (run id under reports/,
 from helpers import context
 
 ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
-                      lang=lang, mask_pii=mask_pii)
+                        lang=lang, mask_pii=mask_pii, objective=objective)
 ctx.heading()
 
 # %%
-import pandas as pd
 from IPython.display import Markdown
 
-from helpers.files import write_json
 from helpers.steps import goals
-from helpers.text.lookup import headers, say, text
-from helpers.text.markup import md_text  # text from the data inside markdown: shown as text
 
-brief = goals.goals_brief(ctx, objective)
-write_json(brief, ctx.out / "goals.json")
-Markdown(f"**{md_text(brief['title'])}**: {md_text(brief['question'])}")
+brief = goals.goals_brief(ctx)
+goals.save_brief(ctx, brief)
+Markdown(goals.question(brief))
 
 # %% [markdown]
 # ## Can the data answer the question?
@@ -52,17 +48,10 @@ Markdown(f"**{md_text(brief['title'])}**: {md_text(brief['question'])}")
 # out with a note.
 
 # %%
-if brief["warnings"]:
-    shown = Markdown(say("data_missing", lang) + "\n\n"
-                     + "\n".join(f"- {md_text(w)}" for w in brief["warnings"]))
-else:
-    shown = Markdown(say("data_complete", lang))
-shown
+Markdown(goals.data_note(brief))
 
 # %%
-headers(pd.DataFrame([{"data": need, "available": text("brief", "yes" if c["available"] else "NO", lang),
-                       "found": c["detail"], "what it is": c["what"]}
-                      for need, c in brief["data_checks"].items()]).set_index("data"), lang)
+ctx.show(goals.checks_table(brief), rows=None)
 
 # %% [markdown]
 # ## The brief
@@ -71,7 +60,7 @@ headers(pd.DataFrame([{"data": need, "available": text("brief", "yes" if c["avai
 # (the baseline period).
 
 # %%
-goals.brief_table(brief)
+ctx.show(goals.brief_table(brief), rows=None)
 
 # %% [markdown]
 # ## KPIs that judge the regions
@@ -79,7 +68,7 @@ goals.brief_table(brief)
 # Each with its formula, unit and target (`objectives: targets:` in `workbook.yaml`).
 
 # %%
-goals.kpi_table(brief)
+ctx.show(goals.kpi_table(brief), rows=None)
 
 # %% [markdown]
 # ## Thresholds
@@ -89,17 +78,16 @@ goals.kpi_table(brief)
 # the ones this objective leans on.
 
 # %%
-pd.Series({k: str(v) for k, v in brief["thresholds"].items()}, name="value").to_frame()
+ctx.show(goals.threshold_table(brief), rows=None)
 
 # %% [markdown]
 # ## What the later steps put first
 
 # %%
-headers(pd.DataFrame([{"step": step, "first": "; ".join(goals.section_titles(step, items, lang))}
-                      for step, items in brief["first"].items()]).set_index("step"), lang)
+ctx.show(goals.first_table(brief), rows=None)
 
 # %% [markdown]
 # ## Assumptions
 
 # %%
-Markdown("\n".join(f"- {md_text(a)}" for a in brief["assumptions"]))
+Markdown(goals.assumption_list(brief))

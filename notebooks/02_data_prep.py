@@ -32,7 +32,7 @@ baseline_run: str = ""  # an earlier run to compare with (run id under reports/,
 from helpers import context
 
 ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
-                      lang=lang, mask_pii=mask_pii)
+                        lang=lang, mask_pii=mask_pii, objective=objective)
 ctx.heading()
 
 # %%
@@ -53,7 +53,7 @@ ledger = check_ledger(result.ledger)
 # quarantined rows are set aside with the reason and saved in `prep/quarantine.csv`.
 
 # %%
-ledger
+ctx.show(ledger, rows=None)
 
 # %%
 ctx.show(prep.set_aside(result.ledger), rows=None, free_text=["reason"])
@@ -66,7 +66,7 @@ ctx.show(prep.set_aside(result.ledger), rows=None, free_text=["reason"])
 # address data needs fixing at the source.
 
 # %%
-prep.location_precision(ctx.customers)
+ctx.show(prep.location_precision(ctx.customers), rows=None)
 
 # %% [markdown]
 # ## Place names that could not be resolved
@@ -109,4 +109,4 @@ ctx.show(ctx.customers, rows=5)
 ctx.show(ctx.orders, rows=5)
 
 # %%
-prep.table_rows(ctx)
+ctx.show(prep.table_rows(ctx), rows=None)

@@ -27,30 +27,21 @@ baseline_run: str = ""  # an earlier run to compare with (run id under reports/,
 from helpers import context
 
 ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
-                      lang=lang, mask_pii=mask_pii)
+                        lang=lang, mask_pii=mask_pii, objective=objective)
 ctx.heading()
 
 # %%
 import matplotlib.pyplot as plt
+from IPython.display import Markdown
 
-from helpers.analysis import segments
-from helpers.analysis.customers import purchase_summary
-from helpers.analysis.kpis import monthly_revenue
+from helpers.steps import goals, visuals
 from helpers.viz import charts
 from helpers.viz.maps import points, regions
 from helpers.viz.maps.area import MapArea
 
-kpis = context.region_kpis(ctx)
-with_customers = kpis[kpis["customers"] > 0]
-level = ctx.scope.sublevel  # provinces in the national and territory reports, cities in a province report
+tables = visuals.visual_tables(ctx)  # regions: provinces, or a province report's cities
 area = MapArea.of(ctx.scope, ctx.config)  # the maps' country, a province report's cities, report.tiles
-
-# %%
-from IPython.display import Markdown
-
-from helpers.steps import goals
-
-Markdown(goals.first_note(goals.load_brief(ctx, objective), "03"))
+Markdown(goals.first_note(goals.load_brief(ctx), "03"))
 
 # %% [markdown] tags=["section-revenue_by_region"]
 # ## Revenue and customers by region
@@ -60,8 +51,8 @@ Markdown(goals.first_note(goals.load_brief(ctx, objective), "03"))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
-charts.plot_region_bars(with_customers, value="revenue", top=12, lang=lang, ax=axes[0])
-charts.plot_region_bars(with_customers, value="customers", top=12, lang=lang, ax=axes[1])
+charts.plot_region_bars(tables["regions"], value="revenue", top=12, lang=lang, ax=axes[0])
+charts.plot_region_bars(tables["regions"], value="customers", top=12, lang=lang, ax=axes[1])
 fig.tight_layout()
 
 # %% [markdown] tags=["section-concentration"]
@@ -71,7 +62,7 @@ fig.tight_layout()
 # 80% tells how many regions carry four fifths of the business.
 
 # %%
-charts.plot_share(with_customers, value="revenue", lang=lang)
+charts.plot_share(tables["regions"], value="revenue", lang=lang)
 
 # %% [markdown]
 # The Lorenz curves say the same for regions and for single customers: the further a curve
@@ -81,12 +72,10 @@ charts.plot_share(with_customers, value="revenue", lang=lang)
 # a named owner.
 
 # %%
-in_period = ctx.orders[ctx.period.contains(ctx.orders["order_date"])]
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
-charts.plot_lorenz(kpis, value="revenue", unit="provinces" if level == "province" else "cities",
-                   lang=lang, ax=axes[0])
-charts.plot_lorenz(in_period.groupby("customer_id")["amount"].sum(), value="revenue",
-                   unit="customers", lang=lang, ax=axes[1])
+charts.plot_lorenz(tables["kpis"], value="revenue", unit=tables["unit"], lang=lang, ax=axes[0])
+charts.plot_lorenz(tables["customer_revenue"], value="revenue", unit="customers", lang=lang,
+                   ax=axes[1])
 fig.tight_layout()
 
 # %% [markdown] tags=["section-customers_vs_revenue"]
@@ -96,7 +85,7 @@ fig.tight_layout()
 # small customers, a case for up-selling.
 
 # %%
-charts.plot_customers_vs_revenue(with_customers, lang=lang)
+charts.plot_customers_vs_revenue(tables["regions"], lang=lang)
 
 # %% [markdown] tags=["section-trend"]
 # ## Monthly revenue trend
@@ -105,10 +94,7 @@ charts.plot_customers_vs_revenue(with_customers, lang=lang)
 # down while the market grows.
 
 # %%
-orders_by_region = (ctx.orders.drop(columns=[level], errors="ignore")
-                    .merge(ctx.customers[["customer_id", level]], on="customer_id", how="left"))
-monthly = monthly_revenue(orders_by_region, by=level)
-charts.plot_trend(monthly, value="revenue", hue=level, top=6, lang=lang)
+charts.plot_trend(tables["monthly"], value="revenue", hue=tables["level"], top=6, lang=lang)
 
 # %% [markdown] tags=["section-order_values"]
 # ## How large is a typical order?
@@ -118,7 +104,7 @@ charts.plot_trend(monthly, value="revenue", hue=level, top=6, lang=lang)
 # revenue. Returns are counted but cannot be placed on this axis.
 
 # %%
-charts.plot_order_values(in_period, lang=lang)
+charts.plot_order_values(tables["period_orders"], lang=lang)
 
 # %% [markdown] tags=["section-segment_mix"]
 # ## What kind of customers does each region have?
@@ -128,10 +114,7 @@ charts.plot_order_values(in_period, lang=lang)
 # large red share needs a win-back campaign more than new prospects.
 
 # %%
-rfm = segments.rfm(purchase_summary(ctx.orders, as_of=ctx.period.as_of),
-                   bins=ctx.config.analysis.rfm_bins)
-customer_segments = rfm.merge(ctx.customers[["customer_id", level]], on="customer_id", how="left")
-charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang)
+charts.plot_segment_mix(tables["segments"], region=tables["level"], top=12, lang=lang)
 
 # %% [markdown] tags=["section-region_map"]
 # ## Map: where is the money?
@@ -143,7 +126,7 @@ charts.plot_segment_mix(customer_segments, region=level, top=12, lang=lang)
 # is a circle sized by its revenue. Hover over a region for its numbers.
 
 # %%
-regions.region_map(kpis, value="revenue", area=area, lang=lang)
+regions.region_map(tables["kpis"], value="revenue", area=area, lang=lang)
 
 # %% [markdown] tags=["section-customer_map"]
 # ## Map: every customer

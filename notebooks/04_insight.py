@@ -32,29 +32,17 @@ baseline_run: str = ""  # an earlier run to compare with (run id under reports/,
 from helpers import context
 
 ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
-                      lang=lang, mask_pii=mask_pii)
+                        lang=lang, mask_pii=mask_pii, objective=objective)
 ctx.heading()
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 
-from helpers.steps import insight
-from helpers.text.lookup import translate
-from helpers.text.narrative.tiers import partner_reasons
+from helpers.steps import goals, insight
 
 tables = insight.insight_tables(ctx)
 insight.save_insight(ctx, tables)
-kpis = tables["region_kpis"]
-
-
-def explain(topic):
-    return Markdown(insight.explain(ctx, tables, topic))
-
-
-# %%
-from helpers.steps import goals
-
-Markdown(goals.first_note(goals.load_brief(ctx, objective), "04"))
+Markdown(goals.first_note(goals.load_brief(ctx), "04"))
 
 # %% [markdown] tags=["section-region_kpis"]
 # ## Region KPIs
@@ -67,12 +55,7 @@ Markdown(goals.first_note(goals.load_brief(ctx, objective), "04"))
 # too few customers for their rates and growth to be trusted.
 
 # %%
-columns = [c for c in ["region", "region_en", "customers", "new_customers", "active_customers",
-                       "revenue", "share", "growth_yoy", "growth_pop", "aov",
-                       "orders_per_customer", "revenue_per_customer", "marketing_spend", "roi",
-                       "reps", "customers_per_rep", "revenue_per_rep", "small_sample"]
-           if c in kpis]
-kpis[columns].round(3)
+insight.section(ctx, tables, "region_kpis")
 
 # %% [markdown] tags=["section-hotspots"]
 # ## Hot and cold spots
@@ -86,12 +69,7 @@ kpis[columns].round(3)
 # report renders in seconds.
 
 # %%
-explain("hotspots")
-
-# %%
-hot_columns = [c for c in ["region", "region_en", "revenue", "revenue_per_capita", "gi_z",
-                           "gi_p_fdr", "gi_bin", "hotspot", "lisa_quadrant"] if c in kpis]
-translate(kpis[hot_columns].sort_values("gi_z", ascending=False).round(3), lang, ["hotspot"])
+insight.section(ctx, tables, "hotspots")
 
 # %% [markdown] tags=["section-gaps"]
 # ## Market gaps: blank and under-served regions
@@ -103,14 +81,7 @@ translate(kpis[hot_columns].sort_values("gi_z", ascending=False).round(3), lang,
 # if the region were served like the others (small: a real gap).
 
 # %%
-explain("gaps")
-
-# %%
-gap_columns = [c for c in ["gap_rank", "region", "region_en", "gap_kind", "customers",
-                           "expected_customers", "customer_gap", "gap_ratio", "gap_p",
-                           "customers_per_million", "revenue_per_100m_gdp", "population_10k",
-                           "gdp_100m_cny"] if c in tables["market_gaps"]]
-translate(tables["market_gaps"][gap_columns].head(15).round(3), lang, ["gap_kind"])
+insight.section(ctx, tables, "gaps")
 
 # %% [markdown] tags=["section-isolated"]
 # ## Isolated customers
@@ -120,11 +91,7 @@ translate(tables["market_gaps"][gap_columns].head(15).round(3), lang, ["gap_kind
 # ask why they chose us and whether they can anchor a new local market.
 
 # %%
-explain("isolated")
-
-# %%
-translate(ctx.show(tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
-                   .round(1)), lang, ["segment", "stage"])
+insight.section(ctx, tables, "isolated")
 
 # %% [markdown] tags=["section-concentration"]
 # ## Concentration
@@ -134,13 +101,7 @@ translate(ctx.show(tables["isolated_customers"].drop(columns=["lat", "lon"], err
 # base.
 
 # %%
-explain("concentration")
-
-# %%
-import pandas as pd
-
-c = tables["concentration"]
-pd.DataFrame({"regions": c["regions"], "customers": c["customers"]}).round(3)
+insight.section(ctx, tables, "concentration")
 
 # %% [markdown] tags=["section-segments"]
 # ## Customer segments (RFM)
@@ -149,10 +110,7 @@ pd.DataFrame({"regions": c["regions"], "customers": c["customers"]}).round(3)
 # of the period.
 
 # %%
-explain("segments")
-
-# %%
-translate(tables["segment_summary"].round(3), lang, ["segment", "meaning"])
+insight.section(ctx, tables, "segments")
 
 # %% [markdown] tags=["section-clusters"]
 # ## Behaviour clusters (K-means)
@@ -164,10 +122,7 @@ translate(tables["segment_summary"].round(3), lang, ["segment", "meaning"])
 # Davies-Bouldin: lower is better).
 
 # %%
-explain("clusters")
-
-# %%
-tables["cluster_scores"].round(3)
+insight.section(ctx, tables, "clusters")
 
 # %% [markdown] tags=["section-lifecycle"]
 # ## Lifecycle
@@ -176,10 +131,7 @@ tables["cluster_scores"].round(3)
 # long silence. The windows are set in `workbook.yaml` (`analysis:`).
 
 # %%
-explain("lifecycle")
-
-# %%
-translate(tables["lifecycle_summary"].round(3), lang, ["stage", "meaning"])
+insight.section(ctx, tables, "lifecycle")
 
 # %% [markdown] tags=["section-ltv"]
 # ## Lifetime value
@@ -190,11 +142,7 @@ translate(tables["lifecycle_summary"].round(3), lang, ["stage", "meaning"])
 # where retention effort pays.
 
 # %%
-explain("ltv")
-
-# %%
-top_value = tables["ltv"].sort_values("ltv", ascending=False).head(10)
-top_value.round(2)
+insight.section(ctx, tables, "ltv")
 
 # %% [markdown] tags=["section-partners"]
 # ## Channel partners: A/B/C
@@ -204,17 +152,4 @@ top_value.round(2)
 # in the period (high/medium/low) and flags: new, high-frequency, high-value, churned.
 
 # %%
-explain("partners")
-
-# %%
-tables["partner_summary"].round(3)
-
-# %%
-partner_columns = [c for c in ["customer_id", "name", "province", "city", "tier", "score",
-                               "tier_reason", "value_tier", "revenue", "orders", "flag_new",
-                               "flag_high_frequency", "flag_high_value", "flag_churned",
-                               "missing"] if c in tables["partner_tiers"]]
-partner_table = tables["partner_tiers"].assign(  # why each tier, in the report's language
-    tier_reason=partner_reasons(tables["partner_tiers"], insight.audience(ctx)))
-if len(partner_table):
-    display(ctx.show(partner_table[partner_columns].sort_values("revenue", ascending=False)))
+insight.section(ctx, tables, "partners")

@@ -33,25 +33,18 @@ baseline_run: str = ""  # an earlier run to compare with (run id under reports/,
 from helpers import context
 
 ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_end=period_end,
-                      lang=lang, mask_pii=mask_pii)
+                        lang=lang, mask_pii=mask_pii, objective=objective)
 ctx.heading()
 
 # %%
 from IPython.display import Markdown
 
-from helpers.steps import goals
-from helpers.steps import insight, strategy
-from helpers.text.lookup import say
-from helpers.text.markup import md_text  # text from the data inside markdown: shown as text
+from helpers.steps import goals, insight, strategy
 
-brief = goals.load_brief(ctx, objective)
 step4 = insight.ensure_insight(ctx)
 tables = strategy.strategy_tables(ctx, step4, baseline_run=baseline_run)
 strategy.save_strategy(ctx, tables)
-title = md_text(brief["title"])
-Markdown(say("objective_missing", lang, title=title,
-             warnings="; ".join(md_text(w) for w in brief["warnings"]))
-         if brief["warnings"] else say("objective_only", lang, title=title))
+Markdown(goals.objective_note(goals.load_brief(ctx)))
 
 # %% [markdown]
 # ## Executive summary
@@ -59,11 +52,62 @@ Markdown(say("objective_missing", lang, title=title,
 # The five findings that matter most for the objective, each with its number.
 
 # %%
-strategy.executive_summary(ctx, step4, tables, objective)
+strategy.summary_section(tables)
 
 # %% [markdown]
-# The sections below come in the order the objective puts first.
+# In the shared report the sections below come in the order the objective puts first.
+
+# %% [markdown] tags=["section-tiers"]
+# ## Region tiers and their evidence
+#
+# Every region gets one tier, and its tier decides what the playbook asks of it.
 
 # %%
-for section in strategy.section_order(brief):
-    strategy.show_section(section, ctx, tables)
+strategy.tiers_section(ctx, tables)
+
+# %% [markdown] tags=["section-playbook"]
+# ## Playbook and action list
+#
+# What to do in each kind of market, who owns it and the KPI that shows progress. Sales
+# actions go to the reps of the region's territory by name.
+
+# %%
+strategy.playbook_section(ctx, tables)
+
+# %% [markdown] tags=["section-budget"]
+# ## Budget reallocation
+#
+# The marketing budget split anew: each region's spend follows the return it is expected
+# to bring, within the floors and caps set in `workbook.yaml` (`budget:`).
+
+# %%
+strategy.budget_section(ctx, tables)
+
+# %% [markdown] tags=["section-customers"]
+# ## Customer campaigns
+#
+# One campaign per RFM segment, worked by the customer's own rep where the action is for
+# sales. The table counts customers per campaign; names and contacts are only in
+# `campaign_list.csv` and `actions.xlsx`.
+
+# %%
+strategy.customers_section(ctx, tables)
+
+# %% [markdown] tags=["section-partners"]
+# ## Channel partner plans
+#
+# Channel partners by A/B/C tier (step 4's scoring table). B-tier partners get a
+# development plan that works on their weakest scoring factors; the list with contacts is
+# in `partner_plans.csv` and `actions.xlsx`.
+
+# %%
+strategy.partners_section(ctx, tables)
+
+# %% [markdown] tags=["section-monitoring"]
+# ## Compared with an earlier run
+#
+# What changed since an earlier run of the same region (`baseline_run`): tiers, regions
+# newly blank or hot, and how customers moved between segments.
+
+# %%
+strategy.monitoring_section(ctx, tables)

@@ -8,10 +8,11 @@ import json
 import pytest
 import yaml
 
+from helpers.catalog import DATA_NEEDS, FINDINGS, KPIS, OBJECTIVES, SECTIONS, get_objective
 from helpers.config import ConfigError, load_config
 from helpers.context import open_step
-from helpers.files import write_json
 from helpers.steps import goals
+from helpers.text.lookup import say
 
 
 def variant(tiny_config, tmp_path_factory, name, change):
@@ -46,32 +47,34 @@ def no_spend_no_erp(tiny_config, tmp_path_factory):
 
 def test_catalog_is_complete():
     config = load_config()
-    assert list(goals.OBJECTIVES) == ["find_new_markets", "reallocate_resources",
-                                      "compare_regions", "keep_valuable_customers",
-                                      "tier_partners"]
-    for key, item in goals.OBJECTIVES.items():
+    assert list(OBJECTIVES) == ["find_new_markets", "reallocate_resources", "compare_regions",
+                                "keep_valuable_customers", "tier_partners"]
+    for key, item in OBJECTIVES.items():
         words = item.words("en")
         assert item.key == key and words["title"] and words["question"] and words["baseline"]
-        assert item.kpis and set(item.kpis) <= set(goals.KPIS)
-        assert sorted(item.first["05"]) == sorted(goals.STEP5_SECTIONS)
-        assert {"03", "04", "05"} <= set(item.first)
+        assert item.kpis and set(item.kpis) <= set(KPIS)
+        assert sorted(item.first["05"]) == sorted(SECTIONS["05"])
+        assert set(item.first) == set(SECTIONS)
         for step in ("03", "04"):  # every name is a section the step has
-            assert item.first[step] and set(item.first[step]) <= set(goals.SECTIONS[step])
+            assert item.first[step] and set(item.first[step]) <= set(SECTIONS[step])
+        # every finding kind once, in the objective's order
+        assert sorted(item.findings) == sorted(FINDINGS)
         for name in item.thresholds:  # every threshold is a config key
             section, _, attr = name.rpartition(".")
             holder = getattr(config, section or "strategy")
             assert hasattr(holder, attr), name
-    for key, kpi in goals.KPIS.items():
+    for key, kpi in KPIS.items():
         words = goals.kpi_words(key, "en")
         assert words["definition"] and words["formula"] and words["unit"], key
-        assert set(kpi["needs"]) <= set(goals.DATA_NEEDS), key
+        assert set(kpi["needs"]) <= set(DATA_NEEDS), key
         assert kpi["better"] in ("higher", "lower", "n/a")
-    assert set(config.objectives.targets) <= set(goals.KPIS)
+    assert set(config.objectives.targets) <= set(KPIS)
 
 
-def test_unknown_objective_names_the_choices():
-    with pytest.raises(ValueError, match="find_new_markets.*tier_partners.*got 'grow'"):
-        goals.get_objective("grow")
+def test_unknown_objective_names_the_parameter_and_the_choices():
+    with pytest.raises(ValueError, match="parameter objective must be one of "
+                                         r"\['find_new_markets'.*'tier_partners'\], got 'grow'"):
+        get_objective("grow")
 
 
 def test_brief_with_full_data(full):
@@ -79,8 +82,7 @@ def test_brief_with_full_data(full):
     assert brief["objective"] == "reallocate_resources"
     assert brief["warnings"] == []
     assert all(k["available"] for k in brief["kpis"])
-    assert [k["kpi"] for k in brief["kpis"]] == list(
-        goals.OBJECTIVES["reallocate_resources"].kpis)
+    assert [k["kpi"] for k in brief["kpis"]] == list(OBJECTIVES["reallocate_resources"].kpis)
     assert brief["kpis"][0]["formula"] == "sum(amount) over orders in the period"
     roi = next(k for k in brief["kpis"] if k["kpi"] == "roi")
     assert roi["target"] == 30 and roi["unit"] == "CNY per CNY"
@@ -93,8 +95,8 @@ def test_brief_with_full_data(full):
     assert (brief["period_start"] - brief["baseline_start"]).days in (365, 366)
     assert all(brief["data"]["available"].values())
     assert brief["data"]["customers"] == len(full.customers)
-    # the brief is JSON-ready
-    write_json(brief, full.out / "goals.json")
+    # the brief is JSON-ready; step 1 saves it as goals.json
+    assert goals.save_brief(full, brief) == full.out / "goals.json"
     saved = json.loads((full.out / "goals.json").read_text("utf-8"))
     assert saved["data_checks"]["spend"]["available"] is True
 
@@ -151,20 +153,20 @@ def test_tables_for_the_report(full):
     assert (kpis["data"] == "yes").all()
 
 
-def test_load_brief_and_priorities(full):
-    write_json(goals.goals_brief(full, "tier_partners"), full.out / "goals.json")
+def test_load_brief_is_the_saved_one_unless_stale(full):
+    goals.save_brief(full, goals.goals_brief(full, "tier_partners"))
     assert goals.load_brief(full, "tier_partners")["objective"] == "tier_partners"
     # a saved brief for another objective is stale: the parameter wins
     assert goals.load_brief(full, "compare_regions")["objective"] == "compare_regions"
+    # the context's objective is the default
+    assert full.objective == "find_new_markets"
+    assert goals.load_brief(full)["objective"] == "find_new_markets"
     brief = goals.load_brief(full, "keep_valuable_customers")
-    assert goals.priorities(brief, "05")[:2] == ["customers", "monitoring"]
-    assert goals.priorities(brief, "04", ["region_kpis", "lifecycle", "segments"]) == [
-        "segments", "lifecycle", "region_kpis"]
-    assert goals.priorities({}, "05", ["a", "b"]) == ["a", "b"]
+    assert list(brief["first"]["05"][:2]) == ["customers", "monitoring"]
 
 
 def test_first_note_names_the_sections_in_order():
-    brief = {"title": "Keep <and> [grow](javascript:x)", "first": goals.OBJECTIVES[
+    brief = {"title": "Keep <and> [grow](javascript:x)", "first": OBJECTIVES[
         "keep_valuable_customers"].first}
     note = goals.first_note(brief, "04")  # the title and section names are markdown text
     assert note == ("Objective: **Keep &lt;and&gt; \\[grow\\]\\(javascript\\:x\\)**. The shared "
@@ -179,7 +181,7 @@ def test_brief_in_chinese_keeps_the_keys(no_spend_no_erp):
     brief = goals.goals_brief(ctx, "tier_partners")
     assert brief["lang"] == "zh" and brief["objective"] == "tier_partners"
     assert brief["title"] == "渠道伙伴分级" and brief["question"].endswith("？")
-    assert [k["kpi"] for k in brief["kpis"]] == list(goals.OBJECTIVES["tier_partners"].kpis)
+    assert [k["kpi"] for k in brief["kpis"]] == list(OBJECTIVES["tier_partners"].kpis)
     # a KPI is named in the report's language (its key stays in the brief)
     warning = next(w for w in brief["warnings"] if w.startswith("伙伴分级"))
     assert warning.startswith("伙伴分级 无法计算：需要伙伴企业资料") and "未映射" in warning
@@ -191,8 +193,7 @@ def test_brief_in_chinese_keeps_the_keys(no_spend_no_erp):
     assert kpis.loc["伙伴分级", "公式"] == "各因素得分相加；≥ 16 为A类，10 至 < 16 为B类，< 10 为C类"
     assert "共享报告优先展示" in goals.first_note(brief, "04")
     # a brief saved in English is stale for a Chinese report
-    write_json(goals.goals_brief(no_spend_no_erp, "tier_partners"),
-                     ctx.out / "goals.json")
+    goals.save_brief(ctx, goals.goals_brief(no_spend_no_erp, "tier_partners"))
     assert goals.load_brief(ctx, "tier_partners")["lang"] == "zh"
     assert goals.load_brief(no_spend_no_erp, "tier_partners")["lang"] == "en"
 
@@ -213,3 +214,40 @@ def test_partner_thresholds_and_currency_come_from_the_config(tiny_config, tmp_p
     assert revenue["unit"] == "BRL"
     question = goals.goals_brief(ctx, "reallocate_resources")["question"]
     assert question == "Where does the next BRL of marketing and the next sales rep earn most?"
+
+
+def test_what_notebook_01_shows(no_spend_no_erp):
+    """The brief's parts as notebook 01 shows them (it only calls these)."""
+    brief = goals.goals_brief(no_spend_no_erp, "reallocate_resources")
+    assert goals.question(brief) == ("**Reallocate sales and marketing resources**: Where does "
+                                     "the next CNY of marketing and the next sales rep earn "
+                                     "most\\?")
+    note = goals.data_note(brief)
+    assert note.startswith(say("data_missing", "en"))
+    assert note.count("\n- ") == len(brief["warnings"]) > 0
+    checks = goals.checks_table(brief)
+    assert list(checks.index) == list(DATA_NEEDS)
+    assert list(checks.columns) == ["available", "found", "what it is"]
+    assert checks.loc["spend", "available"] == "NO" and checks.loc["orders", "available"] == "yes"
+    thresholds = goals.threshold_table(brief)
+    assert thresholds.loc["budget.floor_vs_current", "value"] == "0.5"
+    assert list(thresholds.index) == list(OBJECTIVES["reallocate_resources"].thresholds)
+    first = goals.first_table(brief)
+    assert list(first.index) == ["03", "04", "05"]
+    assert first.loc["05", "first"].startswith("Budget reallocation; Region tiers")
+    assert goals.assumption_list(brief).count("- ") >= 3
+    assert goals.objective_note(brief).startswith(
+        "Objective: **Reallocate sales and marketing resources**. Data missing for it (see "
+        "step 1): marketing\\_spend cannot be computed")
+    complete = goals.goals_brief(no_spend_no_erp, "find_new_markets")
+    assert goals.data_note(complete) == say("data_complete", "en")
+    assert goals.objective_note(complete) == "Objective: **Find new markets**."
+
+
+def test_what_notebook_01_shows_escapes_text_from_data():
+    brief = {"lang": "en", "title": "<b>x</b>", "question": "[a](javascript:b)",
+             "warnings": ["`c` <img src=x onerror=alert(1)>"], "assumptions": ["*d*"]}
+    shown = " ".join([goals.question(brief), goals.data_note(brief),
+                      goals.objective_note(brief), goals.assumption_list(brief)])
+    assert "<b>" not in shown and "<img" not in shown and "](javascript" not in shown
+    assert "&lt;b&gt;" in shown and "&lt;img" in shown

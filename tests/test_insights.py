@@ -190,3 +190,53 @@ def test_every_hot_spot_value_has_a_chinese_label():
     values = [v for v in get_args(Analysis.model_fields["hotspot_value"].annotation)
               if v != "auto"]
     assert values and all(re.search("[\u4e00-\u9fff]", label(v, "zh")) for v in values)
+
+
+def test_the_tables_notebook_04_shows(national):
+    """Notebook 04 calls insight.table for each table: the column picks, order and rows
+    are decided here, personal data masked, key values in the report's language."""
+    import dataclasses
+
+    ctx, tables = national
+    shown = {name: insight.table(ctx, tables, name) for name in insight.TABLES}
+    assert all(t is not None for t in shown.values())
+    kpis = shown["region_kpis"].data
+    assert len(kpis) == 31 and list(kpis.columns[:3]) == ["region", "region_en", "customers"]
+    hot = shown["hotspots"].data
+    assert hot["gi_z"].is_monotonic_decreasing and hot.iloc[0]["region"] in STORY["hot"]
+    gaps = shown["gaps"].data  # the first 15 of the ranked gaps
+    assert len(gaps) == min(15, len(tables["market_gaps"])) and gaps["gap_rank"].iloc[0] == 1
+    assert gaps["gap_rank"].is_monotonic_increasing
+    assert "lat" not in shown["isolated"].data and len(shown["ltv"].data) == 10
+    partners = shown["partners"].data
+    assert len(partners) == 20 and partners["revenue"].is_monotonic_decreasing
+    names = set(ctx.customers["name"].dropna())
+    assert not names & set(partners["name"])  # masked in a shared report
+    zh = dataclasses.replace(ctx, lang="zh")
+    segments = insight.table(zh, tables, "segments").data
+    assert "重要价值客户" in set(segments.iloc[:, 0])  # segment names in Chinese
+    assert insight.table(ctx, {**tables, "partner_tiers": tables["partner_tiers"].head(0)},
+                         "partners") is None
+    with pytest.raises(ValueError, match="unknown table 'weather'"):
+        insight.table(ctx, tables, "weather")
+
+
+def test_each_section_of_notebook_04_is_its_words_and_tables(national):
+    """One call per section: the explanation (none for the KPI table) and the tables."""
+    from helpers.catalog import SECTIONS
+
+    ctx, tables = national
+    assert list(insight.SECTION_TABLES) == list(SECTIONS["04"])
+    for key in SECTIONS["04"]:
+        parts = insight.section(ctx, tables, key).parts
+        words = [p.data for p in parts if not hasattr(p, "to_html")]
+        shown = [p for p in parts if hasattr(p, "to_html")]
+        assert words == ([] if key == "region_kpis" else [insight.explain(ctx, tables, key)])
+        assert [p.data.equals(insight.table(ctx, tables, name).data)
+                for p, name in zip(shown, insight.SECTION_TABLES[key], strict=True)] == [
+                    True] * len(insight.SECTION_TABLES[key]), key
+    # no partner tiers: the partner section shows its words and the (empty) summary only
+    none = {**tables, "partner_tiers": tables["partner_tiers"].head(0)}
+    assert len(insight.section(ctx, none, "partners").parts) == 2
+    with pytest.raises(ValueError, match="unknown section 'weather' of step 4"):
+        insight.section(ctx, tables, "weather")

@@ -46,23 +46,68 @@ def test_notebook_matches_its_py_pair(path):
     assert [c.cell_type for c in nb.cells] == [c.cell_type for c in paired.cells]
 
 
-@pytest.mark.parametrize("step", ["03", "04"])
-def test_sections_are_tagged_as_the_catalog_names_them(step):
-    """The report reorders sections by tag, so tags and titles must match goals.SECTIONS."""
-    from helpers.steps.goals import SECTIONS, section_titles
-
-    (path,) = [p for p in NOTEBOOKS if p.name.startswith(step)]
-    nb = nbformat.read(path, as_version=4)
+def _tagged_sections(path) -> dict[str, str]:
+    """Section key -> the first line of its markdown cell, in the notebook's order."""
     tagged = {}
-    for cell in nb.cells:
+    for cell in nbformat.read(path, as_version=4).cells:
         keys = [t[len("section-"):] for t in cell.metadata.get("tags", [])
                 if t.startswith("section-")]
         if keys:
-            assert cell.cell_type == "markdown"
+            assert cell.cell_type == "markdown", (path.name, keys)
+            assert len(keys) == 1 and keys[0] not in tagged, (path.name, keys)
             tagged[keys[0]] = cell.source.splitlines()[0]
+    return tagged
+
+
+@pytest.mark.parametrize("step", ["03", "04", "05"])
+def test_sections_are_tagged_as_the_catalog_names_them(step):
+    """The report reorders sections by tag (:func:`helpers.run.render.order_sections`), so
+    the tags, their titles in English and Chinese and every objective's order must agree
+    with :data:`helpers.catalog.SECTIONS`."""
+    from helpers.catalog import OBJECTIVES, SECTIONS
+    from helpers.run.render import load_translations
+    from helpers.steps.goals import section_titles
+
+    (path,) = [p for p in NOTEBOOKS if p.name.startswith(step)]
+    tagged = _tagged_sections(path)
     assert list(tagged) == list(SECTIONS[step])
-    titles = section_titles(step, SECTIONS[step], "en")
-    assert tagged == {key: f"## {title}" for key, title in zip(SECTIONS[step], titles, strict=True)}
+    translations = {k.splitlines()[0]: v.splitlines()[0]
+                    for k, v in load_translations(PROJECT_ROOT / "notebooks", "zh").items()}
+    for lang in ("en", "zh"):
+        titles = section_titles(step, SECTIONS[step], lang)
+        shown = tagged if lang == "en" else {k: translations.get(v) for k, v in tagged.items()}
+        assert shown == {key: f"## {title}"
+                         for key, title in zip(SECTIONS[step], titles, strict=True)}, lang
+    for objective in OBJECTIVES.values():
+        first = objective.first[step]
+        assert first and set(first) <= set(tagged), (objective.key, first)
+        assert len(set(first)) == len(first), objective.key
+
+
+@pytest.mark.parametrize(("step", "call"), [("04", 'insight.section(ctx, tables, "{key}")'),
+                                            ("05", "strategy.{key}_section(ctx, tables)")])
+def test_each_section_is_one_call_and_moves_as_the_objective_says(step, call):
+    """Steps 4 and 5 show each section with one call right after its heading; the shared
+    report puts the objective's sections first with one mechanism
+    (:func:`helpers.run.render.order_sections`), leaving what comes before the first
+    section (in step 5 the executive summary) on top."""
+    from helpers.catalog import OBJECTIVES
+    from helpers.run.render import order_sections
+
+    (path,) = [p for p in NOTEBOOKS if p.name.startswith(step)]
+    cells = nbformat.read(path, as_version=4).cells
+    for objective in OBJECTIVES.values():
+        ordered = order_sections(cells, objective.first[step])
+        tagged = [(i, t[len("section-"):]) for i, c in enumerate(ordered)
+                  for t in c.metadata.get("tags", []) if t.startswith("section-")]
+        keys = [key for _, key in tagged]
+        assert keys[:len(objective.first[step])] == list(objective.first[step]), objective.key
+        for i, key in tagged:
+            assert ordered[i + 1].cell_type == "code" and ordered[i + 1].source == call.format(
+                key=key), (key, ordered[i + 1].source)
+        if step == "05":
+            assert any(c.source.startswith("## Executive summary")
+                       for c in ordered[:tagged[0][0]])
 
 
 def test_every_markdown_cell_has_a_current_chinese_translation():
@@ -80,7 +125,7 @@ def test_every_markdown_cell_has_a_current_chinese_translation():
             assert cell.source.strip() in translations, f"{path.name}: {cell.source[:60]!r}"
             text = translations[cell.source.strip()]
             assert text.strip() and text.strip() != cell.source.strip()
-            # headings keep their level; section headings read as goals.SECTIONS says
+            # headings keep their level; section headings read as helpers.catalog.SECTIONS says
             level = cell.source.lstrip().split(" ", 1)[0]
             if level.startswith("#"):
                 assert text.lstrip().split(" ", 1)[0] == level

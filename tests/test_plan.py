@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import shutil
 
 import pandas as pd
@@ -12,7 +14,8 @@ import yaml
 from helpers import context
 from helpers.analysis.partners import PTS_COLUMNS
 from helpers.analysis.tiers import TIERS
-from helpers.steps import goals, strategy
+from helpers.catalog import OBJECTIVES, SECTIONS
+from helpers.steps import strategy
 from helpers.steps.insight import audience, ensure_insight
 from helpers.text.narrative import summary
 
@@ -30,7 +33,7 @@ def variant(tiny_config, tmp_path_factory, name, change):
 def findings(ctx, insight, tables):
     """The candidate findings of the executive summary, as step 5 words them."""
     return summary.findings(insight, tables, audience(ctx),
-                            concentration=strategy.customer_concentration(insight, tables))
+                            concentration=strategy.customer_concentration(insight))
 
 
 def step5(config, run_dir, region="ALL", period_end="", baseline_run=""):
@@ -47,27 +50,55 @@ def national(tiny_config, tmp_path_factory):
 
 def test_tables_do_not_depend_on_the_objective(national, tiny_config, tmp_path_factory):
     ctx, insight, tables = national
-    again = strategy.strategy_tables(ctx, insight)
+    again = strategy.strategy_tables(dataclasses.replace(ctx, objective="tier_partners"), insight)
     for key in ("tiers", "actions", "campaign"):
         pd.testing.assert_frame_equal(tables[key], again[key])
+    assert tables["summary"]["objective"] == "find_new_markets"
+    assert again["summary"]["objective"] == "tier_partners"
     candidates = findings(ctx, insight, tables)
     tops = {}
-    for objective in goals.OBJECTIVES:
-        shown = strategy.executive_summary(ctx, insight, tables, objective).data
-        saved = json.loads((ctx.out / "executive_summary.json").read_text("utf-8"))
-        assert len(saved["findings"]) == 5 == len(shown.splitlines())
-        for item in saved["findings"]:  # the same finding says the same number everywhere
+    for objective in OBJECTIVES:
+        summary = strategy.executive_summary(ctx, insight, tables, objective)
+        assert summary["objective"] == objective and len(summary["findings"]) == 5
+        for item in summary["findings"]:  # the same finding says the same number everywhere
             assert item["text"] == candidates[item["kind"]]["text"]
             assert any(ch.isdigit() for ch in item["text"])
-        tops[objective] = saved["findings"][0]["kind"]
+        kinds = [item["kind"] for item in summary["findings"]]  # in the objective's order
+        assert kinds == [k for k in OBJECTIVES[objective].findings if k in candidates][:5]
+        tops[objective] = kinds[0]
     partners_first = "partners" if tables["partners"] is not None else "champions"
     assert tops == {"find_new_markets": "gap", "reallocate_resources": "budget",
                     "compare_regions": "size", "keep_valuable_customers": "at_risk",
                     "tier_partners": partners_first}
-    orders = {o: strategy.section_order(goals.goals_brief(ctx, o)) for o in goals.OBJECTIVES}
-    assert orders["reallocate_resources"][0] == "budget"
-    assert orders["keep_valuable_customers"][0] == "customers"
-    assert all(sorted(o) == sorted(goals.STEP5_SECTIONS) for o in orders.values())
+    shown = strategy.summary_section(tables).data.splitlines()
+    assert [line.split(". ", 1)[0] for line in shown] == ["1", "2", "3", "4", "5"]
+
+
+def test_the_summary_is_saved_with_the_exports_and_showing_writes_nothing(national):
+    """executive_summary wrote its file while the report displayed it; now save_strategy
+    writes it and showing the sections touches no file."""
+    ctx, _, tables = national
+    strategy.save_strategy(ctx, tables)
+    saved = json.loads((ctx.out / "executive_summary.json").read_text("utf-8"))
+    assert saved == json.loads(json.dumps(tables["summary"]))
+    before = {p: p.stat().st_mtime_ns for p in ctx.run.root.rglob("*")}
+    shown = [strategy.summary_section(tables).data, *section_texts(ctx, tables).values()]
+    assert all(shown)
+    assert {p: p.stat().st_mtime_ns for p in ctx.run.root.rglob("*")} == before
+
+
+SECTION_FUNCTIONS = {"tiers": strategy.tiers_section, "playbook": strategy.playbook_section,
+            "budget": strategy.budget_section, "customers": strategy.customers_section,
+            "partners": strategy.partners_section, "monitoring": strategy.monitoring_section}
+
+
+def section_texts(ctx, tables) -> dict[str, str]:
+    """What each section of notebook 05 shows (markdown as written, tables as HTML)."""
+    return {key: show(ctx, tables).text() for key, show in SECTION_FUNCTIONS.items()}
+
+
+def test_every_step5_section_has_its_function():
+    assert list(SECTION_FUNCTIONS) == list(SECTIONS["05"])
 
 
 def test_budget_on_the_tiny_data(national):
@@ -158,22 +189,21 @@ def test_unknown_region_in_budget_floors_names_the_key(national, tiny_config, tm
         budget_for(config, tmp_path_factory, national[2]["tiers"])
 
 
-def test_step4_extras_feed_partner_plans_and_campaigns(national, tiny_config, tmp_path_factory):
+def test_step4_tables_feed_partner_plans_and_campaigns(national, tiny_config, tmp_path_factory):
+    """Step 5 uses the step-4 tables it is given; it read some of them again from the
+    region folder (plan.load_step4_extras)."""
     run = tmp_path_factory.mktemp("run") / "copy"
     shutil.copytree(national[0].run.root, run)     # step 4's tables are loaded, not rebuilt
     ctx, insight, _ = step5(tiny_config, run)
     ids = insight["rfm"]["customer_id"].head(6).tolist()
-    # step 4's own files, with the columns step 4 writes
-    pd.DataFrame({"customer_id": ids, "tier": ["A", "B", "B", "C", "B", "A"],
-                  "score": [17, 12, 15, 6, 10, 20],
-                  **{c: 4 for c in PTS_COLUMNS},
-                  "pts_staff": [4, 2, 3, 2, 2, 4], "pts_years": [4, 4, 1, 1, 2, 4],
-                  "pts_capital": [4, 3, 4, 1, 1, 4], "value_tier": "low",
-                  "revenue": 0.0}).to_csv(ctx.out / "partner_tiers.csv", index=False)
-    pd.DataFrame({"customer_id": ids, "stage": "active"}).to_csv(ctx.out / "lifecycle.csv",
-                                                                 index=False)
-    pd.DataFrame({"customer_id": ids, "ltv": [1e6, 2e6, 3e6, 4e6, 5e6, 6e6]}).to_csv(
-        ctx.out / "ltv.csv", index=False)
+    # step 4's tables, with the columns step 4 writes (in memory only: not in the folder)
+    insight = {**insight, "partner_tiers": pd.DataFrame({
+        "customer_id": ids, "tier": ["A", "B", "B", "C", "B", "A"],
+        "score": [17, 12, 15, 6, 10, 20], **{c: 4 for c in PTS_COLUMNS},
+        "pts_staff": [4, 2, 3, 2, 2, 4], "pts_years": [4, 4, 1, 1, 2, 4],
+        "pts_capital": [4, 3, 4, 1, 1, 4], "value_tier": "low", "revenue": 0.0}),
+        "lifecycle": pd.DataFrame({"customer_id": ids, "stage": "active"}),
+        "ltv": pd.DataFrame({"customer_id": ids, "ltv": [1e6, 2e6, 3e6, 4e6, 5e6, 6e6]})}
     tables = strategy.strategy_tables(ctx, insight)
     partners = tables["partners"]
     assert partners["partner_tier"].tolist()[:3] == ["B", "B", "B"]
@@ -190,7 +220,7 @@ def test_step4_extras_feed_partner_plans_and_campaigns(national, tiny_config, tm
     assert sheets == ["region actions", "campaign list", "partner plans", "budget"]
 
 
-def test_exports_hold_contacts_and_the_report_does_not(national, monkeypatch):
+def test_exports_hold_contacts_and_the_report_does_not(national):
     ctx, insight, tables = national
     strategy.save_strategy(ctx, tables)
     out = ctx.out
@@ -204,16 +234,9 @@ def test_exports_hold_contacts_and_the_report_does_not(national, monkeypatch):
     assert headline["tier"] in {"core", "emerging", "gap", "declining", "steady"}
     assert sum(headline["tiers"].values()) == len(tables["tiers"])
 
-    shown_parts: list[str] = []
-
-    def collect(obj):
-        shown_parts.append(obj.to_html() if hasattr(obj, "to_html") else obj.data)
-
-    monkeypatch.setattr(strategy, "display", collect)
-    for section in goals.STEP5_SECTIONS:
-        strategy.show_section(section, ctx, tables)
-    shown = "\n".join(shown_parts)
-    assert "Budget reallocation" in shown and "Customer campaigns" in shown
+    sections = section_texts(ctx, tables)
+    shown = "\n".join(sections.values())
+    assert "Current spend" in sections["budget"] and "<table" in sections["customers"]
     customers = ctx.prep.customers
     for column in ("phone", "email", "name", "contact"):
         values = customers[column].dropna().astype(str)
@@ -226,11 +249,7 @@ def test_reps_names_are_masked_in_the_report_unless_configured(national, monkeyp
     ctx, _, tables = national
     reps = ctx.prep.reps
     assert len(reps) and reps["name"].str.len().min() >= 2
-    shown_parts: list[str] = []
-    monkeypatch.setattr(strategy, "display", lambda obj: shown_parts.append(
-        obj.to_html() if hasattr(obj, "to_html") else obj.data))
-    strategy.show_section("playbook", ctx, tables)
-    shown = "\n".join(shown_parts)
+    shown = strategy.playbook_section(ctx, tables).text()
     leaked = [n for n in reps["name"] if n in shown]
     assert not leaked, f"reps' names reached the report: {leaked[:3]}"
     assert "masked" in shown and "report.show_rep_names" in shown
@@ -250,9 +269,7 @@ def test_reps_names_are_masked_in_the_report_unless_configured(national, monkeyp
     assert any(n in str(c.value) for row in sheet.iter_rows() for c in row for n in reps["name"])
 
     monkeypatch.setattr(ctx.config.report, "show_rep_names", True)
-    shown_parts.clear()
-    strategy.show_section("playbook", ctx, tables)
-    assert any(n in "\n".join(shown_parts) for n in reps["name"])
+    assert any(n in strategy.playbook_section(ctx, tables).text() for n in reps["name"])
     shown_again, masked_again = strategy.shown_actions(ctx, tables)
     assert not masked_again and len(shown_again) == len(tables["actions"])
     assert shown_again["owner"].equals(tables["actions"]["owner"])
@@ -290,14 +307,18 @@ def test_comparison_of_two_runs_on_different_periods(national, tiny_config, tmp_
         earlier.name
     assert "monitoring" in findings(ctx_b, insight_b, tables_b)
 
+    shown = strategy.monitoring_section(ctx_b, tables_b).text()
+    assert shown.startswith(f"Run {earlier.name} (period ") and "Tier changes: " in shown
+    assert "<th>tier_before</th>" in shown and "Segment migration" in shown
+
     missing = strategy.comparison(ctx_b, "no-such-run")
     assert "not found" in missing["error"]
+    assert strategy.monitoring_section(ctx_b, {**tables_b, "comparison": missing}).text() \
+        .startswith("**No comparison:** ")
     assert strategy.comparison(ctx_b, "") is None
 
 
-def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national, monkeypatch):
-    import dataclasses
-
+def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national):
     ctx, insight, tables = national
     zh = dataclasses.replace(ctx, lang="zh")
     found_en, found_zh = findings(ctx, insight, tables), findings(zh, insight, tables)
@@ -308,14 +329,12 @@ def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national, monkeyp
     h = insight["headline"]
     assert found_zh["size"]["text"].startswith(f"{h['customers']:,} 家客户，分析期收入 "
                                                f"{h['revenue']:,.0f} 元")
-    shown: list[str] = []
-    monkeypatch.setattr(strategy, "display", lambda obj: shown.append(
-        obj.to_html() if hasattr(obj, "to_html") else obj.data))
-    for section in goals.STEP5_SECTIONS:
-        strategy.show_section(section, zh, tables)
-    page = "\n".join(shown)
-    assert "## 地区分级及依据" in page and "## 预算重新分配" in page
+    sections = section_texts(zh, tables)
+    page = "\n".join(sections.values())
+    assert sections["tiers"].startswith("每个地区归入其满足规则的第一个分级")
+    assert sections["budget"].startswith("当前费用 ")
     assert "<th>分级</th>" in page and "核心" in page and "区域销售经理" in page
+    assert "未指定基准运行" in sections["monitoring"]
     # the tables themselves keep their English keys (exports, run comparisons)
     assert set(tables["tiers"]["tier"]) <= set(TIERS)
 
@@ -337,3 +356,26 @@ def test_a_province_has_the_same_tier_in_its_territory_report(national, tiny_con
     pd.testing.assert_series_equal(mine["gap_ratio"], whole.loc[mine.index, "gap_ratio"])
     assert mine["tier"].to_dict() == whole.loc[mine.index, "tier"].to_dict()
     assert mine["tier_reason"].to_dict() == whole.loc[mine.index, "tier_reason"].to_dict()
+    assert "judged against the whole market" in strategy.tiers_section(ctx, local).text()
+    assert "judged against" not in strategy.tiers_section(national[0], tables).text()
+
+
+def test_files_hold_the_reasons_and_budget_notes_in_the_runs_language(national, tiny_config,
+                                                                      tmp_path_factory):
+    """A Chinese run writes its tier reasons (actions.xlsx evidence) and budget notes in
+    Chinese, as before the words moved out of the analyses; the keys stay English."""
+    ctx_en, _, en = national
+    run_dir = tmp_path_factory.mktemp("run-zh")
+    ctx = context.open_step(region="ALL", run_dir=str(run_dir), config=str(tiny_config),
+                            lang="zh")
+    zh = strategy.strategy_tables(ctx, ensure_insight(ctx))
+    assert zh["tiers"]["tier"].tolist() == en["tiers"]["tier"].tolist()
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert zh["tiers"]["tier_reason"].map(lambda t: bool(cjk.search(t))).all()
+    assert not en["tiers"]["tier_reason"].map(lambda t: bool(cjk.search(t))).any()
+    strategy.save_strategy(ctx, zh)
+    saved = pd.read_csv(ctx.out / "actions.csv")
+    assert saved["evidence"].map(lambda t: bool(cjk.search(str(t)))).all()
+    notes = json.loads((ctx.out / "budget.json").read_text("utf-8"))["notes"]
+    assert en["budget"]["notes"] and len(notes) == len(en["budget"]["notes"])
+    assert all(cjk.search(n) for n in notes)

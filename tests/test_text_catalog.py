@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from helpers.analysis import actions, hotspots, lifecycle, segments, tiers
+from helpers.catalog import DATA_NEEDS, KPIS, OBJECTIVES, SECTIONS
 from helpers.steps import goals
 from helpers.text import lookup
 from helpers.text.lookup import CatalogError, catalog
@@ -81,15 +82,15 @@ def test_every_key_the_code_uses_has_words():
     for key in lifecycle.STAGES:
         assert key in catalog()["stage"] and key in catalog()["stage_meaning"], key
     assert set(tiers.TIERS) <= set(catalog()["tier"])
-    for key in goals.OBJECTIVES:
-        assert all(goals.OBJECTIVES[key].words("zh").values()), key
-    for key in goals.KPIS:
+    for key in OBJECTIVES:
+        assert all(OBJECTIVES[key].words("zh").values()), key
+    for key in KPIS:
         assert key in catalog()["label"], key  # the KPI's name in a Chinese report
         assert all(goals.kpi_words(key, "zh").values()), key
-    assert set(goals.DATA_NEEDS) <= set(catalog()["data_need"])
+    assert set(DATA_NEEDS) <= set(catalog()["data_need"])
     assert {hotspots._label(b) for b in range(-3, 4)} <= set(catalog()["hotspot"])
     assert {"blank", "under-penetrated"} <= set(catalog()["gap_kind"])
-    for step, keys in goals.SECTIONS.items():
+    for step, keys in SECTIONS.items():
         assert list(catalog()[f"section_{step}"]) == list(keys), step
 
 

@@ -39,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 
 from helpers.analysis.monitor import collect_monitoring
+from helpers.catalog import OBJECTIVES
 from helpers.config import PROJECT_ROOT, Config, ConfigError, RunPaths
 from helpers.data.inputs import InputFile, input_files
 from helpers.files import os_error_message
@@ -64,7 +65,6 @@ from helpers.run.record import (
 )
 from helpers.run.regions import Job, run_regions, stop_engine
 from helpers.run.warm_kernel import WarmKernelEngine
-from helpers.steps.goals import OBJECTIVES
 
 ENGINES = {"warm": WarmKernelEngine, "papermill": PapermillEngine}
 DEFAULT_ENGINE = "warm"

@@ -15,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.catalog import OBJECTIVES
 from helpers.config import RunPaths
 from helpers.files import os_error_message
 from helpers.geo.scope import Scope
 from helpers.run.engine import NotebookEngine, NotebookFailed
 from helpers.run.record import error_text, iso, region_record, region_status, utc_now
 from helpers.run.render import notebook_title, render_html
-from helpers.steps.goals import OBJECTIVES
 from helpers.text.lookup import say
 
 #: How often the main thread wakes while regions run (a Ctrl-C is seen at once anyway).

@@ -83,7 +83,7 @@ def render_html(
     index_text : str, optional
         Text of that link (default: "All regions", ``say("all_regions")``).
     section_order : sequence of str
-        Section keys to put first (the objective's order, ``goals.OBJECTIVES``);
+        Section keys to put first (the objective's order, ``helpers.catalog.OBJECTIVES``);
         see :func:`order_sections`. Empty: the notebook's own order.
     translations : mapping, optional
         English markdown cell source -> the text to show instead

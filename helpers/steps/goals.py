@@ -1,185 +1,55 @@
-"""Step 1, goals: the objective catalog, the KPI catalog and the analysis brief.
+"""Step 1, goals: the analysis brief, its data checks and the tables notebook 01 shows.
 
-The analyst picks an objective (the notebooks' ``objective`` parameter). The
-objective says which KPIs judge the regions, against which baseline and
-thresholds, and which parts of steps 3 to 5 come first. It never changes what
-is computed or how: every step computes the same tables for every objective
-and only puts the relevant ones first.
-
-The brief (:func:`goals_brief`, saved as ``goals.json``) also checks whether the
-configured data can answer the question, so that a missing input (marketing
-spend for ROI, partner firmographics for A/B/C tiers) is a warning in step 1,
-not a crash in step 4.
+The analyst picks an objective (the notebooks' ``objective`` parameter, checked by
+:func:`helpers.context.open_step`); what it means (its KPIs, thresholds and what the
+later steps put first) is in :mod:`helpers.catalog`. The brief (:func:`goals_brief`,
+saved by :func:`save_brief` as ``goals.json``) states the objective, its KPIs, the
+period against its baseline and whether the configured data can answer the
+question, so that a missing input (marketing spend for ROI, partner firmographics
+for A/B/C tiers) is a warning in step 1, not a crash in step 4.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pandas as pd
 
 from helpers.analysis.budget import spend_by_region
+from helpers.catalog import KPIS, get_objective
 from helpers.config import ConfigError, Partners
+from helpers.context import Context
+from helpers.files import write_json
 from helpers.period import Period
 from helpers.text.format import currency_name
 from helpers.text.lookup import headers, lang_code, say, term, text
 from helpers.text.markup import md_text
 
-if TYPE_CHECKING:  # steps pulls in prep, fonts and charts; the batch only needs the catalog
-    from helpers.context import Context
-
 __all__ = [
-    "Objective",
-    "OBJECTIVES",
-    "KPIS",
-    "DATA_NEEDS",
-    "SECTIONS",
-    "STEP5_SECTIONS",
-    "get_objective",
     "data_checks",
     "goals_brief",
+    "save_brief",
+    "load_brief",
+    "question",
+    "data_note",
+    "checks_table",
     "brief_table",
     "kpi_table",
+    "threshold_table",
+    "first_table",
+    "assumption_list",
     "kpi_name",
     "kpi_words",
-    "load_brief",
-    "priorities",
     "section_titles",
     "first_note",
+    "objective_note",
 ]
 
 
-@dataclass(frozen=True)
-class Objective:
-    """One business question the workbook can answer.
-
-    Its words (title, question, baseline) are in the text catalog under its key
-    (:meth:`words`).
-    """
-
-    key: str
-    kpis: tuple[str, ...]
-    thresholds: tuple[str, ...]
-    first: dict  # step ("03", "04", "05") -> keys of SECTIONS[step] it puts first, in order
-
-    def words(self, lang: str = "en", *, currency: str = "CNY") -> dict[str, str]:
-        """``title``, ``question`` and ``baseline`` in ``lang`` (money in ``currency``)."""
-        money = currency_name(currency, lang)
-        return {part: text(f"objective_{part}", self.key, lang, currency=money)
-                for part in ("title", "question", "baseline")}
-
-
-#: KPI -> unit (a key of the catalog section ``unit``), which way is better, the data it
-#: needs. Definitions and formulas are in the catalog (``kpi_definition``, ``kpi_formula``).
-KPIS: dict[str, dict] = {
-    "customers": {"unit": "customers", "better": "higher", "needs": ("customers", "locations")},
-    "new_customers": {"unit": "customers", "better": "higher", "needs": ("customers",)},
-    "active_customers": {"unit": "customers", "better": "higher", "needs": ("orders",)},
-    "active_rate": {"unit": "%", "better": "higher", "needs": ("orders",)},
-    "revenue": {"unit": "currency", "better": "higher", "needs": ("orders",)},
-    "growth_yoy": {"unit": "%", "better": "higher", "needs": ("orders", "baseline_orders")},
-    "share": {"unit": "%", "better": "higher", "needs": ("orders",)},
-    "customers_per_million": {"unit": "per 1M people", "better": "higher",
-                              "needs": ("customers", "population")},
-    "gap_ratio": {"unit": "ratio", "better": "higher", "needs": ("customers", "population")},
-    "hotspot": {"unit": "z", "better": "higher", "needs": ("customers", "locations")},
-    "top20_share": {"unit": "%", "better": "lower", "needs": ("orders",)},
-    "aov": {"unit": "currency", "better": "higher", "needs": ("orders",)},
-    "revenue_per_customer": {"unit": "currency", "better": "higher", "needs": ("orders",)},
-    "marketing_spend": {"unit": "currency", "better": "n/a", "needs": ("spend",)},
-    "roi": {"unit": "currency per currency", "better": "higher", "needs": ("orders", "spend")},
-    "marginal_return": {"unit": "currency per currency", "better": "higher",
-                        "needs": ("orders", "spend")},
-    "customers_per_rep": {"unit": "customers", "better": "n/a", "needs": ("customers", "reps")},
-    "champions": {"unit": "customers", "better": "higher", "needs": ("orders",)},
-    "at_risk_value": {"unit": "currency", "better": "lower", "needs": ("orders",)},
-    "ltv_12m": {"unit": "currency", "better": "higher", "needs": ("orders", "baseline_orders")},
-    "partner_tiers": {"unit": "partners", "better": "n/a", "needs": ("firmographics",)},
-    "b_tier_partners": {"unit": "partners", "better": "n/a", "needs": ("firmographics",)},
-}
-
-#: The data checks of step 1 (what each is and where to configure it: the catalog's
-#: ``data_need``).
-DATA_NEEDS: tuple[str, ...] = ("customers", "locations", "orders", "baseline_orders",
-                               "population", "spend", "reps", "firmographics", "contacts")
-
-#: The sections of steps 3 to 5, in each notebook's own order (their titles: the catalog's
-#: ``section_03`` ...). In notebooks 03 and 04 a section starts at the markdown cell
-#: tagged ``section-<key>``; the shared report (:func:`helpers.run.render.render_html`)
-#: puts the objective's first.
-SECTIONS: dict[str, tuple[str, ...]] = {
-    "03": ("revenue_by_region", "concentration", "customers_vs_revenue", "trend",
-           "order_values", "segment_mix", "region_map", "customer_map"),
-    "04": ("region_kpis", "hotspots", "gaps", "isolated", "concentration", "segments",
-           "clusters", "lifecycle", "ltv", "partners"),
-    "05": ("tiers", "playbook", "budget", "customers", "partners", "monitoring"),
-}
-
-#: The sections of step 5, in their default order.
-STEP5_SECTIONS = SECTIONS["05"]
-
-OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
-    Objective(
-        key="find_new_markets",
-        kpis=("customers", "customers_per_million", "gap_ratio", "new_customers",
-              "growth_yoy", "hotspot", "share"),
-        thresholds=("gap_ratio", "potential_growth", "potential_ratio", "emerging_growth"),
-        first={"03": ["region_map", "customers_vs_revenue"],
-               "04": ["gaps", "hotspots", "isolated"],
-               "05": ["tiers", "playbook", "budget", "customers", "partners", "monitoring"]},
-    ),
-    Objective(
-        key="reallocate_resources",
-        kpis=("revenue", "share", "growth_yoy", "marketing_spend", "roi", "marginal_return",
-              "customers_per_rep"),
-        thresholds=("hot_share", "declining_growth", "budget.floor_vs_current",
-                    "budget.cap_vs_current", "budget.elasticity"),
-        first={"03": ["revenue_by_region", "concentration"],
-               "04": ["region_kpis", "concentration"],
-               "05": ["budget", "tiers", "playbook", "customers", "partners", "monitoring"]},
-    ),
-    Objective(
-        key="compare_regions",
-        kpis=("revenue", "share", "growth_yoy", "customers", "active_rate", "aov",
-              "revenue_per_customer", "top20_share"),
-        thresholds=("hot_share", "hot_growth", "emerging_growth", "declining_growth",
-                    "gap_ratio"),
-        first={"03": ["revenue_by_region", "trend"],
-               "04": ["region_kpis", "concentration", "hotspots"],
-               "05": ["tiers", "monitoring", "playbook", "budget", "customers", "partners"]},
-    ),
-    Objective(
-        key="keep_valuable_customers",
-        kpis=("active_customers", "active_rate", "champions", "at_risk_value", "ltv_12m",
-              "revenue_per_customer", "top20_share"),
-        thresholds=("analysis.active_months", "analysis.rfm_bins"),
-        first={"03": ["customer_map", "concentration", "segment_mix"],
-               "04": ["segments", "lifecycle", "ltv"],
-               "05": ["customers", "monitoring", "partners", "tiers", "playbook", "budget"]},
-    ),
-    Objective(
-        key="tier_partners",
-        kpis=("partner_tiers", "b_tier_partners", "revenue_per_customer", "customers_per_rep",
-              "revenue"),
-        thresholds=("partners.tiers",),
-        first={"03": ["customer_map", "revenue_by_region"],
-               "04": ["partners", "segments"],
-               "05": ["partners", "customers", "tiers", "playbook", "budget", "monitoring"]},
-    ),
-]}
-
 _FIRMOGRAPHICS = ("business_model", "headcount", "registered_capital", "years_active",
                   "main_product_tier")
-
-
-def get_objective(key: str) -> Objective:
-    """The catalog entry for ``key``; a clear error naming the choices otherwise."""
-    if key not in OBJECTIVES:
-        raise ValueError(f"parameter objective must be one of {list(OBJECTIVES)}, got {key!r}")
-    return OBJECTIVES[key]
 
 
 def _count_in(frame, column: str) -> int:
@@ -252,15 +122,15 @@ def _targets(ctx: Context) -> dict[str, float]:
     return targets
 
 
-def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
+def goals_brief(ctx: Context, objective: str | None = None) -> dict:
     """The analysis brief: objective, KPIs, periods, regions in scope and data checks.
 
     Parameters
     ----------
     ctx : Context
         The notebook context (:func:`helpers.context.open_step`).
-    objective : str
-        A key of :data:`OBJECTIVES`.
+    objective : str, optional
+        A key of :data:`helpers.catalog.OBJECTIVES`; default: the context's.
 
     Returns
     -------
@@ -275,7 +145,7 @@ def goals_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
         ``data`` (``customers`` and ``orders`` counts, ``available``: need -> bool), ``data_checks`` (need ->
         available, detail), ``warnings`` and ``assumptions``.
     """
-    chosen = get_objective(objective)
+    chosen = get_objective(objective or ctx.objective)
     p, lang = ctx.period, ctx.lang
     currency = ctx.config.project.currency
     checks = data_checks(ctx)
@@ -410,12 +280,18 @@ def _target_text(target, unit: str, better: str) -> str:
     return f"{sign} {value}"
 
 
-def load_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
+def save_brief(ctx: Context, brief: dict) -> Path:
+    """Write ``brief`` to ``goals.json`` in the region folder (read by steps 3 to 5)."""
+    return write_json(brief, ctx.out / "goals.json")
+
+
+def load_brief(ctx: Context, objective: str | None = None) -> dict:
     """The brief step 1 saved in the region folder, or a fresh one when missing or stale.
 
-    A saved brief for another objective or language is stale: the notebook's
-    parameters win.
+    A saved brief for another objective (default: the context's) or language is
+    stale: the notebook's parameters win.
     """
+    objective = objective or ctx.objective
     path = ctx.out / "goals.json"
     if path.exists():
         try:
@@ -428,31 +304,58 @@ def load_brief(ctx: Context, objective: str = "find_new_markets") -> dict:
     return goals_brief(ctx, objective)
 
 
-def priorities(brief: dict, step: str, sections=None) -> list[str]:
-    """The sections of ``step`` in the order the objective puts them.
+# --------------------------------------------------------------------------- what 01 shows
 
-    Parameters
-    ----------
-    brief : dict
-        :func:`goals_brief` output (or ``goals.json``).
-    step : str
-        ``"03"``, ``"04"`` or ``"05"``.
-    sections : sequence of str, optional
-        Every section the step has; those the objective does not name follow
-        in their own order. Default: the objective's list.
-    """
-    first = list(brief.get("first", {}).get(step, []))
-    if sections is None:
-        return first
-    return [s for s in first if s in sections] + [s for s in sections if s not in first]
+
+def question(brief: dict) -> str:
+    """The objective and its question, in markdown (``**title**: question``)."""
+    return f"**{md_text(brief['title'])}**: {md_text(brief['question'])}"
+
+
+def data_note(brief: dict) -> str:
+    """Markdown: the data the objective needs and the configured data lacks, or that
+    nothing is missing."""
+    lang = brief.get("lang", "en")
+    if not brief["warnings"]:
+        return say("data_complete", lang)
+    return (say("data_missing", lang) + "\n\n"
+            + "\n".join(f"- {md_text(w)}" for w in brief["warnings"]))
+
+
+def checks_table(brief: dict) -> pd.DataFrame:
+    """The data checks (one row per need: available, what was found, what it is)."""
+    lang = brief.get("lang", "en")
+    frame = pd.DataFrame([{"data": need,
+                           "available": text("brief", "yes" if c["available"] else "NO", lang),
+                           "found": c["detail"], "what it is": c["what"]}
+                          for need, c in brief["data_checks"].items()]).set_index("data")
+    return headers(frame, lang)
+
+
+def threshold_table(brief: dict) -> pd.DataFrame:
+    """The config thresholds the objective leans on (name -> value as configured)."""
+    return pd.DataFrame({"value": {k: str(v) for k, v in brief["thresholds"].items()}})
+
+
+def first_table(brief: dict) -> pd.DataFrame:
+    """What the shared reports of steps 3 to 5 put first (step -> section titles)."""
+    lang = brief.get("lang", "en")
+    frame = pd.DataFrame([{"step": step, "first": "; ".join(section_titles(step, keys, lang))}
+                          for step, keys in brief["first"].items()]).set_index("step")
+    return headers(frame, lang)
+
+
+def assumption_list(brief: dict) -> str:
+    """The brief's assumptions as a markdown list."""
+    return "\n".join(f"- {md_text(a)}" for a in brief["assumptions"])
 
 
 def section_titles(step: str, keys, lang: str = "en") -> list[str]:
     """The titles of the sections ``keys`` of ``step`` in ``lang``, as the reports show them.
 
-    Step 5's headings are generated in ``lang``; those of steps 3 and 4 are the
-    notebooks' headings, which a Chinese report shows from ``notebooks/zh.yaml``.
-    A key without a title is kept.
+    They are the notebooks' section headings, which a Chinese report shows from
+    ``notebooks/zh.yaml`` (``tests/test_notebooks.py`` checks that they agree). A key
+    without a title is kept.
     """
     return [term(f"section_{step}", key, lang) for key in keys]
 
@@ -470,3 +373,14 @@ def first_note(brief: dict, step: str) -> str:
         return say("objective_only", lang, title=title)
     return say("first_note", lang, title=title,
                sections="; ".join(f"*{md_text(t)}*" for t in order))
+
+
+def objective_note(brief: dict) -> str:
+    """One line for the top of step 5: the objective, and the data it lacks (step 1's
+    warnings) when any."""
+    lang = brief.get("lang", "en")
+    title = md_text(brief["title"])
+    if not brief["warnings"]:
+        return say("objective_only", lang, title=title)
+    return say("objective_missing", lang, title=title,
+               warnings="; ".join(md_text(w) for w in brief["warnings"]))

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 
 from helpers.analysis import (
     clusters,
@@ -46,16 +47,18 @@ from helpers.analysis import (
 )
 from helpers.analysis.concentration import concentration
 from helpers.analysis.extent import OUTSIDE_COLUMNS
-from helpers.context import Context, outside_extent, region_kpis
+from helpers.catalog import SECTIONS
+from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
 from helpers.text.lookup import text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.concentration import concentration_statement, top20_statement
-from helpers.text.narrative.insight import cluster_description, narrate
+from helpers.text.narrative.insight import TOPICS, cluster_description, narrate
 from helpers.text.narrative.notes import note_texts
-from helpers.text.narrative.tiers import with_partner_reasons
+from helpers.text.narrative.tiers import partner_reasons, with_partner_reasons
 
-__all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "audience", "FILES"]
+__all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "table", "section",
+           "audience", "FILES", "TABLES", "SECTION_TABLES"]
 
 #: Table name -> file in the region folder.
 FILES = {
@@ -127,15 +130,21 @@ def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
             "cluster_scores": model.scores_}, note
 
 
+def _present(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Those of ``columns`` that ``frame`` has, in that order (a scope without population
+    reference has no gap columns; data without firmographics no partner profile)."""
+    return [c for c in columns if c in frame.columns]
+
+
 def _isolated(ctx: Context, tables: dict, revenue: pd.Series) -> tuple[pd.DataFrame, dict]:
     """Isolated customers of the scope (isolation judged against all customers)."""
     a = ctx.config.analysis
     found, note = isolation.isolated_customers(ctx.prep.customers, eps_km=a.isolation_km,
                                                min_customers=a.isolation_min_customers)
     found = found.loc[found["customer_id"].isin(ctx.customers["customer_id"])]
-    profile_cols = [c for c in ["name", "channel", "industry", "business_model",
-                                "main_product_tier", "headcount", "signup_date",
-                                "sales_rep_id"] if c in ctx.customers.columns]
+    profile_cols = _present(ctx.customers, ["name", "channel", "industry", "business_model",
+                                            "main_product_tier", "headcount", "signup_date",
+                                            "sales_rep_id"])
     profile = ctx.customers.set_index("customer_id")[profile_cols]
     rfm = tables["rfm"].set_index("customer_id")
     stage = tables["lifecycle"].set_index("customer_id")["stage"]
@@ -164,7 +173,7 @@ def insight_tables(ctx: Context) -> dict:
     a = ctx.config.analysis
     p = ctx.period
     level = ctx.scope.sublevel
-    kpis = region_kpis(ctx, level)
+    kpis = ctx.kpis_by_region(level)
     kpis = roi.marketing_roi(kpis, ctx.prep.spend if level == "province" else None, period=p)
     kpis, hot_note = _with_hotspots(ctx, kpis)
     notes: dict = {"hotspots": hot_note}
@@ -174,8 +183,7 @@ def insight_tables(ctx: Context) -> dict:
         notes["gaps"] = {"reason_key": "no_reference"}
 
     orders, as_of = ctx.orders, p.as_of
-    in_period = orders.loc[p.contains(orders["order_date"])]
-    by_customer = in_period.groupby("customer_id")["amount"].sum()
+    by_customer = ctx.period_orders.groupby("customer_id")["amount"].sum()
     unit = "cities" if level == "city" else "provinces"
     names = kpis["region_en"] if ctx.lang == "en" else kpis["region"]
     how_concentrated = {
@@ -218,7 +226,7 @@ def insight_tables(ctx: Context) -> dict:
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
 
-    outside = outside_extent(ctx)
+    outside = ctx.outside_extent()
     tables["outside_extent"] = outside
     counted = ["customers", "active_customers", "revenue", "revenue_last_year"]
     total = kpis[counted].sum() + outside[counted].sum()
@@ -316,3 +324,133 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
         Markdown; every name that comes from the data is shown as text.
     """
     return narrate(topic, tables, audience(ctx))
+
+
+# --------------------------------------------------------------------------- what 04 shows
+
+
+def _region_kpis(ctx: Context, tables: dict) -> Table:
+    kpis = tables["region_kpis"]
+    columns = _present(kpis, ["region", "region_en", "customers", "new_customers",
+                              "active_customers", "revenue", "share", "growth_yoy",
+                              "growth_pop", "aov", "orders_per_customer",
+                              "revenue_per_customer", "marketing_spend", "roi", "reps",
+                              "customers_per_rep", "revenue_per_rep", "small_sample"])
+    return ctx.show(kpis[columns].round(3), rows=None)
+
+
+def _hotspots(ctx: Context, tables: dict) -> Table:
+    kpis = tables["region_kpis"]
+    columns = _present(kpis, ["region", "region_en", "revenue", "revenue_per_capita", "gi_z",
+                              "gi_p_fdr", "gi_bin", "hotspot", "lisa_quadrant"])
+    shown = kpis[columns].sort_values("gi_z", ascending=False).round(3)
+    return ctx.show(shown, rows=None, terms=["hotspot"])
+
+
+def _gaps(ctx: Context, tables: dict) -> Table:
+    gap_table = tables["market_gaps"]
+    columns = _present(gap_table, ["gap_rank", "region", "region_en", "gap_kind", "customers",
+                                   "expected_customers", "customer_gap", "gap_ratio", "gap_p",
+                                   "customers_per_million", "revenue_per_100m_gdp",
+                                   "population_10k", "gdp_100m_cny"])
+    return ctx.show(gap_table[columns].round(3), rows=15, terms=["gap_kind"])
+
+
+def _isolated_table(ctx: Context, tables: dict) -> Table:
+    shown = tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
+    shown = shown.round(dict.fromkeys(shown.select_dtypes("number").columns, 1))
+    return ctx.show(shown, terms=["segment", "stage"])
+
+
+def _concentration(ctx: Context, tables: dict) -> Table:
+    c = tables["concentration"]
+    return ctx.show(pd.DataFrame({"regions": c["regions"], "customers": c["customers"]}).round(3),
+                    rows=None)
+
+
+def _top_ltv(ctx: Context, tables: dict) -> Table:
+    return ctx.show(tables["ltv"].sort_values("ltv", ascending=False).round(2), rows=10)
+
+
+def _partners(ctx: Context, tables: dict) -> Table | None:
+    partner_table = tables["partner_tiers"]
+    if not len(partner_table):
+        return None
+    columns = _present(partner_table, ["customer_id", "name", "province", "city", "tier",
+                                       "score", "tier_reason", "value_tier", "revenue", "orders",
+                                       "flag_new", "flag_high_frequency", "flag_high_value",
+                                       "flag_churned", "missing"])
+    shown = partner_table.assign(  # why each tier, in the report's language
+        tier_reason=partner_reasons(partner_table, audience(ctx)))
+    return ctx.show(shown[columns].sort_values("revenue", ascending=False))
+
+
+#: The tables notebook 04 shows, by name (:func:`table`).
+TABLES = {
+    "region_kpis": _region_kpis,
+    "hotspots": _hotspots,
+    "gaps": _gaps,
+    "isolated": _isolated_table,
+    "concentration": _concentration,
+    "segments": lambda ctx, tables: ctx.show(tables["segment_summary"].round(3), rows=None,
+                                             terms=["segment", "meaning"]),
+    "clusters": lambda ctx, tables: ctx.show(tables["cluster_scores"].round(3), rows=None),
+    "lifecycle": lambda ctx, tables: ctx.show(tables["lifecycle_summary"].round(3), rows=None,
+                                              terms=["stage", "meaning"]),
+    "ltv": _top_ltv,
+    "partner_summary": lambda ctx, tables: ctx.show(tables["partner_summary"].round(3),
+                                                    rows=None),
+    "partners": _partners,
+}
+
+
+def table(ctx: Context, tables: dict, name: str) -> Table | None:
+    """One step-4 table as the report shows it: its columns, order and rows, personal data
+    masked (:meth:`helpers.context.Context.show`), headers and key values in the report's
+    language where the report translates them.
+
+    Parameters
+    ----------
+    ctx : Context
+    tables : dict
+        :func:`insight_tables` (or :func:`ensure_insight`) output.
+    name : str
+        A key of :data:`TABLES`.
+
+    Returns
+    -------
+    Table or None
+        None when there is nothing to show (no partner tiers).
+    """
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; expected one of {list(TABLES)}")
+    return TABLES[name](ctx, tables)
+
+
+#: The tables each section of notebook 04 shows after its explanation (keys of
+#: :data:`TABLES`), by section key (``helpers.catalog.SECTIONS["04"]``).
+SECTION_TABLES: dict[str, tuple[str, ...]] = {
+    **{key: (key,) for key in SECTIONS["04"]},
+    "partners": ("partner_summary", "partners"),
+}
+
+
+def section(ctx: Context, tables: dict, key: str) -> Blocks:
+    """One section of notebook 04 as the report shows it: what the result means for the
+    business (:func:`explain`; the KPI table has no such words) and its tables
+    (:data:`SECTION_TABLES`, :func:`table`).
+
+    Parameters
+    ----------
+    ctx : Context
+    tables : dict
+        :func:`insight_tables` (or :func:`ensure_insight`) output.
+    key : str
+        A section key of notebook 04 (``helpers.catalog.SECTIONS["04"]``); its heading
+        and fixed words are the notebook's markdown cell tagged ``section-<key>``.
+    """
+    if key not in SECTION_TABLES:
+        raise ValueError(f"unknown section {key!r} of step 4; expected one of "
+                         f"{list(SECTION_TABLES)}")
+    words = Markdown(explain(ctx, tables, key)) if key in TOPICS else None
+    return Blocks(words, *(table(ctx, tables, name) for name in SECTION_TABLES[key]))

@@ -1,11 +1,12 @@
-"""Step 5, strategy: tiers, playbooks, budget, exports, executive summary and monitoring.
+"""Step 5, strategy: tiers, playbooks, budget, campaigns, executive summary, monitoring.
 
-:func:`strategy_tables` computes everything step 5 shows from step 4's tables
-(and the optional ones step 4 may add: ``partner_tiers.csv``,
-``lifecycle.csv``, ``ltv.csv``); :func:`save_strategy` writes the exports;
-:func:`executive_summary` and :func:`show_section` render the report in the
-order the objective of the brief puts first. The objective never changes a
-number, only the order.
+:func:`strategy_tables` computes everything step 5 shows and exports from step 4's
+tables (:func:`helpers.steps.insight.ensure_insight`); :func:`save_strategy` writes
+the exports and ``executive_summary.json``. Notebook 05 then shows them, one call
+per section (:func:`summary_section`, :func:`tiers_section` ... one per key of
+``helpers.catalog.SECTIONS["05"]``); nothing is written while it shows. The
+objective (:mod:`helpers.catalog`) never changes a number: it picks the findings of
+the executive summary and, in the shared report, the order of the sections.
 """
 
 from __future__ import annotations
@@ -13,21 +14,21 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 
 from helpers import geo
 from helpers.analysis import actions, budget, monitor
 from helpers.analysis.concentration import concentration
 from helpers.analysis.tiers import REASON_COLUMNS, TIERS, region_tiers
+from helpers.catalog import get_objective
 from helpers.config import ConfigError
-from helpers.context import Context
+from helpers.context import Blocks, Context
 from helpers.data.privacy import mask_pii
-from helpers.files import read_csv, write_csv, write_json, write_xlsx
+from helpers.files import write_csv, write_json, write_xlsx
 from helpers.geo.territories import territory_map
-from helpers.steps.goals import STEP5_SECTIONS, get_objective, priorities, section_titles
 from helpers.steps.insight import audience
 from helpers.text.format import currency_name
-from helpers.text.lookup import say, translate
+from helpers.text.lookup import say
 from helpers.text.markup import md_text
 from helpers.text.narrative.budget import budget_notes
 from helpers.text.narrative.notes import warning_texts
@@ -35,45 +36,118 @@ from helpers.text.narrative.summary import findings
 from helpers.text.narrative.tiers import with_tier_reasons
 
 __all__ = [
-    "load_step4_extras",
-    "budget_plan",
-    "comparison",
     "strategy_tables",
     "save_strategy",
+    "budget_plan",
+    "comparison",
     "customer_concentration",
     "executive_summary",
-    "section_order",
-    "show_section",
+    "summary_section",
+    "tiers_section",
+    "playbook_section",
+    "budget_section",
+    "customers_section",
+    "partners_section",
+    "monitoring_section",
     "shown_actions",
 ]
 
-# Which findings each objective puts in the five of the executive summary, in order.
-_FINDING_ORDER = {
-    "find_new_markets": ["gap", "emerging", "core", "budget", "size", "declining",
-                         "monitoring", "concentration", "at_risk", "partners", "champions"],
-    "reallocate_resources": ["budget", "declining", "core", "emerging", "gap", "size",
-                             "concentration", "monitoring", "at_risk", "partners", "champions"],
-    "compare_regions": ["size", "core", "declining", "emerging", "monitoring", "concentration",
-                        "gap", "budget", "at_risk", "champions", "partners"],
-    "keep_valuable_customers": ["at_risk", "champions", "concentration", "monitoring", "size",
-                                "partners", "declining", "core", "budget", "gap", "emerging"],
-    "tier_partners": ["partners", "champions", "at_risk", "size", "core", "concentration",
-                      "monitoring", "declining", "gap", "emerging", "budget"],
-}
-_OPTIONAL_TABLES = {"partner_tiers": "partner_tiers.csv", "lifecycle": "lifecycle.csv",
-                    "ltv": "ltv.csv", "isolated": "isolated_customers.csv"}
+
+def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> dict:
+    """Step 5: everything the report shows and the exports hold.
+
+    Parameters
+    ----------
+    ctx : Context
+        Its ``objective`` picks the findings of the executive summary.
+    insight : dict
+        Step 4's tables (:func:`helpers.steps.insight.ensure_insight`): its region
+        KPIs, RFM table, lifecycle, lifetime value and partner tiers are used as
+        they are (never read again from the region folder).
+    baseline_run : str
+        An earlier run (id under the reports folder, or a path) to compare
+        with; empty: no comparison.
+
+    Returns
+    -------
+    dict
+        ``tiers`` (KPIs with ``tier``, ``tier_reason``, ``territory``),
+        ``actions`` (region actions with owners), ``playbook`` (per tier),
+        ``segment_playbook``, ``campaign`` (one row per scored customer, with
+        contact fields), ``partners`` (partner plans, or None), ``budget``
+        (:func:`budget_plan`), ``comparison`` (:func:`comparison`), ``notes``
+        (why the partner plans are missing) and ``summary`` (:func:`executive_summary`).
+    """
+    rules = ctx.config.strategy.model_dump()
+    tiers = with_tier_reasons(region_tiers(  # the reasons in the run's language (actions.xlsx)
+        insight["region_kpis"], rules=rules, min_customers=ctx.config.analysis.min_customers,
+        benchmark=ctx.benchmark), ctx.lang)
+    tiers = _with_territory(ctx, tiers)
+    reps = ctx.prep.reps
+    notes: list[str] = []
+    campaign = actions.segment_actions(insight["rfm"], ctx.prep.customers, reps=reps,
+                                       lifecycle=insight["lifecycle"], ltv=insight["ltv"])
+    partners = None
+    if insight["partner_tiers"].empty:
+        notes.append(say("no_partners", ctx.lang))
+    else:
+        try:
+            partners = actions.partner_actions(insight["partner_tiers"], ctx.prep.customers,
+                                               reps=reps)
+        except KeyError as exc:
+            notes.append(f"partner_tiers.csv cannot be read: {exc.args[0]}")
+    segment_playbook = pd.DataFrame(
+        [{"segment": seg, **item} for seg, item in actions.SEGMENT_PLAYBOOK.items()])
+    tables = {
+        "tiers": tiers,
+        "actions": actions.action_list(tiers, reps=reps),
+        "playbook": actions.playbook(tiers),
+        "segment_playbook": segment_playbook,
+        "campaign": campaign,
+        "partners": partners,
+        "budget": budget_plan(ctx, tiers),
+        "comparison": comparison(ctx, baseline_run, tiers=tiers, insight=insight),
+        "notes": notes,
+    }
+    tables["summary"] = executive_summary(ctx, insight, tables)
+    return tables
 
 
-def load_step4_extras(ctx: Context) -> dict:
-    """The optional step-4 tables in the region folder (None for each one missing)."""
-    extras: dict = {}
-    for key, name in _OPTIONAL_TABLES.items():
-        path = ctx.out / name
-        extras[key] = (read_csv(path, dtype={"customer_id": "string"})
-                       if path.exists() else None)
-    path = ctx.out / "concentration.json"
-    extras["concentration"] = json.loads(path.read_text("utf-8")) if path.exists() else None
-    return extras
+def customer_concentration(insight: dict) -> dict | None:
+    """How concentrated revenue is across customers (step 4's, else from the RFM table)."""
+    measured = (insight.get("concentration") or {}).get("customers")
+    if isinstance(measured, dict):
+        return measured
+    rfm = insight["rfm"]
+    return concentration(rfm["monetary"]) if len(rfm) else None
+
+
+def executive_summary(ctx: Context, insight: dict, tables: dict, objective: str | None = None,
+                      *, n: int = 5) -> dict:
+    """The ``n`` findings that matter most for the objective, each with its number.
+
+    Parameters
+    ----------
+    ctx : Context
+    insight, tables : dict
+        Step 4's and step 5's tables (``tables`` without ``summary``).
+    objective : str, optional
+        A key of :data:`helpers.catalog.OBJECTIVES`; default: the context's. Its
+        ``findings`` order picks the ``n``.
+    n : int
+        How many findings.
+
+    Returns
+    -------
+    dict
+        ``objective`` and ``findings``: a list of ``{"kind", "text", "value"}``
+        (:func:`helpers.text.narrative.summary.findings`), in the objective's order.
+    """
+    chosen = get_objective(objective or ctx.objective)
+    candidates = findings(insight, tables, audience(ctx),
+                          concentration=customer_concentration(insight))
+    kinds = [k for k in chosen.findings if k in candidates][:n]
+    return {"objective": chosen.key, "findings": [{"kind": k, **candidates[k]} for k in kinds]}
 
 
 def _region_names(names, key: str) -> dict[str, str]:
@@ -97,9 +171,9 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
         ``table`` (:func:`helpers.analysis.budget.reallocate` output with ``region_en``
         and ``tier``; None when there is no proposal), ``message`` (why not, or
         None), ``error`` (an infeasible configuration, or None), ``method``
-        (the numbers of the method and assumptions), ``notes`` (them in English
-        sentences, as ``budget.json`` holds them; a report says them in its
-        language, :func:`helpers.text.narrative.budget.budget_notes`),
+        (the numbers of the method and assumptions), ``notes`` (them in sentences
+        in the run's language, as ``budget.json`` holds them,
+        :func:`helpers.text.narrative.budget.budget_notes`),
         ``summary`` (totals, amount moved, expected effect).
     """
     settings = ctx.config.budget
@@ -143,7 +217,7 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
                             elasticity=settings.elasticity, unit=unit, total=total,
                             current_total=current_total, momentum=settings.momentum,
                             headroom=settings.headroom)}
-    result["notes"] = budget_notes(result["method"], audience(ctx).for_files())
+    result["notes"] = budget_notes(result["method"], audience(ctx))
     try:
         table = budget.propose(
             frame, total=total, elasticity=settings.elasticity, unit=unit,
@@ -210,65 +284,6 @@ def _with_territory(ctx: Context, tiers: pd.DataFrame) -> pd.DataFrame:
     return tiers.assign(territory=known.iloc[0] if len(known) else pd.NA)
 
 
-def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> dict:
-    """Step 5: everything the report shows and the exports hold.
-
-    Parameters
-    ----------
-    ctx : Context
-    insight : dict
-        :func:`helpers.steps.insight.ensure_insight` output.
-    baseline_run : str
-        An earlier run (id under the reports folder, or a path) to compare
-        with; empty: no comparison.
-
-    Returns
-    -------
-    dict
-        ``tiers`` (KPIs with ``tier``, ``tier_reason``, ``territory``),
-        ``actions`` (region actions with owners), ``playbook`` (per tier),
-        ``segment_playbook``, ``campaign`` (one row per scored customer, with
-        contact fields), ``partners`` (partner plans, or None), ``budget``
-        (:func:`budget_plan`), ``comparison`` (:func:`comparison`),
-        ``extras`` (:func:`load_step4_extras`) and ``notes`` (what is missing
-        and why a section is empty).
-    """
-    rules = ctx.config.strategy.model_dump()
-    kpis = insight["region_kpis"]
-    tiers = with_tier_reasons(region_tiers(  # the reasons in English, as the files hold them
-        kpis, rules=rules, min_customers=ctx.config.analysis.min_customers,
-        benchmark=ctx.benchmark))
-    tiers = _with_territory(ctx, tiers)
-    extras = load_step4_extras(ctx)
-    reps = ctx.prep.reps
-    notes: list[str] = []
-    campaign = actions.segment_actions(insight["rfm"], ctx.prep.customers, reps=reps,
-                                       lifecycle=extras["lifecycle"], ltv=extras["ltv"])
-    partners = None
-    if extras["partner_tiers"] is None or extras["partner_tiers"].empty:
-        notes.append(say("no_partners", ctx.lang))
-    else:
-        try:
-            partners = actions.partner_actions(extras["partner_tiers"], ctx.prep.customers,
-                                               reps=reps)
-        except KeyError as exc:
-            notes.append(f"partner_tiers.csv cannot be read: {exc.args[0]}")
-    segment_playbook = pd.DataFrame(
-        [{"segment": seg, **item} for seg, item in actions.SEGMENT_PLAYBOOK.items()])
-    return {
-        "tiers": tiers,
-        "actions": actions.action_list(tiers, reps=reps),
-        "playbook": actions.playbook(tiers),
-        "segment_playbook": segment_playbook,
-        "campaign": campaign,
-        "partners": partners,
-        "budget": budget_plan(ctx, tiers),
-        "comparison": comparison(ctx, baseline_run, tiers=tiers, insight=insight),
-        "extras": extras,
-        "notes": notes,
-    }
-
-
 def save_strategy(ctx: Context, tables: dict) -> None:
     """Write the exports (personal data only ever goes to these files, never to HTML).
 
@@ -277,8 +292,8 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     ``budget.json`` (when there is a proposal, or the reason there is none),
     ``actions.xlsx`` (sheets ``region actions``, ``campaign list``, and
     ``partner plans`` and ``budget`` when present), the comparison files of
-    :func:`helpers.analysis.monitor.save_comparison`, ``executive_summary.json``; and
-    ``tier``/``tiers`` added to ``headline.json``.
+    :func:`helpers.analysis.monitor.save_comparison`, ``executive_summary.json``
+    (``tables["summary"]``); and ``tier``/``tiers`` added to ``headline.json``.
     """
     out = ctx.out
     write_csv(tables["tiers"].drop(columns=REASON_COLUMNS), out / "region_tiers.csv")
@@ -300,6 +315,7 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     result = tables["comparison"]
     if result and "error" not in result:
         monitor.save_comparison(result, out)
+    write_json(tables["summary"], out / "executive_summary.json")
     headline_path = out / "headline.json"
     headline = json.loads(headline_path.read_text("utf-8")) if headline_path.exists() else {}
     headline["tiers"] = tables["tiers"]["tier"].value_counts().to_dict()
@@ -307,87 +323,43 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     write_json(headline, headline_path)
 
 
-# --------------------------------------------------------------------------- findings
+# --------------------------------------------------------------------------- what 05 shows
+# One function per section of notebook 05 (its markdown cell tagged ``section-<key>``
+# holds the heading and the words that do not depend on the data); each returns what
+# the section shows, generated in the report's language. Personal data is never shown.
 
 
-def customer_concentration(insight: dict, tables: dict) -> dict | None:
-    """How concentrated revenue is across customers (step 4's, else from the RFM table)."""
-    saved = tables["extras"].get("concentration")
-    if saved and isinstance(saved.get("customers"), dict):
-        return saved["customers"]
-    rfm = insight["rfm"]
-    return concentration(rfm["monetary"]) if len(rfm) else None
+def summary_section(tables: dict) -> Markdown:
+    """The executive summary: its findings as a numbered list (text from data as text)."""
+    findings_ = tables["summary"]["findings"]
+    return Markdown("\n".join(f"{i}. {md_text(f['text'])}" for i, f in enumerate(findings_, 1)))
 
 
-def executive_summary(ctx: Context, insight: dict, tables: dict,
-                      objective: str = "find_new_markets", *, n: int = 5) -> Markdown:
-    """The ``n`` findings that matter most for the objective, each with its number.
-
-    Text from data is shown as text (:func:`helpers.text.markup.md_text`). The
-    findings are also written to ``executive_summary.json`` in the region folder.
-    """
-    get_objective(objective)
-    candidates = findings(insight, tables, audience(ctx),
-                          concentration=customer_concentration(insight, tables))
-    order = _FINDING_ORDER[objective]
-    chosen = [k for k in order if k in candidates][:n]
-    write_json({"objective": objective,
-                "findings": [{"kind": k, **candidates[k]} for k in chosen]},
-               ctx.out / "executive_summary.json")
-    lines = [f"{i}. {md_text(candidates[k]['text'])}" for i, k in enumerate(chosen, 1)]
-    return Markdown("\n".join(lines))
-
-
-# --------------------------------------------------------------------------- sections
-
-
-def section_order(brief: dict) -> list[str]:
-    """The step-5 sections in the order the brief's objective puts them."""
-    return priorities(brief, "05", STEP5_SECTIONS)
-
-
-
-
-def _md(text: str) -> None:
-    display(Markdown(text))
-
-
-def _region_column(ctx: Context, frame: pd.DataFrame) -> list[str]:
+def _region_columns(ctx: Context, frame: pd.DataFrame) -> list[str]:
     return ["region_en"] if ctx.lang == "en" and "region_en" in frame else ["region"]
 
 
-def show_section(name: str, ctx: Context, tables: dict) -> None:
-    """Display one section of the step-5 report (personal data never shown)."""
-    _md(f"## {section_titles('05', [name], ctx.lang)[0]}")
-    {"tiers": _show_tiers, "playbook": _show_playbook, "budget": _show_budget,
-     "customers": _show_customers, "partners": _show_partners,
-     "monitoring": _show_monitoring}[name](ctx, tables)
+def _present(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    return [c for c in columns if c in frame.columns]
 
 
-def _show_tiers(ctx: Context, tables: dict) -> None:
-    tiers = with_tier_reasons(tables["tiers"], ctx.lang)
-    rules = ctx.config.strategy
-    _md(say("intro_tiers", ctx.lang, hot_share=rules.hot_share,
-            hotspot_share=rules.hotspot_share, hot_growth=rules.hot_growth,
-            declining=rules.declining_growth, emerging=rules.emerging_growth,
-            gap=rules.gap_ratio)
-        + (" " + say("tiers_market", ctx.lang) if ctx.benchmark is not None else ""))
-    columns = [c for c in [*_region_column(ctx, tiers), "tier", "tier_reason", "customers",
-                           "revenue", "share", "growth_yoy", "gap_ratio", "gi_z", "gi_bin"]
-               if c in tiers]
-    order = {t: i for i, t in enumerate(TIERS)}
-    shown = tiers.assign(_o=tiers["tier"].map(order)).sort_values(
-        ["_o", "revenue"], ascending=[True, False], kind="mergesort")[columns]
-    display(translate(shown.reset_index(drop=True).round(3), ctx.lang, ["tier"]))
-
-
-def _show_playbook(ctx: Context, tables: dict) -> None:
-    lang = ctx.lang
-    _md(say("intro_playbook", lang))
-    display(translate(tables["playbook"], lang, ["tier", "action", "owner", "kpi"]))
-    shown, masked = shown_actions(ctx, tables)
-    _md(say("intro_actions_masked" if masked else "intro_actions", lang))
-    display(translate(shown.head(25), lang, ["tier", "action", "owner_role", "owner", "kpi"]))
+def tiers_section(ctx: Context, tables: dict) -> Blocks:
+    """The tier rules with this config's thresholds, and every region's tier with its
+    reason and numbers (core first, then by revenue)."""
+    tiers, rules = with_tier_reasons(tables["tiers"], ctx.lang), ctx.config.strategy
+    intro = say("intro_tiers", ctx.lang, hot_share=rules.hot_share,
+                hotspot_share=rules.hotspot_share, hot_growth=rules.hot_growth,
+                declining=rules.declining_growth, emerging=rules.emerging_growth,
+                gap=rules.gap_ratio)
+    if ctx.benchmark is not None:
+        intro += " " + say("tiers_market", ctx.lang)
+    columns = _present(tiers, [*_region_columns(ctx, tiers), "tier", "tier_reason", "customers",
+                               "revenue", "share", "growth_yoy", "gap_ratio", "gi_z", "gi_bin"])
+    order = tiers["tier"].map({t: i for i, t in enumerate(TIERS)})
+    shown = tiers.assign(_o=order).sort_values(["_o", "revenue"], ascending=[True, False],
+                                               kind="mergesort")[columns]
+    return Blocks(Markdown(intro),
+                  ctx.show(shown.reset_index(drop=True).round(3), rows=None, terms=["tier"]))
 
 
 def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
@@ -396,7 +368,7 @@ def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
     Sales reps' names are personal data: unless ``report.show_rep_names`` is true
     the report shows them masked (``魏** (S01)``, :func:`helpers.data.privacy.mask_pii`).
     ``actions.csv`` and ``actions.xlsx`` keep the full names (the contact lists). The
-    evidence (the tier reason) is in the report's language; the files hold it in English.
+    evidence (the tier reason) is in the run's language, in the report and the files.
     """
     reps = ctx.prep.reps
     tiers = with_tier_reasons(tables["tiers"], ctx.lang)
@@ -406,94 +378,108 @@ def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
     return actions.action_list(tiers, reps=masked), True
 
 
-def _show_budget(ctx: Context, tables: dict) -> None:
-    plan = tables["budget"]
+def playbook_section(ctx: Context, tables: dict) -> Blocks:
+    """The playbook per tier and the first rows of the action list (reps' names masked
+    unless configured, :func:`shown_actions`)."""
+    shown, masked = shown_actions(ctx, tables)
+    return Blocks(
+        ctx.show(tables["playbook"], rows=None, terms=["tier", "action", "owner", "kpi"]),
+        Markdown(say("intro_actions_masked" if masked else "intro_actions", ctx.lang)),
+        ctx.show(shown, rows=25, terms=["tier", "action", "owner_role", "owner", "kpi"]))
+
+
+def budget_section(ctx: Context, tables: dict) -> Blocks:
+    """The budget proposal (totals, expected effect, the table, method and assumptions),
+    or why there is none."""
+    plan, lang = tables["budget"], ctx.lang
     if plan["error"]:
-        _md(say("budget_infeasible", ctx.lang, error=md_text(plan["error"])))
-        return
+        return Blocks(Markdown(say("budget_infeasible", lang, error=md_text(plan["error"]))))
     if plan["table"] is None:
-        _md(md_text(plan["message"]))
-        return
+        return Blocks(Markdown(md_text(plan["message"])))
     s = plan["summary"]
+    money = currency_name(ctx.config.project.currency, lang)
     effect = s["expected_revenue_change"]
-    money = currency_name(ctx.config.project.currency, ctx.lang)
-    _md(say("budget_summary", ctx.lang, current=s["current_total"], total=s["total"],
-            moved=s["moved"], currency=money)
-        + (say("budget_effect", ctx.lang, effect=effect, currency=money)
-           if effect is not None else ""))
+    summary = say("budget_summary", lang, current=s["current_total"], total=s["total"],
+                  moved=s["moved"], currency=money)
+    if effect is not None:
+        summary += say("budget_effect", lang, effect=effect, currency=money)
     table = plan["table"]
-    columns = [c for c in [*_region_column(ctx, table), "tier", "spend", "new_spend", "change",
-                           "change_pct", "roi", "marginal_return", "expected_revenue_change",
-                           "basis", "floor", "cap"] if c in table]
+    columns = _present(table, [*_region_columns(ctx, table), "tier", "spend", "new_spend",
+                               "change", "change_pct", "roi", "marginal_return",
+                               "expected_revenue_change", "basis", "floor", "cap"])
     shown = table[columns].round({"spend": 0, "change_pct": 3, "roi": 2, "marginal_return": 3,
                                   "expected_revenue_change": 0})
     if "cap" in shown:  # an unbounded cap reads better as "none" than as inf
         shown = shown.assign(cap=shown["cap"].astype(object).where(
             shown["cap"] != float("inf"), "none"))
-    display(translate(shown, ctx.lang, ["tier", "basis"]))
-    _md(say("budget_method", ctx.lang) + "\n\n" + "\n".join(
-        f"- {md_text(n)}" for n in budget_notes(plan["method"], audience(ctx))))
+    method = say("budget_method", lang) + "\n\n" + "\n".join(
+        f"- {md_text(n)}" for n in budget_notes(plan["method"], audience(ctx)))
+    return Blocks(Markdown(summary), ctx.show(shown, rows=None, terms=["tier", "basis"]),
+                  Markdown(method))
 
 
-def _show_customers(ctx: Context, tables: dict) -> None:
-    _md(say("intro_customers", ctx.lang))
+def customers_section(ctx: Context, tables: dict) -> Blocks:
+    """Customers and their value per campaign and segment, with the segment's action
+    (names and contacts stay in the exports)."""
     campaign = tables["campaign"]
     value = "ltv_12m" if "ltv_12m" in campaign else "monetary"
     summary = (campaign.groupby(["campaign", "segment"], sort=False)
                .agg(customers=("customer_id", "size"), value=(value, "sum"))
                .rename(columns={"value": f"{value} (sum)"}).reset_index())
-    display(translate(summary.merge(tables["segment_playbook"][["segment", "action", "kpi"]],
-                                    on="segment", how="left").round(0),
-                      ctx.lang, ["campaign", "segment", "action", "kpi"]))
+    shown = summary.merge(tables["segment_playbook"][["segment", "action", "kpi"]],
+                          on="segment", how="left").round(0)
+    return Blocks(ctx.show(shown, rows=None, terms=["campaign", "segment", "action", "kpi"]))
 
 
-def _show_partners(ctx: Context, tables: dict) -> None:
-    partners = tables["partners"]
-    lang = ctx.lang
+def partners_section(ctx: Context, tables: dict) -> Blocks:
+    """Partners per A/B/C tier and plan, and the factors B-tier plans work on; or why
+    there are no partner plans."""
+    partners, lang = tables["partners"], ctx.lang
     if partners is None:  # the notes say why (all of them are about partners)
-        _md(md_text(" ".join(tables["notes"]) or say("no_partners", lang)))
-        return
-    _md(say("intro_partners", lang))
-    display(translate(partners.groupby(["partner_tier", "campaign", "action", "kpi"], sort=False)
-                      .size().rename("partners").reset_index(),
-                      lang, ["campaign", "action", "kpi"]))
+        return Blocks(Markdown(md_text(" ".join(tables["notes"]) or say("no_partners", lang))))
+    plans = (partners.groupby(["partner_tier", "campaign", "action", "kpi"], sort=False)
+             .size().rename("partners").reset_index())
+    parts = [ctx.show(plans, rows=None, terms=["campaign", "action", "kpi"])]
     b_tier = partners[(partners["partner_tier"] == "B") & (partners["focus"] != "")]
     if len(b_tier):
         focus = b_tier["focus"].str.split(", ").explode().value_counts()
-        _md(say("partner_focus", lang))
-        display(translate(focus.rename("B partners").rename_axis("factor").to_frame(), lang))
+        parts += [Markdown(say("partner_focus", lang)),
+                  ctx.show(focus.rename("B partners").rename_axis("factor").to_frame(),
+                           rows=None)]
+    return Blocks(*parts)
 
 
-def _show_monitoring(ctx: Context, tables: dict) -> None:
+def monitoring_section(ctx: Context, tables: dict) -> Blocks:
+    """What changed since the baseline run: tiers, newly blank and hot regions, segment
+    migration; or why there is no comparison."""
     result, lang = tables["comparison"], ctx.lang
     if result is None:
-        _md(say("no_baseline", lang))
-        return
+        return Blocks(Markdown(say("no_baseline", lang)))
     if "error" in result:
-        _md(say("no_comparison", lang, error=md_text(result["error"])))
-        return
+        return Blocks(Markdown(say("no_comparison", lang, error=md_text(result["error"]))))
     s = result["summary"]
     bp, cp = s["baseline_period"], s["period"]
-    _md(say("comparison_runs", lang, run=md_text(s["baseline_run"]),
-            b_start=md_text(bp["start"]), b_end=md_text(bp["end"]), start=md_text(cp["start"]),
-            end=md_text(cp["end"])))
-    for warning in warning_texts(result["warnings"], lang):
-        _md(f"- {md_text(warning)}")
+    parts = [Markdown(say("comparison_runs", lang, run=md_text(s["baseline_run"]),
+                          b_start=md_text(bp["start"]), b_end=md_text(bp["end"]),
+                          start=md_text(cp["start"]), end=md_text(cp["end"])))]
+    parts += [Markdown(f"- {md_text(warning)}") for warning in warning_texts(result["warnings"], lang)]
     regions = result["regions"]
     if regions is not None:
         blank = ", ".join(map(str, s.get("newly_blank", []))) or say("none", lang)
         hot = ", ".join(map(str, s.get("newly_hot", []))) or say("none", lang)
-        _md(say("comparison_tiers", lang, changes=len(s.get("tier_changes", [])),
-                blank=md_text(blank), hot=md_text(hot)))
-        columns = [c for c in [*_region_column(ctx, regions), "tier_before", "tier_now",
-                               "customers_before", "customers_now", "revenue_before",
-                               "revenue_now", "revenue_change", "share_delta",
-                               "growth_yoy_delta", "newly_blank", "newly_hot"] if c in regions]
-        display(translate(regions[columns].head(40).round(3), lang,
-                          ["tier_before", "tier_now"]))
+        columns = _present(regions, [*_region_columns(ctx, regions), "tier_before", "tier_now",
+                                     "customers_before", "customers_now", "revenue_before",
+                                     "revenue_now", "revenue_change", "share_delta",
+                                     "growth_yoy_delta", "newly_blank", "newly_hot"])
+        parts += [Markdown(say("comparison_tiers", lang, changes=len(s.get("tier_changes", [])),
+                               blank=md_text(blank), hot=md_text(hot))),
+                  ctx.show(regions[columns].round(3), rows=40,
+                           terms=["tier_before", "tier_now"])]
     if result["migration"] is not None:
-        _md(say("migration", lang, lost=s["champions_to_at_risk"], won=s["at_risk_won_back"]))
-        display(result["migration"])
+        parts += [Markdown(say("migration", lang, lost=s["champions_to_at_risk"],
+                               won=s["at_risk_won_back"])),
+                  ctx.show(result["migration"], rows=None)]
+    return Blocks(*parts)
 
 
 def _overall_tier(tiers: pd.DataFrame) -> str:
