@@ -30,7 +30,7 @@ from helpers.geo.extent import extent_names
 from helpers.geo.reference import has_region_reference, load_region_reference
 from helpers.geo.scope import Scope
 from helpers.geo.territories import RegionError
-from helpers.period import Period
+from helpers.period import Period, check_end_day
 from helpers.steps.prep import ensure_prep
 from helpers.text.format import report_number
 from helpers.text.lookup import say, translate
@@ -254,12 +254,10 @@ def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",
     """
     if lang not in ("en", "zh"):
         raise ValueError(f"parameter lang must be 'en' or 'zh', got {lang!r}")
-    if period_end:
-        try:
-            pd.Timestamp(period_end)
-        except ValueError:
-            raise ValueError(f"parameter period_end must be a date like 2025-12-31, "
-                             f"got {period_end!r}") from None
+    try:
+        check_end_day(period_end)
+    except ValueError as exc:
+        raise ValueError(f"parameter period_end {exc}") from None
     if not isinstance(mask_pii, bool):
         raise ValueError(f"parameter mask_pii must be True or False, got {mask_pii!r}")
     get_objective(objective)

@@ -15,11 +15,35 @@ period in a report.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Period"]
+__all__ = ["Period", "check_end_day"]
+
+
+def check_end_day(value: str) -> None:
+    """Check a ``period_end`` given by a user (notebook parameter, ``--period-end``).
+
+    Parameters
+    ----------
+    value : str
+        ``""`` (the period ends on the last order's day) or an ISO date
+        ``YYYY-MM-DD``. Other spellings (``31/12/2025``, ``12/31/2025``) are
+        refused: their day and month can be read either way.
+
+    Raises
+    ------
+    ValueError
+        Saying what was given and what is expected.
+    """
+    if not value:
+        return
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"must be a date like 2025-12-31, got {value!r}") from None
 
 
 def _day(value: object, what: str) -> pd.Timestamp:

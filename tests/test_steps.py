@@ -61,6 +61,9 @@ def test_open_step_changes_no_pandas_option(tmp_path):
     ({"period_end": "2025-13-45"}, r"parameter period_end must be a date like 2025-12-31, "
                                    r"got '2025-13-45'"),
     ({"period_end": "last month"}, r"parameter period_end must be a date"),
+    # day and month could be read either way: ISO only, as the batch's --period-end
+    ({"period_end": "01/02/2025"}, r"parameter period_end must be a date like 2025-12-31, "
+                                   r"got '01/02/2025'"),
     ({"region": "Atlantis"}, r"parameter region: unknown region 'Atlantis': expected ALL, a "
                              r"territory"),
     ({"objective": "grow"}, r"parameter objective must be one of \['find_new_markets', "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from helpers.analysis.monitor import resolve_run
@@ -18,6 +18,7 @@ from helpers.config import Config, load_config
 from helpers.data.inputs import InputFile
 from helpers.geo.scope import Scope, list_regions
 from helpers.geo.territories import RegionError
+from helpers.period import check_end_day
 from helpers.run.render import load_translations
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
@@ -80,12 +81,10 @@ def find_notebooks(folder: Path) -> tuple[Path, ...]:
 
 
 def _check_period_end(value: str) -> None:
-    if value:
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise UsageError(f"--period-end must be a date like 2025-12-31 "
-                             f"(got {value!r})") from None
+    try:
+        check_end_day(value)
+    except ValueError as exc:
+        raise UsageError(f"--period-end {exc}") from None
 
 
 def _translations(folder: Path, lang: str) -> dict:
