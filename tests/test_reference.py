@@ -61,10 +61,10 @@ def test_brazil_units_ibge_2022_and_the_readme_states_the_sum():
     assert br.loc["BR-SP", "region"] == "São Paulo"
     assert (br["population_year"] == 2022).all()
     total = int(br["population"].sum())
-    # The README names the file's exact sum and that it must be checked against IBGE.
-    assert f"{total:,}" in README and "to be checked" in README.lower()
-    # within 0.01% of IBGE's revised census total (203,080,756)
-    assert total == pytest.approx(203_080_756, rel=1e-4)
+    # every row from IBGE's revised census release: the rows sum to its total exactly
+    assert total == 203_080_756 and f"{total:,}" in README
+    assert br.loc["BR-MG", "population"] == 20_539_989
+    assert br.loc["BR-RJ", "population"] == 16_055_174
 
 
 def test_countries_world_population_prospects_2024():
