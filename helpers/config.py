@@ -83,17 +83,39 @@ def _country_code(value: str) -> str:
     return country.alpha_2
 
 
+class Extent(_Strict):
+    """Which first-level areas belong to the market (``geography.extent``).
+
+    The market is the country's default extent (:func:`helpers.geo.extent.default_extent`:
+    the 50 US states and DC; China's 31 mainland provinces; all first-level units
+    elsewhere except overseas and outlying areas) plus ``include`` minus ``exclude``,
+    both lists of area names in any spelling (``Puerto Rico``, ``PR``, ``US-PR``; 香港).
+    """
+
+    include: list[str] = []
+    exclude: list[str] = []
+
+
 class Geography(_Strict):
     country: str = "CN"
     coordinates: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
     territories: dict[str, list[str]] = {}
     # Customers without a location of their own take one from their orders' ship-to.
     customer_location: Literal["most_frequent", "latest", "first", "none"] = "most_frequent"
+    extent: Extent = Extent()
 
     @field_validator("country")
     @classmethod
     def _iso(cls, value: str) -> str:
         return _country_code(value)
+
+    @model_validator(mode="after")
+    def _extent_names(self):
+        if self.extent.include or self.extent.exclude:
+            from helpers.geo.extent import check_extent_names
+
+            check_extent_names(self.country, self.extent.include, self.extent.exclude)
+        return self
 
 
 class Analysis(_Strict):

@@ -20,11 +20,14 @@ from IPython.display import Markdown
 
 from helpers.analysis import kpis
 from helpers.analysis.benchmark import Benchmark
+from helpers.analysis.extent import in_extent
+from helpers.analysis.extent import outside_extent as outside_extent_table
 from helpers.catalog import get_objective
 from helpers.config import Config, RunPaths, load_config
 from helpers.data.prepare import PrepResult
 from helpers.data.privacy import PII_COLUMNS, mask_pii
-from helpers.geo.reference import load_province_reference
+from helpers.geo.extent import extent_names
+from helpers.geo.reference import has_region_reference, load_region_reference
 from helpers.geo.scope import Scope
 from helpers.geo.territories import RegionError
 from helpers.period import Period, check_end_day
@@ -129,6 +132,11 @@ class Context:
         return self.scope.filter(self.prep.orders)
 
     @cached_property
+    def market_areas(self) -> tuple[str, ...]:
+        """Official names of the first-level areas in the market (``geography.extent``)."""
+        return extent_names(self.config)
+
+    @cached_property
     def period(self) -> Period:
         """The analysis period: ``analysis.period_months`` up to ``period_end`` (default:
         the last order day of the whole market, so every region of a run has the same)."""
@@ -172,6 +180,11 @@ class Context:
         report: ``share`` stays the share of the territory's revenue,
         ``market_share`` is added, and the gap columns come from the market-wide
         model (a fit on 31 provinces, not on the territory's few).
+
+        At province level only customers in the market's extent count
+        (:attr:`market_areas`): areas outside it (Puerto Rico in a US market) are
+        not rows here, so they are never tiered, a gap or given an action;
+        :meth:`outside_extent` lists them.
         """
         level = level or self.scope.sublevel
         universe = list(self.scope.provinces) if level == "province" else []
@@ -181,14 +194,30 @@ class Context:
     def _kpis_by_region(self, level: str, customers: pd.DataFrame, orders: pd.DataFrame,
                         universe: list[str], benchmark: Benchmark | None) -> pd.DataFrame:
         a = self.config.analysis
-        china = self.config.geography.country == "CN"
+        country = self.config.geography.country
+        reference = None
+        if level == "province":
+            customers = in_extent(customers, self.market_areas)
+            universe = [name for name in universe if name in self.market_areas]
+            if has_region_reference(country):
+                reference = load_region_reference(country)
         return kpis.region_kpis(
             customers, orders, level=level, period=self.period, active_months=a.active_months,
-            pop_months=a.pop_months,
-            reference=load_province_reference() if level == "province" and china else None,
+            pop_months=a.pop_months, reference=reference,
             universe=universe, min_customers=a.min_customers, expected_method=a.expected_model,
             benchmark=benchmark,
         )
+
+    def outside_extent(self) -> pd.DataFrame:
+        """Areas of the scope's customers outside the market's extent, with their
+        customers and revenue (:func:`helpers.analysis.extent.outside_extent`); empty in
+        a province report (its regions are cities)."""
+        a = self.config.analysis
+        customers = (self.customers if self.scope.sublevel == "province"
+                     else self.customers.iloc[0:0])
+        return outside_extent_table(customers, self.orders, self.market_areas,
+                                    period=self.period, active_months=a.active_months,
+                                    pop_months=a.pop_months)
 
     def show(self, frame: pd.DataFrame, *, rows: int | None = 20, columns=PII_COLUMNS,
              free_text=(), terms: Iterable[str] = ()) -> Table:

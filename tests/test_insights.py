@@ -127,7 +127,11 @@ def test_brazilian_states_on_real_olist_data(tmp_path):
     kpis = tables["region_kpis"].set_index("region")
     assert len(kpis) == 27                                       # 26 states and the DF
     assert kpis["lat"].between(-34, 6).all() and kpis["lon"].between(-74, -34).all()
-    assert "expected_customers" not in kpis.columns             # no reference for Brazil
+    # IBGE 2022 population, no GDP: the gap model says it uses population only
+    assert kpis.loc["São Paulo", "population_10k"] == pytest.approx(4441.1238)
+    assert tables["notes"]["gaps"]["inputs_key"] == "population_only"
+    assert kpis["expected_customers"].sum() == pytest.approx(kpis["customers"].sum(), rel=1e-6)
+    assert "outside_extent" not in tables["headline"]             # all 27 units are in
     assert tables["notes"]["hotspots"]["weights"] == "knn"
     assert kpis.loc["São Paulo", "gi_bin"] >= 2                  # the south-east cluster
     assert kpis.loc["Acre", "gi_bin"] <= 0

@@ -29,15 +29,16 @@ REFERENCE_COLUMNS = ["population_10k", "gdp_100m_cny", "customers_per_million",
 
 
 def _expected_by_allocation(customers: pd.Series, population: pd.Series,
-                            gdp: pd.Series) -> pd.Series:
+                            gdp: pd.Series | None) -> pd.Series:
     """Allocate the total customer count by a population-and-GDP weight.
 
     Weight of a region = ``sqrt(population * gdp)`` (the geometric mean of the
     two, so a region with half the people and twice the output weighs the
-    same). ``expected = total customers * weight / sum of weights`` over the
+    same); the population alone when ``gdp`` is None. ``expected = total customers * weight / sum of weights`` over the
     regions that have both reference values; the others get NaN.
     """
-    weight = np.sqrt(population.astype(float) * gdp.astype(float))
+    weight = (np.sqrt(population.astype(float) * gdp.astype(float)) if gdp is not None
+              else population.astype(float))
     usable = weight.notna() & (weight > 0)
     total = customers[usable].sum()
     share = weight.where(usable) / weight[usable].sum()
@@ -114,6 +115,11 @@ def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Seri
       (the fallback when there are fewer than :data:`MODEL_MIN_REGIONS`
       regions or :data:`MODEL_MIN_CUSTOMERS` customers, or the fit fails).
 
+    When no region has a GDP value (the bundled references of US and Brazilian
+    states hold population only), both methods use the population alone
+    (``log(population)`` in the regression, population shares in the
+    allocation) and ``info`` says so with ``inputs_key`` ``"population_only"``.
+
     Parameters
     ----------
     customers, population, gdp : Series
@@ -128,18 +134,25 @@ def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Seri
     info : dict
         ``method`` used, ``regions`` and ``customers`` the fit saw, and for
         the model the coefficients (``intercept``, ``log_population``,
-        ``log_gdp``), ``deviance_explained`` (D², like R² for counts) and
+        ``log_gdp`` unless population only), ``deviance_explained`` (D², like R² for counts) and
         ``reason_key`` when it fell back: ``few_regions``, ``few_customers``,
         ``singular``, ``diverged``, ``not_converged`` (with ``max_iter``) or
-        ``non_finite`` (:mod:`helpers.text.narrative.notes` says them in words).
+        ``non_finite``; ``inputs_key`` ``population_only`` when there is no GDP
+        (:mod:`helpers.text.narrative.notes` says them in words).
     """
     if method not in ("auto", "poisson", "allocation"):
         raise ValueError(f"method must be auto, poisson or allocation, got {method!r}")
     pop = population.astype(float)
     out = gdp.astype(float)
     y = customers.astype(float)
-    usable = pop.notna() & out.notna() & (pop > 0) & (out > 0)
+    # No GDP for any region (US and Brazilian states, countries): population alone.
+    population_only = not out.notna().any()
+    usable = pop.notna() & (pop > 0)
+    if not population_only:
+        usable &= out.notna() & (out > 0)
     info: dict = {"regions": int(usable.sum()), "customers": int(y[usable].sum())}
+    if population_only:
+        info["inputs_key"] = "population_only"
     reason = ""
     if method == "auto":
         if info["regions"] < MODEL_MIN_REGIONS:
@@ -148,15 +161,19 @@ def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Seri
             reason = "few_customers"
         method = "allocation" if reason else "poisson"
     if method == "poisson":
-        features = np.column_stack([np.ones(int(usable.sum())), np.log(pop[usable]),
-                                    np.log(out[usable])])
+        columns = [np.ones(int(usable.sum())), np.log(pop[usable])]
+        if not population_only:
+            columns.append(np.log(out[usable]))
+        features = np.column_stack(columns)
         beta, deviance_explained, reason = _poisson_glm(features, y[usable].to_numpy())
         if beta is not None:
             expected = pd.Series(np.nan, index=customers.index, dtype=float)
             expected[usable] = np.exp(features @ beta)
             info.update(method="poisson", intercept=float(beta[0]),
-                        log_population=float(beta[1]), log_gdp=float(beta[2]),
-                        deviance_explained=deviance_explained)
+                        log_population=float(beta[1]))
+            if not population_only:
+                info["log_gdp"] = float(beta[2])
+            info["deviance_explained"] = deviance_explained
             return expected, info
         if reason == "not_converged":
             info["max_iter"] = _MAX_ITER
@@ -164,7 +181,8 @@ def expected_customers(customers: pd.Series, population: pd.Series, gdp: pd.Seri
     info.update(method="allocation")
     if reason:
         info["reason_key"] = reason
-    return _expected_by_allocation(customers, population, gdp), info
+    return _expected_by_allocation(customers, population,
+                                   None if population_only else gdp), info
 
 
 def reference_columns(table: pd.DataFrame, reference: pd.DataFrame, *,
@@ -177,8 +195,9 @@ def reference_columns(table: pd.DataFrame, reference: pd.DataFrame, *,
         Province KPI rows: ``region`` (official province name), ``customers``,
         ``revenue``.
     reference : DataFrame
-        ``province``, ``population_10k``, ``gdp_100m_cny``
-        (:func:`helpers.geo.reference.load_province_reference`).
+        ``region`` (or ``province``), ``population_10k``, ``gdp_100m_cny`` (may be
+        empty: the model then uses population only)
+        (:func:`helpers.geo.reference.load_region_reference`).
     method : {"auto", "poisson", "allocation"}
         See :func:`expected_customers`.
     benchmark : Benchmark, optional
@@ -197,8 +216,8 @@ def reference_columns(table: pd.DataFrame, reference: pd.DataFrame, *,
         probability of so few customers or fewer if the region were like the
         others: small is a real gap).
     """
-    ref = reference[["province", "population_10k", "gdp_100m_cny"]].rename(
-        columns={"province": "region"})
+    key = "region" if "region" in reference.columns else "province"
+    ref = reference[[key, "population_10k", "gdp_100m_cny"]].rename(columns={key: "region"})
     table = table.merge(ref, on="region", how="left")
     table = table.assign(
         customers_per_million=safe_ratio(table["customers"], table["population_10k"] / 100),

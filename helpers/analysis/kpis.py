@@ -106,8 +106,9 @@ def region_kpis(
         last ``pop_months`` against the ``pop_months`` before them).
     reference : DataFrame, optional
         Population and GDP per region
-        (:func:`helpers.geo.reference.load_province_reference`, or any table
-        with ``province``, ``population_10k`` and ``gdp_100m_cny``). Used
+        (:func:`helpers.geo.reference.load_region_reference`, or any table
+        with ``region`` or ``province``, ``population_10k`` and ``gdp_100m_cny``;
+        GDP may be empty: the gap model then uses population only). Used
         only when ``level == "province"``; adds the penetration and gap
         columns. ``None``: no such columns.
     universe : sequence of str, optional
@@ -238,7 +239,7 @@ def region_kpis(
 
     names = list(counts.index)
     if universe is None and level == "province" and reference is not None:
-        universe = list(reference["province"])
+        universe = list(reference["region" if "region" in reference.columns else "province"])
     for name in universe or []:
         if name not in names:
             names.append(name)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from helpers import geo
 from helpers.config import Config
+from helpers.geo.extent import extent_names
 from helpers.geo.territories import RegionError, territory_en, territory_map
 
 ALL = "ALL"
@@ -39,7 +40,8 @@ class Scope:
     kind : str
         ``all``, ``territory`` or ``province``.
     provinces : tuple of str
-        Official names of the provinces in scope (every mainland province for ALL).
+        Official names of the provinces in scope (for ALL: every area of the market's
+        extent, ``geography.extent``; China's 31 mainland provinces by default).
     label_en, label_zh : str
         Headings for English and Chinese reports.
     slug : str
@@ -64,7 +66,7 @@ class Scope:
             # this module, PREP_CODE) does not depend on them.
             from helpers.text.lookup import label
 
-            return cls(ALL, "all", tuple(mainland["province"]), label("whole_market", "en"),
+            return cls(ALL, "all", extent_names(config), label("whole_market", "en"),
                        label("whole_market", "zh"), "all")
         territories = territory_map(config)
         for name in config.geography.territories:
@@ -108,9 +110,7 @@ def list_regions(config: Config, which: str = "territories") -> list[str]:
     if which == "territories":
         regions = list(config.geography.territories)
     elif which == "provinces":
-        regions = list(territory_map(config)["province"]) or list(
-            geo.mainland(config.geography.country)["province"]
-        )
+        regions = list(territory_map(config)["province"]) or list(extent_names(config))
     else:
         regions = [r.strip() for r in which.split(",") if r.strip()]
     return [ALL] + [r for r in regions if r.upper() != ALL]

@@ -13,8 +13,12 @@
 - ``lifecycle`` and ``lifecycle_summary``; ``ltv`` (BG/NBD + Gamma-Gamma);
 - ``isolated_customers`` with their profile; ``partner_tiers`` and
   ``partner_summary``;
+- ``outside_extent``: areas with customers outside the market's extent
+  (``geography.extent``; written as ``outside_extent.csv`` only when not empty):
+  counted in the headline's totals, never in ``region_kpis``;
 - ``headline`` and ``notes`` (how each result was computed, sample sizes and
-  any fallback).
+  any fallback; ``extent`` and the headline's ``outside_extent`` when customers
+  lie outside the extent).
 
 :func:`save_insight` writes them to the region folder; :func:`ensure_insight`
 loads them, computing them first when a file is missing.
@@ -42,6 +46,7 @@ from helpers.analysis import (
     segments,
 )
 from helpers.analysis.concentration import concentration
+from helpers.analysis.extent import OUTSIDE_COLUMNS
 from helpers.catalog import SECTIONS
 from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
@@ -71,6 +76,8 @@ FILES = {
     "partner_tiers": "partner_tiers.csv",
     "partner_summary": "partner_summary.csv",
 }
+#: Written only when not empty (customers in areas outside the market's extent).
+OPTIONAL_FILES = {"outside_extent": "outside_extent.csv"}
 JSON_FILES = {"concentration": "concentration.json", "headline": "headline.json",
               "notes": "insight_notes.json"}
 _DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"]}
@@ -219,7 +226,14 @@ def insight_tables(ctx: Context) -> dict:
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
 
-    total = kpis[["customers", "active_customers", "revenue", "revenue_last_year"]].sum()
+    outside = ctx.outside_extent()
+    tables["outside_extent"] = outside
+    counted = ["customers", "active_customers", "revenue", "revenue_last_year"]
+    total = kpis[counted].sum() + outside[counted].sum()
+    if len(outside):
+        notes["extent"] = {"reason_key": "outside_extent", "areas": list(outside["region"]),
+                           "customers": int(outside["customers"].sum()),
+                           "revenue": float(outside["revenue"].sum())}
     hot = kpis.loc[kpis["gi_bin"].fillna(0).astype(int) >= 2, "region"]
     headline = {
         "region": ctx.scope.name, "label": ctx.scope.label(ctx.lang),
@@ -234,6 +248,8 @@ def insight_tables(ctx: Context) -> dict:
         "ltv_12m_total": notes["ltv"].get("total_ltv"),
         "partners_a": int((tiers["tier"] == "A").sum()) if len(tiers) else 0,
     }
+    if len(outside):  # counted in the totals above, never tiered or a gap
+        headline["outside_extent"] = notes["extent"]
     tables["headline"] = headline
     tables["notes"] = note_texts(notes)  # keys and numbers, and the English the file holds
     return tables
@@ -244,6 +260,11 @@ def save_insight(ctx: Context, tables: dict) -> None:
     ctx.out.mkdir(parents=True, exist_ok=True)
     for name, file in FILES.items():
         write_csv(tables[name], ctx.out / file)
+    for name, file in OPTIONAL_FILES.items():
+        if tables.get(name) is not None and len(tables[name]):
+            write_csv(tables[name], ctx.out / file)
+        else:  # no stale file from an earlier computation in this folder
+            (ctx.out / file).unlink(missing_ok=True)
     for name, file in JSON_FILES.items():
         write_json(tables[name], ctx.out / file)
 
@@ -264,6 +285,9 @@ def ensure_insight(ctx: Context) -> dict:
         save_insight(ctx, tables)
         return tables
     tables = {name: _read(ctx.out, name) for name in FILES}
+    for name, file in OPTIONAL_FILES.items():
+        tables[name] = (read_csv(ctx.out / file) if (ctx.out / file).exists()
+                        else pd.DataFrame(columns=OUTSIDE_COLUMNS))
     for name, file in JSON_FILES.items():
         tables[name] = json.loads((ctx.out / file).read_text("utf-8"))
     return tables

@@ -78,8 +78,9 @@ def gaps(tables: dict, audience: Audience) -> str:
     if "expected_customers" not in kpis.columns:
         return say("gaps_no_reference", lang, unit=unit)
     found, model = tables["market_gaps"], tables["notes"]["gaps"]
-    how = (say("gaps_poisson", lang, n=model["regions"], unit=unit)
-           if model.get("method") == "poisson" else say("gaps_allocation", lang))
+    alone = "_population" if model.get("inputs_key") == "population_only" else ""
+    how = (say(f"gaps_poisson{alone}", lang, n=model["regions"], unit=unit)
+           if model.get("method") == "poisson" else say(f"gaps_allocation{alone}", lang))
     blank = found.loc[found["gap_kind"] == "blank"]
     under = found.loc[(found["gap_kind"] == "under-penetrated") & (found["gap_p"] < 0.05)]
     lines = [say("gaps_intro", lang, how=how)]
@@ -93,6 +94,10 @@ def gaps(tables: dict, audience: Audience) -> str:
         lines.append(say("gaps_blank", lang, names=md_text(name_list(blank, lang))))
     if not len(under) and not len(blank):
         lines.append(say("gaps_none", lang))
+    outside = tables["notes"].get("extent")
+    if outside:
+        lines.append(say("gaps_outside", lang, names=md_text(join(outside["areas"], lang)),
+                         customers=outside["customers"]))
     return "\n\n".join(lines)
 
 

@@ -117,8 +117,9 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
     dict
         A copy with, where the keys call for them: ``hotspots``: ``inference``,
         ``description`` (the neighbours), ``reason``, ``note`` (regions left out),
-        ``scope``; ``gaps``: ``reason``, ``scope``; ``isolation``: ``method``,
-        ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``.
+        ``scope``; ``gaps``: ``reason``, ``scope``, ``inputs`` (population only); ``isolation``: ``method``,
+        ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``; ``extent``:
+        ``text`` (the areas outside the market).
     """
     out = {topic: dict(note) for topic, note in notes.items()}
     hot = out.get("hotspots")
@@ -138,6 +139,12 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
             gaps["reason"] = gap_model_reason(gaps)
         if gaps.get("scope_key") == "market":
             gaps["scope"] = _note("gaps_market", "en")
+        if gaps.get("inputs_key") == "population_only":
+            gaps["inputs"] = _note("gaps_population_only", "en")
+    extent = out.get("extent")
+    if extent is not None and extent.get("reason_key") == "outside_extent":
+        extent["text"] = _note("extent_outside", "en", customers=extent["customers"],
+                               n=len(extent["areas"]), areas=", ".join(extent["areas"]))
     isolation = out.get("isolation")
     if isolation is not None:
         isolation["method"] = isolation_method(isolation)
