@@ -346,7 +346,7 @@ def _present(frame: pd.DataFrame, columns: list[str]) -> list[str]:
 def tiers_section(ctx: Context, tables: dict) -> Blocks:
     """The tier rules with this config's thresholds, and every region's tier with its
     reason and numbers (core first, then by revenue)."""
-    tiers, rules = with_tier_reasons(tables["tiers"], ctx.lang), ctx.config.strategy
+    tiers, rules = tables["tiers"], ctx.config.strategy
     intro = say("intro_tiers", ctx.lang, hot_share=rules.hot_share,
                 hotspot_share=rules.hotspot_share, hot_growth=rules.hot_growth,
                 declining=rules.declining_growth, emerging=rules.emerging_growth,
@@ -371,11 +371,10 @@ def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
     evidence (the tier reason) is in the run's language, in the report and the files.
     """
     reps = ctx.prep.reps
-    tiers = with_tier_reasons(tables["tiers"], ctx.lang)
     if ctx.config.report.show_rep_names or reps.empty or "name" not in reps:
-        return actions.action_list(tiers, reps=reps), False
+        return tables["actions"], False
     masked = mask_pii(reps, columns=("name",))
-    return actions.action_list(tiers, reps=masked), True
+    return actions.action_list(tables["tiers"], reps=masked), True
 
 
 def playbook_section(ctx: Context, tables: dict) -> Blocks:
