@@ -74,11 +74,12 @@ insight.section(ctx, tables, "hotspots")
 # %% [markdown] tags=["section-gaps"]
 # ## Market gaps: blank and under-served regions
 #
-# Penetration is customers per million residents and revenue per 100 million yuan of GDP
-# (population from the 2020 census, GDP 2020; see `data/reference/README.md`). The number
-# of customers a region *should* have comes from a simple model of customers on population
-# and GDP; `customer_gap` is the shortfall and `gap_p` the chance of a shortfall this large
-# if the region were served like the others (small: a real gap).
+# Penetration is customers per million residents, and revenue per unit of GDP where the
+# market has a GDP reference (the references, their sources and years:
+# `data/reference/README.md`). The number of customers a region *should* have comes from a
+# simple model of customers on population (and GDP where there is one); `customer_gap` is
+# the shortfall and `gap_p` the chance of a shortfall this large if the region were served
+# like the others (small: a real gap).
 
 # %%
 insight.section(ctx, tables, "gaps")

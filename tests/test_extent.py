@@ -6,6 +6,8 @@ counted in the headline but never tiered, never a gap and never given an action.
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -184,3 +186,26 @@ def test_outside_table_is_saved_and_read_back(us_market):
     assert again.loc["Guam", "customers"] == 3 and set(again.index) == {"Puerto Rico", "Guam"}
     insight.save_insight(ctx, {**tables, "outside_extent": tables["outside_extent"].iloc[0:0]})
     assert not (ctx.out / "outside_extent.csv").exists()
+
+
+def test_step1_names_the_population_reference_the_market_has(us_market, tmp_path):
+    """Step 1's data check used to promise China's census and GDP to every market."""
+    from helpers.steps import goals
+
+    ctx, _, _ = us_market
+    population = goals.data_checks(ctx)["population"]
+    assert population["available"]
+    assert "(2020)" in population["detail"] and "population only" in population["detail"]
+    # a market with no bundled reference (Germany) says so, and the check is not available
+    folder = tmp_path / "de"
+    folder.mkdir()
+    (folder / "data").mkdir()
+    shutil.copy(ctx.config.data_dir / "customers.csv", folder / "data" / "customers.csv")
+    shutil.copy(ctx.config.data_dir / "orders.csv", folder / "data" / "orders.csv")
+    config = _us_config(folder)
+    config["geography"] = {"country": "DE"}
+    config["sources"]["customers"][0]["columns"].pop("province")
+    de = context.open_step(config=str(_write(folder, config)), run_dir=str(folder / "run"))
+    population = goals.data_checks(de)["population"]
+    assert not population["available"]
+    assert "no population reference for this market" in population["detail"]

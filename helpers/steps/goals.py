@@ -22,6 +22,7 @@ from helpers.catalog import KPIS, get_objective
 from helpers.config import ConfigError, Partners
 from helpers.context import Context
 from helpers.files import write_json
+from helpers.geo.reference import REFERENCE_SOURCES, has_region_reference
 from helpers.period import Period
 from helpers.text.format import currency_name
 from helpers.text.lookup import headers, lang_code, say, term, text
@@ -75,7 +76,9 @@ def data_checks(ctx: Context) -> dict[str, dict]:
     with_firmo = int(partners[firmo].notna().any(axis=1).sum()) if firmo else 0
     contacts = max(_count_in(customers, "phone"), _count_in(customers, "email"))
     reps = ctx.prep.reps
-    population_ok = ctx.scope.sublevel == "province"
+    country = ctx.config.geography.country
+    population_ok = ctx.scope.sublevel == "province" and has_region_reference(country)
+    reference = REFERENCE_SOURCES.get(country, {})
     lang = ctx.lang
     checks = {
         "customers": (len(customers) > 0, say("check_customers", lang, n=len(customers))),
@@ -84,8 +87,11 @@ def data_checks(ctx: Context) -> dict[str, dict]:
         "orders": (bool(in_period.any()), say("check_orders", lang, n=int(in_period.sum()))),
         "baseline_orders": (bool(in_baseline.any()),
                             say("check_baseline_orders", lang, n=int(in_baseline.sum()))),
-        "population": (population_ok, say("check_population_ok" if population_ok
-                                          else "check_population_no", lang)),
+        "population": (population_ok, say(
+            "check_population_ok" if reference.get("gdp_year") else "check_population_only",
+            lang, year=reference.get("population_year")) if population_ok else say(
+            "check_population_no" if ctx.scope.sublevel != "province"
+            else "check_population_none", lang)),
         "spend": (not spend.empty, say("check_spend_ok", lang,
                                        total=spend["marketing_spend"].sum(), n=len(spend),
                                        currency=currency_name(ctx.config.project.currency, lang))
