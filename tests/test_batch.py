@@ -508,6 +508,8 @@ def test_every_objective_runs_end_to_end(objective_runs, objective):
     assert first[1] == section_titles("05", [FIRST_SECTION[objective]], lang)[0]
     # so do 04's report and 03's, though the notebooks ran top to bottom
     insight_page = (out / "04_insight.html").read_text("utf-8")
+    # nothing technical on a shared page: esda's tqdm import warned with the venv's path
+    assert "site-packages" not in insight_page and "TqdmWarning" not in insight_page
     headings = [(insight_page.find(f">{t}<"), t) for t in section_titles("04", SECTIONS["04"], lang)]
     assert all(at >= 0 for at, _ in headings)
     assert min(headings)[1] == section_titles("04", [FIRST_SECTION_04[objective]], lang)[0]

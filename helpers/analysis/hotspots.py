@@ -225,7 +225,9 @@ def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = 
         info["reason_key"] = "same_value"
         return empty, info
 
-    import esda
+    with warnings.catch_warnings():  # esda imports tqdm.auto, which warns without ipywidgets
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import esda
 
     w, winfo = region_weights(kpis.loc[located, ["region", "lat", "lon"]], level=level, k=k,
                               adjacency=adjacency)
