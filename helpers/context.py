@@ -21,7 +21,7 @@ from IPython.display import Markdown
 from helpers.analysis import kpis
 from helpers.analysis.benchmark import Benchmark
 from helpers.analysis.extent import in_extent
-from helpers.analysis.extent import outside_extent as outside_extent_table
+from helpers.analysis.extent import no_region as no_region_table
 from helpers.catalog import get_objective
 from helpers.config import Config, RunPaths, load_config
 from helpers.data.prepare import PrepResult
@@ -184,7 +184,7 @@ class Context:
         At province level only customers in the market's extent count
         (:attr:`market_areas`): areas outside it (Puerto Rico in a US market) are
         not rows here, so they are never tiered, a gap or given an action;
-        :meth:`outside_extent` lists them.
+        :meth:`no_region` lists them.
         """
         level = level or self.scope.sublevel
         universe = list(self.scope.provinces) if level == "province" else []
@@ -208,16 +208,17 @@ class Context:
             benchmark=benchmark,
         )
 
-    def outside_extent(self) -> pd.DataFrame:
-        """Areas of the scope's customers outside the market's extent, with their
-        customers and revenue (:func:`helpers.analysis.extent.outside_extent`); empty in
-        a province report (its regions are cities)."""
+    def no_region(self) -> pd.DataFrame:
+        """The scope's customers who are in no region row of :meth:`kpis_by_region`, one
+        line per reason (:func:`helpers.analysis.extent.no_region`): areas outside the
+        market's extent, customers abroad or with a place name not resolved (market and
+        territory reports), customers without a city (a province report). The region
+        rows and these lines add up to every customer in scope."""
         a = self.config.analysis
-        customers = (self.customers if self.scope.sublevel == "province"
-                     else self.customers.iloc[0:0])
-        return outside_extent_table(customers, self.orders, self.market_areas,
-                                    period=self.period, active_months=a.active_months,
-                                    pop_months=a.pop_months)
+        return no_region_table(self.customers, self.orders, level=self.scope.sublevel,
+                               areas=self.market_areas, country=self.config.geography.country,
+                               period=self.period, active_months=a.active_months,
+                               pop_months=a.pop_months)
 
     def show(self, frame: pd.DataFrame, *, rows: int | None = 20, columns=PII_COLUMNS,
              free_text=(), terms: Iterable[str] = ()) -> Table:

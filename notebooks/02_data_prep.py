@@ -69,6 +69,13 @@ ctx.show(prep.set_aside(result.ledger), rows=None, free_text=["reason"])
 ctx.show(prep.location_precision(ctx.customers), rows=None)
 
 # %% [markdown]
+# Customers without a region (a place name not resolved, another country, an area outside
+# the market's extent) are kept: they count in every total and are listed here by reason.
+
+# %%
+prep.no_region(ctx)
+
+# %% [markdown]
 # ## Place names that could not be resolved
 #
 # These values are kept (the customers are not dropped) but count as "no province". Fix

@@ -127,7 +127,7 @@ def test_whole_market_of_us_is_fifty_states_and_dc(us_market):
 
 def test_areas_outside_are_reported_with_customers_and_revenue(us_market):
     _, tables, _ = us_market
-    outside = tables["outside_extent"].set_index("region")
+    outside = tables["no_region"].set_index("region")
     assert set(outside.index) == {"Puerto Rico", "Guam"}
     assert outside.loc["Puerto Rico", "customers"] == 6
     assert outside.loc["Guam", "customers"] == 3
@@ -143,6 +143,9 @@ def test_areas_outside_are_reported_with_customers_and_revenue(us_market):
     assert headline["customers"] == total                       # nobody lost from the headline
     assert headline["revenue"] == pytest.approx(sum(_revenue(s) for s in US_CUSTOMERS))
     assert headline["outside_extent"]["customers"] == 9
+    assert headline["no_region"]["customers"] == 9
+    assert headline["no_region"]["reasons"] == {"outside_extent": {
+        "customers": 9, "revenue": pytest.approx(2_800.0 + _revenue("GU"))}}
     assert "Puerto Rico" in insight.explain(us_market[0], tables, "gaps")
 
 
@@ -181,11 +184,11 @@ def test_us_gap_model_uses_population_only(us_market):
 def test_outside_table_is_saved_and_read_back(us_market):
     ctx, tables, _ = us_market
     insight.save_insight(ctx, tables)
-    assert (ctx.out / "outside_extent.csv").exists()
-    again = insight.ensure_insight(ctx)["outside_extent"].set_index("region")
+    assert (ctx.out / "no_region.csv").exists()
+    again = insight.ensure_insight(ctx)["no_region"].set_index("region")
     assert again.loc["Guam", "customers"] == 3 and set(again.index) == {"Puerto Rico", "Guam"}
-    insight.save_insight(ctx, {**tables, "outside_extent": tables["outside_extent"].iloc[0:0]})
-    assert not (ctx.out / "outside_extent.csv").exists()
+    insight.save_insight(ctx, {**tables, "no_region": tables["no_region"].iloc[0:0]})
+    assert not (ctx.out / "no_region.csv").exists()
 
 
 def test_step1_names_the_population_reference_the_market_has(us_market, tmp_path):

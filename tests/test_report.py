@@ -379,3 +379,16 @@ def test_the_report_banner_escapes_its_title_link_and_link_text(tmp_path):
     tags.feed(banner)
     assert [tag for tag, _ in tags.seen] == ["header", "span", "a"]
     assert tags.seen[2][1] == {"href": '../x".html'}  # the quote stayed inside the value
+
+
+def test_write_index_says_how_many_customers_are_in_no_region(tmp_path):
+    regions = _regions()[:1]
+    _touch_reports(tmp_path, regions)
+    (tmp_path / "all" / "headline.json").write_text(json.dumps(
+        {"customers": 1200, "no_region": {"customers": 1034, "revenue": 5.0}}), encoding="utf-8")
+    text = write_index(tmp_path, regions).read_text("utf-8")
+    assert "1,200" in text and "incl. 1,034 in no region" in text
+    zh = write_index(tmp_path, regions, meta={"parameters": {"lang": "zh"}}).read_text("utf-8")
+    assert "含 1,034 家无地区客户" in zh
+    (tmp_path / "all" / "headline.json").write_text(json.dumps({"customers": 7}), "utf-8")
+    assert "no region" not in write_index(tmp_path, regions).read_text("utf-8")

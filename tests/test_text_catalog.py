@@ -63,6 +63,11 @@ def test_references_resolve_and_a_broken_one_names_itself(tmp_path):
     (tmp_path / "a.yaml").write_text("x:\n  one: {en: one}\n", encoding="utf-8")
     with pytest.raises(CatalogError, match=r"a\.yaml: x\.one needs the texts en and zh"):
         lookup.catalog(tmp_path)
+    # a key written twice (YAML would keep the second silently) names the file and line
+    (tmp_path / "a.yaml").write_text("x:\n  one: {en: one, zh: 一}\n  one: {en: two, zh: 二}\n",
+                                     encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"a\.yaml: key 'one' appears twice \(line 3\)"):
+        lookup.catalog(tmp_path)
 
 
 def test_the_catalog_ships_with_the_package():

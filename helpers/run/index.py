@@ -151,6 +151,13 @@ def _links(run_dir: Path, region: dict, text: dict, lang: str) -> list[dict]:
     return links
 
 
+def _no_region(headline: dict, text: dict) -> str | None:
+    """"of which N in no region" when the headline counts customers in no region row."""
+    lines = headline.get("no_region")
+    count = _number(lines.get("customers")) if isinstance(lines, dict) else None
+    return text["no_region_customers"].format(n=int(count)) if count else None
+
+
 def _row(run_dir: Path, region: dict, text: dict, lang: str) -> dict:
     """What the page shows of one region."""
     slug = str(region.get("slug") or "")
@@ -163,6 +170,7 @@ def _row(run_dir: Path, region: dict, text: dict, lang: str) -> dict:
         "name": name if name and str(name) != str(label) else None,
         "error": region.get("error"),
         "customers": _count(headline.get("customers")),
+        "no_region": _no_region(headline, text),
         "active": _count(headline.get("active_customers")),
         "revenue": _count(headline.get("revenue")),
         "growth": _growth(headline.get("growth_yoy")),

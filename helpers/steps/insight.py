@@ -13,12 +13,15 @@
 - ``lifecycle`` and ``lifecycle_summary``; ``ltv`` (BG/NBD + Gamma-Gamma);
 - ``isolated_customers`` with their profile; ``partner_tiers`` and
   ``partner_summary``;
-- ``outside_extent``: areas with customers outside the market's extent
-  (``geography.extent``; written as ``outside_extent.csv`` only when not empty):
-  counted in the headline's totals, never in ``region_kpis``;
+- ``no_region``: the customers in no row of ``region_kpis``, one line per reason
+  (:func:`helpers.analysis.extent.no_region`: an area outside the market's extent
+  ``geography.extent``, another country, a place name not resolved, a city unknown in
+  a province report; written as ``no_region.csv`` only when not empty): counted in
+  the headline's totals, never tiered, a gap or given an action;
 - ``headline`` and ``notes`` (how each result was computed, sample sizes and
   any fallback; ``extent`` and the headline's ``outside_extent`` when customers
-  lie outside the extent).
+  lie outside the extent, ``no_region`` with customers and revenue per reason when
+  any customer is in no region row).
 
 :func:`save_insight` writes them to the region folder; :func:`ensure_insight`
 loads them, computing them first when a file is missing.
@@ -76,8 +79,9 @@ FILES = {
     "partner_tiers": "partner_tiers.csv",
     "partner_summary": "partner_summary.csv",
 }
-#: Written only when not empty (customers in areas outside the market's extent).
-OPTIONAL_FILES = {"outside_extent": "outside_extent.csv"}
+#: Written only when not empty (customers in no region row: outside the market's extent,
+#: abroad, place name not resolved, city unknown).
+OPTIONAL_FILES = {"no_region": "no_region.csv"}
 JSON_FILES = {"concentration": "concentration.json", "headline": "headline.json",
               "notes": "insight_notes.json"}
 _DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"]}
@@ -226,14 +230,24 @@ def insight_tables(ctx: Context) -> dict:
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
 
-    outside = ctx.outside_extent()
-    tables["outside_extent"] = outside
+    # Every customer of the report counts in the headline: the region rows plus the
+    # customers in no region row (outside the extent, abroad, place not resolved, no city).
+    unplaced = ctx.no_region()
+    tables["no_region"] = unplaced
     counted = ["customers", "active_customers", "revenue", "revenue_last_year"]
-    total = kpis[counted].sum() + outside[counted].sum()
+    total = kpis[counted].sum() + unplaced[counted].sum()
+    outside = unplaced.loc[unplaced["reason"] == "outside_extent"]
     if len(outside):
         notes["extent"] = {"reason_key": "outside_extent", "areas": list(outside["region"]),
                            "customers": int(outside["customers"].sum()),
                            "revenue": float(outside["revenue"].sum())}
+    if len(unplaced):
+        notes["no_region"] = {
+            "reason_key": "no_region", "customers": int(unplaced["customers"].sum()),
+            "revenue": float(unplaced["revenue"].sum()),
+            "reasons": {reason: {"customers": int(group["customers"].sum()),
+                                 "revenue": float(group["revenue"].sum())}
+                        for reason, group in unplaced.groupby("reason", sort=False)}}
     hot = kpis.loc[kpis["gi_bin"].fillna(0).astype(int) >= 2, "region"]
     headline = {
         "region": ctx.scope.name, "label": ctx.scope.label(ctx.lang),
@@ -250,6 +264,8 @@ def insight_tables(ctx: Context) -> dict:
     }
     if len(outside):  # counted in the totals above, never tiered or a gap
         headline["outside_extent"] = notes["extent"]
+    if len(unplaced):
+        headline["no_region"] = notes["no_region"]
     tables["headline"] = headline
     tables["notes"] = note_texts(notes)  # keys and numbers, and the English the file holds
     return tables
@@ -452,5 +468,6 @@ def section(ctx: Context, tables: dict, key: str) -> Blocks:
     if key not in SECTION_TABLES:
         raise ValueError(f"unknown section {key!r} of step 4; expected one of "
                          f"{list(SECTION_TABLES)}")
-    words = Markdown(explain(ctx, tables, key)) if key in TOPICS else None
+    said = explain(ctx, tables, key) if key in TOPICS else ""
+    words = Markdown(said) if said else None
     return Blocks(words, *(table(ctx, tables, name) for name in SECTION_TABLES[key]))

@@ -248,6 +248,8 @@ def data_quality(ctx: Context) -> dict:
         "orders_in_scope": len(ctx.orders),
         "geo_precision": ctx.customers["geo_precision"].value_counts().to_dict(),
         "unresolved_names": int(unresolved["rows"].sum()) if len(unresolved) else 0,
+        "no_region": ctx.no_region().groupby("reason", sort=False)["customers"].sum()
+        .astype(int).to_dict(),
         "notes": result.notes,
     }
 
@@ -267,6 +269,25 @@ def location_precision(customers: pd.DataFrame) -> pd.DataFrame:
     """Customers per ``geo_precision`` (point, district, city, ...) and their share."""
     counts = customers["geo_precision"].value_counts().rename("customers").to_frame()
     return counts.assign(share=(counts["customers"] / counts["customers"].sum()).round(3))
+
+
+def no_region(ctx: Context):
+    """Who among the report's customers is in no region, and why (an area outside the
+    market, another country, a place name not resolved, no city in a province report):
+    kept and counted in every total, never compared as a region
+    (:meth:`helpers.context.Context.no_region`); a sentence saying so when every
+    customer has a region."""
+    from IPython.display import Markdown
+
+    from helpers.text.lookup import say
+    from helpers.text.narrative.audience import Audience
+    from helpers.text.narrative.insight import narrate
+
+    lines = ctx.no_region()
+    if not len(lines):
+        return Markdown(say("no_region_none", ctx.lang))
+    audience = Audience(lang=ctx.lang, currency=ctx.config.project.currency)
+    return Markdown(narrate("region_kpis", {"no_region": lines}, audience))
 
 
 def table_rows(ctx: Context) -> pd.DataFrame:

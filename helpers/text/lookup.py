@@ -81,13 +81,37 @@ def lang_code(lang: str) -> str:
     raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
 
 
+def _unique_loader():
+    """A YAML loader that refuses a key twice in one mapping (YAML keeps the last one
+    silently, so a second entry of the same key would replace the first unnoticed)."""
+    import yaml
+
+    class Unique(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise CatalogError(f"key {key!r} appears twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return loader.construct_mapping(node, deep)
+
+    Unique.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return Unique
+
+
 def _read(folder: Path) -> dict[str, dict[str, dict]]:
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _unique_loader()
     sections: dict[str, dict[str, dict]] = {}
     for path in sorted(folder.glob("*.yaml")):
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
+        except CatalogError as error:
+            raise CatalogError(f"{path.name}: {error}") from None
         for name, entries in data.items():
             if name in sections:
                 raise CatalogError(f"{path.name}: section {name!r} is also in another file")

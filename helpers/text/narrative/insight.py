@@ -47,6 +47,22 @@ def narrate(topic: str, tables: dict, audience: Audience) -> str:
     return TOPICS[topic](tables, audience)
 
 
+@_topic("region_kpis")
+def region_kpis(tables: dict, audience: Audience) -> str:
+    """The customers in no region row, by reason (empty when every customer has a region)."""
+    lines, lang = tables.get("no_region"), audience.lang
+    if lines is None or not len(lines):
+        return ""
+    parts = []
+    for reason, group in lines.groupby("reason", sort=False):
+        names = md_text(join([str(r) for r in group["region"].dropna()], lang))
+        parts.append(say(f"no_region_{reason}", lang, customers=int(group["customers"].sum()),
+                         names=names))
+    return say("no_region_lines", lang, customers=int(lines["customers"].sum()),
+               revenue=float(lines["revenue"].sum()), currency=audience.money,
+               parts=join(parts, lang, clauses=True))
+
+
 @_topic("hotspots")
 def hotspots(tables: dict, audience: Audience) -> str:
     """Hot and cold spots (Getis-Ord Gi*) and the regions unlike their neighbours."""

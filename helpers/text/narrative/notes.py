@@ -118,8 +118,8 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
         A copy with, where the keys call for them: ``hotspots``: ``inference``,
         ``description`` (the neighbours), ``reason``, ``note`` (regions left out),
         ``scope``; ``gaps``: ``reason``, ``scope``, ``inputs`` (population only); ``isolation``: ``method``,
-        ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``; ``extent``:
-        ``text`` (the areas outside the market).
+        ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``; ``extent`` and ``no_region``:
+        ``text`` (the areas outside the market; the customers in no region row by reason).
     """
     out = {topic: dict(note) for topic, note in notes.items()}
     hot = out.get("hotspots")
@@ -145,6 +145,10 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
     if extent is not None and extent.get("reason_key") == "outside_extent":
         extent["text"] = _note("extent_outside", "en", customers=extent["customers"],
                                n=len(extent["areas"]), areas=", ".join(extent["areas"]))
+    unplaced = out.get("no_region")
+    if unplaced is not None and unplaced.get("reason_key") == "no_region":
+        unplaced["text"] = _note("no_region", "en", customers=unplaced["customers"], reasons=", ".join(
+            f"{k} {v['customers']}" for k, v in unplaced["reasons"].items()))
     isolation = out.get("isolation")
     if isolation is not None:
         isolation["method"] = isolation_method(isolation)
