@@ -161,6 +161,15 @@ class Strategy(_Strict):
     # Emerging by potential: growing at least this fast with fewer customers than expected.
     potential_growth: float | None = 0.10
     potential_ratio: float | None = Field(1.0, gt=0)
+    # The online channels the playbooks name: auto = wechat in China, global elsewhere.
+    online_channels: Literal["auto", "wechat", "global"] = "auto"
+
+    def channels(self, country: str) -> str:
+        """The playbooks' online channels for a market in ``country`` (``wechat`` or
+        ``global``; :data:`helpers.analysis.actions.CHANNELS`)."""
+        if self.online_channels != "auto":
+            return self.online_channels
+        return "wechat" if country == "CN" else "global"
 
 
 class Budget(_Strict):

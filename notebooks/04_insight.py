@@ -50,7 +50,7 @@ Markdown(goals.first_note(goals.load_brief(ctx), "04"))
 # Revenue and growth compare the period with the same months a year before (`growth_yoy`);
 # `growth_pop` compares the last three months with the three before them (recent momentum,
 # seasonality included). Revenue per customer and orders per customer are per *active*
-# customer. ROI is revenue per yuan of marketing spend in the period (quarters pro rata).
+# customer. ROI is revenue per unit of currency spent on marketing in the period (quarters pro rata).
 # `customers_per_rep` shows the load of the sales team. Regions flagged `small_sample` have
 # too few customers for their rates and growth to be trusted.
 

@@ -163,3 +163,26 @@ def test_partner_plans_by_tier_with_focus_for_b():
     assert plan.loc["p2", "value_tier"] == "medium" and plan.loc["p2", "revenue"] == 500.0
     with pytest.raises(KeyError, match=r"partner tiers need \['tier'\]"):
         actions.partner_actions(tiers.drop(columns="tier"), customers)
+
+
+def test_online_channels_follow_the_market(tiered):
+    """WeChat only where the market is China (strategy.online_channels: auto)."""
+    from helpers.config import Strategy
+
+    assert Strategy().channels("CN") == "wechat" and Strategy().channels("US") == "global"
+    assert Strategy(online_channels="wechat").channels("DE") == "wechat"
+    assert Strategy(online_channels="global").channels("CN") == "global"
+    china = actions.action_list(tiered, channels="wechat")
+    abroad = actions.action_list(tiered, channels="global")
+    assert china["action"].str.contains("WeChat").any()
+    assert not abroad["action"].str.contains("WeChat").any()
+    assert abroad["action"].str.contains("social media ads").any()
+    assert len(china) == len(abroad)                              # the same advice, other words
+    assert not actions.playbook(tiered, channels="global")["action"].str.contains("WeChat").any()
+    plays = actions.segment_playbook("global").set_index("segment")
+    assert plays.loc["hibernating", "action"] == (
+        "Low-cost reactivation: email or messaging-app campaign only")
+    assert "WeChat" in actions.segment_playbook("wechat").set_index("segment").loc[
+        "hibernating", "action"]
+    with pytest.raises(ValueError, match="channels must be one of"):
+        actions.playbook(tiered, channels="weibo")

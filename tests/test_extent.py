@@ -212,3 +212,12 @@ def test_step1_names_the_population_reference_the_market_has(us_market, tmp_path
     population = goals.data_checks(de)["population"]
     assert not population["available"]
     assert "no population reference for this market" in population["detail"]
+
+
+def test_playbooks_outside_china_name_no_wechat(us_market):
+    """China's online channels (WeChat) are not advised to a US market."""
+    _, _, plan = us_market
+    for name in ("actions", "playbook", "segment_playbook", "campaign"):
+        words = plan[name]["action"].astype(str)
+        assert not words.str.contains("WeChat").any(), name
+    assert plan["playbook"]["action"].str.contains("social media ads").any()

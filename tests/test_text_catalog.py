@@ -103,7 +103,9 @@ def test_every_playbook_phrase_the_analysis_writes_has_a_chinese_phrase():
     """Actions, owners, KPIs and campaigns are written in English to the CSVs and
     translated by their English text when shown."""
     items = [*[i for v in actions.PLAYBOOK.values() for i in v],
-             *actions.SEGMENT_PLAYBOOK.values(), *actions.PARTNER_PLAYBOOK.values()]
+             *actions.SEGMENT_PLAYBOOK.values(), *actions.PARTNER_PLAYBOOK.values(),
+             *[{"action": text} for words in actions.CHANNEL_ACTIONS.values()
+               for text in words.values()]]
     missing = []
     for item in items:
         for column, value in item.items():

@@ -18,7 +18,10 @@ __all__ = [
     "PLAYBOOK",
     "SEGMENT_PLAYBOOK",
     "PARTNER_PLAYBOOK",
+    "CHANNELS",
+    "CHANNEL_ACTIONS",
     "playbook",
+    "segment_playbook",
     "action_list",
     "segment_actions",
     "partner_actions",
@@ -102,11 +105,40 @@ SEGMENT_PLAYBOOK: dict[str, dict[str, str]] = {
              "owner": "marketing", "kpi": "reactivated customers"},
 }
 
+#: The online channels the playbooks name: ``wechat`` (China's search and WeChat) or
+#: ``global`` (search, social media, messaging apps), chosen by ``strategy.online_channels``.
+CHANNELS = ("wechat", "global")
+
+#: The playbooks above name WeChat; a market whose online channels are ``global`` reads
+#: these actions instead (the same advice without a China-only channel).
+CHANNEL_ACTIONS: dict[str, dict[str, str]] = {
+    "global": {
+        "Test cheaply online (search and WeChat ads) before spending on field sales":
+            "Test cheaply online (search and social media ads) before spending on field sales",
+        "Low-cost reactivation: email or WeChat campaign only":
+            "Low-cost reactivation: email or messaging-app campaign only",
+    },
+}
+
+
+def _for_channels(action: str, channels: str) -> str:
+    if channels not in CHANNELS:
+        raise ValueError(f"channels must be one of {CHANNELS}, got {channels!r}")
+    return CHANNEL_ACTIONS.get(channels, {}).get(action, action)
+
+
+def segment_playbook(channels: str = "wechat") -> pd.DataFrame:
+    """:data:`SEGMENT_PLAYBOOK` as a table (``segment``, ``campaign``, ``action``, ``owner``,
+    ``kpi``), its actions naming the market's online ``channels`` (:data:`CHANNELS`)."""
+    return pd.DataFrame([{"segment": seg, **item, "action": _for_channels(item["action"], channels)}
+                         for seg, item in SEGMENT_PLAYBOOK.items()])
+
+
 # Roles whose actions are carried out by the territory's sales reps when known.
 _SALES_ROLES = {"regional sales manager", "sales rep"}
 
 
-def playbook(tiers: pd.DataFrame | None = None) -> pd.DataFrame:
+def playbook(tiers: pd.DataFrame | None = None, *, channels: str = "wechat") -> pd.DataFrame:
     """The playbook as a table: ``tier``, ``action``, ``owner``, ``kpi``, ``regions``.
 
     Parameters
@@ -115,6 +147,8 @@ def playbook(tiers: pd.DataFrame | None = None) -> pd.DataFrame:
         :func:`helpers.analysis.tiers.region_tiers` output; when given only the
         tiers present are listed and ``regions`` names their regions (comma
         separated).
+    channels : {"wechat", "global"}
+        The market's online channels (:data:`CHANNELS`): which words the actions use.
     """
     present = TIERS if tiers is None else [t for t in TIERS if t in set(tiers["tier"])]
     rows = []
@@ -122,7 +156,8 @@ def playbook(tiers: pd.DataFrame | None = None) -> pd.DataFrame:
         regions = "" if tiers is None else ", ".join(
             map(str, tiers.loc[tiers["tier"] == tier, "region"]))
         for item in PLAYBOOK[tier]:
-            rows.append({"tier": tier, **item, "regions": regions})
+            rows.append({"tier": tier, **item, "action": _for_channels(item["action"], channels),
+                         "regions": regions})
     return pd.DataFrame(rows, columns=["tier", "action", "owner", "kpi", "regions"])
 
 
@@ -134,7 +169,8 @@ def _reps_by_territory(reps: pd.DataFrame) -> dict[str, str]:
     return frame.groupby("region")["label"].agg(", ".join).to_dict()
 
 
-def action_list(tiers: pd.DataFrame, *, reps: pd.DataFrame | None = None) -> pd.DataFrame:
+def action_list(tiers: pd.DataFrame, *, reps: pd.DataFrame | None = None,
+                channels: str = "wechat") -> pd.DataFrame:
     """One row per region and playbook action, with owner, KPI and evidence.
 
     Parameters
@@ -148,6 +184,8 @@ def action_list(tiers: pd.DataFrame, *, reps: pd.DataFrame | None = None) -> pd.
         When given, actions owned by a sales role (regional sales manager,
         sales rep) are assigned to the reps of the region's territory by
         name; marketing, channel and operations actions keep their role.
+    channels : {"wechat", "global"}
+        The market's online channels (:data:`CHANNELS`): which words the actions use.
 
     Returns
     -------
@@ -175,7 +213,8 @@ def action_list(tiers: pd.DataFrame, *, reps: pd.DataFrame | None = None) -> pd.
             role = item["owner"]
             owner = owners.get(terr, role) if role in _SALES_ROLES else role
             rows.append({"region": row["region"], "territory": terr, "tier": row["tier"],
-                         "action": item["action"], "owner_role": role, "owner": owner,
+                         "action": _for_channels(item["action"], channels),
+                         "owner_role": role, "owner": owner,
                          "kpi": item["kpi"], "evidence": row.get("tier_reason", ""),
                          "_tier": TIERS.index(row["tier"]), "_pos": position})
     if not rows:
@@ -232,7 +271,7 @@ def _owners(frame: pd.DataFrame, reps: pd.DataFrame | None) -> pd.Series:
 
 def segment_actions(rfm_table: pd.DataFrame, customers: pd.DataFrame, *,
                     reps: pd.DataFrame | None = None, lifecycle: pd.DataFrame | None = None,
-                    ltv: pd.DataFrame | None = None) -> pd.DataFrame:
+                    ltv: pd.DataFrame | None = None, channels: str = "wechat") -> pd.DataFrame:
     """The campaign list: one row per scored customer with the action for its segment.
 
     Parameters
@@ -252,6 +291,8 @@ def segment_actions(rfm_table: pd.DataFrame, customers: pd.DataFrame, *,
     ltv : DataFrame, optional
         Step 4's lifetime value table (:func:`helpers.analysis.ltv.customer_ltv`:
         ``customer_id``, ``ltv``); the value is added as ``ltv_12m``.
+    channels : {"wechat", "global"}
+        The market's online channels (:data:`CHANNELS`): which words the actions use.
 
     Returns
     -------
@@ -267,8 +308,7 @@ def segment_actions(rfm_table: pd.DataFrame, customers: pd.DataFrame, *,
         (when given) or ``monetary``, descending.
     """
     order = list(SEGMENT_PLAYBOOK)
-    play = pd.DataFrame([{"segment": seg, **item} for seg, item in SEGMENT_PLAYBOOK.items()])
-    play = play.rename(columns={"owner": "owner_role"})
+    play = segment_playbook(channels).rename(columns={"owner": "owner_role"})
     extra = [c for c in _CUSTOMER_COLUMNS if c in customers.columns]
     base = rfm_table[["customer_id", "segment", "recency_days", "frequency", "monetary"]]
     frame = base.merge(play, on="segment", how="left")

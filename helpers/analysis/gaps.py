@@ -209,8 +209,8 @@ def reference_columns(table: pd.DataFrame, reference: pd.DataFrame, *,
     DataFrame
         ``table`` with :data:`REFERENCE_COLUMNS`: ``population_10k``,
         ``gdp_100m_cny``, ``customers_per_million``, ``revenue_per_capita``
-        (CNY per resident: market intensity), ``revenue_per_100m_gdp``
-        (revenue in CNY per 100 million CNY of GDP), ``expected_customers``,
+        (project currency per resident: market intensity), ``revenue_per_100m_gdp``
+        (revenue in the project currency per 100 million CNY of GDP), ``expected_customers``,
         ``expected_method``, ``gap_ratio`` (``customers / expected``),
         ``customer_gap`` (``expected - customers``) and ``gap_p`` (Poisson
         probability of so few customers or fewer if the region were like the

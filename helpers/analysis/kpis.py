@@ -161,8 +161,8 @@ def region_kpis(
           ``customers_per_rep`` and ``revenue_per_rep``; NaN without reps
         - with a reference at province level: ``population_10k``,
           ``gdp_100m_cny``, ``customers_per_million``,
-          ``revenue_per_capita`` (CNY per resident: market intensity),
-          ``revenue_per_100m_gdp`` (revenue in CNY per 100 million CNY of
+          ``revenue_per_capita`` (revenue in the project currency per resident: market intensity),
+          ``revenue_per_100m_gdp`` (revenue in the project currency per 100 million CNY of
           GDP), ``expected_customers`` (see
           :func:`helpers.analysis.gaps.expected_customers`),
           ``expected_method``, ``gap_ratio`` (``customers /

@@ -207,7 +207,7 @@ def goals_brief(ctx: Context, objective: str | None = None) -> dict:
         "baseline": words["baseline"],
         "kpis": kpis,
         "thresholds": {name: _threshold_value(ctx, name) for name in chosen.thresholds},
-        "all_thresholds": ctx.config.strategy.model_dump(),
+        "all_thresholds": ctx.config.strategy.model_dump(exclude={"online_channels"}),
         "first": chosen.first,
         "data": {"customers": len(ctx.customers), "orders": len(ctx.orders),
                  "available": {need: c["available"] for need, c in checks.items()}},

@@ -78,7 +78,8 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         (:func:`budget_plan`), ``comparison`` (:func:`comparison`), ``notes``
         (why the partner plans are missing) and ``summary`` (:func:`executive_summary`).
     """
-    rules = ctx.config.strategy.model_dump()
+    rules = ctx.config.strategy.model_dump(exclude={"online_channels"})
+    channels = ctx.config.strategy.channels(ctx.config.geography.country)
     tiers = with_tier_reasons(region_tiers(  # the reasons in the run's language (actions.xlsx)
         insight["region_kpis"], rules=rules, min_customers=ctx.config.analysis.min_customers,
         benchmark=ctx.benchmark), ctx.lang)
@@ -86,7 +87,8 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
     reps = ctx.prep.reps
     notes: list[str] = []
     campaign = actions.segment_actions(insight["rfm"], ctx.prep.customers, reps=reps,
-                                       lifecycle=insight["lifecycle"], ltv=insight["ltv"])
+                                       lifecycle=insight["lifecycle"], ltv=insight["ltv"],
+                                       channels=channels)
     partners = None
     if insight["partner_tiers"].empty:
         notes.append(say("no_partners", ctx.lang))
@@ -96,13 +98,11 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
                                                reps=reps)
         except KeyError as exc:
             notes.append(f"partner_tiers.csv cannot be read: {exc.args[0]}")
-    segment_playbook = pd.DataFrame(
-        [{"segment": seg, **item} for seg, item in actions.SEGMENT_PLAYBOOK.items()])
     tables = {
         "tiers": tiers,
-        "actions": actions.action_list(tiers, reps=reps),
-        "playbook": actions.playbook(tiers),
-        "segment_playbook": segment_playbook,
+        "actions": actions.action_list(tiers, reps=reps, channels=channels),
+        "playbook": actions.playbook(tiers, channels=channels),
+        "segment_playbook": actions.segment_playbook(channels),
         "campaign": campaign,
         "partners": partners,
         "budget": budget_plan(ctx, tiers),
@@ -374,7 +374,8 @@ def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
     if ctx.config.report.show_rep_names or reps.empty or "name" not in reps:
         return tables["actions"], False
     masked = mask_pii(reps, columns=("name",))
-    return actions.action_list(tables["tiers"], reps=masked), True
+    channels = ctx.config.strategy.channels(ctx.config.geography.country)
+    return actions.action_list(tables["tiers"], reps=masked, channels=channels), True
 
 
 def playbook_section(ctx: Context, tables: dict) -> Blocks:
