@@ -205,7 +205,7 @@ class Context:
             customers, orders, level=level, period=self.period, active_months=a.active_months,
             pop_months=a.pop_months, reference=reference,
             universe=universe, min_customers=a.min_customers, expected_method=a.expected_model,
-            benchmark=benchmark,
+            benchmark=benchmark, country=country,
         )
 
     def no_region(self) -> pd.DataFrame:

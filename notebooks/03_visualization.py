@@ -122,8 +122,9 @@ charts.plot_segment_mix(tables["segments"], region=tables["level"], top=12, lang
 # Each region is coloured by its revenue in the period, in classes of about equal size, so
 # the darkest regions are the top fifth. Grey dashed regions have **no customers at all**:
 # the blank spots, candidates for new markets. In a province report the map shows the
-# province's cities. Where no outlines are available (states outside China) each region
-# is a circle sized by its revenue. Hover over a region for its numbers.
+# province's cities. Where no outlines are available (states outside China and the US)
+# each region is a circle sized by its revenue, a grey ring when it has no customers. Hover
+# over a region for its numbers.
 
 # %%
 regions.region_map(tables["kpis"], value="revenue", area=area, lang=lang)

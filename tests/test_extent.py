@@ -221,3 +221,14 @@ def test_playbooks_outside_china_name_no_wechat(us_market):
         words = plan[name]["action"].astype(str)
         assert not words.str.contains("WeChat").any(), name
     assert plan["playbook"]["action"].str.contains("social media ads").any()
+
+
+def test_blank_states_have_a_position_for_the_maps(us_market):
+    """A state without customers has no customers to average: its gazetteer point places
+    it (it used to have none, and the maps left it out)."""
+    _, tables, _ = us_market
+    kpis = tables["region_kpis"].set_index("region")
+    assert kpis.loc["Wyoming", "customers"] == 0
+    assert kpis.loc["Wyoming", ["lat", "lon"]].notna().all()
+    assert 40 < kpis.loc["Wyoming", "lat"] < 46 and -112 < kpis.loc["Wyoming", "lon"] < -104
+    assert kpis[["lat", "lon"]].notna().all().all()

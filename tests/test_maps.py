@@ -148,9 +148,11 @@ def test_map_area_outlines_and_borders():
     assert len(provinces) == 34 and set(provinces["level"]) == {"province"}
     cities = MapArea(province="广东省").borders()
     assert len(cities) == 21 and (cities["province"] == "广东省").all()
-    # no state outlines ship for the US: its maps are drawn on the country's outline
-    assert MapArea(country="US").outlines().empty
-    assert MapArea(country="US").borders()["iso3"].tolist() == ["USA"]
+    # no state outlines ship for Brazil: its maps are drawn on the country's outline
+    assert MapArea(country="BR").outlines().empty
+    assert MapArea(country="BR").borders()["iso3"].tolist() == ["BRA"]
+    us = MapArea(country="US").outlines()                 # bokeh-sampledata's Census outlines
+    assert len(us) == 51 and {"California", "District of Columbia"} <= set(us["region"])
     assert MapArea().outlines("territory").empty  # territories have no outlines of their own
     assert len(MapArea(province="广东省").outlines("province")) == 34
 
@@ -158,8 +160,8 @@ def test_map_area_outlines_and_borders():
 def test_customer_map_draws_the_area_borders(customers):
     city = _html(customer_map(customers.head(20), area=MapArea(province="广东省", tiles=None)).map)
     assert "City borders" in city and "Province borders" not in city
-    us = _html(customer_map(customers.head(20), area=MapArea(country="US", tiles=None)).map)
-    assert "Country borders" in us
+    brazil = _html(customer_map(customers.head(20), area=MapArea(country="BR", tiles=None)).map)
+    assert "Country borders" in brazil
     bare = _html(customer_map(customers.head(20), area=OFFLINE, borders=False).map)
     assert "wb-outline" not in bare
 
@@ -241,21 +243,45 @@ def test_region_map_tooltips_escaped_and_chinese(kpis):
 
 
 def test_region_map_graduated_symbols_without_outlines():
-    states = pd.DataFrame({"region": ["California", "Texas", "Ohio"], "region_en": None,
-                           "level": "state", "lat": [36.8, 31.0, 40.4],
-                           "lon": [-119.4, -99.9, -82.9], "customers": [10, 5, 0],
+    states = pd.DataFrame({"region": ["São Paulo", "Bahia", "Acre"], "region_en": None,
+                           "level": "province", "lat": [-23.5, -12.9, -9.0],
+                           "lon": [-46.6, -41.7, -70.5], "customers": [10, 5, 0],
                            "revenue": [900.0, 100.0, 0.0]})
-    assert boundaries.region_outlines("US").empty  # no state outlines ship
+    assert boundaries.region_outlines("BR").empty  # no state outlines ship for Brazil
     # no outlines: the map itself draws the country's outline beneath the circles
-    result = region_map(states, area=MapArea(country="US", tiles=None))
+    result = region_map(states, area=MapArea(country="BR", tiles=None))
     page = _html(result.map)
     assert result.features == 0 and result.graduated == 3
     assert "Country borders" in page and "wb-outline" in page  # the USA, for orientation
     assert "Regions by Revenue" not in page  # no empty filled layer
     radii = [float(r) for r in re.findall(r'"radius": ([0-9.]+)', page)]
     assert len(radii) == 3 and radii[0] > radii[1]  # area follows revenue
-    assert page.count(BLANK_COLOR) >= 1  # Ohio: a grey ring
-    assert "[[31.0, -119.4], [40.4, -82.9]]" in page
+    assert page.count(BLANK_COLOR) >= 1  # Acre, no customers: still drawn, a grey ring
+    assert "No customers" in page
+    assert "[[-23.5, -70.5], [-9.0, -41.7]]" in page
+
+
+def test_us_states_are_filled_and_blank_states_drawn():
+    """The US has state outlines (Census TIGER via bokeh-sampledata): every state of the
+    table is filled, the blank ones grey and dashed, Alaska in one piece."""
+    outlines = boundaries.us_states()
+    assert len(outlines) == 51 and outlines["region_code"].str.fullmatch(r"US-[A-Z]{2}").all()
+    alaska = outlines.set_index("region").loc["Alaska", "geometry"]
+    assert alaska.bounds[0] < -180 and alaska.bounds[2] < -129     # Aleutians shifted west
+    california = outlines.set_index("region").loc["California", "geometry"]
+    assert california.contains(shapely.Point(-119.4, 36.8))        # Fresno County
+    assert not california.contains(shapely.Point(-99.9, 31.0))     # Texas
+    states = pd.DataFrame({"region": list(outlines["region"]), "region_en": None,
+                           "level": "province", "lat": 0.0, "lon": 0.0,
+                           "customers": [5 if r in ("California", "Texas") else 0
+                                         for r in outlines["region"]],
+                           "revenue": [900.0 if r == "California" else 100.0
+                                       if r == "Texas" else 0.0 for r in outlines["region"]]})
+    result = region_map(states, area=MapArea(country="US", tiles=None))
+    page = _html(result.map)
+    assert result.features == 51 and result.graduated == 0
+    assert page.count("wb-no_customers") >= 49                    # Wyoming and the others
+    assert "Wyoming" in page and "Country borders" not in page
 
 
 def test_region_map_city_drill_down():

@@ -25,13 +25,19 @@ _LEVELS = ("territory", "province", "city")
 
 
 def _region_points(level: str, names: pd.Series, customers: pd.DataFrame,
-                   key: str) -> pd.DataFrame:
+                   key: str, country: str = "CN") -> pd.DataFrame:
     """``region``, ``region_en``, ``lat``, ``lon`` for each region name."""
     frame = pd.DataFrame({"region": pd.Series(names, dtype=object).unique()})
+    fallback = None
     if level == "province":
-        gaz = geo.provinces()[["province", "province_en", "lat", "lon"]]
+        gaz = geo.provinces(country)[["province", "province_en", "lat", "lon"]]
         gaz = gaz.rename(columns={"province": "region", "province_en": "region_en"})
         frame = frame.merge(gaz, on="region", how="left")
+        if country != "CN":
+            # Outside China a state sits at the mean position of its customers (as it
+            # always has); its gazetteer point only places a state without customers.
+            fallback = frame.set_index("region")[["lat", "lon"]]
+            frame = frame.assign(lat=np.nan, lon=np.nan)
     elif level == "city":
         gaz = geo.cities()
         gaz = gaz[gaz["city"] != "市辖区"]
@@ -58,6 +64,10 @@ def _region_points(level: str, names: pd.Series, customers: pd.DataFrame,
                 .groupby(key, dropna=True)[["lat", "lon"]].mean())
         frame.loc[missing, "lat"] = frame.loc[missing, "region"].map(mean["lat"])
         frame.loc[missing, "lon"] = frame.loc[missing, "region"].map(mean["lon"])
+    missing = frame["lat"].isna() | frame["lon"].isna()
+    if fallback is not None and missing.any():
+        frame.loc[missing, "lat"] = frame.loc[missing, "region"].map(fallback["lat"])
+        frame.loc[missing, "lon"] = frame.loc[missing, "region"].map(fallback["lon"])
     region_en = frame["region_en"].astype(object)
     frame = frame.assign(region_en=region_en.where(region_en.notna(), frame["region"]))
     return frame[["region", "region_en", "lat", "lon"]].astype({"lat": float, "lon": float})
@@ -76,6 +86,7 @@ def region_kpis(
     min_customers: int = 5,
     expected_method: str = "auto",
     benchmark: Benchmark | None = None,
+    country: str = "CN",
 ) -> pd.DataFrame:
     """One row of headline KPIs per region.
 
@@ -129,6 +140,10 @@ def region_kpis(
         added, and the gap columns are the market-wide model's
         (:func:`helpers.analysis.gaps.reference_columns`). ``share`` stays
         the share of the returned rows.
+    country : str, default "CN"
+        The market's ISO code (``geography.country``): provinces (states) are placed at
+        its gazetteer's points, so a blank state (no customers to average) still has
+        a position on the maps.
 
     Returns
     -------
@@ -267,8 +282,8 @@ def region_kpis(
         customers_per_rep=safe_ratio(table["customers"], table["reps"]),
         revenue_per_rep=safe_ratio(table["revenue"], table["reps"]),
     )
-    table = table.merge(_region_points(level, table["region"], cust, key), on="region",
-                        how="left")
+    table = table.merge(_region_points(level, table["region"], cust, key, country),
+                        on="region", how="left")
 
     columns = ["region", "region_en", "level", "lat", "lon", "customers", "new_customers",
                "active_customers", "orders", "revenue", "revenue_prev", "growth_yoy", "aov",

