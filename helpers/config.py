@@ -75,11 +75,13 @@ def _country_code(value: str) -> str:
     import pycountry
 
     text = str(value).strip()
+    if text.upper() in ("WORLD", "ALL COUNTRIES", "GLOBAL"):
+        return "WORLD"  # a world market: its regions are the countries
     try:
         country = pycountry.countries.lookup(text)
     except LookupError:
         raise ValueError(f"unknown country {text!r}; expected an ISO 3166 code such as CN, "
-                         "BR or US") from None
+                         "BR or US, or WORLD for a market whose regions are countries") from None
     return country.alpha_2
 
 
@@ -88,7 +90,8 @@ class Extent(_Strict):
 
     The market is the country's default extent (:func:`helpers.geo.extent.default_extent`:
     the 50 US states and DC; China's 31 mainland provinces; all first-level units
-    elsewhere except overseas and outlying areas) plus ``include`` minus ``exclude``,
+    elsewhere except overseas and outlying areas; every country in a world market) plus
+    ``include`` minus ``exclude``,
     both lists of area names in any spelling (``Puerto Rico``, ``PR``, ``US-PR``; 香港).
     """
 

@@ -111,7 +111,7 @@ def no_region(customers: pd.DataFrame, orders: pd.DataFrame, *, level: str,
         Official names of the areas in the market (province level only).
     country : str
         The market's ISO country code: a customer with another ``country`` is
-        ``abroad``.
+        ``abroad`` (never in a world market, ``WORLD``).
     period, active_months, pop_months
         As :func:`helpers.analysis.kpis.region_kpis`.
 
@@ -132,8 +132,10 @@ def no_region(customers: pd.DataFrame, orders: pd.DataFrame, *, level: str,
         outside = _empty()
     elif level == "province":
         bare = customers["province"].isna()
+        # In a world market no customer is abroad: a country it cannot place is unresolved.
         elsewhere = (customers["country"].notna() & (customers["country"] != country)
-                     if "country" in customers else pd.Series(False, index=customers.index))
+                     if "country" in customers and country != "WORLD"
+                     else pd.Series(False, index=customers.index))
         groups = [("abroad", bare & elsewhere), ("unresolved", bare & ~elsewhere)]
         outside = outside_extent(customers, orders, areas, period=period,
                                  active_months=active_months, pop_months=pop_months)

@@ -151,6 +151,7 @@ def region_kpis(
         Sorted by ``revenue`` descending, columns:
 
         - ``region``, ``region_en`` (English where known, else the name),
+          ``region_zh`` (a world market's countries: the Chinese name),
           ``level``, ``lat``, ``lon`` (gazetteer point for province and city;
           mean customer position for a territory or an unknown region)
         - ``customers``: all customers of the region
@@ -285,7 +286,11 @@ def region_kpis(
     table = table.merge(_region_points(level, table["region"], cust, key, country),
                         on="region", how="left")
 
-    columns = ["region", "region_en", "level", "lat", "lon", "customers", "new_customers",
+    if level == "province" and country == "WORLD":  # countries: their Chinese names too
+        zh = geo.provinces(country).set_index("province")["province_zh"]
+        table = table.assign(region_zh=table["region"].map(zh))
+    columns = ["region", "region_en", *(["region_zh"] if "region_zh" in table else []),
+               "level", "lat", "lon", "customers", "new_customers",
                "active_customers", "orders", "revenue", "revenue_prev", "growth_yoy", "aov",
                "orders_per_customer", "revenue_per_customer", "share",
                "revenue_last_year", "revenue_recent", "revenue_recent_prev", "growth_pop",

@@ -78,23 +78,32 @@ def locate(customers: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Da
     raw_province, raw_city = frame["province"].astype("string"), frame["city"].astype("string")
     unresolved_parts = []
 
+    world = country == geo.WORLD
+    # A world market's regions are the countries: from the country column, else from the
+    # province column (an export whose region column holds countries).
+    raw_region = (frame["country"].astype("string") if world and "country" in frame
+                  else raw_province)
     if "country" in frame:
         countries = geo.resolve_countries(frame["country"])
-        frame["country"] = countries["country"].fillna(country)
-        abroad = countries["country"].notna() & (countries["country"] != country)
-        unresolved_parts.append(pd.DataFrame({"column": "country", "value": frame.loc[
-            countries["country_match"] == "unresolved", "country"]}))
+        frame["country"] = countries["country"] if world else countries["country"].fillna(country)
+        abroad = countries["country"].notna() & (countries["country"] != country) & (not world)
+        if not world:  # a world market lists them once, as regions, below
+            unresolved_parts.append(pd.DataFrame({"column": "country", "value": frame.loc[
+                countries["country_match"] == "unresolved", "country"]}))
     else:
-        frame["country"] = country
+        frame["country"] = pd.NA if world else country
         abroad = pd.Series(False, index=frame.index)
     frame["country"] = frame["country"].astype("string")
 
-    provinces = geo.resolve_provinces(raw_province, country)
+    provinces = geo.resolve_provinces(raw_region, country)
     provinces.loc[abroad] = pd.NA
     frame = frame.assign(province=provinces["province"], province_code=provinces["province_code"],
                          province_en=provinces["province_en"])
-    unresolved_parts.append(pd.DataFrame({"column": "province", "value": raw_province[
-        (provinces["province_match"] == "unresolved") & ~abroad]}))
+    if world:
+        frame["country"] = frame["country"].fillna(provinces["province_code"]).astype("string")
+    unresolved_parts.append(pd.DataFrame({
+        "column": "country" if world and "country" in customers else "province",
+        "value": raw_region[(provinces["province_match"] == "unresolved") & ~abroad]}))
 
     lat_c = pd.Series(np.nan, index=frame.index)
     lon_c = pd.Series(np.nan, index=frame.index)
@@ -108,7 +117,7 @@ def locate(customers: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Da
     has_prov = (level == "none") & frame["province"].notna()
     lat_c = lat_c.where(~has_prov, frame["province"].map(prov_points["lat"]))
     lon_c = lon_c.where(~has_prov, frame["province"].map(prov_points["lon"]))
-    level = level.where(~has_prov, "province")
+    level = level.where(~has_prov, "country" if world else "province")
     cpoints = geo.world.country_points()
     has_country = (level == "none") & frame["country"].notna() & frame["country"].isin(
         cpoints.index) & (abroad | (country != "CN"))
@@ -121,7 +130,7 @@ def locate(customers: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Da
     if len(unresolved):
         # Cities are looked up in China's gazetteer (the only one with cities).
         nearest = [", ".join(geo.nearest_names(v, "CN" if c == "city" else country))
-                   if c != "country" else ""
+                   if c != "country" or world else ""
                    for c, v in zip(unresolved["column"], unresolved["value"], strict=True)]
         unresolved = unresolved.assign(nearest=nearest)
     else:
@@ -222,6 +231,8 @@ def _points(frame: pd.DataFrame, config: Config, abroad: pd.Series):
     out_of_range = given & ~(lat.between(-90, 90) & lon.between(-180, 180))
 
     def inside(la, lo):
+        if country == geo.WORLD:  # anywhere on earth is in a world market
+            return la.between(-90, 90) & lo.between(-180, 180)
         if system != "wgs84" and country == "CN":
             index = la.index
             la, lo = geo.coords.to_wgs84(la, lo, system)

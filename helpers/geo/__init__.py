@@ -8,7 +8,9 @@
 - :mod:`helpers.geo.coords`: GCJ-02 / BD-09 to WGS-84.
 
 For any country the admin-1 unit is called ``province`` (a Brazilian or US
-state too), so the rest of the workbook needs no country-specific code.
+state too), so the rest of the workbook needs no country-specific code. In a world
+market (``geography.country: WORLD``) the regions are the countries themselves
+(:func:`helpers.geo.world.countries`), and ``province`` holds the country's name.
 Resolution always works on distinct values and maps back.
 """
 
@@ -19,9 +21,10 @@ import pandas as pd
 from helpers.geo import china, china_places, coords, world
 from helpers.geo.china import cities, districts, normalise_key
 from helpers.geo.china_places import resolve_cities, resolve_places
-from helpers.geo.world import inside_country, resolve_countries
+from helpers.geo.world import WORLD, inside_country, resolve_countries
 
 __all__ = [
+    "WORLD",
     "provinces",
     "cities",
     "districts",
@@ -40,7 +43,8 @@ __all__ = [
 
 
 def provinces(country: str = "CN") -> pd.DataFrame:
-    """The admin-1 units of ``country`` (ISO alpha-2; China by default).
+    """The admin-1 units of ``country`` (ISO alpha-2; China by default), or the
+    countries of a world market (``WORLD``, :func:`helpers.geo.world.countries`).
 
     Always has ``province``, ``province_code``, ``province_en``, ``lat``, ``lon``;
     for China also ``province_short``, ``province_abbr``, ``aliases`` and
@@ -48,6 +52,8 @@ def provinces(country: str = "CN") -> pd.DataFrame:
     """
     if country == "CN":
         return china.provinces()
+    if country == WORLD:
+        return world.countries()
     return world.states(country)
 
 
@@ -64,6 +70,8 @@ def resolve_provinces(values: pd.Series, country: str = "CN") -> pd.DataFrame:
     ``province_en``, ``province_match`` indexed like ``values``."""
     if country == "CN":
         return china_places.resolve_provinces(values)
+    if country == WORLD:
+        return world.resolve_country_regions(values)
     return world.resolve_states(values, country)
 
 
@@ -71,4 +79,6 @@ def nearest_names(value: str, country: str = "CN", n: int = 3) -> list[str]:
     """Up to ``n`` known names spelled most like ``value`` (for the unresolved report)."""
     if country == "CN":
         return china_places.nearest_names(value, n)
+    if country == WORLD:
+        return world.nearest_country_names(value, n)
     return world.nearest_state_names(value, country, n)

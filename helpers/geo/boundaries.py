@@ -339,7 +339,9 @@ def region_outlines(country: str, level: str = "province", *,
     Parameters
     ----------
     country : str
-        ISO 3166 code (``CN``, ``CHN``, ``BR`` ...), as ``geography.country``.
+        ISO 3166 code (``CN``, ``CHN``, ``BR`` ...), as ``geography.country``, or
+        ``WORLD`` (the regions are countries: :func:`world_countries`, named as
+        :func:`helpers.geo.world.countries` names them).
     level : {"province", "city"}
         Admin 1 (provinces, states) or admin 2 (cities).
     province : str, optional
@@ -353,12 +355,36 @@ def region_outlines(country: str, level: str = "province", *,
         columns (no outlines ship: their regions are drawn as circles at their
         points).
     """
+    if str(country).upper() == "WORLD":  # a world market: its regions are countries
+        if level != "province":
+            return pd.DataFrame(columns=["region", "region_code", "province", "level",
+                                         "geometry"])
+        return _world_regions()
     iso3 = _iso3(country)
     if iso3 == "CHN":
         return china_regions(level, province=province)
     if iso3 == "USA" and level == "province":
         return us_states()
     return pd.DataFrame(columns=["region", "region_code", "province", "level", "geometry"])
+
+
+def _world_regions() -> pd.DataFrame:
+    """:func:`world_countries` named as a world market's regions
+    (:func:`helpers.geo.world.countries`: ``Germany``, ``South Korea``), ``region_code``
+    the ISO alpha-2 code; outlines of areas that are no ISO country are left out."""
+    import pycountry
+
+    from helpers.geo.world import countries
+
+    names = countries().set_index("province_code")["province"]
+    outlines = world_countries()
+    alpha2 = [getattr(pycountry.countries.get(alpha_3=code), "alpha_2", None)
+              for code in outlines["iso3"]]
+    frame = outlines.assign(region_code=alpha2)
+    frame = frame[frame["region_code"].isin(names.index)]
+    frame = frame.assign(region=frame["region_code"].map(names), province=frame["region_code"].map(names),
+                         level="province")
+    return frame[["region", "region_code", "province", "level", "geometry"]].reset_index(drop=True)
 
 
 def country_outline(country: str) -> pd.DataFrame:

@@ -47,7 +47,8 @@ def default_extent(country: str) -> pd.DataFrame:
     Parameters
     ----------
     country : str
-        ISO 3166-1 alpha-2 code (``geography.country``).
+        ISO 3166-1 alpha-2 code (``geography.country``), or ``WORLD`` (every country
+        is in the market).
 
     Returns
     -------
@@ -62,6 +63,8 @@ def default_extent(country: str) -> pd.DataFrame:
     table = geo.provinces(country)
     if country == "CN":
         inside = table["territory"] != "港澳台"
+    elif country == geo.WORLD:  # every country of the world
+        inside = pd.Series(True, index=table.index)
     else:
         inside = ~table["province_code"].isin(list(OWN_COUNTRY_CODES))
     return table.assign(in_extent=inside.to_numpy(dtype=bool))

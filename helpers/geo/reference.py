@@ -127,8 +127,8 @@ def load_region_reference(market: str, *, year: int | None = None) -> pd.DataFra
     -------
     DataFrame
         One row per region: ``region`` (the canonical name step 2 gives the
-        region: :func:`helpers.geo.provinces` for a country, the ISO English
-        name for a country of the world), ``region_code`` (China's 6-digit
+        region: :func:`helpers.geo.provinces` for a country's areas and for the
+        countries of the world, ``South Korea``), ``region_code`` (China's 6-digit
         code, ISO 3166-2, or ISO 3166-1 alpha-2), ``population`` (persons),
         ``population_10k`` (the same in 10,000 persons, as the gap model
         takes it), ``gdp_100m_cny`` (China only; NaN elsewhere),
@@ -160,7 +160,9 @@ def load_region_reference(market: str, *, year: int | None = None) -> pd.DataFra
             raw = raw.loc[raw["year"] == wanted]
             if raw.empty:
                 raise ValueError(f"{file}: no population for year {wanted} (2020 or 2025)")
-            names = _country_names()
+            from helpers import geo
+
+            names = geo.provinces(geo.WORLD).set_index("province_code")["province"]
             region = raw["region_code"].map(names).fillna(raw["name"])
         else:
             from helpers import geo
@@ -180,9 +182,3 @@ def load_region_reference(market: str, *, year: int | None = None) -> pd.DataFra
     return table.assign(**{k: meta[k] for k in ("population_year", "population_source",
                                                   "gdp_year", "gdp_unit", "gdp_source")})
 
-
-@lru_cache(maxsize=1)
-def _country_names() -> dict[str, str]:
-    import pycountry
-
-    return {c.alpha_2: c.name for c in pycountry.countries}

@@ -76,16 +76,23 @@ class Scope:
                 return cls(name, "territory", tuple(members), english, name, slugify(english))
         resolved = geo.resolve_provinces(pd.Series([text], dtype="string"), country).iloc[0]
         if pd.isna(resolved["province"]):
-            example = "广东省, 广东, 粤, Guangdong" if country == "CN" else ", ".join(
-                mainland["province"].head(2).tolist() + mainland["province_short"].head(1).tolist())
+            example = ("广东省, 广东, 粤, Guangdong" if country == "CN"
+                       else "Germany, DE, DEU, 德国" if country == geo.WORLD else ", ".join(
+                           mainland["province"].head(2).tolist()
+                           + mainland["province_short"].head(1).tolist()))
             raise RegionError(
                 f"unknown region {text!r}: expected ALL, a territory from "
                 f"geography.territories ({', '.join(config.geography.territories)}) "
-                f"or a province/state name of {country} ({example})"
+                f"or a {'country' if country == geo.WORLD else 'province/state'} name of "
+                f"{country} ({example}); nearest: "
+                f"{', '.join(geo.nearest_names(text, country)) or 'none'}"
             )
         province = str(resolved["province"])
         english = str(resolved["province_en"])
-        return cls(province, "province", (province,), english, province, slugify(english))
+        chinese = province
+        if country == geo.WORLD:  # a country of a world market: its Chinese name
+            chinese = str(mainland.set_index("province")["province_zh"].get(province, province))
+        return cls(province, "province", (province,), english, chinese, slugify(english))
 
     @property
     def sublevel(self) -> str:

@@ -53,9 +53,12 @@ def territory_map(config: Config) -> pd.DataFrame:
         resolved = geo.resolve_provinces(pd.Series(names, dtype="string"), country)
         bad = [n for n, p in zip(names, resolved["province"], strict=True) if pd.isna(p)]
         if bad:
+            what = "country" if country == geo.WORLD else "province or state"
+            hints = "; ".join(f"{name!r}: nearest {', '.join(geo.nearest_names(name, country)) or 'none'}"
+                              for name in bad)
             raise RegionError(
                 f"{config.config_path}: geography.territories.{territory}: unknown "
-                f"province name(s) {bad}"
+                f"{what} name(s) of {country}: {hints}"
             )
         rows += [(p, territory) for p in resolved["province"]]
     table = pd.DataFrame(rows, columns=["province", "territory"])

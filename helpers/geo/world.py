@@ -159,6 +159,83 @@ def states(country: str) -> pd.DataFrame:
     return table.sort_values("province_code", ignore_index=True)
 
 
+#: ``geography.country`` of a market whose regions are the countries of the world.
+WORLD = "WORLD"
+
+
+def _chinese_names():
+    import pycountry
+
+    try:
+        return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"])
+    except OSError:  # pragma: no cover - pycountry ships the catalogue
+        return None
+
+
+@lru_cache(maxsize=1)
+def countries() -> pd.DataFrame:
+    """The countries of the world as the regions of a world market (``geography.country:
+    WORLD``), one row per ISO 3166-1 country.
+
+    Columns: ``province`` (the name the workbook uses: ISO's common name where it has
+    one, ``South Korea``, ``Iran``, ``Taiwan``, else its short name, ``Germany``),
+    ``province_code`` (ISO alpha-2), ``province_short`` (alpha-3), ``province_en`` (the
+    same as ``province``), ``province_zh`` (the Chinese name pycountry ships, ``德国``),
+    ``type`` (``country``), ``lat``, ``lon`` (population-weighted point of its towns;
+    NaN for the six without a town of 15,000 people: Antarctica, Bouvet Island ...) and
+    ``point`` (``country`` or ``none``).
+    """
+    import pycountry
+
+    zh = _chinese_names()
+    rows = []
+    for c in pycountry.countries:
+        name = getattr(c, "common_name", None) or c.name
+        rows.append({"province": name, "province_code": c.alpha_2, "province_short": c.alpha_3,
+                     "province_en": name,
+                     "province_zh": zh.gettext(c.name) if zh is not None else name,
+                     "type": "country"})
+    table = pd.DataFrame(rows)
+    points = country_points()
+    table = table.assign(lat=table["province_code"].map(points["lat"]).astype("float64"),
+                         lon=table["province_code"].map(points["lon"]).astype("float64"))
+    table = table.assign(point=np.where(table["lat"].notna(), "country", "none"))
+    return table.sort_values("province_code", ignore_index=True)
+
+
+def resolve_country_regions(values: pd.Series) -> pd.DataFrame:
+    """Resolve country spellings as the regions of a world market (:func:`countries`).
+
+    Any spelling :func:`resolve_countries` knows (ISO codes, English and Chinese names,
+    EIRE, USA ...). Returns a frame indexed like ``values``: ``province``,
+    ``province_code``, ``province_en``, ``province_match`` (``name``, ``missing``,
+    ``unresolved``).
+    """
+    found = resolve_countries(values)
+    table = countries().set_index("province_code")
+    province = found["country"].map(table["province"]).astype("string")
+    match = found["country_match"].where(~((found["country_match"] == "name")
+                                           & province.isna()), "unresolved")
+    return pd.DataFrame({"province": province,
+                         "province_code": found["country"].where(province.notna()).astype("string"),
+                         "province_en": province,
+                         "province_match": match.astype("string")}, index=values.index)
+
+
+def nearest_country_names(value: str, n: int = 3) -> list[str]:
+    """Up to ``n`` country names (as :func:`countries` spells them) closest to ``value``."""
+    import difflib
+
+    lookup = {fold(k): v for k, v in zip(countries()["province"], countries()["province"],
+                                         strict=True)}
+    for key, code in _country_lookup().items():
+        name = countries().set_index("province_code")["province"].get(code)
+        if name and key:
+            lookup.setdefault(key, name)
+    close = difflib.get_close_matches(fold(value), list(lookup), n=n * 3, cutoff=0.6)
+    return list(dict.fromkeys(lookup[c] for c in close))[:n]
+
+
 @lru_cache(maxsize=16)
 def _state_lookup(country: str) -> dict[str, str]:
     table = states(country)

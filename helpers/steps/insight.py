@@ -314,8 +314,9 @@ def ensure_insight(ctx: Context) -> dict:
 
 def audience(ctx: Context) -> Audience:
     """Language, currency, compared regions and partner thresholds of ``ctx``'s report."""
-    china = getattr(ctx.config.geography, "country", "CN") == "CN"
-    regions = "cities" if ctx.scope.sublevel == "city" else "provinces" if china else "states"
+    country = getattr(ctx.config.geography, "country", "CN")
+    regions = ("cities" if ctx.scope.sublevel == "city" else "provinces" if country == "CN"
+               else "countries" if country == "WORLD" else "states")
     return Audience(lang=ctx.lang, currency=ctx.config.project.currency, regions=regions,
                     partner_points=dict(ctx.config.partners.tiers))
 

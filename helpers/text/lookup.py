@@ -307,6 +307,8 @@ def _pick(row: Mapping, code: str) -> str:
             return str(name_en)
         chinese = str(name) if has_name else str(name_en) if has_en else ""
         return romanise(chinese) if chinese else ""
+    if _present(row.get("region_zh")):  # a country of a world market
+        return str(row["region_zh"])
     if not has_name:
         return str(name_en) if has_en else ""
     return str(name)
@@ -323,8 +325,9 @@ def region_label(row_or_names: pd.DataFrame | pd.Series | Mapping, lang: str = "
     lang : {"en", "zh"}
         Language. Where ``region_en`` is missing (or Chinese, as for cities) English
         shows the pinyin of the name (深圳市 -> Shenzhen,
-        :func:`helpers.geo.romanise.romanise`); Chinese falls back to the English
-        name where ``region`` is missing.
+        :func:`helpers.geo.romanise.romanise`); Chinese shows ``region_zh`` where the
+        frame has it (the countries of a world market), else ``region``, falling back
+        to the English name where ``region`` is missing.
 
     Returns
     -------

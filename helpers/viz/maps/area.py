@@ -85,7 +85,14 @@ class MapArea:
     def borders(self) -> pd.DataFrame:
         """Borders drawn for orientation: the outlines of :attr:`level`, else the country's."""
         outlines = self.outlines()
-        return outlines if len(outlines) else boundaries.country_outline(self.country)
+        if len(outlines):
+            return outlines
+        if self.country == "WORLD":  # a country of a world market: its own outline
+            from helpers.geo.world import countries
+
+            code = countries().set_index("province")["province_code"].get(self.province)
+            return boundaries.country_outline(code) if code else boundaries.world_countries()
+        return boundaries.country_outline(self.country)
 
 
 #: The map functions' default area: China's provinces on OpenStreetMap tiles.
