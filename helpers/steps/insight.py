@@ -38,6 +38,7 @@ from helpers.analysis import (
     customers,
     gaps,
     hotspots,
+    kpis as region_measures,
     isolation,
     lifecycle,
     ltv,
@@ -176,7 +177,11 @@ def insight_tables(ctx: Context) -> dict:
     kpis = ctx.kpis_by_region(level)
     kpis = roi.marketing_roi(kpis, ctx.prep.spend if level == "province" else None, period=p)
     kpis, hot_note = _with_hotspots(ctx, kpis)
-    notes: dict = {"hotspots": hot_note}
+    # Whether the data cover the windows growth is measured against (region_kpis left
+    # growth NaN where they do not).
+    notes: dict = {"growth": region_measures.baselines(
+        p, dates=ctx.prep.orders["order_date"], pop_months=a.pop_months,
+        min_coverage=a.min_baseline_coverage), "hotspots": hot_note}
     if "expected_method" in kpis.columns and len(kpis):
         notes["gaps"] = gaps.gap_model(kpis, method=a.expected_model, benchmark=ctx.benchmark)
     else:
@@ -240,7 +245,7 @@ def insight_tables(ctx: Context) -> dict:
         "customers": int(total["customers"]), "active_customers": int(total["active_customers"]),
         "revenue": float(total["revenue"]),
         "growth_yoy": float(total["revenue"] / total["revenue_last_year"] - 1)
-        if total["revenue_last_year"] > 0 else None,
+        if total["revenue_last_year"] > 0 and notes["growth"]["yoy"]["enough"] else None,
         "period_start": p.first_day, "period_end": p.end,
         "hot_spots": list(hot),
         "blank_regions": list(kpis.loc[kpis["customers"] == 0, "region"]),
@@ -452,5 +457,6 @@ def section(ctx: Context, tables: dict, key: str) -> Blocks:
     if key not in SECTION_TABLES:
         raise ValueError(f"unknown section {key!r} of step 4; expected one of "
                          f"{list(SECTION_TABLES)}")
-    words = Markdown(explain(ctx, tables, key)) if key in TOPICS else None
+    said = explain(ctx, tables, key) if key in TOPICS else ""
+    words = Markdown(said) if said else None
     return Blocks(words, *(table(ctx, tables, name) for name in SECTION_TABLES[key]))

@@ -16,6 +16,7 @@ from helpers.text.lookup import join, label, lang_code, name_list, say, term, te
 from helpers.text.markup import md_text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.notes import (
+    baseline_reason,
     hotspot_reason,
     isolation_method,
     isolation_reason,
@@ -45,6 +46,21 @@ def narrate(topic: str, tables: dict, audience: Audience) -> str:
     if topic not in TOPICS:
         raise ValueError(f"unknown topic {topic!r}; expected one of {list(TOPICS)}")
     return TOPICS[topic](tables, audience)
+
+
+@_topic("region_kpis")
+def region_kpis(tables: dict, audience: Audience) -> str:
+    """Only when growth was not measured: why (the data do not cover the window before);
+    empty otherwise (the KPI table speaks for itself)."""
+    note, lang = tables["notes"].get("growth") or {}, audience.lang
+    lines = []
+    if "yoy" in note and not note["yoy"]["enough"]:
+        lines.append(say("growth_yoy_unmeasured", lang,
+                         reason=md_text(baseline_reason(note["yoy"], lang))))
+    if "recent" in note and not note["recent"]["enough"]:
+        lines.append(say("growth_recent_unmeasured", lang, months=note["pop_months"],
+                         reason=md_text(baseline_reason(note["recent"], lang))))
+    return "\n\n".join(lines)
 
 
 @_topic("hotspots")

@@ -17,6 +17,7 @@ from helpers.text.lookup import label, lang_code, say, text
 __all__ = [
     "neighbours_text",
     "hotspot_reason",
+    "baseline_reason",
     "gap_model_reason",
     "isolation_method",
     "isolation_reason",
@@ -44,6 +45,15 @@ def neighbours_text(note: Mapping, lang: str = "en") -> str:
     if note.get("weights") == "knn":
         return say("neighbours_knn", lang, k=int(note["k"]))
     raise ValueError(f"no words for the spatial weights {note.get('weights')!r}")
+
+
+def baseline_reason(coverage: Mapping, lang: str = "en") -> str:
+    """How much of a comparison window the data cover (one window of
+    :func:`helpers.analysis.kpis.baselines`: ``period``, ``days``, ``days_covered``,
+    ``min_coverage``)."""
+    return _note("baseline_coverage", lang, covered=coverage["days_covered"],
+                 days=coverage["days"], period=coverage["period"],
+                 min=coverage["min_coverage"])
 
 
 def hotspot_reason(note: Mapping, lang: str = "en") -> str:
@@ -109,19 +119,27 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
     Parameters
     ----------
     notes : mapping
-        Topic -> note: ``hotspots``, ``gaps``, ``isolation`` and ``ltv`` get their
+        Topic -> note: ``growth``, ``hotspots``, ``gaps``, ``isolation`` and ``ltv`` get their
         words; any other topic is kept as it is. Not changed.
 
     Returns
     -------
     dict
-        A copy with, where the keys call for them: ``hotspots``: ``inference``,
+        A copy with, where the keys call for them: ``growth``: ``yoy_reason`` and
+        ``recent_reason`` (a window the data do not cover enough); ``hotspots``: ``inference``,
         ``description`` (the neighbours), ``reason``, ``note`` (regions left out),
         ``scope``; ``gaps``: ``reason``, ``scope``, ``inputs`` (population only); ``isolation``: ``method``,
         ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``; ``extent``:
         ``text`` (the areas outside the market).
     """
     out = {topic: dict(note) for topic, note in notes.items()}
+    growth = out.get("growth")
+    if growth is not None:
+        for window in ("yoy", "recent"):
+            if window in growth and not growth[window]["enough"]:
+                growth[f"{window}_reason"] = _note(f"growth_{window}_unmeasured", "en",
+                                                   reason=baseline_reason(growth[window]),
+                                                   months=growth.get("pop_months"))
     hot = out.get("hotspots")
     if hot is not None:
         hot["inference"] = _note("hotspots_inference", "en")
