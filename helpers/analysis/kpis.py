@@ -16,6 +16,7 @@ from helpers import geo
 from helpers.analysis.benchmark import Benchmark
 from helpers.analysis.gaps import REFERENCE_COLUMNS, reference_columns
 from helpers.analysis.ratios import safe_ratio
+from helpers.geo.coords import precise_for
 from helpers.geo.territories import territory_en
 from helpers.period import MIN_COVERAGE, Period
 
@@ -52,9 +53,14 @@ def _region_points(level: str, names: pd.Series, customers: pd.DataFrame,
                              region_en=frame["region"].map(territory_en))
     # Regions the gazetteer does not know (a territory, a Brazilian or US state, a city
     # outside China): the mean position of their customers.
+    # Only customers placed at least as finely as the level count: cities whose customers
+    # sit on their state's centroid have no position of their own.
     missing = frame["lat"].isna() | frame["lon"].isna()
     if missing.any() and {"lat", "lon"} <= set(customers.columns):
-        mean = (customers[[key, "lat", "lon"]].astype({"lat": float, "lon": float})
+        placed = customers
+        if "geo_precision" in customers.columns and level in ("province", "city"):
+            placed = customers.loc[precise_for(customers["geo_precision"], level).to_numpy()]
+        mean = (placed[[key, "lat", "lon"]].astype({"lat": float, "lon": float})
                 .groupby(key, dropna=True)[["lat", "lon"]].mean())
         frame.loc[missing, "lat"] = frame.loc[missing, "region"].map(mean["lat"])
         frame.loc[missing, "lon"] = frame.loc[missing, "region"].map(mean["lon"])
@@ -146,7 +152,9 @@ def region_kpis(
 
         - ``region``, ``region_en`` (English where known, else the name),
           ``level``, ``lat``, ``lon`` (gazetteer point for province and city;
-          mean customer position for a territory or an unknown region)
+          mean customer position for a territory or an unknown region, from the
+          customers placed at least as finely as the level: NaN for a city whose
+          customers are only at their state's centroid)
         - ``customers``: all customers of the region
         - ``new_customers``: signup date in the current period, or (signup
           missing) first order line in it

@@ -100,9 +100,10 @@ def _with_hotspots(ctx: Context, kpis: pd.DataFrame) -> tuple[pd.DataFrame, dict
     a = ctx.config.analysis
     benchmark = ctx.benchmark
     value = _hotspot_value(kpis if benchmark is None else benchmark.kpis, a.hotspot_value)
-    return hotspots.hotspots(kpis, value=value, level=ctx.scope.sublevel,
-                             min_regions=a.hotspot_min_regions, k=a.hotspot_k,
-                             benchmark=benchmark)
+    table, note = hotspots.hotspots(kpis, value=value, level=ctx.scope.sublevel,
+                                    min_regions=a.hotspot_min_regions, k=a.hotspot_k,
+                                    benchmark=benchmark)
+    return table, hotspots.with_precision(note, ctx.customers, ctx.scope.sublevel)
 
 
 def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
@@ -207,6 +208,7 @@ def insight_tables(ctx: Context) -> dict:
     # lifecycle, lifetime value and clusters alike.
     summary = customers.purchase_summary(orders, as_of=as_of)
     rfm_table = segments.rfm(summary, bins=a.rfm_bins)
+    notes["segments"] = segments.rfm_information(rfm_table, bins=a.rfm_bins)
     stages = lifecycle.lifecycle(summary, customers.purchase_days(orders, as_of=as_of),
                                  as_of=as_of, customers=ctx.customers,
                                  new_months=a.new_months, at_risk_months=a.at_risk_months,

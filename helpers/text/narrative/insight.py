@@ -22,6 +22,7 @@ from helpers.text.narrative.notes import (
     isolation_reason,
     ltv_reason,
     neighbours_text,
+    rfm_statements,
 )
 
 __all__ = ["TOPICS", "narrate", "cluster_description"]
@@ -145,10 +146,18 @@ def segments(tables: dict, audience: Audience) -> str:
     """The RFM segments that matter most, with their customers and revenue."""
     lang = audience.lang
     seg = tables["segment_summary"].set_index("segment")
-    shown = [s for s in ["champions", "loyal", "at risk", "cannot lose them"] if s in seg.index]
+    statements = rfm_statements(tables.get("notes", {}).get("segments") or {}, lang)
+    if statements:  # say what the scores cannot tell apart, then every segment there is
+        shown = list(seg.index)
+    else:
+        shown = [s for s in ["champions", "loyal", "at risk", "cannot lose them"]
+                 if s in seg.index]
     parts = [say("segment_part", lang, segment=term("segment", s, lang),
                  n=int(seg.loc[s, "customers"]), share=seg.loc[s, "revenue_share"])
              for s in shown]
+    if statements:
+        return say("segments_checked", lang, statements=join(statements, lang, clauses=True),
+                   parts=join(parts, lang, clauses=True))
     return say("segments", lang, parts=join(parts, lang, clauses=True))
 
 

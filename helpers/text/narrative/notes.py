@@ -22,6 +22,7 @@ __all__ = [
     "isolation_method",
     "isolation_reason",
     "ltv_reason",
+    "rfm_statements",
     "warning_texts",
     "note_texts",
 ]
@@ -57,9 +58,14 @@ def baseline_reason(coverage: Mapping, lang: str = "en") -> str:
 
 
 def hotspot_reason(note: Mapping, lang: str = "en") -> str:
-    """Why there are no hot-spot statistics (``reason_key`` ``few_regions`` or ``same_value``)."""
+    """Why there are no hot-spot statistics (``reason_key`` ``few_regions``, ``centroids`` or
+    ``same_value``)."""
     if note["reason_key"] == "few_regions":
         return _note("hotspots_few_regions", lang, regions=note["regions"],
+                     min_regions=note["min_regions"])
+    if note["reason_key"] == "centroids":
+        return _note("hotspots_centroids", lang, centroids=note["centroids"],
+                     customers=note["customers"], regions=note["regions"],
                      min_regions=note["min_regions"])
     if note["reason_key"] == "same_value":
         value = note["value"] if lang_code(lang) == "en" else label(note["value"], lang)
@@ -87,7 +93,11 @@ def isolation_method(note: Mapping, lang: str = "en") -> str:
 
 
 def isolation_reason(note: Mapping, lang: str = "en") -> str:
-    """Why no customer was checked for isolation (``reason_key`` ``few_located``)."""
+    """Why no customer was checked for isolation (``reason_key`` ``few_located`` or
+    ``centroids``)."""
+    if note["reason_key"] == "centroids":
+        return _note("isolation_centroids", lang, located=note["located"],
+                     centroids=note["centroids"])
     if note["reason_key"] != "few_located":
         raise ValueError(f"unknown isolation reason {note['reason_key']!r}")
     return _note("isolation_few_located", lang, located=note["located"])
@@ -100,6 +110,16 @@ def ltv_reason(note: Mapping, lang: str = "en") -> str:
         return _note("ltv_few_repeat", lang, repeat=note["repeat_customers"],
                      min=note["min_repeat_customers"])
     return _note(f"ltv_{key}", lang)
+
+
+def rfm_statements(note: Mapping, lang: str = "en") -> list[str]:
+    """What the RFM scores cannot tell apart (:func:`helpers.analysis.segments.rfm_information`):
+    one statement per measure with one value for everyone, then per large tie."""
+    out = [_note(f"rfm_uninformative_{measure}", lang, value=note["single_value"][measure])
+           for measure in note.get("uninformative", [])]
+    out += [_note(f"rfm_tied_{measure}", lang, **tie)
+            for measure, tie in (note.get("tied") or {}).items()]
+    return out
 
 
 def warning_texts(warnings, lang: str = "en") -> list[str]:
@@ -129,7 +149,7 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
         ``recent_reason`` (a window the data do not cover enough); ``hotspots``: ``inference``,
         ``description`` (the neighbours), ``reason``, ``note`` (regions left out),
         ``scope``; ``gaps``: ``reason``, ``scope``, ``inputs`` (population only); ``isolation``: ``method``,
-        ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``; ``extent``:
+        ``reason``; ``segments``: ``statements`` (what RFM cannot tell apart); ``ltv``: ``fallback``, ``gammagamma_fallback``; ``extent``:
         ``text`` (the areas outside the market).
     """
     out = {topic: dict(note) for topic, note in notes.items()}
@@ -168,6 +188,11 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
         isolation["method"] = isolation_method(isolation)
         if "reason_key" in isolation:
             isolation["reason"] = isolation_reason(isolation)
+    rfm = out.get("segments")
+    if rfm is not None:
+        said = rfm_statements(rfm)
+        if said:
+            rfm["statements"] = said
     ltv = out.get("ltv")
     if ltv is not None:
         if "fallback_key" in ltv:
