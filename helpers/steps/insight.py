@@ -119,6 +119,9 @@ def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
         note["reason"] = (f"only {len(features)} customers with orders (at least "
                           f"{MIN_CLUSTER_CUSTOMERS} are needed)")
         return empty, note
+    if len(features[clusters.FEATURES].drop_duplicates()) < 2:
+        note["reason_key"] = "alike"  # every customer behaves the same: nothing to split
+        return empty, note
     model = clusters.CustomerClusters(range(2, a.cluster_k_max + 1),
                                       sample_size=a.silhouette_sample).fit(features)
     note.update(k=model.k_, silhouette_sample=model.silhouette_sample_,

@@ -195,8 +195,12 @@ def clusters(tables: dict, audience: Audience) -> str:
     """The behaviour clusters, each in words."""
     note, lang = tables["notes"]["clusters"], audience.lang
     if "k" not in note:
-        reason = (say("clusters_too_few", lang, n=note["customers"], min=note["min_customers"])
-                  if "min_customers" in note else note.get("reason", ""))
+        if "min_customers" in note:
+            reason = say("clusters_too_few", lang, n=note["customers"], min=note["min_customers"])
+        elif note.get("reason_key") == "alike":
+            reason = say("clusters_alike", lang, n=note["customers"])
+        else:
+            reason = note.get("reason", "")
         return say("clusters_none", lang, reason=md_text(reason))
     fitted = note.get("fit_sample", note["customers"])
     on = "" if fitted >= note["customers"] else say("clusters_sampled", lang, n=fitted)
