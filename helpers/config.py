@@ -129,6 +129,8 @@ class Analysis(_Strict):
     # Step 4 (helpers.analysis: kpis, hotspots, isolation, clusters, lifecycle, ltv); every key
     # optional.
     pop_months: int = Field(3, ge=1, le=12)
+    # Growth is measured only against a window the data cover this share of (days).
+    min_baseline_coverage: float = Field(0.8, ge=0, le=1)
     expected_model: Literal["auto", "poisson", "allocation"] = "auto"
     hotspot_value: Literal["auto", "revenue", "customers", "revenue_per_capita",
                            "customers_per_million"] = "auto"

@@ -205,7 +205,8 @@ class Context:
             customers, orders, level=level, period=self.period, active_months=a.active_months,
             pop_months=a.pop_months, reference=reference,
             universe=universe, min_customers=a.min_customers, expected_method=a.expected_model,
-            benchmark=benchmark, country=country,
+            benchmark=benchmark, country=country, data_dates=self.prep.orders["order_date"],
+            min_coverage=a.min_baseline_coverage,
         )
 
     def no_region(self) -> pd.DataFrame:

@@ -20,7 +20,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-__all__ = ["Period", "check_end_day"]
+__all__ = ["Period", "check_end_day", "MIN_COVERAGE"]
+
+#: The share of a comparison window's days the data must cover before a change against
+#: it (growth) is measured (``analysis.min_baseline_coverage`` in ``workbook.yaml``).
+MIN_COVERAGE = 0.8
 
 
 def check_end_day(value: str) -> None:
@@ -178,6 +182,55 @@ class Period:
             return ((days > self.start) & (days <= self.end)).fillna(False).astype(bool)
         days = pd.DatetimeIndex(pd.to_datetime(dates)).normalize()
         return np.asarray((days > self.start) & (days <= self.end), dtype=bool)
+
+    @property
+    def days(self) -> int:
+        """The number of calendar days in the period."""
+        return int((self.end - self.start).days)
+
+    def coverage(self, dates, *, data_start: object = None, data_end: object = None,
+                 min_coverage: float = MIN_COVERAGE) -> dict:
+        """How much of the period the data cover: can a comparison against it be trusted?
+
+        A period is covered on the days between the first and the last day of the data
+        (an export that starts on 23 December covers 9 days of the calendar year before).
+        Days without orders inside that span count as covered: quiet days are data too
+        (a B2B export has orders on few days).
+
+        Parameters
+        ----------
+        dates : Series or array of date-likes
+            The order dates of the whole export (NaT ignored).
+        data_start, data_end : date-like, optional
+            The first and last day of the data; default: the first and last of ``dates``.
+        min_coverage : float
+            The share of the period's days that must be covered (0..1).
+
+        Returns
+        -------
+        dict
+            ``period`` (its label), ``days`` (in the period), ``days_covered``,
+            ``coverage`` (``days_covered / days``), ``days_with_orders`` and ``orders``
+            (dates inside the period), ``min_coverage`` and ``enough`` (``coverage >=
+            min_coverage``). Keys and numbers only.
+        """
+        if not 0 <= min_coverage <= 1:
+            raise ValueError(f"min_coverage must be between 0 and 1, got {min_coverage}")
+        days = pd.DatetimeIndex(pd.to_datetime(pd.Series(dates)).dropna()).normalize()
+        first = _day(data_start, "data_start") if data_start is not None else (
+            days.min() if len(days) else None)
+        last = _day(data_end, "data_end") if data_end is not None else (
+            days.max() if len(days) else None)
+        covered = 0
+        if first is not None and last is not None:
+            lo, hi = max(first, self.first_day), min(last, self.end)
+            covered = max(int((hi - lo).days) + 1, 0)
+        inside = days[(days > self.start) & (days <= self.end)]
+        share = covered / self.days
+        return {"period": self.label(), "days": self.days, "days_covered": covered,
+                "coverage": share, "days_with_orders": int(inside.nunique()),
+                "orders": int(len(inside)), "min_coverage": float(min_coverage),
+                "enough": bool(share >= min_coverage)}
 
     def label(self, lang: str = "en") -> str:
         """The period as a report names it: ``2025-01-01 – 2025-12-31``.

@@ -220,7 +220,7 @@ def test_playbooks_outside_china_name_no_wechat(us_market):
     for name in ("actions", "playbook", "segment_playbook", "campaign"):
         words = plan[name]["action"].astype(str)
         assert not words.str.contains("WeChat").any(), name
-    assert plan["playbook"]["action"].str.contains("social media ads").any()
+    assert plan["segment_playbook"]["action"].str.contains("messaging-app campaign").any()
 
 
 def test_blank_states_have_a_position_for_the_maps(us_market):

@@ -85,7 +85,10 @@ def test_rfm_as_of_ignores_later_orders(orders):
     assert "B" not in table.index                          # B's only order is after as_of
 
 
-def test_rfm_ties_are_broken_by_the_other_measures():
+def test_rfm_ties_are_never_broken_by_the_other_measures():
+    """Issue 12: one order each on one day. Recency and frequency carry no information, so the
+    other measures do not invent an order among the tied values: recency gets the middle score,
+    frequency 1 (each bought once), monetary still orders them; nobody is a frequent buyer."""
     orders = pd.DataFrame({
         "order_id": ["1", "2", "3", "4", "5"],
         "customer_id": ["v", "w", "x", "y", "z"],
@@ -93,11 +96,35 @@ def test_rfm_ties_are_broken_by_the_other_measures():
         "amount": [30.0, 10.0, 50.0, 20.0, 40.0],
     })
     table = segments.rfm(purchase_summary(orders)).set_index("customer_id")
-    # Same recency and frequency everywhere: the order follows monetary.
     expected = {"w": 1, "y": 2, "v": 3, "z": 4, "x": 5}
-    assert table["f_score"].to_dict() == expected
-    assert table["r_score"].to_dict() == expected
     assert table["m_score"].to_dict() == expected
+    assert set(table["f_score"]) == {1}
+    assert set(table["r_score"]) == {3}
+    assert set(table["segment"]) == {"about to sleep"}
+    info = segments.rfm_information(table.reset_index())
+    assert info["reason_key"] == "frequency_uninformative"
+    assert info["uninformative"] == ["recency_days", "frequency"]
+    assert info["single_value"] == {"recency_days": 1.0, "frequency": 1.0}
+
+
+def test_rfm_a_large_tie_shares_one_score():
+    """Most customers bought once (a marketplace): they all get frequency score 1 whatever they
+    spent, and only the repeat buyers score higher."""
+    rows = [(f"c{i:02d}", f"2024-06-{1 + i % 28:02d}", 10.0 + i) for i in range(20)]
+    rows += [("c00", "2024-05-01", 5.0), ("c01", "2024-05-02", 5.0), ("c01", "2024-04-02", 5.0)]
+    orders = pd.DataFrame({"order_id": [str(i) for i in range(len(rows))],
+                           "customer_id": [r[0] for r in rows],
+                           "order_date": pd.to_datetime([r[1] for r in rows]),
+                           "amount": [r[2] for r in rows]})
+    table = segments.rfm(purchase_summary(orders)).set_index("customer_id")
+    once = table["frequency"] == 1
+    assert once.sum() == 18 and set(table.loc[once, "f_score"]) == {1}
+    assert table.loc["c01", "f_score"] == 5 and table.loc["c00", "f_score"] == 5
+    assert not table.loc[once, "segment"].isin(["champions", "loyal", "cannot lose them",
+                                                "at risk", "potential loyalists"]).any()
+    info = segments.rfm_information(table.reset_index())
+    assert info["tied"]["frequency"] == {"value": 1.0, "customers": 18, "share": 0.9, "score": 1}
+    assert "reason_key" not in info
 
 
 def test_rfm_other_bins_and_single_customer(orders):

@@ -113,6 +113,15 @@ TIER_CASES = [
                       "new_revenue": True, "min_growth": -0.05, "hot": True},
      "Gi* hot spot, share 4.0% ≥ 3.0%, growth n/a (no revenue in the previous period)",
      "Gi* 热点, 占比 4.0% ≥ 3.0%，增长无法计算（上期无收入）"),
+    ("core_share", {"share": 0.3, "min_share": 0.06, "hot": False, "coverage": 9 / 365},
+     "share 30.0% ≥ 6.0%, growth not measured: the data cover 2.5% of the year before, so no "
+     "emerging or declining tier",
+     "占比 30.0% ≥ 6.0%，未计算增长：数据只覆盖上一年的 2.5%，因此不评为新兴或下滑"),
+    ("steady_no_growth", {"share": 0.02, "ratio": 0.8, "min_ratio": 0.5, "coverage": None,
+                          **BIG},
+     "share 2.0%, gap ratio 0.80 ≥ 0.5: no rule met; growth not measured: the data do not "
+     "cover the year before, so no emerging or declining tier",
+     "占比 2.0%, 缺口比 0.80 ≥ 0.5：未满足任何规则; 未计算增长：数据未覆盖上一年，因此不评为新兴或下滑"),
     ("declining", {"growth": -0.2, "max_growth": -0.1, "share": 0.2},
      "growth -20.0% ≤ -10.0% (share 20.0%)", "增长 -20.0% ≤ -10.0%（占比 20.0%）"),
     ("emerging", {"growth": 0.5, "new_revenue": False, "min_growth": 0.25, "share": 0.03,

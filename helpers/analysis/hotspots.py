@@ -25,7 +25,7 @@ from helpers.analysis.benchmark import Benchmark
 from helpers.geo.coords import haversine_km
 from helpers.geo.reference import load_adjacency
 
-__all__ = ["HOTSPOT_COLUMNS", "region_weights", "hotspots", "gi_bins"]
+__all__ = ["HOTSPOT_COLUMNS", "region_weights", "hotspots", "gi_bins", "with_precision"]
 
 #: Columns :func:`hotspots` adds to the KPI rows.
 HOTSPOT_COLUMNS = ["gi_z", "gi_p", "gi_p_fdr", "gi_bin", "hotspot", "lisa_i", "lisa_p",
@@ -262,3 +262,42 @@ def hotspots(kpis: pd.DataFrame, *, value: str = "revenue", level: str | None = 
     if n < len(kpis):
         info["unlocated"] = int(len(kpis) - n)
     return table, info
+
+
+def with_precision(info: dict, customers: pd.DataFrame, level: str) -> dict:
+    """The hot-spot ``info`` with how precisely the customers are placed, for the notes.
+
+    Region positions come from a gazetteer where it knows the region, else from the
+    customers placed at least as finely as the region (:func:`helpers.analysis.kpis.region_kpis`):
+    cities whose customers sit only on their state's centroid have no position and are
+    left out. When that leaves too few regions, ``reason_key`` becomes ``"centroids"``.
+
+    Parameters
+    ----------
+    info : dict
+        :func:`hotspots`' info (not changed).
+    customers : DataFrame
+        The customers of the scope (``geo_precision``).
+    level : str
+        The regions' level (``province``, ``city``, ``territory``).
+
+    Returns
+    -------
+    dict
+        A copy with ``centroids`` (located customers placed more coarsely than ``level``) and
+        ``customers`` when any are, and ``reason_key`` ``"centroids"`` instead of
+        ``"few_regions"`` when they are the cause.
+    """
+    from helpers.geo.coords import precise_for
+
+    out = dict(info)
+    if "geo_precision" not in customers.columns or level not in ("province", "city"):
+        return out
+    located = (customers["lat"].notna() & customers["lon"].notna() if "lat" in customers.columns
+               else pd.Series(False, index=customers.index))
+    coarse = int((located & ~precise_for(customers["geo_precision"], level)).sum())
+    if coarse:
+        out.update(centroids=coarse, customers=int(len(customers)))
+        if out.get("reason_key") == "few_regions" and coarse > len(customers) / 2:
+            out["reason_key"] = "centroids"
+    return out

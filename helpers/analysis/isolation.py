@@ -9,13 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.geo.coords import EARTH_RADIUS_KM
+from helpers.geo.coords import EARTH_RADIUS_KM, precise_for
 
 __all__ = ["isolated_customers"]
 
 
-#: Location precisions trusted for isolation (``geo_precision`` of the customers table).
-_PRECISE = ("point", "district", "city")
+#: The coarsest location trusted for isolation (``geo_precision`` of the customers table):
+#: a province's or country's centroid says nothing about distances between customers.
+PRECISE_LEVEL = "city"
 
 
 def isolated_customers(customers: pd.DataFrame, *, eps_km: float = 200.0,
@@ -60,9 +61,12 @@ def isolated_customers(customers: pd.DataFrame, *, eps_km: float = 200.0,
         ``customers_within_eps`` (itself included).
     info : dict
         ``located`` (customers used), ``excluded`` (without a usable
-        position), ``clusters``, ``isolated``, ``eps_km``, ``min_customers``;
-        ``reason_key`` ``"few_located"`` when too few customers have a precise
-        position to look for clusters (no more than ``min_customers``).
+        position), ``centroids`` (of those, placed only at a province's or
+        country's centroid), ``clusters``, ``isolated``, ``eps_km``,
+        ``min_customers``; ``reason_key`` when too few customers have a precise
+        position to look for clusters (no more than ``min_customers``):
+        ``"centroids"`` when customers are placed only at region centroids
+        (the data give no coordinates or cities), else ``"few_located"``.
         Numbers only: :mod:`helpers.text.narrative.notes` says the method and
         the reason in words.
     """
@@ -72,13 +76,18 @@ def isolated_customers(customers: pd.DataFrame, *, eps_km: float = 200.0,
     columns = ["customer_id", "province", "city", "lat", "lon", "nearest_customer_km",
                "nearest_cluster_km", "nearest_cluster_city", "customers_within_eps"]
     usable = customers["lat"].notna() & customers["lon"].notna()
+    coarse = pd.Series(False, index=customers.index)
     if "geo_precision" in customers.columns:
-        usable &= customers["geo_precision"].isin(_PRECISE).fillna(False).astype(bool)
+        precise = precise_for(customers["geo_precision"], PRECISE_LEVEL).to_numpy()
+        coarse = usable & ~precise
+        usable &= precise
     points = customers.loc[usable]
     info = {"located": int(len(points)), "excluded": int((~usable).sum()),
+            "centroids": int(coarse.sum()),
             "eps_km": float(eps_km), "min_customers": int(min_customers)}
     if len(points) < min_customers + 1:
-        info.update(clusters=0, isolated=0, reason_key="few_located")
+        info.update(clusters=0, isolated=0,
+                    reason_key="centroids" if info["centroids"] else "few_located")
         return pd.DataFrame(columns=columns), info
 
     lat = points["lat"].to_numpy(dtype=float)

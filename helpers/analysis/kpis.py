@@ -16,10 +16,11 @@ from helpers import geo
 from helpers.analysis.benchmark import Benchmark
 from helpers.analysis.gaps import REFERENCE_COLUMNS, reference_columns
 from helpers.analysis.ratios import safe_ratio
+from helpers.geo.coords import precise_for
 from helpers.geo.territories import territory_en
-from helpers.period import Period
+from helpers.period import MIN_COVERAGE, Period
 
-__all__ = ["region_kpis", "monthly_revenue"]
+__all__ = ["region_kpis", "monthly_revenue", "baselines"]
 
 _LEVELS = ("territory", "province", "city")
 
@@ -58,9 +59,14 @@ def _region_points(level: str, names: pd.Series, customers: pd.DataFrame,
                              region_en=frame["region"].map(territory_en))
     # Regions the gazetteer does not know (a territory, a Brazilian or US state, a city
     # outside China): the mean position of their customers.
+    # Only customers placed at least as finely as the level count: cities whose customers
+    # sit on their state's centroid have no position of their own.
     missing = frame["lat"].isna() | frame["lon"].isna()
     if missing.any() and {"lat", "lon"} <= set(customers.columns):
-        mean = (customers[[key, "lat", "lon"]].astype({"lat": float, "lon": float})
+        placed = customers
+        if "geo_precision" in customers.columns and level in ("province", "city"):
+            placed = customers.loc[precise_for(customers["geo_precision"], level).to_numpy()]
+        mean = (placed[[key, "lat", "lon"]].astype({"lat": float, "lon": float})
                 .groupby(key, dropna=True)[["lat", "lon"]].mean())
         frame.loc[missing, "lat"] = frame.loc[missing, "region"].map(mean["lat"])
         frame.loc[missing, "lon"] = frame.loc[missing, "region"].map(mean["lon"])
@@ -87,6 +93,8 @@ def region_kpis(
     expected_method: str = "auto",
     benchmark: Benchmark | None = None,
     country: str = "CN",
+    data_dates: pd.Series | None = None,
+    min_coverage: float = MIN_COVERAGE,
 ) -> pd.DataFrame:
     """One row of headline KPIs per region.
 
@@ -144,6 +152,13 @@ def region_kpis(
         The market's ISO code (``geography.country``): provinces (states) are placed at
         its gazetteer's points, so a blank state (no customers to average) still has
         a position on the maps.
+    data_dates : Series, optional
+        The order dates of the whole export, which say which days the data cover
+        (:func:`baselines`); default: the dates of ``orders``.
+    min_coverage : float
+        A growth is measured only against a window whose days the data cover at
+        least this share of (:meth:`helpers.period.Period.coverage`); otherwise it
+        is NaN and ``baseline_ok`` is False.
 
     Returns
     -------
@@ -153,7 +168,9 @@ def region_kpis(
         - ``region``, ``region_en`` (English where known, else the name),
           ``region_zh`` (a world market's countries: the Chinese name),
           ``level``, ``lat``, ``lon`` (gazetteer point for province and city;
-          mean customer position for a territory or an unknown region)
+          mean customer position for a territory or an unknown region, from the
+          customers placed at least as finely as the level: NaN for a city whose
+          customers are only at their state's centroid)
         - ``customers``: all customers of the region
         - ``new_customers``: signup date in the current period, or (signup
           missing) first order line in it
@@ -165,10 +182,16 @@ def region_kpis(
         - ``revenue_last_year``: net amount in the same window one year
           earlier (equal to ``revenue_prev`` for a 12-month period)
         - ``growth_yoy``: ``(revenue - revenue_last_year) / revenue_last_year``,
-          NaN when the base is not positive
+          NaN when the base is not positive or the data cover less than
+          ``min_coverage`` of the year-earlier window
+        - ``baseline_coverage`` and ``baseline_ok``: the share of the year-earlier
+          window's days the data cover, and whether it is enough for growth (the
+          same on every row; the tiers fall back to rules without growth when not)
         - ``revenue_recent``, ``revenue_recent_prev``: the last ``pop_months``
           and the ``pop_months`` before them; ``growth_pop`` their relative
-          change (seasonality is not removed: read it beside ``growth_yoy``)
+          change (seasonality is not removed: read it beside ``growth_yoy``;
+          NaN when the data cover less than ``min_coverage`` of the earlier window,
+          whose coverage is ``recent_baseline_coverage``)
         - ``aov`` (revenue / orders), ``orders_per_customer`` and
           ``revenue_per_customer`` (per active customer); NaN when the
           denominator is 0
@@ -196,6 +219,8 @@ def region_kpis(
         raise ValueError(f"a benchmark judges provinces, not {level} rows")
     period = period or Period.ending(None, dates=orders["order_date"])
     recent = Period.ending(period.end, pop_months)
+    covered = baselines(period, pop_months=pop_months, min_coverage=min_coverage,
+                        dates=orders["order_date"] if data_dates is None else data_dates)
 
     key = level
     cust = customers.loc[customers[key].notna()]
@@ -270,12 +295,18 @@ def region_kpis(
     table = table.reset_index()
 
     total_revenue = table["revenue"].sum()
+    yoy, pop = covered["yoy"], covered["recent"]
+    growth_yoy = safe_ratio(table["revenue"] - table["revenue_last_year"],
+                            table["revenue_last_year"])
+    growth_pop = safe_ratio(table["revenue_recent"] - table["revenue_recent_prev"],
+                            table["revenue_recent_prev"])
     table = table.assign(
         level=level,
-        growth_yoy=safe_ratio(table["revenue"] - table["revenue_last_year"],
-                              table["revenue_last_year"]),
-        growth_pop=safe_ratio(table["revenue_recent"] - table["revenue_recent_prev"],
-                              table["revenue_recent_prev"]),
+        growth_yoy=growth_yoy if yoy["enough"] else np.nan,
+        growth_pop=growth_pop if pop["enough"] else np.nan,
+        baseline_coverage=yoy["coverage"],
+        baseline_ok=yoy["enough"],
+        recent_baseline_coverage=pop["coverage"],
         aov=safe_ratio(table["revenue"], table["orders"]),
         orders_per_customer=safe_ratio(table["orders"], table["active_customers"]),
         revenue_per_customer=safe_ratio(table["revenue"], table["active_customers"]),
@@ -294,7 +325,8 @@ def region_kpis(
                "active_customers", "orders", "revenue", "revenue_prev", "growth_yoy", "aov",
                "orders_per_customer", "revenue_per_customer", "share",
                "revenue_last_year", "revenue_recent", "revenue_recent_prev", "growth_pop",
-               "reps", "customers_per_rep", "revenue_per_rep"]
+               "reps", "customers_per_rep", "revenue_per_rep", "baseline_coverage",
+               "baseline_ok", "recent_baseline_coverage"]
     if level == "province" and reference is not None:
         table = reference_columns(table, reference, method=expected_method,
                                   benchmark=benchmark)
@@ -308,6 +340,39 @@ def region_kpis(
             .sort_values(["revenue", "customers", "region"], ascending=[False, False, True],
                          kind="mergesort")
             .reset_index(drop=True))
+
+
+def baselines(period: Period, *, dates: pd.Series, pop_months: int = 3,
+              min_coverage: float = MIN_COVERAGE) -> dict:
+    """Whether the data cover the windows growth is measured against.
+
+    Parameters
+    ----------
+    period : Period
+        The current period.
+    dates : Series
+        The order dates of the whole export (the days the data cover run from the first
+        to the last of them).
+    pop_months : int
+        Length of the recent window (:func:`region_kpis`).
+    min_coverage : float
+        The share of a window's days the data must cover.
+
+    Returns
+    -------
+    dict
+        ``yoy`` (the same window a year earlier: ``growth_yoy``) and ``recent`` (the
+        ``pop_months`` before the last ``pop_months``: ``growth_pop``), each
+        :meth:`helpers.period.Period.coverage`; ``pop_months``; ``reason_key`` ``"thin_baseline"`` when
+        the year-earlier window is not covered enough. Keys and numbers only.
+    """
+    recent = Period.ending(period.end, pop_months)
+    out = {"yoy": period.years_earlier(1).coverage(dates, min_coverage=min_coverage),
+           "recent": recent.previous.coverage(dates, min_coverage=min_coverage),
+           "pop_months": int(pop_months)}
+    if not out["yoy"]["enough"]:
+        out["reason_key"] = "thin_baseline"
+    return out
 
 
 def monthly_revenue(orders: pd.DataFrame, by: str | None = None) -> pd.DataFrame:

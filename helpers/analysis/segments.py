@@ -12,7 +12,10 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["SEGMENTS", "segment_for", "rfm", "segment_summary"]
+__all__ = ["SEGMENTS", "segment_for", "rfm", "rfm_information", "segment_summary"]
+
+#: The RFM measures: score column -> the column of the values it scores.
+MEASURES = {"r_score": "recency_days", "f_score": "frequency", "m_score": "monetary"}
 
 #: Segment names, best first (the order of :func:`segment_summary`).
 SEGMENTS = [
@@ -92,6 +95,61 @@ def _quantile_score(table: pd.DataFrame, by: list[str], ascending: list[bool],
     return scores.reindex(table.index).astype("int64")
 
 
+def _one_score_per_value(scores: pd.Series, values: pd.Series, bins: int) -> pd.Series:
+    """Scores where a value shared by more customers than one score level holds
+    (``n / bins``) is given one score, the lowest its customers got: a tie that large
+    would otherwise be split across levels by the other measures alone (a thousand
+    one-order customers scored 1 to 5 on frequency by how much they spent)."""
+    counts = values.map(values.value_counts())
+    big = counts > len(values) / bins
+    if not big.any():
+        return scores
+    lowest = scores.groupby(values).transform("min")
+    return scores.where(~big, lowest).astype("int64")
+
+
+def rfm_information(rfm_table: pd.DataFrame, *, bins: int = 5) -> dict:
+    """What the RFM scores can tell apart (for the notes of step 4).
+
+    Parameters
+    ----------
+    rfm_table : DataFrame
+        :func:`rfm` output.
+    bins : int
+        The score levels of the table.
+
+    Returns
+    -------
+    dict
+        ``customers``; ``uninformative``: the measures (``recency_days``, ``frequency``,
+        ``monetary``) with one value for every customer (no differences to score),
+        with ``single_value`` (measure -> that value); ``tied``: measure -> ``{"value",
+        "customers", "share", "score"}`` for a value shared by more customers than one
+        score level holds (they share one score); ``reason_key``
+        ``"frequency_uninformative"`` when frequency does not vary (no one is a
+        frequent buyer: the segments follow recency). Keys and numbers only.
+    """
+    info: dict = {"customers": int(len(rfm_table)), "uninformative": [], "single_value": {},
+                  "tied": {}}
+    if len(rfm_table) < 2:
+        return info
+    for score, measure in MEASURES.items():
+        values = rfm_table[measure]
+        counts = values.value_counts()
+        if len(counts) == 1:
+            info["uninformative"].append(measure)
+            info["single_value"][measure] = float(counts.index[0])
+        elif counts.iloc[0] > len(values) / bins:
+            value = counts.index[0]
+            info["tied"][measure] = {
+                "value": float(value), "customers": int(counts.iloc[0]),
+                "share": float(counts.iloc[0] / len(values)),
+                "score": int(rfm_table.loc[values == value, score].iloc[0])}
+    if "frequency" in info["uninformative"]:
+        info["reason_key"] = "frequency_uninformative"
+    return info
+
+
 def rfm(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
     """Recency, frequency and monetary scores per customer, with a named segment.
 
@@ -118,8 +176,14 @@ def rfm(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
           highest for the most recent, F and M for the largest values. Ties
           are broken first by the other measures (R: higher frequency, then
           monetary ranks better; F: higher monetary, then more recent;
-          M: higher frequency, then more recent), then by ``customer_id``.
-          With a single customer every score is the middle one.
+          M: higher frequency, then more recent), then by ``customer_id``;
+          but a value shared by more customers than one level holds (``n / bins``)
+          gets one score, the lowest its customers would get, so the other
+          measures never spread a large tie over several levels. A measure with
+          one value for every customer carries no information: its score is the
+          middle one, except frequency when everyone bought once (score 1, an
+          absolute fact), so no segment calls anyone a frequent buyer. With a
+          single customer every score is the middle one.
         - ``rfm_score``: the three scores as a string, e.g. ``"545"``
         - ``segment``: from R and F with the table in :func:`segment_for`
     """
@@ -138,7 +202,17 @@ def rfm(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
                               [True, True, False], bins)
     m_score = _quantile_score(per, ["monetary", "frequency", "recency_days"],
                               [True, True, False], bins)
-    per = per.assign(r_score=r_score, f_score=f_score, m_score=m_score)
+    middle = (bins + 1) // 2
+    scores = {}
+    for name, score in {"r_score": r_score, "f_score": f_score, "m_score": m_score}.items():
+        values = per[MEASURES[name]]
+        if values.nunique() == 1:  # no differences: no information
+            level = 1 if name == "f_score" and float(values.iloc[0]) <= 1 else middle
+            score = pd.Series(level, index=per.index, dtype="int64")
+        else:
+            score = _one_score_per_value(score, values, bins)
+        scores[name] = score
+    per = per.assign(**scores)
     per = per.assign(
         rfm_score=(per["r_score"].astype(str) + per["f_score"].astype(str)
                    + per["m_score"].astype(str)),

@@ -21,8 +21,8 @@ __all__ = ["TIERS", "RULES", "REASON_COLUMNS", "region_tiers"]
 #: Tier names in priority order (the order of action lists).
 TIERS = ["core", "declining", "emerging", "gap", "steady"]
 #: The rules of :func:`region_tiers` (``tier_rule``), in the order they are checked.
-RULES = ["no_customers", "core", "core_hotspot", "declining", "emerging", "gap", "potential",
-         "steady"]
+RULES = ["no_customers", "core", "core_hotspot", "core_share", "declining", "emerging", "gap",
+         "potential", "steady", "steady_no_growth"]
 #: The columns that say why a region has its tier: the rule and the values that decided it.
 REASON_COLUMNS = ["tier_rule", "tier_values"]
 
@@ -55,6 +55,38 @@ def _hot_spot(row: Mapping[str, object], rules: Mapping[str, float]) -> tuple[bo
     return False, {}
 
 
+def _measured(row: Mapping[str, object]) -> bool:
+    """Whether the KPI row's growth was measured (``baseline_ok``; True when absent)."""
+    flag = row.get("baseline_ok", True)
+    if flag is None or (not isinstance(flag, str) and pd.isna(flag)):
+        return True
+    return str(flag).lower() not in ("false", "0")
+
+
+def _classify_without_growth(row: Mapping[str, object], rules: Mapping[str, float],
+                             share: float, hot: bool, evidence: dict,
+                             sample: dict) -> tuple[str, str, dict]:
+    """The tier when the data do not cover the year before (no growth, no new revenue):
+    the rules that need no growth, in the same order (core by share, gap, steady)."""
+    coverage = row.get("baseline_coverage")
+    basis = {"coverage": float(coverage) if _is_number(coverage) else None}
+    if not sample["small"]:
+        hotspot_share = rules.get("hotspot_share")
+        if share >= rules["hot_share"] or (hot and hotspot_share is not None
+                                           and share >= hotspot_share):
+            minimum = rules["hot_share"] if share >= rules["hot_share"] else hotspot_share
+            return "core", "core_share", {"share": share, "min_share": minimum, "hot": hot,
+                                          **evidence, **basis}
+    ratio = float(row["gap_ratio"]) if _is_number(row.get("gap_ratio")) else None
+    expected = (float(row["expected_customers"]) if _is_number(row.get("expected_customers"))
+                else None)
+    if ratio is not None and ratio < rules["gap_ratio"]:
+        return "gap", "gap", {"ratio": ratio, "max_ratio": rules["gap_ratio"],
+                              "expected": expected, **sample}
+    return "steady", "steady_no_growth", {"share": share, "ratio": ratio,
+                                          "min_ratio": rules["gap_ratio"], **basis, **sample}
+
+
 def _classify(row: Mapping[str, object], rules: Mapping[str, float],
               min_customers: int) -> tuple[str, str, dict]:
     """The tier of one region, the rule that put it there and the values that decided it."""
@@ -71,6 +103,8 @@ def _classify(row: Mapping[str, object], rules: Mapping[str, float],
     sample = {"small": small, "customers": customers, "min_customers": min_customers}
 
     hot, evidence = _hot_spot(row, rules)
+    if not _measured(row):
+        return _classify_without_growth(row, rules, share, hot, evidence, sample)
     if not small:
         hot_share, hot_growth = rules["hot_share"], rules["hot_growth"]
         growth_ok = new_revenue or growth >= hot_growth
@@ -129,6 +163,14 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
        **emerging** (``potential``: growing with room to grow).
     7. otherwise **steady** (``steady``).
 
+    When the data do not cover the year before (``baseline_ok`` False: growth was
+    not measured, :func:`helpers.analysis.kpis.region_kpis`), only the rules that
+    need no growth apply: **core** by share alone (``core_share``: ``share >=
+    hot_share``, or a hot spot with ``share >= hotspot_share``), **gap**
+    (``gap``) and **steady** (``steady_no_growth``); no region is emerging or
+    declining, and ``coverage`` in the values is the share of the year before
+    the data cover.
+
     Revenue in the period with none in the previous one (growth undefined)
     counts as meeting the growth condition of rules 2 and 4. Rules 2-4 are
     skipped for ``small_sample`` regions (fewer than ``min_customers``
@@ -169,7 +211,8 @@ def region_tiers(kpis: pd.DataFrame, *, rules: Mapping[str, float],
         ``min_share``, ``max_share``, ``min_growth``, ``max_growth``,
         ``min_ratio``, ``max_ratio``; ``hot`` with the Gi* evidence ``gi_bin``,
         ``gi_z`` and ``hotspot_bin``; ``small``, ``customers`` and
-        ``min_customers`` for the small-sample note.
+        ``min_customers`` for the small-sample note; ``coverage`` (the share of
+        the year before the data cover) for ``core_share`` and ``steady_no_growth``.
     """
     missing = [key for key in _RULE_KEYS if key not in rules]
     if missing:

@@ -91,3 +91,37 @@ def haversine_km(lat1, lon1, lat2, lon2):
     h = (np.sin((lat2 - lat1) / 2) ** 2
          + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+#: ``geo_precision`` of the customers table (:mod:`helpers.data.locate`), finest first: the
+#: customer's own coordinates, then the centroid of the finest region its address resolved to.
+PRECISIONS = ("point", "district", "city", "province", "country", "none")
+
+
+def precise_for(precision, level: str):
+    """Which customers' points are at least as fine as ``level``.
+
+    Parameters
+    ----------
+    precision : Series of str
+        ``geo_precision`` (missing counts as ``none``).
+    level : {"point", "district", "city", "province", "country"}
+        The finest unit an analysis needs: a city-level hot spot needs points at
+        city level or finer (a state's centroid puts all its cities on one point).
+
+    Returns
+    -------
+    Series of bool, indexed like ``precision``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> precise_for(pd.Series(["point", "city", "province", None]), "city").tolist()
+    [True, True, False, False]
+    """
+    import pandas as pd
+
+    if level not in PRECISIONS[:-1]:
+        raise ValueError(f"level must be one of {PRECISIONS[:-1]}, got {level!r}")
+    allowed = PRECISIONS[:PRECISIONS.index(level) + 1]
+    return pd.Series(precision).astype(object).isin(allowed).astype(bool)

@@ -48,6 +48,9 @@ from helpers.analysis import (
     roi,
     segments,
 )
+from helpers.analysis import (
+    kpis as region_measures,
+)
 from helpers.analysis.concentration import concentration
 from helpers.analysis.extent import OUTSIDE_COLUMNS
 from helpers.catalog import SECTIONS
@@ -103,9 +106,10 @@ def _with_hotspots(ctx: Context, kpis: pd.DataFrame) -> tuple[pd.DataFrame, dict
     a = ctx.config.analysis
     benchmark = ctx.benchmark
     value = _hotspot_value(kpis if benchmark is None else benchmark.kpis, a.hotspot_value)
-    return hotspots.hotspots(kpis, value=value, level=ctx.scope.sublevel,
-                             min_regions=a.hotspot_min_regions, k=a.hotspot_k,
-                             benchmark=benchmark)
+    table, note = hotspots.hotspots(kpis, value=value, level=ctx.scope.sublevel,
+                                    min_regions=a.hotspot_min_regions, k=a.hotspot_k,
+                                    benchmark=benchmark)
+    return table, hotspots.with_precision(note, ctx.customers, ctx.scope.sublevel)
 
 
 def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
@@ -120,6 +124,9 @@ def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
         note["min_customers"] = MIN_CLUSTER_CUSTOMERS
         note["reason"] = (f"only {len(features)} customers with orders (at least "
                           f"{MIN_CLUSTER_CUSTOMERS} are needed)")
+        return empty, note
+    if len(features[clusters.FEATURES].drop_duplicates()) < 2:
+        note["reason_key"] = "alike"  # every customer behaves the same: nothing to split
         return empty, note
     model = clusters.CustomerClusters(range(2, a.cluster_k_max + 1),
                                       sample_size=a.silhouette_sample).fit(features)
@@ -180,7 +187,11 @@ def insight_tables(ctx: Context) -> dict:
     kpis = ctx.kpis_by_region(level)
     kpis = roi.marketing_roi(kpis, ctx.prep.spend if level == "province" else None, period=p)
     kpis, hot_note = _with_hotspots(ctx, kpis)
-    notes: dict = {"hotspots": hot_note}
+    # Whether the data cover the windows growth is measured against (region_kpis left
+    # growth NaN where they do not).
+    notes: dict = {"growth": region_measures.baselines(
+        p, dates=ctx.prep.orders["order_date"], pop_months=a.pop_months,
+        min_coverage=a.min_baseline_coverage), "hotspots": hot_note}
     if "expected_method" in kpis.columns and len(kpis):
         notes["gaps"] = gaps.gap_model(kpis, method=a.expected_model, benchmark=ctx.benchmark)
     else:
@@ -206,6 +217,7 @@ def insight_tables(ctx: Context) -> dict:
     # lifecycle, lifetime value and clusters alike.
     summary = customers.purchase_summary(orders, as_of=as_of)
     rfm_table = segments.rfm(summary, bins=a.rfm_bins)
+    notes["segments"] = segments.rfm_information(rfm_table, bins=a.rfm_bins)
     stages = lifecycle.lifecycle(summary, customers.purchase_days(orders, as_of=as_of),
                                  as_of=as_of, customers=ctx.customers,
                                  new_months=a.new_months, at_risk_months=a.at_risk_months,
@@ -254,7 +266,7 @@ def insight_tables(ctx: Context) -> dict:
         "customers": int(total["customers"]), "active_customers": int(total["active_customers"]),
         "revenue": float(total["revenue"]),
         "growth_yoy": float(total["revenue"] / total["revenue_last_year"] - 1)
-        if total["revenue_last_year"] > 0 else None,
+        if total["revenue_last_year"] > 0 and notes["growth"]["yoy"]["enough"] else None,
         "period_start": p.first_day, "period_end": p.end,
         "hot_spots": list(hot),
         "blank_regions": list(kpis.loc[kpis["customers"] == 0, "region"]),

@@ -353,6 +353,10 @@ def tiers_section(ctx: Context, tables: dict) -> Blocks:
                 gap=rules.gap_ratio)
     if ctx.benchmark is not None:
         intro += " " + say("tiers_market", ctx.lang)
+    if "baseline_ok" in tiers and len(tiers) and not tiers["baseline_ok"].astype(bool).all():
+        coverage = tiers["baseline_coverage"].dropna()
+        intro += "\n\n" + say("tiers_no_growth", ctx.lang,
+                                coverage=float(coverage.iloc[0]) if len(coverage) else 0.0)
     columns = _present(tiers, [*_region_columns(ctx, tiers), "tier", "tier_reason", "customers",
                                "revenue", "share", "growth_yoy", "gap_ratio", "gi_z", "gi_bin"])
     order = tiers["tier"].map({t: i for i, t in enumerate(TIERS)})

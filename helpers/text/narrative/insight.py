@@ -16,11 +16,13 @@ from helpers.text.lookup import join, label, lang_code, name_list, say, term, te
 from helpers.text.markup import md_text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.notes import (
+    baseline_reason,
     hotspot_reason,
     isolation_method,
     isolation_reason,
     ltv_reason,
     neighbours_text,
+    rfm_statements,
 )
 
 __all__ = ["TOPICS", "narrate", "cluster_description"]
@@ -49,18 +51,28 @@ def narrate(topic: str, tables: dict, audience: Audience) -> str:
 
 @_topic("region_kpis")
 def region_kpis(tables: dict, audience: Audience) -> str:
-    """The customers in no region row, by reason (empty when every customer has a region)."""
-    lines, lang = tables.get("no_region"), audience.lang
-    if lines is None or not len(lines):
-        return ""
-    parts = []
-    for reason, group in lines.groupby("reason", sort=False):
-        names = md_text(join([str(r) for r in group["region"].dropna()], lang))
-        parts.append(say(f"no_region_{reason}", lang, customers=int(group["customers"].sum()),
-                         names=names))
-    return say("no_region_lines", lang, customers=int(lines["customers"].sum()),
-               revenue=float(lines["revenue"].sum()), currency=audience.money,
-               parts=join(parts, lang, clauses=True))
+    """Why growth was not measured (the data do not cover the window before) and the
+    customers in no region row, by reason; empty when neither applies (the KPI table
+    speaks for itself)."""
+    note, lang = tables.get("notes", {}).get("growth") or {}, audience.lang
+    lines = []
+    if "yoy" in note and not note["yoy"]["enough"]:
+        lines.append(say("growth_yoy_unmeasured", lang,
+                         reason=md_text(baseline_reason(note["yoy"], lang))))
+    if "recent" in note and not note["recent"]["enough"]:
+        lines.append(say("growth_recent_unmeasured", lang, months=note["pop_months"],
+                         reason=md_text(baseline_reason(note["recent"], lang))))
+    unplaced = tables.get("no_region")
+    if unplaced is not None and len(unplaced):
+        parts = []
+        for reason, group in unplaced.groupby("reason", sort=False):
+            names = md_text(join([str(r) for r in group["region"].dropna()], lang))
+            parts.append(say(f"no_region_{reason}", lang,
+                             customers=int(group["customers"].sum()), names=names))
+        lines.append(say("no_region_lines", lang, customers=int(unplaced["customers"].sum()),
+                         revenue=float(unplaced["revenue"].sum()), currency=audience.money,
+                         parts=join(parts, lang, clauses=True)))
+    return "\n\n".join(lines)
 
 
 @_topic("hotspots")
@@ -145,10 +157,18 @@ def segments(tables: dict, audience: Audience) -> str:
     """The RFM segments that matter most, with their customers and revenue."""
     lang = audience.lang
     seg = tables["segment_summary"].set_index("segment")
-    shown = [s for s in ["champions", "loyal", "at risk", "cannot lose them"] if s in seg.index]
+    statements = rfm_statements(tables.get("notes", {}).get("segments") or {}, lang)
+    if statements:  # say what the scores cannot tell apart, then every segment there is
+        shown = list(seg.index)
+    else:
+        shown = [s for s in ["champions", "loyal", "at risk", "cannot lose them"]
+                 if s in seg.index]
     parts = [say("segment_part", lang, segment=term("segment", s, lang),
                  n=int(seg.loc[s, "customers"]), share=seg.loc[s, "revenue_share"])
              for s in shown]
+    if statements:
+        return say("segments_checked", lang, statements=join(statements, lang, clauses=True),
+                   parts=join(parts, lang, clauses=True))
     return say("segments", lang, parts=join(parts, lang, clauses=True))
 
 
@@ -186,8 +206,12 @@ def clusters(tables: dict, audience: Audience) -> str:
     """The behaviour clusters, each in words."""
     note, lang = tables["notes"]["clusters"], audience.lang
     if "k" not in note:
-        reason = (say("clusters_too_few", lang, n=note["customers"], min=note["min_customers"])
-                  if "min_customers" in note else note.get("reason", ""))
+        if "min_customers" in note:
+            reason = say("clusters_too_few", lang, n=note["customers"], min=note["min_customers"])
+        elif note.get("reason_key") == "alike":
+            reason = say("clusters_alike", lang, n=note["customers"])
+        else:
+            reason = note.get("reason", "")
         return say("clusters_none", lang, reason=md_text(reason))
     fitted = note.get("fit_sample", note["customers"])
     on = "" if fitted >= note["customers"] else say("clusters_sampled", lang, n=fitted)

@@ -17,10 +17,12 @@ from helpers.text.lookup import label, lang_code, say, text
 __all__ = [
     "neighbours_text",
     "hotspot_reason",
+    "baseline_reason",
     "gap_model_reason",
     "isolation_method",
     "isolation_reason",
     "ltv_reason",
+    "rfm_statements",
     "warning_texts",
     "note_texts",
 ]
@@ -46,10 +48,24 @@ def neighbours_text(note: Mapping, lang: str = "en") -> str:
     raise ValueError(f"no words for the spatial weights {note.get('weights')!r}")
 
 
+def baseline_reason(coverage: Mapping, lang: str = "en") -> str:
+    """How much of a comparison window the data cover (one window of
+    :func:`helpers.analysis.kpis.baselines`: ``period``, ``days``, ``days_covered``,
+    ``min_coverage``)."""
+    return _note("baseline_coverage", lang, covered=coverage["days_covered"],
+                 days=coverage["days"], period=coverage["period"],
+                 min=coverage["min_coverage"])
+
+
 def hotspot_reason(note: Mapping, lang: str = "en") -> str:
-    """Why there are no hot-spot statistics (``reason_key`` ``few_regions`` or ``same_value``)."""
+    """Why there are no hot-spot statistics (``reason_key`` ``few_regions``, ``centroids`` or
+    ``same_value``)."""
     if note["reason_key"] == "few_regions":
         return _note("hotspots_few_regions", lang, regions=note["regions"],
+                     min_regions=note["min_regions"])
+    if note["reason_key"] == "centroids":
+        return _note("hotspots_centroids", lang, centroids=note["centroids"],
+                     customers=note["customers"], regions=note["regions"],
                      min_regions=note["min_regions"])
     if note["reason_key"] == "same_value":
         value = note["value"] if lang_code(lang) == "en" else label(note["value"], lang)
@@ -77,7 +93,11 @@ def isolation_method(note: Mapping, lang: str = "en") -> str:
 
 
 def isolation_reason(note: Mapping, lang: str = "en") -> str:
-    """Why no customer was checked for isolation (``reason_key`` ``few_located``)."""
+    """Why no customer was checked for isolation (``reason_key`` ``few_located`` or
+    ``centroids``)."""
+    if note["reason_key"] == "centroids":
+        return _note("isolation_centroids", lang, located=note["located"],
+                     centroids=note["centroids"])
     if note["reason_key"] != "few_located":
         raise ValueError(f"unknown isolation reason {note['reason_key']!r}")
     return _note("isolation_few_located", lang, located=note["located"])
@@ -90,6 +110,16 @@ def ltv_reason(note: Mapping, lang: str = "en") -> str:
         return _note("ltv_few_repeat", lang, repeat=note["repeat_customers"],
                      min=note["min_repeat_customers"])
     return _note(f"ltv_{key}", lang)
+
+
+def rfm_statements(note: Mapping, lang: str = "en") -> list[str]:
+    """What the RFM scores cannot tell apart (:func:`helpers.analysis.segments.rfm_information`):
+    one statement per measure with one value for everyone, then per large tie."""
+    out = [_note(f"rfm_uninformative_{measure}", lang, value=note["single_value"][measure])
+           for measure in note.get("uninformative", [])]
+    out += [_note(f"rfm_tied_{measure}", lang, **tie)
+            for measure, tie in (note.get("tied") or {}).items()]
+    return out
 
 
 def warning_texts(warnings, lang: str = "en") -> list[str]:
@@ -109,19 +139,28 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
     Parameters
     ----------
     notes : mapping
-        Topic -> note: ``hotspots``, ``gaps``, ``isolation`` and ``ltv`` get their
+        Topic -> note: ``growth``, ``hotspots``, ``gaps``, ``isolation`` and ``ltv`` get their
         words; any other topic is kept as it is. Not changed.
 
     Returns
     -------
     dict
-        A copy with, where the keys call for them: ``hotspots``: ``inference``,
+        A copy with, where the keys call for them: ``growth``: ``yoy_reason`` and
+        ``recent_reason`` (a window the data do not cover enough); ``hotspots``: ``inference``,
         ``description`` (the neighbours), ``reason``, ``note`` (regions left out),
         ``scope``; ``gaps``: ``reason``, ``scope``, ``inputs`` (population only); ``isolation``: ``method``,
-        ``reason``; ``ltv``: ``fallback``, ``gammagamma_fallback``; ``extent`` and ``no_region``:
-        ``text`` (the areas outside the market; the customers in no region row by reason).
+        ``reason``; ``segments``: ``statements`` (what RFM cannot tell apart); ``ltv``:
+        ``fallback``, ``gammagamma_fallback``; ``extent`` and ``no_region``: ``text`` (the
+        areas outside the market; the customers in no region row by reason).
     """
     out = {topic: dict(note) for topic, note in notes.items()}
+    growth = out.get("growth")
+    if growth is not None:
+        for window in ("yoy", "recent"):
+            if window in growth and not growth[window]["enough"]:
+                growth[f"{window}_reason"] = _note(f"growth_{window}_unmeasured", "en",
+                                                   reason=baseline_reason(growth[window]),
+                                                   months=growth.get("pop_months"))
     hot = out.get("hotspots")
     if hot is not None:
         hot["inference"] = _note("hotspots_inference", "en")
@@ -154,6 +193,11 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
         isolation["method"] = isolation_method(isolation)
         if "reason_key" in isolation:
             isolation["reason"] = isolation_reason(isolation)
+    rfm = out.get("segments")
+    if rfm is not None:
+        said = rfm_statements(rfm)
+        if said:
+            rfm["statements"] = said
     ltv = out.get("ltv")
     if ltv is not None:
         if "fallback_key" in ltv:

@@ -39,6 +39,13 @@ def _growth(v: Mapping, lang: str) -> str:
     return say("reason_growth", lang, growth=_signed_pct(v["growth"]))
 
 
+def _unmeasured(v: Mapping, lang: str) -> str:
+    """Why there is no growth: the data do not cover the year before (its share)."""
+    if v.get("coverage") is None:
+        return say("reason_growth_unmeasured_plain", lang)
+    return say("reason_growth_unmeasured", lang, coverage=_pct(v["coverage"]))
+
+
 def _growth_rule(v: Mapping, lang: str) -> str:
     """The growth against the rule's minimum (new revenue meets it without a number)."""
     return _growth(v, lang) + ("" if v["new_revenue"] else f" ≥ {_signed_pct(v['min_growth'])}")
@@ -66,6 +73,12 @@ def _core(v: Mapping, lang: str) -> str:
 def _core_hotspot(v: Mapping, lang: str) -> str:
     return f"{_hot(v, lang)}, " + say("reason_core", lang, share=_pct(v["share"]),
                                       min=_pct(v["min_share"]), growth=_growth_rule(v, lang))
+
+
+def _core_share(v: Mapping, lang: str) -> str:
+    text = say("reason_core", lang, share=_pct(v["share"]), min=_pct(v["min_share"]),
+               growth=_unmeasured(v, lang))
+    return text + (f"; {_hot(v, lang)}" if v["hot"] else "")
 
 
 def _declining(v: Mapping, lang: str) -> str:
@@ -105,15 +118,26 @@ def _steady(v: Mapping, lang: str) -> str:
     return "; ".join([say("reason_steady", lang, facts=", ".join(facts)), *_small(v, lang)])
 
 
+def _steady_no_growth(v: Mapping, lang: str) -> str:
+    facts = [say("reason_share", lang, share=_pct(v["share"])) if not math.isnan(v["share"])
+             else say("reason_share_na", lang)]
+    if v["ratio"] is not None:
+        facts.append(say("reason_gap_ok", lang, ratio=v["ratio"], limit=v["min_ratio"]))
+    return "; ".join([say("reason_steady", lang, facts=", ".join(facts)),
+                      _unmeasured(v, lang), *_small(v, lang)])
+
+
 _RULES: dict[str, Callable[[Mapping, str], str]] = {
     "no_customers": lambda v, lang: say("reason_no_customers", lang),
     "core": _core,
     "core_hotspot": _core_hotspot,
+    "core_share": _core_share,
     "declining": _declining,
     "emerging": _emerging,
     "gap": _gap,
     "potential": _potential,
     "steady": _steady,
+    "steady_no_growth": _steady_no_growth,
 }
 
 
