@@ -39,7 +39,6 @@ from helpers.text.lookup import (
     lang_code,
     region_label,
     text,
-    translate,
 )
 
 __all__ = ["Table", "report_table", "column_kind", "format_cell", "money_cell", "header",
@@ -93,7 +92,7 @@ VALUE_SECTIONS: dict[str, tuple[str, ...]] = {
     "geo_precision": ("geo_precision",), "precision": ("geo_precision",),
     "table": ("table_name",), "factor": ("partner_factor",),
     "lisa_quadrant": ("lisa_quadrant",), "method": ("ltv_method",),
-    "partner_tier": ("tier",),
+    "partner_tier": ("tier",), "data": ("data_name",), "item": ("threshold",),
 }
 #: Columns holding a comma-separated list of catalog terms (partner scoring factors).
 LIST_SECTIONS: dict[str, str] = {"missing": "partner_factor", "focus": "partner_factor"}
@@ -154,7 +153,10 @@ def money_cell(value: float, lang: str = "en", *, signed: bool = False) -> str:
         if size >= step * 0.9995:
             scaled = size / step
             digits = 0 if scaled >= 99.95 else 1 if scaled >= 9.995 else 2
-            shown = _plain(scaled, digits) + suffix
+            shown = _plain(scaled, digits)
+            if "." in shown:
+                shown = shown.rstrip("0").rstrip(".")
+            shown += suffix
             break
     if shown is None:
         shown = _plain(size, 0)
@@ -302,16 +304,15 @@ def _terms(frame: pd.DataFrame, lang: str, terms: Iterable[str]) -> pd.DataFrame
     known = {name: s for name, s in sections.items()
              if all(section in catalog() for section in s)}
     code = lang_code(lang)
-    if code == "zh":
-        out = translate(frame, "zh", known)
-        out.columns = frame.columns  # the headers are this module's
-    else:
-        out = frame.copy()
-        for column, names in known.items():
-            english = {key: entry["en"] for section in names
-                       for key, entry in catalog()[section].items()}
-            out[column] = out[column].map(
-                lambda v, e=english: e.get(v, v) if isinstance(v, str) else v)
+    out = frame.copy()
+    for column, names in known.items():
+        words: dict[str, str] = {}
+        for section in names:  # a value is a key of the section, or its English text
+            for key, entry in catalog()[section].items():
+                words.setdefault(key, entry[code])
+                words.setdefault(entry["en"], entry[code])
+        out[column] = out[column].map(
+            lambda v, w=words: w.get(v, v) if isinstance(v, str) else v)
     for column, section in LIST_SECTIONS.items():
         if column in out.columns:
             words = {key: entry[code] for key, entry in catalog()[section].items()}
