@@ -27,7 +27,8 @@ WORD = re.compile(r"[A-Za-z]{3,}")
 #: Codes: file names, config keys and values, encodings, the run's parameters and commit
 #: as a Chinese text cites them (``workbook.yaml``, ``sources.customers``,
 #: ``report.show_rep_names``, ``strategy:``, ``utf-8-sig``, ``mask_pii=True``, ``2a50fe95``).
-CODE = re.compile(r"[A-Za-z0-9_\-]+(?:[._/][A-Za-z0-9_\-]+)+(?::|=[^\s,]+)?|[A-Za-z]+_[A-Za-z0-9_]+(?:=\S+)?|"
+CODE = re.compile(r"[A-Za-z0-9_\-]+(?:[._/][A-Za-z0-9_\-]+)+(?::|=[^\s,]+)?|"
+                  r"[A-Za-z]+_[A-Za-z0-9_]+(?:=\S+)?|"
                   r"[A-Za-z]+:(?![A-Za-z])|[A-Za-z]+=[^\s,]+|[A-Za-z]+-\d[\w-]*|"
                   r"\b[0-9a-f]{7,40}\b")
 #: English a Chinese report may show: abbreviations, method and person names, the

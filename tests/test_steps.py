@@ -12,10 +12,10 @@ from IPython.display import Markdown
 
 from helpers.analysis import kpis
 from helpers.config import ConfigError
-from helpers.context import Blocks, Table, open_step
-from helpers.text.tables import report_table
+from helpers.context import Blocks, open_step
 from helpers.steps import visuals
 from helpers.text.format import report_number
+from helpers.text.tables import report_table
 
 
 @pytest.mark.parametrize(("value", "shown"), [

@@ -8,7 +8,6 @@ coordinates, bounds, the caption and legend boxes, thin borders for orientation;
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 
 import folium
