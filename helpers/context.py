@@ -32,51 +32,12 @@ from helpers.geo.scope import Scope
 from helpers.geo.territories import RegionError
 from helpers.period import Period, check_end_day
 from helpers.steps.prep import ensure_prep
-from helpers.text.format import report_number
-from helpers.text.lookup import say, translate
+from helpers.text.lookup import say
 from helpers.text.markup import md_text
+from helpers.text.tables import Table, report_table
 from helpers.viz import theme
 
-__all__ = ["Context", "open_step", "Table", "Blocks", "TABLE_OPTIONS"]
-
-#: How report tables read: pandas display options, set only while a :class:`Table` renders.
-TABLE_OPTIONS: dict[str, object] = {"display.float_format": report_number,
-                                    "display.max_colwidth": 120}
-
-
-class Table:
-    """A table as a shared report shows it.
-
-    Numbers read as reports write them (:func:`helpers.text.format.report_number`:
-    ``81,929,027``, ``0.192``) and text shows up to 120 characters. The options
-    (:data:`TABLE_OPTIONS`) hold only while the table renders
-    (:func:`pandas.option_context`), so nothing changes in the analyst's session.
-    Strings are escaped as pandas escapes them.
-
-    Parameters
-    ----------
-    data : DataFrame
-        What is shown (already masked and translated).
-    """
-
-    def __init__(self, data: pd.DataFrame):
-        self.data = data
-
-    def _options(self):
-        return pd.option_context(*[item for pair in TABLE_OPTIONS.items() for item in pair])
-
-    def _repr_html_(self) -> str | None:
-        with self._options():
-            return self.data._repr_html_()
-
-    def __repr__(self) -> str:
-        with self._options():
-            return repr(self.data)
-
-    def to_html(self) -> str:
-        """The HTML a report shows (the same as :meth:`_repr_html_`)."""
-        return self._repr_html_() or ""
-
+__all__ = ["Context", "open_step", "Table", "Blocks"]
 
 class Blocks:
     """Markdown and tables shown one after the other: what one call of a report shows.
@@ -222,20 +183,27 @@ class Context:
                                pop_months=a.pop_months)
 
     def show(self, frame: pd.DataFrame, *, rows: int | None = 20, columns=PII_COLUMNS,
-             free_text=(), terms: Iterable[str] = ()) -> Table:
-        """A table fit for a shared report: personal data masked, at most ``rows`` rows
-        (None: all of them), shown in the report's language and number format.
+             free_text=(), terms: Iterable[str] = (), shown: Iterable[str] | None = None,
+             file: str | None = None, total: int | None = None, empty: str | None = None,
+             more_key: str | None = None) -> Table:
+        """A table fit for a shared report: personal data masked, then shown by
+        :func:`helpers.text.tables.report_table` in the report's language and number
+        habits, with the configured currency.
 
         ``columns`` hold personal data (masked whole); ``free_text`` columns have the
         e-mail addresses and phone numbers in them masked
         (:func:`helpers.data.privacy.mask_pii`). Nothing is masked when the run says
-        ``mask_pii=False``. The headers read in the report's language, and so do the
-        values of the columns named in ``terms`` (:func:`helpers.text.lookup.translate`;
-        masking comes first, so a translated header never escapes it).
+        ``mask_pii=False``. ``shown`` are the columns a reader needs (default all),
+        ``rows`` the most rows shown (None: all), ``file`` the export holding the
+        full table (relative to the report), linked from "n more in <file>";
+        ``terms``, ``total``, ``empty`` and ``more_key`` as for ``report_table``.
         """
-        shown = frame if rows is None else frame.head(rows)
-        shown = mask_pii(shown, columns, enabled=self.mask_pii, free_text=free_text)
-        return Table(translate(shown, self.lang, list(terms)))
+        masked = mask_pii(frame if rows is None else frame.head(rows), columns,
+                          enabled=self.mask_pii, free_text=free_text)
+        return report_table(masked, self.lang, currency=self.config.project.currency,
+                            columns=shown, rows=rows, terms=terms, file=file,
+                            total=len(frame) if total is None else total, empty=empty,
+                            more_key=more_key)
 
 
 def open_step(*, region: str = "ALL", run_dir: str = "", config: str = "",

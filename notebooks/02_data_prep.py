@@ -37,6 +37,7 @@ ctx.heading()
 
 # %%
 import pandas as pd
+from IPython.display import Markdown
 
 from helpers.data.ledger import check_ledger
 from helpers.steps import prep
@@ -53,10 +54,10 @@ ledger = check_ledger(result.ledger)
 # quarantined rows are set aside with the reason and saved in `prep/quarantine.csv`.
 
 # %%
-ctx.show(ledger, rows=None)
+ctx.show(ledger, rows=None, shown=prep.LEDGER_COLUMNS)
 
 # %%
-ctx.show(prep.set_aside(result.ledger), rows=None, free_text=["reason"])
+ctx.show(prep.set_aside(result.ledger, ctx.lang), rows=None, free_text=["reason"])
 
 # %% [markdown]
 # ## Where are the customers located, and how precisely?
@@ -85,7 +86,8 @@ prep.no_region(ctx)
 # beside its count and the nearest known names; `prep/unresolved.csv` has them in full.
 
 # %%
-ctx.show(result.unresolved.sort_values("rows", ascending=False), rows=15, columns=["value"])
+ctx.show(result.unresolved.sort_values("rows", ascending=False), rows=15, columns=["value"],
+         file="../prep/unresolved.csv", empty=prep.say_none("unresolved", ctx.lang))
 
 # %% [markdown]
 # ## Possible duplicates under different ids
@@ -96,24 +98,26 @@ ctx.show(result.unresolved.sort_values("rows", ascending=False), rows=15, column
 
 # %%
 dups = result.duplicates
-print(f"{dups['group'].nunique() if len(dups) else 0} group(s) of possible duplicates, "
-      f"{len(dups)} customer record(s)")
-ctx.show(dups, rows=15)
+Markdown(prep.duplicates_note(dups, ctx.lang))
+
+# %%
+ctx.show(dups, rows=15, file="../prep/duplicates.csv", shown=prep.DUPLICATE_COLUMNS)
 
 # %% [markdown]
 # ## Other notes from the cleaning
 
 # %%
-ctx.show(pd.DataFrame({"note": result.notes or ["none"]}), rows=None, free_text=["note"])
+ctx.show(pd.DataFrame({"note": prep.note_texts(result.notes, ctx.lang)}), rows=None,
+         free_text=["note"], empty=prep.say_none("notes", ctx.lang))
 
 # %% [markdown]
 # ## The clean tables (first rows; personal data masked)
 
 # %%
-ctx.show(ctx.customers, rows=5)
+ctx.show(ctx.customers, rows=5, shown=prep.CUSTOMER_COLUMNS)
 
 # %%
-ctx.show(ctx.orders, rows=5)
+ctx.show(ctx.orders, rows=5, shown=prep.ORDER_COLUMNS)
 
 # %%
 ctx.show(prep.table_rows(ctx), rows=None)

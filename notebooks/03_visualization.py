@@ -62,7 +62,7 @@ fig.tight_layout()
 # 80% tells how many regions carry four fifths of the business.
 
 # %%
-charts.plot_share(tables["regions"], value="revenue", lang=lang)
+charts.plot_share(tables["regions"], value="revenue", lang=lang);
 
 # %% [markdown]
 # The Lorenz curves say the same for regions and for single customers: the further a curve
@@ -85,7 +85,7 @@ fig.tight_layout()
 # small customers, a case for up-selling.
 
 # %%
-charts.plot_customers_vs_revenue(tables["regions"], lang=lang)
+charts.plot_customers_vs_revenue(tables["regions"], lang=lang);
 
 # %% [markdown] tags=["section-trend"]
 # ## Monthly revenue trend
@@ -94,7 +94,7 @@ charts.plot_customers_vs_revenue(tables["regions"], lang=lang)
 # down while the market grows.
 
 # %%
-charts.plot_trend(tables["monthly"], value="revenue", hue=tables["level"], top=6, lang=lang)
+charts.plot_trend(tables["monthly"], value="revenue", hue=tables["level"], top=6, lang=lang);
 
 # %% [markdown] tags=["section-order_values"]
 # ## How large is a typical order?
@@ -104,7 +104,7 @@ charts.plot_trend(tables["monthly"], value="revenue", hue=tables["level"], top=6
 # revenue. Returns are counted but cannot be placed on this axis.
 
 # %%
-charts.plot_order_values(tables["period_orders"], lang=lang)
+charts.plot_order_values(tables["period_orders"], lang=lang);
 
 # %% [markdown] tags=["section-segment_mix"]
 # ## What kind of customers does each region have?
@@ -114,7 +114,7 @@ charts.plot_order_values(tables["period_orders"], lang=lang)
 # large red share needs a win-back campaign more than new prospects.
 
 # %%
-charts.plot_segment_mix(tables["segments"], region=tables["level"], top=12, lang=lang)
+charts.plot_segment_mix(tables["segments"], region=tables["level"], top=12, lang=lang);
 
 # %% [markdown] tags=["section-region_map"]
 # ## Map: where is the money?

@@ -166,7 +166,7 @@ def test_explain_in_chinese_names_the_same_story(national):
     ctx, tables = national
     zh = dataclasses.replace(ctx, lang="zh")
     hot = insight.explain(zh, tables, "hotspots")
-    assert "上海市" in hot and "江苏省" in hot and "**95%及以上置信度的热点：**" in hot
+    assert "上海市" in hot and "江苏省" in hot and "**95%及以上置信度的热点**：" in hot
     gaps = insight.explain(zh, tables, "gaps")
     assert gaps.index("河南省") < gaps.index("四川省") < gaps.index("湖南省")
     assert "**6 家客户是孤立的**" in insight.explain(zh, tables, "isolated")
@@ -200,21 +200,29 @@ def test_the_tables_notebook_04_shows(national):
     ctx, tables = national
     shown = {name: insight.table(ctx, tables, name) for name in insight.TABLES}
     assert all(t is not None for t in shown.values())
-    kpis = shown["region_kpis"].data
-    assert len(kpis) == 31 and list(kpis.columns[:3]) == ["region", "region_en", "customers"]
-    hot = shown["hotspots"].data
-    assert hot["gi_z"].is_monotonic_decreasing and hot.iloc[0]["region"] in STORY["hot"]
-    gaps = shown["gaps"].data  # the first 15 of the ranked gaps
-    assert len(gaps) == min(15, len(tables["market_gaps"])) and gaps["gap_rank"].iloc[0] == 1
+    kpis = shown["region_kpis"].data  # the first 15 by revenue, the rest in the export
+    assert len(kpis) == 15 and list(kpis.columns[:3]) == ["region", "customers",
+                                                         "active_customers"]
+    assert kpis["revenue"].is_monotonic_decreasing and "region_kpis.csv" in \
+        shown["region_kpis"].notes[-1]
+    assert kpis["region"].iloc[0] == "Guangdong"  # region names in the report's language
+    hot = shown["hotspots"].data  # significant regions only; the quiet ones counted
+    assert hot["gi_z"].is_monotonic_decreasing and len(hot) < len(tables["region_kpis"])
+    assert "hotspot" in hot and "not significant" not in set(hot["hotspot"])
+    gaps = shown["gaps"].data  # the first 10 of the ranked gaps
+    assert len(gaps) == min(10, len(tables["market_gaps"])) and gaps["gap_rank"].iloc[0] == 1
     assert gaps["gap_rank"].is_monotonic_increasing
     assert "lat" not in shown["isolated"].data and len(shown["ltv"].data) == 10
+    assert "T_weeks" not in shown["ltv"].data and "method" not in shown["ltv"].data
     partners = shown["partners"].data
-    assert len(partners) == 20 and partners["revenue"].is_monotonic_decreasing
+    assert len(partners) == 15 and partners["revenue"].is_monotonic_decreasing
+    assert "flag_new" not in partners and "flags" in partners
     names = set(ctx.customers["name"].dropna())
     assert not names & set(partners["name"])  # masked in a shared report
     zh = dataclasses.replace(ctx, lang="zh")
-    segments = insight.table(zh, tables, "segments").data
+    segments = insight.table(zh, tables, "segments").view
     assert "重要价值客户" in set(segments.iloc[:, 0])  # segment names in Chinese
+    assert segments.columns[0] == "客户分群" and "champions" not in segments.to_string()
     assert insight.table(ctx, {**tables, "partner_tiers": tables["partner_tiers"].head(0)},
                          "partners") is None
     with pytest.raises(ValueError, match="unknown table 'weather'"):

@@ -308,7 +308,7 @@ def test_comparison_of_two_runs_on_different_periods(national, tiny_config, tmp_
 
     shown = strategy.monitoring_section(ctx_b, tables_b).text()
     assert shown.startswith(f"Run {earlier.name} (period ") and "Tier changes: " in shown
-    assert "<th>tier_before</th>" in shown and "Segment migration" in shown
+    assert "<th>Tier before</th>" in shown and "Segment migration" in shown
 
     missing = strategy.comparison(ctx_b, "no-such-run")
     assert "not found" in missing["error"]
@@ -333,7 +333,7 @@ def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national):
     assert sections["tiers"].startswith("每个地区归入其满足规则的第一个分级")
     assert sections["budget"].startswith("当前费用 ")
     assert "<th>分级</th>" in page and "核心" in page and "区域销售经理" in page
-    assert "未指定基准运行" in sections["monitoring"]
+    assert "本报告未与较早的运行比较" in sections["monitoring"]
     # the tables themselves keep their English keys (exports, run comparisons)
     assert set(tables["tiers"]["tier"]) <= set(TIERS)
 

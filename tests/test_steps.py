@@ -12,9 +12,10 @@ from IPython.display import Markdown
 
 from helpers.analysis import kpis
 from helpers.config import ConfigError
-from helpers.context import TABLE_OPTIONS, Blocks, Table, open_step
+from helpers.context import Blocks, open_step
 from helpers.steps import visuals
 from helpers.text.format import report_number
+from helpers.text.tables import report_table
 
 
 @pytest.mark.parametrize(("value", "shown"), [
@@ -25,24 +26,24 @@ def test_report_number(value, shown):
     assert report_number(value) == shown
 
 
-def _display_options() -> dict:
-    return {key: pd.get_option(key) for key in TABLE_OPTIONS}
-
-
 def test_tables_read_as_reports_write_numbers_and_keep_missing_values():
-    before = _display_options()
-    table = Table(pd.DataFrame({"revenue": [81929027.0, math.nan], "share": [0.192, 0.5],
-                                "reason": ["x" * 100, "y"]}))
+    before = pd.get_option("display.float_format")
+    table = report_table(pd.DataFrame({"revenue": [81929027.0, math.nan], "share": [0.192, 0.5],
+                                       "reason": ["x" * 100, "y"]}))
     html = table.to_html()
-    assert "81,929,027" in html and "0.192" in html and "NaN" in html
+    assert "81.9 M" in html and "19.2%" in html and "NaN" not in html and "–" in html
+    assert "Revenue (CNY)" in html and "<th>Reason</th>" in html  # catalog headers, currency
     assert "x" * 100 in html  # text up to 120 characters is not cut at pandas' 50
-    assert "81,929,027" in repr(table)
+    assert "81.9 M" in repr(table)
     assert html == table._repr_html_()
-    assert _display_options() == before  # formatted where it renders, nowhere else
+    assert pd.get_option("display.float_format") == before  # no pandas option changed
+    zh = report_table(pd.DataFrame({"revenue": [1.2e8, 350000.0]}), "zh", currency="USD")
+    assert list(zh.view.iloc[:, 0]) == ["1.2亿", "35万"] and zh.view.columns[0] == "收入（USD）"
 
 
 def test_tables_escape_text_from_the_data():
-    html = Table(pd.DataFrame({"name": ["<script>alert(1)</script>", "<img src=x>"]})).to_html()
+    html = report_table(pd.DataFrame({"name": ["<script>alert(1)</script>", "<img src=x>"]}),
+                        rows=None).to_html()
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
@@ -114,18 +115,18 @@ def test_show_masks_before_it_translates(ctx):
     zh = dataclasses.replace(ctx, lang="zh")
     frame = pd.DataFrame({"city": ["深圳市"], "segment": ["champions"], "name": ["甲乙公司"],
                           "note": ["call 13812345678"]})
-    shown = zh.show(frame, columns=("city", "name"), free_text=("note",), terms=["segment"]).data
-    assert list(shown.columns)[:2] == ["城市", "客户分群"]  # headers in Chinese ...
+    shown = zh.show(frame, columns=("city", "name"), free_text=("note",)).view
+    assert list(shown.columns)[:3] == ["城市", "客户分群", "名称"]  # headers in Chinese ...
     assert shown.iloc[0].tolist()[:3] == ["深**", "重要价值客户", "甲***"]  # ... values masked
     assert "13812345678" not in shown.iloc[0, 3] and "5678" in shown.iloc[0, 3]
     assert frame.loc[0, "city"] == "深圳市"  # the input is not changed
-    # the run said not to mask; an English report keeps the headers and values
+    # the run said not to mask: the values shown are the data's (keys as they are)
     plain = dataclasses.replace(ctx, mask_pii=False).show(frame, columns=("city",)).data
     assert plain.equals(frame)
-    # a Chinese report shows every table's headers in Chinese, values only where asked
-    headers_only = zh.show(frame, columns=()).data
-    assert list(headers_only.columns)[:2] == ["城市", "客户分群"]
-    assert headers_only.iloc[0].tolist()[:2] == ["深圳市", "champions"]
+    # terms (segments, tiers ...) always read in the report's language
+    english = ctx.show(frame, columns=()).view
+    assert list(english.columns)[:2] == ["City", "Segment"]
+    assert english.iloc[0].tolist()[:2] == ["深圳市", "champions"]
     assert len(ctx.show(pd.DataFrame({"x": range(30)})).data) == 20
     assert len(ctx.show(pd.DataFrame({"x": range(30)}), rows=None).data) == 30
 
@@ -135,11 +136,11 @@ def test_blocks_show_their_parts_in_order(monkeypatch):
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", shown.append)
-    table = Table(pd.DataFrame({"revenue": [1234567.0]}))
+    table = report_table(pd.DataFrame({"revenue": [1234567.0]}))
     blocks = Blocks(Markdown("**a**"), None, table)
     blocks._ipython_display_()
     assert shown == [blocks.parts[0], table] and len(blocks.parts) == 2
-    assert blocks.text().startswith("**a**\n<div>") and "1,234,567" in blocks.text()
+    assert blocks.text().startswith("**a**\n<div") and "1.23 M" in blocks.text()
 
 
 def test_kpis_by_region_is_the_region_kpi_table_of_the_scope(ctx, tiny_config, tmp_path):

@@ -25,7 +25,7 @@ from helpers.files import write_json
 from helpers.geo.reference import REFERENCE_SOURCES, has_region_reference
 from helpers.period import Period
 from helpers.text.format import currency_name
-from helpers.text.lookup import headers, lang_code, say, term, text
+from helpers.text.lookup import headers, join, label, lang_code, say, term, text
 from helpers.text.markup import md_text
 
 __all__ = [
@@ -100,7 +100,7 @@ def data_checks(ctx: Context) -> dict[str, dict]:
                  else say("check_reps_no", lang)),
         "firmographics": (with_firmo > 0 and len(firmo) >= 3,
                           say("check_firmographics_ok", lang, n=with_firmo,
-                              columns=", ".join(firmo))
+                              columns=join([label(c, lang) for c in firmo], lang))
                           if firmo else say("check_firmographics_no", lang)),
         "contacts": (contacts > 0, say("check_contacts", lang, n=contacts)),
     }
@@ -339,7 +339,8 @@ def checks_table(brief: dict) -> pd.DataFrame:
 
 
 def threshold_table(brief: dict) -> pd.DataFrame:
-    """The config thresholds the objective leans on (name -> value as configured)."""
+    """The config thresholds the objective leans on (name -> value as configured; a
+    report shows the names in its language, catalog section ``threshold``)."""
     return pd.DataFrame({"value": {k: str(v) for k, v in brief["thresholds"].items()}})
 
 

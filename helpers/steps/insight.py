@@ -56,12 +56,13 @@ from helpers.analysis.extent import OUTSIDE_COLUMNS
 from helpers.catalog import SECTIONS
 from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
-from helpers.text.lookup import text
+from helpers.text.lookup import join, label, text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.concentration import concentration_statement, top20_statement
 from helpers.text.narrative.insight import TOPICS, cluster_description, narrate
 from helpers.text.narrative.notes import note_texts
 from helpers.text.narrative.tiers import partner_reasons, with_partner_reasons
+from helpers.text.tables import format_cell
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "table", "section",
            "audience", "FILES", "TABLES", "SECTION_TABLES"]
@@ -359,59 +360,94 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
 
 
 def _region_kpis(ctx: Context, tables: dict) -> Table:
-    kpis = tables["region_kpis"]
-    columns = _present(kpis, ["region", "region_en", "customers", "new_customers",
-                              "active_customers", "revenue", "share", "growth_yoy",
-                              "growth_pop", "aov", "orders_per_customer",
-                              "revenue_per_customer", "marketing_spend", "roi", "reps",
-                              "customers_per_rep", "revenue_per_rep", "small_sample"])
-    return ctx.show(kpis[columns].round(3), rows=None)
+    kpis = tables["region_kpis"].sort_values("revenue", ascending=False, kind="mergesort")
+    return ctx.show(kpis, rows=15, file=FILES["region_kpis"], shown=[
+        "region", "customers", "active_customers", "revenue", "share", "growth_yoy",
+        "growth_pop", "revenue_per_customer", "marketing_spend", "roi", "customers_per_rep",
+        "small_sample"])
 
 
 def _hotspots(ctx: Context, tables: dict) -> Table:
+    """Only the regions with a significant pattern; the quiet ones are counted."""
     kpis = tables["region_kpis"]
-    columns = _present(kpis, ["region", "region_en", "revenue", "revenue_per_capita", "gi_z",
-                              "gi_p_fdr", "gi_bin", "hotspot", "lisa_quadrant"])
-    shown = kpis[columns].sort_values("gi_z", ascending=False).round(3)
-    return ctx.show(shown, rows=None, terms=["hotspot"])
+    significant = kpis.loc[kpis["gi_bin"].fillna(0).astype(int) != 0].sort_values(
+        "gi_z", ascending=False)
+    value = "revenue_per_capita" if "revenue_per_capita" in kpis and \
+        kpis["revenue_per_capita"].notna().any() else "revenue"
+    return ctx.show(significant, rows=None, total=len(kpis), file=FILES["region_kpis"],
+                    more_key="hotspots_quiet", empty=text("table", "hotspots_none", ctx.lang),
+                    shown=["region", value, "gi_z", "hotspot", "lisa_quadrant"])
 
 
 def _gaps(ctx: Context, tables: dict) -> Table:
-    gap_table = tables["market_gaps"]
-    columns = _present(gap_table, ["gap_rank", "region", "region_en", "gap_kind", "customers",
-                                   "expected_customers", "customer_gap", "gap_ratio", "gap_p",
-                                   "customers_per_million", "revenue_per_100m_gdp",
-                                   "population_10k", "gdp_100m_cny"])
-    return ctx.show(gap_table[columns].round(3), rows=15, terms=["gap_kind"])
+    return ctx.show(tables["market_gaps"], rows=10, file=FILES["market_gaps"],
+                    empty=text("table", "gaps_none", ctx.lang),
+                    shown=["gap_rank", "region", "gap_kind", "customers", "expected_customers",
+                           "customer_gap", "customers_per_million", "revenue_per_100m_gdp"])
 
 
 def _isolated_table(ctx: Context, tables: dict) -> Table:
-    shown = tables["isolated_customers"].drop(columns=["lat", "lon"], errors="ignore")
-    shown = shown.round(dict.fromkeys(shown.select_dtypes("number").columns, 1))
-    return ctx.show(shown, terms=["segment", "stage"])
+    return ctx.show(tables["isolated_customers"], rows=10, file=FILES["isolated_customers"],
+                    empty=text("table", "isolated_none", ctx.lang),
+                    shown=["customer_id", "name", "province", "city", "nearest_cluster_city",
+                           "nearest_cluster_km", "revenue", "segment", "stage", "ltv"])
+
+
+#: The concentration measures notebook 04 shows, and how each reads.
+_CONCENTRATION_ROWS = {"n": "count", "total": "money", "gini": "decimal", "hhi": "decimal",
+                       "top20_share": "percent", "top_k_for_80": "count"}
 
 
 def _concentration(ctx: Context, tables: dict) -> Table:
     c = tables["concentration"]
-    return ctx.show(pd.DataFrame({"regions": c["regions"], "customers": c["customers"]}).round(3),
-                    rows=None)
+    rows = [{"measure": label(f"concentration_{key}", ctx.lang),
+             **{unit: format_cell((c.get(unit) or {}).get(key), kind, ctx.lang)
+                for unit in ("regions", "customers")}}
+            for key, kind in _CONCENTRATION_ROWS.items()]
+    return ctx.show(pd.DataFrame(rows), rows=None)
+
+
+def _clusters_table(ctx: Context, tables: dict) -> Table:
+    """The groups K-means found, in words (the quality scores stay in cluster_scores.csv)."""
+    profiles = tables["cluster_profiles"]
+    if len(profiles) and "median_recency_days" in profiles:
+        profiles = profiles.assign(description=[
+            cluster_description(row, clusters.FEATURES, ctx.lang)
+            for row in profiles.to_dict("records")])
+    return ctx.show(profiles, rows=None, empty=text("table", "clusters_none", ctx.lang),
+                    shown=["cluster", "customers", "customer_share", "revenue_share",
+                           "description"])
 
 
 def _top_ltv(ctx: Context, tables: dict) -> Table:
-    return ctx.show(tables["ltv"].sort_values("ltv", ascending=False).round(2), rows=10)
+    return ctx.show(tables["ltv"].sort_values("ltv", ascending=False), rows=10,
+                    file=FILES["ltv"], shown=["customer_id", "ltv", "p_alive",
+                                              "expected_purchases", "historical_value"])
+
+
+#: The partner flags, shown as one column of words.
+_FLAGS = ("flag_new", "flag_high_frequency", "flag_high_value", "flag_churned")
 
 
 def _partners(ctx: Context, tables: dict) -> Table | None:
     partner_table = tables["partner_tiers"]
     if not len(partner_table):
         return None
-    columns = _present(partner_table, ["customer_id", "name", "province", "city", "tier",
-                                       "score", "tier_reason", "value_tier", "revenue", "orders",
-                                       "flag_new", "flag_high_frequency", "flag_high_value",
-                                       "flag_churned", "missing"])
+    flags = [c for c in _FLAGS if c in partner_table]
     shown = partner_table.assign(  # why each tier, in the report's language
-        tier_reason=partner_reasons(partner_table, audience(ctx)))
-    return ctx.show(shown[columns].sort_values("revenue", ascending=False))
+        tier_reason=partner_reasons(partner_table, audience(ctx)),
+        flags=[join([label(c, ctx.lang) for c in flags if row[c] is True or row[c] == 1],
+                    ctx.lang) for row in partner_table[flags].to_dict("records")])
+    return ctx.show(shown.sort_values("revenue", ascending=False), rows=15,
+                    file=FILES["partner_tiers"],
+                    shown=["customer_id", "name", "province", "city", "tier", "score",
+                           "tier_reason", "value_tier", "revenue", "flags", "missing"])
+
+
+def _summary_table(ctx: Context, tables: dict, name: str, key: str) -> Table:
+    return ctx.show(tables[name], rows=None, shown=[key, "customers", "customer_share",
+                                                    "revenue", "revenue_share", "recency_mean",
+                                                    "meaning"])
 
 
 #: The tables notebook 04 shows, by name (:func:`table`).
@@ -421,14 +457,14 @@ TABLES = {
     "gaps": _gaps,
     "isolated": _isolated_table,
     "concentration": _concentration,
-    "segments": lambda ctx, tables: ctx.show(tables["segment_summary"].round(3), rows=None,
-                                             terms=["segment", "meaning"]),
-    "clusters": lambda ctx, tables: ctx.show(tables["cluster_scores"].round(3), rows=None),
-    "lifecycle": lambda ctx, tables: ctx.show(tables["lifecycle_summary"].round(3), rows=None,
-                                              terms=["stage", "meaning"]),
+    "segments": lambda ctx, tables: _summary_table(ctx, tables, "segment_summary", "segment"),
+    "clusters": _clusters_table,
+    "lifecycle": lambda ctx, tables: _summary_table(ctx, tables, "lifecycle_summary", "stage"),
     "ltv": _top_ltv,
-    "partner_summary": lambda ctx, tables: ctx.show(tables["partner_summary"].round(3),
-                                                    rows=None),
+    "partner_summary": lambda ctx, tables: ctx.show(
+        tables["partner_summary"], rows=None, shown=["tier", "partners", "revenue",
+                                                     "revenue_share", "high_value", "churned",
+                                                     "incomplete"]),
     "partners": _partners,
 }
 

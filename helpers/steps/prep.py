@@ -36,6 +36,8 @@ from helpers.data.prepare import (
     save_prep,
 )
 from helpers.files import atomic_path, sha256_file, write_csv, write_json
+from helpers.text.lookup import text
+from helpers.text.prep_words import prep_text
 
 if TYPE_CHECKING:  # the context opens the prep through this module
     from helpers.context import Context
@@ -259,10 +261,41 @@ def save_data_quality(ctx: Context) -> Path:
     return write_json(data_quality(ctx), ctx.out / "data_quality.json")
 
 
-def set_aside(ledger: pd.DataFrame) -> pd.DataFrame:
-    """The ledger's merged and quarantined rows: table, source, outcome, reason, rows."""
+#: The columns of the ledger notebook 02 shows (the full ledger is ``prep/ledger.csv``).
+LEDGER_COLUMNS = ["table", "source", "file", "read", "kept", "merged", "quarantined",
+                  "balanced"]
+#: The columns of the possible duplicates notebook 02 shows.
+DUPLICATE_COLUMNS = ["group", "match", "customer_id", "name", "kept_id"]
+#: The first rows of the clean tables: the columns a reader checks.
+CUSTOMER_COLUMNS = ["customer_id", "name", "province", "city", "channel", "industry",
+                    "territory", "geo_precision"]
+ORDER_COLUMNS = ["order_id", "customer_id", "order_date", "product_category", "quantity",
+                 "amount", "status", "province"]
+
+
+def set_aside(ledger: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """The ledger's merged and quarantined rows: table, source, outcome, reason (in
+    ``lang``, :func:`helpers.text.prep_words.prep_text`), rows."""
     rows = ledger[ledger["outcome"].isin(["merged", "quarantined"])]
-    return rows[["table", "source", "outcome", "reason", "rows"]]
+    rows = rows[["table", "source", "outcome", "reason", "rows"]]
+    return rows.assign(reason=[prep_text(r, lang) for r in rows["reason"]])
+
+
+def note_texts(notes: list[str], lang: str = "en") -> list[str]:
+    """Step 2's notes in ``lang`` (:func:`helpers.text.prep_words.prep_text`)."""
+    return [prep_text(note, lang) for note in notes]
+
+
+def duplicates_note(duplicates: pd.DataFrame, lang: str = "en") -> str:
+    """How many groups of possible duplicates and customer records, in a sentence."""
+    groups = int(duplicates["group"].nunique()) if len(duplicates) else 0
+    return text("prep_note", "duplicates_count", lang, groups=groups, records=len(duplicates))
+
+
+def say_none(what: str, lang: str = "en") -> str:
+    """The sentence shown instead of an empty table of notebook 02 (``unresolved``,
+    ``notes``)."""
+    return text("prep_note", f"none_{what}", lang)
 
 
 def location_precision(customers: pd.DataFrame) -> pd.DataFrame:

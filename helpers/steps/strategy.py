@@ -335,14 +335,6 @@ def summary_section(tables: dict) -> Markdown:
     return Markdown("\n".join(f"{i}. {md_text(f['text'])}" for i, f in enumerate(findings_, 1)))
 
 
-def _region_columns(ctx: Context, frame: pd.DataFrame) -> list[str]:
-    return ["region_en"] if ctx.lang == "en" and "region_en" in frame else ["region"]
-
-
-def _present(frame: pd.DataFrame, columns: list[str]) -> list[str]:
-    return [c for c in columns if c in frame.columns]
-
-
 def tiers_section(ctx: Context, tables: dict) -> Blocks:
     """The tier rules with this config's thresholds, and every region's tier with its
     reason and numbers (core first, then by revenue)."""
@@ -357,13 +349,13 @@ def tiers_section(ctx: Context, tables: dict) -> Blocks:
         coverage = tiers["baseline_coverage"].dropna()
         intro += "\n\n" + say("tiers_no_growth", ctx.lang,
                                 coverage=float(coverage.iloc[0]) if len(coverage) else 0.0)
-    columns = _present(tiers, [*_region_columns(ctx, tiers), "tier", "tier_reason", "customers",
-                               "revenue", "share", "growth_yoy", "gap_ratio", "gi_z", "gi_bin"])
     order = tiers["tier"].map({t: i for i, t in enumerate(TIERS)})
     shown = tiers.assign(_o=order).sort_values(["_o", "revenue"], ascending=[True, False],
-                                               kind="mergesort")[columns]
+                                               kind="mergesort")
     return Blocks(Markdown(intro),
-                  ctx.show(shown.reset_index(drop=True).round(3), rows=None, terms=["tier"]))
+                  ctx.show(shown, rows=None, shown=["region", "tier", "tier_reason", "customers",
+                                                    "revenue", "share", "growth_yoy",
+                                                    "gap_ratio"]))
 
 
 def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
@@ -387,9 +379,11 @@ def playbook_section(ctx: Context, tables: dict) -> Blocks:
     unless configured, :func:`shown_actions`)."""
     shown, masked = shown_actions(ctx, tables)
     return Blocks(
-        ctx.show(tables["playbook"], rows=None, terms=["tier", "action", "owner", "kpi"]),
+        ctx.show(tables["playbook"], rows=None, shown=["tier", "action", "owner", "kpi",
+                                                       "regions"]),
         Markdown(say("intro_actions_masked" if masked else "intro_actions", ctx.lang)),
-        ctx.show(shown, rows=25, terms=["tier", "action", "owner_role", "owner", "kpi"]))
+        ctx.show(shown, rows=15, file="actions.xlsx",
+                 shown=["region", "tier", "action", "owner", "kpi", "evidence"]))
 
 
 def budget_section(ctx: Context, tables: dict) -> Blocks:
@@ -407,19 +401,12 @@ def budget_section(ctx: Context, tables: dict) -> Blocks:
                   moved=s["moved"], currency=money)
     if effect is not None:
         summary += say("budget_effect", lang, effect=effect, currency=money)
-    table = plan["table"]
-    columns = _present(table, [*_region_columns(ctx, table), "tier", "spend", "new_spend",
-                               "change", "change_pct", "roi", "marginal_return",
-                               "expected_revenue_change", "basis", "floor", "cap"])
-    shown = table[columns].round({"spend": 0, "change_pct": 3, "roi": 2, "marginal_return": 3,
-                                  "expected_revenue_change": 0})
-    if "cap" in shown:  # an unbounded cap reads better as "none" than as inf
-        shown = shown.assign(cap=shown["cap"].astype(object).where(
-            shown["cap"] != float("inf"), "none"))
+    shown = ctx.show(plan["table"], rows=15, file="budget.csv",
+                     shown=["region", "tier", "spend", "new_spend", "change", "change_pct",
+                            "expected_revenue_change", "basis"])
     method = say("budget_method", lang) + "\n\n" + "\n".join(
         f"- {md_text(n)}" for n in budget_notes(plan["method"], audience(ctx)))
-    return Blocks(Markdown(summary), ctx.show(shown, rows=None, terms=["tier", "basis"]),
-                  Markdown(method))
+    return Blocks(Markdown(summary), shown, Markdown(method))
 
 
 def customers_section(ctx: Context, tables: dict) -> Blocks:
@@ -429,10 +416,10 @@ def customers_section(ctx: Context, tables: dict) -> Blocks:
     value = "ltv_12m" if "ltv_12m" in campaign else "monetary"
     summary = (campaign.groupby(["campaign", "segment"], sort=False)
                .agg(customers=("customer_id", "size"), value=(value, "sum"))
-               .rename(columns={"value": f"{value} (sum)"}).reset_index())
+               .rename(columns={"value": f"{value}_sum"}).reset_index())
     shown = summary.merge(tables["segment_playbook"][["segment", "action", "kpi"]],
-                          on="segment", how="left").round(0)
-    return Blocks(ctx.show(shown, rows=None, terms=["campaign", "segment", "action", "kpi"]))
+                          on="segment", how="left")
+    return Blocks(ctx.show(shown, rows=None))
 
 
 def partners_section(ctx: Context, tables: dict) -> Blocks:
@@ -443,12 +430,12 @@ def partners_section(ctx: Context, tables: dict) -> Blocks:
         return Blocks(Markdown(md_text(" ".join(tables["notes"]) or say("no_partners", lang))))
     plans = (partners.groupby(["partner_tier", "campaign", "action", "kpi"], sort=False)
              .size().rename("partners").reset_index())
-    parts = [ctx.show(plans, rows=None, terms=["campaign", "action", "kpi"])]
+    parts = [ctx.show(plans, rows=None)]
     b_tier = partners[(partners["partner_tier"] == "B") & (partners["focus"] != "")]
     if len(b_tier):
         focus = b_tier["focus"].str.split(", ").explode().value_counts()
         parts += [Markdown(say("partner_focus", lang)),
-                  ctx.show(focus.rename("B partners").rename_axis("factor").to_frame(),
+                  ctx.show(focus.rename("b_partners").rename_axis("factor").reset_index(),
                            rows=None)]
     return Blocks(*parts)
 
@@ -471,14 +458,12 @@ def monitoring_section(ctx: Context, tables: dict) -> Blocks:
     if regions is not None:
         blank = ", ".join(map(str, s.get("newly_blank", []))) or say("none", lang)
         hot = ", ".join(map(str, s.get("newly_hot", []))) or say("none", lang)
-        columns = _present(regions, [*_region_columns(ctx, regions), "tier_before", "tier_now",
-                                     "customers_before", "customers_now", "revenue_before",
-                                     "revenue_now", "revenue_change", "share_delta",
-                                     "growth_yoy_delta", "newly_blank", "newly_hot"])
         parts += [Markdown(say("comparison_tiers", lang, changes=len(s.get("tier_changes", [])),
                                blank=md_text(blank), hot=md_text(hot))),
-                  ctx.show(regions[columns].round(3), rows=40,
-                           terms=["tier_before", "tier_now"])]
+                  ctx.show(regions, rows=20, shown=[
+                      "region", "tier_before", "tier_now", "customers_before", "customers_now",
+                      "revenue_before", "revenue_now", "revenue_change", "share_delta",
+                      "newly_blank", "newly_hot"])]
     if result["migration"] is not None:
         parts += [Markdown(say("migration", lang, lost=s["champions_to_at_risk"],
                                won=s["at_risk_won_back"])),

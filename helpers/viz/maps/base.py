@@ -7,6 +7,7 @@ coordinates, bounds, the caption and legend boxes, thin borders for orientation;
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import folium
@@ -27,6 +28,10 @@ AMAP_TILES = ("https://webrd0{s}.is.autonavi.com/appmaptile?"
 # --------------------------------------------------------------------------- results
 
 
+#: folium's hint for untrusted notebooks, behind every map's iframe.
+_TRUST_NOTE = re.compile(r'<span style="color:#565656">Make this Notebook Trusted[^<]*</span>')
+
+
 @dataclass(frozen=True, repr=False)
 class MapResult:
     """A map and what was left off it; in a notebook it displays as the map.
@@ -44,7 +49,8 @@ class MapResult:
     skipped: int
 
     def _repr_html_(self) -> str:
-        return self.map._repr_html_()
+        # folium puts "Make this Notebook Trusted ..." behind the map's iframe: not for a report
+        return _TRUST_NOTE.sub("", self.map._repr_html_())
 
     def __repr__(self) -> str:
         facts = ", ".join(f"{name}={self._fact(name)}" for name in self.__dataclass_fields__

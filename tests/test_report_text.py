@@ -1,0 +1,124 @@
+"""What a reader of the shared reports sees: no technical noise, and Chinese reports in Chinese.
+
+A batch on the bundled sample (whole market and Guangdong, English and Chinese) is
+rendered once; every report's visible text (scripts, styles and the maps' iframes
+left out) is checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+#: Text that never belongs in a shared report.
+NOISE = ("Warning", "Traceback", "/work", "site-packages", ".venv", "--baseline-run", "<Axes",
+         "NaN", "<NA>", "None", "0 rows ×")
+#: Markdown bold left as text (masked names such as 魏** are not bold).
+LITERAL_BOLD = re.compile(r"\*\*[^\s*][^*\n]*?[^\s*]\*\*")
+#: An English word: three letters or more.
+WORD = re.compile(r"[A-Za-z]{3,}")
+#: Codes: file names, config keys and values, encodings, the run's parameters and commit
+#: as a Chinese text cites them (``workbook.yaml``, ``sources.customers``,
+#: ``report.show_rep_names``, ``strategy:``, ``utf-8-sig``, ``mask_pii=True``, ``2a50fe95``).
+CODE = re.compile(r"[A-Za-z0-9_\-]+(?:[._/][A-Za-z0-9_\-]+)+(?::|=[^\s,]+)?|"
+                  r"[A-Za-z]+_[A-Za-z0-9_]+(?:=\S+)?|"
+                  r"[A-Za-z]+:(?![A-Za-z])|[A-Za-z]+=[^\s,]+|[A-Za-z]+-\d[\w-]*|"
+                  r"\b[0-9a-f]{7,40}\b")
+#: English a Chinese report may show: abbreviations, method and person names, the
+#: sample's project name (proper names), units.
+ALLOWED = frozenset({
+    "CNY", "RFM", "GDP", "ROI", "HHI", "VIP", "CSV", "Excel", "ERP", "CRM", "NBD", "BG",
+    "Gamma", "Getis", "Ord", "Moran", "DBSCAN", "haversine", "eps", "means", "Gini",
+    "silhouette", "Calinski", "Harabasz", "Davies", "Bouldin", "README", "Access",
+    "control", "devices", "customer", "distribution", "ALL", "min",
+    "crm", "erp", "hr", "marketing",  # the sample's source names (ids in workbook.yaml)
+    "true",  # a config value (report.show_rep_names: true)
+})
+#: At most this many English words outside :data:`ALLOWED` in one Chinese report.
+MAX_ENGLISH = 0
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees of a page: no scripts, styles, iframes (maps) or templates."""
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "iframe", "noscript", "template"]):
+        tag.decompose()
+    return soup.get_text(" ", strip=True)
+
+
+def english_words(text: str) -> Counter:
+    """English words of ``text`` outside :data:`ALLOWED`, codes left out."""
+    return Counter(w for w in WORD.findall(CODE.sub(" ", text)) if w not in ALLOWED)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, Path]:
+    """The sample's whole market and Guangdong, all five steps, in English and Chinese."""
+    from helpers.run import batch
+
+    folder = tmp_path_factory.mktemp("report_text")
+    config = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
+    config["paths"] = {"data": str(PROJECT_ROOT / "data" / "sample"),
+                       "reports": str(folder / "reports")}
+    config_path = folder / "workbook.yaml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                           encoding="utf-8")
+    common = ["--config", str(config_path), "--regions", "ALL,广东", "--jobs", "2",
+              "--reports", str(folder / "reports")]
+    for lang in ("en", "zh"):
+        assert batch.main([*common, "--run-id", lang, "--lang", lang]) == 0
+    return {lang: folder / "reports" / lang for lang in ("en", "zh")}
+
+
+def _pages(run: Path) -> list[Path]:
+    pages = sorted(run.glob("*/0*.html")) + [run / "index.html"]
+    assert len(pages) == 11, pages  # 2 regions x 5 steps and the index
+    return pages
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_no_technical_noise_in_any_report(reports, lang):
+    found = {}
+    for page in _pages(reports[lang]):
+        text = visible_text(page.read_text(encoding="utf-8"))
+        hits = [n for n in NOISE if n in text] + LITERAL_BOLD.findall(text)
+        if hits:
+            found[f"{page.parent.name}/{page.name}"] = hits
+    assert not found
+
+
+@pytest.mark.kernel
+def test_chinese_reports_are_in_chinese(reports):
+    found = {}
+    for page in _pages(reports["zh"]):
+        words = english_words(visible_text(page.read_text(encoding="utf-8")))
+        if sum(words.values()) > MAX_ENGLISH:
+            found[f"{page.parent.name}/{page.name}"] = words.most_common(20)
+    assert not found
+
+
+@pytest.mark.kernel
+def test_report_tables_have_no_index_and_link_their_exports(reports):
+    """Tables start with a named column (never 0, 1, 2 ...), and a cut table links to its
+    export next to the report."""
+    page = reports["en"] / "all" / "04_insight.html"
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    tables = soup.find_all("table")
+    assert tables and all(t.find("th").get_text(strip=True) for t in tables)
+    links = [a["href"] for a in soup.select(".wb-table-note a")]
+    assert "region_kpis.csv" in links
+    assert all((page.parent / href).exists() for href in links)
+
+
+def test_english_words_leave_codes_and_the_allow_list_out():
+    text = "见 workbook.yaml（strategy:）与 report.show_rep_names；RFM 分群 under-penetrated 0.5"
+    assert english_words(text) == Counter({"under": 1, "penetrated": 1})
+    assert LITERAL_BOLD.findall("魏** (S01) **bold** 上************") == ["**bold**"]
