@@ -12,6 +12,7 @@ the executive summary and, in the shared report, the order of the sections.
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 from IPython.display import Markdown
@@ -30,7 +31,7 @@ from helpers.steps.insight import audience
 from helpers.text.format import currency_name
 from helpers.text.lookup import say
 from helpers.text.markup import md_text
-from helpers.text.narrative.budget import budget_notes
+from helpers.text.narrative.budget import budget_notes, budget_reasons
 from helpers.text.narrative.notes import warning_texts
 from helpers.text.narrative.summary import findings
 from helpers.text.narrative.tiers import with_tier_reasons
@@ -212,11 +213,15 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
               _region_names(settings.floors, "budget.floors").items() if v in in_scope_names}
     caps = {v: settings.caps[k] for k, v in
             _region_names(settings.caps, "budget.caps").items() if v in in_scope_names}
+    rule = get_objective(ctx.objective).budget
     result["method"] = {"basis": basis, "total_change": settings.total_change,
                         "period": p.label(), **budget.method_facts(
                             elasticity=settings.elasticity, unit=unit, total=total,
                             current_total=current_total, momentum=settings.momentum,
-                            headroom=settings.headroom)}
+                            headroom=settings.headroom,
+                            elasticity_range=settings.elasticity_range,
+                            objective=ctx.objective, policies=rule, reserve=settings.reserve,
+                            max_cut=settings.max_cut)}
     result["notes"] = budget_notes(result["method"], audience(ctx))
     try:
         table = budget.propose(
@@ -224,25 +229,50 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
             momentum=settings.momentum, headroom=settings.headroom,
             floor_vs_current=settings.floor_vs_current, cap_vs_current=settings.cap_vs_current,
             cap_share=settings.cap_share, tier_floors=settings.tier_floors, floors=floors,
-            caps=caps)
+            caps=caps, policies=rule, reserve=settings.reserve, max_cut=settings.max_cut)
+        low, high = settings.elasticity_range
+        effect = budget.effect_range(table, elasticity=settings.elasticity, low=low, high=high)
     except budget.BudgetError as exc:
         result["error"] = f"{ctx.config.config_path} budget: {exc}"
         return result
+    table = table.assign(why=budget_reasons(table, result["method"], audience(ctx)))
+    fit = float(table["fit"].min())
+    if fit < 1:  # the rule's protected spend and reserves scaled down to fit the total
+        result["notes"].insert(1, say("budget_fit", ctx.lang, fit=fit))
     table = table.sort_values("change", ascending=False, kind="mergesort").reset_index(drop=True)
-    expected = table["expected_revenue_change"].sum(min_count=1)
     modelled_revenue = table.loc[table["expected_revenue"].notna(), "revenue"].sum()
     result["table"] = table
     result["summary"] = {
+        "objective": ctx.objective,
         "current_total": current_total, "total": float(table["new_spend"].sum()),
         "moved": float(table["change"].clip(lower=0).sum()),
-        "expected_revenue_change": None if pd.isna(expected) else float(expected),
-        "expected_revenue_change_pct": (float(expected) / modelled_revenue
-                                        if not pd.isna(expected) and modelled_revenue > 0
-                                        else None),
+        "reserved": float(table["reserve"].sum()), "fit": fit,
+        "moved_by_tier": {str(t): float(v) for t, v in
+                          table.groupby("tier")["change"].sum().items()} if "tier" in table
+        else {},
+        "expected_revenue_change": _effect_summary(effect, unit, modelled_revenue),
+        "reasons": table["reason"].value_counts().to_dict(),
         "gainers": table.loc[table["change"] > 0, "region"].head(3).tolist(),
         "losers": table.loc[table["change"] < 0].sort_values("change")["region"].head(3).tolist(),
     }
     return result
+
+
+def _effect_summary(effect: dict, unit: float, modelled_revenue: float) -> dict | None:
+    """The expected effect as ``budget.json`` holds it: a range rounded outward to the
+    budget unit (never a number to the currency unit), the central value rounded to it,
+    the share of the modelled regions' revenue, and the assumptions."""
+    if effect["central"] is None:
+        return None
+    low = math.floor(effect["low"] / unit) * unit
+    high = math.ceil(effect["high"] / unit) * unit
+    central = round(effect["central"] / unit) * unit
+    share = (lambda v: v / modelled_revenue if modelled_revenue > 0 else None)
+    return {"low": float(low), "high": float(high), "central": float(central),
+            "low_pct": share(low), "high_pct": share(high),
+            "elasticity_low": effect["elasticity_low"],
+            "elasticity_high": effect["elasticity_high"],
+            "responsiveness": ["configured", "off"]}
 
 
 def comparison(ctx: Context, baseline_run: str, *, tiers: pd.DataFrame | None = None,
@@ -401,19 +431,16 @@ def budget_section(ctx: Context, tables: dict) -> Blocks:
     summary = say("budget_summary", lang, current=s["current_total"], total=s["total"],
                   moved=s["moved"], currency=money)
     if effect is not None:
-        summary += say("budget_effect", lang, effect=effect, currency=money)
+        summary += say("budget_effect", lang, low=effect["low"], high=effect["high"],
+                       central=effect["central"], e_low=effect["elasticity_low"],
+                       e_high=effect["elasticity_high"], currency=money)
     table = plan["table"]
     columns = _present(table, [*_region_columns(ctx, table), "tier", "spend", "new_spend",
-                               "change", "change_pct", "roi", "marginal_return",
-                               "expected_revenue_change", "basis", "floor", "cap"])
-    shown = table[columns].round({"spend": 0, "change_pct": 3, "roi": 2, "marginal_return": 3,
-                                  "expected_revenue_change": 0})
-    if "cap" in shown:  # an unbounded cap reads better as "none" than as inf
-        shown = shown.assign(cap=shown["cap"].astype(object).where(
-            shown["cap"] != float("inf"), "none"))
+                               "change", "change_pct", "marginal_return", "why"])
+    shown = table[columns].round({"spend": 0, "change_pct": 3, "marginal_return": 2})
     method = say("budget_method", lang) + "\n\n" + "\n".join(
-        f"- {md_text(n)}" for n in budget_notes(plan["method"], audience(ctx)))
-    return Blocks(Markdown(summary), ctx.show(shown, rows=None, terms=["tier", "basis"]),
+        f"- {md_text(n)}" for n in plan["notes"])
+    return Blocks(Markdown(summary), ctx.show(shown, rows=None, terms=["tier"]),
                   Markdown(method))
 
 
