@@ -555,8 +555,8 @@ def reasons(table: pd.DataFrame, *, unit: float = 1.0) -> pd.Series:
     proportion to a smaller total; ``limit``: cut by marginal return, by at most
     ``budget.max_cut``; ``cut``: less, lower marginal return, ``cut_floor``: down
     to its floor; ``same``: no change. A held or kept region at its floor (current
-    spend rounded up to the unit) is ``hold`` or ``keep``; elsewhere a change
-    smaller than half a ``unit`` counts as none.
+    spend rounded up to the unit) is ``hold`` or ``keep``; any cut of a ``limit``
+    region is ``limit``; elsewhere a change smaller than half a ``unit`` counts as none.
 
     Parameters
     ----------
@@ -586,7 +586,7 @@ def reasons(table: pd.DataFrame, *, unit: float = 1.0) -> pd.Series:
             keys.append("hold")  # not raised, not cut
         elif change >= unit / 2:
             keys.append("gain_cap" if basis == "cap" else "gain")
-        elif change > -unit / 2:
+        elif change > -unit / 2 and not (pol == "limit" and change < 0):
             keys.append({"hold": "hold", "keep": "keep"}.get(pol, "same"))
         elif pol in ("hold", "keep"):
             keys.append("shrink")
