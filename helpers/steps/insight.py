@@ -225,6 +225,7 @@ def insight_tables(ctx: Context) -> dict:
         scoring=ctx.config.partners.model_dump(exclude_none=True)), audience(ctx).for_files())
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
+    notes["partners"] = partners.tier_balance(tiers, ctx.config.partners.tiers)
 
     outside = ctx.outside_extent()
     tables["outside_extent"] = outside

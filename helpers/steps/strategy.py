@@ -34,7 +34,7 @@ from helpers.text.markup import md_text
 from helpers.text.narrative.budget import budget_notes, budget_reasons
 from helpers.text.narrative.notes import warning_texts
 from helpers.text.narrative.summary import findings
-from helpers.text.narrative.tiers import with_tier_reasons
+from helpers.text.narrative.tiers import partner_balance, with_tier_reasons
 
 __all__ = [
     "strategy_tables",
@@ -109,6 +109,8 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         "budget": budget_plan(ctx, tiers),
         "comparison": comparison(ctx, baseline_run, tiers=tiers, insight=insight),
         "notes": notes,
+        # step 4's check of the partner tiers (one tier holding most partners)
+        "partner_balance": (insight.get("notes") or {}).get("partners"),
     }
     tables["summary"] = executive_summary(ctx, insight, tables)
     return tables
@@ -466,6 +468,9 @@ def partners_section(ctx: Context, tables: dict) -> Blocks:
     plans = (partners.groupby(["partner_tier", "campaign", "action", "kpi"], sort=False)
              .size().rename("partners").reset_index())
     parts = [ctx.show(plans, rows=None, terms=["campaign", "action", "kpi"])]
+    crowded = partner_balance(tables.get("partner_balance"), lang).strip()
+    if crowded:  # one tier holds most partners: its playbook cannot be staffed as shown
+        parts.insert(0, Markdown(crowded))
     b_tier = partners[(partners["partner_tier"] == "B") & (partners["focus"] != "")]
     if len(b_tier):
         focus = b_tier["focus"].str.split(", ").explode().value_counts()

@@ -15,6 +15,7 @@ import pandas as pd
 from helpers.text.lookup import join, label, lang_code, name_list, say, term, text
 from helpers.text.markup import md_text
 from helpers.text.narrative.audience import Audience
+from helpers.text.narrative.tiers import partner_balance
 from helpers.text.narrative.notes import (
     hotspot_reason,
     isolation_method,
@@ -230,4 +231,5 @@ def partners(tables: dict, audience: Audience) -> str:
     points = audience.partner_points
     return (say("partners", lang, a=points["A"], b=points["B"],
                 parts=join(parts, lang, clauses=True))
-            + (say("partners_incomplete", lang, n=incomplete) if incomplete else ""))
+            + (say("partners_incomplete", lang, n=incomplete) if incomplete else "")
+            + partner_balance(tables["notes"].get("partners"), lang))

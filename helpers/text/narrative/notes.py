@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from helpers.text.lookup import label, lang_code, say, text
+from helpers.text.narrative.tiers import partner_balance
 
 __all__ = [
     "neighbours_text",
@@ -150,6 +151,9 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
         isolation["method"] = isolation_method(isolation)
         if "reason_key" in isolation:
             isolation["reason"] = isolation_reason(isolation)
+    balance = out.get("partners")
+    if balance is not None and balance.get("crowded"):
+        balance["warning"] = partner_balance(balance, "en").strip()
     ltv = out.get("ltv")
     if ltv is not None:
         if "fallback_key" in ltv:
