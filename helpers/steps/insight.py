@@ -47,6 +47,7 @@ from helpers.analysis import (
 )
 from helpers.analysis.concentration import concentration
 from helpers.analysis.extent import OUTSIDE_COLUMNS
+from helpers.analysis.tiers import region_tiers
 from helpers.catalog import SECTIONS
 from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
@@ -212,7 +213,12 @@ def insight_tables(ctx: Context) -> dict:
                                            discount_monthly=a.ltv_discount_monthly,
                                            penalizer=a.ltv_penalizer)
     cluster_tables, notes["clusters"] = _clusters(summary, a)
-    tables = {"region_kpis": kpis, "market_gaps": gaps.market_gaps(kpis),
+    # each region's tier (step 5's rule), so that the gap table says "room to grow" for a
+    # core or growing region below its expected customers instead of calling it a gap
+    tier_of = region_tiers(kpis, rules=ctx.config.strategy.model_dump(),
+                           min_customers=a.min_customers,
+                           benchmark=ctx.benchmark).set_index("region")["tier"]
+    tables = {"region_kpis": kpis, "market_gaps": gaps.market_gaps(kpis, tiers=tier_of),
               "concentration": how_concentrated, "rfm": rfm_table,
               "segment_summary": _with_meaning(segments.segment_summary(rfm_table), "segment"),
               "lifecycle": stages,
@@ -350,11 +356,12 @@ def _hotspots(ctx: Context, tables: dict) -> Table:
 
 def _gaps(ctx: Context, tables: dict) -> Table:
     gap_table = tables["market_gaps"]
-    columns = _present(gap_table, ["gap_rank", "region", "region_en", "gap_kind", "customers",
+    columns = _present(gap_table, ["gap_rank", "region", "region_en", "gap_kind", "tier",
+                                   "customers",
                                    "expected_customers", "customer_gap", "gap_ratio", "gap_p",
                                    "customers_per_million", "revenue_per_100m_gdp",
                                    "population_10k", "gdp_100m_cny"])
-    return ctx.show(gap_table[columns].round(3), rows=15, terms=["gap_kind"])
+    return ctx.show(gap_table[columns].round(3), rows=15, terms=["gap_kind", "tier"])
 
 
 def _isolated_table(ctx: Context, tables: dict) -> Table:
