@@ -5,8 +5,9 @@ tables (:func:`helpers.steps.insight.ensure_insight`); :func:`save_strategy` wri
 the exports and ``executive_summary.json``. Notebook 05 then shows them, one call
 per section (:func:`summary_section`, :func:`tiers_section` ... one per key of
 ``helpers.catalog.SECTIONS["05"]``); nothing is written while it shows. The
-objective (:mod:`helpers.catalog`) never changes a number: it picks the findings of
-the executive summary and, in the shared report, the order of the sections.
+objective (:mod:`helpers.catalog`) never changes a measurement: it picks the findings
+of the executive summary, the order of the sections in the shared report, and the
+direction of the budget proposal (its rule per tier, :mod:`helpers.analysis.budget`).
 """
 
 from __future__ import annotations
@@ -436,12 +437,16 @@ def budget_section(ctx: Context, tables: dict) -> Blocks:
         summary += say("budget_effect", lang, low=effect["low"], high=effect["high"],
                        central=effect["central"], e_low=effect["elasticity_low"],
                        e_high=effect["elasticity_high"], currency=money)
-    table = plan["table"]
+    # the reasons and notes in the report's language (the plan holds the run's)
+    table = plan["table"].assign(why=budget_reasons(plan["table"], plan["method"],
+                                                    audience(ctx)))
     columns = _present(table, [*_region_columns(ctx, table), "tier", "spend", "new_spend",
                                "change", "change_pct", "marginal_return", "why"])
     shown = table[columns].round({"spend": 0, "change_pct": 3, "marginal_return": 2})
-    method = say("budget_method", lang) + "\n\n" + "\n".join(
-        f"- {md_text(n)}" for n in plan["notes"])
+    notes = budget_notes(plan["method"], audience(ctx))
+    if s.get("fit", 1.0) < 1:
+        notes.insert(1, say("budget_fit", lang, fit=s["fit"]))
+    method = say("budget_method", lang) + "\n\n" + "\n".join(f"- {md_text(n)}" for n in notes)
     return Blocks(Markdown(summary), ctx.show(shown, rows=None, terms=["tier"]),
                   Markdown(method))
 
