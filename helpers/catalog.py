@@ -2,9 +2,11 @@
 
 The analyst picks an objective (the notebooks' ``objective`` parameter). The
 objective says which KPIs judge the regions, which thresholds it leans on, which
-sections of steps 3 to 5 the shared report puts first and which findings lead the
-executive summary. It never changes what is computed or how: every step computes
-the same tables for every objective and only puts the relevant ones first.
+sections of steps 3 to 5 the shared report puts first, which findings lead the
+executive summary and how the budget proposal moves money (its ``budget`` rule,
+:mod:`helpers.analysis.budget`). It never changes a measurement: every step computes
+the same tables for every objective and only puts the relevant ones first; the one
+recommendation that follows the objective is the budget.
 
 This module holds keys only. Their words (objective titles and questions, KPI
 definitions and formulas, units, data needs, section titles) are in the text
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from helpers.analysis.budget import PLAYBOOK_RULE
 from helpers.text.format import currency_name
 from helpers.text.lookup import text
 
@@ -93,6 +96,10 @@ class Objective:
         report puts first, in that order.
     findings : tuple of str
         Every kind of :data:`FINDINGS`, in the order the executive summary picks them.
+    budget : dict
+        Tier -> how the budget proposal may move a region of that tier (one of
+        :data:`helpers.analysis.budget.POLICIES`; the table and what each means: that
+        module's docstring).
     """
 
     key: str
@@ -100,6 +107,7 @@ class Objective:
     thresholds: tuple[str, ...]
     first: dict[str, tuple[str, ...]]
     findings: tuple[str, ...]
+    budget: dict[str, str]
 
     def words(self, lang: str = "en", *, currency: str = "CNY") -> dict[str, str]:
         """``title``, ``question`` and ``baseline`` in ``lang`` (money in ``currency``)."""
@@ -119,6 +127,8 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
                "05": ("tiers", "playbook", "budget", "customers", "partners", "monitoring")},
         findings=("gap", "emerging", "core", "budget", "size", "declining", "monitoring",
                   "concentration", "at_risk", "partners", "champions"),
+        budget={"core": "hold", "emerging": "reserve", "gap": "reserve", "declining": "hold",
+                "steady": "give"},
     ),
     Objective(
         key="reallocate_resources",
@@ -131,6 +141,8 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
                "05": ("budget", "tiers", "playbook", "customers", "partners", "monitoring")},
         findings=("budget", "declining", "core", "emerging", "gap", "size", "concentration",
                   "monitoring", "at_risk", "partners", "champions"),
+        budget={**PLAYBOOK_RULE, "core": "limit", "emerging": "limit", "gap": "limit",
+                "declining": "limit"},
     ),
     Objective(
         key="compare_regions",
@@ -143,6 +155,7 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
                "05": ("tiers", "monitoring", "playbook", "budget", "customers", "partners")},
         findings=("size", "core", "declining", "emerging", "monitoring", "concentration",
                   "gap", "budget", "at_risk", "champions", "partners"),
+        budget=dict(PLAYBOOK_RULE),
     ),
     Objective(
         key="keep_valuable_customers",
@@ -154,6 +167,7 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
                "05": ("customers", "monitoring", "partners", "tiers", "playbook", "budget")},
         findings=("at_risk", "champions", "concentration", "monitoring", "size", "partners",
                   "declining", "core", "budget", "gap", "emerging"),
+        budget={**PLAYBOOK_RULE, "steady": "limit"},
     ),
     Objective(
         key="tier_partners",
@@ -165,6 +179,7 @@ OBJECTIVES: dict[str, Objective] = {o.key: o for o in [
                "05": ("partners", "customers", "tiers", "playbook", "budget", "monitoring")},
         findings=("partners", "champions", "at_risk", "size", "core", "concentration",
                   "monitoring", "declining", "gap", "emerging", "budget"),
+        budget=dict(PLAYBOOK_RULE),
     ),
 ]}
 

@@ -185,13 +185,30 @@ class Budget(_Strict):
     elasticity: float = Field(0.2, gt=0, lt=1)
     momentum: float = Field(1.0, ge=0)
     headroom: float = Field(0.5, ge=0)
-    unit: float = Field(1000, gt=0)
+    unit: float = Field(10000, gt=0)
     floor_vs_current: float = Field(0.5, ge=0)
     cap_vs_current: float | None = Field(2.0, gt=0)
     cap_share: float | None = Field(None, gt=0, le=1)
     tier_floors: dict[str, float] = {"gap": 30000}
     floors: dict[str, float] = {}
     caps: dict[str, float] = {}
+    # The objective's rule (helpers.analysis.budget): the test budget a gap or emerging
+    # region gets on top of its current spend when the objective reserves for it, the
+    # largest cut of a region whose playbook needs its budget, and the elasticities the
+    # expected effect is given for.
+    reserve: dict[str, float] = {"gap": 30000, "emerging": 60000}
+    max_cut: float = Field(0.2, ge=0, le=1)
+    elasticity_range: tuple[float, float] = (0.1, 0.3)
+
+    @model_validator(mode="after")
+    def _range_holds_the_elasticity(self):
+        low, high = self.elasticity_range
+        if not 0 < low <= self.elasticity <= high < 1:
+            raise ValueError(f"budget.elasticity_range [{low:g}, {high:g}] must hold "
+                             f"budget.elasticity {self.elasticity:g} and lie between 0 and 1")
+        if any(v < 0 for v in self.reserve.values()):
+            raise ValueError(f"budget.reserve amounts must be 0 or more, got {self.reserve}")
+        return self
 
 
 class Objectives(_Strict):

@@ -77,8 +77,10 @@ strategy.playbook_section(ctx, tables)
 # %% [markdown] tags=["section-budget"]
 # ## Budget reallocation
 #
-# The marketing budget split anew: each region's spend follows the return it is expected
-# to bring, within the floors and caps set in `workbook.yaml` (`budget:`).
+# The marketing budget split anew: the objective decides the direction (which regions get
+# a test budget, which are held, which may give), each region's reason says why it moves,
+# and where the rule leaves it free the spend follows the return it is expected to bring,
+# within the floors and caps set in `workbook.yaml` (`budget:`).
 
 # %%
 strategy.budget_section(ctx, tables)

@@ -240,5 +240,140 @@ def test_method_facts_are_the_settings_and_the_gain_of_ten_percent_more_spend():
                                 current_total=1_200_000, momentum=0.5)
     assert facts == {"elasticity": 0.5, "gain": pytest.approx((1.1 ** 0.5 - 1) * 100),
                      "unit": 1000.0, "total": 1_234_000.0, "current_total": 1_200_000.0,
-                     "momentum": 0.5, "headroom": 0.0}
+                     "momentum": 0.5, "headroom": 0.0, "elasticity_range": [0.5, 0.5],
+                     "objective": None, "policies": {}, "reserve": {}, "max_cut": None}
+    rule = budget.method_facts(elasticity=0.2, unit=1, total=1, current_total=1,
+                               elasticity_range=(0.1, 0.3), objective="find_new_markets",
+                               policies={"gap": "reserve", "core": "hold"},
+                               reserve={"gap": 30000, "emerging": 60000}, max_cut=0.2)
+    assert rule["reserve"] == {"gap": 30000.0}   # only the tiers the rule reserves for
+    assert rule["elasticity_range"] == [0.1, 0.3] and rule["max_cut"] == 0.2
     assert facts["gain"] == pytest.approx(4.88, abs=0.01)  # 10% more spend: 4.9% more revenue
+
+
+# ----------------------------------------------------------------------------- objective rules
+
+
+def tiered(spend, revenue, tiers) -> pd.DataFrame:
+    return regions(spend, revenue, tier=tiers)
+
+
+def test_reserve_rule_by_hand():
+    # A steady region (spend 100, revenue 100) funds a gap region (spend 100, revenue
+    # 1000) and a blank gap region. Reserve 20 per gap region on top of current spend:
+    # floors 120 (100 + 20) and 20 (0 + 20); the steady region may give down to 50.
+    # e = 0.5 between the two modelled regions: weights R^2 / S = 100 : 10000, so the
+    # free split of 300 would give the gap region 297; its cap (2 x 100) holds it at 200
+    # and the steady one keeps 300 - 200 - 20 = 80.
+    frame = tiered([100.0, 100.0, 0.0], [100.0, 1000.0, 0.0], ["steady", "gap", "gap"])
+    out = budget.propose(frame, total=300, elasticity=0.5, floor_vs_current=0.5,
+                         cap_vs_current=2.0, policies={"gap": "reserve", "steady": "give"},
+                         reserve={"gap": 20})
+    assert out["new_spend"].tolist() == [80.0, 200.0, 20.0]
+    assert out["floor"].tolist() == [50.0, 120.0, 20.0]
+    assert out["reserve"].tolist() == [0.0, 20.0, 20.0]
+    assert out["floor_rule"].iloc[1] == "budget.reserve.gap 20 + current"
+    assert out["reason"].tolist() == ["cut", "reserve_gain", "reserve"]
+    # a steady region under "give" is never raised, even with the best return: it gives
+    # the gap region its reserve of 10 and nothing more
+    rich = tiered([100.0, 100.0], [5000.0, 100.0], ["steady", "gap"])
+    held = budget.propose(rich, total=200, elasticity=0.5, policies={"gap": "reserve",
+                                                                      "steady": "give"},
+                          reserve={"gap": 10})
+    assert held["new_spend"].tolist() == [90.0, 110.0]
+    assert held["cap"].iloc[0] == 100.0 and held["cap_rule"].iloc[0] == "objective: give current"
+    assert held["reason"].tolist() == ["cut", "reserve"]
+
+
+def test_keep_hold_and_limit_by_hand():
+    # Region r0 has by far the best return; r1 (core, keep) may not be cut, r2 (declining,
+    # limit 0.25) at most by a quarter, r3 (steady, free) down to the floor 0.5.
+    frame = tiered([100.0, 100.0, 100.0, 100.0], [9000.0, 100.0, 100.0, 100.0],
+                   ["emerging", "core", "declining", "steady"])
+    out = budget.propose(frame, total=400, elasticity=0.5, floor_vs_current=0.5,
+                         policies={"emerging": "keep", "core": "keep", "declining": "limit",
+                                   "steady": "free"}, max_cut=0.25)
+    assert out["new_spend"].tolist() == [175.0, 100.0, 75.0, 50.0]
+    assert out["reason"].tolist() == ["gain", "keep", "limit", "cut_floor"]
+    assert out["floor_rule"].iloc[2] == "budget.max_cut 0.25"
+    # hold: neither cut nor raised
+    held = budget.propose(frame, total=400, elasticity=0.5, floor_vs_current=0.5,
+                          policies={"core": "hold"})
+    assert held.loc[1, "new_spend"] == 100.0 and held.loc[1, "reason"] == "hold"
+    assert held.loc[1, "cap_rule"] == "objective: hold current"
+
+
+def test_protected_regions_shrink_only_in_proportion_to_a_smaller_total():
+    # The total falls from 400 to 300 (75%): a kept region keeps at least 75 of its 100.
+    frame = tiered([100.0, 100.0, 100.0, 100.0], [100.0, 100.0, 9000.0, 9000.0],
+                   ["core", "steady", "steady", "steady"])
+    out = budget.propose(frame, total=300, elasticity=0.5, policies={"core": "keep"})
+    assert out.loc[0, "new_spend"] == 75.0 and out.loc[0, "reason"] == "shrink"
+    assert out.loc[1, "new_spend"] == 0.0
+
+
+def test_kept_spend_rounds_up_to_the_unit():
+    # unit 10: current 94 becomes 100 for a kept region (never a cut by rounding)
+    frame = tiered([94.0, 206.0], [100.0, 5000.0], ["core", "steady"])
+    out = budget.propose(frame, total=300, elasticity=0.5, unit=10, policies={"core": "keep"})
+    assert out["new_spend"].tolist() == [100.0, 200.0]
+    assert out["floor"].iloc[0] == 100.0 and out["reason"].iloc[0] == "keep"
+
+
+def test_rule_scaled_down_when_its_floors_do_not_fit():
+    # Two kept regions of 100 and a reserve of 100 for a blank gap region need 300 of
+    # a total of 200: kept spend and the reserve are scaled by the largest fit that fits
+    # (fit f: 3 x ceil(100 f) <= 200 in whole units -> ceil(100 f) <= 66 -> f = 0.66,
+    # found by bisection to 0.1%).
+    frame = tiered([100.0, 100.0, 0.0], [100.0, 100.0, 0.0], ["core", "core", "gap"])
+    out = budget.propose(frame, total=200, elasticity=0.5,
+                         policies={"core": "keep", "gap": "reserve"}, reserve={"gap": 100})
+    assert 0.659 <= out["fit"].iloc[0] <= 0.66
+    assert out["new_spend"].sum() == 200
+    assert (out["new_spend"] >= out["floor"]).all()
+    assert out.loc[2, "new_spend"] == 66   # the scaled reserve (0 + 66)
+    assert set(out["reason"]) <= {"shrink", "keep", "reserve"}
+
+
+def test_unknown_policy_and_bad_max_cut_are_clear_errors():
+    frame = tiered([100.0], [100.0], ["core"])
+    with pytest.raises(budget.BudgetError, match=r"unknown budget policy \['grow'\]"):
+        budget.propose(frame, total=100, policies={"core": "grow"})
+    with pytest.raises(budget.BudgetError, match="budget.max_cut must be between 0 and 1"):
+        budget.propose(frame, total=100, policies={"core": "limit"}, max_cut=1.5)
+
+
+def test_effect_range_brackets_the_point_estimate_by_hand():
+    # One region doubles (100 -> 200, revenue 1000), one halves (100 -> 50, revenue 1000),
+    # m = 1. At e: 1000 (2^e - 1) + 1000 (0.5^e - 1).
+    table = regions([100.0, 100.0], [1000.0, 1000.0], new_spend=[200.0, 50.0])
+    effect = budget.effect_range(table, elasticity=0.2, low=0.1, high=0.3, steps=3)
+
+    def at(e):
+        return 1000 * (2 ** e - 1) + 1000 * (0.5 ** e - 1)
+
+    assert effect["central"] == pytest.approx(at(0.2))
+    assert effect["low"] == pytest.approx(min(at(0.1), at(0.2), at(0.3)))
+    assert effect["high"] == pytest.approx(max(at(0.1), at(0.2), at(0.3)))
+    assert effect["low"] <= effect["central"] <= effect["high"]
+    # responsiveness switched off is part of the range: m = 2 for the region that gains
+    with_m = table.assign(response=[2.0, 1.0])
+    wide = budget.effect_range(with_m, elasticity=0.2, low=0.1, high=0.3, steps=3)
+    assert wide["central"] == pytest.approx(2000 * (2 ** 0.2 - 1) + 1000 * (0.5 ** 0.2 - 1))
+    assert wide["low"] == pytest.approx(min(at(0.1), at(0.2), at(0.3)))
+    with pytest.raises(budget.BudgetError, match="must hold budget.elasticity 0.2"):
+        budget.effect_range(table, elasticity=0.2, low=0.3, high=0.4)
+
+
+def test_every_objective_has_a_budget_rule_for_every_tier():
+    from helpers.analysis.tiers import TIERS
+    from helpers.catalog import OBJECTIVES
+
+    for objective in OBJECTIVES.values():
+        assert set(objective.budget) == set(TIERS), objective.key
+        assert set(objective.budget.values()) <= set(budget.POLICIES)
+    assert set(budget.PLAYBOOK_NEEDS) == set(TIERS)
+    # the playbooks that invest, pilot, test or defend are never cut freely
+    for objective in OBJECTIVES.values():
+        for tier in ("core", "emerging", "gap", "declining"):
+            assert objective.budget[tier] != "free", (objective.key, tier)

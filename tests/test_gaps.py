@@ -78,3 +78,28 @@ def test_expected_customers_poisson_equals_scikit_learn():
     np.testing.assert_allclose(expected, reference.predict(features), rtol=1e-6)
     assert info["deviance_explained"] == pytest.approx(reference.score(features, customers),
                                                        rel=1e-6)
+
+
+def test_a_core_region_below_its_expected_customers_is_room_to_grow_not_a_gap():
+    from helpers.text.narrative.audience import Audience
+    from helpers.text.narrative.insight import TOPICS
+
+    table = pd.DataFrame({
+        "region": ["core-a", "gap-b", "blank-c", "steady-d"], "region_en": ["A", "B", "C", "D"],
+        "customers": [600, 40, 0, 300], "expected_customers": [640.0, 250.0, 12.0, 280.0],
+        "customer_gap": [40.0, 210.0, 12.0, -20.0], "gap_ratio": [0.9375, 0.16, 0.0, 1.07],
+        "gap_p": [0.3, 1e-9, 1e-5, 0.8]})
+    tiers = pd.Series({"core-a": "core", "gap-b": "gap", "blank-c": "gap", "steady-d": "steady"})
+    found = gaps.market_gaps(table, tiers=tiers)
+    kinds = found.set_index("region")["gap_kind"].to_dict()
+    assert kinds == {"gap-b": "under-penetrated", "core-a": "room to grow", "blank-c": "blank"}
+    assert found.set_index("region").loc["core-a", "tier"] == "core"
+    assert (gaps.market_gaps(table)["gap_kind"] != "room to grow").all()  # without tiers
+    # the step-4 text says how both hold, in English and Chinese
+    tables = {"region_kpis": table.assign(expected_method="poisson"), "market_gaps": found,
+              "notes": {"gaps": {"method": "poisson", "regions": 4}}}
+    en = TOPICS["gaps"](tables, Audience(lang="en"))
+    assert "A (core, 0.94 of expected)" in en and "room to grow" in en
+    assert "B (210 fewer than expected)" in en
+    zh = TOPICS["gaps"](tables, Audience(lang="zh"))
+    assert "core\\-a（核心，为期望的 0.94 倍）" in zh and "仍有增长空间" in zh   # md-escaped

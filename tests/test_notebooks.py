@@ -243,14 +243,16 @@ def test_defaults_on_the_bundled_sample_find_the_story(tmp_path):
     assert (tiers.loc[STORY["blank"], "tier_reason"] == "no customers").all()
     assert tiers.loc[STORY["emerging"], "tier_reason"].str.contains("≥ +50.0%", regex=False).all()
 
-    # the budget: the same money (the total exactly), every floor and cap met, and the
-    # planted reallocation story: the declining province gives, the emerging and
-    # under-served ones get
+    # the budget: the same money (the total exactly, in units of 10,000), every floor and
+    # cap met, and the default objective's rule (find new markets): the emerging and
+    # under-served provinces get, the declining one keeps its spend (its playbook defends
+    # key accounts; issue 12: it was cut by half)
     plan = pd.read_csv(tmp_path / "all" / "budget.csv").set_index("region")
-    assert plan["new_spend"].sum() == round(plan["spend"].sum() / 1000) * 1000
+    assert plan["new_spend"].sum() == round(plan["spend"].sum() / 10000) * 10000
     assert (plan["new_spend"] >= plan["floor"]).all() and (plan["new_spend"] <= plan["cap"]).all()
-    assert (plan["new_spend"] % 1000 == 0).all()
-    assert (plan.loc[STORY["declining"], "change"] < 0).all()
+    assert (plan["new_spend"] % 10000 == 0).all()
+    assert (plan.loc[STORY["declining"], "change"] >= 0).all()
+    assert (plan.loc[STORY["declining"], "reason"] == "hold").all()
     assert (plan.loc[STORY["emerging"] + ["河南省", "湖南省"], "change"] > 0).all()
     assert (plan.loc[STORY["blank"], "new_spend"] == 30000).all()
     summary = json.loads((tmp_path / "all" / "executive_summary.json").read_text("utf-8"))

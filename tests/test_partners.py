@@ -124,3 +124,40 @@ def test_no_partners_gives_the_same_columns_and_no_rows(customers):
     assert table.empty
     assert {"tier", "revenue", "value_tier", "flag_churned"} <= set(table.columns)
     assert partners.tier_summary(table).empty
+
+
+def test_tier_balance_warns_when_one_tier_holds_most_and_suggests_quantiles():
+    from helpers.analysis.partners import tier_balance
+    from helpers.text.narrative.tiers import partner_balance
+
+    # ten partners tiered by score, 7 of them in A (>= 16), and one C directly
+    scores = [24, 22, 20, 19, 18, 17, 16, 12, 8, 6]
+    frame = pd.DataFrame({"score": scores + [25],
+                          "tier": ["A"] * 7 + ["B", "C", "C"] + ["C"],
+                          "tier_rule": ["score"] * 10 + ["direct_product"]})
+    note = tier_balance(frame, {"A": 16, "B": 10})
+    assert note["counts"] == {"A": 7, "B": 1, "C": 3}
+    assert note["crowded"] == "A" and note["shares"]["A"] == pytest.approx(7 / 11)
+    # by hand: the 80% quantile of the ten scores ('higher') is 22, the 50% one is 18;
+    # A from 22: 24, 22 (2 of 11); B from 18: 20, 19, 18 (3); the rest and the direct C: C
+    assert note["suggested"] == {"A": 22.0, "B": 18.0}
+    assert note["suggested_shares"] == pytest.approx({"A": 2 / 11, "B": 3 / 11, "C": 6 / 11})
+    en = partner_balance(note, "en")
+    assert "64% of the partners are in tier A, more than 50%" in en
+    assert "A from 22 and B from 18 points would give A 18%, B 27% and C 55%" in en
+    assert "64% 的伙伴属于A类" in partner_balance(note, "zh")
+    # a balanced set: no warning, nothing said
+    balanced = frame.assign(tier=["A", "A", "A", "B", "B", "B", "B", "C", "C", "C", "C"])
+    assert tier_balance(balanced, {"A": 16, "B": 10})["crowded"] is None
+    assert partner_balance(tier_balance(balanced, {"A": 16, "B": 10}), "en") == ""
+
+
+def test_tier_balance_on_ties_and_few_partners():
+    from helpers.analysis.partners import tier_balance
+
+    tied = pd.DataFrame({"score": [16.0] * 6, "tier": ["A"] * 6, "tier_rule": ["score"] * 6})
+    note = tier_balance(tied, {"A": 16, "B": 10})
+    assert note["crowded"] == "A" and note["suggested"] is None   # scores do not differ
+    few = tied.head(3).assign(score=[20.0, 18.0, 16.0])
+    assert tier_balance(few, {"A": 16, "B": 10})["suggested"] is None  # fewer than 5
+    assert tier_balance(few.head(0), {"A": 16, "B": 10})["partners"] == 0

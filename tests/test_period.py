@@ -89,3 +89,36 @@ def test_between_first_and_last_day():
         Period.between("2025-02-01", "2025-01-01")
     with pytest.raises(ValueError, match="lang"):
         p.label("fr")
+
+
+def test_order_times_on_the_last_day_count_everywhere():
+    """Orders with a time of day (15:30 on the period's last day) are in the period for
+    every consumer: the brief's order count and the period's orders (step 1 and the
+    concentration window, Period.contains), the region KPIs and the customer summary
+    (as of the day after the period); an order at 00:30 the next day is not (issue 12)."""
+    from helpers.analysis import kpis
+    from helpers.analysis.concentration import concentration
+    from helpers.analysis.customers import purchase_summary
+
+    p = Period.ending("2025-12-31", 12)
+    orders = pd.DataFrame({
+        "order_id": ["a", "b", "c", "d"], "customer_id": ["c1", "c1", "c2", "c3"],
+        "order_date": pd.to_datetime(["2025-01-01 00:00:00", "2025-12-31 15:30:00",
+                                      "2025-12-31 23:59:59", "2026-01-01 00:30:00"]),
+        "amount": [100.0, 200.0, 300.0, 400.0]})
+    inside = p.contains(orders["order_date"])
+    assert inside.tolist() == [True, True, True, False]
+    assert p.contains(orders["order_date"].to_numpy()).tolist() == [True, True, True, False]
+    assert p.contains(pd.to_datetime(["2024-12-31 23:59"])).tolist() == [False]
+    # the concentration of the period's revenue counts the 15:30 and 23:59 orders
+    by_customer = orders.loc[inside].groupby("customer_id")["amount"].sum()
+    assert by_customer.to_dict() == {"c1": 300.0, "c2": 300.0}
+    assert concentration(by_customer)["top20_share"] == pytest.approx(0.5)
+    customers = pd.DataFrame({"customer_id": ["c1", "c2", "c3"],
+                              "province": ["广东省", "广东省", "浙江省"]})
+    table = kpis.region_kpis(customers, orders, period=p).set_index("region")
+    assert table.loc["广东省", "revenue"] == 600.0
+    assert table.loc["浙江省", "revenue"] == 0.0
+    summary = purchase_summary(orders, as_of=p.as_of).set_index("customer_id")
+    assert summary.loc["c1", "monetary"] == 300.0 and summary.loc["c1", "recency_days"] == 1
+    assert "c3" not in summary.index

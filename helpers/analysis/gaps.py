@@ -265,8 +265,14 @@ def gap_model(kpis: pd.DataFrame, *, method: str = "auto",
     return info
 
 
-def market_gaps(kpis: pd.DataFrame, *, max_ratio: float = 1.0) -> pd.DataFrame:
+def market_gaps(kpis: pd.DataFrame, *, max_ratio: float = 1.0,
+                tiers: pd.Series | None = None) -> pd.DataFrame:
     """Blank and under-penetrated regions, ranked by the size of the gap.
+
+    A region can be below its expected customer count and still be large: core by
+    revenue, a hot spot, growing. With ``tiers`` such a region is listed as ``room to
+    grow`` (its tier beside it), not as a gap: both statements hold (large now, with
+    customers still to win), and the gap table no longer contradicts the tiers.
 
     Parameters
     ----------
@@ -275,14 +281,18 @@ def market_gaps(kpis: pd.DataFrame, *, max_ratio: float = 1.0) -> pd.DataFrame:
         (``expected_customers``, ``gap_ratio``, ``customer_gap``, ``gap_p``).
     max_ratio : float
         Regions with ``gap_ratio`` below this are listed (blank regions have 0).
+    tiers : Series, optional
+        Region -> tier (:func:`helpers.analysis.tiers.region_tiers`).
 
     Returns
     -------
     DataFrame
         The listed rows of ``kpis`` sorted by ``customer_gap`` (missing
-        customers) descending, with ``gap_rank`` (1 = largest gap) and
+        customers) descending, with ``gap_rank`` (1 = largest gap),
         ``gap_kind`` (``blank``: no customers; ``under-penetrated``: fewer
-        than expected). Empty when ``kpis`` has no gap columns.
+        than expected; ``room to grow``: fewer than expected in a region whose
+        tier is not gap) and, with ``tiers``, ``tier``. Empty when ``kpis`` has
+        no gap columns.
     """
     if "customer_gap" not in kpis.columns:
         return kpis.iloc[0:0].assign(gap_rank=pd.Series(dtype="int64"),
@@ -290,7 +300,10 @@ def market_gaps(kpis: pd.DataFrame, *, max_ratio: float = 1.0) -> pd.DataFrame:
     rows = kpis.loc[kpis["gap_ratio"].lt(max_ratio) & kpis["customer_gap"].gt(0)]
     rows = rows.sort_values(["customer_gap", "region"], ascending=[False, True],
                             kind="mergesort").reset_index(drop=True)
-    return rows.assign(
-        gap_rank=np.arange(1, len(rows) + 1, dtype="int64"),
-        gap_kind=np.where(rows["customers"].eq(0), "blank", "under-penetrated"),
-    )
+    kind = np.where(rows["customers"].eq(0), "blank", "under-penetrated").astype(object)
+    if tiers is not None:
+        tier = rows["region"].map(tiers)
+        kind = np.where(rows["customers"].gt(0) & tier.notna() & tier.ne("gap"),
+                        "room to grow", kind).astype(object)
+        rows = rows.assign(tier=tier)
+    return rows.assign(gap_rank=np.arange(1, len(rows) + 1, dtype="int64"), gap_kind=kind)

@@ -35,7 +35,7 @@ from helpers.config import Partners
 from helpers.period import Period
 
 __all__ = ["DEFAULT_SCORING", "PTS_COLUMNS", "FIRMOGRAPHICS", "score_partners", "value_tiers",
-           "partner_tiers", "tier_summary"]
+           "partner_tiers", "tier_summary", "tier_balance"]
 
 #: The scoring table of the issue: the defaults of the ``partners:`` section of
 #: ``workbook.yaml`` (:class:`helpers.config.Partners`), as a plain mapping.
@@ -268,3 +268,66 @@ def tier_summary(partners: pd.DataFrame) -> pd.DataFrame:
     return grouped.assign(revenue_share=grouped["revenue"] / total if total > 0 else np.nan
                           ).reset_index()[["tier", "partners", "revenue", "revenue_share",
                                            "high_value", "churned", "incomplete"]]
+
+
+def tier_balance(partners: pd.DataFrame, thresholds: Mapping[str, float], *,
+                 max_share: float = 0.5, target: tuple[float, float] = (0.2, 0.5)) -> dict:
+    """Whether one A/B/C tier holds most partners, and thresholds from the scores' own
+    distribution that would spread them.
+
+    A tier playbook is staffed per partner: when most partners land in one tier (65% in
+    A, say), the thresholds do not separate these partners. The suggestion puts about
+    ``target[0]`` of the partners tiered by score in A and ``target[1]`` in A or B:
+    A from the score at the ``1 - target[0]`` quantile, B from the ``1 - target[1]``
+    quantile (the next lower score when ties make them equal). Partners that are C
+    directly (their main business or model) are not moved by thresholds and are left out.
+
+    Parameters
+    ----------
+    partners : DataFrame
+        :func:`partner_tiers` (or :func:`score_partners`) output: ``tier``,
+        ``score``, ``tier_rule``.
+    thresholds : mapping
+        The configured ``partners.tiers`` (``A``, ``B``).
+    max_share : float
+        A tier holding more than this share of the partners is crowded.
+    target : tuple of float
+        The share of score-tiered partners wanted in A, and in A or B.
+
+    Returns
+    -------
+    dict
+        ``partners``, ``counts`` and ``shares`` per tier, ``crowded`` (the tier over
+        ``max_share``, or None), ``max_share``, ``thresholds`` (configured),
+        ``suggested`` (``{"A", "B"}`` or None when fewer than 5 partners are tiered by
+        score or their scores do not differ) and ``suggested_shares`` (the tiers those
+        thresholds would give, over all partners).
+    """
+    n = int(len(partners))
+    tiers = partners["tier"] if n else pd.Series(dtype=object)
+    counts = {t: int((tiers == t).sum()) for t in ("A", "B", "C")}
+    shares = {t: (counts[t] / n if n else 0.0) for t in counts}
+    crowded = max(shares, key=shares.get) if n and max(shares.values()) > max_share else None
+    out = {"partners": n, "counts": counts, "shares": shares, "crowded": crowded,
+           "max_share": float(max_share),
+           "thresholds": {k: float(v) for k, v in thresholds.items()},
+           "suggested": None, "suggested_shares": None}
+    if not n:
+        return out
+    by_score = partners["tier_rule"].eq("score") if "tier_rule" in partners else (
+        pd.Series(True, index=partners.index))
+    scores = partners.loc[by_score, "score"].astype(float)
+    if len(scores) < 5 or scores.nunique() < 2:
+        return out
+    a = float(scores.quantile(1 - target[0], interpolation="higher"))
+    b = float(scores.quantile(1 - target[1], interpolation="higher"))
+    if b >= a:
+        lower = scores[scores < a]
+        b = float(lower.max()) if len(lower) else a
+    if b >= a:
+        return out
+    score = partners["score"].astype(float)
+    tier = np.where(~by_score, "C", np.select([score >= a, score >= b], ["A", "B"], "C"))
+    out["suggested"] = {"A": a, "B": b}
+    out["suggested_shares"] = {t: float((tier == t).mean()) for t in ("A", "B", "C")}
+    return out

@@ -53,6 +53,7 @@ from helpers.analysis import (
 )
 from helpers.analysis.concentration import concentration
 from helpers.analysis.extent import OUTSIDE_COLUMNS
+from helpers.analysis.tiers import region_tiers
 from helpers.catalog import SECTIONS
 from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
@@ -229,7 +230,12 @@ def insight_tables(ctx: Context) -> dict:
                                            discount_monthly=a.ltv_discount_monthly,
                                            penalizer=a.ltv_penalizer)
     cluster_tables, notes["clusters"] = _clusters(summary, a)
-    tables = {"region_kpis": kpis, "market_gaps": gaps.market_gaps(kpis),
+    # each region's tier (step 5's rule), so that the gap table says "room to grow" for a
+    # core or growing region below its expected customers instead of calling it a gap
+    tier_of = region_tiers(kpis, rules=ctx.config.strategy.model_dump(),
+                           min_customers=a.min_customers,
+                           benchmark=ctx.benchmark).set_index("region")["tier"]
+    tables = {"region_kpis": kpis, "market_gaps": gaps.market_gaps(kpis, tiers=tier_of),
               "concentration": how_concentrated, "rfm": rfm_table,
               "segment_summary": _with_meaning(segments.segment_summary(rfm_table), "segment"),
               "lifecycle": stages,
@@ -242,6 +248,7 @@ def insight_tables(ctx: Context) -> dict:
         scoring=ctx.config.partners.model_dump(exclude_none=True)), audience(ctx).for_files())
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
+    notes["partners"] = partners.tier_balance(tiers, ctx.config.partners.tiers)
 
     # Every customer of the report counts in the headline: the region rows plus the
     # customers in no region row (outside the extent, abroad, place not resolved, no city).
@@ -382,7 +389,7 @@ def _hotspots(ctx: Context, tables: dict) -> Table:
 def _gaps(ctx: Context, tables: dict) -> Table:
     return ctx.show(tables["market_gaps"], rows=10, file=FILES["market_gaps"],
                     empty=text("table", "gaps_none", ctx.lang),
-                    shown=["gap_rank", "region", "gap_kind", "customers", "expected_customers",
+                    shown=["gap_rank", "region", "gap_kind", "tier", "customers", "expected_customers",
                            "customer_gap", "customers_per_million", "revenue_per_100m_gdp"])
 
 

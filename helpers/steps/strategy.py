@@ -5,13 +5,15 @@ tables (:func:`helpers.steps.insight.ensure_insight`); :func:`save_strategy` wri
 the exports and ``executive_summary.json``. Notebook 05 then shows them, one call
 per section (:func:`summary_section`, :func:`tiers_section` ... one per key of
 ``helpers.catalog.SECTIONS["05"]``); nothing is written while it shows. The
-objective (:mod:`helpers.catalog`) never changes a number: it picks the findings of
-the executive summary and, in the shared report, the order of the sections.
+objective (:mod:`helpers.catalog`) never changes a measurement: it picks the findings
+of the executive summary, the order of the sections in the shared report, and the
+direction of the budget proposal (its rule per tier, :mod:`helpers.analysis.budget`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 from IPython.display import Markdown
@@ -30,10 +32,10 @@ from helpers.steps.insight import audience
 from helpers.text.format import currency_name
 from helpers.text.lookup import say
 from helpers.text.markup import md_text
-from helpers.text.narrative.budget import budget_notes
+from helpers.text.narrative.budget import budget_notes, budget_reasons
 from helpers.text.narrative.notes import warning_texts
 from helpers.text.narrative.summary import findings
-from helpers.text.narrative.tiers import with_tier_reasons
+from helpers.text.narrative.tiers import partner_balance, with_tier_reasons
 
 __all__ = [
     "strategy_tables",
@@ -108,6 +110,8 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         "budget": budget_plan(ctx, tiers),
         "comparison": comparison(ctx, baseline_run, tiers=tiers, insight=insight),
         "notes": notes,
+        # step 4's check of the partner tiers (one tier holding most partners)
+        "partner_balance": (insight.get("notes") or {}).get("partners"),
     }
     tables["summary"] = executive_summary(ctx, insight, tables)
     return tables
@@ -212,11 +216,15 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
               _region_names(settings.floors, "budget.floors").items() if v in in_scope_names}
     caps = {v: settings.caps[k] for k, v in
             _region_names(settings.caps, "budget.caps").items() if v in in_scope_names}
+    rule = get_objective(ctx.objective).budget
     result["method"] = {"basis": basis, "total_change": settings.total_change,
                         "period": p.label(), **budget.method_facts(
                             elasticity=settings.elasticity, unit=unit, total=total,
                             current_total=current_total, momentum=settings.momentum,
-                            headroom=settings.headroom)}
+                            headroom=settings.headroom,
+                            elasticity_range=settings.elasticity_range,
+                            objective=ctx.objective, policies=rule, reserve=settings.reserve,
+                            max_cut=settings.max_cut)}
     result["notes"] = budget_notes(result["method"], audience(ctx))
     try:
         table = budget.propose(
@@ -224,25 +232,52 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
             momentum=settings.momentum, headroom=settings.headroom,
             floor_vs_current=settings.floor_vs_current, cap_vs_current=settings.cap_vs_current,
             cap_share=settings.cap_share, tier_floors=settings.tier_floors, floors=floors,
-            caps=caps)
+            caps=caps, policies=rule, reserve=settings.reserve, max_cut=settings.max_cut)
+        low, high = settings.elasticity_range
+        effect = budget.effect_range(table, elasticity=settings.elasticity, low=low, high=high)
     except budget.BudgetError as exc:
         result["error"] = f"{ctx.config.config_path} budget: {exc}"
         return result
+    table = table.assign(why=budget_reasons(table, result["method"], audience(ctx)))
+    fit = float(table["fit"].min())
+    if fit < 1:  # the rule's protected spend and reserves scaled down to fit the total
+        result["notes"].insert(1, say("budget_fit", ctx.lang, fit=fit))
     table = table.sort_values("change", ascending=False, kind="mergesort").reset_index(drop=True)
-    expected = table["expected_revenue_change"].sum(min_count=1)
     modelled_revenue = table.loc[table["expected_revenue"].notna(), "revenue"].sum()
     result["table"] = table
     result["summary"] = {
+        "objective": ctx.objective,
         "current_total": current_total, "total": float(table["new_spend"].sum()),
         "moved": float(table["change"].clip(lower=0).sum()),
-        "expected_revenue_change": None if pd.isna(expected) else float(expected),
-        "expected_revenue_change_pct": (float(expected) / modelled_revenue
-                                        if not pd.isna(expected) and modelled_revenue > 0
-                                        else None),
+        "reserved": float(table["reserve"].sum()), "fit": fit,
+        "moved_by_tier": {str(t): float(v) for t, v in
+                          table.groupby("tier")["change"].sum().items()} if "tier" in table
+        else {},
+        "expected_revenue_change": _effect_summary(effect, unit, modelled_revenue),
+        "reasons": table["reason"].value_counts().to_dict(),
         "gainers": table.loc[table["change"] > 0, "region"].head(3).tolist(),
         "losers": table.loc[table["change"] < 0].sort_values("change")["region"].head(3).tolist(),
     }
     return result
+
+
+def _effect_summary(effect: dict, unit: float, modelled_revenue: float) -> dict | None:
+    """The expected effect as ``budget.json`` holds it: a range rounded outward to the
+    budget unit (never a number to the currency unit), the central value rounded to it,
+    the share of the modelled regions' revenue, and the assumptions."""
+    if effect["central"] is None:
+        return None
+    low = math.floor(effect["low"] / unit) * unit
+    high = math.ceil(effect["high"] / unit) * unit
+    central = round(effect["central"] / unit) * unit
+    def share(value: float) -> float | None:
+        return value / modelled_revenue if modelled_revenue > 0 else None
+
+    return {"low": float(low), "high": float(high), "central": float(central),
+            "low_pct": share(low), "high_pct": share(high),
+            "elasticity_low": effect["elasticity_low"],
+            "elasticity_high": effect["elasticity_high"],
+            "responsiveness": ["configured", "off"]}
 
 
 def comparison(ctx: Context, baseline_run: str, *, tiers: pd.DataFrame | None = None,
@@ -400,12 +435,19 @@ def budget_section(ctx: Context, tables: dict) -> Blocks:
     summary = say("budget_summary", lang, current=s["current_total"], total=s["total"],
                   moved=s["moved"], currency=money)
     if effect is not None:
-        summary += say("budget_effect", lang, effect=effect, currency=money)
-    shown = ctx.show(plan["table"], rows=15, file="budget.csv",
+        summary += say("budget_effect", lang, low=effect["low"], high=effect["high"],
+                       central=effect["central"], e_low=effect["elasticity_low"],
+                       e_high=effect["elasticity_high"], currency=money)
+    # the reasons and notes in the report's language (the plan holds the run's)
+    table = plan["table"].assign(why=budget_reasons(plan["table"], plan["method"],
+                                                    audience(ctx)))
+    shown = ctx.show(table, rows=15, file="budget.csv",
                      shown=["region", "tier", "spend", "new_spend", "change", "change_pct",
-                            "expected_revenue_change", "basis"])
-    method = say("budget_method", lang) + "\n\n" + "\n".join(
-        f"- {md_text(n)}" for n in budget_notes(plan["method"], audience(ctx)))
+                            "why"])
+    notes = budget_notes(plan["method"], audience(ctx))
+    if s.get("fit", 1.0) < 1:
+        notes.insert(1, say("budget_fit", lang, fit=s["fit"]))
+    method = say("budget_method", lang) + "\n\n" + "\n".join(f"- {md_text(n)}" for n in notes)
     return Blocks(Markdown(summary), shown, Markdown(method))
 
 
@@ -430,7 +472,10 @@ def partners_section(ctx: Context, tables: dict) -> Blocks:
         return Blocks(Markdown(md_text(" ".join(tables["notes"]) or say("no_partners", lang))))
     plans = (partners.groupby(["partner_tier", "campaign", "action", "kpi"], sort=False)
              .size().rename("partners").reset_index())
-    parts = [ctx.show(plans, rows=None)]
+    parts = [ctx.show(plans, rows=None, terms=["campaign", "action", "kpi"])]
+    crowded = partner_balance(tables.get("partner_balance"), lang).strip()
+    if crowded:  # one tier holds most partners: its playbook cannot be staffed as shown
+        parts.insert(0, Markdown(crowded))
     b_tier = partners[(partners["partner_tier"] == "B") & (partners["focus"] != "")]
     if len(b_tier):
         focus = b_tier["focus"].str.split(", ").explode().value_counts()

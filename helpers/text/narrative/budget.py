@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from helpers.text.lookup import say
+import pandas as pd
+
+from helpers.analysis.budget import PLAYBOOK_NEEDS
+from helpers.text.lookup import join, say, term, text
 from helpers.text.narrative.audience import Audience
 
-__all__ = ["BASES", "budget_notes"]
+__all__ = ["BASES", "budget_notes", "budget_rule", "budget_reasons"]
+
+#: The order the rule sentence names the policies in.
+_POLICY_ORDER = ("reserve", "hold", "keep", "limit", "give", "free")
+_TIER_ORDER = ("core", "emerging", "gap", "declining", "steady")
 
 #: How the new total was chosen: ``budget.total`` as configured, that total scaled to
 #: the scope's share of current spend, or current spend x (1 + ``budget.total_change``).
@@ -48,7 +55,9 @@ def budget_notes(method: Mapping, audience: Audience) -> list[str]:
         factors.append(say("budget_headroom", lang, headroom=method["headroom"]))
     response = (say("budget_response_m", lang, factors=" x ".join(factors)) if factors
                 else say("budget_response_1", lang))
-    return [
+    notes = [budget_rule(method, audience)] if method.get("objective") else []
+    low, high = method.get("elasticity_range") or (method["elasticity"], method["elasticity"])
+    return notes + [
         say("budget_basis", lang, basis=basis),
         say("budget_current", lang, period=method["period"], current=method["current_total"],
             currency=money),
@@ -57,5 +66,66 @@ def budget_notes(method: Mapping, audience: Audience) -> list[str]:
         response,
         say("budget_split", lang, currency=money),
         say("budget_uncalibrated", lang),
-        say("budget_expected", lang),
+        say("budget_expected", lang, low=low, high=high, unit=method["unit"], currency=money),
     ]
+
+
+def budget_rule(method: Mapping, audience: Audience) -> str:
+    """The objective's budget rule in one sentence: which tiers are reserved a test
+    budget, held, kept, limited or free (:mod:`helpers.analysis.budget`).
+
+    Parameters
+    ----------
+    method : mapping
+        :func:`helpers.analysis.budget.method_facts` output with ``objective``,
+        ``policies``, ``reserve`` and ``max_cut``.
+    audience : Audience
+    """
+    lang, money = audience.lang, audience.money
+    policies = method["policies"]
+    parts = []
+    for policy in _POLICY_ORDER:
+        tiers = [t for t in _TIER_ORDER if policies.get(t, "free") == policy]
+        if not tiers:
+            continue
+        names = join([term("tier", t, lang) for t in tiers], lang)
+        extra = {}
+        if policy == "reserve":
+            extra["amounts"] = join([f"{term('tier', t, lang)} {method['reserve'].get(t, 0):,.0f} "
+                                     f"{money}" for t in tiers], lang)
+        if policy == "limit":
+            extra["max_cut"] = method["max_cut"]
+        parts.append(say(f"budget_policy_{policy}", lang, tiers=names, **extra))
+    title = text("objective_title", method["objective"], lang, currency=money)
+    return say("budget_rule", lang, title=title, parts=join(parts, lang, clauses=True))
+
+
+def budget_reasons(table: pd.DataFrame, method: Mapping, audience: Audience) -> pd.Series:
+    """Why each region moves, in words: the ``reason`` key of
+    :func:`helpers.analysis.budget.reasons` with the region's playbook, reserve and
+    the largest cut.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`helpers.analysis.budget.propose` output (``reason``, ``tier``,
+        ``reserve``).
+    method : mapping
+        :func:`helpers.analysis.budget.method_facts` output (``max_cut``).
+    audience : Audience
+
+    Returns
+    -------
+    Series
+        The sentences, indexed like ``table``, named ``reason``.
+    """
+    lang, money = audience.lang, audience.money
+    tiers = table["tier"] if "tier" in table else pd.Series(None, index=table.index)
+    reserve = table["reserve"] if "reserve" in table else pd.Series(0.0, index=table.index)
+    out = []
+    for key, tier, amount in zip(table["reason"], tiers, reserve, strict=True):
+        need = PLAYBOOK_NEEDS.get(tier)
+        out.append(say(f"budget_reason_{key}", lang, currency=money, reserve=amount,
+                       max_cut=method.get("max_cut") or 0.0,
+                       need=term("playbook_need", need, lang) if need else "-"))
+    return pd.Series(out, index=table.index, name="reason", dtype=object)

@@ -24,6 +24,7 @@ from helpers.text.narrative.notes import (
     neighbours_text,
     rfm_statements,
 )
+from helpers.text.narrative.tiers import partner_balance
 
 __all__ = ["TOPICS", "narrate", "cluster_description"]
 
@@ -120,6 +121,13 @@ def gaps(tables: dict, audience: Audience) -> str:
         lines.append(say("gaps_under", lang, missing=missing))
     if len(blank):
         lines.append(say("gaps_blank", lang, names=md_text(name_list(blank, lang))))
+    room = found.loc[found["gap_kind"] == "room to grow"]
+    if len(room):  # a core or growing region below its expected customers: say how both hold
+        names = room["region_en" if lang_code(lang) == "en" else "region"]
+        items = [say("gaps_room_item", lang, name=md_text(str(n)), tier=term("tier", t, lang),
+                     ratio=r) for n, t, r in zip(names, room["tier"], room["gap_ratio"],
+                                                 strict=True)]
+        lines.append(say("gaps_room", lang, items=join(items, lang)))
     if not len(under) and not len(blank):
         lines.append(say("gaps_none", lang))
     outside = tables["notes"].get("extent")
@@ -270,4 +278,5 @@ def partners(tables: dict, audience: Audience) -> str:
     points = audience.partner_points
     return (say("partners", lang, a=points["A"], b=points["B"],
                 parts=join(parts, lang, clauses=True))
-            + (say("partners_incomplete", lang, n=incomplete) if incomplete else ""))
+            + (say("partners_incomplete", lang, n=incomplete) if incomplete else "")
+            + partner_balance(tables["notes"].get("partners"), lang))

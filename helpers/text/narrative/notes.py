@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from helpers.text.lookup import label, lang_code, say, text
+from helpers.text.narrative.tiers import partner_balance
 
 __all__ = [
     "neighbours_text",
@@ -198,6 +199,9 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
         said = rfm_statements(rfm)
         if said:
             rfm["statements"] = said
+    balance = out.get("partners")
+    if balance is not None and balance.get("crowded"):
+        balance["warning"] = partner_balance(balance, "en").strip()
     ltv = out.get("ltv")
     if ltv is not None:
         if "fallback_key" in ltv:

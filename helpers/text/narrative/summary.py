@@ -94,10 +94,10 @@ def findings(insight: dict, tables: dict, audience: Audience,
     summary = tables["budget"]["summary"]
     if summary:
         effect = summary["expected_revenue_change"]
-        effect_text = (say("finding_budget_effect", lang, effect=effect,
-                           pct=summary["expected_revenue_change_pct"], currency=money)
-                       if effect is not None and summary["expected_revenue_change_pct"] is not None
-                       else "")
+        effect_text = (say("finding_budget_effect", lang, low=effect["low"], high=effect["high"],
+                           low_pct=effect["low_pct"], high_pct=effect["high_pct"],
+                           currency=money)
+                       if effect is not None and effect["low_pct"] is not None else "")
         table = tables["budget"]["table"]
         gainers = table[table["change"] > 0].head(3)
         out["budget"] = {"value": summary["moved"], "text": say(

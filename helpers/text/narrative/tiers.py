@@ -18,7 +18,7 @@ import pandas as pd
 from helpers.text.lookup import say, text
 from helpers.text.narrative.audience import Audience
 
-__all__ = ["tier_reason", "tier_reasons", "with_tier_reasons", "partner_reasons",
+__all__ = ["tier_reason", "tier_reasons", "with_tier_reasons", "partner_reasons", "partner_balance",
            "with_partner_reasons"]
 
 
@@ -213,3 +213,19 @@ def with_partner_reasons(partners: pd.DataFrame, audience: Audience) -> pd.DataF
     out.insert(out.columns.get_loc("tier_rule") + 1, "tier_reason",
                partner_reasons(partners, audience))
     return out
+
+
+def partner_balance(note: Mapping | None, lang: str = "en") -> str:
+    """The warning when one A/B/C tier holds most partners, with the thresholds the
+    partners' own scores suggest (:func:`helpers.analysis.partners.tier_balance`);
+    empty when no tier is crowded. Starts with a space (it follows a sentence)."""
+    if not note or not note.get("crowded"):
+        return ""
+    tier = note["crowded"]
+    text_ = say("partners_crowded", lang, share=note["shares"][tier], tier=tier,
+                max=note["max_share"], a=note["thresholds"]["A"], b=note["thresholds"]["B"])
+    suggested, shares = note.get("suggested"), note.get("suggested_shares")
+    if suggested:
+        text_ += say("partners_suggest", lang, a=suggested["A"], b=suggested["B"],
+                     sa=shares["A"], sb=shares["B"], sc=shares["C"])
+    return text_
