@@ -542,7 +542,7 @@ def test_missing_data_warns_in_step_1_and_still_renders(objective_runs):
     assert any(w.startswith("roi cannot be computed: it needs marketing spend")
                for w in brief["warnings"])
     goals_page = (out / "01_goals.html").read_text("utf-8")
-    assert "Warning: data missing for this objective" in goals_page
+    assert "Data missing for this objective" in goals_page
     assert "roi cannot be computed" in goals_page
     strategy_page = (out / "05_strategy.html").read_text("utf-8")
     assert "No marketing spend for the period" in strategy_page
