@@ -172,7 +172,14 @@ def test_olist_coordinates_from_the_zip_table(olist, olist_raw):
         (got["geo_flag"] == "outside_country").sum())
     assert int(far.sum()) >= 1
     assert (got.loc[far.to_numpy(), "geo_flag"] == "outside_country").all()
-    assert got.loc[~has.to_numpy(), "geo_precision"].eq("province").all()
+    # without a zip point: at their town when geonames has it (1,000+ people), else the state
+    rest = got.loc[~has.to_numpy(), "geo_precision"]
+    assert rest.isin(["city", "province"]).all() and (rest == "city").sum() > len(rest) / 2
+    town = got[(got["geo_precision"] == "city")]
+    assert town["lat"].between(-34, 6).all() and town["lon"].between(-74, -34).all()
+    sao_paulo = town[town["city"].str.lower() == "sao paulo"]
+    if len(sao_paulo):  # geonames' São Paulo: -23.5475, -46.63611
+        assert sao_paulo["lat"].round(2).eq(-23.55).all()
     mine = got[got["geo_precision"] == "point"]
     assert mine["lat"].between(-34, 6).all() and mine["lon"].between(-74, -34).all()
 

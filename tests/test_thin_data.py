@@ -252,14 +252,13 @@ def test_a_covered_baseline_still_measures_growth(tmp_path):
 
 @pytest.fixture(scope="module")
 def state_centroids(tmp_path_factory):
-    """A US export with state and city names and no coordinates: every customer of a state is
-    placed at the state's centre (cities outside China have no gazetteer point)."""
+    """A US export with state names, city names no gazetteer knows (sales zones) and no
+    coordinates: every customer of a state is placed at the state's centre."""
     folder = tmp_path_factory.mktemp("centroids")
-    cities = ["Los Angeles", "San Diego", "San Jose", "Fresno", "Sacramento", "Oakland",
-              "Long Beach", "Bakersfield", "Anaheim", "Riverside"]
+    cities = [f"Sales zone {z}" for z in "ABCDEFGHIJ"]
     people = [{"id": f"CA{i:03d}", "province": "CA", "city": cities[i % len(cities)]}
               for i in range(60)]
-    people += [{"id": f"TX{i:03d}", "province": "TX", "city": "Austin"} for i in range(10)]
+    people += [{"id": f"TX{i:03d}", "province": "TX", "city": "Sales zone K"} for i in range(10)]
     orders = [{"order": f"o{k}-{m}", "customer": c["id"], "date": f"2025-{m:02d}-15",
                "amount": 100.0 * (1 + k % 10) ** 2}
               for k, c in enumerate(people) for m in range(1, 1 + k % 4)]
@@ -289,6 +288,27 @@ def test_state_centroids_give_no_city_hot_spots_or_isolation(state_centroids):
                                                                              "hotspots")
     zh = _open(path, folder, region="California", lang="zh")
     assert "中心点" in _words(zh, tables, "isolated")
+
+
+def test_known_cities_outside_china_are_placed_at_their_town(tmp_path):
+    """The same kind of export with real city names: each customer sits at its town
+    (geonames), precision ``city``, so a state report's cities have positions."""
+    cities = ["Los Angeles", "San Diego", "San Jose", "Fresno", "Sacramento", "Oakland",
+              "Long Beach", "Bakersfield", "Anaheim", "Riverside"]
+    people = [{"id": f"CA{i:03d}", "province": "CA", "city": cities[i % len(cities)]}
+              for i in range(60)]
+    people += [{"id": "NY000", "province": "NY", "city": "New York"}]     # New York City
+    orders = [{"order": f"o{k}", "customer": c["id"], "date": "2025-03-15", "amount": 100.0}
+              for k, c in enumerate(people)]
+    path = _market(tmp_path, people, orders, _config("US", "USD"))
+    ctx = _open(path, tmp_path, region="California")
+    assert set(ctx.customers["geo_precision"]) == {"city"}
+    la = ctx.customers[ctx.customers["city"] == "Los Angeles"].iloc[0]
+    assert (round(la["lat"], 2), round(la["lon"], 2)) == (34.05, -118.24)    # geonames
+    kpis = ctx.kpis_by_region()
+    assert kpis["lat"].notna().all() and len(kpis) == 10
+    new_york = _open(path, tmp_path).prep.customers.set_index("customer_id").loc["NY000"]
+    assert new_york["geo_precision"] == "city" and round(new_york["lat"], 1) == 40.7
 
 
 # ----------------------------------------------------------------------- ties, one region, two

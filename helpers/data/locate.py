@@ -113,6 +113,19 @@ def locate(customers: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Da
         unresolved_parts.append(pd.DataFrame({"column": "city", "value": raw_city[city_bad]}))
     else:
         frame = frame.assign(city=_tidy_city(raw_city), city_code=pd.NA)
+        if not world and frame["city"].notna().any():
+            # Cities at their town (geonames, 1,000 people or more) in their state.
+            towns = geo.world.locate_cities(frame["city"], frame["province"], country)
+            has_town = towns["lat"].notna() & ~abroad
+            lat_c = lat_c.where(~has_town, towns["lat"])
+            lon_c = lon_c.where(~has_town, towns["lon"])
+            level = level.where(~has_town, "city")
+            # Not listed as unresolved: a town under 1,000 people is no error in the data.
+            missed = (towns["city_match"] == "unresolved") & ~abroad
+            notes.append(f"customers: {int(has_town.sum())} city name(s) found among the "
+                         "towns of 1,000 people or more (geonames): those without coordinates "
+                         f"of their own sit at their town; {int(missed.sum())} not found there "
+                         "sit at their state's centre")
     prov_points = geo.provinces(country).set_index("province")
     has_prov = (level == "none") & frame["province"].notna()
     lat_c = lat_c.where(~has_prov, frame["province"].map(prov_points["lat"]))
@@ -128,7 +141,7 @@ def locate(customers: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Da
     unresolved = pd.concat(unresolved_parts, ignore_index=True).dropna()
     unresolved = unresolved.value_counts().rename("rows").reset_index()
     if len(unresolved):
-        # Cities are looked up in China's gazetteer (the only one with cities).
+        # Cities are looked up in China's gazetteer (outside China they are not listed).
         nearest = [", ".join(geo.nearest_names(v, "CN" if c == "city" else country))
                    if c != "country" or world else ""
                    for c, v in zip(unresolved["column"], unresolved["value"], strict=True)]

