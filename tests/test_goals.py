@@ -12,7 +12,7 @@ from helpers.catalog import DATA_NEEDS, FINDINGS, KPIS, OBJECTIVES, SECTIONS, ge
 from helpers.config import ConfigError, load_config
 from helpers.context import open_step
 from helpers.steps import goals
-from helpers.text.lookup import say
+from helpers.text.lookup import say, text
 
 
 def variant(tiny_config, tmp_path_factory, name, change):
@@ -117,7 +117,7 @@ def test_missing_data_is_a_warning_for_the_objectives_that_need_it(no_spend_no_e
     assert any(w.startswith("partner_tiers cannot be computed") and "firmographics" in w
                for w in partners["warnings"])
     table = goals.kpi_table(partners)
-    assert table.loc["partner_tiers", "data"] == "MISSING: firmographics"
+    assert table.loc["partner_tiers", "data"] == "MISSING: " + text("data_name", "firmographics", "en")
 
     # the same data answers finding new markets fully
     assert goals.goals_brief(ctx, "find_new_markets")["warnings"] == []
@@ -226,9 +226,13 @@ def test_what_notebook_01_shows(no_spend_no_erp):
     assert note.startswith(say("data_missing", "en"))
     assert note.count("\n- ") == len(brief["warnings"]) > 0
     checks = goals.checks_table(brief)
-    assert list(checks.index) == list(DATA_NEEDS)
+    names = {need: text("data_name", need, "en") for need in DATA_NEEDS}  # in words
+    assert list(checks.index) == list(names.values())
     assert list(checks.columns) == ["available", "found", "what it is"]
-    assert checks.loc["spend", "available"] == "NO" and checks.loc["orders", "available"] == "yes"
+    assert checks.loc[names["spend"], "available"] == "NO"
+    assert checks.loc[names["orders"], "available"] == "yes"
+    zh = goals.checks_table({**brief, "lang": "zh"})
+    assert zh.index[0] == "客户" and not any(need in zh.index for need in DATA_NEEDS)
     thresholds = goals.threshold_table(brief)
     assert thresholds.loc["budget.floor_vs_current", "value"] == "0.5"
     assert list(thresholds.index) == list(OBJECTIVES["reallocate_resources"].thresholds)

@@ -246,7 +246,8 @@ def kpi_table(brief: dict):
     frame = frame.assign(
         target=[_target_text(t, u, b) for t, u, b in
                 zip(frame["target"], frame["unit"], frame["better"], strict=True)],
-        data=[text("brief", "yes", lang) if ok else text("brief", "MISSING: ", lang) + ", ".join(m)
+        data=[text("brief", "yes", lang) if ok else text("brief", "MISSING: ", lang) + join(
+            [text("data_name", need, lang) for need in m], lang)
               for ok, m in zip(frame["available"], frame["missing"], strict=True)],
         kpi=[kpi_name(k, lang) for k in frame["kpi"]],
     )
@@ -331,7 +332,7 @@ def data_note(brief: dict) -> str:
 def checks_table(brief: dict) -> pd.DataFrame:
     """The data checks (one row per need: available, what was found, what it is)."""
     lang = brief.get("lang", "en")
-    frame = pd.DataFrame([{"data": need,
+    frame = pd.DataFrame([{"data": text("data_name", need, lang),
                            "available": text("brief", "yes" if c["available"] else "NO", lang),
                            "found": c["detail"], "what it is": c["what"]}
                           for need, c in brief["data_checks"].items()]).set_index("data")
