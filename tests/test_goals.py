@@ -117,7 +117,7 @@ def test_missing_data_is_a_warning_for_the_objectives_that_need_it(no_spend_no_e
     assert any(w.startswith("partner_tiers cannot be computed") and "firmographics" in w
                for w in partners["warnings"])
     table = goals.kpi_table(partners)
-    assert table.loc["partner_tiers", "data"] == "MISSING: " + text("data_name", "firmographics", "en")
+    assert table.loc["partner_tiers", "data"] == "MISSING: firmographics"  # en word = key
 
     # the same data answers finding new markets fully
     assert goals.goals_brief(ctx, "find_new_markets")["warnings"] == []
@@ -189,7 +189,7 @@ def test_brief_in_chinese_keeps_the_keys(no_spend_no_erp):
     assert table.index.name == "项目" and table.loc["目标", "值"] == "渠道伙伴分级"
     assert table.loc["第5步优先展示"].iloc[0].startswith("渠道伙伴计划")
     kpis = goals.kpi_table(brief)
-    assert "定义" in kpis.columns and kpis.loc["伙伴分级", "数据"] == "缺少：firmographics"
+    assert "定义" in kpis.columns and kpis.loc["伙伴分级", "数据"] == "缺少：企业资料"
     assert kpis.loc["伙伴分级", "公式"] == "各因素得分相加；≥ 16 为A类，10 至 < 16 为B类，< 10 为C类"
     assert "共享报告优先展示" in goals.first_note(brief, "04")
     # a brief saved in English is stale for a Chinese report
