@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-__all__ = ["BetaGeo", "GammaGamma", "customer_ltv", "lifetime_value", "holdout_check",
+__all__ = ["BetaGeo", "GammaGamma", "customer_ltv", "lifetime_value", "holdout_check", "holdout_data",
            "holdout_split", "TABLE_COLUMNS", "REGION_COLUMNS", "WEEKS_PER_MONTH",
            "DAYS_PER_MONTH"]
 
@@ -607,6 +607,38 @@ def _errors(predicted: np.ndarray, actual: np.ndarray) -> dict:
             "predicted": float(predicted.sum())}
 
 
+def holdout_data(days: pd.DataFrame, *, split: object, as_of: object) -> pd.DataFrame:
+    """Each customer's calibration summary at ``split`` and purchases in the holdout.
+
+    Parameters
+    ----------
+    days : DataFrame
+        :func:`helpers.analysis.customers.purchase_days`: ``customer_id``, ``day``.
+    split, as_of : date-like
+        First day of the holdout and the day after it.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with a purchase day before ``split``: ``customer_id``,
+        ``x`` (purchase days after the first, before ``split``), ``t_x`` (weeks
+        from the first to the last of them), ``T`` (weeks from the first to
+        ``split``) and ``actual`` (purchase days in ``[split, as_of)``).
+    """
+    split, end = pd.Timestamp(split).normalize(), pd.Timestamp(as_of).normalize()
+    day = pd.to_datetime(days["day"])
+    before = days.loc[(day < split).to_numpy()]
+    by = before.groupby("customer_id")["day"]
+    first, last, count = by.min(), by.max(), by.size()
+    after = days.loc[((day >= split) & (day < end)).to_numpy()]
+    actual = after.groupby("customer_id").size().reindex(first.index, fill_value=0)
+    return pd.DataFrame({"customer_id": first.index.to_numpy(),
+                         "x": (count - 1).to_numpy(dtype=float),
+                         "t_x": (last - first).dt.days.to_numpy(dtype=float) / 7,
+                         "T": (split - first).dt.days.to_numpy(dtype=float) / 7,
+                         "actual": actual.to_numpy(dtype=float)})
+
+
 def holdout_check(days: pd.DataFrame, *, split: object, as_of: object,
                   penalizer: float = 0.0, min_repeat_customers: int = 20,
                   tolerance: float = 0.25) -> dict:
@@ -652,16 +684,8 @@ def holdout_check(days: pd.DataFrame, *, split: object, as_of: object,
         and ``passed``.
     """
     split, end = pd.Timestamp(split).normalize(), pd.Timestamp(as_of).normalize()
-    day = pd.to_datetime(days["day"])
-    before = days.loc[(day < split).to_numpy()]
-    by = before.groupby("customer_id")["day"]
-    first, last, count = by.min(), by.max(), by.size()
-    after = days.loc[((day >= split) & (day < end)).to_numpy()]
-    actual = (after.groupby("customer_id").size().reindex(first.index, fill_value=0)
-              .to_numpy(dtype=float))
-    x = (count - 1).to_numpy(dtype=float)
-    t_x = (last - first).dt.days.to_numpy(dtype=float) / 7
-    age = (split - first).dt.days.to_numpy(dtype=float) / 7
+    frame = holdout_data(days, split=split, as_of=end)
+    x, t_x, age, actual = (frame[c].to_numpy(dtype=float) for c in ("x", "t_x", "T", "actual"))
     weeks = (end - split).days / 7
     out: dict = {"customers": int(len(x)), "repeat_customers": int((x > 0).sum()),
                  "holdout_weeks": weeks, "fitted": False}
