@@ -146,6 +146,16 @@ class Analysis(_Strict):
     ltv_months: int = Field(12, ge=1, le=60)
     ltv_discount_monthly: float = Field(0.01, ge=0, lt=1)
     ltv_penalizer: float = Field(0.0, ge=0)
+    # Lifetime value is shown only where the data carry it (helpers.analysis.ltv.lifetime_value).
+    ltv_min_repeat_customers: int = Field(20, ge=2)
+    ltv_min_repeat_share: float = Field(0.05, ge=0, lt=1)
+    ltv_holdout_months: float | None = Field(None, gt=0)
+    ltv_min_calibration_months: float = Field(6, gt=0)
+    ltv_min_holdout_months: float = Field(3, gt=0)
+    ltv_holdout_tolerance: float = Field(0.25, gt=0)
+    ltv_resamples: int = Field(100, ge=0, le=2000)
+    ltv_interval: float = Field(0.9, gt=0, lt=1)
+    ltv_seed: int = 0
 
     @model_validator(mode="after")
     def _lifecycle_order(self):

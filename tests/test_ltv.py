@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis import ltv
-from helpers.analysis.customers import purchase_summary
+from helpers.analysis.customers import purchase_days, purchase_summary
 
 CDNOW = Path(__file__).parent / "fixtures" / "cdnow_summary.csv"
 IDS = [1, 6, 11, 17, 3]
@@ -79,18 +79,17 @@ def _orders(rows):
     return frame.assign(order_date=pd.to_datetime(frame["order_date"]))
 
 
-def test_customer_ltv_falls_back_to_history_with_too_few_repeat_buyers():
+def test_customer_ltv_gives_no_value_with_too_few_repeat_buyers():
     orders = _orders([("o1", "a", "2024-01-01", 100.0), ("o2", "a", "2024-02-01", 100.0),
                       ("o3", "b", "2024-01-10", 50.0)])
     table, report = ltv.customer_ltv(purchase_summary(orders, as_of="2024-03-01"),
                                      min_repeat_customers=20)
-    assert report["method"] == "historical" and report["fallback_key"] == "few_repeat"
+    assert report["method"] == "none" and report["reason_key"] == "few_repeat"
     assert report["repeat_customers"] == 1 and report["min_repeat_customers"] == 20
-    assert table["method"].eq("historical").all() and table["p_alive"].isna().all()
-    a = table.set_index("customer_id").loc["a"]
-    months = max((pd.Timestamp("2024-03-01") - pd.Timestamp("2024-01-01")).days / 7
-                 / ltv.WEEKS_PER_MONTH, 1.0)
-    assert a["ltv"] == pytest.approx(200.0 / months * (1.01 ** -np.arange(1, 13)).sum())
+    assert table["method"].eq("none").all()
+    assert table[["p_alive", "ltv", "ltv_low", "ltv_high"]].isna().all().all()
+    # no historical run rate in its place (one month x 12 was the 21.4 M of issue 12)
+    assert table.set_index("customer_id").loc["a", "historical_value"] == 200.0
 
 
 def test_customer_ltv_retries_with_a_penalty_and_reports_it(monkeypatch, cdnow):
@@ -127,9 +126,9 @@ def test_customer_ltv_falls_back_when_nothing_converges(monkeypatch):
     rows = [(f"o{c}-{k}", f"c{c}", pd.Timestamp("2024-01-01") + pd.Timedelta(days=30 * k + c),
              100.0) for c in range(25) for k in range(3)]
     table, report = ltv.customer_ltv(purchase_summary(_orders(rows), as_of="2024-06-01"))
-    assert report["fallback_key"] == "bgnbd_failed"
+    assert report["reason_key"] == "bgnbd_failed"
     assert len(report["bgnbd_attempts"]) == 1 + len(ltv.PENALIZERS)
-    assert table["method"].eq("historical").all()
+    assert table["method"].eq("none").all() and table["ltv"].isna().all()
 
 
 def test_customer_ltv_reads_the_summary_and_never_values_returns_below_zero():
@@ -143,5 +142,156 @@ def test_customer_ltv_reads_the_summary_and_never_values_returns_below_zero():
     assert t["frequency"].to_dict() == {"a": 1, "b": 0}
     assert t.loc["a", "recency_weeks"] == pytest.approx(31 / 7)
     assert t.loc["a", "T_weeks"] == pytest.approx(60 / 7)
-    assert t.loc["b", "ltv"] == 0.0 and t.loc["b", "expected_value"] == 0.0
+    assert t["ltv"].isna().all()   # too few repeat buyers: no value, not a made-up one
     assert report["customers"] == 2 and report["repeat_customers"] == 1
+
+
+# --------------------------------------------------------------------------- holdout, gate, intervals
+
+
+def test_holdout_split_arithmetic():
+    split = ltv.holdout_split("2024-01-01", "2024-10-01")
+    assert split == {"first_day": "2024-01-01", "split": "2024-07-02", "as_of": "2024-10-01",
+                     "history_days": 274, "calibration_days": 183, "holdout_days": 91}
+    two = ltv.holdout_split("2024-01-01", "2024-10-01", holdout_months=2)   # 60.875 days
+    assert (two["split"], two["holdout_days"], two["calibration_days"]) == ("2024-08-01", 61, 213)
+    assert ltv.holdout_split("2024-01-01", "2024-01-31", holdout_months=5)["holdout_days"] == 30
+
+
+def test_holdout_check_counts_calibration_customers_and_their_later_purchases():
+    days = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "c"],
+                         "day": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-08-01",
+                                                "2024-05-01", "2024-09-01"])})
+    frame = ltv.holdout_data(days, split="2024-07-02", as_of="2024-10-01").set_index("customer_id")
+    assert list(frame.index) == ["a", "b"]           # c first bought in the holdout
+    assert frame.loc["a", "x"] == 1 and frame.loc["a", "t_x"] == pytest.approx(60 / 7)
+    assert frame.loc["a", "T"] == pytest.approx(183 / 7) and frame.loc["a", "actual"] == 1
+    assert frame.loc["b", "x"] == 0 and frame.loc["b", "T"] == pytest.approx(62 / 7)
+    assert frame.loc["b", "actual"] == 0
+
+
+TRUE = {"r": 0.8, "alpha": 6.0, "a": 0.8, "b": 3.0}
+TRUE_GG = {"p": 6.0, "q": 4.0, "v": 300.0}
+
+
+def _simulate(n: int, seed: int, weeks: float = 156.0) -> pd.DataFrame:
+    """Orders from a BG/NBD process (rates Gamma(r, alpha), dropout Beta(a, b) after each
+    repeat purchase) with Gamma-Gamma spend, first purchases over the first half."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(TRUE["r"], 1 / TRUE["alpha"], n)
+    drop = rng.beta(TRUE["a"], TRUE["b"], n)
+    nu = rng.gamma(TRUE_GG["q"], 1 / TRUE_GG["v"], n)
+    start = pd.Timestamp("2022-01-03")
+    rows = []
+    for i in range(n):
+        t = rng.uniform(0, weeks / 2)
+        times = [t]
+        while True:
+            t += rng.exponential(1 / lam[i])
+            if t >= weeks:
+                break
+            times.append(t)
+            if rng.random() < drop[i]:
+                break
+        for k, w in enumerate(times):
+            rows.append((f"o{i}-{k}", f"c{i:05d}", start + pd.Timedelta(days=int(w * 7)),
+                         float(rng.gamma(TRUE_GG["p"], 1 / nu[i]))))
+    return _orders(rows)
+
+
+def _truth(summary: pd.DataFrame, months: int = 12, discount: float = 0.01) -> np.ndarray:
+    bg, gg = ltv.BetaGeo(), ltv.GammaGamma()
+    bg.params_, gg.params_ = dict(TRUE), dict(TRUE_GG)
+    x, t_x, age, m = (summary[c].to_numpy(float) for c in
+                      ("repeat_purchases", "span_weeks", "tenure_weeks", "repeat_value"))
+    steps = np.arange(1, months + 1) * ltv.WEEKS_PER_MONTH
+    disc = (1 + discount) ** -np.arange(1, months + 1)
+    return ltv._discounted(bg, steps, disc, x, t_x, age)[0] * gg.expected_value(x, m)
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """Four simulated histories (fixed seeds) and their lifetime value with intervals."""
+    out = []
+    for seed in (1, 2, 3, 4):
+        orders = _simulate(1000, seed)
+        as_of = orders["order_date"].max().normalize() + pd.Timedelta(days=1)
+        summary = purchase_summary(orders, as_of=as_of)
+        days = purchase_days(orders, as_of=as_of)
+        regions = pd.Series(np.random.default_rng(seed).choice(list("ABCDE"), len(summary)),
+                            index=summary["customer_id"])
+        table, by_region, note = ltv.lifetime_value(summary, days, as_of=as_of,
+                                                    regions=regions, resamples=40, seed=seed)
+        out.append((summary, regions, table, by_region, note))
+    return out
+
+
+def test_simulated_bgnbd_passes_the_holdout_check(simulated):
+    for _, _, table, _, note in simulated:
+        check = note["holdout"]
+        assert note["shown"] and "reason_key" not in note
+        assert check["passed"] and check["model"]["rmse"] < check[check["baseline"]]["rmse"]
+        assert abs(check["total_error"]) <= 0.25
+        assert table["ltv"].notna().all()
+
+
+def test_intervals_cover_the_true_value_at_about_the_stated_rate(simulated):
+    customer_cover, region_cover, widths = [], [], []
+    for summary, regions, table, by_region, note in simulated:
+        assert note["bootstrap"]["converged"] >= 35
+        truth = _truth(summary)
+        table = table.set_index("customer_id").loc[summary["customer_id"]]
+        customer_cover.append(np.mean((table["ltv_low"].to_numpy() <= truth)
+                                      & (truth <= table["ltv_high"].to_numpy())))
+        widths.append(np.median((table["ltv_high"] - table["ltv_low"]) / table["ltv"]))
+        true_region = pd.Series(truth, index=summary["customer_id"]).groupby(regions).sum()
+        r = by_region.set_index("region")
+        region_cover += list((r["ltv_low"] <= true_region[r.index])
+                             & (true_region[r.index] <= r["ltv_high"]))
+    # 90% intervals: covered about 90% of the time, and not by being uselessly wide
+    assert 0.7 <= np.mean(customer_cover) <= 1.0, customer_cover
+    assert 0.6 <= np.mean(region_cover) <= 1.0, region_cover
+    assert 0.01 < np.median(widths) < 0.6, widths
+
+
+def test_region_intervals_bracket_their_point_totals(simulated):
+    for summary, _, table, by_region, note in simulated:
+        assert (by_region["ltv_low"] <= by_region["ltv"]).all()
+        assert (by_region["ltv"] <= by_region["ltv_high"]).all()
+        assert by_region["customers"].sum() == len(summary)
+        assert by_region["ltv"].sum() == pytest.approx(table["ltv"].sum())
+        assert note["total_ltv_low"] <= note["total_ltv"] <= note["total_ltv_high"]
+
+
+def test_one_order_per_customer_fails_the_gate_on_repeat_buyers():
+    rows = [(f"o{i}", f"c{i}", pd.Timestamp("2023-01-01") + pd.Timedelta(days=i % 700), 100.0)
+            for i in range(2000)]
+    orders = _orders(rows)
+    as_of = pd.Timestamp("2025-01-01")
+    table, by_region, note = ltv.lifetime_value(purchase_summary(orders, as_of=as_of),
+                                                purchase_days(orders, as_of=as_of), as_of=as_of)
+    assert note["reason_key"] == "few_repeat" and not note["shown"]
+    assert note["repeat_customers"] == 0 and note["gate"]["min_repeat_customers"] == 20
+    assert table["ltv"].isna().all() and by_region.empty and note.get("total_ltv") is None
+
+
+def test_rare_repeat_buyers_fail_the_gate_with_the_share():
+    rows = [(f"o{i}", f"c{i}", pd.Timestamp("2023-01-01") + pd.Timedelta(days=i % 700), 100.0)
+            for i in range(2000)]
+    rows += [(f"r{i}", f"c{i}", pd.Timestamp("2024-12-01"), 50.0) for i in range(30)]
+    orders = _orders(rows)
+    as_of = pd.Timestamp("2025-01-01")
+    _, _, note = ltv.lifetime_value(purchase_summary(orders, as_of=as_of),
+                                    purchase_days(orders, as_of=as_of), as_of=as_of)
+    assert note["reason_key"] == "rare_repeat" and note["repeat_share"] == pytest.approx(0.015)
+    assert "holdout" in note     # the check's numbers are noted all the same
+
+
+def test_a_short_history_fails_the_gate_on_history():
+    orders = _simulate(400, 5, weeks=4.0)     # one month, repeat buyers and all
+    as_of = orders["order_date"].max().normalize() + pd.Timedelta(days=1)
+    table, _, note = ltv.lifetime_value(purchase_summary(orders, as_of=as_of),
+                                        purchase_days(orders, as_of=as_of), as_of=as_of)
+    assert note["reason_key"] == "short_history" and not note["shown"]
+    assert note["history"]["history_days"] <= 28
+    assert table["ltv"].isna().all()

@@ -268,15 +268,45 @@ NOTE_CASES = [
      "no population/GDP reference at this level", "该层级没有人口/GDP参考数据"),
     (isolation_reason, {"reason_key": "few_located", "located": 2},
      "only 2 customers with a precise position", "仅 2 家客户有精确位置"),
-    (ltv_reason, {"fallback_key": "no_purchases"}, "no purchases before the as-of day",
+    (ltv_reason, {"reason_key": "no_purchases"}, "no purchases before the as-of day",
      "截止日之前没有购买"),
-    (ltv_reason, {"fallback_key": "few_repeat", "repeat_customers": 1,
+    (ltv_reason, {"reason_key": "few_repeat", "repeat_customers": 1,
                   "min_repeat_customers": 20},
      "only 1 customers with repeat purchases (at least 20 needed)", "仅 1 家客户有重复购买（至少需要 20 家）"),
-    (ltv_reason, {"fallback_key": "bgnbd_failed"}, "BG/NBD did not converge with any penalty",
+    (ltv_reason, {"reason_key": "bgnbd_failed"}, "BG/NBD did not converge with any penalty",
      "BG/NBD 在任何惩罚系数下都未收敛"),
-    (ltv_reason, {"fallback_key": "bgnbd_a_one"},
+    (ltv_reason, {"reason_key": "bgnbd_a_one"},
      "BG/NBD gives a = 1: expected purchases undefined", "BG/NBD 得到 a = 1：预期购买次数无定义"),
+    (ltv_reason, {"reason_key": "short_history", "history": {"history_days": 30},
+                  "gate": {"min_calibration_months": 6, "min_holdout_months": 3}},
+     "only 30 days of purchase history: the holdout check needs at least 6 months to fit on "
+     "and 3 months to test on", "购买历史仅 30 天：留出检验至少需要 6 个月用于拟合、3 个月用于检验"),
+    (ltv_reason, {"reason_key": "rare_repeat", "repeat_customers": 132, "repeat_share": 0.0059,
+                  "gate": {"min_repeat_share": 0.05}},
+     "only 132 customers (0.6%) bought on more than one day (at least 5% needed); one purchase "
+     "each shows neither how often nor how long customers buy",
+     "仅 132 家客户（0.6%）在不止一天有购买（至少需要 5%）；每家只买一次，无法看出客户多久买一次、会买多久"),
+    (ltv_reason, {"reason_key": "holdout_not_fitted", "history": {"split": "2025-01-01"},
+                  "holdout": {"repeat_customers": 3}},
+     "BG/NBD could not be fitted on the history before 2025-01-01 (3 customers with repeat "
+     "purchases in it), so it could not be checked",
+     "BG/NBD 无法在 2025-01-01 之前的历史上拟合（其中有重复购买的客户 3 家），因此无法检验"),
+    (ltv_reason, {"reason_key": "holdout_worse",
+                  "history": {"split": "2016-08-31", "holdout_days": 487},
+                  "holdout": {"model": {"rmse": 1.969}, "baseline": "mean_rate",
+                              "mean_rate": {"rmse": 1.726}}},
+     "fitted on the history before 2016-08-31 and tested on the 487 days from then, the model "
+     "predicted each customer's purchases no better than the naive rule that every customer "
+     "buys at the average rate (error per customer 1.97 purchases against 1.73)",
+     "用 2016-08-31 之前的历史拟合、并在其后 487 天检验，模型对每位客户购买次数的预测并不比"
+     "“每位客户都按平均频率购买”这一简单规则更准（每位客户误差 1.97 次，对照 1.73 次）"),
+    (ltv_reason, {"reason_key": "holdout_off",
+                  "history": {"split": "2025-01-01", "holdout_days": 365},
+                  "holdout": {"model": {"predicted": 1500.2}, "actual": 1000.0,
+                              "tolerance": 0.25}},
+     "fitted on the history before 2025-01-01, the model predicted 1,500 purchases in the 365 "
+     "days from then and 1,000 were made, more than 25% off",
+     "用 2025-01-01 之前的历史拟合，模型预测其后 365 天有 1,500 次购买，实际为 1,000 次，偏差超过 25%"),
 ]
 
 
@@ -294,7 +324,7 @@ def test_unknown_reasons_are_named():
     with pytest.raises(ValueError, match="unknown isolation reason 'rain'"):
         isolation_reason({"reason_key": "rain"})
     with pytest.raises(KeyError, match="note.ltv_rain"):
-        ltv_reason({"fallback_key": "rain"})
+        ltv_reason({"reason_key": "rain"})
 
 
 def test_note_texts_add_the_english_the_notes_file_held_before():
@@ -342,12 +372,12 @@ def test_chinese_report_says_why_a_method_did_not_speak_in_chinese():
                                "reason_key": "few_regions", "min_regions": 8},
                   "isolation": {"located": 2, "eps_km": 200.0, "min_customers": 3,
                                 "reason_key": "few_located"},
-                  "ltv": {"customers": 0, "fallback_key": "no_purchases"}},
+                  "ltv": {"customers": 0, "shown": False, "reason_key": "no_purchases"}},
     }
     hot, isolated, value = (narrate(t, tables, ZH) for t in ("hotspots", "isolated", "ltv"))
     assert hot == "本报告没有热点统计：仅 4 个地区有位置（局部空间统计至少需要 8 个）。"
     assert isolated == "本报告没有做孤立客户检查：仅 2 家客户有精确位置。"
-    assert value == "客户生命周期价值改用每位客户的历史消费速度估算：截止日之前没有购买。"
+    assert value == "这些数据不足以支撑客户生命周期价值，因此不显示，第5步也不使用：截止日之前没有购买。"
     assert narrate("isolated", tables, EN) == (
         "No isolation check for this report: only 2 customers with a precise position.")
     assert narrate("hotspots", tables, EN).startswith(

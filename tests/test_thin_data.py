@@ -382,7 +382,7 @@ def test_two_customers(tmp_path):
     tables, plan = _steps(ctx)
     assert tables["notes"]["growth"]["reason_key"] == "thin_baseline"
     assert tables["notes"]["segments"]["reason_key"] == "frequency_uninformative"
-    assert tables["notes"]["ltv"]["fallback_key"]
+    assert tables["notes"]["ltv"]["reason_key"]                 # two customers: no value shown
     assert "k" not in tables["notes"]["clusters"]
     assert tables["notes"]["isolation"]["reason_key"] == "few_located"
     for key in insight.SECTION_TABLES:

@@ -37,7 +37,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-__all__ = ["BetaGeo", "GammaGamma", "customer_ltv", "WEEKS_PER_MONTH"]
+__all__ = ["BetaGeo", "GammaGamma", "customer_ltv", "lifetime_value", "holdout_check", "holdout_data",
+           "holdout_split", "TABLE_COLUMNS", "REGION_COLUMNS", "WEEKS_PER_MONTH",
+           "DAYS_PER_MONTH"]
 
 WEEKS_PER_MONTH = 365.25 / 12 / 7
 #: Penalties tried in turn after the configured one.
@@ -47,16 +49,33 @@ PENALIZERS = (0.001, 0.01, 0.1)
 # --------------------------------------------------------------------------- models
 
 
-def _compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Unique rows of the given columns and their counts (likelihood weights)."""
+def _compress(*columns: np.ndarray, weights: np.ndarray | None = None
+              ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Unique rows of the given columns and their summed weights (likelihood weights).
+
+    Without ``weights`` each row counts once; rows of weight 0 are left out (a
+    bootstrap resample that did not draw a customer).
+    """
     stacked = np.column_stack(columns)
-    unique, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float)
+    if weights is not None:
+        keep = np.asarray(weights, dtype=float) > 0
+        stacked, weights = stacked[keep], np.asarray(weights, dtype=float)[keep]
+    unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    counts = (np.bincount(inverse, minlength=len(unique)).astype(float) if weights is None
+              else np.bincount(inverse, weights=weights, minlength=len(unique)))
+    return [unique[:, i] for i in range(unique.shape[1])], counts
 
 
-def _minimize(nll, x0: np.ndarray) -> optimize.OptimizeResult:
+#: L-BFGS-B's tolerances: a fit, and a refit from a nearby optimum (a bootstrap resample,
+#: whose parameters move by far more than this between resamples).
+_TOLERANCE = {"ftol": 1e-12, "gtol": 1e-8}
+_REFIT_TOLERANCE = {"ftol": 1e-8, "gtol": 1e-5}
+
+
+def _minimize(nll, x0: np.ndarray, options: dict = _TOLERANCE) -> optimize.OptimizeResult:
     """L-BFGS-B on log parameters; Nelder-Mead from there when it does not converge."""
-    first = optimize.minimize(nll, x0, method="L-BFGS-B", options={"ftol": 1e-12, "gtol": 1e-8})
+    first = optimize.minimize(nll, x0, method="L-BFGS-B", options=options)
     if first.success and np.isfinite(first.fun):
         return first
     second = optimize.minimize(nll, first.x, method="Nelder-Mead",
@@ -105,32 +124,50 @@ class BetaGeo:
                           - (r + x) * np.log(alpha + t_x), -np.inf)
         return a1 + a2 + np.logaddexp(a3, a4)
 
-    def fit(self, frequency, recency, T) -> BetaGeo:
-        """Maximum likelihood fit on customers' (x, t_x, T); returns ``self``."""
+    def fit(self, frequency, recency, T, *, weights=None, start=None) -> BetaGeo:
+        """Maximum likelihood fit on customers' (x, t_x, T); returns ``self``.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like
+            Repeat purchases ``x``, recency ``t_x`` and age ``T`` per customer.
+        weights : array-like, optional
+            How many times each customer counts (a bootstrap resample's draws);
+            default once each.
+        start : BetaGeo, optional
+            A fitted model on the same customers whose optimum starts the search,
+            with looser tolerances (a bootstrap refit: ``ftol`` 1e-8, ``gtol`` 1e-5).
+        """
         x, t_x, age = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         if len(x) == 0:
             raise ValueError("no customers to fit")
         if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > age + 1e-9):
             raise ValueError("need frequency >= 0 and 0 <= recency <= T")
         scale = 10.0 / max(float(age.max()), 1e-9)  # conditioning, undone below
-        (ux, ut, uT), weight = _compress(x, t_x * scale, age * scale)
+        (ux, ut, uT), weight = _compress(x, t_x * scale, age * scale, weights=weights)
         total = weight.sum()
 
         def nll(log_params):
-            params = np.exp(log_params)
-            ll = self.log_likelihood(params, ux, ut, uT)
-            value = -(weight * ll).sum() / total + self.penalizer * np.sum(params**2)
+            with np.errstate(all="ignore"):  # a trial step far out: inf, handled below
+                params = np.exp(log_params)
+                ll = self.log_likelihood(params, ux, ut, uT)
+                value = -(weight * ll).sum() / total + self.penalizer * np.sum(params**2)
             return value if np.isfinite(value) else 1e12
 
-        result = _minimize(nll, np.zeros(4))
+        x0 = np.zeros(4)
+        if start is not None:
+            p = start.params_
+            x0 = np.log([p["r"], p["alpha"] * scale, p["a"], p["b"]])
+        result = _minimize(nll, x0, _TOLERANCE if start is None else _REFIT_TOLERANCE)
         r, alpha, a, b = np.exp(result.x)
         self.params_ = {"r": float(r), "alpha": float(alpha / scale), "a": float(a),
                         "b": float(b)}
         values = np.array(list(self.params_.values()))
         self.converged_ = bool(result.success and np.all(np.isfinite(values))
                                and np.all((values > 1e-6) & (values < 1e6)))
-        self.log_likelihood_ = float(self.log_likelihood(list(self.params_.values()),
-                                                         x, t_x, age).sum())
+        with np.errstate(all="ignore"):
+            self.log_likelihood_ = float(self.log_likelihood(list(self.params_.values()),
+                                                             x, t_x, age).sum())
         self.n_ = int(len(x))
         return self
 
@@ -201,25 +238,33 @@ class GammaGamma:
                 + q * np.log(v) + (p * x - 1) * np.log(m) + p * x * np.log(x)
                 - (p * x + q) * np.log(x * m + v))
 
-    def fit(self, frequency, monetary_value) -> GammaGamma:
-        """Maximum likelihood fit; returns ``self``."""
+    def fit(self, frequency, monetary_value, *, weights=None, start=None) -> GammaGamma:
+        """Maximum likelihood fit; returns ``self``.
+
+        ``weights`` and ``start`` as in :meth:`BetaGeo.fit`.
+        """
         x = np.asarray(frequency, dtype=float)
         m = np.asarray(monetary_value, dtype=float)
+        w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
         keep = (x > 0) & (m > 0)
-        if keep.sum() < 2:
+        if (keep & (w > 0)).sum() < 2:
             raise ValueError("Gamma-Gamma needs at least 2 customers with repeat purchases")
-        x, m = x[keep], m[keep]
+        x, m, w = x[keep], m[keep], w[keep]
         scale = 1.0 / float(np.median(m))  # conditioning: v is in money units
-        (ux, um), weight = _compress(x, m * scale)
+        (ux, um), weight = _compress(x, m * scale, weights=w)
         total = weight.sum()
 
         def nll(log_params):
-            params = np.exp(log_params)
-            ll = self.log_likelihood(params, ux, um)
-            value = -(weight * ll).sum() / total + self.penalizer * np.sum(params**2)
+            with np.errstate(all="ignore"):  # a trial step far out: inf, handled below
+                params = np.exp(log_params)
+                ll = self.log_likelihood(params, ux, um)
+                value = -(weight * ll).sum() / total + self.penalizer * np.sum(params**2)
             return value if np.isfinite(value) else 1e12
 
-        result = _minimize(nll, np.zeros(3))
+        x0 = np.zeros(3)
+        if start is not None:
+            x0 = np.log([start.params_["p"], start.params_["q"], start.params_["v"] * scale])
+        result = _minimize(nll, x0, _TOLERANCE if start is None else _REFIT_TOLERANCE)
         p, q, v = np.exp(result.x)
         self.params_ = {"p": float(p), "q": float(q), "v": float(v / scale)}
         values = np.array(list(self.params_.values()))
@@ -258,11 +303,207 @@ def _fit_with_retries(make, fit_args, penalizer: float) -> tuple[object | None, 
     return None, attempts
 
 
+
+#: Columns of the lifetime value table (:func:`lifetime_value`, :func:`customer_ltv`).
+TABLE_COLUMNS = ["customer_id", "frequency", "recency_weeks", "T_weeks", "monetary_value",
+                 "p_alive", "expected_purchases", "expected_value", "ltv", "ltv_low",
+                 "ltv_high", "historical_value", "method"]
+#: Columns of the per-region table (:func:`lifetime_value`).
+REGION_COLUMNS = ["region", "customers", "repeat_customers", "ltv", "ltv_low", "ltv_high"]
+#: The model's columns: NaN when lifetime value is not shown.
+_MODEL_COLUMNS = ["p_alive", "expected_purchases", "expected_value", "ltv", "ltv_low",
+                  "ltv_high"]
+
+
+def _discounted(bg: BetaGeo, steps: np.ndarray, discount: np.ndarray, x, t_x, age
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Discounted expected purchases over the horizon, and undiscounted, per customer."""
+    cumulative = np.column_stack([bg.expected_purchases(s, x, t_x, age) for s in steps])
+    per_month = np.diff(np.column_stack([np.zeros(len(cumulative)), cumulative]), axis=1)
+    return (per_month * discount).sum(axis=1), cumulative[:, -1]
+
+
+def _bootstrap(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
+               steps, discount, resamples: int, seed: int
+               ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Lifetime value refitted on resamples of the customers.
+
+    Each resample draws ``n`` customers with replacement (as weights, so a refit
+    costs one fit on the distinct rows), refits BG/NBD and Gamma-Gamma from the
+    point estimate with the penalty the point fit used, and values every customer
+    with the refitted parameters. A resample whose fit fails or does not converge
+    is left out (its column is NaN).
+
+    Returns
+    -------
+    draws : ndarray
+        (distinct customer rows, resamples): value over the horizon.
+    inverse : ndarray
+        The row of ``draws`` of each customer.
+    converged : int
+        Resamples that were valued.
+    """
+    n = len(x)
+    rows, inverse = np.unique(np.column_stack([x, t_x, age, value_key]), axis=0,
+                              return_inverse=True)
+    inverse = inverse.ravel()
+    ux, ut, uT, uv = (rows[:, i] for i in range(4))
+    draws = np.full((len(rows), resamples), np.nan)
+    rng = np.random.default_rng(seed)
+    converged = 0
+    for b in range(resamples):
+        weights = np.bincount(rng.integers(0, n, size=n), minlength=n)
+        try:
+            bg_b = BetaGeo(bg.penalizer).fit(x, t_x, age, weights=weights, start=bg)
+            gg_b = (GammaGamma(gg.penalizer).fit(x, m, weights=weights, start=gg)
+                    if gg is not None else None)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            continue
+        if (not bg_b.converged_ or abs(bg_b.params_["a"] - 1) < 1e-6
+                or (gg_b is not None and not gg_b.converged_)):
+            continue
+        value = gg_b.expected_value(ux, uv) if gg_b is not None else uv
+        with np.errstate(invalid="ignore", over="ignore"):
+            draws[:, b] = _discounted(bg_b, steps, discount, ux, ut, uT)[0] * value
+        converged += 1
+    return draws, inverse, converged
+
+
+def _not_shown(summary: pd.DataFrame) -> pd.DataFrame:
+    """The table when lifetime value is not shown: the customers' facts, no model values."""
+    table = pd.DataFrame({
+        "customer_id": summary["customer_id"].to_numpy(),
+        "frequency": summary["repeat_purchases"].to_numpy(),
+        "recency_weeks": summary["span_weeks"].to_numpy(dtype=float),
+        "T_weeks": summary["tenure_weeks"].to_numpy(dtype=float),
+        "monetary_value": summary["repeat_value"].to_numpy(dtype=float),
+        **{c: np.full(len(summary), np.nan) for c in _MODEL_COLUMNS},
+        "historical_value": summary["monetary"].to_numpy(dtype=float),
+        "method": "none",
+    })
+    return table[TABLE_COLUMNS]
+
+
+def _model(summary: pd.DataFrame, *, months: int, discount_monthly: float, penalizer: float,
+           min_repeat_customers: int, periods_per_month: float, resamples: int,
+           interval: float, seed: int, regions: pd.Series | None
+           ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """:func:`customer_ltv` with the per-region totals (see there and :func:`lifetime_value`)."""
+    report: dict = {"customers": int(len(summary)), "months": months,
+                    "discount_monthly": discount_monthly, "time_unit": "weeks",
+                    "repeat_customers": int((summary["repeat_purchases"] > 0).sum()),
+                    "method": "none"}
+    empty_regions = pd.DataFrame(columns=REGION_COLUMNS)
+    if summary.empty:
+        report["reason_key"] = "no_purchases"
+        return _not_shown(summary), report, empty_regions
+    x = summary["repeat_purchases"].to_numpy(dtype=float)
+    t_x = summary["span_weeks"].to_numpy(dtype=float)
+    age = summary["tenure_weeks"].to_numpy(dtype=float)
+    m = summary["repeat_value"].to_numpy(dtype=float)
+    steps = np.arange(1, months + 1) * periods_per_month
+    discount = (1 + discount_monthly) ** -np.arange(1, months + 1)
+
+    bg = gg = None
+    if report["repeat_customers"] < min_repeat_customers:
+        report.update(reason_key="few_repeat", min_repeat_customers=int(min_repeat_customers))
+    else:
+        bg, report["bgnbd_attempts"] = _fit_with_retries(BetaGeo, (x, t_x, age), penalizer)
+        if bg is None:
+            report["reason_key"] = "bgnbd_failed"
+        elif abs(bg.params_["a"] - 1) < 1e-6:
+            report["reason_key"] = "bgnbd_a_one"
+            bg = None
+    if bg is None:
+        return _not_shown(summary), report, empty_regions
+
+    report["bgnbd"] = bg.params_
+    gg, report["gammagamma_attempts"] = _fit_with_retries(GammaGamma, (x, m), penalizer)
+    repeat = (x > 0) & (m > 0)
+    # Undefined (not a warning in the report) when frequency or value is the same for all.
+    varied = repeat.sum() > 2 and np.ptp(x[repeat]) > 0 and np.ptp(m[repeat]) > 0
+    report["frequency_value_correlation"] = (
+        float(np.corrcoef(x[repeat], m[repeat])[0, 1]) if varied else None)
+    historical = summary["monetary"].to_numpy(dtype=float)
+    bought = np.maximum(historical, 0.0)  # returns beyond purchases: worth nothing, not less
+    if gg is not None:
+        report["gammagamma"] = gg.params_
+        value = gg.expected_value(x, m)
+        method = "bgnbd+gammagamma"
+    else:
+        value = bought / (x + 1)
+        method = "bgnbd+historical aov"
+    discounted, purchases = _discounted(bg, steps, discount, x, t_x, age)
+    ltv = discounted * value
+    low = high = np.full(len(x), np.nan)
+    draws = inverse = None
+    if resamples > 0:
+        draws, inverse, converged = _bootstrap(
+            x, t_x, age, m if gg is not None else value, bg=bg, gg=gg, m=m, steps=steps,
+            discount=discount, resamples=resamples, seed=seed)
+        report["bootstrap"] = {"resamples": int(resamples), "converged": int(converged),
+                               "interval": interval, "seed": int(seed)}
+        if converged >= max(resamples / 2, 2):
+            q = np.nanquantile(draws, [(1 - interval) / 2, (1 + interval) / 2], axis=1)
+            low, high = q[0][inverse], q[1][inverse]
+            totals = np.bincount(inverse, minlength=len(draws)) @ np.nan_to_num(draws)
+            totals = totals[~np.all(np.isnan(draws), axis=0)]
+            report["total_ltv_low"], report["total_ltv_high"] = (
+                float(v) for v in np.quantile(totals, [(1 - interval) / 2, (1 + interval) / 2]))
+        else:
+            draws = None
+    table = pd.DataFrame({
+        "customer_id": summary["customer_id"].to_numpy(),
+        "frequency": summary["repeat_purchases"].to_numpy(),
+        "recency_weeks": t_x, "T_weeks": age, "monetary_value": m,
+        "p_alive": bg.probability_alive(x, t_x, age), "expected_purchases": purchases,
+        "expected_value": value, "ltv": ltv, "ltv_low": low, "ltv_high": high,
+        "historical_value": historical, "method": method,
+    })[TABLE_COLUMNS]
+    report["method"] = method
+    report["total_ltv"] = float(np.nansum(ltv))
+    by_region = (_by_region(table, summary, regions, draws, inverse, interval, report)
+                 if regions is not None else empty_regions)
+    return table, report, by_region
+
+
+def _by_region(table: pd.DataFrame, summary: pd.DataFrame, regions: pd.Series,
+               draws: np.ndarray | None, inverse: np.ndarray | None, interval: float,
+               report: dict) -> pd.DataFrame:
+    """Value per region with the interval of the region's total (``draws`` summed per region)."""
+    region = summary["customer_id"].map(regions).to_numpy(dtype=object)
+    known = pd.notna(region)
+    report["customers_without_region"] = int((~known).sum())
+    codes, names = pd.factorize(pd.Series(region[known]), sort=True)
+    frame = pd.DataFrame({"region": names[codes], "ltv": table["ltv"].to_numpy()[known],
+                          "repeat": (table["frequency"].to_numpy()[known] > 0)})
+    out = frame.groupby("region", sort=True).agg(customers=("ltv", "size"),
+                                                repeat_customers=("repeat", "sum"),
+                                                ltv=("ltv", "sum"))
+    out = out.assign(ltv_low=np.nan, ltv_high=np.nan)
+    if draws is not None:
+        from scipy import sparse  # noqa: PLC0415 (only with intervals)
+
+        members = sparse.csr_matrix((np.ones(int(known.sum())), (codes, inverse[known])),
+                                    shape=(len(names), len(draws)))
+        ok = ~np.all(np.isnan(draws), axis=0)
+        totals = members @ np.nan_to_num(draws[:, ok])
+        q = np.quantile(totals, [(1 - interval) / 2, (1 + interval) / 2], axis=1)
+        out = out.assign(ltv_low=q[0], ltv_high=q[1])
+    out = out.reset_index().astype({"customers": "int64", "repeat_customers": "int64"})
+    return out.sort_values(["ltv", "region"], ascending=[False, True],
+                           kind="mergesort")[REGION_COLUMNS].reset_index(drop=True)
+
+
 def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
                  discount_monthly: float = 0.01, penalizer: float = 0.0,
                  min_repeat_customers: int = 20,
-                 periods_per_month: float = WEEKS_PER_MONTH) -> tuple[pd.DataFrame, dict]:
+                 periods_per_month: float = WEEKS_PER_MONTH, resamples: int = 0,
+                 interval: float = 0.9, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """Probability alive, expected purchases and value over ``months`` per customer.
+
+    The model alone, fitted on the whole history; :func:`lifetime_value` decides
+    whether the data can carry it (the holdout check) before the report shows it.
 
     Parameters
     ----------
@@ -279,96 +520,313 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
         L2 penalty of the first fit; larger ones (:data:`PENALIZERS`) are
         tried when a fit does not converge.
     min_repeat_customers : int
-        Fewer customers with repeat purchases than this: no model, the
-        historical value is used (too little data to estimate dropout).
+        Fewer customers with repeat purchases than this: no model (too little
+        data to estimate dropout).
     periods_per_month : float
         Weeks per month for the monthly steps.
+    resamples : int
+        Bootstrap resamples of the customers for ``ltv_low`` / ``ltv_high``
+        (0: no intervals). Each refits both models, starting from the point
+        estimate, and values every customer again.
+    interval : float
+        Coverage of the intervals (0.9: the 5th and 95th percentiles of the
+        resampled values).
+    seed : int
+        Seed of the resampling (the intervals are reproducible).
 
     Returns
     -------
     table : DataFrame
-        One row per customer with a purchase: ``customer_id``, ``frequency``,
-        ``recency_weeks``, ``T_weeks``, ``monetary_value``, ``p_alive``,
-        ``expected_purchases`` (over the horizon), ``expected_value``
-        (per purchase), ``ltv`` (discounted value over the horizon),
-        ``historical_value`` (the net value bought so far, ``monetary`` of the
-        summary; the historical fallbacks take it as 0 when returns exceed it)
-        and ``method`` (``bgnbd+gammagamma``, ``bgnbd+historical aov`` or
-        ``historical``).
+        One row per customer with a purchase (:data:`TABLE_COLUMNS`):
+        ``customer_id``, ``frequency``, ``recency_weeks``, ``T_weeks``,
+        ``monetary_value``, ``p_alive``, ``expected_purchases`` (over the
+        horizon), ``expected_value`` (per purchase), ``ltv`` (discounted value
+        over the horizon), ``ltv_low`` and ``ltv_high`` (the bootstrap interval
+        of ``ltv``: the uncertainty of the estimated parameters, not the spread
+        of what one customer will buy), ``historical_value`` (``monetary`` of
+        the summary) and ``method`` (``bgnbd+gammagamma``, ``bgnbd+historical
+        aov`` when Gamma-Gamma does not converge, or ``none``: the model columns
+        are NaN).
     report : dict
         Parameters, penalties tried, convergence, the frequency-value
-        correlation (Gamma-Gamma assumes none), customers, horizon, ``method``
-        (as in the table) and ``fallback_key`` when the historical value was
-        used: ``no_purchases``, ``few_repeat`` (with ``min_repeat_customers``),
-        ``bgnbd_failed`` (no penalty converged) or ``bgnbd_a_one`` (expected
-        purchases undefined). Keys and numbers only:
+        correlation (Gamma-Gamma assumes none), customers, horizon, ``method``,
+        ``total_ltv`` (and ``total_ltv_low`` / ``total_ltv_high``),
+        ``bootstrap`` (resamples, how many converged, interval, seed; intervals
+        are given when at least half converged) and ``reason_key`` when there
+        is no model: ``no_purchases``, ``few_repeat`` (with
+        ``min_repeat_customers``), ``bgnbd_failed`` (no penalty converged) or
+        ``bgnbd_a_one`` (expected purchases undefined). Keys and numbers only:
         :mod:`helpers.text.narrative.notes` says them in words.
     """
-    report: dict = {"customers": int(len(summary)), "months": months,
-                    "discount_monthly": discount_monthly, "time_unit": "weeks",
-                    "repeat_customers": int((summary["repeat_purchases"] > 0).sum())}
-    columns = ["customer_id", "frequency", "recency_weeks", "T_weeks", "monetary_value",
-               "p_alive", "expected_purchases", "expected_value", "ltv",
-               "historical_value", "method"]
-    if summary.empty:
-        report["fallback_key"] = "no_purchases"
-        return pd.DataFrame(columns=columns), report
-    x = summary["repeat_purchases"].to_numpy(dtype=float)
-    t_x = summary["span_weeks"].to_numpy(dtype=float)
-    age = summary["tenure_weeks"].to_numpy(dtype=float)
-    m = summary["repeat_value"].to_numpy(dtype=float)
-    steps = np.arange(1, months + 1) * periods_per_month
-    discount = (1 + discount_monthly) ** -np.arange(1, months + 1)
+    table, report, _ = _model(summary, months=months, discount_monthly=discount_monthly,
+                              penalizer=penalizer, min_repeat_customers=min_repeat_customers,
+                              periods_per_month=periods_per_month, resamples=resamples,
+                              interval=interval, seed=seed, regions=None)
+    return table, report
 
-    bg = gg = None
-    if report["repeat_customers"] < min_repeat_customers:
-        report.update(fallback_key="few_repeat", min_repeat_customers=int(min_repeat_customers))
-    else:
-        bg, report["bgnbd_attempts"] = _fit_with_retries(BetaGeo, (x, t_x, age), penalizer)
-        if bg is None:
-            report["fallback_key"] = "bgnbd_failed"
-        elif abs(bg.params_["a"] - 1) < 1e-6:
-            report["fallback_key"] = "bgnbd_a_one"
-            bg = None
-    if bg is not None:
-        report["bgnbd"] = bg.params_
-        gg, report["gammagamma_attempts"] = _fit_with_retries(GammaGamma, (x, m), penalizer)
-        repeat = (x > 0) & (m > 0)
-        report["frequency_value_correlation"] = (
-            float(np.corrcoef(x[repeat], m[repeat])[0, 1]) if repeat.sum() > 2 else None)
-        if gg is not None:
-            report["gammagamma"] = gg.params_
 
-    historical = summary["monetary"].to_numpy(dtype=float)
-    bought = np.maximum(historical, 0.0)  # returns beyond purchases: worth nothing, not less
-    if bg is None:
-        # Historical run rate: value per month of tenure (at least one month) x horizon.
-        tenure_months = np.maximum(age / periods_per_month, 1.0)
-        rate = bought / tenure_months
-        ltv = rate * discount.sum()
-        p_alive = np.full(len(x), np.nan)
-        purchases = (x + 1) / tenure_months * months
-        value = bought / (x + 1)
-        method = "historical"
-    else:
-        cumulative = np.column_stack([bg.expected_purchases(s, x, t_x, age) for s in steps])
-        per_month = np.diff(np.column_stack([np.zeros(len(x)), cumulative]), axis=1)
-        purchases = cumulative[:, -1]
-        p_alive = bg.probability_alive(x, t_x, age)
-        if gg is not None:
-            value = gg.expected_value(x, m)
-            method = "bgnbd+gammagamma"
-        else:
-            value = bought / (x + 1)
-            method = "bgnbd+historical aov"
-        ltv = (per_month * discount).sum(axis=1) * value
-    table = pd.DataFrame({
-        "customer_id": summary["customer_id"].to_numpy(),
-        "frequency": summary["repeat_purchases"].to_numpy(),
-        "recency_weeks": t_x, "T_weeks": age, "monetary_value": m,
-        "p_alive": p_alive, "expected_purchases": purchases, "expected_value": value,
-        "ltv": ltv, "historical_value": historical, "method": method,
-    })
-    report["method"] = method
-    report["total_ltv"] = float(np.nansum(ltv))
-    return table[columns], report
+# --------------------------------------------------------------------------- holdout check
+
+#: Days per month, for the month settings of the history and the holdout.
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def holdout_split(first_day: object, as_of: object, *, holdout_months: float | None = None
+                  ) -> dict:
+    """Where the history splits into a calibration part and a holdout part.
+
+    Parameters
+    ----------
+    first_day : date-like
+        The first purchase day of the history.
+    as_of : date-like
+        The day after the history (the summary's as-of day).
+    holdout_months : float, optional
+        Length of the holdout (rounded to whole days; at most the history).
+        Default: the last third of the history.
+
+    Returns
+    -------
+    dict
+        ``first_day``, ``split`` (the first day of the holdout: the calibration
+        part is the days before it), ``as_of`` (ISO dates), ``history_days``,
+        ``calibration_days`` and ``holdout_days`` (they add up).
+    """
+    first, end = pd.Timestamp(first_day).normalize(), pd.Timestamp(as_of).normalize()
+    history = max(int((end - first).days), 0)
+    hold = (round(holdout_months * DAYS_PER_MONTH) if holdout_months is not None
+            else round(history / 3))
+    hold = min(max(int(hold), 0), history)
+    split = end - pd.Timedelta(days=hold)
+    return {"first_day": f"{first:%Y-%m-%d}", "split": f"{split:%Y-%m-%d}",
+            "as_of": f"{end:%Y-%m-%d}", "history_days": history,
+            "calibration_days": history - hold, "holdout_days": hold}
+
+
+def _errors(predicted: np.ndarray, actual: np.ndarray) -> dict:
+    return {"mae": float(np.abs(predicted - actual).mean()),
+            "rmse": float(np.sqrt(((predicted - actual) ** 2).mean())),
+            "predicted": float(predicted.sum())}
+
+
+def holdout_data(days: pd.DataFrame, *, split: object, as_of: object) -> pd.DataFrame:
+    """Each customer's calibration summary at ``split`` and purchases in the holdout.
+
+    Parameters
+    ----------
+    days : DataFrame
+        :func:`helpers.analysis.customers.purchase_days`: ``customer_id``, ``day``.
+    split, as_of : date-like
+        First day of the holdout and the day after it.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with a purchase day before ``split``: ``customer_id``,
+        ``x`` (purchase days after the first, before ``split``), ``t_x`` (weeks
+        from the first to the last of them), ``T`` (weeks from the first to
+        ``split``) and ``actual`` (purchase days in ``[split, as_of)``).
+    """
+    split, end = pd.Timestamp(split).normalize(), pd.Timestamp(as_of).normalize()
+    day = pd.to_datetime(days["day"])
+    before = days.loc[(day < split).to_numpy()]
+    by = before.groupby("customer_id")["day"]
+    first, last, count = by.min(), by.max(), by.size()
+    after = days.loc[((day >= split) & (day < end)).to_numpy()]
+    actual = after.groupby("customer_id").size().reindex(first.index, fill_value=0)
+    return pd.DataFrame({"customer_id": first.index.to_numpy(),
+                         "x": (count - 1).to_numpy(dtype=float),
+                         "t_x": (last - first).dt.days.to_numpy(dtype=float) / 7,
+                         "T": (split - first).dt.days.to_numpy(dtype=float) / 7,
+                         "actual": actual.to_numpy(dtype=float)})
+
+
+def holdout_check(days: pd.DataFrame, *, split: object, as_of: object,
+                  penalizer: float = 0.0, min_repeat_customers: int = 20,
+                  tolerance: float = 0.25) -> dict:
+    """Fit BG/NBD on the purchases before ``split``; predict each customer's purchases after it.
+
+    The customers are those with a purchase before ``split``; their purchase days
+    in ``[split, as_of)`` are the actual holdout purchases. Two naive rules predict
+    the same: each customer's own rate (repeat purchases per week of age at the
+    split, x / T) and the mean rate of all of them (sum x / sum T), both times the
+    holdout's weeks.
+
+    The check passes when the model's root mean squared error per customer is
+    below the better naive rule's, and its total is within ``tolerance`` of the
+    actual total (a model that ranks customers well but misses the level would
+    misstate every region's total). The error compared is the squared one
+    because the model predicts each customer's *expected* purchases: the mean
+    absolute error is smallest for the median, which is 0 for most customers,
+    and would reward a rule that predicts nobody buys again. Both are reported.
+
+    Parameters
+    ----------
+    days : DataFrame
+        :func:`helpers.analysis.customers.purchase_days`: ``customer_id``, ``day``.
+    split, as_of : date-like
+        First day of the holdout and the day after it (:func:`holdout_split`).
+    penalizer : float
+        First L2 penalty of the fit (larger ones are tried as in :func:`customer_ltv`).
+    min_repeat_customers : int
+        Fewer customers with repeat purchases before ``split``: no fit.
+    tolerance : float
+        Largest relative error of the total predicted purchases.
+
+    Returns
+    -------
+    dict
+        ``customers``, ``repeat_customers`` (before the split), ``holdout_weeks``,
+        ``fitted`` (False: no fit, ``bgnbd_attempts`` says why), and when fitted:
+        ``bgnbd``, ``actual`` (holdout purchases), ``model``, ``own_rate``,
+        ``mean_rate`` (each ``mae``, ``rmse``, ``predicted``), ``baseline`` (the
+        better naive rule by RMSE), ``improvement`` (1 - model RMSE / baseline
+        RMSE), ``total_error`` (predicted / actual - 1; None when nothing was
+        bought), ``tolerance``, ``beats_baseline``, ``total_within_tolerance``
+        and ``passed``.
+    """
+    split, end = pd.Timestamp(split).normalize(), pd.Timestamp(as_of).normalize()
+    frame = holdout_data(days, split=split, as_of=end)
+    x, t_x, age, actual = (frame[c].to_numpy(dtype=float) for c in ("x", "t_x", "T", "actual"))
+    weeks = (end - split).days / 7
+    out: dict = {"customers": int(len(x)), "repeat_customers": int((x > 0).sum()),
+                 "holdout_weeks": weeks, "fitted": False}
+    if out["repeat_customers"] < max(min_repeat_customers, 1) or weeks <= 0:
+        return out
+    bg, out["bgnbd_attempts"] = _fit_with_retries(BetaGeo, (x, t_x, age), penalizer)
+    if bg is None or abs(bg.params_["a"] - 1) < 1e-6:
+        return out
+    with np.errstate(invalid="ignore", over="ignore"):
+        predicted = bg.expected_purchases(weeks, x, t_x, age)
+    if not np.all(np.isfinite(predicted)):
+        return out
+    model = _errors(predicted, actual)
+    own = _errors(x / age * weeks, actual)
+    mean = _errors(np.full(len(x), x.sum() / age.sum() * weeks), actual)
+    baseline = "own_rate" if own["rmse"] <= mean["rmse"] else "mean_rate"
+    best = own if baseline == "own_rate" else mean
+    total = float(actual.sum())
+    total_error = model["predicted"] / total - 1 if total > 0 else None
+    out.update(fitted=True, bgnbd=bg.params_, actual=total, model=model, own_rate=own,
+               mean_rate=mean, baseline=baseline,
+               improvement=1 - model["rmse"] / best["rmse"] if best["rmse"] > 0 else 0.0,
+               total_error=total_error, tolerance=tolerance,
+               beats_baseline=bool(model["rmse"] < best["rmse"]),
+               total_within_tolerance=bool(total_error is not None
+                                           and abs(total_error) <= tolerance))
+    out["passed"] = bool(out["beats_baseline"] and out["total_within_tolerance"])
+    return out
+
+
+def lifetime_value(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
+                   regions: pd.Series | None = None, months: int = 12,
+                   discount_monthly: float = 0.01, penalizer: float = 0.0,
+                   min_repeat_customers: int = 20, min_repeat_share: float = 0.05,
+                   holdout_months: float | None = None, min_calibration_months: float = 6,
+                   min_holdout_months: float = 3, tolerance: float = 0.25,
+                   resamples: int = 200, interval: float = 0.9, seed: int = 0,
+                   periods_per_month: float = WEEKS_PER_MONTH
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Lifetime value where the data can carry it, with intervals; otherwise why not.
+
+    The gate, in order (the first that fails is the note's ``reason_key``, and
+    the table's model columns are NaN):
+
+    1. ``no_purchases``: no customer bought before ``as_of``.
+    2. ``short_history``: the history (first purchase day to ``as_of``) split
+       by :func:`holdout_split` leaves less than ``min_calibration_months`` to
+       fit or ``min_holdout_months`` to test.
+    3. ``few_repeat`` / ``rare_repeat``: fewer than ``min_repeat_customers``
+       customers, or less than ``min_repeat_share`` of them, bought on more than
+       one day (with one purchase each, nothing shows how often or how long
+       customers buy).
+    4. ``holdout_not_fitted``, ``holdout_worse``, ``holdout_off``: the holdout
+       check (:func:`holdout_check`) could not fit the first part, the model did
+       not predict the holdout better than the naive rule, or its total missed
+       by more than ``tolerance``.
+    5. ``bgnbd_failed`` / ``bgnbd_a_one``: the fit on the whole history failed.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`helpers.analysis.customers.purchase_summary` on ``as_of``.
+    days : DataFrame
+        :func:`helpers.analysis.customers.purchase_days` on ``as_of``.
+    as_of : date-like
+        The day the prediction starts (the day after the period).
+    regions : Series, optional
+        Region of each customer (index ``customer_id``): the per-region table.
+    months, discount_monthly, penalizer, periods_per_month, resamples, interval, seed
+        As in :func:`customer_ltv`.
+    min_repeat_customers : int
+        Fewest customers with repeat purchases.
+    min_repeat_share : float
+        Smallest share of customers with repeat purchases.
+    holdout_months : float, optional
+        Length of the holdout; default the last third of the history.
+    min_calibration_months, min_holdout_months : float
+        Shortest calibration and holdout parts.
+    tolerance : float
+        Largest relative error of the holdout's total predicted purchases.
+
+    Returns
+    -------
+    table : DataFrame
+        :data:`TABLE_COLUMNS`, one row per customer with a purchase.
+    by_region : DataFrame
+        :data:`REGION_COLUMNS`: customers, repeat customers, value and the
+        interval of each region's total (empty when not shown or without
+        ``regions``).
+    note : dict
+        :func:`customer_ltv`'s report with ``shown``, ``gate`` (the settings),
+        ``history`` (:func:`holdout_split`), ``holdout`` (:func:`holdout_check`),
+        ``repeat_share`` and ``reason_key`` when not shown. Keys and numbers only.
+    """
+    customers = int(len(summary))
+    repeat = int((summary["repeat_purchases"] > 0).sum()) if customers else 0
+    gate = {"min_repeat_customers": int(min_repeat_customers),
+            "min_repeat_share": float(min_repeat_share),
+            "min_calibration_months": min_calibration_months,
+            "min_holdout_months": min_holdout_months, "tolerance": tolerance}
+    note: dict = {"customers": customers, "repeat_customers": repeat,
+                  "repeat_share": repeat / customers if customers else 0.0,
+                  "months": months, "discount_monthly": discount_monthly,
+                  "time_unit": "weeks", "method": "none", "shown": False, "gate": gate}
+    not_shown = (_not_shown(summary), pd.DataFrame(columns=REGION_COLUMNS))
+
+    def refuse(key: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+        note["reason_key"] = key
+        return (*not_shown, note)
+
+    if customers == 0 or days.empty:
+        return refuse("no_purchases")
+    history = holdout_split(pd.to_datetime(days["day"]).min(), as_of,
+                            holdout_months=holdout_months)
+    note["history"] = history
+    if (history["calibration_days"] < min_calibration_months * DAYS_PER_MONTH
+            or history["holdout_days"] < min_holdout_months * DAYS_PER_MONTH):
+        return refuse("short_history")
+    # The check runs (and its numbers are noted) even when too few customers repeat.
+    check = holdout_check(days, split=history["split"], as_of=history["as_of"],
+                          penalizer=penalizer, min_repeat_customers=min_repeat_customers,
+                          tolerance=tolerance)
+    note["holdout"] = check
+    if repeat < min_repeat_customers:
+        return refuse("few_repeat")
+    if note["repeat_share"] < min_repeat_share:
+        return refuse("rare_repeat")
+    if not check["fitted"]:
+        return refuse("holdout_not_fitted")
+    if not check["beats_baseline"]:
+        return refuse("holdout_worse")
+    if not check["total_within_tolerance"]:
+        return refuse("holdout_off")
+    table, report, by_region = _model(
+        summary, months=months, discount_monthly=discount_monthly, penalizer=penalizer,
+        min_repeat_customers=min_repeat_customers, periods_per_month=periods_per_month,
+        resamples=resamples, interval=interval, seed=seed, regions=regions)
+    note.update({k: v for k, v in report.items() if k not in note or k == "method"})
+    if "reason_key" in report:
+        return refuse(report["reason_key"])
+    note["shown"] = True
+    return table, by_region, note

@@ -10,7 +10,9 @@
 - ``concentration``: Gini, HHI, top-20% shares and plain statements;
 - ``rfm`` and ``segment_summary``; ``clusters``, ``cluster_profiles`` and
   ``cluster_scores`` (K-means with k by silhouette);
-- ``lifecycle`` and ``lifecycle_summary``; ``ltv`` (BG/NBD + Gamma-Gamma);
+- ``lifecycle`` and ``lifecycle_summary``; ``ltv`` (BG/NBD + Gamma-Gamma, with bootstrap
+  intervals) and ``ltv_regions`` (per region, with the interval of each total), both
+  without values when the data cannot carry the model (the note says why);
 - ``isolated_customers`` with their profile; ``partner_tiers`` and
   ``partner_summary``;
 - ``no_region``: the customers in no row of ``region_kpis``, one line per reason
@@ -66,7 +68,7 @@ from helpers.text.narrative.tiers import partner_reasons, with_partner_reasons
 from helpers.text.tables import format_cell
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "table", "section",
-           "audience", "FILES", "TABLES", "SECTION_TABLES"]
+           "audience", "ltv_shown", "FILES", "TABLES", "SECTION_TABLES"]
 
 #: Table name -> file in the region folder.
 FILES = {
@@ -80,6 +82,7 @@ FILES = {
     "lifecycle": "lifecycle.csv",
     "lifecycle_summary": "lifecycle_summary.csv",
     "ltv": "ltv.csv",
+    "ltv_regions": "ltv_regions.csv",
     "isolated_customers": "isolated_customers.csv",
     "partner_tiers": "partner_tiers.csv",
     "partner_summary": "partner_summary.csv",
@@ -141,6 +144,29 @@ def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
         cluster_description(row, clusters.FEATURES) for row in profiles.to_dict("records")])
     return {"clusters": labelled, "cluster_profiles": described,
             "cluster_scores": model.scores_}, note
+
+
+def _lifetime_value(ctx: Context, summary: pd.DataFrame, days: pd.DataFrame
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Lifetime value where the data carry it, per customer and per region of the report."""
+    a = ctx.config.analysis
+    level = ctx.scope.sublevel
+    regions = (ctx.customers.drop_duplicates("customer_id").set_index("customer_id")[level]
+               if level in ctx.customers.columns else None)
+    return ltv.lifetime_value(
+        summary, days, as_of=ctx.period.as_of, regions=regions, months=a.ltv_months,
+        discount_monthly=a.ltv_discount_monthly, penalizer=a.ltv_penalizer,
+        min_repeat_customers=a.ltv_min_repeat_customers,
+        min_repeat_share=a.ltv_min_repeat_share, holdout_months=a.ltv_holdout_months,
+        min_calibration_months=a.ltv_min_calibration_months,
+        min_holdout_months=a.ltv_min_holdout_months, tolerance=a.ltv_holdout_tolerance,
+        resamples=a.ltv_resamples, interval=a.ltv_interval, seed=a.ltv_seed)
+
+
+def ltv_shown(tables: dict) -> bool:
+    """Whether the data carried lifetime value (step 4's note): only then do reports and
+    step 5 use its values."""
+    return bool(tables["notes"]["ltv"].get("shown"))
 
 
 def _present(frame: pd.DataFrame, columns: list[str]) -> list[str]:
@@ -220,15 +246,14 @@ def insight_tables(ctx: Context) -> dict:
     summary = customers.purchase_summary(orders, as_of=as_of)
     rfm_table = segments.rfm(summary, bins=a.rfm_bins)
     notes["segments"] = segments.rfm_information(rfm_table, bins=a.rfm_bins)
-    stages = lifecycle.lifecycle(summary, customers.purchase_days(orders, as_of=as_of),
+    days = customers.purchase_days(orders, as_of=as_of)
+    stages = lifecycle.lifecycle(summary, days,
                                  as_of=as_of, customers=ctx.customers,
                                  new_months=a.new_months, at_risk_months=a.at_risk_months,
                                  churn_months=a.churn_months)
     notes["lifecycle"] = {"as_of": as_of, "new_months": a.new_months,
                           "at_risk_months": a.at_risk_months, "churn_months": a.churn_months}
-    value, notes["ltv"] = ltv.customer_ltv(summary, months=a.ltv_months,
-                                           discount_monthly=a.ltv_discount_monthly,
-                                           penalizer=a.ltv_penalizer)
+    value, value_regions, notes["ltv"] = _lifetime_value(ctx, summary, days)
     cluster_tables, notes["clusters"] = _clusters(summary, a)
     # each region's tier (step 5's rule), so that the gap table says "room to grow" for a
     # core or growing region below its expected customers instead of calling it a gap
@@ -241,7 +266,7 @@ def insight_tables(ctx: Context) -> dict:
               "lifecycle": stages,
               "lifecycle_summary": _with_meaning(
                   lifecycle.lifecycle_summary(stages, by_customer), "stage"),
-              "ltv": value, **cluster_tables}
+              "ltv": value, "ltv_regions": value_regions, **cluster_tables}
     tables["isolated_customers"], notes["isolation"] = _isolated(ctx, tables, by_customer)
     tiers = with_partner_reasons(partners.partner_tiers(
         ctx.customers, ctx.orders, period=p, stages=stages,
@@ -279,7 +304,7 @@ def insight_tables(ctx: Context) -> dict:
         "hot_spots": list(hot),
         "blank_regions": list(kpis.loc[kpis["customers"] == 0, "region"]),
         "isolated_customers": int(len(tables["isolated_customers"])),
-        "ltv_12m_total": notes["ltv"].get("total_ltv"),
+        "ltv_12m_total": notes["ltv"].get("total_ltv") if notes["ltv"]["shown"] else None,
         "partners_a": int((tiers["tier"] == "A").sum()) if len(tiers) else 0,
     }
     if len(outside):  # counted in the totals above, never tiered or a gap
@@ -426,14 +451,25 @@ def _clusters_table(ctx: Context, tables: dict) -> Table:
                            "description"])
 
 
-def _top_ltv(ctx: Context, tables: dict) -> Table:
+def _top_ltv(ctx: Context, tables: dict) -> Table | None:
+    if not ltv_shown(tables):  # the words say why, in place of the numbers
+        return None
     return ctx.show(tables["ltv"].sort_values("ltv", ascending=False), rows=10,
-                    file=FILES["ltv"], shown=["customer_id", "ltv", "p_alive",
-                                              "expected_purchases", "historical_value"])
+                    file=FILES["ltv"], shown=["customer_id", "ltv", "ltv_low", "ltv_high",
+                                              "p_alive", "expected_purchases",
+                                              "historical_value"])
 
 
 #: The partner flags, shown as one column of words.
 _FLAGS = ("flag_new", "flag_high_frequency", "flag_high_value", "flag_churned")
+
+
+def _ltv_regions(ctx: Context, tables: dict) -> Table | None:
+    if not ltv_shown(tables) or not len(tables["ltv_regions"]):
+        return None
+    return ctx.show(tables["ltv_regions"], rows=15, file=FILES["ltv_regions"],
+                    shown=["region", "customers", "repeat_customers", "ltv", "ltv_low",
+                           "ltv_high"])
 
 
 def _partners(ctx: Context, tables: dict) -> Table | None:
@@ -468,6 +504,7 @@ TABLES = {
     "clusters": _clusters_table,
     "lifecycle": lambda ctx, tables: _summary_table(ctx, tables, "lifecycle_summary", "stage"),
     "ltv": _top_ltv,
+    "ltv_regions": _ltv_regions,
     "partner_summary": lambda ctx, tables: ctx.show(
         tables["partner_summary"], rows=None, shown=["tier", "partners", "revenue",
                                                      "revenue_share", "high_value", "churned",
@@ -492,7 +529,8 @@ def table(ctx: Context, tables: dict, name: str) -> Table | None:
     Returns
     -------
     Table or None
-        None when there is nothing to show (no partner tiers).
+        None when there is nothing to show (no partner tiers; no lifetime value when the
+        data cannot carry it: :func:`ltv_shown`).
     """
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; expected one of {list(TABLES)}")
@@ -503,6 +541,7 @@ def table(ctx: Context, tables: dict, name: str) -> Table | None:
 #: :data:`TABLES`), by section key (``helpers.catalog.SECTIONS["04"]``).
 SECTION_TABLES: dict[str, tuple[str, ...]] = {
     **{key: (key,) for key in SECTIONS["04"]},
+    "ltv": ("ltv_regions", "ltv"),
     "partners": ("partner_summary", "partners"),
 }
 

@@ -28,7 +28,7 @@ from helpers.context import Blocks, Context
 from helpers.data.privacy import mask_pii
 from helpers.files import write_csv, write_json, write_xlsx
 from helpers.geo.territories import territory_map
-from helpers.steps.insight import audience
+from helpers.steps.insight import audience, ltv_shown
 from helpers.text.format import currency_name
 from helpers.text.lookup import say
 from helpers.text.markup import md_text
@@ -88,9 +88,10 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
     tiers = _with_territory(ctx, tiers)
     reps = ctx.prep.reps
     notes: list[str] = []
-    campaign = actions.segment_actions(insight["rfm"], ctx.prep.customers, reps=reps,
-                                       lifecycle=insight["lifecycle"], ltv=insight["ltv"],
-                                       channels=channels)
+    # Lifetime value only where step 4's checks let the report show it; else by value to date.
+    campaign = actions.segment_actions(
+        insight["rfm"], ctx.prep.customers, reps=reps, lifecycle=insight["lifecycle"],
+        ltv=insight["ltv"] if ltv_shown(insight) else None, channels=channels)
     partners = None
     if insight["partner_tiers"].empty:
         notes.append(say("no_partners", ctx.lang))

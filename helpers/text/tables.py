@@ -54,7 +54,7 @@ MAX_TEXT = 120
 KINDS: dict[str, str] = {
     **dict.fromkeys(["revenue", "revenue_prev", "revenue_last_year", "aov", "amount",
                      "marketing_spend", "revenue_per_customer", "revenue_per_rep", "spend",
-                     "new_spend", "floor", "cap", "ltv", "ltv_12m", "monetary",
+                     "new_spend", "floor", "cap", "ltv", "ltv_low", "ltv_high", "ltv_12m", "monetary",
                      "monetary_mean", "monetary_value", "historical_value", "expected_value",
                      "revenue_before", "revenue_now", "value_sum", "revenue_per_capita"],
                     "money"),
@@ -68,6 +68,7 @@ KINDS: dict[str, str] = {
                      "expected_customers", "customer_gap", "gap_rank", "population_10k",
                      "gdp_100m_cny", "customers_before", "customers_now", "quantity",
                      "orders_to_date", "high_value", "churned", "incomplete", "score",
+                     "repeat_customers",
                      "b_partners", "group", "k"], "count"),
     **dict.fromkeys(["gap_ratio", "roi", "marginal_return", "orders_per_customer", "gi_z",
                      "revenue_per_100m_gdp", "customers_per_million", "gini", "hhi",

@@ -248,16 +248,31 @@ def lifecycle(tables: dict, audience: Audience) -> str:
 
 @_topic("ltv")
 def ltv(tables: dict, audience: Audience) -> str:
-    """Expected lifetime value (BG/NBD and Gamma-Gamma), or why it fell back."""
+    """Expected lifetime value (BG/NBD and Gamma-Gamma) with its holdout check and
+    intervals, or why the data cannot carry it."""
     note, lang = tables["notes"]["ltv"], audience.lang
-    if note.get("fallback_key"):
-        return say("ltv_fallback", lang, reason=md_text(ltv_reason(note, lang)))
+    if not note.get("shown"):
+        return say("ltv_not_shown", lang, reason=md_text(ltv_reason(note, lang)))
     value, bg = tables["ltv"], note["bgnbd"]
     result = say("ltv", lang, n=note["customers"], repeat=note["repeat_customers"],
                  total=value["ltv"].sum(), months=note["months"],
                  discount=note["discount_monthly"], alive=value["p_alive"].median(),
                  gone=int((value["p_alive"] < 0.5).sum()), r=bg["r"], alpha=bg["alpha"],
                  a=bg["a"], b=bg["b"])
+    check, history = note["holdout"], note["history"]
+    best = check[check["baseline"]]
+    result += say("ltv_holdout", lang, split=history["split"], days=history["holdout_days"],
+                  predicted=check["model"]["predicted"], actual=check["actual"],
+                  error=check["total_error"], rmse=check["model"]["rmse"],
+                  improvement=check["improvement"], baseline=best["rmse"],
+                  rule=text("note", f"ltv_baseline_{check['baseline']}", lang))
+    boot = note.get("bootstrap")
+    if boot and note.get("total_ltv_low") is not None:
+        result += say("ltv_interval", lang, level=boot["interval"], low=note["total_ltv_low"],
+                      high=note["total_ltv_high"], resamples=boot["resamples"])
+    elif boot:
+        result += say("ltv_no_intervals", lang, converged=boot["converged"],
+                      resamples=boot["resamples"])
     if note["repeat_customers"] < 0.2 * note["customers"]:
         result += say("ltv_few_repeat", lang, share=note["repeat_customers"] / note["customers"])
     corr = note.get("frequency_value_correlation")

@@ -1,6 +1,6 @@
 """The notes of the analyses in words: how a method was computed and why it fell back.
 
-The analysis records keys and numbers (``reason_key``, ``fallback_key``, ``weights``,
+The analysis records keys and numbers (``reason_key``, ``weights``,
 ``eps_km`` ...; see :mod:`helpers.analysis.hotspots`, :mod:`~helpers.analysis.gaps`,
 :mod:`~helpers.analysis.isolation`, :mod:`~helpers.analysis.ltv` and
 :func:`helpers.analysis.monitor.compare_runs`). This module says them in English or
@@ -105,12 +105,32 @@ def isolation_reason(note: Mapping, lang: str = "en") -> str:
 
 
 def ltv_reason(note: Mapping, lang: str = "en") -> str:
-    """Why lifetime value fell back to the historical run rate (``fallback_key``)."""
-    key = note["fallback_key"]
-    if key == "few_repeat":
-        return _note("ltv_few_repeat", lang, repeat=note["repeat_customers"],
-                     min=note["min_repeat_customers"])
-    return _note(f"ltv_{key}", lang)
+    """Why lifetime value is not shown (``reason_key`` of
+    :func:`helpers.analysis.ltv.lifetime_value`), with the numbers that decided it."""
+    key, gate = note["reason_key"], note.get("gate", {})
+    history, check = note.get("history", {}), note.get("holdout", {})
+    values: dict = {}
+    if key == "short_history":
+        values = {"days": history["history_days"], "calibration": gate["min_calibration_months"],
+                  "holdout": gate["min_holdout_months"]}
+    elif key == "few_repeat":
+        values = {"repeat": note["repeat_customers"],
+                  "min": note.get("min_repeat_customers", gate.get("min_repeat_customers"))}
+    elif key == "rare_repeat":
+        values = {"repeat": note["repeat_customers"], "share": note["repeat_share"],
+                  "min": gate["min_repeat_share"]}
+    elif key == "holdout_not_fitted":
+        values = {"split": history["split"], "repeat": check["repeat_customers"]}
+    elif key == "holdout_worse":
+        best = check[check["baseline"]]
+        values = {"split": history["split"], "days": history["holdout_days"],
+                  "rmse": check["model"]["rmse"], "baseline": best["rmse"],
+                  "rule": _note(f"ltv_baseline_{check['baseline']}", lang)}
+    elif key == "holdout_off":
+        values = {"split": history["split"], "days": history["holdout_days"],
+                  "predicted": check["model"]["predicted"], "actual": check["actual"],
+                  "tolerance": check["tolerance"]}
+    return _note(f"ltv_{key}", lang, **values)
 
 
 def rfm_statements(note: Mapping, lang: str = "en") -> list[str]:
@@ -151,7 +171,7 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
         ``description`` (the neighbours), ``reason``, ``note`` (regions left out),
         ``scope``; ``gaps``: ``reason``, ``scope``, ``inputs`` (population only); ``isolation``: ``method``,
         ``reason``; ``segments``: ``statements`` (what RFM cannot tell apart); ``ltv``:
-        ``fallback``, ``gammagamma_fallback``; ``extent`` and ``no_region``: ``text`` (the
+        ``reason``, ``gammagamma_fallback``; ``extent`` and ``no_region``: ``text`` (the
         areas outside the market; the customers in no region row by reason).
     """
     out = {topic: dict(note) for topic, note in notes.items()}
@@ -204,8 +224,8 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
         balance["warning"] = partner_balance(balance, "en").strip()
     ltv = out.get("ltv")
     if ltv is not None:
-        if "fallback_key" in ltv:
-            ltv["fallback"] = ltv_reason(ltv)
+        if "reason_key" in ltv:
+            ltv["reason"] = ltv_reason(ltv)
         if ltv.get("method") == "bgnbd+historical aov":
             ltv["gammagamma_fallback"] = _note("ltv_gammagamma_failed", "en")
     return out
