@@ -153,7 +153,7 @@ class Analysis(_Strict):
     ltv_min_calibration_months: float = Field(6, gt=0)
     ltv_min_holdout_months: float = Field(3, gt=0)
     ltv_holdout_tolerance: float = Field(0.25, gt=0)
-    ltv_resamples: int = Field(100, ge=0, le=2000)
+    ltv_interval_draws: int = Field(500, ge=0, le=20000)
     ltv_interval: float = Field(0.9, gt=0, lt=1)
     ltv_seed: int = 0
 

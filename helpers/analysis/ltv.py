@@ -53,8 +53,7 @@ def _compress(*columns: np.ndarray, weights: np.ndarray | None = None
               ) -> tuple[list[np.ndarray], np.ndarray]:
     """Unique rows of the given columns and their summed weights (likelihood weights).
 
-    Without ``weights`` each row counts once; rows of weight 0 are left out (a
-    bootstrap resample that did not draw a customer).
+    Without ``weights`` each row counts once; rows of weight 0 are left out.
     """
     stacked = np.column_stack(columns)
     if weights is not None:
@@ -67,8 +66,8 @@ def _compress(*columns: np.ndarray, weights: np.ndarray | None = None
     return [unique[:, i] for i in range(unique.shape[1])], counts
 
 
-#: L-BFGS-B's tolerances: a fit, and a refit from a nearby optimum (a bootstrap resample,
-#: whose parameters move by far more than this between resamples).
+#: L-BFGS-B's tolerances: a fit, and a refit from a nearby optimum (``start``: the
+#: holdout check's models, whose parameters move by far more than this).
 _TOLERANCE = {"ftol": 1e-12, "gtol": 1e-8}
 _REFIT_TOLERANCE = {"ftol": 1e-8, "gtol": 1e-5}
 
@@ -132,11 +131,11 @@ class BetaGeo:
         frequency, recency, T : array-like
             Repeat purchases ``x``, recency ``t_x`` and age ``T`` per customer.
         weights : array-like, optional
-            How many times each customer counts (a bootstrap resample's draws);
-            default once each.
+            How many times each customer counts (e.g. repeated rows); default once
+            each.
         start : BetaGeo, optional
             A fitted model on the same customers whose optimum starts the search,
-            with looser tolerances (a bootstrap refit: ``ftol`` 1e-8, ``gtol`` 1e-5).
+            with looser tolerances (a refit: ``ftol`` 1e-8, ``gtol`` 1e-5).
         """
         x, t_x, age = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         if len(x) == 0:
@@ -323,50 +322,88 @@ def _discounted(bg: BetaGeo, steps: np.ndarray, discount: np.ndarray, x, t_x, ag
     return (per_month * discount).sum(axis=1), cumulative[:, -1]
 
 
-def _bootstrap(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
-               steps, discount, resamples: int, seed: int
-               ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Lifetime value refitted on resamples of the customers.
+def _hessian(f, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian of ``f`` at ``theta``."""
+    k = len(theta)
+    hess = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            ei, ej = np.eye(k)[i] * step, np.eye(k)[j] * step
+            hess[i, j] = hess[j, i] = (f(theta + ei + ej) - f(theta + ei - ej)
+                                       - f(theta - ei + ej) + f(theta - ei - ej)) / (4 * step**2)
+    return hess
 
-    Each resample draws ``n`` customers with replacement (as weights, so a refit
-    costs one fit on the distinct rows), refits BG/NBD and Gamma-Gamma from the
-    point estimate with the penalty the point fit used, and values every customer
-    with the refitted parameters. A resample whose fit fails or does not converge
-    is left out (its column is NaN).
+
+def _parameter_draws(log_likelihood, params: dict, data: tuple, weight: np.ndarray,
+                     size: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Draws of a fitted model's parameters from their large-sample distribution.
+
+    The log-parameters are taken as normal around the estimate with the inverse of the
+    observed information (the Hessian of the negative log-likelihood at the optimum,
+    by central differences) as covariance. None when that matrix is not positive
+    definite (a flat or boundary optimum: no interval can be stated).
+    """
+    theta = np.log(np.array(list(params.values()), dtype=float))
+
+    def nll(log_params):
+        with np.errstate(all="ignore"):
+            return -float((weight * log_likelihood(np.exp(log_params), *data)).sum())
+
+    try:
+        cov = np.linalg.inv(_hessian(nll, theta))
+        cov = (cov + cov.T) / 2
+        if not np.all(np.isfinite(cov)) or np.linalg.eigvalsh(cov).min() <= 0:
+            return None
+    except np.linalg.LinAlgError:
+        return None
+    return np.exp(rng.multivariate_normal(theta, cov, size=size))
+
+
+def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
+           steps, discount, size: int, seed: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """Lifetime value under ``size`` draws of the models' parameters (the model's own
+    uncertainty: :func:`_parameter_draws`), every customer valued with each draw.
 
     Returns
     -------
-    draws : ndarray
-        (distinct customer rows, resamples): value over the horizon.
+    draws : ndarray or None
+        (distinct customer rows, draws): value over the horizon; None when a model's
+        information matrix is not positive definite.
     inverse : ndarray
         The row of ``draws`` of each customer.
-    converged : int
-        Resamples that were valued.
     """
-    n = len(x)
     rows, inverse = np.unique(np.column_stack([x, t_x, age, value_key]), axis=0,
                               return_inverse=True)
     inverse = inverse.ravel()
     ux, ut, uT, uv = (rows[:, i] for i in range(4))
-    draws = np.full((len(rows), resamples), np.nan)
+    count = np.bincount(inverse, minlength=len(rows)).astype(float)
     rng = np.random.default_rng(seed)
-    converged = 0
-    for b in range(resamples):
-        weights = np.bincount(rng.integers(0, n, size=n), minlength=n)
-        try:
-            bg_b = BetaGeo(bg.penalizer).fit(x, t_x, age, weights=weights, start=bg)
-            gg_b = (GammaGamma(gg.penalizer).fit(x, m, weights=weights, start=gg)
-                    if gg is not None else None)
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-            continue
-        if (not bg_b.converged_ or abs(bg_b.params_["a"] - 1) < 1e-6
-                or (gg_b is not None and not gg_b.converged_)):
-            continue
-        value = gg_b.expected_value(ux, uv) if gg_b is not None else uv
-        with np.errstate(invalid="ignore", over="ignore"):
-            draws[:, b] = _discounted(bg_b, steps, discount, ux, ut, uT)[0] * value
-        converged += 1
-    return draws, inverse, converged
+    bg_draws = _parameter_draws(BetaGeo.log_likelihood, bg.params_, (ux, ut, uT), count,
+                                size, rng)
+    if bg_draws is None:
+        return None, inverse
+    gg_draws = None
+    if gg is not None:
+        buyers = (ux > 0) & (uv > 0)
+        gg_draws = _parameter_draws(GammaGamma.log_likelihood, gg.params_,
+                                    (ux[buyers], uv[buyers]), count[buyers], size, rng)
+        if gg_draws is None:
+            return None, inverse
+    draws = np.full((len(rows), size), np.nan)
+    for d in range(size):
+        bg_d = BetaGeo(bg.penalizer)
+        bg_d.params_ = dict(zip(bg.params_, bg_draws[d], strict=True))
+        if gg_draws is not None:
+            gg_d = GammaGamma(gg.penalizer)
+            gg_d.params_ = dict(zip(gg.params_, gg_draws[d], strict=True))
+            if gg_d.params_["q"] <= 1:  # no finite mean value: this draw says nothing
+                continue
+            value = gg_d.expected_value(ux, uv)
+        else:
+            value = uv
+        with np.errstate(all="ignore"):
+            draws[:, d] = _discounted(bg_d, steps, discount, ux, ut, uT)[0] * value
+    return draws, inverse
 
 
 def _not_shown(summary: pd.DataFrame) -> pd.DataFrame:
@@ -385,7 +422,7 @@ def _not_shown(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def _model(summary: pd.DataFrame, *, months: int, discount_monthly: float, penalizer: float,
-           min_repeat_customers: int, periods_per_month: float, resamples: int,
+           min_repeat_customers: int, periods_per_month: float, interval_draws: int,
            interval: float, seed: int, regions: pd.Series | None
            ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """:func:`customer_ltv` with the per-region totals (see there and :func:`lifetime_value`)."""
@@ -437,13 +474,13 @@ def _model(summary: pd.DataFrame, *, months: int, discount_monthly: float, penal
     ltv = discounted * value
     low = high = np.full(len(x), np.nan)
     draws = inverse = None
-    if resamples > 0:
-        draws, inverse, converged = _bootstrap(
-            x, t_x, age, m if gg is not None else value, bg=bg, gg=gg, m=m, steps=steps,
-            discount=discount, resamples=resamples, seed=seed)
-        report["bootstrap"] = {"resamples": int(resamples), "converged": int(converged),
-                               "interval": interval, "seed": int(seed)}
-        if converged >= max(resamples / 2, 2):
+    if interval_draws > 0:
+        draws, inverse = _draws(x, t_x, age, m if gg is not None else value, bg=bg, gg=gg, m=m,
+                                steps=steps, discount=discount, size=interval_draws, seed=seed)
+        valued = 0 if draws is None else int((~np.all(np.isnan(draws), axis=0)).sum())
+        report["intervals"] = {"method": "parameter_draws", "draws": int(interval_draws),
+                               "valued": valued, "interval": interval, "seed": int(seed)}
+        if draws is not None and valued >= max(interval_draws / 2, 2):
             q = np.nanquantile(draws, [(1 - interval) / 2, (1 + interval) / 2], axis=1)
             low, high = q[0][inverse], q[1][inverse]
             totals = np.bincount(inverse, minlength=len(draws)) @ np.nan_to_num(draws)
@@ -498,7 +535,7 @@ def _by_region(table: pd.DataFrame, summary: pd.DataFrame, regions: pd.Series,
 def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
                  discount_monthly: float = 0.01, penalizer: float = 0.0,
                  min_repeat_customers: int = 20,
-                 periods_per_month: float = WEEKS_PER_MONTH, resamples: int = 0,
+                 periods_per_month: float = WEEKS_PER_MONTH, interval_draws: int = 0,
                  interval: float = 0.9, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """Probability alive, expected purchases and value over ``months`` per customer.
 
@@ -524,15 +561,17 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
         data to estimate dropout).
     periods_per_month : float
         Weeks per month for the monthly steps.
-    resamples : int
-        Bootstrap resamples of the customers for ``ltv_low`` / ``ltv_high``
-        (0: no intervals). Each refits both models, starting from the point
-        estimate, and values every customer again.
+    interval_draws : int
+        Draws of the models' parameters for ``ltv_low`` / ``ltv_high`` (0: no
+        intervals): the log-parameters are normal around the estimate with the inverse
+        observed information as covariance (the models' own large-sample
+        uncertainty), and every customer is valued with each draw. No refit: a
+        few hundred draws cost about a second.
     interval : float
         Coverage of the intervals (0.9: the 5th and 95th percentiles of the
-        resampled values).
+        values under the draws).
     seed : int
-        Seed of the resampling (the intervals are reproducible).
+        Seed of the draws (the intervals are reproducible).
 
     Returns
     -------
@@ -541,8 +580,8 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
         ``customer_id``, ``frequency``, ``recency_weeks``, ``T_weeks``,
         ``monetary_value``, ``p_alive``, ``expected_purchases`` (over the
         horizon), ``expected_value`` (per purchase), ``ltv`` (discounted value
-        over the horizon), ``ltv_low`` and ``ltv_high`` (the bootstrap interval
-        of ``ltv``: the uncertainty of the estimated parameters, not the spread
+        over the horizon), ``ltv_low`` and ``ltv_high`` (the interval of ``ltv``
+        under the parameter draws: the uncertainty of the estimated parameters, not the spread
         of what one customer will buy), ``historical_value`` (``monetary`` of
         the summary) and ``method`` (``bgnbd+gammagamma``, ``bgnbd+historical
         aov`` when Gamma-Gamma does not converge, or ``none``: the model columns
@@ -551,8 +590,9 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
         Parameters, penalties tried, convergence, the frequency-value
         correlation (Gamma-Gamma assumes none), customers, horizon, ``method``,
         ``total_ltv`` (and ``total_ltv_low`` / ``total_ltv_high``),
-        ``bootstrap`` (resamples, how many converged, interval, seed; intervals
-        are given when at least half converged) and ``reason_key`` when there
+        ``intervals`` (``method`` ``parameter_draws``, ``draws``, how many were
+        ``valued``, interval, seed; intervals are given when at least half were
+        valued, none when an information matrix is not positive definite) and ``reason_key`` when there
         is no model: ``no_purchases``, ``few_repeat`` (with
         ``min_repeat_customers``), ``bgnbd_failed`` (no penalty converged) or
         ``bgnbd_a_one`` (expected purchases undefined). Keys and numbers only:
@@ -560,7 +600,7 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
     """
     table, report, _ = _model(summary, months=months, discount_monthly=discount_monthly,
                               penalizer=penalizer, min_repeat_customers=min_repeat_customers,
-                              periods_per_month=periods_per_month, resamples=resamples,
+                              periods_per_month=periods_per_month, interval_draws=interval_draws,
                               interval=interval, seed=seed, regions=None)
     return table, report
 
@@ -724,7 +764,7 @@ def lifetime_value(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
                    min_repeat_customers: int = 20, min_repeat_share: float = 0.05,
                    holdout_months: float | None = None, min_calibration_months: float = 6,
                    min_holdout_months: float = 3, tolerance: float = 0.25,
-                   resamples: int = 200, interval: float = 0.9, seed: int = 0,
+                   interval_draws: int = 200, interval: float = 0.9, seed: int = 0,
                    periods_per_month: float = WEEKS_PER_MONTH
                    ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Lifetime value where the data can carry it, with intervals; otherwise why not.
@@ -756,7 +796,7 @@ def lifetime_value(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
         The day the prediction starts (the day after the period).
     regions : Series, optional
         Region of each customer (index ``customer_id``): the per-region table.
-    months, discount_monthly, penalizer, periods_per_month, resamples, interval, seed
+    months, discount_monthly, penalizer, periods_per_month, interval_draws, interval, seed
         As in :func:`customer_ltv`.
     min_repeat_customers : int
         Fewest customers with repeat purchases.
@@ -824,7 +864,7 @@ def lifetime_value(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
     table, report, by_region = _model(
         summary, months=months, discount_monthly=discount_monthly, penalizer=penalizer,
         min_repeat_customers=min_repeat_customers, periods_per_month=periods_per_month,
-        resamples=resamples, interval=interval, seed=seed, regions=regions)
+        interval_draws=interval_draws, interval=interval, seed=seed, regions=regions)
     note.update({k: v for k, v in report.items() if k not in note or k == "method"})
     if "reason_key" in report:
         return refuse(report["reason_key"])

@@ -10,7 +10,7 @@
 - ``concentration``: Gini, HHI, top-20% shares and plain statements;
 - ``rfm`` and ``segment_summary``; ``clusters``, ``cluster_profiles`` and
   ``cluster_scores`` (K-means with k by silhouette);
-- ``lifecycle`` and ``lifecycle_summary``; ``ltv`` (BG/NBD + Gamma-Gamma, with bootstrap
+- ``lifecycle`` and ``lifecycle_summary``; ``ltv`` (BG/NBD + Gamma-Gamma, with intervals from the parameters' uncertainty
   intervals) and ``ltv_regions`` (per region, with the interval of each total), both
   without values when the data cannot carry the model (the note says why);
 - ``isolated_customers`` with their profile; ``partner_tiers`` and
@@ -160,7 +160,7 @@ def _lifetime_value(ctx: Context, summary: pd.DataFrame, days: pd.DataFrame
         min_repeat_share=a.ltv_min_repeat_share, holdout_months=a.ltv_holdout_months,
         min_calibration_months=a.ltv_min_calibration_months,
         min_holdout_months=a.ltv_min_holdout_months, tolerance=a.ltv_holdout_tolerance,
-        resamples=a.ltv_resamples, interval=a.ltv_interval, seed=a.ltv_seed)
+        interval_draws=a.ltv_interval_draws, interval=a.ltv_interval, seed=a.ltv_seed)
 
 
 def ltv_shown(tables: dict) -> bool:

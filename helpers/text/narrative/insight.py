@@ -266,13 +266,12 @@ def ltv(tables: dict, audience: Audience) -> str:
                   error=check["total_error"], rmse=check["model"]["rmse"],
                   improvement=check["improvement"], baseline=best["rmse"],
                   rule=text("note", f"ltv_baseline_{check['baseline']}", lang))
-    boot = note.get("bootstrap")
-    if boot and note.get("total_ltv_low") is not None:
-        result += say("ltv_interval", lang, level=boot["interval"], low=note["total_ltv_low"],
-                      high=note["total_ltv_high"], resamples=boot["resamples"])
-    elif boot:
-        result += say("ltv_no_intervals", lang, converged=boot["converged"],
-                      resamples=boot["resamples"])
+    drawn = note.get("intervals")
+    if drawn and note.get("total_ltv_low") is not None:
+        result += say("ltv_interval", lang, level=drawn["interval"], low=note["total_ltv_low"],
+                      high=note["total_ltv_high"], draws=drawn["draws"])
+    elif drawn:
+        result += say("ltv_no_intervals", lang)
     if note["repeat_customers"] < 0.2 * note["customers"]:
         result += say("ltv_few_repeat", lang, share=note["repeat_customers"] / note["customers"])
     corr = note.get("frequency_value_correlation")
