@@ -256,6 +256,8 @@ def test_reps_names_are_masked_in_the_report_unless_configured(national, monkeyp
     leaked = [n for n in reps["name"] if n in shown]
     assert not leaked, f"reps' names reached the report: {leaked[:3]}"
     assert "masked" in shown and "report.show_rep_names" in shown
+    # the playbook names each tier's regions in the report's language (not 广东省 in English)
+    assert "Guangdong" in shown and "广东省" not in shown
     actions, masked = strategy.shown_actions(ctx, tables)
     assert masked and len(actions) == len(tables["actions"])
     assert (actions["owner"] != tables["actions"]["owner"]).any()

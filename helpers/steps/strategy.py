@@ -30,7 +30,7 @@ from helpers.files import write_csv, write_json, write_xlsx
 from helpers.geo.territories import territory_map
 from helpers.steps.insight import audience, ltv_shown
 from helpers.text.format import currency_name
-from helpers.text.lookup import say
+from helpers.text.lookup import join, region_label, say
 from helpers.text.markup import md_text
 from helpers.text.narrative.budget import budget_notes, budget_reasons
 from helpers.text.narrative.notes import warning_texts
@@ -414,9 +414,12 @@ def playbook_section(ctx: Context, tables: dict) -> Blocks:
     """The playbook per tier and the first rows of the action list (reps' names masked
     unless configured, :func:`shown_actions`)."""
     shown, masked = shown_actions(ctx, tables)
+    tiers = tables["tiers"]  # each tier's regions named in the report's language
+    names = pd.Series(region_label(tiers, ctx.lang), index=tiers.index)
+    regions = names.groupby(tiers["tier"]).agg(lambda n: join(list(n), ctx.lang))
+    playbook = tables["playbook"].assign(regions=tables["playbook"]["tier"].map(regions))
     return Blocks(
-        ctx.show(tables["playbook"], rows=None, shown=["tier", "action", "owner", "kpi",
-                                                       "regions"]),
+        ctx.show(playbook, rows=None, shown=["tier", "action", "owner", "kpi", "regions"]),
         Markdown(say("intro_actions_masked" if masked else "intro_actions", ctx.lang)),
         ctx.show(shown, rows=15, file="actions.xlsx",
                  shown=["region", "tier", "action", "owner", "kpi", "evidence"]))
