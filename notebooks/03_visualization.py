@@ -40,18 +40,21 @@ from helpers.viz.maps import points, regions
 from helpers.viz.maps.area import MapArea
 
 tables = visuals.visual_tables(ctx)  # regions: provinces, or a province report's cities
+currency = ctx.config.project.currency  # named on every money axis
 area = MapArea.of(ctx.scope, ctx.config)  # the maps' country, a province report's cities, report.tiles
 Markdown(goals.first_note(goals.load_brief(ctx), "03"))
 
 # %% [markdown] tags=["section-revenue_by_region"]
 # ## Revenue and customers by region
 #
-# The longest bars are where the business is today. Regions outside the top group are
-# pooled as "Others" so small regions do not crowd the chart.
+# The longest bars are where the business is today; each title says how much the leader and
+# the top three bring. The regions outside the top are not drawn: a grey line under the bars
+# says how many they are and what they bring together.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
-charts.plot_region_bars(tables["regions"], value="revenue", top=12, lang=lang, ax=axes[0])
+charts.plot_region_bars(tables["regions"], value="revenue", top=12, lang=lang, currency=currency,
+                        ax=axes[0])
 charts.plot_region_bars(tables["regions"], value="customers", top=12, lang=lang, ax=axes[1])
 fig.tight_layout()
 
@@ -81,11 +84,13 @@ fig.tight_layout()
 # %% [markdown] tags=["section-customers_vs_revenue"]
 # ## Customers against revenue
 #
-# Regions above the trend earn more per customer than the rest; regions below have many
-# small customers, a case for up-selling.
+# The dashed line is the market's average revenue per customer (total revenue over total
+# customers, a line through the origin). Regions above it earn more per customer; regions
+# below it (orange) earn less, a case for up-selling: the title names those that would add
+# the most revenue at the market's average.
 
 # %%
-charts.plot_customers_vs_revenue(tables["regions"], lang=lang);
+charts.plot_customers_vs_revenue(tables["regions"], lang=lang, currency=currency);
 
 # %% [markdown] tags=["section-trend"]
 # ## Monthly revenue trend
@@ -94,7 +99,8 @@ charts.plot_customers_vs_revenue(tables["regions"], lang=lang);
 # down while the market grows.
 
 # %%
-charts.plot_trend(tables["monthly"], value="revenue", hue=tables["level"], top=6, lang=lang);
+charts.plot_trend(tables["monthly"], value="revenue", hue=tables["level"], top=6, lang=lang,
+                  currency=currency);
 
 # %% [markdown] tags=["section-order_values"]
 # ## How large is a typical order?
@@ -104,7 +110,7 @@ charts.plot_trend(tables["monthly"], value="revenue", hue=tables["level"], top=6
 # revenue. Returns are counted but cannot be placed on this axis.
 
 # %%
-charts.plot_order_values(tables["period_orders"], lang=lang);
+charts.plot_order_values(tables["period_orders"], lang=lang, currency=currency);
 
 # %% [markdown] tags=["section-segment_mix"]
 # ## What kind of customers does each region have?

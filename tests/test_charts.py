@@ -150,23 +150,55 @@ def test_charts_leave_rcparams_unchanged(kpis, monthly, session, lang):
 # --- region bars ---------------------------------------------------------------
 
 
-def test_region_bars_top_plus_others(kpis):
+def test_region_bars_top_then_the_rest_in_a_note_not_a_bar(kpis):
     before = kpis.copy()
     ax = plot_region_bars(kpis, top=5)
     bars = _bars(ax)
-    assert len(bars) == 6
+    assert len(bars) == 5  # no "Others" bar: the 15 others (1.2M) would dwarf 200k
     widths = [b.get_width() for b in bars]
-    assert widths[:5] == [200_000, 190_000, 180_000, 170_000, 160_000]
-    assert widths[5] == pytest.approx(kpis["revenue"].iloc[5:].sum())
+    assert widths == [200_000, 190_000, 180_000, 170_000, 160_000]
+    assert max(widths) == widths[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0] == "Region 0" and labels[-1] == "Others"
+    # the rest: 15 + 14 + ... + 1 = 120 (x 10k) = 1.2M of 2.1M = 57%
+    assert [t.get_text() for t in ax.texts] == [" 15 more provinces: 1.2 M CNY together (57%)"]
+    assert ax.get_title() == ("Region 0 leads with 10% of revenue\n"
+                              "the top 3 of 20 provinces bring 27%")
     pd.testing.assert_frame_equal(kpis, before)
+
+
+def test_region_bars_title_states_the_top_three_share():
+    # 3 of 10 regions bring 20 + 15 + 14 = 49 of 100
+    data = pd.DataFrame({"region": list("ABCDEFGHIJ"), "level": "city",
+                         "revenue": [20.0, 15, 14, 8, 8, 8, 8, 7, 6, 6]})
+    ax = plot_region_bars(data, top=4)
+    assert ax.get_title() == "A leads with 20% of revenue\nthe top 3 of 10 cities bring 49%"
+    assert max(b.get_width() for b in _bars(ax)) == 20.0
+    assert "6 more cities: 43 CNY together (43%)" in ax.texts[0].get_text()
+    zh = plot_region_bars(data, top=4, lang="zh")
+    assert zh.get_title() == "A收入占比最高（20%）\n前3个城市（共10个）合计占49%"
+    assert "其余6个城市合计43元（43%）" in zh.texts[0].get_text()
+    customers = plot_region_bars(data.assign(customers=data["revenue"] * 100), top=3,
+                                 value="customers")
+    assert customers.get_title().startswith("A leads with 20% of customers")
+    assert customers.texts[0].get_text() == " 7 more cities: 5,100 together (51%)"
+    assert customers.get_xlabel() == "Customers"
+
+
+def test_region_bars_money_axis_names_currency_and_unit(kpis):
+    ax = plot_region_bars(kpis, top=5, currency="USD")
+    assert ax.get_xlabel() == "Revenue (USD, k)"
+    assert ax.xaxis.get_major_formatter()(150_000, 0) == "150"
+    millions = plot_region_bars(kpis.assign(revenue=kpis["revenue"] * 100), top=5)
+    assert millions.get_xlabel() == "Revenue (CNY, M)"
+    assert millions.xaxis.get_major_formatter()(12_500_000, 0) == "12.5"
 
 
 def test_region_bars_no_others_when_all_fit(kpis):
     ax = plot_region_bars(kpis.head(4), top=15, value="customers")
     assert len(_bars(ax)) == 4
     assert "Others" not in [t.get_text() for t in ax.get_yticklabels()]
+    assert list(ax.texts) == []
 
 
 def test_region_bars_chinese_and_given_ax(kpis):
@@ -175,9 +207,10 @@ def test_region_bars_chinese_and_given_ax(kpis):
     assert out is ax and len(fig.axes) == 1
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0] == "地区0" and labels[-1] == "其他"
-    assert ax.get_title() == "各地区收入"
-    assert ax.get_xlabel() == "收入"
-    assert ax.xaxis.get_major_formatter()(200_000, 0) == "20万"
+    assert ax.get_title() == "地区0收入占比最高（10%）\n前3个省份（共20个）合计占27%"
+    assert ax.get_xlabel() == "收入（万元）"
+    assert ax.xaxis.get_major_formatter()(200_000, 0) == "20"
+    assert ax.texts[0].get_text() == " 其余17个省份合计153万元（73%）"
 
 
 def test_region_bars_skips_missing_values(kpis):
@@ -204,11 +237,12 @@ def test_share_pareto(kpis):
     # revenue 20..1 -> total 210; the top 11 make 20+...+10 = 165 = 78.6%, top 12 = 174 = 82.9%
     notes = [c.get_text() for c in twin.get_children() if isinstance(c, Annotation)]
     assert notes == ["12 of 20 regions make 80%"]
+    assert ax.get_title() == "12 of 20 provinces bring 80% of revenue"
 
 
 def test_share_chinese(kpis):
     ax = plot_share(kpis, value="customers", lang="zh")
-    assert ax.get_title() == "客户数集中度(帕累托)"
+    assert ax.get_title() == "12/20个省份贡献80%的客户数"
     notes = [c.get_text() for c in _twin(ax).get_children() if isinstance(c, Annotation)]
     assert notes == ["12/20 个地区贡献80%"]
 
@@ -241,7 +275,42 @@ def test_trend_top_groups(monthly):
 def test_trend_chinese(monthly):
     ax = plot_trend(monthly, lang="zh")
     assert ax.get_xlabel() == "月份"
-    assert ax.get_title() == "月度收入"
+    assert ax.get_ylabel() == "收入（万元）"
+    assert ax.get_title() == "最近3个月收入与之前3个月持平"  # six flat months
+
+
+def test_trend_title_states_the_change_and_who_led_it():
+    # 24 months: the last 12 against the 12 before. 广东 100 -> 130 a month, 浙江 50 -> 40:
+    # before 12 * 150 = 1,800, after 12 * 170 = 2,040, +13%; Guangdong rose most.
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    rows = [{"month": m, "province": p, "revenue": v * 1000.0}
+            for i, m in enumerate(months)
+            for p, v in (("广东省", 100 if i < 12 else 130), ("浙江省", 50 if i < 12 else 40))]
+    monthly = pd.DataFrame(rows)
+    found = charts.trend_change(monthly, hue="province")
+    assert found["months"] == 12 and found["change"] == pytest.approx(2040 / 1800 - 1)
+    assert found["lead"] == "广东省"
+    ax = plot_trend(monthly, hue="province")
+    assert ax.get_title() == ("Revenue up 13% in the last 12 months against the 12 before, "
+                              "led by Guangdong")
+    assert ax.get_ylabel() == "Revenue (CNY, k)"
+    zh = plot_trend(monthly, hue="province", lang="zh")
+    assert zh.get_title() == "最近12个月收入比之前12个月增长13%，广东省增长最多"
+    falling = monthly.assign(revenue=monthly["revenue"].where(
+        ~((monthly["province"] == "浙江省") & (monthly["month"] >= months[12])), 0.0))
+    # after: 12 * 130 = 1,560 against 1,800: -13%; Zhejiang fell most (-600)
+    down = plot_trend(falling, hue="province")
+    assert down.get_title() == ("Revenue down 13% in the last 12 months against the 12 before; "
+                                "largest drop: Zhejiang")
+    assert charts.trend_change(monthly.head(10)) is None  # five months: no title to state
+    assert plot_trend(monthly[monthly["month"] < months[4]]).get_title() == "Monthly Revenue"
+
+
+def test_trend_legend_sits_outside_the_plot(monthly):
+    ax = plot_trend(monthly, hue="channel", top=3)
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1
 
 
 # --- scatter -------------------------------------------------------------------
@@ -249,12 +318,40 @@ def test_trend_chinese(monthly):
 
 def test_customers_vs_revenue(kpis, themed):
     data = kpis.assign(customers=kpis["customers"].where(kpis.index != 19))
-    ax = plot_customers_vs_revenue(data, annotate=5)
-    assert len(ax.collections[0].get_offsets()) == 19
+    ax = plot_customers_vs_revenue(data, annotate=5, flag=0)
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 19
     assert [t.get_text() for t in ax.texts] == [f"Region {i}" for i in range(5)]
     zh = plot_customers_vs_revenue(kpis, annotate=2, lang="zh")
-    assert zh.get_xlabel() == "客户数" and zh.get_ylabel() == "收入"
+    assert zh.get_xlabel() == "客户数" and zh.get_ylabel() == "收入（万元）"
     assert "地区0" in [t.get_text() for t in zh.texts]
+
+
+def test_scatter_draws_the_line_its_text_names_and_labels_the_regions_below():
+    # slope = (100 + 300 + 200 + 400) / (10 + 10 + 20 + 20) = 1000 / 60 per customer;
+    # gaps: A 100 - 166.7 = -66.7, B 300 - 166.7 = +133.3, C 200 - 333.3 = -133.3,
+    # D 400 - 333.3 = +66.7: below the line C (furthest), then A.
+    data = pd.DataFrame({"region": list("ABCD"), "customers": [10, 10, 20, 20],
+                         "revenue": [100.0, 300.0, 200.0, 400.0]})
+    line = charts.per_customer_line(data)
+    assert line["slope"].iloc[0] == pytest.approx(1000 / 60)
+    assert np.allclose(line["gap"], [-200 / 3, 400 / 3, -400 / 3, 200 / 3])
+    ax = plot_customers_vs_revenue(data, annotate=0, flag=1)
+    trend = ax.lines[0]
+    x, y = trend.get_xdata(), trend.get_ydata()
+    assert x[0] == 0 and y[0] == 0 and y[1] / x[1] == pytest.approx(1000 / 60)
+    assert ax.get_title() == "Most room to up-sell: C\nbelow the market's 17 CNY per customer"
+    assert sorted(t.get_text() for t in ax.texts) == ["B", "C"]  # furthest below and above
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Market average: 17 CNY per customer",
+                      "Above the line (more revenue per customer)",
+                      "Below the line (room to up-sell)"]
+    below = ax.collections[1]  # orange points: C and A
+    assert sorted(map(tuple, below.get_offsets())) == [(10, 100), (20, 200)]
+    assert ax.get_ylabel() == "Revenue (CNY)"
+    zh = plot_customers_vs_revenue(data, annotate=0, flag=2, lang="zh")
+    assert zh.get_title() == "提升客户平均收入空间最大：C、A\n低于市场平均每客户17元"
+    ax.figure.canvas.draw()
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
 
 
 def test_customers_vs_revenue_labels_do_not_overlap(themed):
@@ -307,15 +404,15 @@ def test_lorenz_curve_and_gini_by_hand():
     curve = ax.lines[1]
     assert list(curve.get_xdata()) == [0, 0.25, 0.5, 0.75, 1.0]
     assert np.allclose(curve.get_ydata(), [0, 0.1, 0.2, 0.3, 1.0])
-    note = ax.texts[0].get_text()
-    assert "Gini 0.45" in note and "top 20% of regions hold 70%" in note
-    assert ax.get_title() == "Concentration of Revenue across regions (Lorenz curve)"
+    assert ax.get_legend().get_title().get_text() == "Gini 0.45"
+    assert ax.get_title() == "The top 20% of regions bring 70% of revenue"
 
 
 def test_lorenz_chinese_customers_and_series():
     ax = plot_lorenz(pd.Series([5.0, 5.0, -2.0]), unit="customers", lang="zh")
     # -2 counts as 0: values 0, 5, 5 -> Gini = (-2*0 + 0*5 + 2*5) / (3 * 10) = 1/3
-    assert "基尼系数 0.33" in ax.texts[0].get_text()
+    assert ax.get_legend().get_title().get_text() == "基尼系数 0.33"
+    assert ax.get_title() == "前20%的客户贡献50%的收入"  # the top 1 of 3 holds 5 of 10
     assert ax.get_xlabel() == "客户累计占比(从小到大)"
 
 
@@ -330,10 +427,13 @@ def test_order_values_histogram_median_mean_and_returns():
     assert "2 return or zero lines" in ax.texts[0].get_text()  # ...and counted
     assert ax.get_xscale() == "log"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["median 1k", "mean 3.02k"]  # median 1,000; mean 12,100 / 4
+    assert legend == ["median 1 k CNY", "mean 3.02 k CNY"]  # median 1,000; mean 12,100 / 4
+    assert ax.get_title() == "Half of the order lines are below 1 k CNY; the mean is 3.02 k CNY"
+    assert ax.get_xlabel() == "Order value (CNY, log scale)"
     zh = plot_order_values(orders, lang="zh")
-    assert zh.get_title() == "订单金额分布" and "中位数 0.1万" in [
-        t.get_text() for t in zh.get_legend().get_texts()]
+    assert zh.get_title() == "一半订单行低于1,000元，平均值3,025元"
+    assert zh.get_xlabel() == "订单金额（元，对数刻度）"
+    assert "中位数 1,000元" in [t.get_text() for t in zh.get_legend().get_texts()]
 
 
 # --- segment mix ---------------------------------------------------------------------
@@ -358,4 +458,7 @@ def test_segment_mix_shares_by_hand():
     zh = plot_segment_mix(data, lang="zh")
     assert [t.get_text() for t in zh.get_yticklabels()] == ["广东省", "江苏省", "浙江省"]
     assert "重要价值客户" in [t.get_text() for t in zh.get_legend().get_texts()]
-    assert zh.get_title() == "各地区客户分群(RFM)"
+    # slipping (about to sleep, cannot lose them, at risk, hibernating): Jiangsu's one
+    # customer is at risk (100%), Guangdong and Zhejiang have none
+    assert zh.get_title() == "江苏省流失风险客户占比最高（100%，橙色和红色）"
+    assert ax.get_title() == "Customer segments by region (RFM)"  # only "Others" slips

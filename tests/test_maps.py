@@ -177,7 +177,7 @@ def test_map_results_display_as_their_map(kpis, customers):
         assert page.count("<iframe srcdoc=") == 1 and result.map.get_name() in page
         assert "map-caption" in page and external_references(page) == []
     assert isinstance(region, RegionMapResult) and isinstance(points, CustomerMapResult)
-    assert repr(region) == "RegionMapResult(skipped=1, features=34, graduated=0)"
+    assert repr(region) == "RegionMapResult(skipped=1, features=34, graduated=0, labels=<5 names>)"
     assert repr(points) == (f"CustomerMapResult(skipped=7, hexagons=<{len(points.hexagons)} "
                             f"rows>, resolution={points.resolution})")
 
@@ -240,6 +240,48 @@ def test_region_map_tooltips_escaped_and_chinese(kpis):
     guangdong = next(t for t in (f["properties"]["tip"] for f in _features(zh)) if "广东省" in t)
     assert "客户数: 40" in guangdong and "收入: 400万" in guangdong and "同比增长: +12.0%" in guangdong
     assert "无客户" in zh and "收入" in zh
+
+
+def _labels(page: str) -> list[list]:
+    return json.loads(re.search(r"rows = (\[.*?\]);", page).group(1))
+
+
+def test_region_map_names_the_largest_and_the_blank_regions(kpis):
+    result = region_map(kpis, area=OFFLINE, label_top=3)
+    page = _html(result.map)
+    labels = _labels(page)
+    # the three largest by revenue, then the province without customers
+    assert [(name, kind) for _lat, _lon, name, kind in labels] == [
+        ("Guangdong", "top"), ("Zhejiang", "top"), ("Sichuan", "top"), ("Tibet", "blank")]
+    assert result.labels == ("Guangdong", "Zhejiang", "Sichuan", "Tibet")
+    outlines = OFFLINE.outlines("province").set_index("region")
+    for (lat, lon, _name, _kind), province in zip(labels, ["广东省", "浙江省", "四川省", "西藏自治区"],
+                                                  strict=True):
+        assert outlines.loc[province, "geometry"].contains(Point(lon, lat))  # inside its region
+    # 4.0M + 1.0M + 0.6M of 5,850,010 (regions with customers) = 96%
+    caption = re.search(r'class="map-caption"[^>]*>(.*?)</div>', page).group(1)
+    assert caption.startswith("Largest: Guangdong, Zhejiang, Sichuan (96% of revenue). "
+                              "No customers: Tibet. Colour:")
+    assert "wb-map-label" in page and "L.tooltip" in page
+    zh = region_map(kpis, area=OFFLINE, lang="zh")
+    zh_page = _html(zh.map)
+    assert [name for *_, name, _kind in _labels(zh_page)] == [
+        "广东省", "浙江省", "四川省", "江苏省", "西藏自治区"]
+    assert "收入最多：广东省、浙江省、四川省（占96%）。无客户：西藏自治区。" in zh_page
+    # a name from the data is escaped in the labels, and neither label nor caption runs it
+    assert html_text(IMG) in result.labels + region_map(kpis, area=OFFLINE).labels
+    assert IMG not in _page(region_map(kpis, area=OFFLINE).map)
+
+
+def test_city_map_names_cities_without_customers_from_the_outlines():
+    cities = pd.DataFrame({"region": ["广州市", "深圳市"], "region_en": ["Guangzhou", "Shenzhen"],
+                           "level": "city", "customers": [5, 3], "revenue": [500.0, 300.0]})
+    result = region_map(cities, area=MapArea(province="广东省", tiles=None), label_blank=2)
+    page = _html(result.map)
+    kinds = [kind for *_, kind in _labels(page)]
+    assert kinds == ["top", "top", "blank", "blank"]
+    caption = re.search(r'class="map-caption"[^>]*>(.*?)</div>', page).group(1)
+    assert "No customers: " in caption and " and 17 more." in caption  # 21 cities, 2 with customers
 
 
 def test_region_map_graduated_symbols_without_outlines():

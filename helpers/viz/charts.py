@@ -20,13 +20,22 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from helpers.analysis.concentration import concentration, lorenz
 from helpers.analysis.segments import SEGMENTS
-from helpers.text.format import MONEY_COLUMNS, PERCENT_COLUMNS, format_money
-from helpers.text.lookup import label, region_label, region_names, term
+from helpers.text.format import MONEY_COLUMNS, PERCENT_COLUMNS, currency_name, format_money
+from helpers.text.lookup import join, label, lang_code, region_label, region_names, term, text
 from helpers.text.markup import chart_text
+from helpers.text.tables import money_cell
 
 OTHERS_COLOR = "#b0b0b0"
 MAIN_COLOR = "#1f77b4"
 LINE_COLOR = "#d62728"
+#: Regions below the scatter's line (less revenue per customer than the market).
+BELOW_COLOR = "#ff7f0e"
+#: How a legend sits off the data: outside the plot, to the right of the Axes.
+OUTSIDE_RIGHT = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "frameon": False,
+                 "fontsize": "small"}
+#: The regions' plural for a level column's value (``provinces``, ``cities`` ...).
+_UNITS = {"province": "provinces", "city": "cities", "territory": "territories",
+          "country": "regions_unit"}
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -35,18 +44,123 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return ax
 
 
-def _value_formatter(value: str, lang: str) -> FuncFormatter:
+def _chart(key: str, lang: str, **values) -> str:
+    """A chart text of the catalog's ``chart`` section, as literal matplotlib text."""
+    return chart_text(text("chart", key, lang, **values))
+
+
+def _word(value: str, lang: str) -> str:
+    """A KPI's label inside a sentence: ``revenue`` (lower case in English), ``收入``."""
+    name = label(value, lang)
+    if lang_code(lang) == "en" and name[:1].isupper() and not name[1:2].isupper():
+        return name[0].lower() + name[1:]
+    return name
+
+
+def _pct(share: float) -> str:
+    """A share in a sentence: ``49%`` (``<1%`` for a small positive share)."""
+    if 0 < share < 0.005:
+        return "<1%"
+    return f"{share:.0%}"
+
+
+def money_text(amount: float, lang: str = "en", currency: str = "CNY") -> str:
+    """An amount in a chart sentence, in the language's habit with the currency:
+    ``4.2 M CNY``, ``8,193万元`` (never to the yuan above 1,000)."""
+    shown = money_cell(amount, lang)
+    name = currency_name(currency, lang)
+    if lang_code(lang) == "zh" and name == "元":
+        return f"{shown}{name}"
+    return f"{shown} {name}"
+
+
+def _count_text(value: float, lang: str) -> str:
+    return f"{float(value):,.0f}"
+
+
+def _amount(value: str, amount: float, lang: str, currency: str) -> str:
+    """``amount`` of column ``value`` in a sentence: money with its currency, else a count."""
+    return money_text(amount, lang, currency) if value in MONEY_COLUMNS else _count_text(amount,
+                                                                                          lang)
+
+
+def money_unit(top: float, lang: str = "en") -> tuple[float, str]:
+    """The unit a money axis reads in, from its largest absolute value.
+
+    Returns
+    -------
+    (float, str)
+        The scale and its name: ``(1e6, "M")``, ``(1e3, "k")`` in English;
+        ``(1e8, "亿")``, ``(1e4, "万")`` in Chinese; ``(1.0, "")`` for small amounts.
+    """
+    size = abs(float(top)) if np.isfinite(top) else 0.0
+    steps = ((1e8, "亿"), (1e4, "万")) if lang_code(lang) == "zh" else (
+        (1e9, "B"), (1e6, "M"), (1e3, "k"))
+    for step, name in steps:
+        if size >= step:
+            return step, name
+    return 1.0, ""
+
+
+def _scaled(value: float) -> str:
+    shown = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return "0" if shown in ("-0", "") else shown
+
+
+def money_axis(axis, value: str, top: float, lang: str = "en", currency: str = "CNY") -> str:
+    """Put a money axis in one unit: ticks scaled (``0, 5, 10``) and the label naming the
+    currency and the unit (``Revenue (CNY, M)``, ``收入（万元）``).
+
+    Parameters
+    ----------
+    axis : matplotlib Axis
+        ``ax.xaxis`` or ``ax.yaxis``.
+    value : str
+        The column shown (its label names the axis).
+    top : float
+        The largest absolute amount on the axis (sets the unit, :func:`money_unit`).
+    lang, currency : str
+        Report language and ``project.currency``.
+
+    Returns
+    -------
+    str
+        The axis label (also set on the axis).
+    """
+    scale, unit = money_unit(top, lang)
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: _scaled(v / scale)))
+    name, money = label(value, lang), currency_name(currency, lang)
+    words = (text("chart", "money_axis_unit", lang, value=name, currency=money, unit=unit)
+             if unit else text("chart", "money_axis", lang, value=name, currency=money))
+    axis.set_label_text(chart_text(words))
+    return words
+
+
+def _value_axis(axis, value: str, top: float, lang: str, currency: str) -> None:
+    """Label and ticks of an axis showing ``value``: money in one unit, shares in %,
+    counts with thousands separators."""
     if value in MONEY_COLUMNS:
-        return FuncFormatter(lambda v, _pos: format_money(v, lang))
+        money_axis(axis, value, top, lang, currency)
+        return
     if value in PERCENT_COLUMNS:
-        return PercentFormatter(1.0)
-    return FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+        axis.set_major_formatter(PercentFormatter(1.0))
+    else:
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    axis.set_label_text(chart_text(label(value, lang)))
 
 
 def _require(data: pd.DataFrame, *columns: str) -> None:
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise KeyError(f"missing column(s) {missing}; have {list(data.columns)}")
+
+
+def units_of(data: pd.DataFrame, lang: str = "en") -> str:
+    """The regions' plural in ``lang`` from the table's ``level`` (``provinces``,
+    ``城市``); ``regions`` when the table has none."""
+    levels = data["level"].dropna() if "level" in data.columns else pd.Series(dtype=object)
+    key = _UNITS.get(str(levels.iloc[0]), "regions_unit") if len(levels) else "regions_unit"
+    return label(key, lang)
 
 
 def _region_values(data: pd.DataFrame, value: str, lang: str) -> pd.Series:
@@ -60,28 +174,52 @@ def _region_values(data: pd.DataFrame, value: str, lang: str) -> pd.Series:
     return values.sort_values(ascending=False, kind="stable")
 
 
+def bars_title(values: pd.Series, value: str, units: str, lang: str = "en", k: int = 3) -> str:
+    """What the region bars show, from the numbers: the leading region's share and the
+    top ``k``'s (``Guangdong leads with 19% of revenue`` / ``the top 3 of 28 provinces
+    bring 49%``), on two lines; the plain title when the total is not positive."""
+    positive = values.clip(lower=0)
+    total = float(positive.sum())
+    if total <= 0 or not len(values):
+        return chart_text(label("title_bars", lang).format(value=label(value, lang)))
+    lead = _chart("bars_lead", lang, lead=values.index[0], value=_word(value, lang),
+                  lead_share=_pct(positive.iloc[0] / total))
+    if len(values) <= k:
+        return lead
+    top = _chart("bars_top", lang, k=k, n=len(values), units=units,
+                 top_share=_pct(positive.iloc[:k].sum() / total))
+    return f"{lead}\n{top}"
+
+
 def plot_region_bars(
     data: pd.DataFrame,
     *,
     value: str = "revenue",
     top: int = 15,
     lang: str = "en",
+    currency: str = "CNY",
     ax: Axes | None = None,
     **kwargs,
 ) -> Axes:
-    """Horizontal bars of ``value`` per region, top ``top`` plus one "Others" bar.
+    """Horizontal bars of ``value`` for the top ``top`` regions; the rest stated in a note.
+
+    The title states the finding (:func:`bars_title`). The regions beyond the top
+    are not drawn as a bar (their sum would dwarf the named ones and set the scale):
+    a grey row under the bars says how many there are, their total and their share.
 
     Parameters
     ----------
     data : DataFrame
-        Region KPI table with ``region``, ``region_en`` and the ``value`` column.
+        Region KPI table with ``region``, ``region_en`` and the ``value`` column
+        (``level`` names the regions' kind in the title: provinces, cities).
     value : str, default "revenue"
         Column to plot (``revenue``, ``customers``, ``orders`` ...).
     top : int, default 15
-        Number of regions shown by name; the rest are summed into one grey bar
-        labelled "Others" / "其他" (drawn only when there is a rest).
+        Number of regions drawn by name.
     lang : {"en", "zh"}, default "en"
         Language of names, axis labels and title.
+    currency : str, default "CNY"
+        ``project.currency``, named on a money axis (``Revenue (CNY, M)``, ``收入（万元）``).
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure is created when None.
     **kwargs
@@ -90,24 +228,38 @@ def plot_region_bars(
     Returns
     -------
     matplotlib Axes
+        The note on the regions left out (when there are any) is the Axes' text.
     """
     values = _region_values(data, value, lang)
+    units = units_of(data, lang)
     shown = values.iloc[:top]
     rest = values.iloc[top:]
-    colors = [MAIN_COLOR] * len(shown)
-    if len(rest):
-        shown = pd.concat([shown, pd.Series([rest.sum()], index=[label("others", lang)])])
-        colors.append(OTHERS_COLOR)
-    ax = _axes(ax, (8, 0.35 * len(shown) + 1.5))
-    kwargs.setdefault("color", colors)
-    positions = np.arange(len(shown))
+    rows = len(shown) + (1 if len(rest) else 0)
+    ax = _axes(ax, (8, 0.35 * rows + 1.5))
+    kwargs.setdefault("color", MAIN_COLOR)
+    positions = np.arange(len(shown), dtype=float)
     ax.barh(positions, shown.to_numpy(), **kwargs)
-    ax.set_yticks(positions, labels=[chart_text(n) for n in shown.index])
-    ax.invert_yaxis()  # largest on top
-    ax.xaxis.set_major_formatter(_value_formatter(value, lang))
-    ax.set_xlabel(label(value, lang))
+    ticks, names = list(positions), [chart_text(n) for n in shown.index]
+    if len(rest):
+        total = float(values.clip(lower=0).sum())
+        share = float(rest.clip(lower=0).sum()) / total if total > 0 else 0.0
+        row = len(shown) + 0.2  # a gap above the note: it is not a bar
+        ax.text(0, row, " " + _chart("bars_rest", lang, n=len(rest), units=units,
+                                     amount=_amount(value, float(rest.sum()), lang, currency),
+                                     share=_pct(share)),
+                va="center", ha="left", fontsize="small", color="dimgrey")
+        ticks.append(row)
+        names.append(chart_text(label("others", lang)))
+        ax.set_ylim(row + 0.7, -0.6)
+    ax.set_yticks(ticks, labels=names)
+    if len(rest):
+        ax.get_yticklabels()[-1].set_color("dimgrey")
+    else:
+        ax.invert_yaxis()  # largest on top
+    _value_axis(ax.xaxis, value, float(shown.abs().max()) if len(shown) else 0.0, lang,
+                currency)
     ax.set_ylabel(label("region", lang))
-    ax.set_title(label("title_bars", lang).format(value=label(value, lang)))
+    ax.set_title(bars_title(values, value, units, lang))
     return ax
 
 
@@ -123,7 +275,8 @@ def plot_share(
 
     Bars show the shares sorted from largest to smallest; a line on a twin axis
     shows the cumulative share, with the 80% level drawn and the number of regions
-    that together reach 80% annotated.
+    that together reach 80% annotated; the title states that number
+    (``5 of 28 provinces bring 80% of revenue``).
 
     Parameters
     ----------
@@ -179,8 +332,64 @@ def plot_share(
             textcoords="offset points",
             arrowprops={"arrowstyle": "->", "color": "grey"},
         )
-    ax.set_title(label("title_share", lang).format(value=label(value, lang)))
+    if total > 0:
+        ax.set_title(_chart("share_title", lang, n=n80, total=len(shares),
+                            units=units_of(data, lang), value=_word(value, lang)))
+    else:
+        ax.set_title(label("title_share", lang).format(value=label(value, lang)))
     return ax
+
+
+def trend_change(monthly: pd.DataFrame, value: str = "revenue",
+                 hue: str | None = None) -> dict | None:
+    """The change a trend chart's title states: the last months against as many before.
+
+    The window is 12 months when the table covers at least 24 months, else 3 when it
+    covers at least 6 (None below that, or when the earlier window's total is not
+    positive). The months are the table's calendar months, the last one included.
+
+    Returns
+    -------
+    dict or None
+        ``months`` (the window), ``before`` and ``after`` (the totals), ``change``
+        (``after / before - 1``) and, with ``hue``, ``lead``: the group whose total
+        rose most (fell most when the total fell).
+    """
+    frame = monthly.assign(month=pd.to_datetime(monthly["month"]),
+                           **{value: pd.to_numeric(monthly[value], errors="coerce")})
+    months = np.sort(frame["month"].dropna().unique())
+    window = 12 if len(months) >= 24 else 3 if len(months) >= 6 else 0
+    if not window:
+        return None
+    after_months, before_months = months[-window:], months[-2 * window:-window]
+    after = frame[frame["month"].isin(after_months)]
+    before = frame[frame["month"].isin(before_months)]
+    total_before, total_after = float(before[value].sum()), float(after[value].sum())
+    if total_before <= 0:
+        return None
+    found = {"months": window, "before": total_before, "after": total_after,
+             "change": total_after / total_before - 1}
+    if hue is not None:
+        delta = (after.groupby(hue)[value].sum()
+                 .sub(before.groupby(hue)[value].sum(), fill_value=0.0))
+        if len(delta):
+            found["lead"] = delta.idxmax() if found["change"] >= 0 else delta.idxmin()
+    return found
+
+
+def trend_title(found: dict | None, value: str, lang: str = "en", names=None) -> str:
+    """A trend chart's title from :func:`trend_change` (``Revenue up 12% in the last 12
+    months against the 12 before, led by Guangdong``); the plain title without one."""
+    if found is None:
+        return chart_text(label("title_trend", lang).format(value=label(value, lang)))
+    change = found["change"]
+    key = "trend_flat" if round(change, 3) == 0 else "trend_up" if change > 0 else "trend_down"
+    words = text("chart", key, lang, value=label(value, lang), months=found["months"],
+                 change=_pct(abs(change)))
+    if "lead" in found and key != "trend_flat":
+        lead = (names or {}).get(found["lead"], found["lead"])
+        words += text("chart", "trend_led" if change > 0 else "trend_drag", lang, lead=lead)
+    return chart_text(words)
 
 
 def plot_trend(
@@ -191,10 +400,15 @@ def plot_trend(
     top: int = 6,
     names=None,
     lang: str = "en",
+    currency: str = "CNY",
     ax: Axes | None = None,
     **kwargs,
 ) -> Axes:
     """Monthly line(s) of ``value``; one line per group when ``hue`` is given.
+
+    The title states the change of the last months against as many before, and the
+    group that led it (:func:`trend_change`, :func:`trend_title`); the legend sits
+    outside the plot, right of it.
 
     Parameters
     ----------
@@ -215,6 +429,8 @@ def plot_trend(
         (广东省 -> Guangdong in English); other groups as they are.
     lang : {"en", "zh"}, default "en"
         Language of labels, legend and title.
+    currency : str, default "CNY"
+        ``project.currency``, named on a money axis.
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure is created when None.
     **kwargs
@@ -235,46 +451,92 @@ def plot_trend(
     if hue is None:
         series = frame.groupby("month")[value].sum().sort_index()
         ax.plot(series.index, series.to_numpy(), **kwargs)
+        top_value = float(series.abs().max()) if len(series) else 0.0
     else:
         table = frame.pivot_table(
             index="month", columns=hue, values=value, aggfunc="sum", fill_value=0
         ).sort_index()
         order = table.sum().sort_values(ascending=False, kind="stable").index[:top]
         if names is None and hue in ("province", "territory", "city", "region"):
-            names = dict(zip(order, region_names(order, lang), strict=True))
+            groups = table.columns
+            names = dict(zip(groups, region_names(groups, lang), strict=True))
         names = names or {}
         for group in order:
             ax.plot(table.index, table[group].to_numpy(), label=chart_text(names.get(group, group)),
                     **kwargs)
-        ax.legend(title=label(hue, lang), fontsize="small")
-    ax.yaxis.set_major_formatter(_value_formatter(value, lang))
+        ax.legend(title=label(hue, lang), **OUTSIDE_RIGHT)
+        top_value = float(table[order].abs().to_numpy().max()) if len(order) else 0.0
+    _value_axis(ax.yaxis, value, top_value, lang, currency)
     ax.set_xlabel(label("month", lang))
-    ax.set_ylabel(label(value, lang))
-    ax.set_title(label("title_trend", lang).format(value=label(value, lang)))
+    ax.set_title(trend_title(trend_change(frame, value, hue), value, lang, names))
     ax.tick_params(axis="x", labelrotation=30)  # autofmt_xdate would hide other axes' ticks
     return ax
+
+
+def per_customer_line(data: pd.DataFrame) -> pd.DataFrame:
+    """The scatter's line and each region's place against it.
+
+    The line goes through the origin with the market's revenue per customer as its
+    slope: total revenue / total customers of the regions shown. That is the
+    weighted least-squares line through the origin when a region's revenue varies in
+    proportion to its customers (weights 1 / customers, the ratio estimator), and it
+    reads plainly: above it a region earns more per customer than the market, below
+    it less.
+
+    Parameters
+    ----------
+    data : DataFrame
+        ``customers`` and ``revenue`` per region (rows missing either are left out).
+
+    Returns
+    -------
+    DataFrame
+        The rows kept, with ``slope`` (the market's revenue per customer, the same
+        in every row) and ``gap`` (revenue minus ``slope * customers``: above the
+        line when positive; below it, the revenue the region would add at the
+        market's revenue per customer).
+    """
+    frame = data.assign(customers=pd.to_numeric(data["customers"], errors="coerce"),
+                        revenue=pd.to_numeric(data["revenue"], errors="coerce"))
+    frame = frame.dropna(subset=["customers", "revenue"])
+    customers = float(frame["customers"].clip(lower=0).sum())
+    slope = float(frame["revenue"].sum()) / customers if customers > 0 else np.nan
+    return frame.assign(slope=slope, gap=frame["revenue"] - slope * frame["customers"])
 
 
 def plot_customers_vs_revenue(
     data: pd.DataFrame,
     *,
-    annotate: int = 15,
+    annotate: int = 5,
+    flag: int = 3,
     lang: str = "en",
+    currency: str = "CNY",
     ax: Axes | None = None,
     **kwargs,
 ) -> Axes:
-    """Scatter of customers (x) against revenue (y), one labelled point per region.
+    """Scatter of customers (x) against revenue (y), with the market's revenue per customer.
+
+    The dashed line is :func:`per_customer_line` (through the origin, slope the
+    market's revenue per customer). Regions below it are orange: they would add the
+    most revenue at the market's revenue per customer (room to up-sell). Named are
+    the ``annotate`` largest regions by revenue and the ``flag`` furthest below and
+    above the line (by revenue, not by ratio, so a tiny region does not lead); the
+    title names the ``flag`` regions below. Labels are moved apart where regions sit
+    close together (``adjustText``), with a thin leader line.
 
     Parameters
     ----------
     data : DataFrame
         Region KPI table with ``region``, ``region_en``, ``customers`` and
         ``revenue``; rows missing either number are left out.
-    annotate : int, default 15
-        Number of regions (largest revenue first) whose names are written next to
-        their point, so a chart of 300 cities stays readable.
+    annotate : int, default 5
+        Largest regions by revenue whose names are written next to their point.
+    flag : int, default 3
+        Regions named furthest below and furthest above the line.
     lang : {"en", "zh"}, default "en"
         Language of names, labels and title.
+    currency : str, default "CNY"
+        ``project.currency``, named on the revenue axis and in the legend.
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure is created when None.
     **kwargs
@@ -283,32 +545,45 @@ def plot_customers_vs_revenue(
     Returns
     -------
     matplotlib Axes
+        ``ax.lines[0]`` is the line; the legend is outside the plot, right of it.
     """
     _require(data, "customers", "revenue")
-    frame = pd.DataFrame(
-        {
-            "name": region_label(data, lang),
-            "customers": pd.to_numeric(data["customers"], errors="coerce"),
-            "revenue": pd.to_numeric(data["revenue"], errors="coerce"),
-        }
-    ).dropna(subset=["customers", "revenue"])
+    frame = per_customer_line(data.assign(name=region_label(data, lang)))
     ax = _axes(ax, (8, 6))
-    kwargs.setdefault("color", MAIN_COLOR)
     kwargs.setdefault("alpha", 0.8)
-    ax.scatter(frame["customers"], frame["revenue"], **kwargs)
-    labelled = frame.nlargest(annotate, "revenue")
-    texts = [ax.text(row.customers, row.revenue, chart_text(row.name), fontsize="small")
-             for row in labelled.itertuples()]
+    below = frame["gap"] < 0
+    slope = float(frame["slope"].iloc[0]) if len(frame) else np.nan
+    if np.isfinite(slope) and len(frame) >= 2:
+        right = float(frame["customers"].max()) * 1.05
+        ax.plot([0, right], [0, slope * right], color="grey", linestyle="--", linewidth=1,
+                label=_chart("scatter_line", lang, avg=money_text(slope, lang, currency)))
+        ax.scatter(frame.loc[~below, "customers"], frame.loc[~below, "revenue"],
+                   color=MAIN_COLOR, label=_chart("scatter_above", lang), **kwargs)
+        ax.scatter(frame.loc[below, "customers"], frame.loc[below, "revenue"],
+                   color=BELOW_COLOR, label=_chart("scatter_below", lang), **kwargs)
+        ax.legend(**OUTSIDE_RIGHT)
+    else:
+        ax.scatter(frame["customers"], frame["revenue"], color=MAIN_COLOR, **kwargs)
+    under = frame[below].nsmallest(flag, "gap") if flag else frame.iloc[:0]
+    over = frame[~below & (frame["gap"] > 0)].nlargest(flag, "gap") if flag else frame.iloc[:0]
+    named = pd.concat([frame.nlargest(annotate, "revenue"), under, over])
+    named = named[~named.index.duplicated()]
+    texts = [ax.text(row.customers, row.revenue, chart_text(row.name), fontsize="small",
+                     color=BELOW_COLOR if row.gap < 0 and row.Index in under.index else "black")
+             for row in named.itertuples()]
     if texts:  # move labels apart where regions sit close together, with a thin leader line
         from adjustText import adjust_text
 
-        adjust_text(texts, x=labelled["customers"].to_numpy(), y=labelled["revenue"].to_numpy(),
+        adjust_text(texts, x=named["customers"].to_numpy(), y=named["revenue"].to_numpy(),
                     ax=ax, arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})
-    ax.xaxis.set_major_formatter(_value_formatter("customers", lang))
-    ax.yaxis.set_major_formatter(_value_formatter("revenue", lang))
-    ax.set_xlabel(label("customers", lang))
-    ax.set_ylabel(label("revenue", lang))
-    ax.set_title(label("title_scatter", lang))
+    _value_axis(ax.xaxis, "customers", 0.0, lang, currency)
+    top_value = float(frame["revenue"].abs().max()) if len(frame) else 0.0
+    _value_axis(ax.yaxis, "revenue", top_value, lang, currency)
+    if len(under) and np.isfinite(slope):
+        ax.set_title(_chart("scatter_title", lang, below=join(under["name"], lang)) + "\n"
+                     + _chart("scatter_subtitle", lang, avg=money_text(slope, lang, currency)))
+    else:
+        ax.set_title(label("title_scatter", lang))
     return ax
 
 
@@ -350,8 +625,9 @@ def plot_lorenz(
     Returns
     -------
     matplotlib Axes
-        The note with the Gini coefficient and the top-20% share is the Axes'
-        text at the upper left.
+        The title states the top 20%'s share (``The top 20% of customers bring 71%
+        of revenue``); the legend's title at the upper left (where the curve never
+        goes) gives the Gini coefficient.
     """
     values = data[value] if isinstance(data, pd.DataFrame) else pd.Series(data)
     values = pd.to_numeric(values, errors="coerce").fillna(0.0)
@@ -373,13 +649,17 @@ def plot_lorenz(
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(label("cum_units_share", lang).format(units=units))
     ax.set_ylabel(label("cum_value_share", lang).format(value=label(value, lang)))
-    if stats["n"] and not np.isnan(stats["gini"]):
-        note = label("gini_note", lang).format(gini=stats["gini"], units=units,
-                                               top20=stats["top20_share"])
-        ax.text(0.03, 0.97, note, transform=ax.transAxes, va="top", fontsize="small",
-                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
-    ax.legend(loc="lower right", fontsize="small")
-    ax.set_title(label("title_lorenz", lang).format(value=label(value, lang), units=units))
+    found = bool(stats["n"]) and not np.isnan(stats["gini"])
+    # The legend (with the Gini coefficient as its title) sits at the upper left: the
+    # curve never rises above the diagonal, so that corner holds no data.
+    ax.legend(loc="upper left", fontsize="small",
+              title=_chart("gini", lang, gini=f"{stats['gini']:.2f}") if found else None,
+              title_fontsize="small")
+    if found:
+        ax.set_title(_chart("lorenz_title", lang, units=units, value=_word(value, lang),
+                            top20=_pct(stats["top20_share"])))
+    else:
+        ax.set_title(label("title_lorenz", lang).format(value=label(value, lang), units=units))
     return ax
 
 
@@ -392,6 +672,7 @@ def plot_order_values(
     value: str = "amount",
     bins: int = 40,
     lang: str = "en",
+    currency: str = "CNY",
     ax: Axes | None = None,
     **kwargs,
 ) -> Axes:
@@ -400,7 +681,8 @@ def plot_order_values(
     Order values span several orders of magnitude (a card reader and a campus
     access system), so the bins are equally wide on a log axis. Lines with an
     amount of zero or less (returns) cannot be placed on it: they are left out and
-    counted in a note.
+    counted in a note. The title states the median and the mean; the legend and the
+    note sit outside the plot, right of it.
 
     Parameters
     ----------
@@ -412,6 +694,8 @@ def plot_order_values(
         Number of log-spaced bins.
     lang : {"en", "zh"}
         Language of labels, notes and title.
+    currency : str, default "CNY"
+        ``project.currency``, named on the axis and in the title.
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure is created when None.
     **kwargs
@@ -437,17 +721,21 @@ def plot_order_values(
         ax.set_xscale("log")
         median, mean = float(np.median(positive)), float(positive.mean())
         ax.axvline(median, color=LINE_COLOR, linestyle="-", linewidth=1.5,
-                   label=label("median_note", lang).format(v=format_money(median, lang)))
+                   label=label("median_note", lang).format(v=money_text(median, lang, currency)))
         ax.axvline(mean, color="black", linestyle="--", linewidth=1.2,
-                   label=label("mean_note", lang).format(v=format_money(mean, lang)))
-        ax.legend(fontsize="small", loc="upper right")
+                   label=label("mean_note", lang).format(v=money_text(mean, lang, currency)))
+        ax.legend(**OUTSIDE_RIGHT)
+        ax.set_title(_chart("orders_title", lang, median=money_text(median, lang, currency),
+                            mean=money_text(mean, lang, currency)))
+    else:
+        ax.set_title(label("title_order_values", lang))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_money(v, lang)))
-    ax.set_xlabel(label("order_value_log", lang))
+    ax.set_xlabel(_chart("money_log_axis", lang, value=text("chart", "order_value", lang),
+                         currency=currency_name(currency, lang)))
     ax.set_ylabel(label("order_lines", lang))
     if left_out:
-        ax.text(0.01, 0.97, label("returns_note", lang).format(n=left_out),
-                transform=ax.transAxes, va="top", fontsize="small", color="dimgrey")
-    ax.set_title(label("title_order_values", lang))
+        ax.text(1.01, 0.0, label("returns_note", lang).format(n=left_out), wrap=True,
+                transform=ax.transAxes, va="bottom", fontsize="small", color="dimgrey")
     return ax
 
 
@@ -458,6 +746,11 @@ SEGMENT_COLORS = dict(zip(SEGMENTS, [
     "#1a9850", "#66bd63", "#a6d96a", "#4575b4", "#91bfdb", "#fee08b",
     "#fdae61", "#f46d43", "#d73027", "#a50026", "#7f7f7f",
 ], strict=True))
+
+
+#: The segments slipping away (orange and red in :data:`SEGMENT_COLORS`): the title names
+#: the region with the largest share of its customers in them.
+SLIPPING = ("about to sleep", "cannot lose them", "at risk", "hibernating")
 
 
 def plot_segment_mix(
@@ -525,7 +818,12 @@ def plot_segment_mix(
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(label("share_of_customers", lang))
     ax.set_ylabel(label(region, lang))
-    ax.legend(title=label("segment", lang), fontsize="small", loc="upper left",
-              bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.set_title(label("title_segment_mix", lang))
+    ax.legend(title=label("segment", lang), **OUTSIDE_RIGHT)
+    slipping = shares[[s for s in SLIPPING if s in shares.columns]].sum(axis=1)
+    slipping = slipping[slipping.index != "__others__"]
+    if len(slipping) >= 2 and slipping.max() > 0:
+        where = names[list(shares.index).index(slipping.idxmax())]
+        ax.set_title(_chart("segment_title", lang, region=where, share=_pct(slipping.max())))
+    else:
+        ax.set_title(label("title_segment_mix", lang))
     return ax

@@ -59,7 +59,9 @@ class MapResult:
 
     def _fact(self, name: str) -> object:
         value = getattr(self, name)
-        return f"<{len(value)} rows>" if isinstance(value, pd.DataFrame) else value
+        if isinstance(value, pd.DataFrame):
+            return f"<{len(value)} rows>"
+        return f"<{len(value)} names>" if isinstance(value, tuple) else value
 
 
 @dataclass(frozen=True, repr=False)
@@ -72,10 +74,13 @@ class RegionMapResult(MapResult):
         Outlines drawn (regions of the table and the absent ones around them).
     graduated : int
         Circles drawn for regions of the table without an outline.
+    labels : tuple of str
+        The region names written on the map (escaped HTML), most important first.
     """
 
     features: int
     graduated: int
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, repr=False)

@@ -191,3 +191,66 @@ class HeatLayer(JSCSSMixin, Layer):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "HeatLayer"
         self.points = points
+
+
+#: How the region labels look: small text without the tooltip's arrow; blank regions grey.
+LABEL_CSS = (
+    "<style>.leaflet-tooltip.wb-map-label{padding:0 4px;font:11px/1.4 sans-serif;"
+    "background:rgba(255,255,255,.8);border:1px solid #999;box-shadow:none;color:#222}"
+    ".leaflet-tooltip.wb-map-label:before{display:none}"
+    ".leaflet-tooltip.wb-label-blank{color:#555;border-style:dashed}</style>"
+)
+
+
+class LabelLayer(folium.MacroElement):
+    """Permanent region names on a map, the most important first.
+
+    Each label is a non-interactive Leaflet tooltip at a point; after every zoom a
+    label that would overlap one placed before it is hidden (it shows again when
+    zoomed in), so labels never cover each other.
+
+    Parameters
+    ----------
+    rows : list of (lat, lon, str, str)
+        Position in the tiles' coordinates, the name as escaped HTML
+        (:func:`helpers.text.markup.html_text`) and its kind (``top`` or ``blank``,
+        the CSS class ``wb-label-<kind>``), in the order of importance.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, rows = {{ this.rows_js }};
+            var labels = rows.map(function (r) {
+                return L.tooltip({permanent: true, direction: "center", interactive: false,
+                                  className: "wb-map-label wb-label-" + r[3]})
+                    .setLatLng([r[0], r[1]]).setContent(r[2]).addTo(map);
+            });
+            function declutter() {
+                var placed = [];
+                labels.forEach(function (label) {
+                    var el = label.getElement();
+                    if (!el) { return; }
+                    el.style.visibility = "visible";
+                    var b = el.getBoundingClientRect();
+                    var hit = placed.some(function (p) {
+                        return b.left < p.right && b.right > p.left &&
+                               b.top < p.bottom && b.bottom > p.top;
+                    });
+                    if (hit) { el.style.visibility = "hidden"; } else { placed.push(b); }
+                });
+            }
+            map.on("zoomend", declutter);
+            map.whenReady(function () { setTimeout(declutter, 0); });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, rows: list[tuple[float, float, str, str]]):
+        super().__init__()
+        self._name = "LabelLayer"
+        self.rows_js = script_json([[round(float(lat), 5), round(float(lon), 5), name, kind]
+                                    for lat, lon, name, kind in rows])
+        self.count = len(rows)

@@ -14,9 +14,10 @@ import pandas as pd
 
 from helpers.geo import boundaries
 from helpers.text.format import format_value
-from helpers.text.lookup import label, region_label, region_names
+from helpers.text.lookup import join, label, lang_code, region_label, region_names, text
 from helpers.text.markup import html_text
 from helpers.viz.maps.area import CHINA, MapArea
+from helpers.viz.assets import RawHTML
 from helpers.viz.maps.base import (
     MapResult,
     RegionMapResult,
@@ -31,7 +32,7 @@ from helpers.viz.maps.base import (
     union_bounds,
 )
 from helpers.viz.maps.classes import class_colors, class_legend, value_classes
-from helpers.viz.maps.elements import RegionLayer
+from helpers.viz.maps.elements import LABEL_CSS, LabelLayer, RegionLayer
 
 MIN_RADIUS = 4.0
 MAX_RADIUS = 30.0
@@ -157,6 +158,8 @@ def region_map(
     outlines: pd.DataFrame | None = None,
     absent: str | None = None,
     classes: int = 5,
+    label_top: int = 5,
+    label_blank: int = 8,
     lang: str = "en",
 ) -> RegionMapResult:
     """Filled map of regions coloured by ``value``, with circles where no outline exists.
@@ -187,6 +190,14 @@ def region_map(
         outside a territory).
     classes : int, default 5
         Number of colour classes.
+    label_top, label_blank : int, default 5 and 8
+        Regions named on the map by a permanent label: the ``label_top`` largest by
+        ``value`` and the first ``label_blank`` regions without customers (the
+        table's, largest population first when it has ``population_10k``, then the
+        outlines without a row when ``absent`` is ``no_customers``). A label that
+        would cover another is hidden until the map is zoomed in. The caption
+        names the three largest with their share, and the regions without
+        customers (at most ``label_blank``, then "and n more").
     lang : {"en", "zh"}
         Language of names, legend, tooltips and captions.
 
@@ -195,10 +206,11 @@ def region_map(
     RegionMapResult
         The map: the filled regions (one GeoJSON layer; grey dashed for no
         customers, white for no data) and, when some regions have no outline,
-        graduated circles at their centroids; a legend, a caption, a layer control
-        and bounds fitted to the regions of the table. ``features`` is the number
-        of outlines drawn, ``graduated`` the number of circles and ``skipped`` the
-        rows with neither outline nor coordinates.
+        graduated circles at their centroids; region labels; a legend, a caption, a
+        layer control and bounds fitted to the regions of the table. ``features``
+        is the number of outlines drawn, ``graduated`` the number of circles,
+        ``skipped`` the rows with neither outline nor coordinates and ``labels``
+        the names written on the map.
     """
     _require(kpis, "region", "customers", value)
     levels = kpis["level"].dropna().unique() if "level" in kpis.columns else []
@@ -257,13 +269,91 @@ def region_map(
         rows.append((NO_DATA_COLOR, "dotted", html_text(label("legend_no_data", lang))))
     add_legend(m, html_text(label(value, lang)), rows)
 
-    notes = [label("region_caption", lang).format(value=label(value, lang), k=len(colors))]
+    top, blank = _named_regions(frame, outlines, values, customers, absent=absent, lang=lang)
+    rows = [(*_label_point(row, projection), html_text(name), kind)
+            for kind, chosen, n in (("top", top, label_top), ("blank", blank, label_blank))
+            for name, row in chosen[:n]]
+    rows = [r for r in rows if np.isfinite(r[0]) and np.isfinite(r[1])]
+    if rows:
+        m.get_root().html.add_child(RawHTML(LABEL_CSS))
+        LabelLayer(rows).add_to(m)
+
+    notes = [_finding(top, blank, values, customers, value=value, lang=lang,
+                      limit=label_blank)]
+    notes.append(label("region_caption", lang).format(value=label(value, lang), k=len(colors)))
     if len(circles):
         notes.append(label("circles_note", lang).format(n=len(circles)))
     if skipped:
         notes.append(label("skipped_regions", lang).format(n=skipped))
-    add_caption(m, html_text(" ".join(notes)))
-    return RegionMapResult(m, skipped, features=layer.features, graduated=len(circles))
+    gap = "" if lang_code(lang) == "zh" else " "  # Chinese sentences run on without spaces
+    add_caption(m, html_text(gap.join(n for n in notes if n)))
+    return RegionMapResult(m, skipped, features=layer.features, graduated=len(circles),
+                           labels=tuple(name for _lat, _lon, name, _kind in rows))
+
+
+def _named_regions(frame: pd.DataFrame, outlines: pd.DataFrame, values: pd.Series,
+                   customers: pd.Series, *, absent: str, lang: str):
+    """The regions a map names: the largest by value, then those without customers.
+
+    Returns two lists of ``(display name, row)``: every region with customers,
+    largest value first; every region without customers (the table's, largest
+    population first, then the outlines without a row when they mean no customers).
+    """
+    names = region_label(frame, lang)
+    order = values.where(customers > 0).dropna().sort_values(ascending=False, kind="stable")
+    top = [(names.loc[i], frame.loc[i]) for i in order.index]
+    empty = frame[customers <= 0]
+    if "population_10k" in empty.columns:
+        empty = empty.assign(_pop=pd.to_numeric(empty["population_10k"], errors="coerce"))
+        empty = empty.sort_values("_pop", ascending=False, kind="stable", na_position="last")
+    blank = [(names.loc[i], frame.loc[i]) for i in empty.index]
+    if absent == "no_customers":
+        matched = set(frame["region_code"].dropna())
+        for row in outlines.to_dict("records"):
+            code = row.get("region_code", row.get("iso3"))
+            if code in matched or row.get("geometry") is None:
+                continue
+            if lang_code(lang) == "en" and isinstance(row.get("region_en"), str):
+                name = row["region_en"]
+            else:
+                name = region_names([row["region"]], lang)[0]
+            blank.append((name, pd.Series(row)))
+    return top, blank
+
+
+def _label_point(row: pd.Series, projection) -> tuple[float, float]:
+    """Where a region's label goes (tiles' coordinates): inside its largest part,
+    else at its ``lat``/``lon``."""
+    geometry = row.get("geometry")
+    if geometry is not None and not (isinstance(geometry, float) and np.isnan(geometry)):
+        point = main_part(geometry).representative_point()
+        lat, lon = point.y, point.x
+    else:
+        lat = pd.to_numeric(pd.Series([row.get("lat")]), errors="coerce").iloc[0]
+        lon = pd.to_numeric(pd.Series([row.get("lon")]), errors="coerce").iloc[0]
+    lat, lon = projection.points([lat], [lon])
+    return float(lat[0]), float(lon[0])
+
+
+def _finding(top, blank, values: pd.Series, customers: pd.Series, *, value: str, lang: str,
+             limit: int) -> str:
+    """The caption's first sentences: the three largest regions with their share of the
+    total, and the regions without customers."""
+    parts = []
+    total = float(values.where(customers > 0).clip(lower=0).sum())
+    if len(top) >= 2 and total > 0:
+        first = top[:3]
+        share = sum(max(float(values.loc[row.name]), 0.0) for _name, row in first) / total
+        word = label(value, lang)
+        word = word[0].lower() + word[1:] if lang_code(lang) == "en" else word
+        parts.append(text("chart", "map_top", lang, names=join([n for n, _ in first], lang),
+                          share=f"{share:.0%}", value=word))
+    if blank:
+        names = join([n for n, _ in blank[:limit]], lang)
+        if len(blank) > limit:
+            names = text("chart", "map_more", lang, names=names, n=len(blank) - limit)
+        parts.append(text("chart", "map_blank", lang, names=names))
+    return ("" if lang_code(lang) == "zh" else " ").join(parts)
 
 
 def _region_shapes(frame: pd.DataFrame, outlines: pd.DataFrame, fill: list[str],
