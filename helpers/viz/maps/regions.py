@@ -16,8 +16,8 @@ from helpers.geo import boundaries
 from helpers.text.format import format_value
 from helpers.text.lookup import join, label, lang_code, region_label, region_names, text
 from helpers.text.markup import html_text
-from helpers.viz.maps.area import CHINA, MapArea
 from helpers.viz.assets import RawHTML
+from helpers.viz.maps.area import CHINA, MapArea
 from helpers.viz.maps.base import (
     MapResult,
     RegionMapResult,
