@@ -143,6 +143,11 @@ def test_country_names_in_chinese_reports(world):
     kpis = insight.insight_tables(_open(world))["region_kpis"].head(3)
     assert list(region_label(kpis, "zh")) == ["美国", "德国", "法国"]
     assert list(region_label(kpis, "en")) == ["United States", "Germany", "France"]
+    zh = _open(world, lang="zh")
+    tables = insight.insight_tables(zh)
+    shown = insight.section(zh, tables, "region_kpis").text() + insight.section(
+        zh, tables, "gaps").text()
+    assert "美国" in shown and "德国" in shown and "United States" not in shown
 
 
 def test_wrong_names_list_the_nearest_valid_ones(world, tmp_path):

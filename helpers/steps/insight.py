@@ -59,7 +59,7 @@ from helpers.analysis.tiers import region_tiers
 from helpers.catalog import SECTIONS
 from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
-from helpers.text.lookup import join, label, text
+from helpers.text.lookup import join, label, region_label, text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.concentration import concentration_statement, top20_statement
 from helpers.text.narrative.insight import TOPICS, cluster_description, narrate
@@ -228,7 +228,7 @@ def insight_tables(ctx: Context) -> dict:
     orders, as_of = ctx.orders, p.as_of
     by_customer = ctx.period_orders.groupby("customer_id")["amount"].sum()
     unit = "cities" if level == "city" else "provinces"
-    names = kpis["region_en"] if ctx.lang == "en" else kpis["region"]
+    names = region_label(kpis, ctx.lang)
     how_concentrated = {
         "regions": concentration(kpis.set_index("region")["revenue"]),
         "customers": concentration(by_customer),

@@ -228,12 +228,11 @@ def join(items: Iterable[str], lang: str = "en", *, clauses: bool = False) -> st
 
 
 def name_list(frame: pd.DataFrame, lang: str = "en", limit: int = 6) -> str:
-    """The ``region`` names of ``frame`` (``region_en`` in English), at most ``limit``.
+    """The region names of ``frame`` in ``lang`` (:func:`region_label`), at most ``limit``.
 
     More rows end the list with "and N more" (等另外 N 个). Not escaped.
     """
-    column = "region_en" if lang_code(lang) == "en" and "region_en" in frame.columns else "region"
-    names = [str(n) for n in frame[column].head(limit)]
+    names = [str(n) for n in region_label(frame.head(limit), lang)]
     more = say("and_more", lang, n=len(frame) - limit) if len(frame) > limit else ""
     return join(names, lang) + more
 

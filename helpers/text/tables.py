@@ -290,7 +290,7 @@ def _with_region(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     if "region" not in frame.columns and "region_en" not in frame.columns:
         return frame
     names = region_label(frame, lang)
-    out = frame.drop(columns=[c for c in ("region_en",) if c in frame.columns])
+    out = frame.drop(columns=[c for c in ("region_en", "region_zh") if c in frame.columns])
     if "region" in out.columns:
         return out.assign(region=names)
     return pd.concat([names.rename("region").to_frame(), out], axis=1)
@@ -372,6 +372,8 @@ def report_table(frame: pd.DataFrame, lang: str = "en", *, currency: str = "CNY"
         wanted = list(columns)
         if "region" in wanted and "region_en" not in wanted:
             wanted.insert(wanted.index("region") + 1, "region_en")
+        if "region" in wanted and "region_zh" not in wanted:  # a world market's countries
+            wanted.insert(wanted.index("region") + 1, "region_zh")
         shown = shown[[c for c in wanted if c in shown.columns]]
     shown = _with_region(shown, code)
     total = len(frame) if total is None else total

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from helpers.text.lookup import join, label, lang_code, name_list, say, term, text
+from helpers.text.lookup import join, label, lang_code, name_list, region_label, say, term, text
 from helpers.text.markup import md_text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.notes import (
@@ -115,7 +115,7 @@ def gaps(tables: dict, audience: Audience) -> str:
     lines = [say("gaps_intro", lang, how=how)]
     if len(under):
         top = under.head(5)
-        names = top["region_en" if lang_code(lang) == "en" else "region"]
+        names = region_label(top, lang)
         missing = join([say("gaps_missing", lang, name=md_text(str(r)), gap=g)
                         for r, g in zip(names, top["customer_gap"], strict=True)], lang)
         lines.append(say("gaps_under", lang, missing=missing))
@@ -123,7 +123,7 @@ def gaps(tables: dict, audience: Audience) -> str:
         lines.append(say("gaps_blank", lang, names=md_text(name_list(blank, lang))))
     room = found.loc[found["gap_kind"] == "room to grow"]
     if len(room):  # a core or growing region below its expected customers: say how both hold
-        names = room["region_en" if lang_code(lang) == "en" else "region"]
+        names = region_label(room, lang)
         items = [say("gaps_room_item", lang, name=md_text(str(n)), tier=term("tier", t, lang),
                      ratio=r) for n, t, r in zip(names, room["tier"], room["gap_ratio"],
                                                  strict=True)]

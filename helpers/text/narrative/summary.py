@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.text.lookup import lang_code, name_list, say
+from helpers.text.lookup import name_list, region_label, say
 from helpers.text.narrative.audience import Audience
 
 __all__ = ["findings"]
 
 
 def _name(row, lang: str) -> str:
-    english = lang_code(lang) == "en" and "region_en" in row
-    return str(row["region_en"] if english else row["region"])
+    return str(region_label(dict(row), lang))
 
 
 def findings(insight: dict, tables: dict, audience: Audience,
