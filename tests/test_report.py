@@ -139,17 +139,18 @@ def test_write_index_escapes_everything_from_data(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<img" not in text and "&lt;img src=x onerror=alert(2)&gt;" in text
-    assert "<i>odd</i>" not in text and "&lt;i&gt;odd&lt;/i&gt; 1" in text
-    # regions per tier, in the tiers' order (the single lead tier only for older runs)
-    assert text.index(">core 2<") < text.index(">gap 3<") < text.index("odd&lt;/i&gt; 1<")
+    assert "<i>odd</i>" not in text and "&lt;i&gt;odd&lt;/i&gt;" in text
+    # regions per tier on the first screen, in the tiers' order
+    assert text.index(">core<") < text.index(">gap<") < text.index("odd&lt;/i&gt;<")
     assert "run&lt;1&gt;" in text and "Access &amp; control" in text
     page = _parse(path)
     assert page.scripts == 0 and page.external == []
     # failed region marked, its message shown, later notebooks skipped
-    assert '<tr class="failed" id="region-x y">' in text
+    assert '<section class="card panel failed" id="region-x y">' in text
     assert "(skipped)" in text and "1 failed" in text
-    # headline numbers and period
-    assert "1,500" in text and "12,345,679 CNY" in text and "-3.1%" in text
+    # headline numbers (money as the report tables show it) and period
+    assert "1,500" in text and "12.3 M" in text and "Revenue (CNY)" in text
+    assert "-3.1%" in text
     assert "2025-01-01 – 2025-12-31" in text and "1 min 15 s" in text
     # links are percent-encoded, relative, and resolve to the files
     reports = [link for link in page.links if link.endswith(".html")]
