@@ -27,7 +27,7 @@ from helpers.analysis.tiers import TIERS
 from helpers.period import Period
 from helpers.run.render import notebook_title
 from helpers.text.format import currency_name
-from helpers.text.lookup import join, region_label, term, words
+from helpers.text.lookup import join, region_label, term, translate, words
 from helpers.text.markup import html_text
 from helpers.text.tables import header, money_cell
 
@@ -302,7 +302,9 @@ def _tier_actions(folder: Path, lang: str, text: dict) -> list[dict]:
         names = [_region_name(r, tiers, lang) for r in regions[:4]]
         more = text["and_more"].format(n=len(regions) - 4) if len(regions) > 4 else ""
         moves.append({"css": tier, "tier": term("tier", tier, lang),
-                      "action": str(rows["action"].iloc[0]), "regions": join(names, lang) + more})
+                      "action": str(translate(rows[["action"]].head(1), lang, ["action"])
+                                    .iloc[0, 0]),
+                      "regions": join(names, lang) + more})
     return moves
 
 
