@@ -505,7 +505,11 @@ def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None)
         to ``run_dir``) and ``error``) and optionally ``headline`` (else read from
         ``<slug>/headline.json`` when present: ``customers``,
         ``active_customers``, ``revenue``, ``growth_yoy``, ``period_start``,
-        ``period_end``, ``tiers`` (regions per tier) or the ``tier`` of older runs).
+        ``period_end``, ``active_months``, ``tiers`` (regions per tier) or the ``tier``
+        of older runs). The region of kind ``all`` (the whole market) is told as the
+        page's story from its folder's ``executive_summary.json``, ``budget.json``,
+        ``budget.csv``, ``actions.csv`` and ``region_tiers.csv`` when present; every
+        other region gets a card.
     meta : dict, optional
         Run facts, as in ``manifest.json`` (``run_id``, ``started``,
         ``duration_seconds``, ``project``, ``currency``, ``parameters``,
