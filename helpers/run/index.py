@@ -444,11 +444,12 @@ def _inputs(meta: dict) -> str:
     return ", ".join(dict.fromkeys(n for n in names if n))
 
 
-def _when(value: Any) -> str:
-    """``2026-12-03T23:09:47Z`` -> ``2026-12-03 23:09 UTC``; other text as it is."""
+def _when(value: Any, utc: str) -> str:
+    """``2026-12-03T23:09:47Z`` -> ``2026-12-03 23:09 UTC`` (``utc``: the catalog's word);
+    other text as it is."""
     text = str(value or "").strip()
     if len(text) >= 16 and text[10] == "T":
-        return f"{text[:10]} {text[11:16]}" + (" UTC" if text.endswith("Z") else "")
+        return f"{text[:10]} {text[11:16]}" + (utc if text.endswith("Z") else "")
     return text
 
 
@@ -468,7 +469,7 @@ def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
     if inputs:
         facts.append((text["data"], inputs))
     if meta.get("started"):
-        facts.append((text["started"], _when(meta["started"])))
+        facts.append((text["started"], _when(meta["started"], text["utc"])))
     if meta.get("duration_seconds") is not None:
         facts.append((text["duration"], _duration(meta["duration_seconds"])))
     summary, summary_bad = _summary(regions, text)

@@ -57,7 +57,7 @@ from helpers.analysis.tiers import region_tiers
 from helpers.catalog import SECTIONS
 from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
-from helpers.text.lookup import join, label, say, text
+from helpers.text.lookup import join, label, lang_code, say, text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.concentration import concentration_statement, top20_statement
 from helpers.text.narrative.insight import TOPICS, cluster_description, narrate
@@ -219,7 +219,8 @@ def insight_tables(ctx: Context) -> dict:
                                                        lang=ctx.lang),
         "statement_top20_customers": top20_statement(by_customer, unit="customers",
                                                          lang=ctx.lang)
-        + " " + say("customers_counted", ctx.lang, n=len(by_customer)),
+        + ("" if lang_code(ctx.lang) == "zh" else " ")
+        + say("customers_counted", ctx.lang, n=len(by_customer)),
     }
     # One purchase summary per customer, on the day after the period, for RFM,
     # lifecycle, lifetime value and clusters alike.
