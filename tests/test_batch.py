@@ -230,8 +230,9 @@ def test_a_failing_region_stops_alone(failing_run):
 def test_index_marks_the_failed_region(failing_run):
     _, run_dir = failing_run
     text = (run_dir / "index.html").read_text(encoding="utf-8")
-    row = re.search(r'<tr class="failed" id="region-south-china">.*?</tr>', text, re.S)
-    assert row, "the failed region has a row marked failed"
+    row = re.search(r'<section class="card panel failed" id="region-south-china">.*?</section>',
+                    text, re.S)
+    assert row, "the failed region has a card marked failed"
     assert "planted failure &lt;b&gt;&amp;&lt;/b&gt;" in row.group(0)
     assert "<b>&</b>" not in text
     assert "1 failed" in text

@@ -139,17 +139,18 @@ def test_write_index_escapes_everything_from_data(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<img" not in text and "&lt;img src=x onerror=alert(2)&gt;" in text
-    assert "<i>odd</i>" not in text and "&lt;i&gt;odd&lt;/i&gt; 1" in text
-    # regions per tier, in the tiers' order (the single lead tier only for older runs)
-    assert text.index(">core 2<") < text.index(">gap 3<") < text.index("odd&lt;/i&gt; 1<")
+    assert "<i>odd</i>" not in text and "&lt;i&gt;odd&lt;/i&gt;" in text
+    # regions per tier on the first screen, in the tiers' order
+    assert text.index(">core<") < text.index(">gap<") < text.index("odd&lt;/i&gt;<")
     assert "run&lt;1&gt;" in text and "Access &amp; control" in text
     page = _parse(path)
     assert page.scripts == 0 and page.external == []
     # failed region marked, its message shown, later notebooks skipped
-    assert '<tr class="failed" id="region-x y">' in text
+    assert '<section class="card panel failed" id="region-x y">' in text
     assert "(skipped)" in text and "1 failed" in text
-    # headline numbers and period
-    assert "1,500" in text and "12,345,679 CNY" in text and "-3.1%" in text
+    # headline numbers (money as the report tables show it) and period
+    assert "1,500" in text and "12.3 M" in text and "Revenue (CNY)" in text
+    assert "-3.1%" in text
     assert "2025-01-01 – 2025-12-31" in text and "1 min 15 s" in text
     # links are percent-encoded, relative, and resolve to the files
     reports = [link for link in page.links if link.endswith(".html")]
@@ -392,3 +393,105 @@ def test_write_index_says_how_many_customers_are_in_no_region(tmp_path):
     assert "含 1,034 家无地区客户" in zh
     (tmp_path / "all" / "headline.json").write_text(json.dumps({"customers": 7}), "utf-8")
     assert "no region" not in write_index(tmp_path, regions).read_text("utf-8")
+
+
+def _market_run(tmp_path: Path, lang: str = "en") -> tuple[list[dict], dict]:
+    """A run folder with the whole market's step-5 files and two territories."""
+    import pandas as pd
+
+    regions = [
+        {"region": "ALL", "label": "Whole market", "kind": "all", "slug": "all", "status": "ok",
+         "notebooks": [{"notebook": "01_goals.ipynb", "status": "ok", "html": "all/01_goals.html"}]},
+        {"region": "华东", "label": "East <China>", "kind": "territory", "slug": "east-china",
+         "status": "ok", "notebooks": [{"notebook": "05_strategy.ipynb", "status": "ok",
+                                        "html": "east-china/05_strategy.html"}]},
+        {"region": "华南", "label": "South China", "kind": "territory", "slug": "south-china",
+         "status": "ok", "notebooks": []},
+    ]
+    _touch_reports(tmp_path, regions)
+    (tmp_path / "south-china").mkdir()
+    for slug, customers, revenue in (("all", 5000, 426_940_117.0), ("east-china", 2213, 1.99e8),
+                                     ("south-china", 1040, 9.44e7)):
+        (tmp_path / slug / "headline.json").write_text(json.dumps({
+            "customers": customers, "active_customers": customers - 100, "revenue": revenue,
+            "growth_yoy": 0.029, "period_start": "2025-01-01", "period_end": "2025-12-31",
+            "active_months": 12, "tiers": {"core": 1, "gap": 1}}), encoding="utf-8")
+    (tmp_path / "all" / "executive_summary.json").write_text(json.dumps({
+        "objective": "find_new_markets", "findings": [
+            {"kind": "gap", "value": 6, "text": "6 gap region(s) <b>largest</b> Henan"},
+            {"kind": "size", "value": 1.0, "text": "5,000 customers, revenue 427 M"}]}),
+        encoding="utf-8")
+    (tmp_path / "all" / "budget.json").write_text(json.dumps({
+        "summary": {"moved": 837000.0, "total": 12350000.0}}), encoding="utf-8")
+    pd.DataFrame({"region": ["四川省", "甘肃省"], "region_en": ["Sichuan", "Gansu"],
+                  "change": [178000.0, -159000.0]}).to_csv(tmp_path / "all" / "budget.csv",
+                                                           index=False)
+    pd.DataFrame({"region": ["广东省", "河南省"], "region_en": ["Guangdong", "Henan"],
+                  "tier": ["core", "gap"], "revenue": [8.2e7, 1e6]}).to_csv(
+        tmp_path / "all" / "region_tiers.csv", index=False)
+    pd.DataFrame({"region": ["广东省", "河南省"], "tier": ["core", "gap"],
+                  "action": ["Invest and deepen: account plans for the top customers and "
+                             "cross-selling of the wider product range",
+                             "Investigate first: competition, regulation, logistics or simply "
+                             "no coverage?"]}).to_csv(tmp_path / "all" / "actions.csv",
+                                                      index=False)
+    meta = {"run_id": "r1", "currency": "CNY", "started": "2026-12-03T23:09:47Z",
+            "inputs": [{"file": "orders.csv", "path": "/secret/place/orders.csv"}],
+            "parameters": {"lang": lang}}
+    return regions, meta
+
+
+def test_write_index_tells_the_markets_story_on_the_first_screen(tmp_path):
+    from bs4 import BeautifulSoup
+
+    regions, meta = _market_run(tmp_path)
+    text = write_index(tmp_path, regions, meta=meta).read_text(encoding="utf-8")
+    soup = BeautifulSoup(text, "html.parser")
+    story = soup.find(id="market")
+    figures = {d["class"][1]: d.find(class_="value").get_text(strip=True)
+               for d in story.select(".figure")}
+    assert figures == {"customers": "5,000", "active": "4,900", "revenue": "427 M",
+                       "growth": "+2.9%"}
+    # each figure says which customers it counts
+    shown = story.get_text(" ", strip=True)
+    assert "every customer kept after cleaning" in shown and "12 months" in shown
+    # the findings as the summary wrote them, escaped
+    findings = [li.get_text(" ", strip=True) for li in story.select("ol.findings li")]
+    assert findings == ["6 gap region(s) <b>largest</b> Henan", "5,000 customers, revenue 427 M"]
+    assert "<b>largest</b>" not in text
+    # the moves: the budget's direction with English names, the first action per tier
+    moves = [li.get_text(" ", strip=True) for li in story.select("ul.moves li")]
+    assert moves[0].startswith("Move 837 k CNY of the 12.3 M CNY marketing budget towards "
+                               "Sichuan +178 k; taken from Gansu -159 k")
+    assert "Guangdong: Invest and deepen" in moves[1] and "Henan: Investigate" in moves[2]
+    tiers = [r.get_text(" ", strip=True) for r in story.select("table.tiers tr")]
+    assert tiers == ["core 1 Guangdong", "gap 1 Henan"]
+    # one card per other region, the market not repeated; a label from data escaped
+    cards = soup.select("section.card")
+    assert [c["id"] for c in cards] == ["region-east-china", "region-south-china"]
+    assert "East &lt;China&gt;" in text
+    assert cards[0].find("dd", class_="revenue").get_text(strip=True) == "199 M"
+    # period, data and date once, never a path
+    assert text.count("2025-01-01 – 2025-12-31") == 1 and text.count("2026-12-03 23:09") == 1
+    assert "orders.csv" in text and "/secret" not in text
+    assert _parse(tmp_path / "index.html").external == []
+
+
+def test_write_index_tells_the_story_in_chinese(tmp_path):
+    from bs4 import BeautifulSoup
+
+    regions, meta = _market_run(tmp_path, "zh")
+    text = write_index(tmp_path, regions, meta=meta).read_text(encoding="utf-8")
+    story = BeautifulSoup(text, "html.parser").find(id="market")
+    shown = story.get_text(" ", strip=True)
+    assert "五项发现" in shown and "建议行动" in shown and "收入（元）" in shown
+    assert "4.27亿" in shown and "四川省 +17.8万" in shown
+    assert "广东省：加大投入" in shown  # the playbook's action in Chinese
+    assert "清洗后保留的每一家客户" in shown
+
+
+def test_write_index_without_a_whole_market_shows_every_region_as_a_card(tmp_path):
+    regions, meta = _market_run(tmp_path)
+    text = write_index(tmp_path, regions[1:], meta=meta).read_text(encoding="utf-8")
+    assert 'id="market"' not in text
+    assert text.count('<section class="card panel') == 2

@@ -131,7 +131,7 @@ def _summary(run_dir: Path) -> str:
 
 def _row_status(run_dir: Path, slug: str) -> str:
     page = (run_dir / "index.html").read_text("utf-8")
-    row = re.search(rf'<tr class="([^"]+)" id="region-{slug}">', page)
+    row = re.search(rf'<section class="card panel ([^"]+)" id="region-{slug}">', page)
     return row.group(1)
 
 

@@ -19,14 +19,17 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+import pandas as pd
 from markupsafe import Markup
 
 from helpers import files
 from helpers.analysis.tiers import TIERS
 from helpers.period import Period
 from helpers.run.render import notebook_title
-from helpers.text.lookup import term, words
+from helpers.text.format import currency_name
+from helpers.text.lookup import join, region_label, term, translate, words
 from helpers.text.markup import html_text
+from helpers.text.tables import header, money_cell
 
 __all__ = ["write_index", "index_page"]
 
@@ -72,6 +75,12 @@ def _count(value: Any) -> str | None:
     """``1500`` -> ``1,500``; None when not a number (the page shows a dash)."""
     number = _number(value)
     return None if number is None else f"{number:,.0f}"
+
+
+def _money(value: Any, lang: str, *, signed: bool = False) -> str | None:
+    """An amount as the report tables show it (``427 M``, ``4.27亿``); None when missing."""
+    number = _number(value)
+    return None if number is None else money_cell(number, lang, signed=signed)
 
 
 def _growth(value: Any) -> dict | None:
@@ -172,11 +181,186 @@ def _row(run_dir: Path, region: dict, text: dict, lang: str) -> dict:
         "customers": _count(headline.get("customers")),
         "no_region": _no_region(headline, text),
         "active": _count(headline.get("active_customers")),
-        "revenue": _count(headline.get("revenue")),
+        "revenue": _money(headline.get("revenue"), lang),
         "growth": _growth(headline.get("growth_yoy")),
         "tiers": _tiers(headline, lang),
         "links": _links(run_dir, region, text, lang),
+        "downloads": _downloads(run_dir, slug, text),
     }
+
+
+#: Files of a region folder the index links (the exports a manager forwards).
+DOWNLOADS = ("actions.xlsx", "campaign_list.csv", "budget.csv")
+
+
+def _downloads(run_dir: Path, slug: str, text: dict) -> list[dict]:
+    """The region's exports that exist, as links relative to the run folder."""
+    if not slug:
+        return []
+    return [{"href": _href(f"{slug}/{name}"), "caption": text[f"download_{name.split('.')[0]}"],
+             "file": name}
+            for name in DOWNLOADS if (run_dir / slug / name).is_file()]
+
+
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    """A CSV of the run (:func:`helpers.files.read_csv`); None when missing or unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        return files.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+
+
+def _market(regions: list[dict]) -> dict | None:
+    """The whole market's record: the region of kind ``all`` (else slug ``all``)."""
+    for region in regions:
+        if region.get("kind") == "all" or str(region.get("slug") or "") == "all":
+            return region
+    return None
+
+
+def _figures(headline: dict, lang: str, currency: str) -> list[dict]:
+    """The market's headline figures, each saying which population it counts
+    (``population_meaning`` in the catalog)."""
+    text, meaning = words("index", lang), words("population_meaning", lang)
+    months = _number(headline.get("active_months"))
+    figures = []
+    for key, value, counts in (
+            ("customers", _count(headline.get("customers")), meaning["all"]),
+            ("active", _count(headline.get("active_customers")),
+             meaning["active"].format(months=int(months)) if months is not None else None),
+            ("revenue", _money(headline.get("revenue"), lang), meaning["revenue"])):
+        if value is None:
+            continue
+        unit = header("revenue", "money", lang, currency) if key == "revenue" else text[key]
+        figures.append({"key": key, "label": unit, "value": value, "population": counts})
+    growth = _growth(headline.get("growth_yoy"))
+    if growth is not None:
+        figures.append({"key": "growth", "label": text["growth"], "value": growth,
+                        "population": text["growth_basis"]})
+    return figures
+
+
+def _legend(headline: dict, lang: str) -> list[tuple[str, str]]:
+    """What each population word of the page means (the note under the regions)."""
+    population, meaning = words("population", lang), words("population_meaning", lang)
+    shown = [(population["all"], meaning["all"])]
+    months = _number(headline.get("active_months"))
+    if months is not None:
+        shown.append((population["active"], meaning["active"].format(months=int(months))))
+    shown.append((population["revenue"], meaning["revenue"]))
+    return shown
+
+
+def _region_name(region: str, names: pd.DataFrame | None, lang: str) -> str:
+    """A province (or city) as the page names it: its English name in English."""
+    if names is not None:
+        row = names.loc[names["region"] == region]
+        if len(row):
+            return region_label(row.iloc[0].to_dict(), lang)
+    return region_label({"region": region}, lang)
+
+
+def _budget_move(folder: Path, lang: str, currency: str, text: dict) -> dict | None:
+    """The budget's direction: how much moves, towards which regions, from which."""
+    plan = _read_json(folder / "budget.json").get("summary")
+    table = _read_csv(folder / "budget.csv")
+    if not isinstance(plan, dict) or not plan or table is None or "change" not in table:
+        return None
+    moved, total = _money(plan.get("moved"), lang), _money(plan.get("total"), lang)
+    if moved is None or total is None or not _number(plan.get("moved")):
+        return None
+    table = table.assign(change=pd.to_numeric(table["change"], errors="coerce"))
+    up = table.loc[table["change"] > 0].sort_values("change", ascending=False).head(3)
+    down = table.loc[table["change"] < 0].sort_values("change").head(3)
+
+    def named(rows: pd.DataFrame) -> str:
+        return join([f"{_region_name(r['region'], table, lang)} "
+                     f"{money_cell(r['change'], lang, signed=True)}"
+                     for r in rows.to_dict("records")], lang)
+
+    money = currency_name(currency, lang) if currency else ""
+    sentence = text["move_budget"].format(moved=moved, total=total, currency=money,
+                                          up=named(up) if len(up) else "—")
+    if len(down):
+        sentence += text["move_budget_from"].format(down=named(down))
+    return {"text": sentence, "href": _href(f"{folder.name}/budget.csv")}
+
+
+def _tier_actions(folder: Path, lang: str, text: dict) -> list[dict]:
+    """The first action of each tier (playbook order) and the regions it is for."""
+    actions, tiers = _read_csv(folder / "actions.csv"), _read_csv(folder / "region_tiers.csv")
+    if actions is None or not {"tier", "action", "region"} <= set(actions.columns):
+        return []
+    moves = []
+    for tier in TIERS:
+        rows = actions.loc[actions["tier"] == tier]
+        if not len(rows):
+            continue
+        regions = list(dict.fromkeys(rows["region"].astype(str)))
+        names = [_region_name(r, tiers, lang) for r in regions[:4]]
+        more = text["and_more"].format(n=len(regions) - 4) if len(regions) > 4 else ""
+        moves.append({"css": tier, "tier": term("tier", tier, lang),
+                      "action": str(translate(rows[["action"]].head(1), lang, ["action"])
+                                    .iloc[0, 0]),
+                      "regions": join(names, lang) + more})
+    return moves
+
+
+def _tier_overview(folder: Path, headline: dict, lang: str, text: dict) -> list[dict]:
+    """Regions per tier with their names (largest revenue first), in the tiers' order."""
+    tiers = _read_csv(folder / "region_tiers.csv")
+    if tiers is None or not {"region", "tier"} <= set(tiers.columns):
+        return [{**t, "names": ""} for t in _tiers(headline, lang)]
+    if "revenue" in tiers:
+        tiers = tiers.assign(revenue=pd.to_numeric(tiers["revenue"], errors="coerce"))
+        tiers = tiers.sort_values("revenue", ascending=False, kind="mergesort")
+    out = []
+    for tier in [t for t in TIERS if t in set(tiers["tier"])]:
+        rows = tiers.loc[tiers["tier"] == tier]
+        names = [region_label(r, lang) for r in rows.head(6).to_dict("records")]
+        more = text["and_more"].format(n=len(rows) - 6) if len(rows) > 6 else ""
+        out.append({"css": tier, "name": term("tier", tier, lang), "count": _count(len(rows)),
+                    "title": None, "names": join(names, lang) + more})
+    return out
+
+
+def _story(run_dir: Path, regions: list[dict], lang: str, currency: str, text: dict
+           ) -> dict | None:
+    """The whole market's story for the first screen; None when the run has no such region.
+
+    Its headline figures (with the population each counts), the executive summary's
+    findings (``executive_summary.json``, written by step 5 in the run's language), the
+    recommended moves (the budget's direction from ``budget.json``/``budget.csv`` and the
+    first action per tier from ``actions.csv``), and the regions per tier.
+    """
+    market = _market(regions)
+    if market is None:
+        return None
+    slug = str(market.get("slug") or "")
+    folder = run_dir / slug
+    headline = _headline(run_dir, market)
+    summary = _read_json(folder / "executive_summary.json")
+    findings = [str(f.get("text")) for f in summary.get("findings") or []
+                if isinstance(f, dict) and f.get("text")]
+    move = _budget_move(folder, lang, currency, text)
+    story = {
+        "label": market.get("label") or headline.get("label") or slug,
+        "figures": _figures(headline, lang, currency),
+        "no_region": _no_region(headline, text),
+        "findings": findings,
+        "objective": _read_json(folder / "goals.json").get("title") or None,
+        "budget": move,
+        "actions": _tier_actions(folder, lang, text),
+        "tiers": _tier_overview(folder, headline, lang, text),
+        "links": _links(run_dir, market, text, lang),
+        "downloads": _downloads(run_dir, slug, text),
+        "legend": _legend(headline, lang),
+    }
+    if not (story["figures"] or findings):
+        return None
+    return story
 
 
 def _day(value: Any) -> str:
@@ -216,8 +400,8 @@ def _monitoring(run_dir: Path, lang: str) -> dict | None:
         "rows": [{
             "slug": str(r.get("slug") or ""),
             "label": r.get("label") or str(r.get("slug") or ""),
-            "revenue_before": _count(r.get("revenue_before")),
-            "revenue_now": _count(r.get("revenue_now")),
+            "revenue_before": _money(r.get("revenue_before"), lang),
+            "revenue_now": _money(r.get("revenue_now"), lang),
             "revenue_change": _growth(r.get("revenue_change")),
             "tier_changes": _count(r.get("tier_changes")),
             "newly_blank": ", ".join(map(str, r.get("newly_blank") or [])) or "—",
@@ -253,6 +437,22 @@ def _banner(meta: dict, text: dict, run_id: str) -> dict | None:
     return None
 
 
+def _inputs(meta: dict) -> str:
+    """The run's input files by name (never their paths), once each."""
+    names = [Path(str(item.get("file") or item.get("path") or "")).name
+             for item in meta.get("inputs") or [] if isinstance(item, dict)]
+    return ", ".join(dict.fromkeys(n for n in names if n))
+
+
+def _when(value: Any, utc: str) -> str:
+    """``2026-12-03T23:09:47Z`` -> ``2026-12-03 23:09 UTC`` (``utc``: the catalog's word);
+    other text as it is."""
+    text = str(value or "").strip()
+    if len(text) >= 16 and text[10] == "T":
+        return f"{text[:10]} {text[11:16]}" + (utc if text.endswith("Z") else "")
+    return text
+
+
 def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
     """The HTML of the run's landing page (see :func:`write_index` for the arguments)."""
     run_dir = Path(run_dir)
@@ -260,21 +460,30 @@ def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
     lang = "zh" if parameters.get("lang") == "zh" else "en"
     text = words("index", lang)
     run_id = str(meta.get("run_id") or run_dir.name)
+    currency = str(meta.get("currency") or "")
     facts = []
     period = _period(run_dir, regions, meta)
     if period:
         facts.append((text["period"], period))
+    inputs = _inputs(meta)
+    if inputs:
+        facts.append((text["data"], inputs))
     if meta.get("started"):
-        facts.append((text["started"], meta["started"]))
+        facts.append((text["started"], _when(meta["started"], text["utc"])))
     if meta.get("duration_seconds") is not None:
         facts.append((text["duration"], _duration(meta["duration_seconds"])))
     summary, summary_bad = _summary(regions, text)
+    story = _story(run_dir, regions, lang, currency, text)
+    market = _market(regions) if story is not None else None
     return environment().get_template("index.html.j2").render(
         lang=lang, text=text, monitoring_text=words("monitoring", lang),
         run_id=run_id, project=str(meta.get("project") or ""),
-        currency=str(meta.get("currency") or ""), facts=facts,
+        currency=currency_name(currency, lang) if currency else "", facts=facts,
         summary=summary, summary_bad=summary_bad, banner=_banner(meta, text, run_id),
-        rows=[_row(run_dir, region, text, lang) for region in regions],
+        story=story,
+        revenue_header=header("revenue", "money", lang, currency) if currency
+        else text["revenue"],
+        rows=[_row(run_dir, region, text, lang) for region in regions if region is not market],
         monitoring=_monitoring(run_dir, lang),
         parameters=[(key, "—" if value == "" else value) for key, value in parameters.items()
                     if key in SHOWN_PARAMETERS],
@@ -297,7 +506,11 @@ def write_index(run_dir: Path, regions: list[dict], *, meta: dict | None = None)
         to ``run_dir``) and ``error``) and optionally ``headline`` (else read from
         ``<slug>/headline.json`` when present: ``customers``,
         ``active_customers``, ``revenue``, ``growth_yoy``, ``period_start``,
-        ``period_end``, ``tiers`` (regions per tier) or the ``tier`` of older runs).
+        ``period_end``, ``active_months``, ``tiers`` (regions per tier) or the ``tier``
+        of older runs). The region of kind ``all`` (the whole market) is told as the
+        page's story from its folder's ``executive_summary.json``, ``budget.json``,
+        ``budget.csv``, ``actions.csv`` and ``region_tiers.csv`` when present; every
+        other region gets a card.
     meta : dict, optional
         Run facts, as in ``manifest.json`` (``run_id``, ``started``,
         ``duration_seconds``, ``project``, ``currency``, ``parameters``,

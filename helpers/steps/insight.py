@@ -59,7 +59,7 @@ from helpers.analysis.tiers import region_tiers
 from helpers.catalog import SECTIONS
 from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
-from helpers.text.lookup import join, label, region_label, text
+from helpers.text.lookup import join, label, lang_code, region_label, say, text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.concentration import concentration_statement, top20_statement
 from helpers.text.narrative.insight import TOPICS, cluster_description, narrate
@@ -226,7 +226,12 @@ def insight_tables(ctx: Context) -> dict:
         notes["gaps"] = {"reason_key": "no_reference"}
 
     orders, as_of = ctx.orders, p.as_of
-    by_customer = ctx.period_orders.groupby("customer_id")["amount"].sum()
+    # Revenue across the customers buying in the period (a purchase line in it): the
+    # population the headline's ``customers_buying`` counts; net returns count as 0.
+    period_orders = ctx.period_orders
+    buying = period_orders.loc[period_orders["amount"] > 0, "customer_id"].unique()
+    by_customer = (period_orders.loc[period_orders["customer_id"].isin(buying)]
+                   .groupby("customer_id")["amount"].sum())
     unit = "cities" if level == "city" else "provinces"
     names = region_label(kpis, ctx.lang)
     how_concentrated = {
@@ -239,7 +244,9 @@ def insight_tables(ctx: Context) -> dict:
         "statement_top20_regions": top20_statement(kpis["revenue"], unit=unit,
                                                        lang=ctx.lang),
         "statement_top20_customers": top20_statement(by_customer, unit="customers",
-                                                         lang=ctx.lang),
+                                                         lang=ctx.lang)
+        + ("" if lang_code(ctx.lang) == "zh" else " ")
+        + say("customers_counted", ctx.lang, n=len(by_customer)),
     }
     # One purchase summary per customer, on the day after the period, for RFM,
     # lifecycle, lifetime value and clusters alike.
@@ -297,6 +304,8 @@ def insight_tables(ctx: Context) -> dict:
     headline = {
         "region": ctx.scope.name, "label": ctx.scope.label(ctx.lang),
         "customers": int(total["customers"]), "active_customers": int(total["active_customers"]),
+        "active_months": int(a.active_months), "customers_buying": int(len(by_customer)),
+        "customers_with_orders": int(len(rfm_table)),
         "revenue": float(total["revenue"]),
         "growth_yoy": float(total["revenue"] / total["revenue_last_year"] - 1)
         if total["revenue_last_year"] > 0 and notes["growth"]["yoy"]["enough"] else None,
