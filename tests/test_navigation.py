@@ -11,8 +11,14 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.run.render import (DOWNLOADS, link_exports, navigation, refresh_navigation,
-                                render_html, table_of_contents)
+from helpers.run.render import (
+    DOWNLOADS,
+    link_exports,
+    navigation,
+    refresh_navigation,
+    render_html,
+    table_of_contents,
+)
 
 STEPS = ["01_goals.ipynb", "02_data_prep.ipynb", "03_visualization.ipynb", "04_insight.ipynb",
          "05_strategy.ipynb"]

@@ -72,7 +72,6 @@ TOC_MIN_HEADINGS = 4
 # The bar sits between these comments, so that refresh_navigation can replace it (text
 # from the data cannot write them: it is escaped).
 NAV_START, NAV_END = "<!--wb-nav-->", "<!--/wb-nav-->"
-_NAV = re.compile(re.escape(NAV_START) + ".*?" + re.escape(NAV_END), re.S)
 # Where the template leaves room for the table of contents.
 TOC_MARK = "<!--wb-toc-->"
 # A file name the text shows as code (`actions.xlsx`), and whether it is linked already.
@@ -288,10 +287,11 @@ def refresh_navigation(folder: Path, steps: Sequence[str], lang: str = "en", *,
         if not page.is_file():
             continue
         before = page.read_text(encoding="utf-8")
-        if NAV_START not in before:
+        if NAV_START not in before or NAV_END not in before:
             continue
         bar = navigation(page, steps, lang, index_href=index_href, index_text=index_text)
-        after = link_exports(_NAV.sub(lambda _: bar, before, count=1), folder)
+        start, end = before.index(NAV_START), before.index(NAV_END) + len(NAV_END)
+        after = link_exports(before[:start] + bar + before[end:], folder)
         if after != before:
             files.write_atomic(page, after)
             changed.append(page)
