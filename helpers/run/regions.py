@@ -158,8 +158,8 @@ def render_report(scope: Scope, notebook: Path, output: Path, job: Job) -> Path:
     """Render the executed ``output`` beside it as the region's HTML report; its path.
 
     The page is titled with region, run and step in the run's language, opens with
-    the bar to the index, the region's steps and its downloads, puts first the sections the objective needs and shows the
-    notebooks' markdown in the run's language.
+    the bar to the index, the region's steps and its downloads, puts first the
+    sections the objective needs and shows the notebooks' markdown in the run's language.
     """
     title = say("report_title", job.lang, region=scope.label(job.lang), run=job.run_id,
                 notebook=notebook_title(notebook.name, job.lang))
@@ -179,6 +179,7 @@ def refresh_reports(folder: Path, job: Job) -> None:
                            index_href="../index.html", index_text=say("all_regions", job.lang))
     except OSError:
         pass
+
 
 def _progress(total: int):
     from tqdm.auto import tqdm
