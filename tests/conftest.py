@@ -27,6 +27,27 @@ def tiny_config(tmp_path_factory):
 
 
 
+@pytest.fixture(scope="session")
+def sample_reports(tmp_path_factory) -> dict:
+    """A batch on the bundled sample: the whole market and Guangdong, all five steps, in
+    English and Chinese; ``{"en": run folder, "zh": run folder}``. Starts kernels: only
+    for tests marked ``kernel`` (the reports' text, their layout in the browser)."""
+    from helpers.config import PROJECT_ROOT
+    from helpers.run import batch
+
+    folder = tmp_path_factory.mktemp("sample_reports")
+    config = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
+    config["paths"] = {"data": str(PROJECT_ROOT / "data" / "sample"),
+                       "reports": str(folder / "reports")}
+    config_path = folder / "workbook.yaml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                           encoding="utf-8")
+    common = ["--config", str(config_path), "--regions", "ALL,广东", "--jobs", "2",
+              "--reports", str(folder / "reports")]
+    for lang in ("en", "zh"):
+        assert batch.main([*common, "--run-id", lang, "--lang", lang]) == 0
+    return {lang: folder / "reports" / lang for lang in ("en", "zh")}
+
 # ----------------------------------------------------------------------------- test tiers
 # `make test-fast` runs `-m "not kernel"`. A test that starts a Jupyter kernel in this
 # process (papermill, an engine, the batch; also through a module-scoped fixture) must

@@ -378,8 +378,9 @@ def test_the_report_banner_escapes_its_title_link_and_link_text(tmp_path):
 
     tags = Tags()
     tags.feed(banner)
-    assert [tag for tag, _ in tags.seen] == ["header", "span", "a"]
-    assert tags.seen[2][1] == {"href": '../x".html'}  # the quote stayed inside the value
+    assert [tag for tag, _ in tags.seen] == ["header", "span", "nav", "a"]
+    # the quote stayed inside the value
+    assert tags.seen[3][1] == {"class": "wb-nav-index", "href": '../x".html'}
 
 
 def test_write_index_says_how_many_customers_are_in_no_region(tmp_path):

@@ -12,10 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 #: Text that never belongs in a shared report.
 NOISE = ("Warning", "Traceback", "/work", "site-packages", ".venv", "--baseline-run", "<Axes",
@@ -59,22 +56,10 @@ def english_words(text: str) -> Counter:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> dict[str, Path]:
-    """The sample's whole market and Guangdong, all five steps, in English and Chinese."""
-    from helpers.run import batch
-
-    folder = tmp_path_factory.mktemp("report_text")
-    config = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
-    config["paths"] = {"data": str(PROJECT_ROOT / "data" / "sample"),
-                       "reports": str(folder / "reports")}
-    config_path = folder / "workbook.yaml"
-    config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
-                           encoding="utf-8")
-    common = ["--config", str(config_path), "--regions", "ALL,广东", "--jobs", "2",
-              "--reports", str(folder / "reports")]
-    for lang in ("en", "zh"):
-        assert batch.main([*common, "--run-id", lang, "--lang", lang]) == 0
-    return {lang: folder / "reports" / lang for lang in ("en", "zh")}
+def reports(sample_reports) -> dict[str, Path]:
+    """The sample's whole market and Guangdong, all five steps, in English and Chinese
+    (one batch for the session: ``sample_reports`` in ``conftest.py``)."""
+    return sample_reports
 
 
 def _pages(run: Path) -> list[Path]:

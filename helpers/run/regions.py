@@ -21,7 +21,7 @@ from helpers.files import os_error_message
 from helpers.geo.scope import Scope
 from helpers.run.engine import NotebookEngine, NotebookFailed
 from helpers.run.record import error_text, iso, region_record, region_status, utc_now
-from helpers.run.render import notebook_title, render_html
+from helpers.run.render import notebook_title, refresh_navigation, render_html
 from helpers.text.lookup import say
 
 #: How often the main thread wakes while regions run (a Ctrl-C is seen at once anyway).
@@ -112,6 +112,7 @@ def run_region(scope: Scope, job: Job, engine: NotebookEngine, record: dict | No
         if status == "failed":
             failed = True
             record["error"] = f"{notebook.name}: {error}"
+    refresh_reports(folder, job)
     record.update(status=region_status(items), seconds=round(time.perf_counter() - started, 2),
                   finished=iso(utc_now()))
     if record["status"] == "interrupted" and not record["error"]:
@@ -156,16 +157,29 @@ def _execute(engine: NotebookEngine, notebook: Path, output: Path, parameters: d
 def render_report(scope: Scope, notebook: Path, output: Path, job: Job) -> Path:
     """Render the executed ``output`` beside it as the region's HTML report; its path.
 
-    The page is titled with region, run and step in the run's language, links back
-    to the index, puts first the sections the objective needs and shows the
-    notebooks' markdown in the run's language.
+    The page is titled with region, run and step in the run's language, opens with
+    the bar to the index, the region's steps and its downloads, puts first the
+    sections the objective needs and shows the notebooks' markdown in the run's language.
     """
     title = say("report_title", job.lang, region=scope.label(job.lang), run=job.run_id,
                 notebook=notebook_title(notebook.name, job.lang))
     order = OBJECTIVES[job.objective].first.get(notebook.name[:2], [])
     return render_html(output, output.with_suffix(".html"), title=title,
                        index_href="../index.html", index_text=say("all_regions", job.lang),
-                       section_order=order, translations=job.translations)
+                       section_order=order, translations=job.translations,
+                       steps=[nb.name for nb in job.notebooks], lang=job.lang)
+
+
+def refresh_reports(folder: Path, job: Job) -> None:
+    """Rewrite the bars of the region's reports now that its steps have run, so each
+    links the pages and downloads there are (:func:`helpers.run.render.refresh_navigation`).
+    A page that cannot be rewritten keeps its bar (its links are those of its rendering)."""
+    try:
+        refresh_navigation(folder, [nb.name for nb in job.notebooks], job.lang,
+                           index_href="../index.html", index_text=say("all_regions", job.lang))
+    except OSError:
+        pass
+
 
 def _progress(total: int):
     from tqdm.auto import tqdm

@@ -9,20 +9,34 @@ message (:func:`helpers.text.markup.html_text`; markdown outputs use
 would still load a script, stylesheet or image from the network, or that carries an
 event-handler attribute or a ``javascript:`` URL (the workbook writes neither, so
 one there is text from the data that went around the escaping).
+
+Every report opens with a bar (:func:`navigation`): the run's index, the region's
+steps with the current one marked, previous/next, and the region's downloads. Its links
+are relative to the report's folder (``../index.html``, ``04_insight.html``,
+``actions.xlsx``), so the run folder still works zipped and sent, and link only files
+that exist: a region's bars are rewritten when all its steps have run
+(:func:`refresh_navigation`), so the first steps link the later ones and the exports
+of step 5. A long report gets a table of contents from its ``h2`` headings
+(:func:`table_of_contents`), and the exports its text names in ``code`` become links
+(:func:`link_exports`). No script is needed for either.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from functools import cache
+from html.parser import HTMLParser
 from pathlib import Path
 
 from helpers import files
-from helpers.text.lookup import say, term
-from helpers.text.markup import unsafe_markup
+from helpers.text.lookup import say, term, text
+from helpers.text.markup import html_text, unsafe_markup
 from helpers.viz.assets import external_references
 
 __all__ = ["render_html", "order_sections", "load_translations", "translate_markdown",
-           "notebook_title", "OfflineReportError", "UnsafeReportError"]
+           "notebook_title", "navigation", "refresh_navigation", "table_of_contents",
+           "link_exports", "DOWNLOADS", "OfflineReportError", "UnsafeReportError"]
 
 
 class OfflineReportError(ValueError):
@@ -46,6 +60,23 @@ SECTION_TAG_PREFIX = "section-"
 REMOVE_CELL_TAGS = {"remove_cell", "remove-cell"}
 REMOVE_OUTPUT_TAGS = {"remove_output", "remove-output"}
 
+#: The region's files a reader may want, in the bar's order (linked when they exist;
+#: words: catalog section ``download``). Step 5 writes them
+#: (:func:`helpers.steps.strategy.save_strategy`).
+DOWNLOADS = ("actions.xlsx", "actions.csv", "campaign_list.csv", "partner_plans.csv",
+             "budget.csv")
+
+#: A report gets a table of contents from this many ``h2`` headings on.
+TOC_MIN_HEADINGS = 4
+
+# The bar sits between these comments, so that refresh_navigation can replace it (text
+# from the data cannot write them: it is escaped).
+NAV_START, NAV_END = "<!--wb-nav-->", "<!--/wb-nav-->"
+# Where the template leaves room for the table of contents.
+TOC_MARK = "<!--wb-toc-->"
+# A file name the text shows as code (`actions.xlsx`), and whether it is linked already.
+_FILE_CODE = re.compile(r'(<a class="wb-file" [^>]*>)?<code>([\w.\-]+\.(?:csv|xlsx))</code>')
+
 
 def notebook_title(name: str, lang: str = "en") -> str:
     """``04_insight.ipynb`` -> ``04 Insight`` (``04 洞察`` in Chinese); ``02_data_prep`` ->
@@ -67,6 +98,8 @@ def render_html(
     index_text: str | None = None,
     section_order: Sequence[str] = (),
     translations: Mapping[str, str] | None = None,
+    steps: Sequence[str] = (),
+    lang: str = "en",
 ) -> Path:
     """Render an executed notebook to a self-contained HTML report without code.
 
@@ -88,6 +121,11 @@ def render_html(
     translations : mapping, optional
         English markdown cell source -> the text to show instead
         (:func:`load_translations`); cells without an entry stay as they are.
+    steps : sequence of str
+        The region's notebooks in order (``01_goals.ipynb`` ...) for the bar's steps and
+        previous/next (:func:`navigation`); empty: the bar links the index only.
+    lang : str
+        The language of the bar and the table of contents.
 
     Returns
     -------
@@ -99,7 +137,10 @@ def render_html(
     Code inputs and the In/Out prompts are removed; outputs (tables, figures,
     folium iframes, error tracebacks) are kept. Cells tagged ``remove-cell`` are
     dropped and outputs of cells tagged ``remove-output`` hidden. Images that
-    markdown cells reference are embedded.
+    markdown cells reference are embedded. The page opens with the bar of
+    :func:`navigation`; with :data:`TOC_MIN_HEADINGS` ``h2`` headings or more it has a
+    table of contents (:func:`table_of_contents`); the exports its text names in
+    ``code`` are linked when they exist beside it (:func:`link_exports`).
 
     Raises
     ------
@@ -142,9 +183,13 @@ def render_html(
         "metadata": {"name": title, "path": str(ipynb.parent)},
         "wb_title": title,
         "wb_index_href": index_href,
-        "wb_index_text": say("all_regions", "en") if index_text is None else index_text,
+        "wb_index_text": say("all_regions", lang) if index_text is None else index_text,
+        "wb_nav": navigation(html_path, steps, lang, index_href=index_href,
+                             index_text=index_text),
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body = link_exports(body.replace(TOC_MARK, table_of_contents(body, lang), 1),
+                        html_path.parent)
     external = external_references(body)
     if external:
         shown = ", ".join(sorted(set(external))[:5])
@@ -163,6 +208,158 @@ def render_html(
         )
     files.write_atomic(html_path, body)  # whole or not at all (a full disk leaves no half page)
     return html_path
+
+
+@cache
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("helpers.run", "templates"),
+                              autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+def navigation(html: Path, steps: Sequence[str], lang: str = "en", *,
+               index_href: str | None = "../index.html", index_text: str | None = None) -> str:
+    """The bar of the report ``html`` (``templates/report_nav.html.j2``), from what is on disk.
+
+    Parameters
+    ----------
+    html : Path
+        The report the bar is for; the other pages and the downloads are looked for
+        in its folder.
+    steps : sequence of str
+        The region's notebooks (or reports) in order, ``01_goals.ipynb`` ...
+    lang : str
+        The bar's language (catalog sections ``report_nav`` and ``download``).
+    index_href : str, optional
+        Relative URL of the run's index page (None: no index link).
+    index_text : str, optional
+        Text of that link (default: "All regions").
+
+    Returns
+    -------
+    str
+        The bar's HTML between the markers :data:`NAV_START` and :data:`NAV_END`.
+        A step links its page when the page exists (the current one always, marked
+        ``aria-current="page"``), previous and next link the nearest existing
+        pages, and :data:`DOWNLOADS` are linked when the file exists. All links are
+        relative to the report's folder.
+    """
+    html = Path(html)
+    folder = html.parent
+    pages = [Path(step).with_suffix(".html").name for step in steps]
+    shown = [{"href": page, "label": notebook_title(page, lang), "current": page == html.name,
+              "exists": page == html.name or (folder / page).is_file()} for page in pages]
+    here = pages.index(html.name) if html.name in pages else None
+    previous = next_ = None
+    if here is not None:
+        previous = next((s for s in reversed(shown[:here]) if s["exists"]), None)
+        next_ = next((s for s in shown[here + 1:] if s["exists"]), None)
+    downloads = [{"href": name, "file": name, "label": text("download", name, lang)}
+                 for name in DOWNLOADS if (folder / name).is_file()]
+    words = {key: text("report_nav", key, lang)
+             for key in ("label", "steps", "previous", "next", "downloads")}
+    bar = _environment().get_template("report_nav.html.j2").render(
+        index_href=index_href, steps=shown, previous=previous, next=next_,
+        downloads=downloads, words=words,
+        index_text=text("report_nav", "index", lang) if index_text is None else index_text)
+    return NAV_START + bar + NAV_END
+
+
+def refresh_navigation(folder: Path, steps: Sequence[str], lang: str = "en", *,
+                       index_href: str | None = "../index.html",
+                       index_text: str | None = None) -> list[Path]:
+    """Rewrite the bar of every report of ``steps`` in ``folder`` from what is there now.
+
+    A region's reports are rendered one by one as its notebooks run, so the first
+    ones cannot yet link the later pages or step 5's downloads; called when the
+    region is done, this links them (and unlinks what is not there). Exports named
+    in the text are linked too (:func:`link_exports`). Pages without a bar are left
+    as they are. Returns the pages rewritten.
+    """
+    from helpers import files
+
+    folder = Path(folder)
+    changed = []
+    for step in steps:
+        page = folder / Path(step).with_suffix(".html").name
+        if not page.is_file():
+            continue
+        before = page.read_text(encoding="utf-8")
+        if NAV_START not in before or NAV_END not in before:
+            continue
+        bar = navigation(page, steps, lang, index_href=index_href, index_text=index_text)
+        start, end = before.index(NAV_START), before.index(NAV_END) + len(NAV_END)
+        after = link_exports(before[:start] + bar + before[end:], folder)
+        if after != before:
+            files.write_atomic(page, after)
+            changed.append(page)
+    return changed
+
+
+class _Headings(HTMLParser):
+    """The ``h2`` headings of a page: (id, text), the permalink's pilcrow left out."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []
+        self._id: str | None = None
+        self._text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "h2":
+            self._id, self._text = dict(attrs).get("id") or "", []
+        elif self._id is not None and tag == "a" and "anchor-link" in (dict(attrs).get("class") or ""):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._skip:
+            self._skip -= 1
+        elif tag == "h2" and self._id is not None:
+            words = " ".join("".join(self._text).split())
+            if self._id and words:
+                self.found.append((self._id, words))
+            self._id = None
+
+    def handle_data(self, data):
+        if self._id is not None and not self._skip:
+            self._text.append(data)
+
+
+def table_of_contents(page: str, lang: str = "en") -> str:
+    """A table of contents of the page's ``h2`` headings (plain anchors, no script).
+
+    Empty when the page has fewer than :data:`TOC_MIN_HEADINGS` headings with an id
+    (nbconvert gives every markdown heading one). The list sits in a ``<details>``
+    element: open, and one tap folds it away on a phone.
+    """
+    parser = _Headings()
+    parser.feed(page)
+    if len(parser.found) < TOC_MIN_HEADINGS:
+        return ""
+    items = "".join(f'<li><a href="#{html_text(anchor)}">{html_text(words)}</a></li>'
+                    for anchor, words in parser.found)
+    title = html_text(text("report_nav", "contents", lang))
+    return (f'<nav class="wb-toc" aria-label="{title}"><details open>'
+            f"<summary>{title}</summary><ol>{items}</ol></details></nav>")
+
+
+def link_exports(page: str, folder: Path) -> str:
+    """The page with every file name shown as code (``<code>actions.xlsx</code>``) linked
+    to that file when it exists in ``folder`` (the report's folder; the link is relative).
+    Only ``.csv`` and ``.xlsx`` names without a folder; names linked already stay as they are.
+    """
+    folder = Path(folder)
+
+    def one(match: re.Match) -> str:
+        linked, name = match[1], match[2]
+        if linked or not (folder / name).is_file():
+            return match[0]
+        return f'<a class="wb-file" href="{html_text(name)}"><code>{name}</code></a>'
+
+    return _FILE_CODE.sub(one, page)
 
 
 def load_translations(folder: Path, lang: str) -> dict[str, str]:

@@ -216,6 +216,25 @@ def inline_figure(figure: Figure) -> Figure:
     return figure
 
 
+#: A map on a phone (a map frame 480 px wide or less): the layer control folds to its
+#: button (a tap opens it: ``:focus-within``; no script), the caption and legend boxes
+#: shrink, so the controls do not cover the map.
+NARROW_MAP_CSS = """<style>
+@media (max-width: 480px) {
+  .leaflet-control-layers-expanded:not(:hover):not(:focus-within) .leaflet-control-layers-list {
+    display: none; }
+  .leaflet-control-layers-expanded:not(:hover):not(:focus-within) {
+    padding: 0; }
+  .leaflet-control-layers-expanded:not(:hover):not(:focus-within) .leaflet-control-layers-toggle {
+    display: block; }
+  .map-caption { font-size: 10px !important; max-width: 55% !important; bottom: 30px !important;
+    padding: 2px 5px !important; }
+  .wb-legend { font-size: 10px !important; padding: 3px 6px !important; bottom: 18px !important; }
+  .wb-legend span[style*="width:16px"] { width: 10px !important; height: 8px !important; }
+}
+</style>"""
+
+
 class OfflineMap(folium.Map):
     """A :class:`folium.Map` whose page carries its scripts and styles inline.
 
@@ -229,6 +248,10 @@ class OfflineMap(folium.Map):
 
     default_js = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
     default_css = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.get_root().header.add_child(RawHTML(NARROW_MAP_CSS), name="wb_narrow_map")
 
     def render(self, **kwargs):
         super().render(**kwargs)
