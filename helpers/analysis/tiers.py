@@ -63,6 +63,19 @@ def _measured(row: Mapping[str, object]) -> bool:
     return str(flag).lower() not in ("false", "0")
 
 
+def _gap(row: Mapping[str, object], rules: Mapping[str, float], sample: dict
+         ) -> tuple[float | None, float | None, tuple | None]:
+    """The region's gap ratio and expected customers, and the gap tier with its evidence
+    when the ratio is below ``gap_ratio`` (None otherwise)."""
+    ratio = float(row["gap_ratio"]) if _is_number(row.get("gap_ratio")) else None
+    expected = (float(row["expected_customers"]) if _is_number(row.get("expected_customers"))
+                else None)
+    if ratio is not None and ratio < rules["gap_ratio"]:
+        return ratio, expected, ("gap", "gap", {"ratio": ratio, "max_ratio": rules["gap_ratio"],
+                                                "expected": expected, **sample})
+    return ratio, expected, None
+
+
 def _classify_without_growth(row: Mapping[str, object], rules: Mapping[str, float],
                              share: float, hot: bool, evidence: dict,
                              sample: dict) -> tuple[str, str, dict]:
@@ -77,12 +90,9 @@ def _classify_without_growth(row: Mapping[str, object], rules: Mapping[str, floa
             minimum = rules["hot_share"] if share >= rules["hot_share"] else hotspot_share
             return "core", "core_share", {"share": share, "min_share": minimum, "hot": hot,
                                           **evidence, **basis}
-    ratio = float(row["gap_ratio"]) if _is_number(row.get("gap_ratio")) else None
-    expected = (float(row["expected_customers"]) if _is_number(row.get("expected_customers"))
-                else None)
-    if ratio is not None and ratio < rules["gap_ratio"]:
-        return "gap", "gap", {"ratio": ratio, "max_ratio": rules["gap_ratio"],
-                              "expected": expected, **sample}
+    ratio, expected, gap = _gap(row, rules, sample)
+    if gap is not None:
+        return gap
     return "steady", "steady_no_growth", {"share": share, "ratio": ratio,
                                           "min_ratio": rules["gap_ratio"], **basis, **sample}
 
@@ -124,12 +134,9 @@ def _classify(row: Mapping[str, object], rules: Mapping[str, float],
             return "emerging", "emerging", {**trend, "min_growth": rules["emerging_growth"],
                                             "share": share, "max_share": hot_share}
 
-    ratio = float(row["gap_ratio"]) if _is_number(row.get("gap_ratio")) else None
-    expected = (float(row["expected_customers"]) if _is_number(row.get("expected_customers"))
-                else None)
-    if ratio is not None and ratio < rules["gap_ratio"]:
-        return "gap", "gap", {"ratio": ratio, "max_ratio": rules["gap_ratio"],
-                              "expected": expected, **sample}
+    ratio, expected, gap = _gap(row, rules, sample)
+    if gap is not None:
+        return gap
 
     potential_growth, potential_ratio = rules.get("potential_growth"), rules.get("potential_ratio")
     if (not small and potential_growth is not None and potential_ratio is not None
