@@ -32,16 +32,12 @@ def sample_reports(tmp_path_factory) -> dict:
     """A batch on the bundled sample: the whole market and Guangdong, all five steps, in
     English and Chinese; ``{"en": run folder, "zh": run folder}``. Starts kernels: only
     for tests marked ``kernel`` (the reports' text, their layout in the browser)."""
-    from helpers.config import PROJECT_ROOT
+    from stubs import sample_config
+
     from helpers.run import batch
 
     folder = tmp_path_factory.mktemp("sample_reports")
-    config = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
-    config["paths"] = {"data": str(PROJECT_ROOT / "data" / "sample"),
-                       "reports": str(folder / "reports")}
-    config_path = folder / "workbook.yaml"
-    config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
-                           encoding="utf-8")
+    config_path = sample_config(folder)
     common = ["--config", str(config_path), "--regions", "ALL,广东", "--jobs", "2",
               "--reports", str(folder / "reports")]
     for lang in ("en", "zh"):

@@ -1,10 +1,12 @@
-"""Stub notebooks for the batch and engine tests: a parameters cell and some code."""
+"""Stubs for tests that run the batch: notebooks (a parameters cell and some code) and a
+copy of the shipped config pointing at the bundled sample."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import nbformat
+import yaml
 
 
 def stub_notebook(path: Path, parameters: str, *cells: str, title: str | None = None) -> Path:
@@ -17,4 +19,18 @@ def stub_notebook(path: Path, parameters: str, *cells: str, title: str | None = 
     nb.cells = [nbformat.v4.new_markdown_cell(title)] if title else []
     nb.cells += [params, *(nbformat.v4.new_code_cell(source) for source in cells)]
     nbformat.write(nb, path)
+    return path
+
+
+def sample_config(folder: Path) -> Path:
+    """``folder/workbook.yaml``: the shipped config, reading the bundled sample and writing
+    reports under ``folder/reports``."""
+    from helpers.config import PROJECT_ROOT
+
+    config = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
+    config["paths"] = {"data": str(PROJECT_ROOT / "data" / "sample"),
+                       "reports": str(folder / "reports")}
+    path = folder / "workbook.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
     return path

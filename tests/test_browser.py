@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from browsers import CHROMIUM, offline_chromium
 
 from helpers.config import DEFAULT_CONFIG, PROJECT_ROOT
 from helpers.viz.maps.points import hexagon_counts
 
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
-CHROMEDRIVER = shutil.which("chromedriver")
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert(1)</script>"
@@ -97,33 +95,9 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMEDRIVER is None:
-        pytest.fail("chromium is installed but chromedriver is not: install the Debian "
-                    "package 'chromium-driver'")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="wb-chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-proxy-server",
-                 f"--user-data-dir={profile}", "--window-size=1280,900"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        driver.execute_cdp_cmd("Network.enable", {})
-        driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
-            "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
-        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
-                               {"source": RECORD_ALERTS})
+    with offline_chromium(1280, logs=True, on_new_document=RECORD_ALERTS) as driver:
         driver.set_script_timeout(30)
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 class Page:

@@ -15,18 +15,15 @@ Needs Debian's ``chromium`` and ``chromium-driver``; skipped without Chromium.
 from __future__ import annotations
 
 import base64
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from browsers import CHROMIUM, offline_chromium
 
 from helpers.config import PROJECT_ROOT
 
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
-CHROMEDRIVER = shutil.which("chromedriver")
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 STEPS = ("01_goals", "02_data_prep", "03_visualization", "04_insight", "05_strategy")
 #: Widths: a desktop, a phone, and an A4 page's text (210 mm - 2 x 12 mm at 96 px/in).
@@ -65,29 +62,8 @@ return {
 
 @pytest.fixture(scope="module")
 def driver():
-    if CHROMEDRIVER is None:
-        pytest.fail("chromium is installed but chromedriver is not: install the Debian "
-                    "package 'chromium-driver'")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="wb-chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--hide-scrollbars",
-                 "--disable-component-update", "--disable-sync", "--no-proxy-server",
-                 f"--user-data-dir={profile}", "--window-size=1400,900"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        browser.execute_cdp_cmd("Network.enable", {})
-        browser.execute_cdp_cmd("Network.emulateNetworkConditions", {
-            "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    with offline_chromium(DESKTOP, flags=("--hide-scrollbars",)) as browser:
         yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _open(driver, page: Path, width: int, media: str = "screen") -> dict:

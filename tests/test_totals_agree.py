@@ -25,10 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _json(path: Path) -> dict:
@@ -49,15 +47,12 @@ def _int(text: str) -> int:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     """The sample's whole market and South China, all five steps, in English."""
+    from stubs import sample_config
+
     from helpers.run import batch
 
     folder = tmp_path_factory.mktemp("totals")
-    config = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
-    config["paths"] = {"data": str(PROJECT_ROOT / "data" / "sample"),
-                       "reports": str(folder / "reports")}
-    config_path = folder / "workbook.yaml"
-    config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
-                           encoding="utf-8")
+    config_path = sample_config(folder)
     assert batch.main(["--config", str(config_path), "--regions", "ALL,华南", "--jobs", "2",
                        "--reports", str(folder / "reports"), "--run-id", "totals",
                        "--lang", "en"]) == 0
