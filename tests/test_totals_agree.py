@@ -28,7 +28,6 @@ import pytest
 from bs4 import BeautifulSoup
 
 
-
 def _json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
