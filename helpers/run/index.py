@@ -26,10 +26,10 @@ from helpers import files
 from helpers.analysis.tiers import TIERS
 from helpers.period import Period
 from helpers.run.render import notebook_title
-from helpers.text.format import currency_name
+from helpers.text.format import currency_name, format_money
 from helpers.text.lookup import join, region_label, term, translate, words
 from helpers.text.markup import html_text
-from helpers.text.tables import header, money_cell
+from helpers.text.tables import header
 
 __all__ = ["write_index", "index_page"]
 
@@ -80,7 +80,7 @@ def _count(value: Any) -> str | None:
 def _money(value: Any, lang: str, *, signed: bool = False) -> str | None:
     """An amount as the report tables show it (``427 M``, ``4.27亿``); None when missing."""
     number = _number(value)
-    return None if number is None else money_cell(number, lang, signed=signed)
+    return None if number is None else format_money(number, lang, signed=signed)
 
 
 def _growth(value: Any) -> dict | None:
@@ -277,7 +277,7 @@ def _budget_move(folder: Path, lang: str, currency: str, text: dict) -> dict | N
 
     def named(rows: pd.DataFrame) -> str:
         return join([f"{_region_name(r['region'], table, lang)} "
-                     f"{money_cell(r['change'], lang, signed=True)}"
+                     f"{format_money(r['change'], lang, signed=True)}"
                      for r in rows.to_dict("records")], lang)
 
     money = currency_name(currency, lang) if currency else ""

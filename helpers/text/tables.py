@@ -31,6 +31,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from helpers.text.format import KINDS, currency_name, format_money, format_percent, plain_number
 from helpers.text.lookup import (
     COLUMN_SECTIONS,
     catalog,
@@ -41,41 +42,10 @@ from helpers.text.lookup import (
     text,
 )
 
-__all__ = ["Table", "report_table", "column_kind", "format_cell", "money_cell", "header",
-           "KINDS", "MAX_TEXT"]
+__all__ = ["Table", "report_table", "column_kind", "format_cell", "header", "MAX_TEXT"]
 
 #: Text longer than this is cut with an ellipsis (the full text is in the exports).
 MAX_TEXT = 120
-
-#: How each known column reads. ``money``: an amount in the project currency;
-#: ``money_delta``: a change of an amount (with a sign); ``percent``: a fraction shown
-#: as a percentage; ``percent_delta``: a change as a signed percentage; ``count``: a
-#: whole number; ``decimal``: a number with two decimals; ``one``: one decimal.
-KINDS: dict[str, str] = {
-    **dict.fromkeys(["revenue", "revenue_prev", "revenue_last_year", "aov", "amount",
-                     "marketing_spend", "revenue_per_customer", "revenue_per_rep", "spend",
-                     "new_spend", "floor", "cap", "ltv", "ltv_low", "ltv_high", "ltv_12m", "monetary",
-                     "monetary_mean", "monetary_value", "historical_value", "expected_value",
-                     "revenue_before", "revenue_now", "value_sum", "revenue_per_capita"],
-                    "money"),
-    **dict.fromkeys(["change", "expected_revenue_change", "revenue_change"], "money_delta"),
-    **dict.fromkeys(["share", "customer_share", "revenue_share", "market_share", "active_rate",
-                     "top20_share", "p_alive", "value_share"], "percent"),
-    **dict.fromkeys(["growth", "growth_yoy", "growth_pop", "change_pct", "share_delta",
-                     "growth_yoy_delta"], "percent_delta"),
-    **dict.fromkeys(["customers", "active_customers", "new_customers", "orders", "reps",
-                     "partners", "rows", "read", "kept", "merged", "quarantined",
-                     "expected_customers", "customer_gap", "gap_rank", "population_10k",
-                     "gdp_100m_cny", "customers_before", "customers_now", "quantity",
-                     "orders_to_date", "high_value", "churned", "incomplete", "score",
-                     "repeat_customers",
-                     "b_partners", "group", "k"], "count"),
-    **dict.fromkeys(["gap_ratio", "roi", "marginal_return", "orders_per_customer", "gi_z",
-                     "revenue_per_100m_gdp", "customers_per_million", "gini", "hhi",
-                     "expected_purchases"], "decimal"),
-    **dict.fromkeys(["customers_per_rep", "nearest_customer_km", "nearest_cluster_km",
-                     "frequency_mean", "recency_mean"], "one"),
-}
 
 #: Why a column can have no value at all in a report (the note under the table).
 MISSING_REASONS: dict[str, str] = {
@@ -127,60 +97,11 @@ def _missing(value) -> bool:
         return False
 
 
-def _plain(value: float, digits: int) -> str:
-    """``value`` with thousands separators and ``digits`` decimals, never ``-0``."""
-    shown = f"{value:,.{digits}f}"
-    return shown[1:] if shown.startswith("-") and float(shown[1:].replace(",", "")) == 0 else shown
-
-
-def money_cell(value: float, lang: str = "en", *, signed: bool = False) -> str:
-    """An amount as a table cell: ``1.23 M``, ``350 k``, ``850`` in English; ``1.23亿``,
-    ``8,193万``, ``12.5万``, ``8,500`` in Chinese (the currency is in the header).
-
-    ``signed`` puts ``+`` before a rise. Missing values give ``–``.
-    """
-    if _missing(value):
-        return "–"
-    value = float(value)
-    if math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    size = abs(value)
-    if lang_code(lang) == "zh":
-        steps = ((1e8, "亿"), (1e4, "万"))
-    else:
-        steps = ((1e9, " B"), (1e6, " M"), (1e3, " k"))
-    shown = None
-    for step, suffix in steps:
-        if size >= step * 0.9995:
-            scaled = size / step
-            digits = 0 if scaled >= 99.95 else 1 if scaled >= 9.995 else 2
-            shown = _plain(scaled, digits)
-            if "." in shown:
-                shown = shown.rstrip("0").rstrip(".")
-            shown += suffix
-            break
-    if shown is None:
-        shown = _plain(size, 0)
-    if shown == "0":
-        return "0"
-    sign = "-" if value < 0 else "+" if signed else ""
-    return sign + shown
-
-
-def _percent(value: float, signed: bool) -> str:
-    number = float(value) * 100
-    shown = _plain(abs(number), 1)
-    if shown == "0.0":
-        return "0%"
-    sign = "-" if number < 0 else "+" if signed else ""
-    return f"{sign}{shown}%"
-
-
 def _number(value: float) -> str:
     value = float(value)
     if value.is_integer() or abs(value) >= 999.5:
-        return _plain(value, 0)
-    return _plain(value, 2 if abs(value) >= 1 else 3)
+        return plain_number(value, 0)
+    return plain_number(value, 2 if abs(value) >= 1 else 3)
 
 
 def format_cell(value, kind: str, lang: str = "en") -> str:
@@ -195,20 +116,20 @@ def format_cell(value, kind: str, lang: str = "en") -> str:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
     if kind in ("money", "money_delta") and isinstance(value, (int, float, np.number)):
-        return money_cell(value, lang, signed=kind == "money_delta")
+        return format_money(value, lang, signed=kind == "money_delta")
     if kind in ("percent", "percent_delta") and isinstance(value, (int, float, np.number)):
-        return _percent(value, kind == "percent_delta")
+        return format_percent(value, kind == "percent_delta")
     if isinstance(value, (int, np.integer)):
-        return _plain(float(value), 0)
+        return plain_number(float(value), 0)
     if isinstance(value, (float, np.floating)):
         if math.isinf(value):
             return "∞" if value > 0 else "-∞"
         if kind == "count":
-            return _plain(float(value), 0)
+            return plain_number(float(value), 0)
         if kind == "decimal":
-            return _plain(float(value), 2)
+            return plain_number(float(value), 2)
         if kind == "one":
-            return _plain(float(value), 1)
+            return plain_number(float(value), 1)
         return _number(value)
     shown = str(value)
     return shown if len(shown) <= MAX_TEXT else shown[:MAX_TEXT - 1].rstrip() + "…"
@@ -217,8 +138,6 @@ def format_cell(value, kind: str, lang: str = "en") -> str:
 def header(column, kind: str, lang: str = "en", currency: str = "CNY") -> str:
     """A column's header: its catalog label, with the currency for money
     (``Revenue (CNY)``, ``收入（元）``)."""
-    from helpers.text.format import currency_name
-
     name = label(str(column), lang)
     if kind in ("money", "money_delta"):
         money = currency_name(currency, lang)
