@@ -220,7 +220,7 @@ def test_step4_tables_feed_partner_plans_and_campaigns(national, tiny_config, tm
     strategy.save_strategy(ctx, tables)
     assert len(pd.read_csv(ctx.out / "partner_plans.csv")) == 6
     sheets = pd.ExcelFile(ctx.out / "actions.xlsx", engine="openpyxl").sheet_names
-    assert sheets == ["region actions", "campaign list", "partner plans", "budget"]
+    assert sheets == ["Region actions", "Campaign list", "Partner plans", "Budget"]
 
 
 def test_exports_hold_contacts_and_the_report_does_not(national):
@@ -270,7 +270,7 @@ def test_reps_names_are_masked_in_the_report_unless_configured(national, monkeyp
     from openpyxl import load_workbook
     exported = pd.read_csv(ctx.out / "actions.csv")
     assert any(n in " ".join(exported["owner"]) for n in reps["name"])
-    sheet = load_workbook(ctx.out / "actions.xlsx")["region actions"]
+    sheet = load_workbook(ctx.out / "actions.xlsx")["Region actions"]
     assert any(n in str(c.value) for row in sheet.iter_rows() for c in row for n in reps["name"])
 
     monkeypatch.setattr(ctx.config.report, "show_rep_names", True)

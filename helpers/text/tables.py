@@ -42,7 +42,8 @@ from helpers.text.lookup import (
     text,
 )
 
-__all__ = ["Table", "report_table", "column_kind", "format_cell", "header", "MAX_TEXT"]
+__all__ = ["Table", "report_table", "export_sheet", "column_kind", "format_cell", "header",
+           "MAX_TEXT"]
 
 #: Text longer than this is cut with an ellipsis (the full text is in the exports).
 MAX_TEXT = 120
@@ -241,6 +242,25 @@ def _terms(frame: pd.DataFrame, lang: str, terms: Iterable[str]) -> pd.DataFrame
                                          if p.strip()], code)
                 if isinstance(v, str) else v)
     return out
+
+
+def export_sheet(frame: pd.DataFrame, lang: str = "en", *, currency: str = "CNY",
+                 terms: Iterable[str] = ()) -> pd.DataFrame:
+    """``frame`` as a sheet of an Excel export read by people (``actions.xlsx``): headers
+    from the catalog in ``lang`` with the currency on money columns, catalog terms
+    (segments, tiers, actions ...) and booleans in words; numbers, dates and names stay
+    as they are, so the sheet still sorts and sums. Every row and column is kept.
+
+    The CSV exports keep the English keys (:mod:`helpers.files`); this is their
+    reader's copy.
+    """
+    out = _terms(frame, lang, terms)
+    for column in out.columns:
+        if column_kind(column, out[column]) == "bool":
+            out[column] = out[column].map(
+                lambda v: v if _missing(v) else text("table", "yes" if v else "no", lang))
+    names = [header(c, column_kind(c, frame[c]), lang, currency) for c in frame.columns]
+    return out.set_axis(names, axis=1)
 
 
 def report_table(frame: pd.DataFrame, lang: str = "en", *, currency: str = "CNY",
