@@ -17,6 +17,7 @@ from helpers.analysis.tiers import TIERS
 from helpers.catalog import OBJECTIVES, SECTIONS
 from helpers.steps import strategy
 from helpers.steps.insight import audience, ensure_insight
+from helpers.text.format import format_money
 from helpers.text.narrative import summary
 
 
@@ -332,7 +333,7 @@ def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national):
         assert any("\u4e00" <= ch <= "\u9fff" for ch in item["text"]), kind
     h = insight["headline"]
     assert found_zh["size"]["text"].startswith(f"{h['customers']:,} 家客户，分析期收入 "
-                                               f"{h['revenue']:,.0f} 元")
+                                               f"{format_money(h['revenue'], 'zh')}元")
     sections = section_texts(zh, tables)
     page = "\n".join(sections.values())
     assert sections["tiers"].startswith("每个地区归入其满足规则的第一个分级")

@@ -104,6 +104,7 @@ def test_format_money():
     assert format_money(1_234_567, "en") == "1.23 M"
     assert format_money(25_000, "en") == "25 k"
     assert format_money(850, "en") == "850"
+    assert format_money(8_500, "en") == "8,500" and format_money(9_999.7, "en") == "10 k"
     assert format_money(1_234_567, "zh") == "123万"
     assert format_money(25_000, "zh") == "2.5万"
     assert format_money(426_940_117, "zh") == "4.27亿"

@@ -82,9 +82,10 @@ def plain_number(value: float, digits: int = 0) -> str:
 
 
 def format_money(value: float, lang: str = "en", *, signed: bool = False) -> str:
-    """An amount in the language's habit: ``1.23 M``, ``350 k``, ``850`` in English;
-    ``1.23亿``, ``8,193万``, ``12.5万``, ``8,500`` in Chinese (three significant digits
-    at most from 1,000 on; the currency is said elsewhere, :func:`money_text`).
+    """An amount in the language's habit: ``1.23 M``, ``350 k``, ``8,500`` in English;
+    ``1.23亿``, ``8,193万``, ``12.5万``, ``8,500`` in Chinese (whole digits below 10,000,
+    three significant digits from there on, four for thousands of 万; the currency is said
+    elsewhere, :func:`money_text`).
 
     ``signed`` puts ``+`` before a rise. Missing values give ``–``.
     """
@@ -100,7 +101,7 @@ def format_money(value: float, lang: str = "en", *, signed: bool = False) -> str
         steps = ((1e9, " B"), (1e6, " M"), (1e3, " k"))
     shown = None
     for step, suffix in steps:
-        if size >= step * 0.9995:
+        if size >= step * 0.9995 and size >= 9999.5:  # below 10,000: the digits themselves
             scaled = size / step
             digits = 0 if scaled >= 99.95 else 1 if scaled >= 9.995 else 2
             shown = plain_number(scaled, digits)
