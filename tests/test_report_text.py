@@ -29,7 +29,8 @@ WORD = re.compile(r"[A-Za-z]{3,}")
 #: Codes: file names, config keys and values, encodings, the run's parameters and commit
 #: as a Chinese text cites them (``workbook.yaml``, ``sources.customers``,
 #: ``report.show_rep_names``, ``strategy:``, ``utf-8-sig``, ``mask_pii=True``, ``2a50fe95``).
-CODE = re.compile(r"[A-Za-z0-9_\-]+(?:[._/][A-Za-z0-9_\-]+)+(?::|=[^\s,]+)?|"
+CODE = re.compile(r"[^\s（）()，,；;：:]+\.(?:xlsx?|csv|json|ya?ml|parquet)\b|"
+                  r"[A-Za-z0-9_\-]+(?:[._/][A-Za-z0-9_\-]+)+(?::|=[^\s,]+)?|"
                   r"[A-Za-z]+_[A-Za-z0-9_]+(?:=\S+)?|"
                   r"[A-Za-z]+:(?![A-Za-z])|[A-Za-z]+=[^\s,]+|[A-Za-z]+-\d[\w-]*|"
                   r"\b[0-9a-f]{7,40}\b")
@@ -38,7 +39,7 @@ CODE = re.compile(r"[A-Za-z0-9_\-]+(?:[._/][A-Za-z0-9_\-]+)+(?::|=[^\s,]+)?|"
 ALLOWED = frozenset({
     "CNY", "RFM", "GDP", "ROI", "HHI", "VIP", "CSV", "Excel", "ERP", "CRM", "NBD", "BG",
     "Gamma", "Getis", "Ord", "Moran", "DBSCAN", "haversine", "eps", "means", "Gini",
-    "silhouette", "Calinski", "Harabasz", "Davies", "Bouldin", "README", "Access",
+    "silhouette", "Calinski", "Harabasz", "Davies", "Bouldin", "README", "Access", "geonames",
     "control", "devices", "customer", "distribution", "ALL", "min",
     "crm", "erp", "hr", "marketing",  # the sample's source names (ids in workbook.yaml)
     "true",  # a config value (report.show_rep_names: true)
@@ -140,6 +141,7 @@ def test_money_to_the_unit_is_found():
 
 
 def test_english_words_leave_codes_and_the_allow_list_out():
-    text = "见 workbook.yaml（strategy:）与 report.show_rep_names；RFM 分群 under-penetrated 0.5"
+    text = ("见 workbook.yaml（strategy:）与 report.show_rep_names；RFM 分群 under-penetrated 0.5；"
+            "示例 - 超市.xls")
     assert english_words(text) == Counter({"under": 1, "penetrated": 1})
     assert LITERAL_BOLD.findall("魏** (S01) **bold** 上************") == ["**bold**"]

@@ -65,6 +65,7 @@ VALUE_SECTIONS: dict[str, tuple[str, ...]] = {
     "table": ("table_name",), "factor": ("partner_factor",),
     "lisa_quadrant": ("lisa_quadrant",), "method": ("ltv_method",),
     "partner_tier": ("tier",), "data": ("data_name",), "item": ("threshold",),
+    "column": ("label",),  # a column named in a table of step 2 (unresolved place names)
 }
 #: Columns holding a comma-separated list of catalog terms (partner scoring factors).
 LIST_SECTIONS: dict[str, str] = {"missing": "partner_factor", "focus": "partner_factor"}
