@@ -47,6 +47,8 @@ __all__ = ["Table", "report_table", "export_sheet", "column_kind", "format_cell"
 
 #: Text longer than this is cut with an ellipsis (the full text is in the exports).
 MAX_TEXT = 120
+#: Text columns whose every value is at most this long stay on one line (``class="short"``).
+SHORT = 12
 
 #: Why a column can have no value at all in a report (the note under the table).
 MISSING_REASONS: dict[str, str] = {
@@ -177,9 +179,16 @@ class Table:
         notes = "".join(f'<p class="wb-table-note">{n}</p>' for n in self.notes)
         if self.empty is not None:
             return f'<div class="wb-table"><p>{escape(self.empty)}</p>{notes}</div>'
-        cls = [' class="num"' if num else "" for num in self._numeric]
+        # numbers right-aligned; short words (tiers, segments: at most SHORT characters
+        # in every row) kept on one line, so a narrow column never stacks 核/心
+        short = [not num and len(self.view) > 0
+                 and int(self.view[col].astype(str).str.len().max()) <= SHORT
+                 for col, num in zip(self.view.columns, self._numeric, strict=True)]
+        cls = [' class="num"' if num else ' class="short"' if brief else ""
+               for num, brief in zip(self._numeric, short, strict=True)]
+        right = [' class="num"' if num else "" for num in self._numeric]
         head = "".join(f"<th{c}>{escape(str(name))}</th>"
-                       for name, c in zip(self.view.columns, cls, strict=True))
+                       for name, c in zip(self.view.columns, right, strict=True))
         body = "".join(
             "<tr>" + "".join(f"<td{c}>{escape(str(v))}</td>"
                              for v, c in zip(row, cls, strict=True)) + "</tr>"
