@@ -31,7 +31,14 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from helpers.text.format import KINDS, currency_name, format_money, format_percent, plain_number
+from helpers.text.format import (
+    KINDS,
+    currency_name,
+    format_money,
+    format_percent,
+    is_missing,
+    plain_number,
+)
 from helpers.text.lookup import (
     COLUMN_SECTIONS,
     catalog,
@@ -92,15 +99,6 @@ def column_kind(name, values: pd.Series | None = None) -> str:
     return "text"
 
 
-def _missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _number(value: float) -> str:
     value = float(value)
     if value.is_integer() or abs(value) >= 999.5:
@@ -113,7 +111,7 @@ def format_cell(value, kind: str, lang: str = "en") -> str:
     :func:`column_kind`."""
     if isinstance(value, (list, tuple)):
         return join([format_cell(v, kind, lang) for v in value], lang)
-    if _missing(value):
+    if is_missing(value):
         return "–"
     if kind == "bool" or isinstance(value, (bool, np.bool_)):
         return text("table", "yes" if bool(value) else "no", lang)
@@ -268,7 +266,7 @@ def export_sheet(frame: pd.DataFrame, lang: str = "en", *, currency: str = "CNY"
     for column in out.columns:
         if column_kind(column, out[column]) == "bool":
             out[column] = out[column].map(
-                lambda v: v if _missing(v) else text("table", "yes" if v else "no", lang))
+                lambda v: v if is_missing(v) else text("table", "yes" if v else "no", lang))
     names = [header(c, column_kind(c, frame[c]), lang, currency) for c in frame.columns]
     return out.set_axis(names, axis=1)
 
