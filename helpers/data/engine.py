@@ -170,7 +170,7 @@ def _python_map(con, name: str, values_sql: str, func) -> str:
     ``values_sql`` returns (a Series in, a Series out). Returns ``name``."""
     import pyarrow as pa
 
-    values = con.execute(values_sql).fetch_arrow_table().column(0).to_pylist()
+    values = con.execute(values_sql).to_arrow_table().column(0).to_pylist()
     series = pd.Series(values, dtype="string")
     result = func(series) if len(series) else pd.Series([], dtype="string")
     table = pa.table({"value": pa.array(series.to_numpy(dtype=object, na_value=None),
@@ -493,7 +493,7 @@ class OrdersEngine:
             raw = q("_m_" + col)
             fmt = source.dates.get(col)
             values = con.execute(f"SELECT {raw} FROM {m} WHERE {raw} IS NOT NULL GROUP BY {raw} "
-                                 "ORDER BY min(_ord)").fetch_arrow_table().column(0).to_pylist()
+                                 "ORDER BY min(_ord)").to_arrow_table().column(0).to_pylist()
             distinct = pd.Series(values, dtype="string")
             parsed, used, beyond = parse_dates(distinct, fmt)
             import pyarrow as pa
@@ -647,7 +647,7 @@ class OrdersEngine:
             sql = f"""SELECT customer_id, {cols} FROM {rows}
                 QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY order_date {way},
                                            _line {way}, _place, _k, _ord) = 1"""
-        chosen = self.con.execute(sql).fetch_arrow_table().to_pandas(
+        chosen = self.con.execute(sql).to_arrow_table().to_pandas(
             types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
         return chosen.set_index("customer_id")[ship]
 
@@ -776,7 +776,7 @@ class OrdersEngine:
             raise ValidationFailed(f"table 'orders': empty values in non-nullable columns "
                                    f"(order_id, customer_id, order_date, amount): {problems}")
         reader = con.execute(f"SELECT {', '.join(q(c) for c in out_cols)} FROM ({sql}) "
-                             "ORDER BY _k, _ord").fetch_record_batch(1 << 17)
+                             "ORDER BY _k, _ord").to_arrow_reader(1 << 17)
         with pq.ParquetWriter(path, schema) as writer:
             for batch in reader:
                 table = pa.Table.from_batches([batch]).cast(schema)
@@ -793,7 +793,7 @@ class OrdersEngine:
         if not n:
             return
         frame = con.execute(f"SELECT * FROM o_{k} WHERE _reason IS NOT NULL ORDER BY _ord") \
-            .fetch_arrow_table().to_pandas(
+            .to_arrow_table().to_pandas(
                 types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
         types = {c: "string" for c in canon}
         types.update({c: "datetime64[ns]" for c in ("order_date",) if c in canon})
