@@ -65,7 +65,7 @@ from helpers.data.read import (
 from helpers.data.sniff import detect_encoding, file_kind, head_bytes, layout
 from helpers.data.sources import Source
 
-MEMORY_LIMIT = "1GB"   # DuckDB's own limit; it spills to its temporary folder beyond it
+MEMORY_LIMIT = "512MB"  # DuckDB's own limit; it spills to its temporary folder beyond it
 THREADS = 2
 _ASCII_WS = "".join(c for c in WHITESPACE if c.isascii())
 
@@ -134,14 +134,19 @@ def lit(value) -> str:
 def clean_text_sql(expr: str) -> str:
     """SQL twin of :func:`helpers.data.read._clean_text`: surrounding white space
     (:data:`~helpers.data.clean.WHITESPACE`) trimmed, empty text as NULL."""
-    return f"nullif(trim({expr}, {lit(WHITESPACE)}), '')"
+    ws = lit(WHITESPACE)  # trimming with a set is slow: only when an end is white space
+    return (f"CASE WHEN contains({ws}, left({expr}, 1)) OR contains({ws}, right({expr}, 1)) "
+            f"THEN nullif(trim({expr}, {ws}), '') ELSE {expr} END")
 
 
 def ascii_ids_sql(expr: str) -> str:
     """SQL twin of :func:`helpers.data.clean.normalise_ids` for ASCII text (non-ASCII
     ids are normalised in Python, once per distinct value)."""
-    return (f"nullif(regexp_replace(trim({expr}, {lit(_ASCII_WS)}), "
-            r"'^(-?[0-9]+)\.0+$', '\1'), '')")
+    ws = lit(_ASCII_WS)
+    trimmed = (f"CASE WHEN contains({ws}, left({expr}, 1)) OR contains({ws}, right({expr}, 1)) "
+               f"THEN trim({expr}, {ws}) ELSE {expr} END")
+    return (f"nullif(CASE WHEN contains({expr}, '.0') THEN regexp_replace({trimmed}, "
+            rf"'^(-?[0-9]+)\.0+$', '\1') ELSE {trimmed} END, '')")
 
 
 def ascii_join_keys_sql(expr: str) -> str:
@@ -157,7 +162,7 @@ def connect(folder: Path):
     """A DuckDB database in ``folder`` with bounded memory and two threads."""
     import duckdb
 
-    con = duckdb.connect(str(folder / "prep.duckdb"))
+    con = duckdb.connect()  # in memory; beyond memory_limit it spills to temp_directory
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute(f"SET threads = {THREADS}")
     con.execute(f"SET temp_directory = {lit(folder / 'spill')}")
@@ -234,6 +239,7 @@ class OrdersEngine:
         self.sources: list[tuple[Source, list[_Step], list[str]]] = []
         self.pandas_files: list[str] = []
         self.target: pd.Series | None = None
+        self.dropped: dict[int, list[str]] = {}  # per source: the tables read, dropped once typed
         self.n = 0
 
     def close(self) -> None:
@@ -290,8 +296,8 @@ class OrdersEngine:
         checks = []
         if quotes:
             checks += [f"bool_or(contains({q(c)}, chr(10)))" for c in columns]
-        checks += [f"max(length({q(c)})) > {int(spec.max_chars)}" for c in
-                   (spec.need or columns) if c in columns]
+        checks += [f"max(strlen({q(c)})) > {int(spec.max_chars)}" for c in
+                   (spec.need or columns) if c in columns]  # bytes: at least the characters
         if checks and any(self.con.execute(f"SELECT {', '.join(checks)} FROM {table}")
                           .fetchone()):
             self.con.execute(f"DROP TABLE {table}")
@@ -339,9 +345,8 @@ class OrdersEngine:
                           f"{lit(path.name)} AS _file, {issue}::VARCHAR AS _issue, "
                           f"{text}::VARCHAR AS _text FROM {table} WHERE NOT ({blank})"))
         same_layout(source, paths, layouts)
-        self.con.execute(f"CREATE TABLE raw_{k} AS " + " UNION ALL ".join(p for _, _, p in parts))
-        for table, _, _ in parts:
-            self.con.execute(f"DROP TABLE {table}")
+        self.con.execute(f"CREATE VIEW raw_{k} AS " + " UNION ALL ".join(p for _, _, p in parts))
+        self.dropped[k] = [table for table, _, _ in parts]
         return layouts[0]
 
     # ----------------------------------------------------------------- one source
@@ -412,8 +417,7 @@ class OrdersEngine:
             shown = [c for c in present if not c.startswith("_")]
             raise SourceError(f"source '{source.name}' ({source.file_label}): column(s) "
                               f"{missing} not found; after joins it has {shown}")
-        con.execute(f"CREATE TABLE j_{k} AS SELECT * FROM {from_sql}")
-        con.execute(f"DROP TABLE raw_{k}")
+        con.execute(f"CREATE VIEW j_{k} AS SELECT * FROM {from_sql}")
         # filters (on the columns of the file, or the canonical column's source column)
         for n, rule in enumerate(source.filters):
             spec = source.columns.get(rule.column)
@@ -446,12 +450,11 @@ class OrdersEngine:
                 pieces = [f"coalesce(r.{q(p[1:-1])}, '')" if p.startswith("{") and p.endswith("}")
                           else lit(p) for p in parts if p]
                 mapped[canon] = "(" + " || ".join(pieces or ["''"]) + ")"
-        con.execute(f"CREATE TABLE m_{k} AS SELECT r._ord, r._line, r._file, r._issue, r._text, "
+        con.execute(f"CREATE VIEW m_{k} AS SELECT r._ord, r._line, r._file, r._issue, r._text, "
                     + ", ".join(f"{expr} AS {q('_m_' + c)}" for c, expr in mapped.items())
                     + (", " + ", ".join(f"({s.sql}) AS _s{n}" for n, s in enumerate(steps))
                        if steps else "")
                     + f" FROM j_{k} r")
-        con.execute(f"DROP TABLE j_{k}")
         self._type_source(source, k, list(mapped), steps)
 
     def _lookup(self, name: str, reasons: dict[str, str], key_sql: str, when: str) -> str:
@@ -584,7 +587,10 @@ class OrdersEngine:
             + ", ".join(f"{expr} AS {q(c)}" for c, expr in typed.items())
             + (", " + ", ".join(raw_sql) if raw_sql else "")
             + f", {reason} AS _r1 FROM {m} m {' '.join(joins)} ORDER BY m._ord")
-        con.execute(f"DROP TABLE {m}")
+        for view in (m, f"j_{k}", f"raw_{k}"):
+            con.execute(f"DROP VIEW {view}")
+        for name in self.dropped.pop(k, []):
+            con.execute(f"DROP TABLE {name}")
         self.sources.append((source, new_steps, canon))
 
     def _id_notes(self, source: Source, m: str, col: str) -> None:
@@ -746,14 +752,13 @@ class OrdersEngine:
         empty = pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in out_cols})
         schema = pa.Schema.from_pandas(empty, preserve_index=False)
         for k, source, steps, canon, reason, body, raws in selects:
-            con.execute(f"""CREATE TABLE o_{k} AS SELECT o._ord, o._line, o._file, o._text,
+            con.execute(f"""CREATE VIEW o_{k} AS SELECT o._ord, o._line, o._file, o._text,
                 {', '.join(f'{e} AS {q(c)}' for c, e in body.items())},
                 {''.join(f'o.{q(r)}, ' for r in raws)}
                 c.province AS province_c, c.territory AS territory_c,
                 {reason} AS _reason
                 FROM t_{k} o LEFT JOIN target tg ON tg.old = o.customer_id
                 LEFT JOIN cust c ON c.customer_id = coalesce(tg.new, o.customer_id)""")
-            con.execute(f"DROP TABLE t_{k}")
             self._settle(k, source, steps, canon, raws)
             for file, rows in con.execute(f"SELECT _file, count(*) FROM o_{k} WHERE _reason IS "
                                           "NULL GROUP BY _file ORDER BY min(_ord)").fetchall():
