@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from helpers.config import ConfigError, load_config
+from helpers.data import prepare
 from helpers.data.inputs import SourceError
 from helpers.data.ledger import QuarantineStop, check_ledger
-from helpers.data import prepare
 from helpers.data.schemas import ValidationFailed, validate
 from helpers.geo.scope import Scope
 

@@ -469,7 +469,7 @@ class OrdersEngine:
     def _type_source(self, source: Source, k: int, canon: list[str], steps: list[_Step]) -> None:
         """Ids, dates and numbers of one mapped source (``m_k``), into ``t_k`` with the
         reasons of step 1 (``_r1``)."""
-        con, ledger, notes, config = self.con, self.ledger, self.notes, self.config
+        con, notes, config = self.con, self.notes, self.config
         m = f"m_{k}"
         typed = {c: f"m.{q('_m_' + c)}" for c in canon}
         joins: list[str] = []
@@ -491,7 +491,6 @@ class OrdersEngine:
                                    [f"{key} is empty"], column=key))
         # dates
         year = config.prep.earliest_year
-        tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
         for col in [c for c in ("order_date",) if c in canon]:
             raw = q("_m_" + col)
             fmt = source.dates.get(col)
@@ -670,7 +669,7 @@ class OrdersEngine:
         ``folder / orders.parquet``."""
         import pyarrow as pa
 
-        con, ledger = self.con, self.ledger
+        con = self.con
         con.register("_c", pa.table({
             c: pa.array(customers[c].astype("string").to_numpy(dtype=object, na_value=None),
                         type=pa.string()) for c in ("customer_id", "province", "territory")}))
@@ -741,11 +740,8 @@ class OrdersEngine:
         import pyarrow.parquet as pq
 
         con, ledger = self.con, self.ledger
-        out_cols = [c for c in columns if c != "province"]
-        if "province" in columns:
-            out_cols = list(columns)
-        else:
-            out_cols = list(columns) + ["province"]
+        # as pandas' assign: a mapped (ship-to) province keeps its place, now the customer's
+        out_cols = list(columns) + ([] if "province" in columns else ["province"])
         out_cols += ["territory", "source"]
         dtypes = {c: "string" for c in out_cols}
         dtypes.update({"order_date": "datetime64[ns]", "amount": "float64", "quantity": "Int64"})
