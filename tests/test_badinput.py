@@ -2,7 +2,8 @@
 
 Either a clear error that names the file, column, sheet or config key, or the rows
 set aside with the right reason and the ledger balanced. Every case starts from the
-same small, clean export (``CUSTOMERS``, ``ORDERS``) and breaks one thing.
+same small, clean export (``CUSTOMERS``, ``ORDERS``) and breaks one thing, and runs on
+both paths of step 2 (``prep.engine``: pandas and duckdb).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import pytest
 import yaml
 
 from helpers.config import ConfigError, load_config
+from helpers.data import prepare
 from helpers.data.inputs import SourceError
 from helpers.data.ledger import QuarantineStop, check_ledger
-from helpers.data.prepare import build_prep
 from helpers.data.schemas import ValidationFailed, validate
 from helpers.geo.scope import Scope
 
@@ -36,6 +37,25 @@ O1,C1,2025-01-10,100,done
 O2,C2,2025-02-10,200,done
 O3,C3,2025-03-10,300,done
 """
+
+
+@pytest.fixture(autouse=True, params=["pandas", "duckdb"])
+def engine(request, monkeypatch):
+    """Every case on both paths: ``build_prep`` here forces ``prep.engine``."""
+    def build(config):
+        config.prep.engine = request.param
+        result = prepare.build_prep(config)
+        # an expression column (expr) is evaluated by pandas only: that path, and why, recorded
+        assert result.engine["path"] == request.param or (
+            "is an expression (expr)" in result.engine["reason"]), result.engine
+        return result.loaded()
+
+    monkeypatch.setitem(globals(), "build_prep", build)
+    return request.param
+
+
+def build_prep(config):  # replaced per path by the fixture above
+    return prepare.build_prep(config)
 
 
 def base_config() -> dict:

@@ -220,6 +220,23 @@ def _contains(path: Path, needle: bytes) -> bool:
     return False
 
 
+def read_notes(path: Path, spec: FileSpec, notes: list[str], *, encoding: str, detected: bool,
+               bad: dict[int, str], delimiter: str, skip: int) -> None:
+    """What reading a CSV worked out, for ``notes``: the encoding (when ``detected``),
+    lines in another encoding, the delimiter detected, title rows skipped."""
+    if detected:
+        notes.append(f"{path.name}: encoding detected as {encoding}")
+    if bad:
+        shown = ", ".join(str(n) for n in list(bad)[:5]) + (" ..." if len(bad) > 5 else "")
+        notes.append(f"{path.name}: {len(bad)} line(s) are not valid {label(encoding)} "
+                     f"(another encoding mixed in) and were set aside: line(s) {shown}")
+    if spec.delimiter is None and delimiter != ",":
+        notes.append(f"{path.name}: delimiter detected as {delimiter!r}")
+    if skip:
+        notes.append(f"{path.name}: header found on line {skip + 1}; {skip} line(s) above "
+                     "it skipped")
+
+
 def read_csv_file(path: Path, spec: FileSpec, notes: list[str]) -> pd.DataFrame:
     """Rows of a CSV (``.csv``, ``.txt``, ``.tsv``, gzip-compressed ``.csv.gz``) as text
     columns with ``_line`` (and ``_issue``, ``_text`` for rows set aside); what was
@@ -275,17 +292,8 @@ def read_csv_file(path: Path, spec: FileSpec, notes: list[str]) -> pd.DataFrame:
     except ValueError as exc:  # pyarrow's ArrowInvalid: a CSV it cannot parse
         raise SourceError(f"{path}: not a readable CSV with delimiter {delimiter!r}: {exc} "
                           f"({spec.what}; set delimiter or header_row)") from None
-    if auto:
-        notes.append(f"{path.name}: encoding detected as {encoding}")
-    if bad:
-        shown = ", ".join(str(n) for n in list(bad)[:5]) + (" ..." if len(bad) > 5 else "")
-        notes.append(f"{path.name}: {len(bad)} line(s) are not valid {label(encoding)} "
-                     f"(another encoding mixed in) and were set aside: line(s) {shown}")
-    if spec.delimiter is None and delimiter != ",":
-        notes.append(f"{path.name}: delimiter detected as {delimiter!r}")
-    if skip:
-        notes.append(f"{path.name}: header found on line {skip + 1}; {skip} line(s) above "
-                     "it skipped")
+    read_notes(path, spec, notes, encoding=encoding, detected=auto, bad=bad,
+               delimiter=delimiter, skip=skip)
     values = frame.drop(columns=[c for c in ("_line", "_issue", "_text") if c in frame])
     blank = values.isna().all(axis=1)
     return frame[~blank].reset_index(drop=True) if blank.any() else frame

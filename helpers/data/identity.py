@@ -112,7 +112,7 @@ def merge_duplicates(customers: pd.DataFrame, orders: pd.DataFrame, duplicates: 
     moved = duplicates[duplicates["customer_id"] != duplicates["kept_id"]]
     if moved.empty:
         return customers, orders
-    target = moved.set_index("customer_id")["kept_id"]
+    target = duplicate_targets(duplicates)
     for match, part in moved.groupby("match"):
         gone = customers[customers["customer_id"].isin(part["customer_id"])]
         ledger.count("customers", gone, "merged",
@@ -122,3 +122,9 @@ def merge_duplicates(customers: pd.DataFrame, orders: pd.DataFrame, duplicates: 
         orders = orders.assign(customer_id=orders["customer_id"].map(target).fillna(
             orders["customer_id"]).astype("string"))
     return customers, orders
+
+
+def duplicate_targets(duplicates: pd.DataFrame) -> pd.Series:
+    """The customer ids :func:`merge_duplicates` moves (index) and the id each moves to."""
+    moved = duplicates[duplicates["customer_id"] != duplicates["kept_id"]]
+    return moved.set_index("customer_id")["kept_id"]

@@ -26,11 +26,8 @@ def location_from_orders(customers: pd.DataFrame, orders: pd.DataFrame, rule: st
     """Give customers without a location the ship-to of their orders (most frequent,
     latest or first; ties go to the latest order, then to the alphabetically first place)."""
     ship = [c for c in LOCATION if c in orders]
-    if rule == "none" or not ship or orders.empty:
-        return customers
-    own = [c for c in LOCATION if c in customers]
-    bare = customers[own].isna().all(axis=1) if own else pd.Series(True, index=customers.index)
-    if not bare.any():
+    bare = bare_customers(customers, rule, ship, orders.empty)
+    if bare is None:
         return customers
     usable = orders["_rq"].to_numpy() == 0 if "_rq" in orders else np.ones(len(orders), bool)
     rows = orders.loc[usable & orders["customer_id"].isin(customers.loc[bare, "customer_id"]),
@@ -38,6 +35,23 @@ def location_from_orders(customers: pd.DataFrame, orders: pd.DataFrame, rule: st
     rows = rows[rows[ship].notna().any(axis=1)]
     if rows.empty:
         return customers
+    return fill_location(customers, bare, choose_ship_to(rows, ship, rule), rule, notes)
+
+
+def bare_customers(customers: pd.DataFrame, rule: str, ship: list[str],
+                   no_orders: bool) -> pd.Series | None:
+    """Which customers have no location of their own (None: the rule has nothing to do)."""
+    if rule == "none" or not ship or no_orders:
+        return None
+    own = [c for c in LOCATION if c in customers]
+    bare = customers[own].isna().all(axis=1) if own else pd.Series(True, index=customers.index)
+    return bare if bare.any() else None
+
+
+def choose_ship_to(rows: pd.DataFrame, ship: list[str], rule: str) -> pd.DataFrame:
+    """Per customer, the ship-to ``rule`` picks among its usable order ``rows`` (in file
+    order: customer_id, order_date, _line and the ``ship`` columns), indexed by customer_id.
+    ``helpers.data.engine`` picks the same in SQL (tests compare them)."""
     place = rows[ship].astype("string").fillna("").agg("|".join, axis=1)
     rows = rows.assign(_place=place)
     if rule == "most_frequent":
@@ -53,10 +67,15 @@ def location_from_orders(customers: pd.DataFrame, orders: pd.DataFrame, rule: st
         chosen = rows.sort_values(["customer_id", "order_date", "_line", "_place"],
                                   ascending=[True, ascending, ascending, True]).drop_duplicates(
             "customer_id")
-    chosen = chosen.set_index("customer_id")[ship]
+    return chosen.set_index("customer_id")[ship]
+
+
+def fill_location(customers: pd.DataFrame, bare: pd.Series, chosen: pd.DataFrame, rule: str,
+                  notes: list[str]) -> pd.DataFrame:
+    """``customers`` with the ``bare`` ones given their ``chosen`` ship-to."""
     filled = customers.copy()
     target = filled["customer_id"].where(bare)
-    for col in ship:
+    for col in chosen.columns:
         values = target.map(chosen[col])
         if col in filled:
             filled[col] = filled[col].where(~bare, values)

@@ -114,11 +114,26 @@ def _referenced(source: Source) -> set[str]:
 
 def _apply_join(frame: pd.DataFrame, join: Join, right: pd.DataFrame, source: Source) -> pd.DataFrame:
     """``frame`` with the columns of ``right`` joined by key (left join, many to one)."""
+    right = join_right(join, right, source, list(frame.columns))
+    left_keys = {k: join_keys(frame[k]) for k in join.left_keys}
+    keyed = frame.assign(**{f"_k{i}": v for i, v in enumerate(left_keys.values())})
+    merged = keyed.merge(right, how="left", on=[f"_k{i}" for i in range(len(join.left_keys))],
+                         validate="m:1")
+    merged.index = frame.index
+    return merged.drop(columns=[f"_k{i}" for i in range(len(join.left_keys))])
+
+
+def join_right(join: Join, right: pd.DataFrame, source: Source, columns: list[str]) -> pd.DataFrame:
+    """The joined file's side of a join: one row per key (``_k0``, ``_k1`` ...: the keys
+    as :func:`helpers.data.clean.join_keys` compares them, repeated keys aggregated) and
+    the columns it brings under their new names. ``columns``: the source's columns
+    (checked for the keys and for clashes)."""
+    frame_columns = columns
     where = f"source '{source.name}', join {join.file}"
-    missing = [k for k in join.left_keys if k not in frame.columns]
+    missing = [k for k in join.left_keys if k not in frame_columns]
     if missing:
         raise SourceError(f"{where}: key column(s) {missing} not in the source; it has "
-                          f"{[c for c in frame.columns if not c.startswith('_')]}")
+                          f"{[c for c in frame_columns if not c.startswith('_')]}")
     if len(join.left_keys) != len(join.right_keys):
         raise SourceError(f"{where}: 'left_on' and 'right_on' name different numbers of columns")
     columns = _join_columns(join) or {
@@ -139,17 +154,11 @@ def _apply_join(frame: pd.DataFrame, join: Join, right: pd.DataFrame, source: So
         right = right.groupby(join.right_keys, sort=False, dropna=False).agg(how).reset_index()
     renamed = {src: new for new, src in columns.items()}
     right = right.rename(columns=renamed)
-    clash = [c for c in columns if c in frame.columns]
+    clash = [c for c in columns if c in frame_columns]
     if clash:
         raise SourceError(f"{where}: joined column(s) {clash} already exist in the source; "
                           "name them differently under columns: {new_name: column}")
-    left_keys = {k: join_keys(frame[k]) for k in join.left_keys}
-    keyed = frame.assign(**{f"_k{i}": v for i, v in enumerate(left_keys.values())})
-    right = right.rename(columns={k: f"_k{i}" for i, k in enumerate(join.right_keys)})
-    merged = keyed.merge(right, how="left", on=[f"_k{i}" for i in range(len(join.left_keys))],
-                         validate="m:1")
-    merged.index = frame.index
-    return merged.drop(columns=[f"_k{i}" for i in range(len(join.left_keys))])
+    return right.rename(columns={k: f"_k{i}" for i, k in enumerate(join.right_keys)})
 
 
 def _filter_column(frame: pd.DataFrame, source: Source, column: str) -> pd.Series:

@@ -22,7 +22,8 @@ example lines and the likely fix, instead of going on with a fraction of the dat
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import shutil
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,16 @@ import pandas as pd
 
 from helpers import geo
 from helpers.config import Config
-from helpers.data.identity import merge_customers, merge_duplicates, name_duplicates
+from helpers.data.engine import OrdersEngine, ParquetTable, choose_engine
+from helpers.data.identity import (
+    duplicate_targets,
+    merge_customers,
+    merge_duplicates,
+    name_duplicates,
+)
 from helpers.data.inputs import SourceError
 from helpers.data.ledger import Ledger, check_ledger, check_stop
-from helpers.data.locate import locate, location_from_orders
+from helpers.data.locate import bare_customers, fill_location, locate, location_from_orders
 from helpers.data.mapping import SourceReader, keep_status, read_table
 from helpers.data.schemas import validate
 from helpers.files import atomic_path, read_csv, sha256_file, write_atomic, write_csv
@@ -47,11 +54,13 @@ class PrepResult:
 
     ``duplicates`` lists customers under different ids that look like one
     (same name and phone, or name and city): flagged, merged only when
-    ``identity.duplicates.action`` is ``merge``.
+    ``identity.duplicates.action`` is ``merge``. ``engine`` says where the orders were
+    prepared (:func:`helpers.data.engine.choose_engine`); on the DuckDB path ``orders``
+    is a :class:`helpers.data.engine.ParquetTable` until :meth:`loaded`.
     """
 
     customers: pd.DataFrame
-    orders: pd.DataFrame
+    orders: pd.DataFrame | ParquetTable
     reps: pd.DataFrame
     spend: pd.DataFrame
     ledger: pd.DataFrame
@@ -61,9 +70,18 @@ class PrepResult:
     duplicates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["group", "match", "customer_id", "name", "kept_id"]))
 
+    engine: dict = field(default_factory=dict)
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """The four canonical tables by name."""
         return {name: getattr(self, name) for name in TABLES}
+
+    def loaded(self) -> PrepResult:
+        """The result with every table in pandas (the orders read from their Parquet
+        file on the DuckDB path)."""
+        if isinstance(self.orders, ParquetTable):
+            return replace(self, orders=self.orders.frame())
+        return self
 
 
 # --------------------------------------------------------------------------- table rules
@@ -199,13 +217,11 @@ def build_prep(config: Config) -> PrepResult:
     :class:`helpers.data.schemas.ValidationFailed` listing every schema problem.
     """
     ledger, notes = Ledger(), []
+    engine = choose_engine(config)
+    if engine["path"] == "duckdb":
+        return _build_duckdb(config, ledger, notes, engine)
     reader = SourceReader(config, notes)
-    raw_customers = read_table(reader, "customers", ledger, notes)
-    check_stop(ledger, config, ("customers",))
-    if raw_customers.empty:
-        files = ", ".join(s.file_label for s in config.sources["customers"])
-        raise SourceError(f"no customer rows to work with: every row of {files} was set aside "
-                          "or the files hold none (see the ledger)")
+    raw_customers = _read_customers(reader, ledger, notes, config)
     orders = read_table(reader, "orders", ledger, notes)
     customers, repeated = merge_customers(raw_customers)
     ledger.count("customers", repeated, "merged", "same customer_id as an earlier row (values combined)")
@@ -213,14 +229,41 @@ def build_prep(config: Config) -> PrepResult:
     duplicates = name_duplicates(customers, config)
     if config.identity.duplicates.action == "merge":
         customers, orders = merge_duplicates(customers, orders, duplicates, ledger)
-    elif len(duplicates):
-        notes.append(f"customers: {duplicates['group'].nunique()} group(s) of different ids look "
-                     "like one customer (same name and phone or city); flagged in duplicates, "
-                     "not merged (identity.duplicates.action: flag)")
+    else:
+        _flag_duplicates(duplicates, notes)
     ledger.count("customers", customers, "kept")
     customers, unresolved, geo_notes = locate(customers, config)
     notes += geo_notes
     orders = _prepare_orders(orders, customers, config, ledger)
+    reps, spend = _reps_and_spend(reader, ledger, notes, config)
+    if orders.empty:
+        orders = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+            ("order_id", "string"), ("customer_id", "string"), ("order_date", "datetime64[ns]"),
+            ("amount", "float64"))})
+    return _result(config, ledger, notes, customers, validate("orders", _finish(orders)), reps,
+                   spend, unresolved, duplicates, engine)
+
+
+def _read_customers(reader: SourceReader, ledger: Ledger, notes: list[str],
+                    config: Config) -> pd.DataFrame:
+    raw_customers = read_table(reader, "customers", ledger, notes)
+    check_stop(ledger, config, ("customers",))
+    if raw_customers.empty:
+        files = ", ".join(s.file_label for s in config.sources["customers"])
+        raise SourceError(f"no customer rows to work with: every row of {files} was set aside "
+                          "or the files hold none (see the ledger)")
+    return raw_customers
+
+
+def _flag_duplicates(duplicates: pd.DataFrame, notes: list[str]) -> None:
+    if len(duplicates):
+        notes.append(f"customers: {duplicates['group'].nunique()} group(s) of different ids look "
+                     "like one customer (same name and phone or city); flagged in duplicates, "
+                     "not merged (identity.duplicates.action: flag)")
+
+
+def _reps_and_spend(reader: SourceReader, ledger: Ledger, notes: list[str],
+                    config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
     reps = read_table(reader, "reps", ledger, notes)
     if not reps.empty:
         dup = reps.duplicated("sales_rep_id")
@@ -230,15 +273,58 @@ def build_prep(config: Config) -> PrepResult:
     else:
         reps = pd.DataFrame({"sales_rep_id": pd.Series(dtype="string")})
     spend = _prepare_spend(read_table(reader, "spend", ledger, notes), config, ledger)
-    if orders.empty:
-        orders = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
-            ("order_id", "string"), ("customer_id", "string"), ("order_date", "datetime64[ns]"),
-            ("amount", "float64"))})
+    return reps, spend
 
+
+def _build_duckdb(config: Config, ledger: Ledger, notes: list[str], engine: dict) -> PrepResult:
+    """:func:`build_prep` with the orders inside DuckDB (:mod:`helpers.data.engine`): the
+    same steps in the same order, the customers, reps and spend on the pandas path."""
+    import tempfile
+
+    reader = SourceReader(config, notes)
+    raw_customers = _read_customers(reader, ledger, notes, config)
+    orders = OrdersEngine(config, reader, ledger, notes)
+    try:
+        orders.stage()
+        customers, repeated = merge_customers(raw_customers)
+        ledger.count("customers", repeated, "merged",
+                     "same customer_id as an earlier row (values combined)")
+        rule = config.geography.customer_location
+        bare = bare_customers(customers, rule, orders.ship_columns(), False)
+        if bare is not None:
+            chosen = orders.ship_to(customers.loc[bare, "customer_id"], rule)
+            if len(chosen):
+                customers = fill_location(customers, bare, chosen, rule, notes)
+        duplicates = name_duplicates(customers, config)
+        if config.identity.duplicates.action == "merge":
+            customers, _ = merge_duplicates(customers, pd.DataFrame(), duplicates, ledger)
+            orders.remap(duplicate_targets(duplicates))
+        else:
+            _flag_duplicates(duplicates, notes)
+        ledger.count("customers", customers, "kept")
+        customers, unresolved, geo_notes = locate(customers, config)
+        notes += geo_notes
+        folder = Path(tempfile.mkdtemp(prefix="prep_orders_"))
+        table = orders.finish(customers, folder)
+        table = ParquetTable(table.path, table.rows, table.columns, folder)
+        engine = {**engine, **orders.record()}
+    finally:
+        orders.close()
+    import pyarrow.parquet as pq
+
+    validate("orders", pq.read_schema(table.path).empty_table().to_pandas())  # the dtypes
+    reps, spend = _reps_and_spend(reader, ledger, notes, config)
+    return _result(config, ledger, notes, customers, table, reps, spend, unresolved,
+                   duplicates, engine)
+
+
+def _result(config: Config, ledger: Ledger, notes: list[str], customers: pd.DataFrame,
+            orders, reps: pd.DataFrame, spend: pd.DataFrame, unresolved: pd.DataFrame,
+            duplicates: pd.DataFrame, engine: dict) -> PrepResult:
     check_stop(ledger, config, TABLES)
     result = PrepResult(
         customers=validate("customers", _finish(customers)),
-        orders=validate("orders", _finish(orders)),
+        orders=orders,
         reps=validate("reps", _finish(reps)),
         spend=validate("spend", _finish(spend.drop(columns=["region"], errors="ignore"))),
         ledger=ledger.frame(),
@@ -246,6 +332,7 @@ def build_prep(config: Config) -> PrepResult:
         unresolved=unresolved,
         notes=list(dict.fromkeys(notes)),
         duplicates=duplicates,
+        engine=engine,
     )
     check_ledger(result.ledger)
     return result
@@ -296,13 +383,15 @@ def save_prep(result: PrepResult, folder: Path, fingerprint: dict) -> None:
     files = {}
     for name, table in _prep_files(result).items():
         with atomic_path(folder / name) as tmp:
-            if name.endswith(".parquet"):
+            if isinstance(table, ParquetTable):
+                shutil.copyfile(table.path, tmp)
+            elif name.endswith(".parquet"):
                 table.to_parquet(tmp, index=False)
             else:
                 write_csv(table, tmp)  # safe to open in Excel
         files[name] = {"bytes": (folder / name).stat().st_size,
                        "sha256": sha256_file(folder / name)}
-    summary = {"fingerprint": fingerprint, "notes": result.notes,
+    summary = {"fingerprint": fingerprint, "notes": result.notes, "engine": result.engine,
                "rows": {name: len(t) for name, t in result.tables().items()}, "files": files}
     write_atomic(folder / PREP_SUMMARY, json.dumps(summary, ensure_ascii=False, indent=2))
 
@@ -373,4 +462,5 @@ def load_prep(folder: Path) -> PrepResult:
                 frames[stem] = read_csv(path, dtype={"rows": "int64", "line": "Int64"})
         except Exception as exc:  # intact bytes that still do not parse
             raise PrepDamaged(path, f"unreadable ({type(exc).__name__}: {exc})") from None
-    return PrepResult(**frames, notes=list(summary.get("notes") or []))
+    return PrepResult(**frames, notes=list(summary.get("notes") or []),
+                      engine=dict(summary.get("engine") or {}))

@@ -98,28 +98,7 @@ def read_file(path: Path, spec: FileSpec, notes: list[str] | None = None) -> pd.
         raise SourceError(f"{path}: unsupported file type {suffix!r} ({spec.what}); expected "
                           "csv, tsv, txt, xlsx, xls or parquet")
     marks = [c for c in ("_line", "_issue", "_text") if c in frame]
-    columns = [c if c in marks else _INVISIBLE.sub("", str(c)).strip() for c in frame.columns]
-    hidden = [str(c) for c, new in zip(frame.columns, columns, strict=True)
-              if c not in marks and _INVISIBLE.search(str(c))]
-    if hidden:
-        notes.append(f"{path.name}: invisible characters (zero-width space, byte-order mark "
-                     f"...) removed from column name(s) {[_INVISIBLE.sub('', h) for h in hidden]}")
-    # pandas renames a repeated header "x" to "x.1": count those as repeats.
-    seen = [c.rsplit(".", 1)[0] if c.rsplit(".", 1)[-1].isdigit() and c.rsplit(".", 1)[0] in columns
-            else c for c in columns]
-    duplicated = sorted({c for c in seen if seen.count(c) > 1 and c not in marks})
-    if duplicated:
-        raise SourceError(f"{path}: duplicate column names {duplicated} ({spec.what}); "
-                          "rename them in the file so each column is unambiguous")
-    frame.columns = columns
-    missing = [c for c in spec.need if c not in frame.columns]
-    if missing:
-        shown = [c for c in frame.columns if c not in marks]
-        labels = dict(spec.labels)
-        wanted = ", ".join(f"{c!r} (for {labels[c]})" if c in labels else repr(c)
-                           for c in missing)
-        raise SourceError(f"{path}: column(s) {wanted} not found ({spec.what}); the file has "
-                          f"{shown}")
+    frame.columns = check_columns(list(frame.columns), marks, path, spec, notes)
     out = pd.DataFrame({col: _clean_text(frame[col]) for col in frame.columns.drop(marks)},
                        index=frame.index)
     issue = frame["_issue"] if "_issue" in frame else None
@@ -132,6 +111,40 @@ def read_file(path: Path, spec: FileSpec, notes: list[str] | None = None) -> pd.
     text = frame["_text"] if "_text" in frame else pd.Series(pd.NA, index=frame.index,
                                                              dtype="string")
     return out.assign(_issue=issue.to_numpy(), _text=text.astype("string").to_numpy())
+
+
+def check_columns(names: list, marks: list[str], path: Path, spec: FileSpec,
+                  notes: list[str]) -> list[str]:
+    """The column names of a file as step 2 uses them: invisible characters removed (with
+    a note), repeats refused, the columns ``spec.need`` checked (``marks``: the reader's
+    own columns, left as they are).
+
+    Raises
+    ------
+    SourceError
+        Naming the file and the repeated or missing columns.
+    """
+    columns = [c if c in marks else _INVISIBLE.sub("", str(c)).strip() for c in names]
+    hidden = [str(c) for c in names if c not in marks and _INVISIBLE.search(str(c))]
+    if hidden:
+        notes.append(f"{path.name}: invisible characters (zero-width space, byte-order mark "
+                     f"...) removed from column name(s) {[_INVISIBLE.sub('', h) for h in hidden]}")
+    # pandas renames a repeated header "x" to "x.1": count those as repeats.
+    seen = [c.rsplit(".", 1)[0] if c.rsplit(".", 1)[-1].isdigit() and c.rsplit(".", 1)[0] in columns
+            else c for c in columns]
+    duplicated = sorted({c for c in seen if seen.count(c) > 1 and c not in marks})
+    if duplicated:
+        raise SourceError(f"{path}: duplicate column names {duplicated} ({spec.what}); "
+                          "rename them in the file so each column is unambiguous")
+    missing = [c for c in spec.need if c not in columns]
+    if missing:
+        shown = [c for c in columns if c not in marks]
+        labels = dict(spec.labels)
+        wanted = ", ".join(f"{c!r} (for {labels[c]})" if c in labels else repr(c)
+                           for c in missing)
+        raise SourceError(f"{path}: column(s) {wanted} not found ({spec.what}); the file has "
+                          f"{shown}")
+    return columns
 
 
 def _too_long(frame: pd.DataFrame, issue: pd.Series | None,
@@ -204,21 +217,37 @@ def read_source(source: Source, data_dir: Path, notes: list[str] | None = None,
         The raw columns (as strings, missing as NA) plus ``_line`` and ``_file``, and
         ``_issue`` (the reason to set a row aside) when a row could not be read as it is.
     """
+    spec = source_spec(source, need, max_chars)
+    paths = source_files(source, data_dir)
+    frames = [read_file(path, spec, notes) for path in paths]
+    same_layout(source, paths, [f.columns for f in frames])
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def source_spec(source: Source, need: tuple[str, ...] | None = None,
+                max_chars: int = MAX_FIELD_CHARS) -> FileSpec:
+    """How the files of ``source`` are read (``need``: default every mapped plain column)."""
     if need is None:
         need = tuple(c for c in source.columns.values() if isinstance(c, str))
-    spec = FileSpec(what=f"source '{source.name}'", encoding=source.encoding,
+    return FileSpec(what=f"source '{source.name}'", encoding=source.encoding,
                     delimiter=source.delimiter, sheet=source.sheet,
                     header_row=source.header_row, need=need,
                     labels=tuple((c, canon) for canon, c in source.columns.items()
                                  if isinstance(c, str)), max_chars=max_chars)
+
+
+def source_files(source: Source, data_dir: Path) -> list[Path]:
+    """The files of ``source``, each entry resolved (globs sorted)."""
     paths: list[Path] = []
     for item in source.files:
         paths += resolve_files(item, data_dir, source.name)
-    frames = [read_file(path, spec, notes) for path in paths]
-    if len(frames) > 1:
-        layouts = {tuple(c for c in f.columns if not c.startswith("_")) for f in frames}
-        if len(layouts) > 1:
-            names = [p.name for p in paths]
-            raise SourceError(f"source '{source.name}': files {names} have different columns; "
-                              "give each layout its own source")
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return paths
+
+
+def same_layout(source: Source, paths: list[Path], columns: list) -> None:
+    """Refuse files of one source with different columns."""
+    layouts = {tuple(c for c in cols if not str(c).startswith("_")) for cols in columns}
+    if len(layouts) > 1:
+        names = [p.name for p in paths]
+        raise SourceError(f"source '{source.name}': files {names} have different columns; "
+                          "give each layout its own source")

@@ -226,7 +226,7 @@ def ensure_prep(config: Config, run: RunPaths, *, rebuild: bool = False) -> Prep
     if status.result is not None:
         if status.action == "rebuilt":
             print(f"data prep built again: {status.reason}", file=sys.stderr)
-        return status.result
+        return status.result.loaded()
     try:
         return load_prep(run.prep)
     except PrepDamaged as exc:  # damaged since it was checked: build it once more

@@ -1,0 +1,840 @@
+"""Step 2 out of core: the orders prepared inside DuckDB, with the rules of the pandas path.
+
+The orders are the table that grows with the lines. On this path (``prep.engine``,
+:func:`choose_engine`) they never become one pandas frame: each orders source is read
+into a DuckDB database on disk (UTF-8 CSV by DuckDB's reader, GBK and other encodings
+transcoded to UTF-8 while streaming; Excel, Parquet, gzip and any CSV that DuckDB's
+strict reader refuses - ragged lines, mixed encodings, blank lines, values over
+lines - by the pandas reader of :mod:`helpers.data.read`, file by file), and every
+row rule runs in SQL: exact duplicates, joins, filters, the column mapping, ids,
+``keep_status``, returns, amounts, dates, unknown customers, the ship-to of
+customers without a location and the ledger's counts. What needs Python runs once
+per *distinct* value with the very functions the pandas path uses
+(:func:`helpers.data.clean.parse_dates`, :func:`~helpers.data.clean.parse_numbers`,
+:func:`~helpers.data.clean.normalise_ids` on non-ASCII ids) and is joined back. Where
+a rule is SQL (text trimming, ids, the ship-to choice) it sits beside its pandas twin
+and ``tests/test_engine_prep.py`` checks that both give the same answer. The rows set
+aside (few) come back to pandas and go through :meth:`helpers.data.ledger.Ledger.settle`,
+so the quarantine and the ledger are written by one piece of code on both paths.
+
+The kept orders are streamed from DuckDB into ``orders.parquet`` with the pandas
+schema of the canonical table (:class:`ParquetTable`). Customers, reps and spend
+(in proportion to customers, not lines) stay on the pandas path.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import Config
+from helpers.data.clean import (
+    FLOAT_COLUMNS,
+    ID_COLUMNS,
+    INT_COLUMNS,
+    INVISIBLE,
+    SCIENTIFIC_ID,
+    WHITESPACE,
+    _formats_text,
+    join_keys,
+    normalise_ids,
+    parse_dates,
+    parse_numbers,
+)
+from helpers.data.csv_files import read_notes
+from helpers.data.inputs import SourceError
+from helpers.data.ledger import Ledger
+from helpers.data.locate import LOCATION
+from helpers.data.mapping import KEYS, SourceReader, _join_columns, _referenced, join_right
+from helpers.data.read import (
+    CSV_SUFFIXES,
+    check_columns,
+    read_file,
+    same_layout,
+    source_files,
+    source_spec,
+)
+from helpers.data.sniff import detect_encoding, file_kind, head_bytes, layout
+from helpers.data.sources import Source
+
+MEMORY_LIMIT = "512MB"  # DuckDB's own limit; it spills to its temporary folder beyond it
+THREADS = 2
+_ASCII_WS = "".join(c for c in WHITESPACE if c.isascii())
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def engine_unsupported(config: Config) -> str | None:
+    """Why the orders of ``config`` cannot go through DuckDB (None: they can)."""
+    for source in config.sources.get("orders", []):
+        for canon, spec in source.columns.items():
+            if not isinstance(spec, str) and spec.expr is not None:
+                return (f"source '{source.name}': columns.{canon} is an expression "
+                        "(expr), evaluated by pandas only")
+        if config.geography.customer_location != "none" and (
+                {"lat", "lon"} & set(source.columns)):
+            return (f"source '{source.name}': ship-to coordinates (lat, lon) with "
+                    "geography.customer_location, chosen by pandas only")
+    return None
+
+
+def orders_bytes(config: Config) -> int:
+    """The size of the orders' input files (their own files, not joins)."""
+    total = 0
+    for source in config.sources.get("orders", []):
+        try:
+            total += sum(p.stat().st_size for p in source_files(source, config.data_dir))
+        except (SourceError, OSError):
+            pass  # the reader names a missing file
+    return total
+
+
+def choose_engine(config: Config) -> dict:
+    """Where the orders are prepared: ``{"path": "pandas" | "duckdb", "reason": ...,
+    "orders_mb": ...}`` from ``prep.engine`` and, when ``auto``, the size of the orders'
+    files against ``prep.engine_min_mb``."""
+    setting, limit = config.prep.engine, config.prep.engine_min_mb
+    mb = round(orders_bytes(config) / 1e6, 1)
+    record = {"setting": setting, "orders_mb": mb}
+    if setting == "pandas":
+        return {**record, "path": "pandas", "reason": "prep.engine: pandas"}
+    if setting == "auto" and mb < limit:
+        return {**record, "path": "pandas",
+                "reason": f"orders files {mb:,} MB < prep.engine_min_mb {limit:,}"}
+    why = engine_unsupported(config)
+    if why is not None:
+        return {**record, "path": "pandas", "reason": f"DuckDB path not possible: {why}"}
+    reason = ("prep.engine: duckdb" if setting == "duckdb" else
+              f"orders files {mb:,} MB >= prep.engine_min_mb {limit:,}")
+    return {**record, "path": "duckdb", "reason": reason}
+
+
+# --------------------------------------------------------------------------- SQL pieces
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def lit(value) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def clean_text_sql(expr: str) -> str:
+    """SQL twin of :func:`helpers.data.read._clean_text`: surrounding white space
+    (:data:`~helpers.data.clean.WHITESPACE`) trimmed, empty text as NULL."""
+    ws = lit(WHITESPACE)  # trimming with a set is slow: only when an end is white space
+    return (f"CASE WHEN contains({ws}, left({expr}, 1)) OR contains({ws}, right({expr}, 1)) "
+            f"THEN nullif(trim({expr}, {ws}), '') ELSE {expr} END")
+
+
+def ascii_ids_sql(expr: str) -> str:
+    """SQL twin of :func:`helpers.data.clean.normalise_ids` for ASCII text (non-ASCII
+    ids are normalised in Python, once per distinct value)."""
+    ws = lit(_ASCII_WS)
+    trimmed = (f"CASE WHEN contains({ws}, left({expr}, 1)) OR contains({ws}, right({expr}, 1)) "
+               f"THEN trim({expr}, {ws}) ELSE {expr} END")
+    return (f"nullif(CASE WHEN contains({expr}, '.0') THEN regexp_replace({trimmed}, "
+            rf"'^(-?[0-9]+)\.0+$', '\1') ELSE {trimmed} END, '')")
+
+
+def ascii_join_keys_sql(expr: str) -> str:
+    """SQL twin of :func:`helpers.data.clean.join_keys` for ASCII text."""
+    return rf"regexp_replace({ascii_ids_sql(expr)}, '^0+([0-9])', '\1')"
+
+
+def is_ascii_sql(expr: str) -> str:
+    return f"(strlen({expr}) = length({expr}))"
+
+
+def connect(folder: Path):
+    """A DuckDB database in ``folder`` with bounded memory and two threads."""
+    import duckdb
+
+    con = duckdb.connect()  # in memory; beyond memory_limit it spills to temp_directory
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET threads = {THREADS}")
+    con.execute(f"SET temp_directory = {lit(folder / 'spill')}")
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+def _python_map(con, name: str, values_sql: str, func) -> str:
+    """Register ``name`` (value, result): ``func`` applied once to the distinct values
+    ``values_sql`` returns (a Series in, a Series out). Returns ``name``."""
+    import pyarrow as pa
+
+    values = con.execute(values_sql).to_arrow_table().column(0).to_pylist()
+    series = pd.Series(values, dtype="string")
+    result = func(series) if len(series) else pd.Series([], dtype="string")
+    table = pa.table({"value": pa.array(series.to_numpy(dtype=object, na_value=None),
+                                        type=pa.string()),
+                      "result": pa.array(result.astype("string").to_numpy(
+                          dtype=object, na_value=None), type=pa.string())})
+    con.register(f"_{name}", table)
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _{name}")
+    con.unregister(f"_{name}")
+    return name
+
+
+# --------------------------------------------------------------------------- the result
+
+
+class ParquetTable:
+    """A canonical table the engine wrote as Parquet and did not read into pandas.
+
+    ``path`` is the file, ``rows`` its rows; :meth:`frame` reads it (the pandas
+    dtypes are kept in the file's schema). The temporary folder holding it goes with
+    the object.
+    """
+
+    def __init__(self, path: Path, rows: int, columns: list[str], folder: Path | None = None):
+        self.path, self.rows, self.columns = Path(path), int(rows), list(columns)
+        if folder is not None:
+            self._cleanup = weakref.finalize(self, shutil.rmtree, str(folder), True)
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def frame(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path)
+
+
+@dataclass
+class _Step:
+    """One reason to set a row aside, in the order the pandas path checks them."""
+
+    sql: str            # the reason text when the row is set aside, else NULL
+    reasons: list[str]  # the reasons it can give
+    column: str | None = None
+    raw: str | None = None      # the column holding the value as read, shown in the quarantine
+    rule: bool = False
+    shown_as: str | None = None
+    formats: list[str] | None = None
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class OrdersEngine:
+    """The orders of one build, inside DuckDB: :meth:`stage` (read, map, type: where
+    ``read_table`` runs on the pandas path), :meth:`ship_to`, :meth:`remap` and
+    :meth:`finish` (the table rules, the ledger, ``orders.parquet``)."""
+
+    def __init__(self, config: Config, reader: SourceReader, ledger: Ledger, notes: list[str]):
+        self.config, self.reader, self.ledger, self.notes = config, reader, ledger, notes
+        self.folder = Path(tempfile.mkdtemp(prefix="prep_duckdb_"))
+        self.con = connect(self.folder)
+        self.sources: list[tuple[Source, list[_Step], list[str]]] = []
+        self.pandas_files: list[str] = []
+        self.target: pd.Series | None = None
+        self.dropped: dict[int, list[str]] = {}  # per source: the tables read, dropped once typed
+        self.n = 0
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def record(self) -> dict:
+        """What the engine did, for ``prep.json``."""
+        return {"files_read_by_pandas": self.pandas_files}
+
+    # ----------------------------------------------------------------- reading
+
+    def _read_duckdb(self, path: Path, spec, table: str, fileno: int) -> int | None:
+        """Read one CSV with DuckDB's strict reader into ``table``; the number of the
+        first data line, or None when the pandas reader must take the file."""
+        suffix = path.suffix.lower()
+        if suffix not in CSV_SUFFIXES or not path.exists():
+            return None
+        head = head_bytes(path)
+        if not head.strip() or file_kind(head) != "text":
+            return None
+        auto = spec.encoding.lower() == "auto"
+        encoding = detect_encoding(head) if auto else spec.encoding
+        name = codecs.lookup(encoding).name
+        if name.startswith(("utf-16", "utf-32")):
+            return None
+        delimiter, skip, names = layout(head.decode(encoding, errors="replace"), spec, path)
+        source = path
+        if name not in ("utf-8", "utf-8-sig"):
+            source = self.folder / f"utf8_{fileno}.csv"
+            try:
+                _transcode(path, encoding, source)
+            except UnicodeDecodeError:
+                return None
+        quotes, blank = _scan(source)
+        if blank:
+            return None
+        notes: list[str] = []
+        columns = check_columns(names, [], path, spec, notes)
+        struct = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names))) + "}"
+        select = ", ".join(f"{clean_text_sql(q(f'c{i}'))} AS {q(c)}"
+                           for i, c in enumerate(columns))
+        try:
+            self.con.execute(
+                f"CREATE TABLE {table} AS SELECT {select} FROM read_csv({lit(source)}, "
+                f"header = false, skip = {skip + 1}, delim = {lit(delimiter)}, quote = '\"', "
+                f"escape = '\"', columns = {struct}, auto_detect = false, strict_mode = true, "
+                f"null_padding = false, max_line_size = 16777216)")
+        except Exception:  # noqa: BLE001 - duckdb raises several types: pandas reads it
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+            return None
+        checks = []
+        if quotes:
+            checks += [f"bool_or(contains({q(c)}, chr(10)))" for c in columns]
+        checks += [f"max(strlen({q(c)})) > {int(spec.max_chars)}" for c in
+                   (spec.need or columns) if c in columns]  # bytes: at least the characters
+        if checks and any(self.con.execute(f"SELECT {', '.join(checks)} FROM {table}")
+                          .fetchone()):
+            self.con.execute(f"DROP TABLE {table}")
+            return None
+        self.notes += notes
+        read_notes(path, spec, self.notes, encoding=encoding, detected=auto, bad={},
+                   delimiter=delimiter, skip=skip)
+        return skip + 2
+
+    def _read_source(self, source: Source, k: int, need: tuple[str, ...]) -> list[str]:
+        """The raw rows of ``source`` in table ``raw_k`` (columns as read, ``_ord``,
+        ``_line``, ``_file``, ``_issue``, ``_text``); returns the raw column names."""
+        spec = source_spec(source, need, self.config.prep.max_field_chars)
+        paths = source_files(source, self.config.data_dir)
+        parts, layouts = [], []
+        for j, path in enumerate(paths):
+            table = f"f_{k}_{j}"
+            first = self._read_duckdb(path, spec, table, j)
+            if first is None:
+                frame = read_file(path, spec, self.notes)
+                self.pandas_files.append(str(path))
+                frame = frame.drop(columns="_file")
+                for col in ("_issue", "_text"):
+                    if col not in frame:
+                        frame[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
+                import pyarrow as pa
+                arrow = pa.Table.from_pandas(frame.astype({c: "string" for c in frame.columns
+                                                           if c != "_line"}),
+                                             preserve_index=False)
+                self.con.register("_frame", arrow)
+                self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame")
+                self.con.unregister("_frame")
+                del frame, arrow
+                line = "_line"
+            else:
+                line = f"rowid + {first}"
+            columns = [r[0] for r in self.con.execute(f"DESCRIBE {table}").fetchall()]
+            raw = [c for c in columns if c not in ("_line", "_issue", "_text")]
+            layouts.append(raw)
+            issue = "_issue" if "_issue" in columns else "NULL::VARCHAR"
+            text = "_text" if "_text" in columns else "NULL::VARCHAR"
+            blank = " AND ".join(f"{q(c)} IS NULL" for c in raw) or "false"
+            parts.append((table, raw, f"SELECT {', '.join(q(c) for c in raw)}, "
+                          f"(rowid + {j << 40})::BIGINT AS _ord, ({line})::BIGINT AS _line, "
+                          f"{lit(path.name)} AS _file, {issue}::VARCHAR AS _issue, "
+                          f"{text}::VARCHAR AS _text FROM {table} WHERE NOT ({blank})"))
+        same_layout(source, paths, layouts)
+        self.con.execute(f"CREATE VIEW raw_{k} AS " + " UNION ALL ".join(p for _, _, p in parts))
+        self.dropped[k] = [table for table, _, _ in parts]
+        return layouts[0]
+
+    # ----------------------------------------------------------------- one source
+
+    def stage(self) -> None:
+        """Read, merge exact duplicates, join, filter, map and type every orders source
+        (what ``read_table`` does on the pandas path), counting in the ledger."""
+        for k, source in enumerate(self.config.sources.get("orders", [])):
+            self._stage_source(source, k)
+
+    def _stage_source(self, source: Source, k: int) -> None:
+        con, ledger, table = self.con, self.ledger, "orders"
+        joined_cols = set()
+        for join in source.joins:
+            joined_cols |= set(_join_columns(join))
+        refs = _referenced(source)
+        keys = {key for j in source.joins for key in j.left_keys}
+        open_join = any(j.columns is None for j in source.joins)
+        need = tuple(sorted(keys if open_join else (refs - joined_cols) | keys))
+        raw_cols = self._read_source(source, k, need)
+        for file, rows in con.execute(f"SELECT _file, count(*) FROM raw_{k} GROUP BY _file "
+                                      "ORDER BY min(_ord)").fetchall():
+            ledger.add(table, source.name, file, "read", rows)
+        steps: list[_Step] = []
+        issues = [r[0] for r in con.execute(
+            f"SELECT DISTINCT _issue FROM raw_{k} WHERE _issue IS NOT NULL").fetchall()]
+        if issues:
+            steps.append(_Step("r._issue", issues, raw="_text", shown_as="line text"))
+        # exact duplicates: rows the reader took, identical in every column
+        cols = ", ".join(q(c) for c in raw_cols)
+        con.execute(f"""CREATE TABLE dup_{k} AS
+            WITH h AS (SELECT _ord, hash({cols}) AS h FROM raw_{k} WHERE _issue IS NULL),
+                 c AS (SELECT h FROM h GROUP BY h HAVING count(*) > 1),
+                 rows AS (SELECT r.*, row_number() OVER (PARTITION BY {cols} ORDER BY r._ord) AS n
+                          FROM raw_{k} r JOIN h USING (_ord) WHERE h.h IN (SELECT h FROM c))
+            SELECT _ord, _file FROM rows WHERE n > 1""")
+        for file, rows in con.execute(f"SELECT _file, count(*) FROM dup_{k} GROUP BY _file "
+                                      "ORDER BY min(_ord)").fetchall():
+            ledger.add(table, source.name, file, "merged", rows, "exact duplicate row")
+        # joins
+        from_sql = f"(SELECT * FROM raw_{k} WHERE _ord NOT IN (SELECT _ord FROM dup_{k})) r"
+        present = list(raw_cols)
+        for i, join in enumerate(source.joins):
+            right = join_right(join, self.reader.join(join, source), source, present)
+            new = [c for c in right.columns if not c.startswith("_k")]
+            import pyarrow as pa
+            right = right.astype({c: "string" for c in right.columns
+                                  if not pd.api.types.is_numeric_dtype(right[c])})
+            con.register("_right", pa.Table.from_pandas(right, preserve_index=False))
+            con.execute(f"CREATE TABLE j_{k}_{i} AS SELECT * FROM _right")
+            con.unregister("_right")
+            conds, looks = [], []
+            for n, key in enumerate(join.left_keys):
+                lk = _python_map(con, f"jk_{k}_{i}_{n}",
+                                 f"SELECT DISTINCT {q(key)} FROM raw_{k} WHERE "
+                                 f"{q(key)} IS NOT NULL AND NOT {is_ascii_sql(q(key))}",
+                                 join_keys)
+                expr = (f"CASE WHEN {is_ascii_sql('r.' + q(key))} THEN "
+                        f"{ascii_join_keys_sql('r.' + q(key))} ELSE lk{n}.result END")
+                looks.append(f"LEFT JOIN {lk} lk{n} ON lk{n}.value = r.{q(key)}")
+                conds.append(f"j{i}._k{n} = {expr}")
+            from_sql = (f"(SELECT r.*, {', '.join(f'j{i}.{q(c)}' for c in new)} FROM {from_sql} "
+                        f"{' '.join(looks)} "
+                        f"LEFT JOIN j_{k}_{i} j{i} ON {' AND '.join(conds)}) r")
+            present += new
+        missing = sorted(c for c in refs if c not in present)
+        if missing:
+            shown = [c for c in present if not c.startswith("_")]
+            raise SourceError(f"source '{source.name}' ({source.file_label}): column(s) "
+                              f"{missing} not found; after joins it has {shown}")
+        con.execute(f"CREATE VIEW j_{k} AS SELECT * FROM {from_sql}")
+        # filters (on the columns of the file, or the canonical column's source column)
+        for n, rule in enumerate(source.filters):
+            spec = source.columns.get(rule.column)
+            column = spec if isinstance(spec, str) else rule.column
+            if column not in present:
+                raise SourceError(f"source '{source.name}': filter column {rule.column!r} is "
+                                  "neither a mapped canonical column nor a column of the file")
+            listed = rule.in_ if rule.in_ is not None else rule.not_in
+            inside = f"coalesce({q(column)} IN ({', '.join(lit(v) for v in listed)}), false)" \
+                if listed else "false"
+            drop = f"NOT {inside}" if rule.in_ is not None else inside
+            values = [r[0] for r in con.execute(
+                f"SELECT DISTINCT coalesce({q(column)}, '(empty)') FROM j_{k} WHERE {drop}"
+            ).fetchall()]
+            word = "not in" if rule.in_ is not None else "in"
+            reasons = {v: (f"{rule.reason} ({rule.column} {v!r})" if rule.reason else
+                           f"{rule.column} {v!r} {word} filter {listed}") for v in sorted(values)}
+            steps.append(_Step(self._lookup(f"fr_{k}_{n}", reasons, f"coalesce(r.{q(column)}, "
+                                            "'(empty)')", drop), list(reasons.values()),
+                               column=rule.column, rule=True))
+        # the mapping, in the order of the columns
+        mapped = {}
+        for canon, spec in source.columns.items():
+            if isinstance(spec, str):
+                mapped[canon] = f"r.{q(spec)}"
+            elif spec.const is not None:
+                mapped[canon] = lit(str(spec.const))
+            else:
+                parts = re.split(r"(\{[^{}]+\})", spec.template)
+                pieces = [f"coalesce(r.{q(p[1:-1])}, '')" if p.startswith("{") and p.endswith("}")
+                          else lit(p) for p in parts if p]
+                mapped[canon] = "(" + " || ".join(pieces or ["''"]) + ")"
+        con.execute(f"CREATE VIEW m_{k} AS SELECT r._ord, r._line, r._file, r._issue, r._text, "
+                    + ", ".join(f"{expr} AS {q('_m_' + c)}" for c, expr in mapped.items())
+                    + (", " + ", ".join(f"({s.sql}) AS _s{n}" for n, s in enumerate(steps))
+                       if steps else "")
+                    + f" FROM j_{k} r")
+        self._type_source(source, k, list(mapped), steps)
+
+    def _lookup(self, name: str, reasons: dict[str, str], key_sql: str, when: str) -> str:
+        """SQL giving the reason of ``reasons`` (value -> reason) for ``key_sql`` where ``when``."""
+        import pyarrow as pa
+
+        self.con.register("_l", pa.table({"value": list(reasons), "reason": list(reasons.values())}))
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _l")
+        self.con.unregister("_l")
+        return f"CASE WHEN {when} THEN (SELECT reason FROM {name} WHERE value = {key_sql}) END"
+
+    def _type_source(self, source: Source, k: int, canon: list[str], steps: list[_Step]) -> None:
+        """Ids, dates and numbers of one mapped source (``m_k``), into ``t_k`` with the
+        reasons of step 1 (``_r1``)."""
+        con, notes, config = self.con, self.notes, self.config
+        m = f"m_{k}"
+        typed = {c: f"m.{q('_m_' + c)}" for c in canon}
+        joins: list[str] = []
+        # the earlier reasons as one column each, kept
+        early = [f"m._s{n}" for n in range(len(steps))]
+        # ids: ASCII in SQL, the rest in Python once per distinct value
+        for col in [c for c in ID_COLUMNS if c in canon]:
+            raw = q("_m_" + col)
+            self._id_notes(source, m, col)
+            ids = _python_map(con, f"id_{k}_{col}", f"SELECT DISTINCT {raw} FROM {m} WHERE "
+                              f"{raw} IS NOT NULL AND NOT {is_ascii_sql(raw)}", normalise_ids)
+            joins.append(f"LEFT JOIN {ids} ON {ids}.value = m.{raw}")
+            typed[col] = (f"CASE WHEN {is_ascii_sql('m.' + raw)} THEN {ascii_ids_sql('m.' + raw)}"
+                          f" ELSE {ids}.result END")
+        new_steps = list(steps)
+        key = KEYS["orders"]
+        if key in canon:
+            new_steps.append(_Step(f"CASE WHEN ({typed[key]}) IS NULL THEN {lit(key + ' is empty')} END",
+                                   [f"{key} is empty"], column=key))
+        # dates
+        year = config.prep.earliest_year
+        for col in [c for c in ("order_date",) if c in canon]:
+            raw = q("_m_" + col)
+            fmt = source.dates.get(col)
+            values = con.execute(f"SELECT {raw} FROM {m} WHERE {raw} IS NOT NULL GROUP BY {raw} "
+                                 "ORDER BY min(_ord)").to_arrow_table().column(0).to_pylist()
+            distinct = pd.Series(values, dtype="string")
+            parsed, used, beyond = parse_dates(distinct, fmt)
+            import pyarrow as pa
+            con.register("_d", pa.table({
+                "value": pa.array(values, type=pa.string()),
+                "parsed": pa.array(parsed.to_numpy(), type=pa.timestamp("ns"),
+                                   mask=parsed.isna().to_numpy()),
+                "beyond": pa.array(np.asarray(beyond, dtype="int8"))}))
+            con.execute(f"CREATE TABLE d_{k} AS SELECT * FROM _d")
+            con.unregister("_d")
+            if fmt is None and values:
+                got, total = con.execute(f"SELECT count(d.parsed), count(*) FROM {m} JOIN d_{k} d "
+                                         f"ON d.value = {m}.{raw}").fetchone()
+                notes.append(f"{source.name}: {col}: no format configured; inferred "
+                             f"{used or 'none found'!r} ({got} of {total} values parse)")
+            joins.append(f"LEFT JOIN d_{k} ON d_{k}.value = m.{raw}")
+            ts = f"d_{k}.parsed"
+            bey = f"coalesce(d_{k}.beyond, 0)"
+            typed[col] = ts
+            early_ts = lit(pd.Timestamp(year=year, month=1, day=1))
+            mismatch = f"{col} does not match {_formats_text(used)}"
+            formats = [] if used is None else [used] if isinstance(used, str) else list(used)
+            new_steps += [
+                _Step(f"CASE WHEN m.{raw} IS NULL THEN {lit(col + ' is empty')} END",
+                      [f"{col} is empty"], column=col),
+                _Step(f"CASE WHEN {bey} > 0 THEN {lit(col + ' in the future')} END",
+                      [f"{col} in the future"], column=col, raw=f"_raw_{col}"),
+                _Step(f"CASE WHEN {ts} < {early_ts}::TIMESTAMP_NS OR {bey} < 0 THEN "
+                      f"{lit(f'{col} before {year} (prep.earliest_year)')} END",
+                      [f"{col} before {year} (prep.earliest_year)"], column=col,
+                      raw=f"_raw_{col}"),
+                _Step(f"CASE WHEN {ts} IS NULL AND m.{raw} IS NOT NULL AND {bey} = 0 THEN "
+                      f"{lit(mismatch)} END", [mismatch], column=col, raw=f"_raw_{col}",
+                      formats=formats),
+            ]
+        # numbers
+        for col in [c for c in INT_COLUMNS + FLOAT_COLUMNS + ("amount",) if c in canon]:
+            raw = q("_m_" + col)
+            nums = _python_map(con, f"n_{k}_{col}", f"SELECT DISTINCT {raw} FROM {m} WHERE "
+                               f"{raw} IS NOT NULL", lambda s: parse_numbers(s).astype("string"))
+            joins.append(f"LEFT JOIN {nums} ON {nums}.value = m.{raw}")
+            number = f"{nums}.result::DOUBLE"
+            bad = f"(m.{raw} IS NOT NULL AND {number} IS NULL)"
+            infinite = f"coalesce(isinf({number}), false)"
+            if col == "amount":
+                new_steps += [
+                    _Step(f"CASE WHEN m.{raw} IS NULL THEN 'amount is empty' END",
+                          ["amount is empty"], column=col),
+                    _Step(f"CASE WHEN {bad} THEN 'amount is not a number' END",
+                          ["amount is not a number"], column=col, raw=f"_raw_{col}"),
+                    _Step(f"CASE WHEN {infinite} THEN 'amount is not a finite number' END",
+                          ["amount is not a finite number"], column=col, raw=f"_raw_{col}"),
+                ]
+                typed[col] = number
+                continue
+            n_bad, bad_ex, n_inf, inf_ex = con.execute(
+                f"SELECT count(*) FILTER ({bad}), arg_min(m.{raw}, m._ord) FILTER ({bad}), "
+                f"count(*) FILTER ({infinite}), arg_min(m.{raw}, m._ord) FILTER ({infinite}) "
+                f"FROM {m} m LEFT JOIN {nums} ON {nums}.value = m.{raw}").fetchone()
+            if n_bad:
+                notes.append(f"orders.{col}: {n_bad} value(s) are not numbers and "
+                             f"were left empty (e.g. {bad_ex!r})")
+            if n_inf:
+                notes.append(f"orders.{col}: {n_inf} value(s) are not finite "
+                             f"numbers and were left empty (e.g. {inf_ex!r})")
+            finite = f"CASE WHEN {infinite} THEN NULL ELSE {number} END"
+            if col in INT_COLUMNS:
+                frac = f"({finite} IS NOT NULL AND {finite} <> floor({finite}))"
+                n_frac, ex, exn = con.execute(
+                    f"SELECT count(*) FILTER ({frac}), arg_min(m.{raw}, m._ord) FILTER ({frac}), "
+                    f"arg_min({finite}, m._ord) FILTER ({frac}) FROM {m} m "
+                    f"LEFT JOIN {nums} ON {nums}.value = m.{raw}").fetchone()
+                if n_frac:
+                    notes.append(f"orders.{col}: {n_frac} value(s) have a fraction "
+                                 f"and were rounded to whole numbers, as {col} holds whole "
+                                 f"numbers (e.g. {ex!r} -> {np.round(exn):.0f})")
+                typed[col] = f"round_even({finite}, 0)::BIGINT"
+            else:
+                typed[col] = finite
+        raws = [s.raw for s in new_steps if s.raw and s.raw != "_text"]
+        raw_sql = [f"m.{q('_m_' + r.removeprefix('_raw_'))} AS {q(r)}" for r in
+                   dict.fromkeys(raws)]
+        reason = "coalesce(" + ", ".join(
+            [*early, *[f"({s.sql})" for s in new_steps[len(steps):]]]) + ")" if new_steps \
+            else "NULL::VARCHAR"
+        self.con.execute(
+            f"CREATE TABLE t_{k} AS SELECT m._ord, m._line, m._file, m._text, "
+            + ", ".join(f"{expr} AS {q(c)}" for c, expr in typed.items())
+            + (", " + ", ".join(raw_sql) if raw_sql else "")
+            + f", {reason} AS _r1 FROM {m} m {' '.join(joins)} ORDER BY m._ord")
+        for view in (m, f"j_{k}", f"raw_{k}"):
+            con.execute(f"DROP VIEW {view}")
+        for name in self.dropped.pop(k, []):
+            con.execute(f"DROP TABLE {name}")
+        self.sources.append((source, new_steps, canon))
+
+    def _id_notes(self, source: Source, m: str, col: str) -> None:
+        """The notes of :func:`helpers.data.clean.id_notes` (invisible characters,
+        scientific notation), counted in SQL."""
+        raw = q("_m_" + col)
+        hidden, lines = self.con.execute(
+            f"SELECT count(*), list(_line ORDER BY _ord)[1:3] FROM {m} "
+            f"WHERE regexp_matches({raw}, {lit(INVISIBLE)})").fetchone()
+        if hidden:
+            self.notes.append(f"{source.name}: {col}: {hidden} id(s) held invisible "
+                              "characters (zero-width space, byte-order mark ...) that were "
+                              f"removed (line(s) {', '.join(str(n) for n in lines)} ...)")
+        n, distinct, first = self.con.execute(
+            f"SELECT count(*), count(DISTINCT {raw}), arg_min({raw}, _ord) FROM {m} "
+            f"WHERE regexp_matches({raw}, {lit(SCIENTIFIC_ID)})").fetchone()
+        if n:
+            self.notes.append(
+                f"{source.name}: {col}: {n} id(s) look like numbers Excel wrote "
+                f"in scientific notation ({distinct} distinct, e.g. {first!r}): "
+                "their digits are lost and cannot be recovered, so rows that share one such id "
+                f"are taken as one {col.removesuffix('_id')}; re-export the column formatted "
+                "as text")
+
+    # ----------------------------------------------------------------- customers
+
+    def ship_columns(self) -> list[str]:
+        """The location columns the orders map (ship-to)."""
+        return [c for c in LOCATION if any(c in canon for _, _, canon in self.sources)]
+
+    def ship_to(self, bare_ids: pd.Series, rule: str) -> pd.DataFrame:
+        """SQL twin of :func:`helpers.data.locate.choose_ship_to` over the usable orders of
+        ``bare_ids``; the chosen ship-to per customer (indexed by customer_id)."""
+        import pyarrow as pa
+
+        ship = self.ship_columns()
+        self.con.register("_bare", pa.table({"customer_id": pa.array(
+            bare_ids.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())}))
+        self.con.execute("CREATE OR REPLACE TABLE bare AS SELECT DISTINCT * FROM _bare")
+        self.con.unregister("_bare")
+        union = " UNION ALL ".join(
+            f"SELECT customer_id, order_date, _line, {k}::BIGINT AS _k, _ord, "
+            + ", ".join(f"{q(c) if c in canon else 'NULL::VARCHAR'} AS {q(c)}" for c in ship)
+            + f" FROM t_{k} WHERE _r1 IS NULL AND customer_id IN (SELECT customer_id FROM bare)"
+            for k, (_, _, canon) in enumerate(self.sources))
+        place = " || '|' || ".join(f"coalesce({q(c)}, '')" for c in ship)
+        anyship = " OR ".join(f"{q(c)} IS NOT NULL" for c in ship)
+        rows = f"(SELECT *, {place} AS _place FROM ({union}) WHERE {anyship})"
+        cols = ", ".join(q(c) for c in ship)
+        if rule == "most_frequent":
+            sql = f"""WITH rows AS {rows},
+                stats AS (SELECT customer_id, _place, count(*) AS n, max(order_date) AS last,
+                                 arg_min(struct_pack({cols}), (_k, _ord)) AS v
+                          FROM rows GROUP BY customer_id, _place)
+                SELECT customer_id, unnest(v) FROM stats
+                QUALIFY row_number() OVER (PARTITION BY customer_id
+                                           ORDER BY n DESC, last DESC, _place) = 1"""
+        else:
+            way = "ASC" if rule == "first" else "DESC"
+            sql = f"""SELECT customer_id, {cols} FROM {rows}
+                QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY order_date {way},
+                                           _line {way}, _place, _k, _ord) = 1"""
+        chosen = self.con.execute(sql).to_arrow_table().to_pandas(
+            types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
+        return chosen.set_index("customer_id")[ship]
+
+    def remap(self, target: pd.Series) -> None:
+        """Orders of customers merged into another id move to that id
+        (:func:`helpers.data.identity.duplicate_targets`)."""
+        self.target = target
+
+    # ----------------------------------------------------------------- the table rules
+
+    def finish(self, customers: pd.DataFrame, folder: Path) -> ParquetTable:
+        """The orders' table rules (``_prepare_orders`` on the pandas path), the rows set
+        aside settled through the ledger, the kept orders written to
+        ``folder / orders.parquet``."""
+        import pyarrow as pa
+
+        con = self.con
+        con.register("_c", pa.table({
+            c: pa.array(customers[c].astype("string").to_numpy(dtype=object, na_value=None),
+                        type=pa.string()) for c in ("customer_id", "province", "territory")}))
+        con.execute("CREATE OR REPLACE TABLE cust AS SELECT * FROM _c")
+        con.unregister("_c")
+        target = self.target if self.target is not None else pd.Series(dtype="string")
+        con.register("_t", pa.table({"old": pa.array(list(target.index.astype(str)), pa.string()),
+                                     "new": pa.array(list(target.astype(str)), pa.string())}))
+        con.execute("CREATE OR REPLACE TABLE target AS SELECT * FROM _t")
+        con.unregister("_t")
+        tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+        columns: list[str] = []
+        selects = []
+        for k, (source, steps, canon) in enumerate(self.sources):
+            cols = [c for c in canon if c not in ("country", "city", "district", "address",
+                                                   "lat", "lon")]
+            columns += [c for c in cols if c not in columns]
+            more = []
+            if source.keep_status is not None and "status" in canon:
+                drop = (f"NOT coalesce(o.status IN ({', '.join(lit(v) for v in source.keep_status)}),"
+                        " false)") if source.keep_status else "true"
+                values = [r[0] for r in con.execute(
+                    f"SELECT DISTINCT coalesce(status, '(empty)') FROM t_{k} o WHERE {drop}"
+                ).fetchall()]
+                reasons = {v: f"status {v!r} not in keep_status" for v in sorted(values)}
+                more.append(_Step(self._lookup(f"ks_{k}", reasons, "coalesce(o.status, '(empty)')",
+                                               drop), list(reasons.values()), column="status",
+                                  rule=True))
+            is_return = "false"
+            amount = "o.amount"
+            if source.returns is not None:
+                if source.returns.column not in canon:
+                    raise SourceError(f"source '{source.name}': returns.column "
+                                      f"{source.returns.column!r} is not a mapped canonical "
+                                      "column of the orders")
+                hit = (f"coalesce(o.{q(source.returns.column)} IN "
+                       f"({', '.join(lit(v) for v in source.returns.values)}), false)")
+                if source.returns.action == "exclude":
+                    why = "return excluded (returns.action: exclude)"
+                    more.append(_Step(f"CASE WHEN {hit} THEN {lit(why)} END", [why],
+                                      column=source.returns.column, rule=True))
+                else:
+                    is_return = hit
+                    amount = f"CASE WHEN {hit} THEN -abs(o.amount) ELSE o.amount END"
+            if source.zero_amount == "quarantine":
+                more.append(_Step(f"CASE WHEN ({amount}) = 0 THEN 'amount is zero' END",
+                                  ["amount is zero"], column="amount"))
+            if source.negative_amount == "quarantine":
+                why = "amount is negative (not a return)"
+                more.append(_Step(f"CASE WHEN ({amount}) < 0 AND NOT {is_return} THEN "
+                                  f"{lit(why)} END", [why], column="amount"))
+            more.append(_Step("CASE WHEN c.customer_id IS NULL THEN 'unknown customer_id' END",
+                              ["unknown customer_id"], column="customer_id"))
+            more.append(_Step(f"CASE WHEN o.order_date >= {lit(tomorrow)}::TIMESTAMP_NS THEN "
+                              "'order_date in the future' END", ["order_date in the future"],
+                              column="order_date"))
+            reason = "coalesce(o._r1, " + ", ".join(f"({s.sql})" for s in more) + ")"
+            body = {c: f"o.{q(c)}" for c in canon}
+            body["customer_id"] = "coalesce(tg.new, o.customer_id)"
+            body["amount"] = amount
+            raws = [r[0] for r in con.execute(f"DESCRIBE t_{k}").fetchall()
+                    if r[0].startswith("_raw_")]
+            selects.append((k, source, steps + more, canon, reason, body, raws))
+        return self._write(selects, columns, folder)
+
+    def _write(self, selects, columns, folder: Path) -> ParquetTable:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        con, ledger = self.con, self.ledger
+        # as pandas' assign: a mapped (ship-to) province keeps its place, now the customer's
+        out_cols = list(columns) + ([] if "province" in columns else ["province"])
+        out_cols += ["territory", "source"]
+        dtypes = {c: "string" for c in out_cols}
+        dtypes.update({"order_date": "datetime64[ns]", "amount": "float64", "quantity": "Int64"})
+        empty = pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in out_cols})
+        schema = pa.Schema.from_pandas(empty, preserve_index=False)
+        for k, source, steps, canon, reason, body, raws in selects:
+            con.execute(f"""CREATE VIEW o_{k} AS SELECT o._ord, o._line, o._file, o._text,
+                {', '.join(f'{e} AS {q(c)}' for c, e in body.items())},
+                {''.join(f'o.{q(r)}, ' for r in raws)}
+                c.province AS province_c, c.territory AS territory_c,
+                {reason} AS _reason
+                FROM t_{k} o LEFT JOIN target tg ON tg.old = o.customer_id
+                LEFT JOIN cust c ON c.customer_id = coalesce(tg.new, o.customer_id)""")
+            self._settle(k, source, steps, canon, raws)
+            for file, rows in con.execute(f"SELECT _file, count(*) FROM o_{k} WHERE _reason IS "
+                                          "NULL GROUP BY _file ORDER BY min(_ord)").fetchall():
+                ledger.add("orders", source.name, file, "kept", rows)
+        path = folder / "orders.parquet"
+        rows = 0
+        sql = " UNION ALL ".join(
+            "SELECT " + ", ".join(
+                ("province_c" if c == "province" else "territory_c" if c == "territory"
+                 else lit(source.name) if c == "source" else q(c) if c in canon else
+                 "NULL") + f" AS {q(c)}" for c in out_cols)
+            + f", {k} AS _k, _ord FROM o_{k} WHERE _reason IS NULL"
+            for k, source, _, canon, _, _, _ in selects)
+        problems = con.execute(
+            "SELECT " + ", ".join(f"count(*) FILTER ({q(c)} IS NULL)" for c in
+                                  ("order_id", "customer_id", "order_date", "amount")
+                                  if c in out_cols) + f" FROM ({sql})").fetchone()
+        if any(problems):
+            from helpers.data.schemas import ValidationFailed
+            raise ValidationFailed(f"table 'orders': empty values in non-nullable columns "
+                                   f"(order_id, customer_id, order_date, amount): {problems}")
+        reader = con.execute(f"SELECT {', '.join(q(c) for c in out_cols)} FROM ({sql}) "
+                             "ORDER BY _k, _ord").to_arrow_reader(1 << 17)
+        with pq.ParquetWriter(path, schema) as writer:
+            for batch in reader:
+                table = pa.Table.from_batches([batch]).cast(schema)
+                writer.write_table(table)
+                rows += table.num_rows
+        return ParquetTable(path, rows, out_cols)
+
+    def _settle(self, k: int, source: Source, steps: list[_Step], canon: list[str],
+                raws: list[str]) -> None:
+        """The rows of source ``k`` set aside, through the ledger (counts and quarantine
+        as on the pandas path)."""
+        con, ledger = self.con, self.ledger
+        n = con.execute(f"SELECT count(*) FROM o_{k} WHERE _reason IS NOT NULL").fetchone()[0]
+        if not n:
+            return
+        frame = con.execute(f"SELECT * FROM o_{k} WHERE _reason IS NOT NULL ORDER BY _ord") \
+            .to_arrow_table().to_pandas(
+                types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
+        types = {c: "string" for c in canon}
+        types.update({c: "datetime64[ns]" for c in ("order_date",) if c in canon})
+        types.update({c: "float64" for c in FLOAT_COLUMNS + ("amount",) if c in canon})
+        types.update({c: "Int64" for c in INT_COLUMNS if c in canon})
+        typed = pd.DataFrame({c: frame[c].astype(types[c]) for c in canon})
+        typed = typed.assign(_line=frame["_line"].to_numpy(), _file=frame["_file"].astype(object),
+                             _source=source.name)
+        reason = frame["_reason"]
+        for step in steps:
+            for why in step.reasons:
+                mask = (reason == why).fillna(False).to_numpy(dtype=bool)
+                if not mask.any():
+                    continue
+                raw = frame[step.raw] if step.raw else None
+                typed = ledger.quarantine("orders", typed, mask, why, column=step.column,
+                                          raw=raw, rule=step.rule, shown_as=step.shown_as)
+                if step.formats is not None:
+                    ledger.formats.setdefault(why, step.formats)
+        ledger.settle("orders", typed)
+
+
+def _transcode(path: Path, encoding: str, target: Path) -> None:
+    """``path`` in ``encoding`` written to ``target`` as UTF-8, streaming (strict: a byte
+    that does not decode raises UnicodeDecodeError)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    with open(path, "rb") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(1 << 24):
+            dst.write(decoder.decode(chunk))
+        dst.write(decoder.decode(b"", final=True))
+
+
+def _scan(path: Path) -> tuple[bool, bool]:
+    """Whether the file holds a quote, and a blank line (read in chunks)."""
+    quotes = blank = False
+    tail = b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 24):
+            text = tail + chunk
+            quotes = quotes or b'"' in chunk
+            blank = blank or b"\n\n" in text or b"\n\r\n" in text
+            tail = chunk[-2:]
+    return quotes, blank

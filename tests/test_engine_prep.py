@@ -1,0 +1,200 @@
+"""Step 2's two paths give the same tables: pandas in memory, DuckDB out of core.
+
+The canonical tables, the ledger, the quarantine and the notes of both paths are
+compared on the bundled sample and the two real examples; each SQL twin of a pandas
+rule (text trimming, ids, join keys, the ship-to choice) is compared with its pandas
+original; the switch between the paths is checked and recorded in ``prep.json``.
+(The bad-input suite, ``tests/test_badinput.py``, runs every case on both paths.)
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from helpers.config import PROJECT_ROOT, load_config
+from helpers.data.clean import WHITESPACE, join_keys, normalise_ids
+from helpers.data.engine import (
+    ParquetTable,
+    ascii_ids_sql,
+    ascii_join_keys_sql,
+    choose_engine,
+    clean_text_sql,
+)
+from helpers.data.ledger import check_ledger
+from helpers.data.locate import choose_ship_to
+from helpers.data.prepare import build_prep, load_prep, save_prep
+from helpers.data.read import _clean_text
+
+REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
+CONFIGS = [
+    pytest.param(PROJECT_ROOT / "workbook.yaml", id="sample"),
+    pytest.param(PROJECT_ROOT / "examples" / "olist.yaml", id="olist", marks=pytest.mark.skipif(
+        not (REAL / "olist").exists(), reason="real data not present")),
+    pytest.param(PROJECT_ROOT / "examples" / "cn_superstore.yaml", id="superstore",
+                 marks=pytest.mark.skipif(not (REAL / "cn_superstore").exists(),
+                                          reason="real data not present")),
+]
+LEDGER_KEY = ["table", "source", "file", "outcome", "reason"]
+#: The stated sort before comparing: the tables' keys (both paths also keep file order).
+SORT = {"customers": ["customer_id"], "orders": ["source", "order_id", "customer_id",
+                                                 "order_date", "amount"],
+        "reps": ["sales_rep_id"], "spend": ["province", "period", "amount"]}
+
+
+def _build(path, engine):
+    config = load_config(path)
+    config.prep.engine = engine
+    return build_prep(config)
+
+
+@pytest.mark.parametrize("path", CONFIGS)
+def test_both_paths_give_the_same_tables_ledger_and_quarantine(path, tmp_path):
+    pandas_path = _build(path, "pandas")
+    duck = _build(path, "duckdb")
+    assert pandas_path.engine["path"] == "pandas" and duck.engine["path"] == "duckdb"
+    assert isinstance(duck.orders, ParquetTable) and len(duck.orders) == len(pandas_path.orders)
+    loaded = duck.loaded()
+    for name, keys in SORT.items():
+        want, got = getattr(pandas_path, name), getattr(loaded, name)
+        if name in ("customers", "orders"):
+            assert len(want), name  # a comparison of empty tables proves nothing
+        keys = [k for k in keys if k in want]
+        pd.testing.assert_frame_equal(want.sort_values(keys, kind="stable").reset_index(drop=True),
+                                      got.sort_values(keys, kind="stable").reset_index(drop=True))
+        pd.testing.assert_frame_equal(want, got)  # and in the same (file) order
+    counts = [r.ledger.groupby(LEDGER_KEY)["rows"].sum().sort_index() for r in (pandas_path, duck)]
+    pd.testing.assert_series_equal(*counts)
+    assert check_ledger(duck.ledger)["balanced"].all()
+    assert len(duck.quarantine)  # every example sets rows aside
+    pd.testing.assert_frame_equal(pandas_path.quarantine, duck.quarantine)
+    assert pandas_path.notes == duck.notes
+    # saved and loaded: the same Parquet tables, and the path recorded in prep.json
+    save_prep(pandas_path, tmp_path / "p", {"test": 1})
+    save_prep(duck, tmp_path / "d", {"test": 1})
+    for name in SORT:
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "p" / f"{name}.parquet"),
+                                      pd.read_parquet(tmp_path / "d" / f"{name}.parquet"))
+    summary = json.loads((tmp_path / "d" / "prep.json").read_text("utf-8"))
+    assert summary["engine"]["path"] == "duckdb"
+    assert load_prep(tmp_path / "d").engine["reason"] == "prep.engine: duckdb"
+
+
+def test_the_switch_follows_the_size_of_the_orders_files_and_the_config_key():
+    config = load_config(PROJECT_ROOT / "workbook.yaml")  # orders.csv: 5.4 MB
+    config.prep.engine_min_mb = 5.0
+    assert choose_engine(config)["path"] == "duckdb"
+    config.prep.engine_min_mb = 6.0
+    auto = choose_engine(config)
+    assert auto["path"] == "pandas" and "< prep.engine_min_mb 6.0" in auto["reason"]
+    config.prep.engine = "duckdb"
+    assert choose_engine(config) | {"orders_mb": 0} == {
+        "setting": "duckdb", "orders_mb": 0, "path": "duckdb", "reason": "prep.engine: duckdb"}
+    config.prep.engine, config.prep.engine_min_mb = "pandas", 0.0
+    assert choose_engine(config)["path"] == "pandas"
+
+
+def test_the_default_threshold_keeps_the_sample_on_the_pandas_path():
+    config = load_config(PROJECT_ROOT / "workbook.yaml")
+    assert config.prep.engine == "auto" and choose_engine(config)["path"] == "pandas"
+
+
+# --------------------------------------------------------------------------- SQL twins
+
+
+def _sql(expr: str, values: list) -> list:
+    frame = pd.DataFrame({"v": pd.Series(values, dtype="object")})  # noqa: F841 - read by duckdb
+    return [r[0] for r in duckdb.sql(f"SELECT {expr} FROM frame").fetchall()]
+
+
+def test_whitespace_is_what_python_strips():
+    assert set(WHITESPACE) == {chr(i) for i in range(0x110000) if chr(i).isspace()}
+
+
+def test_text_is_trimmed_in_sql_as_in_pyarrow():
+    values = ([f"{c}a b{c}" for c in WHITESPACE] + [c for c in WHITESPACE] + ["", None, "x",
+              "\u200bx\u200b", " 广东 ", "\u3000北京\u3000", "a\x00", "\u3000\u0301a",
+              "a \u0301", "e\u0301 ", " \U0001F468\u200d\U0001F469 "]
+              + [f"{chr(i)}v{chr(i)}" for i in range(1, 0x3100, 7)])
+    want = _clean_text(pd.Series(values, dtype="string"))
+    got = _sql(clean_text_sql("v"), values)
+    assert [None if pd.isna(w) else w for w in want] == got
+
+
+ID_VALUES = ["C1", " C1 ", "\tC1\x1c", "17850.0", "17850.000", "-5.0", "5.", ".0", "1.05",
+             "00123", "00123.0", "0", "000", "0.0", "1.0e5", "1E+12", "", "  ", "a.0", "12.0 ",
+             None, "0x1", "+5.0", "007-01"]
+
+
+def test_ascii_ids_in_sql_as_in_pandas():
+    want = normalise_ids(pd.Series(ID_VALUES, dtype="string"))
+    assert [None if pd.isna(w) else w for w in want] == _sql(ascii_ids_sql("v"), ID_VALUES)
+
+
+def test_ascii_join_keys_in_sql_as_in_pandas():
+    want = join_keys(pd.Series(ID_VALUES, dtype="string"))
+    assert [None if pd.isna(w) else w for w in want] == _sql(ascii_join_keys_sql("v"), ID_VALUES)
+
+
+CUSTOMERS = "id,name\nA,a\nB,b\nC,c\nD,d\n"
+# A: two places twice each (the later last order wins), B: a tie on count and date
+# (most frequent: the alphabetically first place; latest: the later line), C: the
+# order with amount abc is set aside before the choice (its place is not used), the
+# zero amount only after it, D: no orders.
+ORDERS = """\
+oid,cid,date,amount,prov,city
+1,A,2024-01-01,10,广东,深圳
+2,A,2024-03-01,10,浙江,杭州
+3,A,2024-02-01,10,广东,广州
+4,A,2024-01-15,10,浙江,杭州
+5,A,2024-01-20,10,广东,深圳
+6,B,2024-05-01,10,江苏,南京
+7,B,2024-05-01,10,江苏,苏州
+8,C,2024-05-01,10,北京,
+9,C,2024-05-02,0,上海,
+10,C,2024-05-03,abc,天津,
+11,B,2024-04-01,10,,
+"""
+
+
+@pytest.mark.parametrize("rule", ["most_frequent", "latest", "first"])
+def test_ship_to_is_chosen_in_sql_as_in_pandas(tmp_path, rule):
+    (tmp_path / "c.csv").write_text(CUSTOMERS + "", encoding="utf-8")
+    (tmp_path / "o.csv").write_text(ORDERS, encoding="utf-8")
+    config = {
+        "paths": {"data": ".", "reports": "reports"},
+        "sources": {
+            "customers": [{"name": "crm", "file": "c.csv",
+                           "columns": {"customer_id": "id", "name": "name"}}],
+            "orders": [{"name": "erp", "file": "o.csv", "dates": {"order_date": "%Y-%m-%d"},
+                        "columns": {"order_id": "oid", "customer_id": "cid",
+                                    "order_date": "date", "amount": "amount",
+                                    "province": "prov", "city": "city"}}],
+        },
+        "geography": {"customer_location": rule},
+    }
+    (tmp_path / "workbook.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    results = {}
+    for engine in ("pandas", "duckdb"):
+        results[engine] = _build(tmp_path / "workbook.yaml", engine).loaded()
+    want, got = results["pandas"], results["duckdb"]
+    pd.testing.assert_frame_equal(want.customers, got.customers)
+    pd.testing.assert_frame_equal(want.orders, got.orders)
+    located = want.customers.set_index("customer_id")
+    cities = located["city"].to_dict()
+    expected = {"most_frequent": ("杭州市", "南京市"), "latest": ("杭州市", "苏州市"),
+                "first": ("深圳市", "南京市")}[rule]
+    assert (cities["A"], cities["B"]) == expected
+    assert pd.isna(located.loc["D", "province"])  # no orders: no place
+    # C's order with amount abc is set aside before the choice; the zero amount only later
+    assert located.loc["C", "province"] == ("上海市" if rule != "first" else "北京市")
+
+
+def test_choose_ship_to_ties_go_to_the_alphabetically_first_place():
+    rows = pd.DataFrame({"customer_id": ["B", "B"], "order_date": pd.to_datetime(["2024-05-01"] * 2),
+                         "_line": [2, 3], "city": pd.array(["苏州", "南京"], dtype="string")})
+    assert choose_ship_to(rows, ["city"], "most_frequent")["city"].tolist() == ["南京"]
