@@ -86,7 +86,7 @@ def test_both_paths_give_the_same_tables_ledger_and_quarantine(path, tmp_path):
 
 def test_the_switch_follows_the_size_of_the_orders_files_and_the_config_key():
     config = load_config(PROJECT_ROOT / "workbook.yaml")  # orders.csv: 5.4 MB
-    config.prep.engine_min_mb = 5.0
+    config.prep.engine, config.prep.engine_min_mb = "auto", 5.0
     assert choose_engine(config)["path"] == "duckdb"
     config.prep.engine_min_mb = 6.0
     auto = choose_engine(config)
@@ -98,9 +98,11 @@ def test_the_switch_follows_the_size_of_the_orders_files_and_the_config_key():
     assert choose_engine(config)["path"] == "pandas"
 
 
-def test_the_default_threshold_keeps_the_sample_on_the_pandas_path():
+def test_the_default_keeps_the_sample_on_the_pandas_path():
     config = load_config(PROJECT_ROOT / "workbook.yaml")
-    assert config.prep.engine == "auto" and choose_engine(config)["path"] == "pandas"
+    assert config.prep.engine == "pandas" and choose_engine(config)["path"] == "pandas"
+    config.prep.engine = "auto"  # and so does the default threshold of auto (200 MB)
+    assert choose_engine(config)["path"] == "pandas"
 
 
 # --------------------------------------------------------------------------- SQL twins
