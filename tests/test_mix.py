@@ -109,7 +109,7 @@ def test_small_regions_are_not_tested():
 def test_growth_only_against_a_covered_previous_period():
     orders, regions = _two_regions()
     table, note = category_mix(orders, regions, period=PERIOD, min_customers=1)
-    assert note["baseline"]["enough"] is False and table["growth"].isna().all()
+    assert note["baseline"]["enough"] is False and table["growth_prev"].isna().all()
     earlier = orders.assign(order_date=pd.Timestamp("2023-03-01"),
                             amount=orders["amount"] / 2)
     both = pd.concat([earlier.assign(order_date=pd.Timestamp("2023-01-01")), earlier, orders])
@@ -118,7 +118,7 @@ def test_growth_only_against_a_covered_previous_period():
     row = table.set_index(["region", "category"])
     # the previous period is (2022-12-31, 2023-12-31]: both earlier halves count
     assert row.loc[("A", "x"), "revenue_prev"] == pytest.approx(100.0 * 4)
-    assert row.loc[("A", "x"), "growth"] == pytest.approx(0.0)
+    assert row.loc[("A", "x"), "growth_prev"] == pytest.approx(0.0)
     assert table["market_growth"].eq(0.0).all()
 
 

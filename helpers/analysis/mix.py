@@ -45,7 +45,7 @@ MIX_COLUMNS = ["region", "category", "region_customers", "small_sample", "revenu
                "market_share", "category_index", "z", "p", "p_fdr", "significant", "customers",
                "penetration", "market_penetration", "penetration_index", "rest_index",
                "expected_customers", "missing_customers", "gap_p", "gap_p_fdr",
-               "cross_sell_gap", "targets", "revenue_prev", "growth", "market_growth"]
+               "cross_sell_gap", "targets", "revenue_prev", "growth_prev", "market_growth"]
 
 
 def _bh(p: np.ndarray) -> np.ndarray:
@@ -259,7 +259,7 @@ def category_mix(orders: pd.DataFrame, regions: pd.Series, *, period: Period,
         "missing_customers": (expected - bought).ravel(), "gap_p": gap_p.ravel(),
         "gap_p_fdr": gap_p_fdr.ravel(), "cross_sell_gap": gap.ravel(),
         "targets": (n[:, None] - bought).ravel().astype("int64"),
-        "revenue_prev": prev.ravel(), "growth": growth.ravel(),
+        "revenue_prev": prev.ravel(), "growth_prev": growth.ravel(),
         "market_growth": np.tile(market_growth, k),
     })
     order_r = pd.Series(region_total, index=names).sort_values(ascending=False, kind="stable")

@@ -41,12 +41,12 @@ from IPython.display import Markdown
 from helpers.analysis import (
     clusters,
     customers,
-    mix,
     gaps,
     hotspots,
     isolation,
     lifecycle,
     ltv,
+    mix,
     partners,
     roi,
     segments,
@@ -560,7 +560,7 @@ def _mix_index(ctx: Context, tables: dict) -> Table | None:
     shown = significant.reindex(significant["z"].abs().sort_values(ascending=False).index)
     return ctx.show(shown, rows=15, file=FILES["category_mix"],
                     shown=["region", "category", "revenue", "share", "market_share",
-                           "category_index", "growth", "region_customers"])
+                           "category_index", "growth_prev", "region_customers"])
 
 
 def _cross_sell(ctx: Context, tables: dict) -> Table | None:

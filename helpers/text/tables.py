@@ -80,7 +80,9 @@ KINDS: dict[str, str] = {
                      "older_retention", "newer_retention", "drop"], "percent"),
     **dict.fromkeys(["region_customers", "targets", "cohorts", "older_customers",
                      "newer_customers", "categories_bought"], "count"),
-    **dict.fromkeys(["category_index", "penetration_index", "rest_index", "missing_customers"], "one"),
+    **dict.fromkeys(["category_index", "penetration_index", "rest_index",
+                     "missing_customers"], "one"),
+    **dict.fromkeys(["growth_prev", "market_growth"], "percent_delta"),
 }
 
 #: Why a column can have no value at all in a report (the note under the table).

@@ -77,17 +77,18 @@ def _growth(table: pd.DataFrame, note: dict, lang: str) -> str:
              for c, g in zip(market["category"], market["market_growth"], strict=True)]
     lines = [say("mix_growth_market", lang, items=join(parts, lang))] if parts else []
     # only pairs with enough buyers of the category: a few customers' orders swing a lot
-    judged = table.loc[(table["customers"] >= note["min_customers"]) & table["growth"].notna()]
-    for key, found in (("mix_growing", judged.loc[judged["growth"] > 0]
-                        .sort_values("growth", ascending=False)),
-                       ("mix_shrinking", judged.loc[judged["growth"] < 0]
-                        .sort_values("growth"))):
+    least = note["min_customers"]
+    judged = table.loc[(table["customers"] >= least) & table["growth_prev"].notna()]
+    for key, found in (("mix_growing", judged.loc[judged["growth_prev"] > 0]
+                        .sort_values("growth_prev", ascending=False)),
+                       ("mix_shrinking", judged.loc[judged["growth_prev"] < 0]
+                        .sort_values("growth_prev"))):
         if len(found):
             top = found.head(3)
             items = [say("mix_growth_pair", lang, region=r, category=md_text(str(c)), growth=g)
-                     for r, c, g in zip(_names(top, lang), top["category"], top["growth"],
+                     for r, c, g in zip(_names(top, lang), top["category"], top["growth_prev"],
                                         strict=True)]
-            lines.append(say(key, lang, items=join(items, lang)))
+            lines.append(say(key, lang, items=join(items, lang), min=least))
     return " ".join(lines)
 
 
