@@ -319,3 +319,11 @@ def test_cohorts_in_words_name_the_region_and_say_the_rule():
     assert "only the report's scope" not in en
     zh = cohort_words(tables, Audience(lang="zh"))
     assert "辽宁省（80% 降至 40%）" in zh and "Liaoning" not in zh
+
+
+def test_a_region_without_buying_customers_has_no_row_and_no_warning(recwarn):
+    orders, regions = _two_regions()
+    regions = pd.concat([regions, pd.Series({"z0": "Z"})])  # a customer with no order
+    table, note = category_mix(orders, regions, period=PERIOD, min_customers=1)
+    assert set(table["region"]) == {"A", "B"} and note["regions"] == 2
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -98,62 +98,68 @@ def cohort_retention(orders: pd.DataFrame, *, as_of, regions: pd.Series | None =
     last = _last_finished(as_of)
     quarter = _quarter_codes(lines["order_date"])
     customer, ids = pd.factorize(lines["customer_id"])
-    positive = lines["amount"].to_numpy() > 0
-    # each customer's first quarter with a purchase
-    first = np.full(len(ids), np.iinfo(np.int64).max)
-    np.minimum.at(first, customer[positive], quarter[positive])
-    has_first = first <= last
+    amount = lines["amount"].to_numpy(float)
+    positive = amount > 0
+    # dense customer x quarter arrays (integer codes and bincount: fast at a million lines)
+    q0 = int(quarter.min())
+    width = max(last - q0 + 1, 1)
+    inside = quarter <= last
+    key = customer[inside] * width + (quarter[inside] - q0)
+    cells = len(ids) * width
+    bought = (np.bincount(key[positive[inside]], minlength=cells) > 0).reshape(len(ids), width)
+    revenue = np.bincount(key, weights=amount[inside], minlength=cells).reshape(len(ids), width)
+    has_first = bought.any(axis=1)
+    first = np.where(has_first, bought.argmax(axis=1), -1)  # offset of the first quarter
     note.update(first_quarter=_quarter_name(first_data), last_quarter=_quarter_name(last),
                 customers=int(has_first.sum()))
     if not has_first.any():
         note["reason_key"] = "no_finished_quarter"
         return empty, note
-    # one row per customer and quarter: bought (a positive line) and net revenue
-    keep = (quarter <= last) & has_first[customer]
-    activity = pd.DataFrame({"c": customer[keep], "q": quarter[keep], "bought": positive[keep],
-                             "revenue": lines["amount"].to_numpy()[keep]})
-    activity = activity.groupby(["c", "q"], sort=False).agg(
-        bought=("bought", "any"), revenue=("revenue", "sum")).reset_index()
-    activity["cohort"] = first[activity["c"].to_numpy()]
-    activity = activity.loc[activity["q"] >= activity["cohort"]]
-    activity["quarter"] = activity["q"] - activity["cohort"]
-    frames = [_grid(activity, first, np.where(has_first, 0, -1), last, [None])]
+    # each customer's quarters counted from its first: column k is quarter first + k
+    shift = first[:, None] + np.arange(width)[None, :]
+    seen = (shift < width) & has_first[:, None]
+    at = np.clip(shift, 0, width - 1)
+    kept = np.take_along_axis(bought, at, axis=1) & seen
+    spent = np.where(seen, np.take_along_axis(revenue, at, axis=1), 0.0)
+    frames = [_grid(kept, spent, first, np.where(has_first, 0, -1), q0, width, [None])]
     if regions is not None:
         region = pd.Series(regions).groupby(level=0).first().reindex(ids)
         code, names = pd.factorize(region.to_numpy(), sort=True)
-        frames.append(_grid(activity, first, np.where(has_first, code, -1), last, list(names)))
+        frames.append(_grid(kept, spent, first, np.where(has_first, code, -1), q0, width,
+                            list(names)))
     table = pd.concat(frames, ignore_index=True)
     table["left_censored"] = table["cohort"] == _quarter_name(first_data)
     note["cohorts"] = int(table.loc[table["region"].isna(), "cohort"].nunique())
     return table[COHORT_COLUMNS], note
 
 
-def _grid(activity: pd.DataFrame, first: np.ndarray, group: np.ndarray, last: int,
-          names: list) -> pd.DataFrame:
-    """The cohort grids of the groups ``names`` (``group``: each customer's code in
-    ``names``, -1 for none; ``first``: each customer's cohort)."""
+def _grid(kept: np.ndarray, spent: np.ndarray, first: np.ndarray, group: np.ndarray, q0: int,
+          width: int, names: list) -> pd.DataFrame:
+    """The cohort grids of the groups ``names``: ``kept`` and ``spent`` are each customer's
+    purchases and net revenue by quarter since its first (``first``: its first quarter's
+    offset from ``q0``), ``group`` its code in ``names`` (-1: none)."""
     counted = group >= 0
-    sizes = (pd.DataFrame({"g": group[counted], "cohort": first[counted]})
-             .value_counts().sort_index())
-    mine = activity.assign(g=group[activity["c"].to_numpy()])
-    cells = (mine.loc[mine["g"] >= 0].groupby(["g", "cohort", "quarter"])
-             .agg(retained=("bought", "sum"), revenue=("revenue", "sum")))
-    full = pd.MultiIndex.from_tuples(
-        [(int(g), int(c), k) for g, c in sizes.index for k in range(int(last - c) + 1)],
-        names=["g", "cohort", "quarter"])
-    cells = cells.reindex(full, fill_value=0).reset_index()
-    cells["customers"] = sizes.reindex(pd.MultiIndex.from_arrays(
-        [cells["g"], cells["cohort"]])).to_numpy().astype("int64")
-    cells["retained"] = cells["retained"].astype("int64")
+    cohort_key = group[counted] * width + first[counted]
+    size = np.bincount(cohort_key, minlength=len(names) * width)
+    retained = np.stack([np.bincount(cohort_key, weights=kept[counted, k],
+                                     minlength=len(names) * width) for k in range(width)], 1)
+    revenue = np.stack([np.bincount(cohort_key, weights=spent[counted, k],
+                                    minlength=len(names) * width) for k in range(width)], 1)
+    rows = []
+    for key in np.flatnonzero(size):
+        g, offset = divmod(int(key), width)
+        for k in range(width - offset):  # the quarters since that have ended
+            rows.append((names[g], _quarter_name(q0 + offset), k, int(size[key]),
+                         int(round(retained[key, k])), float(revenue[key, k]),
+                         float(revenue[key, 0])))
+    cells = pd.DataFrame(rows, columns=["region", "cohort", "quarter", "customers", "retained",
+                                        "revenue", "start"])
     cells["retention"] = cells["retained"] / cells["customers"]
-    base = cells.loc[cells["quarter"] == 0].set_index(["g", "cohort"])["revenue"]
-    start = base.reindex(pd.MultiIndex.from_arrays([cells["g"], cells["cohort"]])).to_numpy(
-        dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cells["revenue_retention"] = np.where(start > 0, cells["revenue"] / start, np.nan)
-    cells["cohort"] = [_quarter_name(int(c)) for c in cells["cohort"]]
-    cells["region"] = pd.Series([names[g] for g in cells["g"]], dtype=object)
-    return cells.drop(columns="g")
+        cells["revenue_retention"] = np.where(cells["start"] > 0,
+                                              cells["revenue"] / cells["start"], np.nan)
+    cells["region"] = cells["region"].astype(object)
+    return cells.drop(columns="start")
 
 
 def retention_trend(cohorts: pd.DataFrame, *, min_cohort: int = 20, min_drop: float = 0.05,
