@@ -199,7 +199,8 @@ def test_the_tables_notebook_04_shows(national):
 
     ctx, tables = national
     shown = {name: insight.table(ctx, tables, name) for name in insight.TABLES}
-    assert all(t is not None for t in shown.values())
+    # the mix's tables list only what differs beyond chance (the words say when nothing does)
+    assert all(t is not None for n, t in shown.items() if n not in ("mix_index", "cross_sell"))
     kpis = shown["region_kpis"].data  # the first 15 by revenue, the rest in the export
     assert len(kpis) == 15 and list(kpis.columns[:3]) == ["region", "customers",
                                                          "active_customers"]

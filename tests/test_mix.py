@@ -327,3 +327,38 @@ def test_a_region_without_buying_customers_has_no_row_and_no_warning(recwarn):
     table, note = category_mix(orders, regions, period=PERIOD, min_customers=1)
     assert set(table["region"]) == {"A", "B"} and note["regions"] == 2
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_step_5_lists_the_customers_of_the_largest_gaps(tiny_config, tmp_path):
+    """Step 5's cross-sell list holds, per gap, exactly the region's customers step 4
+    counted as targets: buying in the period, another category, not this one."""
+    from helpers import context
+    from helpers.steps import strategy
+
+    ctx = context.open_step(config=str(tiny_config), run_dir=str(tmp_path / "run"))
+    people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
+    table, _ = category_mix(ctx.orders, people["province"], period=ctx.period, min_customers=5)
+    # two pairs called gaps (the rule's outcome is tested above): the wiring is under test
+    chosen = table.loc[table["targets"] > 0].head(2).index
+    table.loc[chosen, "cross_sell_gap"] = True
+    table.loc[chosen, "missing_customers"] = [10.0, 5.0]
+    listed = strategy.cross_sell_list(ctx, {"category_mix": table}, reps=ctx.prep.reps)
+    period = ctx.period_orders
+    for row in table.loc[chosen].itertuples():
+        mine = listed.loc[(listed["region"] == row.region) & (listed["category"] == row.category)]
+        assert len(mine) == row.targets
+        assert set(people.loc[list(mine["customer_id"]), "province"]) == {row.region}
+        bought = period.loc[period["customer_id"].isin(mine["customer_id"])]
+        # not this one: no net purchase of it (a line returned in the period nets out)
+        assert not (bought.loc[bought["product_category"] == row.category]
+                    .groupby("customer_id")["amount"].sum() > 0).any()
+        assert (bought.loc[bought["product_category"] != row.category]
+                .groupby("customer_id")["amount"].sum() > 0).all()
+    pairs = listed[["region", "category"]].drop_duplicates().itertuples(index=False)
+    assert [tuple(p) for p in pairs] == [  # the most buyers short first
+        tuple(p) for p in table.loc[chosen, ["region", "category"]].itertuples(index=False)]
+    assert listed["action"].eq(actions.CROSS_SELL_PLAY["action"]).all()
+    # only the strategy.cross_sell_gaps largest
+    ctx.config.strategy.cross_sell_gaps = 1
+    first = strategy.cross_sell_list(ctx, {"category_mix": table})
+    assert len(first) == table.loc[chosen[0], "targets"]
