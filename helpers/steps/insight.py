@@ -15,6 +15,11 @@
   without values when the data cannot carry the model (the note says why);
 - ``isolated_customers`` with their profile; ``partner_tiers`` and
   ``partner_summary``;
+- ``category_mix``: each region's revenue share per product category against the
+  market's (the whole market in a territory report), its growth and the cross-sell gaps
+  (:func:`helpers.analysis.mix.category_mix`); ``cohorts`` and ``cohort_trend``: cohort
+  retention of the scope and its regions and the regions whose newer cohorts retain
+  worse (:mod:`helpers.analysis.cohorts`); their notes ``mix`` and ``cohorts``;
 - ``no_region``: the customers in no row of ``region_kpis``, one line per reason
   (:func:`helpers.analysis.extent.no_region`: an area outside the market's extent
   ``geography.extent``, another country, a place name not resolved, a city unknown in

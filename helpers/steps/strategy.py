@@ -77,7 +77,8 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         ``tiers`` (KPIs with ``tier``, ``tier_reason``, ``territory``),
         ``actions`` (region actions with owners), ``playbook`` (per tier),
         ``segment_playbook``, ``campaign`` (one row per scored customer, with
-        contact fields), ``partners`` (partner plans, or None), ``budget``
+        contact fields), ``cross_sell`` (:func:`cross_sell_list`), ``partners`` (partner
+        plans, or None), ``budget``
         (:func:`budget_plan`), ``comparison`` (:func:`comparison`), ``notes``
         (why the partner plans are missing) and ``summary`` (:func:`executive_summary`).
     """
@@ -341,11 +342,11 @@ def _with_territory(ctx: Context, tiers: pd.DataFrame) -> pd.DataFrame:
 def save_strategy(ctx: Context, tables: dict) -> None:
     """Write the exports (personal data only ever goes to these files, never to HTML).
 
-    ``region_tiers.csv``, ``actions.csv``, ``campaign_list.csv``,
+    ``region_tiers.csv``, ``actions.csv``, ``campaign_list.csv``, ``cross_sell_list.csv``,
     ``partner_plans.csv`` (when partners are tiered), ``budget.csv`` and
     ``budget.json`` (when there is a proposal, or the reason there is none),
     ``actions.xlsx`` (sheets ``region actions``, ``campaign list``, and
-    ``partner plans`` and ``budget`` when present), the comparison files of
+    ``cross-sell list``, ``partner plans`` and ``budget`` when present), the comparison files of
     :func:`helpers.analysis.monitor.save_comparison`, ``executive_summary.json``
     (``tables["summary"]``); and ``tier``/``tiers`` added to ``headline.json``.
     """
