@@ -234,7 +234,7 @@ def test_superstore_steps_2_to_5(tmp_path, superstore):
     assert mix["region"].nunique() == notes["mix"]["regions"] > 20
     assert notes["cohorts"]["customers"] > 700 and (out / "cohort_trend.csv").exists()
     shown = _outputs(tmp_path / "04_insight.ipynb")
-    assert "3 categories, " in shown and "Customers are grouped by the quarter" in shown
+    assert "3 categories; " in shown and "Customers are grouped by the quarter" in shown
     assert (out / "cross_sell_list.csv").exists()
 
 
