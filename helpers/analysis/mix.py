@@ -244,12 +244,11 @@ def category_mix(orders: pd.DataFrame, regions: pd.Series, *, period: Period,
             before = customer_categories(market, baseline).reindex(columns=y.columns,
                                                                     fill_value=0.0)
             market_prev = before.to_numpy().sum(axis=0)
-            market_growth = np.where(market_prev > 0, values.sum(axis=0) / market_prev - 1,
-                                     np.nan)
+            market_growth = _ratio(values.sum(axis=0), market_prev) - 1
             b_code, _ = _region_codes(before.index, regions)
             prev = np.zeros((k, c))
             np.add.at(prev, b_code[b_code >= 0], before.to_numpy()[b_code >= 0])
-            growth = np.where(prev > 0, rev / np.where(prev > 0, prev, 1) - 1, np.nan)
+            growth = _ratio(rev, prev) - 1
 
     rows = pd.DataFrame({
         "region": np.repeat(names, c), "category": np.tile(np.asarray(y.columns), k),
@@ -326,12 +325,13 @@ def cross_sell_targets(gaps: pd.DataFrame, orders: pd.DataFrame, regions: pd.Ser
                                 None), index=y.index, dtype=object)
     parts = []
     for gap in gaps.itertuples(index=False):
-        if gap.category not in y.columns:
+        category = str(gap.category)
+        if category not in y.columns:
             continue
-        mask = (region == gap.region).to_numpy() & (y[gap.category] <= 0).to_numpy()
+        mask = (region == gap.region).to_numpy() & (y[category] <= 0).to_numpy()
         chosen = y.loc[mask]
         parts.append(pd.DataFrame({
-            "region": gap.region, "category": gap.category,
+            "region": gap.region, "category": category,
             "customer_id": chosen.index.astype("string"),
             "categories_bought": (chosen > 0).sum(axis=1).to_numpy(dtype="int64"),
             "revenue": chosen.sum(axis=1).to_numpy(),

@@ -106,6 +106,8 @@ OPTIONAL_FILES = {"no_region": "no_region.csv"}
 JSON_FILES = {"concentration": "concentration.json", "headline": "headline.json",
               "notes": "insight_notes.json"}
 _DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"]}
+#: Columns read back as text (a category named 2024 stays the name "2024").
+_TEXT = {"category_mix": {"category": "string"}}
 #: Fewer customers with orders than this: no clustering (too few to find groups).
 MIN_CLUSTER_CUSTOMERS = 30
 
@@ -391,7 +393,8 @@ def save_insight(ctx: Context, tables: dict) -> None:
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
-    frame = read_csv(folder / FILES[name], dtype={"customer_id": "string"},
+    frame = read_csv(folder / FILES[name], dtype={"customer_id": "string",
+                                                   **_TEXT.get(name, {})},
                      parse_dates=_DATES.get(name, []))
     if name == "region_kpis" and "gi_bin" in frame.columns:
         frame = frame.assign(gi_bin=frame["gi_bin"].astype("Int64"))
