@@ -101,6 +101,9 @@ def test_small_regions_are_not_tested():
     table, note = category_mix(orders, regions, period=PERIOD, min_customers=5)
     assert table["small_sample"].all() and table["p"].isna().all()
     assert not table["significant"].any() and note["tested"] == 0
+    words = mix_words({"notes": {"mix": note}, "category_mix": table},
+                      Audience(lang="en", regions="states"))
+    assert "All states have fewer than 5 buying customers: the mix of each is in" in words
 
 
 # --------------------------------------------------------------------------- growth

@@ -59,7 +59,9 @@ def mix(tables: dict, audience: Audience) -> str:
                                         found["category"].head(NAMED),
                                         found["category_index"].head(NAMED), strict=True)]
             lines.append(say(key, lang, items=join(items, lang), n=len(found)))
-    if not len(significant):
+    if not note["tested"]:
+        lines.append(say("mix_untested", lang, unit=unit, min=note["min_customers"]))
+    elif not len(significant):
         lines.append(say("mix_alike", lang, unit=unit))
     lines.append(_growth(table, note, lang))
     lines.append(_gaps(table, note, lang, unit))
