@@ -20,7 +20,7 @@ Fisher exact test (older retains more) gives ``p_fdr < alpha`` after Benjamini-H
 across the regions tested. A region needs at least two such cohorts; the scope's own
 row (``region`` NA) is tested on its own (``p_fdr`` = ``p``).
 
-Keys and numbers only; :mod:`helpers.text.narrative.cohorts` says them in words.
+Keys and numbers only; :mod:`helpers.text.narrative.mix` says them in words.
 """
 
 from __future__ import annotations
