@@ -365,3 +365,14 @@ def test_step_5_lists_the_customers_of_the_largest_gaps(tiny_config, tmp_path):
     ctx.config.strategy.cross_sell_gaps = 1
     first = strategy.cross_sell_list(ctx, {"category_mix": table})
     assert len(first) == table.loc[chosen[0], "targets"]
+    # the report shows the gaps, not the customers (their names stay in the exports)
+    import dataclasses
+
+    parts = strategy._cross_sell_parts(ctx, {"cross_sell": listed})
+    assert len(parts) == 2 and "**Cross-sell**: the 2 largest cross-sell gaps" in parts[0].data
+    shown = parts[1].data
+    assert list(shown["targets"]) == list(table.loc[chosen, "targets"])
+    assert "name" not in shown and "customer_id" not in shown
+    zh = strategy._cross_sell_parts(dataclasses.replace(ctx, lang="zh"), {"cross_sell": listed})
+    assert "推荐缺少的类别" in zh[1].to_html() and "Offer the missing" not in zh[1].to_html()
+    assert strategy._cross_sell_parts(ctx, {"cross_sell": listed.head(0)}) == []
