@@ -156,6 +156,13 @@ class Analysis(_Strict):
     ltv_interval_draws: int = Field(500, ge=0, le=20000)
     ltv_interval: float = Field(0.9, gt=0, lt=1)
     ltv_seed: int = 0
+    # Category mix and cohorts (helpers.analysis.mix, helpers.analysis.cohorts).
+    significance: float = Field(0.05, gt=0, lt=1)
+    mix_min_customers: int = Field(20, ge=2)
+    mix_gap_index: float = Field(80.0, gt=0, lt=100)
+    mix_rest_index: float = Field(90.0, ge=0)
+    cohort_min_customers: int = Field(20, ge=2)
+    cohort_min_drop: float = Field(0.05, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _lifecycle_order(self):
@@ -178,6 +185,8 @@ class Strategy(_Strict):
     potential_ratio: float | None = Field(1.0, gt=0)
     # The online channels the playbooks name: auto = wechat in China, global elsewhere.
     online_channels: Literal["auto", "wechat", "global"] = "auto"
+    # Step 5 turns this many of step 4's largest cross-sell gaps into customer lists.
+    cross_sell_gaps: int = Field(5, ge=0, le=50)
 
     def channels(self, country: str) -> str:
         """The playbooks' online channels for a market in ``country`` (``wechat`` or

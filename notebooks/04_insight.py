@@ -157,3 +157,29 @@ insight.section(ctx, tables, "ltv")
 
 # %%
 insight.section(ctx, tables, "partners")
+
+# %% [markdown] tags=["section-mix"]
+# ## Product mix by region: what each region buys
+#
+# Each region's share of its revenue in each product category against the market's share:
+# an index of 100 buys like the market, above 100 more of that category, below less. A
+# cross-sell gap is a category the region's customers buy much less often than the
+# market's customers while buying the rest of the range: its customers already know us,
+# so offering them the missing category is the cheapest growth. Step 5 lists them.
+
+# %%
+insight.section(ctx, tables, "mix")
+
+# %% [markdown] tags=["section-cohorts"]
+# ## Cohort retention: do newer customers stay?
+#
+# Customers grouped by the quarter of their first purchase, and the share of each group
+# still buying one, two, three ... quarters later (and of its first quarter's revenue). If
+# the newer groups fade faster than the older ones did, the region is winning customers it
+# cannot keep: look at onboarding, service and the fit of the customers won.
+
+# %%
+insight.section(ctx, tables, "cohorts")
+
+# %%
+insight.cohort_chart(ctx, tables);

@@ -16,6 +16,7 @@ from matplotlib.text import Annotation  # noqa: E402
 from helpers.viz import charts, theme  # noqa: E402
 from helpers.viz.charts import (  # noqa: E402
     SEGMENT_COLORS,
+    plot_cohort_retention,
     plot_customers_vs_revenue,
     plot_lorenz,
     plot_order_values,
@@ -117,6 +118,13 @@ def test_chinese_chart_renders_in_the_cjk_font_without_missing_glyphs(tmp_path, 
         assert "NotoSansCJK" in font_manager.findfont(text.get_fontproperties())
 
 
+#: A cohort grid (helpers.analysis.cohorts.cohort_retention): 2024Q1 keeps 3 of 4
+#: customers the next quarter, 2024Q2 1 of 4.
+_COHORTS = pd.DataFrame({"cohort": ["2024Q1", "2024Q1", "2024Q1", "2024Q2", "2024Q2"],
+                         "quarter": [0, 1, 2, 0, 1], "retention": [1.0, 0.75, 0.5, 1.0, 0.25],
+                         "revenue_retention": [1.0, 0.9, 0.4, 1.0, 1.2]})
+
+
 def _chart_calls(kpis, monthly, lang):
     """One call of every chart function."""
     segment_table = pd.DataFrame({"province": ["广东省", "浙江省", "广东省"],
@@ -130,6 +138,7 @@ def _chart_calls(kpis, monthly, lang):
         "plot_order_values": lambda: plot_order_values(
             pd.DataFrame({"amount": [10.0, 100.0, -5.0]}), lang=lang),
         "plot_segment_mix": lambda: plot_segment_mix(segment_table, lang=lang),
+        "plot_cohort_retention": lambda: plot_cohort_retention(_COHORTS, lang=lang),
     }
 
 
@@ -462,3 +471,23 @@ def test_segment_mix_shares_by_hand():
     # customer is at risk (100%), Guangdong and Zhejiang have none
     assert zh.get_title() == "江苏省流失风险客户占比最高（100%，橙色和红色）"
     assert ax.get_title() == "Customer segments by region (RFM)"  # only "Others" slips
+
+
+# --- cohort retention ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "lang", "title"), [
+    ("retention", "en", "Buying again the next quarter: 75% of the 2024Q1 cohort, 25% of the "
+                        "2024Q2 cohort"),
+    ("retention", "zh", "下一季度再次购买：2024Q1 同期群 75%，2024Q2 同期群 25%"),
+    ("revenue_retention", "en", "Revenue kept the next quarter: 90% for the 2024Q1 cohort, "
+                                "120% for the 2024Q2 cohort"),
+])
+def test_cohort_heat_map_title_states_the_numbers(value, lang, title):
+    ax = plot_cohort_retention(_COHORTS, value=value, lang=lang)
+    assert ax.get_title() == title
+    # quarter 0 (100% by definition) is left out; the cell not yet observed stays empty
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2"]
+    cells = [t.get_text() for t in ax.texts]
+    assert len(cells) == 3
+    plt.close(ax.figure)

@@ -203,6 +203,18 @@ def run_steps(config_name, run_dir, steps=("02", "03", "04", "05")):
     return run_dir / "all"
 
 
+def _outputs(notebook) -> str:
+    """The text of every output of an executed notebook (markdown and plain text)."""
+    import nbformat
+
+    shown = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            shown.append(data.get("text/markdown", "") + data.get("text/plain", ""))
+    return "\n".join(shown)
+
+
 @pytest.mark.kernel
 @needs_superstore
 def test_superstore_steps_2_to_5(tmp_path, superstore):
@@ -215,6 +227,15 @@ def test_superstore_steps_2_to_5(tmp_path, superstore):
     tiers = pd.read_csv(out / "region_tiers.csv")
     assert len(tiers) == 31 and tiers["tier"].notna().all()
     assert (out / "actions.csv").exists() and (out / "rfm.csv").exists()
+    # the product mix (类别: three categories) and the cohorts render in step 4
+    notes = json.loads((out / "insight_notes.json").read_text("utf-8"))
+    mix = pd.read_csv(out / "category_mix.csv")
+    assert notes["mix"]["categories"] == 3 and set(mix["category"]) == {"办公用品", "技术", "家具"}
+    assert mix["region"].nunique() == notes["mix"]["regions"] > 20
+    assert notes["cohorts"]["customers"] > 700 and (out / "cohort_trend.csv").exists()
+    shown = _outputs(tmp_path / "04_insight.ipynb")
+    assert "3 categories; " in shown and "Customers are grouped by the quarter" in shown
+    assert (out / "cross_sell_list.csv").exists()
 
 
 @pytest.mark.kernel
@@ -231,3 +252,11 @@ def test_olist_steps_2_to_5(tmp_path, olist):
     tiers = pd.read_csv(out / "region_tiers.csv")
     assert len(tiers) == 27 and tiers["tier"].notna().all()
     assert (out / "rfm.csv").exists()
+    # the orders carry no category (the items' products are not mapped): step 4 says so
+    notes = json.loads((out / "insight_notes.json").read_text("utf-8"))
+    assert notes["mix"]["reason_key"] == "no_category"
+    shown = _outputs(tmp_path / "04_insight.ipynb")
+    assert "The orders have no product category" in shown
+    # one order per person mostly: cohorts are counted, the sections render
+    assert notes["cohorts"]["customers"] > 10_000
+    assert "Customers are grouped by the quarter of their first purchase" in shown

@@ -104,6 +104,7 @@ def test_every_playbook_phrase_the_analysis_writes_has_a_chinese_phrase():
     translated by their English text when shown."""
     items = [*[i for v in actions.PLAYBOOK.values() for i in v],
              *actions.SEGMENT_PLAYBOOK.values(), *actions.PARTNER_PLAYBOOK.values(),
+             actions.CROSS_SELL_PLAY,
              *[{"action": text} for words in actions.CHANNEL_ACTIONS.values()
                for text in words.values()]]
     missing = []

@@ -25,6 +25,8 @@ __all__ = [
     "action_list",
     "segment_actions",
     "partner_actions",
+    "CROSS_SELL_PLAY",
+    "cross_sell_actions",
 ]
 
 #: tier -> actions, each with the role that owns it and the KPI that shows progress.
@@ -396,4 +398,50 @@ def partner_actions(partner_tiers: pd.DataFrame, customers: pd.DataFrame, *,
         ["_rank", "score", "customer_id"], ascending=[True, False, True], kind="mergesort")
     columns = ["customer_id", "partner_tier", "score", "campaign", "action", "owner_role",
                "kpi", "owner", "focus", *_PARTNER_KEPT, *extra]
+    return frame[columns].reset_index(drop=True)
+
+
+#: The action for a customer of a cross-sell gap (step 4's category mix): offer the
+#: category the region's customers buy less often than the market's.
+CROSS_SELL_PLAY = {"campaign": "cross-sell",
+                   "action": "Offer the missing category: a visit or call with a bundle or "
+                             "trial offer to customers who buy the rest of the range",
+                   "owner": "sales rep", "kpi": "customers buying the category"}
+
+
+def cross_sell_actions(targets: pd.DataFrame, customers: pd.DataFrame, *,
+                       reps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The cross-sell list: one row per customer and category to offer.
+
+    Parameters
+    ----------
+    targets : DataFrame
+        :func:`helpers.analysis.mix.cross_sell_targets` output (``region``, ``category``,
+        ``customer_id``, ``categories_bought``, ``revenue``, ``penetration_index``).
+    customers : DataFrame
+        Canonical customers: the contact and location columns present are carried over
+        (personal data: for the exports, never the HTML reports).
+    reps : DataFrame, optional
+        ``sales_rep_id``, ``name``: the action goes to the customer's own rep by name.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``region``, ``category``, ``campaign``, ``action``,
+        ``owner_role``, ``kpi``, ``owner``, ``categories_bought``, ``revenue``,
+        ``penetration_index``, then those of ``name``, ``province``, ``city``,
+        ``territory``, ``sales_rep_id``, ``channel``, ``contact``, ``phone``, ``email``
+        that ``customers`` has; in the order of ``targets``.
+    """
+    extra = [c for c in _CUSTOMER_COLUMNS if c in customers.columns]
+    columns = ["customer_id", "region", "category", "campaign", "action", "owner_role", "kpi",
+               "owner", "categories_bought", "revenue", "penetration_index", *extra]
+    if targets.empty:
+        return pd.DataFrame(columns=columns)
+    play = {("owner_role" if k == "owner" else k): v for k, v in CROSS_SELL_PLAY.items()}
+    frame = targets.assign(**play).merge(
+        customers[["customer_id", *extra]].drop_duplicates("customer_id")
+        .astype({"customer_id": "string"}),
+        on="customer_id", how="left", suffixes=("", "_customer"))
+    frame = frame.assign(owner=_owners(frame, reps))
     return frame[columns].reset_index(drop=True)

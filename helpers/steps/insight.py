@@ -15,6 +15,11 @@
   without values when the data cannot carry the model (the note says why);
 - ``isolated_customers`` with their profile; ``partner_tiers`` and
   ``partner_summary``;
+- ``category_mix``: each region's revenue share per product category against the
+  market's (the whole market in a territory report), its growth and the cross-sell gaps
+  (:func:`helpers.analysis.mix.category_mix`); ``cohorts`` and ``cohort_trend``: cohort
+  retention of the scope and its regions and the regions whose newer cohorts retain
+  worse (:mod:`helpers.analysis.cohorts`); their notes ``mix`` and ``cohorts``;
 - ``no_region``: the customers in no row of ``region_kpis``, one line per reason
   (:func:`helpers.analysis.extent.no_region`: an area outside the market's extent
   ``geography.extent``, another country, a place name not resolved, a city unknown in
@@ -46,9 +51,13 @@ from helpers.analysis import (
     isolation,
     lifecycle,
     ltv,
+    mix,
     partners,
     roi,
     segments,
+)
+from helpers.analysis import (
+    cohorts as cohort_measures,
 )
 from helpers.analysis import (
     kpis as region_measures,
@@ -68,7 +77,8 @@ from helpers.text.narrative.tiers import partner_reasons, with_partner_reasons
 from helpers.text.tables import format_cell
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "table", "section",
-           "audience", "ltv_shown", "FILES", "TABLES", "SECTION_TABLES"]
+           "audience", "ltv_shown", "cohort_chart", "FILES", "TABLES",
+           "SECTION_TABLES"]
 
 #: Table name -> file in the region folder.
 FILES = {
@@ -86,6 +96,9 @@ FILES = {
     "isolated_customers": "isolated_customers.csv",
     "partner_tiers": "partner_tiers.csv",
     "partner_summary": "partner_summary.csv",
+    "category_mix": "category_mix.csv",
+    "cohorts": "cohorts.csv",
+    "cohort_trend": "cohort_trend.csv",
 }
 #: Written only when not empty (customers in no region row: outside the market's extent,
 #: abroad, place name not resolved, city unknown).
@@ -93,6 +106,8 @@ OPTIONAL_FILES = {"no_region": "no_region.csv"}
 JSON_FILES = {"concentration": "concentration.json", "headline": "headline.json",
               "notes": "insight_notes.json"}
 _DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"]}
+#: Columns read back as text (a category named 2024 stays the name "2024").
+_TEXT = {"category_mix": {"category": "string"}}
 #: Fewer customers with orders than this: no clustering (too few to find groups).
 MIN_CLUSTER_CUSTOMERS = 30
 
@@ -207,6 +222,42 @@ def _with_meaning(summary: pd.DataFrame, column: str) -> pd.DataFrame:
     return summary.assign(meaning=[text(section, key) for key in summary[column]])
 
 
+def _with_names(frame: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the regions' English names (``region_en``) of the KPI table."""
+    if "region_en" not in kpis.columns or "region" not in frame.columns:
+        return frame
+    names = kpis.drop_duplicates("region").set_index("region")["region_en"]
+    return frame.assign(region_en=frame["region"].map(names))
+
+
+def _mix_and_cohorts(ctx: Context, kpis: pd.DataFrame, notes: dict) -> dict:
+    """The category mix by region (judged against the whole market in a territory report)
+    and the cohort retention of the scope and its regions; their notes go into ``notes``."""
+    a, p, level = ctx.config.analysis, ctx.period, ctx.scope.sublevel
+    people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
+    regions = (people[level].where(people[level].isin(kpis["region"]))
+               if level in people.columns else pd.Series(dtype=object))
+    market = ctx.prep.orders if ctx.benchmark is not None else None
+    category_mix, notes["mix"] = mix.category_mix(
+        ctx.orders, regions, period=p, market_orders=market,
+        data_dates=ctx.prep.orders["order_date"], min_customers=a.mix_min_customers,
+        min_coverage=a.min_baseline_coverage, alpha=a.significance,
+        gap_index=a.mix_gap_index, rest_index=a.mix_rest_index)
+    if market is not None:
+        notes["mix"]["scope_key"] = "market"
+    grid, notes["cohorts"] = cohort_measures.cohort_retention(
+        ctx.orders, as_of=p.as_of, regions=regions,
+        data_start=ctx.prep.orders["order_date"].min())
+    notes["cohorts"].update(min_customers=a.cohort_min_customers,
+                            min_drop=a.cohort_min_drop, alpha=a.significance)
+    trend = cohort_measures.retention_trend(grid, min_cohort=a.cohort_min_customers,
+                                            min_drop=a.cohort_min_drop, alpha=a.significance)
+    notes["cohorts"]["worse"] = [str(r) for r in trend.loc[trend["worse"].astype(bool)
+                                                           & trend["region"].notna(), "region"]]
+    return {"category_mix": _with_names(category_mix, kpis), "cohorts": grid,
+            "cohort_trend": _with_names(trend, kpis)}
+
+
 def insight_tables(ctx: Context) -> dict:
     """Every step-4 table for the scope of ``ctx`` (see the module docstring)."""
     a = ctx.config.analysis
@@ -282,6 +333,8 @@ def insight_tables(ctx: Context) -> dict:
     tables["partner_summary"] = partners.tier_summary(tiers)
     notes["partners"] = partners.tier_balance(tiers, ctx.config.partners.tiers)
 
+    tables.update(_mix_and_cohorts(ctx, kpis, notes))
+
     # Every customer of the report counts in the headline: the region rows plus the
     # customers in no region row (outside the extent, abroad, place not resolved, no city).
     unplaced = ctx.no_region()
@@ -340,7 +393,8 @@ def save_insight(ctx: Context, tables: dict) -> None:
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
-    frame = read_csv(folder / FILES[name], dtype={"customer_id": "string"},
+    frame = read_csv(folder / FILES[name], dtype={"customer_id": "string",
+                                                   **_TEXT.get(name, {})},
                      parse_dates=_DATES.get(name, []))
     if name == "region_kpis" and "gi_bin" in frame.columns:
         frame = frame.assign(gi_bin=frame["gi_bin"].astype("Int64"))
@@ -502,6 +556,65 @@ def _summary_table(ctx: Context, tables: dict, name: str, key: str) -> Table:
                                                     "meaning"])
 
 
+def _mix_index(ctx: Context, tables: dict) -> Table | None:
+    """The region and category pairs whose index differs from the market beyond chance,
+    the largest first (every pair is in category_mix.csv)."""
+    found = tables["category_mix"]
+    if not len(found):  # the words say why
+        return None
+    significant = found.loc[found["significant"].astype(bool)]
+    if not len(significant):  # the words say no mix differs beyond chance
+        return None
+    shown = significant.reindex(significant["z"].abs().sort_values(ascending=False).index)
+    return ctx.show(shown, rows=15, file=FILES["category_mix"],
+                    shown=["region", "category", "revenue", "share", "market_share",
+                           "category_index", "growth_prev", "region_customers"])
+
+
+def _cross_sell(ctx: Context, tables: dict) -> Table | None:
+    found = tables["category_mix"]
+    if not len(found):
+        return None
+    gaps = found.loc[found["cross_sell_gap"].astype(bool)].sort_values(
+        "missing_customers", ascending=False, kind="mergesort")
+    if not len(gaps):  # the words say there is none
+        return None
+    return ctx.show(gaps, rows=10, file=FILES["category_mix"],
+                    shown=["region", "category", "region_customers", "customers",
+                           "penetration", "market_penetration", "penetration_index",
+                           "rest_index", "missing_customers", "targets"])
+
+
+def _cohort_trend(ctx: Context, tables: dict) -> Table | None:
+    trend = tables["cohort_trend"]
+    regions = trend.loc[trend["region"].notna()]
+    if not len(regions):  # the words say the counts do not allow it
+        return None
+    return ctx.show(regions, rows=15, file=FILES["cohort_trend"],
+                    shown=["region", "cohorts", "older_cohorts", "older_customers",
+                           "older_retention", "newer_cohorts", "newer_customers",
+                           "newer_retention", "drop", "worse"])
+
+
+def cohort_chart(ctx: Context, tables: dict):
+    """The heat map of the scope's cohorts (customers and revenue kept), or None when there
+    is no cohort to draw (the words say why)."""
+    import matplotlib.pyplot as plt
+
+    from helpers.viz.charts import plot_cohort_retention
+
+    grid = tables["cohorts"]
+    scope = grid.loc[grid["region"].isna() & ~grid["left_censored"].astype(bool)]
+    if scope.empty or scope["quarter"].max() < 1:
+        return None
+    rows = scope["cohort"].nunique()
+    figure, axes = plt.subplots(2, 1, figsize=(9, 2 * (1.5 + 0.35 * max(rows, 4))),
+                                layout="constrained")
+    for ax, value in zip(axes, ("retention", "revenue_retention"), strict=True):
+        plot_cohort_retention(scope, value=value, lang=ctx.lang, ax=ax)
+    return figure
+
+
 #: The tables notebook 04 shows, by name (:func:`table`).
 TABLES = {
     "region_kpis": _region_kpis,
@@ -519,6 +632,9 @@ TABLES = {
                                                      "revenue_share", "high_value", "churned",
                                                      "incomplete"]),
     "partners": _partners,
+    "mix_index": _mix_index,
+    "cross_sell": _cross_sell,
+    "cohort_trend": _cohort_trend,
 }
 
 
@@ -552,6 +668,8 @@ SECTION_TABLES: dict[str, tuple[str, ...]] = {
     **{key: (key,) for key in SECTIONS["04"]},
     "ltv": ("ltv_regions", "ltv"),
     "partners": ("partner_summary", "partners"),
+    "mix": ("mix_index", "cross_sell"),
+    "cohorts": ("cohort_trend",),
 }
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from helpers import geo
-from helpers.analysis import actions, budget, monitor
+from helpers.analysis import actions, budget, mix, monitor
 from helpers.analysis.concentration import concentration
 from helpers.analysis.tiers import REASON_COLUMNS, TIERS, region_tiers
 from helpers.catalog import get_objective
@@ -53,6 +53,7 @@ __all__ = [
     "partners_section",
     "monitoring_section",
     "shown_actions",
+    "cross_sell_list",
 ]
 
 
@@ -77,7 +78,8 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         ``tiers`` (KPIs with ``tier``, ``tier_reason``, ``territory``),
         ``actions`` (region actions with owners), ``playbook`` (per tier),
         ``segment_playbook``, ``campaign`` (one row per scored customer, with
-        contact fields), ``partners`` (partner plans, or None), ``budget``
+        contact fields), ``cross_sell`` (:func:`cross_sell_list`), ``partners`` (partner
+        plans, or None), ``budget``
         (:func:`budget_plan`), ``comparison`` (:func:`comparison`), ``notes``
         (why the partner plans are missing) and ``summary`` (:func:`executive_summary`).
     """
@@ -108,6 +110,7 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         "playbook": actions.playbook(tiers, channels=channels),
         "segment_playbook": actions.segment_playbook(channels),
         "campaign": campaign,
+        "cross_sell": cross_sell_list(ctx, insight, reps=reps),
         "partners": partners,
         "budget": budget_plan(ctx, tiers),
         "comparison": comparison(ctx, baseline_run, tiers=tiers, insight=insight),
@@ -117,6 +120,22 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
     }
     tables["summary"] = executive_summary(ctx, insight, tables)
     return tables
+
+
+def cross_sell_list(ctx: Context, insight: dict, *, reps: pd.DataFrame | None = None
+                    ) -> pd.DataFrame:
+    """The customers to offer each of step 4's largest cross-sell gaps
+    (``strategy.cross_sell_gaps`` of them, most buyers short first): the region's customers
+    who bought another category in the period but not this one
+    (:func:`helpers.analysis.mix.cross_sell_targets`, :func:`helpers.analysis.actions.cross_sell_actions`)."""
+    found = insight.get("category_mix")
+    gaps = (mix.largest_gaps(found, top=ctx.config.strategy.cross_sell_gaps)
+            if found is not None and len(found) else pd.DataFrame(columns=["region", "category"]))
+    level = ctx.scope.sublevel
+    people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
+    regions = people[level] if level in people.columns else pd.Series(dtype=object)
+    targets = mix.cross_sell_targets(gaps, ctx.orders, regions, period=ctx.period)
+    return actions.cross_sell_actions(targets, ctx.prep.customers, reps=reps)
 
 
 def customer_concentration(insight: dict) -> dict | None:
@@ -330,12 +349,12 @@ BUDGET_SHEET = ("region", "tier", "revenue", "growth_yoy", "spend", "new_spend",
 def save_strategy(ctx: Context, tables: dict) -> None:
     """Write the exports (personal data only ever goes to these files, never to HTML).
 
-    ``region_tiers.csv``, ``actions.csv``, ``campaign_list.csv``,
+    ``region_tiers.csv``, ``actions.csv``, ``campaign_list.csv``, ``cross_sell_list.csv``,
     ``partner_plans.csv`` (when partners are tiered), ``budget.csv`` and
     ``budget.json`` (when there is a proposal, or the reason there is none),
     ``actions.xlsx`` for people (sheets ``region actions``, ``campaign list``, and
-    ``partner plans`` and ``budget`` when present, named and headed in the report's
-    language: :func:`helpers.text.tables.export_sheet`), the comparison files of
+    ``cross-sell list``, ``partner plans`` and ``budget`` when present, named and headed in
+    the report's language: :func:`helpers.text.tables.export_sheet`), the comparison files of
     :func:`helpers.analysis.monitor.save_comparison`, ``executive_summary.json``
     (``tables["summary"]``); and ``tier``/``tiers`` added to ``headline.json``.
     """
@@ -343,6 +362,7 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     write_csv(tables["tiers"].drop(columns=REASON_COLUMNS), out / "region_tiers.csv")
     write_csv(tables["actions"], out / "actions.csv")
     write_csv(tables["campaign"], out / "campaign_list.csv")
+    write_csv(tables["cross_sell"], out / "cross_sell_list.csv")
     if tables["partners"] is not None:
         write_csv(tables["partners"], out / "partner_plans.csv")
     plan = tables["budget"]
@@ -351,6 +371,8 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     write_json({k: plan[k] for k in ("message", "error", "notes", "summary")},
                out / "budget.json")
     sheets = {"region actions": tables["actions"], "campaign list": tables["campaign"]}
+    if len(tables["cross_sell"]):
+        sheets["cross-sell list"] = tables["cross_sell"]
     if tables["partners"] is not None:
         sheets["partner plans"] = tables["partners"]
     if plan["table"] is not None:
@@ -476,7 +498,23 @@ def customers_section(ctx: Context, tables: dict) -> Blocks:
                .rename(columns={"value": f"{value}_sum"}).reset_index())
     shown = summary.merge(tables["segment_playbook"][["segment", "action", "kpi"]],
                           on="segment", how="left")
-    return Blocks(ctx.show(shown, rows=None))
+    return Blocks(ctx.show(shown, rows=None), *_cross_sell_parts(ctx, tables))
+
+
+def _cross_sell_parts(ctx: Context, tables: dict) -> list:
+    """The cross-sell gaps turned into customer lists: per gap, the customers to offer the
+    category (names and contacts stay in cross_sell_list.csv); nothing without a gap."""
+    found = tables.get("cross_sell")
+    if found is None or not len(found):
+        return []
+    gaps = (found.groupby(["region", "category"], sort=False)
+            .agg(targets=("customer_id", "size"), revenue=("revenue", "sum"),
+                 penetration_index=("penetration_index", "first"), action=("action", "first"),
+                 kpi=("kpi", "first")).reset_index())
+    return [Markdown(say("cross_sell_intro", ctx.lang, n=len(gaps), customers=len(found))),
+            ctx.show(gaps, rows=None, file="cross_sell_list.csv",
+                     shown=["region", "category", "targets", "penetration_index", "revenue",
+                            "action", "kpi"])]
 
 
 def partners_section(ctx: Context, tables: dict) -> Blocks:

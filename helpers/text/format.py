@@ -57,6 +57,14 @@ KINDS: dict[str, str] = {
                      "expected_purchases"], "decimal"),
     **dict.fromkeys(["customers_per_rep", "nearest_customer_km", "nearest_cluster_km",
                      "frequency_mean", "recency_mean"], "one"),
+    # category mix and cohort retention
+    **dict.fromkeys(["penetration", "market_penetration", "retention", "revenue_retention",
+                     "older_retention", "newer_retention", "drop"], "percent"),
+    **dict.fromkeys(["region_customers", "targets", "cohorts", "older_customers",
+                     "newer_customers", "categories_bought"], "count"),
+    **dict.fromkeys(["category_index", "penetration_index", "rest_index",
+                     "missing_customers"], "one"),
+    **dict.fromkeys(["growth_prev", "market_growth"], "percent_delta"),
 }
 
 #: Columns holding amounts of money (or changes of amounts).

@@ -822,3 +822,63 @@ def plot_segment_mix(
     else:
         ax.set_title(label("title_segment_mix", lang))
     return ax
+
+
+def plot_cohort_retention(
+    data: pd.DataFrame,
+    *,
+    value: str = "retention",
+    lang: str = "en",
+    ax: Axes | None = None,
+    **kwargs,
+) -> Axes:
+    """Heat map of cohort retention: first-purchase quarter (rows) by quarters since (columns).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One grid of :func:`helpers.analysis.cohorts.cohort_retention` (one region, or the
+        scope: ``cohort``, ``quarter`` and ``value``); quarter 0 (100% by definition) is
+        left out.
+    value : {"retention", "revenue_retention"}
+        Customers kept, or the share of the first quarter's revenue kept.
+    lang : {"en", "zh"}
+    ax : matplotlib Axes, optional
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow`.
+
+    Returns
+    -------
+    matplotlib Axes
+        The title compares the next-quarter value of the first and the last cohort.
+    """
+    _require(data, "cohort", "quarter", value)
+    later = data.loc[data["quarter"] >= 1]
+    grid = later.pivot_table(index="cohort", columns="quarter", values=value, aggfunc="first")
+    grid = grid.sort_index()
+    ax = _axes(ax, (1.0 + 0.6 * max(len(grid.columns), 4), 1.2 + 0.35 * max(len(grid), 4)))
+    cells = grid.to_numpy(dtype=float)
+    image = ax.imshow(np.ma.masked_invalid(cells), cmap=kwargs.pop("cmap", "Blues"), vmin=0,
+                      vmax=1, aspect="auto", **kwargs)
+    if cells.size <= 400:  # each cell's value, readable on its colour
+        for (i, j), v in np.ndenumerate(cells):
+            if np.isfinite(v):
+                ax.text(j, i, _pct(v), ha="center", va="center", fontsize="x-small",
+                        color="white" if v > 0.6 else "black")
+    ax.set_xticks(range(len(grid.columns)), labels=[str(int(q)) for q in grid.columns])
+    ax.set_yticks(range(len(grid)), labels=[chart_text(str(c)) for c in grid.index])
+    ax.set_xlabel(_chart("cohort_quarters", lang))
+    ax.set_ylabel(_chart("cohort_first", lang))
+    ax.figure.colorbar(image, ax=ax, format=PercentFormatter(1.0), fraction=0.04, pad=0.02)
+    first = grid[1].dropna() if 1 in grid.columns else pd.Series(dtype=float)
+    key = "cohort_title" if value == "retention" else "cohort_revenue_title"
+    if len(first) >= 2:
+        ax.set_title(_chart(key, lang, first=chart_text(str(first.index[0])),
+                            a=_pct(first.iloc[0]), last=chart_text(str(first.index[-1])),
+                            b=_pct(first.iloc[-1])))
+    elif len(first) == 1:
+        ax.set_title(_chart(f"{key}_one", lang, first=chart_text(str(first.index[0])),
+                            a=_pct(first.iloc[0])))
+    else:
+        ax.set_title(label(value, lang))
+    return ax

@@ -305,3 +305,9 @@ def partners(tables: dict, audience: Audience) -> str:
                 parts=join(parts, lang, clauses=True))
             + (say("partners_incomplete", lang, n=incomplete) if incomplete else "")
             + partner_balance(tables["notes"].get("partners"), lang))
+
+
+# The category mix and cohort retention (their own module, registered here).
+from helpers.text.narrative.mix import TOPICS as _MIX_TOPICS  # noqa: E402
+
+TOPICS.update(_MIX_TOPICS)

@@ -1,0 +1,342 @@
+"""Product and category mix by region: what each region buys against the market.
+
+For the analysis period, per region and ``product_category`` (:func:`category_mix`):
+
+- the region's **revenue share** of the category against the market's, as an index
+  (``index = _ratio(share, market_share[None, :]) * 100``; 100 = as the market). Whether the gap is more
+  than chance is a test on customers, not on lines (one customer's big order is one
+  draw): under the null the region's customers are a random set of the market's
+  customers of its size, and the region's share is a ratio estimate whose variance is
+  Cochran's ratio-estimator variance with the finite-population correction
+  (``(1 - n/N) * S_e^2 / (n * xbar^2)``, ``e_i = y_i - R x_i``: the normal approximation
+  of the permutation test that reassigns customers to regions at random); two-sided
+  ``p``, Benjamini-Hochberg over every region and category tested (``p_fdr``), as the
+  hot spots correct theirs;
+- the **growth** of the category's revenue in the region against the previous period
+  (:attr:`helpers.period.Period.previous`), only when the data cover that window (as
+  region growth, ``analysis.min_baseline_coverage``) and it had revenue;
+- **cross-sell gaps**: the share of the region's buying customers who buy the category
+  (``penetration``) against the market's (``penetration_index``), with a one-sided
+  Fisher exact test of the region against the rest of the market (the hypergeometric
+  lower tail; BH over all pairs, ``gap_p_fdr``). A gap is a category whose
+  penetration index is at most ``gap_index``, significantly low, in a region whose
+  customers buy the other categories at least ``rest_index`` as often as the market's
+  (``rest_index``: other categories bought per customer, market = 100) and that has at
+  least ``min_customers`` buying customers. ``targets`` counts the region's customers who
+  bought another category in the period but not this one (:func:`cross_sell_targets`
+  lists them).
+
+Keys and numbers only; :mod:`helpers.text.narrative.mix` says them in words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from helpers.period import MIN_COVERAGE, Period
+
+__all__ = ["MIX_COLUMNS", "category_mix", "customer_categories", "cross_sell_targets",
+           "largest_gaps"]
+
+#: The columns of :func:`category_mix`'s table, in order.
+MIX_COLUMNS = ["region", "category", "region_customers", "small_sample", "revenue", "share",
+               "market_share", "category_index", "z", "p", "p_fdr", "significant", "customers",
+               "penetration", "market_penetration", "penetration_index", "rest_index",
+               "expected_customers", "missing_customers", "gap_p", "gap_p_fdr",
+               "cross_sell_gap", "targets", "revenue_prev", "growth_prev", "market_growth"]
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values; NaN stays NaN."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+    return out
+
+
+def _ratio(numerator, denominator) -> np.ndarray:
+    """``numerator / denominator`` (arrays, broadcast), NaN where the denominator is not
+    positive (as :func:`helpers.analysis.ratios.safe_ratio` for Series)."""
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def customer_categories(orders: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Net revenue per customer (rows) and category (columns) in ``period``.
+
+    Lines without a category are left out; customers whose net revenue is not positive
+    in any category (only returns in the period) are left out too: they bought nothing.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        ``customer_id``, ``order_date``, ``amount``, ``product_category``.
+    period : Period
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``, one column per category (sorted), 0.0 where none.
+    """
+    lines = orders.loc[period.contains(orders["order_date"])
+                       & orders["product_category"].notna(),
+                       ["customer_id", "product_category", "amount"]]
+    if lines.empty:
+        return pd.DataFrame(index=pd.Index([], name="customer_id", dtype="string"))
+    # a dense customer x category sum by integer codes (a groupby on two text keys is
+    # several times slower at a million lines)
+    customer, ids = pd.factorize(lines["customer_id"])
+    category, names = pd.factorize(lines["product_category"], sort=True)
+    width = len(names)
+    sums = np.bincount(customer * width + category, weights=lines["amount"].to_numpy(float),
+                       minlength=len(ids) * width).reshape(len(ids), width)
+    keep = (sums > 0).any(axis=1)
+    return pd.DataFrame(sums[keep], index=pd.Index(ids[keep], name="customer_id"),
+                        columns=[str(c) for c in names])
+
+
+def _region_codes(index: pd.Index, regions: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer of ``index``'s region as a code into the sorted region names (-1:
+    none), and the names."""
+    mapping = regions[~regions.index.duplicated()].dropna()
+    codes, names = pd.factorize(mapping.astype(str).to_numpy(), sort=True)
+    at = mapping.index.get_indexer(index)
+    found = np.where(at >= 0, codes[np.clip(at, 0, None)] if len(codes) else -1, -1)
+    return found.astype(np.int64), np.asarray(names, dtype=object)
+
+
+def category_mix(orders: pd.DataFrame, regions: pd.Series, *, period: Period,
+                 market_orders: pd.DataFrame | None = None, data_dates: pd.Series | None = None,
+                 min_customers: int = 20, min_coverage: float = MIN_COVERAGE,
+                 alpha: float = 0.05, gap_index: float = 80.0, rest_index: float = 90.0
+                 ) -> tuple[pd.DataFrame, dict]:
+    """Each region's category mix against the market's, its growth and cross-sell gaps.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        The report's order lines (``customer_id``, ``order_date``, ``amount``,
+        ``product_category``).
+    regions : Series
+        ``customer_id`` -> region of the report's customers (NA: in no region; counted
+        in the market, never a row).
+    period : Period
+        The analysis period; growth compares it with ``period.previous``.
+    market_orders : DataFrame, optional
+        The market the regions are judged against (a territory report: the whole
+        market's lines); default ``orders``. The report's customers must be in it.
+    data_dates : Series, optional
+        The order dates of the whole export (which days the data cover); default the
+        dates of ``market_orders``.
+    min_customers : int
+        Regions with fewer buying customers are ``small_sample``: not tested, never a gap.
+    min_coverage : float
+        Growth only against a previous period the data cover this share of.
+    alpha : float
+        Significance level of the corrected p-values.
+    gap_index, rest_index : float
+        The cross-sell gap rule (module docstring).
+
+    Returns
+    -------
+    (DataFrame, dict)
+        :data:`MIX_COLUMNS`, one row per region and category (regions by revenue, then
+        categories by market share); and the note: ``categories``, ``customers``
+        (market customers buying a category), ``revenue``, ``uncategorised_lines`` and
+        ``uncategorised_revenue`` (lines of the period without a category),
+        ``baseline`` (:meth:`~helpers.period.Period.coverage` of the previous period),
+        the settings, ``tested``, ``significant``, ``gaps``; ``reason_key``
+        ``no_category`` (no category column or no value), ``one_category`` or
+        ``no_revenue`` when there is no mix to compare.
+    """
+    market = orders if market_orders is None else market_orders
+    note: dict = {"min_customers": int(min_customers), "alpha": float(alpha),
+                  "gap_index": float(gap_index), "rest_index": float(rest_index)}
+    empty = pd.DataFrame(columns=MIX_COLUMNS)
+    if "product_category" not in market.columns or market["product_category"].isna().all():
+        note["reason_key"] = "no_category"
+        return empty, note
+    inside = period.contains(market["order_date"])
+    bare = inside & market["product_category"].isna()
+    note["uncategorised_lines"] = int(bare.sum())
+    note["uncategorised_revenue"] = float(market.loc[bare, "amount"].sum())
+    y = customer_categories(market, period)
+    note["categories"] = int(y.shape[1])
+    note["customers"] = int(len(y))
+    total = float(y.to_numpy().sum()) if len(y) else 0.0
+    note["revenue"] = total
+    if y.shape[1] < 2:
+        note["reason_key"] = "one_category" if y.shape[1] == 1 else "no_revenue"
+        return empty, note
+    if total <= 0:
+        note["reason_key"] = "no_revenue"
+        return empty, note
+
+    values = y.to_numpy()
+    x = values.sum(axis=1)
+    n_market = len(y)
+    market_share = values.sum(axis=0) / total
+    buys = values > 0
+    market_buyers = buys.sum(axis=0)
+    # Cochran's ratio-estimator variance, per category, of a random set of n customers
+    residual = values - np.outer(x, market_share)
+    s2 = (residual ** 2).sum(axis=0) / max(n_market - 1, 1)
+    x_bar = total / n_market
+
+    region, names = _region_codes(y.index, regions)
+    mine = region >= 0
+    if not mine.any():
+        note["reason_key"] = "no_revenue"
+        return empty, note
+    code = region[mine]
+    k, c = len(names), y.shape[1]
+    rev = np.zeros((k, c))
+    np.add.at(rev, code, values[mine])
+    bought = np.zeros((k, c))
+    np.add.at(bought, code, buys[mine].astype(float))
+    n = np.bincount(code, minlength=k).astype(float)
+    per = np.where(n > 0, n, np.nan)  # a region without buying customers: no rates (dropped)
+    region_total = rev.sum(axis=1)
+
+    share = _ratio(rev, region_total[:, None])
+    index = _ratio(share, market_share[None, :]) * 100
+    tested = (n >= min_customers) & (n < n_market)
+    fpc = np.clip(1 - n / n_market, 0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = fpc[:, None] * s2[None, :] / (n[:, None] * x_bar ** 2)
+        z = (share - market_share) / np.sqrt(var)
+    z = np.where(tested[:, None] & (var > 0) & np.isfinite(z), z, np.nan)
+    p = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), np.nan)
+    p_fdr = _bh(p.ravel()).reshape(p.shape)
+
+    penetration = bought / per[:, None]
+    market_pen = market_buyers / n_market
+    rest_n = n_market - n
+    rest_pen = _ratio(market_buyers[None, :] - bought, rest_n[:, None])
+    # P(X <= bought) for X the buyers of the category among n customers drawn from the
+    # market: Fisher's exact test, one-sided (fewer buyers than chance).
+    gap_p = stats.hypergeom.cdf(bought, n_market, market_buyers[None, :], n[:, None])
+    gap_p = np.where(tested[:, None], gap_p, np.nan)
+    gap_p_fdr = _bh(gap_p.ravel()).reshape(gap_p.shape)
+    others = bought.sum(axis=1)[:, None] - bought
+    market_others = market_buyers.sum() - market_buyers
+    rest = _ratio(others / per[:, None], (market_others / n_market)[None, :]) * 100
+    pen_index = _ratio(penetration, market_pen[None, :]) * 100
+    expected = n[:, None] * rest_pen
+    gap = (tested[:, None] & (pen_index <= gap_index) & (gap_p_fdr < alpha)
+           & (rest >= rest_index))
+
+    # growth against the previous period, when the data cover it
+    baseline = _previous(period)
+    growth = np.full((k, c), np.nan)
+    prev = np.full((k, c), np.nan)
+    market_growth = np.full(c, np.nan)
+    if baseline is not None:
+        dates = market["order_date"] if data_dates is None else data_dates
+        note["baseline"] = baseline.coverage(dates, min_coverage=min_coverage)
+        if note["baseline"]["enough"]:
+            before = customer_categories(market, baseline).reindex(columns=y.columns,
+                                                                    fill_value=0.0)
+            market_prev = before.to_numpy().sum(axis=0)
+            market_growth = _ratio(values.sum(axis=0), market_prev) - 1
+            b_code, _ = _region_codes(before.index, regions)
+            prev = np.zeros((k, c))
+            np.add.at(prev, b_code[b_code >= 0], before.to_numpy()[b_code >= 0])
+            growth = _ratio(rev, prev) - 1
+
+    rows = pd.DataFrame({
+        "region": np.repeat(names, c), "category": np.tile(np.asarray(y.columns), k),
+        "region_customers": np.repeat(n, c).astype("int64"),
+        "small_sample": np.repeat(n < min_customers, c),
+        "revenue": rev.ravel(), "share": share.ravel(),
+        "market_share": np.tile(market_share, k), "category_index": index.ravel(), "z": z.ravel(),
+        "p": p.ravel(), "p_fdr": p_fdr.ravel(),
+        "significant": (p_fdr < alpha).ravel(),
+        "customers": bought.ravel().astype("int64"), "penetration": penetration.ravel(),
+        "market_penetration": np.tile(market_pen, k), "penetration_index": pen_index.ravel(),
+        "rest_index": rest.ravel(), "expected_customers": expected.ravel(),
+        "missing_customers": (expected - bought).ravel(), "gap_p": gap_p.ravel(),
+        "gap_p_fdr": gap_p_fdr.ravel(), "cross_sell_gap": gap.ravel(),
+        "targets": (n[:, None] - bought).ravel().astype("int64"),
+        "revenue_prev": prev.ravel(), "growth_prev": growth.ravel(),
+        "market_growth": np.tile(market_growth, k),
+    })
+    rows = rows.loc[rows["region_customers"] > 0]
+    order_r = pd.Series(region_total, index=names).sort_values(ascending=False, kind="stable")
+    order_c = pd.Series(market_share, index=y.columns).sort_values(ascending=False,
+                                                                   kind="stable")
+    rows = (rows.assign(_r=rows["region"].map({r: i for i, r in enumerate(order_r.index)}),
+                        _c=rows["category"].map({v: i for i, v in enumerate(order_c.index)}))
+            .sort_values(["_r", "_c"], kind="stable").drop(columns=["_r", "_c"])
+            .reset_index(drop=True))
+    note.update(tested=int(np.isfinite(p).sum()), significant=int(rows["significant"].sum()),
+                gaps=int(rows["cross_sell_gap"].sum()), regions=int((n > 0).sum()))
+    return rows[MIX_COLUMNS], note
+
+
+def _previous(period: Period) -> Period | None:
+    try:
+        return period.previous
+    except ValueError:  # a period without a length in months has no previous period
+        return None
+
+
+def largest_gaps(mix: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+    """The ``top`` cross-sell gaps with the most missing buyers (step 5's actions)."""
+    found = mix.loc[mix["cross_sell_gap"].astype(bool)] if len(mix) else mix
+    return (found.sort_values(["missing_customers", "region", "category"],
+                              ascending=[False, True, True], kind="mergesort")
+            .head(top).reset_index(drop=True))
+
+
+def cross_sell_targets(gaps: pd.DataFrame, orders: pd.DataFrame, regions: pd.Series, *,
+                       period: Period) -> pd.DataFrame:
+    """The customers to offer each gap's category: those of its region who bought another
+    category in the period but not this one.
+
+    Parameters
+    ----------
+    gaps : DataFrame
+        Rows of :func:`category_mix` (``region``, ``category``), e.g. :func:`largest_gaps`.
+    orders, regions, period
+        As for :func:`category_mix` (the report's lines and customers).
+
+    Returns
+    -------
+    DataFrame
+        ``region``, ``category`` (to offer), ``customer_id``, ``categories_bought`` (how
+        many other categories the customer bought), ``revenue`` (net, categorised lines
+        in the period), ``penetration_index`` of the gap; by gap, then revenue descending.
+        As many rows per gap as its ``targets``.
+    """
+    columns = ["region", "category", "customer_id", "categories_bought", "revenue",
+               "penetration_index"]
+    if gaps.empty:
+        return pd.DataFrame(columns=columns)
+    y = customer_categories(orders, period)
+    code, names = _region_codes(y.index, regions)
+    region = pd.Series(np.where(code >= 0, names[np.clip(code, 0, None)] if len(names) else None,
+                                None), index=y.index, dtype=object)
+    parts = []
+    for gap in gaps.itertuples(index=False):
+        category = str(gap.category)
+        if category not in y.columns:
+            continue
+        mask = (region == gap.region).to_numpy() & (y[category] <= 0).to_numpy()
+        chosen = y.loc[mask]
+        parts.append(pd.DataFrame({
+            "region": gap.region, "category": category,
+            "customer_id": chosen.index.astype("string"),
+            "categories_bought": (chosen > 0).sum(axis=1).to_numpy(dtype="int64"),
+            "revenue": chosen.sum(axis=1).to_numpy(),
+            "penetration_index": gap.penetration_index})
+            .sort_values(["revenue", "customer_id"], ascending=[False, True], kind="mergesort"))
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
