@@ -156,6 +156,15 @@ class Analysis(_Strict):
     ltv_interval_draws: int = Field(500, ge=0, le=20000)
     ltv_interval: float = Field(0.9, gt=0, lt=1)
     ltv_seed: int = 0
+    # Where revenue is heading (helpers.analysis.forecast): the next forecast_months after
+    # the period, with a forecast_interval prediction interval; a region needs
+    # forecast_min_months of history and at most forecast_max_zero_share months without
+    # revenue; the interval is checked on the last forecast_backtest_origins months.
+    forecast_months: int = Field(3, ge=1, le=12)
+    forecast_interval: float = Field(0.8, gt=0, lt=1)
+    forecast_min_months: int = Field(18, ge=12, le=120)
+    forecast_max_zero_share: float = Field(0.25, ge=0, lt=1)
+    forecast_backtest_origins: int = Field(8, ge=4, le=36)
 
     @model_validator(mode="after")
     def _lifecycle_order(self):

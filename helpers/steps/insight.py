@@ -39,8 +39,10 @@ import pandas as pd
 from IPython.display import Markdown
 
 from helpers.analysis import (
+    bridge,
     clusters,
     customers,
+    forecast,
     gaps,
     hotspots,
     isolation,
@@ -86,6 +88,8 @@ FILES = {
     "isolated_customers": "isolated_customers.csv",
     "partner_tiers": "partner_tiers.csv",
     "partner_summary": "partner_summary.csv",
+    "revenue_bridge": "revenue_bridge.csv",
+    "forecast": "forecast.csv",
 }
 #: Written only when not empty (customers in no region row: outside the market's extent,
 #: abroad, place name not resolved, city unknown).
@@ -161,6 +165,42 @@ def _lifetime_value(ctx: Context, summary: pd.DataFrame, days: pd.DataFrame
         min_calibration_months=a.ltv_min_calibration_months,
         min_holdout_months=a.ltv_min_holdout_months, tolerance=a.ltv_holdout_tolerance,
         interval_draws=a.ltv_interval_draws, interval=a.ltv_interval, seed=a.ltv_seed)
+
+
+def _regions_of(ctx: Context, kpis: pd.DataFrame) -> pd.Series | None:
+    """``customer_id`` -> its region row of ``kpis`` (NA for customers in none)."""
+    level = ctx.scope.sublevel
+    if level not in ctx.customers.columns:
+        return None
+    where = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")[level]
+    return where.where(where.isin(kpis["region"]))
+
+
+def _named(table: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the regions' other names of ``kpis`` (``region_en``, ``region_zh``)."""
+    names = [c for c in ("region_en", "region_zh") if c in kpis.columns]
+    if not names:
+        return table
+    other = kpis.drop_duplicates("region").set_index("region")[names]
+    return table.assign(**{c: table["region"].map(other[c]) for c in names})
+
+
+def _bridge_and_forecast(ctx: Context, kpis: pd.DataFrame) -> tuple[dict, dict]:
+    """Why revenue changed (the bridge from the previous period) and where it is heading
+    (the next months' forecast), per region of ``kpis`` and for the whole scope."""
+    a, p = ctx.config.analysis, ctx.period
+    regions, dates = _regions_of(ctx, kpis), ctx.prep.orders["order_date"]
+    moved, moved_note = bridge.bridge(ctx.orders, p, dates=dates, regions=regions,
+                                      min_coverage=a.min_baseline_coverage)
+    monthly = forecast.monthly_revenue(ctx.orders, p.end, first_day=dates.min(),
+                                       regions=regions)
+    ahead, ahead_note = forecast.region_forecasts(
+        monthly, horizon=a.forecast_months, level=a.forecast_interval,
+        min_months=a.forecast_min_months, max_zero_share=a.forecast_max_zero_share,
+        origins=a.forecast_backtest_origins)
+    ahead_note.update(first_day=p.as_of, last_day=p.end + pd.DateOffset(months=a.forecast_months))
+    return ({"revenue_bridge": _named(moved, kpis), "forecast": _named(ahead, kpis)},
+            {"bridge": moved_note, "forecast": ahead_note})
 
 
 def ltv_shown(tables: dict) -> bool:
@@ -282,6 +322,10 @@ def insight_tables(ctx: Context) -> dict:
     tables["partner_summary"] = partners.tier_summary(tiers)
     notes["partners"] = partners.tier_balance(tiers, ctx.config.partners.tiers)
 
+    found, found_notes = _bridge_and_forecast(ctx, kpis)
+    tables.update(found)
+    notes.update(found_notes)
+
     # Every customer of the report counts in the headline: the region rows plus the
     # customers in no region row (outside the extent, abroad, place not resolved, no city).
     unplaced = ctx.no_region()
@@ -316,6 +360,10 @@ def insight_tables(ctx: Context) -> dict:
         "ltv_12m_total": notes["ltv"].get("total_ltv") if notes["ltv"]["shown"] else None,
         "partners_a": int((tiers["tier"] == "A").sum()) if len(tiers) else 0,
     }
+    if notes["bridge"]["shown"]:  # the largest driver of the change (the index's story)
+        headline["bridge"] = {k: notes["bridge"][k] for k in
+                              ("revenue_prev", "change", "largest", "largest_amount",
+                                         "largest_net")}
     if len(outside):  # counted in the totals above, never tiered or a gap
         headline["outside_extent"] = notes["extent"]
     if len(unplaced):

@@ -1,0 +1,286 @@
+"""Where revenue is heading: next months' revenue per region with a prediction interval.
+
+Each series is the net revenue of calendar-month windows ending on the period's last
+day (``(end - 1 month, end]``, the month before it, ...), from the first window the data
+cover whole; a region's series starts at its first month with revenue. It is forecast
+with statsmodels' exponential smoothing state-space model
+(:class:`statsmodels.tsa.exponential_smoothing.ets.ETSModel`, additive errors): no
+trend or a damped trend, and a 12-month seasonal part when the history is long enough
+to fit and check one; the model with the smallest AICc is kept. The interval of the
+next ``horizon`` months' total comes from simulated future paths of the fitted model.
+
+The model is checked on the history (rolling origin): at each of the last ``origins``
+months it could be fitted on, it is fitted on the months before and its interval for
+the following ``horizon`` months is compared with what happened; the share of windows
+inside the interval (its empirical coverage) is reported next to the nominal level.
+
+A series too short to fit and check (``short_history``), with too many months without
+revenue (``sparse``) or on which the model fails (``failed``) gets no forecast: the
+reason and its numbers instead. Numbers only: the words are in
+:mod:`helpers.text.narrative.insight`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FORECAST_COLUMNS", "MIN_ORIGINS", "SEASON", "monthly_revenue", "forecast_series",
+           "region_forecasts"]
+
+#: Months in a season (the seasonal part of the model).
+SEASON = 12
+#: The fewest backtest origins a forecast needs (fewer: ``short_history``).
+MIN_ORIGINS = 4
+#: The fewest months a model without (with) a seasonal part is fitted on.
+_MIN_FIT = {False: 12, True: 2 * SEASON}
+#: Simulated paths per interval.
+DRAWS = 1000
+#: The columns of :func:`region_forecasts`' table.
+FORECAST_COLUMNS: list[str] = [
+    "region", "is_total", "shown", "reason_key", "months", "zero_months", "model",
+    "revenue_recent", "revenue_year_ago", "forecast", "forecast_low", "forecast_high",
+    "forecast_change", "backtest_origins",
+    "backtest_covered", "backtest_coverage", "backtest_error"]
+
+
+def _edges(end: pd.Timestamp, first_day: pd.Timestamp) -> list[pd.Timestamp]:
+    """Month edges ``e_0 < ... < e_n = end``: windows ``(e_{j-1}, e_j]`` the data cover
+    whole (``e_0`` is not before the day before ``first_day``)."""
+    end, floor = pd.Timestamp(end).normalize(), pd.Timestamp(first_day).normalize()
+    edges, i = [end], 1
+    while True:
+        edge = end - pd.DateOffset(months=i)
+        if edge < floor - pd.Timedelta(days=1):
+            break
+        edges.append(edge)
+        i += 1
+    return edges[::-1]
+
+
+def monthly_revenue(orders: pd.DataFrame, end: object, *, first_day: object,
+                    regions: pd.Series | None = None) -> pd.DataFrame:
+    """Net revenue per month window ending on ``end``, per region and in total.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        ``customer_id``, ``order_date``, ``amount``.
+    end : date-like
+        The last day of the last window (the period's end).
+    first_day : date-like
+        The first day the data cover: windows starting before it are left out.
+    regions : Series, optional
+        ``customer_id`` -> region; customers without one count only in the total.
+
+    Returns
+    -------
+    DataFrame
+        Index: each window's last day (ascending); one column per region and the total
+        of every customer in the column :data:`TOTAL`; zeros where a window has no
+        revenue.
+    """
+    edges = _edges(pd.Timestamp(end), pd.Timestamp(first_day))
+    index = pd.DatetimeIndex(edges[1:], name="month_end")
+    if len(edges) < 2:
+        return pd.DataFrame({TOTAL: pd.Series(dtype=float)}, index=index)
+    days = pd.to_datetime(orders["order_date"]).dt.normalize().to_numpy()
+    slot = np.searchsorted(np.asarray(edges, dtype="datetime64[ns]"), days, side="left")
+    inside = (slot >= 1) & (slot < len(edges))
+    frame = pd.DataFrame({"slot": slot[inside] - 1,
+                          "amount": orders["amount"].to_numpy(dtype=float)[inside]})
+    total = frame.groupby("slot")["amount"].sum().reindex(range(len(index)), fill_value=0.0)
+    out = {TOTAL: total.to_numpy()}
+    if regions is not None:
+        where = pd.Series(regions).astype("string")
+        where.index = where.index.astype("string")
+        frame["region"] = where.reindex(
+            orders["customer_id"].astype("string").to_numpy()[inside]).to_numpy()
+        by = frame.dropna(subset=["region"]).pivot_table(
+            index="slot", columns="region", values="amount", aggfunc="sum", fill_value=0.0)
+        by = by.reindex(range(len(index)), fill_value=0.0)
+        out.update({region: by[region].to_numpy() for region in by.columns})
+    return pd.DataFrame(out, index=index)
+
+
+#: The column of :func:`monthly_revenue` holding every customer's revenue.
+TOTAL = "\x00total"
+
+
+def _spec(trend: bool, seasonal: bool) -> dict:
+    # heuristic initial states (Hyndman et al. 2008): fitted in milliseconds; estimating
+    # them too takes about a hundred times longer per fit
+    spec: dict = {"error": "add", "initialization_method": "heuristic"}
+    if trend:
+        spec.update(trend="add", damped_trend=True)
+    if seasonal:
+        spec.update(seasonal="add", seasonal_periods=SEASON)
+    return spec
+
+
+def _name(trend: bool, seasonal: bool) -> str:
+    """The model in ETS notation: error, trend, season (``A,Ad,A``)."""
+    return f"A,{'Ad' if trend else 'N'},{'A' if seasonal else 'N'}"
+
+
+def _fit(y: np.ndarray, trend: bool, seasonal: bool):
+    with warnings.catch_warnings():  # statsmodels' own deprecation notices and fit notes
+        warnings.simplefilter("ignore")
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        result = ETSModel(pd.Series(y, dtype=float), **_spec(trend, seasonal)).fit(
+            disp=False, maxiter=200)
+    if not np.isfinite(result.aicc) or not np.all(np.isfinite(result.params)):
+        raise ValueError("the fit did not give finite parameters")
+    return result
+
+
+def _interval(result, horizon: int, level: float, seed: int,
+              floor: float | None) -> tuple[float, float, float]:
+    """The point forecast of the next ``horizon`` months' total and its interval."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        point = float(np.sum(result.forecast(horizon)))
+        paths = np.asarray(result.simulate(horizon, repetitions=DRAWS, anchor="end",
+                                           random_state=seed), dtype=float)
+    totals = paths.reshape(horizon, -1).sum(axis=0)
+    low, high = np.quantile(totals, [(1 - level) / 2, (1 + level) / 2])
+    if floor is not None:
+        low, high, point = max(low, floor), max(high, floor), max(point, floor)
+    return point, float(low), float(high)
+
+
+def forecast_series(y, *, horizon: int = 3, level: float = 0.8, min_months: int = 18,
+                    max_zero_share: float = 0.25, origins: int = 12, seed: int = 0) -> dict:
+    """Forecast the total of the next ``horizon`` months of one monthly series.
+
+    Parameters
+    ----------
+    y : array-like
+        Monthly net revenue, oldest first, the last value the last month of the period.
+        Leading zero months (before the first revenue) are dropped.
+    horizon : int
+        Months ahead (``analysis.forecast_months``).
+    level : float
+        Nominal level of the interval (``analysis.forecast_interval``), 0..1.
+    min_months : int
+        Fewest months with a history (``analysis.forecast_min_months``).
+    max_zero_share : float
+        Largest share of months without revenue (``analysis.forecast_max_zero_share``).
+    origins : int
+        Most backtest origins (``analysis.forecast_backtest_origins``).
+    seed : int
+        Seed of the simulated paths (the same data give the same interval).
+
+    Returns
+    -------
+    dict
+        ``shown``; ``months`` and ``zero_months`` of the history; ``revenue_recent`` (the
+        last ``horizon`` months' total) and ``revenue_year_ago`` (the total of the months
+        a year before the forecast's, NaN when the history is shorter). When shown:
+        ``model`` (ETS notation), ``forecast``, ``forecast_low``, ``forecast_high``, and
+        the backtest:
+        ``backtest_origins``, ``backtest_covered`` (windows inside the interval),
+        ``backtest_coverage`` and ``backtest_error`` (median absolute error of the
+        point forecast relative to the actual total). Else ``reason_key``
+        (``short_history``, ``sparse`` or ``failed``) with ``min_months``,
+        ``max_zero_share`` and ``min_origins``. Intervals are floored at 0 when the
+        history has no negative month.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    if horizon < 1:
+        raise ValueError(f"horizon must be at least 1 month, got {horizon}")
+    values = np.asarray(y, dtype=float)
+    values = np.where(np.isfinite(values), values, 0.0)
+    started = np.flatnonzero(values != 0)
+    values = values[started[0]:] if len(started) else values[:0]
+    n, zeros = len(values), int((values == 0).sum())
+    out: dict = {"months": int(n), "zero_months": zeros,
+                 "revenue_recent": float(values[-horizon:].sum()) if n >= horizon else np.nan,
+                 "revenue_year_ago": (float(values[n - SEASON:n - SEASON + horizon].sum())
+                              if n >= SEASON and horizon <= SEASON else np.nan),
+                 "min_months": int(min_months), "max_zero_share": float(max_zero_share),
+                 "min_origins": MIN_ORIGINS}
+    usable = n - horizon - _MIN_FIT[False] + 1
+    if n < min_months or usable < MIN_ORIGINS:
+        return {**out, "shown": False, "reason_key": "short_history"}
+    if zeros / n > max_zero_share:
+        return {**out, "shown": False, "reason_key": "sparse"}
+    floor = 0.0 if (values >= 0).all() else None
+    seasonal_ok = n - horizon - _MIN_FIT[True] + 1 >= MIN_ORIGINS
+    try:
+        fits = {(trend, seasonal): _fit(values, trend, seasonal)
+                for trend in (False, True) for seasonal in ((False, True) if seasonal_ok
+                                                            else (False,))}
+        (trend, seasonal), result = min(fits.items(), key=lambda item: item[1].aicc)
+        point, low, high = _interval(result, horizon, level, seed, floor)
+        start = max(_MIN_FIT[seasonal], n - horizon - origins + 1)
+        hits, errors = [], []
+        for t in range(start, n - horizon + 1):
+            past = _fit(values[:t], trend, seasonal)
+            guess, lo, hi = _interval(past, horizon, level, seed + t, floor)
+            actual = float(values[t:t + horizon].sum())
+            hits.append(lo <= actual <= hi)
+            if actual != 0:
+                errors.append(abs(guess - actual) / abs(actual))
+    except (ValueError, np.linalg.LinAlgError):
+        return {**out, "shown": False, "reason_key": "failed"}
+    return {**out, "shown": True, "model": _name(trend, seasonal), "forecast": point,
+            "forecast_low": low, "forecast_high": high, "backtest_origins": len(hits),
+            "backtest_covered": int(sum(hits)),
+            "backtest_coverage": float(np.mean(hits)) if hits else np.nan,
+            "backtest_error": float(np.median(errors)) if errors else np.nan}
+
+
+def region_forecasts(monthly: pd.DataFrame, *, horizon: int = 3, level: float = 0.8,
+                     min_months: int = 18, max_zero_share: float = 0.25,
+                     origins: int = 12, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+    """:func:`forecast_series` for every column of :func:`monthly_revenue`.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        :data:`FORECAST_COLUMNS`, one row per region (largest recent revenue first) and a
+        last row ``is_total`` (``region`` NA); ``change_pct`` is the forecast against
+        ``recent``. The note: the settings, the months of history (``first_month_end``,
+        ``last_month_end``), the regions shown and not, and the backtest pooled over the
+        regions shown (``pooled_origins``, ``pooled_covered``, ``pooled_coverage``).
+    """
+    rows = []
+    for column in monthly.columns:
+        found = forecast_series(monthly[column].to_numpy(), horizon=horizon, level=level,
+                                min_months=min_months, max_zero_share=max_zero_share,
+                                origins=origins, seed=seed)
+        rows.append({"region": pd.NA if column == TOTAL else column,
+                     "is_total": column == TOTAL, **found})
+    table = pd.DataFrame(rows).reindex(columns=FORECAST_COLUMNS)
+    table["forecast_change"] = np.where(
+        table["shown"].fillna(False).astype(bool) & (table["revenue_year_ago"] > 0),
+        table["forecast"] / table["revenue_year_ago"] - 1, np.nan)
+    table = pd.concat([table.loc[~table["is_total"]].sort_values(
+        "revenue_recent", ascending=False, kind="mergesort"), table.loc[table["is_total"]]],
+        ignore_index=True)
+    table = table.assign(region=table["region"].astype("string"),
+                         is_total=table["is_total"].astype(bool),
+                         shown=table["shown"].astype(bool))
+    regions = table.loc[~table["is_total"]]
+    shown = regions.loc[regions["shown"]]
+    note = {"horizon": int(horizon), "interval": float(level), "min_months": int(min_months),
+            "max_zero_share": float(max_zero_share), "origins": int(origins),
+            "min_origins": MIN_ORIGINS,
+            "first_month_end": monthly.index[0] if len(monthly) else None,
+            "last_month_end": monthly.index[-1] if len(monthly) else None,
+            "months": int(len(monthly)), "regions": int(len(regions)),
+            "regions_shown": int(len(shown)),
+            "pooled_origins": int(shown["backtest_origins"].sum()),
+            "pooled_covered": int(shown["backtest_covered"].sum())}
+    note["pooled_coverage"] = (note["pooled_covered"] / note["pooled_origins"]
+                               if note["pooled_origins"] else None)
+    total = table.loc[table["is_total"]].iloc[0]
+    note["shown"] = bool(total["shown"])
+    if not note["shown"]:
+        note["reason_key"] = total["reason_key"]
+    return table, note
