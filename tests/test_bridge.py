@@ -47,8 +47,8 @@ def test_each_part_is_the_customers_behind_it():
     assert south[PARTS].tolist() == [0.0, 0.0, 20.0, -20.0, 5.0]
     # net of customers won and lost (+20) drives the market's +25; in the south the
     # existing customers net out (0) and the categories added bring the +5
-    assert (total["largest"], total["largest_net"]) == ("new", 20.0)
-    assert (south["largest"], south["largest_net"]) == ("mix", 5.0)
+    assert (total["driver"], total["driver_net"]) == ("new", 20.0)
+    assert (south["driver"], south["driver_net"]) == ("mix", 5.0)
     assert table["is_total"].tolist() == [False, False, True]
     assert north["region"] == "north" and pd.isna(total["region"])
 
@@ -121,5 +121,5 @@ def test_a_previous_period_the_data_do_not_cover_gives_no_numbers():
     assert note["shown"] is False and note["reason_key"] == "thin_baseline"
     assert note["previous"]["days_covered"] == 92 and not note["previous"]["enough"]
     table, note = bridge(HAND, PERIOD, dates=HAND["order_date"], min_coverage=0.8)
-    assert note["shown"] and note["largest"] == "new" and note["largest_amount"] == 100.0
+    assert note["shown"] and note["driver"] == "new" and note["driver_amount"] == 100.0
     assert note["change"] == 25.0 and note["mix"] is True

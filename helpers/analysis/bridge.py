@@ -33,7 +33,7 @@ COMPONENTS: tuple[str, ...] = ("new", "lost", "more", "less", "mix")
 #: The columns of :func:`revenue_bridge`'s table.
 BRIDGE_COLUMNS: list[str] = [
     "region", "is_total", "revenue_prev", *(f"from_{part}" for part in COMPONENTS), "revenue", "change", "change_pct",
-    "largest", "largest_net", "customers_prev", "customers", "customers_new", "customers_lost",
+    "driver", "driver_net", "base_change", "customers_prev", "customers", "customers_new", "customers_lost",
     "customers_more", "customers_less", "customers_same"]
 _NO_CATEGORY = "\x00none"  # order lines without a category: one category of their own
 
@@ -117,9 +117,11 @@ def _summed(per: pd.DataFrame) -> dict:
     row.update({f"customers_{k}": int(kinds.get(k, 0))
                 for k in ("new", "lost", "more", "less", "same")})
     row["change"] = row["revenue"] - row["revenue_prev"]
+    # the change of the customers who bought in the previous period (all but the new ones)
+    row["base_change"] = row["change"] - row["from_new"]
     row["change_pct"] = (row["change"] / row["revenue_prev"] if row["revenue_prev"] > 0
                          else np.nan)
-    row["largest"], row["largest_net"] = _largest(row)
+    row["driver"], row["driver_net"] = _largest(row)
     return row
 
 
@@ -151,10 +153,11 @@ def revenue_bridge(orders: pd.DataFrame, period: Period, *, previous: Period | N
         (largest change first by absolute amount) and a last row with ``is_total``
         True (``region`` NA: every customer of ``orders``). ``revenue_prev + from_new +
         from_lost + from_more + from_less + from_mix == revenue`` on every row;
-        ``largest`` (a key of :data:`COMPONENTS`) names the largest driver of the change
-        and ``largest_net`` its net amount (:func:`_largest`: customers won and lost, and
+        ``driver`` (a key of :data:`COMPONENTS`) names the largest driver of the change
+        and ``driver_net`` its net amount (:func:`_largest`: customers won and lost, and
         existing customers buying more and less, are netted first; None and 0 when
-        nothing changed);
+        nothing changed); ``base_change`` is the change of the customers who bought in
+        the previous period (everything but ``from_new``);
         ``change_pct`` is NaN without revenue in the previous period.
     """
     previous = period.previous if previous is None else previous
@@ -195,10 +198,10 @@ def bridge(orders: pd.DataFrame, period: Period, *, dates: pd.Series,
     -------
     (DataFrame, dict)
         The table (no rows when the previous period is not covered) and the note:
-        ``shown``, ``previous`` (the coverage of the previous period), ``mix`` (whether
+        ``shown``, ``period`` (this period's label), ``previous`` (the coverage of the previous period), ``mix`` (whether
         the categories gave a mix part), ``reason_key`` ``thin_baseline`` when not shown,
-        and for the total: ``revenue_prev``, ``revenue``, ``change``, ``largest``, its
-        ``largest_amount`` and its group's ``largest_net``.
+        and for the total: ``revenue_prev``, ``revenue``, ``change``, ``driver``, its
+        ``driver_amount`` and its group's ``driver_net``.
     """
     if period.months is None:
         raise ValueError("the revenue bridge needs a period with a length in months "
@@ -206,16 +209,17 @@ def bridge(orders: pd.DataFrame, period: Period, *, dates: pd.Series,
     previous = period.previous
     covered = previous.coverage(dates, min_coverage=min_coverage)
     mix = bool(category and category in orders.columns and orders[category].notna().any())
-    note: dict = {"previous": covered, "mix": mix, "components": list(COMPONENTS)}
+    note: dict = {"period": period.label(), "previous": covered, "mix": mix,
+                  "components": list(COMPONENTS)}
     if not covered["enough"]:
         note.update(shown=False, reason_key="thin_baseline")
         return pd.DataFrame(columns=BRIDGE_COLUMNS), note
     table = revenue_bridge(orders, period, previous=previous, regions=regions,
                            category=category)
     total = table.loc[table["is_total"]].iloc[0]
-    largest = total["largest"] if isinstance(total["largest"], str) else None
-    note.update(shown=True, change=float(total["change"]), largest=largest,
-                largest_amount=float(total[f"from_{largest}"]) if largest else None,
-                largest_net=float(total["largest_net"]),
+    driver = total["driver"] if isinstance(total["driver"], str) else None
+    note.update(shown=True, change=float(total["change"]), driver=driver,
+                driver_amount=float(total[f"from_{driver}"]) if driver else None,
+                driver_net=float(total["driver_net"]),
                 revenue_prev=float(total["revenue_prev"]), revenue=float(total["revenue"]))
     return table, note

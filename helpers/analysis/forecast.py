@@ -185,8 +185,10 @@ def forecast_series(y, *, horizon: int = 3, level: float = 0.8, min_months: int 
         ``backtest_origins``, ``backtest_covered`` (windows inside the interval),
         ``backtest_coverage`` and ``backtest_error`` (median absolute error of the
         point forecast relative to the actual total). Else ``reason_key``
-        (``short_history``, ``sparse`` or ``failed``) with ``min_months``,
-        ``max_zero_share`` and ``min_origins``. Intervals are floored at 0 when the
+        (``short_history``, ``sparse`` or ``failed``). Always ``min_months`` (the
+        setting, or more when the horizon needs it: the simplest model is fitted on 12
+        months and checked at :data:`MIN_ORIGINS` origins), ``max_zero_share`` and
+        ``min_origins``. Intervals are floored at 0 when the
         history has no negative month.
     """
     if not 0 < level < 1:
@@ -202,10 +204,10 @@ def forecast_series(y, *, horizon: int = 3, level: float = 0.8, min_months: int 
                  "revenue_recent": float(values[-horizon:].sum()) if n >= horizon else np.nan,
                  "revenue_year_ago": (float(values[n - SEASON:n - SEASON + horizon].sum())
                               if n >= SEASON and horizon <= SEASON else np.nan),
-                 "min_months": int(min_months), "max_zero_share": float(max_zero_share),
-                 "min_origins": MIN_ORIGINS}
-    usable = n - horizon - _MIN_FIT[False] + 1
-    if n < min_months or usable < MIN_ORIGINS:
+                 # the fewest months to fit the simplest model and check it MIN_ORIGINS times
+                 "min_months": max(int(min_months), horizon + _MIN_FIT[False] - 1 + MIN_ORIGINS),
+                 "max_zero_share": float(max_zero_share), "min_origins": MIN_ORIGINS}
+    if n < out["min_months"]:
         return {**out, "shown": False, "reason_key": "short_history"}
     if zeros / n > max_zero_share:
         return {**out, "shown": False, "reason_key": "sparse"}
@@ -246,8 +248,10 @@ def region_forecasts(monthly: pd.DataFrame, *, horizon: int = 3, level: float = 
         :data:`FORECAST_COLUMNS`, one row per region (largest recent revenue first) and a
         last row ``is_total`` (``region`` NA); ``change_pct`` is the forecast against
         ``recent``. The note: the settings, the months of history (``first_month_end``,
-        ``last_month_end``), the regions shown and not, and the backtest pooled over the
-        regions shown (``pooled_origins``, ``pooled_covered``, ``pooled_coverage``).
+        ``last_month_end``, ``data_months``), the regions shown and not, the backtest
+        pooled over the regions shown (``pooled_origins``, ``pooled_covered``,
+        ``pooled_coverage``), and whether the whole scope has a forecast (``shown``; else
+        ``reason_key`` with its series' ``months``, ``zero_months`` and ``min_months``).
     """
     rows = []
     for column in monthly.columns:
@@ -268,12 +272,13 @@ def region_forecasts(monthly: pd.DataFrame, *, horizon: int = 3, level: float = 
                          shown=table["shown"].astype(bool))
     regions = table.loc[~table["is_total"]]
     shown = regions.loc[regions["shown"]]
-    note = {"horizon": int(horizon), "interval": float(level), "min_months": int(min_months),
+    needed = max(int(min_months), horizon + _MIN_FIT[False] - 1 + MIN_ORIGINS)
+    note = {"horizon": int(horizon), "interval": float(level), "min_months": needed,
             "max_zero_share": float(max_zero_share), "origins": int(origins),
             "min_origins": MIN_ORIGINS,
             "first_month_end": monthly.index[0] if len(monthly) else None,
             "last_month_end": monthly.index[-1] if len(monthly) else None,
-            "months": int(len(monthly)), "regions": int(len(regions)),
+            "data_months": int(len(monthly)), "regions": int(len(regions)),
             "regions_shown": int(len(shown)),
             "pooled_origins": int(shown["backtest_origins"].sum()),
             "pooled_covered": int(shown["backtest_covered"].sum())}
@@ -281,6 +286,7 @@ def region_forecasts(monthly: pd.DataFrame, *, horizon: int = 3, level: float = 
                                if note["pooled_origins"] else None)
     total = table.loc[table["is_total"]].iloc[0]
     note["shown"] = bool(total["shown"])
-    if not note["shown"]:
-        note["reason_key"] = total["reason_key"]
+    if not note["shown"]:  # why, with the numbers of the whole scope's series
+        note.update(reason_key=total["reason_key"], months=int(total["months"]),
+                    zero_months=int(total["zero_months"]))
     return table, note

@@ -362,8 +362,8 @@ def insight_tables(ctx: Context) -> dict:
     }
     if notes["bridge"]["shown"]:  # the largest driver of the change (the index's story)
         headline["bridge"] = {k: notes["bridge"][k] for k in
-                              ("revenue_prev", "change", "largest", "largest_amount",
-                                         "largest_net")}
+                              ("revenue_prev", "change", "driver", "driver_amount",
+                                         "driver_net")}
     if len(outside):  # counted in the totals above, never tiered or a gap
         headline["outside_extent"] = notes["extent"]
     if len(unplaced):
@@ -529,6 +529,50 @@ def _ltv_regions(ctx: Context, tables: dict) -> Table | None:
                            "ltv_high"])
 
 
+def _bridge_table(ctx: Context, tables: dict) -> Table | None:
+    """Each region's revenue bridge, largest change first (none when the previous period
+    is not covered: the words say why)."""
+    note = tables["notes"]["bridge"]
+    if not note.get("shown"):
+        return None
+    moved = tables["revenue_bridge"]
+    regions = moved.loc[~moved["is_total"].astype(bool)]
+    parts = [f"from_{p}" for p in bridge.COMPONENTS if note.get("mix") or p != "mix"]
+    return ctx.show(regions, rows=15, file=FILES["revenue_bridge"], terms=["driver"],
+                    shown=["region", "revenue_prev", *parts, "revenue", "change",
+                           "change_pct", "driver"])
+
+
+def _bridge_chart(ctx: Context, tables: dict):
+    """The scope's revenue bridge as a waterfall (None without a bridge)."""
+    from helpers.viz.charts import ChartImage, bridge_title, plot_revenue_bridge
+
+    note = tables["notes"]["bridge"]
+    if not note.get("shown"):
+        return None
+    moved = tables["revenue_bridge"]
+    total = moved.loc[moved["is_total"].astype(bool)].iloc[0]
+    currency = ctx.config.project.currency
+    ax = plot_revenue_bridge(total, lang=ctx.lang, currency=currency,
+                             mix=bool(note.get("mix")))
+    return ChartImage(ax.figure, alt=bridge_title(total, ctx.lang, currency))
+
+
+def _forecast_table(ctx: Context, tables: dict) -> Table | None:
+    """The regions with a forecast of their own (the others are named in the words)."""
+    ahead = tables["forecast"]
+    shown = ahead.loc[~ahead["is_total"].astype(bool) & ahead["shown"].astype(bool)]
+    if not len(shown):
+        return None
+    shown = shown.assign(backtest=[f"{int(c)}/{int(n)}" for c, n in
+                                   zip(shown["backtest_covered"], shown["backtest_origins"],
+                                       strict=True)])
+    return ctx.show(shown, rows=15, file=FILES["forecast"],
+                    shown=["region", "revenue_year_ago", "revenue_recent", "forecast",
+                           "forecast_low", "forecast_high", "forecast_change", "backtest",
+                           "model"])
+
+
 def _partners(ctx: Context, tables: dict) -> Table | None:
     partner_table = tables["partner_tiers"]
     if not len(partner_table):
@@ -567,6 +611,8 @@ TABLES = {
                                                      "revenue_share", "high_value", "churned",
                                                      "incomplete"]),
     "partners": _partners,
+    "bridge": _bridge_table,
+    "forecast": _forecast_table,
 }
 
 
@@ -622,4 +668,5 @@ def section(ctx: Context, tables: dict, key: str) -> Blocks:
                          f"{list(SECTION_TABLES)}")
     said = explain(ctx, tables, key) if key in TOPICS else ""
     words = Markdown(said) if said else None
-    return Blocks(words, *(table(ctx, tables, name) for name in SECTION_TABLES[key]))
+    chart = _bridge_chart(ctx, tables) if key == "bridge" else None
+    return Blocks(words, chart, *(table(ctx, tables, name) for name in SECTION_TABLES[key]))
