@@ -117,6 +117,12 @@ def test_chinese_chart_renders_in_the_cjk_font_without_missing_glyphs(tmp_path, 
         assert "NotoSansCJK" in font_manager.findfont(text.get_fontproperties())
 
 
+#: One row of a revenue bridge: 100 -> 130 (new +50, lost -30, more +20, less -15, mix +5).
+BRIDGE_ROW = {"revenue_prev": 100.0, "from_new": 50.0, "from_lost": -30.0, "from_more": 20.0,
+              "from_less": -15.0, "from_mix": 5.0, "revenue": 130.0, "change": 30.0,
+              "driver": "new"}
+
+
 def _chart_calls(kpis, monthly, lang):
     """One call of every chart function."""
     segment_table = pd.DataFrame({"province": ["广东省", "浙江省", "广东省"],
@@ -130,6 +136,7 @@ def _chart_calls(kpis, monthly, lang):
         "plot_order_values": lambda: plot_order_values(
             pd.DataFrame({"amount": [10.0, 100.0, -5.0]}), lang=lang),
         "plot_segment_mix": lambda: plot_segment_mix(segment_table, lang=lang),
+        "plot_revenue_bridge": lambda: charts.plot_revenue_bridge(BRIDGE_ROW, lang=lang),
     }
 
 
@@ -462,3 +469,30 @@ def test_segment_mix_shares_by_hand():
     # customer is at risk (100%), Guangdong and Zhejiang have none
     assert zh.get_title() == "江苏省流失风险客户占比最高（100%，橙色和红色）"
     assert ax.get_title() == "Customer segments by region (RFM)"  # only "Others" slips
+
+
+# --- revenue bridge ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_bridge_waterfall_steps_from_one_period_to_the_next(lang):
+    ax = charts.plot_revenue_bridge(BRIDGE_ROW, lang=lang, currency="CNY")
+    bars = sorted(ax.patches, key=lambda b: b.get_x())  # left to right
+    assert len(bars) == 7  # previous, five parts, this period
+    assert [round(b.get_y() + b.get_height(), 6) for b in bars[:1] + bars[-1:]] == [100.0, 130.0]
+    # each part starts where the one before ended: 100 -> 150 -> 120 -> 140 -> 125 -> 130
+    steps = [(round(b.get_y(), 6), round(b.get_y() + b.get_height(), 6)) for b in bars[1:-1]]
+    assert steps == [(100, 150), (120, 150), (120, 140), (125, 140), (125, 130)]
+    assert [b.get_facecolor()[:3] for b in bars[1:3]] == [
+        matplotlib.colors.to_rgb(charts.RISE_COLOR), matplotlib.colors.to_rgb(charts.LINE_COLOR)]
+    title = ax.get_title()
+    assert "+30.0%" in title
+    assert ("new customers (+50 CNY)" in title) if lang == "en" else ("新客户（+50元）" in title)
+    assert ("CNY" in ax.get_ylabel()) if lang == "en" else ("元" in ax.get_ylabel())
+    plt.close(ax.figure)
+    no_mix = charts.plot_revenue_bridge(BRIDGE_ROW, lang=lang, mix=False)
+    assert len(no_mix.patches) == 6
+    plt.close(no_mix.figure)
+    flat = charts.bridge_title({**BRIDGE_ROW, "change": 0.0, "driver": None}, lang)
+    assert flat == ("Revenue unchanged on the previous period" if lang == "en"
+                    else "收入与上期持平")
