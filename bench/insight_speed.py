@@ -31,8 +31,8 @@ warnings.simplefilter("ignore")
 from collections import defaultdict
 import pandas as pd
 from helpers import context
-from helpers.analysis import (clusters, customers, hotspots, isolation, kpis, lifecycle, ltv,
-                              partners, segments)
+from helpers.analysis import (bridge, clusters, customers, forecast, hotspots, isolation, kpis,
+                              lifecycle, ltv, partners, segments)
 from helpers.steps import insight
 from helpers.data.prepare import PrepResult
 
@@ -59,7 +59,8 @@ for module, name, label in [
         (segments, "rfm", "rfm"),
         (lifecycle, "lifecycle", "lifecycle"), (ltv, "customer_ltv", "ltv"),
         (clusters.CustomerClusters, "fit", "clusters"),
-        (partners, "partner_tiers", "partners")]:
+        (partners, "partner_tiers", "partners"), (bridge, "bridge", "bridge"),
+        (forecast, "monthly_revenue", "forecast"), (forecast, "region_forecasts", "forecast")]:
     timed(module, name, label)
 
 empty = pd.DataFrame()
@@ -82,7 +83,7 @@ print(json.dumps(row))
 """
 
 PARTS = ["kpis", "hotspots", "isolated", "summary", "rfm", "lifecycle", "ltv", "clusters",
-         "partners"]
+         "partners", "bridge", "forecast"]
 
 
 def main(argv: list[str] | None = None) -> int:

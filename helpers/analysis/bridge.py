@@ -35,48 +35,56 @@ BRIDGE_COLUMNS: list[str] = [
     "region", "is_total", "revenue_prev", *(f"from_{part}" for part in COMPONENTS), "revenue", "change", "change_pct",
     "driver", "driver_net", "base_change", "customers_prev", "customers", "customers_new", "customers_lost",
     "customers_more", "customers_less", "customers_same"]
-_NO_CATEGORY = "\x00none"  # order lines without a category: one category of their own
 
 
 def _per_customer(orders: pd.DataFrame, period: Period, previous: Period,
                   category: str | None) -> pd.DataFrame:
-    """One row per customer with order lines in either period: its revenue in each and
-    its parts of the change (``new`` ... ``mix``) and what it is (``kind``)."""
-    now = period.contains(orders["order_date"]).to_numpy()
-    before = previous.contains(orders["order_date"]).to_numpy()
-    lines = orders.loc[now | before, ["customer_id", "amount"]
-                       + ([category] if category else [])].copy()
-    lines["when"] = np.where(now[now | before], "r1", "r0")
-    lines["customer_id"] = lines["customer_id"].astype("string")
-    keys = ["customer_id"] + ([category] if category else [])
-    if category:
-        lines[category] = lines[category].astype("string").fillna(_NO_CATEGORY)
-    pairs = (lines.groupby([*keys, "when"], observed=True, sort=False)["amount"].agg(["sum", "size"])
-             .unstack("when"))
-    amount = pairs["sum"].reindex(columns=["r0", "r1"]).fillna(0.0)
-    seen = pairs["size"].reindex(columns=["r0", "r1"]).fillna(0) > 0
-    pair = pd.DataFrame({"r0": amount["r0"], "r1": amount["r1"],
-                         "in0": seen["r0"], "in1": seen["r1"]})
-    per = pair.groupby(level="customer_id", sort=False).agg(
-        r0=("r0", "sum"), r1=("r1", "sum"), in0=("in0", "any"), in1=("in1", "any"))
-    both = pair["in0"] & pair["in1"]
-    continuing = (pair["r1"] - pair["r0"]).where(both, 0.0)
+    """One row per customer with order lines in either period (indexed by
+    ``customer_id``): its revenue in each (``r0``, ``r1``), whether it bought in each
+    (``in0``, ``in1``), its parts of the change (``new`` ... ``mix``) and what it is
+    (``kind``: new, lost, more, less, same)."""
+    now = np.asarray(period.contains(orders["order_date"]), dtype=bool)
+    before = np.asarray(previous.contains(orders["order_date"]), dtype=bool)
+    used = np.flatnonzero(now | before)
+    customer, ids = orders["customer_id"].iloc[used].factorize()
+    later = now[used]
+    amount = orders["amount"].to_numpy(dtype=float)[used]
+    if category:  # lines without a category are one category of their own (-1)
+        kind, names = orders[category].iloc[used].factorize(use_na_sentinel=True)
+        pair_key = customer.astype(np.int64) * (len(names) + 1) + (kind + 1)
+    else:
+        pair_key = customer.astype(np.int64)
+    pair, keys = pd.factorize(pair_key)
+    n_pairs = len(keys)
+    # per (customer, category): revenue and whether it bought, in each period
+    r1 = np.bincount(pair, weights=np.where(later, amount, 0.0), minlength=n_pairs)
+    r0 = np.bincount(pair, weights=np.where(later, 0.0, amount), minlength=n_pairs)
+    in1 = np.bincount(pair, weights=later.astype(float), minlength=n_pairs) > 0
+    in0 = np.bincount(pair, weights=(~later).astype(float), minlength=n_pairs) > 0
+    owner = keys // (len(names) + 1) if category else keys
+    both = in0 & in1
+    continuing = np.where(both, r1 - r0, 0.0)
     # categories an existing customer added (+ this period) or dropped (- last period)
-    switched = pair["r1"].where(pair["in1"] & ~pair["in0"], 0.0) \
-        - pair["r0"].where(pair["in0"] & ~pair["in1"], 0.0)
-    per["continuing"] = continuing.groupby(level="customer_id", sort=False).sum()
-    per["switched"] = switched.groupby(level="customer_id", sort=False).sum()
-    existing = per["in0"] & per["in1"]
-    is_new, is_lost = ~per["in0"] & per["in1"], per["in0"] & ~per["in1"]
-    per["new"] = per["r1"].where(is_new, 0.0)
-    per["lost"] = (-per["r0"]).where(is_lost, 0.0)
-    per["more"] = per["continuing"].where(existing & (per["continuing"] > 0), 0.0)
-    per["less"] = per["continuing"].where(existing & (per["continuing"] < 0), 0.0)
-    per["mix"] = per["switched"].where(existing, 0.0)
-    per["kind"] = np.select(
-        [is_new, is_lost, existing & (per["continuing"] > 0),
-         existing & (per["continuing"] < 0)], ["new", "lost", "more", "less"], "same")
-    return per
+    switched = np.where(in1 & ~in0, r1, 0.0) - np.where(in0 & ~in1, r0, 0.0)
+
+    def per(values: np.ndarray) -> np.ndarray:
+        return np.bincount(owner, weights=values, minlength=len(ids))
+
+    out = pd.DataFrame({"r0": per(r0), "r1": per(r1), "in0": per(in0.astype(float)) > 0,
+                        "in1": per(in1.astype(float)) > 0, "continuing": per(continuing),
+                        "switched": per(switched)},
+                       index=pd.Index(ids, name="customer_id", dtype="string"))
+    existing = out["in0"] & out["in1"]
+    is_new, is_lost = ~out["in0"] & out["in1"], out["in0"] & ~out["in1"]
+    out["new"] = out["r1"].where(is_new, 0.0)
+    out["lost"] = (-out["r0"]).where(is_lost, 0.0)
+    out["more"] = out["continuing"].where(existing & (out["continuing"] > 0), 0.0)
+    out["less"] = out["continuing"].where(existing & (out["continuing"] < 0), 0.0)
+    out["mix"] = out["switched"].where(existing, 0.0)
+    out["kind"] = np.select(
+        [is_new, is_lost, existing & (out["continuing"] > 0),
+         existing & (out["continuing"] < 0)], ["new", "lost", "more", "less"], "same")
+    return out
 
 
 #: The parts that offset each other (customers won and lost; existing customers buying
