@@ -97,3 +97,25 @@ def test_regions_and_total_in_one_table():
     assert note["regions"] == 2 and note["regions_shown"] == 1 and note["shown"]
     assert note["pooled_origins"] == 6 and note["pooled_coverage"] == pytest.approx(
         big["backtest_covered"] / 6)
+
+
+def test_each_backtest_origin_forecasts_from_the_months_before_it_only():
+    """The backtest's model runs over the whole history with the parameters fitted before
+    the first origin; a simulation anchored after month t-1 is the forecast a fit on
+    months 0..t-1 gives, and months after the origin do not change it."""
+    from helpers.analysis.forecast import _fit, _tracked
+
+    y = _seasonal(0, 40, 30.0)
+    before = _fit(y[:30], True, True)
+    zero = np.zeros((3, 1))
+
+    def from_origin(track, t):
+        return np.ravel(track.simulate(3, anchor=t - 1, repetitions=1, random_errors=zero))
+
+    track = _tracked(before, y, True, True)
+    assert np.allclose(from_origin(track, 30), before.forecast(3))
+    later = y.copy()
+    later[35:] += 1000.0
+    moved = _tracked(before, later, True, True)
+    assert np.allclose(from_origin(moved, 34), from_origin(track, 34))
+    assert not np.allclose(from_origin(moved, 37), from_origin(track, 37))
