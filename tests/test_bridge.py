@@ -123,3 +123,44 @@ def test_a_previous_period_the_data_do_not_cover_gives_no_numbers():
     table, note = bridge(HAND, PERIOD, dates=HAND["order_date"], min_coverage=0.8)
     assert note["shown"] and note["driver"] == "new" and note["driver_amount"] == 100.0
     assert note["change"] == 25.0 and note["mix"] is True
+
+
+def test_growth_on_new_customers_over_an_eroding_base_is_flagged():
+    table = revenue_bridge(HAND, PERIOD, regions=WHERE).set_index("region", drop=False)
+    # north: +20 = new +100 over a base that lost all of its 80; south: no new customers
+    assert table.loc["north", "base_change"] == -80.0 and table.loc["north", "eroding"]
+    assert not table.loc["south", "eroding"]
+    # a base 4% smaller is not erosion (EROSION 5%)
+    small = _orders([("A", "2024-03-01", 100.0, "a"), ("A", "2025-03-01", 96.0, "a"),
+                     ("B", "2025-03-01", 10.0, "a")])
+    assert not revenue_bridge(small, PERIOD).iloc[-1]["eroding"]
+
+
+def _words(orders, regions, lang, dates=None):
+    from helpers.text.narrative.audience import Audience
+    from helpers.text.narrative.insight import narrate
+
+    table, note = bridge(orders, PERIOD, dates=orders["order_date"] if dates is None else dates,
+                         regions=regions)
+    return narrate("bridge", {"revenue_bridge": table, "notes": {"bridge": note}},
+                   Audience(lang=lang, currency="CNY"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_bridge_in_plain_words(lang):
+    said = _words(HAND, WHERE, lang)
+    if lang == "en":
+        assert "Revenue went from **215 CNY** (2024-01-01 – 2024-12-31) to **240 CNY**" in said
+        assert ("new customers +100; customers not buying again -80; existing customers buying "
+                "more +20 and buying less -20; categories existing customers added or dropped "
+                "+5") in said
+        assert ("The largest driver: **new customers** (+100 CNY; net of customers not buying "
+                "again: +20)") in said
+        assert "Growth from new customers while last period's customers bring less: north." in said
+    else:
+        assert "最大驱动因素：**新客户**（+100 元；扣除未再购买的客户后净额 +20）" in said
+        assert "依靠新客户增长、而上期客户贡献减少的地区：north。" in said
+    export = pd.Series(pd.to_datetime(["2024-10-01", "2025-12-31"]))
+    thin = _words(HAND, WHERE, lang, dates=export)
+    assert thin.replace("\\", "").startswith("**No revenue bridge**: the data cover 92 of the 366 days" if lang == "en"
+                           else "**不做收入变动分解**：数据只覆盖 2024-01-01 – 2024-12-31 的 366 天中的 92 天")

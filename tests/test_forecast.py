@@ -119,3 +119,39 @@ def test_each_backtest_origin_forecasts_from_the_months_before_it_only():
     moved = _tracked(before, later, True, True)
     assert np.allclose(from_origin(moved, 34), from_origin(track, 34))
     assert not np.allclose(from_origin(moved, 37), from_origin(track, 37))
+
+
+def _forecast_words(monthly, lang, **settings):
+    from helpers.text.narrative.audience import Audience
+    from helpers.text.narrative.insight import narrate
+
+    table, note = region_forecasts(monthly, **settings)
+    note.update(first_day=pd.Timestamp("2023-05-01"), last_day=pd.Timestamp("2023-07-31"))
+    return table, narrate("forecast", {"forecast": table, "notes": {"forecast": note}},
+                          Audience(lang=lang, currency="CNY"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_forecast_in_plain_words(lang):
+    index = pd.date_range("2020-01-31", periods=40, freq="ME")
+    monthly = pd.DataFrame({TOTAL: _seasonal(1, 40, 30.0) + 500,
+                            "big": _seasonal(2, 40, 30.0),
+                            "new": np.r_[np.zeros(30), np.full(10, 50.0)]}, index=index)
+    table, said = _forecast_words(monthly, lang, horizon=3, level=0.8, origins=6)
+    total = table.iloc[-1]
+    said = said.replace("\\", "")
+    if lang == "en":
+        assert said.startswith(f"Next 3 months (2023-05-01 – 2023-07-31): **{total['forecast']:,.0f} "
+                               f"CNY** expected, 80% prediction interval")
+        assert (f"the interval held the actual revenue of the 3 months that followed "
+                f"{int(total['backtest_covered'])} times") in said
+        assert "1 of 2 provinces have a forecast of their own" in said
+        assert "No forecast for 1 provinces with fewer than 18 months of revenue (new)." in said
+    else:
+        assert said.startswith("未来 3 个月（2023-05-01 – 2023-07-31）：预计 **")
+        assert "不做预测：1 个省份收入历史不足 18 个月（new）。" in said
+    # a scope too short for a forecast: the reason instead of a number
+    _, short = _forecast_words(monthly.iloc[-15:], lang)
+    assert short.replace("\\", "").startswith(
+        "**No revenue forecast**: only 15 months of revenue history (at least 18" if lang == "en"
+        else "**不做收入预测**：收入历史仅 15 个月（拟合模型并用历史检验至少需要 18 个月）")

@@ -26,14 +26,18 @@ import pandas as pd
 
 from helpers.period import Period
 
-__all__ = ["COMPONENTS", "BRIDGE_COLUMNS", "revenue_bridge", "bridge"]
+__all__ = ["COMPONENTS", "BRIDGE_COLUMNS", "EROSION", "revenue_bridge", "bridge"]
 
 #: The parts of the change, in the order a waterfall draws them.
 COMPONENTS: tuple[str, ...] = ("new", "lost", "more", "less", "mix")
+#: A region grows on new customers while its base erodes (``eroding``) when it grew, new
+#: customers brought revenue and last period's customers together brought at least this
+#: share of the previous period's revenue less.
+EROSION = 0.05
 #: The columns of :func:`revenue_bridge`'s table.
 BRIDGE_COLUMNS: list[str] = [
     "region", "is_total", "revenue_prev", *(f"from_{part}" for part in COMPONENTS), "revenue", "change", "change_pct",
-    "driver", "driver_net", "base_change", "customers_prev", "customers", "customers_new", "customers_lost",
+    "driver", "driver_net", "base_change", "eroding", "customers_prev", "customers", "customers_new", "customers_lost",
     "customers_more", "customers_less", "customers_same"]
 
 
@@ -127,6 +131,8 @@ def _summed(per: pd.DataFrame) -> dict:
     row["change"] = row["revenue"] - row["revenue_prev"]
     # the change of the customers who bought in the previous period (all but the new ones)
     row["base_change"] = row["change"] - row["from_new"]
+    row["eroding"] = bool(row["change"] > 0 and row["from_new"] > 0
+                          and row["base_change"] <= -EROSION * row["revenue_prev"])
     row["change_pct"] = (row["change"] / row["revenue_prev"] if row["revenue_prev"] > 0
                          else np.nan)
     row["driver"], row["driver_net"] = _largest(row)
@@ -165,7 +171,8 @@ def revenue_bridge(orders: pd.DataFrame, period: Period, *, previous: Period | N
         and ``driver_net`` its net amount (:func:`_largest`: customers won and lost, and
         existing customers buying more and less, are netted first; None and 0 when
         nothing changed); ``base_change`` is the change of the customers who bought in
-        the previous period (everything but ``from_new``);
+        the previous period (everything but ``from_new``); ``eroding`` marks growth carried
+        by new customers while that base shrank by :data:`EROSION` or more;
         ``change_pct`` is NaN without revenue in the previous period.
     """
     previous = period.previous if previous is None else previous

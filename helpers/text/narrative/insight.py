@@ -325,11 +325,16 @@ def bridge(tables: dict, audience: Audience) -> str:
                                       strict=True) if isinstance(row["driver"], str)]
         if items:
             lines.append(say("bridge_regions", lang, unit=audience.unit, items=join(items, lang)))
-    eroding = regions.loc[(regions["change"] > 0) & (regions["from_new"] > 0)
-                          & (regions["base_change"] < 0)].sort_values("base_change")
-    if len(eroding):
+    eroding = regions.loc[regions["eroding"].astype(bool)]
+    growing = int((regions["change"] > 0).sum())
+    if len(eroding) >= 4 and len(eroding) >= 0.75 * growing and total["revenue_prev"] > 0:
+        # the market's way of buying (few customers come back), not a regional problem
+        lines.append(say("bridge_base_market", lang, n=len(eroding), growing=growing,
+                         unit=audience.unit, base=total["base_change"] / total["revenue_prev"]))
+    elif len(eroding):
+        worst = eroding.assign(_r=eroding["base_change"] / eroding["revenue_prev"])
         lines.append(say("bridge_new_hides_losses", lang,
-                         names=md_text(name_list(eroding, lang))))
+                         names=md_text(name_list(worst.sort_values("_r"), lang))))
     return "\n\n".join(lines)
 
 
