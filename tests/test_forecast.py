@@ -36,15 +36,18 @@ def _seasonal(seed: int, months: int, noise: float) -> np.ndarray:
     return 1000 + 150 * np.sin(2 * np.pi * t / 12) + rng.normal(0, noise, months)
 
 
-def test_the_interval_covers_about_its_level_in_the_backtest():
-    """Known answer: a seasonal series with known Gaussian noise (sd 40) and a long
-    history. Pooled over 8 series and 12 rolling origins each (3-month totals), the 80%
-    interval holds the actual total in 70% to 90% of the windows; the point forecast is
-    off by about the noise (3-month total 3,000, its noise sd 69: median error 1-4%)."""
+@pytest.mark.parametrize(("months", "band"), [(120, (0.70, 0.90)), (48, (0.75, 0.97))])
+def test_the_interval_covers_about_its_level_in_the_backtest(months, band):
+    """Known answer: a seasonal series with known Gaussian noise (sd 40). Pooled over 8
+    series and 12 rolling origins each (3-month totals), the 80% interval holds the actual
+    total in 70% to 90% of the windows with ten years of history (86% measured), and in 75%
+    to 97% with four (92%: the error scale counts the 17 values estimated from the data,
+    so a short history gets a cautious interval); the point forecast is off by about the
+    noise (3-month total 3,000, its noise sd 69: median error 1-4%)."""
     covered = origins = 0
     errors = []
     for seed in range(8):
-        found = forecast_series(_seasonal(seed, 120, 40.0), horizon=3, level=0.8,
+        found = forecast_series(_seasonal(seed, months, 40.0), horizon=3, level=0.8,
                                 origins=12, seed=seed)
         assert found["shown"] and found["model"].endswith(",A"), found  # seasonal
         covered += found["backtest_covered"]
@@ -52,7 +55,7 @@ def test_the_interval_covers_about_its_level_in_the_backtest():
         errors.append(found["backtest_error"])
         assert found["forecast_low"] < found["forecast"] < found["forecast_high"]
     assert origins == 96
-    assert 0.70 <= covered / origins <= 0.90, covered / origins
+    assert band[0] <= covered / origins <= band[1], covered / origins
     assert 0.01 <= np.median(errors) <= 0.04
 
 

@@ -157,15 +157,25 @@ def _tracked(fitted, y: np.ndarray, trend: bool, seasonal: bool):
         return ETSModel(y, **spec).smooth(fitted.params)
 
 
+def _scale(result, trend: bool, seasonal: bool) -> float:
+    """The error scale of a fit, unbiased for what it estimated from the data: its
+    smoothing parameters and its initial states (level, trend, ``SEASON - 1`` seasonal
+    states; the heuristic takes them from the first seasons of the same months), as
+    Hyndman et al. (2008) and R's ``forecast::ets`` count them. statsmodels' ``mse``
+    divides by the months alone, which on a few years of history makes the interval far
+    too narrow."""
+    k = len(result.params) + 1 + int(trend) + (SEASON - 1 if seasonal else 0)
+    dof = max(int(result.nobs) - k, 1)
+    return float(np.sqrt(result.sse / dof))
+
+
 def _interval(result, horizon: int, level: float, rng: np.random.Generator, floor: float | None,
-              *, last: int | None = None, sigma: float | None = None
-              ) -> tuple[float, float, float]:
+              *, sigma: float, last: int | None = None) -> tuple[float, float, float]:
     """The point forecast of the ``horizon`` months after month ``last`` (default: the last
     month of ``result``) and its interval, from :data:`DRAWS` simulated paths with normal
-    errors of scale ``sigma`` (default: the fit's)."""
-    scale = float(np.sqrt(result.mse)) if sigma is None else sigma
+    errors of scale ``sigma`` (:func:`_scale`)."""
     errors = np.column_stack([np.zeros(horizon),  # the first path: the point forecast
-                              rng.standard_normal((horizon, DRAWS)) * scale])
+                              rng.standard_normal((horizon, DRAWS)) * sigma])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # statsmodels anchors a simulation at the state after month ``anchor``
@@ -248,13 +258,14 @@ def forecast_series(y, *, horizon: int = 3, level: float = 0.8, min_months: int 
         fits = {seasonal: _fit(values, True, seasonal)
                 for seasonal in ((True, False) if seasonal_ok else (False,))}
         seasonal, result = min(fits.items(), key=lambda item: item[1].aicc)
-        point, low, high = _interval(result, horizon, level, rng, floor)
+        point, low, high = _interval(result, horizon, level, rng, floor,
+                                     sigma=_scale(result, True, seasonal))
         # rolling origin: fitted on the months before the first origin, then updated month
         # by month (not refitted, Tashman 2000); each origin forecasts the next months
         first = max(_MIN_FIT[seasonal], n - horizon - origins + 1)
         before = _fit(values[:first], True, seasonal)
         track = _tracked(before, values, True, seasonal)
-        sigma = float(np.sqrt(before.mse))
+        sigma = _scale(before, True, seasonal)
         hits, errors = [], []
         for t in range(first, n - horizon + 1):
             guess, lo, hi = _interval(track, horizon, level, rng, floor, last=t - 1,
