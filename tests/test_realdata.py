@@ -215,6 +215,7 @@ def test_superstore_steps_2_to_5(tmp_path, superstore):
     tiers = pd.read_csv(out / "region_tiers.csv")
     assert len(tiers) == 31 and tiers["tier"].notna().all()
     assert (out / "actions.csv").exists() and (out / "rfm.csv").exists()
+    assert (out / "revenue_bridge.csv").exists() and (out / "forecast.csv").exists()
 
 
 @pytest.mark.kernel
@@ -231,3 +232,4 @@ def test_olist_steps_2_to_5(tmp_path, olist):
     tiers = pd.read_csv(out / "region_tiers.csv")
     assert len(tiers) == 27 and tiers["tier"].notna().all()
     assert (out / "rfm.csv").exists()
+    assert (out / "revenue_bridge.csv").exists() and (out / "forecast.csv").exists()
