@@ -5,17 +5,18 @@ day (``(end - 1 month, end]``, the month before it, ...), from the first window 
 cover whole; a region's series starts at its first month with revenue. It is forecast
 with statsmodels' exponential smoothing state-space model
 (:class:`statsmodels.tsa.exponential_smoothing.ets.ETSModel`, additive errors, a damped
-trend, heuristic initial states): with a 12-month seasonal part too when the history is
-long enough to fit and check one, whichever of the two has the smaller AICc. The
-interval of the next ``horizon`` months' total comes from simulated future paths of the
-fitted model.
+trend, heuristic initial states), with a 12-month seasonal part too when the history is
+long enough to fit and check one, whichever of the two has the smaller AICc.
 
-The model is checked on the history (rolling origin, Tashman 2000): fitted on the months
-before the first of the last ``origins`` origins, then updated month by month with the
-parameters it estimated there, each origin's interval for the following ``horizon``
-months is compared with what happened; the share of windows inside the interval (its
-empirical coverage) is reported next to the nominal level. Refitting at every origin
-would take about ten times longer per region.
+The model is fitted once, on the months before the first of the last ``origins``
+backtest origins, and then run month by month through the whole history with those
+parameters (rolling origin without refitting, Tashman 2000): at each origin it forecasts
+the following ``horizon`` months, and the share of those windows whose actual revenue
+fell inside the interval (its empirical coverage) is reported next to the nominal level;
+its forecast from the period's last month is the one shown, so the model checked is the
+model used. Intervals come from simulated future paths (statsmodels' ``simulate``) with
+an error scale that counts the initial states among what was estimated
+(:func:`_scale`). Refitting at every origin would take about ten times longer per region.
 
 A series too short to fit and check (``short_history``), with too many months without
 revenue (``sparse``) or on which the model fails (``failed``) gets no forecast: the
@@ -134,7 +135,10 @@ def _fit(y: np.ndarray, trend: bool, seasonal: bool):
         warnings.simplefilter("ignore")
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-        result = ETSModel(y, **_spec(trend, seasonal)).fit(disp=False, maxiter=200)
+        # parameters to about 4 digits (L-BFGS-B's factr 1e10; scipy's default 1e7 costs
+        # twice the iterations for digits no forecast needs)
+        result = ETSModel(y, **_spec(trend, seasonal)).fit(disp=False, maxiter=200,
+                                                           factr=1e10)
     if not np.isfinite(result.aicc) or not np.all(np.isfinite(result.params)):
         raise ValueError("the fit did not give finite parameters")
     return result
@@ -253,19 +257,18 @@ def forecast_series(y, *, horizon: int = 3, level: float = 0.8, min_months: int 
     seasonal_ok = n - horizon - _MIN_FIT[True] + 1 >= MIN_ORIGINS
     rng = np.random.default_rng(seed)
     try:
-        # a damped trend, with a seasonal part when the history can fit and check one:
-        # the one with the smaller AICc
-        fits = {seasonal: _fit(values, True, seasonal)
+        # fitted on the months before the first backtest origin: a damped trend, with a
+        # seasonal part when that history can fit one, whichever has the smaller AICc
+        first = max(_MIN_FIT[seasonal_ok], n - horizon - origins + 1)
+        fits = {seasonal: _fit(values[:first], True, seasonal)
                 for seasonal in ((True, False) if seasonal_ok else (False,))}
-        seasonal, result = min(fits.items(), key=lambda item: item[1].aicc)
-        point, low, high = _interval(result, horizon, level, rng, floor,
-                                     sigma=_scale(result, True, seasonal))
-        # rolling origin: fitted on the months before the first origin, then updated month
-        # by month (not refitted, Tashman 2000); each origin forecasts the next months
-        first = max(_MIN_FIT[seasonal], n - horizon - origins + 1)
-        before = _fit(values[:first], True, seasonal)
+        seasonal, before = min(fits.items(), key=lambda item: item[1].aicc)
+        # then updated month by month through the whole history without refitting
+        # (rolling origin, Tashman 2000): each origin forecasts the months after it, and the
+        # last one, at the period's end, is the forecast; the backtest checks this model
         track = _tracked(before, values, True, seasonal)
         sigma = _scale(before, True, seasonal)
+        point, low, high = _interval(track, horizon, level, rng, floor, sigma=sigma)
         hits, errors = [], []
         for t in range(first, n - horizon + 1):
             guess, lo, hi = _interval(track, horizon, level, rng, floor, last=t - 1,
@@ -299,13 +302,21 @@ def region_forecasts(monthly: pd.DataFrame, *, horizon: int = 3, level: float = 
         ``pooled_coverage``), and whether the whole scope has a forecast (``shown``; else
         ``reason_key`` with its series' ``months``, ``zero_months`` and ``min_months``).
     """
+    from threadpoolctl import threadpool_limits
+
+    if TOTAL not in monthly.columns:
+        raise ValueError("monthly revenue needs the column of every customer's total "
+                         "(forecast.TOTAL, as monthly_revenue returns it)")
     rows = []
-    for column in monthly.columns:
-        found = forecast_series(monthly[column].to_numpy(), horizon=horizon, level=level,
-                                min_months=min_months, max_zero_share=max_zero_share,
-                                origins=origins, seed=seed)
-        rows.append({"region": pd.NA if column == TOTAL else column,
-                     "is_total": column == TOTAL, **found})
+    # one BLAS thread: the fits are tiny, and L-BFGS-B's BLAS threads cost five times the
+    # work on a busy 2-core machine (bench/insight_speed.py)
+    with threadpool_limits(limits=1):
+        for column in monthly.columns:
+            found = forecast_series(monthly[column].to_numpy(), horizon=horizon, level=level,
+                                    min_months=min_months, max_zero_share=max_zero_share,
+                                    origins=origins, seed=seed)
+            rows.append({"region": pd.NA if column == TOTAL else column,
+                         "is_total": column == TOTAL, **found})
     table = pd.DataFrame(rows).reindex(columns=FORECAST_COLUMNS)
     table["forecast_change"] = np.where(
         table["shown"].fillna(False).astype(bool) & (table["revenue_year_ago"] > 0),
