@@ -378,6 +378,9 @@ def forecast(tables: dict, audience: Audience) -> str:
                       error=total["backtest_error"])
         if total["backtest_coverage"] < level - 0.1:
             checked += say("forecast_narrow", lang)
+        elif total["backtest_coverage"] >= min(1.0, level + 0.15) and total[
+                "backtest_origins"] >= 8:
+            checked += say("forecast_wide", lang)
         lines.append(checked)
     if note["regions"] > 1:
         if note["regions_shown"]:
