@@ -92,6 +92,14 @@ def test_every_total_agrees_with_its_definition(run):
         notes = _json(folder / "insight_notes.json")
         assert len(rfm) == headline["customers_with_orders"], kind
         assert notes["ltv"]["customers"] == notes["clusters"]["customers"] == len(rfm), kind
+        # the revenue bridge ends on the same net revenue, its regions on the region rows'
+        bridge = pd.read_csv(folder / "revenue_bridge.csv")
+        total = bridge.loc[bridge["is_total"]].iloc[0]
+        assert total["revenue"] == pytest.approx(headline["revenue"]), kind
+        assert total["change"] == pytest.approx(headline["bridge"]["change"]), kind
+        regions = bridge.loc[~bridge["is_total"]].set_index("region")["revenue"]
+        assert regions.to_dict() == pytest.approx(
+            kpis.set_index("region")["revenue"].loc[regions.index].to_dict()), kind
         # step 5: tiers and the executive summary's size finding
         tiers = pd.read_csv(folder / "region_tiers.csv")
         assert float(tiers["revenue"].sum()) == pytest.approx(kpis["revenue"].sum()), kind

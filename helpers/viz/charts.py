@@ -941,6 +941,9 @@ class ChartImage:
     def _repr_png_(self) -> bytes:
         return self.png
 
+    def __repr__(self) -> str:  # the plain-text form of the output: the chart's title
+        return self.alt
+
     def to_html(self) -> str:
         data = base64.b64encode(self.png).decode("ascii")
         return f'<img alt="{escape(self.alt)}" src="data:image/png;base64,{data}">'
