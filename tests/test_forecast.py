@@ -158,3 +158,25 @@ def test_the_forecast_in_plain_words(lang):
     assert short.replace("\\", "").startswith(
         "**No revenue forecast**: only 15 months of revenue history (at least 18" if lang == "en"
         else "**不做收入预测**：收入历史仅 15 个月（拟合模型并用历史检验至少需要 18 个月）")
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("forecast_interval", 80, "less than 1"), ("forecast_min_months", 6, "greater than or equal"),
+    ("forecast_backtest_origins", 2, "greater than or equal"),
+    ("forecast_max_zero_share", 1.5, "less than 1")])
+def test_a_wrong_forecast_setting_names_its_key(tmp_path, key, value, expected):
+    import yaml
+
+    from helpers.config import PROJECT_ROOT, ConfigError, load_config
+
+    config = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text("utf-8"))
+    config["analysis"][key] = value
+    config["paths"]["data"] = str(PROJECT_ROOT / "data" / "sample")
+    path = tmp_path / "workbook.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    with pytest.raises(ConfigError, match=rf"analysis\.{key}: Input should be {expected}"):
+        load_config(path)
+    defaults = load_config(PROJECT_ROOT / "workbook.yaml").analysis
+    assert (defaults.forecast_months, defaults.forecast_interval, defaults.forecast_min_months,
+            defaults.forecast_max_zero_share, defaults.forecast_backtest_origins) == (
+                3, 0.8, 18, 0.25, 8)
