@@ -15,13 +15,19 @@
   without values when the data cannot carry the model (the note says why);
 - ``isolated_customers`` with their profile; ``partner_tiers`` and
   ``partner_summary``;
+- ``revenue_bridge``: why revenue changed from the previous period, per region and for
+  the scope (:func:`helpers.analysis.bridge.bridge`; no rows when the data do not cover
+  the previous period), and ``forecast``: the next ``analysis.forecast_months`` per
+  region and for the scope with its interval and backtest, or why none
+  (:func:`helpers.analysis.forecast.region_forecasts`);
 - ``no_region``: the customers in no row of ``region_kpis``, one line per reason
   (:func:`helpers.analysis.extent.no_region`: an area outside the market's extent
   ``geography.extent``, another country, a place name not resolved, a city unknown in
   a province report; written as ``no_region.csv`` only when not empty): counted in
   the headline's totals, never tiered, a gap or given an action;
 - ``headline`` and ``notes`` (how each result was computed, sample sizes and
-  any fallback; ``extent`` and the headline's ``outside_extent`` when customers
+  any fallback; the headline's ``bridge``: the scope's change and its largest driver;
+  ``extent`` and the headline's ``outside_extent`` when customers
   lie outside the extent, ``no_region`` with customers and revenue per reason when
   any customer is in no region row).
 
@@ -361,9 +367,8 @@ def insight_tables(ctx: Context) -> dict:
         "partners_a": int((tiers["tier"] == "A").sum()) if len(tiers) else 0,
     }
     if notes["bridge"]["shown"]:  # the largest driver of the change (the index's story)
-        headline["bridge"] = {k: notes["bridge"][k] for k in
-                              ("revenue_prev", "change", "driver", "driver_amount",
-                                         "driver_net")}
+        headline["bridge"] = {k: notes["bridge"][k] for k in (
+            "revenue_prev", "change", "driver", "driver_amount", "driver_net")}
     if len(outside):  # counted in the totals above, never tiered or a gap
         headline["outside_extent"] = notes["extent"]
     if len(unplaced):
@@ -435,7 +440,7 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
     topic : str
         A key of :data:`helpers.text.narrative.insight.TOPICS` (``hotspots``,
         ``gaps``, ``isolated``, ``concentration``, ``segments``, ``clusters``,
-        ``lifecycle``, ``ltv``, ``partners``).
+        ``lifecycle``, ``ltv``, ``partners``, ``bridge``, ``forecast``).
 
     Returns
     -------

@@ -388,10 +388,7 @@ def forecast(tables: dict, audience: Audience) -> str:
                              n=note["regions"], unit=audience.unit,
                              covered=note["pooled_covered"], origins=note["pooled_origins"],
                              coverage=note["pooled_coverage"]))
-        else:
-            lines.append(say("forecast_regions_none", lang, n=note["regions"],
-                             unit=audience.unit))
-        thin = _thin_forecasts(table, note, audience)
+        thin = _thin_forecasts(table, note, audience)  # the others, by reason
         if thin:
             lines.append(thin)
     return "\n\n".join(lines)
