@@ -30,6 +30,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
+
+with warnings.catch_warnings():  # statsmodels' own deprecation notices on import
+    warnings.simplefilter("ignore")
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 __all__ = ["FORECAST_COLUMNS", "MIN_ORIGINS", "SEASON", "monthly_revenue", "forecast_series",
            "region_forecasts"]
@@ -91,21 +96,23 @@ def monthly_revenue(orders: pd.DataFrame, end: object, *, first_day: object,
     if len(edges) < 2:
         return pd.DataFrame({TOTAL: pd.Series(dtype=float)}, index=index)
     days = pd.to_datetime(orders["order_date"]).dt.normalize().to_numpy()
-    slot = np.searchsorted(np.asarray(edges, dtype="datetime64[ns]"), days, side="left")
-    inside = (slot >= 1) & (slot < len(edges))
-    frame = pd.DataFrame({"slot": slot[inside] - 1,
-                          "amount": orders["amount"].to_numpy(dtype=float)[inside]})
-    total = frame.groupby("slot")["amount"].sum().reindex(range(len(index)), fill_value=0.0)
-    out = {TOTAL: total.to_numpy()}
+    slot = np.searchsorted(np.asarray(edges, dtype="datetime64[ns]"), days, side="left") - 1
+    inside = (slot >= 0) & (slot < len(index))
+    amount = orders["amount"].to_numpy(dtype=float)
+    months = len(index)
+    out = {TOTAL: np.bincount(slot[inside], weights=amount[inside], minlength=months)}
     if regions is not None:
+        # each order's region through its customer (one lookup per customer, not per line)
+        customer, ids = orders["customer_id"].factorize()
         where = pd.Series(regions).astype("string")
         where.index = where.index.astype("string")
-        frame["region"] = where.reindex(
-            orders["customer_id"].astype("string").to_numpy()[inside]).to_numpy()
-        by = frame.dropna(subset=["region"]).pivot_table(
-            index="slot", columns="region", values="amount", aggfunc="sum", fill_value=0.0)
-        by = by.reindex(range(len(index)), fill_value=0.0)
-        out.update({region: by[region].to_numpy() for region in by.columns})
+        region, names = pd.Series(where.reindex(pd.Index(ids).astype("string")).to_numpy(),
+                                  dtype="string").factorize()
+        line = region[customer]
+        use = inside & (line >= 0)
+        sums = np.bincount(line[use] * months + slot[use], weights=amount[use],
+                           minlength=len(names) * months).reshape(len(names), months)
+        out.update({name: sums[i] for i, name in enumerate(names)})
     return pd.DataFrame(out, index=index)
 
 
@@ -131,10 +138,8 @@ def _name(trend: bool, seasonal: bool) -> str:
 
 def _fit(y: np.ndarray, trend: bool, seasonal: bool):
     """The model fitted on ``y`` (statsmodels' ETSResults)."""
-    with warnings.catch_warnings():  # statsmodels' own deprecation notices and fit notes
+    with warnings.catch_warnings():  # statsmodels' fit notes (convergence, bounds)
         warnings.simplefilter("ignore")
-        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
         # parameters to about 4 digits (L-BFGS-B's factr 1e10; scipy's default 1e7 costs
         # twice the iterations for digits no forecast needs)
         result = ETSModel(y, **_spec(trend, seasonal)).fit(disp=False, maxiter=200,
@@ -148,8 +153,6 @@ def _tracked(fitted, y: np.ndarray, trend: bool, seasonal: bool):
     """``fitted``'s model (its parameters and initial states) run over all of ``y``: its
     state after each month depends only on the months up to it, so a simulation anchored
     there forecasts from that month with the parameters ``fitted`` estimated."""
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
     spec = {**_spec(trend, seasonal), "initialization_method": "known",
             "initial_level": fitted.initial_level}
     if trend:
@@ -302,8 +305,6 @@ def region_forecasts(monthly: pd.DataFrame, *, horizon: int = 3, level: float = 
         ``pooled_coverage``), and whether the whole scope has a forecast (``shown``; else
         ``reason_key`` with its series' ``months``, ``zero_months`` and ``min_months``).
     """
-    from threadpoolctl import threadpool_limits
-
     if TOTAL not in monthly.columns:
         raise ValueError("monthly revenue needs the column of every customer's total "
                          "(forecast.TOTAL, as monthly_revenue returns it)")
