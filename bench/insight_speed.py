@@ -31,8 +31,8 @@ warnings.simplefilter("ignore")
 from collections import defaultdict
 import pandas as pd
 from helpers import context
-from helpers.analysis import (clusters, cohorts, customers, hotspots, isolation, kpis,
-                              lifecycle, ltv, mix, partners, segments)
+from helpers.analysis import (bridge, clusters, cohorts, customers, forecast, hotspots,
+                              isolation, kpis, lifecycle, ltv, mix, partners, segments)
 from helpers.steps import insight
 from helpers.data.prepare import PrepResult
 
@@ -60,7 +60,9 @@ for module, name, label in [
         (lifecycle, "lifecycle", "lifecycle"), (ltv, "customer_ltv", "ltv"),
         (clusters.CustomerClusters, "fit", "clusters"),
         (partners, "partner_tiers", "partners"), (mix, "category_mix", "mix"),
-        (cohorts, "cohort_retention", "cohorts"), (cohorts, "retention_trend", "cohorts")]:
+        (cohorts, "cohort_retention", "cohorts"), (cohorts, "retention_trend", "cohorts"),
+        (bridge, "bridge", "bridge"), (forecast, "monthly_revenue", "forecast"),
+        (forecast, "region_forecasts", "forecast")]:
     timed(module, name, label)
 
 empty = pd.DataFrame()
@@ -83,7 +85,7 @@ print(json.dumps(row))
 """
 
 PARTS = ["kpis", "hotspots", "isolated", "summary", "rfm", "lifecycle", "ltv", "clusters",
-         "partners", "mix", "cohorts"]
+         "partners", "mix", "cohorts", "bridge", "forecast"]
 
 
 def main(argv: list[str] | None = None) -> int:

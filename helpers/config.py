@@ -163,6 +163,15 @@ class Analysis(_Strict):
     mix_rest_index: float = Field(90.0, ge=0)
     cohort_min_customers: int = Field(20, ge=2)
     cohort_min_drop: float = Field(0.05, ge=0, lt=1)
+    # Where revenue is heading (helpers.analysis.forecast): the next forecast_months after
+    # the period, with a forecast_interval prediction interval; a region needs
+    # forecast_min_months of history and at most forecast_max_zero_share months without
+    # revenue; the interval is checked on the last forecast_backtest_origins months.
+    forecast_months: int = Field(3, ge=1, le=12)
+    forecast_interval: float = Field(0.8, gt=0, lt=1)
+    forecast_min_months: int = Field(18, ge=12, le=120)
+    forecast_max_zero_share: float = Field(0.25, ge=0, lt=1)
+    forecast_backtest_origins: int = Field(8, ge=4, le=36)
 
     @model_validator(mode="after")
     def _lifecycle_order(self):

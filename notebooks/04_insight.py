@@ -183,3 +183,30 @@ insight.section(ctx, tables, "cohorts")
 
 # %%
 insight.cohort_chart(ctx, tables);
+
+# %% [markdown] tags=["section-bridge"]
+# ## Why revenue changed: the revenue bridge
+#
+# The change of revenue from the previous period to this one, split by the customers behind
+# it: customers new in this period, customers who bought last period but not this one, and
+# customers who bought in both, buying more or less of the categories they already bought;
+# when the orders carry product categories, what those customers spent on categories they
+# added, minus what they spent on categories they dropped. The parts add up exactly to the
+# change. Growth carried by new customers while last period's customers buy less is
+# acquisition hiding a retention problem.
+
+# %%
+insight.section(ctx, tables, "bridge")
+
+# %% [markdown] tags=["section-forecast"]
+# ## Where revenue is heading: the forecast
+#
+# Revenue of the next months with a prediction interval, from exponential smoothing on the
+# monthly revenue (a damped trend and a yearly season where the history supports them). The
+# interval is checked on the past: fitted at earlier months, how often did it hold the
+# revenue that followed? A coverage well below the nominal level means the interval is too
+# narrow. Regions with too short a history, or too many months without revenue, get no
+# number: the section says so.
+
+# %%
+insight.section(ctx, tables, "forecast")

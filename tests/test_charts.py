@@ -123,6 +123,10 @@ def test_chinese_chart_renders_in_the_cjk_font_without_missing_glyphs(tmp_path, 
 _COHORTS = pd.DataFrame({"cohort": ["2024Q1", "2024Q1", "2024Q1", "2024Q2", "2024Q2"],
                          "quarter": [0, 1, 2, 0, 1], "retention": [1.0, 0.75, 0.5, 1.0, 0.25],
                          "revenue_retention": [1.0, 0.9, 0.4, 1.0, 1.2]})
+#: One row of a revenue bridge: 100 -> 130 (new +50, lost -30, more +20, less -15, mix +5).
+BRIDGE_ROW = {"revenue_prev": 100.0, "from_new": 50.0, "from_lost": -30.0, "from_more": 20.0,
+              "from_less": -15.0, "from_mix": 5.0, "revenue": 130.0, "change": 30.0,
+              "driver": "new"}
 
 
 def _chart_calls(kpis, monthly, lang):
@@ -139,6 +143,7 @@ def _chart_calls(kpis, monthly, lang):
             pd.DataFrame({"amount": [10.0, 100.0, -5.0]}), lang=lang),
         "plot_segment_mix": lambda: plot_segment_mix(segment_table, lang=lang),
         "plot_cohort_retention": lambda: plot_cohort_retention(_COHORTS, lang=lang),
+        "plot_revenue_bridge": lambda: charts.plot_revenue_bridge(BRIDGE_ROW, lang=lang),
     }
 
 
@@ -491,3 +496,28 @@ def test_cohort_heat_map_title_states_the_numbers(value, lang, title):
     cells = [t.get_text() for t in ax.texts]
     assert len(cells) == 3
     plt.close(ax.figure)
+# --- revenue bridge ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_bridge_waterfall_steps_from_one_period_to_the_next(lang):
+    ax = charts.plot_revenue_bridge(BRIDGE_ROW, lang=lang, currency="CNY")
+    bars = sorted(ax.patches, key=lambda b: b.get_x())  # left to right
+    assert len(bars) == 7  # previous, five parts, this period
+    assert [round(b.get_y() + b.get_height(), 6) for b in bars[:1] + bars[-1:]] == [100.0, 130.0]
+    # each part starts where the one before ended: 100 -> 150 -> 120 -> 140 -> 125 -> 130
+    steps = [(round(b.get_y(), 6), round(b.get_y() + b.get_height(), 6)) for b in bars[1:-1]]
+    assert steps == [(100, 150), (120, 150), (120, 140), (125, 140), (125, 130)]
+    assert [b.get_facecolor()[:3] for b in bars[1:3]] == [
+        matplotlib.colors.to_rgb(charts.RISE_COLOR), matplotlib.colors.to_rgb(charts.LINE_COLOR)]
+    title = ax.get_title()
+    assert "+30.0%" in title
+    assert ("new customers (+50 CNY)" in title) if lang == "en" else ("新客户（+50元）" in title)
+    assert ("CNY" in ax.get_ylabel()) if lang == "en" else ("元" in ax.get_ylabel())
+    plt.close(ax.figure)
+    no_mix = charts.plot_revenue_bridge(BRIDGE_ROW, lang=lang, mix=False)
+    assert len(no_mix.patches) == 6
+    plt.close(no_mix.figure)
+    flat = charts.bridge_title({**BRIDGE_ROW, "change": 0.0, "driver": None}, lang)
+    assert flat == ("Revenue unchanged on the previous period" if lang == "en"
+                    else "收入与上期持平")

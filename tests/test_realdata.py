@@ -236,6 +236,7 @@ def test_superstore_steps_2_to_5(tmp_path, superstore):
     shown = _outputs(tmp_path / "04_insight.ipynb")
     assert "3 categories; " in shown and "Customers are grouped by the quarter" in shown
     assert (out / "cross_sell_list.csv").exists()
+    assert (out / "revenue_bridge.csv").exists() and (out / "forecast.csv").exists()
 
 
 @pytest.mark.kernel
@@ -260,3 +261,4 @@ def test_olist_steps_2_to_5(tmp_path, olist):
     # one order per person mostly: cohorts are counted, the sections render
     assert notes["cohorts"]["customers"] > 10_000
     assert "Customers are grouped by the quarter of their first purchase" in shown
+    assert (out / "revenue_bridge.csv").exists() and (out / "forecast.csv").exists()

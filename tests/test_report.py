@@ -514,3 +514,27 @@ def test_write_index_states_the_runs_settings_in_words(tmp_path, lang, parameter
     text = write_index(tmp_path, []).read_text(encoding="utf-8")
     assert said in text
     assert "mask_pii" not in text and "period_end" not in text and "engine" not in text
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_write_index_cites_the_largest_driver_of_the_markets_change(tmp_path, lang):
+    """The front door says why the market's revenue changed: step 4's revenue bridge
+    (``headline.json``'s ``bridge``), its largest driver linked to the bridge's file."""
+    from bs4 import BeautifulSoup
+
+    regions, meta = _market_run(tmp_path, lang)
+    headline = json.loads((tmp_path / "all" / "headline.json").read_text("utf-8"))
+    headline["bridge"] = {"revenue_prev": 415_035_962.0, "change": 11_904_155.0,
+                          "driver": "new", "driver_amount": 20_545_413.0,
+                          "driver_net": 9_007_696.0}
+    (tmp_path / "all" / "headline.json").write_text(json.dumps(headline), encoding="utf-8")
+    story = BeautifulSoup(write_index(tmp_path, regions, meta=meta).read_text("utf-8"),
+                          "html.parser").find(id="market")
+    driver = story.find("p", class_="driver")
+    assert driver.get_text(" ", strip=True) == (
+        "Why revenue changed: +2.9% on the previous period; the largest driver: new customers "
+        "(+20.5 M CNY) ( revenue_bridge.csv )" if lang == "en" else
+        "收入为何变化：较上期 +2.9%；最大驱动因素：新客户（+2,055万元） ( revenue_bridge.csv )")
+    assert driver.find("a")["href"] == "all/revenue_bridge.csv"
+    # no bridge (the data do not cover the previous period): no sentence
+    del headline["bridge"]
+    (tmp_path / "all" / "headline.json").write_text(json.dumps(headline), encoding="utf-8")
+    assert 'class="driver"' not in write_index(tmp_path, regions, meta=meta).read_text("utf-8")

@@ -81,6 +81,15 @@ def check_scope(folder: Path, index: BeautifulSoup, kind: str, lang: str) -> dic
     assert headline["revenue"] == pytest.approx(revenue), kind
     assert read_json(folder / "data_quality.json")["customers_in_scope"] == \
         headline["customers"], kind
+    # the revenue bridge ends on the same net revenue, its regions on the region rows'
+    bridge = pd.read_csv(folder / "revenue_bridge.csv")
+    if len(bridge):  # (none when the previous period is not covered: the words say why)
+        total = bridge.loc[bridge["is_total"]].iloc[0]
+        assert total["revenue"] == pytest.approx(headline["revenue"]), kind
+        assert total["change"] == pytest.approx(headline["bridge"]["change"]), kind
+        rows = bridge.loc[~bridge["is_total"]].set_index("region")["revenue"]
+        assert rows.to_dict() == pytest.approx(
+            kpis.set_index("region")["revenue"].loc[rows.index].to_dict()), kind
     # buying in the period: what the concentration of revenue across customers counts
     concentration = read_json(folder / "concentration.json")
     assert concentration["customers"]["n"] == headline["customers_buying"], kind

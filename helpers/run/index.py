@@ -324,11 +324,29 @@ def _tier_overview(folder: Path, headline: dict, lang: str, text: dict) -> list[
     return out
 
 
+def _driver(headline: dict, slug: str, lang: str, currency: str, text: dict) -> dict | None:
+    """Why the market's revenue changed: its change on the previous period and the largest
+    driver of the revenue bridge (``headline.json``'s ``bridge``, step 4); None without one."""
+    bridge = headline.get("bridge")
+    if not isinstance(bridge, dict) or not isinstance(bridge.get("driver"), str):
+        return None
+    change, before = _number(bridge.get("change")), _number(bridge.get("revenue_prev"))
+    amount = _money(bridge.get("driver_amount"), lang, signed=True)
+    if change is None or amount is None:
+        return None
+    moved = f"{change / before:+.1%}" if before else _money(change, lang, signed=True)
+    return {"text": text["change_driver"].format(
+                change=moved, driver=term("driver", bridge["driver"], lang), amount=amount,
+                currency=currency_name(currency, lang) if currency else ""),
+            "href": _href(f"{slug}/revenue_bridge.csv")}
+
+
 def _story(run_dir: Path, regions: list[dict], lang: str, currency: str, text: dict
            ) -> dict | None:
     """The whole market's story for the first screen; None when the run has no such region.
 
-    Its headline figures (with the population each counts), the executive summary's
+    Its headline figures (with the population each counts), why revenue changed (the
+    revenue bridge's largest driver, :func:`_driver`), the executive summary's
     findings (``executive_summary.json``, written by step 5 in the run's language), the
     recommended moves (the budget's direction from ``budget.json``/``budget.csv`` and the
     first action per tier from ``actions.csv``), and the regions per tier.
@@ -350,6 +368,7 @@ def _story(run_dir: Path, regions: list[dict], lang: str, currency: str, text: d
         "findings": findings,
         "objective": _read_json(folder / "goals.json").get("title") or None,
         "budget": move,
+        "driver": _driver(headline, slug, lang, currency, text),
         "actions": _tier_actions(folder, lang, text),
         "tiers": _tier_overview(folder, headline, lang, text),
         "links": _links(run_dir, market, text, lang),

@@ -20,13 +20,19 @@
   (:func:`helpers.analysis.mix.category_mix`); ``cohorts`` and ``cohort_trend``: cohort
   retention of the scope and its regions and the regions whose newer cohorts retain
   worse (:mod:`helpers.analysis.cohorts`); their notes ``mix`` and ``cohorts``;
+- ``revenue_bridge``: why revenue changed from the previous period, per region and for
+  the scope (:func:`helpers.analysis.bridge.bridge`; no rows when the data do not cover
+  the previous period), and ``forecast``: the next ``analysis.forecast_months`` per
+  region and for the scope with its interval and backtest, or why none
+  (:func:`helpers.analysis.forecast.region_forecasts`);
 - ``no_region``: the customers in no row of ``region_kpis``, one line per reason
   (:func:`helpers.analysis.extent.no_region`: an area outside the market's extent
   ``geography.extent``, another country, a place name not resolved, a city unknown in
   a province report; written as ``no_region.csv`` only when not empty): counted in
   the headline's totals, never tiered, a gap or given an action;
 - ``headline`` and ``notes`` (how each result was computed, sample sizes and
-  any fallback; ``extent`` and the headline's ``outside_extent`` when customers
+  any fallback; the headline's ``bridge``: the scope's change and its largest driver;
+  ``extent`` and the headline's ``outside_extent`` when customers
   lie outside the extent, ``no_region`` with customers and revenue per reason when
   any customer is in no region row).
 
@@ -44,8 +50,10 @@ import pandas as pd
 from IPython.display import Markdown
 
 from helpers.analysis import (
+    bridge,
     clusters,
     customers,
+    forecast,
     gaps,
     hotspots,
     isolation,
@@ -99,6 +107,8 @@ FILES = {
     "category_mix": "category_mix.csv",
     "cohorts": "cohorts.csv",
     "cohort_trend": "cohort_trend.csv",
+    "revenue_bridge": "revenue_bridge.csv",
+    "forecast": "forecast.csv",
 }
 #: Written only when not empty (customers in no region row: outside the market's extent,
 #: abroad, place name not resolved, city unknown).
@@ -176,6 +186,42 @@ def _lifetime_value(ctx: Context, summary: pd.DataFrame, days: pd.DataFrame
         min_calibration_months=a.ltv_min_calibration_months,
         min_holdout_months=a.ltv_min_holdout_months, tolerance=a.ltv_holdout_tolerance,
         interval_draws=a.ltv_interval_draws, interval=a.ltv_interval, seed=a.ltv_seed)
+
+
+def _regions_of(ctx: Context, kpis: pd.DataFrame) -> pd.Series | None:
+    """``customer_id`` -> its region row of ``kpis`` (NA for customers in none)."""
+    level = ctx.scope.sublevel
+    if level not in ctx.customers.columns:
+        return None
+    where = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")[level]
+    return where.where(where.isin(kpis["region"]))
+
+
+def _named(table: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the regions' other names of ``kpis`` (``region_en``, ``region_zh``)."""
+    names = [c for c in ("region_en", "region_zh") if c in kpis.columns]
+    if not names:
+        return table
+    other = kpis.drop_duplicates("region").set_index("region")[names]
+    return table.assign(**{c: table["region"].map(other[c]) for c in names})
+
+
+def _bridge_and_forecast(ctx: Context, kpis: pd.DataFrame) -> tuple[dict, dict]:
+    """Why revenue changed (the bridge from the previous period) and where it is heading
+    (the next months' forecast), per region of ``kpis`` and for the whole scope."""
+    a, p = ctx.config.analysis, ctx.period
+    regions, dates = _regions_of(ctx, kpis), ctx.prep.orders["order_date"]
+    moved, moved_note = bridge.bridge(ctx.orders, p, dates=dates, regions=regions,
+                                      min_coverage=a.min_baseline_coverage)
+    monthly = forecast.monthly_revenue(ctx.orders, p.end, first_day=dates.min(),
+                                       regions=regions)
+    ahead, ahead_note = forecast.region_forecasts(
+        monthly, horizon=a.forecast_months, level=a.forecast_interval,
+        min_months=a.forecast_min_months, max_zero_share=a.forecast_max_zero_share,
+        origins=a.forecast_backtest_origins)
+    ahead_note.update(first_day=p.as_of, last_day=p.end + pd.DateOffset(months=a.forecast_months))
+    return ({"revenue_bridge": _named(moved, kpis), "forecast": _named(ahead, kpis)},
+            {"bridge": moved_note, "forecast": ahead_note})
 
 
 def ltv_shown(tables: dict) -> bool:
@@ -334,6 +380,9 @@ def insight_tables(ctx: Context) -> dict:
     notes["partners"] = partners.tier_balance(tiers, ctx.config.partners.tiers)
 
     tables.update(_mix_and_cohorts(ctx, kpis, notes))
+    found, found_notes = _bridge_and_forecast(ctx, kpis)
+    tables.update(found)
+    notes.update(found_notes)
 
     # Every customer of the report counts in the headline: the region rows plus the
     # customers in no region row (outside the extent, abroad, place not resolved, no city).
@@ -369,6 +418,9 @@ def insight_tables(ctx: Context) -> dict:
         "ltv_12m_total": notes["ltv"].get("total_ltv") if notes["ltv"]["shown"] else None,
         "partners_a": int((tiers["tier"] == "A").sum()) if len(tiers) else 0,
     }
+    if notes["bridge"]["shown"]:  # the largest driver of the change (the index's story)
+        headline["bridge"] = {k: notes["bridge"][k] for k in (
+            "revenue_prev", "change", "driver", "driver_amount", "driver_net")}
     if len(outside):  # counted in the totals above, never tiered or a gap
         headline["outside_extent"] = notes["extent"]
     if len(unplaced):
@@ -441,7 +493,7 @@ def explain(ctx: Context, tables: dict, topic: str) -> str:
     topic : str
         A key of :data:`helpers.text.narrative.insight.TOPICS` (``hotspots``,
         ``gaps``, ``isolated``, ``concentration``, ``segments``, ``clusters``,
-        ``lifecycle``, ``ltv``, ``partners``).
+        ``lifecycle``, ``ltv``, ``partners``, ``bridge``, ``forecast``).
 
     Returns
     -------
@@ -533,6 +585,50 @@ def _ltv_regions(ctx: Context, tables: dict) -> Table | None:
     return ctx.show(tables["ltv_regions"], rows=15, file=FILES["ltv_regions"],
                     shown=["region", "customers", "repeat_customers", "ltv", "ltv_low",
                            "ltv_high"])
+
+
+def _bridge_table(ctx: Context, tables: dict) -> Table | None:
+    """Each region's revenue bridge, largest change first (none when the previous period
+    is not covered: the words say why)."""
+    note = tables["notes"]["bridge"]
+    if not note.get("shown"):
+        return None
+    moved = tables["revenue_bridge"]
+    regions = moved.loc[~moved["is_total"].astype(bool)]
+    parts = [f"from_{p}" for p in bridge.COMPONENTS if note.get("mix") or p != "mix"]
+    return ctx.show(regions, rows=15, file=FILES["revenue_bridge"], terms=["driver"],
+                    shown=["region", "revenue_prev", *parts, "revenue", "change",
+                           "change_pct", "driver"])
+
+
+def _bridge_chart(ctx: Context, tables: dict):
+    """The scope's revenue bridge as a waterfall (None without a bridge)."""
+    from helpers.viz.charts import ChartImage, bridge_title, plot_revenue_bridge
+
+    note = tables["notes"]["bridge"]
+    if not note.get("shown"):
+        return None
+    moved = tables["revenue_bridge"]
+    total = moved.loc[moved["is_total"].astype(bool)].iloc[0]
+    currency = ctx.config.project.currency
+    ax = plot_revenue_bridge(total, lang=ctx.lang, currency=currency,
+                             mix=bool(note.get("mix")))
+    return ChartImage(ax.figure, alt=bridge_title(total, ctx.lang, currency))
+
+
+def _forecast_table(ctx: Context, tables: dict) -> Table | None:
+    """The regions with a forecast of their own (the others are named in the words)."""
+    ahead = tables["forecast"]
+    shown = ahead.loc[~ahead["is_total"].astype(bool) & ahead["shown"].astype(bool)]
+    if not len(shown):
+        return None
+    shown = shown.assign(backtest=[f"{int(c)}/{int(n)}" for c, n in
+                                   zip(shown["backtest_covered"], shown["backtest_origins"],
+                                       strict=True)])
+    return ctx.show(shown, rows=15, file=FILES["forecast"],
+                    shown=["region", "revenue_year_ago", "revenue_recent", "forecast",
+                           "forecast_low", "forecast_high", "forecast_change", "backtest",
+                           "model"])
 
 
 def _partners(ctx: Context, tables: dict) -> Table | None:
@@ -635,6 +731,8 @@ TABLES = {
     "mix_index": _mix_index,
     "cross_sell": _cross_sell,
     "cohort_trend": _cohort_trend,
+    "bridge": _bridge_table,
+    "forecast": _forecast_table,
 }
 
 
@@ -692,4 +790,5 @@ def section(ctx: Context, tables: dict, key: str) -> Blocks:
                          f"{list(SECTION_TABLES)}")
     said = explain(ctx, tables, key) if key in TOPICS else ""
     words = Markdown(said) if said else None
-    return Blocks(words, *(table(ctx, tables, name) for name in SECTION_TABLES[key]))
+    chart = _bridge_chart(ctx, tables) if key == "bridge" else None
+    return Blocks(words, chart, *(table(ctx, tables, name) for name in SECTION_TABLES[key]))

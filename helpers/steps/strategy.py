@@ -35,7 +35,7 @@ from helpers.text.markup import md_text
 from helpers.text.narrative.budget import budget_notes, budget_reasons
 from helpers.text.narrative.notes import warning_texts
 from helpers.text.narrative.summary import findings
-from helpers.text.narrative.tiers import partner_balance, with_tier_reasons
+from helpers.text.narrative.tiers import partner_balance, tier_outlook, with_tier_reasons
 from helpers.text.tables import export_sheet
 
 __all__ = [
@@ -117,6 +117,8 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
         "notes": notes,
         # step 4's check of the partner tiers (one tier holding most partners)
         "partner_balance": (insight.get("notes") or {}).get("partners"),
+        # where the emerging and declining regions are heading (step 4's forecast, bridge)
+        "outlook": tier_outlook(tiers, insight, audience(ctx)),
     }
     tables["summary"] = executive_summary(ctx, insight, tables)
     return tables
@@ -418,6 +420,8 @@ def tiers_section(ctx: Context, tables: dict) -> Blocks:
         coverage = tiers["baseline_coverage"].dropna()
         intro += "\n\n" + say("tiers_no_growth", ctx.lang,
                                 coverage=float(coverage.iloc[0]) if len(coverage) else 0.0)
+    if tables.get("outlook"):
+        intro += "\n\n" + tables["outlook"]
     order = tiers["tier"].map({t: i for i, t in enumerate(TIERS)})
     shown = tiers.assign(_o=order).sort_values(["_o", "revenue"], ascending=[True, False],
                                                kind="mergesort")

@@ -12,12 +12,18 @@ text: a ``$`` in a region name never switches on mathtext
 
 from __future__ import annotations
 
+import base64
+import io
+import textwrap
+from html import escape
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from helpers.analysis.bridge import COMPONENTS
 from helpers.analysis.concentration import concentration, lorenz
 from helpers.analysis.segments import SEGMENTS
 from helpers.text.format import (
@@ -882,3 +888,117 @@ def plot_cohort_retention(
     else:
         ax.set_title(label(value, lang))
     return ax
+
+
+# --------------------------------------------------------------------------- step 4
+
+#: The bars of a revenue bridge that add and that take away.
+RISE_COLOR = "#2ca02c"
+
+
+def _signed_money(amount: float, lang: str, currency: str) -> str:
+    """``+20.5 M CNY``, ``-1,150万元``: a change in a chart sentence."""
+    shown = money_text(amount, lang, currency)
+    return shown if amount < 0 or shown.startswith("0") else "+" + shown
+
+
+def bridge_title(row, lang: str = "en", currency: str = "CNY") -> str:
+    """A revenue bridge's title from its numbers: the change on the previous period (in
+    % when there was revenue before) and the largest driver with its amount."""
+    change = float(row["change"])
+    driver = row.get("driver")
+    if change == 0 or not isinstance(driver, str):
+        return _chart("bridge_flat", lang)
+    prev = float(row["revenue_prev"])
+    moved = f"{change / prev:+.1%}" if prev > 0 else _signed_money(change, lang, currency)
+    return _chart("bridge_title", lang, change=moved, driver=term("driver", driver, lang),
+                  amount=_signed_money(float(row[f"from_{driver}"]), lang, currency))
+
+
+def plot_revenue_bridge(row, *, lang: str = "en", currency: str = "CNY", mix: bool = True,
+                        ax: Axes | None = None) -> Axes:
+    """Waterfall of a revenue bridge: the previous period's revenue, each part of the
+    change (green adds, red takes away), this period's revenue.
+
+    Parameters
+    ----------
+    row : mapping or Series
+        One row of :func:`helpers.analysis.bridge.revenue_bridge` (``revenue_prev``,
+        ``from_new`` ... ``from_mix``, ``revenue``, ``change``, ``driver``).
+    lang, currency : str
+        Report language and ``project.currency`` (named on the money axis).
+    mix : bool
+        Whether to draw the mix part (only when the orders carry categories).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+        The title states the change and its largest driver (:func:`bridge_title`). When the
+        parts are small against the totals the axis starts above 0 and says where.
+    """
+    parts = [p for p in COMPONENTS if mix or p != "mix"]
+    ax = _axes(ax, (9, 4.8))
+    start, end = float(row["revenue_prev"]), float(row["revenue"])
+    level, bars = start, []
+    for part in parts:
+        amount = float(row[f"from_{part}"])
+        bars.append((part, min(level, level + amount), abs(amount), amount))
+        level += amount
+    positions = np.arange(len(parts) + 2)
+    ax.bar(positions[0], start, color=OTHERS_COLOR)
+    ax.bar(positions[-1], end, color=MAIN_COLOR)
+    for x, (_part, bottom, height, amount) in zip(positions[1:-1], bars, strict=True):
+        ax.bar(x, height, bottom=bottom, color=RISE_COLOR if amount >= 0 else LINE_COLOR)
+    running = np.cumsum([start] + [b[3] for b in bars])
+    for x in positions[:-1]:  # the steps joined by a thin line
+        ax.plot([x + 0.4, x + 0.6], [running[x], running[x]], color="grey", linewidth=0.8)
+    top = max(start, end, float(running.max()))
+    low = min(float(running.min()), start, end)
+    spread = top - low
+    floor = 0.0
+    if top > 0 and spread < 0.5 * top:  # zoom in: the parts would be slivers on a 0 axis
+        floor = max(0.0, low - 1.5 * max(spread, 0.02 * top))
+    ax.set_ylim(floor, top + 0.12 * (top - floor))
+    for x, value, y in [(positions[0], start, start), (positions[-1], end, end),
+                        *[(x, b[3], b[1] + b[2]) for x, b in zip(positions[1:-1], bars,
+                                                                    strict=True)]]:
+        shown = format_money(value, lang, signed=x not in (positions[0], positions[-1]))
+        ax.annotate(shown, (x, y), xytext=(0, 3), textcoords="offset points", ha="center",
+                    va="bottom", fontsize="small")
+    names = [label("bridge_start", lang), *[term("driver", p, lang) for p in parts],
+             label("bridge_end", lang)]
+    width = 14 if lang_code(lang) == "en" else 8
+    ax.set_xticks(positions, labels=[chart_text("\n".join(textwrap.wrap(n, width)) or n)
+                                     for n in names], fontsize="small")
+    money_axis(ax.yaxis, "revenue", top, lang, currency)
+    if floor > 0:
+        ax.text(0.01, 0.98, _chart("bridge_axis_from", lang,
+                                   amount=money_text(floor, lang, currency)),
+                transform=ax.transAxes, ha="left", va="top", fontsize="x-small",
+                color="dimgrey")
+    ax.set_title(bridge_title(row, lang, currency))
+    return ax
+
+
+class ChartImage:
+    """A drawn chart as one part of a report section (:class:`helpers.context.Blocks`):
+    shown as a PNG in a notebook and as an ``<img>`` in :meth:`to_html`; the figure is
+    closed once drawn (no second copy at the end of the cell)."""
+
+    def __init__(self, figure, *, alt: str = "") -> None:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        plt.close(figure)
+        self.png = buffer.getvalue()
+        self.alt = alt
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def __repr__(self) -> str:  # the plain-text form of the output: the chart's title
+        return self.alt
+
+    def to_html(self) -> str:
+        data = base64.b64encode(self.png).decode("ascii")
+        return f'<img alt="{escape(self.alt)}" src="data:image/png;base64,{data}">'

@@ -18,6 +18,8 @@ from helpers.text.markup import md_text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.notes import (
     baseline_reason,
+    bridge_reason,
+    forecast_reason,
     hotspot_reason,
     isolation_method,
     isolation_reason,
@@ -289,6 +291,118 @@ def ltv(tables: dict, audience: Audience) -> str:
     if corr is not None and abs(corr) > 0.3:
         result += say("ltv_correlated", lang, corr=corr)
     return result
+
+
+def _bridge_driver(row: Mapping, lang: str) -> tuple[str, float, str]:
+    """The largest driver of a bridge row in words, with its net when a part offsets it."""
+    driver = row["driver"]
+    amount = row[f"from_{driver}"]
+    other = {"new": "lost", "lost": "new", "more": "less", "less": "more"}.get(driver)
+    net = (say("bridge_driver_net", lang, other=term("driver", other, lang),
+               net=row["driver_net"])
+           if other and row[f"from_{other}"] != 0 else "")
+    return term("driver", driver, lang), amount, net
+
+
+@_topic("bridge")
+def bridge(tables: dict, audience: Audience) -> str:
+    """Why revenue changed: the bridge from the previous period, its largest driver, the
+    regions that moved most and those growing from new customers while the others fade;
+    or why there is none."""
+    note, lang, money = tables["notes"]["bridge"], audience.lang, audience.money
+    if not note.get("shown"):
+        return say("bridge_not_shown", lang, reason=md_text(bridge_reason(note, lang)))
+    table = tables["revenue_bridge"]
+    total = table.loc[table["is_total"].astype(bool)].iloc[0]
+    pct = (say("bridge_pct", lang, pct=total["change_pct"])
+           if pd.notna(total["change_pct"]) else "")
+    lines = [say("bridge_total", lang, prev=total["revenue_prev"], now=total["revenue"],
+                 change=total["change"], pct=pct, currency=money,
+                 prev_period=note["previous"]["period"], period=note["period"])]
+    mix = say("bridge_mix", lang, mix=total["from_mix"]) if note.get("mix") else ""
+    lines.append(say("bridge_parts", lang, new=total["from_new"], lost=total["from_lost"],
+                     more=total["from_more"], less=total["from_less"], mix=mix)
+                 + " " * (lang_code(lang) == "en") + say("bridge_meaning", lang))
+    if isinstance(total["driver"], str):
+        driver, amount, net = _bridge_driver(total, lang)
+        lines.append(say("bridge_driver", lang, driver=driver, amount=amount, net=net,
+                         currency=money))
+    regions = table.loc[~table["is_total"].astype(bool)]
+    if len(regions) > 1:
+        top = regions.reindex(regions["change"].abs().sort_values(ascending=False).index).head(3)
+        items = [say("bridge_region_item", lang, name=md_text(str(name)), change=row["change"],
+                     driver=term("driver", row["driver"], lang))
+                 for name, row in zip(region_label(top, lang), top.to_dict("records"),
+                                      strict=True) if isinstance(row["driver"], str)]
+        if items:
+            lines.append(say("bridge_regions", lang, unit=audience.unit, items=join(items, lang)))
+    eroding = regions.loc[regions["eroding"].astype(bool)]
+    growing = int((regions["change"] > 0).sum())
+    if len(eroding) >= 4 and len(eroding) >= 0.75 * growing and total["revenue_prev"] > 0:
+        # the market's way of buying (few customers come back), not a regional problem
+        lines.append(say("bridge_base_market", lang, n=len(eroding), growing=growing,
+                         unit=audience.unit, base=total["base_change"] / total["revenue_prev"]))
+    elif len(eroding):
+        worst = eroding.assign(_r=eroding["base_change"] / eroding["revenue_prev"])
+        lines.append(say("bridge_new_hides_losses", lang,
+                         names=md_text(name_list(worst.sort_values("_r"), lang))))
+    return "\n\n".join(lines)
+
+
+def _thin_forecasts(table: pd.DataFrame, note: Mapping, audience: Audience) -> str:
+    """The regions without a forecast of their own, by reason."""
+    lang = audience.lang
+    thin = table.loc[~table["is_total"].astype(bool) & ~table["shown"].astype(bool)]
+    parts = []
+    for key, group in thin.groupby("reason_key", sort=False):
+        parts.append(say(f"forecast_thin_{key}", lang, n=len(group), unit=audience.unit,
+                         min=note["min_months"], share=note["max_zero_share"], names=md_text(name_list(group, lang))))
+    return say("forecast_thin", lang, parts=join(parts, lang, clauses=True)) if parts else ""
+
+
+@_topic("forecast")
+def forecast(tables: dict, audience: Audience) -> str:
+    """Where revenue is heading: the next months' forecast with its interval and how that
+    interval did on the history; the regions with too little history; or why none."""
+    from helpers.analysis.forecast import DRAWS
+
+    note, lang, money = tables["notes"]["forecast"], audience.lang, audience.money
+    table = tables["forecast"]
+    if not note.get("shown"):
+        lines = [say("forecast_not_shown", lang, reason=md_text(forecast_reason(note, lang)))]
+    else:
+        total = table.loc[table["is_total"].astype(bool)].iloc[0]
+        window = f"{pd.Timestamp(note['first_day']):%Y-%m-%d} – {pd.Timestamp(note['last_day']):%Y-%m-%d}"
+        year_ago = (say("forecast_year_ago", lang, amount=total["revenue_year_ago"],
+                        change=total["forecast_change"])
+                    if pd.notna(total["forecast_change"]) else "")
+        level = note["interval"]
+        lines = [say("forecast_total", lang, months=note["horizon"], window=window,
+                     forecast=total["forecast"], low=total["forecast_low"],
+                     high=total["forecast_high"], level=level, currency=money,
+                     year_ago=year_ago)
+                 + " " * (lang_code(lang) == "en")
+                 + say("forecast_method", lang, model=total["model"], draws=DRAWS)]
+        checked = say("forecast_backtest", lang, origins=int(total["backtest_origins"]),
+                      months=note["horizon"], covered=int(total["backtest_covered"]),
+                      coverage=total["backtest_coverage"], level=level,
+                      error=total["backtest_error"])
+        if total["backtest_coverage"] < level - 0.1:
+            checked += say("forecast_narrow", lang)
+        elif total["backtest_coverage"] >= min(1.0, level + 0.15) and total[
+                "backtest_origins"] >= 8:
+            checked += say("forecast_wide", lang)
+        lines.append(checked)
+    if note["regions"] > 1:
+        if note["regions_shown"]:
+            lines.append(say("forecast_regions", lang, shown=note["regions_shown"],
+                             n=note["regions"], unit=audience.unit,
+                             covered=note["pooled_covered"], origins=note["pooled_origins"],
+                             coverage=note["pooled_coverage"]))
+        thin = _thin_forecasts(table, note, audience)  # the others, by reason
+        if thin:
+            lines.append(thin)
+    return "\n\n".join(lines)
 
 
 @_topic("partners")

@@ -23,6 +23,8 @@ __all__ = [
     "isolation_method",
     "isolation_reason",
     "ltv_reason",
+    "bridge_reason",
+    "forecast_reason",
     "rfm_statements",
     "warning_texts",
     "note_texts",
@@ -153,6 +155,27 @@ def warning_texts(warnings, lang: str = "en") -> list[str]:
             for w in warnings]
 
 
+def bridge_reason(note: Mapping, lang: str = "en") -> str:
+    """Why there is no revenue bridge (:func:`helpers.analysis.bridge.bridge`: the data
+    do not cover the previous period)."""
+    return baseline_reason(note["previous"], lang)
+
+
+def forecast_reason(found: Mapping, lang: str = "en") -> str:
+    """Why a series has no forecast (``reason_key`` of
+    :func:`helpers.analysis.forecast.forecast_series`), with its numbers."""
+    key = found["reason_key"]
+    if key == "short_history":
+        return _note("forecast_short_history", lang, months=int(found["months"]),
+                     min=int(found["min_months"]))
+    if key == "sparse":
+        return _note("forecast_sparse", lang, zeros=int(found["zero_months"]),
+                     months=int(found["months"]), share=found["max_zero_share"])
+    if key == "failed":
+        return _note("forecast_failed", lang)
+    raise ValueError(f"unknown forecast reason {key!r}")
+
+
 def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
     """Step 4's notes with their English sentences beside the keys, as ``insight_notes.json``
     holds them.
@@ -171,10 +194,14 @@ def note_texts(notes: Mapping[str, Mapping]) -> dict[str, dict]:
         ``description`` (the neighbours), ``reason``, ``note`` (regions left out),
         ``scope``; ``gaps``: ``reason``, ``scope``, ``inputs`` (population only); ``isolation``: ``method``,
         ``reason``; ``segments``: ``statements`` (what RFM cannot tell apart); ``ltv``:
-        ``reason``, ``gammagamma_fallback``; ``extent`` and ``no_region``: ``text`` (the
+        ``reason``, ``gammagamma_fallback``; ``bridge`` and ``forecast``: ``reason``; ``extent``
+        and ``no_region``: ``text`` (the
         areas outside the market; the customers in no region row by reason).
     """
     out = {topic: dict(note) for topic, note in notes.items()}
+    for topic, why in (("bridge", bridge_reason), ("forecast", forecast_reason)):
+        if topic in out and out[topic].get("reason_key"):
+            out[topic]["reason"] = why(out[topic])
     growth = out.get("growth")
     if growth is not None:
         for window in ("yoy", "recent"):

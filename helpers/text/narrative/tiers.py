@@ -19,7 +19,7 @@ from helpers.text.lookup import say, text
 from helpers.text.narrative.audience import Audience
 
 __all__ = ["tier_reason", "tier_reasons", "with_tier_reasons", "partner_reasons", "partner_balance",
-           "with_partner_reasons"]
+           "with_partner_reasons", "tier_outlook"]
 
 
 def _pct(value: float) -> str:
@@ -229,3 +229,70 @@ def partner_balance(note: Mapping | None, lang: str = "en") -> str:
         text_ += say("partners_suggest", lang, a=suggested["A"], b=suggested["B"],
                      sa=shares["A"], sb=shares["B"], sc=shares["C"])
     return text_
+
+
+def tier_outlook(tiers: pd.DataFrame, insight: Mapping, audience: Audience,
+                 limit: int = 3) -> str:
+    """Where the emerging and declining regions are heading: step 4's forecast of each
+    (or why there is none) and, for a region that moved, the largest driver of its change
+    on the previous period (the revenue bridge). Empty when neither tier has a region or
+    step 4 has no forecast table.
+
+    Parameters
+    ----------
+    tiers : DataFrame
+        Step 5's region tiers (``region``, ``region_en``, ``tier``, ``growth_yoy``).
+    insight : mapping
+        Step 4's tables: ``forecast``, ``revenue_bridge`` and ``notes`` (``forecast``).
+    audience : Audience
+    limit : int
+        At most this many regions per tier (the fastest growing, the fastest falling).
+    """
+    from helpers.text.format import format_money
+    from helpers.text.lookup import region_label, term
+    from helpers.text.markup import md_text
+    from helpers.text.narrative.notes import forecast_reason
+
+    ahead, note = insight.get("forecast"), (insight.get("notes") or {}).get("forecast")
+    if ahead is None or not note or not len(tiers):
+        return ""
+    lang = audience.lang
+    ahead = ahead.loc[~ahead["is_total"].astype(bool)].set_index("region")
+    moved = insight.get("revenue_bridge")
+    moved = (moved.loc[~moved["is_total"].astype(bool)].set_index("region")
+             if moved is not None and len(moved) else None)
+    chosen = pd.concat([
+        tiers.loc[tiers["tier"] == "emerging"].sort_values("growth_yoy", ascending=False),
+        tiers.loc[tiers["tier"] == "declining"].sort_values("growth_yoy")]) if len(tiers) else tiers
+    chosen = chosen.groupby("tier", sort=False).head(limit)
+    items = []
+    for name, row in zip(region_label(chosen, lang), chosen.to_dict("records"), strict=True):
+        region = row["region"]
+        driver = ""
+        if moved is not None and region in moved.index and isinstance(
+                moved.loc[region, "driver"], str):
+            driver = say("outlook_driver", lang, currency=audience.money,
+                         change=format_money(moved.loc[region, "change"], lang, signed=True),
+                         driver=term("driver", moved.loc[region, "driver"], lang))
+        found = ahead.loc[region] if region in ahead.index else None
+        head = {"name": md_text(str(name)), "tier": term("tier", row["tier"], lang)}
+        if found is None:
+            continue
+        if not bool(found["shown"]):
+            items.append(say("outlook_no_forecast", lang, **head, driver=driver,
+                             reason=md_text(forecast_reason(
+                                 {**found.to_dict(), "min_months": note["min_months"],
+                                  "max_zero_share": note["max_zero_share"]}, lang))))
+            continue
+        year_ago = (say("outlook_year_ago", lang, change=found["forecast_change"])
+                    if pd.notna(found["forecast_change"]) else "")
+        items.append(say("outlook_item", lang, **head, months=note["horizon"],
+                         forecast=format_money(found["forecast"], lang),
+                         low=format_money(found["forecast_low"], lang),
+                         high=format_money(found["forecast_high"], lang),
+                         level=note["interval"], currency=audience.money,
+                         year_ago=year_ago, driver=driver))
+    if not items:
+        return ""
+    return say("outlook_intro", lang, unit=audience.unit) + "\n\n" + "\n".join(
+        f"- {item}" for item in items)
