@@ -158,7 +158,7 @@ def test_the_bridge_in_plain_words(lang):
                 "again: +20)") in said
         assert "Growth from new customers while last period's customers bring less: north." in said
     else:
-        assert "最大驱动因素：**新客户**（+100 元；扣除未再购买的客户后净额 +20）" in said
+        assert "最大驱动因素：**新客户**（+100元；扣除未再购买的客户后净额 +20）" in said
         assert "依靠新客户增长、而上期客户贡献减少的地区：north。" in said
     export = pd.Series(pd.to_datetime(["2024-10-01", "2025-12-31"]))
     thin = _words(HAND, WHERE, lang, dates=export)
