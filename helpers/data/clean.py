@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 # space and joiners, direction marks and embeddings, word joiner, byte-order mark.
 INVISIBLE = "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
 INT_COLUMNS = ("headcount", "sales_staff", "tech_staff", "product_tier_count", "quantity")
-FLOAT_COLUMNS = ("registered_capital", "years_active", "typical_order_value", "lat", "lon")
+FLOAT_COLUMNS = ("registered_capital", "years_active", "typical_order_value", "lat", "lon",
+                 "discount", "list_price")
 DATE_COLUMNS = ("signup_date", "order_date")
 ID_COLUMNS = ("customer_id", "order_id", "sales_rep_id")
 # Formats tried, in order, when a date column has none configured.

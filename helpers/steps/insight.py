@@ -39,6 +39,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from helpers.analysis import (
+    buying,
     clusters,
     customers,
     gaps,
@@ -47,6 +48,7 @@ from helpers.analysis import (
     lifecycle,
     ltv,
     partners,
+    profiles,
     roi,
     segments,
 )
@@ -86,6 +88,10 @@ FILES = {
     "isolated_customers": "isolated_customers.csv",
     "partner_tiers": "partner_tiers.csv",
     "partner_summary": "partner_summary.csv",
+    # who the customers are and how they buy (_buyers)
+    "profile_mix": "profile_mix.csv", "profile_value": "profile_value.csv",
+    "buying": "buying.csv", "seasonality": "seasonality.csv", "weekdays": "weekdays.csv",
+    "discount_bands": "discount_bands.csv", "discount_regions": "discount_regions.csv",
 }
 #: Written only when not empty (customers in no region row: outside the market's extent,
 #: abroad, place name not resolved, city unknown).
@@ -281,6 +287,7 @@ def insight_tables(ctx: Context) -> dict:
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
     notes["partners"] = partners.tier_balance(tiers, ctx.config.partners.tiers)
+    tables.update(_buyers(ctx, kpis, by_customer, days, notes))
 
     # Every customer of the report counts in the headline: the region rows plus the
     # customers in no region row (outside the extent, abroad, place not resolved, no city).
@@ -323,6 +330,59 @@ def insight_tables(ctx: Context) -> dict:
     tables["headline"] = headline
     tables["notes"] = note_texts(notes)  # keys and numbers, and the English the file holds
     return tables
+
+
+def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataFrame,
+            notes: dict) -> dict:
+    """Who the customers are (:mod:`helpers.analysis.profiles`) and how they buy
+    (:mod:`helpers.analysis.buying`), per region of the report; their notes go to ``notes``
+    (``profiles``, ``buying``, ``seasonality``, ``weekdays``, ``discount``)."""
+    a, level, market, p = ctx.config.analysis, ctx.scope.sublevel, ctx.scope.name, ctx.period
+    people = ctx.customers.drop_duplicates("customer_id")
+    regions = (people.set_index("customer_id")[level] if level in people
+               else pd.Series(pd.NA, index=people["customer_id"], dtype="string"))
+    regions = regions.where(regions.isin(kpis["region"]))  # rows of region_kpis only
+    # the market a province is compared with is the whole market (as for hot spots and gaps)
+    reference = ctx.prep.customers if ctx.benchmark is not None else ctx.customers
+    attributes, left_out = profiles.profile_attributes(people, a.profile_attributes)
+    options = {"max_values": a.profile_max_values, "alpha": a.profile_alpha}
+    frame = people.assign(**{level: regions.to_numpy()})
+    out = {"profile_mix": profiles.attribute_mix(frame, reference.drop_duplicates("customer_id"),
+                                                 level=level, attributes=attributes,
+                                                 **options),
+           "profile_value": profiles.value_by_attribute(
+               frame, revenue, level=level, attributes=attributes, market=market,
+               top_share=a.profile_top_share, **options)}
+    notes["profiles"] = {"attributes": attributes, "left_out": left_out,
+                         "customers": int(len(people)), "buyers": int((revenue > 0).sum()),
+                         "top_share": a.profile_top_share, "alpha": a.profile_alpha,
+                         **({} if attributes else {"reason_key": "no_attributes"})}
+    lines = ctx.period_orders
+    column = level if level == "province" else None    # orders carry their customer's
+    orders = buying.period_orders(lines, regions, column)
+    out["buying"] = buying.buying_summary(days, orders, regions, start=p.first_day,
+                                          market=market, min_count=a.buying_min_count)
+    repeat = int((days.loc[days["day"] >= p.first_day, "gap_days"].notna()).sum())
+    notes["buying"] = {"orders": int(len(orders)), "buyers": int(out["buying"]["buyers"].iloc[0])
+                       if len(out["buying"]) else 0, "intervals": repeat,
+                       "min_count": a.buying_min_count,
+                       **({"reason_key": "no_orders"} if not len(orders) else
+                          {"reason_key": "no_repeat"} if not repeat else {})}
+    grid = buying.monthly_revenue_grid(ctx.orders, regions, data_start=ctx.prep.orders[
+        "order_date"].min(), as_of=p.as_of, market=market, max_months=a.seasonality_max_months,
+        column=column)
+    out["seasonality"] = buying.seasonality(grid, min_months=a.seasonality_min_months,
+                                            alpha=a.profile_alpha)
+    notes["seasonality"] = {"months": int(len(grid)), "min_months": a.seasonality_min_months,
+                            "first": str(grid.index[0]) if len(grid) else None,
+                            "last": str(grid.index[-1]) if len(grid) else None}
+    out["weekdays"] = buying.weekdays(orders, market=market, alpha=a.profile_alpha)
+    stamps = lines["order_date"].to_numpy().astype("datetime64[ns]").view(np.int64)
+    notes["weekdays"] = {"has_time": bool((stamps % 86_400_000_000_000 != 0).any()),
+                         "orders": int(len(orders))}
+    out["discount_bands"], out["discount_regions"], notes["discount"] = buying.discounts(
+        lines, regions, market=market, min_count=a.buying_min_count, column=column)
+    return out
 
 
 def save_insight(ctx: Context, tables: dict) -> None:
