@@ -68,7 +68,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "03": ("revenue_by_region", "concentration", "customers_vs_revenue", "trend",
            "order_values", "segment_mix", "region_map", "customer_map"),
     "04": ("region_kpis", "hotspots", "gaps", "isolated", "concentration", "segments",
-           "clusters", "lifecycle", "ltv", "partners"),
+           "clusters", "lifecycle", "ltv", "partners", "profiles", "buying", "seasonality",
+           "discounts"),
     "05": ("tiers", "playbook", "budget", "customers", "partners", "monitoring"),
 }
 

@@ -99,9 +99,13 @@ def _quantiles(values: np.ndarray, groups: pd.Categorical, qs: Sequence[float],
     labels = [market, *groups.categories]
     both_codes = np.concatenate([np.zeros(len(values), np.int64), codes[codes >= 0] + 1])
     both = pd.Series(np.concatenate([values, values[codes >= 0]]))
+    columns = [f"{prefix}_{n}" for n in names]
+    if not len(values):
+        return pd.DataFrame({**dict.fromkeys(columns, [np.nan]), f"{prefix}_count": [0],
+                             f"{prefix}_mean": [np.nan]}, index=[market])
     by = both.groupby(both_codes, sort=True)
     out = by.quantile(list(qs)).unstack()
-    out.columns = [f"{prefix}_{n}" for n in names]
+    out.columns = columns
     out[f"{prefix}_count"] = by.size()
     out[f"{prefix}_mean"] = by.mean()
     out.index = [labels[i] for i in out.index]

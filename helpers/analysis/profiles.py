@@ -42,9 +42,9 @@ PROFILE_ATTRIBUTES = ("channel", "industry", "company_size", "business_model",
 #: The value standing for every value beyond the ``max_values`` most frequent.
 OTHER = "(other)"
 
-MIX_COLUMNS = ["region", "attribute", "value", "customers", "known", "share",
-               "market_customers", "market_known", "market_share", "share_index", "p", "p_adj",
-               "significant"]
+MIX_COLUMNS = ["region", "attribute", "value", "customers", "known", "share_in_region",
+               "market_customers", "market_known", "share_in_market", "share_index", "p",
+               "p_adj", "significant"]
 VALUE_COLUMNS = ["group", "region", "attribute", "value", "buyers", "revenue",
                  "mean_revenue", "mean_low", "mean_high", "top_customers", "top_share",
                  "buyer_share", "top_index", "p", "p_adj", "significant"]
@@ -137,8 +137,9 @@ def attribute_mix(customers: pd.DataFrame, reference: pd.DataFrame, *, level: st
     -------
     DataFrame
         :data:`MIX_COLUMNS`: ``customers`` with the value in the region, ``known`` the
-        region's customers whose attribute is known, ``share`` = customers / known,
-        ``market_*`` the same in the market, ``share_index`` = share / market_share x 100,
+        region's customers whose attribute is known, ``share_in_region`` = customers /
+        known, ``market_customers``, ``market_known`` and ``share_in_market`` the same in
+        the market, ``share_index`` = share_in_region / share_in_market x 100,
         ``p`` (NaN: too few for a test), ``p_adj`` (Benjamini-Hochberg over every row),
         ``significant`` (p_adj < alpha).
     """
@@ -164,14 +165,15 @@ def attribute_mix(customers: pd.DataFrame, reference: pd.DataFrame, *, level: st
                               "market_known": int(market_counts.sum())})
         parts.append(frame)
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=float if c in ("share", "market_share",
-                                                               "share_index", "p", "p_adj")
-                                          else object) for c in MIX_COLUMNS})
+        return pd.DataFrame({c: pd.Series(dtype=float if c in (
+            "share_in_region", "share_in_market", "share_index", "p", "p_adj") else object)
+            for c in MIX_COLUMNS})
     out = pd.concat(parts, ignore_index=True)
     out = out.loc[out["known"] > 0].reset_index(drop=True)
-    out["share"] = out["customers"] / out["known"]
-    out["market_share"] = out["market_customers"] / out["market_known"]
-    out["share_index"] = 100 * out["share"] / out["market_share"].where(out["market_share"] > 0)
+    out["share_in_region"] = out["customers"] / out["known"]
+    out["share_in_market"] = out["market_customers"] / out["market_known"]
+    out["share_index"] = 100 * out["share_in_region"] / out["share_in_market"].where(
+        out["share_in_market"] > 0)
     out["p"] = two_by_two(out["customers"], out["known"], out["market_customers"],
                           out["market_known"], min_expected=min_expected)
     out["p_adj"] = bh_adjust(out["p"])

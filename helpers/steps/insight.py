@@ -353,7 +353,8 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
            "profile_value": profiles.value_by_attribute(
                frame, revenue, level=level, attributes=attributes, market=market,
                top_share=a.profile_top_share, **options)}
-    notes["profiles"] = {"attributes": attributes, "left_out": left_out,
+    notes["profiles"] = {"attributes": attributes, "left_out": left_out, "market": market,
+                         "reference": "market" if level == "province" else "scope",
                          "customers": int(len(people)), "buyers": int((revenue > 0).sum()),
                          "top_share": a.profile_top_share, "alpha": a.profile_alpha,
                          **({} if attributes else {"reason_key": "no_attributes"})}
@@ -382,6 +383,13 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
                          "orders": int(len(orders))}
     out["discount_bands"], out["discount_regions"], notes["discount"] = buying.discounts(
         lines, regions, market=market, min_count=a.buying_min_count, column=column)
+    english = kpis.set_index("region")["region_en"] if "region_en" in kpis else None
+    for name in ("profile_mix", "profile_value", "buying", "seasonality", "weekdays",
+                 "discount_regions"):  # the regions' English names, as region_kpis has them
+        frame = out[name]
+        if english is not None and "region" in frame:
+            frame.insert(frame.columns.get_loc("region") + 1, "region_en",
+                         frame["region"].map(english).astype(object))
     return out
 
 
@@ -562,6 +570,115 @@ def _summary_table(ctx: Context, tables: dict, name: str, key: str) -> Table:
                                                     "meaning"])
 
 
+def _market_named(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the row of the whole report named as such (``region`` is the scope's
+    key there) and missing English names left to :func:`helpers.text.lookup.region_label`."""
+    whole = frame["region"].astype(str) == str(ctx.scope.name)
+    if not whole.any():
+        return frame
+    name = text("buyers", "whole_report", ctx.lang)
+    out = frame.assign(region=frame["region"].astype(object).where(~whole, name))
+    return out.assign(region_en=out["region_en"].where(~whole, name)) if "region_en" in out \
+        else out
+
+
+def _worded(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
+    """Attribute names and grouped values in the report's language."""
+    from helpers.text.narrative.buyers import attribute_name, value_name
+
+    return frame.assign(attribute=[attribute_name(a, ctx.lang) for a in frame["attribute"]],
+                        value=[value_name(v, ctx.lang) for v in frame["value"]])
+
+
+def _profile_mix(ctx: Context, tables: dict) -> Table | None:
+    mix = tables["profile_mix"]
+    if not tables["notes"].get("profiles", {}).get("attributes"):
+        return None
+    found = mix.loc[mix["significant"].fillna(False).astype(bool)].sort_values("p_adj")
+    return ctx.show(_worded(ctx, found), rows=15, file=FILES["profile_mix"], total=len(found),
+                    empty=text("buyers", "mix_table_none", ctx.lang),
+                    shown=["region", "attribute", "value", "customers", "share_in_region",
+                           "share_in_market", "share_index", "p_adj"])
+
+
+def _profile_value(ctx: Context, tables: dict) -> Table | None:
+    value = tables["profile_value"]
+    if not len(value):
+        return None
+    whole = value.loc[value["group"] == "market"].sort_values(["attribute", "top_index"],
+                                                               ascending=[True, False])
+    return ctx.show(_worded(ctx, whole), rows=None, file=FILES["profile_value"],
+                    shown=["attribute", "value", "buyers", "mean_revenue", "mean_low",
+                           "mean_high", "buyer_share", "top_share", "top_index",
+                           "significant"])
+
+
+def _look_for(ctx: Context, tables: dict) -> Table | None:
+    from helpers.text.narrative.buyers import look_for
+
+    if not len(tables["profile_value"]):
+        return None
+    found = look_for(tables["profile_value"])
+    return ctx.show(_worded(ctx, found), rows=15, file=FILES["profile_value"],
+                    total=len(found), empty=text("buyers", "look_table_none", ctx.lang),
+                    shown=["region", "attribute", "value", "buyers", "buyer_share",
+                           "top_share", "top_index", "p_adj"])
+
+
+def _buying_table(ctx: Context, tables: dict) -> Table | None:
+    if not len(tables["buying"]) or not tables["buying"]["orders"].iloc[0]:
+        return None
+    return ctx.show(_market_named(ctx, tables["buying"]), rows=16, file=FILES["buying"],
+                    shown=["region", "buyers", "days_median", "one_day_share", "intervals",
+                           "interval_q1", "interval_median", "interval_q3", "orders",
+                           "order_q1", "order_median", "order_q3"])
+
+
+def _season_table(ctx: Context, tables: dict) -> Table | None:
+    from helpers.text.narrative.buyers import month_name
+
+    season = tables["seasonality"]
+    fitted = season.loc[season["reason_key"].fillna("") == ""] if len(season) else season
+    if not len(fitted):
+        return None
+    shown = pd.concat([fitted.iloc[:1], fitted.iloc[1:].loc[
+        fitted.iloc[1:]["significant"].fillna(False).astype(bool)]])
+    shown = _market_named(ctx, shown).assign(
+        peak_month=[month_name(m, ctx.lang) for m in shown["peak_month"]],
+        low_month=[month_name(m, ctx.lang) for m in shown["low_month"]])
+    return ctx.show(shown, rows=16, file=FILES["seasonality"], total=len(shown),
+                    shown=["region", "months", "peak_month", "peak_index", "low_month",
+                           "low_index", "p_adj", "significant"])
+
+
+def _weekday_table(ctx: Context, tables: dict) -> Table | None:
+    days = tables["weekdays"]
+    if not len(days) or not days["orders"].iloc[0]:
+        return None
+    shown = pd.concat([days.iloc[:1], days.iloc[1:].loc[
+        days.iloc[1:]["significant"].fillna(False).astype(bool)]])
+    return ctx.show(_market_named(ctx, shown), rows=16, file=FILES["weekdays"],
+                    total=len(shown), shown=["region", "orders", "mon", "tue", "wed", "thu",
+                                             "fri", "sat", "sun", "weekend_share", "p_adj"])
+
+
+def _discount_tables(ctx: Context, tables: dict, name: str) -> Table | None:
+    if not tables["notes"].get("discount", {}).get("computed"):
+        return None
+    frame = tables[name]
+    if name == "discount_bands":
+        frame = frame.assign(band=[
+            text("buyers", "band_none", ctx.lang) if b == 0 else
+            text("buyers", "band_range", ctx.lang, low=lo, high=hi)
+            for b, lo, hi in zip(frame["band"], frame["low"], frame["high"], strict=True)])
+        shown = ["band", "lines", "line_share", "revenue_share", "mean_quantity",
+                 "quantity_low", "quantity_high", "mean_value"]
+    else:
+        frame = _market_named(ctx, frame)
+        shown = ["region", "lines", "revenue", "discounted_share", "mean_discount"]
+    return ctx.show(frame, rows=16, file=FILES[name], shown=shown)
+
+
 #: The tables notebook 04 shows, by name (:func:`table`).
 TABLES = {
     "region_kpis": _region_kpis,
@@ -579,6 +696,10 @@ TABLES = {
                                                      "revenue_share", "high_value", "churned",
                                                      "incomplete"]),
     "partners": _partners,
+    "profile_mix": _profile_mix, "profile_value": _profile_value, "look_for": _look_for,
+    "buying": _buying_table, "seasonality": _season_table, "weekdays": _weekday_table,
+    "discount_bands": lambda ctx, tables: _discount_tables(ctx, tables, "discount_bands"),
+    "discount_regions": lambda ctx, tables: _discount_tables(ctx, tables, "discount_regions"),
 }
 
 
@@ -612,6 +733,9 @@ SECTION_TABLES: dict[str, tuple[str, ...]] = {
     **{key: (key,) for key in SECTIONS["04"]},
     "ltv": ("ltv_regions", "ltv"),
     "partners": ("partner_summary", "partners"),
+    "profiles": ("profile_mix", "profile_value", "look_for"),
+    "seasonality": ("seasonality", "weekdays"),
+    "discounts": ("discount_bands", "discount_regions"),
 }
 
 

@@ -294,3 +294,7 @@ def partners(tables: dict, audience: Audience) -> str:
                 parts=join(parts, lang, clauses=True))
             + (say("partners_incomplete", lang, n=incomplete) if incomplete else "")
             + partner_balance(tables["notes"].get("partners"), lang))
+
+
+# the topics of who the customers are and how they buy register themselves on import
+from helpers.text.narrative import buyers as _buyers  # noqa: E402,F401
