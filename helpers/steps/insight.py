@@ -595,8 +595,9 @@ def _profile_mix(ctx: Context, tables: dict) -> Table | None:
     if not tables["notes"].get("profiles", {}).get("attributes"):
         return None
     found = mix.loc[mix["significant"].fillna(False).astype(bool)].sort_values("p_adj")
+    if not len(found):  # the words say so
+        return None
     return ctx.show(_worded(ctx, found), rows=15, file=FILES["profile_mix"], total=len(found),
-                    empty=text("buyers", "mix_table_none", ctx.lang),
                     shown=["region", "attribute", "value", "customers", "share_in_region",
                            "share_in_market", "share_index", "p_adj"])
 
@@ -619,8 +620,10 @@ def _look_for(ctx: Context, tables: dict) -> Table | None:
     if not len(tables["profile_value"]):
         return None
     found = look_for(tables["profile_value"])
+    if not len(found):  # the words say so
+        return None
     return ctx.show(_worded(ctx, found), rows=15, file=FILES["profile_value"],
-                    total=len(found), empty=text("buyers", "look_table_none", ctx.lang),
+                    total=len(found),
                     shown=["region", "attribute", "value", "buyers", "buyer_share",
                            "top_share", "top_index", "p_adj"])
 
@@ -659,7 +662,7 @@ def _weekday_table(ctx: Context, tables: dict) -> Table | None:
         days.iloc[1:]["significant"].fillna(False).astype(bool)]])
     return ctx.show(_market_named(ctx, shown), rows=16, file=FILES["weekdays"],
                     total=len(shown), shown=["region", "orders", "mon", "tue", "wed", "thu",
-                                             "fri", "sat", "sun", "weekend_share", "p_adj"])
+                                             "fri", "sat", "sun", "weekend_share"])
 
 
 def _discount_tables(ctx: Context, tables: dict, name: str) -> Table | None:

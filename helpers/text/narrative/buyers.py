@@ -22,7 +22,7 @@ from helpers.text.narrative.insight import _topic
 from helpers.text.tables import money_cell
 
 __all__ = ["attribute_name", "value_name", "month_name", "region_names", "look_for",
-           "MARKET_GROUP"]
+           "profile_evidence", "MARKET_GROUP"]
 
 #: The ``group`` of ``profile_value`` rows for the whole report.
 MARKET_GROUP = "market"
@@ -100,6 +100,22 @@ def look_for(value: pd.DataFrame) -> pd.DataFrame:
     found = value.loc[(value["group"] == "region") & value["significant"].fillna(False).astype(bool)
                       & (value["top_index"] > 100)]
     return found.sort_values(["region", "top_index"], ascending=[True, False], kind="mergesort")
+
+
+def profile_evidence(value: pd.DataFrame, lang: str, top_share: float = 0.2) -> dict[str, str]:
+    """Region -> why to look for more customers like its top ones (:func:`look_for`), in
+    ``lang``: step 5's evidence of the profile action. Plain text (the action list is a
+    table and an export)."""
+    found = look_for(value)
+    said = {}
+    for region, group in found.groupby("region", sort=False):
+        items = [_b("evidence_item", lang, value=value_name(r["value"], lang),
+                    attribute=attribute_name(r["attribute"], lang),
+                    top_share=_pct(r["top_share"]), share=_pct(r["buyer_share"]))
+                 for r in group.head(3).to_dict("records")]
+        said[str(region)] = _b("profile_evidence", lang, top=_pct(top_share),
+                               items=join(items, lang, clauses=True))
+    return said
 
 
 @_topic("profiles")
