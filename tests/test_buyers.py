@@ -325,3 +325,35 @@ def test_profile_attributes_must_be_customer_columns(tmp_path):
         encoding="utf-8")
     with pytest.raises(ConfigError, match="analysis.profile_attributes.*hair_colour"):
         load_config(path)
+
+
+# --------------------------------------------------------------------------- step 5
+
+
+def test_a_region_with_a_significant_top_profile_gets_the_prospecting_action():
+    from helpers.analysis.actions import PROFILE_ACTION, action_list, with_profile_actions
+    from helpers.text.narrative.buyers import profile_evidence
+
+    value = pd.DataFrame({
+        "group": ["market", "region", "region", "region"],
+        "region": ["ALL", "广东省", "广东省", "浙江省"],
+        "attribute": ["channel", "channel", "industry", "channel"],
+        "value": ["integrator", "integrator", "school", "integrator"],
+        "top_share": [0.5, 0.6, 0.1, 0.6], "buyer_share": [0.3, 0.2, 0.3, 0.2],
+        "top_index": [166.7, 300.0, 33.3, 300.0], "significant": [True, True, True, False]})
+    said = profile_evidence(value, "en")
+    # only the region row significant and over-represented (not the under-represented school,
+    # not Zhejiang's, not the market's)
+    assert said == {"广东省": "over-represented among its top 20% of customers by revenue: "
+                            "integrator (channel, 60% of the top against 20% of buyers)"}
+    assert "头部客户中占 60%" in profile_evidence(value, "zh")["广东省"]
+    tiers = pd.DataFrame({"region": ["浙江省", "广东省"], "tier": ["core", "core"],
+                          "tier_reason": ["a", "b"], "territory": ["华东", "华南"]})
+    reps = pd.DataFrame({"sales_rep_id": ["S1"], "name": ["魏明"], "region": ["华南"]})
+    plain = action_list(tiers, reps=reps)
+    got = with_profile_actions(plain, tiers, said, reps=reps)
+    assert len(got) == len(plain) + 1
+    added = got.loc[got["action"] == PROFILE_ACTION["action"]]
+    assert list(added["region"]) == ["广东省"] and added.index[0] == len(got) - 1
+    assert added.iloc[0]["owner"] == "魏明 (S1)" and added.iloc[0]["evidence"] == said["广东省"]
+    assert with_profile_actions(plain, tiers, {}).equals(plain)
