@@ -59,7 +59,7 @@ for module, name, label in [
         (segments, "rfm", "rfm"),
         (lifecycle, "lifecycle", "lifecycle"), (ltv, "customer_ltv", "ltv"),
         (clusters.CustomerClusters, "fit", "clusters"),
-        (partners, "partner_tiers", "partners")]:
+        (partners, "partner_tiers", "partners"), (insight, "_buyers", "buyers")]:
     timed(module, name, label)
 
 empty = pd.DataFrame()
@@ -82,7 +82,7 @@ print(json.dumps(row))
 """
 
 PARTS = ["kpis", "hotspots", "isolated", "summary", "rfm", "lifecycle", "ltv", "clusters",
-         "partners"]
+         "partners", "buyers"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,9 +62,9 @@ ctx.show(prep.set_aside(result.ledger, ctx.lang), rows=None, free_text=["reason"
 # %% [markdown]
 # ## Where are the customers located, and how precisely?
 #
-# `point` customers carry their own coordinates; `city` and `province` customers sit at
-# the centre of the finest region we could resolve. A high share of `none` means the
-# address data needs fixing at the source.
+# Customers with *own coordinates* are mapped where they are; the others sit at the centre
+# of the finest region we could resolve (*district*, *city* or *province centre*). A high
+# share with *no location* means the address data needs fixing at the source.
 
 # %%
 ctx.show(prep.location_precision(ctx.customers), rows=None)

@@ -47,12 +47,12 @@ Markdown(goals.first_note(goals.load_brief(ctx), "04"))
 # %% [markdown] tags=["section-region_kpis"]
 # ## Region KPIs
 #
-# Revenue and growth compare the period with the same months a year before (`growth_yoy`);
-# `growth_pop` compares the last three months with the three before them (recent momentum,
-# seasonality included). Revenue per customer and orders per customer are per *active*
-# customer. ROI is revenue per unit of currency spent on marketing in the period (quarters pro rata).
-# `customers_per_rep` shows the load of the sales team. Regions flagged `small_sample` have
-# too few customers for their rates and growth to be trusted.
+# Revenue and growth compare the period with the same months a year before (*YoY growth*);
+# *recent growth (3 months)* compares the last three months with the three before them
+# (recent momentum, seasonality included). Revenue per customer and orders per customer are
+# per *active* customer. ROI is revenue per unit of currency spent on marketing in the period
+# (quarters pro rata). *Customers per rep* shows the load of the sales team. Regions marked
+# under *few customers* have too few customers for their rates and growth to be trusted.
 
 # %%
 insight.section(ctx, tables, "region_kpis")
@@ -77,9 +77,9 @@ insight.section(ctx, tables, "hotspots")
 # Penetration is customers per million residents, and revenue per unit of GDP where the
 # market has a GDP reference (the references, their sources and years:
 # `data/reference/README.md`). The number of customers a region *should* have comes from a
-# simple model of customers on population (and GDP where there is one); `customer_gap` is
-# the shortfall and `gap_p` the chance of a shortfall this large if the region were served
-# like the others (small: a real gap).
+# simple model of customers on population (and GDP where there is one); *customers short*
+# is the shortfall. The model also gives the chance of a shortfall this large if the region
+# were served like the others: only a small chance marks a real gap.
 
 # %%
 insight.section(ctx, tables, "gaps")

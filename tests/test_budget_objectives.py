@@ -121,7 +121,7 @@ def test_the_rule_is_said_in_words_in_both_languages(sample):
     ctx, tiers, plans = sample
     notes = plans["find_new_markets"]["notes"]
     assert notes[0].startswith('The objective "Find new markets" decides the direction')
-    assert "gap 30,000 CNY" in notes[0] and "emerging 60,000 CNY" in notes[0]
+    assert "gap 30 k CNY" in notes[0] and "emerging 60 k CNY" in notes[0]
     zh = strategy.budget_plan(dataclasses.replace(ctx, lang="zh"), tiers)
     assert zh["notes"][0].startswith("分析目标")
     why = zh["table"].set_index("region")["why"]

@@ -442,8 +442,8 @@ def test_order_values_histogram_median_mean_and_returns():
     assert "2 return or zero lines" in ax.texts[0].get_text()  # ...and counted
     assert ax.get_xscale() == "log"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["median 1 k CNY", "mean 3.02 k CNY"]  # median 1,000; mean 12,100 / 4
-    assert ax.get_title() == "Half of the order lines are below 1 k CNY; the mean is 3.02 k CNY"
+    assert legend == ["median 1,000 CNY", "mean 3,025 CNY"]  # median 1,000; mean 12,100 / 4
+    assert ax.get_title() == "Half of the order lines are below 1,000 CNY; the mean is 3,025 CNY"
     assert ax.get_xlabel() == "Order value (CNY, log scale)"
     zh = plot_order_values(orders, lang="zh")
     assert zh.get_title() == "一半订单行低于1,000元，平均值3,025元"

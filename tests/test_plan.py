@@ -17,6 +17,7 @@ from helpers.analysis.tiers import TIERS
 from helpers.catalog import OBJECTIVES, SECTIONS
 from helpers.steps import strategy
 from helpers.steps.insight import audience, ensure_insight
+from helpers.text.format import format_money
 from helpers.text.narrative import summary
 
 
@@ -220,7 +221,7 @@ def test_step4_tables_feed_partner_plans_and_campaigns(national, tiny_config, tm
     strategy.save_strategy(ctx, tables)
     assert len(pd.read_csv(ctx.out / "partner_plans.csv")) == 6
     sheets = pd.ExcelFile(ctx.out / "actions.xlsx", engine="openpyxl").sheet_names
-    assert sheets == ["region actions", "campaign list", "partner plans", "budget"]
+    assert sheets == ["Region actions", "Campaign list", "Partner plans", "Budget"]
 
 
 def test_exports_hold_contacts_and_the_report_does_not(national):
@@ -270,7 +271,7 @@ def test_reps_names_are_masked_in_the_report_unless_configured(national, monkeyp
     from openpyxl import load_workbook
     exported = pd.read_csv(ctx.out / "actions.csv")
     assert any(n in " ".join(exported["owner"]) for n in reps["name"])
-    sheet = load_workbook(ctx.out / "actions.xlsx")["region actions"]
+    sheet = load_workbook(ctx.out / "actions.xlsx")["Region actions"]
     assert any(n in str(c.value) for row in sheet.iter_rows() for c in row for n in reps["name"])
 
     monkeypatch.setattr(ctx.config.report, "show_rep_names", True)
@@ -332,7 +333,7 @@ def test_summary_and_sections_in_chinese_keep_numbers_and_keys(national):
         assert any("\u4e00" <= ch <= "\u9fff" for ch in item["text"]), kind
     h = insight["headline"]
     assert found_zh["size"]["text"].startswith(f"{h['customers']:,} 家客户，分析期收入 "
-                                               f"{h['revenue']:,.0f} 元")
+                                               f"{format_money(h['revenue'], 'zh')}元")
     sections = section_texts(zh, tables)
     page = "\n".join(sections.values())
     assert sections["tiers"].startswith("每个地区归入其满足规则的第一个分级")

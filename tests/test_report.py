@@ -496,3 +496,21 @@ def test_write_index_without_a_whole_market_shows_every_region_as_a_card(tmp_pat
     text = write_index(tmp_path, regions[1:], meta=meta).read_text(encoding="utf-8")
     assert 'id="market"' not in text
     assert text.count('<section class="card panel') == 2
+
+
+@pytest.mark.parametrize("lang, parameters, said", [
+    ("en", {"regions": "ALL,广东", "period_end": "", "mask_pii": True},
+     "Regions: Whole market, 广东; the period ends at the last order date; personal data masked"),
+    ("en", {"regions": "provinces", "period_end": "2025-06-30", "mask_pii": False,
+            "objective": "keep_valuable_customers"},
+     "The market and each province; the period ends on 2025-06-30; personal data shown"),
+    ("zh", {"regions": "territories", "period_end": None, "mask_pii": True},
+     "全国市场及各大区；分析期截至最后一笔订单日期；个人信息已脱敏"),
+])
+def test_write_index_states_the_runs_settings_in_words(tmp_path, lang, parameters, said):
+    (tmp_path / "manifest.json").write_text(json.dumps({
+        "run_id": "r1", "parameters": {"lang": lang, "jobs": 2, "engine": "warm",
+                                       **parameters}}), encoding="utf-8")
+    text = write_index(tmp_path, []).read_text(encoding="utf-8")
+    assert said in text
+    assert "mask_pii" not in text and "period_end" not in text and "engine" not in text

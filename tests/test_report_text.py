@@ -14,9 +14,14 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from helpers.text.lookup import label
+
 #: Text that never belongs in a shared report.
 NOISE = ("Warning", "Traceback", "/work", "site-packages", ".venv", "--baseline-run", "<Axes",
          "NaN", "<NA>", "None", "0 rows ×")
+#: Money quoted to the unit (``426,940,117 CNY``, ``12,347,000 元``): sentences use the
+#: tables' habit (``427 M CNY``, ``4.27亿元``).
+MONEY_TO_THE_UNIT = re.compile(r"\d{1,3}(?:,\d{3}){2,}\s*(?:CNY|元)")
 #: Markdown bold left as text (masked names such as 魏** are not bold).
 LITERAL_BOLD = re.compile(r"\*\*[^\s*][^*\n]*?[^\s*]\*\*")
 #: An English word: three letters or more.
@@ -24,7 +29,8 @@ WORD = re.compile(r"[A-Za-z]{3,}")
 #: Codes: file names, config keys and values, encodings, the run's parameters and commit
 #: as a Chinese text cites them (``workbook.yaml``, ``sources.customers``,
 #: ``report.show_rep_names``, ``strategy:``, ``utf-8-sig``, ``mask_pii=True``, ``2a50fe95``).
-CODE = re.compile(r"[A-Za-z0-9_\-]+(?:[._/][A-Za-z0-9_\-]+)+(?::|=[^\s,]+)?|"
+CODE = re.compile(r"[^\s（）()，,；;：:]+\.(?:xlsx?|csv|json|ya?ml|parquet)\b|"
+                  r"[A-Za-z0-9_\-]+(?:[._/][A-Za-z0-9_\-]+)+(?::|=[^\s,]+)?|"
                   r"[A-Za-z]+_[A-Za-z0-9_]+(?:=\S+)?|"
                   r"[A-Za-z]+:(?![A-Za-z])|[A-Za-z]+=[^\s,]+|[A-Za-z]+-\d[\w-]*|"
                   r"\b[0-9a-f]{7,40}\b")
@@ -33,7 +39,7 @@ CODE = re.compile(r"[A-Za-z0-9_\-]+(?:[._/][A-Za-z0-9_\-]+)+(?::|=[^\s,]+)?|"
 ALLOWED = frozenset({
     "CNY", "RFM", "GDP", "ROI", "HHI", "VIP", "CSV", "Excel", "ERP", "CRM", "NBD", "BG",
     "Gamma", "Getis", "Ord", "Moran", "DBSCAN", "haversine", "eps", "means", "Gini",
-    "silhouette", "Calinski", "Harabasz", "Davies", "Bouldin", "README", "Access",
+    "silhouette", "Calinski", "Harabasz", "Davies", "Bouldin", "README", "Access", "geonames",
     "control", "devices", "customer", "distribution", "ALL", "min",
     "crm", "erp", "hr", "marketing",  # the sample's source names (ids in workbook.yaml)
     "true",  # a config value (report.show_rep_names: true)
@@ -74,7 +80,8 @@ def test_no_technical_noise_in_any_report(reports, lang):
     found = {}
     for page in _pages(reports[lang]):
         text = visible_text(page.read_text(encoding="utf-8"))
-        hits = [n for n in NOISE if n in text] + LITERAL_BOLD.findall(text)
+        hits = ([n for n in NOISE if n in text] + LITERAL_BOLD.findall(text)
+                + MONEY_TO_THE_UNIT.findall(text))
         if hits:
             found[f"{page.parent.name}/{page.name}"] = hits
     assert not found
@@ -91,6 +98,31 @@ def test_chinese_reports_are_in_chinese(reports):
 
 
 @pytest.mark.kernel
+def test_chinese_excel_exports_are_in_chinese(reports):
+    """``actions.xlsx`` is read by people: in a Chinese run its sheet names, headers and
+    catalog terms (segments, stages, tiers, actions, owners' roles) are Chinese; the numbers
+    stay numbers (the CSV exports keep the English keys)."""
+    from openpyxl import load_workbook
+
+    terms = {label(c, "zh") for c in ("segment", "tier", "action", "campaign", "lifecycle",
+                                       "owner_role", "kpi")}
+    for region in ("all", "guangdong"):
+        book = load_workbook(reports["zh"] / region / "actions.xlsx", read_only=True)
+        assert book.sheetnames[:2] == ["地区行动", "客户活动名单"], book.sheetnames
+        for sheet in book.worksheets:
+            rows = list(sheet.iter_rows(values_only=True))
+            head = [str(h) for h in rows[0]]
+            assert not english_words(" ".join(head)), (sheet.title, head)
+            shown = [i for i, h in enumerate(head) if h in terms]
+            cells = " ".join(str(r[i]) for r in rows[1:] for i in shown if r[i] is not None)
+            assert not english_words(cells), (sheet.title, english_words(cells).most_common(5))
+    english = load_workbook(reports["en"] / "all" / "actions.xlsx", read_only=True)
+    assert english.sheetnames[:2] == ["Region actions", "Campaign list"]
+    money = next(english.worksheets[1].iter_rows(values_only=True))
+    assert "Value next 12 months (CNY)" in money
+
+
+@pytest.mark.kernel
 def test_report_tables_have_no_index_and_link_their_exports(reports):
     """Tables start with a named column (never 0, 1, 2 ...), and a cut table links to its
     export next to the report."""
@@ -103,7 +135,13 @@ def test_report_tables_have_no_index_and_link_their_exports(reports):
     assert all((page.parent / href).exists() for href in links)
 
 
+def test_money_to_the_unit_is_found():
+    assert MONEY_TO_THE_UNIT.findall("收入 426,940,117 元；427 M CNY；88,730 lines") \
+        == ["426,940,117 元"]
+
+
 def test_english_words_leave_codes_and_the_allow_list_out():
-    text = "见 workbook.yaml（strategy:）与 report.show_rep_names；RFM 分群 under-penetrated 0.5"
+    text = ("见 workbook.yaml（strategy:）与 report.show_rep_names；RFM 分群 under-penetrated 0.5；"
+            "示例 - 超市.xls")
     assert english_words(text) == Counter({"under": 1, "penetrated": 1})
     assert LITERAL_BOLD.findall("魏** (S01) **bold** 上************") == ["**bold**"]

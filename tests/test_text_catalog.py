@@ -180,3 +180,28 @@ def test_the_old_drifted_renderings_are_gone():
     assert catalog()["label"]["revenue"]["zh"] == "收入"
     names = {entry["zh"] for entry in catalog()["segment"].values()}
     assert len(names) == len(catalog()["segment"])  # no two segments read the same
+
+
+def test_a_field_reads_the_same_way_in_both_languages():
+    """A number formatted one way in English is formatted the same way in Chinese (``{n:,}``
+    in one and ``{n}`` in the other printed 4281 beside 4,281)."""
+    import string
+
+    from helpers.text.lookup import catalog
+
+    def specs(template: str) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for _text, field, spec, _conv in string.Formatter().parse(template):
+            if field:
+                found.setdefault(field, set()).add(spec or "")
+        return found
+
+    differ = []
+    for section, entries in catalog().items():
+        for key, entry in entries.items():
+            en, zh = specs(entry["en"]), specs(entry["zh"])
+            for field in en.keys() & zh.keys():
+                if en[field] != zh[field]:
+                    differ.append(f"{section}.{key}: {field} {sorted(en[field])} vs "
+                                  f"{sorted(zh[field])}")
+    assert not differ, "\n".join(differ)

@@ -8,6 +8,7 @@ import pytest
 from helpers.geo.romanise import romanise
 from helpers.text.format import currency_name, format_money, format_value
 from helpers.text.lookup import (
+    fill,
     headers,
     join,
     label,
@@ -100,11 +101,30 @@ def test_headers_in_chinese_index_name_too():
 
 
 def test_format_money():
-    assert format_money(1_234_567, "en") == "1.23M"
-    assert format_money(25_000, "en") == "25k"
+    assert format_money(1_234_567, "en") == "1.23 M"
+    assert format_money(25_000, "en") == "25 k"
+    assert format_money(850, "en") == "850"
+    assert format_money(8_500, "en") == "8,500" and format_money(9_999.7, "en") == "10 k"
     assert format_money(1_234_567, "zh") == "123万"
     assert format_money(25_000, "zh") == "2.5万"
+    assert format_money(426_940_117, "zh") == "4.27亿"
+    assert format_money(-837_000, "en", signed=True) == "-837 k"
+    assert format_money(837_000, "zh", signed=True) == "+83.7万"
     assert format_money(float("nan"), "en") == "–"
+
+
+def test_sentences_quote_money_in_the_language_habit():
+    """``{x:money}`` / ``{x:amount}`` in catalog texts: never to the yuan above 1,000."""
+    assert fill("{a:money}", "en", a=426_940_117, currency="CNY") == "427 M CNY"
+    assert fill("{a:money}", "zh", a=426_940_117, currency="CNY") == "4.27亿元"
+    assert fill("{a:money}", "zh", a=12_345, currency="USD") == "1.23万 USD"
+    assert fill("{a:+amount} to {b:+money}", "en", a=-670_000, b=5_530_000,
+                currency="BRL") == "-670 k to +5.53 M BRL"
+    assert fill("{n:,} and {p:.0%}", "en", n=5000, p=0.25) == "5,000 and 25%"
+    with pytest.raises(KeyError, match="currency"):
+        fill("{a:money}", "en", a=1)
+    shown = say("finding_size", "en", customers=5000, revenue=426_940_117, currency="CNY")
+    assert "427 M CNY" in shown and "426,940,117" not in shown
 
 
 def test_format_value_by_column():

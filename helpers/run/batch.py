@@ -38,6 +38,8 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from helpers.analysis.monitor import collect_monitoring
 from helpers.catalog import OBJECTIVES
 from helpers.config import PROJECT_ROOT, Config, ConfigError, RunPaths
@@ -46,6 +48,7 @@ from helpers.files import os_error_message
 from helpers.run.claim import claim_run, release_unrecorded
 from helpers.run.engine import NotebookEngine, PapermillEngine, ensure_kernel
 from helpers.run.interrupts import interrupts_deferred, stop_signals
+from helpers.run.pdf import PdfUnavailable, find_browser, print_run, run_pages
 from helpers.run.plan import (
     Plan,
     UsageError,
@@ -118,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--objective", choices=list(OBJECTIVES), default="find_new_markets",
                         help="what the analysis is for; the steps put first what it needs "
                         "(default: %(default)s)")
+    parser.add_argument("--pdf", action="store_true",
+                        help="also print every report to PDF next to its HTML (A4), with "
+                        "headless Chromium or Chrome (refused before the run when there is "
+                        "none; WORKBOOK_CHROMIUM names one)")
     parser.add_argument("--baseline-run", default="",
                         help="an earlier run to compare with: its run id under the reports "
                         "folder, or its folder (default: no comparison)")
@@ -196,6 +203,7 @@ def run_batch(args: argparse.Namespace, explicit: set[str],
     try:
         if args.jobs < 1:
             raise UsageError(f"--jobs must be at least 1 (got {args.jobs})")
+        args.browser = _pdf_browser(args)
         if args.resume:
             reports, run_id = resume_target(args)
             run, lock = claim_run(reports, run_id, resume=True)
@@ -341,6 +349,9 @@ def _finish(plan: Plan, job: Job, args: argparse.Namespace, record: RunRecord, a
     for region in regions:
         if region["status"] in ("failed", "interrupted"):
             print(f"  {region['status']}: {region['label']} ({region['slug']}): {region['error']}")
+    if written and getattr(args, "browser", None) and not interrupted:
+        manifest["pdf"] = _print_pdfs(run.root, args.browser)
+        written = record.write(final=True)
     if written:
         print(f"index: {run.root / 'index.html'}")
     if interrupted:
@@ -348,7 +359,33 @@ def _finish(plan: Plan, job: Job, args: argparse.Namespace, record: RunRecord, a
         print(f"interrupted: continue with python -m helpers.run --resume {job.run_id}{again}",
               file=sys.stderr)
         return EXIT_INTERRUPTED
-    return EXIT_FAILED if failed or not written or record.error or "error" in manifest else EXIT_OK
+    pdf_failed = bool((manifest.get("pdf") or {}).get("failed"))
+    return (EXIT_FAILED if failed or not written or record.error or "error" in manifest
+            or pdf_failed else EXIT_OK)
+
+
+def _pdf_browser(args: argparse.Namespace) -> str | None:
+    """The browser ``--pdf`` prints with (None without ``--pdf``); a UsageError naming
+    what to install when there is none."""
+    if not getattr(args, "pdf", False):
+        return None
+    try:
+        return find_browser()
+    except PdfUnavailable as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _print_pdfs(root: Path, browser: str) -> dict:
+    """``--pdf``: every report of the run printed next to its HTML, with a progress bar;
+    the manifest's ``pdf`` record."""
+    pages = run_pages(root)
+    with tqdm(total=len(pages), desc="pdf", unit="page", file=sys.stderr,
+              disable=None) as bar:
+        result = print_run(root, browser, progress=lambda _page: bar.update())
+    print(f"pdf: {result['written']} of {len(pages)} report(s) printed", file=sys.stderr)
+    for item in result["failed"]:
+        print(f"  pdf failed: {item['error']}", file=sys.stderr)
+    return result
 
 
 def cli() -> None:

@@ -26,15 +26,13 @@ from helpers import files
 from helpers.analysis.tiers import TIERS
 from helpers.period import Period
 from helpers.run.render import notebook_title
-from helpers.text.format import currency_name
+from helpers.text.format import currency_name, format_money
 from helpers.text.lookup import join, region_label, term, translate, words
 from helpers.text.markup import html_text
-from helpers.text.tables import header, money_cell
+from helpers.text.tables import header
 
 __all__ = ["write_index", "index_page"]
 
-#: The run parameters the page's footer shows.
-SHOWN_PARAMETERS = ("regions", "period_end", "lang", "mask_pii")
 
 
 def _escaped(value: Any) -> Markup:
@@ -80,7 +78,7 @@ def _count(value: Any) -> str | None:
 def _money(value: Any, lang: str, *, signed: bool = False) -> str | None:
     """An amount as the report tables show it (``427 M``, ``4.27亿``); None when missing."""
     number = _number(value)
-    return None if number is None else money_cell(number, lang, signed=signed)
+    return None if number is None else format_money(number, lang, signed=signed)
 
 
 def _growth(value: Any) -> dict | None:
@@ -277,7 +275,7 @@ def _budget_move(folder: Path, lang: str, currency: str, text: dict) -> dict | N
 
     def named(rows: pd.DataFrame) -> str:
         return join([f"{_region_name(r['region'], table, lang)} "
-                     f"{money_cell(r['change'], lang, signed=True)}"
+                     f"{format_money(r['change'], lang, signed=True)}"
                      for r in rows.to_dict("records")], lang)
 
     money = currency_name(currency, lang) if currency else ""
@@ -453,6 +451,29 @@ def _when(value: Any, utc: str) -> str:
     return text
 
 
+def _settings(parameters: dict, lang: str, text: dict) -> str:
+    """The run's parameters in words: which regions, where the period ends, whether
+    personal data is masked, an objective given on the command line (the manifest has
+    them all, as given)."""
+    regions = str(parameters.get("regions") or "")
+    if regions in ("territories", "provinces"):
+        parts = [text[f"settings_regions_{regions}"]]
+    else:
+        names = [text["whole_market"] if n.strip().upper() == "ALL" else n.strip()
+                 for n in regions.split(",") if n.strip()]
+        parts = [text["settings_regions_named"].format(names=join(names, lang))] if names else []
+    end = parameters.get("period_end")
+    parts.append(text["settings_period_end"].format(date=end) if end
+                 else text["settings_period_last_order"])
+    if "mask_pii" in parameters:
+        parts.append(text["settings_masked" if parameters["mask_pii"] else "settings_shown"])
+    if parameters.get("objective"):
+        parts.append(text["settings_objective"].format(
+            objective=term("objective_title", str(parameters["objective"]), lang)))
+    said = join(parts, lang, clauses=True)
+    return said[:1].upper() + said[1:]
+
+
 def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
     """The HTML of the run's landing page (see :func:`write_index` for the arguments)."""
     run_dir = Path(run_dir)
@@ -472,6 +493,8 @@ def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
         facts.append((text["started"], _when(meta["started"], text["utc"])))
     if meta.get("duration_seconds") is not None:
         facts.append((text["duration"], _duration(meta["duration_seconds"])))
+    if parameters:
+        facts.append((text["settings"], _settings(parameters, lang, text)))
     summary, summary_bad = _summary(regions, text)
     story = _story(run_dir, regions, lang, currency, text)
     market = _market(regions) if story is not None else None
@@ -485,8 +508,6 @@ def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
         else text["revenue"],
         rows=[_row(run_dir, region, text, lang) for region in regions if region is not market],
         monitoring=_monitoring(run_dir, lang),
-        parameters=[(key, "—" if value == "" else value) for key, value in parameters.items()
-                    if key in SHOWN_PARAMETERS],
         commit=str(meta["git_commit"])[:12] if meta.get("git_commit") else "",
     )
 

@@ -30,13 +30,14 @@ from helpers.files import write_csv, write_json, write_xlsx
 from helpers.geo.territories import territory_map
 from helpers.steps.insight import audience, ltv_shown
 from helpers.text.format import currency_name
-from helpers.text.lookup import join, region_label, say
+from helpers.text.lookup import join, region_label, say, text
 from helpers.text.markup import md_text
 from helpers.text.narrative.budget import budget_notes, budget_reasons
 from helpers.text.narrative.buyers import profile_evidence
 from helpers.text.narrative.notes import warning_texts
 from helpers.text.narrative.summary import findings
 from helpers.text.narrative.tiers import partner_balance, with_tier_reasons
+from helpers.text.tables import export_sheet
 
 __all__ = [
     "strategy_tables",
@@ -328,14 +329,21 @@ def _with_territory(ctx: Context, tiers: pd.DataFrame) -> pd.DataFrame:
     return tiers.assign(territory=known.iloc[0] if len(known) else pd.NA)
 
 
+#: The budget's columns in ``actions.xlsx`` (people's copy; ``budget.csv`` has them all,
+#: with the rule's floors, caps and fit).
+BUDGET_SHEET = ("region", "tier", "revenue", "growth_yoy", "spend", "new_spend", "change",
+                "change_pct", "expected_revenue_change", "roi", "why")
+
+
 def save_strategy(ctx: Context, tables: dict) -> None:
     """Write the exports (personal data only ever goes to these files, never to HTML).
 
     ``region_tiers.csv``, ``actions.csv``, ``campaign_list.csv``,
     ``partner_plans.csv`` (when partners are tiered), ``budget.csv`` and
     ``budget.json`` (when there is a proposal, or the reason there is none),
-    ``actions.xlsx`` (sheets ``region actions``, ``campaign list``, and
-    ``partner plans`` and ``budget`` when present), the comparison files of
+    ``actions.xlsx`` for people (sheets ``region actions``, ``campaign list``, and
+    ``partner plans`` and ``budget`` when present, named and headed in the report's
+    language: :func:`helpers.text.tables.export_sheet`), the comparison files of
     :func:`helpers.analysis.monitor.save_comparison`, ``executive_summary.json``
     (``tables["summary"]``); and ``tier``/``tiers`` added to ``headline.json``.
     """
@@ -354,8 +362,11 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     if tables["partners"] is not None:
         sheets["partner plans"] = tables["partners"]
     if plan["table"] is not None:
-        sheets["budget"] = plan["table"]
-    write_xlsx(sheets, out / "actions.xlsx")
+        budget = plan["table"]
+        sheets["budget"] = budget[[c for c in BUDGET_SHEET if c in budget.columns]]
+    write_xlsx({text("sheet", name, ctx.lang): export_sheet(frame, ctx.lang,
+                                                            currency=ctx.config.project.currency)
+                for name, frame in sheets.items()}, out / "actions.xlsx")
     result = tables["comparison"]
     if result and "error" not in result:
         monitor.save_comparison(result, out)

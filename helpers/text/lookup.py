@@ -23,6 +23,7 @@ names, pinyin for Chinese names without one: :func:`helpers.geo.romanise.romanis
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "term",
     "text",
     "say",
+    "fill",
     "words",
     "translate",
     "headers",
@@ -173,18 +175,52 @@ def _entry(section: str, key: str) -> dict:
         raise KeyError(f"no catalog entry {section}.{key}") from None
 
 
+class _Sentence(string.Formatter):
+    """``str.format`` plus the money specs of :mod:`helpers.text.format`: ``{x:money}``
+    (the amount in the language's habit with ``currency``), ``{x:amount}`` (without it)
+    and the signed ``{x:+money}`` / ``{x:+amount}``."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.values: Mapping = {}
+
+    def vformat(self, format_string, args, kwargs):
+        self.values = kwargs
+        return super().vformat(format_string, args, kwargs)
+
+    def format_field(self, value, format_spec: str):
+        kind = format_spec.lstrip("+")
+        if kind not in ("money", "amount"):
+            return super().format_field(value, format_spec)
+        from helpers.text.format import format_money, money_text
+
+        signed = format_spec.startswith("+")
+        if kind == "amount":
+            return format_money(value, self.lang, signed=signed)
+        if "currency" not in self.values:
+            raise KeyError("a {x:money} field needs a 'currency' value (or use {x:amount})")
+        return money_text(value, self.lang, self.values["currency"], signed=signed)
+
+
+def fill(template: str, lang: str = "en", /, **values) -> str:
+    """``template`` with ``values`` filled in, money fields in ``lang``'s habit
+    (:class:`_Sentence`)."""
+    return _Sentence(lang_code(lang)).format(template, **values)
+
+
 def text(section: str, key: str, lang: str = "en", /, **values) -> str:
     """The catalog text ``section.key`` in ``lang``, filled with ``values`` when given.
 
+    Money fields read ``{x:money}`` (amount and currency) or ``{x:amount}`` (:func:`fill`).
     Raises KeyError for an unknown entry (keys are the program's, not the data's).
     """
     value = _entry(section, key)[lang_code(lang)]
-    return value.format(**values) if values else value
+    return fill(value, lang, **values) if values else value
 
 
 def say(key: str, lang: str = "en", /, **values) -> str:
     """The sentence ``key`` (section ``say``) in ``lang`` with ``values`` filled in."""
-    return _entry("say", key)[lang_code(lang)].format(**values)
+    return fill(_entry("say", key)[lang_code(lang)], lang, **values)
 
 
 def term(section: str, value, lang: str = "en", *, default: str | None = None):

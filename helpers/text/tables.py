@@ -31,6 +31,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from helpers.text.format import KINDS, currency_name, format_money, format_percent, plain_number
 from helpers.text.lookup import (
     COLUMN_SECTIONS,
     catalog,
@@ -41,56 +42,11 @@ from helpers.text.lookup import (
     text,
 )
 
-__all__ = ["Table", "report_table", "column_kind", "format_cell", "money_cell", "header",
-           "KINDS", "MAX_TEXT"]
+__all__ = ["Table", "report_table", "export_sheet", "column_kind", "format_cell", "header",
+           "MAX_TEXT"]
 
 #: Text longer than this is cut with an ellipsis (the full text is in the exports).
 MAX_TEXT = 120
-
-#: How each known column reads. ``money``: an amount in the project currency;
-#: ``money_delta``: a change of an amount (with a sign); ``percent``: a fraction shown
-#: as a percentage; ``percent_delta``: a change as a signed percentage; ``count``: a
-#: whole number; ``decimal``: a number with two decimals; ``one``: one decimal.
-KINDS: dict[str, str] = {
-    **dict.fromkeys(["revenue", "revenue_prev", "revenue_last_year", "aov", "amount",
-                     "marketing_spend", "revenue_per_customer", "revenue_per_rep", "spend",
-                     "new_spend", "floor", "cap", "ltv", "ltv_low", "ltv_high", "ltv_12m", "monetary",
-                     "monetary_mean", "monetary_value", "historical_value", "expected_value",
-                     "revenue_before", "revenue_now", "value_sum", "revenue_per_capita"],
-                    "money"),
-    **dict.fromkeys(["change", "expected_revenue_change", "revenue_change"], "money_delta"),
-    **dict.fromkeys(["share", "customer_share", "revenue_share", "market_share", "active_rate",
-                     "top20_share", "p_alive", "value_share"], "percent"),
-    **dict.fromkeys(["growth", "growth_yoy", "growth_pop", "change_pct", "share_delta",
-                     "growth_yoy_delta"], "percent_delta"),
-    **dict.fromkeys(["customers", "active_customers", "new_customers", "orders", "reps",
-                     "partners", "rows", "read", "kept", "merged", "quarantined",
-                     "expected_customers", "customer_gap", "gap_rank", "population_10k",
-                     "gdp_100m_cny", "customers_before", "customers_now", "quantity",
-                     "orders_to_date", "high_value", "churned", "incomplete", "score",
-                     "repeat_customers",
-                     "b_partners", "group", "k"], "count"),
-    **dict.fromkeys(["gap_ratio", "roi", "marginal_return", "orders_per_customer", "gi_z",
-                     "revenue_per_100m_gdp", "customers_per_million", "gini", "hhi",
-                     "expected_purchases"], "decimal"),
-    **dict.fromkeys(["customers_per_rep", "nearest_customer_km", "nearest_cluster_km",
-                     "frequency_mean", "recency_mean"], "one"),
-}
-
-# who the customers are and how they buy (helpers.analysis.profiles, .buying)
-KINDS.update({
-    **dict.fromkeys(["mean_revenue", "mean_low", "mean_high", "order_q1", "order_median",
-                     "order_q3", "mean_value"], "money"),
-    **dict.fromkeys(["share_in_region", "share_in_market", "top_share", "buyer_share",
-                     "one_day_share", "mon", "tue", "wed", "thu", "fri", "sat", "sun",
-                     "weekend_share", "line_share", "discounted_share", "mean_discount"],
-                    "percent"),
-    **dict.fromkeys(["buyers", "intervals", "lines", "months"], "count"),
-    **dict.fromkeys(["share_index", "top_index", "peak_index", "low_index", "days_median",
-                     "interval_q1", "interval_median", "interval_q3", "mean_quantity",
-                     "quantity_low", "quantity_high"], "one"),
-    "p_adj": "decimal",
-})
 
 #: Why a column can have no value at all in a report (the note under the table).
 MISSING_REASONS: dict[str, str] = {
@@ -109,6 +65,7 @@ VALUE_SECTIONS: dict[str, tuple[str, ...]] = {
     "table": ("table_name",), "factor": ("partner_factor",),
     "lisa_quadrant": ("lisa_quadrant",), "method": ("ltv_method",),
     "partner_tier": ("tier",), "data": ("data_name",), "item": ("threshold",),
+    "column": ("label",),  # a column named in a table of step 2 (unresolved place names)
 }
 #: Columns holding a comma-separated list of catalog terms (partner scoring factors).
 LIST_SECTIONS: dict[str, str] = {"missing": "partner_factor", "focus": "partner_factor"}
@@ -142,60 +99,11 @@ def _missing(value) -> bool:
         return False
 
 
-def _plain(value: float, digits: int) -> str:
-    """``value`` with thousands separators and ``digits`` decimals, never ``-0``."""
-    shown = f"{value:,.{digits}f}"
-    return shown[1:] if shown.startswith("-") and float(shown[1:].replace(",", "")) == 0 else shown
-
-
-def money_cell(value: float, lang: str = "en", *, signed: bool = False) -> str:
-    """An amount as a table cell: ``1.23 M``, ``350 k``, ``850`` in English; ``1.23亿``,
-    ``8,193万``, ``12.5万``, ``8,500`` in Chinese (the currency is in the header).
-
-    ``signed`` puts ``+`` before a rise. Missing values give ``–``.
-    """
-    if _missing(value):
-        return "–"
-    value = float(value)
-    if math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    size = abs(value)
-    if lang_code(lang) == "zh":
-        steps = ((1e8, "亿"), (1e4, "万"))
-    else:
-        steps = ((1e9, " B"), (1e6, " M"), (1e3, " k"))
-    shown = None
-    for step, suffix in steps:
-        if size >= step * 0.9995:
-            scaled = size / step
-            digits = 0 if scaled >= 99.95 else 1 if scaled >= 9.995 else 2
-            shown = _plain(scaled, digits)
-            if "." in shown:
-                shown = shown.rstrip("0").rstrip(".")
-            shown += suffix
-            break
-    if shown is None:
-        shown = _plain(size, 0)
-    if shown == "0":
-        return "0"
-    sign = "-" if value < 0 else "+" if signed else ""
-    return sign + shown
-
-
-def _percent(value: float, signed: bool) -> str:
-    number = float(value) * 100
-    shown = _plain(abs(number), 1)
-    if shown == "0.0":
-        return "0%"
-    sign = "-" if number < 0 else "+" if signed else ""
-    return f"{sign}{shown}%"
-
-
 def _number(value: float) -> str:
     value = float(value)
     if value.is_integer() or abs(value) >= 999.5:
-        return _plain(value, 0)
-    return _plain(value, 2 if abs(value) >= 1 else 3)
+        return plain_number(value, 0)
+    return plain_number(value, 2 if abs(value) >= 1 else 3)
 
 
 def format_cell(value, kind: str, lang: str = "en") -> str:
@@ -210,20 +118,20 @@ def format_cell(value, kind: str, lang: str = "en") -> str:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
     if kind in ("money", "money_delta") and isinstance(value, (int, float, np.number)):
-        return money_cell(value, lang, signed=kind == "money_delta")
+        return format_money(value, lang, signed=kind == "money_delta")
     if kind in ("percent", "percent_delta") and isinstance(value, (int, float, np.number)):
-        return _percent(value, kind == "percent_delta")
+        return format_percent(value, kind == "percent_delta")
     if isinstance(value, (int, np.integer)):
-        return _plain(float(value), 0)
+        return plain_number(float(value), 0)
     if isinstance(value, (float, np.floating)):
         if math.isinf(value):
             return "∞" if value > 0 else "-∞"
         if kind == "count":
-            return _plain(float(value), 0)
+            return plain_number(float(value), 0)
         if kind == "decimal":
-            return _plain(float(value), 2)
+            return plain_number(float(value), 2)
         if kind == "one":
-            return _plain(float(value), 1)
+            return plain_number(float(value), 1)
         return _number(value)
     shown = str(value)
     return shown if len(shown) <= MAX_TEXT else shown[:MAX_TEXT - 1].rstrip() + "…"
@@ -232,8 +140,6 @@ def format_cell(value, kind: str, lang: str = "en") -> str:
 def header(column, kind: str, lang: str = "en", currency: str = "CNY") -> str:
     """A column's header: its catalog label, with the currency for money
     (``Revenue (CNY)``, ``收入（元）``)."""
-    from helpers.text.format import currency_name
-
     name = label(str(column), lang)
     if kind in ("money", "money_delta"):
         money = currency_name(currency, lang)
@@ -337,6 +243,25 @@ def _terms(frame: pd.DataFrame, lang: str, terms: Iterable[str]) -> pd.DataFrame
                                          if p.strip()], code)
                 if isinstance(v, str) else v)
     return out
+
+
+def export_sheet(frame: pd.DataFrame, lang: str = "en", *, currency: str = "CNY",
+                 terms: Iterable[str] = ()) -> pd.DataFrame:
+    """``frame`` as a sheet of an Excel export read by people (``actions.xlsx``): headers
+    from the catalog in ``lang`` with the currency on money columns, catalog terms
+    (segments, tiers, actions ...) and booleans in words; numbers, dates and names stay
+    as they are, so the sheet still sorts and sums. Every row and column is kept.
+
+    The CSV exports keep the English keys (:mod:`helpers.files`); this is their
+    reader's copy.
+    """
+    out = _terms(frame, lang, terms)
+    for column in out.columns:
+        if column_kind(column, out[column]) == "bool":
+            out[column] = out[column].map(
+                lambda v: v if _missing(v) else text("table", "yes" if v else "no", lang))
+    names = [header(c, column_kind(c, frame[c]), lang, currency) for c in frame.columns]
+    return out.set_axis(names, axis=1)
 
 
 def report_table(frame: pd.DataFrame, lang: str = "en", *, currency: str = "CNY",

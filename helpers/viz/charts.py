@@ -21,10 +21,15 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentF
 
 from helpers.analysis.concentration import concentration, lorenz
 from helpers.analysis.segments import SEGMENTS
-from helpers.text.format import MONEY_COLUMNS, PERCENT_COLUMNS, currency_name, format_money
+from helpers.text.format import (
+    MONEY_COLUMNS,
+    PERCENT_COLUMNS,
+    currency_name,
+    format_money,
+    money_text,
+)
 from helpers.text.lookup import join, label, lang_code, region_label, region_names, term, text
 from helpers.text.markup import chart_text
-from helpers.text.tables import money_cell
 
 OTHERS_COLOR = "#b0b0b0"
 MAIN_COLOR = "#1f77b4"
@@ -63,16 +68,6 @@ def _pct(share: float) -> str:
     if 0 < share < 0.005:
         return "<1%"
     return f"{share:.0%}"
-
-
-def money_text(amount: float, lang: str = "en", currency: str = "CNY") -> str:
-    """An amount in a chart sentence, in the language's habit with the currency:
-    ``4.2 M CNY``, ``8,193万元`` (never to the yuan above 1,000)."""
-    shown = money_cell(amount, lang)
-    name = currency_name(currency, lang)
-    if lang_code(lang) == "zh" and name == "元":
-        return f"{shown}{name}"
-    return f"{shown} {name}"
 
 
 def _count_text(value: float, lang: str) -> str:

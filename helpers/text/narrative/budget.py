@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from helpers.analysis.budget import PLAYBOOK_NEEDS
+from helpers.text.format import money_text
 from helpers.text.lookup import join, say, term, text
 from helpers.text.narrative.audience import Audience
 
@@ -91,8 +92,9 @@ def budget_rule(method: Mapping, audience: Audience) -> str:
         names = join([term("tier", t, lang) for t in tiers], lang)
         extra = {}
         if policy == "reserve":
-            extra["amounts"] = join([f"{term('tier', t, lang)} {method['reserve'].get(t, 0):,.0f} "
-                                     f"{money}" for t in tiers], lang)
+            extra["amounts"] = join([f"{term('tier', t, lang)} "
+                                     f"{money_text(method['reserve'].get(t, 0), lang, money)}"
+                                     for t in tiers], lang)
         if policy == "limit":
             extra["max_cut"] = method["max_cut"]
         parts.append(say(f"budget_policy_{policy}", lang, tiers=names, **extra))

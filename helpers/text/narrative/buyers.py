@@ -15,11 +15,11 @@ import math
 
 import pandas as pd
 
+from helpers.text.format import money_text
 from helpers.text.lookup import join, label, lang_code, region_label, text
 from helpers.text.markup import md_text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.insight import _topic
-from helpers.text.tables import money_cell
 
 __all__ = ["attribute_name", "value_name", "month_name", "region_names", "look_for",
            "profile_evidence", "MARKET_GROUP"]
@@ -33,10 +33,7 @@ def _b(key: str, lang: str, **values) -> str:
 
 
 def _money(value: float, audience: Audience) -> str:
-    shown = money_cell(value, audience.lang)
-    name = audience.money
-    return f"{shown}{name}" if lang_code(audience.lang) == "zh" and name == "元" \
-        else f"{shown} {name}"
+    return money_text(value, audience.lang, audience.currency)
 
 
 def _pct(share: float) -> str:

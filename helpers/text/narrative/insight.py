@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
+from helpers.text.format import MONEY_COLUMNS, format_money, plain_number
 from helpers.text.lookup import join, label, lang_code, name_list, region_label, say, term, text
 from helpers.text.markup import md_text
 from helpers.text.narrative.audience import Audience
@@ -148,7 +149,7 @@ def isolated(tables: dict, audience: Audience) -> str:
     return say("isolated", lang, n=len(found), km=note["eps_km"],
                method=md_text(isolation_method(note, lang)),
                low=found["nearest_cluster_km"].min(), high=found["nearest_cluster_km"].max(),
-               revenue=found["revenue"].sum())
+               revenue=found["revenue"].sum(), currency=audience.currency)
 
 
 @_topic("concentration")
@@ -202,11 +203,20 @@ def cluster_description(profile: pd.Series | Mapping, features, lang: str = "en"
         if not word:
             word = text("cluster_trait", f"other_{trait}", lang, feature=feature)
         traits.append(text("cluster_trait", "versus", lang, trait=word,
-                           value=float(profile[f"median_{feature}"]),
-                           base=float(profile[f"overall_median_{feature}"])))
+                           value=_trait_value(profile[f"median_{feature}"], feature, lang),
+                           base=_trait_value(profile[f"overall_median_{feature}"], feature,
+                                             lang)))
     if not traits:
         return text("cluster_trait", "typical", lang)
     return ", ".join(traits) if lang_code(lang) == "en" else join(traits, lang)
+
+
+def _trait_value(value: float, feature: str, lang: str) -> str:
+    """A cluster's median of ``feature`` in a sentence: money in the language's habit,
+    counts and days whole."""
+    if feature in MONEY_COLUMNS:
+        return format_money(value, lang)
+    return plain_number(float(value), 0)
 
 
 @_topic("clusters")
@@ -258,7 +268,7 @@ def ltv(tables: dict, audience: Audience) -> str:
                  total=value["ltv"].sum(), months=note["months"],
                  discount=note["discount_monthly"], alive=value["p_alive"].median(),
                  gone=int((value["p_alive"] < 0.5).sum()), r=bg["r"], alpha=bg["alpha"],
-                 a=bg["a"], b=bg["b"])
+                 a=bg["a"], b=bg["b"], currency=audience.currency)
     check, history = note["holdout"], note["history"]
     best = check[check["baseline"]]
     result += say("ltv_holdout", lang, split=history["split"], days=history["holdout_days"],
@@ -269,7 +279,8 @@ def ltv(tables: dict, audience: Audience) -> str:
     drawn = note.get("intervals")
     if drawn and note.get("total_ltv_low") is not None:
         result += say("ltv_interval", lang, level=drawn["interval"], low=note["total_ltv_low"],
-                      high=note["total_ltv_high"], draws=drawn["draws"])
+                      high=note["total_ltv_high"], draws=drawn["draws"],
+                      currency=audience.currency)
     elif drawn:
         result += say("ltv_no_intervals", lang)
     if note["repeat_customers"] < 0.2 * note["customers"]:
