@@ -59,10 +59,12 @@ def line_regions(lines: pd.DataFrame, regions: pd.Series, column: str | None = N
     a region that is not in ``regions``' values is missing."""
     kept = pd.Index(regions.dropna().unique())
     if column is not None and column in lines.columns:
-        return pd.Categorical(lines[column], categories=kept)
-    codes, ids = pd.factorize(lines["customer_id"])
-    own = pd.Categorical(regions.reindex(ids), categories=kept)
-    picked = np.where(codes >= 0, own.codes[np.maximum(codes, 0)], -1) if len(ids) else \
+        codes, values = pd.factorize(lines[column])
+        own = kept.get_indexer(values)
+    else:
+        codes, ids = pd.factorize(lines["customer_id"])
+        own = kept.get_indexer(regions.reindex(ids))
+    picked = np.where(codes >= 0, own[np.maximum(codes, 0)], -1) if len(own) else \
         np.full(len(codes), -1)
     return pd.Categorical.from_codes(picked, categories=kept)
 
@@ -121,10 +123,10 @@ def _sorted_regions(customer_ids: pd.Series, regions: pd.Series) -> pd.Categoric
     if not len(ids):
         return pd.Categorical([], categories=pd.Index(regions.dropna().unique()))
     starts = np.r_[0, np.flatnonzero(ids[1:] != ids[:-1]) + 1]
-    own = pd.Categorical(regions.reindex(ids[starts]),
-                         categories=pd.Index(regions.dropna().unique()))
+    kept = pd.Index(regions.dropna().unique())
+    own = kept.get_indexer(regions.reindex(ids[starts]))
     lengths = np.diff(np.r_[starts, len(ids)])
-    return pd.Categorical.from_codes(np.repeat(own.codes, lengths), categories=own.categories)
+    return pd.Categorical.from_codes(np.repeat(own, lengths), categories=kept)
 
 
 def buying_summary(days: pd.DataFrame, orders: pd.DataFrame, regions: pd.Series, *,

@@ -99,7 +99,10 @@ def attribute_values(values: pd.Series, reference: pd.Series, max_values: int) -
 
 def _codes(values: pd.Series, categories) -> np.ndarray:
     """Integer codes of ``values`` among ``categories`` (-1: missing or not among them)."""
-    return pd.Categorical(values, categories=categories).codes.astype(np.int64)
+    codes, uniques = pd.factorize(pd.Series(values))
+    own = pd.Index(categories).get_indexer(uniques) if len(uniques) else np.zeros(0, np.int64)
+    return np.where(codes >= 0, own[np.maximum(codes, 0)] if len(own) else -1,
+                    -1).astype(np.int64)
 
 
 def _region_codes(values: pd.Series, regions: Sequence[str] | None
