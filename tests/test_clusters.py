@@ -93,3 +93,34 @@ def test_selection_on_a_sample_assigns_every_customer():
     assert model.fit_sample_ == 300 and model.k_ == 3 and len(model.labels_) == 1200
     pairs = pd.crosstab(truth, model.labels_)
     assert ((pairs > 0).sum(axis=1) == 1).all()
+
+
+def test_kmeans_runs_on_one_thread_in_a_fresh_process():
+    """The limit is set after scikit-learn's OpenMP runtime is loaded: in a new kernel the
+    first fit used to run on every core (and stall on a busy machine)."""
+    import os
+    import subprocess
+    import sys
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: every fit runs on one thread anyway")
+    code = """
+import numpy as np, pandas as pd
+from threadpoolctl import threadpool_info
+from helpers.analysis import clusters
+seen = []
+fit = clusters.CustomerClusters._fit
+def watched(self, table):
+    out = fit(self, table)
+    seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp")
+    return out
+clusters.CustomerClusters._fit = watched
+rng = np.random.default_rng(0)
+table = pd.DataFrame({f: rng.gamma(2.0, 10.0, 300) for f in clusters.FEATURES})
+clusters.CustomerClusters(k_range=range(2, 4)).fit(table)
+print(sorted(set(seen)))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS",)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True, timeout=300)
+    assert done.stdout.strip() == "[1]", done.stdout + done.stderr

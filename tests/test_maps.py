@@ -300,7 +300,7 @@ def test_region_map_graduated_symbols_without_outlines():
     assert len(radii) == 3 and radii[0] > radii[1]  # area follows revenue
     assert page.count(BLANK_COLOR) >= 1  # Acre, no customers: still drawn, a grey ring
     assert "No customers" in page
-    assert "[[-23.5, -70.5], [-9.0, -41.7]]" in page
+    assert "[[-23.5,-70.5],[-9.0,-41.7]]" in page  # the bounds fitted (FitBounds)
 
 
 def test_us_states_are_filled_and_blank_states_drawn():
@@ -362,7 +362,7 @@ def test_bubble_map_markers_bounds_and_blank(kpis):
     page = _html(result.map)
     options = _circle_options(page)
     assert len(options) == 5 and result.skipped == 1
-    assert "[[23.13, 91.13], [32.06, 120.15]]" in page
+    assert "[[23.13,91.13],[32.06,120.15]]" in page  # the bounds fitted (FitBounds)
     blank = [o for o in options if BLANK_COLOR in o]
     assert len(blank) == 1 and '"fill": false' in blank[0]
     radii = [float(re.search(r'"radius": ([0-9.]+)', o).group(1)) for o in options]

@@ -15,6 +15,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from helpers.text.lookup import label
+from helpers.text.tables import header
 
 #: Text that never belongs in a shared report.
 NOISE = ("Warning", "Traceback", "/work", "site-packages", ".venv", "--baseline-run", "<Axes",
@@ -119,7 +120,7 @@ def test_chinese_excel_exports_are_in_chinese(reports):
     english = load_workbook(reports["en"] / "all" / "actions.xlsx", read_only=True)
     assert english.sheetnames[:2] == ["Region actions", "Campaign list"]
     money = next(english.worksheets[1].iter_rows(values_only=True))
-    assert "Value next 12 months (CNY)" in money
+    assert header("ltv_12m", "money", "en", "CNY") in money  # the currency on money
 
 
 @pytest.mark.kernel

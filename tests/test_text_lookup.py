@@ -68,7 +68,7 @@ def test_join_and_name_list():
     assert join(["a", "b"], "zh", clauses=True) == "a；b"
     frame = pd.DataFrame({"region": list("甲乙丙"), "region_en": list("ABC")})
     assert name_list(frame, "en", limit=2) == "A, B and 1 more"
-    assert name_list(frame, "zh", limit=2) == "甲、乙 等另外 1 个"
+    assert name_list(frame, "zh", limit=2) == "甲、乙及另外 1 个"
 
 
 def test_translate_is_display_only():

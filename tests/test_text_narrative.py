@@ -48,7 +48,7 @@ def test_concentration_statement_en_zh():
     many = concentration_statement([1] * 10, list("abcdefghij"), max_names=3)
     assert many == "80% of revenue comes from 8 provinces (of 10): a, b, c and 5 more."
     assert concentration_statement([1] * 10, list("abcdefghij"), max_names=3, lang="zh") == (
-        "80%的收入来自8个省份（共10个）：a、b、c 等另外 5 个。")
+        "80%的收入来自8个省份（共10个）：a、b、c及另外 5 个。")
     assert concentration_statement([0, 0], unit="customers") == (
         "No positive revenue across 2 customers.")
 

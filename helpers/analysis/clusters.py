@@ -114,10 +114,13 @@ class CustomerClusters:
 
         K-means runs on one thread: on small per-k fits OpenMP threads cost more than
         they save, several times over on a busy 2-core machine (bench/insight_speed.py).
+        scikit-learn is imported first: a limit set before its OpenMP runtime is loaded
+        does not reach it (the first fit of every kernel then ran on every core).
         """
+        import sklearn.cluster  # noqa: F401  (loads the OpenMP runtime the limit must see)
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=1, user_api="openmp"):
             return self._fit(table)
 
     def _fit(self, table: pd.DataFrame) -> CustomerClusters:

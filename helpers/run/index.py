@@ -453,7 +453,7 @@ def _when(value: Any, utc: str) -> str:
 
 def _settings(parameters: dict, lang: str, text: dict) -> str:
     """The run's parameters in words: which regions, where the period ends, whether
-    personal data is masked, an objective given on the command line (the manifest has
+    personal data is masked (the objective is said with the findings; the manifest has
     them all, as given)."""
     regions = str(parameters.get("regions") or "")
     if regions in ("territories", "provinces"):
@@ -467,9 +467,6 @@ def _settings(parameters: dict, lang: str, text: dict) -> str:
                  else text["settings_period_last_order"])
     if "mask_pii" in parameters:
         parts.append(text["settings_masked" if parameters["mask_pii"] else "settings_shown"])
-    if parameters.get("objective"):
-        parts.append(text["settings_objective"].format(
-            objective=term("objective_title", str(parameters["objective"]), lang)))
     said = join(parts, lang, clauses=True)
     return said[:1].upper() + said[1:]
 

@@ -25,8 +25,8 @@ import pandas as pd
 
 from helpers.text.lookup import lang_code, term
 
-__all__ = ["KINDS", "MONEY_COLUMNS", "PERCENT_COLUMNS", "plain_number", "format_money",
-           "money_text", "format_percent", "format_value", "report_number", "currency_name"]
+__all__ = ["KINDS", "MONEY_COLUMNS", "PERCENT_COLUMNS", "is_missing", "plain_number",
+           "format_money", "money_text", "format_percent", "format_value", "report_number", "currency_name"]
 
 #: How each known column reads. ``money``: an amount in the project currency;
 #: ``money_delta``: a change of an amount (with a sign); ``percent``: a fraction shown
@@ -81,7 +81,8 @@ PERCENT_COLUMNS = frozenset(k for k, kind in KINDS.items()
                             if kind in ("percent", "percent_delta"))
 
 
-def _missing(value) -> bool:
+def is_missing(value) -> bool:
+    """Whether ``value`` shows as a dash: None, NaN, NA, NaT (a list or text is a value)."""
     if value is None:
         return True
     try:
@@ -104,7 +105,7 @@ def format_money(value: float, lang: str = "en", *, signed: bool = False) -> str
 
     ``signed`` puts ``+`` before a rise. Missing values give ``–``.
     """
-    if _missing(value):
+    if is_missing(value):
         return "–"
     value = float(value)
     if math.isinf(value):
@@ -144,7 +145,7 @@ def money_text(amount: float, lang: str = "en", currency: str = "CNY", *,
 
 def format_percent(value: float, signed: bool = False) -> str:
     """A fraction as a percentage with one decimal (``19.2%``, ``+7.5%``; ``0%``, never ``-0.0%``)."""
-    if _missing(value):
+    if is_missing(value):
         return "–"
     number = float(value) * 100
     shown = plain_number(abs(number), 1)
@@ -158,7 +159,7 @@ def format_value(value: float, key: str, lang: str = "en") -> str:
     """One KPI value for display according to its column name (:data:`KINDS`): money
     through :func:`format_money`, fractions as percentages (changes with a sign), everything
     else with thousands separators."""
-    if _missing(value):
+    if is_missing(value):
         return "–"
     kind = KINDS.get(key, "number")
     if kind in ("money", "money_delta"):

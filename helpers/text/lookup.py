@@ -266,7 +266,7 @@ def join(items: Iterable[str], lang: str = "en", *, clauses: bool = False) -> st
 def name_list(frame: pd.DataFrame, lang: str = "en", limit: int = 6) -> str:
     """The region names of ``frame`` in ``lang`` (:func:`region_label`), at most ``limit``.
 
-    More rows end the list with "and N more" (等另外 N 个). Not escaped.
+    More rows end the list with "and N more" (及另外 N 个). Not escaped.
     """
     names = [str(n) for n in region_label(frame.head(limit), lang)]
     more = say("and_more", lang, n=len(frame) - limit) if len(frame) > limit else ""

@@ -31,7 +31,14 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from helpers.text.format import KINDS, currency_name, format_money, format_percent, plain_number
+from helpers.text.format import (
+    KINDS,
+    currency_name,
+    format_money,
+    format_percent,
+    is_missing,
+    plain_number,
+)
 from helpers.text.lookup import (
     COLUMN_SECTIONS,
     catalog,
@@ -47,6 +54,8 @@ __all__ = ["Table", "report_table", "export_sheet", "column_kind", "format_cell"
 
 #: Text longer than this is cut with an ellipsis (the full text is in the exports).
 MAX_TEXT = 120
+#: Text columns whose every value is at most this long stay on one line (``class="short"``).
+SHORT = 12
 
 #: Why a column can have no value at all in a report (the note under the table).
 MISSING_REASONS: dict[str, str] = {
@@ -90,15 +99,6 @@ def column_kind(name, values: pd.Series | None = None) -> str:
     return "text"
 
 
-def _missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _number(value: float) -> str:
     value = float(value)
     if value.is_integer() or abs(value) >= 999.5:
@@ -111,7 +111,7 @@ def format_cell(value, kind: str, lang: str = "en") -> str:
     :func:`column_kind`."""
     if isinstance(value, (list, tuple)):
         return join([format_cell(v, kind, lang) for v in value], lang)
-    if _missing(value):
+    if is_missing(value):
         return "–"
     if kind == "bool" or isinstance(value, (bool, np.bool_)):
         return text("table", "yes" if bool(value) else "no", lang)
@@ -177,9 +177,16 @@ class Table:
         notes = "".join(f'<p class="wb-table-note">{n}</p>' for n in self.notes)
         if self.empty is not None:
             return f'<div class="wb-table"><p>{escape(self.empty)}</p>{notes}</div>'
-        cls = [' class="num"' if num else "" for num in self._numeric]
+        # numbers right-aligned; short words (tiers, segments: at most SHORT characters
+        # in every row) kept on one line, so a narrow column never stacks 核/心
+        short = [not num and len(self.view) > 0
+                 and int(self.view[col].astype(str).str.len().max()) <= SHORT
+                 for col, num in zip(self.view.columns, self._numeric, strict=True)]
+        cls = [' class="num"' if num else ' class="short"' if brief else ""
+               for num, brief in zip(self._numeric, short, strict=True)]
+        right = [' class="num"' if num else "" for num in self._numeric]
         head = "".join(f"<th{c}>{escape(str(name))}</th>"
-                       for name, c in zip(self.view.columns, cls, strict=True))
+                       for name, c in zip(self.view.columns, right, strict=True))
         body = "".join(
             "<tr>" + "".join(f"<td{c}>{escape(str(v))}</td>"
                              for v, c in zip(row, cls, strict=True)) + "</tr>"
@@ -259,7 +266,7 @@ def export_sheet(frame: pd.DataFrame, lang: str = "en", *, currency: str = "CNY"
     for column in out.columns:
         if column_kind(column, out[column]) == "bool":
             out[column] = out[column].map(
-                lambda v: v if _missing(v) else text("table", "yes" if v else "no", lang))
+                lambda v: v if is_missing(v) else text("table", "yes" if v else "no", lang))
     names = [header(c, column_kind(c, frame[c]), lang, currency) for c in frame.columns]
     return out.set_axis(names, axis=1)
 

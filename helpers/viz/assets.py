@@ -217,8 +217,8 @@ def inline_figure(figure: Figure) -> Figure:
 
 
 #: A map on a phone (a map frame 480 px wide or less): the layer control folds to its
-#: button (a tap opens it: ``:focus-within``; no script), the caption and legend boxes
-#: shrink, so the controls do not cover the map.
+#: button, the legend to its title and the caption to its first line across the top (a tap
+#: opens each: ``:focus``; no script), so the boxes do not cover the map.
 NARROW_MAP_CSS = """<style>
 @media (max-width: 480px) {
   .leaflet-control-layers-expanded:not(:hover):not(:focus-within) .leaflet-control-layers-list {
@@ -227,10 +227,15 @@ NARROW_MAP_CSS = """<style>
     padding: 0; }
   .leaflet-control-layers-expanded:not(:hover):not(:focus-within) .leaflet-control-layers-toggle {
     display: block; }
-  .map-caption { font-size: 10px !important; max-width: 55% !important; bottom: 30px !important;
-    padding: 2px 5px !important; }
+  .map-caption { font-size: 10px !important; padding: 2px 5px !important; top: 10px !important;
+    bottom: auto !important; left: 46px !important; right: 54px !important;
+    max-width: none !important; }
+  .map-caption:not(:hover):not(:focus) { white-space: nowrap; overflow: hidden;
+    text-overflow: ellipsis; }
   .wb-legend { font-size: 10px !important; padding: 3px 6px !important; bottom: 18px !important; }
   .wb-legend span[style*="width:16px"] { width: 10px !important; height: 8px !important; }
+  .wb-legend:not(:hover):not(:focus) > div { display: none !important; }
+  .wb-legend:not(:hover):not(:focus) > b::after { content: " ▸"; }
 }
 </style>"""
 

@@ -17,7 +17,7 @@ import pandas as pd
 from helpers.geo import boundaries, coords
 from helpers.text.lookup import label
 from helpers.viz.assets import OfflineMap, RawHTML
-from helpers.viz.maps.elements import RegionLayer
+from helpers.viz.maps.elements import FitBounds, RegionLayer
 
 CHINA_CENTER = (35.0, 105.0)
 
@@ -142,6 +142,7 @@ def base_map(tiles: str | None, center=CHINA_CENTER) -> tuple[OfflineMap, Projec
     layer, gcj = _tiles(tiles)
     m = OfflineMap(location=list(center), zoom_start=4, tiles=None, control_scale=True)
     m.options["maxZoom"] = 18  # markercluster needs it even without tiles
+    m.options["zoomSnap"] = 0.25  # fitted bounds fill a small (phone) frame closely
     if layer is not None:
         layer.add_to(m)
     return m, Projection(gcj)
@@ -154,8 +155,8 @@ def fit(m: folium.Map, bounds: tuple[float, float, float, float] | None) -> None
     """Fit to ``(min_lon, min_lat, max_lon, max_lat)`` when there is anything to fit."""
     if bounds is None or not all(np.isfinite(bounds)):
         return
-    min_lon, min_lat, max_lon, max_lat = bounds
-    m.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])
+    min_lon, min_lat, max_lon, max_lat = (float(v) for v in bounds)
+    m.add_child(FitBounds([[min_lat, min_lon], [max_lat, max_lon]]))
 
 
 def point_bounds(lats, lons) -> tuple[float, float, float, float] | None:
@@ -197,7 +198,7 @@ def located(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 def add_caption(m: folium.Map, text: str) -> None:
     """A small fixed box at the bottom left of the map (``text`` must be escaped)."""
     box = (
-        '<div class="map-caption" style="position:absolute;bottom:48px;left:10px;'
+        '<div class="map-caption" tabindex="0" style="position:absolute;bottom:48px;left:10px;'
         "z-index:1000;background:rgba(255,255,255,0.85);padding:4px 8px;max-width:60%;"
         f'font:12px sans-serif;border-radius:4px;">{text}</div>'
     )
@@ -213,7 +214,7 @@ def add_legend(m: folium.Map, title: str, rows: list[tuple[str, str, str]]) -> N
         for fill, border, text in rows
     )
     box = (
-        '<div class="wb-legend" style="position:absolute;bottom:24px;right:10px;z-index:1000;'
+        '<div class="wb-legend" tabindex="0" style="position:absolute;bottom:24px;right:10px;z-index:1000;'
         "background:rgba(255,255,255,0.9);padding:6px 10px;font:12px sans-serif;"
         f'border-radius:4px;box-shadow:0 1px 3px rgba(0,0,0,.3);"><b>{title}</b>{items}</div>'
     )

@@ -124,6 +124,31 @@ class PointData(folium.MacroElement):
         self.tips_js = "null" if tips is None else script_json(tips)
 
 
+class FitBounds(folium.MacroElement):
+    """Fit the map to ``bounds`` (``[[south, west], [north, east]]``) when it loads and again
+    whenever its frame changes size (a phone turned round, a report printed), so the whole
+    area shows in any frame."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, bounds = {{ this.bounds_js }};
+            function refit() { map.invalidateSize(); map.fitBounds(bounds); }
+            map.fitBounds(bounds);
+            map.on("resize", refit);
+            window.addEventListener("load", refit);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]):
+        super().__init__()
+        self._name = "FitBounds"
+        self.bounds_js = script_json(bounds)
+
+
 class ClusterLayer(JSCSSMixin, Layer):
     """All customers as circle markers in one leaflet.markercluster group, added in
     chunks by ``addLayers`` (fast for 100k points).
