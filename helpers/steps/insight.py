@@ -61,6 +61,7 @@ from helpers.analysis.tiers import region_tiers
 from helpers.catalog import SECTIONS
 from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
+from helpers.text.format import format_money
 from helpers.text.lookup import join, label, lang_code, region_label, say, text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.concentration import concentration_statement, top20_statement
@@ -608,10 +609,13 @@ def _profile_value(ctx: Context, tables: dict) -> Table | None:
         return None
     whole = value.loc[value["group"] == "market"].sort_values(["attribute", "top_index"],
                                                                ascending=[True, False])
+    # the interval as one column (the bounds are in profile_value.csv)
+    whole = whole.assign(mean_interval=[
+        "–" if pd.isna(lo) else f"{format_money(lo, ctx.lang)} – {format_money(hi, ctx.lang)}"
+        for lo, hi in zip(whole["mean_low"], whole["mean_high"], strict=True)])
     return ctx.show(_worded(ctx, whole), rows=None, file=FILES["profile_value"],
-                    shown=["attribute", "value", "buyers", "mean_revenue", "mean_low",
-                           "mean_high", "buyer_share", "top_share", "top_index",
-                           "significant"])
+                    shown=["attribute", "value", "buyers", "mean_revenue", "mean_interval",
+                           "buyer_share", "top_share", "top_index"])
 
 
 def _look_for(ctx: Context, tables: dict) -> Table | None:
@@ -625,16 +629,16 @@ def _look_for(ctx: Context, tables: dict) -> Table | None:
     return ctx.show(_worded(ctx, found), rows=15, file=FILES["profile_value"],
                     total=len(found),
                     shown=["region", "attribute", "value", "buyers", "buyer_share",
-                           "top_share", "top_index", "p_adj"])
+                           "top_share", "top_index"])
 
 
 def _buying_table(ctx: Context, tables: dict) -> Table | None:
     if not len(tables["buying"]) or not tables["buying"]["orders"].iloc[0]:
         return None
     return ctx.show(_market_named(ctx, tables["buying"]), rows=16, file=FILES["buying"],
-                    shown=["region", "buyers", "days_median", "one_day_share", "intervals",
-                           "interval_q1", "interval_median", "interval_q3", "orders",
-                           "order_q1", "order_median", "order_q3"])
+                    shown=["region", "buyers", "days_median", "one_day_share",
+                           "interval_median", "orders", "order_q1", "order_median",
+                           "order_q3"])
 
 
 def _season_table(ctx: Context, tables: dict) -> Table | None:
@@ -674,8 +678,11 @@ def _discount_tables(ctx: Context, tables: dict, name: str) -> Table | None:
             text("buyers", "band_none", ctx.lang) if b == 0 else
             text("buyers", "band_range", ctx.lang, low=lo, high=hi)
             for b, lo, hi in zip(frame["band"], frame["low"], frame["high"], strict=True)])
+        frame = frame.assign(quantity_interval=[
+            "–" if pd.isna(lo) else f"{lo:,.1f} – {hi:,.1f}"
+            for lo, hi in zip(frame["quantity_low"], frame["quantity_high"], strict=True)])
         shown = ["band", "lines", "line_share", "revenue_share", "mean_quantity",
-                 "quantity_low", "quantity_high", "mean_value"]
+                 "quantity_interval", "mean_value"]
     else:
         frame = _market_named(ctx, frame)
         shown = ["region", "lines", "revenue", "discounted_share", "mean_discount"]
