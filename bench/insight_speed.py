@@ -62,7 +62,7 @@ for module, name, label in [
         (partners, "partner_tiers", "partners"), (mix, "category_mix", "mix"),
         (cohorts, "cohort_retention", "cohorts"), (cohorts, "retention_trend", "cohorts"),
         (bridge, "bridge", "bridge"), (forecast, "monthly_revenue", "forecast"),
-        (forecast, "region_forecasts", "forecast")]:
+        (forecast, "region_forecasts", "forecast"), (insight, "_buyers", "buyers")]:
     timed(module, name, label)
 
 empty = pd.DataFrame()
@@ -85,7 +85,7 @@ print(json.dumps(row))
 """
 
 PARTS = ["kpis", "hotspots", "isolated", "summary", "rfm", "lifecycle", "ltv", "clusters",
-         "partners", "mix", "cohorts", "bridge", "forecast"]
+         "partners", "mix", "cohorts", "bridge", "forecast", "buyers"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,7 +69,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
            "order_values", "segment_mix", "region_map", "customer_map"),
     "04": ("region_kpis", "hotspots", "gaps", "isolated", "concentration", "segments",
            "clusters", "lifecycle", "ltv", "partners", "mix", "cohorts", "bridge",
-           "forecast"),
+           "forecast", "profiles", "buying", "seasonality", "discounts"),
     "05": ("tiers", "playbook", "budget", "customers", "partners", "monitoring"),
 }
 

@@ -172,6 +172,26 @@ class Analysis(_Strict):
     forecast_min_months: int = Field(18, ge=12, le=120)
     forecast_max_zero_share: float = Field(0.25, ge=0, lt=1)
     forecast_backtest_origins: int = Field(8, ge=4, le=36)
+    # Who the customers are and how they buy (helpers.analysis.profiles, .buying).
+    # profile_attributes: canonical customer columns to profile; None: every one of
+    # helpers.analysis.profiles.PROFILE_ATTRIBUTES the data carry with two values or more.
+    profile_attributes: list[str] | None = None
+    profile_top_share: float = Field(0.2, gt=0, lt=1)
+    profile_max_values: int = Field(12, ge=2, le=50)
+    profile_alpha: float = Field(0.05, gt=0, lt=1)
+    buying_min_count: int = Field(20, ge=2)
+    seasonality_min_months: int = Field(24, ge=14, le=240)
+    seasonality_max_months: int = Field(60, ge=14, le=240)
+
+    @field_validator("profile_attributes")
+    @classmethod
+    def _known_attributes(cls, value):
+        if value is not None:
+            unknown = [v for v in value if v not in KNOWN_COLUMNS["customers"]]
+            if unknown:
+                raise ValueError(f"unknown customer column(s) {unknown}; expected canonical "
+                                 f"customer columns such as channel, industry, company_size")
+        return value
 
     @model_validator(mode="after")
     def _lifecycle_order(self):

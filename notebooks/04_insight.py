@@ -210,3 +210,57 @@ insight.section(ctx, tables, "bridge")
 
 # %%
 insight.section(ctx, tables, "forecast")
+# %% [markdown] tags=["section-profiles"]
+# ## Who the customers are, by region
+#
+# Each region's customers by the attributes the data carry (channel, industry, company size,
+# business model; for consumers age band, gender or city tier; `analysis.profile_attributes`
+# in `workbook.yaml`) against the market's, with an index (100: the same share). Then the
+# attribute values that are over-represented among the most valuable customers (the top 20%
+# by revenue in the period), with the mean revenue per customer and its 95% interval: the
+# profile a region should look for next. Only differences that are significant after
+# correcting for the many comparisons count.
+
+# %%
+insight.section(ctx, tables, "profiles")
+
+# %% [markdown] tags=["section-buying"]
+# ## How they buy: frequency, intervals and order sizes
+#
+# On how many days a customer bought in the period, how many days pass between two
+# purchase days, and how large an order is, per region (medians and quartiles: half of the
+# customers, intervals or orders lie between the quartiles). Regions with too few values
+# show none.
+
+# %%
+insight.section(ctx, tables, "buying")
+
+# %%
+from helpers.viz import charts
+
+charts.plot_order_sizes(tables["buying"], market=ctx.scope.name, lang=lang,
+                        currency=ctx.config.project.currency);
+
+# %% [markdown] tags=["section-seasonality"]
+# ## When they buy: seasons and days of the week
+#
+# The month-of-year index compares each calendar month with an average month (100), with the
+# trend taken out; a seasonal pattern is stated only when the months differ more than their
+# year-to-year noise (an F-test on at least two years of complete months). The days of the
+# week show when orders are dated.
+
+# %%
+insight.section(ctx, tables, "seasonality")
+
+# %%
+charts.plot_seasonality(tables["seasonality"], market=ctx.scope.name, lang=lang);
+
+# %% [markdown] tags=["section-discounts"]
+# ## Discounts and what they go with
+#
+# When the orders carry a discount or a list price: how quantity and value differ between
+# order lines with and without a discount, and how much revenue each region buys on
+# discount. This describes what happened; it cannot say what a discount causes.
+
+# %%
+insight.section(ctx, tables, "discounts")

@@ -144,7 +144,22 @@ def _chart_calls(kpis, monthly, lang):
         "plot_segment_mix": lambda: plot_segment_mix(segment_table, lang=lang),
         "plot_cohort_retention": lambda: plot_cohort_retention(_COHORTS, lang=lang),
         "plot_revenue_bridge": lambda: charts.plot_revenue_bridge(BRIDGE_ROW, lang=lang),
+        "plot_order_sizes": lambda: charts.plot_order_sizes(_ORDER_SIZES, lang=lang),
+        "plot_seasonality": lambda: charts.plot_seasonality(_SEASONS, lang=lang),
     }
+
+
+#: Step 4's order-size quantiles and month-of-year index, by hand.
+_ORDER_SIZES = pd.DataFrame({"region": ["ALL", "广东省", "浙江省"], "orders": [30, 20, 10],
+                             "order_p10": [10.0, 12.0, 8.0], "order_q1": [20.0, 25.0, 15.0],
+                             "order_median": [50.0, 60.0, 40.0], "order_q3": [90.0, 95.0, 70.0],
+                             "order_p90": [200.0, 210.0, 150.0]})
+_SEASONS = pd.DataFrame({"region": ["ALL"], "reason_key": [""], "p": [0.001],
+                         "significant": [True], "peak_month": [12], "peak_index": [130.0],
+                         "low_month": [2], "low_index": [70.0],
+                         **{f"m{m}": [v] for m, v in zip(range(1, 13), [80, 70, 100, 100, 100,
+                                                                      110, 100, 100, 100, 90,
+                                                                      120, 130], strict=True)}})
 
 
 @pytest.mark.parametrize(("session", "lang"), [("matplotlib defaults", "en"), ("themed", "zh")])

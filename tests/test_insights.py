@@ -200,6 +200,11 @@ def test_the_tables_notebook_04_shows(national):
     shown = {name: insight.table(ctx, tables, name) for name in insight.TABLES}
     # the mix's tables list only what differs beyond chance (the words say when nothing does)
     assert all(t is not None for n, t in shown.items() if n not in ("mix_index", "cross_sell"))
+    # the sample's orders carry no discount: those two tables are left out (words say why);
+    # so are the profile tables without a significant difference (the words say so)
+    left_out = {n for n, t in shown.items() if t is None}
+    assert {"discount_bands", "discount_regions"} <= left_out <= {
+        "discount_bands", "discount_regions", "profile_mix", "look_for"}
     kpis = shown["region_kpis"].data  # the first 15 by revenue, the rest in the export
     assert len(kpis) == 15 and list(kpis.columns[:3]) == ["region", "customers",
                                                          "active_customers"]
@@ -243,6 +248,7 @@ def test_each_section_of_notebook_04_is_its_words_and_tables(national):
         assert [hasattr(p, "png") for p in parts].count(True) == (key == "bridge"), key
         assert words == ([] if key == "region_kpis" else [insight.explain(ctx, tables, key)])
         # a table with nothing to show is left out (the mix when nothing differs by chance)
+        # a table with nothing to show (the sample's orders carry no discount) is left out
         names = [n for n in insight.SECTION_TABLES[key]
                  if insight.table(ctx, tables, n) is not None]
         assert [p.data.equals(insight.table(ctx, tables, name).data)

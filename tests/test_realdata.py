@@ -262,3 +262,61 @@ def test_olist_steps_2_to_5(tmp_path, olist):
     assert notes["cohorts"]["customers"] > 10_000
     assert "Customers are grouped by the quarter of their first purchase" in shown
     assert (out / "revenue_bridge.csv").exists() and (out / "forecast.csv").exists()
+
+
+# --------------------------------------------------------------------------- who buys, how
+
+
+def _insight(config_name, prep, tmp_path, lang):
+    from helpers import context
+    from helpers.steps import insight
+
+    ctx = context.open_step(config=str(PROJECT_ROOT / "examples" / config_name),
+                            run_dir=str(tmp_path / lang), lang=lang)
+    ctx.__dict__["prep"] = prep                     # the module's prep, not built again
+    return ctx, insight.insight_tables(ctx)
+
+
+@needs_superstore
+def test_superstore_profiles_seasons_and_discounts(tmp_path, superstore):
+    """Superstore: 细分 (Segment) is the one profile attribute, four years of order dates
+    give a seasonal index, and 折扣 (Discount) is related to quantity, observationally."""
+    from helpers.steps import insight
+
+    ctx, tables = _insight("cn_superstore.yaml", superstore, tmp_path, "zh")
+    assert tables["notes"]["profiles"]["attributes"] == ["channel"]
+    assert set(tables["profile_mix"]["value"]) == set(superstore.customers["channel"].dropna())
+    season = tables["seasonality"].iloc[0]
+    assert season["months"] >= 40 and season["reason_key"] == ""
+    note = tables["notes"]["discount"]
+    lines = superstore.orders.loc[ctx.period.contains(superstore.orders["order_date"])]
+    assert note["computed"] and note["lines"] == int((lines["amount"] > 0).sum())
+    assert note["discounted_lines"] == int(((lines["amount"] > 0)
+                                            & (lines["discount"] > 0)).sum())
+    rho, _ = __import__("scipy.stats", fromlist=["spearmanr"]).spearmanr(
+        lines.loc[lines["amount"] > 0, "discount"], lines.loc[lines["amount"] > 0, "quantity"])
+    assert note["spearman_quantity"] == pytest.approx(rho)
+    assert tables["notes"]["weekdays"]["has_time"] is False
+    for key in ("profiles", "buying", "seasonality", "discounts"):
+        said = insight.section(ctx, tables, key).text()
+        assert said and "nan" not in said.lower()
+    assert "这只是观察结果，不是实验" in insight.section(ctx, tables, "discounts").text()
+
+
+@needs_olist
+def test_olist_consumers_with_timestamps_and_one_order_each(tmp_path, olist):
+    """Olist: no profile attribute mapped, time stamps, almost everyone buys once, 21
+    complete months (too few for seasonality), no discount: each section says so."""
+    from helpers.steps import insight
+
+    ctx, tables = _insight("olist.yaml", olist, tmp_path, "en")
+    notes = tables["notes"]
+    assert notes["profiles"]["reason_key"] == "no_attributes"
+    assert notes["weekdays"]["has_time"] is True
+    whole = tables["buying"].iloc[0]
+    assert whole["one_day_share"] > 0.95 and whole["intervals"] < 0.05 * whole["buyers"]
+    assert tables["seasonality"].iloc[0]["reason_key"] == "short_history"
+    assert notes["discount"]["reason_key"] == "no_discount_column"
+    assert "No customer attribute to profile" in insight.section(ctx, tables, "profiles").text()
+    said = insight.section(ctx, tables, "seasonality").text()
+    assert "Seasonality is not measured" in said and "Orders carry a time stamp" in said

@@ -434,3 +434,34 @@ def test_batch_on_thin_data_says_what_it_cannot_measure(tmp_path):
     assert not tiers["tier"].isin(["emerging", "declining"]).any()
     zh4 = (tmp_path / "reports" / "thin-zh" / "all" / "04_insight.html").read_text("utf-8")
     assert "未计算同比增长" in zh4 and "不把任何客户称为频繁购买" in zh4
+
+
+# ----------------------------------------------------------------------- who buys, and how
+
+
+def test_one_month_one_order_each_no_attributes_say_what_cannot_be_computed(one_month):
+    """Issue 15 items 2 and 3 on thin data: no profile attribute, one purchase day each
+    (no interval), one month (no seasonality), no discount column: each section says what
+    cannot be computed instead of a number."""
+    ctx, tables, _ = one_month
+    assert tables["notes"]["profiles"]["reason_key"] == "no_attributes"
+    assert tables["profile_mix"].empty and tables["profile_value"].empty
+    assert "No customer attribute to profile" in _words(ctx, tables, "profiles")
+    whole = tables["buying"].iloc[0]
+    assert whole["intervals"] == 0 and math.isnan(whole["interval_median"])
+    assert whole["days_median"] == 1 and whole["one_day_share"] == 1.0
+    assert tables["notes"]["buying"]["reason_key"] == "no_repeat"
+    said = _words(ctx, tables, "buying")
+    assert "No customer bought on two different days" in said
+    season = tables["seasonality"]
+    assert (season["reason_key"] == "short_history").all() and season["m1"].isna().all()
+    said = _words(ctx, tables, "seasonality")
+    assert "Seasonality is not measured: the data hold 0 complete month(s)" in said
+    assert "Order dates carry no time of day" in said
+    assert tables["notes"]["discount"]["reason_key"] == "no_discount_column"
+    assert "discount sensitivity cannot be measured" in _words(ctx, tables, "discounts")
+    folder = ctx.out.parent.parent
+    zh = _open(folder / "workbook.yaml", folder, lang="zh")
+    assert "没有可分析的客户属性" in _words(zh, tables, "profiles")
+    assert "未衡量季节性" in _words(zh, tables, "seasonality")
+    assert "无法衡量购买间隔" in _words(zh, tables, "buying")

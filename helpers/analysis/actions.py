@@ -445,3 +445,43 @@ def cross_sell_actions(targets: pd.DataFrame, customers: pd.DataFrame, *,
         on="customer_id", how="left", suffixes=("", "_customer"))
     frame = frame.assign(owner=_owners(frame, reps))
     return frame[columns].reset_index(drop=True)
+#: The action of a region whose top customers over-represent some attribute values (step 4,
+#: :func:`helpers.analysis.profiles.value_by_attribute`): look for more customers like them.
+PROFILE_ACTION = {"action": "Prospect for more customers like the region's most valuable "
+                            "ones (their profile in the evidence)",
+                  "owner": "regional sales manager", "kpi": "new customers with that profile"}
+
+
+def with_profile_actions(frame: pd.DataFrame, tiers: pd.DataFrame, evidence: dict[str, str],
+                         *, reps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`action_list` output with :data:`PROFILE_ACTION` for each region of
+    ``evidence`` (region -> the profile in words), after that region's other actions.
+
+    Regions not in ``tiers`` get no action; the owner is the territory's reps as in
+    :func:`action_list`.
+    """
+    if not evidence:
+        return frame
+    owners = _reps_by_territory(reps) if reps is not None and not reps.empty else {}
+    known = tiers.drop_duplicates("region").set_index("region")
+    rows = []
+    for region, said in evidence.items():
+        if region not in known.index:
+            continue
+        row = known.loc[region]
+        terr = row.get("territory") if "territory" in known.columns else None
+        terr = None if terr is None or pd.isna(terr) else terr
+        role = PROFILE_ACTION["owner"]
+        rows.append({"region": region, "territory": terr, "tier": row["tier"],
+                     "action": PROFILE_ACTION["action"], "owner_role": role,
+                     "owner": owners.get(terr, role), "kpi": PROFILE_ACTION["kpi"],
+                     "evidence": said})
+    if not rows:
+        return frame
+    order = {region: i for i, region in enumerate(tiers["region"])}
+    both = pd.concat([frame.assign(_extra=0), pd.DataFrame(rows).assign(_extra=1)],
+                     ignore_index=True)
+    both["_tier"] = both["tier"].map(TIERS.index)
+    both["_pos"] = both["region"].map(order)
+    both = both.sort_values(["_tier", "_pos", "_extra"], kind="mergesort")
+    return both[list(frame.columns)].reset_index(drop=True)

@@ -30,7 +30,8 @@ INVISIBLE = "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003"
               "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 INT_COLUMNS = ("headcount", "sales_staff", "tech_staff", "product_tier_count", "quantity")
-FLOAT_COLUMNS = ("registered_capital", "years_active", "typical_order_value", "lat", "lon")
+FLOAT_COLUMNS = ("registered_capital", "years_active", "typical_order_value", "lat", "lon",
+                 "discount", "list_price")
 DATE_COLUMNS = ("signup_date", "order_date")
 ID_COLUMNS = ("customer_id", "order_id", "sales_rep_id")
 # Formats tried, in order, when a date column has none configured.

@@ -27,7 +27,7 @@ CUSTOMERS = pa.DataFrameSchema(
             "province_code", "province_en", "territory", "city", "city_code", "district",
             "district_code", "geo_flag", "sales_rep_id",
             "channel", "industry", "company_size", "business_model", "main_product_tier",
-            "payment_behaviour", "source",
+            "payment_behaviour", "source", "age_band", "gender", "city_tier",
         )},
         "lat": pa.Column("float64", pa.Check.in_range(-90, 90), nullable=True),
         "lon": pa.Column("float64", pa.Check.in_range(-180, 180), nullable=True),
@@ -51,6 +51,9 @@ ORDERS = pa.DataFrameSchema(
         "order_date": pa.Column("datetime64[ns]", nullable=False),
         "amount": pa.Column("float64", nullable=False),
         "quantity": pa.Column(**_int),
+        # discount: a fraction of the list value (or percent); list_price: per unit
+        "discount": pa.Column(**_float),
+        "list_price": pa.Column(**_float),
         **{c: pa.Column(**_text) for c in ("product_category", "product_code", "status",
                                             "province", "territory")},
     },

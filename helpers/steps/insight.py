@@ -51,6 +51,7 @@ from IPython.display import Markdown
 
 from helpers.analysis import (
     bridge,
+    buying,
     clusters,
     customers,
     forecast,
@@ -61,6 +62,7 @@ from helpers.analysis import (
     ltv,
     mix,
     partners,
+    profiles,
     roi,
     segments,
 )
@@ -76,6 +78,7 @@ from helpers.analysis.tiers import region_tiers
 from helpers.catalog import SECTIONS
 from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
+from helpers.text.format import format_money
 from helpers.text.lookup import join, label, lang_code, region_label, say, text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.concentration import concentration_statement, top20_statement
@@ -109,6 +112,10 @@ FILES = {
     "cohort_trend": "cohort_trend.csv",
     "revenue_bridge": "revenue_bridge.csv",
     "forecast": "forecast.csv",
+    # who the customers are and how they buy (_buyers)
+    "profile_mix": "profile_mix.csv", "profile_value": "profile_value.csv",
+    "buying": "buying.csv", "seasonality": "seasonality.csv", "weekdays": "weekdays.csv",
+    "discount_bands": "discount_bands.csv", "discount_regions": "discount_regions.csv",
 }
 #: Written only when not empty (customers in no region row: outside the market's extent,
 #: abroad, place name not resolved, city unknown).
@@ -378,6 +385,7 @@ def insight_tables(ctx: Context) -> dict:
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
     notes["partners"] = partners.tier_balance(tiers, ctx.config.partners.tiers)
+    tables.update(_buyers(ctx, kpis, by_customer, days, notes))
 
     tables.update(_mix_and_cohorts(ctx, kpis, notes))
     found, found_notes = _bridge_and_forecast(ctx, kpis)
@@ -428,6 +436,67 @@ def insight_tables(ctx: Context) -> dict:
     tables["headline"] = headline
     tables["notes"] = note_texts(notes)  # keys and numbers, and the English the file holds
     return tables
+
+
+def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataFrame,
+            notes: dict) -> dict:
+    """Who the customers are (:mod:`helpers.analysis.profiles`) and how they buy
+    (:mod:`helpers.analysis.buying`), per region of the report; their notes go to ``notes``
+    (``profiles``, ``buying``, ``seasonality``, ``weekdays``, ``discount``)."""
+    a, level, market, p = ctx.config.analysis, ctx.scope.sublevel, ctx.scope.name, ctx.period
+    people = ctx.customers.drop_duplicates("customer_id")
+    regions = (people.set_index("customer_id")[level] if level in people
+               else pd.Series(pd.NA, index=people["customer_id"], dtype="string"))
+    regions = regions.where(regions.isin(kpis["region"]))  # rows of region_kpis only
+    # the market a province is compared with is the whole market (as for hot spots and gaps)
+    reference = ctx.prep.customers if ctx.benchmark is not None else ctx.customers
+    attributes, left_out = profiles.profile_attributes(people, a.profile_attributes)
+    options = {"max_values": a.profile_max_values, "alpha": a.profile_alpha}
+    frame = people.assign(**{level: regions.to_numpy()})
+    out = {"profile_mix": profiles.attribute_mix(frame, reference.drop_duplicates("customer_id"),
+                                                 level=level, attributes=attributes,
+                                                 **options),
+           "profile_value": profiles.value_by_attribute(
+               frame, revenue, level=level, attributes=attributes, market=market,
+               top_share=a.profile_top_share, **options)}
+    notes["profiles"] = {"attributes": attributes, "left_out": left_out, "market": market,
+                         "reference": "market" if level == "province" else "scope",
+                         "customers": int(len(people)), "buyers": int((revenue > 0).sum()),
+                         "top_share": a.profile_top_share, "alpha": a.profile_alpha,
+                         **({} if attributes else {"reason_key": "no_attributes"})}
+    lines = ctx.period_orders
+    column = level if level == "province" else None    # orders carry their customer's
+    orders = buying.period_orders(lines, regions, column)
+    out["buying"] = buying.buying_summary(days, orders, regions, start=p.first_day,
+                                          market=market, min_count=a.buying_min_count)
+    repeat = int((days.loc[days["day"] >= p.first_day, "gap_days"].notna()).sum())
+    notes["buying"] = {"orders": int(len(orders)), "buyers": int(out["buying"]["buyers"].iloc[0])
+                       if len(out["buying"]) else 0, "intervals": repeat,
+                       "min_count": a.buying_min_count,
+                       **({"reason_key": "no_orders"} if not len(orders) else
+                          {"reason_key": "no_repeat"} if not repeat else {})}
+    grid = buying.monthly_revenue_grid(ctx.orders, regions, data_start=ctx.prep.orders[
+        "order_date"].min(), as_of=p.as_of, market=market, max_months=a.seasonality_max_months,
+        column=column)
+    out["seasonality"] = buying.seasonality(grid, min_months=a.seasonality_min_months,
+                                            alpha=a.profile_alpha)
+    notes["seasonality"] = {"months": int(len(grid)), "min_months": a.seasonality_min_months,
+                            "first": str(grid.index[0]) if len(grid) else None,
+                            "last": str(grid.index[-1]) if len(grid) else None}
+    out["weekdays"] = buying.weekdays(orders, market=market, alpha=a.profile_alpha)
+    stamps = lines["order_date"].to_numpy().astype("datetime64[ns]").view(np.int64)
+    notes["weekdays"] = {"has_time": bool((stamps % 86_400_000_000_000 != 0).any()),
+                         "orders": int(len(orders))}
+    out["discount_bands"], out["discount_regions"], notes["discount"] = buying.discounts(
+        lines, regions, market=market, min_count=a.buying_min_count, column=column)
+    english = kpis.set_index("region")["region_en"] if "region_en" in kpis else None
+    for name in ("profile_mix", "profile_value", "buying", "seasonality", "weekdays",
+                 "discount_regions"):  # the regions' English names, as region_kpis has them
+        frame = out[name]
+        if english is not None and "region" in frame:
+            frame.insert(frame.columns.get_loc("region") + 1, "region_en",
+                         frame["region"].map(english).astype(object))
+    return out
 
 
 def save_insight(ctx: Context, tables: dict) -> None:
@@ -709,6 +778,122 @@ def cohort_chart(ctx: Context, tables: dict):
     for ax, value in zip(axes, ("retention", "revenue_retention"), strict=True):
         plot_cohort_retention(scope, value=value, lang=ctx.lang, ax=ax)
     return figure
+def _market_named(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the row of the whole report named as such (``region`` is the scope's
+    key there) and missing English names left to :func:`helpers.text.lookup.region_label`."""
+    whole = frame["region"].astype(str) == str(ctx.scope.name)
+    if not whole.any():
+        return frame
+    name = text("buyers", "whole_report", ctx.lang)
+    out = frame.assign(region=frame["region"].astype(object).where(~whole, name))
+    return out.assign(region_en=out["region_en"].where(~whole, name)) if "region_en" in out \
+        else out
+
+
+def _worded(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
+    """Attribute names and grouped values in the report's language."""
+    from helpers.text.narrative.buyers import attribute_name, value_name
+
+    return frame.assign(attribute=[attribute_name(a, ctx.lang) for a in frame["attribute"]],
+                        value=[value_name(v, ctx.lang) for v in frame["value"]])
+
+
+def _profile_mix(ctx: Context, tables: dict) -> Table | None:
+    mix = tables["profile_mix"]
+    if not tables["notes"].get("profiles", {}).get("attributes"):
+        return None
+    found = mix.loc[mix["significant"].fillna(False).astype(bool)].sort_values("p_adj")
+    if not len(found):  # the words say so
+        return None
+    return ctx.show(_worded(ctx, found), rows=15, file=FILES["profile_mix"], total=len(found),
+                    shown=["region", "attribute", "value", "customers", "share_in_region",
+                           "share_in_market", "share_index", "p_adj"])
+
+
+def _profile_value(ctx: Context, tables: dict) -> Table | None:
+    value = tables["profile_value"]
+    if not len(value):
+        return None
+    whole = value.loc[value["group"] == "market"].sort_values(["attribute", "top_index"],
+                                                               ascending=[True, False])
+    # the interval as one column (the bounds are in profile_value.csv)
+    whole = whole.assign(mean_interval=[
+        "–" if pd.isna(lo) else f"{format_money(lo, ctx.lang)} – {format_money(hi, ctx.lang)}"
+        for lo, hi in zip(whole["mean_low"], whole["mean_high"], strict=True)])
+    return ctx.show(_worded(ctx, whole), rows=None, file=FILES["profile_value"],
+                    shown=["attribute", "value", "buyers", "mean_revenue", "mean_interval",
+                           "buyer_share", "top_share", "top_index"])
+
+
+def _look_for(ctx: Context, tables: dict) -> Table | None:
+    from helpers.text.narrative.buyers import look_for
+
+    if not len(tables["profile_value"]):
+        return None
+    found = look_for(tables["profile_value"])
+    if not len(found):  # the words say so
+        return None
+    return ctx.show(_worded(ctx, found), rows=15, file=FILES["profile_value"],
+                    total=len(found),
+                    shown=["region", "attribute", "value", "buyers", "buyer_share",
+                           "top_share", "top_index"])
+
+
+def _buying_table(ctx: Context, tables: dict) -> Table | None:
+    if not len(tables["buying"]) or not tables["buying"]["orders"].iloc[0]:
+        return None
+    return ctx.show(_market_named(ctx, tables["buying"]), rows=16, file=FILES["buying"],
+                    shown=["region", "buyers", "days_median", "one_day_share",
+                           "interval_median", "orders", "order_q1", "order_median",
+                           "order_q3"])
+
+
+def _season_table(ctx: Context, tables: dict) -> Table | None:
+    from helpers.text.narrative.buyers import month_name
+
+    season = tables["seasonality"]
+    fitted = season.loc[season["reason_key"].fillna("") == ""] if len(season) else season
+    if not len(fitted):
+        return None
+    shown = pd.concat([fitted.iloc[:1], fitted.iloc[1:].loc[
+        fitted.iloc[1:]["significant"].fillna(False).astype(bool)]])
+    shown = _market_named(ctx, shown).assign(
+        peak_month=[month_name(m, ctx.lang) for m in shown["peak_month"]],
+        low_month=[month_name(m, ctx.lang) for m in shown["low_month"]])
+    return ctx.show(shown, rows=16, file=FILES["seasonality"], total=len(shown),
+                    shown=["region", "months", "peak_month", "peak_index", "low_month",
+                           "low_index", "p_adj", "significant"])
+
+
+def _weekday_table(ctx: Context, tables: dict) -> Table | None:
+    days = tables["weekdays"]
+    if not len(days) or not days["orders"].iloc[0]:
+        return None
+    shown = pd.concat([days.iloc[:1], days.iloc[1:].loc[
+        days.iloc[1:]["significant"].fillna(False).astype(bool)]])
+    return ctx.show(_market_named(ctx, shown), rows=16, file=FILES["weekdays"],
+                    total=len(shown), shown=["region", "orders", "mon", "tue", "wed", "thu",
+                                             "fri", "sat", "sun", "weekend_share"])
+
+
+def _discount_tables(ctx: Context, tables: dict, name: str) -> Table | None:
+    if not tables["notes"].get("discount", {}).get("computed"):
+        return None
+    frame = tables[name]
+    if name == "discount_bands":
+        frame = frame.assign(band=[
+            text("buyers", "band_none", ctx.lang) if b == 0 else
+            text("buyers", "band_range", ctx.lang, low=lo, high=hi)
+            for b, lo, hi in zip(frame["band"], frame["low"], frame["high"], strict=True)])
+        frame = frame.assign(quantity_interval=[
+            "–" if pd.isna(lo) else f"{lo:,.1f} – {hi:,.1f}"
+            for lo, hi in zip(frame["quantity_low"], frame["quantity_high"], strict=True)])
+        shown = ["band", "lines", "line_share", "revenue_share", "mean_quantity",
+                 "quantity_interval", "mean_value"]
+    else:
+        frame = _market_named(ctx, frame)
+        shown = ["region", "lines", "revenue", "discounted_share", "mean_discount"]
+    return ctx.show(frame, rows=16, file=FILES[name], shown=shown)
 
 
 #: The tables notebook 04 shows, by name (:func:`table`).
@@ -733,6 +918,10 @@ TABLES = {
     "cohort_trend": _cohort_trend,
     "bridge": _bridge_table,
     "forecast": _forecast_table,
+    "profile_mix": _profile_mix, "profile_value": _profile_value, "look_for": _look_for,
+    "buying": _buying_table, "seasonality": _season_table, "weekdays": _weekday_table,
+    "discount_bands": lambda ctx, tables: _discount_tables(ctx, tables, "discount_bands"),
+    "discount_regions": lambda ctx, tables: _discount_tables(ctx, tables, "discount_regions"),
 }
 
 
@@ -768,6 +957,9 @@ SECTION_TABLES: dict[str, tuple[str, ...]] = {
     "partners": ("partner_summary", "partners"),
     "mix": ("mix_index", "cross_sell"),
     "cohorts": ("cohort_trend",),
+    "profiles": ("profile_mix", "profile_value", "look_for"),
+    "seasonality": ("seasonality", "weekdays"),
+    "discounts": ("discount_bands", "discount_regions"),
 }
 
 

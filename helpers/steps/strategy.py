@@ -33,6 +33,7 @@ from helpers.text.format import currency_name
 from helpers.text.lookup import join, region_label, say, text
 from helpers.text.markup import md_text
 from helpers.text.narrative.budget import budget_notes, budget_reasons
+from helpers.text.narrative.buyers import profile_evidence
 from helpers.text.narrative.notes import warning_texts
 from helpers.text.narrative.summary import findings
 from helpers.text.narrative.tiers import partner_balance, tier_outlook, with_tier_reasons
@@ -104,9 +105,16 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
                                                reps=reps)
         except KeyError as exc:
             notes.append(f"partner_tiers.csv cannot be read: {exc.args[0]}")
+    # look for more customers like a region's top ones (step 4, significant only)
+    profiles = profile_evidence(insight.get("profile_value", pd.DataFrame()), ctx.lang,
+                                (insight.get("notes") or {}).get("profiles", {}).get(
+                                    "top_share", 0.2))
     tables = {
         "tiers": tiers,
-        "actions": actions.action_list(tiers, reps=reps, channels=channels),
+        "profile_evidence": profiles,
+        "actions": actions.with_profile_actions(
+            actions.action_list(tiers, reps=reps, channels=channels), tiers, profiles,
+            reps=reps),
         "playbook": actions.playbook(tiers, channels=channels),
         "segment_playbook": actions.segment_playbook(channels),
         "campaign": campaign,
@@ -444,7 +452,9 @@ def shown_actions(ctx: Context, tables: dict) -> tuple[pd.DataFrame, bool]:
         return tables["actions"], False
     masked = mask_pii(reps, columns=("name",))
     channels = ctx.config.strategy.channels(ctx.config.geography.country)
-    return actions.action_list(tables["tiers"], reps=masked, channels=channels), True
+    return actions.with_profile_actions(
+        actions.action_list(tables["tiers"], reps=masked, channels=channels), tables["tiers"],
+        tables.get("profile_evidence") or {}, reps=masked), True
 
 
 def playbook_section(ctx: Context, tables: dict) -> Blocks:

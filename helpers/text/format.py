@@ -70,6 +70,21 @@ KINDS: dict[str, str] = {
     **dict.fromkeys(["growth_prev", "market_growth"], "percent_delta"),
 }
 
+# who the customers are and how they buy (helpers.analysis.profiles, .buying)
+KINDS.update({
+    **dict.fromkeys(["mean_revenue", "mean_low", "mean_high", "order_q1", "order_median",
+                     "order_q3", "mean_value"], "money"),
+    **dict.fromkeys(["share_in_region", "share_in_market", "top_share", "buyer_share",
+                     "one_day_share", "mon", "tue", "wed", "thu", "fri", "sat", "sun",
+                     "weekend_share", "line_share", "discounted_share", "mean_discount"],
+                    "percent"),
+    **dict.fromkeys(["buyers", "intervals", "lines", "months"], "count"),
+    **dict.fromkeys(["share_index", "top_index", "peak_index", "low_index", "days_median",
+                     "interval_q1", "interval_median", "interval_q3", "mean_quantity",
+                     "quantity_low", "quantity_high"], "one"),
+    "p_adj": "decimal",
+})
+
 #: Columns holding amounts of money (or changes of amounts).
 MONEY_COLUMNS = frozenset(k for k, kind in KINDS.items() if kind in ("money", "money_delta"))
 #: Columns holding fractions shown as percentages.

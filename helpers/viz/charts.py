@@ -1,5 +1,6 @@
 """Step 3 charts: region bars, Pareto share, Lorenz curve, trends, customers vs revenue,
-order-value distribution and segment mix.
+order-value distribution and segment mix; step 4's order sizes by region and month-of-year
+index.
 
 Every function follows seaborn's habits: keyword-only options, draws on ``ax`` when
 given (a new figure otherwise), returns the Axes, and never changes its input.
@@ -21,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
 from helpers.analysis.bridge import COMPONENTS
 from helpers.analysis.concentration import concentration, lorenz
@@ -1002,3 +1003,124 @@ class ChartImage:
     def to_html(self) -> str:
         data = base64.b64encode(self.png).decode("ascii")
         return f'<img alt="{escape(self.alt)}" src="data:image/png;base64,{data}">'
+# --------------------------------------------------------------------------- how they buy
+
+
+def plot_order_sizes(
+    buying: pd.DataFrame,
+    *,
+    market: str = "ALL",
+    top: int = 12,
+    lang: str = "en",
+    currency: str = "CNY",
+    ax: Axes | None = None,
+) -> Axes:
+    """Order values per region as boxes drawn from step 4's quantiles (no order is
+    needed): the box holds the middle half of the orders, the line is the median, the
+    whiskers reach the 10th and 90th percentiles; a log axis in the currency.
+
+    Parameters
+    ----------
+    buying : DataFrame
+        :func:`helpers.analysis.buying.buying_summary` (``region``, ``orders``,
+        ``order_p10`` .. ``order_p90``); the row whose ``region`` is ``market`` is the
+        whole report, drawn first.
+    market : str
+        The scope's key in ``region``.
+    top : int
+        At most this many regions, the ones with most orders.
+    lang, currency, ax
+        As for the other charts.
+
+    Returns
+    -------
+    matplotlib Axes
+        Titled with the lowest and highest median order (or the one median).
+    """
+    _require(buying, "region", "orders", "order_p10", "order_q1", "order_median",
+             "order_q3", "order_p90")
+    rows = buying.dropna(subset=["order_median"])
+    whole = rows.loc[rows["region"].astype(str) == str(market)]
+    regions = rows.loc[rows["region"].astype(str) != str(market)].nlargest(top, "orders")
+    rows = pd.concat([whole, regions])
+    names = region_label(rows, lang) if len(rows) else pd.Series(dtype=object)
+    everyone = text("buyers", "whole_report", lang)
+    names = [everyone if str(r) == str(market) else str(n)
+             for r, n in zip(rows["region"], names, strict=True)]
+    ax = _axes(ax, (8, 0.45 * max(len(rows), 2) + 1.5))
+    stats = [{"label": chart_text(n), "whislo": r["order_p10"], "q1": r["order_q1"],
+              "med": r["order_median"], "q3": r["order_q3"], "whishi": r["order_p90"],
+              "fliers": []} for n, r in zip(names, rows.to_dict("records"), strict=True)]
+    if stats:
+        ax.bxp(stats[::-1], orientation="horizontal", showfliers=False, patch_artist=True,
+               boxprops={"facecolor": MAIN_COLOR, "alpha": 0.6},
+               medianprops={"color": LINE_COLOR, "linewidth": 1.5})
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_money(v, lang)))
+    ax.set_xlabel(_chart("money_log_axis", lang, value=text("chart", "order_value", lang),
+                         currency=currency_name(currency, lang)) + "\n"
+                  + chart_text(text("buyers", "order_chart_note", lang)))
+    medians = regions.dropna(subset=["order_median"])
+    if len(medians) >= 2:
+        low = medians.loc[medians["order_median"].idxmin()]
+        high = medians.loc[medians["order_median"].idxmax()]
+        pair = region_label(pd.DataFrame([low, high]), lang)
+        ax.set_title(chart_text(text("buyers", "order_chart_title", lang,
+                                     low=money_text(low["order_median"], lang, currency),
+                                     low_region=pair.iloc[0],
+                                     high=money_text(high["order_median"], lang, currency),
+                                     high_region=pair.iloc[1])))
+    elif len(rows):
+        ax.set_title(chart_text(text("buyers", "order_chart_one", lang, value=money_text(
+            rows["order_median"].iloc[0], lang, currency))))
+    return ax
+
+
+def plot_seasonality(
+    seasonality: pd.DataFrame,
+    *,
+    market: str = "ALL",
+    lang: str = "en",
+    ax: Axes | None = None,
+) -> Axes | None:
+    """The whole report's month-of-year index as bars (100: an average month), titled with
+    its peak and low when the pattern is significant, else with its p-value.
+
+    Parameters
+    ----------
+    seasonality : DataFrame
+        :func:`helpers.analysis.buying.seasonality`; the row whose ``region`` is
+        ``market`` is drawn.
+
+    Returns
+    -------
+    matplotlib Axes, or None when the index was not computed (the words say why).
+    """
+    _require(seasonality, "region", "reason_key", "p", "significant")
+    row = seasonality.loc[seasonality["region"].astype(str) == str(market)]
+    if not len(row) or str(row["reason_key"].fillna("").iloc[0]):
+        return None
+    row = row.iloc[0]
+    index = [float(row[f"m{m}"]) for m in range(1, 13)]
+    ax = _axes(ax, (8, 3.8))
+    months = [chart_text(text("buyers", f"month_{m}", lang)[:3] if lang_code(lang) == "en"
+                         else text("buyers", f"month_{m}", lang)) for m in range(1, 13)]
+    colors = [LINE_COLOR if v == max(index) else BELOW_COLOR if v == min(index) else MAIN_COLOR
+              for v in index]
+    ax.bar(months, index, color=colors, alpha=0.85)
+    ax.axhline(100, color="black", linewidth=1, linestyle="--")
+    ax.set_ylabel(chart_text(text("buyers", "season_axis", lang)))
+    if bool(row["significant"]):
+        title = text("buyers", "season_chart_title", lang,
+                     peak=text("buyers", f"month_{int(row['peak_month'])}", lang),
+                     peak_index=row["peak_index"],
+                     low=text("buyers", f"month_{int(row['low_month'])}", lang),
+                     low_index=row["low_index"])
+    else:
+        p = float(row["p"])
+        title = text("buyers", "season_chart_flat", lang,
+                     p="< 0.001" if p < 0.001 else f"{p:.3f}")
+    ax.set_title(chart_text(title))
+    return ax

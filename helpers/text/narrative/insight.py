@@ -425,3 +425,5 @@ def partners(tables: dict, audience: Audience) -> str:
 from helpers.text.narrative.mix import TOPICS as _MIX_TOPICS  # noqa: E402
 
 TOPICS.update(_MIX_TOPICS)
+# the topics of who the customers are and how they buy register themselves on import
+from helpers.text.narrative import buyers as _buyers  # noqa: E402,F401

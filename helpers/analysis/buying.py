@@ -1,0 +1,487 @@
+"""How customers buy, by region: frequency and the intervals between purchases, order
+sizes, seasonality, days of the week and the response to discounts.
+
+The rules of :mod:`helpers.analysis.customers` hold: a purchase is a line with a
+positive amount; a **purchase day** is a day with a purchase; an **order** is the
+distinct ``order_id`` of purchase lines (its value the sum of its purchase lines, its
+date and customer those of its first line).
+
+- :func:`period_orders`: one row per order of the period with its region.
+- :func:`buying_summary`: per region (and a row for the whole report) purchase days per
+  buying customer in the period (quartiles, share buying on one day only), the days
+  between consecutive purchase days ending in the period (quartiles) and the order
+  values (10th, 25th, 50th, 75th, 90th percentiles and the mean). A quantity is NaN
+  where fewer than ``min_count`` values carry it.
+- :func:`monthly_revenue_grid` and :func:`seasonality`: a month-of-year index from the
+  complete months of the history: ``log(revenue) = a + b·t + s(month)`` fitted by least
+  squares (the trend taken out), the index ``100·exp(s)`` scaled to average 100, and an
+  F-test of the month terms against trend alone (equivalently: is the month pattern
+  larger than its year-to-year noise), corrected over the regions (Benjamini-Hochberg).
+  Needs ``min_months`` complete months (two years by default) with revenue in each.
+- :func:`weekdays`: each region's orders per day of the week against the rest of the
+  report's (2x7 chi-square where every expected count reaches 5; corrected).
+- :func:`discounts`: when lines carry a discount (or a list price): lines, quantity and
+  value per discount band with t-intervals, Spearman's rank correlation of discount with
+  quantity and with line value, and the revenue bought on discount per region. It is
+  observational: it shows association, never the effect of giving a discount.
+
+Keys and numbers only: the words are in :mod:`helpers.text.narrative.buyers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from helpers.analysis.stats import MIN_EXPECTED, bh_adjust, t_interval
+
+__all__ = ["period_orders", "buying_summary", "monthly_revenue_grid", "seasonality",
+           "weekdays", "line_discounts", "discounts", "BUYING_COLUMNS", "DISCOUNT_BANDS",
+           "WEEKDAYS"]
+
+BUYING_COLUMNS = ["region", "buyers", "days_q1", "days_median", "days_q3", "days_mean",
+                  "one_day_share", "intervals", "interval_q1", "interval_median",
+                  "interval_q3", "orders", "order_p10", "order_q1", "order_median",
+                  "order_q3", "order_p90", "order_mean"]
+#: Upper edges of the discount bands (fractions); the first band is "no discount".
+DISCOUNT_BANDS = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)
+#: Column names of the days of the week, Monday first.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def line_regions(lines: pd.DataFrame, regions: pd.Series, column: str | None = None
+                 ) -> pd.Categorical:
+    """The region of each line: ``regions`` (by customer id) looked up once per customer,
+    or the lines' own ``column`` when given (orders carry their customer's province);
+    a region that is not in ``regions``' values is missing."""
+    kept = pd.Index(regions.dropna().unique())
+    if column is not None and column in lines.columns:
+        codes, values = pd.factorize(lines[column])
+        own = kept.get_indexer(values)
+    else:
+        codes, ids = pd.factorize(lines["customer_id"])
+        own = kept.get_indexer(regions.reindex(ids))
+    picked = np.where(codes >= 0, own[np.maximum(codes, 0)], -1) if len(own) else \
+        np.full(len(codes), -1)
+    return pd.Categorical.from_codes(picked, categories=kept)
+
+
+def period_orders(lines: pd.DataFrame, regions: pd.Series, column: str | None = None
+                  ) -> pd.DataFrame:
+    """One row per order of ``lines``: ``order_id``, ``customer_id``, ``order_date``,
+    ``value`` (sum of its purchase lines) and ``region`` (:func:`line_regions`).
+
+    Lines with an amount of 0 or less are no purchase and left out; without an
+    ``order_id`` column each line is an order.
+    """
+    bought = lines.loc[lines["amount"].to_numpy(dtype=float) > 0]
+    if "order_id" in bought.columns:
+        codes, ids = pd.factorize(bought["order_id"])
+    else:
+        codes, ids = np.arange(len(bought)), pd.Index(np.arange(len(bought)))
+    value = np.bincount(codes, weights=bought["amount"].to_numpy(dtype=float),
+                        minlength=len(ids))
+    first = np.unique(codes, return_index=True)[1] if len(codes) else np.array([], int)
+    region = line_regions(bought.iloc[first], regions, column)
+    return pd.DataFrame({"order_id": np.asarray(ids),
+                         "customer_id": bought["customer_id"].iloc[first].to_numpy(),
+                         "order_date": bought["order_date"].iloc[first].to_numpy(),
+                         "value": value, "region": region})
+
+
+def _quantiles(values: np.ndarray, groups: pd.Categorical, qs: Sequence[float],
+               market: str, min_count: int, prefix: str, names: Sequence[str]) -> pd.DataFrame:
+    """Quantiles ``qs`` of ``values`` per group and for all (``market``), count and mean;
+    NaN quantiles and mean below ``min_count`` values."""
+    values = np.asarray(values, dtype=float)
+    codes = np.asarray(groups.codes, dtype=np.int64)
+    labels = [market, *groups.categories]
+    both_codes = np.concatenate([np.zeros(len(values), np.int64), codes[codes >= 0] + 1])
+    both = pd.Series(np.concatenate([values, values[codes >= 0]]))
+    columns = [f"{prefix}_{n}" for n in names]
+    if not len(values):
+        return pd.DataFrame({**dict.fromkeys(columns, [np.nan]), f"{prefix}_count": [0],
+                             f"{prefix}_mean": [np.nan]}, index=[market])
+    by = both.groupby(both_codes, sort=True)
+    out = by.quantile(list(qs)).unstack()
+    out.columns = columns
+    out[f"{prefix}_count"] = by.size()
+    out[f"{prefix}_mean"] = by.mean()
+    out.index = [labels[i] for i in out.index]
+    few = out[f"{prefix}_count"] < min_count
+    cols = [c for c in out.columns if c != f"{prefix}_count"]
+    out.loc[few, cols] = np.nan
+    return out
+
+
+def _sorted_regions(customer_ids: pd.Series, regions: pd.Series) -> pd.Categorical:
+    """Regions of rows sorted by customer id: looked up once per run of equal ids."""
+    ids = customer_ids.to_numpy()
+    if not len(ids):
+        return pd.Categorical([], categories=pd.Index(regions.dropna().unique()))
+    starts = np.r_[0, np.flatnonzero(ids[1:] != ids[:-1]) + 1]
+    kept = pd.Index(regions.dropna().unique())
+    own = kept.get_indexer(regions.reindex(ids[starts]))
+    lengths = np.diff(np.r_[starts, len(ids)])
+    return pd.Categorical.from_codes(np.repeat(own, lengths), categories=kept)
+
+
+def buying_summary(days: pd.DataFrame, orders: pd.DataFrame, regions: pd.Series, *,
+                   start, market: str = "ALL", min_count: int = 20) -> pd.DataFrame:
+    """Frequency, intervals and order sizes per region (module docstring).
+
+    Parameters
+    ----------
+    days : DataFrame
+        :func:`helpers.analysis.customers.purchase_days` up to the end of the period
+        (``customer_id``, ``day``, ``gap_days``; sorted by customer).
+    orders : DataFrame
+        :func:`period_orders` of the period.
+    regions : Series
+        Region by ``customer_id`` (NA: in no region; counted in the report's row only).
+    start : date-like
+        First day of the period.
+    market : str
+        The ``region`` of the row for the whole report (first row).
+    min_count : int
+        Fewest values for quantiles (buyers, intervals, orders).
+
+    Returns
+    -------
+    DataFrame
+        :data:`BUYING_COLUMNS`, one row per region with buyers or orders, the report's
+        first.
+    """
+    recent = days.loc[(days["day"] >= pd.Timestamp(start)).to_numpy()]
+    region = _sorted_regions(recent["customer_id"], regions)
+    ids = recent["customer_id"].to_numpy()
+    first = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.zeros(0, bool)
+    count = np.diff(np.r_[np.flatnonzero(first), len(ids)]).astype(float)
+    per_region = pd.Categorical.from_codes(region.codes[first], categories=region.categories)
+    freq = _quantiles(count, per_region, (0.25, 0.5, 0.75), market, min_count, "days",
+                      ("q1", "median", "q3"))
+    once = _quantiles((count == 1).astype(float), per_region, (0.5,), market, 1, "once",
+                      ("median",))["once_mean"]
+    gap = recent["gap_days"].to_numpy(dtype=float)
+    has = ~np.isnan(gap)
+    gaps = _quantiles(gap[has], pd.Categorical.from_codes(region.codes[has],
+                                                         categories=region.categories),
+                      (0.25, 0.5, 0.75), market, min_count, "interval", ("q1", "median", "q3"))
+    size = _quantiles(orders["value"].to_numpy(dtype=float), pd.Categorical(orders["region"]),
+                      (0.1, 0.25, 0.5, 0.75, 0.9), market, min_count, "order",
+                      ("p10", "q1", "median", "q3", "p90"))
+    out = freq.join(gaps, how="outer").join(size, how="outer")
+    out["one_day_share"] = once.reindex(out.index)
+    out = out.rename(columns={"days_count": "buyers", "interval_count": "intervals",
+                              "order_count": "orders"})
+    for col in ("buyers", "intervals", "orders"):
+        out[col] = out[col].fillna(0).astype("int64")
+    out.loc[out["buyers"] < min_count, "one_day_share"] = np.nan
+    out = out.rename_axis("region").reset_index()
+    first_row = out["region"] == market
+    out = pd.concat([out.loc[first_row], out.loc[~first_row].sort_values(
+        "orders", ascending=False, kind="mergesort")])
+    return out[BUYING_COLUMNS].reset_index(drop=True)
+
+
+def monthly_revenue_grid(lines: pd.DataFrame, regions: pd.Series, *, data_start, as_of,
+                         market: str = "ALL", max_months: int = 60,
+                         column: str | None = None) -> pd.DataFrame:
+    """Net revenue per complete calendar month (rows, a monthly ``PeriodIndex``) and region
+    (columns; ``market`` first: every line of the report).
+
+    A month is complete when the data start on or before its first day
+    (``data_start``, the first order date of the data) and it ends before ``as_of``;
+    the latest ``max_months`` are kept. Months without revenue hold 0.
+    """
+    start = pd.Timestamp(data_start)
+    first = pd.Period(start, "M") + (0 if start == start.normalize().replace(day=1) else 1)
+    last = pd.Period(pd.Timestamp(as_of) - pd.Timedelta(days=1), "M")
+    if pd.Timestamp(as_of) != (last + 1).start_time:   # as_of is not a month's first day
+        last -= 1
+    months = pd.period_range(first, last, freq="M") if first <= last else \
+        pd.PeriodIndex([], freq="M")
+    months = months[-max_months:]
+    if not len(months):
+        return pd.DataFrame(index=months, columns=[market], dtype=float)
+    when = pd.to_datetime(lines["order_date"])
+    inside = ((when >= months[0].start_time) & (when <= months[-1].end_time)).to_numpy()
+    part = lines.loc[inside]
+    when = pd.to_datetime(part["order_date"]).to_numpy()
+    month = (when.astype("datetime64[M]").astype(np.int64)
+             - np.int64(months[0].ordinal))                       # 0 .. len(months) - 1
+    region = line_regions(part, regions, column)
+    kept = region.codes >= 0
+    amount = part["amount"].to_numpy(dtype=float)
+    n, k = len(months), len(region.categories)
+    cells = np.bincount(month[kept] * k + region.codes[kept], weights=amount[kept],
+                        minlength=n * k).reshape(n, k)
+    table = pd.DataFrame(cells, index=months, columns=list(region.categories))
+    table = table.loc[:, (cells != 0).any(axis=0)] if k else table
+    table.insert(0, market, np.bincount(month, weights=amount, minlength=n))
+    return table
+
+
+def seasonality(monthly: pd.DataFrame, *, min_months: int = 24, alpha: float = 0.05
+                ) -> pd.DataFrame:
+    """Month-of-year index per column of ``monthly`` (module docstring).
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        :func:`monthly_revenue_grid`: consecutive months (rows, a monthly ``PeriodIndex``)
+        by region (columns).
+    min_months : int
+        Fewest complete months (at least 14: 13 terms and one degree of freedom left).
+    alpha : float
+        False discovery rate ``significant`` is judged at.
+
+    Returns
+    -------
+    DataFrame
+        One row per region: ``months``, ``reason_key`` (``short_history``: fewer months
+        than ``min_months``; ``months_without_revenue``: a month at 0 or below; empty
+        when fitted), ``m1`` .. ``m12`` (the index, January first, average 100),
+        ``f``, ``p``, ``p_adj``, ``significant``, ``peak_month``, ``peak_index``,
+        ``low_month``, ``low_index``.
+    """
+    min_months = max(int(min_months), 14)
+    n = len(monthly)
+    cols = [f"m{m}" for m in range(1, 13)]
+    out = pd.DataFrame({"region": list(monthly.columns), "months": n, "reason_key": ""})
+    out[cols] = np.nan
+    out[["f", "p"]] = np.nan
+    values = monthly.to_numpy(dtype=float)
+    positive = (values > 0).all(axis=0) if n else np.zeros(len(monthly.columns), bool)
+    if n < min_months:
+        out["reason_key"] = "short_history"
+    else:
+        out.loc[~positive, "reason_key"] = "months_without_revenue"
+    fit = (out["reason_key"] == "").to_numpy()
+    if fit.any():
+        month_of = np.asarray(monthly.index.month) - 1
+        t = np.arange(n, dtype=float)
+        dummies = (month_of[:, None] == np.arange(1, 12)[None, :]).astype(float)
+        full = np.column_stack([np.ones(n), t - t.mean(), dummies])
+        reduced = full[:, :2]
+        y = np.log(values[:, fit])
+        beta, *_ = np.linalg.lstsq(full, y, rcond=None)
+        rss_full = ((y - full @ beta) ** 2).sum(axis=0)
+        beta_r, *_ = np.linalg.lstsq(reduced, y, rcond=None)
+        rss_reduced = ((y - reduced @ beta_r) ** 2).sum(axis=0)
+        df1, df2 = 11, n - full.shape[1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = ((rss_reduced - rss_full) / df1) / (rss_full / df2)
+        f = np.where(rss_full <= 1e-12 * np.maximum(rss_reduced, 1e-300), np.inf, f)
+        effect = np.vstack([np.zeros((1, y.shape[1])), beta[2:]])      # January = 0
+        factor = np.exp(effect - effect.mean(axis=0))
+        index = 100 * factor / factor.mean(axis=0)
+        out.loc[fit, cols] = index.T
+        out.loc[fit, "f"] = f
+        out.loc[fit, "p"] = stats.f.sf(f, df1, df2)
+    out["p_adj"] = bh_adjust(out["p"])
+    out["significant"] = out["p_adj"] < alpha
+    shown = out[cols].astype(float)
+    has = shown.notna().any(axis=1)
+    peak = shown[has].idxmax(axis=1).str[1:].astype(int)
+    low = shown[has].idxmin(axis=1).str[1:].astype(int)
+    out["peak_month"] = peak.reindex(out.index).astype("Int64")
+    out["low_month"] = low.reindex(out.index).astype("Int64")
+    out["peak_index"] = shown.max(axis=1)
+    out["low_index"] = shown.min(axis=1)
+    return out
+
+
+def weekdays(orders: pd.DataFrame, *, market: str = "ALL", min_expected: float = MIN_EXPECTED,
+             alpha: float = 0.05) -> pd.DataFrame:
+    """Orders per day of the week, per region against the rest of the report.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        :func:`period_orders` (``order_date``, ``region``).
+
+    Returns
+    -------
+    DataFrame
+        One row per region (the report's first, ``region`` = ``market``): ``orders``,
+        the share of each day (:data:`WEEKDAYS`), ``weekend_share``, ``p`` (2x7
+        chi-square, region against the other orders of the report; NaN where an
+        expected count is below ``min_expected``), ``p_adj`` (Benjamini-Hochberg over
+        the regions), ``significant``.
+    """
+    days = pd.to_datetime(orders["order_date"]).to_numpy().astype("datetime64[D]")
+    day = (days.astype(np.int64) + 3) % 7                  # 1970-01-01 was a Thursday
+    region = pd.Categorical(orders["region"])
+    codes, k = np.asarray(region.codes, dtype=np.int64), len(region.categories)
+    kept = codes >= 0
+    cells = np.bincount(codes[kept] * 7 + day[kept], minlength=k * 7).reshape(k, 7)
+    counts = pd.DataFrame(cells, index=list(region.categories), columns=range(7))
+    counts = counts.loc[counts.sum(axis=1) > 0]
+    total = np.bincount(day, minlength=7).astype(float)
+    table = pd.DataFrame([total], index=[market], columns=range(7))
+    table = pd.concat([table, counts.astype(float)])
+    p = [np.nan]
+    for row in counts.to_numpy(dtype=float):
+        rest = total - row
+        grid = np.vstack([row, rest])
+        grid = grid[:, grid.sum(axis=0) > 0]
+        if grid.shape[1] < 2 or row.sum() == 0 or rest.sum() == 0:
+            p.append(np.nan)
+            continue
+        result = stats.chi2_contingency(grid, correction=False)
+        p.append(result.pvalue if (result.expected_freq >= min_expected).all() else np.nan)
+    n = table.sum(axis=1)
+    out = table.div(n.where(n > 0), axis=0)
+    out.columns = list(WEEKDAYS)
+    out.insert(0, "orders", n.astype("int64"))
+    out["weekend_share"] = out["sat"] + out["sun"]
+    out["p"] = p
+    out["p_adj"] = bh_adjust(out["p"])
+    out["significant"] = out["p_adj"] < alpha
+    out = out.rename_axis("region").reset_index()
+    return pd.concat([out.iloc[:1], out.iloc[1:].sort_values("orders", ascending=False,
+                                                             kind="mergesort")],
+                     ignore_index=True)
+
+
+def line_discounts(lines: pd.DataFrame) -> tuple[pd.Series, dict]:
+    """The discount of each line as a fraction of its list value, and how it was read.
+
+    From ``discount`` when mapped (fractions; a column whose values go above 1 and up to
+    100 is read as percent), else from ``list_price`` (per unit; the line's list value is
+    ``list_price`` x ``quantity``, x 1 without a quantity): 1 - amount / list value.
+    Values outside 0 .. 1 are left empty and counted.
+
+    Returns
+    -------
+    (Series, dict)
+        The discounts (NaN where unknown) and ``source`` (``discount``, ``list_price``
+        or None), ``percent`` (bool), ``out_of_range`` (lines left empty).
+    """
+    note: dict = {"source": None, "percent": False, "out_of_range": 0}
+    if "discount" in lines.columns and lines["discount"].notna().any():
+        value = lines["discount"].astype(float)
+        note["source"] = "discount"
+        if (value > 1).any() and (value <= 100).all():
+            value, note["percent"] = value / 100, True
+    elif "list_price" in lines.columns and lines["list_price"].notna().any():
+        units = (lines["quantity"].astype(float).fillna(1.0) if "quantity" in lines.columns
+                 else 1.0)
+        listed = lines["list_price"].astype(float) * units
+        value = 1 - lines["amount"].astype(float) / listed.where(listed > 0)
+        note["source"] = "list_price"
+    else:
+        return pd.Series(np.nan, index=lines.index), note
+    bad = value.notna() & ~value.between(0, 1)
+    note["out_of_range"] = int(bad.sum())
+    return value.mask(bad), note
+
+
+def discounts(lines: pd.DataFrame, regions: pd.Series, *, market: str = "ALL",
+              bands: Sequence[float] = DISCOUNT_BANDS, interval: float = 0.95,
+              min_count: int = 20, column: str | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Quantity and value by discount band, the correlation of discount with quantity and
+    value, and the revenue bought on discount per region (module docstring).
+
+    Parameters
+    ----------
+    lines : DataFrame
+        Order lines of the period (``amount``, ``customer_id``, ``discount`` or
+        ``list_price``, optional ``quantity``); purchases (amount above 0) count.
+    regions : Series
+        Region by ``customer_id``.
+    column : str, optional
+        The lines' own region column (:func:`line_regions`).
+
+    Returns
+    -------
+    (DataFrame, DataFrame, dict)
+        ``bands``: ``band`` (0: no discount; then up to each edge of ``bands``),
+        ``low``, ``high``, ``lines``, ``line_share``, ``revenue_share``,
+        ``mean_quantity`` with ``quantity_low``/``quantity_high``, ``mean_value`` with
+        ``value_low``/``value_high`` (t-intervals; NaN below ``min_count`` lines);
+        ``regions``: ``region`` (the report's first), ``lines``, ``revenue``,
+        ``discounted_share`` (of revenue), ``mean_discount`` (revenue-weighted);
+        the note: ``computed``, ``reason_key`` (``no_discount_column``,
+        ``no_discounted_lines``, ``no_undiscounted_lines``), ``source``, ``lines``,
+        ``discounted_lines``, ``spearman_quantity``/``_p``, ``spearman_value``/``_p``,
+        ``customers``, ``discount_only_customers`` and their ``discount_only_revenue_share``.
+    """
+    bought = lines.loc[lines["amount"].to_numpy(dtype=float) > 0]
+    value, note = line_discounts(bought)
+    empty = (pd.DataFrame(columns=["band", "low", "high", "lines", "line_share",
+                                   "revenue_share", "mean_quantity", "quantity_low",
+                                   "quantity_high", "mean_value", "value_low", "value_high"]),
+             pd.DataFrame(columns=["region", "lines", "revenue", "discounted_share",
+                                   "mean_discount"]))
+    if note["source"] is None:
+        return (*empty, {**note, "computed": False, "reason_key": "no_discount_column"})
+    known = value.notna().to_numpy()
+    frame = pd.DataFrame({"discount": value.to_numpy()[known],
+                          "amount": bought["amount"].to_numpy(dtype=float)[known],
+                          "customer_id": bought["customer_id"].to_numpy()[known],
+                          "region": line_regions(bought, regions, column)[known]})
+    has_qty = "quantity" in bought.columns and bought["quantity"].notna().any()
+    frame["quantity"] = (bought["quantity"].astype(float).to_numpy()[known] if has_qty
+                         else np.nan)
+    discounted = frame["discount"] > 0
+    note.update(lines=int(len(frame)), discounted_lines=int(discounted.sum()),
+                quantity=bool(has_qty))
+    if not discounted.any() or discounted.all():
+        key = "no_discounted_lines" if not discounted.any() else "no_undiscounted_lines"
+        return (*empty, {**note, "computed": False, "reason_key": key})
+    edges = np.asarray(bands, dtype=float)
+    band = np.searchsorted(edges, frame["discount"].to_numpy(), side="left")
+    frame["band"] = band
+    by = frame.groupby("band", sort=True)
+    table = by.agg(lines=("amount", "size"), revenue=("amount", "sum"),
+                   mean_quantity=("quantity", "mean"), sd_quantity=("quantity", "std"),
+                   n_quantity=("quantity", "count"), mean_value=("amount", "mean"),
+                   sd_value=("amount", "std")).reset_index()
+    table["low"] = [0.0 if b == 0 else edges[b - 1] for b in table["band"]]
+    table["high"] = [edges[b] if b < len(edges) else np.nan for b in table["band"]]
+    table["line_share"] = table["lines"] / table["lines"].sum()
+    table["revenue_share"] = table["revenue"] / table["revenue"].sum()
+    table["quantity_low"], table["quantity_high"] = t_interval(
+        table["n_quantity"], table["mean_quantity"], table["sd_quantity"], interval)
+    table["value_low"], table["value_high"] = t_interval(
+        table["lines"], table["mean_value"], table["sd_value"], interval)
+    few = table["lines"] < min_count
+    table.loc[few, ["mean_quantity", "quantity_low", "quantity_high", "mean_value",
+                    "value_low", "value_high"]] = np.nan
+    bands_table = table[empty[0].columns]
+    for target, col in (("quantity", "quantity"), ("value", "amount")):
+        pair = frame[["discount", col]].dropna()
+        if len(pair) >= min_count and pair[col].nunique() > 1:
+            rho, p = stats.spearmanr(pair["discount"], pair[col])
+            note[f"spearman_{target}"], note[f"spearman_{target}_p"] = float(rho), float(p)
+        else:
+            note[f"spearman_{target}"] = note[f"spearman_{target}_p"] = None
+    frame["discounted_revenue"] = frame["amount"].where(discounted, 0.0)
+    frame["weighted"] = frame["amount"] * frame["discount"]
+    whole = frame.assign(region=market)
+    grouped = pd.concat([whole, frame.dropna(subset=["region"]).astype({"region": object})]
+                        ).groupby("region", sort=False)
+    per = grouped.agg(lines=("amount", "size"), revenue=("amount", "sum"),
+                      discounted=("discounted_revenue", "sum"), weighted=("weighted", "sum"))
+    per["discounted_share"] = per["discounted"] / per["revenue"]
+    per["mean_discount"] = per["weighted"] / per["revenue"]
+    per = per.reset_index()
+    per = pd.concat([per.iloc[:1], per.iloc[1:].sort_values("revenue", ascending=False,
+                                                             kind="mergesort")])
+    regions_table = per[empty[1].columns].reset_index(drop=True)
+    by_customer = frame.groupby("customer_id").agg(revenue=("amount", "sum"),
+                                                   discounted=("discounted_revenue", "sum"))
+    only = by_customer["discounted"] >= by_customer["revenue"]
+    note.update(computed=True, customers=int(len(by_customer)),
+                discount_only_customers=int(only.sum()),
+                discount_only_revenue_share=float(by_customer.loc[only, "revenue"].sum()
+                                                  / by_customer["revenue"].sum()),
+                discounted_revenue_share=float(frame["discounted_revenue"].sum()
+                                               / frame["amount"].sum()))
+    return bands_table.reset_index(drop=True), regions_table, note
