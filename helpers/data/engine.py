@@ -744,6 +744,8 @@ class OrdersEngine:
         out_cols = list(columns) + ([] if "province" in columns else ["province"])
         out_cols += ["territory", "source"]
         dtypes = {c: "string" for c in out_cols}
+        dtypes.update({c: "float64" for c in FLOAT_COLUMNS if c in dtypes})  # discount ...
+        dtypes.update({c: "Int64" for c in INT_COLUMNS if c in dtypes})
         dtypes.update({"order_date": "datetime64[ns]", "amount": "float64", "quantity": "Int64"})
         empty = pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in out_cols})
         schema = pa.Schema.from_pandas(empty, preserve_index=False)
