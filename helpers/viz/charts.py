@@ -1003,6 +1003,8 @@ class ChartImage:
     def to_html(self) -> str:
         data = base64.b64encode(self.png).decode("ascii")
         return f'<img alt="{escape(self.alt)}" src="data:image/png;base64,{data}">'
+
+
 # --------------------------------------------------------------------------- how they buy
 
 
