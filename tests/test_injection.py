@@ -27,20 +27,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from browsers import CHROMIUM, offline_chromium
 
 from helpers.config import DEFAULT_CONFIG
 from helpers.files import neutralise_text
-
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
-CHROMEDRIVER = shutil.which("chromedriver")
 
 pytestmark = pytest.mark.kernel
 
@@ -369,29 +365,8 @@ return inspect(document, window, {alerts: [], markup: [], text: [], tips: []});
 def browser():
     if CHROMIUM is None:
         pytest.skip("no Chromium binary (Debian package 'chromium'): browser checks not run")
-    if CHROMEDRIVER is None:
-        pytest.fail("chromium is installed but chromedriver is not: install 'chromium-driver'")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="wb-chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--no-proxy-server",
-                 f"--user-data-dir={profile}", "--window-size=1280,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        driver.execute_cdp_cmd("Network.enable", {})
-        driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
-            "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
-        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
-                               {"source": RECORD_ALERTS})
+    with offline_chromium(1280, on_new_document=RECORD_ALERTS) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _open(driver, page: Path) -> dict:

@@ -53,7 +53,7 @@ from helpers.data.csv_files import read_notes
 from helpers.data.inputs import SourceError
 from helpers.data.ledger import Ledger
 from helpers.data.locate import LOCATION
-from helpers.data.mapping import KEYS, SourceReader, _join_columns, _referenced, join_right
+from helpers.data.mapping import KEYS, SourceReader, _referenced, join_right, needed_columns
 from helpers.data.read import (
     CSV_SUFFIXES,
     check_columns,
@@ -359,14 +359,7 @@ class OrdersEngine:
 
     def _stage_source(self, source: Source, k: int) -> None:
         con, ledger, table = self.con, self.ledger, "orders"
-        joined_cols = set()
-        for join in source.joins:
-            joined_cols |= set(_join_columns(join))
-        refs = _referenced(source)
-        keys = {key for j in source.joins for key in j.left_keys}
-        open_join = any(j.columns is None for j in source.joins)
-        need = tuple(sorted(keys if open_join else (refs - joined_cols) | keys))
-        raw_cols = self._read_source(source, k, need)
+        raw_cols = self._read_source(source, k, needed_columns(source))
         for file, rows in con.execute(f"SELECT _file, count(*) FROM raw_{k} GROUP BY _file "
                                       "ORDER BY min(_ord)").fetchall():
             ledger.add(table, source.name, file, "read", rows)
@@ -412,7 +405,7 @@ class OrdersEngine:
                         f"{' '.join(looks)} "
                         f"LEFT JOIN j_{k}_{i} j{i} ON {' AND '.join(conds)}) r")
             present += new
-        missing = sorted(c for c in refs if c not in present)
+        missing = sorted(c for c in _referenced(source) if c not in present)
         if missing:
             shown = [c for c in present if not c.startswith("_")]
             raise SourceError(f"source '{source.name}' ({source.file_label}): column(s) "

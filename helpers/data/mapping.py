@@ -96,6 +96,19 @@ def _join_columns(join: Join) -> dict[str, str]:
     return {c: c for c in join.columns}
 
 
+def needed_columns(source: Source) -> tuple[str, ...]:
+    """The columns ``source``'s own files must hold: those its mapping, filters and joins
+    refer to, less those a join brings; with a join that brings every column, only the
+    join keys are sure to be there (both prep paths read these)."""
+    joined_cols = set()
+    for join in source.joins:
+        joined_cols |= set(_join_columns(join))
+    keys = {k for j in source.joins for k in j.left_keys}
+    if any(j.columns is None for j in source.joins):
+        return tuple(sorted(keys))
+    return tuple(sorted((_referenced(source) - joined_cols) | keys))
+
+
 def _referenced(source: Source) -> set[str]:
     """Source columns the mapping, filters and returns name."""
     refs: set[str] = set()
@@ -212,16 +225,7 @@ def read_source_rows(reader: SourceReader, source: Source, table: str, ledger: L
     With ``settle=False`` the rows marked for quarantine stay in the frame (column
     ``_rq``) for the table's own checks to settle once.
     """
-    joined_cols = set()
-    for join in source.joins:
-        joined_cols |= set(_join_columns(join))
-    refs = _referenced(source)
-    keys = {k for j in source.joins for k in j.left_keys}
-    # Columns a join brings are not in the file; with a join that brings every column,
-    # only the join keys are sure to be there.
-    open_join = any(j.columns is None for j in source.joins)
-    need = tuple(sorted(keys if open_join else (refs - joined_cols) | keys))
-    raw = reader.source(source, need)
+    raw = reader.source(source, needed_columns(source))
     raw = raw.assign(_source=pd.Categorical.from_codes(np.zeros(len(raw), dtype="int8"),
                                                        categories=[source.name]))
     ledger.count(table, raw, "read")
@@ -242,7 +246,7 @@ def read_source_rows(reader: SourceReader, source: Source, table: str, ledger: L
         raw = raw[~dup]
     for join in source.joins:
         raw = _apply_join(raw, join, reader.join(join, source), source)
-    missing = sorted(c for c in refs if c not in raw.columns)
+    missing = sorted(c for c in _referenced(source) if c not in raw.columns)
     if missing:
         shown = [c for c in raw.columns if not c.startswith("_")]
         raise SourceError(f"source '{source.name}' ({source.file_label}): column(s) {missing} "
