@@ -19,7 +19,7 @@ from helpers.viz.assets import AssetError, OfflineMap, asset_text, external_refe
 from helpers.viz.maps.area import MapArea
 from helpers.viz.maps.base import CustomerMapResult, RegionMapResult
 from helpers.viz.maps.classes import PALETTE
-from helpers.viz.maps.points import customer_map, hexagon_counts
+from helpers.viz.maps.points import customer_map, grid_points, hexagon_counts
 from helpers.viz.maps.regions import (
     BLANK_COLOR,
     NO_CUSTOMERS_COLOR,
@@ -179,7 +179,7 @@ def test_map_results_display_as_their_map(kpis, customers):
     assert isinstance(region, RegionMapResult) and isinstance(points, CustomerMapResult)
     assert repr(region) == "RegionMapResult(skipped=1, features=34, graduated=0, labels=<5 names>)"
     assert repr(points) == (f"CustomerMapResult(skipped=7, hexagons=<{len(points.hexagons)} "
-                            f"rows>, resolution={points.resolution})")
+                            f"rows>, resolution={points.resolution}, grid_step=None)")
 
 
 # --- filled region map --------------------------------------------------------------
@@ -575,3 +575,42 @@ def test_captions_are_raw_html_values(probe):
     page = _page(m)
     _no_template_ran(page, probe)
     assert html_text(MAKE_DIR) in page
+
+
+def test_grid_points_merges_on_the_finest_grid_that_fits():
+    # 6 customers: two at one spot, three within 0.004 degree of each other, one far away
+    lat = np.array([30.0001, 30.0002, 31.0001, 31.0031, 31.0041, 40.0])
+    lon = np.array([110.0001, 110.0002, 111.0001, 111.0011, 111.0041, 120.0])
+    same, step = grid_points(lat, lon, max_points=6)
+    assert step is None and same["customers"].tolist() == [1] * 6
+    assert same["lat"].tolist() == lat.tolist()
+    # 0.001 degree: cells (30.000,110.000) x2, (31.000,111.000), (31.003,111.001),
+    # (31.004,111.004), (40,120) -> 5 cells, over 4; 0.002: 31.0031 and 31.0041 share a row
+    # (15502) but not a column (55500 vs 55502) -> 5; 0.005 -> 3 cells
+    merged, step = grid_points(lat, lon, max_points=4)
+    assert step == 0.005
+    merged = merged.sort_values("lat", ignore_index=True)
+    assert merged["customers"].tolist() == [2, 3, 1]
+    assert merged.loc[0, "lat"] == pytest.approx(30.00015)
+    assert merged.loc[1, "lat"] == pytest.approx((31.0001 + 31.0031 + 31.0041) / 3)
+    assert merged.loc[1, "lon"] == pytest.approx((111.0001 + 111.0011 + 111.0041) / 3)
+    assert merged["customers"].sum() == len(lat)
+
+
+def test_customer_map_merges_points_beyond_its_limit(customers):
+    located = customers.dropna(subset=["lat", "lon"])
+    result = customer_map(customers, area=OFFLINE, max_points=200, mask_pii=False)
+    page = _html(result.map)
+    coords, tips = _points(page)
+    weights = json.loads(re.search(r"var point_data_\w+_n = (null|\[.*?\]);", page).group(1))
+    assert result.grid_step is not None and 0 < len(coords) <= 200
+    assert len(weights) == len(coords) and sum(weights) == len(located) == 993
+    assert tips is None and "客户12" not in page          # merged points carry no names
+    assert "iconCreateFunction" in page and "993 customers mapped" in page
+    assert f"merged into {len(coords):,} points" in page
+    zh = _html(customer_map(customers, area=OFFLINE, max_points=200, lang="zh").map)
+    ntip = json.loads(re.search(r'var point_data_\w+_ntip = (".*?");', zh).group(1))
+    assert "合并为" in zh and ntip == "此处 {n} 家客户"
+    # under the limit nothing changes: one point per customer, no weights
+    plain = _html(customer_map(customers, area=OFFLINE).map)
+    assert re.search(r"var point_data_\w+_n = null;", plain)

@@ -94,10 +94,13 @@ class CustomerMapResult(MapResult):
         empty without the hexagon layer.
     resolution : int or None
         The hexagons' H3 resolution (None without the layer).
+    grid_step : float or None
+        The grid (degrees) customers were merged on (None: one point per customer).
     """
 
     hexagons: pd.DataFrame
     resolution: int | None
+    grid_step: float | None = None
 
 
 # --------------------------------------------------------------------------- base map

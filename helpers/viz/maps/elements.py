@@ -106,6 +106,10 @@ class PointData(folium.MacroElement):
         ``(n, 2)`` latitudes and longitudes, already rounded as they may be shown.
     tips : list of str, optional
         One escaped HTML tooltip per point; None: no tooltips.
+    weights : ndarray, optional
+        Customers per point when points were merged on a grid; None: one each.
+    weight_tip : str, optional
+        Tooltip of a merged point (catalog text, not data), ``{n}`` standing for its count.
     """
 
     _template = Template(
@@ -113,15 +117,21 @@ class PointData(folium.MacroElement):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = {{ this.coords_js }};
         var {{ this.get_name() }}_tips = {{ this.tips_js }};
+        var {{ this.get_name() }}_n = {{ this.weights_js }};
+        var {{ this.get_name() }}_ntip = {{ this.weight_tip_js }};
         {% endmacro %}
         """
     )
 
-    def __init__(self, coords: np.ndarray, tips: list[str] | None):
+    def __init__(self, coords: np.ndarray, tips: list[str] | None,
+                 weights: np.ndarray | None = None, weight_tip: str = "{n}"):
         super().__init__()
         self._name = "PointData"
         self.coords_js = script_json(coords.ravel().tolist())
         self.tips_js = "null" if tips is None else script_json(tips)
+        self.weights_js = "null" if weights is None else script_json(
+            np.asarray(weights, dtype=np.int64).tolist())
+        self.weight_tip_js = script_json(weight_tip)
 
 
 class FitBounds(folium.MacroElement):
@@ -166,15 +176,31 @@ class ClusterLayer(JSCSSMixin, Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.markerClusterGroup({
-            chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50});
+        var {{ this.get_name() }} = (function () {
+            var n = {{ this.points.get_name() }}_n, options = {
+                chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50};
+            if (n) {
+                // merged points: a cluster counts the customers of its points, not the points
+                options.iconCreateFunction = function (cluster) {
+                    var total = 0;
+                    cluster.getAllChildMarkers().forEach(function (m) { total += m.options.n; });
+                    var size = total < 10 ? "small" : total < 100 ? "medium" : "large";
+                    return L.divIcon({html: "<div><span>" + total.toLocaleString() + "</span></div>",
+                        className: "marker-cluster marker-cluster-" + size, iconSize: L.point(40, 40)});
+                };
+            }
+            return L.markerClusterGroup(options);
+        })();
         (function () {
             var d = {{ this.points.get_name() }}, tips = {{ this.points.get_name() }}_tips;
+            var n = {{ this.points.get_name() }}_n, ntip = {{ this.points.get_name() }}_ntip;
             var markers = new Array(d.length / 2);
             for (var i = 0; i < d.length; i += 2) {
-                var marker = L.circleMarker([d[i], d[i + 1]], {radius: 5,
-                    color: "{{ this.color }}", weight: 1, fillOpacity: 0.7});
+                var k = n ? n[i / 2] : 1;
+                var marker = L.circleMarker([d[i], d[i + 1]], {radius: k > 1 ? 5 + Math.min(6, Math.log2(k)) : 5,
+                    color: "{{ this.color }}", weight: 1, fillOpacity: 0.7, n: k});
                 if (tips) { marker.bindTooltip(tips[i / 2]); }
+                else if (n) { marker.bindTooltip(ntip.replace("{n}", k.toLocaleString())); }
                 markers[i / 2] = marker;
             }
             {{ this.get_name() }}.addLayers(markers);
@@ -203,8 +229,11 @@ class HeatLayer(JSCSSMixin, Layer):
         """
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
-            var d = {{ this.points.get_name() }}, pts = new Array(d.length / 2);
-            for (var i = 0; i < d.length; i += 2) { pts[i / 2] = [d[i], d[i + 1]]; }
+            var d = {{ this.points.get_name() }}, n = {{ this.points.get_name() }}_n;
+            var pts = new Array(d.length / 2);
+            for (var i = 0; i < d.length; i += 2) {
+                pts[i / 2] = n ? [d[i], d[i + 1], n[i / 2]] : [d[i], d[i + 1]];
+            }
             return L.heatLayer(pts, {radius: 14, blur: 16, minOpacity: 0.25, maxZoom: 10});
         })();
         {% endmacro %}
