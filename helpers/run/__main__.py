@@ -2,4 +2,5 @@
 
 from helpers.run.batch import cli
 
-cli()
+if __name__ == "__main__":  # a Dask LocalCluster's worker processes import this module again
+    cli()

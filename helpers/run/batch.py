@@ -116,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--engine", choices=list(ENGINES), default=DEFAULT_ENGINE,
                         help="warm: one kernel per worker, reused (reset) between notebooks; "
                         "papermill: a new kernel for every notebook (default: %(default)s)")
+    parser.add_argument("--scheduler", default="", metavar="ADDRESS",
+                        help="send the regions to the workers of a running Dask scheduler "
+                        "(e.g. tcp://host:8786); the run folder and the notebooks must be on "
+                        "storage every worker sees at the same path (default: threads here)")
+    parser.add_argument("--cluster", choices=["local"], default=None,
+                        help="local: start a Dask LocalCluster of --jobs worker processes here "
+                        "and send the regions to it")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds one notebook cell may run (default: %(default)s)")
     parser.add_argument("--objective", choices=list(OBJECTIVES), default="find_new_markets",
@@ -203,6 +210,8 @@ def run_batch(args: argparse.Namespace, explicit: set[str],
     try:
         if args.jobs < 1:
             raise UsageError(f"--jobs must be at least 1 (got {args.jobs})")
+        if getattr(args, "scheduler", "") and getattr(args, "cluster", None):
+            raise UsageError("--scheduler and --cluster are two ways to reach Dask: give one")
         args.browser = _pdf_browser(args)
         if args.resume:
             reports, run_id = resume_target(args)
@@ -309,12 +318,36 @@ def _run_steps(plan: Plan, job: Job, args: argparse.Namespace, engine: NotebookE
     attempt["prep"] = (facts or {}).get("action")
     record.write()
     ensure_importable()
+    fanout = _fanout(args)
+    if fanout is not None:
+        from helpers.run.cluster import ClusterError, run_regions_on_dask
+
+        attempt["regions"] = [s.slug for s in todo]
+        attempt["fanout"] = fanout.describe()
+        try:
+            return run_regions_on_dask(plan.scopes, job, fanout, engine_name=args.engine,
+                                       timeout=args.timeout, records=records,
+                                       checkpoint=record.write)
+        except ClusterError as exc:
+            manifest["error"] = {"message": str(exc), "traceback": None}
+            print(f"error: {exc}", file=sys.stderr)
+            return False
     if engine is None:
         ensure_kernel("python3")
         engine = ENGINES[args.engine](kernel_name="python3", timeout=args.timeout)
         owned.append(engine)
     attempt["regions"] = [s.slug for s in todo]
     return run_regions(plan.scopes, job, engine, args.jobs, records, checkpoint=record.write)
+
+
+def _fanout(args: argparse.Namespace):
+    """Where the regions run when not on threads here: a Dask scheduler or a local cluster."""
+    scheduler, cluster = getattr(args, "scheduler", ""), getattr(args, "cluster", None)
+    if not scheduler and not cluster:
+        return None
+    from helpers.run.cluster import Fanout
+
+    return Fanout(scheduler=scheduler, local=cluster == "local", workers=args.jobs)
 
 
 def _finish(plan: Plan, job: Job, args: argparse.Namespace, record: RunRecord, attempt: dict,
