@@ -451,7 +451,7 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
     # the market a province is compared with is the whole market (as for hot spots and gaps)
     reference = ctx.prep.customers if ctx.benchmark is not None else ctx.customers
     attributes, left_out = profiles.profile_attributes(people, a.profile_attributes)
-    options = {"max_values": a.profile_max_values, "alpha": a.profile_alpha}
+    options = {"max_values": a.profile_max_values, "alpha": a.significance}
     frame = people.assign(**{level: regions.to_numpy()})
     out = {"profile_mix": profiles.attribute_mix(frame, reference.drop_duplicates("customer_id"),
                                                  level=level, attributes=attributes,
@@ -462,7 +462,7 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
     notes["profiles"] = {"attributes": attributes, "left_out": left_out, "market": market,
                          "reference": "market" if level == "province" else "scope",
                          "customers": int(len(people)), "buyers": int((revenue > 0).sum()),
-                         "top_share": a.profile_top_share, "alpha": a.profile_alpha,
+                         "top_share": a.profile_top_share, "alpha": a.significance,
                          **({} if attributes else {"reason_key": "no_attributes"})}
     lines = ctx.period_orders
     column = level if level == "province" else None    # orders carry their customer's
@@ -479,11 +479,11 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
         "order_date"].min(), as_of=p.as_of, market=market, max_months=a.seasonality_max_months,
         column=column)
     out["seasonality"] = buying.seasonality(grid, min_months=a.seasonality_min_months,
-                                            alpha=a.profile_alpha)
+                                            alpha=a.significance)
     notes["seasonality"] = {"months": int(len(grid)), "min_months": a.seasonality_min_months,
                             "first": str(grid.index[0]) if len(grid) else None,
                             "last": str(grid.index[-1]) if len(grid) else None}
-    out["weekdays"] = buying.weekdays(orders, market=market, alpha=a.profile_alpha)
+    out["weekdays"] = buying.weekdays(orders, market=market, alpha=a.significance)
     stamps = lines["order_date"].to_numpy().astype("datetime64[ns]").view(np.int64)
     notes["weekdays"] = {"has_time": bool((stamps % 86_400_000_000_000 != 0).any()),
                          "orders": int(len(orders))}
