@@ -246,8 +246,10 @@ def test_each_section_of_notebook_04_is_its_words_and_tables(national):
         parts = insight.section(ctx, tables, key).parts
         words = [p.data for p in parts if not hasattr(p, "to_html")]
         shown = [p for p in parts if hasattr(p, "to_html") and not hasattr(p, "png")]
-        # a chart only where the section draws one (the revenue bridge's waterfall)
-        assert [hasattr(p, "png") for p in parts].count(True) == (key == "bridge"), key
+        # a chart only where the section draws one (the revenue bridge's waterfall, the
+        # forecast's band when the scope has a forecast)
+        drawn = key == "bridge" or (key == "forecast" and tables["notes"]["forecast"]["shown"])
+        assert [hasattr(p, "png") for p in parts].count(True) == drawn, key
         assert words == ([] if key == "region_kpis" else [insight.explain(ctx, tables, key)])
         # a table with nothing to show is left out (the mix when nothing differs by chance)
         # a table with nothing to show (the sample's orders carry no discount) is left out

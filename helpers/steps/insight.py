@@ -88,7 +88,7 @@ from helpers.text.narrative.tiers import partner_reasons, with_partner_reasons
 from helpers.text.tables import format_cell
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "table", "section",
-           "audience", "ltv_shown", "cohort_chart", "FILES", "TABLES",
+           "audience", "ltv_shown", "cohort_chart", "forecast_chart", "FILES", "TABLES",
            "SECTION_TABLES"]
 
 #: Table name -> file in the region folder.
@@ -112,6 +112,7 @@ FILES = {
     "cohort_trend": "cohort_trend.csv",
     "revenue_bridge": "revenue_bridge.csv",
     "forecast": "forecast.csv",
+    "forecast_months": "forecast_months.csv",
     # who the customers are and how they buy (_buyers)
     "profile_mix": "profile_mix.csv", "profile_value": "profile_value.csv",
     "buying": "buying.csv", "seasonality": "seasonality.csv", "weekdays": "weekdays.csv",
@@ -122,7 +123,8 @@ FILES = {
 OPTIONAL_FILES = {"no_region": "no_region.csv"}
 JSON_FILES = {"concentration": "concentration.json", "headline": "headline.json",
               "notes": "insight_notes.json"}
-_DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"]}
+_DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"],
+          "forecast_months": ["month_end"]}
 #: Columns read back as text (a category named 2024 stays the name "2024").
 _TEXT = {"category_mix": {"category": "string"}}
 #: Fewer customers with orders than this: no clustering (too few to find groups).
@@ -222,12 +224,13 @@ def _bridge_and_forecast(ctx: Context, kpis: pd.DataFrame) -> tuple[dict, dict]:
                                       min_coverage=a.min_baseline_coverage)
     monthly = forecast.monthly_revenue(ctx.orders, p.end, first_day=dates.min(),
                                        regions=regions)
-    ahead, ahead_note = forecast.region_forecasts(
+    ahead, ahead_note, path = forecast.region_forecasts(
         monthly, horizon=a.forecast_months, level=a.forecast_interval,
         min_months=a.forecast_min_months, max_zero_share=a.forecast_max_zero_share,
-        origins=a.forecast_backtest_origins)
+        origins=a.forecast_backtest_origins, months=True)
     ahead_note.update(first_day=p.as_of, last_day=p.end + pd.DateOffset(months=a.forecast_months))
-    return ({"revenue_bridge": _named(moved, kpis), "forecast": _named(ahead, kpis)},
+    return ({"revenue_bridge": _named(moved, kpis), "forecast": _named(ahead, kpis),
+             "forecast_months": _named(path, kpis)},
             {"bridge": moved_note, "forecast": ahead_note})
 
 
@@ -700,6 +703,27 @@ def _forecast_table(ctx: Context, tables: dict) -> Table | None:
                            "model"])
 
 
+def forecast_chart(ctx: Context, tables: dict):
+    """The scope's monthly revenue, its forecast months and their prediction interval as a
+    band (None when the scope has no forecast: the words say why)."""
+    from helpers.viz.charts import ChartImage, forecast_title, plot_forecast
+
+    note = tables["notes"]["forecast"]
+    ahead, path = tables["forecast"], tables.get("forecast_months")
+    total = ahead.loc[ahead["is_total"].astype(bool)]
+    if (not note.get("shown") or path is None or not len(total)
+            or not bool(total["shown"].iloc[0])):
+        return None
+    series = path.loc[path["is_total"].astype(bool)]
+    if not (series["kind"] == "forecast").any():
+        return None
+    row, currency = total.iloc[0], ctx.config.project.currency
+    settings = {"months": int(note["horizon"]), "level": float(note["interval"]),
+                "lang": ctx.lang, "currency": currency}
+    ax = plot_forecast(series, row, **settings)
+    return ChartImage(ax.figure, alt=forecast_title(row, **settings))
+
+
 def _partners(ctx: Context, tables: dict) -> Table | None:
     partner_table = tables["partner_tiers"]
     if not len(partner_table):
@@ -982,5 +1006,6 @@ def section(ctx: Context, tables: dict, key: str) -> Blocks:
                          f"{list(SECTION_TABLES)}")
     said = explain(ctx, tables, key) if key in TOPICS else ""
     words = Markdown(said) if said else None
-    chart = _bridge_chart(ctx, tables) if key == "bridge" else None
+    chart = (_bridge_chart(ctx, tables) if key == "bridge" else
+             forecast_chart(ctx, tables) if key == "forecast" else None)
     return Blocks(words, chart, *(table(ctx, tables, name) for name in SECTION_TABLES[key]))
