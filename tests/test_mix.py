@@ -376,3 +376,70 @@ def test_step_5_lists_the_customers_of_the_largest_gaps(tiny_config, tmp_path):
     zh = strategy._cross_sell_parts(dataclasses.replace(ctx, lang="zh"), {"cross_sell": listed})
     assert "推荐缺少的类别" in zh[1].to_html() and "Offer the missing" not in zh[1].to_html()
     assert strategy._cross_sell_parts(ctx, {"cross_sell": listed.head(0)}) == []
+
+
+def _region_grid(region: str, sizes: list[int], kept: list[int]) -> pd.DataFrame:
+    """One region's cohorts 2023Q2, 2023Q3 ...: ``sizes[i]`` customers, ``kept[i]`` of
+    them buying the next quarter."""
+    rows = []
+    for i, (size, back) in enumerate(zip(sizes, kept, strict=True)):
+        cohort = f"{2023 + (i + 1) // 4}Q{(i + 1) % 4 + 1}"
+        rows += [{"region": region, "cohort": cohort, "quarter": q, "customers": size,
+                  "retained": n, "retention": n / size, "revenue": 0.0,
+                  "revenue_retention": np.nan, "left_censored": False}
+                 for q, n in ((0, size), (1, back))]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_regions_whose_newer_cohorts_retain_worse_get_their_own_heat_maps(tiny_config,
+                                                                         tmp_path, lang):
+    """The scope's heat map, then one per region named by the retention rule, the largest
+    drop first, at most four, each from its cohorts of at least 20 customers; the words
+    name the regions left out and why."""
+    import dataclasses
+
+    from helpers import context
+    from helpers.steps import insight
+
+    drops = {f"R{i}": (40, 35 - 5 * i) for i in range(1, 6)}  # R5 drops most
+    grids = [_region_grid(r, [50, 50, 50, 50, 10], [old, old, new, new, 1])
+             for r, (old, new) in drops.items()]
+    grids.append(_region_grid("same", [50, 50, 50, 50], [30, 30, 30, 30]))
+    grid = pd.concat(grids, ignore_index=True)
+    scope = grid.groupby(["cohort", "quarter"], as_index=False)[["customers", "retained"]].sum()
+    scope = scope.assign(region=None, left_censored=False,
+                         retention=scope["retained"] / scope["customers"],
+                         revenue_retention=np.nan)
+    grid = pd.concat([scope, grid], ignore_index=True)
+    trend = retention_trend(grid, min_cohort=20, min_drop=0.05, alpha=0.05)
+    named = set(trend.loc[trend["worse"].astype(bool) & trend["region"].notna(), "region"])
+    assert named == set(drops)  # the rule names the five (its own test is above)
+    # a sixth region named by the rule but whose cohorts are small: no heat map
+    trend = pd.concat([trend, pd.DataFrame([{"region": "tiny", "worse": True, "drop": 0.9}])],
+                      ignore_index=True)
+    grid = pd.concat([grid, _region_grid("tiny", [10, 10], [9, 1])], ignore_index=True)
+    note = {"cohorts": 5, "customers": 1500, "first_quarter": "2023Q1",
+            "last_quarter": "2024Q2", "min_customers": 20, "min_drop": 0.05, "alpha": 0.05}
+    tables = {"notes": {"cohorts": note}, "cohort_trend": trend, "cohorts": grid}
+    ctx = dataclasses.replace(context.open_step(config=str(tiny_config),
+                                                run_dir=str(tmp_path / "run")), lang=lang)
+    parts = insight.cohort_charts(ctx, tables).parts
+    assert [hasattr(p, "png") for p in parts] == [True, False, True]  # scope, words, regions
+    words = parts[1].data
+    if lang == "en":
+        assert words.startswith("The heat maps below follow the 4 region(s)")
+        assert "(R5, R4, R3, R2)" in words and "from their cohorts of at least 20" in words
+        assert "Not drawn to keep the page short: R1 (1)" in words
+        assert "No heat map for tiny: fewer than two of their cohorts have 20" in words
+        assert parts[2].alt == "Cohort retention of R5, R4, R3, R2"
+    else:
+        assert "较新同期群留存更差的 4 个地区" in words and "R5、R4、R3、R2" in words
+        assert "为控制篇幅未绘制：R1（1 个）" in words and "tiny 没有热力图" in words
+        assert "heat" not in words
+    # each region's map: its four cohorts of 50, not the fifth of 10
+    cells = insight._region_cohorts(grid, "R5", 20)
+    assert list(cells.loc[cells["quarter"] == 1, "retention"]) == [0.8, 0.8, 0.2, 0.2]
+    # no region named: the scope's map alone, no words
+    calm = {**tables, "cohort_trend": trend.assign(worse=False)}
+    assert [hasattr(p, "png") for p in insight.cohort_charts(ctx, calm).parts] == [True]

@@ -88,7 +88,7 @@ from helpers.text.narrative.tiers import partner_reasons, with_partner_reasons
 from helpers.text.tables import format_cell
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "table", "section",
-           "audience", "ltv_shown", "cohort_chart", "forecast_chart", "FILES", "TABLES",
+           "audience", "ltv_shown", "cohort_chart", "cohort_charts", "forecast_chart", "FILES", "TABLES",
            "SECTION_TABLES"]
 
 #: Table name -> file in the region folder.
@@ -802,6 +802,83 @@ def cohort_chart(ctx: Context, tables: dict):
     for ax, value in zip(axes, ("retention", "revenue_retention"), strict=True):
         plot_cohort_retention(scope, value=value, lang=ctx.lang, ax=ax)
     return figure
+
+
+#: At most this many regions get a cohort heat map of their own (of those whose newer
+#: cohorts retain worse, the largest drop first); the words name the others.
+MAX_REGION_COHORT_MAPS = 4
+
+
+def _region_cohorts(grid: pd.DataFrame, region, min_customers: int) -> pd.DataFrame:
+    """One region's cohorts of at least ``min_customers`` customers (those the retention
+    rule compares), without the data's first quarter."""
+    mine = grid.loc[(grid["region"].astype("string") == str(region))
+                    & ~grid["left_censored"].astype(bool)]
+    size = mine.loc[mine["quarter"] == 0].set_index("cohort")["customers"]
+    return mine.loc[mine["cohort"].isin(size.index[size >= min_customers])]
+
+
+def _region_cohort_parts(ctx: Context, tables: dict) -> list:
+    """Heat maps of the regions whose newer cohorts retain worse (at most
+    :data:`MAX_REGION_COHORT_MAPS`, small multiples of customers kept), each only from the
+    region's cohorts of at least ``analysis.cohort_min_customers``; the words say which
+    regions are drawn and why others are not."""
+    import matplotlib.pyplot as plt
+
+    from helpers.text.markup import chart_text
+    from helpers.text.narrative.mix import cohort_maps
+    from helpers.viz.charts import ChartImage, plot_cohort_retention
+
+    note = tables["notes"].get("cohorts") or {}
+    trend = tables["cohort_trend"]
+    if note.get("reason_key") or not len(trend):
+        return []
+    worse = trend.loc[trend["region"].notna() & trend["worse"].astype(bool)]
+    if not len(worse):  # the section's words say no region's newer cohorts retain worse
+        return []
+    worse = worse.sort_values("drop", ascending=False, kind="mergesort")
+    names = list(region_label(worse, ctx.lang))
+    least = int(note.get("min_customers", 1))
+    drawn, thin = [], []
+    for name, region in zip(names, worse["region"], strict=True):
+        cells = _region_cohorts(tables["cohorts"], region, least)
+        enough = cells["cohort"].nunique() >= 2 and (cells["quarter"] >= 1).any()
+        (drawn if enough else thin).append((name, cells))
+    shown, more = drawn[:MAX_REGION_COHORT_MAPS], drawn[MAX_REGION_COHORT_MAPS:]
+    words = Markdown(cohort_maps([n for n, _ in shown], [n for n, _ in more],
+                                 [n for n, _ in thin], least, ctx.lang))
+    if not shown:
+        return [words]
+    columns = min(2, len(shown))
+    rows = -(-len(shown) // columns)
+    height = max(cells["cohort"].nunique() for _, cells in shown)
+    figure, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, rows * (1.6 + 0.35 * max(
+        height, 4))), layout="constrained", squeeze=False)
+    for ax, (name, cells) in zip(axes.flat, shown, strict=False):
+        plot_cohort_retention(cells, value="retention", lang=ctx.lang, ax=ax)
+        ax.set_title(chart_text(text("chart", "cohort_region", ctx.lang, region=name,
+                                     title=ax.get_title())), fontsize="medium")
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
+    alt = text("chart", "cohort_region_maps", ctx.lang, names=join([n for n, _ in shown],
+                                                                    ctx.lang))
+    return [words, ChartImage(figure, alt=alt)]
+
+
+def cohort_charts(ctx: Context, tables: dict):
+    """What notebook 04 draws after the cohort section: the scope's heat map
+    (:func:`cohort_chart`) and those of the regions whose newer cohorts retain worse, where
+    their counts allow (:data:`MAX_REGION_COHORT_MAPS` at most; the words say why others
+    are not drawn)."""
+    from helpers.viz.charts import ChartImage
+
+    figure = cohort_chart(ctx, tables)
+    scope = None
+    if figure is not None:
+        scope = ChartImage(figure, alt=figure.axes[0].get_title())
+    return Blocks(scope, *_region_cohort_parts(ctx, tables))
+
+
 def _market_named(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the row of the whole report named as such (``region`` is the scope's
     key there) and missing English names left to :func:`helpers.text.lookup.region_label`."""

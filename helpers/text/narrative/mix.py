@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from helpers.text.lookup import join, region_label, say
+from helpers.text.lookup import join, lang_code, region_label, say
 from helpers.text.markup import md_text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.notes import baseline_reason
 
-__all__ = ["TOPICS", "mix", "cohorts", "mix_reason"]
+__all__ = ["TOPICS", "mix", "cohorts", "cohort_maps", "mix_reason"]
 
 #: How many regions or pairs a sentence names at most.
 NAMED = 5
@@ -143,6 +143,23 @@ def cohorts(tables: dict, audience: Audience) -> str:
             lines.append(say("cohorts_none_worse", lang, n=len(regions), unit=unit))
     lines.append(rule)
     return "\n\n".join(lines)
+
+
+def cohort_maps(drawn: list[str], more: list[str], thin: list[str], least: int,
+                lang: str = "en") -> str:
+    """What the regions' cohort heat maps show: the regions drawn, those left out by the
+    cap (``more``) and those whose cohorts are too small to draw (``thin``); names are
+    display names from the data."""
+    def names(items):
+        return join([md_text(str(n)) for n in items], lang)
+
+    lines = [say("cohorts_maps", lang, n=len(drawn), names=names(drawn), min=least)
+             if drawn else ""]
+    if more:
+        lines.append(say("cohorts_maps_more", lang, n=len(more), names=names(more)))
+    if thin:
+        lines.append(say("cohorts_maps_thin", lang, n=len(thin), names=names(thin), min=least))
+    return (" " if lang_code(lang) == "en" else "").join(line for line in lines if line)
 
 
 TOPICS: dict[str, Callable[[dict, Audience], str]] = {"mix": mix, "cohorts": cohorts}
