@@ -443,3 +443,137 @@ def test_regions_whose_newer_cohorts_retain_worse_get_their_own_heat_maps(tiny_c
     # no region named: the scope's map alone, no words
     calm = {**tables, "cohort_trend": trend.assign(worse=False)}
     assert [hasattr(p, "png") for p in insight.cohort_charts(ctx, calm).parts] == [True]
+
+
+# --------------------------------------------------------------------------- segment gaps
+
+
+def _segment_frame():
+    """The gap frame's customers by segment: channel 系统集成商 for G's 40 customers
+    (4 buy z), 经销商 for H's and 直销 for K's (30 each); industry alternates, so both its
+    values buy z as the market does; a customer without a channel is in no segment."""
+    orders, regions = _gap_frame()
+    channel = {"G": "系统集成商", "H": "经销商", "K": "直销"}
+    customers = pd.DataFrame({
+        "customer_id": pd.Series(list(regions.index), dtype="string"),
+        "channel": [channel[r] for r in regions],
+        "industry": ["a" if int(c[1:]) % 2 else "b" for c in regions.index]})
+    customers.loc[len(customers)] = ["X00", pd.NA, "a"]
+    return orders, customers
+
+
+def test_a_cross_sell_gap_by_segment_by_hand():
+    """The region rule with segments as the groups: the same known answer as G's gap."""
+    from helpers.analysis.mix import SEGMENT_COLUMNS, segment_mix, segment_targets
+
+    orders, customers = _segment_frame()
+    table, note = segment_mix(orders, customers, attributes=["channel", "industry", "gender"],
+                              period=PERIOD, min_customers=20)
+    assert list(table.columns) == SEGMENT_COLUMNS
+    assert note["attributes"] == ["channel", "industry"] and note["gaps"] == 1
+    gap = table.set_index(["attribute", "value", "category"]).loc[("channel", "系统集成商", "z")]
+    assert gap["region_customers"] == 40 and gap["customers"] == 4
+    assert gap["penetration_index"] == pytest.approx(0.1 / (64 / 120) * 100)
+    assert gap["rest_index"] == pytest.approx(100.0)
+    assert gap["missing_customers"] == pytest.approx(26.0) and gap["targets"] == 36
+    fisher = stats.fisher_exact([[4, 36], [60, 20]], alternative="less").pvalue
+    assert gap["gap_p"] == pytest.approx(fisher) and bool(gap["cross_sell_gap"])
+    industry = table.loc[table["attribute"] == "industry"]
+    assert set(industry["value"]) == {"a", "b"} and not industry["cross_sell_gap"].any()
+    # industry's z: a has 2 + 15 + 15 = 32 of 60 buyers, the market 64 of 120
+    a_z = industry.set_index(["value", "category"]).loc[("a", "z")]
+    assert a_z["customers"] == 32 and a_z["region_customers"] == 60
+
+    targets = segment_targets(largest_gaps(table, top=5), orders, customers, period=PERIOD)
+    assert len(targets) == 36 and set(targets["attribute"]) == {"channel"}
+    assert set(targets["value"]) == {"系统集成商"} and set(targets["category"]) == {"z"}
+    assert set(targets["customer_id"]) == {f"G{i:02d}" for i in range(4, 40)}
+    assert targets["revenue"].is_monotonic_decreasing
+
+    _, none = segment_mix(orders.assign(product_category="x"), customers,
+                          attributes=["channel"], period=PERIOD)
+    assert none["reason_key"] == "one_category"
+    _, none = segment_mix(orders, customers, attributes=[], period=PERIOD)
+    assert none["reason_key"] == "no_attributes"
+
+
+def test_segment_gaps_in_words_in_both_languages():
+    from helpers.analysis.mix import segment_mix
+
+    orders, customers = _segment_frame()
+    regions = _gap_frame()[1]
+    table, note = category_mix(orders, regions, period=PERIOD, min_customers=20)
+    segments, seg_note = segment_mix(orders, customers, attributes=["channel", "industry"],
+                                     period=PERIOD, min_customers=20)
+    tables = {"notes": {"mix": note, "segment_mix": seg_note}, "category_mix": table,
+              "segment_mix": segments}
+    en = mix_words(tables, Audience(lang="en", regions="states"))
+    assert ("**1 cross-sell gap(s) by customer segment** (channel, industry; the same rule "
+            "with a segment in place of a region): 系统集成商 (channel) buy z at index 19 of "
+            "the market's, 36 of them buy the rest but not it") in en
+    zh = mix_words(tables, Audience(lang="zh", regions="states"))
+    assert "**按客群的交叉销售缺口 1 个**" in zh
+    assert "系统集成商（客户类型）购买 z 的比例为市场的 19%，其中 36 家购买其他类别但不买它" in zh
+    calm = {**tables, "segment_mix": segments.assign(cross_sell_gap=False),
+            "notes": {"mix": note, "segment_mix": {**seg_note, "gaps": 0}}}
+    assert "No cross-sell gap by customer segment (channel, industry)" in mix_words(
+        calm, Audience(lang="en"))
+
+
+def test_step_5_lists_the_customers_of_segment_gaps_too(tiny_config, tmp_path):
+    """cross_sell_list.csv holds the region gaps' customers and the segment gaps': per
+    segment gap exactly the segment's customers buying another category but not this one,
+    ``gap_type`` saying which kind; a customer offered the same category by both is listed
+    once, for the region gap; the report's table names the segment."""
+    import dataclasses
+
+    from helpers import context
+    from helpers.analysis.mix import segment_mix
+    from helpers.steps import strategy
+
+    ctx = context.open_step(config=str(tiny_config), run_dir=str(tmp_path / "run"))
+    people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
+    regions, _ = category_mix(ctx.orders, people["province"], period=ctx.period,
+                              min_customers=5)
+    segments, note = segment_mix(ctx.orders, ctx.customers, attributes=["channel"],
+                                 period=ctx.period, min_customers=5)
+    assert note["attributes"] == ["channel"]
+    # one region pair and two segment pairs called gaps (the rule is tested above)
+    regions["cross_sell_gap"] = False
+    segments["cross_sell_gap"] = False
+    region_gap = regions.loc[regions["targets"] > 0].head(1).index
+    regions.loc[region_gap, ["cross_sell_gap", "missing_customers"]] = [True, 10.0]
+    chosen = segments.loc[segments["targets"] > 0].head(2).index
+    segments.loc[chosen, "cross_sell_gap"] = True
+    segments.loc[chosen, "missing_customers"] = [8.0, 4.0]
+    listed = strategy.cross_sell_list(ctx, {"category_mix": regions, "segment_mix": segments},
+                                      reps=ctx.prep.reps)
+    assert set(listed["gap_type"]) == {"region", "segment"}
+    assert listed.duplicated(["customer_id", "category"]).sum() == 0
+    period = ctx.period_orders
+    first = regions.loc[region_gap[0]]
+    in_region = set(listed.loc[(listed["gap_type"] == "region"), "customer_id"])
+    assert len(in_region) == first["targets"]
+    for row in segments.loc[chosen].itertuples():
+        mine = listed.loc[(listed["gap_type"] == "segment") & (listed["value"] == row.value)
+                          & (listed["category"] == row.category)]
+        assert set(mine["attribute"]) == {"channel"}
+        members = set(people.index[people["channel"].astype("string").str.strip()
+                                   == row.value])
+        bought = period.loc[period["customer_id"].isin(members)]
+        net = bought.groupby(["customer_id", "product_category"])["amount"].sum().unstack(
+            fill_value=0.0)
+        expected = set(net.index[(net.drop(columns=row.category, errors="ignore") > 0).any(axis=1)
+                                 & ~(net.get(row.category, 0.0) > 0)])
+        # the segment's targets, less those the region gap already offers this category
+        also = in_region if row.category == first["category"] else set()
+        assert set(mine["customer_id"]) == expected - also and len(expected) == row.targets
+        assert (mine["region"] == people.loc[list(mine["customer_id"]), "province"].to_numpy()
+                ).all()
+    parts = strategy._cross_sell_parts(ctx, {"cross_sell": listed})
+    shown = parts[1].data
+    assert list(shown["gap_type"]) == ["region"] + ["segment"] * 2
+    assert shown["gap"].iloc[1] == f"{segments.loc[chosen[0], 'value']} (channel)"
+    zh = strategy._cross_sell_parts(dataclasses.replace(ctx, lang="zh"), {"cross_sell": listed})
+    html = zh[1].to_html()
+    assert "客群" in html and "（客户类型）" in html and "segment" not in html

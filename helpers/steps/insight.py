@@ -17,14 +17,17 @@
   ``partner_summary``;
 - ``category_mix``: each region's revenue share per product category against the
   market's (the whole market in a territory report), its growth and the cross-sell gaps
-  (:func:`helpers.analysis.mix.category_mix`); ``cohorts`` and ``cohort_trend``: cohort
+  (:func:`helpers.analysis.mix.category_mix`); ``segment_mix``: the same by customer
+  segment (the profile attributes' values in place of regions,
+  :func:`helpers.analysis.mix.segment_mix`); ``cohorts`` and ``cohort_trend``: cohort
   retention of the scope and its regions and the regions whose newer cohorts retain
   worse (:mod:`helpers.analysis.cohorts`); their notes ``mix`` and ``cohorts``;
 - ``revenue_bridge``: why revenue changed from the previous period, per region and for
   the scope (:func:`helpers.analysis.bridge.bridge`; no rows when the data do not cover
   the previous period), and ``forecast``: the next ``analysis.forecast_months`` per
   region and for the scope with its interval and backtest, or why none
-  (:func:`helpers.analysis.forecast.region_forecasts`);
+  (:func:`helpers.analysis.forecast.region_forecasts`), and ``forecast_months``: each
+  series' months and forecast months with their own interval (the forecast chart);
 - ``no_region``: the customers in no row of ``region_kpis``, one line per reason
   (:func:`helpers.analysis.extent.no_region`: an area outside the market's extent
   ``geography.extent``, another country, a place name not resolved, a city unknown in
@@ -108,6 +111,7 @@ FILES = {
     "partner_tiers": "partner_tiers.csv",
     "partner_summary": "partner_summary.csv",
     "category_mix": "category_mix.csv",
+    "segment_mix": "segment_mix.csv",
     "cohorts": "cohorts.csv",
     "cohort_trend": "cohort_trend.csv",
     "revenue_bridge": "revenue_bridge.csv",
@@ -126,7 +130,8 @@ JSON_FILES = {"concentration": "concentration.json", "headline": "headline.json"
 _DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"],
           "forecast_months": ["month_end"]}
 #: Columns read back as text (a category named 2024 stays the name "2024").
-_TEXT = {"category_mix": {"category": "string"}}
+_TEXT = {"category_mix": {"category": "string"},
+         "segment_mix": {"category": "string", "value": "string"}}
 #: Fewer customers with orders than this: no clustering (too few to find groups).
 MIN_CLUSTER_CUSTOMERS = 30
 
@@ -301,6 +306,14 @@ def _mix_and_cohorts(ctx: Context, kpis: pd.DataFrame, notes: dict) -> dict:
         gap_index=a.mix_gap_index, rest_index=a.mix_rest_index)
     if market is not None:
         notes["mix"]["scope_key"] = "market"
+    # the same gap rule with customer segments (profile attributes) in place of regions
+    attributes, _ = profiles.profile_attributes(people.reset_index(), a.profile_attributes)
+    segment_mix, notes["segment_mix"] = mix.segment_mix(
+        ctx.orders, people.reset_index(), attributes=attributes, period=p,
+        market_orders=market, reference=ctx.prep.customers if market is not None else None,
+        data_dates=ctx.prep.orders["order_date"], max_values=a.profile_max_values,
+        min_customers=a.mix_min_customers, min_coverage=a.min_baseline_coverage,
+        alpha=a.significance, gap_index=a.mix_gap_index, rest_index=a.mix_rest_index)
     grid, notes["cohorts"] = cohort_measures.cohort_retention(
         ctx.orders, as_of=p.as_of, regions=regions,
         data_start=ctx.prep.orders["order_date"].min())
@@ -310,7 +323,8 @@ def _mix_and_cohorts(ctx: Context, kpis: pd.DataFrame, notes: dict) -> dict:
                                             min_drop=a.cohort_min_drop, alpha=a.significance)
     notes["cohorts"]["worse"] = [str(r) for r in trend.loc[trend["worse"].astype(bool)
                                                            & trend["region"].notna(), "region"]]
-    return {"category_mix": _with_names(category_mix, kpis), "cohorts": grid,
+    return {"category_mix": _with_names(category_mix, kpis), "segment_mix": segment_mix,
+            "cohorts": grid,
             "cohort_trend": _with_names(trend, kpis)}
 
 
@@ -774,6 +788,26 @@ def _cross_sell(ctx: Context, tables: dict) -> Table | None:
                            "rest_index", "missing_customers", "targets"])
 
 
+def _segment_gaps(ctx: Context, tables: dict) -> Table | None:
+    """The cross-sell gaps by customer segment, most buyers short first (every segment and
+    category is in segment_mix.csv)."""
+    from helpers.text.narrative.buyers import attribute_name, value_name
+
+    found = tables.get("segment_mix")
+    if found is None or not len(found):
+        return None
+    gaps = found.loc[found["cross_sell_gap"].astype(bool)].sort_values(
+        "missing_customers", ascending=False, kind="mergesort")
+    if not len(gaps):  # the words say there is none
+        return None
+    gaps = gaps.assign(attribute=[attribute_name(v, ctx.lang) for v in gaps["attribute"]],
+                       value=[value_name(v, ctx.lang) for v in gaps["value"]])
+    return ctx.show(gaps, rows=10, file=FILES["segment_mix"],
+                    shown=["attribute", "value", "category", "region_customers", "customers",
+                           "penetration", "market_penetration", "penetration_index",
+                           "rest_index", "missing_customers", "targets"])
+
+
 def _cohort_trend(ctx: Context, tables: dict) -> Table | None:
     trend = tables["cohort_trend"]
     regions = trend.loc[trend["region"].notna()]
@@ -1016,6 +1050,7 @@ TABLES = {
     "partners": _partners,
     "mix_index": _mix_index,
     "cross_sell": _cross_sell,
+    "segment_gaps": _segment_gaps,
     "cohort_trend": _cohort_trend,
     "bridge": _bridge_table,
     "forecast": _forecast_table,
@@ -1056,7 +1091,7 @@ SECTION_TABLES: dict[str, tuple[str, ...]] = {
     **{key: (key,) for key in SECTIONS["04"]},
     "ltv": ("ltv_regions", "ltv"),
     "partners": ("partner_summary", "partners"),
-    "mix": ("mix_index", "cross_sell"),
+    "mix": ("mix_index", "cross_sell", "segment_gaps"),
     "cohorts": ("cohort_trend",),
     "profiles": ("profile_mix", "profile_value", "look_for"),
     "seasonality": ("seasonality", "weekdays"),
