@@ -791,7 +791,7 @@ def _cross_sell(ctx: Context, tables: dict) -> Table | None:
 def _segment_gaps(ctx: Context, tables: dict) -> Table | None:
     """The cross-sell gaps by customer segment, most buyers short first (every segment and
     category is in segment_mix.csv)."""
-    from helpers.text.narrative.buyers import attribute_name, value_name
+    from helpers.text.narrative.buyers import value_name
 
     found = tables.get("segment_mix")
     if found is None or not len(found):
@@ -800,12 +800,12 @@ def _segment_gaps(ctx: Context, tables: dict) -> Table | None:
         "missing_customers", ascending=False, kind="mergesort")
     if not len(gaps):  # the words say there is none
         return None
-    gaps = gaps.assign(attribute=[attribute_name(v, ctx.lang) for v in gaps["attribute"]],
+    gaps = gaps.assign(attribute=[label(v, ctx.lang) for v in gaps["attribute"]],
                        value=[value_name(v, ctx.lang) for v in gaps["value"]])
     return ctx.show(gaps, rows=10, file=FILES["segment_mix"],
-                    shown=["attribute", "value", "category", "region_customers", "customers",
+                    shown=["attribute", "value", "category", "region_customers",
                            "penetration", "market_penetration", "penetration_index",
-                           "rest_index", "missing_customers", "targets"])
+                           "missing_customers", "targets"])
 
 
 def _cohort_trend(ctx: Context, tables: dict) -> Table | None:
