@@ -513,7 +513,7 @@ def test_segment_gaps_in_words_in_both_languages():
             "the market's, 36 of them buy the rest but not it") in en
     zh = mix_words(tables, Audience(lang="zh", regions="states"))
     assert "**按客群的交叉销售缺口 1 个**" in zh
-    assert "系统集成商（客户类型）购买 z 的比例为市场的 19%，其中 36 家购买其他类别但不买它" in zh
+    assert "系统集成商（客户类型）购买z的比例为市场的 19%，其中 36 家购买其他类别但不买它" in zh
     calm = {**tables, "segment_mix": segments.assign(cross_sell_gap=False),
             "notes": {"mix": note, "segment_mix": {**seg_note, "gaps": 0}}}
     assert "No cross-sell gap by customer segment (channel, industry)" in mix_words(
