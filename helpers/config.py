@@ -156,7 +156,9 @@ class Analysis(_Strict):
     ltv_interval_draws: int = Field(500, ge=0, le=20000)
     ltv_interval: float = Field(0.9, gt=0, lt=1)
     ltv_seed: int = 0
-    # Category mix and cohorts (helpers.analysis.mix, helpers.analysis.cohorts).
+    # The level of every false-discovery-rate corrected test of step 4: category mix,
+    # cohorts, customer profiles, seasonality and weekdays (helpers.analysis.mix, .cohorts,
+    # .profiles, .buying).
     significance: float = Field(0.05, gt=0, lt=1)
     mix_min_customers: int = Field(20, ge=2)
     mix_gap_index: float = Field(80.0, gt=0, lt=100)
@@ -178,7 +180,6 @@ class Analysis(_Strict):
     profile_attributes: list[str] | None = None
     profile_top_share: float = Field(0.2, gt=0, lt=1)
     profile_max_values: int = Field(12, ge=2, le=50)
-    profile_alpha: float = Field(0.05, gt=0, lt=1)
     buying_min_count: int = Field(20, ge=2)
     seasonality_min_months: int = Field(24, ge=14, le=240)
     seasonality_max_months: int = Field(60, ge=14, le=240)
@@ -434,6 +435,23 @@ def _check_identity(config: Config) -> None:
                 f"customer columns such as [name, phone], got {group}")
 
 
+#: Keys that are no longer read -> the key that replaced them (a config still using one
+#: stops with a message naming both, rather than a bare "extra inputs" error).
+RENAMED_KEYS: dict[tuple[str, str], str] = {
+    ("analysis", "profile_alpha"): "analysis.significance",
+}
+
+
+def _check_renamed(path: Path, raw: dict) -> None:
+    found = [(f"{section}.{key}", new) for (section, key), new in RENAMED_KEYS.items()
+             if isinstance(raw.get(section), dict) and key in raw[section]]
+    if found:
+        lines = [f"{path}: {len(found)} problem(s) in the configuration:"]
+        lines += [f"  - {old}: no longer a key; use {new} (one setting for what it did)"
+                  for old, new in found]
+        raise ConfigError("\n".join(lines))
+
+
 def _format_error(path: Path, error: ValidationError) -> str:
     lines = [f"{path}: {error.error_count()} problem(s) in the configuration:"]
     for item in error.errors():
@@ -469,6 +487,7 @@ def load_config(path: str | Path = "") -> Config:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    _check_renamed(path, raw)
     try:
         config = Config(**raw, base_dir=path.resolve().parent, config_path=path.resolve())
     except ValidationError as exc:

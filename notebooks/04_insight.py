@@ -182,7 +182,7 @@ insight.section(ctx, tables, "mix")
 insight.section(ctx, tables, "cohorts")
 
 # %%
-insight.cohort_chart(ctx, tables);
+insight.cohort_charts(ctx, tables)
 
 # %% [markdown] tags=["section-bridge"]
 # ## Why revenue changed: the revenue bridge

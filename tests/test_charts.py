@@ -146,7 +146,20 @@ def _chart_calls(kpis, monthly, lang):
         "plot_revenue_bridge": lambda: charts.plot_revenue_bridge(BRIDGE_ROW, lang=lang),
         "plot_order_sizes": lambda: charts.plot_order_sizes(_ORDER_SIZES, lang=lang),
         "plot_seasonality": lambda: charts.plot_seasonality(_SEASONS, lang=lang),
+        "plot_forecast": lambda: charts.plot_forecast(_FORECAST_PATH, _FORECAST_ROW, months=3,
+                                                      level=0.8, lang=lang),
     }
+
+
+#: A forecast by hand: six months of history (1.0 M .. 1.5 M), then three forecast months
+#: with their own intervals; the totals of the three months: 12.3 M in 10.1 M .. 14 M.
+_FORECAST_PATH = pd.DataFrame({
+    "month_end": pd.date_range("2025-01-31", periods=9, freq="ME"),
+    "kind": ["actual"] * 6 + ["forecast"] * 3,
+    "revenue": [1.0e6, 1.1e6, 1.2e6, 1.3e6, 1.4e6, 1.5e6, 4.0e6, 4.1e6, 4.2e6],
+    "low": [np.nan] * 6 + [3.3e6, 3.2e6, 3.1e6],
+    "high": [np.nan] * 6 + [4.6e6, 4.7e6, 4.9e6]})
+_FORECAST_ROW = {"forecast": 12.3e6, "forecast_low": 10.1e6, "forecast_high": 14.0e6}
 
 
 #: Step 4's order-size quantiles and month-of-year index, by hand.
@@ -536,3 +549,37 @@ def test_the_bridge_waterfall_steps_from_one_period_to_the_next(lang):
     flat = charts.bridge_title({**BRIDGE_ROW, "change": 0.0, "driver": None}, lang)
     assert flat == ("Revenue unchanged on the previous period" if lang == "en"
                     else "收入与上期持平")
+
+
+# --- revenue forecast ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_forecast_band_spans_each_months_interval_and_the_title_states_the_totals(lang):
+    ax = charts.plot_forecast(_FORECAST_PATH, _FORECAST_ROW, months=3, level=0.8, lang=lang,
+                              currency="CNY")
+    (band,) = ax.collections  # the one band, from the last actual month to the third ahead
+    vertices = band.get_paths()[0].vertices
+    x = matplotlib.dates.num2date(vertices[:, 0])
+    days = sorted({d.date().isoformat() for d in x})
+    assert days == ["2025-06-30", "2025-07-31", "2025-08-31", "2025-09-30"]
+    by_day = {}
+    for d, y in zip(x, vertices[:, 1], strict=True):
+        by_day.setdefault(d.date().isoformat(), set()).add(round(float(y)))
+    # no width at the last actual month; each forecast month from its low to its high
+    assert by_day["2025-06-30"] == {1_500_000}
+    assert by_day["2025-07-31"] == {3_300_000, 4_600_000}
+    assert by_day["2025-08-31"] == {3_200_000, 4_700_000}
+    assert by_day["2025-09-30"] == {3_100_000, 4_900_000}
+    history, ahead = ax.lines[0], ax.lines[1]
+    assert list(history.get_ydata()) == [1.0e6, 1.1e6, 1.2e6, 1.3e6, 1.4e6, 1.5e6]
+    assert list(ahead.get_ydata()) == [1.5e6, 4.0e6, 4.1e6, 4.2e6]
+    title = ax.get_title()
+    if lang == "en":
+        assert title == "Next 3 months: 12.3 M CNY expected (80% interval 10.1 M–14 M)"
+        assert "CNY" in ax.get_ylabel()
+    else:
+        assert title == "未来3个月：预计1,230万元（80%区间 1,010万–1,400万）"
+        assert "元" in ax.get_ylabel()
+    assert ax.get_ylim()[0] == 0
+    plt.close(ax.figure)

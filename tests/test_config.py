@@ -51,6 +51,20 @@ def test_wrong_key_or_value_is_named(tmp_path, shipped, change, key):
     assert str(tmp_path) in str(err.value)
 
 
+def test_renamed_key_says_what_replaced_it(tmp_path, shipped):
+    """profile_alpha was one concept with significance: an old config is told which key to
+    use, with the file named, instead of a bare "extra inputs" error."""
+    shipped["analysis"]["profile_alpha"] = 0.1
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, shipped))
+    message = str(err.value)
+    assert "analysis.profile_alpha" in message and "use analysis.significance" in message
+    assert str(tmp_path) in message
+    shipped["analysis"].pop("profile_alpha")
+    shipped["analysis"]["significance"] = 0.1
+    assert load_config(write(tmp_path, shipped)).analysis.significance == 0.1
+
+
 def test_missing_and_unparseable_files(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")

@@ -180,3 +180,76 @@ def test_a_wrong_forecast_setting_names_its_key(tmp_path, key, value, expected):
     assert (defaults.forecast_months, defaults.forecast_interval, defaults.forecast_min_months,
             defaults.forecast_max_zero_share, defaults.forecast_backtest_origins) == (
                 3, 0.8, 18, 0.25, 8)
+
+
+def test_the_month_by_month_table_holds_the_history_and_each_forecast_month():
+    """months=True: each series' months from its first revenue, then its forecast months
+    (a month after the period's end, two, three) whose points add up to the forecast's
+    total (the same first simulated path) and lie inside their own interval."""
+    from helpers.analysis.forecast import PATH_COLUMNS
+
+    index = pd.date_range("2020-01-31", periods=40, freq="ME")
+    big = _seasonal(2, 40, 30.0)
+    monthly = pd.DataFrame({TOTAL: big + 50, "big": big,
+                            "new": np.r_[np.zeros(30), np.full(10, 50.0)]}, index=index)
+    table, note, path = region_forecasts(monthly, horizon=3, level=0.8, origins=6,
+                                         months=True)
+    again, _ = region_forecasts(monthly, horizon=3, level=0.8, origins=6)
+    pd.testing.assert_frame_equal(table, again)  # the table does not change
+    assert list(path.columns) == PATH_COLUMNS
+    mine = path.loc[path["region"] == "big"]
+    actual, ahead = mine.loc[mine["kind"] == "actual"], mine.loc[mine["kind"] == "forecast"]
+    assert np.allclose(actual["revenue"], big) and list(actual["month_end"]) == list(index)
+    # windows end on the period's day of the month, as the history's do (2023-04-30 + k)
+    assert list(ahead["month_end"]) == list(pd.to_datetime(
+        ["2023-05-30", "2023-06-30", "2023-07-30"]))
+    row = table.set_index("region").loc["big"]
+    assert ahead["revenue"].sum() == pytest.approx(row["forecast"])
+    assert (ahead["low"] < ahead["revenue"]).all() and (ahead["revenue"] < ahead["high"]).all()
+    # one month's interval is narrower than the three months' total's
+    assert (ahead["high"] - ahead["low"]).max() < row["forecast_high"] - row["forecast_low"]
+    new = path.loc[path["region"] == "new"]  # no forecast: its 10 months only
+    assert len(new) == 10 and new["kind"].eq("actual").all()
+    total = path.loc[path["is_total"]]
+    assert total["region"].isna().all() and (total["kind"] == "forecast").sum() == 3
+
+
+def _forecast_tables(monthly):
+    table, note, path = region_forecasts(monthly, horizon=3, level=0.8, origins=6,
+                                         months=True)
+    note.update(first_day=pd.Timestamp("2023-05-01"), last_day=pd.Timestamp("2023-07-31"))
+    return {"forecast": table, "forecast_months": path, "notes": {"forecast": note}}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_forecast_section_draws_the_band_or_says_why(tiny_config, tmp_path, lang):
+    """Step 4's forecast section: the words, the chart of the scope's months with the
+    forecast's band (its title the totals of the table), the table; no chart when the
+    scope has too little history, the words say why."""
+    import dataclasses
+
+    from helpers import context
+    from helpers.steps import insight
+    from helpers.viz.charts import forecast_title
+
+    ctx = dataclasses.replace(context.open_step(config=str(tiny_config),
+                                                run_dir=str(tmp_path / "run")), lang=lang)
+    index = pd.date_range("2020-01-31", periods=40, freq="ME")
+    tables = _forecast_tables(pd.DataFrame({TOTAL: _seasonal(1, 40, 30.0) + 500,
+                                            "big": _seasonal(2, 40, 30.0)}, index=index))
+    parts = insight.section(ctx, tables, "forecast").parts
+    charts = [p for p in parts if hasattr(p, "png")]
+    assert len(charts) == 1 and parts.index(charts[0]) == 1  # after the words
+    total = tables["forecast"].loc[tables["forecast"]["is_total"]].iloc[0]
+    title = forecast_title(total, months=3, level=0.8, lang=lang, currency="CNY")
+    assert charts[0].alt == title
+    assert title.startswith("Next 3 months: " if lang == "en" else "未来3个月：预计")
+    assert f'alt="{title}"' in charts[0].to_html()
+    words = parts[0].data
+    assert ("Checked on the history" if lang == "en" else "已用历史检验") in words
+
+    short = pd.DataFrame({TOTAL: np.full(10, 500.0), "big": np.full(10, 400.0)},
+                         index=index[:10])
+    parts = insight.section(ctx, _forecast_tables(short), "forecast").parts
+    assert not [p for p in parts if hasattr(p, "png")]
+    assert ("No revenue forecast" if lang == "en" else "不做收入预测") in parts[0].data

@@ -200,11 +200,12 @@ def test_the_tables_notebook_04_shows(national):
     shown = {name: insight.table(ctx, tables, name) for name in insight.TABLES}
     # the mix's tables list only what differs beyond chance (the words say when nothing does)
     assert all(t is not None for n, t in shown.items()
-               if n not in ("mix_index", "cross_sell", "discount_bands", "discount_regions",
-                            "profile_mix", "look_for"))
+               if n not in ("mix_index", "cross_sell", "segment_gaps", "discount_bands",
+                            "discount_regions", "profile_mix", "look_for"))
     # the sample's orders carry no discount: those two tables are left out (words say why);
     # so are the profile tables without a significant difference (the words say so)
-    left_out = {n for n, t in shown.items() if t is None} - {"mix_index", "cross_sell"}
+    left_out = {n for n, t in shown.items() if t is None} - {"mix_index", "cross_sell",
+                                                             "segment_gaps"}
     assert {"discount_bands", "discount_regions"} <= left_out <= {
         "discount_bands", "discount_regions", "profile_mix", "look_for"}
     kpis = shown["region_kpis"].data  # the first 15 by revenue, the rest in the export
@@ -246,8 +247,10 @@ def test_each_section_of_notebook_04_is_its_words_and_tables(national):
         parts = insight.section(ctx, tables, key).parts
         words = [p.data for p in parts if not hasattr(p, "to_html")]
         shown = [p for p in parts if hasattr(p, "to_html") and not hasattr(p, "png")]
-        # a chart only where the section draws one (the revenue bridge's waterfall)
-        assert [hasattr(p, "png") for p in parts].count(True) == (key == "bridge"), key
+        # a chart only where the section draws one (the revenue bridge's waterfall, the
+        # forecast's band when the scope has a forecast)
+        drawn = key == "bridge" or (key == "forecast" and tables["notes"]["forecast"]["shown"])
+        assert [hasattr(p, "png") for p in parts].count(True) == drawn, key
         assert words == ([] if key == "region_kpis" else [insight.explain(ctx, tables, key)])
         # a table with nothing to show is left out (the mix when nothing differs by chance)
         # a table with nothing to show (the sample's orders carry no discount) is left out

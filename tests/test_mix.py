@@ -376,3 +376,204 @@ def test_step_5_lists_the_customers_of_the_largest_gaps(tiny_config, tmp_path):
     zh = strategy._cross_sell_parts(dataclasses.replace(ctx, lang="zh"), {"cross_sell": listed})
     assert "推荐缺少的类别" in zh[1].to_html() and "Offer the missing" not in zh[1].to_html()
     assert strategy._cross_sell_parts(ctx, {"cross_sell": listed.head(0)}) == []
+
+
+def _region_grid(region: str, sizes: list[int], kept: list[int]) -> pd.DataFrame:
+    """One region's cohorts 2023Q2, 2023Q3 ...: ``sizes[i]`` customers, ``kept[i]`` of
+    them buying the next quarter."""
+    rows = []
+    for i, (size, back) in enumerate(zip(sizes, kept, strict=True)):
+        cohort = f"{2023 + (i + 1) // 4}Q{(i + 1) % 4 + 1}"
+        rows += [{"region": region, "cohort": cohort, "quarter": q, "customers": size,
+                  "retained": n, "retention": n / size, "revenue": 0.0,
+                  "revenue_retention": np.nan, "left_censored": False}
+                 for q, n in ((0, size), (1, back))]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_regions_whose_newer_cohorts_retain_worse_get_their_own_heat_maps(tiny_config,
+                                                                         tmp_path, lang):
+    """The scope's heat map, then one per region named by the retention rule, the largest
+    drop first, at most four, each from its cohorts of at least 20 customers; the words
+    name the regions left out and why."""
+    import dataclasses
+
+    from helpers import context
+    from helpers.steps import insight
+
+    drops = {f"R{i}": (40, 35 - 5 * i) for i in range(1, 6)}  # R5 drops most
+    grids = [_region_grid(r, [50, 50, 50, 50, 10], [old, old, new, new, 1])
+             for r, (old, new) in drops.items()]
+    grids.append(_region_grid("same", [50, 50, 50, 50], [30, 30, 30, 30]))
+    grid = pd.concat(grids, ignore_index=True)
+    scope = grid.groupby(["cohort", "quarter"], as_index=False)[["customers", "retained"]].sum()
+    scope = scope.assign(region=None, left_censored=False,
+                         retention=scope["retained"] / scope["customers"],
+                         revenue_retention=np.nan)
+    grid = pd.concat([scope, grid], ignore_index=True)
+    trend = retention_trend(grid, min_cohort=20, min_drop=0.05, alpha=0.05)
+    named = set(trend.loc[trend["worse"].astype(bool) & trend["region"].notna(), "region"])
+    assert named == set(drops)  # the rule names the five (its own test is above)
+    # a sixth region named by the rule but whose cohorts are small: no heat map
+    trend = pd.concat([trend, pd.DataFrame([{"region": "tiny", "worse": True, "drop": 0.9}])],
+                      ignore_index=True)
+    grid = pd.concat([grid, _region_grid("tiny", [10, 10], [9, 1])], ignore_index=True)
+    note = {"cohorts": 5, "customers": 1500, "first_quarter": "2023Q1",
+            "last_quarter": "2024Q2", "min_customers": 20, "min_drop": 0.05, "alpha": 0.05}
+    tables = {"notes": {"cohorts": note}, "cohort_trend": trend, "cohorts": grid}
+    ctx = dataclasses.replace(context.open_step(config=str(tiny_config),
+                                                run_dir=str(tmp_path / "run")), lang=lang)
+    parts = insight.cohort_charts(ctx, tables).parts
+    assert [hasattr(p, "png") for p in parts] == [True, False, True]  # scope, words, regions
+    words = parts[1].data
+    if lang == "en":
+        assert words.startswith("The heat maps below follow the 4 region(s)")
+        assert "(R5, R4, R3, R2)" in words and "from their cohorts of at least 20" in words
+        assert "Not drawn to keep the page short: R1 (1)" in words
+        assert "No heat map for tiny: fewer than two of their cohorts have 20" in words
+        assert parts[2].alt == "Cohort retention of R5, R4, R3, R2"
+    else:
+        assert "较新同期群留存更差的 4 个地区" in words and "R5、R4、R3、R2" in words
+        assert "为控制篇幅未绘制：R1（1 个）" in words and "tiny 没有热力图" in words
+        assert "heat" not in words
+    # each region's map: its four cohorts of 50, not the fifth of 10
+    cells = insight._region_cohorts(grid, "R5", 20)
+    assert list(cells.loc[cells["quarter"] == 1, "retention"]) == [0.8, 0.8, 0.2, 0.2]
+    # no region named: the scope's map alone, no words
+    calm = {**tables, "cohort_trend": trend.assign(worse=False)}
+    assert [hasattr(p, "png") for p in insight.cohort_charts(ctx, calm).parts] == [True]
+
+
+# --------------------------------------------------------------------------- segment gaps
+
+
+def _segment_frame():
+    """The gap frame's customers by segment: channel 系统集成商 for G's 40 customers
+    (4 buy z), 经销商 for H's and 直销 for K's (30 each); industry alternates, so both its
+    values buy z as the market does; a customer without a channel is in no segment."""
+    orders, regions = _gap_frame()
+    channel = {"G": "系统集成商", "H": "经销商", "K": "直销"}
+    customers = pd.DataFrame({
+        "customer_id": pd.Series(list(regions.index), dtype="string"),
+        "channel": [channel[r] for r in regions],
+        "industry": ["a" if int(c[1:]) % 2 else "b" for c in regions.index]})
+    customers.loc[len(customers)] = ["X00", pd.NA, "a"]
+    return orders, customers
+
+
+def test_a_cross_sell_gap_by_segment_by_hand():
+    """The region rule with segments as the groups: the same known answer as G's gap."""
+    from helpers.analysis.mix import SEGMENT_COLUMNS, segment_mix, segment_targets
+
+    orders, customers = _segment_frame()
+    table, note = segment_mix(orders, customers, attributes=["channel", "industry", "gender"],
+                              period=PERIOD, min_customers=20)
+    assert list(table.columns) == SEGMENT_COLUMNS
+    assert note["attributes"] == ["channel", "industry"] and note["gaps"] == 1
+    gap = table.set_index(["attribute", "value", "category"]).loc[("channel", "系统集成商", "z")]
+    assert gap["region_customers"] == 40 and gap["customers"] == 4
+    assert gap["penetration_index"] == pytest.approx(0.1 / (64 / 120) * 100)
+    assert gap["rest_index"] == pytest.approx(100.0)
+    assert gap["missing_customers"] == pytest.approx(26.0) and gap["targets"] == 36
+    fisher = stats.fisher_exact([[4, 36], [60, 20]], alternative="less").pvalue
+    assert gap["gap_p"] == pytest.approx(fisher) and bool(gap["cross_sell_gap"])
+    industry = table.loc[table["attribute"] == "industry"]
+    assert set(industry["value"]) == {"a", "b"} and not industry["cross_sell_gap"].any()
+    # industry's z: a has 2 + 15 + 15 = 32 of 60 buyers, the market 64 of 120
+    a_z = industry.set_index(["value", "category"]).loc[("a", "z")]
+    assert a_z["customers"] == 32 and a_z["region_customers"] == 60
+
+    targets = segment_targets(largest_gaps(table, top=5), orders, customers, period=PERIOD)
+    assert len(targets) == 36 and set(targets["attribute"]) == {"channel"}
+    assert set(targets["value"]) == {"系统集成商"} and set(targets["category"]) == {"z"}
+    assert set(targets["customer_id"]) == {f"G{i:02d}" for i in range(4, 40)}
+    assert targets["revenue"].is_monotonic_decreasing
+
+    _, none = segment_mix(orders.assign(product_category="x"), customers,
+                          attributes=["channel"], period=PERIOD)
+    assert none["reason_key"] == "one_category"
+    _, none = segment_mix(orders, customers, attributes=[], period=PERIOD)
+    assert none["reason_key"] == "no_attributes"
+
+
+def test_segment_gaps_in_words_in_both_languages():
+    from helpers.analysis.mix import segment_mix
+
+    orders, customers = _segment_frame()
+    regions = _gap_frame()[1]
+    table, note = category_mix(orders, regions, period=PERIOD, min_customers=20)
+    segments, seg_note = segment_mix(orders, customers, attributes=["channel", "industry"],
+                                     period=PERIOD, min_customers=20)
+    tables = {"notes": {"mix": note, "segment_mix": seg_note}, "category_mix": table,
+              "segment_mix": segments}
+    en = mix_words(tables, Audience(lang="en", regions="states"))
+    assert ("**1 cross-sell gap(s) by customer segment** (channel, industry; the same rule "
+            "with a segment in place of a region): 系统集成商 (channel) buy z at index 19 of "
+            "the market's, 36 of them buy the rest but not it") in en
+    zh = mix_words(tables, Audience(lang="zh", regions="states"))
+    assert "**按客群的交叉销售缺口 1 个**" in zh
+    assert "系统集成商（客户类型）购买z的比例为市场的 19%，其中 36 家购买其他类别但不买它" in zh
+    calm = {**tables, "segment_mix": segments.assign(cross_sell_gap=False),
+            "notes": {"mix": note, "segment_mix": {**seg_note, "gaps": 0}}}
+    assert "No cross-sell gap by customer segment (channel, industry)" in mix_words(
+        calm, Audience(lang="en"))
+
+
+def test_step_5_lists_the_customers_of_segment_gaps_too(tiny_config, tmp_path):
+    """cross_sell_list.csv holds the region gaps' customers and the segment gaps': per
+    segment gap exactly the segment's customers buying another category but not this one,
+    ``gap_type`` saying which kind; a customer offered the same category by both is listed
+    once, for the region gap; the report's table names the segment."""
+    import dataclasses
+
+    from helpers import context
+    from helpers.analysis.mix import segment_mix
+    from helpers.steps import strategy
+
+    ctx = context.open_step(config=str(tiny_config), run_dir=str(tmp_path / "run"))
+    people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
+    regions, _ = category_mix(ctx.orders, people["province"], period=ctx.period,
+                              min_customers=5)
+    segments, note = segment_mix(ctx.orders, ctx.customers, attributes=["channel"],
+                                 period=ctx.period, min_customers=5)
+    assert note["attributes"] == ["channel"]
+    # one region pair and two segment pairs called gaps (the rule is tested above)
+    regions["cross_sell_gap"] = False
+    segments["cross_sell_gap"] = False
+    region_gap = regions.loc[regions["targets"] > 0].head(1).index
+    regions.loc[region_gap, ["cross_sell_gap", "missing_customers"]] = [True, 10.0]
+    chosen = segments.loc[segments["targets"] > 0].head(2).index
+    segments.loc[chosen, "cross_sell_gap"] = True
+    segments.loc[chosen, "missing_customers"] = [8.0, 4.0]
+    listed = strategy.cross_sell_list(ctx, {"category_mix": regions, "segment_mix": segments},
+                                      reps=ctx.prep.reps)
+    assert set(listed["gap_type"]) == {"region", "segment"}
+    assert listed.duplicated(["customer_id", "category"]).sum() == 0
+    period = ctx.period_orders
+    first = regions.loc[region_gap[0]]
+    in_region = set(listed.loc[(listed["gap_type"] == "region"), "customer_id"])
+    assert len(in_region) == first["targets"]
+    for row in segments.loc[chosen].itertuples():
+        mine = listed.loc[(listed["gap_type"] == "segment") & (listed["value"] == row.value)
+                          & (listed["category"] == row.category)]
+        assert set(mine["attribute"]) == {"channel"}
+        members = set(people.index[people["channel"].astype("string").str.strip()
+                                   == row.value])
+        bought = period.loc[period["customer_id"].isin(members)]
+        net = bought.groupby(["customer_id", "product_category"])["amount"].sum().unstack(
+            fill_value=0.0)
+        expected = set(net.index[(net.drop(columns=row.category, errors="ignore") > 0).any(axis=1)
+                                 & ~(net.get(row.category, 0.0) > 0)])
+        # the segment's targets, less those the region gap already offers this category
+        also = in_region if row.category == first["category"] else set()
+        assert set(mine["customer_id"]) == expected - also and len(expected) == row.targets
+        assert (mine["region"] == people.loc[list(mine["customer_id"]), "province"].to_numpy()
+                ).all()
+    parts = strategy._cross_sell_parts(ctx, {"cross_sell": listed})
+    shown = parts[1].data
+    assert list(shown["gap_type"]) == ["region"] + ["segment"] * 2
+    assert shown["gap"].iloc[1] == f"{segments.loc[chosen[0], 'value']} (channel)"
+    zh = strategy._cross_sell_parts(dataclasses.replace(ctx, lang="zh"), {"cross_sell": listed})
+    html = zh[1].to_html()
+    assert "客群" in html and "（客户类型）" in html and "segment" not in html

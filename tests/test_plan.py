@@ -221,7 +221,9 @@ def test_step4_tables_feed_partner_plans_and_campaigns(national, tiny_config, tm
     strategy.save_strategy(ctx, tables)
     assert len(pd.read_csv(ctx.out / "partner_plans.csv")) == 6
     sheets = pd.ExcelFile(ctx.out / "actions.xlsx", engine="openpyxl").sheet_names
-    assert sheets == ["Region actions", "Campaign list", "Partner plans", "Budget"]
+    # the cross-sell list when step 4 found a gap (of a region or of a customer segment)
+    cross_sell = ["Cross-sell list"] if len(tables["cross_sell"]) else []
+    assert sheets == ["Region actions", "Campaign list", *cross_sell, "Partner plans", "Budget"]
 
 
 def test_exports_hold_contacts_and_the_report_does_not(national):

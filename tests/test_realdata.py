@@ -237,6 +237,12 @@ def test_superstore_steps_2_to_5(tmp_path, superstore):
     assert "3 categories; " in shown and "Customers are grouped by the quarter" in shown
     assert (out / "cross_sell_list.csv").exists()
     assert (out / "revenue_bridge.csv").exists() and (out / "forecast.csv").exists()
+    # cross-sell gaps by customer segment: 细分 (mapped as channel) in place of regions
+    assert notes["segment_mix"]["attributes"] == ["channel"]
+    segments = pd.read_csv(out / "segment_mix.csv")
+    assert set(segments["attribute"]) == {"channel"} and segments["value"].nunique() == 3
+    assert "gap_type" in pd.read_csv(out / "cross_sell_list.csv").columns
+    assert (out / "forecast_months.csv").exists()
 
 
 @pytest.mark.kernel
@@ -256,6 +262,7 @@ def test_olist_steps_2_to_5(tmp_path, olist):
     # the orders carry no category (the items' products are not mapped): step 4 says so
     notes = json.loads((out / "insight_notes.json").read_text("utf-8"))
     assert notes["mix"]["reason_key"] == "no_category"
+    assert notes["segment_mix"]["reason_key"] in ("no_category", "no_attributes")
     shown = _outputs(tmp_path / "04_insight.ipynb")
     assert "The orders have no product category" in shown
     # one order per person mostly: cohorts are counted, the sections render

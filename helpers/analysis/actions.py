@@ -417,7 +417,10 @@ def cross_sell_actions(targets: pd.DataFrame, customers: pd.DataFrame, *,
     ----------
     targets : DataFrame
         :func:`helpers.analysis.mix.cross_sell_targets` output (``region``, ``category``,
-        ``customer_id``, ``categories_bought``, ``revenue``, ``penetration_index``).
+        ``customer_id``, ``categories_bought``, ``revenue``, ``penetration_index``), and
+        optionally those of :func:`helpers.analysis.mix.segment_targets` with
+        ``gap_type`` ``segment`` (their ``attribute`` and ``value``; ``region``: the
+        customer's own); rows without ``gap_type`` are region gaps.
     customers : DataFrame
         Canonical customers: the contact and location columns present are carried over
         (personal data: for the exports, never the HTML reports).
@@ -427,17 +430,23 @@ def cross_sell_actions(targets: pd.DataFrame, customers: pd.DataFrame, *,
     Returns
     -------
     DataFrame
-        ``customer_id``, ``region``, ``category``, ``campaign``, ``action``,
+        ``customer_id``, ``gap_type`` (``region`` or ``segment``: which kind of gap the
+        customer is listed for), ``region``, ``attribute`` and ``value`` (the segment of a
+        segment gap), ``category``, ``campaign``, ``action``,
         ``owner_role``, ``kpi``, ``owner``, ``categories_bought``, ``revenue``,
         ``penetration_index``, then those of ``name``, ``province``, ``city``,
         ``territory``, ``sales_rep_id``, ``channel``, ``contact``, ``phone``, ``email``
         that ``customers`` has; in the order of ``targets``.
     """
     extra = [c for c in _CUSTOMER_COLUMNS if c in customers.columns]
-    columns = ["customer_id", "region", "category", "campaign", "action", "owner_role", "kpi",
-               "owner", "categories_bought", "revenue", "penetration_index", *extra]
+    columns = ["customer_id", "gap_type", "region", "attribute", "value", "category",
+               "campaign", "action", "owner_role", "kpi", "owner", "categories_bought",
+               "revenue", "penetration_index", *extra]
     if targets.empty:
         return pd.DataFrame(columns=columns)
+    targets = targets.reindex(columns=list(dict.fromkeys([*targets.columns, "gap_type",
+                                                          "attribute", "value"])))
+    targets = targets.assign(gap_type=targets["gap_type"].fillna("region"))
     play = {("owner_role" if k == "owner" else k): v for k, v in CROSS_SELL_PLAY.items()}
     frame = targets.assign(**play).merge(
         customers[["customer_id", *extra]].drop_duplicates("customer_id")

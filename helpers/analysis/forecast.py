@@ -36,8 +36,8 @@ with warnings.catch_warnings():  # statsmodels' own deprecation notices on impor
     warnings.simplefilter("ignore")
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-__all__ = ["FORECAST_COLUMNS", "MIN_ORIGINS", "SEASON", "monthly_revenue", "forecast_series",
-           "region_forecasts"]
+__all__ = ["FORECAST_COLUMNS", "PATH_COLUMNS", "MIN_ORIGINS", "SEASON", "monthly_revenue",
+           "forecast_series", "region_forecasts"]
 
 #: Months in a season (the seasonal part of the model).
 SEASON = 12
@@ -53,6 +53,10 @@ FORECAST_COLUMNS: list[str] = [
     "revenue_recent", "revenue_year_ago", "forecast", "forecast_low", "forecast_high",
     "forecast_change", "backtest_origins",
     "backtest_covered", "backtest_coverage", "backtest_error"]
+#: The columns of the month-by-month table of :func:`region_forecasts` (``months=True``):
+#: each series' history (``kind`` ``actual``) and its forecast months (``forecast``, with
+#: the month's own interval ``low`` .. ``high``).
+PATH_COLUMNS: list[str] = ["region", "is_total", "month_end", "kind", "revenue", "low", "high"]
 
 
 def _edges(end: pd.Timestamp, first_day: pd.Timestamp) -> list[pd.Timestamp]:
@@ -177,10 +181,12 @@ def _scale(result, trend: bool, seasonal: bool) -> float:
 
 
 def _interval(result, horizon: int, level: float, rng: np.random.Generator, floor: float | None,
-              *, sigma: float, last: int | None = None) -> tuple[float, float, float]:
+              *, sigma: float, last: int | None = None, months: list | None = None
+              ) -> tuple[float, float, float]:
     """The point forecast of the ``horizon`` months after month ``last`` (default: the last
     month of ``result``) and its interval, from :data:`DRAWS` simulated paths with normal
-    errors of scale ``sigma`` (:func:`_scale`)."""
+    errors of scale ``sigma`` (:func:`_scale`). ``months``, when given, receives each
+    month's point forecast and interval from the same paths (``(point, low, high)``)."""
     errors = np.column_stack([np.zeros(horizon),  # the first path: the point forecast
                               rng.standard_normal((horizon, DRAWS)) * sigma])
     with warnings.catch_warnings():
@@ -189,11 +195,18 @@ def _interval(result, horizon: int, level: float, rng: np.random.Generator, floo
         paths = np.asarray(result.simulate(horizon, anchor="end" if last is None else last,
                                            repetitions=errors.shape[1],
                                            random_errors=errors), dtype=float)
-    totals = paths.reshape(horizon, -1).sum(axis=0)
+    paths = paths.reshape(horizon, -1)
+    totals = paths.sum(axis=0)
     point = float(totals[0])
     low, high = (float(v) for v in np.quantile(totals[1:], [(1 - level) / 2, (1 + level) / 2]))
     if floor is not None:
         low, high, point = max(low, floor), max(high, floor), max(point, floor)
+    if months is not None:
+        bounds = np.quantile(paths[:, 1:], [(1 - level) / 2, (1 + level) / 2], axis=1)
+        for m in range(horizon):
+            values = (float(paths[m, 0]), float(bounds[0, m]), float(bounds[1, m]))
+            months.append(tuple(max(v, floor) for v in values) if floor is not None
+                          else values)
     return point, low, high
 
 
@@ -229,7 +242,9 @@ def forecast_series(y, *, horizon: int = 3, level: float = 0.8, min_months: int 
         the backtest:
         ``backtest_origins``, ``backtest_covered`` (windows inside the interval),
         ``backtest_coverage`` and ``backtest_error`` (median absolute error of the
-        point forecast relative to the actual total). Else ``reason_key``
+        point forecast relative to the actual total), and ``path``: each forecast month's
+        ``(point, low, high)`` from the same simulated paths (the interval of one month,
+        not of the total). Else ``reason_key``
         (``short_history``, ``sparse`` or ``failed``). Always ``min_months`` (the
         setting, or more when the horizon needs it: the simplest model is fitted on 12
         months and checked at :data:`MIN_ORIGINS` origins), ``max_zero_share`` and
@@ -271,7 +286,9 @@ def forecast_series(y, *, horizon: int = 3, level: float = 0.8, min_months: int 
         # last one, at the period's end, is the forecast; the backtest checks this model
         track = _tracked(before, values, True, seasonal)
         sigma = _scale(before, True, seasonal)
-        point, low, high = _interval(track, horizon, level, rng, floor, sigma=sigma)
+        path: list = []
+        point, low, high = _interval(track, horizon, level, rng, floor, sigma=sigma,
+                                     months=path)
         hits, errors = [], []
         for t in range(first, n - horizon + 1):
             guess, lo, hi = _interval(track, horizon, level, rng, floor, last=t - 1,
@@ -283,7 +300,8 @@ def forecast_series(y, *, horizon: int = 3, level: float = 0.8, min_months: int 
     except (ValueError, np.linalg.LinAlgError):
         return {**out, "shown": False, "reason_key": "failed"}
     return {**out, "shown": True, "model": _name(True, seasonal), "forecast": point,
-            "forecast_low": low, "forecast_high": high, "backtest_origins": len(hits),
+            "forecast_low": low, "forecast_high": high, "path": path,
+            "backtest_origins": len(hits),
             "backtest_covered": int(sum(hits)),
             "backtest_coverage": float(np.mean(hits)) if hits else np.nan,
             "backtest_error": float(np.median(errors)) if errors else np.nan}
@@ -291,8 +309,15 @@ def forecast_series(y, *, horizon: int = 3, level: float = 0.8, min_months: int 
 
 def region_forecasts(monthly: pd.DataFrame, *, horizon: int = 3, level: float = 0.8,
                      min_months: int = 18, max_zero_share: float = 0.25,
-                     origins: int = 12, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+                     origins: int = 12, seed: int = 0, months: bool = False
+                     ) -> tuple[pd.DataFrame, dict] | tuple[pd.DataFrame, dict, pd.DataFrame]:
     """:func:`forecast_series` for every column of :func:`monthly_revenue`.
+
+    With ``months=True`` a third table follows, month by month (:data:`PATH_COLUMNS`): each
+    series' history from its first month with revenue (``kind`` ``actual``) and, when it
+    has a forecast, its ``horizon`` forecast months (``kind`` ``forecast``: the point
+    forecast in ``revenue``, the month's own interval in ``low`` .. ``high``), for the
+    forecast chart.
 
     Returns
     -------
@@ -308,7 +333,7 @@ def region_forecasts(monthly: pd.DataFrame, *, horizon: int = 3, level: float = 
     if TOTAL not in monthly.columns:
         raise ValueError("monthly revenue needs the column of every customer's total "
                          "(forecast.TOTAL, as monthly_revenue returns it)")
-    rows = []
+    rows, steps = [], []
     # one BLAS thread: the fits are tiny, and L-BFGS-B's BLAS threads cost five times the
     # work on a busy 2-core machine (bench/insight_speed.py)
     with threadpool_limits(limits=1):
@@ -318,6 +343,8 @@ def region_forecasts(monthly: pd.DataFrame, *, horizon: int = 3, level: float = 
                                     origins=origins, seed=seed)
             rows.append({"region": pd.NA if column == TOTAL else column,
                          "is_total": column == TOTAL, **found})
+            if months:
+                steps.append(_path_rows(monthly[column], found, column))
     table = pd.DataFrame(rows).reindex(columns=FORECAST_COLUMNS)
     table["forecast_change"] = np.where(
         table["shown"].fillna(False).astype(bool) & (table["revenue_year_ago"] > 0),
@@ -347,4 +374,29 @@ def region_forecasts(monthly: pd.DataFrame, *, horizon: int = 3, level: float = 
     if not note["shown"]:  # why, with the numbers of the whole scope's series
         note.update(reason_key=total["reason_key"], months=int(total["months"]),
                     zero_months=int(total["zero_months"]))
-    return table, note
+    if not months:
+        return table, note
+    path = (pd.concat(steps, ignore_index=True) if steps
+            else pd.DataFrame(columns=PATH_COLUMNS))
+    path = path.assign(region=path["region"].astype("string"),
+                       is_total=path["is_total"].astype(bool))
+    return table, note, path.reindex(columns=PATH_COLUMNS)
+
+
+def _path_rows(series: pd.Series, found: dict, column) -> pd.DataFrame:
+    """One series' rows of the month-by-month table (:data:`PATH_COLUMNS`)."""
+    values = series.to_numpy(dtype=float)
+    values = np.where(np.isfinite(values), values, 0.0)
+    started = np.flatnonzero(values != 0)
+    first = started[0] if len(started) else len(values)
+    history = pd.DataFrame({"month_end": series.index[first:], "kind": "actual",
+                            "revenue": values[first:], "low": np.nan, "high": np.nan})
+    ahead = found.get("path") or []
+    if ahead and len(series):
+        end = pd.Timestamp(series.index[-1])
+        future = pd.DataFrame(ahead, columns=["revenue", "low", "high"]).assign(
+            month_end=[end + pd.DateOffset(months=k) for k in range(1, len(ahead) + 1)],
+            kind="forecast")
+        history = pd.concat([history, future], ignore_index=True)
+    return history.assign(region=pd.NA if column == TOTAL else column,
+                          is_total=column == TOTAL)

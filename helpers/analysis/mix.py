@@ -26,6 +26,12 @@ For the analysis period, per region and ``product_category`` (:func:`category_mi
   bought another category in the period but not this one (:func:`cross_sell_targets`
   lists them).
 
+The same comparison and gap rule apply to any grouping of the report's customers:
+:func:`segment_mix` groups them by the values of the customer profile attributes
+(``channel``, ``industry`` ...; :mod:`helpers.analysis.profiles`) in place of regions,
+one attribute at a time (each attribute its own false-discovery-rate family), and
+:func:`segment_targets` lists a segment gap's customers.
+
 Keys and numbers only; :mod:`helpers.text.narrative.mix` says them in words.
 """
 
@@ -35,10 +41,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.analysis.profiles import OTHER, attribute_values
 from helpers.period import MIN_COVERAGE, Period
 
-__all__ = ["MIX_COLUMNS", "category_mix", "customer_categories", "cross_sell_targets",
-           "largest_gaps"]
+__all__ = ["MIX_COLUMNS", "SEGMENT_COLUMNS", "category_mix", "customer_categories",
+           "cross_sell_targets", "largest_gaps", "segment_mix", "segment_targets"]
 
 #: The columns of :func:`category_mix`'s table, in order.
 MIX_COLUMNS = ["region", "category", "region_customers", "small_sample", "revenue", "share",
@@ -46,6 +53,9 @@ MIX_COLUMNS = ["region", "category", "region_customers", "small_sample", "revenu
                "penetration", "market_penetration", "penetration_index", "rest_index",
                "expected_customers", "missing_customers", "gap_p", "gap_p_fdr",
                "cross_sell_gap", "targets", "revenue_prev", "growth_prev", "market_growth"]
+#: The columns of :func:`segment_mix`'s table: the segment (``attribute`` and its
+#: ``value``) in place of the region; ``region_customers`` counts the segment's buyers.
+SEGMENT_COLUMNS = ["attribute", "value", *MIX_COLUMNS[1:]]
 
 
 def _bh(p: np.ndarray) -> np.ndarray:
@@ -288,11 +298,120 @@ def _previous(period: Period) -> Period | None:
 
 
 def largest_gaps(mix: pd.DataFrame, top: int = 5) -> pd.DataFrame:
-    """The ``top`` cross-sell gaps with the most missing buyers (step 5's actions)."""
+    """The ``top`` cross-sell gaps with the most missing buyers (step 5's actions), of
+    :func:`category_mix` or :func:`segment_mix`."""
     found = mix.loc[mix["cross_sell_gap"].astype(bool)] if len(mix) else mix
-    return (found.sort_values(["missing_customers", "region", "category"],
-                              ascending=[False, True, True], kind="mergesort")
+    keys = [c for c in ("region", "attribute", "value") if c in mix.columns]
+    return (found.sort_values(["missing_customers", *keys, "category"],
+                              ascending=[False, *[True] * len(keys), True], kind="mergesort")
             .head(top).reset_index(drop=True))
+
+
+def _segments(customers: pd.DataFrame, attribute: str, reference: pd.DataFrame | None,
+              max_values: int) -> pd.Series:
+    """``customer_id`` -> the customer's value of ``attribute`` (cleaned; values beyond the
+    ``max_values`` most frequent of ``reference`` and missing values: NA, in no segment)."""
+    people = customers.drop_duplicates("customer_id")
+    ref = people if reference is None else reference.drop_duplicates("customer_id")
+    values = attribute_values(people[attribute], ref[attribute], max_values)
+    values = values.mask(values == OTHER)
+    return pd.Series(values.to_numpy(), index=pd.Index(people["customer_id"].astype("string")),
+                     dtype="string")
+
+
+def segment_mix(orders: pd.DataFrame, customers: pd.DataFrame, *, attributes, period: Period,
+                market_orders: pd.DataFrame | None = None,
+                reference: pd.DataFrame | None = None, data_dates: pd.Series | None = None,
+                max_values: int = 12, min_customers: int = 20,
+                min_coverage: float = MIN_COVERAGE, alpha: float = 0.05,
+                gap_index: float = 80.0, rest_index: float = 90.0
+                ) -> tuple[pd.DataFrame, dict]:
+    """Each customer segment's category mix against the market's and its cross-sell gaps:
+    :func:`category_mix` with the values of each profile attribute in place of regions.
+
+    Parameters
+    ----------
+    orders, market_orders, period, data_dates, min_customers, min_coverage, alpha,
+    gap_index, rest_index
+        As for :func:`category_mix` (a segment of fewer than ``min_customers`` buying
+        customers is not tested and never a gap).
+    customers : DataFrame
+        The report's customers: ``customer_id`` and the ``attributes`` columns.
+    attributes : sequence of str
+        The profile attributes (:func:`helpers.analysis.profiles.profile_attributes`).
+    reference : DataFrame, optional
+        The customers whose most frequent values name the segments (the whole market in a
+        territory report); default ``customers``. Values beyond the ``max_values`` most
+        frequent form no segment (they stay in the market), as do missing values.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        :data:`SEGMENT_COLUMNS`, one row per attribute, value and category (attributes in
+        the order given); the note: the settings, ``attributes`` (those with a segment),
+        ``tested``, ``significant`` and ``gaps`` summed over them, and ``reason_key``
+        (``no_category`` / ``one_category`` / ``no_revenue``: as :func:`category_mix`;
+        ``no_attributes``: none to group by).
+    """
+    note: dict = {"min_customers": int(min_customers), "alpha": float(alpha),
+                  "gap_index": float(gap_index), "rest_index": float(rest_index),
+                  "attributes": [], "tested": 0, "significant": 0, "gaps": 0}
+    parts = []
+    for attribute in attributes:
+        if attribute not in customers.columns:
+            continue
+        groups = _segments(customers, attribute, reference, max_values)
+        table, found = category_mix(orders, groups, period=period, market_orders=market_orders,
+                                    data_dates=data_dates, min_customers=min_customers,
+                                    min_coverage=min_coverage, alpha=alpha,
+                                    gap_index=gap_index, rest_index=rest_index)
+        if found.get("reason_key") in ("no_category", "one_category"):
+            note["reason_key"] = found["reason_key"]  # the same for every attribute
+            return pd.DataFrame(columns=SEGMENT_COLUMNS), note
+        if not len(table):
+            continue
+        note["attributes"].append(attribute)
+        for key in ("tested", "significant", "gaps"):
+            note[key] += int(found.get(key, 0))
+        parts.append(table.rename(columns={"region": "value"}).assign(attribute=attribute))
+    if not parts:
+        note.setdefault("reason_key", "no_attributes" if not len(list(attributes))
+                        else "no_revenue")
+        return pd.DataFrame(columns=SEGMENT_COLUMNS), note
+    return pd.concat(parts, ignore_index=True)[SEGMENT_COLUMNS], note
+
+
+def segment_targets(gaps: pd.DataFrame, orders: pd.DataFrame, customers: pd.DataFrame, *,
+                    period: Period, reference: pd.DataFrame | None = None,
+                    max_values: int = 12) -> pd.DataFrame:
+    """The customers to offer each segment gap's category (:func:`cross_sell_targets` for
+    rows of :func:`segment_mix`): the segment's customers who bought another category in
+    the period but not this one.
+
+    Returns
+    -------
+    DataFrame
+        ``attribute``, ``value``, ``category``, ``customer_id``, ``categories_bought``,
+        ``revenue``, ``penetration_index``; by gap, then revenue descending.
+    """
+    columns = ["attribute", "value", "category", "customer_id", "categories_bought",
+               "revenue", "penetration_index"]
+    parts = []
+    for attribute, mine in gaps.groupby("attribute", sort=False) if len(gaps) else []:
+        groups = _segments(customers, str(attribute), reference, max_values)
+        found = cross_sell_targets(mine.rename(columns={"value": "region"}), orders, groups,
+                                   period=period)
+        parts.append(found.rename(columns={"region": "value"}).assign(attribute=attribute))
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    # in the order of ``gaps`` (grouping by attribute keeps each attribute's gaps in order)
+    order = {(a, str(v), str(c)): i for i, (a, v, c) in enumerate(
+        zip(gaps["attribute"], gaps["value"], gaps["category"], strict=True))}
+    out = pd.concat(parts, ignore_index=True)
+    rank = [order[(a, str(v), str(c))] for a, v, c in
+            zip(out["attribute"], out["value"], out["category"], strict=True)]
+    return (out.assign(_rank=rank).sort_values("_rank", kind="stable")
+            .drop(columns="_rank").reset_index(drop=True)[columns])
 
 
 def cross_sell_targets(gaps: pd.DataFrame, orders: pd.DataFrame, regions: pd.Series, *,

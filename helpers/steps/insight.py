@@ -17,14 +17,17 @@
   ``partner_summary``;
 - ``category_mix``: each region's revenue share per product category against the
   market's (the whole market in a territory report), its growth and the cross-sell gaps
-  (:func:`helpers.analysis.mix.category_mix`); ``cohorts`` and ``cohort_trend``: cohort
+  (:func:`helpers.analysis.mix.category_mix`); ``segment_mix``: the same by customer
+  segment (the profile attributes' values in place of regions,
+  :func:`helpers.analysis.mix.segment_mix`); ``cohorts`` and ``cohort_trend``: cohort
   retention of the scope and its regions and the regions whose newer cohorts retain
   worse (:mod:`helpers.analysis.cohorts`); their notes ``mix`` and ``cohorts``;
 - ``revenue_bridge``: why revenue changed from the previous period, per region and for
   the scope (:func:`helpers.analysis.bridge.bridge`; no rows when the data do not cover
   the previous period), and ``forecast``: the next ``analysis.forecast_months`` per
   region and for the scope with its interval and backtest, or why none
-  (:func:`helpers.analysis.forecast.region_forecasts`);
+  (:func:`helpers.analysis.forecast.region_forecasts`), and ``forecast_months``: each
+  series' months and forecast months with their own interval (the forecast chart);
 - ``no_region``: the customers in no row of ``region_kpis``, one line per reason
   (:func:`helpers.analysis.extent.no_region`: an area outside the market's extent
   ``geography.extent``, another country, a place name not resolved, a city unknown in
@@ -88,7 +91,7 @@ from helpers.text.narrative.tiers import partner_reasons, with_partner_reasons
 from helpers.text.tables import format_cell
 
 __all__ = ["insight_tables", "save_insight", "ensure_insight", "explain", "table", "section",
-           "audience", "ltv_shown", "cohort_chart", "FILES", "TABLES",
+           "audience", "ltv_shown", "cohort_chart", "cohort_charts", "forecast_chart", "FILES", "TABLES",
            "SECTION_TABLES"]
 
 #: Table name -> file in the region folder.
@@ -108,10 +111,12 @@ FILES = {
     "partner_tiers": "partner_tiers.csv",
     "partner_summary": "partner_summary.csv",
     "category_mix": "category_mix.csv",
+    "segment_mix": "segment_mix.csv",
     "cohorts": "cohorts.csv",
     "cohort_trend": "cohort_trend.csv",
     "revenue_bridge": "revenue_bridge.csv",
     "forecast": "forecast.csv",
+    "forecast_months": "forecast_months.csv",
     # who the customers are and how they buy (_buyers)
     "profile_mix": "profile_mix.csv", "profile_value": "profile_value.csv",
     "buying": "buying.csv", "seasonality": "seasonality.csv", "weekdays": "weekdays.csv",
@@ -122,9 +127,11 @@ FILES = {
 OPTIONAL_FILES = {"no_region": "no_region.csv"}
 JSON_FILES = {"concentration": "concentration.json", "headline": "headline.json",
               "notes": "insight_notes.json"}
-_DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"]}
+_DATES = {"rfm": ["last_order_date"], "lifecycle": ["first_order", "last_order"],
+          "forecast_months": ["month_end"]}
 #: Columns read back as text (a category named 2024 stays the name "2024").
-_TEXT = {"category_mix": {"category": "string"}}
+_TEXT = {"category_mix": {"category": "string"},
+         "segment_mix": {"category": "string", "value": "string"}}
 #: Fewer customers with orders than this: no clustering (too few to find groups).
 MIN_CLUSTER_CUSTOMERS = 30
 
@@ -222,12 +229,13 @@ def _bridge_and_forecast(ctx: Context, kpis: pd.DataFrame) -> tuple[dict, dict]:
                                       min_coverage=a.min_baseline_coverage)
     monthly = forecast.monthly_revenue(ctx.orders, p.end, first_day=dates.min(),
                                        regions=regions)
-    ahead, ahead_note = forecast.region_forecasts(
+    ahead, ahead_note, path = forecast.region_forecasts(
         monthly, horizon=a.forecast_months, level=a.forecast_interval,
         min_months=a.forecast_min_months, max_zero_share=a.forecast_max_zero_share,
-        origins=a.forecast_backtest_origins)
+        origins=a.forecast_backtest_origins, months=True)
     ahead_note.update(first_day=p.as_of, last_day=p.end + pd.DateOffset(months=a.forecast_months))
-    return ({"revenue_bridge": _named(moved, kpis), "forecast": _named(ahead, kpis)},
+    return ({"revenue_bridge": _named(moved, kpis), "forecast": _named(ahead, kpis),
+             "forecast_months": _named(path, kpis)},
             {"bridge": moved_note, "forecast": ahead_note})
 
 
@@ -298,6 +306,14 @@ def _mix_and_cohorts(ctx: Context, kpis: pd.DataFrame, notes: dict) -> dict:
         gap_index=a.mix_gap_index, rest_index=a.mix_rest_index)
     if market is not None:
         notes["mix"]["scope_key"] = "market"
+    # the same gap rule with customer segments (profile attributes) in place of regions
+    attributes, _ = profiles.profile_attributes(people.reset_index(), a.profile_attributes)
+    segment_mix, notes["segment_mix"] = mix.segment_mix(
+        ctx.orders, people.reset_index(), attributes=attributes, period=p,
+        market_orders=market, reference=ctx.prep.customers if market is not None else None,
+        data_dates=ctx.prep.orders["order_date"], max_values=a.profile_max_values,
+        min_customers=a.mix_min_customers, min_coverage=a.min_baseline_coverage,
+        alpha=a.significance, gap_index=a.mix_gap_index, rest_index=a.mix_rest_index)
     grid, notes["cohorts"] = cohort_measures.cohort_retention(
         ctx.orders, as_of=p.as_of, regions=regions,
         data_start=ctx.prep.orders["order_date"].min())
@@ -307,7 +323,8 @@ def _mix_and_cohorts(ctx: Context, kpis: pd.DataFrame, notes: dict) -> dict:
                                             min_drop=a.cohort_min_drop, alpha=a.significance)
     notes["cohorts"]["worse"] = [str(r) for r in trend.loc[trend["worse"].astype(bool)
                                                            & trend["region"].notna(), "region"]]
-    return {"category_mix": _with_names(category_mix, kpis), "cohorts": grid,
+    return {"category_mix": _with_names(category_mix, kpis), "segment_mix": segment_mix,
+            "cohorts": grid,
             "cohort_trend": _with_names(trend, kpis)}
 
 
@@ -451,7 +468,7 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
     # the market a province is compared with is the whole market (as for hot spots and gaps)
     reference = ctx.prep.customers if ctx.benchmark is not None else ctx.customers
     attributes, left_out = profiles.profile_attributes(people, a.profile_attributes)
-    options = {"max_values": a.profile_max_values, "alpha": a.profile_alpha}
+    options = {"max_values": a.profile_max_values, "alpha": a.significance}
     frame = people.assign(**{level: regions.to_numpy()})
     out = {"profile_mix": profiles.attribute_mix(frame, reference.drop_duplicates("customer_id"),
                                                  level=level, attributes=attributes,
@@ -462,7 +479,7 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
     notes["profiles"] = {"attributes": attributes, "left_out": left_out, "market": market,
                          "reference": "market" if level == "province" else "scope",
                          "customers": int(len(people)), "buyers": int((revenue > 0).sum()),
-                         "top_share": a.profile_top_share, "alpha": a.profile_alpha,
+                         "top_share": a.profile_top_share, "alpha": a.significance,
                          **({} if attributes else {"reason_key": "no_attributes"})}
     lines = ctx.period_orders
     column = level if level == "province" else None    # orders carry their customer's
@@ -479,11 +496,11 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
         "order_date"].min(), as_of=p.as_of, market=market, max_months=a.seasonality_max_months,
         column=column)
     out["seasonality"] = buying.seasonality(grid, min_months=a.seasonality_min_months,
-                                            alpha=a.profile_alpha)
+                                            alpha=a.significance)
     notes["seasonality"] = {"months": int(len(grid)), "min_months": a.seasonality_min_months,
                             "first": str(grid.index[0]) if len(grid) else None,
                             "last": str(grid.index[-1]) if len(grid) else None}
-    out["weekdays"] = buying.weekdays(orders, market=market, alpha=a.profile_alpha)
+    out["weekdays"] = buying.weekdays(orders, market=market, alpha=a.significance)
     stamps = lines["order_date"].to_numpy().astype("datetime64[ns]").view(np.int64)
     notes["weekdays"] = {"has_time": bool((stamps % 86_400_000_000_000 != 0).any()),
                          "orders": int(len(orders))}
@@ -700,6 +717,27 @@ def _forecast_table(ctx: Context, tables: dict) -> Table | None:
                            "model"])
 
 
+def forecast_chart(ctx: Context, tables: dict):
+    """The scope's monthly revenue, its forecast months and their prediction interval as a
+    band (None when the scope has no forecast: the words say why)."""
+    from helpers.viz.charts import ChartImage, forecast_title, plot_forecast
+
+    note = tables["notes"]["forecast"]
+    ahead, path = tables["forecast"], tables.get("forecast_months")
+    total = ahead.loc[ahead["is_total"].astype(bool)]
+    if (not note.get("shown") or path is None or not len(total)
+            or not bool(total["shown"].iloc[0])):
+        return None
+    series = path.loc[path["is_total"].astype(bool)]
+    if not (series["kind"] == "forecast").any():
+        return None
+    row, currency = total.iloc[0], ctx.config.project.currency
+    settings = {"months": int(note["horizon"]), "level": float(note["interval"]),
+                "lang": ctx.lang, "currency": currency}
+    ax = plot_forecast(series, row, **settings)
+    return ChartImage(ax.figure, alt=forecast_title(row, **settings))
+
+
 def _partners(ctx: Context, tables: dict) -> Table | None:
     partner_table = tables["partner_tiers"]
     if not len(partner_table):
@@ -750,6 +788,26 @@ def _cross_sell(ctx: Context, tables: dict) -> Table | None:
                            "rest_index", "missing_customers", "targets"])
 
 
+def _segment_gaps(ctx: Context, tables: dict) -> Table | None:
+    """The cross-sell gaps by customer segment, most buyers short first (every segment and
+    category is in segment_mix.csv)."""
+    from helpers.text.narrative.buyers import value_name
+
+    found = tables.get("segment_mix")
+    if found is None or not len(found):
+        return None
+    gaps = found.loc[found["cross_sell_gap"].astype(bool)].sort_values(
+        "missing_customers", ascending=False, kind="mergesort")
+    if not len(gaps):  # the words say there is none
+        return None
+    gaps = gaps.assign(attribute=[label(v, ctx.lang) for v in gaps["attribute"]],
+                       value=[value_name(v, ctx.lang) for v in gaps["value"]])
+    return ctx.show(gaps, rows=10, file=FILES["segment_mix"],
+                    shown=["attribute", "value", "category", "region_customers",
+                           "penetration", "market_penetration", "penetration_index",
+                           "missing_customers", "targets"])
+
+
 def _cohort_trend(ctx: Context, tables: dict) -> Table | None:
     trend = tables["cohort_trend"]
     regions = trend.loc[trend["region"].notna()]
@@ -778,6 +836,83 @@ def cohort_chart(ctx: Context, tables: dict):
     for ax, value in zip(axes, ("retention", "revenue_retention"), strict=True):
         plot_cohort_retention(scope, value=value, lang=ctx.lang, ax=ax)
     return figure
+
+
+#: At most this many regions get a cohort heat map of their own (of those whose newer
+#: cohorts retain worse, the largest drop first); the words name the others.
+MAX_REGION_COHORT_MAPS = 4
+
+
+def _region_cohorts(grid: pd.DataFrame, region, min_customers: int) -> pd.DataFrame:
+    """One region's cohorts of at least ``min_customers`` customers (those the retention
+    rule compares), without the data's first quarter."""
+    mine = grid.loc[(grid["region"].astype("string") == str(region))
+                    & ~grid["left_censored"].astype(bool)]
+    size = mine.loc[mine["quarter"] == 0].set_index("cohort")["customers"]
+    return mine.loc[mine["cohort"].isin(size.index[size >= min_customers])]
+
+
+def _region_cohort_parts(ctx: Context, tables: dict) -> list:
+    """Heat maps of the regions whose newer cohorts retain worse (at most
+    :data:`MAX_REGION_COHORT_MAPS`, small multiples of customers kept), each only from the
+    region's cohorts of at least ``analysis.cohort_min_customers``; the words say which
+    regions are drawn and why others are not."""
+    import matplotlib.pyplot as plt
+
+    from helpers.text.markup import chart_text
+    from helpers.text.narrative.mix import cohort_maps
+    from helpers.viz.charts import ChartImage, plot_cohort_retention
+
+    note = tables["notes"].get("cohorts") or {}
+    trend = tables["cohort_trend"]
+    if note.get("reason_key") or not len(trend):
+        return []
+    worse = trend.loc[trend["region"].notna() & trend["worse"].astype(bool)]
+    if not len(worse):  # the section's words say no region's newer cohorts retain worse
+        return []
+    worse = worse.sort_values("drop", ascending=False, kind="mergesort")
+    names = list(region_label(worse, ctx.lang))
+    least = int(note.get("min_customers", 1))
+    drawn, thin = [], []
+    for name, region in zip(names, worse["region"], strict=True):
+        cells = _region_cohorts(tables["cohorts"], region, least)
+        enough = cells["cohort"].nunique() >= 2 and (cells["quarter"] >= 1).any()
+        (drawn if enough else thin).append((name, cells))
+    shown, more = drawn[:MAX_REGION_COHORT_MAPS], drawn[MAX_REGION_COHORT_MAPS:]
+    words = Markdown(cohort_maps([n for n, _ in shown], [n for n, _ in more],
+                                 [n for n, _ in thin], least, ctx.lang))
+    if not shown:
+        return [words]
+    columns = min(2, len(shown))
+    rows = -(-len(shown) // columns)
+    height = max(cells["cohort"].nunique() for _, cells in shown)
+    figure, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, rows * (1.6 + 0.35 * max(
+        height, 4))), layout="constrained", squeeze=False)
+    for ax, (name, cells) in zip(axes.flat, shown, strict=False):
+        plot_cohort_retention(cells, value="retention", lang=ctx.lang, ax=ax)
+        ax.set_title(chart_text(text("chart", "cohort_region", ctx.lang, region=name,
+                                     title=ax.get_title())), fontsize="medium")
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
+    alt = text("chart", "cohort_region_maps", ctx.lang, names=join([n for n, _ in shown],
+                                                                    ctx.lang))
+    return [words, ChartImage(figure, alt=alt)]
+
+
+def cohort_charts(ctx: Context, tables: dict):
+    """What notebook 04 draws after the cohort section: the scope's heat map
+    (:func:`cohort_chart`) and those of the regions whose newer cohorts retain worse, where
+    their counts allow (:data:`MAX_REGION_COHORT_MAPS` at most; the words say why others
+    are not drawn)."""
+    from helpers.viz.charts import ChartImage
+
+    figure = cohort_chart(ctx, tables)
+    scope = None
+    if figure is not None:
+        scope = ChartImage(figure, alt=figure.axes[0].get_title())
+    return Blocks(scope, *_region_cohort_parts(ctx, tables))
+
+
 def _market_named(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the row of the whole report named as such (``region`` is the scope's
     key there) and missing English names left to :func:`helpers.text.lookup.region_label`."""
@@ -915,6 +1050,7 @@ TABLES = {
     "partners": _partners,
     "mix_index": _mix_index,
     "cross_sell": _cross_sell,
+    "segment_gaps": _segment_gaps,
     "cohort_trend": _cohort_trend,
     "bridge": _bridge_table,
     "forecast": _forecast_table,
@@ -955,7 +1091,7 @@ SECTION_TABLES: dict[str, tuple[str, ...]] = {
     **{key: (key,) for key in SECTIONS["04"]},
     "ltv": ("ltv_regions", "ltv"),
     "partners": ("partner_summary", "partners"),
-    "mix": ("mix_index", "cross_sell"),
+    "mix": ("mix_index", "cross_sell", "segment_gaps"),
     "cohorts": ("cohort_trend",),
     "profiles": ("profile_mix", "profile_value", "look_for"),
     "seasonality": ("seasonality", "weekdays"),
@@ -982,5 +1118,6 @@ def section(ctx: Context, tables: dict, key: str) -> Blocks:
                          f"{list(SECTION_TABLES)}")
     said = explain(ctx, tables, key) if key in TOPICS else ""
     words = Markdown(said) if said else None
-    chart = _bridge_chart(ctx, tables) if key == "bridge" else None
+    chart = (_bridge_chart(ctx, tables) if key == "bridge" else
+             forecast_chart(ctx, tables) if key == "forecast" else None)
     return Blocks(words, chart, *(table(ctx, tables, name) for name in SECTION_TABLES[key]))

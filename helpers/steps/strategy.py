@@ -135,16 +135,34 @@ def strategy_tables(ctx: Context, insight: dict, *, baseline_run: str = "") -> d
 def cross_sell_list(ctx: Context, insight: dict, *, reps: pd.DataFrame | None = None
                     ) -> pd.DataFrame:
     """The customers to offer each of step 4's largest cross-sell gaps
-    (``strategy.cross_sell_gaps`` of them, most buyers short first): the region's customers
-    who bought another category in the period but not this one
-    (:func:`helpers.analysis.mix.cross_sell_targets`, :func:`helpers.analysis.actions.cross_sell_actions`)."""
+    (``strategy.cross_sell_gaps`` of the regions' and as many of the customer segments',
+    most buyers short first): the region's (segment's) customers who bought another
+    category in the period but not this one (:func:`helpers.analysis.mix.cross_sell_targets`,
+    :func:`helpers.analysis.mix.segment_targets`,
+    :func:`helpers.analysis.actions.cross_sell_actions`; ``gap_type`` says which kind of
+    gap). A customer a region gap and a segment gap both offer the same category is listed
+    once, for the region gap."""
+    top = ctx.config.strategy.cross_sell_gaps
     found = insight.get("category_mix")
-    gaps = (mix.largest_gaps(found, top=ctx.config.strategy.cross_sell_gaps)
+    gaps = (mix.largest_gaps(found, top=top)
             if found is not None and len(found) else pd.DataFrame(columns=["region", "category"]))
     level = ctx.scope.sublevel
     people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
     regions = people[level] if level in people.columns else pd.Series(dtype=object)
     targets = mix.cross_sell_targets(gaps, ctx.orders, regions, period=ctx.period)
+    segments = insight.get("segment_mix")
+    if segments is not None and len(segments) and segments["cross_sell_gap"].astype(bool).any():
+        a = ctx.config.analysis
+        chosen = mix.largest_gaps(segments, top=top)
+        by_segment = mix.segment_targets(
+            chosen, ctx.orders, ctx.customers, period=ctx.period,
+            reference=ctx.prep.customers if ctx.benchmark is not None else None,
+            max_values=a.profile_max_values)
+        where = regions.set_axis(regions.index.astype("string"))
+        by_segment = by_segment.assign(gap_type="segment",
+                                       region=by_segment["customer_id"].map(where))
+        targets = (pd.concat([targets.assign(gap_type="region"), by_segment], ignore_index=True)
+                   .drop_duplicates(["customer_id", "category"], keep="first"))
     return actions.cross_sell_actions(targets, ctx.prep.customers, reps=reps)
 
 
@@ -518,17 +536,32 @@ def customers_section(ctx: Context, tables: dict) -> Blocks:
 def _cross_sell_parts(ctx: Context, tables: dict) -> list:
     """The cross-sell gaps turned into customer lists: per gap, the customers to offer the
     category (names and contacts stay in cross_sell_list.csv); nothing without a gap."""
+    from helpers.text.lookup import region_names
+    from helpers.text.narrative.buyers import attribute_name, value_name
+
     found = tables.get("cross_sell")
     if found is None or not len(found):
         return []
-    gaps = (found.groupby(["region", "category"], sort=False)
+    kind = found["gap_type"].fillna("region") if "gap_type" in found else "region"
+    found = found.assign(gap_type=kind)
+    segment = found["gap_type"] == "segment"
+    # the gap's group: its region, or its segment (a value of a profile attribute)
+    regional = found["region"].where(~segment)
+    named = dict(zip(regional.dropna().unique(), region_names(regional.dropna().unique(),
+                                                              ctx.lang), strict=True))
+    found = found.assign(gap=[
+        say("cross_sell_segment", ctx.lang, value=value_name(v, ctx.lang),
+            attribute=attribute_name(a, ctx.lang)) if s else named.get(r, r)
+        for s, r, a, v in zip(segment, found["region"], found.get("attribute", segment),
+                              found.get("value", segment), strict=True)])
+    gaps = (found.groupby(["gap_type", "gap", "category"], sort=False, dropna=False)
             .agg(targets=("customer_id", "size"), revenue=("revenue", "sum"),
                  penetration_index=("penetration_index", "first"), action=("action", "first"),
                  kpi=("kpi", "first")).reset_index())
     return [Markdown(say("cross_sell_intro", ctx.lang, n=len(gaps), customers=len(found))),
             ctx.show(gaps, rows=None, file="cross_sell_list.csv",
-                     shown=["region", "category", "targets", "penetration_index", "revenue",
-                            "action", "kpi"])]
+                     shown=["gap_type", "gap", "category", "targets", "penetration_index",
+                            "revenue", "action", "kpi"])]
 
 
 def partners_section(ctx: Context, tables: dict) -> Blocks:

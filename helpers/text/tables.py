@@ -73,6 +73,7 @@ VALUE_SECTIONS: dict[str, tuple[str, ...]] = {
     "geo_precision": ("geo_precision",), "precision": ("geo_precision",),
     "table": ("table_name",), "factor": ("partner_factor",),
     "lisa_quadrant": ("lisa_quadrant",), "method": ("ltv_method",),
+    "gap_type": ("gap_type",),
     "partner_tier": ("tier",), "data": ("data_name",), "item": ("threshold",),
     "column": ("label",),  # a column named in a table of step 2 (unresolved place names)
 }

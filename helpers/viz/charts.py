@@ -982,6 +982,89 @@ def plot_revenue_bridge(row, *, lang: str = "en", currency: str = "CNY", mix: bo
     return ax
 
 
+#: The forecast's band (its prediction interval) and line.
+BAND_COLOR = "#9ecae1"
+
+
+def forecast_title(row, *, months: int, level: float, lang: str = "en",
+                   currency: str = "CNY") -> str:
+    """A forecast chart's title from its numbers: the next months' expected revenue and its
+    prediction interval (``Next 3 months: 12.3 M CNY expected (80% interval 10.1 M–14 M)``).
+
+    Parameters
+    ----------
+    row : mapping or Series
+        One shown row of :func:`helpers.analysis.forecast.region_forecasts` (``forecast``,
+        ``forecast_low``, ``forecast_high``: totals of the forecast months).
+    months, level
+        The forecast's months and the interval's nominal level (``analysis.forecast_months``,
+        ``analysis.forecast_interval``).
+    """
+    return _chart("forecast_title", lang, months=int(months), level=f"{level:.0%}",
+                  amount=money_text(float(row["forecast"]), lang, currency),
+                  low=format_money(float(row["forecast_low"]), lang),
+                  high=format_money(float(row["forecast_high"]), lang))
+
+
+def plot_forecast(path: pd.DataFrame, row, *, months: int, level: float, lang: str = "en",
+                  currency: str = "CNY", ax: Axes | None = None) -> Axes:
+    """Monthly revenue of one series, its forecast months and each month's prediction
+    interval as a band.
+
+    Parameters
+    ----------
+    path : DataFrame
+        One series of :func:`helpers.analysis.forecast.region_forecasts`' month-by-month
+        table (``month_end``, ``kind`` ``actual`` or ``forecast``, ``revenue``, ``low``,
+        ``high``).
+    row : mapping or Series
+        The series' row of the forecast table (its totals, for the title:
+        :func:`forecast_title`).
+    months, level
+        The forecast's months and the interval's nominal level.
+    lang, currency : str
+        Report language and ``project.currency`` (named on the money axis).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+        The history as a line, the forecast as a dashed line from the last actual month,
+        and the band from each forecast month's low to its high (joined to the last actual
+        month, where it has no width).
+    """
+    _require(path, "month_end", "kind", "revenue", "low", "high")
+    ax = _axes(ax, (9, 4.5))
+    frame = path.assign(month_end=pd.to_datetime(path["month_end"])).sort_values("month_end")
+    actual = frame.loc[frame["kind"] == "actual"]
+    ahead = frame.loc[frame["kind"] == "forecast"]
+    ax.plot(actual["month_end"], actual["revenue"].to_numpy(dtype=float), color=MAIN_COLOR,
+            marker="o", markersize=3, label=chart_text(label("revenue", lang)))
+    if len(ahead):
+        # joined to the last actual month, so the forecast reads as its continuation
+        last = actual.iloc[-1:] if len(actual) else ahead.iloc[:0]
+        joined = pd.concat([last.assign(low=last["revenue"], high=last["revenue"]), ahead])
+        ax.fill_between(joined["month_end"], joined["low"].to_numpy(dtype=float),
+                        joined["high"].to_numpy(dtype=float), color=BAND_COLOR, alpha=0.6,
+                        linewidth=0, label=_chart("forecast_band", lang, level=f"{level:.0%}"))
+        ax.plot(joined["month_end"], joined["revenue"].to_numpy(dtype=float),
+                color=MAIN_COLOR, linestyle="--", marker="o", markersize=3,
+                label=_chart("forecast_line", lang))
+        if len(actual):
+            ax.axvline(actual["month_end"].iloc[-1], color="grey", linewidth=0.8,
+                       linestyle=":")
+    values = frame[["revenue", "low", "high"]].to_numpy(dtype=float)
+    top = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+    money_axis(ax.yaxis, "revenue", top, lang, currency)
+    if np.nanmin(values) >= 0:
+        ax.set_ylim(bottom=0)
+    ax.set_xlabel(label("month", lang))
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.legend(loc="upper left", frameon=False, fontsize="small")
+    ax.set_title(forecast_title(row, months=months, level=level, lang=lang, currency=currency))
+    return ax
+
+
 class ChartImage:
     """A drawn chart as one part of a report section (:class:`helpers.context.Blocks`):
     shown as a PNG in a notebook and as an ``<img>`` in :meth:`to_html`; the figure is

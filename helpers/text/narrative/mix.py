@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from helpers.text.lookup import join, region_label, say
+from helpers.text.lookup import join, lang_code, region_label, say
 from helpers.text.markup import md_text
 from helpers.text.narrative.audience import Audience
 from helpers.text.narrative.notes import baseline_reason
 
-__all__ = ["TOPICS", "mix", "cohorts", "mix_reason"]
+__all__ = ["TOPICS", "mix", "cohorts", "cohort_maps", "segment_gaps", "mix_reason"]
 
 #: How many regions or pairs a sentence names at most.
 NAMED = 5
@@ -65,7 +65,31 @@ def mix(tables: dict, audience: Audience) -> str:
         lines.append(say("mix_alike", lang, unit=unit))
     lines.append(_growth(table, note, lang))
     lines.append(_gaps(table, note, lang, unit))
+    lines.append(segment_gaps(tables, lang))
     return "\n\n".join(line for line in lines if line)
+
+
+def segment_gaps(tables: dict, lang: str = "en") -> str:
+    """The cross-sell gaps by customer segment (:func:`helpers.analysis.mix.segment_mix`):
+    each segment buying a category far less often than the market while buying the rest;
+    empty when there are no segments to compare (the profiles section says why)."""
+    from helpers.text.narrative.buyers import attribute_name, value_name
+
+    note, found = (tables.get("notes") or {}).get("segment_mix") or {}, tables.get("segment_mix")
+    if found is None or note.get("reason_key") or not note.get("attributes"):
+        return ""
+    names = join([attribute_name(a, lang) for a in note["attributes"]], lang)
+    gaps = found.loc[found["cross_sell_gap"].astype(bool)].sort_values(
+        "missing_customers", ascending=False, kind="mergesort")
+    if not len(gaps):
+        return say("mix_segment_no_gap", lang, attributes=names)
+    items = [say("mix_segment_item", lang, value=md_text(value_name(row.value, lang)),
+                 attribute=attribute_name(row.attribute, lang),
+                 category=md_text(str(row.category)), index=row.penetration_index,
+                 targets=int(row.targets))
+             for row in gaps.head(NAMED).itertuples()]
+    return say("mix_segment_gaps", lang, n=len(gaps), attributes=names,
+               items=join(items, lang, clauses=True))
 
 
 def _growth(table: pd.DataFrame, note: dict, lang: str) -> str:
@@ -143,6 +167,23 @@ def cohorts(tables: dict, audience: Audience) -> str:
             lines.append(say("cohorts_none_worse", lang, n=len(regions), unit=unit))
     lines.append(rule)
     return "\n\n".join(lines)
+
+
+def cohort_maps(drawn: list[str], more: list[str], thin: list[str], least: int,
+                lang: str = "en") -> str:
+    """What the regions' cohort heat maps show: the regions drawn, those left out by the
+    cap (``more``) and those whose cohorts are too small to draw (``thin``); names are
+    display names from the data."""
+    def names(items):
+        return join([md_text(str(n)) for n in items], lang)
+
+    lines = [say("cohorts_maps", lang, n=len(drawn), names=names(drawn), min=least)
+             if drawn else ""]
+    if more:
+        lines.append(say("cohorts_maps_more", lang, n=len(more), names=names(more)))
+    if thin:
+        lines.append(say("cohorts_maps_thin", lang, n=len(thin), names=names(thin), min=least))
+    return (" " if lang_code(lang) == "en" else "").join(line for line in lines if line)
 
 
 TOPICS: dict[str, Callable[[dict, Audience], str]] = {"mix": mix, "cohorts": cohorts}
