@@ -111,6 +111,16 @@ def customer_categories(orders: pd.DataFrame, period: Period) -> pd.DataFrame:
                         columns=[str(c) for c in names])
 
 
+def _per_customer(market: pd.DataFrame, period: Period, cache: dict | None) -> pd.DataFrame:
+    """:func:`customer_categories` of ``market`` in ``period``, once per period when several
+    groupings of the same orders are compared (``cache``: period -> table)."""
+    if cache is None:
+        return customer_categories(market, period)
+    if period not in cache:
+        cache[period] = customer_categories(market, period)
+    return cache[period]
+
+
 def _region_codes(index: pd.Index, regions: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Each customer of ``index``'s region as a code into the sorted region names (-1:
     none), and the names."""
@@ -124,9 +134,12 @@ def _region_codes(index: pd.Index, regions: pd.Series) -> tuple[np.ndarray, np.n
 def category_mix(orders: pd.DataFrame, regions: pd.Series, *, period: Period,
                  market_orders: pd.DataFrame | None = None, data_dates: pd.Series | None = None,
                  min_customers: int = 20, min_coverage: float = MIN_COVERAGE,
-                 alpha: float = 0.05, gap_index: float = 80.0, rest_index: float = 90.0
-                 ) -> tuple[pd.DataFrame, dict]:
+                 alpha: float = 0.05, gap_index: float = 80.0, rest_index: float = 90.0,
+                 _cache: dict | None = None) -> tuple[pd.DataFrame, dict]:
     """Each region's category mix against the market's, its growth and cross-sell gaps.
+
+    (``_cache``: the per-customer tables of the market's orders by period, shared by
+    :func:`segment_mix`'s calls on the same orders.)
 
     Parameters
     ----------
@@ -176,7 +189,7 @@ def category_mix(orders: pd.DataFrame, regions: pd.Series, *, period: Period,
     bare = inside & market["product_category"].isna()
     note["uncategorised_lines"] = int(bare.sum())
     note["uncategorised_revenue"] = float(market.loc[bare, "amount"].sum())
-    y = customer_categories(market, period)
+    y = _per_customer(market, period, _cache)
     note["categories"] = int(y.shape[1])
     note["customers"] = int(len(y))
     total = float(y.to_numpy().sum()) if len(y) else 0.0
@@ -251,8 +264,8 @@ def category_mix(orders: pd.DataFrame, regions: pd.Series, *, period: Period,
         dates = market["order_date"] if data_dates is None else data_dates
         note["baseline"] = baseline.coverage(dates, min_coverage=min_coverage)
         if note["baseline"]["enough"]:
-            before = customer_categories(market, baseline).reindex(columns=y.columns,
-                                                                    fill_value=0.0)
+            before = _per_customer(market, baseline, _cache).reindex(columns=y.columns,
+                                                                      fill_value=0.0)
             market_prev = before.to_numpy().sum(axis=0)
             market_growth = _ratio(values.sum(axis=0), market_prev) - 1
             b_code, _ = _region_codes(before.index, regions)
@@ -357,6 +370,7 @@ def segment_mix(orders: pd.DataFrame, customers: pd.DataFrame, *, attributes, pe
                   "gap_index": float(gap_index), "rest_index": float(rest_index),
                   "attributes": [], "tested": 0, "significant": 0, "gaps": 0}
     parts = []
+    shared: dict = {}  # the customer x category tables, built once for every attribute
     for attribute in attributes:
         if attribute not in customers.columns:
             continue
@@ -364,7 +378,7 @@ def segment_mix(orders: pd.DataFrame, customers: pd.DataFrame, *, attributes, pe
         table, found = category_mix(orders, groups, period=period, market_orders=market_orders,
                                     data_dates=data_dates, min_customers=min_customers,
                                     min_coverage=min_coverage, alpha=alpha,
-                                    gap_index=gap_index, rest_index=rest_index)
+                                    gap_index=gap_index, rest_index=rest_index, _cache=shared)
         if found.get("reason_key") in ("no_category", "one_category"):
             note["reason_key"] = found["reason_key"]  # the same for every attribute
             return pd.DataFrame(columns=SEGMENT_COLUMNS), note
