@@ -11,8 +11,9 @@ populous provinces, blank provinces, an emerging and a declining province, a han
 of isolated customers, a category under-indexing in one territory (a cross-sell gap), a
 province growing on new customers while losing old ones and a seasonal pattern.
 :func:`write_raw` writes them out the way CRM/ERP exports look (the files, encodings,
-sheets and column names of ``workbook.yaml``) with countable mess planted: messy province spellings, duplicate rows, partners in two systems, unknown
-customers, cancelled orders. The exact counts go to ``mess.json``.
+sheets and column names of ``workbook.yaml``) with countable mess planted: messy province
+spellings, duplicate rows, partners in two systems, unknown customers, cancelled orders.
+The exact counts go to ``mess.json``.
 
 Everything is vectorised (no Python loop per customer or order line), so
 ``generate(1_000_000)`` runs in well under a minute.
