@@ -63,16 +63,16 @@ def draw_customers(rng, n, prov, city, n_days, planted=None) -> dict:
     ----------
     rng : numpy.random.Generator
         The generator's stream (consumed in a fixed order).
-    planted : numpy.random.Generator, optional
-        The stream of the eroding provinces' churn and replacement
-        (:func:`_churn_and_replace`; default: spawned from ``rng``). Its own stream, so
-        that planting it leaves every other customer as drawn.
     n : int
         Number of customers; the last six drawn are the isolated ones.
     prov, city : DataFrame
         :func:`~samplegen.places.places`.
     n_days : int
         Days of order history.
+    planted : numpy.random.Generator, optional
+        The stream of the eroding provinces' churn and replacement
+        (:func:`_churn_and_replace`; default: spawned from ``rng``). Its own stream, so
+        that planting it leaves every other customer's draws as they were.
 
     Returns
     -------

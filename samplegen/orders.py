@@ -114,7 +114,7 @@ def draw_orders(rng, core, customer_ids, prov, start_ts, n_days) -> pd.DataFrame
     channel = core["channel"][cust]
     # the mix per channel, and in the cross-sell gap's territory (STORY) with less of its
     # category: [in the territory, channel, category]
-    cat_cum = _category_mix(prov).cumsum(axis=2)
+    cat_cum = _category_mix().cumsum(axis=2)
     gap = (prov["territory"].to_numpy() == STORY["cross_sell_gap"]["territory"])[p[cust]]
     gap = gap.astype(np.int8)
     u = rng.random(m)
@@ -171,7 +171,7 @@ def draw_orders(rng, core, customer_ids, prov, start_ts, n_days) -> pd.DataFrame
     return pd.DataFrame(columns, copy=False)
 
 
-def _category_mix(prov) -> np.ndarray:
+def _category_mix() -> np.ndarray:
     """:data:`CATEGORY_MIX` outside (``[0]``) and inside (``[1]``) the territory of
     ``STORY["cross_sell_gap"]``, where its category's share is :data:`GAP_FACTOR` times
     as large and the other categories share the rest as usual."""

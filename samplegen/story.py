@@ -1,8 +1,10 @@
 """The planted story and the business's constants.
 
-:data:`STORY` names the provinces and cities the later steps should find; the rest are the
-business's fixed numbers (channels, products, prices, order rates) and the knobs that plant
-the story (penetration and growth per province, the isolation distance).
+:data:`STORY` names the provinces, cities, category and months the later steps should find;
+the rest are the business's fixed numbers (channels, products, prices, order rates) and the
+knobs that plant the story (penetration and growth per province, the isolation distance,
+the cross-sell gap's factor, the eroding province's churn and replacement; the months'
+seasonality is ``samplegen.orders._MONTH_FACTOR``).
 """
 
 from __future__ import annotations

@@ -40,8 +40,8 @@ def generate(n_customers: int = 5000, seed: int = DEFAULT_SEED, start: str = "20
     if n_days < 400:
         raise ValueError("the order history must cover more than a year (start..end)")
     rng = np.random.default_rng(seed)
-    # the planted facts added later (issue 15) draw from streams of their own, so the
-    # customers drawn before them stay as they were
+    # the eroding province (planted later, issue 15) draws from a stream of its own, so
+    # the other customers' draws stay as they were (their ids follow signup order)
     planted = rng.spawn(1)[0]
     prov, city = places()
 
