@@ -7,11 +7,13 @@ system integrators) and to direct enterprise accounts (直销大客户).
 :func:`generate` returns the *clean* canonical tables (``customers``, ``orders``,
 ``reps``, ``spend``; the columns of ``docs/architecture.md``). They carry a story that
 the later steps should find (see :data:`STORY`): coastal hot spots, under-served
-populous provinces, blank provinces, an emerging and a declining province and a handful
-of isolated customers. :func:`write_raw` writes them out the way CRM/ERP exports look
-(the files, encodings, sheets and column names of ``workbook.yaml``) with countable mess
-planted: messy province spellings, duplicate rows, partners in two systems, unknown
-customers, cancelled orders. The exact counts go to ``mess.json``.
+populous provinces, blank provinces, an emerging and a declining province, a handful
+of isolated customers, a category under-indexing in one territory (a cross-sell gap), a
+province growing on new customers while losing old ones and a seasonal pattern.
+:func:`write_raw` writes them out the way CRM/ERP exports look (the files, encodings,
+sheets and column names of ``workbook.yaml``) with countable mess planted: messy province
+spellings, duplicate rows, partners in two systems, unknown customers, cancelled orders.
+The exact counts go to ``mess.json``.
 
 Everything is vectorised (no Python loop per customer or order line), so
 ``generate(1_000_000)`` runs in well under a minute.
@@ -26,7 +28,8 @@ The modules:
 - ``arrow``: columns built in Arrow (ids, decoded codes, strings for the files).
 - ``mess``: how much mess, messy place spellings, where duplicates go.
 - ``raw``: :func:`write_raw` and the file names; ``files``: CSV and .xlsx writers.
-- ``readme``: the sample's ``README.md`` (:func:`story_table`, :func:`isolation_km`).
+- ``readme``: the sample's ``README.md`` (:func:`story_table`, :func:`planted_facts`,
+  :func:`isolation_km`).
 - ``cli``: :func:`main`, the command line.
 
 Command line::
@@ -38,8 +41,9 @@ from __future__ import annotations
 
 from samplegen.cli import main
 from samplegen.raw import write_raw
-from samplegen.readme import isolation_km, story_table, write_readme
+from samplegen.readme import isolation_km, planted_facts, story_table, write_readme
 from samplegen.story import STORY
 from samplegen.tables import generate
 
-__all__ = ["STORY", "generate", "write_raw", "write_readme", "story_table", "isolation_km", "main"]
+__all__ = ["STORY", "generate", "write_raw", "write_readme", "story_table", "planted_facts",
+           "isolation_km", "main"]

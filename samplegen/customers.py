@@ -16,6 +16,9 @@ from samplegen.story import (
     BUSINESS_MODELS,
     CHANNEL_SHARE,
     CHANNELS,
+    ERODING_CHURN,
+    ERODING_NEW,
+    ERODING_VALUE,
     INDUSTRIES,
     ORDER_VALUE,
     ORDERS_PER_YEAR,
@@ -53,7 +56,7 @@ _ROAD_KIND = ["路", "大道", "街"]
 _MAIL_PREFIX = ["sales", "info", "service", "admin", "contact", "market", "office"]
 
 
-def draw_customers(rng, n, prov, city, n_days) -> dict:
+def draw_customers(rng, n, prov, city, n_days, planted=None) -> dict:
     """Numeric core of the customers, sorted by signup (ids follow signup order).
 
     Parameters
@@ -66,6 +69,10 @@ def draw_customers(rng, n, prov, city, n_days) -> dict:
         :func:`~samplegen.places.places`.
     n_days : int
         Days of order history.
+    planted : numpy.random.Generator, optional
+        The stream of the eroding provinces' churn and replacement
+        (:func:`_churn_and_replace`; default: spawned from ``rng``). Its own stream, so
+        that planting it leaves every other customer's draws as they were.
 
     Returns
     -------
@@ -118,11 +125,44 @@ def draw_customers(rng, n, prov, city, n_days) -> dict:
     value = ORDER_VALUE[channel] * np.exp(0.25 * size + 0.25 * rng.standard_normal(n))
     hot = np.isin(pname, STORY["hot"])
     value = np.where(hot, value * 1.15, value)
+    planted = rng.spawn(1)[0] if planted is None else planted
+    _churn_and_replace(planted, np.isin(pname, STORY["eroding"]) & ~isolated, signup, first,
+                       last, value, n_days)
 
     order = np.argsort(signup, kind="stable")
     fields = dict(city_idx=city_idx, prov_idx=prov_idx, isolated=isolated, channel=channel,
                   size=size, signup=signup, first=first, last=last, rate=rate, value=value)
     return {k: v[order] for k, v in fields.items()}
+
+
+def _churn_and_replace(rng, eroding, signup, first, last, value, n_days) -> None:
+    """Plant STORY["eroding"] in place: growth on new customers while old ones leave.
+
+    Of the eroding provinces' customers, a share :data:`ERODING_NEW` signs up in the last
+    year instead (up to four months before the end, as bigger accounts: order value times
+    :data:`ERODING_VALUE`, never churning); of the others, those signed up before the year
+    before the last stop ordering in its second half with probability
+    :data:`ERODING_CHURN` (unless they had stopped earlier). The last year's new customers
+    then bring more revenue than the lost ones had brought the year before, while last
+    year's customers together buy clearly less: the revenue bridge's ``eroding``.
+    """
+    idx = np.flatnonzero(eroding)
+    if not len(idx):
+        return
+    last_year = n_days - 365                 # first day of the last year
+    year_before = last_year - 366            # ... and of the year before
+    second_half = last_year - 184            # its second half
+    replace = rng.random(len(idx)) < ERODING_NEW
+    new_signup = last_year + (rng.random(len(idx)) * (365 - 120)).astype(np.int64)
+    new_first = new_signup + 1 + rng.exponential(20.0, size=len(idx)).astype(np.int64)
+    old = ~replace & (signup[idx] < year_before)
+    churn = old & (rng.random(len(idx)) < ERODING_CHURN)
+    stop = second_half + (rng.random(len(idx)) * (last_year - second_half)).astype(np.int64)
+    signup[idx] = np.where(replace, new_signup, signup[idx])
+    first[idx] = np.where(replace, new_first, first[idx])
+    last[idx] = np.where(replace, n_days - 1,
+                         np.where(churn, np.minimum(last[idx], stop), last[idx]))
+    value[idx] = np.where(replace, value[idx] * ERODING_VALUE, value[idx])
 
 
 def customer_frame(rng, core, prov, city, start_ts) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from samplegen.arrow import arrow_take, decode, prefixed_ids
 from samplegen.story import (
     CATEGORIES,
     CATEGORY_MIX,
+    GAP_FACTOR,
     STATUS_DONE,
     STATUS_RETURN,
     STORY,
@@ -25,7 +26,7 @@ _CNY = ["2015-02-19", "2016-02-08", "2017-01-28", "2018-02-16", "2019-02-05", "2
         "2021-02-12", "2022-02-01", "2023-01-22", "2024-02-10", "2025-01-29", "2026-02-17",
         "2027-02-06", "2028-01-26", "2029-02-13", "2030-02-03", "2031-01-23", "2032-02-11",
         "2033-01-31", "2034-02-19", "2035-02-08"]
-_MONTH_FACTOR = np.array([0.85, 0.80, 1.00, 1.00, 0.95, 1.05, 0.90, 0.90, 1.05, 0.95,
+_MONTH_FACTOR = np.array([0.85, 0.72, 1.00, 1.00, 0.95, 1.05, 0.90, 0.90, 1.05, 0.95,
                           1.20, 1.35])
 
 
@@ -111,11 +112,15 @@ def draw_orders(rng, core, customer_ids, prov, start_ts, n_days) -> pd.DataFrame
     del target, pc
 
     channel = core["channel"][cust]
-    cat_cum = CATEGORY_MIX.cumsum(axis=1)
+    # the mix per channel, and in the cross-sell gap's territory (STORY) with less of its
+    # category: [in the territory, channel, category]
+    cat_cum = _category_mix().cumsum(axis=2)
+    gap = (prov["territory"].to_numpy() == STORY["cross_sell_gap"]["territory"])[p[cust]]
+    gap = gap.astype(np.int8)
     u = rng.random(m)
     cat = np.zeros(m, dtype=np.int8)
     for k in range(len(CATEGORIES) - 1):          # 7 vector passes, not a loop over rows
-        cat += (u > cat_cum[channel, k]).astype(np.int8)
+        cat += (u > cat_cum[gap, channel, k]).astype(np.int8)
     unit = np.round(UNIT_PRICE[cat] * rng.uniform(0.85, 1.2, size=m))
     want = core["value"][cust] * rng.lognormal(0.0, 0.4, size=m)
     quantity = np.maximum(1, np.round(want / unit)).astype(np.int64)
@@ -166,13 +171,24 @@ def draw_orders(rng, core, customer_ids, prov, start_ts, n_days) -> pd.DataFrame
     return pd.DataFrame(columns, copy=False)
 
 
+def _category_mix() -> np.ndarray:
+    """:data:`CATEGORY_MIX` outside (``[0]``) and inside (``[1]``) the territory of
+    ``STORY["cross_sell_gap"]``, where its category's share is :data:`GAP_FACTOR` times
+    as large and the other categories share the rest as usual."""
+    planted = CATEGORY_MIX.copy()
+    planted[:, list(CATEGORIES).index(STORY["cross_sell_gap"]["category"])] *= GAP_FACTOR
+    planted /= planted.sum(axis=1, keepdims=True)
+    return np.stack([CATEGORY_MIX, planted])
+
+
 def _calibrate_growth(unit, quantity, day, line_prov, prov, n_days) -> np.ndarray:
-    """Keep chance growth of provinces outside the emerging/declining story in a band.
+    """Keep chance growth of provinces outside the growth story in a band.
 
     A few large accounts signing up or churning can swing a small province's revenue by
     +-30% in a year, which would blur the planted story. Prices of the last year's lines
     of such a province are scaled so that its last-year / prior-year revenue ratio lies
-    in [0.95, 1.15] (a regional price level; the story provinces are left alone).
+    in [0.95, 1.15] (a regional price level; the emerging, declining and eroding provinces
+    are left alone).
     """
     window = min(365, n_days // 2)
     last = day >= n_days - window
@@ -183,6 +199,7 @@ def _calibrate_growth(unit, quantity, day, line_prov, prov, n_days) -> np.ndarra
     rev_prior = np.bincount(line_prov[prior], weights=gross[prior], minlength=n_prov)
     known = (rev_last > 0) & (rev_prior > 0)
     ratio = np.divide(rev_last, rev_prior, out=np.ones(n_prov), where=known)
-    free = known & ~prov["province"].isin(STORY["emerging"] + STORY["declining"]).to_numpy()
+    story = STORY["emerging"] + STORY["declining"] + STORY["eroding"]
+    free = known & ~prov["province"].isin(story).to_numpy()
     factor = np.where(free, np.clip(ratio, 0.95, 1.15) / ratio, 1.0)
     return np.where(last, np.round(unit * factor[line_prov]), unit)

@@ -254,7 +254,7 @@ def write_raw(tables: dict[str, pd.DataFrame], folder, *,
         "orders_read": mess["orders_rows"],
         "orders_set_aside": mess["orders_rows"] - n_lines,
     }
-    story = {k: list(v) for k, v in STORY.items()}
+    story = {k: dict(v) if isinstance(v, dict) else list(v) for k, v in STORY.items()}
     story["isolated_customer_ids"] = customers.loc[isolated, "customer_id"].tolist()
     story["erp_only_customer_ids_sample"] = customers.loc[erp_only, "customer_id"].head(5).tolist()
     mess["story"] = story

@@ -9,7 +9,18 @@ import pandas as pd
 
 from samplegen.mess import PROVINCE_STYLES, spellings
 from samplegen.places import haversine_km, places
-from samplegen.story import ISOLATION_KM, STATUS_RETURN, STORY
+from samplegen.story import (
+    ERODING_CHURN,
+    ERODING_NEW,
+    ERODING_VALUE,
+    GAP_FACTOR,
+    ISOLATION_KM,
+    STATUS_RETURN,
+    STORY,
+)
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"]
 
 
 def story_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -46,6 +57,63 @@ def story_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     table["share_12m"] = table["revenue_12m"] / table["revenue_12m"].sum()
     table["growth"] = table["revenue_12m"] / rev_prior.reindex(table.index) - 1
     return table.sort_values("revenue_12m", ascending=False)
+
+
+def planted_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """The numbers of the facts planted for step 4's mix, bridge and seasonality.
+
+    Plain sums over the clean tables (the analyses' own tests, significance included, are
+    in ``tests/test_insights.py``); the 12-month windows end at the last order date, as in
+    :func:`story_table`.
+
+    Returns
+    -------
+    dict
+        ``cross_sell_gap``: the category's share of the order lines of the last 12 months
+        in the territory (``line_share``) and elsewhere (``line_share_rest``), and the share
+        of the buying customers who bought it (``buyers``, ``buyers_rest``);
+        ``eroding``: per province the revenue of the 12 months before (``revenue_prev``)
+        and of the last 12 (``revenue``), ``new`` (customers with lines in the last 12
+        months only) and ``lost`` (minus the revenue of those with lines in the 12 months
+        before only); ``seasonal``: revenue per calendar month relative to the mean
+        (``index``, months 1-12, 100 = the mean) and its ``peak`` and ``low`` months.
+    """
+    customers, orders = tables["customers"], tables["orders"]
+    prov, _ = places()
+    territory = prov.set_index("province")["territory"]
+    province = orders["customer_id"].map(customers.set_index("customer_id")["province"])
+    end = orders["order_date"].max()
+    last = (orders["order_date"] > end - pd.DateOffset(months=12)).to_numpy()
+    prior = ~last & (orders["order_date"] > end - pd.DateOffset(months=24)).to_numpy()
+
+    gap = STORY["cross_sell_gap"]
+    inside = (province.map(territory) == gap["territory"]).to_numpy()
+    is_cat = (orders["product_category"] == gap["category"]).to_numpy()
+    sold = last & (orders["amount"] > 0).to_numpy()
+    buyers = pd.DataFrame({"customer_id": orders["customer_id"], "inside": inside,
+                           "is_cat": is_cat})[sold].groupby("customer_id").agg(
+        inside=("inside", "first"), is_cat=("is_cat", "any"))
+    facts: dict = {"cross_sell_gap": {
+        "line_share": float(is_cat[sold & inside].mean()),
+        "line_share_rest": float(is_cat[sold & ~inside].mean()),
+        "buyers": float(buyers.loc[buyers["inside"], "is_cat"].mean()),
+        "buyers_rest": float(buyers.loc[~buyers["inside"], "is_cat"].mean())}}
+
+    eroding = {}
+    for name in STORY["eroding"]:
+        mine = (province == name).to_numpy()
+        now = orders[mine & last].groupby("customer_id")["amount"].sum()
+        before = orders[mine & prior].groupby("customer_id")["amount"].sum()
+        eroding[name] = {"revenue_prev": float(before.sum()), "revenue": float(now.sum()),
+                         "new": float(now[~now.index.isin(before.index)].sum()),
+                         "lost": -float(before[~before.index.isin(now.index)].sum())}
+    facts["eroding"] = eroding
+
+    months = orders.groupby(orders["order_date"].dt.month)["amount"].sum()
+    index = months / months.mean() * 100
+    facts["seasonal"] = {"index": {int(m): float(v) for m, v in index.items()},
+                         "peak": int(index.idxmax()), "low": int(index.idxmin())}
+    return facts
 
 
 def isolation_km(customers: pd.DataFrame, customer_ids) -> pd.Series:
@@ -127,8 +195,16 @@ def write_readme(folder, tables: dict[str, pd.DataFrame], mess: dict, *,
     spell_rows = "\n".join(
         f"| {style} | {example[style]} | {spell[style]:,} | {mess['erp_province_spellings'][style]:,} "
         f"| {mess['spend_province_spellings'][style]:,} |" for style in PROVINCE_STYLES)
-    months = orders.groupby(orders["order_date"].dt.month)["amount"].sum()
-    season = ", ".join(f"{m}: {v / months.mean():.2f}" for m, v in months.items())
+    facts = planted_facts(tables)
+    season = ", ".join(f"{m}: {v / 100:.2f}" for m, v in facts["seasonal"]["index"].items())
+    gap, gap_facts = STORY["cross_sell_gap"], facts["cross_sell_gap"]
+    eroding_rows = "\n".join(
+        f"| {name} | {e['revenue_prev'] / 1e6:,.2f} | {e['revenue'] / 1e6:,.2f} | "
+        f"{e['revenue'] / e['revenue_prev'] - 1:+.0%} | {e['new'] / 1e6:+,.2f} | "
+        f"{e['lost'] / 1e6:+,.2f} | "
+        f"{(e['revenue'] - e['new'] - e['revenue_prev']) / e['revenue_prev']:+.0%} |"
+        for name, e in facts["eroding"].items())
+    peak, low = facts["seasonal"]["peak"], facts["seasonal"]["low"]
     exp = mess["expected_after_prep"]
     channel = customers["channel"].value_counts()
     text = f"""# Bundled sample data (synthetic)
@@ -218,6 +294,30 @@ before the first order). Returns are {(orders['status'] == STATUS_RETURN).mean()
 | customer_id | province | city | lat | lon | nearest other customer (km) |
 |---|---|---|---:|---:|---:|
 {iso_rows}
+
+Three more facts for step 4's category mix, revenue bridge and seasonality
+(`STORY["cross_sell_gap"]`, `STORY["eroding"]`, `STORY["seasonal"]`):
+
+- **cross-sell gap**: in the {gap['territory']} territory a line is a {gap['category']} {GAP_FACTOR:g}
+  times as often as elsewhere (the other categories share the rest as usual): last 12
+  months {gap_facts['line_share']:.1%} of its order lines against {gap_facts['line_share_rest']:.1%} elsewhere,
+  bought by {gap_facts['buyers']:.0%} of its buying customers against {gap_facts['buyers_rest']:.0%}. Step 4 should find
+  the category under-indexed in the territory's provinces and name them cross-sell gaps
+  (customers who buy the rest but not it); step 5 lists those customers.
+- **eroding**: {', '.join(STORY['eroding'])} grows on new customers while it loses old ones:
+  {ERODING_NEW:.0%} of its customers sign up in the last year instead (order value x{ERODING_VALUE:g}),
+  and of those signed up before the year before the last, {ERODING_CHURN:.0%} stop ordering in its
+  second half. Left out of the growth calibration. The revenue bridge should flag it (alone)
+  as growing while last year's customers bring less:
+
+| province | revenue 12 m before (M CNY) | last 12 m | growth | new customers | customers lost | last year's customers, change |
+|---|---:|---:|---:|---:|---:|---:|
+{eroding_rows}
+
+- **seasonal**: revenue peaks in {_MONTHS[peak - 1]} and is lowest in {_MONTHS[low - 1]}
+  (`STORY["seasonal"]`: {_MONTHS[STORY['seasonal']['peak'] - 1]} and {_MONTHS[STORY['seasonal']['low'] - 1]}; revenue
+  per calendar month relative to the mean above); step 4's seasonality should find it
+  beyond chance.
 
 Marketing spend is about 3% of revenue, shared by the square root of customer counts
 with the declining province over-funded and the under-served and emerging ones

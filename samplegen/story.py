@@ -1,8 +1,10 @@
 """The planted story and the business's constants.
 
-:data:`STORY` names the provinces and cities the later steps should find; the rest are the
-business's fixed numbers (channels, products, prices, order rates) and the knobs that plant
-the story (penetration and growth per province, the isolation distance).
+:data:`STORY` names the provinces, cities, category and months the later steps should find;
+the rest are the business's fixed numbers (channels, products, prices, order rates) and the
+knobs that plant the story (penetration and growth per province, the isolation distance,
+the cross-sell gap's factor, the eroding province's churn and replacement; the months'
+seasonality is ``samplegen.orders._MONTH_FACTOR``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ STORY: dict = {
     "declining": ["辽宁省"],
     # One isolated dealer in each of these cities, 290+ km from any other customer.
     "isolated": ["喀什地区", "阿勒泰地区", "哈密市", "呼伦贝尔市", "黑河市", "锡林郭勒盟"],
+    # A category that under-indexes in one territory although its customers buy the rest:
+    # a line there is this category GAP_FACTOR times as often (a cross-sell gap).
+    "cross_sell_gap": {"territory": "西南", "category": "人脸识别终端"},
+    # Growth carried by new customers while old ones leave (churn and replace): customers
+    # signed up before the year before the last stop ordering in its second half
+    # (ERODING_CHURN), new sign-ups of the last year (ERODING_NEW, bigger accounts:
+    # ERODING_VALUE) bring more than the lost customers did.
+    "eroding": ["湖北省"],
+    # Seasonality of revenue (months 1-12): the December peak and the February low.
+    "seasonal": {"peak": 12, "low": 2},
 }
 
 CHANNELS = np.array(["经销商", "系统集成商", "直销大客户"])
@@ -60,5 +72,14 @@ PENETRATION = {
 # Yearly growth of order intensity per existing customer (default 0%).
 GROWTH = {"广东省": 0.03, "浙江省": 0.03, "江苏省": 0.03, "上海市": 0.03,
           "河南省": 0.04, "四川省": 0.04, "湖南省": 0.04}
+# The cross-sell gap: the category's share of the territory's order lines, times this
+# (the other categories share the rest in their usual proportions).
+GAP_FACTOR = 0.25
+# The eroding provinces: share of their customers who sign up in the last year instead,
+# their order value (times the drawn one), and the churn of the customers signed up before
+# the year before the last (they stop in its second half).
+ERODING_NEW = 0.22
+ERODING_VALUE = 1.3
+ERODING_CHURN = 0.45
 # No ordinary customers within this distance (km) of the isolated cities.
 ISOLATION_KM = 360.0

@@ -25,11 +25,16 @@ def numbers(text: str) -> list[str]:
     return sorted(NUMBER.findall(text))
 
 
+#: A markdown escape (``26\\.3 k``, ``8\\,122`` in the groups' descriptions): the character as read.
+ESCAPED = re.compile(r"\\([^\w\s])")
+
+
 def same_numbers(en: str, zh: str) -> None:
     """Assert the English and Chinese sentences carry the same numbers: amounts of money
-    equal to the three significant digits both show, the rest digit for digit."""
-    rest_en, money_en = amounts(en, "en")
-    rest_zh, money_zh = amounts(zh, "zh")
+    equal to the three significant digits both show, the rest digit for digit (markdown
+    escapes read as the characters they show)."""
+    rest_en, money_en = amounts(ESCAPED.sub(r"\1", en), "en")
+    rest_zh, money_zh = amounts(ESCAPED.sub(r"\1", zh), "zh")
     assert numbers(rest_en) == numbers(rest_zh), (en, zh)
     assert len(money_en) == len(money_zh), (en, zh)
     for a, b in zip(money_en, money_zh, strict=True):

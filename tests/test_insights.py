@@ -263,3 +263,108 @@ def test_each_section_of_notebook_04_is_its_words_and_tables(national):
     assert len(insight.section(ctx, none, "partners").parts) == 2
     with pytest.raises(ValueError, match="unknown section 'weather' of step 4"):
         insight.section(ctx, tables, "weather")
+
+
+# --- issue 15's planted facts (samplegen STORY: cross_sell_gap, eroding, seasonal) --------
+def _southwest(ctx) -> list[str]:
+    """The provinces of the planted cross-sell gap's territory that have customers."""
+    from helpers.geo.territories import territory_map
+
+    places = territory_map(ctx.config)
+    listed = places.loc[places["territory"] == STORY["cross_sell_gap"]["territory"], "province"]
+    return [p for p in listed if p not in STORY["blank"]]
+
+
+def test_the_planted_cross_sell_gap_is_found_and_targeted(national):
+    """人脸识别终端 is a quarter as frequent on the 西南 provinces' lines: step 4 finds it
+    under-indexed in each of them beyond chance, as a cross-sell gap (the only gaps of
+    the market), and step 5 lists their customers who buy the rest but not it."""
+    from helpers.analysis import mix
+    from helpers.steps import strategy
+
+    ctx, tables = national
+    category, provinces = STORY["cross_sell_gap"]["category"], _southwest(ctx)
+    assert sorted(provinces) == ["云南省", "四川省", "贵州省", "重庆市"]
+    found = tables["category_mix"]
+    gaps = found.loc[found["cross_sell_gap"].astype(bool)]
+    assert set(zip(gaps["region"], gaps["category"], strict=True)) == {
+        (p, category) for p in provinces}
+    face = found.loc[(found["category"] == category)
+                     & found["region"].isin(provinces)].set_index("region")
+    # measured: index 34 (云南), 29 (重庆), 20 (贵州), 11 (四川); p_fdr 0.0002 .. 0.015
+    assert (face["category_index"] < 40).all() and face["significant"].all()
+    assert (face["penetration_index"] < 45).all() and (face["gap_p_fdr"] < 1e-4).all()
+    assert (face["rest_index"] >= 90).all()   # they buy the other categories as usual
+    # ... while it sells as usual elsewhere (no significant index of it outside 西南)
+    others = found.loc[(found["category"] == category) & ~found["region"].isin(provinces)]
+    assert not others["significant"].any() and others["category_index"].between(70, 140).all()
+    # step 5: the customers to offer it, those of the gap's province who bought another
+    # category in the period but not this one
+    listed = strategy.cross_sell_list(ctx, tables)
+    assert set(listed["category"]) == {category} and set(listed["region"]) == set(provinces)
+    assert listed.groupby("region").size().to_dict() == face["targets"].to_dict()
+    net = mix.customer_categories(ctx.orders, ctx.period)   # net of returns, per category
+    chosen = net.loc[listed["customer_id"]]
+    assert (chosen[category] <= 0).all() and ((chosen > 0).sum(axis=1) >= 1).all()
+    assert listed["customer_id"].map(ctx.customers.set_index("customer_id")["province"]).eq(
+        listed["region"]).all()
+
+
+def test_the_planted_gap_holds_for_the_territory_as_a_whole(national):
+    """With the territories as the regions, 西南 itself under-indexes on 人脸识别终端."""
+    from helpers.analysis import mix
+    from helpers.geo.territories import territory_map
+
+    ctx, _ = national
+    places = territory_map(ctx.config).set_index("province")["territory"]
+    people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
+    table, note = mix.category_mix(ctx.orders, people["province"].map(places),
+                                   period=ctx.period)
+    row = table.set_index(["region", "category"]).loc[
+        (STORY["cross_sell_gap"]["territory"], STORY["cross_sell_gap"]["category"])]
+    # measured: index 27, p_fdr 1e-17; of 357 buying customers 286 buy the rest but not it
+    assert row["category_index"] < 35 and row["p_fdr"] < 1e-10 and row["cross_sell_gap"]
+    gaps = table.loc[table["cross_sell_gap"].astype(bool), ["region", "category"]]
+    assert gaps.values.tolist() == [[STORY["cross_sell_gap"]["territory"],
+                                     STORY["cross_sell_gap"]["category"]]]
+
+
+def test_the_planted_eroding_region_is_the_bridge_s_only_one(national):
+    """湖北省 grows on new customers while last year's customers bring much less: the
+    revenue bridge flags it, and only it, as eroding; its tier is not declining."""
+    from helpers.analysis.tiers import region_tiers
+
+    ctx, tables = national
+    moved = tables["revenue_bridge"]
+    assert moved.loc[moved["eroding"].astype(bool), "region"].tolist() == STORY["eroding"]
+    hubei = moved.set_index("region").loc[STORY["eroding"][0]]
+    # measured: 7.60 M -> 8.86 M (+16.6%); new +4.21 M, lost -2.57 M (new = 1.64 x lost),
+    # last year's customers together -2.95 M (-38.8% of the previous year)
+    assert 0.05 < hubei["change_pct"] < 0.5
+    assert hubei["from_new"] > 1.4 * -hubei["from_lost"]
+    assert hubei["base_change"] < -0.3 * hubei["revenue_prev"]
+    parts = sum(hubei[f"from_{p}"] for p in ("new", "lost", "more", "less", "mix"))
+    assert hubei["revenue_prev"] + parts == pytest.approx(hubei["revenue"], abs=1e-6)
+    rules = ctx.config.strategy.model_dump(exclude={"online_channels"})
+    tiers = region_tiers(tables["region_kpis"], rules=rules,
+                         min_customers=ctx.config.analysis.min_customers,
+                         benchmark=ctx.benchmark).set_index("region")
+    # +16.6% with customers below the population-expected count: emerging by the
+    # "growing with room to grow" rule (it was steady at -3.7% before it was planted)
+    assert (tiers.loc[STORY["eroding"], "tier"] != "declining").all()
+    assert "Growth from new customers while last period's customers bring less: Hubei." in \
+        insight.explain(ctx, tables, "bridge")
+
+
+def test_the_planted_season_peaks_in_december_and_is_lowest_in_february(national):
+    ctx, tables = national
+    season = tables["seasonality"].set_index("region").loc["ALL"]
+    planted = STORY["seasonal"]
+    assert (season["peak_month"], season["low_month"]) == (planted["peak"], planted["low"])
+    # measured: December 143, February 53 (January 64), p 1.6e-7 over 36 months
+    assert season["months"] == 36 and season["p"] < 1e-4 and season["significant"]
+    assert season["peak_index"] > 130 and season["low_index"] < 60
+    assert season["low_index"] < season["m1"] - 5          # the low is clearly February
+    words = insight.explain(ctx, tables, "seasonality")
+    assert re.search(r"the peak is December \(index 1\d\d\), the low February \(index \d\d\)",
+                     words)

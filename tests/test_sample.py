@@ -160,8 +160,11 @@ def test_emerging_grows_and_declining_shrinks(medium):
         assert ratio[province] > 1.5
     for province in STORY["declining"]:
         assert ratio[province] < 0.85
+    # The eroding province grows (on new customers), short of the emerging threshold.
+    for province in STORY["eroding"]:
+        assert 1.0 < ratio[province] < 1.5
     # Nobody else is close to the emerging/declining thresholds of workbook.yaml.
-    others = ratio.drop(STORY["emerging"] + STORY["declining"])
+    others = ratio.drop(STORY["emerging"] + STORY["declining"] + STORY["eroding"])
     assert others.between(0.9, 1.25).all(), others[~others.between(0.9, 1.25)]
 
 
@@ -218,6 +221,71 @@ def test_seasonality_dips_at_new_year_and_peaks_in_q4(medium):
     month = orders.groupby(orders["order_date"].dt.month)["amount"].sum()
     assert month[[1, 2]].mean() < 0.8 * month.mean()
     assert month[[11, 12]].mean() > 1.15 * month.mean()
+    # the planted peak and low (STORY["seasonal"]), clear of the next month
+    planted = STORY["seasonal"]
+    assert month.idxmax() == planted["peak"] and month.idxmin() == planted["low"]
+    assert month[planted["peak"]] > 1.1 * month.drop(planted["peak"]).max()
+    assert month[planted["low"]] < 0.9 * month.drop(planted["low"]).min()
+    assert sample.planted_facts(medium)["seasonal"]["peak"] == planted["peak"]
+
+
+def test_the_month_factors_plant_the_seasonal_peak_and_low():
+    from samplegen.orders import _MONTH_FACTOR
+
+    assert int(np.argmax(_MONTH_FACTOR)) + 1 == STORY["seasonal"]["peak"] == 12
+    assert int(np.argmin(_MONTH_FACTOR)) + 1 == STORY["seasonal"]["low"] == 2
+
+
+def test_the_cross_sell_gap_territory_buys_a_quarter_as_many_of_its_category(medium):
+    """The planted category's share of the territory's lines is GAP_FACTOR (0.25) times
+    its share elsewhere; the other categories keep their proportions among themselves."""
+    from samplegen.story import GAP_FACTOR
+
+    gap = STORY["cross_sell_gap"]
+    customers, orders = medium["customers"], medium["orders"]
+    territory = geo.provinces().set_index("province")["territory"]
+    inside = orders["customer_id"].map(customers.set_index("customer_id")["province"]).map(
+        territory).eq(gap["territory"])
+    sold = orders["status"] == "已完成"
+    share_in = orders.loc[sold & inside, "product_category"].value_counts(normalize=True)
+    share_out = orders.loc[sold & ~inside, "product_category"].value_counts(normalize=True)
+    # GAP_FACTOR / (1 - (1 - GAP_FACTOR) p) once renormalised (p, the category's share of
+    # a channel's lines, 0.12-0.22): 0.27-0.30; measured at 3,000 customers (5,147 lines
+    # in the territory): 0.30
+    assert GAP_FACTOR == 0.25
+    assert 0.2 < share_in[gap["category"]] / share_out[gap["category"]] < 0.35
+    rest_in = share_in.drop(gap["category"]) / share_in.drop(gap["category"]).sum()
+    rest_out = share_out.drop(gap["category"]) / share_out.drop(gap["category"]).sum()
+    assert (rest_in / rest_out).between(0.8, 1.25).all(), rest_in / rest_out
+    facts = sample.planted_facts(medium)["cross_sell_gap"]
+    assert facts["buyers"] < 0.5 * facts["buyers_rest"]
+
+
+def test_the_eroding_province_grows_on_new_customers_while_losing_old_ones(medium):
+    """STORY["eroding"]: the revenue bridge of the last 12 months flags it, and only it."""
+    from helpers.analysis.bridge import revenue_bridge
+    from helpers.period import Period
+
+    customers, orders = medium["customers"], medium["orders"]
+    period = Period.ending(orders["order_date"].max(), months=12)
+    moved = revenue_bridge(orders, period,
+                           regions=customers.set_index("customer_id")["province"])
+    assert moved.loc[moved["eroding"].astype(bool), "region"].tolist() == STORY["eroding"]
+    for province, facts in sample.planted_facts(medium)["eroding"].items():
+        row = moved.set_index("region").loc[province]
+        # the README's sums are the bridge's new and lost parts
+        assert row["from_new"] == pytest.approx(facts["new"])
+        assert row["from_lost"] == pytest.approx(facts["lost"])
+        assert row["from_new"] > 1.2 * -row["from_lost"] > 0
+        assert row["base_change"] < -0.2 * row["revenue_prev"]
+    # old customers of the eroding province stop in the second half of the year before
+    orders = orders.merge(customers[["customer_id", "province", "signup_date"]])
+    old = orders[orders["province"].isin(STORY["eroding"])
+                 & (orders["signup_date"] < pd.Timestamp("2024-01-01"))]
+    last = old.groupby("customer_id")["order_date"].max()
+    stopped = last.between(pd.Timestamp("2024-07-01"), pd.Timestamp("2024-12-31")).mean()
+    # ERODING_CHURN 0.45 of those still ordering then; measured 0.38 of 61 customers
+    assert 0.3 < stopped < 0.6
 
 
 def test_direct_accounts_and_integrators_order_bigger(medium):
@@ -403,7 +471,8 @@ def test_reps_sheet_and_spend_file(raw, small):
 def test_mess_json_names_the_story(raw, small):
     _, _, mess = raw
     story = mess["story"]
-    for key in ["hot", "underserved", "blank", "emerging", "declining", "isolated"]:
+    for key in ["hot", "underserved", "blank", "emerging", "declining", "isolated",
+                "cross_sell_gap", "eroding", "seasonal"]:
         assert story[key] == STORY[key]
     customers = small["customers"].set_index("customer_id")
     assert sorted(customers.loc[story["isolated_customer_ids"], "city"]) == sorted(STORY["isolated"])
@@ -417,8 +486,10 @@ def test_cli_writes_files_and_readme(tmp_path):
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     mess = json.loads((tmp_path / "mess.json").read_text(encoding="utf-8"))
     assert f"| {mess['crm_duplicate_rows']} | `crm_duplicate_rows` |" in readme
-    for province in STORY["underserved"] + STORY["blank"]:
+    for province in STORY["underserved"] + STORY["blank"] + STORY["eroding"]:
         assert province in readme
+    gap = STORY["cross_sell_gap"]
+    assert f"in the {gap['territory']} territory a line is a {gap['category']} 0.25" in readme
 
 
 # --- the bundled sample ---------------------------------------------------------------------
@@ -434,6 +505,12 @@ def test_bundled_sample_is_current_and_small():
     assert size < 10 * 2**20
     assert (SAMPLE_DIR / "README.md").exists()
     assert 60_000 <= mess["orders_clean_lines"] <= 120_000
+    # the README states the planted facts with the sample's numbers
+    readme = (SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
+    assert "revenue peaks in December and is lowest in February" in readme
+    hubei = sample.planted_facts(tables)["eroding"]["湖北省"]
+    assert (f"| 湖北省 | {hubei['revenue_prev'] / 1e6:,.2f} | {hubei['revenue'] / 1e6:,.2f} | "
+            in readme)
 
 
 def test_write_raw_is_byte_reproducible(tmp_path, small, raw):
