@@ -300,7 +300,9 @@ def test_the_planted_cross_sell_gap_is_found_and_targeted(national):
     assert not others["significant"].any() and others["category_index"].between(70, 140).all()
     # step 5: the customers to offer it, those of the gap's province who bought another
     # category in the period but not this one
-    listed = strategy.cross_sell_list(ctx, tables)
+    every = strategy.cross_sell_list(ctx, tables)
+    assert set(every["gap_type"]) <= {"region", "segment"}
+    listed = every.loc[every["gap_type"] == "region"]   # segment gaps come after (their own test)
     assert set(listed["category"]) == {category} and set(listed["region"]) == set(provinces)
     assert listed.groupby("region").size().to_dict() == face["targets"].to_dict()
     net = mix.customer_categories(ctx.orders, ctx.period)   # net of returns, per category
