@@ -67,6 +67,10 @@ from helpers.data.sources import Source
 
 MEMORY_LIMIT = "512MB"  # DuckDB's own limit; it spills to its temporary folder beyond it
 THREADS = 2
+# DuckDB reads CSV in buffers of 16 lines of this size per thread: 16 MB lines would ask for
+# 256 MB buffers (over memory_limit: the read failed and pandas took the file). A longer
+# line fails the read and the pandas reader takes the file.
+MAX_LINE_BYTES = 2 << 20
 _ASCII_WS = "".join(c for c in WHITESPACE if c.isascii())
 
 
@@ -240,7 +244,7 @@ class OrdersEngine:
         self.pandas_files: list[str] = []
         self.target: pd.Series | None = None
         self.dropped: dict[int, list[str]] = {}  # per source: the tables read, dropped once typed
-        self.n = 0
+        self.rows_per_file: dict[int, list[tuple[str, int]]] = {}  # per source: rows in t_k
 
     def close(self) -> None:
         try:
@@ -289,7 +293,7 @@ class OrdersEngine:
                 f"CREATE TABLE {table} AS SELECT {select} FROM read_csv({lit(source)}, "
                 f"header = false, skip = {skip + 1}, delim = {lit(delimiter)}, quote = '\"', "
                 f"escape = '\"', columns = {struct}, auto_detect = false, strict_mode = true, "
-                f"null_padding = false, max_line_size = 16777216)")
+                f"null_padding = false, max_line_size = {MAX_LINE_BYTES})")
         except Exception:  # noqa: BLE001 - duckdb raises several types: pandas reads it
             self.con.execute(f"DROP TABLE IF EXISTS {table}")
             return None
@@ -578,7 +582,9 @@ class OrdersEngine:
             f"CREATE TABLE t_{k} AS SELECT m._ord, m._line, m._file, m._text, "
             + ", ".join(f"{expr} AS {q(c)}" for c, expr in typed.items())
             + (", " + ", ".join(raw_sql) if raw_sql else "")
-            + f", {reason} AS _r1 FROM {m} m {' '.join(joins)} ORDER BY m._ord")
+            + f", {reason} AS _r1 FROM {m} m {' '.join(joins)}")  # in no order: _ord orders
+        self.rows_per_file[k] = con.execute(f"SELECT _file, count(*) FROM t_{k} GROUP BY _file "
+                                            "ORDER BY min(_ord)").fetchall()
         for view in (m, f"j_{k}", f"raw_{k}"):
             con.execute(f"DROP VIEW {view}")
         for name in self.dropped.pop(k, []):
@@ -729,7 +735,11 @@ class OrdersEngine:
         return self._write(selects, columns, folder)
 
     def _write(self, selects, columns, folder: Path) -> ParquetTable:
-        import pyarrow as pa
+        """The rows set aside settled (one scan per source), the kept rows written by
+        DuckDB's ``COPY`` straight to ``orders.parquet`` (one more scan, in file order)
+        with the pandas schema of the canonical table in the file's metadata."""
+        import json
+
         import pyarrow.parquet as pq
 
         con, ledger = self.con, self.ledger
@@ -740,8 +750,10 @@ class OrdersEngine:
         dtypes.update({c: "float64" for c in FLOAT_COLUMNS if c in dtypes})  # discount ...
         dtypes.update({c: "Int64" for c in INT_COLUMNS if c in dtypes})
         dtypes.update({"order_date": "datetime64[ns]", "amount": "float64", "quantity": "Int64"})
+        sql_types = {"string": "VARCHAR", "float64": "DOUBLE", "Int64": "BIGINT",
+                     "datetime64[ns]": "TIMESTAMP_NS"}
         empty = pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in out_cols})
-        schema = pa.Schema.from_pandas(empty, preserve_index=False)
+        pandas_meta = pa_schema_metadata(empty)
         for k, source, steps, canon, reason, body, raws in selects:
             con.execute(f"""CREATE VIEW o_{k} AS SELECT o._ord, o._line, o._file, o._text,
                 {', '.join(f'{e} AS {q(c)}' for c, e in body.items())},
@@ -750,47 +762,42 @@ class OrdersEngine:
                 {reason} AS _reason
                 FROM t_{k} o LEFT JOIN target tg ON tg.old = o.customer_id
                 LEFT JOIN cust c ON c.customer_id = coalesce(tg.new, o.customer_id)""")
-            self._settle(k, source, steps, canon, raws)
-            for file, rows in con.execute(f"SELECT _file, count(*) FROM o_{k} WHERE _reason IS "
-                                          "NULL GROUP BY _file ORDER BY min(_ord)").fetchall():
-                ledger.add("orders", source.name, file, "kept", rows)
+            aside = self._settle(k, source, steps, canon, raws)
+            for file, rows in self.rows_per_file[k]:
+                ledger.add("orders", source.name, file, "kept", rows - aside.get(file, 0))
         path = folder / "orders.parquet"
-        rows = 0
         sql = " UNION ALL ".join(
             "SELECT " + ", ".join(
                 ("province_c" if c == "province" else "territory_c" if c == "territory"
                  else lit(source.name) if c == "source" else q(c) if c in canon else
-                 "NULL") + f" AS {q(c)}" for c in out_cols)
+                 "NULL") + f"::{sql_types[dtypes[c]]} AS {q(c)}" for c in out_cols)
             + f", {k} AS _k, _ord FROM o_{k} WHERE _reason IS NULL"
             for k, source, _, canon, _, _, _ in selects)
-        problems = con.execute(
-            "SELECT " + ", ".join(f"count(*) FILTER ({q(c)} IS NULL)" for c in
-                                  ("order_id", "customer_id", "order_date", "amount")
-                                  if c in out_cols) + f" FROM ({sql})").fetchone()
-        if any(problems):
+        # joins keep no order in DuckDB: the file order is asked for
+        con.execute(f"COPY (SELECT {', '.join(q(c) for c in out_cols)} FROM ({sql}) "
+                    f"ORDER BY _k, _ord) TO {lit(path)} (FORMAT parquet, COMPRESSION snappy, "
+                    f"KV_METADATA {{pandas: {lit(pandas_meta)}}})")
+        meta = pq.ParquetFile(path).metadata
+        names = [meta.schema.column(j).name for j in range(meta.num_columns)]
+        problems = {c: sum(meta.row_group(i).column(names.index(c)).statistics.null_count
+                           for i in range(meta.num_row_groups))
+                    for c in ("order_id", "customer_id", "order_date", "amount") if c in names}
+        if any(problems.values()):
             from helpers.data.schemas import ValidationFailed
-            raise ValidationFailed(f"table 'orders': empty values in non-nullable columns "
-                                   f"(order_id, customer_id, order_date, amount): {problems}")
-        reader = con.execute(f"SELECT {', '.join(q(c) for c in out_cols)} FROM ({sql}) "
-                             "ORDER BY _k, _ord").to_arrow_reader(1 << 17)
-        with pq.ParquetWriter(path, schema) as writer:
-            for batch in reader:
-                table = pa.Table.from_batches([batch]).cast(schema)
-                writer.write_table(table)
-                rows += table.num_rows
-        return ParquetTable(path, rows, out_cols)
+            raise ValidationFailed("table 'orders': empty values in non-nullable columns: "
+                                   + json.dumps({c: n for c, n in problems.items() if n}))
+        return ParquetTable(path, meta.num_rows, out_cols)
 
     def _settle(self, k: int, source: Source, steps: list[_Step], canon: list[str],
-                raws: list[str]) -> None:
+                raws: list[str]) -> dict[str, int]:
         """The rows of source ``k`` set aside, through the ledger (counts and quarantine
-        as on the pandas path)."""
+        as on the pandas path); their number per file."""
         con, ledger = self.con, self.ledger
-        n = con.execute(f"SELECT count(*) FROM o_{k} WHERE _reason IS NOT NULL").fetchone()[0]
-        if not n:
-            return
         frame = con.execute(f"SELECT * FROM o_{k} WHERE _reason IS NOT NULL ORDER BY _ord") \
             .to_arrow_table().to_pandas(
                 types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
+        if not len(frame):
+            return {}
         types = {c: "string" for c in canon}
         types.update({c: "datetime64[ns]" for c in ("order_date",) if c in canon})
         types.update({c: "float64" for c in FLOAT_COLUMNS + ("amount",) if c in canon})
@@ -810,6 +817,15 @@ class OrdersEngine:
                 if step.formats is not None:
                     ledger.formats.setdefault(why, step.formats)
         ledger.settle("orders", typed)
+        return {str(f): int(n) for f, n in frame["_file"].value_counts(sort=False).items()}
+
+
+def pa_schema_metadata(empty: pd.DataFrame) -> str:
+    """The pandas metadata (JSON) pyarrow writes for ``empty``'s columns and dtypes: kept in
+    a Parquet file written by DuckDB, ``pd.read_parquet`` gives back those dtypes."""
+    import pyarrow as pa
+
+    return pa.Schema.from_pandas(empty, preserve_index=False).metadata[b"pandas"].decode()
 
 
 def _transcode(path: Path, encoding: str, target: Path) -> None:
