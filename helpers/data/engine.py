@@ -245,6 +245,7 @@ class OrdersEngine:
         self.target: pd.Series | None = None
         self.dropped: dict[int, list[str]] = {}  # per source: the tables read, dropped once typed
         self.rows_per_file: dict[int, list[tuple[str, int]]] = {}  # per source: rows in t_k
+        self.file_columns: dict[int, set[str]] = {}
 
     def close(self) -> None:
         try:
@@ -351,6 +352,10 @@ class OrdersEngine:
         same_layout(source, paths, layouts)
         self.con.execute(f"CREATE VIEW raw_{k} AS " + " UNION ALL ".join(p for _, _, p in parts))
         self.dropped[k] = [table for table, _, _ in parts]
+        # the columns DuckDB read and trimmed (none when the pandas reader took a file: it may
+        # cut an over-long value short)
+        self.file_columns[k] = set(layouts[0]) if not any(
+            str(p) in self.pandas_files for p in paths) else set()
         return layouts[0]
 
     # ----------------------------------------------------------------- one source
@@ -465,22 +470,58 @@ class OrdersEngine:
 
     def _type_source(self, source: Source, k: int, canon: list[str], steps: list[_Step]) -> None:
         """Ids, dates and numbers of one mapped source (``m_k``), into ``t_k`` with the
-        reasons of step 1 (``_r1``)."""
+        reasons of step 1 (``_r1``).
+
+        Work that a column turns out not to need is left out: one scan first tells, per
+        id column, whether every value is ASCII (then no Python map and no join), holds
+        ``.0`` (a float id) and how many values hold invisible characters or look like
+        scientific notation (the notes). Dates and numbers are parsed once per distinct
+        value from one ``GROUP BY`` each, which also gives their notes; the typed table is
+        then made in one scan with the values computed once (inner query) and the reasons
+        over them (outer query)."""
         con, notes, config = self.con, self.notes, self.config
         m = f"m_{k}"
         typed = {c: f"m.{q('_m_' + c)}" for c in canon}
+        inner: dict[str, str] = {}   # helper columns computed once in the inner query
         joins: list[str] = []
         # the earlier reasons as one column each, kept
         early = [f"m._s{n}" for n in range(len(steps))]
         # ids: ASCII in SQL, the rest in Python once per distinct value
-        for col in [c for c in ID_COLUMNS if c in canon]:
+        ids = [c for c in ID_COLUMNS if c in canon]
+        facts: dict[str, tuple] = {}
+        if ids:
+            aggs = []
+            for col in ids:
+                raw = q("_m_" + col)
+                aggs += [f"coalesce(bool_and({is_ascii_sql(raw)}), true)",
+                         f"coalesce(bool_or(contains({raw}, '.0')), false)",
+                         f"count(*) FILTER (NOT {is_ascii_sql(raw)} AND "
+                         f"regexp_matches({raw}, {lit(INVISIBLE)}))",
+                         f"count(*) FILTER (contains({raw}, '+') AND "
+                         f"regexp_matches({raw}, {lit(SCIENTIFIC_ID)}))"]
+            row = con.execute(f"SELECT {', '.join(aggs)} FROM {m}").fetchone()
+            facts = {col: row[4 * i:4 * i + 4] for i, col in enumerate(ids)}
+        # a column mapped straight from the file's own text is trimmed already (no empty text)
+        clean = {c for c in canon if isinstance(source.columns.get(c), str)
+                 and source.columns[c] in self.file_columns[k]}
+        for col in ids:
             raw = q("_m_" + col)
-            self._id_notes(source, m, col)
-            ids = _python_map(con, f"id_{k}_{col}", f"SELECT DISTINCT {raw} FROM {m} WHERE "
-                              f"{raw} IS NOT NULL AND NOT {is_ascii_sql(raw)}", normalise_ids)
-            joins.append(f"LEFT JOIN {ids} ON {ids}.value = m.{raw}")
-            typed[col] = (f"CASE WHEN {is_ascii_sql('m.' + raw)} THEN {ascii_ids_sql('m.' + raw)}"
-                          f" ELSE {ids}.result END")
+            ascii_only, dot_zero, hidden, scientific = facts[col]
+            self._id_notes(source, m, col, hidden, scientific)
+            if col in clean:
+                expr = (f"CASE WHEN contains(m.{raw}, '.0') THEN regexp_replace(m.{raw}, "
+                        rf"'^(-?[0-9]+)\.0+$', '\1') ELSE m.{raw} END" if dot_zero else f"m.{raw}")
+            else:
+                expr = ascii_ids_sql("m." + raw)
+            if not ascii_only:
+                ids_map = _python_map(con, f"id_{k}_{col}", f"SELECT DISTINCT {raw} FROM {m} "
+                                      f"WHERE {raw} IS NOT NULL AND NOT {is_ascii_sql(raw)}",
+                                      normalise_ids)
+                joins.append(f"LEFT JOIN {ids_map} ON {ids_map}.value = m.{raw}")
+                expr = (f"CASE WHEN {is_ascii_sql('m.' + raw)} THEN {expr} "
+                        f"ELSE {ids_map}.result END")
+            inner[f"_t_{col}"] = expr
+            typed[col] = f"m.{q('_t_' + col)}"
         new_steps = list(steps)
         key = KEYS["orders"]
         if key in canon:
@@ -488,14 +529,16 @@ class OrdersEngine:
                                    [f"{key} is empty"], column=key))
         # dates
         year = config.prep.earliest_year
+        import pyarrow as pa
         for col in [c for c in ("order_date",) if c in canon]:
             raw = q("_m_" + col)
             fmt = source.dates.get(col)
-            values = con.execute(f"SELECT {raw} FROM {m} WHERE {raw} IS NOT NULL GROUP BY {raw} "
-                                 "ORDER BY min(_ord)").to_arrow_table().column(0).to_pylist()
+            counted = con.execute(f"SELECT {raw}, count(*) FROM {m} WHERE {raw} IS NOT NULL "
+                                  f"GROUP BY {raw} ORDER BY min(_ord)").to_arrow_table()
+            values = counted.column(0).to_pylist()
+            counts = np.asarray(counted.column(1).to_numpy(), dtype="int64")
             distinct = pd.Series(values, dtype="string")
             parsed, used, beyond = parse_dates(distinct, fmt)
-            import pyarrow as pa
             con.register("_d", pa.table({
                 "value": pa.array(values, type=pa.string()),
                 "parsed": pa.array(parsed.to_numpy(), type=pa.timestamp("ns"),
@@ -504,13 +547,15 @@ class OrdersEngine:
             con.execute(f"CREATE TABLE d_{k} AS SELECT * FROM _d")
             con.unregister("_d")
             if fmt is None and values:
-                got, total = con.execute(f"SELECT count(d.parsed), count(*) FROM {m} JOIN d_{k} d "
-                                         f"ON d.value = {m}.{raw}").fetchone()
+                got = int(counts[parsed.notna().to_numpy()].sum())
                 notes.append(f"{source.name}: {col}: no format configured; inferred "
-                             f"{used or 'none found'!r} ({got} of {total} values parse)")
+                             f"{used or 'none found'!r} ({got} of {int(counts.sum())} values "
+                             "parse)")
             joins.append(f"LEFT JOIN d_{k} ON d_{k}.value = m.{raw}")
-            ts = f"d_{k}.parsed"
-            bey = f"coalesce(d_{k}.beyond, 0)"
+            inner[f"_t_{col}"] = f"d_{k}.parsed"
+            inner[f"_b_{col}"] = f"coalesce(d_{k}.beyond, 0)"
+            ts = f"m.{q('_t_' + col)}"
+            bey = f"m.{q('_b_' + col)}"
             typed[col] = ts
             early_ts = lit(pd.Timestamp(year=year, month=1, day=1))
             mismatch = f"{col} does not match {_formats_text(used)}"
@@ -528,61 +573,71 @@ class OrdersEngine:
                       f"{lit(mismatch)} END", [mismatch], column=col, raw=f"_raw_{col}",
                       formats=formats),
             ]
-        # numbers
+        # numbers: parsed once per distinct value; the notes from the counts per value
         for col in [c for c in INT_COLUMNS + FLOAT_COLUMNS + ("amount",) if c in canon]:
             raw = q("_m_" + col)
-            nums = _python_map(con, f"n_{k}_{col}", f"SELECT DISTINCT {raw} FROM {m} WHERE "
-                               f"{raw} IS NOT NULL", lambda s: parse_numbers(s).astype("string"))
+            counted = con.execute(f"SELECT {raw}, count(*), min(_ord) FROM {m} WHERE {raw} IS "
+                                  f"NOT NULL GROUP BY {raw}").to_arrow_table()
+            values = pd.Series(counted.column(0).to_pylist(), dtype="string")
+            number = (parse_numbers(values) if len(values) else pd.Series([], dtype="float64")
+                      ).to_numpy(dtype="float64")
+            nums = f"n_{k}_{col}"
+            con.register("_n", pa.table({"value": pa.array(values.to_numpy(dtype=object),
+                                                           type=pa.string()),
+                                         "result": pa.array(number, from_pandas=True)}))
+            con.execute(f"CREATE TABLE {nums} AS SELECT * FROM _n")
+            con.unregister("_n")
             joins.append(f"LEFT JOIN {nums} ON {nums}.value = m.{raw}")
-            number = f"{nums}.result::DOUBLE"
-            bad = f"(m.{raw} IS NOT NULL AND {number} IS NULL)"
-            infinite = f"coalesce(isinf({number}), false)"
             if col == "amount":
+                inner[f"_t_{col}"] = f"{nums}.result"
+                value = f"m.{q('_t_' + col)}"
                 new_steps += [
                     _Step(f"CASE WHEN m.{raw} IS NULL THEN 'amount is empty' END",
                           ["amount is empty"], column=col),
-                    _Step(f"CASE WHEN {bad} THEN 'amount is not a number' END",
+                    _Step(f"CASE WHEN m.{raw} IS NOT NULL AND {value} IS NULL THEN "
+                          "'amount is not a number' END",
                           ["amount is not a number"], column=col, raw=f"_raw_{col}"),
-                    _Step(f"CASE WHEN {infinite} THEN 'amount is not a finite number' END",
+                    _Step(f"CASE WHEN coalesce(isinf({value}), false) THEN "
+                          "'amount is not a finite number' END",
                           ["amount is not a finite number"], column=col, raw=f"_raw_{col}"),
                 ]
-                typed[col] = number
+                typed[col] = value
                 continue
-            n_bad, bad_ex, n_inf, inf_ex = con.execute(
-                f"SELECT count(*) FILTER ({bad}), arg_min(m.{raw}, m._ord) FILTER ({bad}), "
-                f"count(*) FILTER ({infinite}), arg_min(m.{raw}, m._ord) FILTER ({infinite}) "
-                f"FROM {m} m LEFT JOIN {nums} ON {nums}.value = m.{raw}").fetchone()
-            if n_bad:
-                notes.append(f"orders.{col}: {n_bad} value(s) are not numbers and "
-                             f"were left empty (e.g. {bad_ex!r})")
-            if n_inf:
-                notes.append(f"orders.{col}: {n_inf} value(s) are not finite "
-                             f"numbers and were left empty (e.g. {inf_ex!r})")
-            finite = f"CASE WHEN {infinite} THEN NULL ELSE {number} END"
+            counts = np.asarray(counted.column(1).to_numpy(), dtype="int64")
+            first = np.asarray(counted.column(2).to_numpy(), dtype="int64")
+            bad, infinite = np.isnan(number), np.isinf(number)
+            for mask, what in ((bad, "are not numbers"), (infinite, "are not finite numbers")):
+                if mask.any():
+                    at = np.flatnonzero(mask)[np.argmin(first[mask])]
+                    notes.append(f"orders.{col}: {int(counts[mask].sum())} value(s) {what} "
+                                 f"and were left empty (e.g. {values.iloc[at]!r})")
+            finite = f"CASE WHEN isinf({nums}.result) THEN NULL ELSE {nums}.result END"
             if col in INT_COLUMNS:
-                frac = f"({finite} IS NOT NULL AND {finite} <> floor({finite}))"
-                n_frac, ex, exn = con.execute(
-                    f"SELECT count(*) FILTER ({frac}), arg_min(m.{raw}, m._ord) FILTER ({frac}), "
-                    f"arg_min({finite}, m._ord) FILTER ({frac}) FROM {m} m "
-                    f"LEFT JOIN {nums} ON {nums}.value = m.{raw}").fetchone()
-                if n_frac:
-                    notes.append(f"orders.{col}: {n_frac} value(s) have a fraction "
-                                 f"and were rounded to whole numbers, as {col} holds whole "
-                                 f"numbers (e.g. {ex!r} -> {np.round(exn):.0f})")
-                typed[col] = f"round_even({finite}, 0)::BIGINT"
+                with np.errstate(invalid="ignore"):
+                    frac = np.isfinite(number) & (number != np.floor(number))
+                if frac.any():
+                    at = np.flatnonzero(frac)[np.argmin(first[frac])]
+                    notes.append(f"orders.{col}: {int(counts[frac].sum())} value(s) have a "
+                                 "fraction and were rounded to whole numbers, as "
+                                 f"{col} holds whole numbers (e.g. {values.iloc[at]!r} -> "
+                                 f"{np.round(number[at]):.0f})")
+                inner[f"_t_{col}"] = f"round_even({finite}, 0)::BIGINT"
             else:
-                typed[col] = finite
+                inner[f"_t_{col}"] = finite
+            typed[col] = f"m.{q('_t_' + col)}"
         raws = [s.raw for s in new_steps if s.raw and s.raw != "_text"]
         raw_sql = [f"m.{q('_m_' + r.removeprefix('_raw_'))} AS {q(r)}" for r in
                    dict.fromkeys(raws)]
         reason = "coalesce(" + ", ".join(
             [*early, *[f"({s.sql})" for s in new_steps[len(steps):]]]) + ")" if new_steps \
             else "NULL::VARCHAR"
+        extra = "".join(f", {expr} AS {q(name)}" for name, expr in inner.items())
         self.con.execute(
             f"CREATE TABLE t_{k} AS SELECT m._ord, m._line, m._file, m._text, "
             + ", ".join(f"{expr} AS {q(c)}" for c, expr in typed.items())
             + (", " + ", ".join(raw_sql) if raw_sql else "")
-            + f", {reason} AS _r1 FROM {m} m {' '.join(joins)}")  # in no order: _ord orders
+            + f", {reason} AS _r1 FROM (SELECT m.*{extra} FROM {m} m {' '.join(joins)}) m")
+        # (in no order: _ord orders wherever order matters)
         self.rows_per_file[k] = con.execute(f"SELECT _file, count(*) FROM t_{k} GROUP BY _file "
                                             "ORDER BY min(_ord)").fetchall()
         for view in (m, f"j_{k}", f"raw_{k}"):
@@ -591,23 +646,23 @@ class OrdersEngine:
             con.execute(f"DROP TABLE {name}")
         self.sources.append((source, new_steps, canon))
 
-    def _id_notes(self, source: Source, m: str, col: str) -> None:
+    def _id_notes(self, source: Source, m: str, col: str, hidden: int, scientific: int) -> None:
         """The notes of :func:`helpers.data.clean.id_notes` (invisible characters,
-        scientific notation), counted in SQL."""
+        scientific notation), counted in SQL (``hidden``, ``scientific``: how many)."""
         raw = q("_m_" + col)
-        hidden, lines = self.con.execute(
-            f"SELECT count(*), list(_line ORDER BY _ord)[1:3] FROM {m} "
-            f"WHERE regexp_matches({raw}, {lit(INVISIBLE)})").fetchone()
         if hidden:
+            lines = self.con.execute(
+                f"SELECT list(_line ORDER BY _ord)[1:3] FROM {m} "
+                f"WHERE regexp_matches({raw}, {lit(INVISIBLE)})").fetchone()[0]
             self.notes.append(f"{source.name}: {col}: {hidden} id(s) held invisible "
                               "characters (zero-width space, byte-order mark ...) that were "
                               f"removed (line(s) {', '.join(str(n) for n in lines)} ...)")
-        n, distinct, first = self.con.execute(
-            f"SELECT count(*), count(DISTINCT {raw}), arg_min({raw}, _ord) FROM {m} "
-            f"WHERE regexp_matches({raw}, {lit(SCIENTIFIC_ID)})").fetchone()
-        if n:
+        if scientific:
+            distinct, first = self.con.execute(
+                f"SELECT count(DISTINCT {raw}), arg_min({raw}, _ord) FROM {m} "
+                f"WHERE regexp_matches({raw}, {lit(SCIENTIFIC_ID)})").fetchone()
             self.notes.append(
-                f"{source.name}: {col}: {n} id(s) look like numbers Excel wrote "
+                f"{source.name}: {col}: {scientific} id(s) look like numbers Excel wrote "
                 f"in scientific notation ({distinct} distinct, e.g. {first!r}): "
                 "their digits are lost and cannot be recovered, so rows that share one such id "
                 f"are taken as one {col.removesuffix('_id')}; re-export the column formatted "
