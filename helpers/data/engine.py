@@ -246,6 +246,7 @@ class OrdersEngine:
         self.dropped: dict[int, list[str]] = {}  # per source: the tables read, dropped once typed
         self.rows_per_file: dict[int, list[tuple[str, int]]] = {}  # per source: rows in t_k
         self.file_columns: dict[int, set[str]] = {}
+        self.lookups: dict[str, list[str]] = {}  # per view: the joins of its reason tables
 
     def close(self) -> None:
         try:
@@ -438,7 +439,7 @@ class OrdersEngine:
             reasons = {v: (f"{rule.reason} ({rule.column} {v!r})" if rule.reason else
                            f"{rule.column} {v!r} {word} filter {listed}") for v in sorted(values)}
             steps.append(_Step(self._lookup(f"fr_{k}_{n}", reasons, f"coalesce(r.{q(column)}, "
-                                            "'(empty)')", drop), list(reasons.values()),
+                                            "'(empty)')", drop, f"m_{k}"), list(reasons.values()),
                                column=rule.column, rule=True))
         # the mapping, in the order of the columns
         mapped = {}
@@ -456,17 +457,22 @@ class OrdersEngine:
                     + ", ".join(f"{expr} AS {q('_m_' + c)}" for c, expr in mapped.items())
                     + (", " + ", ".join(f"({s.sql}) AS _s{n}" for n, s in enumerate(steps))
                        if steps else "")
-                    + f" FROM j_{k} r")
+                    + f" FROM j_{k} r " + " ".join(self.lookups.get(f"m_{k}", [])))
         self._type_source(source, k, list(mapped), steps)
 
-    def _lookup(self, name: str, reasons: dict[str, str], key_sql: str, when: str) -> str:
-        """SQL giving the reason of ``reasons`` (value -> reason) for ``key_sql`` where ``when``."""
+    def _lookup(self, name: str, reasons: dict[str, str], key_sql: str, when: str,
+                view: str) -> str:
+        """SQL giving the reason of ``reasons`` (value -> reason) for ``key_sql`` where
+        ``when``: a table joined in ``view`` (a correlated subquery would make DuckDB keep
+        every row of the view for a dependent join)."""
         import pyarrow as pa
 
-        self.con.register("_l", pa.table({"value": list(reasons), "reason": list(reasons.values())}))
+        self.con.register("_l", pa.table({"_lv": pa.array(list(reasons), pa.string()),
+                                          "_lr": pa.array(list(reasons.values()), pa.string())}))
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _l")
         self.con.unregister("_l")
-        return f"CASE WHEN {when} THEN (SELECT reason FROM {name} WHERE value = {key_sql}) END"
+        self.lookups.setdefault(view, []).append(f"LEFT JOIN {name} ON {name}._lv = {key_sql}")
+        return f"CASE WHEN {when} THEN {name}._lr END"
 
     def _type_source(self, source: Source, k: int, canon: list[str], steps: list[_Step]) -> None:
         """Ids, dates and numbers of one mapped source (``m_k``), into ``t_k`` with the
@@ -626,17 +632,19 @@ class OrdersEngine:
                 inner[f"_t_{col}"] = finite
             typed[col] = f"m.{q('_t_' + col)}"
         raws = [s.raw for s in new_steps if s.raw and s.raw != "_text"]
-        raw_sql = [f"m.{q('_m_' + r.removeprefix('_raw_'))} AS {q(r)}" for r in
-                   dict.fromkeys(raws)]
         reason = "coalesce(" + ", ".join(
             [*early, *[f"({s.sql})" for s in new_steps[len(steps):]]]) + ")" if new_steps \
             else "NULL::VARCHAR"
+        # the values as read are shown for rows these reasons set aside, kept for them only
+        raw_sql = [f"CASE WHEN m._r1 IS NOT NULL THEN m.{q('_m_' + r.removeprefix('_raw_'))} "
+                   f"END AS {q(r)}" for r in dict.fromkeys(raws)]
         extra = "".join(f", {expr} AS {q(name)}" for name, expr in inner.items())
+        typed_sql = ", ".join(f"{expr} AS {q(c)}" for c, expr in typed.items())
         self.con.execute(
             f"CREATE TABLE t_{k} AS SELECT m._ord, m._line, m._file, m._text, "
-            + ", ".join(f"{expr} AS {q(c)}" for c, expr in typed.items())
-            + (", " + ", ".join(raw_sql) if raw_sql else "")
-            + f", {reason} AS _r1 FROM (SELECT m.*{extra} FROM {m} m {' '.join(joins)}) m")
+            + ", ".join(q(c) for c in typed) + "".join(f", {r}" for r in raw_sql)
+            + f", m._r1 FROM (SELECT m.*, {typed_sql}, {reason} AS _r1 FROM "
+            f"(SELECT m.*{extra} FROM {m} m {' '.join(joins)}) m) m")
         # (in no order: _ord orders wherever order matters)
         self.rows_per_file[k] = con.execute(f"SELECT _file, count(*) FROM t_{k} GROUP BY _file "
                                             "ORDER BY min(_ord)").fetchall()
@@ -750,7 +758,8 @@ class OrdersEngine:
                 ).fetchall()]
                 reasons = {v: f"status {v!r} not in keep_status" for v in sorted(values)}
                 more.append(_Step(self._lookup(f"ks_{k}", reasons, "coalesce(o.status, '(empty)')",
-                                               drop), list(reasons.values()), column="status",
+                                               drop, f"o_{k}"), list(reasons.values()),
+                                  column="status",
                                   rule=True))
             is_return = "false"
             amount = "o.amount"
@@ -816,7 +825,8 @@ class OrdersEngine:
                 c.province AS province_c, c.territory AS territory_c,
                 {reason} AS _reason
                 FROM t_{k} o LEFT JOIN target tg ON tg.old = o.customer_id
-                LEFT JOIN cust c ON c.customer_id = coalesce(tg.new, o.customer_id)""")
+                LEFT JOIN cust c ON c.customer_id = coalesce(tg.new, o.customer_id)
+                {' '.join(self.lookups.get(f"o_{k}", []))}""")
             aside = self._settle(k, source, steps, canon, raws)
             for file, rows in self.rows_per_file[k]:
                 ledger.add("orders", source.name, file, "kept", rows - aside.get(file, 0))
