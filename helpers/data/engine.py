@@ -621,21 +621,24 @@ class OrdersEngine:
             counts = np.asarray(counted.column(1).to_numpy(), dtype="int64")
             first = np.asarray(counted.column(2).to_numpy(), dtype="int64")
             bad, infinite = np.isnan(number), np.isinf(number)
-            for mask, what in ((bad, "are not numbers"), (infinite, "are not finite numbers")):
-                if mask.any():
-                    at = np.flatnonzero(mask)[np.argmin(first[mask])]
-                    notes.append(f"orders.{col}: {int(counts[mask].sum())} value(s) {what} "
-                                 f"and were left empty (e.g. {values.iloc[at]!r})")
+            if bad.any():
+                n_bad, bad_ex = int(counts[bad].sum()), values.iloc[_first(bad, first)]
+                notes.append(f"orders.{col}: {n_bad} value(s) are not numbers and "
+                             f"were left empty (e.g. {bad_ex!r})")
+            if infinite.any():
+                n_inf, inf_ex = int(counts[infinite].sum()), values.iloc[_first(infinite, first)]
+                notes.append(f"orders.{col}: {n_inf} value(s) are not finite "
+                             f"numbers and were left empty (e.g. {inf_ex!r})")
             finite = f"CASE WHEN isinf({nums}.result) THEN NULL ELSE {nums}.result END"
             if col in INT_COLUMNS:
                 with np.errstate(invalid="ignore"):
                     frac = np.isfinite(number) & (number != np.floor(number))
                 if frac.any():
-                    at = np.flatnonzero(frac)[np.argmin(first[frac])]
-                    notes.append(f"orders.{col}: {int(counts[frac].sum())} value(s) have a "
-                                 "fraction and were rounded to whole numbers, as "
-                                 f"{col} holds whole numbers (e.g. {values.iloc[at]!r} -> "
-                                 f"{np.round(number[at]):.0f})")
+                    at = _first(frac, first)
+                    n_frac, ex, exn = int(counts[frac].sum()), values.iloc[at], number[at]
+                    notes.append(f"orders.{col}: {n_frac} value(s) have a fraction "
+                                 f"and were rounded to whole numbers, as {col} holds whole "
+                                 f"numbers (e.g. {ex!r} -> {np.round(exn):.0f})")
                 inner[f"_t_{col}"] = f"round_even({finite}, 0)::BIGINT"
             else:
                 inner[f"_t_{col}"] = finite
@@ -892,6 +895,11 @@ class OrdersEngine:
                     ledger.formats.setdefault(why, step.formats)
         ledger.settle("orders", typed)
         return {str(f): int(n) for f, n in frame["_file"].value_counts(sort=False).items()}
+
+
+def _first(mask: np.ndarray, first: np.ndarray) -> int:
+    """The position, among distinct values, of the earliest row's value where ``mask``."""
+    return int(np.flatnonzero(mask)[np.argmin(first[mask])])
 
 
 def pa_schema_metadata(empty: pd.DataFrame) -> str:
