@@ -13,6 +13,10 @@ Python process (so the peak memory, max RSS, is its own), run four ways:
 
     python bench/prep_speed.py                        # 1M and 10M order lines
     python bench/prep_speed.py --orders 200000 --profile --ways pandas
+    python bench/prep_speed.py --baseline /tmp/old_tree   # also step 2 of another source tree
+
+``--baseline DIR`` adds ``duckdb (baseline)``: the DuckDB path of the source tree in ``DIR``
+(e.g. ``git archive <commit> | tar -x -C DIR``) in the same run, beside this tree's.
 
 Prints a Markdown table; CPU time (all threads) is shown beside wall time because a
 shared machine stretches the wall time. Also timed for the prep: hashing every input
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -128,14 +133,18 @@ def prepare(orders: int, cache: Path) -> Path:
     return folder
 
 
-def _child(args: list[str]) -> tuple[dict, str]:
-    done = subprocess.run([sys.executable, "-c", *args], cwd=ROOT, capture_output=True, text=True)
+def _child(args: list[str], src: Path | None = None) -> tuple[dict, str]:
+    env = dict(os.environ)
+    if src is not None:  # another source tree's helpers (the baseline)
+        env["PYTHONPATH"] = str(src)
+    done = subprocess.run([sys.executable, "-c", *args], cwd=src or ROOT, capture_output=True,
+                          text=True, env=env)
     if done.returncode:
         raise SystemExit(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
 
-def run(folder: Path, way: str, profile: bool) -> dict:
+def run(folder: Path, way: str, profile: bool, baseline: Path | None = None) -> dict:
     """One way over the generated files in ``folder``."""
     orders = str(folder / "data" / "orders.csv")
     if way == "pyarrow read":
@@ -143,7 +152,9 @@ def run(folder: Path, way: str, profile: bool) -> dict:
     elif way == "duckdb group":
         result, _ = _child([_GROUP, orders, str(folder / "data" / "crm_customers.csv"), "0"])
     else:
-        result, err = _child([_RUN, str(folder / "workbook.yaml"), "1" if profile else "0", way])
+        src = baseline if way == "duckdb (baseline)" else None
+        result, err = _child([_RUN, str(folder / "workbook.yaml"), "1" if profile else "0",
+                              way.split()[0]], src)
         if profile:
             print(err[-8000:], file=sys.stderr)
     result["mb"] = sum(p.stat().st_size for p in (folder / "data").iterdir()) / 1e6
@@ -157,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ways", nargs="+", default=list(WAYS), choices=WAYS)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--profile", action="store_true", help="print a cProfile of build_prep")
+    parser.add_argument("--baseline", type=Path, help="a source tree whose DuckDB path is run "
+                        "too, as 'duckdb (baseline)'")
     args = parser.parse_args(argv)
+    ways = list(args.ways) + (["duckdb (baseline)"] if args.baseline else [])
     print("| order lines | way | input MB | wall (s) | CPU (s) | lines/s (wall) | "
           "peak RSS (MB) | x group wall | hash inputs (s) | save (s) | check saved (s) |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -165,14 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         folder = prepare(n, args.cache)
         lines, floor = None, None
         # DuckDB's read-and-group first: the other ways are given as a multiple of it
-        for way in sorted(args.ways, key=lambda w: w != "duckdb group"):
-            r = run(folder, way, args.profile)
+        for way in sorted(ways, key=lambda w: w != "duckdb group"):
+            r = run(folder, way, args.profile, args.baseline)
             lines = r.get("order_lines") or lines
             floor = r["seconds"] if way == "duckdb group" else floor
             times = f"{r['seconds'] / floor:.1f}" if floor else ""
             extra = (f"{r['hash_s']:.2f} | {r['save_s']:.2f} | {r['check_s']:.2f}"
                      if "hash_s" in r else " | | ")
-            label = way if r.get("path", way) == way else f"{way} (ran {r['path']})"
+            label = way if r.get("path", way.split()[0]) == way.split()[0] else f"{way} (ran {r['path']})"
             shown = f"{lines:,}" if lines else f"~{n:,}"
             print(f"| {shown} | {label} | {r['mb']:,.0f} | {r['seconds']:.1f} | {r['cpu']:.1f} | "
                   f"{(lines or n) / r['seconds']:,.0f} | {r['peak_mb']:,.0f} | {times} | "

@@ -19,6 +19,9 @@ import yaml
 from helpers.config import PROJECT_ROOT, load_config
 from helpers.data.clean import WHITESPACE, join_keys, normalise_ids
 from helpers.data.engine import (
+    MAX_LINE_BYTES,
+    MEMORY_LIMIT,
+    THREADS,
     ParquetTable,
     ascii_ids_sql,
     ascii_join_keys_sql,
@@ -58,6 +61,8 @@ def test_both_paths_give_the_same_tables_ledger_and_quarantine(path, tmp_path):
     duck = _build(path, "duckdb")
     assert pandas_path.engine["path"] == "pandas" and duck.engine["path"] == "duckdb"
     assert isinstance(duck.orders, ParquetTable) and len(duck.orders) == len(pandas_path.orders)
+    if path == CONFIGS[0].values[0]:  # the sample's orders: a UTF-8 CSV DuckDB reads itself
+        assert duck.engine["files_read_by_pandas"] == []
     loaded = duck.loaded()
     for name, keys in SORT.items():
         want, got = getattr(pandas_path, name), getattr(loaded, name)
@@ -103,6 +108,14 @@ def test_the_default_keeps_the_sample_on_the_pandas_path():
     assert config.prep.engine == "pandas" and choose_engine(config)["path"] == "pandas"
     config.prep.engine = "auto"  # and so does the default threshold of auto (200 MB)
     assert choose_engine(config)["path"] == "pandas"
+
+
+def test_duckdb_csv_buffers_fit_in_its_memory_limit():
+    # DuckDB reads CSV in buffers of 16 maximal lines per thread; when they did not fit
+    # (16 MB lines: 256 MB buffers against 512 MB) a large file failed to read and went
+    # to the pandas reader, with pandas' memory
+    assert MEMORY_LIMIT.endswith("MB")
+    assert 16 * MAX_LINE_BYTES * THREADS <= int(MEMORY_LIMIT[:-2]) * 2**20 // 4
 
 
 # --------------------------------------------------------------------------- SQL twins

@@ -17,9 +17,18 @@ and ``tests/test_engine_prep.py`` checks that both give the same answer. The row
 aside (few) come back to pandas and go through :meth:`helpers.data.ledger.Ledger.settle`,
 so the quarantine and the ledger are written by one piece of code on both paths.
 
-The kept orders are streamed from DuckDB into ``orders.parquet`` with the pandas
-schema of the canonical table (:class:`ParquetTable`). Customers, reps and spend
-(in proportion to customers, not lines) stay on the pandas path.
+The kept orders are written by DuckDB's ``COPY`` into ``orders.parquet`` in file order,
+with the pandas schema of the canonical table in the file's metadata (:class:`ParquetTable`).
+Customers, reps and spend (in proportion to customers, not lines) stay on the pandas path.
+
+Where the time goes (``bench/prep_speed.py``, 10M lines): the SQL does each piece of work
+once per column where it can (a column that is all ASCII needs no Python map for its ids;
+dates and numbers are parsed once per distinct value from one ``GROUP BY``), the typed table
+is made in one scan and in no order (``_ord`` orders wherever order matters), and the
+orders' final view is scanned twice: once for the rows set aside, once by the ``COPY``,
+whose ``ORDER BY`` is the one sort (DuckDB keeps no row order through joins). DuckDB has
+:data:`MEMORY_LIMIT` and spills beyond it; a larger limit is faster (less spilling) and
+costs the memory.
 """
 
 from __future__ import annotations
@@ -67,6 +76,10 @@ from helpers.data.sources import Source
 
 MEMORY_LIMIT = "512MB"  # DuckDB's own limit; it spills to its temporary folder beyond it
 THREADS = 2
+# DuckDB reads CSV in buffers of 16 lines of this size per thread: 16 MB lines would ask for
+# 256 MB buffers (over memory_limit: the read failed and pandas took the file). A longer
+# line fails the read and the pandas reader takes the file.
+MAX_LINE_BYTES = 2 << 20
 _ASCII_WS = "".join(c for c in WHITESPACE if c.isascii())
 
 
@@ -240,7 +253,9 @@ class OrdersEngine:
         self.pandas_files: list[str] = []
         self.target: pd.Series | None = None
         self.dropped: dict[int, list[str]] = {}  # per source: the tables read, dropped once typed
-        self.n = 0
+        self.rows_per_file: dict[int, list[tuple[str, int]]] = {}  # per source: rows in t_k
+        self.file_columns: dict[int, set[str]] = {}
+        self.lookups: dict[str, list[str]] = {}  # per view: the joins of its reason tables
 
     def close(self) -> None:
         try:
@@ -289,7 +304,7 @@ class OrdersEngine:
                 f"CREATE TABLE {table} AS SELECT {select} FROM read_csv({lit(source)}, "
                 f"header = false, skip = {skip + 1}, delim = {lit(delimiter)}, quote = '\"', "
                 f"escape = '\"', columns = {struct}, auto_detect = false, strict_mode = true, "
-                f"null_padding = false, max_line_size = 16777216)")
+                f"null_padding = false, max_line_size = {MAX_LINE_BYTES})")
         except Exception:  # noqa: BLE001 - duckdb raises several types: pandas reads it
             self.con.execute(f"DROP TABLE IF EXISTS {table}")
             return None
@@ -347,6 +362,10 @@ class OrdersEngine:
         same_layout(source, paths, layouts)
         self.con.execute(f"CREATE VIEW raw_{k} AS " + " UNION ALL ".join(p for _, _, p in parts))
         self.dropped[k] = [table for table, _, _ in parts]
+        # the columns DuckDB read and trimmed (none when the pandas reader took a file: it may
+        # cut an over-long value short)
+        self.file_columns[k] = set(layouts[0]) if not any(
+            str(p) in self.pandas_files for p in paths) else set()
         return layouts[0]
 
     # ----------------------------------------------------------------- one source
@@ -429,7 +448,7 @@ class OrdersEngine:
             reasons = {v: (f"{rule.reason} ({rule.column} {v!r})" if rule.reason else
                            f"{rule.column} {v!r} {word} filter {listed}") for v in sorted(values)}
             steps.append(_Step(self._lookup(f"fr_{k}_{n}", reasons, f"coalesce(r.{q(column)}, "
-                                            "'(empty)')", drop), list(reasons.values()),
+                                            "'(empty)')", drop, f"m_{k}"), list(reasons.values()),
                                column=rule.column, rule=True))
         # the mapping, in the order of the columns
         mapped = {}
@@ -447,36 +466,77 @@ class OrdersEngine:
                     + ", ".join(f"{expr} AS {q('_m_' + c)}" for c, expr in mapped.items())
                     + (", " + ", ".join(f"({s.sql}) AS _s{n}" for n, s in enumerate(steps))
                        if steps else "")
-                    + f" FROM j_{k} r")
+                    + f" FROM j_{k} r " + " ".join(self.lookups.get(f"m_{k}", [])))
         self._type_source(source, k, list(mapped), steps)
 
-    def _lookup(self, name: str, reasons: dict[str, str], key_sql: str, when: str) -> str:
-        """SQL giving the reason of ``reasons`` (value -> reason) for ``key_sql`` where ``when``."""
+    def _lookup(self, name: str, reasons: dict[str, str], key_sql: str, when: str,
+                view: str) -> str:
+        """SQL giving the reason of ``reasons`` (value -> reason) for ``key_sql`` where
+        ``when``: a table joined in ``view`` (a correlated subquery would make DuckDB keep
+        every row of the view for a dependent join)."""
         import pyarrow as pa
 
-        self.con.register("_l", pa.table({"value": list(reasons), "reason": list(reasons.values())}))
+        self.con.register("_l", pa.table({"_lv": pa.array(list(reasons), pa.string()),
+                                          "_lr": pa.array(list(reasons.values()), pa.string())}))
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _l")
         self.con.unregister("_l")
-        return f"CASE WHEN {when} THEN (SELECT reason FROM {name} WHERE value = {key_sql}) END"
+        self.lookups.setdefault(view, []).append(f"LEFT JOIN {name} ON {name}._lv = {key_sql}")
+        return f"CASE WHEN {when} THEN {name}._lr END"
 
     def _type_source(self, source: Source, k: int, canon: list[str], steps: list[_Step]) -> None:
         """Ids, dates and numbers of one mapped source (``m_k``), into ``t_k`` with the
-        reasons of step 1 (``_r1``)."""
+        reasons of step 1 (``_r1``).
+
+        Work that a column turns out not to need is left out: one scan first tells, per
+        id column, whether every value is ASCII (then no Python map and no join), holds
+        ``.0`` (a float id) and how many values hold invisible characters or look like
+        scientific notation (the notes). Dates and numbers are parsed once per distinct
+        value from one ``GROUP BY`` each, which also gives their notes; the typed table is
+        then made in one scan with the values computed once (inner query) and the reasons
+        over them (outer query)."""
         con, notes, config = self.con, self.notes, self.config
         m = f"m_{k}"
         typed = {c: f"m.{q('_m_' + c)}" for c in canon}
+        inner: dict[str, str] = {}   # helper columns computed once in the inner query
         joins: list[str] = []
         # the earlier reasons as one column each, kept
         early = [f"m._s{n}" for n in range(len(steps))]
         # ids: ASCII in SQL, the rest in Python once per distinct value
-        for col in [c for c in ID_COLUMNS if c in canon]:
+        ids = [c for c in ID_COLUMNS if c in canon]
+        facts: dict[str, tuple] = {}
+        if ids:
+            aggs = []
+            for col in ids:
+                raw = q("_m_" + col)
+                aggs += [f"coalesce(bool_and({is_ascii_sql(raw)}), true)",
+                         f"coalesce(bool_or(contains({raw}, '.0')), false)",
+                         f"count(*) FILTER (NOT {is_ascii_sql(raw)} AND "
+                         f"regexp_matches({raw}, {lit(INVISIBLE)}))",
+                         f"count(*) FILTER (contains({raw}, '+') AND "
+                         f"regexp_matches({raw}, {lit(SCIENTIFIC_ID)}))"]
+            row = con.execute(f"SELECT {', '.join(aggs)} FROM {m}").fetchone()
+            facts = {col: row[4 * i:4 * i + 4] for i, col in enumerate(ids)}
+        # a column mapped straight from the file's own text is trimmed already (no empty text)
+        clean = {c for c in canon if isinstance(source.columns.get(c), str)
+                 and source.columns[c] in self.file_columns[k]}
+        for col in ids:
             raw = q("_m_" + col)
-            self._id_notes(source, m, col)
-            ids = _python_map(con, f"id_{k}_{col}", f"SELECT DISTINCT {raw} FROM {m} WHERE "
-                              f"{raw} IS NOT NULL AND NOT {is_ascii_sql(raw)}", normalise_ids)
-            joins.append(f"LEFT JOIN {ids} ON {ids}.value = m.{raw}")
-            typed[col] = (f"CASE WHEN {is_ascii_sql('m.' + raw)} THEN {ascii_ids_sql('m.' + raw)}"
-                          f" ELSE {ids}.result END")
+            ascii_only, dot_zero, hidden, scientific = facts[col]
+            self._id_notes(source, m, col, hidden, scientific)
+            if col in clean:
+                expr = (f"CASE WHEN contains(m.{raw}, '.0') THEN regexp_replace(m.{raw}, "
+                        rf"'^(-?[0-9]+)\.0+$', '\1') ELSE m.{raw} END" if dot_zero else f"m.{raw}")
+            else:
+                expr = ascii_ids_sql("m." + raw)
+            if not ascii_only:
+                ids_map = _python_map(con, f"id_{k}_{col}", f"SELECT DISTINCT {raw} FROM {m} "
+                                      f"WHERE {raw} IS NOT NULL AND NOT {is_ascii_sql(raw)}",
+                                      normalise_ids)
+                joins.append(f"LEFT JOIN {ids_map} ON {ids_map}.value = m.{raw}")
+                expr = (f"CASE WHEN {is_ascii_sql('m.' + raw)} THEN {expr} "
+                        f"ELSE {ids_map}.result END")
+            inner[f"_t_{col}"] = expr
+            typed[col] = f"m.{q('_t_' + col)}"
         new_steps = list(steps)
         key = KEYS["orders"]
         if key in canon:
@@ -484,14 +544,16 @@ class OrdersEngine:
                                    [f"{key} is empty"], column=key))
         # dates
         year = config.prep.earliest_year
+        import pyarrow as pa
         for col in [c for c in ("order_date",) if c in canon]:
             raw = q("_m_" + col)
             fmt = source.dates.get(col)
-            values = con.execute(f"SELECT {raw} FROM {m} WHERE {raw} IS NOT NULL GROUP BY {raw} "
-                                 "ORDER BY min(_ord)").to_arrow_table().column(0).to_pylist()
+            counted = con.execute(f"SELECT {raw}, count(*) FROM {m} WHERE {raw} IS NOT NULL "
+                                  f"GROUP BY {raw} ORDER BY min(_ord)").to_arrow_table()
+            values = counted.column(0).to_pylist()
+            counts = np.asarray(counted.column(1).to_numpy(), dtype="int64")
             distinct = pd.Series(values, dtype="string")
             parsed, used, beyond = parse_dates(distinct, fmt)
-            import pyarrow as pa
             con.register("_d", pa.table({
                 "value": pa.array(values, type=pa.string()),
                 "parsed": pa.array(parsed.to_numpy(), type=pa.timestamp("ns"),
@@ -500,13 +562,15 @@ class OrdersEngine:
             con.execute(f"CREATE TABLE d_{k} AS SELECT * FROM _d")
             con.unregister("_d")
             if fmt is None and values:
-                got, total = con.execute(f"SELECT count(d.parsed), count(*) FROM {m} JOIN d_{k} d "
-                                         f"ON d.value = {m}.{raw}").fetchone()
+                got = int(counts[parsed.notna().to_numpy()].sum())
                 notes.append(f"{source.name}: {col}: no format configured; inferred "
-                             f"{used or 'none found'!r} ({got} of {total} values parse)")
+                             f"{used or 'none found'!r} ({got} of {int(counts.sum())} values "
+                             "parse)")
             joins.append(f"LEFT JOIN d_{k} ON d_{k}.value = m.{raw}")
-            ts = f"d_{k}.parsed"
-            bey = f"coalesce(d_{k}.beyond, 0)"
+            inner[f"_t_{col}"] = f"d_{k}.parsed"
+            inner[f"_b_{col}"] = f"coalesce(d_{k}.beyond, 0)"
+            ts = f"m.{q('_t_' + col)}"
+            bey = f"m.{q('_b_' + col)}"
             typed[col] = ts
             early_ts = lit(pd.Timestamp(year=year, month=1, day=1))
             mismatch = f"{col} does not match {_formats_text(used)}"
@@ -524,84 +588,101 @@ class OrdersEngine:
                       f"{lit(mismatch)} END", [mismatch], column=col, raw=f"_raw_{col}",
                       formats=formats),
             ]
-        # numbers
+        # numbers: parsed once per distinct value; the notes from the counts per value
         for col in [c for c in INT_COLUMNS + FLOAT_COLUMNS + ("amount",) if c in canon]:
             raw = q("_m_" + col)
-            nums = _python_map(con, f"n_{k}_{col}", f"SELECT DISTINCT {raw} FROM {m} WHERE "
-                               f"{raw} IS NOT NULL", lambda s: parse_numbers(s).astype("string"))
+            counted = con.execute(f"SELECT {raw}, count(*), min(_ord) FROM {m} WHERE {raw} IS "
+                                  f"NOT NULL GROUP BY {raw}").to_arrow_table()
+            values = pd.Series(counted.column(0).to_pylist(), dtype="string")
+            number = (parse_numbers(values) if len(values) else pd.Series([], dtype="float64")
+                      ).to_numpy(dtype="float64")
+            nums = f"n_{k}_{col}"
+            con.register("_n", pa.table({"value": pa.array(values.to_numpy(dtype=object),
+                                                           type=pa.string()),
+                                         "result": pa.array(number, from_pandas=True)}))
+            con.execute(f"CREATE TABLE {nums} AS SELECT * FROM _n")
+            con.unregister("_n")
             joins.append(f"LEFT JOIN {nums} ON {nums}.value = m.{raw}")
-            number = f"{nums}.result::DOUBLE"
-            bad = f"(m.{raw} IS NOT NULL AND {number} IS NULL)"
-            infinite = f"coalesce(isinf({number}), false)"
             if col == "amount":
+                inner[f"_t_{col}"] = f"{nums}.result"
+                value = f"m.{q('_t_' + col)}"
                 new_steps += [
                     _Step(f"CASE WHEN m.{raw} IS NULL THEN 'amount is empty' END",
                           ["amount is empty"], column=col),
-                    _Step(f"CASE WHEN {bad} THEN 'amount is not a number' END",
+                    _Step(f"CASE WHEN m.{raw} IS NOT NULL AND {value} IS NULL THEN "
+                          "'amount is not a number' END",
                           ["amount is not a number"], column=col, raw=f"_raw_{col}"),
-                    _Step(f"CASE WHEN {infinite} THEN 'amount is not a finite number' END",
+                    _Step(f"CASE WHEN coalesce(isinf({value}), false) THEN "
+                          "'amount is not a finite number' END",
                           ["amount is not a finite number"], column=col, raw=f"_raw_{col}"),
                 ]
-                typed[col] = number
+                typed[col] = value
                 continue
-            n_bad, bad_ex, n_inf, inf_ex = con.execute(
-                f"SELECT count(*) FILTER ({bad}), arg_min(m.{raw}, m._ord) FILTER ({bad}), "
-                f"count(*) FILTER ({infinite}), arg_min(m.{raw}, m._ord) FILTER ({infinite}) "
-                f"FROM {m} m LEFT JOIN {nums} ON {nums}.value = m.{raw}").fetchone()
-            if n_bad:
+            counts = np.asarray(counted.column(1).to_numpy(), dtype="int64")
+            first = np.asarray(counted.column(2).to_numpy(), dtype="int64")
+            bad, infinite = np.isnan(number), np.isinf(number)
+            if bad.any():
+                n_bad, bad_ex = int(counts[bad].sum()), values.iloc[_first(bad, first)]
                 notes.append(f"orders.{col}: {n_bad} value(s) are not numbers and "
                              f"were left empty (e.g. {bad_ex!r})")
-            if n_inf:
+            if infinite.any():
+                n_inf, inf_ex = int(counts[infinite].sum()), values.iloc[_first(infinite, first)]
                 notes.append(f"orders.{col}: {n_inf} value(s) are not finite "
                              f"numbers and were left empty (e.g. {inf_ex!r})")
-            finite = f"CASE WHEN {infinite} THEN NULL ELSE {number} END"
+            finite = f"CASE WHEN isinf({nums}.result) THEN NULL ELSE {nums}.result END"
             if col in INT_COLUMNS:
-                frac = f"({finite} IS NOT NULL AND {finite} <> floor({finite}))"
-                n_frac, ex, exn = con.execute(
-                    f"SELECT count(*) FILTER ({frac}), arg_min(m.{raw}, m._ord) FILTER ({frac}), "
-                    f"arg_min({finite}, m._ord) FILTER ({frac}) FROM {m} m "
-                    f"LEFT JOIN {nums} ON {nums}.value = m.{raw}").fetchone()
-                if n_frac:
+                with np.errstate(invalid="ignore"):
+                    frac = np.isfinite(number) & (number != np.floor(number))
+                if frac.any():
+                    at = _first(frac, first)
+                    n_frac, ex, exn = int(counts[frac].sum()), values.iloc[at], number[at]
                     notes.append(f"orders.{col}: {n_frac} value(s) have a fraction "
                                  f"and were rounded to whole numbers, as {col} holds whole "
                                  f"numbers (e.g. {ex!r} -> {np.round(exn):.0f})")
-                typed[col] = f"round_even({finite}, 0)::BIGINT"
+                inner[f"_t_{col}"] = f"round_even({finite}, 0)::BIGINT"
             else:
-                typed[col] = finite
+                inner[f"_t_{col}"] = finite
+            typed[col] = f"m.{q('_t_' + col)}"
         raws = [s.raw for s in new_steps if s.raw and s.raw != "_text"]
-        raw_sql = [f"m.{q('_m_' + r.removeprefix('_raw_'))} AS {q(r)}" for r in
-                   dict.fromkeys(raws)]
         reason = "coalesce(" + ", ".join(
             [*early, *[f"({s.sql})" for s in new_steps[len(steps):]]]) + ")" if new_steps \
             else "NULL::VARCHAR"
+        # the values as read are shown for rows these reasons set aside, kept for them only
+        raw_sql = [f"CASE WHEN m._r1 IS NOT NULL THEN m.{q('_m_' + r.removeprefix('_raw_'))} "
+                   f"END AS {q(r)}" for r in dict.fromkeys(raws)]
+        extra = "".join(f", {expr} AS {q(name)}" for name, expr in inner.items())
+        typed_sql = ", ".join(f"{expr} AS {q(c)}" for c, expr in typed.items())
         self.con.execute(
             f"CREATE TABLE t_{k} AS SELECT m._ord, m._line, m._file, m._text, "
-            + ", ".join(f"{expr} AS {q(c)}" for c, expr in typed.items())
-            + (", " + ", ".join(raw_sql) if raw_sql else "")
-            + f", {reason} AS _r1 FROM {m} m {' '.join(joins)} ORDER BY m._ord")
+            + ", ".join(q(c) for c in typed) + "".join(f", {r}" for r in raw_sql)
+            + f", m._r1 FROM (SELECT m.*, {typed_sql}, {reason} AS _r1 FROM "
+            f"(SELECT m.*{extra} FROM {m} m {' '.join(joins)}) m) m")
+        # (in no order: _ord orders wherever order matters)
+        self.rows_per_file[k] = con.execute(f"SELECT _file, count(*) FROM t_{k} GROUP BY _file "
+                                            "ORDER BY min(_ord)").fetchall()
         for view in (m, f"j_{k}", f"raw_{k}"):
             con.execute(f"DROP VIEW {view}")
         for name in self.dropped.pop(k, []):
             con.execute(f"DROP TABLE {name}")
         self.sources.append((source, new_steps, canon))
 
-    def _id_notes(self, source: Source, m: str, col: str) -> None:
+    def _id_notes(self, source: Source, m: str, col: str, hidden: int, scientific: int) -> None:
         """The notes of :func:`helpers.data.clean.id_notes` (invisible characters,
-        scientific notation), counted in SQL."""
+        scientific notation), counted in SQL (``hidden``, ``scientific``: how many)."""
         raw = q("_m_" + col)
-        hidden, lines = self.con.execute(
-            f"SELECT count(*), list(_line ORDER BY _ord)[1:3] FROM {m} "
-            f"WHERE regexp_matches({raw}, {lit(INVISIBLE)})").fetchone()
         if hidden:
+            lines = self.con.execute(
+                f"SELECT list(_line ORDER BY _ord)[1:3] FROM {m} "
+                f"WHERE regexp_matches({raw}, {lit(INVISIBLE)})").fetchone()[0]
             self.notes.append(f"{source.name}: {col}: {hidden} id(s) held invisible "
                               "characters (zero-width space, byte-order mark ...) that were "
                               f"removed (line(s) {', '.join(str(n) for n in lines)} ...)")
-        n, distinct, first = self.con.execute(
-            f"SELECT count(*), count(DISTINCT {raw}), arg_min({raw}, _ord) FROM {m} "
-            f"WHERE regexp_matches({raw}, {lit(SCIENTIFIC_ID)})").fetchone()
-        if n:
+        if scientific:
+            distinct, first = self.con.execute(
+                f"SELECT count(DISTINCT {raw}), arg_min({raw}, _ord) FROM {m} "
+                f"WHERE regexp_matches({raw}, {lit(SCIENTIFIC_ID)})").fetchone()
             self.notes.append(
-                f"{source.name}: {col}: {n} id(s) look like numbers Excel wrote "
+                f"{source.name}: {col}: {scientific} id(s) look like numbers Excel wrote "
                 f"in scientific notation ({distinct} distinct, e.g. {first!r}): "
                 "their digits are lost and cannot be recovered, so rows that share one such id "
                 f"are taken as one {col.removesuffix('_id')}; re-export the column formatted "
@@ -689,7 +770,8 @@ class OrdersEngine:
                 ).fetchall()]
                 reasons = {v: f"status {v!r} not in keep_status" for v in sorted(values)}
                 more.append(_Step(self._lookup(f"ks_{k}", reasons, "coalesce(o.status, '(empty)')",
-                                               drop), list(reasons.values()), column="status",
+                                               drop, f"o_{k}"), list(reasons.values()),
+                                  column="status",
                                   rule=True))
             is_return = "false"
             amount = "o.amount"
@@ -729,7 +811,11 @@ class OrdersEngine:
         return self._write(selects, columns, folder)
 
     def _write(self, selects, columns, folder: Path) -> ParquetTable:
-        import pyarrow as pa
+        """The rows set aside settled (one scan per source), the kept rows written by
+        DuckDB's ``COPY`` straight to ``orders.parquet`` (one more scan, in file order)
+        with the pandas schema of the canonical table in the file's metadata."""
+        import json
+
         import pyarrow.parquet as pq
 
         con, ledger = self.con, self.ledger
@@ -740,8 +826,10 @@ class OrdersEngine:
         dtypes.update({c: "float64" for c in FLOAT_COLUMNS if c in dtypes})  # discount ...
         dtypes.update({c: "Int64" for c in INT_COLUMNS if c in dtypes})
         dtypes.update({"order_date": "datetime64[ns]", "amount": "float64", "quantity": "Int64"})
+        sql_types = {"string": "VARCHAR", "float64": "DOUBLE", "Int64": "BIGINT",
+                     "datetime64[ns]": "TIMESTAMP_NS"}
         empty = pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in out_cols})
-        schema = pa.Schema.from_pandas(empty, preserve_index=False)
+        pandas_meta = pa_schema_metadata(empty)
         for k, source, steps, canon, reason, body, raws in selects:
             con.execute(f"""CREATE VIEW o_{k} AS SELECT o._ord, o._line, o._file, o._text,
                 {', '.join(f'{e} AS {q(c)}' for c, e in body.items())},
@@ -749,48 +837,44 @@ class OrdersEngine:
                 c.province AS province_c, c.territory AS territory_c,
                 {reason} AS _reason
                 FROM t_{k} o LEFT JOIN target tg ON tg.old = o.customer_id
-                LEFT JOIN cust c ON c.customer_id = coalesce(tg.new, o.customer_id)""")
-            self._settle(k, source, steps, canon, raws)
-            for file, rows in con.execute(f"SELECT _file, count(*) FROM o_{k} WHERE _reason IS "
-                                          "NULL GROUP BY _file ORDER BY min(_ord)").fetchall():
-                ledger.add("orders", source.name, file, "kept", rows)
+                LEFT JOIN cust c ON c.customer_id = coalesce(tg.new, o.customer_id)
+                {' '.join(self.lookups.get(f"o_{k}", []))}""")
+            aside = self._settle(k, source, steps, canon, raws)
+            for file, rows in self.rows_per_file[k]:
+                ledger.add("orders", source.name, file, "kept", rows - aside.get(file, 0))
         path = folder / "orders.parquet"
-        rows = 0
         sql = " UNION ALL ".join(
             "SELECT " + ", ".join(
                 ("province_c" if c == "province" else "territory_c" if c == "territory"
                  else lit(source.name) if c == "source" else q(c) if c in canon else
-                 "NULL") + f" AS {q(c)}" for c in out_cols)
+                 "NULL") + f"::{sql_types[dtypes[c]]} AS {q(c)}" for c in out_cols)
             + f", {k} AS _k, _ord FROM o_{k} WHERE _reason IS NULL"
             for k, source, _, canon, _, _, _ in selects)
-        problems = con.execute(
-            "SELECT " + ", ".join(f"count(*) FILTER ({q(c)} IS NULL)" for c in
-                                  ("order_id", "customer_id", "order_date", "amount")
-                                  if c in out_cols) + f" FROM ({sql})").fetchone()
-        if any(problems):
+        # joins keep no order in DuckDB: the file order is asked for
+        con.execute(f"COPY (SELECT {', '.join(q(c) for c in out_cols)} FROM ({sql}) "
+                    f"ORDER BY _k, _ord) TO {lit(path)} (FORMAT parquet, COMPRESSION snappy, "
+                    f"KV_METADATA {{pandas: {lit(pandas_meta)}}})")
+        meta = pq.ParquetFile(path).metadata
+        names = [meta.schema.column(j).name for j in range(meta.num_columns)]
+        problems = {c: sum(meta.row_group(i).column(names.index(c)).statistics.null_count
+                           for i in range(meta.num_row_groups))
+                    for c in ("order_id", "customer_id", "order_date", "amount") if c in names}
+        if any(problems.values()):
             from helpers.data.schemas import ValidationFailed
-            raise ValidationFailed(f"table 'orders': empty values in non-nullable columns "
-                                   f"(order_id, customer_id, order_date, amount): {problems}")
-        reader = con.execute(f"SELECT {', '.join(q(c) for c in out_cols)} FROM ({sql}) "
-                             "ORDER BY _k, _ord").to_arrow_reader(1 << 17)
-        with pq.ParquetWriter(path, schema) as writer:
-            for batch in reader:
-                table = pa.Table.from_batches([batch]).cast(schema)
-                writer.write_table(table)
-                rows += table.num_rows
-        return ParquetTable(path, rows, out_cols)
+            raise ValidationFailed("table 'orders': empty values in non-nullable columns: "
+                                   + json.dumps({c: n for c, n in problems.items() if n}))
+        return ParquetTable(path, meta.num_rows, out_cols)
 
     def _settle(self, k: int, source: Source, steps: list[_Step], canon: list[str],
-                raws: list[str]) -> None:
+                raws: list[str]) -> dict[str, int]:
         """The rows of source ``k`` set aside, through the ledger (counts and quarantine
-        as on the pandas path)."""
+        as on the pandas path); their number per file."""
         con, ledger = self.con, self.ledger
-        n = con.execute(f"SELECT count(*) FROM o_{k} WHERE _reason IS NOT NULL").fetchone()[0]
-        if not n:
-            return
         frame = con.execute(f"SELECT * FROM o_{k} WHERE _reason IS NOT NULL ORDER BY _ord") \
             .to_arrow_table().to_pandas(
                 types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
+        if not len(frame):
+            return {}
         types = {c: "string" for c in canon}
         types.update({c: "datetime64[ns]" for c in ("order_date",) if c in canon})
         types.update({c: "float64" for c in FLOAT_COLUMNS + ("amount",) if c in canon})
@@ -810,6 +894,20 @@ class OrdersEngine:
                 if step.formats is not None:
                     ledger.formats.setdefault(why, step.formats)
         ledger.settle("orders", typed)
+        return {str(f): int(n) for f, n in frame["_file"].value_counts(sort=False).items()}
+
+
+def _first(mask: np.ndarray, first: np.ndarray) -> int:
+    """The position, among distinct values, of the earliest row's value where ``mask``."""
+    return int(np.flatnonzero(mask)[np.argmin(first[mask])])
+
+
+def pa_schema_metadata(empty: pd.DataFrame) -> str:
+    """The pandas metadata (JSON) pyarrow writes for ``empty``'s columns and dtypes: kept in
+    a Parquet file written by DuckDB, ``pd.read_parquet`` gives back those dtypes."""
+    import pyarrow as pa
+
+    return pa.Schema.from_pandas(empty, preserve_index=False).metadata[b"pandas"].decode()
 
 
 def _transcode(path: Path, encoding: str, target: Path) -> None:
