@@ -184,8 +184,9 @@ def slowest_cells(folder: Path, top: int) -> tuple[list, dict]:
         for i, cell in enumerate(nb.cells):
             duration = (cell.get("metadata", {}).get("papermill") or {}).get("duration")
             if duration:
-                first = next((line for line in cell.source.splitlines()
-                              if line.strip() and not line.startswith("#")), "")
+                lines = [line for line in cell.source.splitlines()
+                         if line.strip() and not line.startswith(("#", "import ", "from "))]
+                first = lines[0] if lines else ""  # the cell's first call, not its imports
                 cells.append((duration, f"{path.parent.name}/{path.name}", i, first[:60]))
                 per_notebook[path.name] = per_notebook.get(path.name, 0.0) + duration
     return sorted(cells, reverse=True)[:top], per_notebook
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:<26} {seconds:>7.1f} s  {seconds / total:>4.0%}")
     if cells:
         print("\nslowest cells (warm run):")
-        print(f"  {'s':>6}  {'notebook':<34} {'cell':>4}  first line")
+        print(f"  {'s':>6}  {'notebook':<34} {'cell':>4}  first line after the imports")
         for seconds, where, index, first in cells:
             print(f"  {seconds:>6.2f}  {where:<34} {index:>4}  {first}")
     return 0
