@@ -1,23 +1,43 @@
-"""Wall time of a batch: N regions x 5 notebooks, per engine and --jobs setting.
+"""Where a batch's time goes: seconds per notebook, side by side in one run, per way of running.
+
+Rows (the same regions and notebooks, one after another in this window):
+
+- ``naive loop``: what a user would write: for every region and notebook, the
+  ``papermill`` command line (a new kernel each time) and then ``jupyter nbconvert
+  --to html``, both as subprocesses, on a run folder whose prep was built once;
+- ``papermill``: ``python -m helpers.run --engine papermill`` (a kernel per notebook);
+- ``warm``: ``python -m helpers.run`` (the default: one kernel per worker, reused);
+- ``baseline warm`` (``--baseline DIR``): the warm engine of another checkout of the
+  project (an earlier commit, ``git archive <commit> | tar -x -C DIR``), run as a
+  subprocess with its own code and notebooks: before/after in the same window;
+- ``dask local``: not built yet (issue 16, item 2), printed as such.
+
+``s/notebook`` is the mean time of one notebook as the batch records it (execute,
+kernel start or reset included, plus its HTML report); ``wall/nb`` is the wall time
+after the prep divided by the notebooks (with ``--jobs`` above 1, regions overlap).
+Then: the slowest cells over the warm run (papermill's per-cell ``duration`` in the
+executed notebooks), cell time per notebook, and the HTML render time per notebook
+(every executed notebook of the warm run rendered again: with a new exporter per
+call, as before, and with the thread's exporter reused, as now).
 
 By default the notebooks are stubs (parameters cell, ``import pandas`` and
-``helpers``, one print) so the table shows the engine's own cost: kernel start,
-papermill and HTML rendering. ``--engines`` compares the notebook engines
-(``warm``: one kernel per worker, reused; ``papermill``: a kernel per notebook).
-``--real`` runs the project's notebooks on the
-configured data instead (data prep included, once per run).
+``helpers``, one print) so the table shows the engines' own cost. ``--real`` runs the
+project's notebooks on the configured data (``workbook.yaml``; data prep included,
+once per run).
 
-    python bench/batch_speed.py                      # ALL + 2 territories, jobs 1 and 2
-    python bench/batch_speed.py --regions territories --jobs 1,2,4
-    python bench/batch_speed.py --real --regions 华东
-    python bench/batch_speed.py --real --regions territories --jobs 2 --engines warm,papermill
+    python bench/batch_speed.py                              # stubs: ALL + 2 territories
+    python bench/batch_speed.py --real --regions 华东,华南
+    python bench/batch_speed.py --real --regions 华东,华南 --baseline /tmp/batch-before
+    python bench/batch_speed.py --real --regions provinces --ways warm --jobs 2
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,9 +48,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from helpers.config import DEFAULT_CONFIG  # noqa: E402
-from helpers.run import batch  # noqa: E402
-from helpers.run.render import render_html  # noqa: E402
+from helpers.config import DEFAULT_CONFIG, RunPaths, load_config  # noqa: E402
+from helpers.run import batch, render  # noqa: E402
+from helpers.run.plan import find_notebooks, resolve_regions  # noqa: E402
 
 PARAMETERS = """region: str = "ALL"
 run_dir: str = ""
@@ -43,6 +63,8 @@ from helpers.config import load_config
 cfg = load_config(config)
 pd.DataFrame({"region": [region], "step": [STEP]})"""
 STEPS = ["goals", "data_prep", "visualization", "insight", "strategy"]
+WAYS = ("naive", "papermill", "warm")
+BIN = Path(sys.executable).parent
 
 
 def stub_notebooks(folder: Path) -> Path:
@@ -59,15 +81,153 @@ def stub_notebooks(folder: Path) -> Path:
     return folder
 
 
+def _tool(name: str) -> str:
+    path = BIN / name
+    return str(path) if path.exists() else name
+
+
+def _kernel_env(root: Path) -> dict:
+    """This environment with ``root`` first on PYTHONPATH (kernels import its helpers)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(root), *[p for p in env.get("PYTHONPATH", "")
+                                                       .split(os.pathsep) if p]])
+    return env
+
+
+def run_naive(notebooks: Path, config_path: Path, regions: str, out: Path, real: bool) -> dict:
+    """The user's loop: papermill CLI, then ``jupyter nbconvert --to html``, per notebook."""
+    config = load_config(config_path)
+    scopes = resolve_regions(config, regions)
+    run = RunPaths(out)
+    t0 = time.perf_counter()
+    if real:
+        from helpers.steps.prep import prepare
+
+        prepare(config, run)
+    else:
+        run.prep.mkdir(parents=True, exist_ok=True)
+    prep = time.perf_counter() - t0
+    env = _kernel_env(ROOT)
+    execute, convert, failed = [], [], 0
+    for scope in scopes:
+        folder = out / scope.slug
+        folder.mkdir(parents=True, exist_ok=True)
+        for notebook in find_notebooks(notebooks):
+            output = folder / notebook.name
+            t1 = time.perf_counter()
+            done = subprocess.run(
+                [_tool("papermill"), str(notebook), str(output), "-k", "python3",
+                 "--cwd", str(notebooks), "--no-progress-bar",
+                 "-p", "region", scope.name, "-p", "run_dir", str(out),
+                 "-p", "config", str(config_path), "-p", "lang", "en"],
+                env=env, capture_output=True, text=True, check=False)
+            t2 = time.perf_counter()
+            failed += done.returncode != 0
+            done = subprocess.run([_tool("jupyter"), "nbconvert", "--to", "html", str(output)],
+                                  env=env, capture_output=True, text=True, check=False)
+            failed += done.returncode != 0
+            execute.append(t2 - t1)
+            convert.append(time.perf_counter() - t2)
+    wall = time.perf_counter() - t0
+    seconds = [a + b for a, b in zip(execute, convert, strict=True)]
+    return {"way": "naive loop", "jobs": 1, "regions": len(scopes), "runs": len(seconds),
+            "wall": wall, "prep": prep, "mean": statistics.mean(seconds),
+            "status": "ok" if not failed else f"{failed} failed",
+            "detail": f"papermill CLI {statistics.mean(execute):.2f} s + nbconvert CLI "
+                      f"{statistics.mean(convert):.2f} s per notebook"}
+
+
+def _manifest_row(way: str, jobs: int, folder: Path, wall: float, code: int) -> dict:
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    seconds = [n["seconds"] for r in manifest["regions"] for n in r["notebooks"]
+               if n["seconds"] is not None]
+    return {"way": way, "jobs": jobs, "regions": len(manifest["regions"]), "runs": len(seconds),
+            "wall": wall, "prep": manifest["prep"]["seconds"] or 0.0,
+            "mean": statistics.mean(seconds) if seconds else float("nan"),
+            "status": "ok" if code == 0 else f"exit {code}", "detail": ""}
+
+
+def run_engine(engine: str, jobs: int, notebooks: Path, config_path: Path, regions: str,
+               reports: Path) -> dict:
+    run_id = f"{engine}-jobs{jobs}"
+    t0 = time.perf_counter()
+    code = batch.main(["--config", str(config_path), "--regions", regions, "--jobs", str(jobs),
+                       "--run-id", run_id, "--engine", engine, "--notebooks", str(notebooks),
+                       "--reports", str(reports)])
+    return _manifest_row(engine, jobs, reports / run_id, time.perf_counter() - t0, code)
+
+
+def run_baseline(root: Path, jobs: int, notebooks: Path | None, regions: str,
+                 reports: Path) -> dict:
+    """The warm engine of another checkout, in a subprocess with its own code."""
+    run_id = f"baseline-warm-jobs{jobs}"
+    command = [sys.executable, "-m", "helpers.run", "--config", str(root / "workbook.yaml"),
+               "--regions", regions, "--jobs", str(jobs), "--run-id", run_id,
+               "--engine", "warm", "--reports", str(reports)]
+    if notebooks is not None:
+        command += ["--notebooks", str(notebooks)]
+    t0 = time.perf_counter()
+    done = subprocess.run(command, cwd=root, env=_kernel_env(root), capture_output=True,
+                          text=True, check=False)
+    wall = time.perf_counter() - t0
+    if not (reports / run_id / "manifest.json").exists():
+        raise SystemExit(f"the baseline run failed:\n{done.stderr[-2000:]}")
+    return _manifest_row("baseline warm", jobs, reports / run_id, wall, done.returncode)
+
+
+def slowest_cells(folder: Path, top: int) -> tuple[list, dict]:
+    """The ``top`` slowest cells of the executed notebooks under ``folder``, and the
+    cell time per notebook name (summed over regions)."""
+    cells, per_notebook = [], {}
+    for path in sorted(folder.glob("*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            duration = (cell.get("metadata", {}).get("papermill") or {}).get("duration")
+            if duration:
+                lines = [line for line in cell.source.splitlines()
+                         if line.strip() and not line.startswith(("#", "import ", "from "))]
+                first = lines[0] if lines else ""  # the cell's first call, not its imports
+                cells.append((duration, f"{path.parent.name}/{path.name}", i, first[:60]))
+                per_notebook[path.name] = per_notebook.get(path.name, 0.0) + duration
+    return sorted(cells, reverse=True)[:top], per_notebook
+
+
+def render_times(folder: Path, repeat: int = 1) -> tuple[float, float, int]:
+    """Mean seconds to render one executed notebook under ``folder``: a new exporter per
+    call (as before), and the thread's exporter reused (as now)."""
+    executed = sorted(folder.glob("*/*.ipynb"))
+    scratch = Path(tempfile.mkdtemp(prefix="render-"))
+    new, reused = [], []
+    for _ in range(repeat):
+        for path in executed:  # interleaved: the same notebook both ways, one after another
+            render._exporters.__dict__.clear()
+            t0 = time.perf_counter()
+            render.render_html(path, scratch / "new.html", title="bench")
+            new.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            render.render_html(path, scratch / "reused.html", title="bench")
+            reused.append(time.perf_counter() - t0)
+    return statistics.mean(new), statistics.mean(reused), len(executed)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", default="华东,华南",
-                        help="as for helpers.run.batch (ALL is always added)")
-    parser.add_argument("--jobs", default="1,2", help="comma-separated --jobs values")
-    parser.add_argument("--engines", default="warm,papermill",
-                        help="comma-separated --engine values (default: %(default)s)")
+                        help="as for helpers.run (ALL is always added)")
+    parser.add_argument("--jobs", default="1",
+                        help="comma-separated --jobs values for the batch rows (default: 1, "
+                        "as the naive loop)")
+    parser.add_argument("--ways", default=",".join(WAYS),
+                        help="comma-separated: naive, papermill, warm (default: %(default)s)")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                        help="another checkout of the project: its warm engine is run too")
     parser.add_argument("--real", action="store_true", help="the project's notebooks and data")
+    parser.add_argument("--top", type=int, default=12, help="slowest cells shown")
     args = parser.parse_args(argv)
+    ways = [w.strip() for w in args.ways.split(",") if w.strip()]
+    unknown = sorted(set(ways) - set(WAYS))
+    if unknown:
+        parser.error(f"unknown --ways {unknown}; choose from {', '.join(WAYS)}")
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="batch-speed-") as tmp:
@@ -75,34 +235,64 @@ def main(argv: list[str] | None = None) -> int:
         notebooks = ROOT / "notebooks" if args.real else stub_notebooks(tmp / "notebooks")
         if not args.real:
             batch.run_prep = lambda config, run, inputs: run.prep.mkdir(parents=True, exist_ok=True)
-        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-        for jobs, engine in [(int(j), e) for j in args.jobs.split(",") for e in engines]:
-            run_id = f"{engine}-jobs{jobs}"
-            t0 = time.perf_counter()
-            code = batch.main(["--config", str(DEFAULT_CONFIG), "--regions", args.regions,
-                               "--jobs", str(jobs), "--run-id", run_id, "--engine", engine,
-                               "--notebooks", str(notebooks), "--reports", str(tmp)])
-            wall = time.perf_counter() - t0
-            manifest = json.loads((tmp / run_id / "manifest.json").read_text("utf-8"))
-            seconds = [n["seconds"] for r in manifest["regions"] for n in r["notebooks"]
-                       if n["seconds"] is not None]
-            rows.append((engine, jobs, len(manifest["regions"]), len(seconds), wall,
-                         manifest["prep"]["seconds"], statistics.mean(seconds),
-                         len(seconds) / wall * 60, "ok" if code == 0 else f"exit {code}"))
-        executed = next(tmp.glob("*-jobs*/all/*.ipynb"))
-        t0 = time.perf_counter()
-        for _ in range(5):
-            render_html(executed, tmp / "render.html", title="bench")
-        render = (time.perf_counter() - t0) / 5
+        reports = tmp / "reports"
+        if "naive" in ways:
+            print("naive loop (papermill + nbconvert command lines) ...", file=sys.stderr)
+            rows.append(run_naive(notebooks, DEFAULT_CONFIG, args.regions, tmp / "naive",
+                                  args.real))
+        for jobs in [int(j) for j in args.jobs.split(",")]:
+            if args.baseline is not None:
+                print(f"baseline warm, jobs {jobs} ...", file=sys.stderr)
+                rows.append(run_baseline(args.baseline.resolve(), jobs,
+                                         None if args.real else notebooks, args.regions,
+                                         reports))
+            for engine in [w for w in ways if w != "naive"]:
+                rows.append(run_engine(engine, jobs, notebooks, DEFAULT_CONFIG, args.regions,
+                                       reports))
+        rows.append({"way": "dask local", "status": "not built (issue 16 item 2)"})
+        warm = sorted(reports.glob("warm-jobs*")) or sorted(reports.glob("*-jobs*"))
+        cells, per_notebook = slowest_cells(warm[0], args.top) if warm else ([], {})
+        new, reused, rendered = render_times(warm[0]) if warm else (float("nan"),) * 2 + (0,)
 
+    load = os.getloadavg()
     print()
-    print(f"{'notebooks':<10} {'engine':<10} {'jobs':>4} {'regions':>7} {'runs':>5} {'wall s':>8} "
-          f"{'prep s':>7} {'s/notebook':>10} {'nb/min':>7}  status")
-    for engine, jobs, regions, runs, wall, prep, mean, rate, status in rows:
-        print(f"{'real' if args.real else 'stub':<10} {engine:<10} {jobs:>4} {regions:>7} {runs:>5} "
-              f"{wall:>8.1f} {prep:>7.1f} {mean:>10.2f} {rate:>7.1f}  {status}")
-    print(f"\ns/notebook = execute (kernel start included) + render HTML; "
-          f"render alone: {render:.2f} s")
+    print(f"{'notebooks':<9} {'way':<14} {'jobs':>4} {'regions':>7} {'runs':>5} {'wall s':>7} "
+          f"{'prep s':>7} {'s/notebook':>10} {'wall/nb':>8} {'nb/min':>7}  status")
+    kind = "real" if args.real else "stub"
+    for row in rows:
+        if "wall" not in row:
+            print(f"{kind:<9} {row['way']:<14} {'-':>4} {'-':>7} {'-':>5} {'-':>7} {'-':>7} "
+                  f"{'-':>10} {'-':>8} {'-':>7}  {row['status']}")
+            continue
+        per = (row["wall"] - row["prep"]) / row["runs"] if row["runs"] else float("nan")
+        rate = row["runs"] / row["wall"] * 60 if row["wall"] else float("nan")
+        print(f"{kind:<9} {row['way']:<14} {row['jobs']:>4} {row['regions']:>7} {row['runs']:>5} "
+              f"{row['wall']:>7.1f} {row['prep']:>7.1f} {row['mean']:>10.2f} {per:>8.2f} "
+              f"{rate:>7.1f}  {row['status']}")
+    for row in rows:
+        if row.get("detail"):
+            print(f"  {row['way']}: {row['detail']}")
+    naive = next((r for r in rows if r["way"] == "naive loop"), None)
+    if naive:
+        for row in rows:
+            if "wall" in row and row is not naive:
+                print(f"  {row['way']} (jobs {row['jobs']}): {naive['mean'] / row['mean']:.1f}x "
+                      f"the naive loop per notebook")
+    print(f"\nload average during the run (1, 5, 15 min at the end): "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if rendered:
+        print(f"\nHTML render per notebook ({rendered} executed notebooks of the warm run): "
+              f"new exporter per call {new:.2f} s, exporter reused {reused:.2f} s")
+    if per_notebook:
+        total = sum(per_notebook.values())
+        print(f"\ncell time per notebook (warm run, all regions; {total:.1f} s of cells):")
+        for name, seconds in sorted(per_notebook.items()):
+            print(f"  {name:<26} {seconds:>7.1f} s  {seconds / total:>4.0%}")
+    if cells:
+        print("\nslowest cells (warm run):")
+        print(f"  {'s':>6}  {'notebook':<34} {'cell':>4}  first line after the imports")
+        for seconds, where, index, first in cells:
+            print(f"  {seconds:>6.2f}  {where:<34} {index:>4}  {first}")
     return 0
 
 

@@ -358,6 +358,11 @@ class Report(_Strict):
     # masked (魏** (S01)); the CSV/Excel action, campaign and partner lists always
     # hold full names, they are the contact lists.
     show_rep_names: bool = False
+    # Which actions.xlsx carry the long contact lists (campaign list, cross-sell list,
+    # partner plans): the whole market's only (every region's rows, one write per run;
+    # a region's lists are its CSV files), or every region's too (slow: openpyxl
+    # writes each cell, ~10 s for 200k cells).
+    excel_lists: Literal["market", "every_region"] = "market"
 
 
 class Config(_Strict):

@@ -96,6 +96,25 @@ def test_theme_apply_sets_the_rc_and_again_changes_nothing():
         assert _settings() == applied
 
 
+
+def test_charts_are_drawn_at_the_themes_dpi_whatever_matplotlibrc_says(themed):
+    """A 6 x 4 inch chart is a 600 x 400 pixel PNG, even when the user's settings ask
+    for 200 pixels per inch (four times the pixels to draw and embed)."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    assert theme.rc()["figure.dpi"] == theme.DPI == 100
+    with matplotlib.rc_context({"figure.dpi": 200}):
+        theme.apply()
+        figure = plt.figure(figsize=(6, 4))
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        plt.close(figure)
+    assert Image.open(buffer).size == (600, 400)
+
+
 def test_open_step_applies_the_theme(tmp_path):
     from helpers.context import open_step
 

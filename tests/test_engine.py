@@ -152,6 +152,39 @@ def test_nothing_leaks_into_the_next_notebook_on_the_same_kernel(engine, tiny, t
     assert counts == list(range(1, len(counts) + 1))
 
 
+
+def test_the_reset_collects_once_after_the_namespace_is_gone(engine, tmp_path):
+    """Between notebooks the kernel runs one full garbage collection (IPython's reset
+    would run a second one, before the namespace is cleared), and it comes after the
+    notebook's variables are dropped: an object kept alive only by a reference cycle
+    from the first notebook is gone when the second starts."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    first = _notebook(folder / "01_cycle.ipynb",
+                      "import gc, sys\n"
+                      "sys.workbook_collections = []\n"
+                      "def _count(phase, info, sys=sys):  # the namespace is cleared\n"
+                      "    if phase == 'start' and info['generation'] == 2:\n"
+                      "        sys.workbook_collections.append(1)\n"
+                      "gc.callbacks.append(_count)\n"
+                      "class Node:\n"
+                      "    def __del__(self, sys=sys):\n"
+                      "        sys.workbook_freed = True\n"
+                      "node = Node()\nnode.me = node  # a cycle: only a collection frees it\n"
+                      "sys.workbook_freed = False\n"
+                      "gc.disable()  # no automatic collection between the notebooks")
+    second = _notebook(folder / "02_count.ipynb",
+                       "import gc, sys\ngc.enable()\n"
+                       "print('collections', len(sys.workbook_collections))\n"
+                       "print('freed', sys.workbook_freed)\n"
+                       "gc.callbacks.clear()")
+    engine.execute(first, tmp_path / "out" / "1.ipynb", {}, tmp_path)
+    engine.execute(second, tmp_path / "out" / "2.ipynb", {}, tmp_path)
+    shown = _stdout(tmp_path / "out" / "2.ipynb")
+    assert "collections 1" in shown
+    assert "freed True" in shown
+
+
 _STYLE_SET = (
     "import warnings\nimport matplotlib\nimport pandas as pd\n"
     "pd.set_option('display.max_rows', 7)\n"

@@ -386,3 +386,34 @@ def test_files_hold_the_reasons_and_budget_notes_in_the_runs_language(national, 
     notes = json.loads((ctx.out / "budget.json").read_text("utf-8"))["notes"]
     assert en["budget"]["notes"] and len(notes) == len(en["budget"]["notes"])
     assert all(cjk.search(n) for n in notes)
+
+
+def test_the_long_lists_go_to_excel_once_in_the_markets_workbook(national, tiny_config,
+                                                                 tmp_path_factory):
+    """``report.excel_lists: market`` (the default): the campaign and partner lists are
+    written to Excel in the whole market's ``actions.xlsx`` only, with every region's rows;
+    a region's workbook holds its action list (and budget), its lists are its CSV files.
+    ``every_region`` writes them into the region's workbook too."""
+    ctx, insight, tables = national
+    strategy.save_strategy(ctx, tables)
+    market = pd.read_excel(ctx.out / "actions.xlsx", sheet_name=None, engine="openpyxl")
+    assert list(market)[:3] == ["Region actions", "Campaign list", "Partner plans"]
+    assert len(market["Campaign list"]) == len(tables["campaign"])
+
+    local_ctx, _, local = step5(tiny_config, tmp_path_factory.mktemp("run"), region="华东")
+    assert ctx.config.report.excel_lists == "market"
+    strategy.save_strategy(local_ctx, local)
+    sheets = pd.ExcelFile(local_ctx.out / "actions.xlsx", engine="openpyxl").sheet_names
+    assert sheets[0] == "Region actions"
+    assert not {"Campaign list", "Partner plans", "Cross-sell list"} & set(sheets)
+    mine = pd.read_csv(local_ctx.out / "campaign_list.csv", dtype={"customer_id": str})
+    assert len(mine) == len(local["campaign"]) > 0
+    assert set(mine["customer_id"]) <= set(market["Campaign list"].iloc[:, 0].astype(str))
+    assert len(pd.read_csv(local_ctx.out / "partner_plans.csv")) == len(local["partners"])
+
+    report = ctx.config.report.model_copy(update={"excel_lists": "every_region"})
+    every = dataclasses.replace(local_ctx, config=ctx.config.model_copy(update={"report": report}))
+    strategy.save_strategy(every, local)
+    book = pd.read_excel(every.out / "actions.xlsx", sheet_name=None, engine="openpyxl")
+    assert list(book)[:3] == ["Region actions", "Campaign list", "Partner plans"]
+    assert len(book["Campaign list"]) == len(local["campaign"])

@@ -89,6 +89,34 @@ def test_render_html_hides_code_and_keeps_outputs(tmp_path):
     assert "../index.html" in page.links
 
 
+
+def test_render_html_reuses_its_exporter_and_each_page_is_its_own(tmp_path):
+    """The exporter is made once per thread and reused; a page rendered after another
+    (other title, index link, notebook) is the page a new exporter writes."""
+    from helpers.run import render
+
+    notebook = _executed_notebook(tmp_path / "04_insight.ipynb")
+    other = nbformat.read(notebook, as_version=4)
+    other.cells[0].source = "# Strategy\n\nOther words."
+    nbformat.write(other, tmp_path / "05_strategy.ipynb")
+
+    def page(source, name, title, href):
+        return render_html(source, tmp_path / "out" / name, title=title,
+                           index_href=href).read_text(encoding="utf-8")
+
+    render._exporters.__dict__.clear()  # a new exporter for the first page
+    first = page(notebook, "a.html", "Run A", "../index.html")
+    exporter = render._exporter()
+    second = page(tmp_path / "05_strategy.ipynb", "b.html", "Run B", None)
+    again = page(notebook, "a.html", "Run A", "../index.html")
+    assert render._exporter() is exporter  # reused
+    assert again == first
+    assert "Other words" in second and "What the numbers mean" not in second
+    assert "Run A" not in second and "../index.html" not in second
+    render._exporters.__dict__.clear()
+    assert page(tmp_path / "05_strategy.ipynb", "b.html", "Run B", None) == second
+
+
 def test_notebook_title():
     assert notebook_title("04_insight.ipynb") == "04 Insight"
     assert notebook_title("02_data_prep.ipynb") == "02 Data prep"

@@ -373,6 +373,44 @@ def test_in_a_batch_run_a_notebook_loads_the_runs_prep_and_never_rebuilds_it(tin
     assert "--resume batch-run" in message
 
 
+
+def test_in_a_batch_run_the_prep_is_read_once_per_process_until_it_changes(tiny, monkeypatch):
+    """A warm kernel runs notebook after notebook: the run's prep is read (and checked)
+    once, each notebook gets tables of its own, and a prep built again is read again."""
+    from helpers.steps import prep as prep_step
+
+    config = tiny["config"]
+    run = RunPaths(tiny["run"].root.parent / "batch-run")
+    prepare(config, run)
+    (run.root / "manifest.json").write_text("{}", "utf-8")  # a batch run
+    reads = []
+    monkeypatch.setattr(prep_step, "load_prep",
+                        lambda folder: reads.append(folder) or load_prep(folder))
+    prep_step._loaded.clear()
+    first = ensure_prep(config, run)
+    amount = first.orders["amount"].copy()
+    first.orders["amount"] = 0.0  # what one notebook does to its tables ...
+    first.orders.loc[first.orders.index[0], "order_id"] = "changed"
+    first.customers["planted"] = 1
+    first.notes.append("planted")
+    second = ensure_prep(config, run)
+    assert len(reads) == 1  # ... read once
+    pd.testing.assert_series_equal(second.orders["amount"], amount)  # ... is not the next's
+    assert "changed" not in set(second.orders["order_id"])
+    assert "planted" not in second.customers and "planted" not in second.notes
+    pd.testing.assert_frame_equal(second.customers, load_prep(run.prep).customers)
+
+    _edit_amount_in_place(tiny["data"] / "orders.csv")
+    prepare(config, run, rebuild=True)  # the prep files are written again
+    third = ensure_prep(config, run)
+    assert len(reads) == 2
+    pd.testing.assert_frame_equal(third.orders, load_prep(run.prep).orders)
+    assert third.orders["amount"].sum() != amount.sum()
+    (run.prep / "ledger.csv").unlink()  # a file gone: read again, and the damage named
+    with pytest.raises(PrepDamaged, match="ledger.csv"):
+        ensure_prep(config, run)
+
+
 def test_the_prep_fingerprint_covers_the_code_prep_imports():
     listed = {name.removesuffix(".py") for name in PREP_CODE}
     done = subprocess.run(

@@ -24,6 +24,7 @@ of step 5. A long report gets a table of contents from its ``h2`` headings
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from functools import cache
 from html.parser import HTMLParser
@@ -155,30 +156,14 @@ def render_html(
         (:func:`helpers.text.markup.unsafe_markup`): the workbook writes neither, so
         text from the data reached the page as markup; nothing is written then.
     """
-    import jinja2
     import nbformat
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
 
     ipynb, html_path = Path(ipynb), Path(html)
     nb = nbformat.read(ipynb, as_version=4)
     nb.metadata["title"] = title  # the lab template reads <title> from here
     nb.cells = order_sections(translate_markdown(nb.cells, translations or {}), section_order)
 
-    c = Config()
-    c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_cell_tags = set(REMOVE_CELL_TAGS)
-    c.TagRemovePreprocessor.remove_all_outputs_tags = set(REMOVE_OUTPUT_TAGS)
-    exporter = HTMLExporter(
-        config=c,
-        template_name="lab",
-        extra_loaders=[jinja2.PackageLoader("helpers.run", "templates/nbconvert")],
-        template_file=REPORT_TEMPLATE,
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
+    exporter = _exporter()
     resources = {
         "metadata": {"name": title, "path": str(ipynb.parent)},
         "wb_title": title,
@@ -208,6 +193,40 @@ def render_html(
         )
     files.write_atomic(html_path, body)  # whole or not at all (a full disk leaves no half page)
     return html_path
+
+
+_exporters = threading.local()
+
+
+def _exporter():
+    """This thread's HTML exporter for reports, made on first use and reused.
+
+    Making one (its configuration, the template's jinja environment) costs about as
+    much as rendering a report, and nothing of a report stays in it: each call passes
+    its own notebook and resources. One per thread, since an exporter is not known to
+    be safe to share between threads (the batch renders in several).
+    """
+    exporter = getattr(_exporters, "exporter", None)
+    if exporter is None:
+        import jinja2
+        from nbconvert import HTMLExporter
+        from traitlets.config import Config
+
+        c = Config()
+        c.TagRemovePreprocessor.enabled = True
+        c.TagRemovePreprocessor.remove_cell_tags = set(REMOVE_CELL_TAGS)
+        c.TagRemovePreprocessor.remove_all_outputs_tags = set(REMOVE_OUTPUT_TAGS)
+        exporter = _exporters.exporter = HTMLExporter(
+            config=c,
+            template_name="lab",
+            extra_loaders=[jinja2.PackageLoader("helpers.run", "templates/nbconvert")],
+            template_file=REPORT_TEMPLATE,
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            embed_images=True,
+        )
+    return exporter
 
 
 @cache

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from helpers.config import Config, RunPaths
 from helpers.data.inputs import InputFile, SourceError, changed_inputs, input_files
 from helpers.data.ledger import QuarantineStop, check_ledger
 from helpers.data.prepare import (
+    PREP_FILES,
     TABLES,
     PrepDamaged,
     PrepResult,
@@ -200,6 +202,53 @@ def is_batch_run(run: RunPaths) -> bool:
     return (run.root / "manifest.json").exists()
 
 
+# The batch prep last loaded in this process: a warm kernel runs a region's notebooks,
+# and the next regions', one after another; they all open the same prep.
+_loaded: dict = {}
+_loaded_lock = threading.Lock()
+
+
+def prep_files_key(folder: Path) -> tuple:
+    """What says the prep saved in ``folder`` is the one loaded before: the folder, and
+    the size, modification time and inode of ``prep.json`` and of every table file
+    (a prep built again rewrites them all; a missing file counts as changed)."""
+    folder = Path(folder).resolve()
+    stats = []
+    for name in ("prep.json", *PREP_FILES):
+        try:
+            stat = (folder / name).stat()
+        except OSError:
+            stats.append((name, None))
+        else:
+            stats.append((name, stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return str(folder), tuple(stats)
+
+
+def load_batch_prep(folder: Path) -> PrepResult:
+    """:func:`helpers.data.prepare.load_prep`, read once per process while the files stay
+    the same (:func:`prep_files_key`): the next notebook on a warm kernel gets the tables
+    without reading and checking them again. A changed, rebuilt or removed prep is read
+    (and checked) again. Each call gets its own shallow copies of the tables (pandas'
+    copy-on-write: a notebook that changes or adds a column changes only its copy) and
+    of the notes. One prep is kept, the last one read.
+    """
+    key = prep_files_key(folder)
+    with _loaded_lock:
+        cached = _loaded.get(key)
+    if cached is None:
+        cached = load_prep(folder)
+        with _loaded_lock:
+            _loaded.clear()
+            _loaded[key] = cached
+    return _shallow_copy(cached)
+
+
+def _shallow_copy(result: PrepResult) -> PrepResult:
+    copies = {f.name: getattr(result, f.name).copy(deep=False) for f in fields(result)
+              if isinstance(getattr(result, f.name), pd.DataFrame)}
+    return replace(result, **copies, notes=list(result.notes), engine=dict(result.engine))
+
+
 def ensure_prep(config: Config, run: RunPaths, *, rebuild: bool = False) -> PrepResult:
     """Load the run's cleaned tables, building them first when missing or stale.
 
@@ -218,7 +267,7 @@ def ensure_prep(config: Config, run: RunPaths, *, rebuild: bool = False) -> Prep
     """
     if is_batch_run(run) and not rebuild:
         try:
-            return load_prep(run.prep)
+            return load_batch_prep(run.prep)
         except PrepDamaged as exc:
             raise PrepDamaged(exc.path, f"{exc.reason}; this run's prep is made by the batch: "
                               f"run python -m helpers.run --resume {run.root.name}") from None

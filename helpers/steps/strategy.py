@@ -374,14 +374,24 @@ BUDGET_SHEET = ("region", "tier", "revenue", "growth_yoy", "spend", "new_spend",
                 "change_pct", "expected_revenue_change", "roi", "why")
 
 
+def excel_lists(ctx: Context) -> bool:
+    """Whether this report's ``actions.xlsx`` carries the long lists (campaign list,
+    cross-sell list, partner plans): the whole market's does, a region's only when
+    ``report.excel_lists`` is ``every_region``. Writing them is the slowest part of
+    step 5 (openpyxl writes cell by cell); the market's workbook has every region's
+    rows, and each region's are in its CSV files either way."""
+    return ctx.scope.kind == "all" or ctx.config.report.excel_lists == "every_region"
+
+
 def save_strategy(ctx: Context, tables: dict) -> None:
     """Write the exports (personal data only ever goes to these files, never to HTML).
 
     ``region_tiers.csv``, ``actions.csv``, ``campaign_list.csv``, ``cross_sell_list.csv``,
     ``partner_plans.csv`` (when partners are tiered), ``budget.csv`` and
     ``budget.json`` (when there is a proposal, or the reason there is none),
-    ``actions.xlsx`` for people (sheets ``region actions``, ``campaign list``, and
-    ``cross-sell list``, ``partner plans`` and ``budget`` when present, named and headed in
+    ``actions.xlsx`` for people (sheets ``region actions``, then ``campaign list``,
+    ``cross-sell list`` and ``partner plans`` when present and :func:`excel_lists`, and
+    ``budget`` when present, named and headed in
     the report's language: :func:`helpers.text.tables.export_sheet`), the comparison files of
     :func:`helpers.analysis.monitor.save_comparison`, ``executive_summary.json``
     (``tables["summary"]``); and ``tier``/``tiers`` added to ``headline.json``.
@@ -398,11 +408,13 @@ def save_strategy(ctx: Context, tables: dict) -> None:
         write_csv(plan["table"], out / "budget.csv")
     write_json({k: plan[k] for k in ("message", "error", "notes", "summary")},
                out / "budget.json")
-    sheets = {"region actions": tables["actions"], "campaign list": tables["campaign"]}
-    if len(tables["cross_sell"]):
-        sheets["cross-sell list"] = tables["cross_sell"]
-    if tables["partners"] is not None:
-        sheets["partner plans"] = tables["partners"]
+    sheets = {"region actions": tables["actions"]}
+    if excel_lists(ctx):
+        sheets["campaign list"] = tables["campaign"]
+        if len(tables["cross_sell"]):
+            sheets["cross-sell list"] = tables["cross_sell"]
+        if tables["partners"] is not None:
+            sheets["partner plans"] = tables["partners"]
     if plan["table"] is not None:
         budget = plan["table"]
         sheets["budget"] = budget[[c for c in BUDGET_SHEET if c in budget.columns]]
