@@ -213,8 +213,17 @@ def restore(frame: pd.DataFrame) -> pd.DataFrame:
     return _map_frame(frame, restore_text)
 
 
+#: The encoding of every CSV the workbook writes: UTF-8 with a byte-order mark, so that
+#: Excel (which reads a CSV without one in the system's code page, GBK on a Chinese
+#: Windows) shows Chinese names as written; pandas, DuckDB and Python's ``utf-8-sig`` read
+#: it as plain UTF-8.
+CSV_ENCODING = "utf-8-sig"
+
+
 def write_csv(frame: pd.DataFrame, path: Path, *, index: bool = False, **kwargs) -> Path:
-    """Write ``frame`` as UTF-8 CSV with :func:`neutralise` applied; return ``path``."""
+    """Write ``frame`` as CSV (:data:`CSV_ENCODING`) with :func:`neutralise` applied; return
+    ``path``."""
+    kwargs.setdefault("encoding", CSV_ENCODING)
     neutralise(frame).to_csv(path, index=index, **kwargs)
     return Path(path)
 

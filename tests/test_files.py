@@ -132,3 +132,15 @@ def test_write_json_reads_as_people_read_it(tmp_path):
     write_json({"rows": 4}, path)  # replaced whole, no temporary file left beside it
     assert json.loads(path.read_text("utf-8")) == {"rows": 4}
     assert [p.name for p in path.parent.iterdir()] == ["facts.json"]
+
+
+def test_csv_files_carry_a_byte_order_mark_for_excel(tmp_path):
+    # Excel reads a CSV without a BOM in the system's code page (GBK on a Chinese Windows)
+    frame = pd.DataFrame({"customer": ["华东电子有限公司", "Müller GmbH"], "revenue": [1.5, 2.0]})
+    path = write_csv(frame, tmp_path / "list.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "华东电子有限公司".encode() in raw
+    assert raw.decode("utf-8-sig").splitlines()[0] == "customer,revenue"
+    pd.testing.assert_frame_equal(read_csv(path), frame)   # pandas reads it as plain UTF-8
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        assert next(csv.reader(handle)) == ["customer", "revenue"]
