@@ -10,7 +10,10 @@ Rows (the same regions and notebooks, one after another in this window):
 - ``baseline warm`` (``--baseline DIR``): the warm engine of another checkout of the
   project (an earlier commit, ``git archive <commit> | tar -x -C DIR``), run as a
   subprocess with its own code and notebooks: before/after in the same window;
-- ``dask local``: not built yet (issue 16, item 2), printed as such.
+- ``dask local``: ``python -m helpers.run --cluster local`` (a Dask LocalCluster of ``--jobs``
+  worker processes, each keeping its warm kernels between regions); from its per-notebook
+  time the wall time on N workers is estimated (prep + notebooks x seconds / N, the
+  regions spread evenly; the prep runs once, before the fan-out).
 
 ``s/notebook`` is the mean time of one notebook as the batch records it (execute,
 kernel start or reset included, plus its HTML report); ``wall/nb`` is the wall time
@@ -63,7 +66,7 @@ from helpers.config import load_config
 cfg = load_config(config)
 pd.DataFrame({"region": [region], "step": [STEP]})"""
 STEPS = ["goals", "data_prep", "visualization", "insight", "strategy"]
-WAYS = ("naive", "papermill", "warm")
+WAYS = ("naive", "papermill", "warm", "dask")
 BIN = Path(sys.executable).parent
 
 
@@ -157,6 +160,17 @@ def run_engine(engine: str, jobs: int, notebooks: Path, config_path: Path, regio
     return _manifest_row(engine, jobs, reports / run_id, time.perf_counter() - t0, code)
 
 
+def run_dask(jobs: int, notebooks: Path, config_path: Path, regions: str,
+             reports: Path) -> dict:
+    """The batch on a Dask LocalCluster of ``jobs`` worker processes."""
+    run_id = f"dask-jobs{jobs}"
+    t0 = time.perf_counter()
+    code = batch.main(["--config", str(config_path), "--regions", regions, "--jobs", str(jobs),
+                       "--run-id", run_id, "--cluster", "local", "--notebooks", str(notebooks),
+                       "--reports", str(reports)])
+    return _manifest_row("dask local", jobs, reports / run_id, time.perf_counter() - t0, code)
+
+
 def run_baseline(root: Path, jobs: int, notebooks: Path | None, regions: str,
                  reports: Path) -> dict:
     """The warm engine of another checkout, in a subprocess with its own code."""
@@ -218,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated --jobs values for the batch rows (default: 1, "
                         "as the naive loop)")
     parser.add_argument("--ways", default=",".join(WAYS),
-                        help="comma-separated: naive, papermill, warm (default: %(default)s)")
+                        help="comma-separated: naive, papermill, warm, dask (default: %(default)s)")
     parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
                         help="another checkout of the project: its warm engine is run too")
     parser.add_argument("--real", action="store_true", help="the project's notebooks and data")
@@ -246,10 +260,12 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(run_baseline(args.baseline.resolve(), jobs,
                                          None if args.real else notebooks, args.regions,
                                          reports))
-            for engine in [w for w in ways if w != "naive"]:
+            for engine in [w for w in ways if w not in ("naive", "dask")]:
                 rows.append(run_engine(engine, jobs, notebooks, DEFAULT_CONFIG, args.regions,
                                        reports))
-        rows.append({"way": "dask local", "status": "not built (issue 16 item 2)"})
+            if "dask" in ways:
+                print(f"dask local cluster, {jobs} worker(s) ...", file=sys.stderr)
+                rows.append(run_dask(jobs, notebooks, DEFAULT_CONFIG, args.regions, reports))
         warm = sorted(reports.glob("warm-jobs*")) or sorted(reports.glob("*-jobs*"))
         cells, per_notebook = slowest_cells(warm[0], args.top) if warm else ([], {})
         new, reused, rendered = render_times(warm[0]) if warm else (float("nan"),) * 2 + (0,)
@@ -278,6 +294,13 @@ def main(argv: list[str] | None = None) -> int:
             if "wall" in row and row is not naive:
                 print(f"  {row['way']} (jobs {row['jobs']}): {naive['mean'] / row['mean']:.1f}x "
                       f"the naive loop per notebook")
+    dask = [r for r in rows if r["way"] == "dask local" and "wall" in r and r["runs"]]
+    for row in dask:
+        per = (row["wall"] - row["prep"]) * row["jobs"] / row["runs"]  # worker-seconds per notebook
+        print(f"  dask local (jobs {row['jobs']}): {per:.2f} worker-seconds per notebook; on N "
+              "workers (one thread each) the same batch would take about prep + notebooks x "
+              f"{per:.2f} s / N: " + ", ".join(
+                  f"N={n}: {row['prep'] + row['runs'] * per / n:.0f} s" for n in (2, 4, 8, 16)))
     print(f"\nload average during the run (1, 5, 15 min at the end): "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if rendered:
