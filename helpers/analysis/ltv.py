@@ -389,6 +389,11 @@ def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
                                     (ux[buyers], uv[buyers]), count[buyers], size, rng)
         if gg_draws is None:
             return None, inverse
+    # the purchase model needs (x, t_x, age) only: many customers share them (their values
+    # differ), so the expected purchases are computed once per distinct triple
+    triples, back = np.unique(rows[:, :3], axis=0, return_inverse=True)
+    back = back.ravel()
+    tx, tt, tT = (triples[:, i] for i in range(3))
     draws = np.full((len(rows), size), np.nan)
     for d in range(size):
         bg_d = BetaGeo(bg.penalizer)
@@ -402,7 +407,7 @@ def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
         else:
             value = uv
         with np.errstate(all="ignore"):
-            draws[:, d] = _discounted(bg_d, steps, discount, ux, ut, uT)[0] * value
+            draws[:, d] = _discounted(bg_d, steps, discount, tx, tt, tT)[0][back] * value
     return draws, inverse
 
 
