@@ -34,3 +34,25 @@ def sample_config(folder: Path) -> Path:
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
                     encoding="utf-8")
     return path
+
+
+#: The parameters cell of a stub batch notebook.
+STUB_PARAMETERS = 'region: str = "ALL"\nrun_dir: str = ""\nconfig: str = "workbook.yaml"'
+
+
+def stub_batch(folder: Path, body: str) -> tuple[Path, Path]:
+    """Two stub notebooks (``01_step``, ``02_step``) running ``body`` and a copy of the shipped
+    config reading an empty data folder, under ``folder``: (notebooks folder, config path)."""
+    from helpers.config import PROJECT_ROOT
+
+    notebooks = folder / "notebooks"
+    notebooks.mkdir()
+    for i in (1, 2):
+        stub_notebook(notebooks / f"0{i}_step.ipynb", STUB_PARAMETERS, body)
+    data = folder / "data"
+    data.mkdir()
+    raw = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
+    raw["paths"]["data"] = str(data)
+    config = folder / "workbook.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return notebooks, config

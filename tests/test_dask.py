@@ -16,16 +16,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-import yaml
-from stubs import sample_config, stub_notebook
+from stubs import sample_config, stub_batch
 
 from helpers.config import PROJECT_ROOT
 from helpers.run import batch
 
 pytestmark = pytest.mark.kernel
-
-PARAMS = 'region: str = "ALL"\nrun_dir: str = ""\nconfig: str = "workbook.yaml"'
-
 
 def _env() -> dict:
     paths = [str(PROJECT_ROOT), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
@@ -105,16 +101,7 @@ def test_a_dask_run_equals_a_run_on_threads(scheduler, tmp_path):
 
 
 def _stub_run(tmp_path: Path, body: str, *extra: str) -> tuple[int, dict]:
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    for i in (1, 2):
-        stub_notebook(notebooks / f"0{i}_step.ipynb", PARAMS, body)
-    data = tmp_path / "data"
-    data.mkdir()
-    raw = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
-    raw["paths"]["data"] = str(data)
-    config = tmp_path / "workbook.yaml"
-    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    notebooks, config = stub_batch(tmp_path, body)
     code = batch.main(["--config", str(config), "--regions", "华东,华南,华北", "--run-id", "r",
                        "--notebooks", str(notebooks), "--reports", str(tmp_path / "reports"),
                        *extra])

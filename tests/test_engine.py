@@ -9,10 +9,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
-from stubs import stub_notebook
+from stubs import stub_batch, stub_notebook
 
-from helpers.config import PROJECT_ROOT
 from helpers.run import batch
 from helpers.run.engine import NotebookFailed, PapermillEngine, ensure_kernel
 from helpers.run.warm_kernel import WarmKernelEngine
@@ -407,21 +405,11 @@ def test_two_threads_at_once_keep_their_outputs_apart(engine, tiny, tmp_path):
 
 @pytest.mark.parametrize("name", ["warm", "papermill"])
 def test_batch_runs_with_either_engine_and_leaves_no_kernel(name, tmp_path, monkeypatch):
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
     write = ("from pathlib import Path\nfrom helpers.config import load_config\n"
              "from helpers.geo.scope import Scope\nscope = Scope.parse(region, load_config(config))\n"
              "(Path(run_dir) / scope.slug).mkdir(parents=True, exist_ok=True)\n"
              "print('ran', scope.slug, 'leaked' if 'carry' in globals() else 'clean')\ncarry = 1")
-    params = 'region: str = "ALL"\nrun_dir: str = ""\nconfig: str = "workbook.yaml"'
-    for i in (1, 2):
-        stub_notebook(notebooks / f"0{i}_step.ipynb", params, write)
-    data = tmp_path / "data"
-    data.mkdir()
-    raw = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
-    raw["paths"]["data"] = str(data)
-    config = tmp_path / "workbook.yaml"
-    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    notebooks, config = stub_batch(tmp_path, write)
     monkeypatch.setattr(batch, "run_prep",
                         lambda config, run, inputs: run.prep.mkdir(parents=True, exist_ok=True))
     code = batch.main(["--config", str(config), "--regions", "华东,华南", "--jobs", "2",
