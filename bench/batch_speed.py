@@ -15,7 +15,9 @@ Rows (the same regions and notebooks, one after another in this window):
   time the wall time on N workers is estimated (prep + notebooks x seconds / N, the
   regions spread evenly; the prep runs once, before the fan-out).
 
-``s/notebook`` is the mean time of one notebook as the batch records it (execute,
+``peak MB`` is the highest resident memory of the whole process tree during the row
+(this process, the kernels, the command lines and Dask workers it starts; sampled every
+0.25 s by :class:`batch_memory.TreeSampler`). ``s/notebook`` is the mean time of one notebook as the batch records it (execute,
 kernel start or reset included, plus its HTML report); ``wall/nb`` is the wall time
 after the prep divided by the notebooks (with ``--jobs`` above 1, regions overlap).
 Then: the slowest cells over the warm run (papermill's per-cell ``duration`` in the
@@ -50,6 +52,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from batch_memory import MB, TreeSampler  # noqa: E402  (bench/ is the script's folder)
 
 from helpers.config import DEFAULT_CONFIG, RunPaths, load_config  # noqa: E402
 from helpers.run import batch, render  # noqa: E402
@@ -244,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown --ways {unknown}; choose from {', '.join(WAYS)}")
 
     rows = []
+    sampler = TreeSampler().__enter__()  # peak RSS of this process and its children per row
+
+    def add(row: dict) -> None:
+        row["peak"] = sampler.mark()[0]
+        rows.append(row)
+
     with tempfile.TemporaryDirectory(prefix="batch-speed-") as tmp:
         tmp = Path(tmp)
         notebooks = ROOT / "notebooks" if args.real else stub_notebooks(tmp / "notebooks")
@@ -252,20 +262,25 @@ def main(argv: list[str] | None = None) -> int:
         reports = tmp / "reports"
         if "naive" in ways:
             print("naive loop (papermill + nbconvert command lines) ...", file=sys.stderr)
-            rows.append(run_naive(notebooks, DEFAULT_CONFIG, args.regions, tmp / "naive",
+            sampler.mark()
+            add(run_naive(notebooks, DEFAULT_CONFIG, args.regions, tmp / "naive",
                                   args.real))
         for jobs in [int(j) for j in args.jobs.split(",")]:
             if args.baseline is not None:
                 print(f"baseline warm, jobs {jobs} ...", file=sys.stderr)
-                rows.append(run_baseline(args.baseline.resolve(), jobs,
+                sampler.mark()
+                add(run_baseline(args.baseline.resolve(), jobs,
                                          None if args.real else notebooks, args.regions,
                                          reports))
             for engine in [w for w in ways if w not in ("naive", "dask")]:
-                rows.append(run_engine(engine, jobs, notebooks, DEFAULT_CONFIG, args.regions,
+                sampler.mark()
+                add(run_engine(engine, jobs, notebooks, DEFAULT_CONFIG, args.regions,
                                        reports))
             if "dask" in ways:
                 print(f"dask local cluster, {jobs} worker(s) ...", file=sys.stderr)
-                rows.append(run_dask(jobs, notebooks, DEFAULT_CONFIG, args.regions, reports))
+                sampler.mark()
+                add(run_dask(jobs, notebooks, DEFAULT_CONFIG, args.regions, reports))
+        sampler.__exit__()
         warm = sorted(reports.glob("warm-jobs*")) or sorted(reports.glob("*-jobs*"))
         cells, per_notebook = slowest_cells(warm[0], args.top) if warm else ([], {})
         new, reused, rendered = render_times(warm[0]) if warm else (float("nan"),) * 2 + (0,)
@@ -273,18 +288,18 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print()
     print(f"{'notebooks':<9} {'way':<14} {'jobs':>4} {'regions':>7} {'runs':>5} {'wall s':>7} "
-          f"{'prep s':>7} {'s/notebook':>10} {'wall/nb':>8} {'nb/min':>7}  status")
+          f"{'prep s':>7} {'s/notebook':>10} {'wall/nb':>8} {'nb/min':>7} {'peak MB':>8}  status")
     kind = "real" if args.real else "stub"
     for row in rows:
         if "wall" not in row:
             print(f"{kind:<9} {row['way']:<14} {'-':>4} {'-':>7} {'-':>5} {'-':>7} {'-':>7} "
-                  f"{'-':>10} {'-':>8} {'-':>7}  {row['status']}")
+                  f"{'-':>10} {'-':>8} {'-':>7} {'-':>8}  {row['status']}")
             continue
         per = (row["wall"] - row["prep"]) / row["runs"] if row["runs"] else float("nan")
         rate = row["runs"] / row["wall"] * 60 if row["wall"] else float("nan")
         print(f"{kind:<9} {row['way']:<14} {row['jobs']:>4} {row['regions']:>7} {row['runs']:>5} "
               f"{row['wall']:>7.1f} {row['prep']:>7.1f} {row['mean']:>10.2f} {per:>8.2f} "
-              f"{rate:>7.1f}  {row['status']}")
+              f"{rate:>7.1f} {row['peak'] / MB:>8,.0f}  {row['status']}")
     for row in rows:
         if row.get("detail"):
             print(f"  {row['way']}: {row['detail']}")

@@ -115,6 +115,28 @@ def test_territory_report_takes_hot_spots_from_the_national_pattern(national, ru
     assert tables["isolated_customers"].empty   # none of them is in East China
 
 
+def test_a_municipality_is_its_own_one_city(national, run_dir):
+    """北京市's one city is 北京市: the buyers' tables key the report's row by the scope's
+    name, so the city is counted in that row only (it failed with duplicate labels)."""
+    from helpers.steps import strategy
+
+    ctx = context.open_step(region="北京", run_dir=str(run_dir))
+    tables = insight.insight_tables(ctx)
+    assert list(tables["region_kpis"]["region"]) == ["北京市"]
+    buyers = int(tables["region_kpis"]["customers"].iloc[0])
+    for name in ("buying", "seasonality", "weekdays", "discount_regions"):
+        frame = tables[name]
+        assert not frame["region"].duplicated().any(), name
+        assert set(frame["region"]) <= {"北京市"}, name
+    assert tables["buying"]["region"].tolist() == ["北京市"]
+    # the report's row counts the city's buyers of the period
+    period = ctx.period_orders
+    assert tables["buying"]["buyers"].iloc[0] == period.loc[
+        period["amount"] > 0, "customer_id"].nunique() <= buyers
+    plan = strategy.strategy_tables(ctx, tables)
+    assert set(plan["tiers"]["region"]) == {"北京市"}
+
+
 OLIST = load_config("").base_dir.parent / "shared" / "data" / "real" / "olist"
 
 

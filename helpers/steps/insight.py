@@ -465,6 +465,9 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
     regions = (people.set_index("customer_id")[level] if level in people
                else pd.Series(pd.NA, index=people["customer_id"], dtype="string"))
     regions = regions.where(regions.isin(kpis["region"]))  # rows of region_kpis only
+    # A municipality (北京市) is its own one city: its city row is the report's row, which
+    # these tables key by the scope's name; two rows of one key cannot be told apart.
+    regions = regions.where(regions != market)
     # the market a province is compared with is the whole market (as for hot spots and gaps)
     reference = ctx.prep.customers if ctx.benchmark is not None else ctx.customers
     attributes, left_out = profiles.profile_attributes(people, a.profile_attributes)
