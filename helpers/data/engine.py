@@ -46,6 +46,8 @@ import pandas as pd
 
 from helpers.config import Config
 from helpers.data.clean import (
+    DATE_COLUMNS,
+    EXCEL_ZERO,
     FLOAT_COLUMNS,
     ID_COLUMNS,
     INT_COLUMNS,
@@ -74,6 +76,7 @@ from helpers.data.read import (
 from helpers.data.sniff import detect_encoding, file_kind, head_bytes, layout
 from helpers.data.sources import Source
 
+CUSTOMERS_K = 1000  # the customers' sources are numbered from here (the orders' from 0)
 MEMORY_LIMIT = "512MB"  # DuckDB's own limit; it spills to its temporary folder beyond it
 THREADS = 2
 # DuckDB reads CSV in buffers of 16 lines of this size per thread: 16 MB lines would ask for
@@ -87,12 +90,13 @@ _ASCII_WS = "".join(c for c in WHITESPACE if c.isascii())
 
 
 def engine_unsupported(config: Config) -> str | None:
-    """Why the orders of ``config`` cannot go through DuckDB (None: they can)."""
-    for source in config.sources.get("orders", []):
+    """Why the orders and customers of ``config`` cannot go through DuckDB (None: they can)."""
+    for source in config.sources.get("customers", []) + config.sources.get("orders", []):
         for canon, spec in source.columns.items():
             if not isinstance(spec, str) and spec.expr is not None:
                 return (f"source '{source.name}': columns.{canon} is an expression "
                         "(expr), evaluated by pandas only")
+    for source in config.sources.get("orders", []):
         if config.geography.customer_location != "none" and (
                 {"lat", "lon"} & set(source.columns)):
             return (f"source '{source.name}': ship-to coordinates (lat, lon) with "
@@ -374,10 +378,11 @@ class OrdersEngine:
         """Read, merge exact duplicates, join, filter, map and type every orders source
         (what ``read_table`` does on the pandas path), counting in the ledger."""
         for k, source in enumerate(self.config.sources.get("orders", [])):
-            self._stage_source(source, k)
+            self.sources.append(self._stage_source(source, k, "orders"))
 
-    def _stage_source(self, source: Source, k: int) -> None:
-        con, ledger, table = self.con, self.ledger, "orders"
+    def _stage_source(self, source: Source, k: int, table: str
+                      ) -> tuple[Source, list[_Step], list[str]]:
+        con, ledger = self.con, self.ledger
         raw_cols = self._read_source(source, k, needed_columns(source))
         for file, rows in con.execute(f"SELECT _file, count(*) FROM raw_{k} GROUP BY _file "
                                       "ORDER BY min(_ord)").fetchall():
@@ -467,7 +472,7 @@ class OrdersEngine:
                     + (", " + ", ".join(f"({s.sql}) AS _s{n}" for n, s in enumerate(steps))
                        if steps else "")
                     + f" FROM j_{k} r " + " ".join(self.lookups.get(f"m_{k}", [])))
-        self._type_source(source, k, list(mapped), steps)
+        return self._type_source(source, k, list(mapped), steps, table)
 
     def _lookup(self, name: str, reasons: dict[str, str], key_sql: str, when: str,
                 view: str) -> str:
@@ -483,7 +488,8 @@ class OrdersEngine:
         self.lookups.setdefault(view, []).append(f"LEFT JOIN {name} ON {name}._lv = {key_sql}")
         return f"CASE WHEN {when} THEN {name}._lr END"
 
-    def _type_source(self, source: Source, k: int, canon: list[str], steps: list[_Step]) -> None:
+    def _type_source(self, source: Source, k: int, canon: list[str], steps: list[_Step],
+                     table: str) -> tuple[Source, list[_Step], list[str]]:
         """Ids, dates and numbers of one mapped source (``m_k``), into ``t_k`` with the
         reasons of step 1 (``_r1``).
 
@@ -538,37 +544,58 @@ class OrdersEngine:
             inner[f"_t_{col}"] = expr
             typed[col] = f"m.{q('_t_' + col)}"
         new_steps = list(steps)
-        key = KEYS["orders"]
+        key = KEYS[table]
         if key in canon:
             new_steps.append(_Step(f"CASE WHEN ({typed[key]}) IS NULL THEN {lit(key + ' is empty')} END",
                                    [f"{key} is empty"], column=key))
+        if table != "orders" and source.keep_status is not None and "status" in canon:
+            raw = f"m.{q('_m_status')}"  # (the orders' keep_status is a table rule: finish)
+            drop = (f"NOT coalesce({raw} IN ({', '.join(lit(v) for v in source.keep_status)}),"
+                    " false)") if source.keep_status else "true"
+            values = [r[0] for r in con.execute(
+                f"SELECT DISTINCT coalesce({raw}, '(empty)') FROM {m} m WHERE {drop}").fetchall()]
+            reasons = {v: f"status {v!r} not in keep_status" for v in sorted(values)}
+            inner["_ks"] = self._lookup(f"ks_{k}", reasons, f"coalesce({raw}, '(empty)')", drop,
+                                        f"_ks_{k}")
+            joins += self.lookups.pop(f"_ks_{k}")
+            new_steps.append(_Step("m._ks", list(reasons.values()), column="status", rule=True))
         # dates
         year = config.prep.earliest_year
         import pyarrow as pa
-        for col in [c for c in ("order_date",) if c in canon]:
+        for col in [c for c in DATE_COLUMNS if c in canon]:
             raw = q("_m_" + col)
             fmt = source.dates.get(col)
-            counted = con.execute(f"SELECT {raw}, count(*) FROM {m} WHERE {raw} IS NOT NULL "
-                                  f"GROUP BY {raw} ORDER BY min(_ord)").to_arrow_table()
+            counted = con.execute(f"SELECT {raw}, count(*), min(_ord) FROM {m} WHERE {raw} IS "
+                                  f"NOT NULL GROUP BY {raw} ORDER BY min(_ord)").to_arrow_table()
             values = counted.column(0).to_pylist()
             counts = np.asarray(counted.column(1).to_numpy(), dtype="int64")
             distinct = pd.Series(values, dtype="string")
             parsed, used, beyond = parse_dates(distinct, fmt)
-            con.register("_d", pa.table({
-                "value": pa.array(values, type=pa.string()),
-                "parsed": pa.array(parsed.to_numpy(), type=pa.timestamp("ns"),
-                                   mask=parsed.isna().to_numpy()),
-                "beyond": pa.array(np.asarray(beyond, dtype="int8"))}))
-            con.execute(f"CREATE TABLE d_{k} AS SELECT * FROM _d")
-            con.unregister("_d")
+            beyond = np.asarray(beyond, dtype="int8")
             if fmt is None and values:
                 got = int(counts[parsed.notna().to_numpy()].sum())
                 notes.append(f"{source.name}: {col}: no format configured; inferred "
                              f"{used or 'none found'!r} ({got} of {int(counts.sum())} values "
                              "parse)")
-            joins.append(f"LEFT JOIN d_{k} ON d_{k}.value = m.{raw}")
-            inner[f"_t_{col}"] = f"d_{k}.parsed"
-            inner[f"_b_{col}"] = f"coalesce(d_{k}.beyond, 0)"
+            required = table == "orders" and col == "order_date"
+            if not required:  # left empty with a note (to_dates): unparsed, early, late
+                first = np.asarray(counted.column(2).to_numpy(), dtype="int64")
+                parsed = self._date_notes(source, col, distinct, counts, first, parsed, used,
+                                          beyond)
+            dates = f"d_{k}_{col}"
+            con.register("_d", pa.table({
+                "value": pa.array(values, type=pa.string()),
+                "parsed": pa.array(parsed.to_numpy(), type=pa.timestamp("ns"),
+                                   mask=parsed.isna().to_numpy()),
+                "beyond": pa.array(beyond)}))
+            con.execute(f"CREATE TABLE {dates} AS SELECT * FROM _d")
+            con.unregister("_d")
+            joins.append(f"LEFT JOIN {dates} ON {dates}.value = m.{raw}")
+            inner[f"_t_{col}"] = f"{dates}.parsed"
+            if not required:
+                typed[col] = f"m.{q('_t_' + col)}"
+                continue
+            inner[f"_b_{col}"] = f"coalesce({dates}.beyond, 0)"
             ts = f"m.{q('_t_' + col)}"
             bey = f"m.{q('_b_' + col)}"
             typed[col] = ts
@@ -603,7 +630,7 @@ class OrdersEngine:
             con.execute(f"CREATE TABLE {nums} AS SELECT * FROM _n")
             con.unregister("_n")
             joins.append(f"LEFT JOIN {nums} ON {nums}.value = m.{raw}")
-            if col == "amount":
+            if col == "amount" and table == "orders":
                 inner[f"_t_{col}"] = f"{nums}.result"
                 value = f"m.{q('_t_' + col)}"
                 new_steps += [
@@ -623,11 +650,11 @@ class OrdersEngine:
             bad, infinite = np.isnan(number), np.isinf(number)
             if bad.any():
                 n_bad, bad_ex = int(counts[bad].sum()), values.iloc[_first(bad, first)]
-                notes.append(f"orders.{col}: {n_bad} value(s) are not numbers and "
+                notes.append(f"{table}.{col}: {n_bad} value(s) are not numbers and "
                              f"were left empty (e.g. {bad_ex!r})")
             if infinite.any():
                 n_inf, inf_ex = int(counts[infinite].sum()), values.iloc[_first(infinite, first)]
-                notes.append(f"orders.{col}: {n_inf} value(s) are not finite "
+                notes.append(f"{table}.{col}: {n_inf} value(s) are not finite "
                              f"numbers and were left empty (e.g. {inf_ex!r})")
             finite = f"CASE WHEN isinf({nums}.result) THEN NULL ELSE {nums}.result END"
             if col in INT_COLUMNS:
@@ -636,7 +663,7 @@ class OrdersEngine:
                 if frac.any():
                     at = _first(frac, first)
                     n_frac, ex, exn = int(counts[frac].sum()), values.iloc[at], number[at]
-                    notes.append(f"orders.{col}: {n_frac} value(s) have a fraction "
+                    notes.append(f"{table}.{col}: {n_frac} value(s) have a fraction "
                                  f"and were rounded to whole numbers, as {col} holds whole "
                                  f"numbers (e.g. {ex!r} -> {np.round(exn):.0f})")
                 inner[f"_t_{col}"] = f"round_even({finite}, 0)::BIGINT"
@@ -664,7 +691,36 @@ class OrdersEngine:
             con.execute(f"DROP VIEW {view}")
         for name in self.dropped.pop(k, []):
             con.execute(f"DROP TABLE {name}")
-        self.sources.append((source, new_steps, canon))
+        return source, new_steps, canon
+
+    def _date_notes(self, source: Source, col: str, values: pd.Series, counts: np.ndarray,
+                    first: np.ndarray, parsed: pd.Series, used, beyond: np.ndarray) -> pd.Series:
+        """The notes of :func:`helpers.data.clean.to_dates` on a date that is not required
+        (values not parsed, before ``prep.earliest_year``, in the future: left empty), from
+        the distinct ``values`` with their ``counts`` and ``first`` rows; the dates kept."""
+        year = self.config.prep.earliest_year
+        earliest = pd.Timestamp(year=year, month=1, day=1)
+        tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+        bad = (parsed.isna() & (beyond == 0)).to_numpy()
+        early = ((parsed < earliest) | (beyond < 0)).to_numpy()
+        late = ((parsed >= tomorrow) | (beyond > 0)).to_numpy()
+        if bad.any():
+            self.notes.append(f"{source.name}: {col}: {int(counts[bad].sum())} value(s) not in "
+                              f"{_formats_text(used)} were left empty "
+                              f"(e.g. {values.iloc[_first(bad, first)]!r})")
+        if early.any():
+            zero = parsed[early].dt.strftime("%Y-%m-%d").isin(EXCEL_ZERO).any()
+            self.notes.append(
+                f"{source.name}: {col}: {int(counts[early].sum())} value(s) before {year} "
+                f"(prep.earliest_year) were left empty (e.g. "
+                f"{values.iloc[_first(early, first)]!r})" + (
+                    "; 1899-12-30 and 1900-01-00 are what Excel shows for an "
+                    "empty date cell" if zero else ""))
+        if late.any():
+            self.notes.append(f"{source.name}: {col}: {int(counts[late].sum())} value(s) in the "
+                              f"future were left empty (e.g. "
+                              f"{values.iloc[_first(late, first)]!r})")
+        return parsed.mask(early | late)
 
     def _id_notes(self, source: Source, m: str, col: str, hidden: int, scientific: int) -> None:
         """The notes of :func:`helpers.data.clean.id_notes` (invisible characters,
@@ -689,6 +745,67 @@ class OrdersEngine:
                 "as text")
 
     # ----------------------------------------------------------------- customers
+
+    def customers(self) -> tuple[pd.DataFrame, dict[tuple[str, str], int]]:
+        """The customers read, typed and settled source by source (``read_table`` on the
+        pandas path) and merged to one row per customer_id (:func:`helpers.data.identity.
+        merge_customers`) inside DuckDB: the first non-empty value of each column in source
+        and file order, ``source`` naming every source a customer came from. Returns the
+        merged customers (one pandas row per customer, text as Arrow strings) and the rows
+        merged into an earlier one per (source, file)."""
+        import pyarrow as pa
+
+        con = self.con
+        staged = []
+        for i, source in enumerate(self.config.sources.get("customers", [])):
+            k = CUSTOMERS_K + i
+            source, steps, canon = self._stage_source(source, k, "customers")
+            raws = [r[0] for r in con.execute(f"DESCRIBE t_{k}").fetchall()
+                    if r[0].startswith("_raw_")]
+            con.execute(f"CREATE VIEW s_{k} AS SELECT *, _r1 AS _reason FROM t_{k}")
+            self._settle(k, source, steps, canon, raws, "customers", "s")
+            con.execute(f"DROP VIEW s_{k}")
+            staged.append((k, source, canon))
+        if not staged:
+            return pd.DataFrame(), {}
+        # pandas' concat: the first source's columns, its bookkeeping, then new columns
+        order = [c for c in staged[0][2] if c != "customer_id"] + ["_line", "_file", "_source"]
+        order += [c for _, _, canon in staged[1:] for c in canon
+                  if c not in order and c != "customer_id"]
+        order = list(dict.fromkeys(order))
+        types = {r[0]: r[1] for k, _, canon in staged
+                 for r in con.execute(f"DESCRIBE t_{k}").fetchall() if r[0] in canon}
+        union = " UNION ALL ".join(
+            f"SELECT {i}::INTEGER AS _s, ((({i}::BIGINT) << 56) + _ord) AS _g, "
+            f"customer_id, _line, _file, {lit(source.name)} AS _source, "
+            + ", ".join(f"{q(c) if c in canon else f'NULL::{types[c]}'} AS {q(c)}"
+                        for c in order if not c.startswith("_"))
+            + f" FROM t_{k} WHERE _r1 IS NULL"
+            for i, (k, source, canon) in enumerate(staged))
+        con.execute(f"CREATE TABLE cu AS {union}")
+        firsts = ", ".join(
+            f"arg_min({q(c)}, _g) AS {q(c)}" if c.startswith("_") else
+            f"arg_min({q(c)}, _g) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}" for c in order)
+        merged = con.execute(
+            f"SELECT customer_id, {firsts}, bit_or(1 << _s) AS _from FROM cu "
+            "GROUP BY customer_id ORDER BY min(_g)").to_arrow_table()
+        rows = con.execute("SELECT _source, _file, count(*) FROM cu GROUP BY _source, _file "
+                           "ORDER BY min(_g)").fetchall()
+        con.execute("DROP TABLE cu")
+        for k, _, _ in staged:
+            con.execute(f"DROP TABLE t_{k}")
+        customers = merged.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow"),
+                                                   pa.int64(): pd.Int64Dtype()}.get)
+        customers["_line"] = customers["_line"].astype("int64")
+        # the sources a customer came from, in config order (crm, crm+erp, erp)
+        names = [source.name for _, source, _ in staged]
+        bits = customers.pop("_from").to_numpy()
+        labels = {int(b): "+".join(n for j, n in enumerate(names) if int(b) >> j & 1)
+                  for b in np.unique(bits)}
+        customers["source"] = pd.Series(bits, index=customers.index).map(labels).astype("string")
+        firsts_per_file = customers.groupby(["_source", "_file"], sort=False).size()
+        repeated = {(s, f): n - int(firsts_per_file.get((s, f), 0)) for s, f, n in rows}
+        return customers, {key: n for key, n in repeated.items() if n}
 
     def ship_columns(self) -> list[str]:
         """The location columns the orders map (ship-to)."""
@@ -866,17 +983,18 @@ class OrdersEngine:
         return ParquetTable(path, meta.num_rows, out_cols)
 
     def _settle(self, k: int, source: Source, steps: list[_Step], canon: list[str],
-                raws: list[str]) -> dict[str, int]:
-        """The rows of source ``k`` set aside, through the ledger (counts and quarantine
-        as on the pandas path); their number per file."""
+                raws: list[str], table: str = "orders", view: str = "o") -> dict[str, int]:
+        """The rows of source ``k`` (view ``{view}_{k}``, reason ``_reason``) set aside,
+        through the ledger (counts and quarantine as on the pandas path); their number per
+        file."""
         con, ledger = self.con, self.ledger
-        frame = con.execute(f"SELECT * FROM o_{k} WHERE _reason IS NOT NULL ORDER BY _ord") \
+        frame = con.execute(f"SELECT * FROM {view}_{k} WHERE _reason IS NOT NULL ORDER BY _ord") \
             .to_arrow_table().to_pandas(
                 types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
         if not len(frame):
             return {}
         types = {c: "string" for c in canon}
-        types.update({c: "datetime64[ns]" for c in ("order_date",) if c in canon})
+        types.update({c: "datetime64[ns]" for c in DATE_COLUMNS if c in canon})
         types.update({c: "float64" for c in FLOAT_COLUMNS + ("amount",) if c in canon})
         types.update({c: "Int64" for c in INT_COLUMNS if c in canon})
         typed = pd.DataFrame({c: frame[c].astype(types[c]) for c in canon})
@@ -889,11 +1007,11 @@ class OrdersEngine:
                 if not mask.any():
                     continue
                 raw = frame[step.raw] if step.raw else None
-                typed = ledger.quarantine("orders", typed, mask, why, column=step.column,
+                typed = ledger.quarantine(table, typed, mask, why, column=step.column,
                                           raw=raw, rule=step.rule, shown_as=step.shown_as)
                 if step.formats is not None:
                     ledger.formats.setdefault(why, step.formats)
-        ledger.settle("orders", typed)
+        ledger.settle(table, typed)
         return {str(f): int(n) for f, n in frame["_file"].value_counts(sort=False).items()}
 
 

@@ -249,10 +249,14 @@ def _read_customers(reader: SourceReader, ledger: Ledger, notes: list[str],
     raw_customers = read_table(reader, "customers", ledger, notes)
     check_stop(ledger, config, ("customers",))
     if raw_customers.empty:
-        files = ", ".join(s.file_label for s in config.sources["customers"])
-        raise SourceError(f"no customer rows to work with: every row of {files} was set aside "
-                          "or the files hold none (see the ledger)")
+        _no_customers(config)
     return raw_customers
+
+
+def _no_customers(config: Config) -> None:
+    files = ", ".join(s.file_label for s in config.sources["customers"])
+    raise SourceError(f"no customer rows to work with: every row of {files} was set aside "
+                      "or the files hold none (see the ledger)")
 
 
 def _flag_duplicates(duplicates: pd.DataFrame, notes: list[str]) -> None:
@@ -282,13 +286,16 @@ def _build_duckdb(config: Config, ledger: Ledger, notes: list[str], engine: dict
     import tempfile
 
     reader = SourceReader(config, notes)
-    raw_customers = _read_customers(reader, ledger, notes, config)
     orders = OrdersEngine(config, reader, ledger, notes)
     try:
+        customers, repeated = orders.customers()
+        check_stop(ledger, config, ("customers",))
+        if customers.empty:
+            _no_customers(config)
         orders.stage()
-        customers, repeated = merge_customers(raw_customers)
-        ledger.count("customers", repeated, "merged",
-                     "same customer_id as an earlier row (values combined)")
+        for (source, file), rows in repeated.items():
+            ledger.add("customers", source, file, "merged",
+                       rows, "same customer_id as an earlier row (values combined)")
         rule = config.geography.customer_location
         bare = bare_customers(customers, rule, orders.ship_columns(), False)
         if bare is not None:
