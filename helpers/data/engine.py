@@ -78,6 +78,7 @@ from helpers.data.sources import Source
 
 CUSTOMERS_K = 1000  # the customers' sources are numbered from here (the orders' from 0)
 MEMORY_LIMIT = "512MB"  # DuckDB's own limit; it spills to its temporary folder beyond it
+RESTING_LIMIT = "64MB"  # while pandas works on the customers (:meth:`OrdersEngine.rest`)
 THREADS = 2
 # DuckDB reads CSV in buffers of 16 lines of this size per thread: 16 MB lines would ask for
 # 256 MB buffers (over memory_limit: the read failed and pandas took the file). A longer
@@ -266,6 +267,12 @@ class OrdersEngine:
             self.con.close()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+    def rest(self) -> None:
+        """While pandas works on the customers, DuckDB keeps :data:`RESTING_LIMIT` in memory
+        (its tables go to its temporary folder); :meth:`finish` gives it
+        :data:`MEMORY_LIMIT` again."""
+        self.con.execute(f"SET memory_limit = '{RESTING_LIMIT}'")
 
     def record(self) -> dict:
         """What the engine did, for ``prep.json``."""
@@ -756,14 +763,14 @@ class OrdersEngine:
         import pyarrow as pa
 
         con = self.con
-        staged = []
+        staged, aside_per_source = [], []
         for i, source in enumerate(self.config.sources.get("customers", [])):
             k = CUSTOMERS_K + i
             source, steps, canon = self._stage_source(source, k, "customers")
             raws = [r[0] for r in con.execute(f"DESCRIBE t_{k}").fetchall()
                     if r[0].startswith("_raw_")]
             con.execute(f"CREATE VIEW s_{k} AS SELECT *, _r1 AS _reason FROM t_{k}")
-            self._settle(k, source, steps, canon, raws, "customers", "s")
+            aside_per_source.append(self._settle(k, source, steps, canon, raws, "customers", "s"))
             con.execute(f"DROP VIEW s_{k}")
             staged.append((k, source, canon))
         if not staged:
@@ -773,25 +780,47 @@ class OrdersEngine:
         order += [c for _, _, canon in staged[1:] for c in canon
                   if c not in order and c != "customer_id"]
         order = list(dict.fromkeys(order))
-        types = {r[0]: r[1] for k, _, canon in staged
-                 for r in con.execute(f"DESCRIBE t_{k}").fetchall() if r[0] in canon}
-        union = " UNION ALL ".join(
-            f"SELECT {i}::INTEGER AS _s, ((({i}::BIGINT) << 56) + _ord) AS _g, "
-            f"customer_id, _line, _file, {lit(source.name)} AS _source, "
-            + ", ".join(f"{q(c) if c in canon else f'NULL::{types[c]}'} AS {q(c)}"
-                        for c in order if not c.startswith("_"))
-            + f" FROM t_{k} WHERE _r1 IS NULL"
-            for i, (k, source, canon) in enumerate(staged))
-        con.execute(f"CREATE TABLE cu AS {union}")
-        firsts = ", ".join(
-            f"arg_min({q(c)}, _g) AS {q(c)}" if c.startswith("_") else
-            f"arg_min({q(c)}, _g) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}" for c in order)
-        merged = con.execute(
-            f"SELECT customer_id, {firsts}, bit_or(1 << _s) AS _from FROM cu "
-            "GROUP BY customer_id ORDER BY min(_g)").to_arrow_table()
-        rows = con.execute("SELECT _source, _file, count(*) FROM cu GROUP BY _source, _file "
-                           "ORDER BY min(_g)").fetchall()
-        con.execute("DROP TABLE cu")
+        # per source, one row per customer_id (rows of one id merged when it repeats there:
+        # the first non-empty value of each column); then the sources joined on customer_id,
+        # the first source's value where it has one (what groupby().first() gives)
+        rows, joined, have = [], "", []
+        for i, (k, source, canon) in enumerate(staged):
+            aside = dict(aside_per_source[i])
+            rows += [(source.name, f, n - aside.get(f, 0)) for f, n in self.rows_per_file[k]]
+            cols = [c for c in canon if c != "customer_id"]
+            base = (f"SELECT customer_id, ((({i}::BIGINT) << 56) + _ord) AS _g, _line, _file"
+                    + "".join(f", {q(c)}" for c in cols) + f" FROM t_{k} WHERE _r1 IS NULL")
+            n, distinct = con.execute(f"SELECT count(*), count(DISTINCT customer_id) "
+                                      f"FROM t_{k} WHERE _r1 IS NULL").fetchone()
+            if n > distinct:
+                firsts = "".join(f", arg_min({q(c)}, _g) FILTER (WHERE {q(c)} IS NOT NULL) "
+                                 f"AS {q(c)}" for c in cols)
+                base = (f"SELECT customer_id, min(_g) AS _g, arg_min(_line, _g) AS _line, "
+                        f"arg_min(_file, _g) AS _file{firsts} FROM ({base}) GROUP BY customer_id")
+            con.execute(f"CREATE VIEW u_{i} AS {base}")
+            on = f"s{i}.customer_id = coalesce({', '.join(f's{j}.customer_id' for j in range(i))})"
+            joined += f"u_{i} s{i}" if not i else f" FULL JOIN u_{i} s{i} ON {on}"
+            have.append(set(cols))
+
+        def first(col: str, present: list[int]) -> str:
+            values = [f"s{i}.{q(col)}" for i in present]
+            return values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
+
+        every = list(range(len(staged)))
+        found = [f"s{i}.customer_id IS NOT NULL" for i in every]
+        select = [f"{first('customer_id', every)} AS customer_id"]
+        for c in order:
+            if c == "_source":
+                select.append("CASE " + " ".join(f"WHEN {f} THEN {lit(source.name)}" for f, (
+                    _, source, _) in zip(found, staged, strict=True)) + " END AS _source")
+            else:
+                select.append(f"{first(c, every if c.startswith('_') else [i for i in every if c in have[i]])} AS {q(c)}")
+        select.append(" + ".join(f"(({f})::BIGINT << {i})" for i, f in enumerate(found))
+                      + " AS _from")
+        merged = con.execute(f"SELECT {', '.join(select)} FROM {joined} "
+                             f"ORDER BY {first('_g', every)}").to_arrow_table()
+        for i in every:
+            con.execute(f"DROP VIEW u_{i}")
         for k, _, _ in staged:
             con.execute(f"DROP TABLE t_{k}")
         customers = merged.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow"),
@@ -861,6 +890,7 @@ class OrdersEngine:
         import pyarrow as pa
 
         con = self.con
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.register("_c", pa.table({
             c: pa.array(customers[c].astype("string").to_numpy(dtype=object, na_value=None),
                         type=pa.string()) for c in ("customer_id", "province", "territory")}))

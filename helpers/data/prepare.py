@@ -293,6 +293,7 @@ def _build_duckdb(config: Config, ledger: Ledger, notes: list[str], engine: dict
         if customers.empty:
             _no_customers(config)
         orders.stage()
+        orders.rest()  # the customers' work in pandas below: DuckDB's tables on disk meanwhile
         for (source, file), rows in repeated.items():
             ledger.add("customers", source, file, "merged",
                        rows, "same customer_id as an earlier row (values combined)")
