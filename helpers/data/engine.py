@@ -555,17 +555,6 @@ class OrdersEngine:
         if key in canon:
             new_steps.append(_Step(f"CASE WHEN ({typed[key]}) IS NULL THEN {lit(key + ' is empty')} END",
                                    [f"{key} is empty"], column=key))
-        if table != "orders" and source.keep_status is not None and "status" in canon:
-            raw = f"m.{q('_m_status')}"  # (the orders' keep_status is a table rule: finish)
-            drop = (f"NOT coalesce({raw} IN ({', '.join(lit(v) for v in source.keep_status)}),"
-                    " false)") if source.keep_status else "true"
-            values = [r[0] for r in con.execute(
-                f"SELECT DISTINCT coalesce({raw}, '(empty)') FROM {m} m WHERE {drop}").fetchall()]
-            reasons = {v: f"status {v!r} not in keep_status" for v in sorted(values)}
-            inner["_ks"] = self._lookup(f"ks_{k}", reasons, f"coalesce({raw}, '(empty)')", drop,
-                                        f"_ks_{k}")
-            joins += self.lookups.pop(f"_ks_{k}")
-            new_steps.append(_Step("m._ks", list(reasons.values()), column="status", rule=True))
         # dates
         year = config.prep.earliest_year
         import pyarrow as pa
