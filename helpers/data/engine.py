@@ -555,16 +555,15 @@ class OrdersEngine:
         if key in canon:
             new_steps.append(_Step(f"CASE WHEN ({typed[key]}) IS NULL THEN {lit(key + ' is empty')} END",
                                    [f"{key} is empty"], column=key))
-        # dates
+        # dates and numbers: the distinct values of every such column from one scan
         year = config.prep.earliest_year
         import pyarrow as pa
+        numeric = [c for c in INT_COLUMNS + FLOAT_COLUMNS + ("amount",) if c in canon]
+        distincts = self._distinct(m, [c for c in DATE_COLUMNS if c in canon] + numeric)
         for col in [c for c in DATE_COLUMNS if c in canon]:
             raw = q("_m_" + col)
             fmt = source.dates.get(col)
-            counted = con.execute(f"SELECT {raw}, count(*), min(_ord) FROM {m} WHERE {raw} IS "
-                                  f"NOT NULL GROUP BY {raw} ORDER BY min(_ord)").to_arrow_table()
-            values = counted.column(0).to_pylist()
-            counts = np.asarray(counted.column(1).to_numpy(), dtype="int64")
+            values, counts, first = distincts[col]
             distinct = pd.Series(values, dtype="string")
             parsed, used, beyond = parse_dates(distinct, fmt)
             beyond = np.asarray(beyond, dtype="int8")
@@ -575,7 +574,6 @@ class OrdersEngine:
                              "parse)")
             required = table == "orders" and col == "order_date"
             if not required:  # left empty with a note (to_dates): unparsed, early, late
-                first = np.asarray(counted.column(2).to_numpy(), dtype="int64")
                 parsed = self._date_notes(source, col, distinct, counts, first, parsed, used,
                                           beyond)
             dates = f"d_{k}_{col}"
@@ -612,11 +610,10 @@ class OrdersEngine:
                       formats=formats),
             ]
         # numbers: parsed once per distinct value; the notes from the counts per value
-        for col in [c for c in INT_COLUMNS + FLOAT_COLUMNS + ("amount",) if c in canon]:
+        for col in numeric:
             raw = q("_m_" + col)
-            counted = con.execute(f"SELECT {raw}, count(*), min(_ord) FROM {m} WHERE {raw} IS "
-                                  f"NOT NULL GROUP BY {raw}").to_arrow_table()
-            values = pd.Series(counted.column(0).to_pylist(), dtype="string")
+            listed, counts, first = distincts[col]
+            values = pd.Series(listed, dtype="string")
             number = (parse_numbers(values) if len(values) else pd.Series([], dtype="float64")
                       ).to_numpy(dtype="float64")
             nums = f"n_{k}_{col}"
@@ -641,8 +638,6 @@ class OrdersEngine:
                 ]
                 typed[col] = value
                 continue
-            counts = np.asarray(counted.column(1).to_numpy(), dtype="int64")
-            first = np.asarray(counted.column(2).to_numpy(), dtype="int64")
             bad, infinite = np.isnan(number), np.isinf(number)
             if bad.any():
                 n_bad, bad_ex = int(counts[bad].sum()), values.iloc[_first(bad, first)]
@@ -688,6 +683,28 @@ class OrdersEngine:
         for name in self.dropped.pop(k, []):
             con.execute(f"DROP TABLE {name}")
         return source, new_steps, canon
+
+    def _distinct(self, view: str, columns: list[str]) -> dict[str, tuple]:
+        """Per column of ``view`` (its mapped ``_m_`` text): the distinct values (not NULL),
+        how many rows hold each and the first such row (``_ord``), in the order of that
+        first row; one ``GROUPING SETS`` scan for all the columns."""
+        if not columns:
+            return {}
+        raws = [q("_m_" + c) for c in columns]
+        sets = ", ".join(f"({r})" for r in raws)
+        table = self.con.execute(
+            f"SELECT grouping({', '.join(raws)}) AS _set, {', '.join(raws)}, count(*) AS _n, "
+            f"min(_ord) AS _first FROM {view} GROUP BY GROUPING SETS ({sets})").to_arrow_table()
+        frame = table.to_pandas(types_mapper={pa_string(): pd.StringDtype("pyarrow")}.get)
+        out = {}
+        width = len(columns)
+        for i, col in enumerate(columns):
+            raw = "_m_" + col
+            mine = frame[(frame["_set"].to_numpy() == (1 << width) - 1 - (1 << (width - 1 - i)))
+                         & frame[raw].notna().to_numpy()].sort_values("_first", kind="stable")
+            out[col] = (mine[raw].tolist(), mine["_n"].to_numpy(dtype="int64"),
+                        mine["_first"].to_numpy(dtype="int64"))
+        return out
 
     def _date_notes(self, source: Source, col: str, values: pd.Series, counts: np.ndarray,
                     first: np.ndarray, parsed: pd.Series, used, beyond: np.ndarray) -> pd.Series:
@@ -879,6 +896,7 @@ class OrdersEngine:
         import pyarrow as pa
 
         con = self.con
+        give_back_memory()  # what pandas freed on the customers, before DuckDB takes its limit
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.register("_c", pa.table({
             c: pa.array(customers[c].astype("string").to_numpy(dtype=object, na_value=None),
@@ -978,6 +996,7 @@ class OrdersEngine:
             aside = self._settle(k, source, steps, canon, raws)
             for file, rows in self.rows_per_file[k]:
                 ledger.add("orders", source.name, file, "kept", rows - aside.get(file, 0))
+        give_back_memory()  # the settling's temporaries, before the sort takes its memory
         path = folder / "orders.parquet"
         sql = " UNION ALL ".join(
             "SELECT " + ", ".join(
@@ -1032,6 +1051,28 @@ class OrdersEngine:
                     ledger.formats.setdefault(why, step.formats)
         ledger.settle(table, typed)
         return {str(f): int(n) for f, n in frame["_file"].value_counts(sort=False).items()}
+
+
+def give_back_memory() -> None:
+    """Return freed memory to the system (Arrow's memory pool, and the C heap by glibc's
+    ``malloc_trim`` where there is one): pandas' temporaries on the customers leave freed pages that would
+    otherwise count in the peak when DuckDB takes its memory again."""
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # Arrow's own pool (the text columns)
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def pa_string():
+    import pyarrow as pa
+
+    return pa.string()
 
 
 def _first(mask: np.ndarray, first: np.ndarray) -> int:
