@@ -1,4 +1,5 @@
-"""Step 2 out of core: the orders prepared inside DuckDB, with the rules of the pandas path.
+"""Step 2 out of core: orders and customers prepared inside DuckDB, with the rules of the
+pandas path.
 
 The orders are the table that grows with the lines. On this path (``prep.engine``,
 :func:`choose_engine`) they never become one pandas frame: each orders source is read
@@ -19,11 +20,22 @@ so the quarantine and the ledger are written by one piece of code on both paths.
 
 The kept orders are written by DuckDB's ``COPY`` into ``orders.parquet`` in file order,
 with the pandas schema of the canonical table in the file's metadata (:class:`ParquetTable`).
-Customers, reps and spend (in proportion to customers, not lines) stay on the pandas path.
+
+The customers' sources are read, typed and settled by the same code
+(:meth:`OrdersEngine.customers`; their dates and numbers are left empty with the notes of
+:func:`helpers.data.clean.to_dates` and ``to_numbers`` rather than set aside) and merged to
+one row per customer_id inside DuckDB (:func:`helpers.data.identity.merge_customers`:
+per source, an id repeated within it takes the first non-empty value of each column; the
+sources are then joined on customer_id, the first source's value winning). Only the merged
+customers - one row each - come to pandas, for the work on names and places
+(:func:`~helpers.data.identity.name_duplicates`, :func:`helpers.data.locate.locate`,
+each place name resolved once); meanwhile DuckDB keeps :data:`RESTING_LIMIT` in memory
+(:meth:`OrdersEngine.rest`). Reps and spend (small) stay on the pandas path.
 
 Where the time goes (``bench/prep_speed.py``, 10M lines): the SQL does each piece of work
 once per column where it can (a column that is all ASCII needs no Python map for its ids;
-dates and numbers are parsed once per distinct value from one ``GROUP BY``), the typed table
+dates and numbers are parsed once per distinct value, all of a source's from one
+``GROUPING SETS`` scan), the typed table
 is made in one scan and in no order (``_ord`` orders wherever order matters), and the
 orders' final view is scanned twice: once for the rows set aside, once by the ``COPY``,
 whose ``ORDER BY`` is the one sort (DuckDB keeps no row order through joins). DuckDB has

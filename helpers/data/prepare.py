@@ -281,8 +281,9 @@ def _reps_and_spend(reader: SourceReader, ledger: Ledger, notes: list[str],
 
 
 def _build_duckdb(config: Config, ledger: Ledger, notes: list[str], engine: dict) -> PrepResult:
-    """:func:`build_prep` with the orders inside DuckDB (:mod:`helpers.data.engine`): the
-    same steps in the same order, the customers, reps and spend on the pandas path."""
+    """:func:`build_prep` with the orders and customers inside DuckDB
+    (:mod:`helpers.data.engine`): the same steps in the same order; the merged customers
+    (one row each) are named and located in pandas, reps and spend take the pandas path."""
     import tempfile
 
     reader = SourceReader(config, notes)
