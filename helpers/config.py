@@ -336,7 +336,7 @@ class Prep(_Strict):
     ``keep_status``, returns excluded) do not count; 1 turns the stop off.
     ``earliest_year``: order dates before it are set aside, other dates before it
     left empty. ``max_field_chars``: a row with a longer value in a column the config
-    uses is set aside. ``engine``: where the orders are prepared: ``pandas`` (in
+    uses is set aside. ``engine``: where the orders and customers are prepared: ``pandas`` (in
     memory, the default: at 10M lines still faster than the DuckDB path, bench/prep_speed.py),
     ``duckdb`` (out of core, :mod:`helpers.data.engine`) or ``auto``: DuckDB when the
     orders' input files hold at least ``engine_min_mb`` megabytes.

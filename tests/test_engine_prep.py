@@ -213,3 +213,83 @@ def test_choose_ship_to_ties_go_to_the_alphabetically_first_place():
     rows = pd.DataFrame({"customer_id": ["B", "B"], "order_date": pd.to_datetime(["2024-05-01"] * 2),
                          "_line": [2, 3], "city": pd.array(["苏州", "南京"], dtype="string")})
     assert choose_ship_to(rows, ["city"], "most_frequent")["city"].tolist() == ["南京"]
+
+
+# --------------------------------------------------------------------------- customers in the engine
+
+CRM = """\
+id,name,prov,signup,headcount
+A,,广东,2024-01-05,3
+B,乙,浙江,1890-01-01,2.5
+A,甲,江苏,bad,4
+C,丙,,2999-01-01,x
+,无,北京,2024-01-01,1
+"""
+ERP = """\
+code,name,prov,phone,headcount
+D,丁,广东,138,9
+A,甲2,,139,
+B,乙2,浙江,,1
+D,丁3,,137,
+"""
+SHOP = "oid,cid,date,amount\n1,A,2024-03-01,10\n2,D,2024-03-02,20\n3,E,2024-03-03,30\n"
+
+
+def test_customers_are_merged_in_the_engine_as_in_pandas(tmp_path):
+    # an id repeated within a source (A in crm, D in erp) and across sources (A, B): the
+    # first non-empty value of each column in source and file order; source crm+erp;
+    # an empty id set aside, dates and numbers left empty with their notes
+    (tmp_path / "crm.csv").write_text(CRM, encoding="utf-8")
+    (tmp_path / "erp.csv").write_text(ERP, encoding="utf-8")
+    (tmp_path / "o.csv").write_text(SHOP, encoding="utf-8")
+    config = {
+        "paths": {"data": ".", "reports": "reports"},
+        "sources": {
+            "customers": [
+                {"name": "crm", "file": "crm.csv",
+                 "dates": {"signup_date": "%Y-%m-%d"},
+                 "columns": {"customer_id": "id", "name": "name", "province": "prov",
+                             "signup_date": "signup", "headcount": "headcount"}},
+                {"name": "erp", "file": "erp.csv",
+                 "columns": {"customer_id": "code", "name": "name", "province": "prov",
+                             "phone": "phone", "headcount": "headcount"}}],
+            "orders": [{"name": "shop", "file": "o.csv", "dates": {"order_date": "%Y-%m-%d"},
+                        "columns": {"order_id": "oid", "customer_id": "cid",
+                                    "order_date": "date", "amount": "amount"}}],
+        },
+    }
+    (tmp_path / "workbook.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    want = _build(tmp_path / "workbook.yaml", "pandas")
+    got = _build(tmp_path / "workbook.yaml", "duckdb").loaded()
+    assert got.engine["path"] == "duckdb"
+    pd.testing.assert_frame_equal(want.customers, got.customers)
+    pd.testing.assert_frame_equal(want.orders, got.orders)
+    pd.testing.assert_frame_equal(want.quarantine, got.quarantine)
+    assert want.notes == got.notes
+    counts = [r.ledger.groupby(LEDGER_KEY)["rows"].sum().sort_index() for r in (want, got)]
+    pd.testing.assert_series_equal(*counts)
+    # the known answers
+    c = got.customers.set_index("customer_id")
+    assert list(c.index) == ["A", "B", "C", "D"]
+    assert c.loc["A", "name"] == "甲" and c.loc["A", "province"] == "广东省"
+    assert c.loc["A", "phone"] == "139" and c.loc["A", "source"] == "crm+erp"
+    assert c.loc["A", "signup_date"] == pd.Timestamp("2024-01-05")
+    assert pd.isna(c.loc["B", "signup_date"]) and c.loc["B", "headcount"] == 2  # 2.5 rounded
+    assert c.loc["D", "name"] == "丁" and c.loc["D", "phone"] == "138"
+    assert c.loc["D", "source"] == "erp"
+    assert pd.isna(c.loc["C", "signup_date"]) and pd.isna(c.loc["C", "headcount"])
+    assert reasons_of(got) == {("crm", 6): "customer_id is empty"}
+    merged = got.ledger.query("table == 'customers' and outcome == 'merged'")
+    assert merged.groupby("source")["rows"].sum().to_dict() == {"crm": 1, "erp": 3}
+    for note in ("crm: signup_date: 1 value(s) not in format %Y-%m-%d were left empty "
+                 "(e.g. 'bad')", "crm: signup_date: 1 value(s) before 1990",
+                 "crm: signup_date: 1 value(s) in the future were left empty (e.g. '2999-01-01')",
+                 "customers.headcount: 1 value(s) are not numbers and were left empty (e.g. 'x')",
+                 "customers.headcount: 1 value(s) have a fraction"):
+        assert any(n.startswith(note) for n in got.notes), note
+
+
+def reasons_of(result):
+    rows = result.quarantine.query("table == 'customers'")
+    return {(s, int(line)): r for s, line, r in zip(rows["source"], rows["line"],
+                                                      rows["reason"], strict=True)}

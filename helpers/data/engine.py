@@ -1,4 +1,5 @@
-"""Step 2 out of core: the orders prepared inside DuckDB, with the rules of the pandas path.
+"""Step 2 out of core: orders and customers prepared inside DuckDB, with the rules of the
+pandas path.
 
 The orders are the table that grows with the lines. On this path (``prep.engine``,
 :func:`choose_engine`) they never become one pandas frame: each orders source is read
@@ -19,11 +20,22 @@ so the quarantine and the ledger are written by one piece of code on both paths.
 
 The kept orders are written by DuckDB's ``COPY`` into ``orders.parquet`` in file order,
 with the pandas schema of the canonical table in the file's metadata (:class:`ParquetTable`).
-Customers, reps and spend (in proportion to customers, not lines) stay on the pandas path.
+
+The customers' sources are read, typed and settled by the same code
+(:meth:`OrdersEngine.customers`; their dates and numbers are left empty with the notes of
+:func:`helpers.data.clean.to_dates` and ``to_numbers`` rather than set aside) and merged to
+one row per customer_id inside DuckDB (:func:`helpers.data.identity.merge_customers`:
+per source, an id repeated within it takes the first non-empty value of each column; the
+sources are then joined on customer_id, the first source's value winning). Only the merged
+customers - one row each - come to pandas, for the work on names and places
+(:func:`~helpers.data.identity.name_duplicates`, :func:`helpers.data.locate.locate`,
+each place name resolved once); meanwhile DuckDB keeps :data:`RESTING_LIMIT` in memory
+(:meth:`OrdersEngine.rest`). Reps and spend (small) stay on the pandas path.
 
 Where the time goes (``bench/prep_speed.py``, 10M lines): the SQL does each piece of work
 once per column where it can (a column that is all ASCII needs no Python map for its ids;
-dates and numbers are parsed once per distinct value from one ``GROUP BY``), the typed table
+dates and numbers are parsed once per distinct value, all of a source's from one
+``GROUPING SETS`` scan), the typed table
 is made in one scan and in no order (``_ord`` orders wherever order matters), and the
 orders' final view is scanned twice: once for the rows set aside, once by the ``COPY``,
 whose ``ORDER BY`` is the one sort (DuckDB keeps no row order through joins). DuckDB has
@@ -46,6 +58,8 @@ import pandas as pd
 
 from helpers.config import Config
 from helpers.data.clean import (
+    DATE_COLUMNS,
+    EXCEL_ZERO,
     FLOAT_COLUMNS,
     ID_COLUMNS,
     INT_COLUMNS,
@@ -74,7 +88,9 @@ from helpers.data.read import (
 from helpers.data.sniff import detect_encoding, file_kind, head_bytes, layout
 from helpers.data.sources import Source
 
+CUSTOMERS_K = 1000  # the customers' sources are numbered from here (the orders' from 0)
 MEMORY_LIMIT = "512MB"  # DuckDB's own limit; it spills to its temporary folder beyond it
+RESTING_LIMIT = "64MB"  # while pandas works on the customers (:meth:`OrdersEngine.rest`)
 THREADS = 2
 # DuckDB reads CSV in buffers of 16 lines of this size per thread: 16 MB lines would ask for
 # 256 MB buffers (over memory_limit: the read failed and pandas took the file). A longer
@@ -87,12 +103,13 @@ _ASCII_WS = "".join(c for c in WHITESPACE if c.isascii())
 
 
 def engine_unsupported(config: Config) -> str | None:
-    """Why the orders of ``config`` cannot go through DuckDB (None: they can)."""
-    for source in config.sources.get("orders", []):
+    """Why the orders and customers of ``config`` cannot go through DuckDB (None: they can)."""
+    for source in config.sources.get("customers", []) + config.sources.get("orders", []):
         for canon, spec in source.columns.items():
             if not isinstance(spec, str) and spec.expr is not None:
                 return (f"source '{source.name}': columns.{canon} is an expression "
                         "(expr), evaluated by pandas only")
+    for source in config.sources.get("orders", []):
         if config.geography.customer_location != "none" and (
                 {"lat", "lon"} & set(source.columns)):
             return (f"source '{source.name}': ship-to coordinates (lat, lon) with "
@@ -263,6 +280,12 @@ class OrdersEngine:
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
+    def rest(self) -> None:
+        """While pandas works on the customers, DuckDB keeps :data:`RESTING_LIMIT` in memory
+        (its tables go to its temporary folder); :meth:`finish` gives it
+        :data:`MEMORY_LIMIT` again."""
+        self.con.execute(f"SET memory_limit = '{RESTING_LIMIT}'")
+
     def record(self) -> dict:
         """What the engine did, for ``prep.json``."""
         return {"files_read_by_pandas": self.pandas_files}
@@ -374,10 +397,11 @@ class OrdersEngine:
         """Read, merge exact duplicates, join, filter, map and type every orders source
         (what ``read_table`` does on the pandas path), counting in the ledger."""
         for k, source in enumerate(self.config.sources.get("orders", [])):
-            self._stage_source(source, k)
+            self.sources.append(self._stage_source(source, k, "orders"))
 
-    def _stage_source(self, source: Source, k: int) -> None:
-        con, ledger, table = self.con, self.ledger, "orders"
+    def _stage_source(self, source: Source, k: int, table: str
+                      ) -> tuple[Source, list[_Step], list[str]]:
+        con, ledger = self.con, self.ledger
         raw_cols = self._read_source(source, k, needed_columns(source))
         for file, rows in con.execute(f"SELECT _file, count(*) FROM raw_{k} GROUP BY _file "
                                       "ORDER BY min(_ord)").fetchall():
@@ -467,7 +491,7 @@ class OrdersEngine:
                     + (", " + ", ".join(f"({s.sql}) AS _s{n}" for n, s in enumerate(steps))
                        if steps else "")
                     + f" FROM j_{k} r " + " ".join(self.lookups.get(f"m_{k}", [])))
-        self._type_source(source, k, list(mapped), steps)
+        return self._type_source(source, k, list(mapped), steps, table)
 
     def _lookup(self, name: str, reasons: dict[str, str], key_sql: str, when: str,
                 view: str) -> str:
@@ -483,7 +507,8 @@ class OrdersEngine:
         self.lookups.setdefault(view, []).append(f"LEFT JOIN {name} ON {name}._lv = {key_sql}")
         return f"CASE WHEN {when} THEN {name}._lr END"
 
-    def _type_source(self, source: Source, k: int, canon: list[str], steps: list[_Step]) -> None:
+    def _type_source(self, source: Source, k: int, canon: list[str], steps: list[_Step],
+                     table: str) -> tuple[Source, list[_Step], list[str]]:
         """Ids, dates and numbers of one mapped source (``m_k``), into ``t_k`` with the
         reasons of step 1 (``_r1``).
 
@@ -538,37 +563,45 @@ class OrdersEngine:
             inner[f"_t_{col}"] = expr
             typed[col] = f"m.{q('_t_' + col)}"
         new_steps = list(steps)
-        key = KEYS["orders"]
+        key = KEYS[table]
         if key in canon:
             new_steps.append(_Step(f"CASE WHEN ({typed[key]}) IS NULL THEN {lit(key + ' is empty')} END",
                                    [f"{key} is empty"], column=key))
-        # dates
+        # dates and numbers: the distinct values of every such column from one scan
         year = config.prep.earliest_year
         import pyarrow as pa
-        for col in [c for c in ("order_date",) if c in canon]:
+        numeric = [c for c in INT_COLUMNS + FLOAT_COLUMNS + ("amount",) if c in canon]
+        distincts = self._distinct(m, [c for c in DATE_COLUMNS if c in canon] + numeric)
+        for col in [c for c in DATE_COLUMNS if c in canon]:
             raw = q("_m_" + col)
             fmt = source.dates.get(col)
-            counted = con.execute(f"SELECT {raw}, count(*) FROM {m} WHERE {raw} IS NOT NULL "
-                                  f"GROUP BY {raw} ORDER BY min(_ord)").to_arrow_table()
-            values = counted.column(0).to_pylist()
-            counts = np.asarray(counted.column(1).to_numpy(), dtype="int64")
+            values, counts, first = distincts[col]
             distinct = pd.Series(values, dtype="string")
             parsed, used, beyond = parse_dates(distinct, fmt)
-            con.register("_d", pa.table({
-                "value": pa.array(values, type=pa.string()),
-                "parsed": pa.array(parsed.to_numpy(), type=pa.timestamp("ns"),
-                                   mask=parsed.isna().to_numpy()),
-                "beyond": pa.array(np.asarray(beyond, dtype="int8"))}))
-            con.execute(f"CREATE TABLE d_{k} AS SELECT * FROM _d")
-            con.unregister("_d")
+            beyond = np.asarray(beyond, dtype="int8")
             if fmt is None and values:
                 got = int(counts[parsed.notna().to_numpy()].sum())
                 notes.append(f"{source.name}: {col}: no format configured; inferred "
                              f"{used or 'none found'!r} ({got} of {int(counts.sum())} values "
                              "parse)")
-            joins.append(f"LEFT JOIN d_{k} ON d_{k}.value = m.{raw}")
-            inner[f"_t_{col}"] = f"d_{k}.parsed"
-            inner[f"_b_{col}"] = f"coalesce(d_{k}.beyond, 0)"
+            required = table == "orders" and col == "order_date"
+            if not required:  # left empty with a note (to_dates): unparsed, early, late
+                parsed = self._date_notes(source, col, distinct, counts, first, parsed, used,
+                                          beyond)
+            dates = f"d_{k}_{col}"
+            con.register("_d", pa.table({
+                "value": pa.array(values, type=pa.string()),
+                "parsed": pa.array(parsed.to_numpy(), type=pa.timestamp("ns"),
+                                   mask=parsed.isna().to_numpy()),
+                "beyond": pa.array(beyond)}))
+            con.execute(f"CREATE TABLE {dates} AS SELECT * FROM _d")
+            con.unregister("_d")
+            joins.append(f"LEFT JOIN {dates} ON {dates}.value = m.{raw}")
+            inner[f"_t_{col}"] = f"{dates}.parsed"
+            if not required:
+                typed[col] = f"m.{q('_t_' + col)}"
+                continue
+            inner[f"_b_{col}"] = f"coalesce({dates}.beyond, 0)"
             ts = f"m.{q('_t_' + col)}"
             bey = f"m.{q('_b_' + col)}"
             typed[col] = ts
@@ -589,11 +622,10 @@ class OrdersEngine:
                       formats=formats),
             ]
         # numbers: parsed once per distinct value; the notes from the counts per value
-        for col in [c for c in INT_COLUMNS + FLOAT_COLUMNS + ("amount",) if c in canon]:
+        for col in numeric:
             raw = q("_m_" + col)
-            counted = con.execute(f"SELECT {raw}, count(*), min(_ord) FROM {m} WHERE {raw} IS "
-                                  f"NOT NULL GROUP BY {raw}").to_arrow_table()
-            values = pd.Series(counted.column(0).to_pylist(), dtype="string")
+            listed, counts, first = distincts[col]
+            values = pd.Series(listed, dtype="string")
             number = (parse_numbers(values) if len(values) else pd.Series([], dtype="float64")
                       ).to_numpy(dtype="float64")
             nums = f"n_{k}_{col}"
@@ -603,7 +635,7 @@ class OrdersEngine:
             con.execute(f"CREATE TABLE {nums} AS SELECT * FROM _n")
             con.unregister("_n")
             joins.append(f"LEFT JOIN {nums} ON {nums}.value = m.{raw}")
-            if col == "amount":
+            if col == "amount" and table == "orders":
                 inner[f"_t_{col}"] = f"{nums}.result"
                 value = f"m.{q('_t_' + col)}"
                 new_steps += [
@@ -618,16 +650,14 @@ class OrdersEngine:
                 ]
                 typed[col] = value
                 continue
-            counts = np.asarray(counted.column(1).to_numpy(), dtype="int64")
-            first = np.asarray(counted.column(2).to_numpy(), dtype="int64")
             bad, infinite = np.isnan(number), np.isinf(number)
             if bad.any():
                 n_bad, bad_ex = int(counts[bad].sum()), values.iloc[_first(bad, first)]
-                notes.append(f"orders.{col}: {n_bad} value(s) are not numbers and "
+                notes.append(f"{table}.{col}: {n_bad} value(s) are not numbers and "
                              f"were left empty (e.g. {bad_ex!r})")
             if infinite.any():
                 n_inf, inf_ex = int(counts[infinite].sum()), values.iloc[_first(infinite, first)]
-                notes.append(f"orders.{col}: {n_inf} value(s) are not finite "
+                notes.append(f"{table}.{col}: {n_inf} value(s) are not finite "
                              f"numbers and were left empty (e.g. {inf_ex!r})")
             finite = f"CASE WHEN isinf({nums}.result) THEN NULL ELSE {nums}.result END"
             if col in INT_COLUMNS:
@@ -636,7 +666,7 @@ class OrdersEngine:
                 if frac.any():
                     at = _first(frac, first)
                     n_frac, ex, exn = int(counts[frac].sum()), values.iloc[at], number[at]
-                    notes.append(f"orders.{col}: {n_frac} value(s) have a fraction "
+                    notes.append(f"{table}.{col}: {n_frac} value(s) have a fraction "
                                  f"and were rounded to whole numbers, as {col} holds whole "
                                  f"numbers (e.g. {ex!r} -> {np.round(exn):.0f})")
                 inner[f"_t_{col}"] = f"round_even({finite}, 0)::BIGINT"
@@ -664,7 +694,58 @@ class OrdersEngine:
             con.execute(f"DROP VIEW {view}")
         for name in self.dropped.pop(k, []):
             con.execute(f"DROP TABLE {name}")
-        self.sources.append((source, new_steps, canon))
+        return source, new_steps, canon
+
+    def _distinct(self, view: str, columns: list[str]) -> dict[str, tuple]:
+        """Per column of ``view`` (its mapped ``_m_`` text): the distinct values (not NULL),
+        how many rows hold each and the first such row (``_ord``), in the order of that
+        first row; one ``GROUPING SETS`` scan for all the columns."""
+        if not columns:
+            return {}
+        raws = [q("_m_" + c) for c in columns]
+        sets = ", ".join(f"({r})" for r in raws)
+        table = self.con.execute(
+            f"SELECT grouping({', '.join(raws)}) AS _set, {', '.join(raws)}, count(*) AS _n, "
+            f"min(_ord) AS _first FROM {view} GROUP BY GROUPING SETS ({sets})").to_arrow_table()
+        frame = table.to_pandas(types_mapper={pa_string(): pd.StringDtype("pyarrow")}.get)
+        out = {}
+        width = len(columns)
+        for i, col in enumerate(columns):
+            raw = "_m_" + col
+            mine = frame[(frame["_set"].to_numpy() == (1 << width) - 1 - (1 << (width - 1 - i)))
+                         & frame[raw].notna().to_numpy()].sort_values("_first", kind="stable")
+            out[col] = (mine[raw].tolist(), mine["_n"].to_numpy(dtype="int64"),
+                        mine["_first"].to_numpy(dtype="int64"))
+        return out
+
+    def _date_notes(self, source: Source, col: str, values: pd.Series, counts: np.ndarray,
+                    first: np.ndarray, parsed: pd.Series, used, beyond: np.ndarray) -> pd.Series:
+        """The notes of :func:`helpers.data.clean.to_dates` on a date that is not required
+        (values not parsed, before ``prep.earliest_year``, in the future: left empty), from
+        the distinct ``values`` with their ``counts`` and ``first`` rows; the dates kept."""
+        year = self.config.prep.earliest_year
+        earliest = pd.Timestamp(year=year, month=1, day=1)
+        tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+        bad = (parsed.isna() & (beyond == 0)).to_numpy()
+        early = ((parsed < earliest) | (beyond < 0)).to_numpy()
+        late = ((parsed >= tomorrow) | (beyond > 0)).to_numpy()
+        if bad.any():
+            self.notes.append(f"{source.name}: {col}: {int(counts[bad].sum())} value(s) not in "
+                              f"{_formats_text(used)} were left empty "
+                              f"(e.g. {values.iloc[_first(bad, first)]!r})")
+        if early.any():
+            zero = parsed[early].dt.strftime("%Y-%m-%d").isin(EXCEL_ZERO).any()
+            self.notes.append(
+                f"{source.name}: {col}: {int(counts[early].sum())} value(s) before {year} "
+                f"(prep.earliest_year) were left empty (e.g. "
+                f"{values.iloc[_first(early, first)]!r})" + (
+                    "; 1899-12-30 and 1900-01-00 are what Excel shows for an "
+                    "empty date cell" if zero else ""))
+        if late.any():
+            self.notes.append(f"{source.name}: {col}: {int(counts[late].sum())} value(s) in the "
+                              f"future were left empty (e.g. "
+                              f"{values.iloc[_first(late, first)]!r})")
+        return parsed.mask(early | late)
 
     def _id_notes(self, source: Source, m: str, col: str, hidden: int, scientific: int) -> None:
         """The notes of :func:`helpers.data.clean.id_notes` (invisible characters,
@@ -689,6 +770,89 @@ class OrdersEngine:
                 "as text")
 
     # ----------------------------------------------------------------- customers
+
+    def customers(self) -> tuple[pd.DataFrame, dict[tuple[str, str], int]]:
+        """The customers read, typed and settled source by source (``read_table`` on the
+        pandas path) and merged to one row per customer_id (:func:`helpers.data.identity.
+        merge_customers`) inside DuckDB: the first non-empty value of each column in source
+        and file order, ``source`` naming every source a customer came from. Returns the
+        merged customers (one pandas row per customer, text as Arrow strings) and the rows
+        merged into an earlier one per (source, file)."""
+        import pyarrow as pa
+
+        con = self.con
+        staged, aside_per_source = [], []
+        for i, source in enumerate(self.config.sources.get("customers", [])):
+            k = CUSTOMERS_K + i
+            source, steps, canon = self._stage_source(source, k, "customers")
+            raws = [r[0] for r in con.execute(f"DESCRIBE t_{k}").fetchall()
+                    if r[0].startswith("_raw_")]
+            con.execute(f"CREATE VIEW s_{k} AS SELECT *, _r1 AS _reason FROM t_{k}")
+            aside_per_source.append(self._settle(k, source, steps, canon, raws, "customers", "s"))
+            con.execute(f"DROP VIEW s_{k}")
+            staged.append((k, source, canon))
+        if not staged:
+            return pd.DataFrame(), {}
+        # pandas' concat: the first source's columns, its bookkeeping, then new columns
+        order = [c for c in staged[0][2] if c != "customer_id"] + ["_line", "_file", "_source"]
+        order += [c for _, _, canon in staged[1:] for c in canon
+                  if c not in order and c != "customer_id"]
+        order = list(dict.fromkeys(order))
+        # per source, one row per customer_id (rows of one id merged when it repeats there:
+        # the first non-empty value of each column); then the sources joined on customer_id,
+        # the first source's value where it has one (what groupby().first() gives)
+        rows, joined, have = [], "", []
+        for i, (k, source, canon) in enumerate(staged):
+            aside = dict(aside_per_source[i])
+            rows += [(source.name, f, n - aside.get(f, 0)) for f, n in self.rows_per_file[k]]
+            cols = [c for c in canon if c != "customer_id"]
+            base = (f"SELECT customer_id, ((({i}::BIGINT) << 56) + _ord) AS _g, _line, _file"
+                    + "".join(f", {q(c)}" for c in cols) + f" FROM t_{k} WHERE _r1 IS NULL")
+            n, distinct = con.execute(f"SELECT count(*), count(DISTINCT customer_id) "
+                                      f"FROM t_{k} WHERE _r1 IS NULL").fetchone()
+            if n > distinct:
+                firsts = "".join(f", arg_min({q(c)}, _g) FILTER (WHERE {q(c)} IS NOT NULL) "
+                                 f"AS {q(c)}" for c in cols)
+                base = (f"SELECT customer_id, min(_g) AS _g, arg_min(_line, _g) AS _line, "
+                        f"arg_min(_file, _g) AS _file{firsts} FROM ({base}) GROUP BY customer_id")
+            con.execute(f"CREATE VIEW u_{i} AS {base}")
+            on = f"s{i}.customer_id = coalesce({', '.join(f's{j}.customer_id' for j in range(i))})"
+            joined += f"u_{i} s{i}" if not i else f" FULL JOIN u_{i} s{i} ON {on}"
+            have.append(set(cols))
+
+        def first(col: str, present: list[int]) -> str:
+            values = [f"s{i}.{q(col)}" for i in present]
+            return values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
+
+        every = list(range(len(staged)))
+        found = [f"s{i}.customer_id IS NOT NULL" for i in every]
+        select = [f"{first('customer_id', every)} AS customer_id"]
+        for c in order:
+            if c == "_source":
+                select.append("CASE " + " ".join(f"WHEN {f} THEN {lit(source.name)}" for f, (
+                    _, source, _) in zip(found, staged, strict=True)) + " END AS _source")
+            else:
+                select.append(f"{first(c, every if c.startswith('_') else [i for i in every if c in have[i]])} AS {q(c)}")
+        select.append(" + ".join(f"(({f})::BIGINT << {i})" for i, f in enumerate(found))
+                      + " AS _from")
+        merged = con.execute(f"SELECT {', '.join(select)} FROM {joined} "
+                             f"ORDER BY {first('_g', every)}").to_arrow_table()
+        for i in every:
+            con.execute(f"DROP VIEW u_{i}")
+        for k, _, _ in staged:
+            con.execute(f"DROP TABLE t_{k}")
+        customers = merged.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow"),
+                                                   pa.int64(): pd.Int64Dtype()}.get)
+        customers["_line"] = customers["_line"].astype("int64")
+        # the sources a customer came from, in config order (crm, crm+erp, erp)
+        names = [source.name for _, source, _ in staged]
+        bits = customers.pop("_from").to_numpy()
+        labels = {int(b): "+".join(n for j, n in enumerate(names) if int(b) >> j & 1)
+                  for b in np.unique(bits)}
+        customers["source"] = pd.Series(bits, index=customers.index).map(labels).astype("string")
+        firsts_per_file = customers.groupby(["_source", "_file"], sort=False).size()
+        repeated = {(s, f): n - int(firsts_per_file.get((s, f), 0)) for s, f, n in rows}
+        return customers, {key: n for key, n in repeated.items() if n}
 
     def ship_columns(self) -> list[str]:
         """The location columns the orders map (ship-to)."""
@@ -744,6 +908,8 @@ class OrdersEngine:
         import pyarrow as pa
 
         con = self.con
+        give_back_memory()  # what pandas freed on the customers, before DuckDB takes its limit
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.register("_c", pa.table({
             c: pa.array(customers[c].astype("string").to_numpy(dtype=object, na_value=None),
                         type=pa.string()) for c in ("customer_id", "province", "territory")}))
@@ -842,6 +1008,7 @@ class OrdersEngine:
             aside = self._settle(k, source, steps, canon, raws)
             for file, rows in self.rows_per_file[k]:
                 ledger.add("orders", source.name, file, "kept", rows - aside.get(file, 0))
+        give_back_memory()  # the settling's temporaries, before the sort takes its memory
         path = folder / "orders.parquet"
         sql = " UNION ALL ".join(
             "SELECT " + ", ".join(
@@ -866,17 +1033,18 @@ class OrdersEngine:
         return ParquetTable(path, meta.num_rows, out_cols)
 
     def _settle(self, k: int, source: Source, steps: list[_Step], canon: list[str],
-                raws: list[str]) -> dict[str, int]:
-        """The rows of source ``k`` set aside, through the ledger (counts and quarantine
-        as on the pandas path); their number per file."""
+                raws: list[str], table: str = "orders", view: str = "o") -> dict[str, int]:
+        """The rows of source ``k`` (view ``{view}_{k}``, reason ``_reason``) set aside,
+        through the ledger (counts and quarantine as on the pandas path); their number per
+        file."""
         con, ledger = self.con, self.ledger
-        frame = con.execute(f"SELECT * FROM o_{k} WHERE _reason IS NOT NULL ORDER BY _ord") \
+        frame = con.execute(f"SELECT * FROM {view}_{k} WHERE _reason IS NOT NULL ORDER BY _ord") \
             .to_arrow_table().to_pandas(
                 types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
         if not len(frame):
             return {}
         types = {c: "string" for c in canon}
-        types.update({c: "datetime64[ns]" for c in ("order_date",) if c in canon})
+        types.update({c: "datetime64[ns]" for c in DATE_COLUMNS if c in canon})
         types.update({c: "float64" for c in FLOAT_COLUMNS + ("amount",) if c in canon})
         types.update({c: "Int64" for c in INT_COLUMNS if c in canon})
         typed = pd.DataFrame({c: frame[c].astype(types[c]) for c in canon})
@@ -889,12 +1057,34 @@ class OrdersEngine:
                 if not mask.any():
                     continue
                 raw = frame[step.raw] if step.raw else None
-                typed = ledger.quarantine("orders", typed, mask, why, column=step.column,
+                typed = ledger.quarantine(table, typed, mask, why, column=step.column,
                                           raw=raw, rule=step.rule, shown_as=step.shown_as)
                 if step.formats is not None:
                     ledger.formats.setdefault(why, step.formats)
-        ledger.settle("orders", typed)
+        ledger.settle(table, typed)
         return {str(f): int(n) for f, n in frame["_file"].value_counts(sort=False).items()}
+
+
+def give_back_memory() -> None:
+    """Return freed memory to the system (Arrow's memory pool, and the C heap by glibc's
+    ``malloc_trim`` where there is one): pandas' temporaries on the customers leave freed pages that would
+    otherwise count in the peak when DuckDB takes its memory again."""
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # Arrow's own pool (the text columns)
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def pa_string():
+    import pyarrow as pa
+
+    return pa.string()
 
 
 def _first(mask: np.ndarray, first: np.ndarray) -> int:

@@ -249,10 +249,14 @@ def _read_customers(reader: SourceReader, ledger: Ledger, notes: list[str],
     raw_customers = read_table(reader, "customers", ledger, notes)
     check_stop(ledger, config, ("customers",))
     if raw_customers.empty:
-        files = ", ".join(s.file_label for s in config.sources["customers"])
-        raise SourceError(f"no customer rows to work with: every row of {files} was set aside "
-                          "or the files hold none (see the ledger)")
+        _no_customers(config)
     return raw_customers
+
+
+def _no_customers(config: Config) -> None:
+    files = ", ".join(s.file_label for s in config.sources["customers"])
+    raise SourceError(f"no customer rows to work with: every row of {files} was set aside "
+                      "or the files hold none (see the ledger)")
 
 
 def _flag_duplicates(duplicates: pd.DataFrame, notes: list[str]) -> None:
@@ -277,18 +281,23 @@ def _reps_and_spend(reader: SourceReader, ledger: Ledger, notes: list[str],
 
 
 def _build_duckdb(config: Config, ledger: Ledger, notes: list[str], engine: dict) -> PrepResult:
-    """:func:`build_prep` with the orders inside DuckDB (:mod:`helpers.data.engine`): the
-    same steps in the same order, the customers, reps and spend on the pandas path."""
+    """:func:`build_prep` with the orders and customers inside DuckDB
+    (:mod:`helpers.data.engine`): the same steps in the same order; the merged customers
+    (one row each) are named and located in pandas, reps and spend take the pandas path."""
     import tempfile
 
     reader = SourceReader(config, notes)
-    raw_customers = _read_customers(reader, ledger, notes, config)
     orders = OrdersEngine(config, reader, ledger, notes)
     try:
+        customers, repeated = orders.customers()
+        check_stop(ledger, config, ("customers",))
+        if customers.empty:
+            _no_customers(config)
         orders.stage()
-        customers, repeated = merge_customers(raw_customers)
-        ledger.count("customers", repeated, "merged",
-                     "same customer_id as an earlier row (values combined)")
+        orders.rest()  # the customers' work in pandas below: DuckDB's tables on disk meanwhile
+        for (source, file), rows in repeated.items():
+            ledger.add("customers", source, file, "merged",
+                       rows, "same customer_id as an earlier row (values combined)")
         rule = config.geography.customer_location
         bare = bare_customers(customers, rule, orders.ship_columns(), False)
         if bare is not None:
