@@ -502,16 +502,15 @@ def _regions_item(item: str, text: dict) -> str:
 
 
 def _city_groups(run_dir: Path, regions: list[dict], rows: list[dict], text: dict,
-                 lang: str, currency: str) -> list[dict]:
+                 lang: str, currency: str, provinces: dict[str, str]) -> list[dict]:
     """The city regions by province, in run order: each group's province (its name in
-    ``lang``, the anchor of its own card when the run has one), the cities' cards and a
+    ``lang``, the anchor of its own card when the run has one: ``provinces``, name ->
+    slug), the cities' cards and a
     line counting them (and their revenue). A group is open when it is the only one or
     when one of its cities is not ok, so a failure is never folded away."""
     from helpers.geo.scope import slugify
     from helpers.text.lookup import region_label
 
-    provinces = {str(r.get("region")): str(r.get("slug") or "") for r in regions
-                 if r.get("kind") == "province"}
     groups: dict[str, dict] = {}
     for region, row in zip(regions, rows, strict=True):
         province = str(region.get("province") or "")
@@ -576,7 +575,9 @@ def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
         else text["revenue"],
         rows=[_row(run_dir, region, text, lang) for region in others],
         groups=_city_groups(run_dir, cities, [_row(run_dir, r, text, lang) for r in cities],
-                            text, lang, currency_name(currency, lang) if currency else ""),
+                            text, lang, currency_name(currency, lang) if currency else "",
+                            {str(r.get("region")): str(r.get("slug") or "") for r in others
+                             if r.get("kind") == "province"}),
         monitoring=_monitoring(run_dir, lang),
         commit=str(meta["git_commit"])[:12] if meta.get("git_commit") else "",
     )
