@@ -354,3 +354,21 @@ def test_two_cities_run_end_to_end(tmp_path):
     page = (run / "index.html").read_text("utf-8")
     assert [(g[0], g[2]) for g in _groups(page)] == [
         ("Guangdong", ["guangdong-shenzhen"]), ("Inner Mongolia", ["inner-mongolia-wuhai"])]
+
+
+def test_a_city_map_shows_its_neighbours_as_outside_the_report(config):
+    from helpers.viz.maps import regions
+    from helpers.viz.maps.area import MapArea
+
+    area = MapArea.of(Scope.parse("深圳", config), config)
+    assert (area.province, area.city, area.level) == ("广东省", "深圳市", "city")
+    kpis = pd.DataFrame({"region": ["深圳市"], "region_en": ["Shenzhen"], "level": ["city"],
+                         "lat": [22.54], "lon": [114.06], "customers": [119],
+                         "revenue": [9.07e6]})
+    offline = MapArea(province="广东省", tiles=None, city="深圳市")
+    alone = regions.region_map(kpis, area=offline)
+    # the province report's reading: the other cities have no customers, named as blank
+    among = regions.region_map(kpis, area=MapArea(province="广东省", tiles=None))
+    assert alone.features == among.features == len(GUANGDONG)
+    assert "广州市" in " ".join(among.labels) or "Guangzhou" in " ".join(among.labels)
+    assert not any(name in " ".join(alone.labels) for name in ("广州", "Guangzhou"))
