@@ -124,8 +124,9 @@ def _headline(run_dir: Path, region: dict) -> dict:
     return _read_json(run_dir / str(slug) / "headline.json") if slug else {}
 
 
-def _tiers(headline: dict, lang: str) -> list[dict]:
-    """How many of the report's regions are in each tier (``headline.json``'s ``tiers``).
+def _tiers(headline: dict, lang: str, *, single: bool = False) -> list[dict]:
+    """How many of the report's regions are in each tier (``headline.json``'s ``tiers``);
+    ``single``: a city report, whose one region's tier is shown without a count.
 
     Falls back to the single ``tier`` of older runs; empty when step 5 did not run.
     """
@@ -133,6 +134,9 @@ def _tiers(headline: dict, lang: str) -> list[dict]:
     if isinstance(counts, dict) and counts:
         names = [t for t in TIERS if t in counts] + sorted(
             str(t) for t in counts if t not in TIERS)
+        if single:
+            return [{"css": t, "name": term("tier", t, lang), "count": None, "title": None}
+                    for t in names]
         return [{"css": t, "name": term("tier", t, lang), "count": _count(counts[t]),
                  "title": f"{t}: {_count(counts[t]) or '—'}"} for t in names]
     tier = headline.get("tier")
@@ -181,7 +185,7 @@ def _row(run_dir: Path, region: dict, text: dict, lang: str) -> dict:
         "active": _count(headline.get("active_customers")),
         "revenue": _money(headline.get("revenue"), lang),
         "growth": _growth(headline.get("growth_yoy")),
-        "tiers": _tiers(headline, lang),
+        "tiers": _tiers(headline, lang, single=region.get("kind") == "city"),
         "links": _links(run_dir, region, text, lang),
         "downloads": _downloads(run_dir, slug, text),
     }
