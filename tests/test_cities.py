@@ -372,3 +372,26 @@ def test_a_city_map_shows_its_neighbours_as_outside_the_report(config):
     assert alone.features == among.features == len(GUANGDONG)
     assert "广州市" in " ".join(among.labels) or "Guangzhou" in " ".join(among.labels)
     assert not any(name in " ".join(alone.labels) for name in ("广州", "Guangzhou"))
+
+
+def test_step_3_says_the_city_is_the_one_region(shenzhen, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from helpers.steps import visuals
+
+    ctx, _ = shenzhen
+    tables = visuals.visual_tables(ctx)
+    sentence = say("charts_one_region", "en", region="Shenzhen")
+    plt.close("all")
+    for draw in (visuals.region_bars, visuals.region_share, visuals.customers_against_revenue):
+        assert draw(ctx, tables).data == sentence
+    assert not plt.get_fignums()  # nothing drawn
+    said = visuals.lorenz_curves(ctx, tables)  # the customers' curve only, and why
+    assert said.data == say("lorenz_one_region", "en", region="Shenzhen")
+    assert len(plt.gcf().axes) == 1
+    plt.close("all")
+    province = context.open_step(region="广东", run_dir=str(ctx.run.root))
+    assert visuals.one_region(province) is None
+    assert visuals.region_share(province, visuals.visual_tables(province)) is None
+    assert plt.get_fignums()
+    plt.close("all")
