@@ -395,3 +395,27 @@ def test_step_3_says_the_city_is_the_one_region(shenzhen, tmp_path):
     assert visuals.region_share(province, visuals.visual_tables(province)) is None
     assert plt.get_fignums()
     plt.close("all")
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+                    reason="no Chromium binary")
+def test_the_grouped_index_in_a_browser(tmp_path):
+    """At 390 px the page does not scroll sideways and folded groups hide their cities;
+    printed, every city shows."""
+    from browsers import offline_chromium
+
+    records = [_record("all", "ALL", "Whole market", "all")] + [
+        _record("city", f"城市{i}", f"City {i}", f"p{i % 3}-c{i}", province=p)
+        for i, p in enumerate(["广东省", "浙江省", "江苏省"] * 4)]
+    page = _index(tmp_path, records)
+    assert len(_groups(page)) == 3 and not any(g[1] for g in _groups(page))
+    visible = ("return Array.from(document.querySelectorAll('details.group .card'))"
+               ".map(c => c.checkVisibility())")
+    with offline_chromium(390) as driver:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 390, "height": 900, "deviceScaleFactor": 1, "mobile": True})
+        driver.get((tmp_path / "index.html").as_uri())
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+        assert driver.execute_script(visible) == [False] * 12
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        assert driver.execute_script(visible) == [True] * 12
