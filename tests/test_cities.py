@@ -430,3 +430,13 @@ def test_a_municipality_report_has_its_city_once(shenzhen):
     tables = insight.insight_tables(shanghai)
     assert list(tables["region_kpis"]["region"]) == ["上海市"]
     assert list(tables["buying"]["region"]) == ["上海市"]
+
+
+def test_the_brief_says_what_a_city_is_compared_with(shenzhen):
+    from helpers.steps.goals import brief_table, goals_brief
+
+    ctx, _ = shenzhen
+    brief = goals_brief(ctx)
+    assert brief["benchmark_regions"] == len(ctx.benchmark.kpis)
+    values = list(brief_table(brief).iloc[:, 0])
+    assert say("regions_compared_city", "en", n=len(ctx.benchmark.kpis)) in values

@@ -202,7 +202,7 @@ def goals_brief(ctx: Context, objective: str | None = None) -> dict:
         "region_label": ctx.scope.label(ctx.lang),
         "provinces_in_scope": list(ctx.scope.provinces),
         "regions_compared": ctx.scope.sublevel,
-        **({"benchmark_regions": len(ctx.benchmark.kpis)} if ctx.scope.kind == "city" else {}),
+        **({"benchmark_regions": _market_cities(ctx)} if ctx.scope.kind == "city" else {}),
         "period_start": p.first_day,
         "period_end": p.end,
         "baseline_start": p.previous.first_day,
@@ -218,6 +218,14 @@ def goals_brief(ctx: Context, objective: str | None = None) -> dict:
         "warnings": warnings,
         "assumptions": assumptions,
     }
+
+
+def _market_cities(ctx: Context) -> int:
+    """How many cities a city report is judged against: the gazetteer's cities in the
+    market's extent (the rows of ``ctx.benchmark``, counted without computing it)."""
+    from helpers import geo
+
+    return int(geo.cities()["province"].isin(ctx.market_areas).sum())
 
 
 def brief_table(brief: dict):
