@@ -440,3 +440,15 @@ def test_the_brief_says_what_a_city_is_compared_with(shenzhen):
     assert brief["benchmark_regions"] == len(ctx.benchmark.kpis)
     values = list(brief_table(brief).iloc[:, 0])
     assert say("regions_compared_city", "en", n=len(ctx.benchmark.kpis)) in values
+
+
+def test_a_territory_may_have_the_separator_in_its_name(tmp_path):
+    raw = yaml.safe_load((PROJECT_ROOT / "workbook.yaml").read_text(encoding="utf-8"))
+    raw["geography"]["territories"] = {"South: core": ["广东", "广西"]}
+    raw["paths"]["data"] = str(PROJECT_ROOT / "data" / "sample")
+    path = tmp_path / "workbook.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    config = load_config(path)
+    assert Scope.parse("South: core", config).kind == "territory"
+    assert list_regions(config, "territories") == ["ALL", "South: core"]
+    assert len(list_regions(config, "South: core:cities")) == 1 + 21 + 14  # 广东 21, 广西 14

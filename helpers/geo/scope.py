@@ -83,8 +83,6 @@ class Scope:
         """
         text = str(region or ALL).strip()
         country = config.geography.country
-        if CITY_SEPARATOR in text:
-            return cls._parse_qualified(text, config)
         mainland = geo.mainland(country)
         if text.upper() == ALL:
             # The words come from the text catalog, imported here: step 2 (which imports
@@ -99,6 +97,8 @@ class Scope:
             if text in (name, english) or slugify(text) == slugify(english):
                 members = territories.loc[territories["territory"] == name, "province"]
                 return cls(name, "territory", tuple(members), english, name, slugify(english))
+        if CITY_SEPARATOR in text:  # after the territories: their names are the user's
+            return cls._parse_qualified(text, config)
         resolved = geo.resolve_provinces(pd.Series([text], dtype="string"), country).iloc[0]
         if country == "CN" and resolved["province_match"] != "name":
             # 广州 and Guangzhou begin like 广东 and Guangdong: a city spelled so is the city.
