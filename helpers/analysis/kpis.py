@@ -217,8 +217,8 @@ def region_kpis(
     if level not in customers.columns:
         raise KeyError(f"customers has no {level!r} column")
     if benchmark is not None and set(benchmark.kpis.get("level", [level])) != {level}:
-        raise ValueError(f"a benchmark of {set(benchmark.kpis['level'])} rows cannot "
-                         f"judge {level} rows")
+        levels = ", ".join(sorted(map(str, set(benchmark.kpis["level"]))))
+        raise ValueError(f"a benchmark of {levels} rows cannot judge {level} rows")
     period = period or Period.ending(None, dates=orders["order_date"])
     recent = Period.ending(period.end, pop_months)
     covered = baselines(period, pop_months=pop_months, min_coverage=min_coverage,
