@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
+from helpers import geo
 from helpers.analysis import kpis
 from helpers.analysis.benchmark import Benchmark
 from helpers.analysis.extent import in_extent
@@ -89,7 +90,11 @@ class Context:
 
     @cached_property
     def orders(self) -> pd.DataFrame:
-        """Orders of customers in scope."""
+        """Orders of customers in scope (a city's: of its customers; orders carry the
+        customer's province, not the city)."""
+        if self.scope.kind == "city":
+            orders = self.prep.orders
+            return orders[orders["customer_id"].isin(self.customers["customer_id"])].copy()
         return self.scope.filter(self.prep.orders)
 
     @cached_property
@@ -121,13 +126,23 @@ class Context:
 
     @cached_property
     def benchmark(self) -> Benchmark | None:
-        """What a territory's provinces are judged against: the whole market's province
-        KPIs (every customer, every province). None outside a territory report."""
-        if self.scope.kind != "territory":
-            return None
-        universe = list(Scope.parse("ALL", self.config).provinces)
-        return Benchmark(self._kpis_by_region("province", self.prep.customers,
-                                              self.prep.orders, universe, None))
+        """What the regions of a territory or a city report are judged against: the whole
+        market's KPIs at the report's level: a territory's provinces against every
+        province of the market, a city against every city of the market (every
+        customer in the market's extent; the gazetteer's cities without customers are
+        blank rows, as blank provinces are). None in the market and province reports
+        (their regions are judged among themselves)."""
+        if self.scope.kind == "territory":
+            universe = list(Scope.parse("ALL", self.config).provinces)
+            return Benchmark(self._kpis_by_region("province", self.prep.customers,
+                                                  self.prep.orders, universe, None))
+        if self.scope.kind == "city":
+            customers = in_extent(self.prep.customers, self.market_areas)
+            cities = geo.cities()
+            universe = list(cities.loc[cities["province"].isin(self.market_areas), "city"])
+            return Benchmark(self._kpis_by_region("city", customers, self.prep.orders,
+                                                  universe, None))
+        return None
 
     def kpis_by_region(self, level: str | None = None) -> pd.DataFrame:
         """The KPI table of the regions inside the scope, one row per region
@@ -146,10 +161,18 @@ class Context:
         (:attr:`market_areas`): areas outside it (Puerto Rico in a US market) are
         not rows here, so they are never tiered, a gap or given an action;
         :meth:`no_region` lists them.
+
+        A city report has one row, the city (also when it has no customers), judged
+        against every city of the market (:attr:`benchmark`): ``market_share``, its
+        tier by its share of the market's revenue, the hot-spot statistics of the
+        market's cities.
         """
         level = level or self.scope.sublevel
         universe = list(self.scope.provinces) if level == "province" else []
         benchmark = self.benchmark if level == "province" else None
+        if self.scope.kind == "city" and level == "city":
+            # the city is its report's one row, also without customers (a blank city)
+            universe, benchmark = [self.scope.name], self.benchmark
         return self._kpis_by_region(level, self.customers, self.orders, universe, benchmark)
 
     def _kpis_by_region(self, level: str, customers: pd.DataFrame, orders: pd.DataFrame,

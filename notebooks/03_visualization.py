@@ -31,7 +31,6 @@ ctx = context.open_step(region=region, run_dir=run_dir, config=config, period_en
 ctx.heading()
 
 # %%
-import matplotlib.pyplot as plt
 from IPython.display import Markdown
 
 from helpers.steps import goals, visuals
@@ -52,11 +51,7 @@ Markdown(goals.first_note(goals.load_brief(ctx), "03"))
 # says how many they are and what they bring together.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
-charts.plot_region_bars(tables["regions"], value="revenue", top=12, lang=lang, currency=currency,
-                        ax=axes[0])
-charts.plot_region_bars(tables["regions"], value="customers", top=12, lang=lang, ax=axes[1])
-fig.tight_layout()
+visuals.region_bars(ctx, tables, top=12)  # a city report (one region) says so instead
 
 # %% [markdown] tags=["section-concentration"]
 # ## How concentrated is revenue?
@@ -65,7 +60,7 @@ fig.tight_layout()
 # 80% tells how many regions carry four fifths of the business.
 
 # %%
-charts.plot_share(tables["regions"], value="revenue", lang=lang);
+visuals.region_share(ctx, tables)
 
 # %% [markdown]
 # The Lorenz curves say the same for regions and for single customers: the further a curve
@@ -75,11 +70,7 @@ charts.plot_share(tables["regions"], value="revenue", lang=lang);
 # a named owner.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
-charts.plot_lorenz(tables["kpis"], value="revenue", unit=tables["unit"], lang=lang, ax=axes[0])
-charts.plot_lorenz(tables["customer_revenue"], value="revenue", unit="customers", lang=lang,
-                   ax=axes[1])
-fig.tight_layout()
+visuals.lorenz_curves(ctx, tables)  # regions and customers; a city report: its customers
 
 # %% [markdown] tags=["section-customers_vs_revenue"]
 # ## Customers against revenue
@@ -90,7 +81,7 @@ fig.tight_layout()
 # the most revenue at the market's average.
 
 # %%
-charts.plot_customers_vs_revenue(tables["regions"], lang=lang, currency=currency);
+visuals.customers_against_revenue(ctx, tables)
 
 # %% [markdown] tags=["section-trend"]
 # ## Monthly revenue trend

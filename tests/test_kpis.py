@@ -202,7 +202,8 @@ def test_a_benchmark_gives_the_market_share_and_the_market_gap_model(customers, 
     for column in ("expected_method", "gap_ratio", "customer_gap", "gap_p"):
         assert t[column].tolist() == m.loc[t.index, column].tolist(), column
     assert t["population_10k"].tolist() == [100.0, 25.0]
-    with pytest.raises(ValueError, match="benchmark judges provinces"):
+    # a benchmark judges rows of its own level (provinces here; cities in a city report)
+    with pytest.raises(ValueError, match="a benchmark of province rows cannot judge city rows"):
         kpis.region_kpis(customers, orders, level="city", period=PERIOD,
                          benchmark=Benchmark(market))
 

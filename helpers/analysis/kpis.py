@@ -143,9 +143,10 @@ def region_kpis(
         How ``expected_customers`` is computed; see
         :func:`helpers.analysis.gaps.expected_customers`.
     benchmark : Benchmark, optional
-        The whole market, in a territory report (province level only):
-        ``market_share`` (the region's share of the market's revenue) is
-        added, and the gap columns are the market-wide model's
+        The whole market at the same level, in a territory report (provinces)
+        or a city report (cities): ``market_share`` (the region's share of the
+        market's revenue) is added, and at province level the gap columns are
+        the market-wide model's
         (:func:`helpers.analysis.gaps.reference_columns`). ``share`` stays
         the share of the returned rows.
     country : str, default "CN"
@@ -215,8 +216,9 @@ def region_kpis(
         raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
     if level not in customers.columns:
         raise KeyError(f"customers has no {level!r} column")
-    if benchmark is not None and level != "province":
-        raise ValueError(f"a benchmark judges provinces, not {level} rows")
+    if benchmark is not None and set(benchmark.kpis.get("level", [level])) != {level}:
+        levels = ", ".join(sorted(map(str, set(benchmark.kpis["level"]))))
+        raise ValueError(f"a benchmark of {levels} rows cannot judge {level} rows")
     period = period or Period.ending(None, dates=orders["order_date"])
     recent = Period.ending(period.end, pop_months)
     covered = baselines(period, pop_months=pop_months, min_coverage=min_coverage,

@@ -23,6 +23,7 @@ Examples
     python -m helpers.run                          # ALL + the 7 territories
     python -m helpers.run --regions provinces --jobs 4
     python -m helpers.run --regions 广东,Zhejiang --lang zh --run-id q4-review
+    python -m helpers.run --regions 广东,广东:cities  # Guangdong and each of its cities
     python -m helpers.run --objective reallocate_resources --baseline-run q3-review
     python -m helpers.run --resume q4-review       # after Ctrl-C or a fixed failure
 """
@@ -90,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="workbook config (default: %(default)s)")
     parser.add_argument("--regions", default="territories",
                         help="territories (ALL + each territory), provinces (ALL + each "
-                        "province), or comma-separated names such as 华东,广东,Zhejiang "
+                        "province), cities (ALL + each city of a China market), <region>:cities "
+                        "(the cities of a province or territory, e.g. 广东:cities), or "
+                        "comma-separated names and these words, such as 华东,广东,Zhejiang,深圳 "
                         "(default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=default_jobs(),
                         help="regions run in parallel (default: %(default)s)")

@@ -124,8 +124,9 @@ def _headline(run_dir: Path, region: dict) -> dict:
     return _read_json(run_dir / str(slug) / "headline.json") if slug else {}
 
 
-def _tiers(headline: dict, lang: str) -> list[dict]:
-    """How many of the report's regions are in each tier (``headline.json``'s ``tiers``).
+def _tiers(headline: dict, lang: str, *, single: bool = False) -> list[dict]:
+    """How many of the report's regions are in each tier (``headline.json``'s ``tiers``);
+    ``single``: a city report, whose one region's tier is shown without a count.
 
     Falls back to the single ``tier`` of older runs; empty when step 5 did not run.
     """
@@ -133,6 +134,9 @@ def _tiers(headline: dict, lang: str) -> list[dict]:
     if isinstance(counts, dict) and counts:
         names = [t for t in TIERS if t in counts] + sorted(
             str(t) for t in counts if t not in TIERS)
+        if single:
+            return [{"css": t, "name": term("tier", t, lang), "count": None, "title": None}
+                    for t in names]
         return [{"css": t, "name": term("tier", t, lang), "count": _count(counts[t]),
                  "title": f"{t}: {_count(counts[t]) or '—'}"} for t in names]
     tier = headline.get("tier")
@@ -181,7 +185,7 @@ def _row(run_dir: Path, region: dict, text: dict, lang: str) -> dict:
         "active": _count(headline.get("active_customers")),
         "revenue": _money(headline.get("revenue"), lang),
         "growth": _growth(headline.get("growth_yoy")),
-        "tiers": _tiers(headline, lang),
+        "tiers": _tiers(headline, lang, single=region.get("kind") == "city"),
         "links": _links(run_dir, region, text, lang),
         "downloads": _downloads(run_dir, slug, text),
     }
@@ -475,11 +479,10 @@ def _settings(parameters: dict, lang: str, text: dict) -> str:
     personal data is masked (the objective is said with the findings; the manifest has
     them all, as given)."""
     regions = str(parameters.get("regions") or "")
-    if regions in ("territories", "provinces"):
+    if regions in ("territories", "provinces", "cities"):
         parts = [text[f"settings_regions_{regions}"]]
     else:
-        names = [text["whole_market"] if n.strip().upper() == "ALL" else n.strip()
-                 for n in regions.split(",") if n.strip()]
+        names = [_regions_item(n.strip(), text) for n in regions.split(",") if n.strip()]
         parts = [text["settings_regions_named"].format(names=join(names, lang))] if names else []
     end = parameters.get("period_end")
     parts.append(text["settings_period_end"].format(date=end) if end
@@ -488,6 +491,55 @@ def _settings(parameters: dict, lang: str, text: dict) -> str:
         parts.append(text["settings_masked" if parameters["mask_pii"] else "settings_shown"])
     said = join(parts, lang, clauses=True)
     return said[:1].upper() + said[1:]
+
+
+def _regions_item(item: str, text: dict) -> str:
+    """One item of ``--regions`` in words: ALL, ``territories`` ... ``广东:cities``, a name."""
+    if item.upper() == "ALL":
+        return text["whole_market"]
+    if item in ("territories", "provinces", "cities"):
+        return text[f"settings_regions_{item}"]
+    where, separator, last = item.rpartition(":")
+    if separator and last.strip() == "cities":
+        return text["settings_cities_of"].format(name=where.strip())
+    return item
+
+
+def _city_groups(run_dir: Path, regions: list[dict], rows: list[dict], text: dict,
+                 lang: str, currency: str, provinces: dict[str, str]) -> list[dict]:
+    """The city regions by province, in run order: each group's province (its name in
+    ``lang``, the anchor of its own card when the run has one: ``provinces``, name ->
+    slug), the cities' cards and a
+    line counting them (and their revenue). A group is open when it is the only one or
+    when one of its cities is not ok, so a failure is never folded away."""
+    from helpers.geo.scope import slugify
+    from helpers.text.lookup import region_label
+
+    groups: dict[str, dict] = {}
+    for region, row in zip(regions, rows, strict=True):
+        province = str(region.get("province") or "")
+        label = region_label({"region": province}, lang) if province else ""
+        group = groups.setdefault(province, {
+            "province": province, "label": label or province,
+            "slug": slugify(region_label({"region": province}, "en") or province),
+            "anchor": provinces.get(province), "rows": [], "revenue": 0.0, "bad": 0})
+        group["rows"].append(row)
+        revenue = _number(_headline(run_dir, region).get("revenue"))
+        group["revenue"] += revenue or 0.0
+        group["bad"] += region.get("status") != "ok"
+    out = []
+    for group in groups.values():
+        n = len(group["rows"])
+        line = text["city_group" if n != 1 else "city_group_one"].format(n=n, ok=n - group["bad"])
+        if group["bad"]:
+            line += text["city_group_failed"].format(failed=group["bad"])
+        money = _money(group["revenue"], lang)
+        if money is not None and group["revenue"]:
+            line += text["city_group_revenue"].format(
+                revenue=f"{money} {currency}" if currency else money)
+        out.append({**group, "summary": line,
+                    "open": len(groups) == 1 or bool(group["bad"])})
+    return out
 
 
 def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
@@ -514,6 +566,9 @@ def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
     summary, summary_bad = _summary(regions, text)
     story = _story(run_dir, regions, lang, currency, text)
     market = _market(regions) if story is not None else None
+    # cities are grouped under their provinces, after the other regions' cards
+    cities = [r for r in regions if r is not market and r.get("kind") == "city"]
+    others = [r for r in regions if r is not market and r.get("kind") != "city"]
     return environment().get_template("index.html.j2").render(
         lang=lang, text=text, monitoring_text=words("monitoring", lang),
         run_id=run_id, project=str(meta.get("project") or ""),
@@ -522,7 +577,11 @@ def index_page(run_dir: Path, regions: list[dict], meta: dict) -> str:
         story=story,
         revenue_header=header("revenue", "money", lang, currency) if currency
         else text["revenue"],
-        rows=[_row(run_dir, region, text, lang) for region in regions if region is not market],
+        rows=[_row(run_dir, region, text, lang) for region in others],
+        groups=_city_groups(run_dir, cities, [_row(run_dir, r, text, lang) for r in cities],
+                            text, lang, currency_name(currency, lang) if currency else "",
+                            {str(r.get("region")): str(r.get("slug") or "") for r in others
+                             if r.get("kind") == "province"}),
         monitoring=_monitoring(run_dir, lang),
         commit=str(meta["git_commit"])[:12] if meta.get("git_commit") else "",
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 from helpers.analysis.monitor import resolve_run
 from helpers.config import Config, load_config
 from helpers.data.inputs import InputFile
-from helpers.geo.scope import Scope, list_regions
+from helpers.geo.scope import Scope, list_regions, region_spec
 from helpers.geo.territories import RegionError
 from helpers.period import check_end_day
 from helpers.run.render import load_translations
@@ -173,7 +173,7 @@ def plan_resume(args: argparse.Namespace, explicit: set[str], reports: Path, run
                          f"now {', '.join(names)}; the run had "
                          f"{', '.join(manifest.get('notebooks') or [])}: start a new run")
     try:
-        scopes = [Scope.parse(str(r["region"]), config) for r in regions]
+        scopes = [Scope.parse(region_spec(r), config) for r in regions]
     except RegionError as exc:
         raise UsageError(f"cannot resume run {run_id!r}: {exc}") from None
     baseline = str(params.get("baseline_run") or "")

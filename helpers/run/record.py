@@ -77,12 +77,15 @@ def region_record(scope: Scope, lang: str, notebooks: tuple[Path, ...]) -> dict:
     Every key is there from the start: a worker thread only changes values, so the
     main thread can write the record at any time.
     """
-    return {
+    record = {
         "region": scope.name, "label": scope.label(lang), "slug": scope.slug,
         "kind": scope.kind, "status": "not run", "started": None, "finished": None,
         "seconds": None, "error": None,
         "notebooks": [notebook_record(notebook) for notebook in notebooks],
     }
+    if scope.kind == "city":  # the index groups cities under it; --resume parses both
+        record["province"] = scope.provinces[0]
+    return record
 
 
 def notebook_record(notebook: Path) -> dict:

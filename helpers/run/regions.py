@@ -125,7 +125,7 @@ def run_region(scope: Scope, job: Job, engine: NotebookEngine, record: dict | No
 def notebook_parameters(scope: Scope, job: Job) -> dict:
     """The parameters every notebook of ``scope`` gets (papermill injects them)."""
     return {
-        "region": scope.name,
+        "region": scope.spec,  # a city with its province: 北京市:北京市 is not the province
         "run_dir": str(job.run.root),
         "config": str(job.config_path),
         "period_end": job.period_end,

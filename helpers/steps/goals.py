@@ -68,7 +68,8 @@ def data_checks(ctx: Context) -> dict[str, dict]:
     customers, orders, p = ctx.customers, ctx.orders, ctx.period
     in_period = p.contains(orders["order_date"])
     in_baseline = p.previous.contains(orders["order_date"])
-    spend = spend_by_region(ctx.prep.spend, ctx.scope.provinces, p)
+    city = ctx.scope.kind == "city"  # spend is by province: none can be a city's
+    spend = spend_by_region(ctx.prep.spend, [] if city else ctx.scope.provinces, p)
     spend = spend[spend["marketing_spend"] > 0]
     located = _count_in(customers, ctx.scope.sublevel)
     firmo = [c for c in _FIRMOGRAPHICS if _count_in(ctx.prep.customers, c) > 0]
@@ -95,7 +96,8 @@ def data_checks(ctx: Context) -> dict[str, dict]:
         "spend": (not spend.empty, say("check_spend_ok", lang,
                                        total=spend["marketing_spend"].sum(), n=len(spend),
                                        currency=currency_name(ctx.config.project.currency, lang))
-                  if not spend.empty else say("check_spend_no", lang)),
+                  if not spend.empty else say("check_spend_city" if city else "check_spend_no",
+                                              lang)),
         "reps": (not reps.empty, say("check_reps_ok", lang, n=len(reps)) if not reps.empty
                  else say("check_reps_no", lang)),
         "firmographics": (with_firmo > 0 and len(firmo) >= 3,
@@ -200,6 +202,7 @@ def goals_brief(ctx: Context, objective: str | None = None) -> dict:
         "region_label": ctx.scope.label(ctx.lang),
         "provinces_in_scope": list(ctx.scope.provinces),
         "regions_compared": ctx.scope.sublevel,
+        **({"benchmark_regions": _market_cities(ctx)} if ctx.scope.kind == "city" else {}),
         "period_start": p.first_day,
         "period_end": p.end,
         "baseline_start": p.previous.first_day,
@@ -217,6 +220,14 @@ def goals_brief(ctx: Context, objective: str | None = None) -> dict:
     }
 
 
+def _market_cities(ctx: Context) -> int:
+    """How many cities a city report is judged against: the gazetteer's cities in the
+    market's extent (the rows of ``ctx.benchmark``, counted without computing it)."""
+    from helpers import geo
+
+    return int(geo.cities()["province"].isin(ctx.market_areas).sum())
+
+
 def brief_table(brief: dict):
     """The brief as a two-column table (item, value) for the report, in the brief's language."""
     lang = brief.get("lang", "en")
@@ -224,8 +235,11 @@ def brief_table(brief: dict):
         ("objective", brief["title"]),
         ("question", brief["question"]),
         ("region", brief["region_label"]),
-        ("regions compared", say("regions_compared", lang, n=len(brief["provinces_in_scope"]),
-                                 level=term("level", brief["regions_compared"], lang))),
+        ("regions compared",
+         say("regions_compared_city", lang, n=brief["benchmark_regions"])
+         if "benchmark_regions" in brief else
+         say("regions_compared", lang, n=len(brief["provinces_in_scope"]),
+             level=term("level", brief["regions_compared"], lang))),
         ("period", Period.between(brief["period_start"], brief["period_end"]).label(lang)),
         ("baseline period",
          Period.between(brief["baseline_start"], brief["baseline_end"]).label(lang)),

@@ -305,7 +305,7 @@ def _mix_and_cohorts(ctx: Context, kpis: pd.DataFrame, notes: dict) -> dict:
         min_coverage=a.min_baseline_coverage, alpha=a.significance,
         gap_index=a.mix_gap_index, rest_index=a.mix_rest_index)
     if market is not None:
-        notes["mix"]["scope_key"] = "market"
+        notes["mix"]["scope_key"] = "market_city" if ctx.scope.kind == "city" else "market"
     # the same gap rule with customer segments (profile attributes) in place of regions
     attributes, _ = profiles.profile_attributes(people.reset_index(), a.profile_attributes)
     segment_mix, notes["segment_mix"] = mix.segment_mix(
@@ -369,6 +369,9 @@ def insight_tables(ctx: Context) -> dict:
         + ("" if lang_code(ctx.lang) == "zh" else " ")
         + say("customers_counted", ctx.lang, n=len(by_customer)),
     }
+    if ctx.scope.kind == "city":  # one region: nothing spreads over regions
+        how_concentrated.update(regions=None, statement_top20_regions="",
+                                statement_regions=say("concentration_one_region", ctx.lang))
     # One purchase summary per customer, on the day after the period, for RFM,
     # lifecycle, lifetime value and clusters alike.
     summary = customers.purchase_summary(orders, as_of=as_of)
@@ -464,10 +467,9 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
     people = ctx.customers.drop_duplicates("customer_id")
     regions = (people.set_index("customer_id")[level] if level in people
                else pd.Series(pd.NA, index=people["customer_id"], dtype="string"))
-    regions = regions.where(regions.isin(kpis["region"]))  # rows of region_kpis only
-    # A municipality (北京市) is its own one city: its city row is the report's row, which
-    # these tables key by the scope's name; two rows of one key cannot be told apart.
-    regions = regions.where(regions != market)
+    # rows of region_kpis only; a region that is the whole report (a city report's city,
+    # Beijing the city in Beijing's report) is its first row, not a second one
+    regions = regions.where(regions.isin(kpis["region"]) & (regions != market))
     # the market a province is compared with is the whole market (as for hot spots and gaps)
     reference = ctx.prep.customers if ctx.benchmark is not None else ctx.customers
     attributes, left_out = profiles.profile_attributes(people, a.profile_attributes)
@@ -480,7 +482,8 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
                frame, revenue, level=level, attributes=attributes, market=market,
                top_share=a.profile_top_share, **options)}
     notes["profiles"] = {"attributes": attributes, "left_out": left_out, "market": market,
-                         "reference": "market" if level == "province" else "scope",
+                         "reference": "market" if level == "province"
+                         or ctx.benchmark is not None else "scope",
                          "customers": int(len(people)), "buyers": int((revenue > 0).sum()),
                          "top_share": a.profile_top_share, "alpha": a.significance,
                          **({} if attributes else {"reason_key": "no_attributes"})}
@@ -636,9 +639,9 @@ _CONCENTRATION_ROWS = {"n": "count", "total": "money", "gini": "decimal", "hhi":
 
 def _concentration(ctx: Context, tables: dict) -> Table:
     c = tables["concentration"]
+    units = [u for u in ("regions", "customers") if c.get(u) is not None]  # a city: customers
     rows = [{"measure": label(f"concentration_{key}", ctx.lang),
-             **{unit: format_cell((c.get(unit) or {}).get(key), kind, ctx.lang)
-                for unit in ("regions", "customers")}}
+             **{unit: format_cell(c[unit].get(key), kind, ctx.lang) for unit in units}}
             for key, kind in _CONCENTRATION_ROWS.items()]
     return ctx.show(pd.DataFrame(rows), rows=None)
 

@@ -233,7 +233,8 @@ def budget_plan(ctx: Context, tiers: pd.DataFrame) -> dict:
     result = {"table": None, "message": None, "error": None, "method": None, "notes": [],
               "summary": {}}
     if ctx.scope.sublevel != "province":
-        result["message"] = say("budget_in_province", ctx.lang)
+        result["message"] = say("budget_in_city" if ctx.scope.kind == "city"
+                                else "budget_in_province", ctx.lang)
         return result
     p = ctx.period
     if "marketing_spend" not in tiers:  # step 4 adds it; computed the same way when not
@@ -453,7 +454,8 @@ def tiers_section(ctx: Context, tables: dict) -> Blocks:
                 declining=rules.declining_growth, emerging=rules.emerging_growth,
                 gap=rules.gap_ratio)
     if ctx.benchmark is not None:
-        intro += " " + say("tiers_market", ctx.lang)
+        intro += " " + say("tiers_market_city" if ctx.scope.kind == "city" else "tiers_market",
+                           ctx.lang)
     if "baseline_ok" in tiers and len(tiers) and not tiers["baseline_ok"].astype(bool).all():
         coverage = tiers["baseline_coverage"].dropna()
         intro += "\n\n" + say("tiers_no_growth", ctx.lang,

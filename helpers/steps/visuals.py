@@ -14,8 +14,12 @@ from helpers.analysis import segments
 from helpers.analysis.customers import purchase_summary
 from helpers.analysis.kpis import monthly_revenue
 from helpers.context import Context
+from helpers.text.lookup import say
+from helpers.text.markup import md_text
 
-__all__ = ["visual_tables", "customer_revenue", "orders_by_region", "segments_by_region"]
+__all__ = ["visual_tables", "customer_revenue", "orders_by_region", "segments_by_region",
+           "one_region", "region_bars", "region_share", "lorenz_curves",
+           "customers_against_revenue"]
 
 
 def customer_revenue(ctx: Context) -> pd.Series:
@@ -70,3 +74,85 @@ def visual_tables(ctx: Context) -> dict:
         "monthly": monthly_revenue(orders_by_region(ctx), by=level),
         "segments": segments_by_region(ctx),
     }
+
+
+# ----------------------------------------------------------------------------- the charts
+# Notebook 03 draws the charts comparing regions through these: a city report has one
+# region, the city, and says so in words instead of drawing a chart of one bar or point.
+
+
+def one_region(ctx: Context, key: str = "charts_one_region"):
+    """In a city report, the sentence (catalog ``key``) saying that a chart comparing
+    regions has only the city to show (a Markdown); None in the other reports."""
+    if ctx.scope.kind != "city":
+        return None
+    from IPython.display import Markdown
+
+    return Markdown(say(key, ctx.lang, region=md_text(ctx.scope.label(ctx.lang))))
+
+
+def region_bars(ctx: Context, tables: dict, *, top: int = 12):
+    """Revenue and customers by region, side by side (the sentence of :func:`one_region`
+    in a city report)."""
+    said = one_region(ctx)
+    if said is not None:
+        return said
+    import matplotlib.pyplot as plt
+
+    from helpers.viz import charts
+
+    currency = ctx.config.project.currency
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    charts.plot_region_bars(tables["regions"], value="revenue", top=top, lang=ctx.lang,
+                            currency=currency, ax=axes[0])
+    charts.plot_region_bars(tables["regions"], value="customers", top=top, lang=ctx.lang,
+                            ax=axes[1])
+    fig.tight_layout()
+    return None
+
+
+def region_share(ctx: Context, tables: dict):
+    """Each region's share of revenue with the cumulative line (the Pareto chart), or
+    the sentence of :func:`one_region`."""
+    said = one_region(ctx)
+    if said is not None:
+        return said
+    from helpers.viz import charts
+
+    charts.plot_share(tables["regions"], value="revenue", lang=ctx.lang)
+    return None
+
+
+def lorenz_curves(ctx: Context, tables: dict):
+    """The Lorenz curves of regions and customers; a city report draws its customers'
+    only, and says why (:func:`one_region`)."""
+    import matplotlib.pyplot as plt
+
+    from helpers.viz import charts
+
+    said = one_region(ctx, "lorenz_one_region")
+    if said is not None:
+        fig, ax = plt.subplots(figsize=(6, 5.5))
+        charts.plot_lorenz(tables["customer_revenue"], value="revenue", unit="customers",
+                           lang=ctx.lang, ax=ax)
+        fig.tight_layout()
+        return said
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
+    charts.plot_lorenz(tables["kpis"], value="revenue", unit=tables["unit"], lang=ctx.lang,
+                       ax=axes[0])
+    charts.plot_lorenz(tables["customer_revenue"], value="revenue", unit="customers",
+                       lang=ctx.lang, ax=axes[1])
+    fig.tight_layout()
+    return None
+
+
+def customers_against_revenue(ctx: Context, tables: dict):
+    """Customers against revenue per region, or the sentence of :func:`one_region`."""
+    said = one_region(ctx)
+    if said is not None:
+        return said
+    from helpers.viz import charts
+
+    charts.plot_customers_vs_revenue(tables["regions"], lang=ctx.lang,
+                                     currency=ctx.config.project.currency)
+    return None

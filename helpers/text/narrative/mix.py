@@ -46,6 +46,8 @@ def mix(tables: dict, audience: Audience) -> str:
                  tested=note["tested"], unit=unit, min=note["min_customers"])]
     if note.get("scope_key") == "market":
         lines.append(say("mix_market", lang, unit=unit))
+    elif note.get("scope_key") == "market_city":
+        lines.append(say("mix_market_city", lang))
     if note.get("uncategorised_lines"):
         lines.append(say("mix_uncategorised", lang, lines=note["uncategorised_lines"],
                          revenue=note["uncategorised_revenue"], currency=audience.money))

@@ -36,19 +36,27 @@ class MapArea:
         The base map, ``report.tiles``: ``"osm"`` (OpenStreetMap), ``"amap"`` (AMap,
         drawn in GCJ-02: geometry is shifted to match) or ``None`` / ``"none"`` (no
         tiles: nothing is fetched from the network).
+    city : str, optional
+        The city of a city report: the maps show its province's cities around it, the
+        others outside the report (no data, not "no customers").
     """
 
     country: str = "CN"
     province: str | None = None
     tiles: str | None = "osm"
+    city: str | None = None
 
     @classmethod
     def of(cls, scope: Scope, config: Config) -> MapArea:
         """The maps of a report on ``scope`` under ``config``.
 
-        A province report maps the province's cities; the whole market and a
-        territory map provinces. The tiles are ``report.tiles``.
+        A province report maps the province's cities, a city report its city among
+        them; the whole market and a territory map provinces. The tiles are
+        ``report.tiles``.
         """
+        if scope.kind == "city":
+            return cls(config.geography.country, scope.provinces[0], config.report.tiles,
+                       scope.name)
         province = scope.name if scope.kind == "province" else None
         return cls(config.geography.country, province, config.report.tiles)
 

@@ -187,7 +187,7 @@ def region_map(
         What an outline without a KPI row means: a region with no customers (default
         for cities: the KPI table lists only cities with customers) or a region
         outside the market (default otherwise: Hong Kong, Macao, Taiwan, provinces
-        outside a territory).
+        outside a territory, the other cities around a city report's city).
     classes : int, default 5
         Number of colour classes.
     label_top, label_blank : int, default 5 and 8
@@ -217,8 +217,8 @@ def region_map(
     level = str(levels[0]) if len(levels) else "province"
     if outlines is None:
         outlines = area.outlines(level)
-    if absent is None:
-        absent = "no_customers" if level == "city" else "no_data"
+    if absent is None:  # a city report's neighbours are outside it, not without customers
+        absent = "no_customers" if level == "city" and area.city is None else "no_data"
     if absent not in ("no_customers", "no_data"):
         raise ValueError(f"absent must be 'no_customers' or 'no_data', got {absent!r}")
 
