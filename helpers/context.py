@@ -31,6 +31,7 @@ from helpers.geo.reference import has_region_reference, load_region_reference
 from helpers.geo.scope import Scope
 from helpers.geo.territories import RegionError
 from helpers.period import Period, check_end_day
+from helpers.steps import market
 from helpers.steps.prep import ensure_prep
 from helpers.text.lookup import say
 from helpers.text.markup import md_text
@@ -125,9 +126,7 @@ class Context:
         KPIs (every customer, every province). None outside a territory report."""
         if self.scope.kind != "territory":
             return None
-        universe = list(Scope.parse("ALL", self.config).provinces)
-        return Benchmark(self._kpis_by_region("province", self.prep.customers,
-                                              self.prep.orders, universe, None))
+        return Benchmark(market.province_kpis(self))
 
     def kpis_by_region(self, level: str | None = None) -> pd.DataFrame:
         """The KPI table of the regions inside the scope, one row per region
@@ -148,6 +147,8 @@ class Context:
         :meth:`no_region` lists them.
         """
         level = level or self.scope.sublevel
+        if level == "province" and self.scope.kind == "all":  # computed once per run
+            return market.province_kpis(self)
         universe = list(self.scope.provinces) if level == "province" else []
         benchmark = self.benchmark if level == "province" else None
         return self._kpis_by_region(level, self.customers, self.orders, universe, benchmark)

@@ -1,0 +1,229 @@
+"""The market-wide results every region's reports slice: computed once per run, kept in
+the run folder.
+
+In a batch every region's notebooks would otherwise compute again what is the same for
+all of them. This module holds those results, each computed once for the whole market
+and saved in ``<run>/market/`` (a Python pickle per result, written atomically), where
+every region's notebook, on any engine or Dask worker that sees the run folder, loads
+it and takes its own rows:
+
+- ``province_kpis``: the whole market's province KPIs (:meth:`Context._kpis_by_region`
+  of every customer and province): the national report's KPI table and the benchmark
+  every territory report judges its provinces against (steps 3, 4 and 5);
+- ``purchases``: the per-customer purchase summary and purchase days on the period's
+  ``as_of`` (:func:`helpers.analysis.customers.purchase_summary`, ``purchase_days``):
+  each customer's rows depend on that customer's orders only, so a region's tables
+  are the rows of its customers (step 4: RFM, lifecycle, lifetime value, clusters,
+  buying);
+- ``isolation``: the isolated customers, judged against every customer of the market
+  (:func:`helpers.analysis.isolation.isolated_customers`; step 4 keeps the region's).
+
+What is fitted per region (RFM quantile bins, the lifetime-value model, K-means
+clusters, forecasts) is not here: a region's numbers stay its own.
+
+A result is used only when its key matches: the prep's fingerprint and files
+(``prep/prep.json``: config, inputs, prep code, each table's SHA-256), the rows of the
+loaded tables, the whole config, the period and the code of the ``helpers`` package
+and the reference data (:func:`cache_key`). Anything else (another config, period,
+data or code) computes afresh and replaces the file. Without a saved prep (tables
+handed to the context directly) nothing is cached.
+
+The batch builds every result before the fan-out (:func:`build`): the regions' kernels
+and Dask workers then only read them. A notebook that finds a result missing or stale
+(opened alone in JupyterLab, ``reports/interactive``) computes it and saves it; two
+notebooks doing so at once compute the same bytes and the last atomic rename wins, so
+no lock is needed (file locks are unreliable on the network storage Dask runs use).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from helpers.analysis import customers as purchase
+from helpers.analysis import isolation
+from helpers.config import Config, RunPaths
+from helpers.data.prepare import PrepDamaged, read_prep_summary
+from helpers.files import atomic_path
+from helpers.geo.reference import REFERENCE_DIR
+from helpers.geo.scope import Scope
+
+if TYPE_CHECKING:
+    from helpers.context import Context
+
+__all__ = ["FOLDER", "RESULTS", "cache_key", "build", "province_kpis", "purchases",
+           "isolated", "code_sha256", "build_run"]
+
+#: The folder of the run that holds the results.
+FOLDER = "market"
+#: Bumped when what a result holds changes shape.
+VERSION = 1
+#: The results :func:`build` makes.
+RESULTS = ("province_kpis", "purchases", "isolation")
+
+_HELPERS = Path(__file__).resolve().parents[1]
+
+
+@lru_cache(maxsize=1)
+def code_sha256() -> str:
+    """One SHA-256 over the ``helpers`` package (code and its data files) and the
+    reference data: a result made by other code is not used."""
+    digest = hashlib.sha256()
+    for root in (_HELPERS, REFERENCE_DIR):
+        for file in sorted(f for f in root.rglob("*") if f.is_file()
+                           and f.suffix in (".py", ".csv", ".yaml", ".json")
+                           and "__pycache__" not in f.parts):
+            digest.update(f"{root.name}/{file.relative_to(root).as_posix()}".encode() + b"\0")
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(ctx: Context) -> str | None:
+    """What the market-wide results of ``ctx``'s run depend on, as one SHA-256 (None:
+    no saved prep to key them by, nothing is cached); worked out once per context."""
+    if "_market_key" not in ctx.__dict__:
+        ctx.__dict__["_market_key"] = _key(ctx)
+    return ctx.__dict__["_market_key"]
+
+
+def _key(ctx: Context) -> str | None:
+    try:
+        summary = read_prep_summary(ctx.run.prep)
+    except PrepDamaged:
+        return None
+    if not isinstance(summary.get("fingerprint"), dict):
+        return None
+    period = ctx.period
+    facts = {
+        "version": VERSION,
+        "prep": {"fingerprint": summary["fingerprint"], "files": summary["files"]},
+        "rows": {"customers": len(ctx.prep.customers), "orders": len(ctx.prep.orders)},
+        "config": ctx.config.model_dump(mode="json"),
+        "period": [str(period.first_day), str(period.end), str(period.as_of)],
+        "code": code_sha256(),
+    }
+    text = json.dumps(facts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _path(ctx: Context, name: str, key: str) -> Path:
+    return ctx.run.root / FOLDER / f"{name}-{key[:16]}.pkl"
+
+
+def _shared(ctx: Context, name: str, compute, key: str | None = None):
+    """The result ``name`` of this run: loaded when saved under the same key, else
+    computed by ``compute()`` and saved (older files of that result removed)."""
+    key = cache_key(ctx) if key is None else key
+    if key is None:
+        return compute()
+    path = _path(ctx, name, key)
+    try:
+        with path.open("rb") as handle:
+            saved = pickle.load(handle)
+        if isinstance(saved, dict) and saved.get("key") == key:
+            return saved["value"]
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
+            ValueError, TypeError):
+        pass  # missing, partial or from other code: computed again
+    value = compute()
+    try:
+        with atomic_path(path) as tmp, tmp.open("wb") as handle:
+            pickle.dump({"key": key, "value": value}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        for old in path.parent.glob(f"{name}-*.pkl"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only or full run folder: the result is still right, only not kept
+    return value
+
+
+def _all_provinces(ctx: Context) -> list[str]:
+    return list(Scope.parse("ALL", ctx.config).provinces)
+
+
+def province_kpis(ctx: Context, key: str | None = None) -> pd.DataFrame:
+    """The whole market's province KPIs: every customer, every province of the market
+    (what the national report shows and a territory's benchmark holds)."""
+    return _shared(ctx, "province_kpis", lambda: ctx._kpis_by_region(
+        "province", ctx.prep.customers, ctx.prep.orders, _all_provinces(ctx), None), key)
+
+
+def _market_purchases(ctx: Context, key: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    as_of = ctx.period.as_of
+    return _shared(ctx, "purchases", lambda: (
+        purchase.purchase_summary(ctx.prep.orders, as_of=as_of),
+        purchase.purchase_days(ctx.prep.orders, as_of=as_of)), key)
+
+
+def purchases(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The scope's purchase summary and purchase days on the period's ``as_of``: the
+    rows of the market-wide tables whose customer's orders are the scope's.
+
+    The same tables as :func:`helpers.analysis.customers.purchase_summary` and
+    ``purchase_days`` of ``ctx.orders``; computed from them directly when nothing
+    is cached, when the scope has no purchases, or when a customer of the scope has
+    orders outside it (then the market's rows are not the scope's).
+    """
+    as_of = ctx.period.as_of
+    orders = ctx.orders
+
+    def direct():
+        return (purchase.purchase_summary(orders, as_of=as_of),
+                purchase.purchase_days(orders, as_of=as_of))
+
+    key = cache_key(ctx)
+    if key is None:
+        return direct()
+    summary, days = _market_purchases(ctx, key)
+    if ctx.scope.kind == "all" and len(orders) == len(ctx.prep.orders):
+        return summary.copy(), days.copy()
+    ids = pd.unique(orders["customer_id"].dropna())
+    # every order line of the scope's customers is in the scope (orders take their
+    # customer's province): only then is the market's row of a customer the scope's
+    if int(ctx.prep.orders["customer_id"].isin(ids).sum()) != len(orders):
+        return direct()
+    summary = summary.loc[summary["customer_id"].isin(ids)].reset_index(drop=True)
+    days = days.loc[days["customer_id"].isin(ids)].reset_index(drop=True)
+    if not len(summary) or not len(days):
+        return direct()  # the empty tables' own column types
+    return summary, days
+
+
+def isolated(ctx: Context) -> tuple[pd.DataFrame, dict]:
+    """Isolated customers judged against every customer of the market, and the note
+    (:func:`helpers.analysis.isolation.isolated_customers` with the config's
+    ``analysis.isolation_km`` and ``isolation_min_customers``)."""
+    a = ctx.config.analysis
+    return _shared(ctx, "isolation", lambda: isolation.isolated_customers(
+        ctx.prep.customers, eps_km=a.isolation_km, min_customers=a.isolation_min_customers))
+
+
+def build(ctx: Context) -> dict:
+    """Every market-wide result of ``ctx``'s run, computed and saved unless saved already
+    under the same key (the batch, before the fan-out). Returns the manifest's facts:
+    ``key`` (None: no saved prep, nothing cached) and ``results``."""
+    key = cache_key(ctx)
+    if key is None:
+        return {"key": None, "results": []}
+    province_kpis(ctx, key)
+    _market_purchases(ctx, key)
+    isolated(ctx)
+    return {"key": key[:16], "results": list(RESULTS)}
+
+
+def build_run(config: Config, run: RunPaths, period_end: str = "") -> dict:
+    """:func:`build` for a batch run whose prep is saved: the whole market's context with
+    the run's ``period_end``, its prep read from ``run.prep`` (not kept in this process)."""
+    from helpers.context import Context
+    from helpers.data.prepare import load_prep
+
+    scope = Scope.parse("ALL", config)
+    ctx = Context(config, scope, run, run.root / scope.slug, "en", True, period_end)
+    ctx.__dict__["prep"] = load_prep(run.prep)
+    return build(ctx)
