@@ -93,6 +93,7 @@ def cache_key(ctx: Context) -> str | None:
 
 
 def _key(ctx: Context) -> str | None:
+    prep = ctx.prep  # loaded (or built and saved, outside a batch) before its summary is read
     try:
         summary = read_prep_summary(ctx.run.prep)
     except PrepDamaged:
@@ -103,7 +104,7 @@ def _key(ctx: Context) -> str | None:
     facts = {
         "version": VERSION,
         "prep": {"fingerprint": summary["fingerprint"], "files": summary["files"]},
-        "rows": {"customers": len(ctx.prep.customers), "orders": len(ctx.prep.orders)},
+        "rows": {"customers": len(prep.customers), "orders": len(prep.orders)},
         "config": ctx.config.model_dump(mode="json"),
         "period": [str(period.first_day), str(period.end), str(period.as_of)],
         "code": code_sha256(),
@@ -218,11 +219,16 @@ def build(ctx: Context) -> dict:
 
 
 def build_run(config: Config, run: RunPaths, period_end: str = "") -> dict:
-    """:func:`build` for a batch run whose prep is saved: the whole market's context with
-    the run's ``period_end``, its prep read from ``run.prep`` (not kept in this process)."""
+    """:func:`build` for a batch run: the whole market's context with the run's
+    ``period_end``, its prep read from ``run.prep`` (not kept in this process). A run
+    without a saved prep summary builds nothing (``key`` None)."""
     from helpers.context import Context
     from helpers.data.prepare import load_prep
 
+    try:
+        read_prep_summary(run.prep)
+    except PrepDamaged:  # no saved prep (tables made elsewhere): nothing to key results by
+        return {"key": None, "results": []}
     scope = Scope.parse("ALL", config)
     ctx = Context(config, scope, run, run.root / scope.slug, "en", True, period_end)
     ctx.__dict__["prep"] = load_prep(run.prep)
