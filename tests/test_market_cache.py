@@ -25,7 +25,7 @@ from helpers.config import PROJECT_ROOT, RunPaths, load_config
 from helpers.data.prepare import load_prep
 from helpers.geo.scope import Scope
 from helpers.run import batch
-from helpers.steps import insight, market, strategy
+from helpers.steps import insight, market, strategy, visuals
 
 
 class _Calls:
@@ -121,6 +121,16 @@ def test_the_sliced_tables_equal_the_regions_own(cached_run):
         pd.testing.assert_frame_equal(summary, customers.purchase_summary(ctx.orders, as_of=as_of))
         pd.testing.assert_frame_equal(days, customers.purchase_days(ctx.orders, as_of=as_of))
         assert set(summary["customer_id"]) <= set(ctx.customers["customer_id"])
+
+
+@pytest.mark.parametrize("region", ["ALL", "华东", "广东"])
+def test_step_3_tables_are_the_same_with_and_without_the_cache(cached_run, region, tmp_path):
+    sliced = context.open_step(region=region, run_dir=str(cached_run))
+    alone = context.open_step(region=region, run_dir=str(tmp_path))
+    alone.__dict__["prep"] = load_prep(cached_run / "prep")
+    pd.testing.assert_frame_equal(visuals.segments_by_region(sliced),
+                                  visuals.segments_by_region(alone))
+    pd.testing.assert_frame_equal(sliced.kpis_by_region(), alone.kpis_by_region())
 
 
 def _batch_run(cached_run: Path, tmp_path: Path) -> Path:

@@ -13,8 +13,8 @@ it and takes its own rows:
 - ``purchases``: the per-customer purchase summary and purchase days on the period's
   ``as_of`` (:func:`helpers.analysis.customers.purchase_summary`, ``purchase_days``):
   each customer's rows depend on that customer's orders only, so a region's tables
-  are the rows of its customers (step 4: RFM, lifecycle, lifetime value, clusters,
-  buying);
+  are the rows of its customers (step 3's segments; step 4: RFM, lifecycle, lifetime
+  value, clusters, buying);
 - ``isolation``: the isolated customers, judged against every customer of the market
   (:func:`helpers.analysis.isolation.isolated_customers`; step 4 keeps the region's).
 
@@ -162,9 +162,11 @@ def _market_purchases(ctx: Context, key: str | None = None) -> tuple[pd.DataFram
         purchase.purchase_days(ctx.prep.orders, as_of=as_of)), key)
 
 
-def purchases(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+def purchases(ctx: Context, *, with_days: bool = True
+              ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The scope's purchase summary and purchase days on the period's ``as_of``: the
-    rows of the market-wide tables whose customer's orders are the scope's.
+    rows of the market-wide tables whose customer's orders are the scope's (the days
+    are None when ``with_days`` is False).
 
     The same tables as :func:`helpers.analysis.customers.purchase_summary` and
     ``purchase_days`` of ``ctx.orders``; computed from them directly when nothing
@@ -176,14 +178,14 @@ def purchases(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     def direct():
         return (purchase.purchase_summary(orders, as_of=as_of),
-                purchase.purchase_days(orders, as_of=as_of))
+                purchase.purchase_days(orders, as_of=as_of) if with_days else None)
 
     key = cache_key(ctx)
     if key is None:
         return direct()
     summary, days = _market_purchases(ctx, key)
     if ctx.scope.kind == "all" and len(orders) == len(ctx.prep.orders):
-        return summary.copy(), days.copy()
+        return summary.copy(), days.copy() if with_days else None
     ids = pd.unique(orders["customer_id"].dropna())
     # every order line of the scope's customers is in the scope (orders take their
     # customer's province): only then is the market's row of a customer the scope's
@@ -193,7 +195,7 @@ def purchases(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     days = days.loc[days["customer_id"].isin(ids)].reset_index(drop=True)
     if not len(summary) or not len(days):
         return direct()  # the empty tables' own column types
-    return summary, days
+    return summary, days if with_days else None
 
 
 def isolated(ctx: Context) -> tuple[pd.DataFrame, dict]:
