@@ -43,14 +43,17 @@ run = tmp / "run"
 if n:
     import samplegen
     tables = samplegen.generate(n)
-    where = tables["customers"][["customer_id", "province", "territory"]]
+    where = tables["customers"][["customer_id", *[c for c in ("province", "territory")
+                                                  if c in tables["customers"]]]]
     orders = tables["orders"].drop(columns=[c for c in ("province", "territory", "city")
                                             if c in tables["orders"]])
     orders = orders.merge(where, on="customer_id", how="left")
-    empty = pd.DataFrame()
     save_prep(PrepResult(customers=tables["customers"], orders=orders, reps=tables["reps"],
-                         spend=tables["spend"], ledger=empty, quarantine=empty,
-                         unresolved=empty), run / "prep", {"generated": n})
+                         spend=tables["spend"],
+                         ledger=pd.DataFrame(columns=["table", "outcome", "rows"]),
+                         quarantine=pd.DataFrame(columns=["table", "reason"]),
+                         unresolved=pd.DataFrame(columns=["column", "value", "rows"])),
+              run / "prep", {"generated": n})
 else:
     context.open_step(run_dir=str(run)).prep  # the bundled sample's prep, built and saved
 (run / "manifest.json").write_text("{}", encoding="utf-8")  # a batch run: prep as saved
