@@ -13,7 +13,8 @@
 - ``lifecycle`` and ``lifecycle_summary``; ``ltv`` (BG/NBD + Gamma-Gamma, with intervals from the parameters' uncertainty
   intervals) and ``ltv_regions`` (per region, with the interval of each total), both
   without values when the data cannot carry the model (the note says why);
-- ``isolated_customers`` with their profile; ``partner_tiers`` and
+- ``isolated_customers`` with their profile (isolation judged against the whole
+  market); ``partner_tiers`` and
   ``partner_summary``;
 - ``category_mix``: each region's revenue share per product category against the
   market's (the whole market in a territory report), its growth and the cross-sell gaps
@@ -38,6 +39,10 @@
   ``extent`` and the headline's ``outside_extent`` when customers
   lie outside the extent, ``no_region`` with customers and revenue per reason when
   any customer is in no region row).
+
+What is the same for every region (the per-customer purchase summary and days, the
+isolated customers, the whole market's province KPIs) comes from the run's market-wide
+results (:mod:`helpers.steps.market`), of which a region takes its rows.
 
 :func:`save_insight` writes them to the region folder; :func:`ensure_insight`
 loads them, computing them first when a file is missing.
@@ -367,8 +372,8 @@ def insight_tables(ctx: Context) -> dict:
         + say("customers_counted", ctx.lang, n=len(by_customer)),
     }
     # One purchase summary per customer, on the day after the period, for RFM,
-    # lifecycle, lifetime value and clusters alike.
-    # Per customer, so the scope's rows of the market's tables (computed once per run).
+    # lifecycle, lifetime value and clusters alike: the scope's customers' rows of the
+    # market's tables (computed once per run, helpers.steps.market).
     summary, days = market.purchases(ctx)
     rfm_table = segments.rfm(summary, bins=a.rfm_bins)
     notes["segments"] = segments.rfm_information(rfm_table, bins=a.rfm_bins)
