@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import filecmp
 import json
-import pickle
 import shutil
 import zipfile
 from pathlib import Path
@@ -77,8 +76,9 @@ def cached_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("cached")
     facts = market.build(context.open_step(run_dir=str(run)))
     assert facts["results"] == list(market.RESULTS) and facts["key"]
-    assert sorted(p.name.split("-")[0] for p in (run / market.FOLDER).glob("*.pkl")) == sorted(
-        market.RESULTS)
+    assert sorted(p.name.split("-")[0] for p in _indexes(run)) == sorted(market.RESULTS)
+    # tables as Parquet, notes as JSON: nothing a loader would run
+    assert {p.suffix for p in (run / market.FOLDER).iterdir()} == {".json", ".parquet"}
     return run
 
 
@@ -142,13 +142,17 @@ def _batch_run(cached_run: Path, tmp_path: Path) -> Path:
     return run
 
 
+def _indexes(run: Path) -> list[Path]:
+    """The results' index files in the run's market folder (their parts are ``-N``)."""
+    return [p for p in (run / market.FOLDER).glob("*.json") if p.stem.count("-") == 1]
+
+
 def _plant(ctx) -> Path:
     """A made-up isolation result saved under the context's key."""
     key = market.cache_key(ctx)
-    path = ctx.run.root / market.FOLDER / f"isolation-{key[:16]}.pkl"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = ctx.run.root / market.FOLDER / f"isolation-{key[:16]}.json"
     planted = (pd.DataFrame({"customer_id": ["PLANTED"]}), {"planted": True})
-    path.write_bytes(pickle.dumps({"key": key, "value": planted}))
+    market._save(path, key, planted)
     return path
 
 
@@ -215,8 +219,8 @@ def test_the_batch_builds_the_results_before_the_regions(tmp_path):
     attempt = json.loads((run / "manifest.json").read_text("utf-8"))["attempts"][-1]
     assert attempt["market"]["status"] == "ok"
     assert attempt["market"]["results"] == list(market.RESULTS)
-    saved = {p.name for p in (run / market.FOLDER).glob("*.pkl")}
-    assert saved == {f"{name}-{attempt['market']['key']}.pkl" for name in market.RESULTS}
+    saved = {p.name for p in _indexes(run)}
+    assert saved == {f"{name}-{attempt['market']['key']}.json" for name in market.RESULTS}
     # a notebook of the run finds them under its own key
     ctx = context.open_step(region="华东", run_dir=str(run), config=str(config))
     assert market.cache_key(ctx)[:16] == attempt["market"]["key"]

@@ -3,7 +3,7 @@ the run folder.
 
 In a batch every region's notebooks would otherwise compute again what is the same for
 all of them. This module holds those results, each computed once for the whole market
-and saved in ``<run>/market/`` (a Python pickle per result, written atomically), where
+and saved in ``<run>/market/`` (Parquet tables and JSON notes, written atomically), where
 every region's notebook, on any engine or Dask worker that sees the run folder, loads
 it and takes its own rows:
 
@@ -39,12 +39,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+from pyarrow import ArrowException
 
 from helpers.analysis import customers as purchase
 from helpers.analysis import isolation
@@ -114,7 +114,54 @@ def _key(ctx: Context) -> str | None:
 
 
 def _path(ctx: Context, name: str, key: str) -> Path:
-    return ctx.run.root / FOLDER / f"{name}-{key[:16]}.pkl"
+    """The result's index file: ``<run>/market/<name>-<key>.json`` (its parts beside it)."""
+    return ctx.run.root / FOLDER / f"{name}-{key[:16]}.json"
+
+
+def _load(path: Path, key: str):
+    """The value saved at ``path`` under ``key``; None when missing, partial or another key.
+
+    Tables are Parquet and notes JSON, never pickles: a run folder may sit on storage
+    other people can write (a Dask run's), and loading a pickle runs whatever it holds.
+    """
+    try:
+        index = json.loads(path.read_text("utf-8"))
+        if not isinstance(index, dict) or index.get("key") != key:
+            return None
+        parts = []
+        for i, kind in enumerate(index["parts"]):
+            part = path.with_name(f"{path.stem}-{i}.{'parquet' if kind == 'frame' else 'json'}")
+            if kind == "frame":  # object columns as they were (Parquet reads them as strings)
+                frame = pd.read_parquet(part)
+                objects = index["objects"][i]
+                parts.append(frame.astype(dict.fromkeys(objects, object)) if objects else frame)
+            else:
+                parts.append(json.loads(part.read_text("utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, ArrowException):
+        return None  # missing, partial or from other code: computed again
+    return parts[0] if index.get("single") else tuple(parts)
+
+
+def _save(path: Path, key: str, value) -> None:
+    """``value`` (a DataFrame, or a tuple of DataFrames and JSON-able dicts) at ``path``:
+    the parts first, the index last (a reader that finds the index finds its parts)."""
+    single = isinstance(value, pd.DataFrame)
+    parts = [value] if single else list(value)
+    kinds, objects = [], []
+    for i, part in enumerate(parts):
+        kind = "frame" if isinstance(part, pd.DataFrame) else "json"
+        target = path.with_name(f"{path.stem}-{i}.{'parquet' if kind == 'frame' else 'json'}")
+        with atomic_path(target) as tmp:
+            if kind == "frame":
+                part.to_parquet(tmp)
+            else:
+                tmp.write_text(json.dumps(part, ensure_ascii=False, default=str), "utf-8")
+        kinds.append(kind)
+        objects.append([str(c) for c, t in part.dtypes.items() if t == object]
+                       if kind == "frame" else [])
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps({"key": key, "single": single, "parts": kinds,
+                                   "objects": objects}, ensure_ascii=False), "utf-8")
 
 
 def _shared(ctx: Context, name: str, compute, key: str | None = None):
@@ -124,20 +171,14 @@ def _shared(ctx: Context, name: str, compute, key: str | None = None):
     if key is None:
         return compute()
     path = _path(ctx, name, key)
-    try:
-        with path.open("rb") as handle:
-            saved = pickle.load(handle)
-        if isinstance(saved, dict) and saved.get("key") == key:
-            return saved["value"]
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
-            ValueError, TypeError):
-        pass  # missing, partial or from other code: computed again
+    saved = _load(path, key)
+    if saved is not None:
+        return saved
     value = compute()
     try:
-        with atomic_path(path) as tmp, tmp.open("wb") as handle:
-            pickle.dump({"key": key, "value": value}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        for old in path.parent.glob(f"{name}-*.pkl"):
-            if old != path:
+        _save(path, key, value)
+        for old in path.parent.glob(f"{name}-*"):
+            if not old.name.startswith(f"{path.stem}"):
                 old.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only or full run folder: the result is still right, only not kept
