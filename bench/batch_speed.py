@@ -17,11 +17,15 @@ Rows (the same regions and notebooks, one after another in this window):
 
 ``peak MB`` is the highest resident memory of the whole process tree during the row
 (this process, the kernels, the command lines and Dask workers it starts; sampled every
-0.25 s by :class:`batch_memory.TreeSampler`). ``s/notebook`` is the mean time of one notebook as the batch records it (execute,
+0.25 s by :class:`batch_memory.TreeSampler`). ``s/notebook`` is the mean time of one
+notebook as the batch records it (execute,
 kernel start or reset included, plus its HTML report); ``wall/nb`` is the wall time
 after the prep divided by the notebooks (with ``--jobs`` above 1, regions overlap).
-Then: the slowest cells over the warm run (papermill's per-cell ``duration`` in the
-executed notebooks), cell time per notebook, and the HTML render time per notebook
+Then: step 4's compute cell per region and the cell time per notebook, for every batch
+row side by side (with the seconds spent on the market-wide results once before the
+fan-out, :mod:`helpers.steps.market`); the slowest cells over the warm run
+(papermill's per-cell ``duration`` in the executed notebooks), cell time per notebook,
+and the HTML render time per notebook
 (every executed notebook of the warm run rendered again: with a new exporter per
 call, as before, and with the thread's exporter reused, as now).
 
@@ -210,6 +214,26 @@ def slowest_cells(folder: Path, top: int) -> tuple[list, dict]:
     return sorted(cells, reverse=True)[:top], per_notebook
 
 
+def step4_cells(folder: Path) -> dict:
+    """Seconds of step 4's compute cell (the one calling ``insight_tables``) per region
+    of the run under ``folder``."""
+    seconds = {}
+    for path in sorted(folder.glob("*/04_insight.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            duration = (cell.get("metadata", {}).get("papermill") or {}).get("duration")
+            if duration and "insight_tables(" in cell.source:
+                seconds[path.parent.name] = duration
+    return seconds
+
+
+def market_seconds(folder: Path) -> float | None:
+    """Seconds the run spent on its market-wide results before the fan-out (None: a run
+    without them, e.g. an older checkout)."""
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    return ((manifest.get("attempts") or [{}])[-1].get("market") or {}).get("seconds")
+
+
 def render_times(folder: Path, repeat: int = 1) -> tuple[float, float, int]:
     """Mean seconds to render one executed notebook under ``folder``: a new exporter per
     call (as before), and the thread's exporter reused (as now)."""
@@ -281,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
                 sampler.mark()
                 add(run_dask(jobs, notebooks, DEFAULT_CONFIG, args.regions, reports))
         sampler.__exit__()
+        runs = {f"{p.name}": p for p in sorted(reports.glob("*-jobs*"))}
+        step4 = {name: step4_cells(folder) for name, folder in runs.items()}
+        per_way = {name: slowest_cells(folder, 0)[1] for name, folder in runs.items()}
+        market = {name: market_seconds(folder) for name, folder in runs.items()}
         warm = sorted(reports.glob("warm-jobs*")) or sorted(reports.glob("*-jobs*"))
         cells, per_notebook = slowest_cells(warm[0], args.top) if warm else ([], {})
         new, reused, rendered = render_times(warm[0]) if warm else (float("nan"),) * 2 + (0,)
@@ -326,6 +354,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ncell time per notebook (warm run, all regions; {total:.1f} s of cells):")
         for name, seconds in sorted(per_notebook.items()):
             print(f"  {name:<26} {seconds:>7.1f} s  {seconds / total:>4.0%}")
+    if any(step4.values()):
+        names = [n for n in runs if step4[n]]
+        regions = sorted({r for n in names for r in step4[n]})
+        print("\nstep 4's compute cell (insight_tables) per region, s:")
+        print(f"  {'region':<16}" + "".join(f" {n:>22}" for n in names))
+        for region in regions:
+            print(f"  {region:<16}" + "".join(
+                f" {step4[n].get(region, float('nan')):>22.2f}" for n in names))
+        print(f"  {'sum':<16}" + "".join(f" {sum(step4[n].values()):>22.2f}" for n in names))
+        print(f"  {'market-wide once':<16}" + "".join(
+            f" {market[n]:>22.2f}" if market[n] is not None else f" {'-':>22}" for n in names))
+        notebooks = sorted({nb for n in names for nb in per_way[n]})
+        print("\ncell time per notebook, all regions, s:")
+        print(f"  {'notebook':<26}" + "".join(f" {n:>22}" for n in names))
+        for nb in notebooks:
+            print(f"  {nb:<26}" + "".join(f" {per_way[n].get(nb, 0.0):>22.1f}" for n in names))
     if cells:
         print("\nslowest cells (warm run):")
         print(f"  {'s':>6}  {'notebook':<34} {'cell':>4}  first line after the imports")

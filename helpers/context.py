@@ -32,6 +32,7 @@ from helpers.geo.reference import has_region_reference, load_region_reference
 from helpers.geo.scope import Scope
 from helpers.geo.territories import RegionError
 from helpers.period import Period, check_end_day
+from helpers.steps import market
 from helpers.steps.prep import ensure_prep
 from helpers.text.lookup import say
 from helpers.text.markup import md_text
@@ -128,14 +129,13 @@ class Context:
     def benchmark(self) -> Benchmark | None:
         """What the regions of a territory or a city report are judged against: the whole
         market's KPIs at the report's level: a territory's provinces against every
-        province of the market, a city against every city of the market (every
-        customer in the market's extent; the gazetteer's cities without customers are
-        blank rows, as blank provinces are). None in the market and province reports
-        (their regions are judged among themselves)."""
+        province of the market (computed once per run, :func:`helpers.steps.market.
+        province_kpis`), a city against every city of the market (every customer in the
+        market's extent; the gazetteer's cities without customers are blank rows, as
+        blank provinces are). None in the market and province reports (their regions
+        are judged among themselves)."""
         if self.scope.kind == "territory":
-            universe = list(Scope.parse("ALL", self.config).provinces)
-            return Benchmark(self._kpis_by_region("province", self.prep.customers,
-                                                  self.prep.orders, universe, None))
+            return Benchmark(market.province_kpis(self))
         if self.scope.kind == "city":
             customers = in_extent(self.prep.customers, self.market_areas)
             cities = geo.cities()
@@ -168,6 +168,8 @@ class Context:
         market's cities.
         """
         level = level or self.scope.sublevel
+        if level == "province" and self.scope.kind == "all":  # computed once per run
+            return market.province_kpis(self)
         universe = list(self.scope.provinces) if level == "province" else []
         benchmark = self.benchmark if level == "province" else None
         if self.scope.kind == "city" and level == "city":

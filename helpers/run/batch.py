@@ -177,6 +177,27 @@ def run_prep(config: Config, run: RunPaths, inputs: list[InputFile]) -> dict:
     return status.record()
 
 
+def run_market(plan: Plan, job: Job) -> dict:
+    """The market-wide results every region slices (:mod:`helpers.steps.market`),
+    computed once before the fan-out, or reused when saved under the same key.
+
+    Returns the manifest's facts: ``status`` (ok, failed), ``seconds``, ``key`` and
+    ``results``; ``error`` when it failed: then each region computes what it needs
+    itself (a real problem with the data shows in the region's notebook).
+    """
+    from helpers.steps import market
+
+    t0 = time.perf_counter()
+    try:
+        facts = market.build_run(plan.config, job.run, job.period_end)
+    except Exception as exc:
+        print(f"warning: the market-wide results were not computed once for all regions "
+              f"({error_text(exc)}); each region computes them itself", file=sys.stderr)
+        return {"status": "failed", "error": error_text(exc),
+                "seconds": round(time.perf_counter() - t0, 2)}
+    return {"status": "ok", "seconds": round(time.perf_counter() - t0, 2), **facts}
+
+
 def ensure_importable(root: Path = PROJECT_ROOT) -> None:
     """Let kernels started from here import ``helpers`` even without ``pip install -e .``.
 
@@ -319,6 +340,7 @@ def _run_steps(plan: Plan, job: Job, args: argparse.Namespace, engine: NotebookE
     manifest["prep"].update(status="ok", error=None,
                             seconds=round(time.perf_counter() - t_prep, 2), **(facts or {}))
     attempt["prep"] = (facts or {}).get("action")
+    attempt["market"] = run_market(plan, job)
     record.write()
     ensure_importable()
     fanout = _fanout(args)

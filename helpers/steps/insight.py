@@ -13,7 +13,8 @@
 - ``lifecycle`` and ``lifecycle_summary``; ``ltv`` (BG/NBD + Gamma-Gamma, with intervals from the parameters' uncertainty
   intervals) and ``ltv_regions`` (per region, with the interval of each total), both
   without values when the data cannot carry the model (the note says why);
-- ``isolated_customers`` with their profile; ``partner_tiers`` and
+- ``isolated_customers`` with their profile (isolation judged against the whole
+  market); ``partner_tiers`` and
   ``partner_summary``;
 - ``category_mix``: each region's revenue share per product category against the
   market's (the whole market in a territory report), its growth and the cross-sell gaps
@@ -39,6 +40,10 @@
   lie outside the extent, ``no_region`` with customers and revenue per reason when
   any customer is in no region row).
 
+What is the same for every region (the per-customer purchase summary and days, the
+isolated customers, the whole market's province KPIs) comes from the run's market-wide
+results (:mod:`helpers.steps.market`), of which a region takes its rows.
+
 :func:`save_insight` writes them to the region folder; :func:`ensure_insight`
 loads them, computing them first when a file is missing.
 """
@@ -56,11 +61,9 @@ from helpers.analysis import (
     bridge,
     buying,
     clusters,
-    customers,
     forecast,
     gaps,
     hotspots,
-    isolation,
     lifecycle,
     ltv,
     mix,
@@ -81,6 +84,7 @@ from helpers.analysis.tiers import region_tiers
 from helpers.catalog import SECTIONS
 from helpers.context import Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
+from helpers.steps import market
 from helpers.text.format import format_money
 from helpers.text.lookup import join, label, lang_code, region_label, say, text
 from helpers.text.narrative.audience import Audience
@@ -253,9 +257,7 @@ def _present(frame: pd.DataFrame, columns: list[str]) -> list[str]:
 
 def _isolated(ctx: Context, tables: dict, revenue: pd.Series) -> tuple[pd.DataFrame, dict]:
     """Isolated customers of the scope (isolation judged against all customers)."""
-    a = ctx.config.analysis
-    found, note = isolation.isolated_customers(ctx.prep.customers, eps_km=a.isolation_km,
-                                               min_customers=a.isolation_min_customers)
+    found, note = market.isolated(ctx)  # judged against the market, computed once per run
     found = found.loc[found["customer_id"].isin(ctx.customers["customer_id"])]
     profile_cols = _present(ctx.customers, ["name", "channel", "industry", "business_model",
                                             "main_product_tier", "headcount", "signup_date",
@@ -346,7 +348,7 @@ def insight_tables(ctx: Context) -> dict:
     else:
         notes["gaps"] = {"reason_key": "no_reference"}
 
-    orders, as_of = ctx.orders, p.as_of
+    as_of = p.as_of
     # Revenue across the customers buying in the period (a purchase line in it): the
     # population the headline's ``customers_buying`` counts; net returns count as 0.
     period_orders = ctx.period_orders
@@ -373,11 +375,11 @@ def insight_tables(ctx: Context) -> dict:
         how_concentrated.update(regions=None, statement_top20_regions="",
                                 statement_regions=say("concentration_one_region", ctx.lang))
     # One purchase summary per customer, on the day after the period, for RFM,
-    # lifecycle, lifetime value and clusters alike.
-    summary = customers.purchase_summary(orders, as_of=as_of)
+    # lifecycle, lifetime value and clusters alike: the scope's customers' rows of the
+    # market's tables (computed once per run, helpers.steps.market).
+    summary, days = market.purchases(ctx)
     rfm_table = segments.rfm(summary, bins=a.rfm_bins)
     notes["segments"] = segments.rfm_information(rfm_table, bins=a.rfm_bins)
-    days = customers.purchase_days(orders, as_of=as_of)
     stages = lifecycle.lifecycle(summary, days,
                                  as_of=as_of, customers=ctx.customers,
                                  new_months=a.new_months, at_risk_months=a.at_risk_months,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.analysis import segments
-from helpers.analysis.customers import purchase_summary
 from helpers.analysis.kpis import monthly_revenue
 from helpers.context import Context
+from helpers.steps import market
 from helpers.text.lookup import say
 from helpers.text.markup import md_text
 
@@ -42,8 +42,8 @@ def segments_by_region(ctx: Context) -> pd.DataFrame:
     """The RFM table (:func:`helpers.analysis.segments.rfm`, as of the end of the period)
     with each customer's region (column ``ctx.scope.sublevel``)."""
     level = ctx.scope.sublevel
-    rfm = segments.rfm(purchase_summary(ctx.orders, as_of=ctx.period.as_of),
-                       bins=ctx.config.analysis.rfm_bins)
+    summary, _ = market.purchases(ctx, with_days=False)  # the scope's rows, once per run
+    rfm = segments.rfm(summary, bins=ctx.config.analysis.rfm_bins)
     return rfm.merge(ctx.customers[["customer_id", level]], on="customer_id", how="left")
 
 
