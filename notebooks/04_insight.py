@@ -19,7 +19,7 @@
 # The tables are saved for step 5 (strategy).
 
 # %% tags=["parameters"]
-region: str = "ALL"  # ALL, a territory (华东 / East China) or a province in any spelling (广东, Guangdong)
+region: str = "ALL"  # ALL, a territory (华东 / East China), a province in any spelling (广东, Guangdong) or a city (深圳, 广东:深圳)
 run_dir: str = ""  # reports/<run_id>; empty: reports/interactive
 config: str = "workbook.yaml"  # the workbook config (relative to the project root)
 period_end: str = ""  # last day of the analysis period, e.g. 2025-12-31; empty: last order date
