@@ -224,3 +224,21 @@ def test_the_batch_builds_the_results_before_the_regions(tmp_path):
     # a notebook of the run finds them under its own key
     ctx = context.open_step(region="华东", run_dir=str(run), config=str(config))
     assert market.cache_key(ctx)[:16] == attempt["market"]["key"]
+
+
+def test_a_saved_result_round_trips_tables_and_notes(tmp_path):
+    """Parquet tables keep their dtypes (object columns as object), notes their NumPy
+    numbers as plain numbers; another key or a missing part reads as nothing saved."""
+    import numpy as np
+
+    frame = pd.DataFrame({"customer_id": pd.array(["a", "b"], dtype="string"),
+                          "label": pd.Series(["x", np.nan], dtype=object),  # NaN, as pandas fills
+                          "n": pd.array([1, None], dtype="Int64")})
+    path = tmp_path / "isolation-0123456789abcdef.json"
+    market._save(path, "k1", (frame, {"count": np.int64(2), "share": np.float64(0.5)}))
+    back, note = market._load(path, "k1")
+    pd.testing.assert_frame_equal(back, frame)
+    assert note == {"count": 2, "share": 0.5} and type(note["count"]) is int
+    assert market._load(path, "k2") is None
+    (tmp_path / "isolation-0123456789abcdef-0.parquet").unlink()
+    assert market._load(path, "k1") is None

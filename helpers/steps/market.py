@@ -131,7 +131,8 @@ def _load(path: Path, key: str):
         parts = []
         for i, kind in enumerate(index["parts"]):
             part = path.with_name(f"{path.stem}-{i}.{'parquet' if kind == 'frame' else 'json'}")
-            if kind == "frame":  # object columns as they were (Parquet reads them as strings)
+            if kind == "frame":  # object columns as object (Parquet reads them as strings;
+                # a missing value comes back as NaN)
                 frame = pd.read_parquet(part)
                 objects = index["objects"][i]
                 parts.append(frame.astype(dict.fromkeys(objects, object)) if objects else frame)
@@ -140,6 +141,13 @@ def _load(path: Path, key: str):
     except (OSError, ValueError, KeyError, TypeError, ArrowException):
         return None  # missing, partial or from other code: computed again
     return parts[0] if index.get("single") else tuple(parts)
+
+
+def _plain(value):
+    """A note's NumPy number as the Python number it holds (JSON has no NumPy types)."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} cannot be saved in a market-wide note")
 
 
 def _save(path: Path, key: str, value) -> None:
@@ -155,7 +163,7 @@ def _save(path: Path, key: str, value) -> None:
             if kind == "frame":
                 part.to_parquet(tmp)
             else:
-                tmp.write_text(json.dumps(part, ensure_ascii=False, default=str), "utf-8")
+                tmp.write_text(json.dumps(part, ensure_ascii=False, default=_plain), "utf-8")
         kinds.append(kind)
         objects.append([str(c) for c, t in part.dtypes.items()
                         if pd.api.types.is_object_dtype(t)]
@@ -181,8 +189,10 @@ def _shared(ctx: Context, name: str, compute, key: str | None = None):
         for old in path.parent.glob(f"{name}-*"):
             if not old.name.startswith(f"{path.stem}"):
                 old.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only or full run folder: the result is still right, only not kept
+    except (OSError, TypeError, ValueError):
+        # a read-only or full run folder, or a note JSON cannot hold: the result is still
+        # right, only not kept (computed again by the next notebook)
+        pass
     return value
 
 
