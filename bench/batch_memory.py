@@ -22,6 +22,7 @@ floor a warm kernel is compared with.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -110,8 +111,6 @@ def notebooks_folder(steps: list[str], folder: Path) -> Path:
 
 def one_run(engine, sampler: TreeSampler, notebooks: Path, regions: str, reports: Path,
             run_id: str) -> dict:
-    import json
-
     sampler.mark()
     t0 = time.perf_counter()
     code = batch.main(["--config", str(DEFAULT_CONFIG), "--regions", regions, "--jobs", "1",

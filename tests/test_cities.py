@@ -421,17 +421,6 @@ def test_the_grouped_index_in_a_browser(tmp_path):
         assert driver.execute_script(visible) == [True] * 12
 
 
-def test_a_municipality_report_has_its_city_once(shenzhen):
-    """Shanghai's province report has one city, 上海市, named like the report: step 4's
-    buying table has it once as the report's row (it raised 'cannot reindex on an axis
-    with duplicate labels' before)."""
-    ctx, _ = shenzhen
-    shanghai = context.open_step(region="上海", run_dir=str(ctx.run.root))
-    tables = insight.insight_tables(shanghai)
-    assert list(tables["region_kpis"]["region"]) == ["上海市"]
-    assert list(tables["buying"]["region"]) == ["上海市"]
-
-
 def test_the_brief_says_what_a_city_is_compared_with(shenzhen):
     from helpers.steps.goals import brief_table, goals_brief
 
