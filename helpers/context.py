@@ -195,6 +195,27 @@ class Context:
             min_coverage=a.min_baseline_coverage,
         )
 
+    def single_region(self, regions: pd.DataFrame) -> str | None:
+        """Why a chart or measure comparing this report's ``regions`` (rows of
+        :meth:`kpis_by_region`) has nothing to compare, or None when it has:
+
+        - ``city``: a city report, whose one region is the city;
+        - ``municipality``: a province whose one city is itself (北京, 上海, 天津, 重庆);
+        - ``one_region``: any other report with one row in ``regions`` (a territory of
+          one province; the one region with customers in a thin market).
+
+        No rows is not one region: the charts say there is nothing to draw.
+        """
+        if self.scope.kind == "city":
+            return "city"
+        if len(regions) != 1:
+            return None
+        if self.scope.kind == "province" and self.config.geography.country == "CN":
+            cities = geo.cities()
+            if int((cities["province"] == self.scope.name).sum()) == 1:
+                return "municipality"
+        return "one_region"
+
     def no_region(self) -> pd.DataFrame:
         """The scope's customers who are in no region row of :meth:`kpis_by_region`, one
         line per reason (:func:`helpers.analysis.extent.no_region`): areas outside the

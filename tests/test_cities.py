@@ -391,8 +391,9 @@ def test_step_3_says_the_city_is_the_one_region(shenzhen, tmp_path):
     assert len(plt.gcf().axes) == 1
     plt.close("all")
     province = context.open_step(region="广东", run_dir=str(ctx.run.root))
-    assert visuals.one_region(province) is None
-    assert visuals.region_share(province, visuals.visual_tables(province)) is None
+    province_tables = visuals.visual_tables(province)
+    assert visuals.one_region(province, province_tables["regions"]) is None
+    assert visuals.region_share(province, province_tables) is None
     assert plt.get_fignums()
     plt.close("all")
 

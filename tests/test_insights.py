@@ -12,6 +12,7 @@ from sentences import same_numbers
 from helpers import context
 from helpers.config import load_config
 from helpers.steps import insight
+from helpers.text.lookup import say
 from samplegen import STORY
 
 
@@ -135,6 +136,32 @@ def test_a_municipality_is_its_own_one_city(national, run_dir):
         period["amount"] > 0, "customer_id"].nunique() <= buyers
     plan = strategy.strategy_tables(ctx, tables)
     assert set(plan["tiers"]["region"]) == {"北京市"}
+    # nothing spreads over one city: said in words, not a Gini of one region
+    spread = tables["concentration"]
+    assert spread["regions"] is None and spread["statement_top20_regions"] == ""
+    assert spread["statement_regions"] == say("concentration_municipality", "en",
+                                              region="Beijing")
+
+
+def test_a_municipality_draws_no_chart_of_one_city(national, run_dir):
+    """Step 3 of 北京 (one city, itself) says so instead of one bar; 广东 draws its cities."""
+    import matplotlib.pyplot as plt
+
+    from helpers.steps import visuals
+
+    plt.close("all")
+    ctx = context.open_step(region="北京", run_dir=str(run_dir), lang="zh")
+    tables = visuals.visual_tables(ctx)
+    sentence = say("charts_municipality", "zh", region="北京市")
+    for draw in (visuals.region_bars, visuals.region_share, visuals.customers_against_revenue):
+        assert draw(ctx, tables).data == sentence
+    assert not plt.get_fignums()
+    assert visuals.lorenz_curves(ctx, tables).data == say("lorenz_municipality", "zh",
+                                                          region="北京市")
+    assert len(plt.gcf().axes) == 1  # the customers' curve only
+    plt.close("all")
+    province = context.open_step(region="广东", run_dir=str(run_dir))
+    assert province.single_region(visuals.visual_tables(province)["kpis"]) is None
 
 
 OLIST = load_config("").base_dir.parent / "shared" / "data" / "real" / "olist"

@@ -371,6 +371,22 @@ def test_one_region_only(tmp_path):
     assert tiers.loc["广东省", "tier"] == "core"
     assert tiers.loc["广东省", "tier_rule"] == "core_share"
     assert (tiers.drop("广东省")["tier_rule"] == "no_customers").all()
+    # step 3: one province with customers is no chart of one bar; the Lorenz curve of
+    # the provinces (30 of them blank) and the concentration over them still stand
+    import matplotlib.pyplot as plt
+
+    from helpers.steps import visuals
+    from helpers.text.lookup import say
+
+    plt.close("all")
+    shown = visuals.visual_tables(ctx)
+    sentence = say("charts_only_region", "en", region="Guangdong")
+    for draw in (visuals.region_bars, visuals.region_share, visuals.customers_against_revenue):
+        assert draw(ctx, shown).data == sentence
+    assert not plt.get_fignums()
+    assert visuals.lorenz_curves(ctx, shown) is None and len(plt.gcf().axes) == 2
+    plt.close("all")
+    assert tables["concentration"]["regions"] is not None
 
 
 def test_two_customers(tmp_path):

@@ -371,9 +371,14 @@ def insight_tables(ctx: Context) -> dict:
         + ("" if lang_code(ctx.lang) == "zh" else " ")
         + say("customers_counted", ctx.lang, n=len(by_customer)),
     }
-    if ctx.scope.kind == "city":  # one region: nothing spreads over regions
+    single = ctx.single_region(kpis)
+    if single is not None:  # one region: nothing spreads over regions
+        key = {"city": "concentration_one_region", "municipality": "concentration_municipality",
+               "one_region": "concentration_only_region"}[single]
         how_concentrated.update(regions=None, statement_top20_regions="",
-                                statement_regions=say("concentration_one_region", ctx.lang))
+                                statement_regions=say(key, ctx.lang, region=(
+                                    names.iloc[0] if single == "one_region"
+                                    else ctx.scope.label(ctx.lang))))
     # One purchase summary per customer, on the day after the period, for RFM,
     # lifecycle, lifetime value and clusters alike: the scope's customers' rows of the
     # market's tables (computed once per run, helpers.steps.market).

@@ -77,24 +77,38 @@ def visual_tables(ctx: Context) -> dict:
 
 
 # ----------------------------------------------------------------------------- the charts
-# Notebook 03 draws the charts comparing regions through these: a city report has one
-# region, the city, and says so in words instead of drawing a chart of one bar or point.
+# Notebook 03 draws the charts comparing regions through these: a report with one region
+# to compare (a city; a municipality, whose one city is itself; a territory of one
+# province or the one region with customers) says so in words instead of drawing a
+# chart of one bar or point (:meth:`helpers.context.Context.single_region`).
+
+#: The catalog key's ending for each reason of :meth:`Context.single_region`.
+_ONE_REGION_KEYS = {"city": "one_region", "municipality": "municipality",
+                    "one_region": "only_region"}
 
 
-def one_region(ctx: Context, key: str = "charts_one_region"):
-    """In a city report, the sentence (catalog ``key``) saying that a chart comparing
-    regions has only the city to show (a Markdown); None in the other reports."""
-    if ctx.scope.kind != "city":
+def one_region(ctx: Context, regions: pd.DataFrame, key: str = "charts"):
+    """The sentence (catalog ``<key>_one_region``, ``_municipality`` or ``_only_region``)
+    saying that a chart comparing the report's ``regions`` has one region to show (a
+    Markdown); None when there are several."""
+    reason = ctx.single_region(regions)
+    if reason is None:
         return None
     from IPython.display import Markdown
 
-    return Markdown(say(key, ctx.lang, region=md_text(ctx.scope.label(ctx.lang))))
+    from helpers.text.lookup import region_label
+
+    if reason == "one_region":
+        name = str(region_label(regions, ctx.lang).iloc[0])
+    else:
+        name = ctx.scope.label(ctx.lang)
+    return Markdown(say(f"{key}_{_ONE_REGION_KEYS[reason]}", ctx.lang, region=md_text(name)))
 
 
 def region_bars(ctx: Context, tables: dict, *, top: int = 12):
     """Revenue and customers by region, side by side (the sentence of :func:`one_region`
-    in a city report)."""
-    said = one_region(ctx)
+    when one region has customers)."""
+    said = one_region(ctx, tables["regions"])
     if said is not None:
         return said
     import matplotlib.pyplot as plt
@@ -114,7 +128,7 @@ def region_bars(ctx: Context, tables: dict, *, top: int = 12):
 def region_share(ctx: Context, tables: dict):
     """Each region's share of revenue with the cumulative line (the Pareto chart), or
     the sentence of :func:`one_region`."""
-    said = one_region(ctx)
+    said = one_region(ctx, tables["regions"])
     if said is not None:
         return said
     from helpers.viz import charts
@@ -124,13 +138,13 @@ def region_share(ctx: Context, tables: dict):
 
 
 def lorenz_curves(ctx: Context, tables: dict):
-    """The Lorenz curves of regions and customers; a city report draws its customers'
-    only, and says why (:func:`one_region`)."""
+    """The Lorenz curves of regions (blank ones included) and customers; a report with
+    one region draws its customers' only, and says why (:func:`one_region`)."""
     import matplotlib.pyplot as plt
 
     from helpers.viz import charts
 
-    said = one_region(ctx, "lorenz_one_region")
+    said = one_region(ctx, tables["kpis"], "lorenz")
     if said is not None:
         fig, ax = plt.subplots(figsize=(6, 5.5))
         charts.plot_lorenz(tables["customer_revenue"], value="revenue", unit="customers",
@@ -148,7 +162,7 @@ def lorenz_curves(ctx: Context, tables: dict):
 
 def customers_against_revenue(ctx: Context, tables: dict):
     """Customers against revenue per region, or the sentence of :func:`one_region`."""
-    said = one_region(ctx)
+    said = one_region(ctx, tables["regions"])
     if said is not None:
         return said
     from helpers.viz import charts
