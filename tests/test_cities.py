@@ -372,6 +372,14 @@ def test_a_city_map_shows_its_neighbours_as_outside_the_report(config):
     assert alone.features == among.features == len(GUANGDONG)
     assert "广州市" in " ".join(among.labels) or "Guangzhou" in " ".join(among.labels)
     assert not any(name in " ".join(alone.labels) for name in ("广州", "Guangzhou"))
+    # the neighbours are outside this report (they have their own), not outside the market;
+    # one city with customers is one colour class, said so
+    page = alone.map.get_root().render()
+    assert "Outside this report" in page and "outside the market" not in page
+    assert "one class (one region with customers)" in page and "in 1 classes" not in page
+    zh = regions.region_map(kpis, area=offline, lang="zh").map.get_root().render()
+    assert "不在本报告范围内" in zh and "不在市场范围内" not in zh
+    assert "No customers" in among.map.get_root().render()
 
 
 def test_step_3_says_the_city_is_the_one_region(shenzhen, tmp_path):

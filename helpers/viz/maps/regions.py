@@ -40,6 +40,9 @@ BUBBLE_COLOR = "#1f77b4"
 BLANK_COLOR = "#808080"
 NO_CUSTOMERS_COLOR = "#d0d0d0"
 NO_DATA_COLOR = "#ffffff"
+#: What an outline without a KPI row means (``absent``) -> the label of its tooltip.
+ABSENT_LABELS = {"no_customers": "no_customers", "no_data": "no_data",
+                 "outside_report": "outside_report"}
 TOOLTIP_COLUMNS = ("customers", "active_customers", "revenue", "share", "growth_yoy",
                    "gap_ratio")
 
@@ -183,11 +186,12 @@ def region_map(
         the circles, for orientation; ``tiles`` is the base map.
     outlines : DataFrame, optional
         Outlines to fill instead of the area's (``helpers.geo.boundaries`` columns).
-    absent : {"no_customers", "no_data"}, optional
+    absent : {"no_customers", "no_data", "outside_report"}, optional
         What an outline without a KPI row means: a region with no customers (default
-        for cities: the KPI table lists only cities with customers) or a region
+        for cities: the KPI table lists only cities with customers), a region
         outside the market (default otherwise: Hong Kong, Macao, Taiwan, provinces
-        outside a territory, the other cities around a city report's city).
+        outside a territory) or, drawn alike but named so, a region outside this
+        report (default in a city report: the other cities around its city).
     classes : int, default 5
         Number of colour classes.
     label_top, label_blank : int, default 5 and 8
@@ -218,9 +222,10 @@ def region_map(
     if outlines is None:
         outlines = area.outlines(level)
     if absent is None:  # a city report's neighbours are outside it, not without customers
-        absent = "no_customers" if level == "city" and area.city is None else "no_data"
-    if absent not in ("no_customers", "no_data"):
-        raise ValueError(f"absent must be 'no_customers' or 'no_data', got {absent!r}")
+        absent = ("outside_report" if area.city is not None
+                  else "no_customers" if level == "city" else "no_data")
+    if absent not in ABSENT_LABELS:
+        raise ValueError(f"absent must be one of {', '.join(ABSENT_LABELS)}, got {absent!r}")
 
     frame = boundaries.attach_outlines(kpis.reset_index(drop=True), outlines)
     values = pd.to_numeric(frame[value], errors="coerce")
@@ -265,8 +270,8 @@ def region_map(
 
     rows = class_legend(edges, colors, value, lang)
     rows.append((NO_CUSTOMERS_COLOR, "dashed", html_text(label("legend_no_customers", lang))))
-    if absent == "no_data" and len(shapes) > len(in_table):
-        rows.append((NO_DATA_COLOR, "dotted", html_text(label("legend_no_data", lang))))
+    if absent != "no_customers" and len(shapes) > len(in_table):
+        rows.append((NO_DATA_COLOR, "dotted", html_text(label(f"legend_{absent}", lang))))
     add_legend(m, html_text(label(value, lang)), rows)
 
     top, blank = _named_regions(frame, outlines, values, customers, absent=absent, lang=lang)
@@ -280,7 +285,8 @@ def region_map(
 
     notes = [_finding(top, blank, values, customers, value=value, lang=lang,
                       limit=label_blank)]
-    notes.append(label("region_caption", lang).format(value=label(value, lang), k=len(colors)))
+    caption = "region_caption" if len(colors) > 1 else "region_caption_one"
+    notes.append(label(caption, lang).format(value=label(value, lang), k=len(colors)))
     if len(circles):
         notes.append(label("circles_note", lang).format(n=len(circles)))
     if skipped:
@@ -383,7 +389,7 @@ def _region_shapes(frame: pd.DataFrame, outlines: pd.DataFrame, fill: list[str],
         features.append({"geometry": row["geometry"], "style": style, "tip": tip,
                          "code": row["region_code"]})
     matched = set(frame["region_code"].dropna())
-    absent_label = label("no_customers" if absent == "no_customers" else "no_data", lang)
+    absent_label = label(ABSENT_LABELS[absent], lang)
     for row in outlines.to_dict("records"):
         code = row.get("region_code", row.get("iso3"))
         if code in matched or row["geometry"] is None:
