@@ -360,8 +360,8 @@ class Report(_Strict):
     show_rep_names: bool = False
     # Which actions.xlsx carry the long contact lists (campaign list, cross-sell list,
     # partner plans): the whole market's only (every region's rows, one write per run;
-    # a region's lists are its CSV files), or every region's too (slow: openpyxl
-    # writes each cell, ~10 s for 200k cells).
+    # a region's lists are its CSV files), or every region's too (slower: each cell is
+    # written, ~2 s of CPU for 300k cells).
     excel_lists: Literal["market", "every_region"] = "market"
 
 

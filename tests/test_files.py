@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -144,3 +145,35 @@ def test_csv_files_carry_a_byte_order_mark_for_excel(tmp_path):
     pd.testing.assert_frame_equal(read_csv(path), frame)   # pandas reads it as plain UTF-8
     with path.open(encoding="utf-8-sig", newline="") as handle:
         assert next(csv.reader(handle)) == ["customer", "revenue"]
+
+
+def test_xlsx_cells_keep_their_types_and_the_sheet_reads_well(tmp_path):
+    """Every cell as the frame holds it (numbers, dates, text, empty for missing, ``inf``
+    for an infinity); the header stays in view with a filter; columns fit their text."""
+    frame = _frame().assign(ratio=[np.inf, -np.inf, 0.5, np.nan],
+                            counted=pd.array([1, None, 3, 4], dtype="Int64"),
+                            flag=[True, False, True, False])
+    long = "x" * 100
+    path = write_xlsx({"campaign list": frame, "long": pd.DataFrame({"t": [long]})},
+                      tmp_path / "a.xlsx")
+    book = load_workbook(path)
+    sheet = book["campaign list"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert len(rows) == len(frame)
+    columns = [c.value for c in sheet[1]]
+    by_name = [dict(zip(columns, row, strict=True)) for row in rows]
+    assert [r["amount"] for r in by_name] == [-1500.5, 2.0, None, 3.25]
+    assert [r["orders"] for r in by_name] == [-3, 1, 2, 0]
+    assert [r["customer_id"] for r in by_name] == ["'@c1", "C2", "'+c3", None]
+    assert [r["tier"] for r in by_name] == ["'=A", "B", "'=A", "B"]
+    assert by_name[0]["when"] == datetime(2025, 1, 1) and by_name[2]["when"] is None
+    assert sheet["F2"].number_format == "yyyy-mm-dd"
+    assert [r["ratio"] for r in by_name] == ["inf", "-inf", 0.5, None]
+    assert [r["counted"] for r in by_name] == [1, None, 3, 4]
+    assert [r["flag"] for r in by_name] == [True, False, True, False]
+    assert by_name[1]["name"] == "深圳安防" and by_name[3]["name"] is None
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:J{len(frame) + 1}"
+    assert sheet["A1"].font.b
+    assert 40 < sheet.column_dimensions["A"].width < 50  # the formula text's length
+    assert book["long"].column_dimensions["A"].width <= 61
+    assert book["long"]["A2"].value == long

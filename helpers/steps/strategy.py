@@ -379,7 +379,7 @@ def excel_lists(ctx: Context) -> bool:
     """Whether this report's ``actions.xlsx`` carries the long lists (campaign list,
     cross-sell list, partner plans): the whole market's does, a region's only when
     ``report.excel_lists`` is ``every_region``. Writing them is the slowest part of
-    step 5 (openpyxl writes cell by cell); the market's workbook has every region's
+    step 5 (each cell is written: :func:`helpers.files.write_xlsx`); the market's workbook has every region's
     rows, and each region's are in its CSV files either way."""
     return ctx.scope.kind == "all" or ctx.config.report.excel_lists == "every_region"
 
