@@ -360,58 +360,64 @@ def _parameter_draws(log_likelihood, params: dict, data: tuple, weight: np.ndarr
 
 
 #: Largest number of values (draws x distinct rows x monthly steps) one vectorised
-#: evaluation of :func:`_discounted_draws` holds at once (memory: a few of these arrays).
-CHUNK_VALUES = 2**21
+#: evaluation of :class:`_Horizon` holds at once (memory: a few of these arrays).
+CHUNK_VALUES = 2**20
 
 
-def _discounted_draws(params: np.ndarray, steps: np.ndarray, discount: np.ndarray, x, t_x, age
-                      ) -> np.ndarray:
-    """Discounted expected purchases over the horizon of each customer under each draw
-    of BG/NBD's parameters, in one vectorised evaluation: the first value of
+class _Horizon:
+    """Discounted expected purchases over the horizon of given customers under draws of
+    BG/NBD's parameters, vectorised over the draws: called with (draws, 4) parameters
+    (``r``, ``alpha``, ``a``, ``b``), it returns (customers, draws), the first value of
     :func:`_discounted` for a :class:`BetaGeo` with each draw's parameters, to rounding.
 
     Exact, not an approximation: in :meth:`BetaGeo.expected_purchases` the
     hypergeometric term depends on ``x`` and ``T`` only (``t_x`` enters through the
     probability-alive denominator, constant over the horizon), so ``hyp2f1`` is
     evaluated once per distinct (x, T), draw and step, and each customer's value is
-    its pair's discounted sum divided by its own denominator. The order of the
-    operations differs from :func:`_discounted` (the discounted sum is taken before the
-    division), so values agree to about 1e-15 relative, not bit for bit.
-
-    Parameters
-    ----------
-    params : ndarray
-        (draws, 4): ``r``, ``alpha``, ``a``, ``b`` per draw.
-    steps, discount : ndarray
-        The horizon's cumulative periods and each month's discount factor.
-    x, t_x, age : array-like
-        Frequency, recency and age per customer.
-
-    Returns
-    -------
-    ndarray
-        (customers, draws).
+    its pair's discounted sum divided by its own denominator (whose logarithms are
+    taken once per distinct ``x`` and week value). The order of the operations differs
+    from :func:`_discounted` (the discounted sum is taken before the division), so the
+    values agree to about 1e-15 relative, not bit for bit. What does not depend on the
+    parameters is prepared once, for all the chunks of draws of :func:`_draws`.
     """
-    x, t_x, age = (np.asarray(v, dtype=float) for v in (x, t_x, age))
-    pairs, pair_of = np.unique(np.column_stack([x, age]), axis=0, return_inverse=True)
-    pair_of = pair_of.ravel()
-    px, pT = pairs[:, 0], pairs[:, 1]
-    r, alpha, a, b = (params[:, i][:, None] for i in range(4))       # (draws, 1)
-    s = np.asarray(steps, dtype=float)[None, None, :]
-    with np.errstate(all="ignore"):
-        # as BetaGeo.expected_purchases, per (draw, pair, step)
-        r3, alpha3, a3, b3 = (v[..., None] for v in (r, alpha, a, b))
-        X, T = px[None, :, None], pT[None, :, None]
-        hyp = special.hyp2f1(r3 + X, b3 + X, a3 + b3 + X - 1, s / (alpha3 + T + s))
-        second = 1 - ((alpha3 + T) / (alpha3 + T + s)) ** (r3 + X) * hyp
-        first = (a + b + px - 1) / (a - 1)                             # (draws, pairs)
-        per_month = np.diff(second, axis=2, prepend=0.0)
-        numerator = first * (per_month * discount).sum(axis=2)
-        # the probability-alive denominator, per (draw, customer)
-        log_ratio = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
-                     + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x)))
-        denominator = 1 + np.where(x > 0, np.exp(log_ratio), 0.0)
-        return (numerator[:, pair_of] / denominator).T
+
+    def __init__(self, steps: np.ndarray, discount: np.ndarray, x, t_x, age):
+        x, t_x, age = (np.asarray(v, dtype=float) for v in (x, t_x, age))
+        pairs, pair_of = np.unique(np.column_stack([x, age]), axis=0, return_inverse=True)
+        self.pairs, self.pair_of = len(pairs), pair_of.ravel()
+        self.px, self.pT = pairs[:, 0][None, :, None], pairs[:, 1][None, :, None]
+        self.steps = np.asarray(steps, dtype=float)[None, None, :]
+        self.discount = np.asarray(discount, dtype=float)
+        self.x = x[:, None]
+        self.xs, x_of = np.unique(x, return_inverse=True)
+        self.x_of = x_of.ravel()
+        weeks, week_of = np.unique(np.concatenate([age, t_x]), return_inverse=True)
+        self.weeks, self.age_of, self.tx_of = weeks, week_of[:len(x)], week_of[len(x):]
+
+    def __call__(self, params: np.ndarray) -> np.ndarray:
+        px, pT, s = self.px, self.pT, self.steps
+        with np.errstate(all="ignore"):
+            # as BetaGeo.expected_purchases, per (draw, pair, step)
+            r, alpha, a, b = (params[:, i][:, None, None] for i in range(4))
+            hyp = special.hyp2f1(r + px, b + px, a + b + px - 1, s / (alpha + pT + s))
+            second = 1 - ((alpha + pT) / (alpha + pT + s)) ** (r + px) * hyp
+            first = (a + b + px - 1) / (a - 1)
+            per_month = np.diff(second, axis=2, prepend=0.0)
+            numerator = (first[..., 0] * (per_month * self.discount).sum(axis=2)).T
+            # the probability-alive denominator, per (customer, draw)
+            r, alpha, a, b = (params[:, i][None, :] for i in range(4))
+            log_b = np.log(np.maximum(b + self.xs[:, None] - 1, 1e-300))
+            log_weeks = np.log(alpha + self.weeks[:, None])
+            log_ratio = (np.log(a) - log_b[self.x_of]
+                         + (r + self.x) * (log_weeks[self.age_of] - log_weeks[self.tx_of]))
+            denominator = 1 + np.where(self.x > 0, np.exp(log_ratio), 0.0)
+            return numerator[self.pair_of] / denominator
+
+
+def _discounted_draws(params: np.ndarray, steps: np.ndarray, discount: np.ndarray, x, t_x, age
+                      ) -> np.ndarray:
+    """(customers, draws): :class:`_Horizon` of the customers, under all the draws at once."""
+    return _Horizon(steps, discount, x, t_x, age)(params)
 
 
 def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
@@ -456,8 +462,8 @@ def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
     triples, back = np.unique(rows[:, :3], axis=0, return_inverse=True)
     back = back.ravel()
     tx, tt, tT = (triples[:, i] for i in range(3))
-    pairs = len(np.unique(triples[:, [0, 2]], axis=0))
-    chunk = max(1, CHUNK_VALUES // max(pairs * len(steps), len(rows), 1))
+    horizon = _Horizon(steps, discount, tx, tt, tT)
+    chunk = max(1, CHUNK_VALUES // max(horizon.pairs * len(steps), len(rows), 1))
     draws = np.empty((len(rows), len(bg_draws)))
     if gg_draws is not None:
         p, q, v = (gg_draws[:, list(gg.params_).index(k)] for k in ("p", "q", "v"))
@@ -470,8 +476,7 @@ def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
                                                                   + q[part] - 1)
             else:
                 value = uv[:, None]
-            draws[:, part] = _discounted_draws(bg_draws[part], steps, discount,
-                                               tx, tt, tT)[back] * value
+            draws[:, part] = horizon(bg_draws[part])[back] * value
     return draws[:, ~np.all(np.isnan(draws), axis=0)], inverse
 
 
