@@ -376,8 +376,8 @@ class _Horizon:
     evaluated once per distinct (x, T), draw and step, and each customer's value is
     its pair's discounted sum divided by its own denominator (whose logarithms are
     taken once per distinct ``x`` and week value). The order of the operations differs
-    from :func:`_discounted` (the discounted sum is taken before the division), so the
-    values agree to about 1e-15 relative, not bit for bit. What does not depend on the
+    from :func:`_discounted` (the discounted sum is taken before the division, and by
+    parts), so the values agree to about 1e-15 relative, not bit for bit. What does not depend on the
     parameters is prepared once, for all the chunks of draws of :func:`_draws`.
     """
 
@@ -387,8 +387,11 @@ class _Horizon:
         self.pairs, self.pair_of = len(pairs), pair_of.ravel()
         self.px, self.pT = pairs[:, 0][None, :, None], pairs[:, 1][None, :, None]
         self.steps = np.asarray(steps, dtype=float)[None, None, :]
-        self.discount = np.asarray(discount, dtype=float)
-        self.x = x[:, None]
+        discount = np.asarray(discount, dtype=float)
+        # sum_k d_k (c_k - c_k-1) with c_0 = 0 is sum_k c_k (d_k - d_k+1) with d_13 = 0:
+        # one product per draw and pair (every c_k has the same sign: no cancellation)
+        self.by_parts = discount - np.append(discount[1:], 0.0)
+        self.x, self.none = x[:, None], ~(x > 0)
         self.xs, x_of = np.unique(x, return_inverse=True)
         self.x_of = x_of.ravel()
         weeks, week_of = np.unique(np.concatenate([age, t_x]), return_inverse=True)
@@ -399,19 +402,32 @@ class _Horizon:
         with np.errstate(all="ignore"):
             # as BetaGeo.expected_purchases, per (draw, pair, step)
             r, alpha, a, b = (params[:, i][:, None, None] for i in range(4))
-            hyp = special.hyp2f1(r + px, b + px, a + b + px - 1, s / (alpha + pT + s))
-            second = 1 - ((alpha + pT) / (alpha + pT + s)) ** (r + px) * hyp
+            total = alpha + pT + s
+            hyp = special.hyp2f1(r + px, b + px, a + b + px - 1, s / total)
+            # 1 - ((alpha + T) / (alpha + T + s)) ** (r + x) * hyp, in place
+            second = np.divide(alpha + pT, total, out=total)
+            np.power(second, r + px, out=second)
+            second *= hyp
+            np.subtract(1, second, out=second)
             first = (a + b + px - 1) / (a - 1)
-            per_month = np.diff(second, axis=2, prepend=0.0)
-            numerator = (first[..., 0] * (per_month * self.discount).sum(axis=2)).T
+            # sum over months of discount_k (second_k - second_k-1), summed by parts
+            numerator = (first[..., 0] * (second @ self.by_parts)).T
             # the probability-alive denominator, per (customer, draw)
             r, alpha, a, b = (params[:, i][None, :] for i in range(4))
-            log_b = np.log(np.maximum(b + self.xs[:, None] - 1, 1e-300))
+            # (as BetaGeo.expected_purchases: log a - log(b + x - 1)
+            #  + (r + x) (log(alpha + T) - log(alpha + t_x)), exp, 0 where x = 0, + 1)
+            log_b = np.log(a) - np.log(np.maximum(b + self.xs[:, None] - 1, 1e-300))
             log_weeks = np.log(alpha + self.weeks[:, None])
-            log_ratio = (np.log(a) - log_b[self.x_of]
-                         + (r + self.x) * (log_weeks[self.age_of] - log_weeks[self.tx_of]))
-            denominator = 1 + np.where(self.x > 0, np.exp(log_ratio), 0.0)
-            return numerator[self.pair_of] / denominator
+            ratio = log_weeks[self.age_of]
+            ratio -= log_weeks[self.tx_of]
+            ratio *= r + self.x
+            ratio += log_b[self.x_of]
+            np.exp(ratio, out=ratio)
+            ratio[self.none] = 0.0
+            ratio += 1
+            out = numerator[self.pair_of]
+            out /= ratio
+            return out
 
 
 def _discounted_draws(params: np.ndarray, steps: np.ndarray, discount: np.ndarray, x, t_x, age
@@ -471,12 +487,13 @@ def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
     for start in range(0, len(bg_draws), chunk):
         part = slice(start, start + chunk)
         with np.errstate(all="ignore"):
-            if gg_draws is not None:
-                value = p[part] * (v[part] + ux[:, None] * mx) / (p[part] * ux[:, None]
-                                                                  + q[part] - 1)
+            value = horizon(bg_draws[part])[back]
+            if gg_draws is not None:   # as GammaGamma.expected_value
+                value *= p[part] * (v[part] + ux[:, None] * mx) / (p[part] * ux[:, None]
+                                                                   + q[part] - 1)
             else:
-                value = uv[:, None]
-            draws[:, part] = horizon(bg_draws[part])[back] * value
+                value *= uv[:, None]
+            draws[:, part] = value
     return draws[:, ~np.all(np.isnan(draws), axis=0)], inverse
 
 
