@@ -409,3 +409,47 @@ def test_row_quantiles_equal_nanquantile():
     draws[[3, 50, 51], [0, 7, 100]] = np.nan      # a customer not valued under a draw
     np.testing.assert_array_equal(ltv._row_quantiles(draws, levels),
                                   np.nanquantile(draws, levels, axis=1))
+
+
+def test_intervals_equal_the_quantiles_of_the_per_draw_loop(cdnow, monkeypatch):
+    # the customers', the total's and the regions' bounds from the vectorised draws equal
+    # those of the per-draw loop's values under the same parameter draws
+    summary = pd.DataFrame({"customer_id": cdnow.index.astype(str),
+                            "repeat_purchases": cdnow["x"].to_numpy(),
+                            "span_weeks": cdnow["t_x"].to_numpy(float),
+                            "tenure_weeks": cdnow["T"].to_numpy(float),
+                            "repeat_value": cdnow["zbar"].to_numpy(float),
+                            "monetary": (cdnow["zbar"] * (cdnow["x"] + 1)).to_numpy(float)})
+    regions = pd.Series(np.random.default_rng(0).choice(list("ABCD"), len(summary)),
+                        index=summary["customer_id"])
+    taken = []
+    real = ltv._parameter_draws
+
+    def record(*args, **kwargs):
+        taken.append(real(*args, **kwargs))
+        return taken[-1]
+
+    monkeypatch.setattr(ltv, "_parameter_draws", record)
+    table, report, by_region = ltv._model(
+        summary, months=12, discount_monthly=0.01, penalizer=0.0, min_repeat_customers=20,
+        periods_per_month=ltv.WEEKS_PER_MONTH, interval_draws=80, interval=0.9, seed=11,
+        regions=regions)
+    assert report["method"] == "bgnbd+gammagamma" and report["intervals"]["valued"] == 80
+    bg, gg = ltv.BetaGeo(), ltv.GammaGamma()
+    bg.params_, gg.params_ = report["bgnbd"], report["gammagamma"]
+    x, t_x, age, m = (summary[c].to_numpy(float) for c in
+                      ("repeat_purchases", "span_weeks", "tenure_weeks", "repeat_value"))
+    want, inverse = _loop_draws(x, t_x, age, m, bg=bg, gg=gg, steps=STEPS, discount=DISCOUNT,
+                                bg_draws=taken[0], gg_draws=taken[1])
+    levels = [0.05, 0.95]
+    bounds = np.nanquantile(want, levels, axis=1)[:, inverse]
+    np.testing.assert_allclose(table["ltv_low"], bounds[0], rtol=1e-12)
+    np.testing.assert_allclose(table["ltv_high"], bounds[1], rtol=1e-12)
+    per_customer = pd.DataFrame(want[inverse], index=summary["customer_id"])
+    total = np.quantile(per_customer.sum(axis=0), levels)
+    np.testing.assert_allclose([report["total_ltv_low"], report["total_ltv_high"]], total,
+                               rtol=1e-12)
+    region_bounds = per_customer.groupby(regions).sum().quantile(levels, axis=1).T
+    r = by_region.set_index("region").loc[region_bounds.index]
+    np.testing.assert_allclose(r[["ltv_low", "ltv_high"]].to_numpy(), region_bounds.to_numpy(),
+                               rtol=1e-12)
