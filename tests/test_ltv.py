@@ -295,3 +295,161 @@ def test_a_short_history_fails_the_gate_on_history():
     assert note["reason_key"] == "short_history" and not note["shown"]
     assert note["history"]["history_days"] <= 28
     assert table["ltv"].isna().all()
+
+
+# --------------------------------------------------------------------------- vectorised draws
+
+
+def _loop_draws(x, t_x, age, value_key, *, bg, gg, steps, discount, bg_draws, gg_draws):
+    """The per-draw loop the vectorised draws replace (main before issue 16's speed-up):
+    a BetaGeo and a GammaGamma per draw, NaN for a draw with q <= 1."""
+    rows, inverse = np.unique(np.column_stack([x, t_x, age, value_key]), axis=0,
+                              return_inverse=True)
+    ux, ut, uT, uv = (rows[:, i] for i in range(4))
+    out = np.full((len(rows), len(bg_draws)), np.nan)
+    for d in range(len(bg_draws)):
+        bg_d = ltv.BetaGeo()
+        bg_d.params_ = dict(zip(bg.params_, bg_draws[d], strict=True))
+        if gg_draws is not None:
+            gg_d = ltv.GammaGamma()
+            gg_d.params_ = dict(zip(gg.params_, gg_draws[d], strict=True))
+            if gg_d.params_["q"] <= 1:
+                continue
+            value = gg_d.expected_value(ux, uv)
+        else:
+            value = uv
+        with np.errstate(all="ignore"):
+            out[:, d] = ltv._discounted(bg_d, steps, discount, ux, ut, uT)[0] * value
+    return out[:, ~np.all(np.isnan(out), axis=0)], inverse.ravel()
+
+
+STEPS = np.arange(1, 13) * ltv.WEEKS_PER_MONTH
+DISCOUNT = 1.01 ** -np.arange(1, 13)
+
+
+@pytest.fixture(scope="module")
+def cdnow_models(cdnow, bg):
+    return bg, ltv.GammaGamma().fit(cdnow["x"], cdnow["zbar"])
+
+
+def test_discounted_draws_equal_one_model_per_draw(cdnow):
+    # draws on both sides of a = 1 (the factor and the bracket change sign together)
+    params = np.array([[0.243, 4.414, 0.793, 2.426], [1.7, 12.0, 1.6, 0.7],
+                       [0.05, 0.9, 0.2, 9.0], [3.0, 40.0, 2.5, 4.0]])
+    s = cdnow.iloc[::7]
+    got = ltv._discounted_draws(params, STEPS, DISCOUNT, s["x"], s["t_x"], s["T"])
+    assert got.shape == (len(s), len(params))
+    for d, p in enumerate(params):
+        model = ltv.BetaGeo()
+        model.params_ = dict(zip(("r", "alpha", "a", "b"), p, strict=True))
+        want = ltv._discounted(model, STEPS, DISCOUNT, s["x"].to_numpy(float),
+                               s["t_x"].to_numpy(float), s["T"].to_numpy(float))[0]
+        np.testing.assert_allclose(got[:, d], want, rtol=1e-12, atol=0)
+
+
+def test_vectorised_draws_equal_the_per_draw_loop(cdnow, cdnow_models, monkeypatch):
+    bg, gg = cdnow_models
+    x, t_x, age, m = (cdnow[c].to_numpy(float) for c in ("x", "t_x", "T", "zbar"))
+    # the same draws on both sides: the real ones of seed 7, recorded
+    taken = []
+    real = ltv._parameter_draws
+
+    def record(*args, **kwargs):
+        taken.append(real(*args, **kwargs))
+        return taken[-1]
+
+    monkeypatch.setattr(ltv, "_parameter_draws", record)
+    monkeypatch.setattr(ltv, "CHUNK_VALUES", 50_000)    # several chunks of draws
+    got, inverse = ltv._draws(x, t_x, age, m, bg=bg, gg=gg, m=m, steps=STEPS,
+                              discount=DISCOUNT, size=60, seed=7)
+    want, want_inverse = _loop_draws(x, t_x, age, m, bg=bg, gg=gg, steps=STEPS,
+                                     discount=DISCOUNT, bg_draws=taken[0], gg_draws=taken[1])
+    assert got.shape == want.shape == (len(np.unique(np.column_stack([x, t_x, age, m]),
+                                                     axis=0)), 60)
+    np.testing.assert_array_equal(inverse, want_inverse)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
+def test_vectorised_draws_leave_out_draws_without_a_finite_mean_value(cdnow, cdnow_models,
+                                                                      monkeypatch):
+    bg, gg = cdnow_models
+    s = cdnow.iloc[::5]
+    x, t_x, age, m = (s[c].to_numpy(float) for c in ("x", "t_x", "T", "zbar"))
+    m = np.where(x > 0, m, np.nan)    # no mean repeat value without repeat purchases
+    bg_draws = np.array([[0.243, 4.414, 0.793, 2.426], [0.25, 4.3, 0.81, 2.5],
+                         [0.23, 4.5, 0.77, 2.3], [0.24, 4.4, 0.80, 2.4]])
+    gg_draws = np.array([[6.25, 3.74, 15.44], [6.0, 0.9, 15.0],     # q <= 1: left out
+                         [6.5, 3.9, 16.0], [6.1, 1.0, 15.2]])       # q == 1: left out
+    given = iter([bg_draws, gg_draws])
+    monkeypatch.setattr(ltv, "_parameter_draws", lambda *a, **k: next(given))
+    got, _ = ltv._draws(x, t_x, age, m, bg=bg, gg=gg, m=m, steps=STEPS, discount=DISCOUNT,
+                        size=4, seed=0)
+    want, _ = _loop_draws(x, t_x, age, m, bg=bg, gg=gg, steps=STEPS, discount=DISCOUNT,
+                          bg_draws=bg_draws, gg_draws=gg_draws)
+    assert got.shape == want.shape == (len(np.unique(np.column_stack([x, t_x, age, m]),
+                                                     axis=0)), 2)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    # without Gamma-Gamma the value per purchase is the given one, every draw kept
+    given = iter([bg_draws])
+    value = m * 2 + 1
+    got, _ = ltv._draws(x, t_x, age, value, bg=bg, gg=None, m=m, steps=STEPS,
+                        discount=DISCOUNT, size=4, seed=0)
+    want, _ = _loop_draws(x, t_x, age, value, bg=bg, gg=None, steps=STEPS, discount=DISCOUNT,
+                          bg_draws=bg_draws, gg_draws=None)
+    assert got.shape[1] == 4
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
+def test_row_quantiles_equal_nanquantile():
+    rng = np.random.default_rng(3)
+    draws = rng.gamma(2.0, 10.0, size=(200, 101))
+    levels = [0.05, 0.95]
+    np.testing.assert_array_equal(ltv._row_quantiles(draws, levels),
+                                  np.nanquantile(draws, levels, axis=1))
+    draws[[3, 50, 51], [0, 7, 100]] = np.nan      # a customer not valued under a draw
+    np.testing.assert_array_equal(ltv._row_quantiles(draws, levels),
+                                  np.nanquantile(draws, levels, axis=1))
+
+
+def test_intervals_equal_the_quantiles_of_the_per_draw_loop(cdnow, monkeypatch):
+    # the customers', the total's and the regions' bounds from the vectorised draws equal
+    # those of the per-draw loop's values under the same parameter draws
+    summary = pd.DataFrame({"customer_id": cdnow.index.astype(str),
+                            "repeat_purchases": cdnow["x"].to_numpy(),
+                            "span_weeks": cdnow["t_x"].to_numpy(float),
+                            "tenure_weeks": cdnow["T"].to_numpy(float),
+                            "repeat_value": cdnow["zbar"].to_numpy(float),
+                            "monetary": (cdnow["zbar"] * (cdnow["x"] + 1)).to_numpy(float)})
+    regions = pd.Series(np.random.default_rng(0).choice(list("ABCD"), len(summary)),
+                        index=summary["customer_id"])
+    taken = []
+    real = ltv._parameter_draws
+
+    def record(*args, **kwargs):
+        taken.append(real(*args, **kwargs))
+        return taken[-1]
+
+    monkeypatch.setattr(ltv, "_parameter_draws", record)
+    table, report, by_region = ltv._model(
+        summary, months=12, discount_monthly=0.01, penalizer=0.0, min_repeat_customers=20,
+        periods_per_month=ltv.WEEKS_PER_MONTH, interval_draws=80, interval=0.9, seed=11,
+        regions=regions)
+    assert report["method"] == "bgnbd+gammagamma" and report["intervals"]["valued"] == 80
+    bg, gg = ltv.BetaGeo(), ltv.GammaGamma()
+    bg.params_, gg.params_ = report["bgnbd"], report["gammagamma"]
+    x, t_x, age, m = (summary[c].to_numpy(float) for c in
+                      ("repeat_purchases", "span_weeks", "tenure_weeks", "repeat_value"))
+    want, inverse = _loop_draws(x, t_x, age, m, bg=bg, gg=gg, steps=STEPS, discount=DISCOUNT,
+                                bg_draws=taken[0], gg_draws=taken[1])
+    levels = [0.05, 0.95]
+    bounds = np.nanquantile(want, levels, axis=1)[:, inverse]
+    np.testing.assert_allclose(table["ltv_low"], bounds[0], rtol=1e-12)
+    np.testing.assert_allclose(table["ltv_high"], bounds[1], rtol=1e-12)
+    per_customer = pd.DataFrame(want[inverse], index=summary["customer_id"])
+    total = np.quantile(per_customer.sum(axis=0), levels)
+    np.testing.assert_allclose([report["total_ltv_low"], report["total_ltv_high"]], total,
+                               rtol=1e-12)
+    region_bounds = per_customer.groupby(regions).sum().quantile(levels, axis=1).T
+    r = by_region.set_index("region").loc[region_bounds.index]
+    np.testing.assert_allclose(r[["ltv_low", "ltv_high"]].to_numpy(), region_bounds.to_numpy(),
+                               rtol=1e-12)

@@ -359,16 +359,99 @@ def _parameter_draws(log_likelihood, params: dict, data: tuple, weight: np.ndarr
     return np.exp(rng.multivariate_normal(theta, cov, size=size))
 
 
+#: Largest number of values (draws x distinct rows x monthly steps) one vectorised
+#: evaluation of :class:`_Horizon` holds at once (memory: a few of these arrays).
+CHUNK_VALUES = 2**20
+
+
+class _Horizon:
+    """Discounted expected purchases over the horizon of given customers under draws of
+    BG/NBD's parameters, vectorised over the draws: called with (draws, 4) parameters
+    (``r``, ``alpha``, ``a``, ``b``), it returns (customers, draws), the first value of
+    :func:`_discounted` for a :class:`BetaGeo` with each draw's parameters, to rounding.
+
+    Exact, not an approximation: in :meth:`BetaGeo.expected_purchases` the
+    hypergeometric term depends on ``x`` and ``T`` only (``t_x`` enters through the
+    probability-alive denominator, constant over the horizon), so ``hyp2f1`` is
+    evaluated once per distinct (x, T), draw and step, and each customer's value is
+    its pair's discounted sum divided by its own denominator (whose logarithms are
+    taken once per distinct ``x`` and week value). The order of the operations differs
+    from :func:`_discounted` (the discounted sum is taken before the division, and by
+    parts), so the values agree to about 1e-15 relative, not bit for bit. What does not
+    depend on the parameters is prepared once, for all the chunks of draws of
+    :func:`_draws`.
+    """
+
+    def __init__(self, steps: np.ndarray, discount: np.ndarray, x, t_x, age):
+        x, t_x, age = (np.asarray(v, dtype=float) for v in (x, t_x, age))
+        pairs, pair_of = np.unique(np.column_stack([x, age]), axis=0, return_inverse=True)
+        self.pairs, self.pair_of = len(pairs), pair_of.ravel()
+        self.px, self.pT = pairs[:, 0][None, :, None], pairs[:, 1][None, :, None]
+        self.steps = np.asarray(steps, dtype=float)[None, None, :]
+        discount = np.asarray(discount, dtype=float)
+        # sum_k d_k (c_k - c_k-1) over k = 1..n with c_0 = 0 is sum_k c_k (d_k - d_k+1)
+        # with d_n+1 = 0: one product per draw and pair (the cumulative c_k all have the
+        # sign of the first factor, the weights are positive: nothing cancels)
+        self.by_parts = discount - np.append(discount[1:], 0.0)
+        self.x, self.none = x[:, None], ~(x > 0)
+        self.xs, x_of = np.unique(x, return_inverse=True)
+        self.x_of = x_of.ravel()
+        weeks, week_of = np.unique(np.concatenate([age, t_x]), return_inverse=True)
+        self.weeks, self.age_of, self.tx_of = weeks, week_of[:len(x)], week_of[len(x):]
+
+    def __call__(self, params: np.ndarray) -> np.ndarray:
+        px, pT, s = self.px, self.pT, self.steps
+        with np.errstate(all="ignore"):
+            # as BetaGeo.expected_purchases, per (draw, pair, step)
+            r, alpha, a, b = (params[:, i][:, None, None] for i in range(4))
+            total = alpha + pT + s
+            hyp = special.hyp2f1(r + px, b + px, a + b + px - 1, s / total)
+            # 1 - ((alpha + T) / (alpha + T + s)) ** (r + x) * hyp, in place
+            second = np.divide(alpha + pT, total, out=total)
+            np.power(second, r + px, out=second)
+            second *= hyp
+            np.subtract(1, second, out=second)
+            first = (a + b + px - 1) / (a - 1)
+            # sum over months of discount_k (second_k - second_k-1), summed by parts
+            numerator = (first[..., 0] * (second @ self.by_parts)).T
+            # the probability-alive denominator, per (customer, draw)
+            r, alpha, a, b = (params[:, i][None, :] for i in range(4))
+            # (as BetaGeo.expected_purchases: log a - log(b + x - 1)
+            #  + (r + x) (log(alpha + T) - log(alpha + t_x)), exp, 0 where x = 0, + 1)
+            log_b = np.log(a) - np.log(np.maximum(b + self.xs[:, None] - 1, 1e-300))
+            log_weeks = np.log(alpha + self.weeks[:, None])
+            ratio = log_weeks[self.age_of]
+            ratio -= log_weeks[self.tx_of]
+            ratio *= r + self.x
+            ratio += log_b[self.x_of]
+            np.exp(ratio, out=ratio)
+            ratio[self.none] = 0.0
+            ratio += 1
+            out = numerator[self.pair_of]
+            out /= ratio
+            return out
+
+
+def _discounted_draws(params: np.ndarray, steps: np.ndarray, discount: np.ndarray, x, t_x, age
+                      ) -> np.ndarray:
+    """(customers, draws): :class:`_Horizon` of the customers, under all the draws at once."""
+    return _Horizon(steps, discount, x, t_x, age)(params)
+
+
 def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
            steps, discount, size: int, seed: int) -> tuple[np.ndarray | None, np.ndarray]:
     """Lifetime value under ``size`` draws of the models' parameters (the model's own
     uncertainty: :func:`_parameter_draws`), every customer valued with each draw.
 
+    A draw whose Gamma-Gamma ``q`` is at most 1 (no finite mean value) says nothing and
+    is left out; the others are evaluated together (:class:`_Horizon`, over chunks of
+    draws), and a draw under which no customer could be valued is left out too.
+
     Returns
     -------
     draws : ndarray or None
-        (distinct customer rows, draws): value over the horizon; None when a model's
-        information matrix is not positive definite.
+        (distinct customer rows, valued draws): value over the horizon; None when a
+        model's information matrix is not positive definite.
     inverse : ndarray
         The row of ``draws`` of each customer.
     """
@@ -389,26 +472,44 @@ def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m,
                                     (ux[buyers], uv[buyers]), count[buyers], size, rng)
         if gg_draws is None:
             return None, inverse
+        keep = gg_draws[:, list(gg.params_).index("q")] > 1
+        bg_draws, gg_draws = bg_draws[keep], gg_draws[keep]
+    bg_draws = bg_draws[:, [list(bg.params_).index(k) for k in ("r", "alpha", "a", "b")]]
     # the purchase model needs (x, t_x, age) only: many customers share them (their values
     # differ), so the expected purchases are computed once per distinct triple
     triples, back = np.unique(rows[:, :3], axis=0, return_inverse=True)
     back = back.ravel()
     tx, tt, tT = (triples[:, i] for i in range(3))
-    draws = np.full((len(rows), size), np.nan)
-    for d in range(size):
-        bg_d = BetaGeo(bg.penalizer)
-        bg_d.params_ = dict(zip(bg.params_, bg_draws[d], strict=True))
-        if gg_draws is not None:
-            gg_d = GammaGamma(gg.penalizer)
-            gg_d.params_ = dict(zip(gg.params_, gg_draws[d], strict=True))
-            if gg_d.params_["q"] <= 1:  # no finite mean value: this draw says nothing
-                continue
-            value = gg_d.expected_value(ux, uv)
-        else:
-            value = uv
+    horizon = _Horizon(steps, discount, tx, tt, tT)
+    chunk = max(1, CHUNK_VALUES // max(horizon.pairs * len(steps), len(rows), 1))
+    draws = np.empty((len(rows), len(bg_draws)))
+    if gg_draws is not None:
+        p, q, v = (gg_draws[:, list(gg.params_).index(k)] for k in ("p", "q", "v"))
+        mx = np.where(ux > 0, uv, 0.0)[:, None]   # as GammaGamma.expected_value
+    for start in range(0, len(bg_draws), chunk):
+        part = slice(start, start + chunk)
         with np.errstate(all="ignore"):
-            draws[:, d] = _discounted(bg_d, steps, discount, tx, tt, tT)[0][back] * value
-    return draws, inverse
+            value = horizon(bg_draws[part])[back]
+            if gg_draws is not None:   # as GammaGamma.expected_value
+                value *= p[part] * (v[part] + ux[:, None] * mx) / (p[part] * ux[:, None]
+                                                                   + q[part] - 1)
+            else:
+                value *= uv[:, None]
+            draws[:, part] = value
+    valued = ~np.all(np.isnan(draws), axis=0)
+    return (draws if valued.all() else draws[:, valued]), inverse
+
+
+def _row_quantiles(draws: np.ndarray, levels: list[float]) -> np.ndarray:
+    """``np.nanquantile(draws, levels, axis=1)``: the rows without NaN (all, as a rule)
+    in one vectorised call, the others (NaN left out) row by row as ``nanquantile`` does."""
+    nan_rows = np.isnan(draws).any(axis=1)
+    if not nan_rows.any():
+        return np.quantile(draws, levels, axis=1)
+    out = np.empty((len(levels), len(draws)))
+    out[:, ~nan_rows] = np.quantile(draws[~nan_rows], levels, axis=1)
+    out[:, nan_rows] = np.nanquantile(draws[nan_rows], levels, axis=1)
+    return out
 
 
 def _not_shown(summary: pd.DataFrame) -> pd.DataFrame:
@@ -482,16 +583,18 @@ def _model(summary: pd.DataFrame, *, months: int, discount_monthly: float, penal
     if interval_draws > 0:
         draws, inverse = _draws(x, t_x, age, m if gg is not None else value, bg=bg, gg=gg, m=m,
                                 steps=steps, discount=discount, size=interval_draws, seed=seed)
-        valued = 0 if draws is None else int((~np.all(np.isnan(draws), axis=0)).sum())
+        valued = 0 if draws is None else int(draws.shape[1])
         report["intervals"] = {"method": "parameter_draws", "draws": int(interval_draws),
                                "valued": valued, "interval": interval, "seed": int(seed)}
         if draws is not None and valued >= max(interval_draws / 2, 2):
-            q = np.nanquantile(draws, [(1 - interval) / 2, (1 + interval) / 2], axis=1)
+            levels = [(1 - interval) / 2, (1 + interval) / 2]
+            q = _row_quantiles(draws, levels)
             low, high = q[0][inverse], q[1][inverse]
-            totals = np.bincount(inverse, minlength=len(draws)) @ np.nan_to_num(draws)
-            totals = totals[~np.all(np.isnan(draws), axis=0)]
+            # a customer not valued under a draw counts 0 in that draw's totals
+            draws = draws if np.all(np.isfinite(draws)) else np.nan_to_num(draws)
+            totals = np.bincount(inverse, minlength=len(draws)) @ draws
             report["total_ltv_low"], report["total_ltv_high"] = (
-                float(v) for v in np.quantile(totals, [(1 - interval) / 2, (1 + interval) / 2]))
+                float(v) for v in np.quantile(totals, levels))
         else:
             draws = None
     table = pd.DataFrame({
@@ -528,8 +631,7 @@ def _by_region(table: pd.DataFrame, summary: pd.DataFrame, regions: pd.Series,
 
         members = sparse.csr_matrix((np.ones(int(known.sum())), (codes, inverse[known])),
                                     shape=(len(names), len(draws)))
-        ok = ~np.all(np.isnan(draws), axis=0)
-        totals = members @ np.nan_to_num(draws[:, ok])
+        totals = members @ draws
         q = np.quantile(totals, [(1 - interval) / 2, (1 + interval) / 2], axis=1)
         out = out.assign(ltv_low=q[0], ltv_high=q[1])
     out = out.reset_index().astype({"customers": "int64", "repeat_customers": "int64"})
@@ -570,8 +672,13 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
         Draws of the models' parameters for ``ltv_low`` / ``ltv_high`` (0: no
         intervals): the log-parameters are normal around the estimate with the inverse
         observed information as covariance (the models' own large-sample
-        uncertainty), and every customer is valued with each draw. No refit: a
-        few hundred draws cost about a second.
+        uncertainty), and every customer is valued with each draw. No refit; the
+        draws are evaluated together, exactly (:class:`_Horizon`: the hypergeometric
+        term once per distinct frequency and age, draw and month): 500 draws take
+        about 2 s of CPU for 5,000 customers and 7 s for 40,000 (``bench/ltv_speed.py``).
+        The bounds are quantiles of the draws and move with the seed: on the bundled
+        sample, by about 2-4% of the interval's width at 500 draws (5% at 200, 1-2% at
+        2,000; ``bench/ltv_mc_error.py``).
     interval : float
         Coverage of the intervals (0.9: the 5th and 95th percentiles of the
         values under the draws).
