@@ -2,7 +2,8 @@
 
 The raw exports are generated with ``samplegen`` (the bundled sample's layout and
 mess: GBK and BOM encodings, messy province spellings, duplicates, bad amounts) at the
-requested number of order lines, written to a cache folder once, and, each in a fresh
+requested number of order lines (``samplegen.write_large``: bounded memory, so 100M
+lines can be made), written to a cache folder once, and, each in a fresh
 Python process (so the peak memory, max RSS, is its own), run four ways:
 
 - ``pandas``: step 2 on the pandas path (``prep.engine: pandas``), then saved;
@@ -43,16 +44,17 @@ LINES_PER_CUSTOMER = 17.8  # samplegen.generate: order lines per customer, about
 _MAKE = r"""
 import sys, yaml
 from pathlib import Path
-import samplegen as sample
+import json
+from samplegen.large import write_large
 from helpers.config import DEFAULT_CONFIG
 n, folder = int(sys.argv[1]), Path(sys.argv[2])
-tables = sample.generate(n_customers=n, seed=11)
-sample.write_raw(tables, folder / "data", seed=11)
+# generate + write_raw up to a million customers (the same files), in parts beyond
+paths = write_large(n, folder / "data", seed=11)
 config = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
 config["paths"] = {"data": "data", "reports": "reports"}
 (folder / "workbook.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
                                       encoding="utf-8")
-print(len(tables["orders"]))
+print(json.loads(paths["mess"].read_text(encoding="utf-8"))["orders_clean_lines"])
 """
 
 _RUN = r"""
