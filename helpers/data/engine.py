@@ -92,6 +92,7 @@ CUSTOMERS_K = 1000  # the customers' sources are numbered from here (the orders'
 MEMORY_LIMIT = "512MB"  # DuckDB's own limit; it spills to its temporary folder beyond it
 RESTING_LIMIT = "64MB"  # while pandas works on the customers (:meth:`OrdersEngine.rest`)
 THREADS = 2
+SETTLE_ROWS = 50_000  # rows set aside that come to pandas at once (:meth:`OrdersEngine._settle`)
 # DuckDB reads CSV in buffers of 16 lines of this size per thread: 16 MB lines would ask for
 # 256 MB buffers (over memory_limit: the read failed and pandas took the file). A longer
 # line fails the read and the pandas reader takes the file.
@@ -1036,33 +1037,43 @@ class OrdersEngine:
                 raws: list[str], table: str = "orders", view: str = "o") -> dict[str, int]:
         """The rows of source ``k`` (view ``{view}_{k}``, reason ``_reason``) set aside,
         through the ledger (counts and quarantine as on the pandas path); their number per
-        file."""
+        file. They come to pandas :data:`SETTLE_ROWS` at a time, in file order
+        (:meth:`helpers.data.ledger.Ledger.consolidate` makes the parts one)."""
         con, ledger = self.con, self.ledger
-        frame = con.execute(f"SELECT * FROM {view}_{k} WHERE _reason IS NOT NULL ORDER BY _ord") \
-            .to_arrow_table().to_pandas(
-                types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
-        if not len(frame):
-            return {}
         types = {c: "string" for c in canon}
         types.update({c: "datetime64[ns]" for c in DATE_COLUMNS if c in canon})
         types.update({c: "float64" for c in FLOAT_COLUMNS + ("amount",) if c in canon})
         types.update({c: "Int64" for c in INT_COLUMNS if c in canon})
-        typed = pd.DataFrame({c: frame[c].astype(types[c]) for c in canon})
-        typed = typed.assign(_line=frame["_line"].to_numpy(), _file=frame["_file"].astype(object),
-                             _source=source.name)
-        reason = frame["_reason"]
-        for step in steps:
-            for why in step.reasons:
-                mask = (reason == why).fillna(False).to_numpy(dtype=bool)
-                if not mask.any():
-                    continue
-                raw = frame[step.raw] if step.raw else None
-                typed = ledger.quarantine(table, typed, mask, why, column=step.column,
-                                          raw=raw, rule=step.rule, shown_as=step.shown_as)
-                if step.formats is not None:
-                    ledger.formats.setdefault(why, step.formats)
-        ledger.settle(table, typed)
-        return {str(f): int(n) for f, n in frame["_file"].value_counts(sort=False).items()}
+        marks = (len(ledger.rows), len(ledger.quarantined), len(ledger.reasons))
+        budget: dict[str, int] = {}
+        per_file: dict[str, int] = {}
+        batches = con.execute(f"SELECT * FROM {view}_{k} WHERE _reason IS NOT NULL "
+                              "ORDER BY _ord").to_arrow_reader(SETTLE_ROWS)
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            frame = batch.to_pandas(
+                types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
+            typed = pd.DataFrame({c: frame[c].astype(types[c]) for c in canon})
+            typed = typed.assign(_line=frame["_line"].to_numpy(),
+                                 _file=frame["_file"].astype(object), _source=source.name)
+            reason = frame["_reason"]
+            for step in steps:
+                for why in step.reasons:
+                    mask = (reason == why).fillna(False).to_numpy(dtype=bool)
+                    if not mask.any():
+                        continue
+                    raw = frame[step.raw] if step.raw else None
+                    typed = ledger.quarantine(table, typed, mask, why, column=step.column,
+                                              raw=raw, rule=step.rule, shown_as=step.shown_as)
+                    if step.formats is not None:
+                        ledger.formats.setdefault(why, step.formats)
+            ledger.settle(table, typed, budget)
+            for f, n in frame["_file"].value_counts(sort=False).items():
+                per_file[str(f)] = per_file.get(str(f), 0) + int(n)
+            del frame, typed
+        ledger.consolidate(*marks, [why for step in steps for why in step.reasons])
+        return per_file
 
 
 def give_back_memory() -> None:
