@@ -40,7 +40,9 @@ is made in one scan and in no order (``_ord`` orders wherever order matters), an
 orders' final view is scanned twice: once for the rows set aside, once by the ``COPY``,
 whose ``ORDER BY`` is the one sort (DuckDB keeps no row order through joins). DuckDB has
 :data:`MEMORY_LIMIT` and spills beyond it; a larger limit is faster (less spilling) and
-costs the memory.
+costs the memory. In :meth:`OrdersEngine.finish` pandas holds the customers, so DuckDB gets
+:data:`FINISH_LIMIT` there, and the rows set aside come to pandas :data:`SETTLE_ROWS` at
+a time.
 """
 
 from __future__ import annotations
@@ -91,6 +93,9 @@ from helpers.data.sources import Source
 CUSTOMERS_K = 1000  # the customers' sources are numbered from here (the orders' from 0)
 MEMORY_LIMIT = "512MB"  # DuckDB's own limit; it spills to its temporary folder beyond it
 RESTING_LIMIT = "64MB"  # while pandas works on the customers (:meth:`OrdersEngine.rest`)
+# in :meth:`OrdersEngine.finish`, beside the customers pandas now holds (no CSV buffers to
+# fit: the final sort spills a little more instead)
+FINISH_LIMIT = "256MB"
 THREADS = 2
 SETTLE_ROWS = 50_000  # rows set aside that come to pandas at once (:meth:`OrdersEngine._settle`)
 # DuckDB reads CSV in buffers of 16 lines of this size per thread: 16 MB lines would ask for
@@ -284,7 +289,7 @@ class OrdersEngine:
     def rest(self) -> None:
         """While pandas works on the customers, DuckDB keeps :data:`RESTING_LIMIT` in memory
         (its tables go to its temporary folder); :meth:`finish` gives it
-        :data:`MEMORY_LIMIT` again."""
+        :data:`FINISH_LIMIT`."""
         self.con.execute(f"SET memory_limit = '{RESTING_LIMIT}'")
 
     def record(self) -> dict:
@@ -910,7 +915,7 @@ class OrdersEngine:
 
         con = self.con
         give_back_memory()  # what pandas freed on the customers, before DuckDB takes its limit
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET memory_limit = '{FINISH_LIMIT}'")
         con.register("_c", pa.table({
             c: pa.array(customers[c].astype("string").to_numpy(dtype=object, na_value=None),
                         type=pa.string()) for c in ("customer_id", "province", "territory")}))
