@@ -135,6 +135,16 @@ def test_duckdb_csv_buffers_fit_in_its_memory_limit():
     assert 16 * MAX_LINE_BYTES * THREADS <= int(MEMORY_LIMIT[:-2]) * 2**20 // 4
 
 
+def test_memory_limits_grow_with_the_orders_files_beyond_a_few_gb():
+    from helpers.data.engine import FINISH_LIMIT, MAX_LIMIT_MB, memory_limits
+
+    assert memory_limits(0) == (MEMORY_LIMIT, FINISH_LIMIT) == ("512MB", "256MB")
+    assert memory_limits(600 * 2**20) == ("512MB", "256MB")        # 10M lines: as ever
+    assert memory_limits(6000 * 2**20) == ("1500MB", "1500MB")     # 100M lines: a quarter
+    assert memory_limits(10**12) == (f"{MAX_LIMIT_MB}MB",) * 2
+    assert int(memory_limits(3000 * 2**20)[0][:-2]) == 750
+
+
 # --------------------------------------------------------------------------- SQL twins
 
 
