@@ -2,7 +2,8 @@
 
 The raw exports are generated with ``samplegen`` (the bundled sample's layout and
 mess: GBK and BOM encodings, messy province spellings, duplicates, bad amounts) at the
-requested number of order lines, written to a cache folder once, and, each in a fresh
+requested number of order lines (``samplegen.write_large``: bounded memory, so 100M
+lines can be made), written to a cache folder once, and, each in a fresh
 Python process (so the peak memory, max RSS, is its own), run four ways:
 
 - ``pandas``: step 2 on the pandas path (``prep.engine: pandas``), then saved;
@@ -43,16 +44,17 @@ LINES_PER_CUSTOMER = 17.8  # samplegen.generate: order lines per customer, about
 _MAKE = r"""
 import sys, yaml
 from pathlib import Path
-import samplegen as sample
+import json
+from samplegen.large import write_large
 from helpers.config import DEFAULT_CONFIG
 n, folder = int(sys.argv[1]), Path(sys.argv[2])
-tables = sample.generate(n_customers=n, seed=11)
-sample.write_raw(tables, folder / "data", seed=11)
+# generate + write_raw up to a million customers (the same files), in parts beyond
+paths = write_large(n, folder / "data", seed=11)
 config = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
 config["paths"] = {"data": "data", "reports": "reports"}
 (folder / "workbook.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
                                       encoding="utf-8")
-print(len(tables["orders"]))
+print(json.loads(paths["mess"].read_text(encoding="utf-8"))["orders_clean_lines"])
 """
 
 _RUN = r"""
@@ -80,11 +82,12 @@ seconds = time.perf_counter() - t0
 cpu = time.process_time() - c0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 with tempfile.TemporaryDirectory() as folder:
+    folder = Path(sys.argv[4]) if len(sys.argv) > 4 else Path(folder)  # --keep: kept there
     t0 = time.perf_counter()
-    save_prep(result, Path(folder), fingerprint)
+    save_prep(result, folder, fingerprint)
     saving = time.perf_counter() - t0
     t0 = time.perf_counter()
-    check_prep_files(Path(folder), read_prep_summary(Path(folder)))  # what a reuse checks
+    check_prep_files(folder, read_prep_summary(folder))  # what a reuse checks
     checking = time.perf_counter() - t0
 read = result.ledger.query("table == 'orders' and outcome == 'read'")["rows"].sum()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # saving included
@@ -144,8 +147,10 @@ def _child(args: list[str], src: Path | None = None) -> tuple[dict, str]:
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
 
-def run(folder: Path, way: str, profile: bool, baseline: Path | None = None) -> dict:
-    """One way over the generated files in ``folder``."""
+def run(folder: Path, way: str, profile: bool, baseline: Path | None = None,
+        keep: bool = False) -> dict:
+    """One way over the generated files in ``folder`` (``keep``: step 2's prep saved in
+    ``folder / "prep-<way>"``)."""
     orders = str(folder / "data" / "orders.csv")
     if way == "pyarrow read":
         result, _ = _child([_ARROW, orders])
@@ -153,8 +158,9 @@ def run(folder: Path, way: str, profile: bool, baseline: Path | None = None) -> 
         result, _ = _child([_GROUP, orders, str(folder / "data" / "crm_customers.csv"), "0"])
     else:
         src = baseline if way == "duckdb (baseline)" else None
+        kept = [str(folder / f"prep-{way.split()[0]}")] if keep and src is None else []
         result, err = _child([_RUN, str(folder / "workbook.yaml"), "1" if profile else "0",
-                              way.split()[0]], src)
+                              way.split()[0], *kept], src)
         if profile:
             print(err[-8000:], file=sys.stderr)
     result["mb"] = sum(p.stat().st_size for p in (folder / "data").iterdir()) / 1e6
@@ -168,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ways", nargs="+", default=list(WAYS), choices=WAYS)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--profile", action="store_true", help="print a cProfile of build_prep")
+    parser.add_argument("--keep", action="store_true", help="keep step 2's saved prep in "
+                        "the cache folder (prep-duckdb/, prep-pandas/) for steps 3-5")
     parser.add_argument("--baseline", type=Path, help="a source tree whose DuckDB path is run "
                         "too, as 'duckdb (baseline)'")
     args = parser.parse_args(argv)
@@ -180,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         lines, floor = None, None
         # DuckDB's read-and-group first: the other ways are given as a multiple of it
         for way in sorted(ways, key=lambda w: w != "duckdb group"):
-            r = run(folder, way, args.profile, args.baseline)
+            r = run(folder, way, args.profile, args.baseline, args.keep)
             lines = r.get("order_lines") or lines
             floor = r["seconds"] if way == "duckdb group" else floor
             times = f"{r['seconds'] / floor:.1f}" if floor else ""

@@ -16,7 +16,8 @@ spellings, duplicate rows, partners in two systems, unknown customers, cancelled
 The exact counts go to ``mess.json``.
 
 Everything is vectorised (no Python loop per customer or order line), so
-``generate(1_000_000)`` runs in well under a minute.
+``generate(1_000_000)`` runs in well under a minute. :func:`write_large` writes the same
+files without holding every order line in memory (for 100 million lines).
 
 The modules:
 
@@ -28,6 +29,8 @@ The modules:
 - ``arrow``: columns built in Arrow (ids, decoded codes, strings for the files).
 - ``mess``: how much mess, messy place spellings, where duplicates go.
 - ``raw``: :func:`write_raw` and the file names; ``files``: CSV and .xlsx writers.
+- ``large``: :func:`write_large`, the raw files with the order lines drawn per block of
+  customers and written per window of days (bounded memory).
 - ``readme``: the sample's ``README.md`` (:func:`story_table`, :func:`planted_facts`,
   :func:`isolation_km`).
 - ``cli``: :func:`main`, the command line.
@@ -40,10 +43,11 @@ Command line::
 from __future__ import annotations
 
 from samplegen.cli import main
+from samplegen.large import write_large
 from samplegen.raw import write_raw
 from samplegen.readme import isolation_km, planted_facts, story_table, write_readme
 from samplegen.story import STORY
 from samplegen.tables import generate
 
-__all__ = ["STORY", "generate", "write_raw", "write_readme", "story_table", "planted_facts",
+__all__ = ["STORY", "generate", "write_raw", "write_large", "write_readme", "story_table", "planted_facts",
            "isolation_km", "main"]

@@ -10,17 +10,21 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 
-def write_csv(columns: dict[str, pa.Array], path: Path, encoding: str) -> None:
+def write_csv(columns: dict[str, pa.Array], path: Path, encoding: str,
+              append: bool = False) -> None:
     """Write a CSV with Arrow (unquoted; fails loudly on a value that would need quotes).
 
     ``utf-8-sig`` writes a BOM; any other encoding but UTF-8 (GBK) is transcoded.
+    ``append=True`` adds the rows to the end of the file (no BOM, no header): a file
+    written in parts is byte for byte the file written at once.
     """
     table = pa.table(columns)
-    header = (",".join(table.column_names) + "\n").encode("utf-8")
+    header = b"" if append else (",".join(table.column_names) + "\n").encode("utf-8")
     options = pcsv.WriteOptions(include_header=False, quoting_style="none")
+    mode = "ab" if append else "wb"
     if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig"):
-        with open(path, "wb") as out:
-            if encoding.lower().endswith("sig"):
+        with open(path, mode) as out:
+            if encoding.lower().endswith("sig") and not append:
                 out.write(b"\xef\xbb\xbf")
             out.write(header)
             pcsv.write_csv(table, out, options)
@@ -28,7 +32,7 @@ def write_csv(columns: dict[str, pa.Array], path: Path, encoding: str) -> None:
     buffer = pa.BufferOutputStream()
     pcsv.write_csv(table, buffer, options)
     body = buffer.getvalue().to_pybytes()
-    with open(path, "wb") as out:
+    with open(path, mode) as out:
         out.write(header.decode("utf-8").encode(encoding))
         step = 1 << 24
         start = 0

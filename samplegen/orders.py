@@ -61,6 +61,10 @@ def _level(prov: pd.DataFrame, n_days: int) -> np.ndarray:
 def draw_orders(rng, core, customer_ids, prov, start_ts, n_days) -> pd.DataFrame:
     """Order lines: Poisson counts per customer, dates by inverse CDF of seasonality x trend.
 
+    The same draws as :func:`order_plan`, :func:`draw_lines` over all customers,
+    :func:`revenue_by_year` / :func:`growth_factor` / :func:`calibrate`, :func:`sort_lines`
+    and :func:`order_frame` (what ``samplegen.large`` does block by block).
+
     Parameters
     ----------
     rng : numpy.random.Generator
@@ -82,6 +86,25 @@ def draw_orders(rng, core, customer_ids, prov, start_ts, n_days) -> pd.DataFrame
         The canonical ``orders``: ids ``D0000001``.. by date, status 已完成 or 已退货
         (returns 3-45 days after the sale, negative quantity and amount).
     """
+    plan = order_plan(rng, core, prov, start_ts, n_days)
+    lines = draw_lines(rng, plan, core, prov, 0, len(plan["count"]))
+    line_prov = core["prov_idx"][lines["cust"]]
+    factor = growth_factor(*revenue_by_year(lines, line_prov, len(prov), n_days), prov)
+    lines["unit"] = calibrate(lines["unit"], lines["day"], line_prov, factor, n_days)
+    del line_prov
+    lines = sort_lines(lines)
+    n_lines = len(lines["cust"])
+    return order_frame(lines, customer_ids, start_ts, 1, line_id_width(n_lines))
+
+
+def order_plan(rng, core, prov, start_ts, n_days) -> dict:
+    """Each customer's window on the seasonality x trend curve and its number of lines.
+
+    Draws the Poisson counts (one draw per customer, in ``core`` order). Returns ``cum``
+    (cumulative curve per province), ``flat`` and ``span`` (the curves laid end to end),
+    ``lo``/``hi`` (each customer's window on its curve), ``count`` (lines per customer)
+    and ``n_days``.
+    """
     n_prov = len(prov)
     weight = _day_weights(start_ts, n_days)[None, :] * _level(prov, n_days)
     cum = np.zeros((n_prov, n_days + 1))
@@ -93,21 +116,36 @@ def draw_orders(rng, core, customer_ids, prov, start_ts, n_days) -> pd.DataFrame
     hi = cum[p, np.clip(last + 1, 0, n_days)]
     expected = np.where(active, core["rate"] / 365.0 * (hi - lo), 0.0)
     count = rng.poisson(expected)
-
-    cust = np.repeat(np.arange(len(count), dtype=np.int32), count)
-    m = len(cust)
-    pc = p[cust]
     # Flatten the per-province cumulative curves into one increasing array.
     span = cum[:, -1].max() + 1.0
     flat = (cum[:, 1:] + (np.arange(n_prov) * span)[:, None]).ravel()
+    return {"cum": cum, "flat": flat, "span": span, "lo": lo, "hi": hi, "count": count,
+            "n_days": n_days}
+
+
+def draw_lines(rng, plan, core, prov, first_customer: int, stop_customer: int) -> dict:
+    """The lines of customers ``first_customer`` .. ``stop_customer - 1`` (sales, then returns).
+
+    Returns ``cust`` (index in ``core``), ``day``, ``qty`` (returns negative), ``unit``
+    (price before :func:`calibrate`), ``cat`` (index in ``CATEGORIES``) and ``ret``
+    (1 for a return), unsorted: the sales in customer order, then their returns.
+    """
+    n_days = plan["n_days"]
+    count = plan["count"][first_customer:stop_customer]
+    p = core["prov_idx"]
+    first, last = core["first"], core["last"]
+    lo, hi, span = plan["lo"], plan["hi"], plan["span"]
+    cust = np.repeat(np.arange(first_customer, stop_customer, dtype=np.int32), count)
+    m = len(cust)
+    pc = p[cust]
     # Stratified: a customer's k-th of K orders falls in the k-th K-quantile of its
     # window (partners reorder regularly), so yearly revenue is not Poisson noise.
     rank = np.arange(m, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-    frac = (rank + rng.random(m)) / count[cust]
+    frac = (rank + rng.random(m)) / count[cust - first_customer]
     del rank
     target = lo[cust] + frac * (hi[cust] - lo[cust]) + pc * span
     del frac
-    day = np.searchsorted(flat, target, side="left") - pc.astype(np.int64) * n_days
+    day = np.searchsorted(plan["flat"], target, side="left") - pc.astype(np.int64) * n_days
     day = np.clip(day, first[cust], last[cust]).astype(np.int32)
     del target, pc
 
@@ -124,7 +162,7 @@ def draw_orders(rng, core, customer_ids, prov, start_ts, n_days) -> pd.DataFrame
     unit = np.round(UNIT_PRICE[cat] * rng.uniform(0.85, 1.2, size=m))
     want = core["value"][cust] * rng.lognormal(0.0, 0.4, size=m)
     quantity = np.maximum(1, np.round(want / unit)).astype(np.int64)
-    del want, u, channel
+    del want, u, channel, gap
 
     # Returns: ~4% of sales come back 3-45 days later, as negative lines.
     back = np.flatnonzero(rng.random(m) < 0.04)
@@ -133,40 +171,44 @@ def draw_orders(rng, core, customer_ids, prov, start_ts, n_days) -> pd.DataFrame
     r_qty = np.where(full, quantity[back],
                      np.maximum(1, np.ceil(quantity[back] * rng.uniform(0.2, 0.9, len(back)))))
     r_qty = r_qty.astype(np.int64)
+    ret = np.zeros(m + len(back), dtype=np.int8)
+    ret[m:] = 1
+    return {
+        "cust": np.concatenate([cust, cust[back]]),
+        "day": np.concatenate([day, r_day.astype(np.int32)]),
+        "qty": np.concatenate([quantity, -r_qty]),
+        "unit": np.concatenate([unit, unit[back]]),
+        "cat": np.concatenate([cat, cat[back]]),
+        "ret": ret,
+    }
 
-    all_cust = np.concatenate([cust, cust[back]])
-    all_day = np.concatenate([day, r_day.astype(np.int32)])
-    all_qty = np.concatenate([quantity, -r_qty])
-    all_unit = np.concatenate([unit, unit[back]])
-    all_cat = np.concatenate([cat, cat[back]])
-    is_return = np.zeros(len(all_cust), dtype=bool)
-    is_return[m:] = True
-    del cust, day, quantity, unit, cat
-    all_unit = _calibrate_growth(all_unit, all_qty, all_day, p[all_cust], prov, n_days)
 
-    order = np.lexsort((all_cust, all_day))
-    n_lines = len(order)
-    qty = all_qty[order]
-    amount = (qty * all_unit[order]).astype(np.float64)
-    del all_qty, all_unit
-    cust_sorted = all_cust[order]
-    del all_cust
-    day_sorted = all_day[order]
-    del all_day
-    cat_sorted = all_cat[order]
-    ret_sorted = is_return[order].astype(np.int8)
-    del all_cat, is_return, order
-    width = max(7, len(str(n_lines)))
-    dates = np.datetime64(start_ts.date(), "D") + day_sorted.astype("timedelta64[D]")
-    del day_sorted
+def sort_lines(lines: dict) -> dict:
+    """The lines by day, then customer (stable: ties keep their order)."""
+    order = np.lexsort((lines["cust"], lines["day"]))
+    return {name: values[order] for name, values in lines.items()}
+
+
+def line_id_width(n_lines: int) -> int:
+    """Digits of the order numbers (``D`` + at least 7)."""
+    return max(7, len(str(n_lines)))
+
+
+def order_frame(lines: dict, customer_ids, start_ts, first_number: int,
+                width: int) -> pd.DataFrame:
+    """Sorted, calibrated lines as the canonical ``orders``, numbered from ``first_number``."""
+    n_lines = len(lines["cust"])
+    qty = lines["qty"]
+    amount = (qty * lines["unit"]).astype(np.float64)
+    dates = np.datetime64(start_ts.date(), "D") + lines["day"].astype("timedelta64[D]")
     columns = {
-        "order_id": prefixed_ids("D", np.arange(1, n_lines + 1), width),
-        "customer_id": arrow_take(customer_ids, cust_sorted),
+        "order_id": prefixed_ids("D", np.arange(first_number, first_number + n_lines), width),
+        "customer_id": arrow_take(customer_ids, lines["cust"]),
         "order_date": pd.Series(dates.astype("datetime64[ns]"), copy=False),
         "amount": pd.Series(amount, copy=False),
         "quantity": pd.Series(pd.array(qty, dtype="Int64"), copy=False),
-        "product_category": decode(cat_sorted, CATEGORIES),
-        "status": decode(ret_sorted, [STATUS_DONE, STATUS_RETURN]),
+        "product_category": decode(lines["cat"], CATEGORIES),
+        "status": decode(lines["ret"], [STATUS_DONE, STATUS_RETURN]),
     }
     return pd.DataFrame(columns, copy=False)
 
@@ -181,25 +223,40 @@ def _category_mix() -> np.ndarray:
     return np.stack([CATEGORY_MIX, planted])
 
 
-def _calibrate_growth(unit, quantity, day, line_prov, prov, n_days) -> np.ndarray:
+def revenue_by_year(lines: dict, line_prov: np.ndarray, n_prov: int,
+                    n_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Revenue per province in the last year and the year before (before :func:`calibrate`).
+
+    The amounts are whole yuan, so sums over blocks of lines equal the sum over all.
+    """
+    window = min(365, n_days // 2)
+    day = lines["day"]
+    last = day >= n_days - window
+    prior = (day >= n_days - 2 * window) & ~last
+    gross = lines["qty"] * lines["unit"]
+    rev_last = np.bincount(line_prov[last], weights=gross[last], minlength=n_prov)
+    rev_prior = np.bincount(line_prov[prior], weights=gross[prior], minlength=n_prov)
+    return rev_last, rev_prior
+
+
+def growth_factor(rev_last: np.ndarray, rev_prior: np.ndarray, prov) -> np.ndarray:
     """Keep chance growth of provinces outside the growth story in a band.
 
     A few large accounts signing up or churning can swing a small province's revenue by
     +-30% in a year, which would blur the planted story. Prices of the last year's lines
     of such a province are scaled so that its last-year / prior-year revenue ratio lies
     in [0.95, 1.15] (a regional price level; the emerging, declining and eroding provinces
-    are left alone).
+    are left alone). Returns the factor per province (1 for those left alone).
     """
-    window = min(365, n_days // 2)
-    last = day >= n_days - window
-    prior = (day >= n_days - 2 * window) & ~last
-    gross = quantity * unit
     n_prov = len(prov)
-    rev_last = np.bincount(line_prov[last], weights=gross[last], minlength=n_prov)
-    rev_prior = np.bincount(line_prov[prior], weights=gross[prior], minlength=n_prov)
     known = (rev_last > 0) & (rev_prior > 0)
     ratio = np.divide(rev_last, rev_prior, out=np.ones(n_prov), where=known)
     story = STORY["emerging"] + STORY["declining"] + STORY["eroding"]
     free = known & ~prov["province"].isin(story).to_numpy()
-    factor = np.where(free, np.clip(ratio, 0.95, 1.15) / ratio, 1.0)
+    return np.where(free, np.clip(ratio, 0.95, 1.15) / ratio, 1.0)
+
+
+def calibrate(unit, day, line_prov, factor, n_days) -> np.ndarray:
+    """The unit prices with :func:`growth_factor` applied to the last year's lines."""
+    last = day >= n_days - min(365, n_days // 2)
     return np.where(last, np.round(unit * factor[line_prov]), unit)

@@ -68,7 +68,40 @@ def write_raw(tables: dict[str, pd.DataFrame], folder, *,
     customers = tables["customers"].reset_index(drop=True)
     orders = tables["orders"].reset_index(drop=True)
     mess: dict = {"seed": seed, "customers": len(customers)}
+    paths, who = write_customer_files(rng, customers, folder, mess)
 
+    # --- orders ------------------------------------------------------------------------
+    n_lines = len(orders)
+    width = len(orders["order_id"].iloc[0]) - 1 if n_lines else 7
+    done = np.flatnonzero((orders["status"] == STATUS_DONE).to_numpy())
+    plan = order_mess(rng, n_lines, len(done), customers, width)
+    source = done[plan["source_rank"]]
+    base = order_text(orders)
+    extra = extra_lines(base, source, plan["extra_ids"], plan["kind"], plan["customer"])
+    combined = {name: pa.concat_arrays([base[name], extra[name]]) for name in base}
+    del base, extra
+    # Exact duplicates right after the original; extra lines after the last line of their day.
+    day = orders["order_date"].to_numpy()
+    extra_pos = np.searchsorted(day, day[source], side="right") - 0.25
+    paths["orders"] = folder / ORDERS_FILE
+    write_csv(take_rows(combined, file_order(n_lines, plan["dup"], extra_pos)), paths["orders"],
+              "utf-8")
+    del combined, day
+    status = orders["status"].value_counts()
+    mess.update(order_counts(plan, n_lines, int(status.get(STATUS_DONE, 0)),
+                             int(status.get(STATUS_RETURN, 0))))
+    paths.update(write_reps_and_spend(rng, tables["reps"], tables["spend"], folder, mess))
+    paths["mess"] = finish_mess(mess, customers, who, folder)
+    return paths
+
+
+def write_customer_files(rng, customers: pd.DataFrame, folder: Path,
+                         mess: dict) -> tuple[dict[str, Path], dict[str, np.ndarray]]:
+    """The CRM and ERP exports (the first draws of :func:`write_raw`'s stream ``rng``).
+
+    Adds their counts to ``mess``; returns their paths and the masks ``partner``,
+    ``isolated``, ``erp_only`` and ``in_both`` (of partners) over ``customers``.
+    """
     # --- customers: who is where -------------------------------------------------------
     partner = customers["channel"].isin(["经销商", "系统集成商"]).to_numpy()
     isolated = customers["city"].isin(STORY["isolated"]).to_numpy()
@@ -164,23 +197,43 @@ def write_raw(tables: dict[str, pd.DataFrame], folder, *,
     )
     del crm, erp, crm_spelling, erp_spelling
 
-    # --- orders ------------------------------------------------------------------------
-    n_lines = len(orders)
-    width = len(orders["order_id"].iloc[0]) - 1 if n_lines else 7
+    paths = {"crm_customers": crm_path, "erp_partners_gbk": erp_path}
+    return paths, {"partner": partner, "isolated": isolated, "erp_only": erp_only,
+                   "in_both": in_both}
+
+
+def order_mess(rng, n_lines: int, n_done: int, customers: pd.DataFrame, width: int) -> dict:
+    """The extra and duplicated order lines (the draws of :func:`write_raw` after the
+    customer files).
+
+    Extra lines are copies of completed lines with their own order numbers: cancelled
+    orders, orders of customers in neither customer file, empty or unparseable amounts.
+    Returns ``source_rank`` (the k-th completed line each extra line copies, in file
+    order of the completed lines), ``extra_ids``, ``kind`` (0 cancelled, 1 unknown
+    customer, 2 empty amount, 3 text amount), ``customer`` (the unknown customers' ids,
+    one per kind-1 line), ``dup`` (the sorted lines written twice) and the counts.
+    """
     id_width = len(customers["customer_id"].iloc[0]) - 1
-    done = np.flatnonzero((orders["status"] == STATUS_DONE).to_numpy())
     n_cancel = int(round(CANCELLED_SHARE * n_lines))
     n_unknown = ORDERS_UNKNOWN_CUSTOMER
     n_empty, n_text = ORDERS_BAD_AMOUNT
     n_extra = n_cancel + n_unknown + n_empty + n_text
-    # Extra lines are copies of completed lines with their own order numbers: cancelled
-    # orders, orders of customers in neither customer file, empty or unparseable amounts.
-    source = rng.choice(done, size=n_extra, replace=False)
-    extra_ids = prefixed_ids("D", np.arange(n_lines + 1, n_lines + 1 + n_extra), width)
-    ghosts = prefixed_ids("C", np.arange(len(customers) + 1001,
-                                          len(customers) + 1001 + n_unknown), id_width)
-    kind = np.repeat(np.arange(4), [n_cancel, n_unknown, n_empty, n_text])
-    base = {
+    source_rank = rng.choice(n_done, size=n_extra, replace=False)
+    dup = np.sort(rng.choice(n_lines, size=ORDERS_DUPLICATE_LINES, replace=False))
+    return {
+        "source_rank": source_rank,
+        "extra_ids": prefixed_ids("D", np.arange(n_lines + 1, n_lines + 1 + n_extra), width),
+        "customer": prefixed_ids("C", np.arange(len(customers) + 1001,
+                                                len(customers) + 1001 + n_unknown), id_width),
+        "kind": np.repeat(np.arange(4), [n_cancel, n_unknown, n_empty, n_text]),
+        "dup": dup,
+        "n_cancel": n_cancel, "n_unknown": n_unknown, "n_empty": n_empty, "n_text": n_text,
+    }
+
+
+def order_text(orders: pd.DataFrame) -> dict[str, pa.Array]:
+    """The canonical order lines as the export's text columns."""
+    return {
         "订单号": text_array(orders["order_id"]),
         "客户编号": text_array(orders["customer_id"]),
         "下单日期": pc.strftime(pa.array(orders["order_date"]), format="%Y-%m-%d"),
@@ -189,40 +242,46 @@ def write_raw(tables: dict[str, pd.DataFrame], folder, *,
         "金额": text_array(orders["amount"]),
         "状态": text_array(orders["status"]),
     }
-    extra = {name: array.take(pa.array(source)).to_pandas(types_mapper=pd.ArrowDtype)
-             for name, array in base.items()}
+
+
+def extra_lines(base: dict[str, pa.Array], source: np.ndarray, extra_ids: pd.Series,
+                kind: np.ndarray, customer: pd.Series) -> dict[str, pa.Array]:
+    """The extra lines (:func:`order_mess`): copies of the rows ``source`` of ``base`` with
+    the ids ``extra_ids``, made cancelled, of the unknown ``customer`` (one per kind-1 line,
+    in order), or with an empty or text amount, by ``kind``."""
+    extra = {name: array.take(pa.array(source, type=pa.int64())).to_pandas(
+        types_mapper=pd.ArrowDtype) for name, array in base.items()}
     extra["订单号"] = extra_ids
     extra["状态"] = extra["状态"].where(kind != 0, STATUS_CANCEL)
     extra["客户编号"] = extra["客户编号"].copy()
-    extra["客户编号"].iloc[kind == 1] = ghosts.to_numpy()
+    extra["客户编号"].iloc[kind == 1] = customer.to_numpy()
     extra["金额"] = extra["金额"].astype("string")
     extra["金额"].iloc[kind == 2] = pd.NA
     extra["金额"].iloc[kind == 3] = "#VALUE!"
-    combined = {name: pa.concat_arrays([base[name], text_array(extra[name])]) for name in base}
-    del base, extra
-    # Exact duplicates right after the original; extra lines after the last line of their day.
-    dup = np.sort(rng.choice(n_lines, size=ORDERS_DUPLICATE_LINES, replace=False))
-    day = orders["order_date"].to_numpy()
-    extra_pos = np.searchsorted(day, day[source], side="right") - 0.25
-    orders_path = folder / ORDERS_FILE
-    write_csv(take_rows(combined, file_order(n_lines, dup, extra_pos)), orders_path, "utf-8")
-    del combined, day
-    status = orders["status"].value_counts()
-    mess.update(
-        orders_rows=n_lines + ORDERS_DUPLICATE_LINES + n_extra,
-        orders_clean_lines=n_lines,
-        orders_completed=int(status.get(STATUS_DONE, 0)),
-        orders_returned=int(status.get(STATUS_RETURN, 0)),
-        orders_cancelled=n_cancel,
-        orders_unknown_customer=n_unknown,
-        orders_duplicate_lines=ORDERS_DUPLICATE_LINES,
-        orders_bad_amount=n_empty + n_text,
-        orders_empty_amount=n_empty,
-        orders_text_amount=n_text,
-    )
+    return {name: text_array(extra[name]) for name in base}
 
+
+def order_counts(plan: dict, n_lines: int, completed: int, returned: int) -> dict:
+    """The orders' entries of ``mess.json``."""
+    n_bad = plan["n_empty"] + plan["n_text"]
+    return {
+        "orders_rows": n_lines + ORDERS_DUPLICATE_LINES + len(plan["kind"]),
+        "orders_clean_lines": n_lines,
+        "orders_completed": completed,
+        "orders_returned": returned,
+        "orders_cancelled": plan["n_cancel"],
+        "orders_unknown_customer": plan["n_unknown"],
+        "orders_duplicate_lines": ORDERS_DUPLICATE_LINES,
+        "orders_bad_amount": n_bad,
+        "orders_empty_amount": plan["n_empty"],
+        "orders_text_amount": plan["n_text"],
+    }
+
+
+def write_reps_and_spend(rng, reps: pd.DataFrame, spend: pd.DataFrame, folder: Path,
+                         mess: dict) -> dict[str, Path]:
+    """The reps' workbook and the spend export (the last draws of :func:`write_raw`)."""
     # --- reps (Excel) ------------------------------------------------------------------
-    reps = tables["reps"]
     reps_frame = pd.DataFrame(
         {
             "工号": reps["sales_rep_id"].to_numpy(),
@@ -237,13 +296,22 @@ def write_raw(tables: dict[str, pd.DataFrame], folder, *,
     mess.update(reps_rows=len(reps_frame))
 
     # --- marketing spend ---------------------------------------------------------------
-    spend = tables["spend"].reset_index(drop=True)
+    spend = spend.reset_index(drop=True)
     spend_province, spend_styles = spell_provinces(rng, spend["region"])
     spend_path = folder / SPEND_FILE
     write_csv({"省份": text_array(spend_province), "季度": text_array(spend["period"]),
                 "投入金额": text_array(spend["amount"])}, spend_path, "utf-8")
     mess.update(spend_rows=len(spend), spend_province_spellings=spend_styles)
 
+    return {"sales_reps": reps_path, "marketing_spend": spend_path}
+
+
+def finish_mess(mess: dict, customers: pd.DataFrame, who: dict, folder: Path) -> Path:
+    """``mess.json``: the counts, what prep should end with, and the story."""
+    partner, isolated, erp_only = who["partner"], who["isolated"], who["erp_only"]
+    in_both = who["in_both"]
+    n_lines = mess["orders_clean_lines"]
+    n_erp_only = int(erp_only.sum())
     # --- what prep should end with, and the story ----------------------------------------
     mess["expected_after_prep"] = {
         "customers": len(customers),
@@ -260,11 +328,4 @@ def write_raw(tables: dict[str, pd.DataFrame], folder, *,
     mess["story"] = story
     mess_path = folder / MESS_FILE
     mess_path.write_text(json.dumps(mess, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return {
-        "crm_customers": crm_path,
-        "erp_partners_gbk": erp_path,
-        "orders": orders_path,
-        "sales_reps": reps_path,
-        "marketing_spend": spend_path,
-        "mess": mess_path,
-    }
+    return mess_path

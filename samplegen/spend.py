@@ -8,11 +8,12 @@ import pandas as pd
 from samplegen.story import STORY
 
 
-def draw_spend(rng, core, prov, orders, start_ts, end_ts) -> pd.DataFrame:
+def draw_spend(rng, core, prov, revenue: float, start_ts, end_ts) -> pd.DataFrame:
     """Quarterly marketing spend per province (none for blank ones), ~3% of revenue.
 
     Spend follows customer counts, not revenue trends: the declining province keeps a
-    legacy budget and the under-served and emerging ones get little.
+    legacy budget and the under-served and emerging ones get little. ``revenue`` is the
+    sum of the order lines' amounts.
     """
     counts = np.bincount(core["prov_idx"], minlength=len(prov)).astype(float)
     mult = np.ones(len(prov))
@@ -24,7 +25,7 @@ def draw_spend(rng, core, prov, orders, start_ts, end_ts) -> pd.DataFrame:
     share[np.isin(names, STORY["blank"]) | (counts == 0)] = 0.0
     share = share / share.sum()
     quarters = pd.period_range(start_ts, end_ts, freq="Q")
-    per_quarter = max(float(orders["amount"].sum()), 1.0) * 0.03 / len(quarters)
+    per_quarter = max(revenue, 1.0) * 0.03 / len(quarters)
     q_factor = np.array([0.8, 1.0, 0.95, 1.25])[quarters.quarter.to_numpy() - 1]
     keep = np.flatnonzero(share > 0)
     amount = (per_quarter * share[keep][:, None] * q_factor[None, :]

@@ -33,6 +33,22 @@ def generate(n_customers: int = 5000, seed: int = DEFAULT_SEED, start: str = "20
         ``customers``, ``orders`` (status 已完成 or 已退货, returns negative),
         ``reps`` and ``spend`` with the canonical columns of ``docs/architecture.md``.
     """
+    people = draw_people(n_customers, seed, start, end)
+    rng, core, prov, customers = people["rng"], people["core"], people["prov"], people["customers"]
+    start_ts, n_days = people["start_ts"], people["n_days"]
+    orders = draw_orders(rng, core, customers["customer_id"], prov, start_ts, n_days)
+    spend = draw_spend(rng, core, prov, float(orders["amount"].sum()), start_ts,
+                       people["end_ts"])
+    return {"customers": customers, "orders": orders, "reps": people["reps"], "spend": spend}
+
+
+def draw_people(n_customers: int, seed: int, start: str, end: str) -> dict:
+    """What :func:`generate` draws before the order lines: customers and reps.
+
+    Returns the stream (``rng``, to draw the orders and the spend from next), ``core``
+    (:func:`~samplegen.customers.draw_customers`), ``prov``, ``customers``, ``reps``,
+    ``start_ts``, ``end_ts`` and ``n_days``.
+    """
     if n_customers < 30:
         raise ValueError(f"n_customers must be at least 30, got {n_customers}")
     start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
@@ -49,6 +65,5 @@ def generate(n_customers: int = 5000, seed: int = DEFAULT_SEED, start: str = "20
     customers = customer_frame(rng, core, prov, city, start_ts)
     reps, rep_of = draw_reps(rng, core, city, n_customers)
     customers["sales_rep_id"] = rep_of
-    orders = draw_orders(rng, core, customers["customer_id"], prov, start_ts, n_days)
-    spend = draw_spend(rng, core, prov, orders, start_ts, end_ts)
-    return {"customers": customers, "orders": orders, "reps": reps, "spend": spend}
+    return {"rng": rng, "core": core, "prov": prov, "customers": customers, "reps": reps,
+            "start_ts": start_ts, "end_ts": end_ts, "n_days": n_days}

@@ -89,6 +89,23 @@ def test_both_paths_give_the_same_tables_ledger_and_quarantine(path, tmp_path):
     assert load_prep(tmp_path / "d").engine["reason"] == "prep.engine: duckdb"
 
 
+def test_rows_set_aside_settled_in_parts_give_the_same_ledger_and_quarantine(monkeypatch):
+    """The DuckDB path brings the rows set aside to pandas a few at a time: the ledger and
+    the quarantine (with its limit of rows shown per reason) are those of one piece."""
+    from helpers.data import engine, ledger
+
+    monkeypatch.setattr(ledger, "SHOWN_ROWS", 40)      # rows beyond it shown as {}
+    monkeypatch.setattr(engine, "SETTLE_ROWS", 97)
+    path = CONFIGS[0].values[0]
+    pandas_path, duck = _build(path, "pandas"), _build(path, "duckdb")
+    aside = duck.quarantine.query("table == 'orders'")
+    assert len(aside) > 5 * 97                          # in many parts...
+    assert aside["reason"].value_counts().max() > 40    # ...past the rows shown
+    assert (aside["values"] == "{}").any()
+    pd.testing.assert_frame_equal(pandas_path.quarantine, duck.quarantine)
+    pd.testing.assert_frame_equal(pandas_path.ledger, duck.ledger)   # the same rows, in order
+
+
 def test_the_switch_follows_the_size_of_the_orders_files_and_the_config_key():
     config = load_config(PROJECT_ROOT / "workbook.yaml")  # orders.csv: 5.4 MB
     config.prep.engine, config.prep.engine_min_mb = "auto", 5.0
@@ -116,6 +133,16 @@ def test_duckdb_csv_buffers_fit_in_its_memory_limit():
     # to the pandas reader, with pandas' memory
     assert MEMORY_LIMIT.endswith("MB")
     assert 16 * MAX_LINE_BYTES * THREADS <= int(MEMORY_LIMIT[:-2]) * 2**20 // 4
+
+
+def test_memory_limits_grow_with_the_orders_files_beyond_a_few_gb():
+    from helpers.data.engine import FINISH_LIMIT, MAX_LIMIT_MB, memory_limits
+
+    assert memory_limits(0) == (MEMORY_LIMIT, FINISH_LIMIT) == ("512MB", "256MB")
+    assert memory_limits(600 * 2**20) == ("512MB", "256MB")        # 10M lines: as ever
+    assert memory_limits(6000 * 2**20) == ("1500MB", "1500MB")     # 100M lines: a quarter
+    assert memory_limits(10**12) == (f"{MAX_LIMIT_MB}MB",) * 2
+    assert int(memory_limits(3000 * 2**20)[0][:-2]) == 750
 
 
 # --------------------------------------------------------------------------- SQL twins

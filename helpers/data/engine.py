@@ -40,7 +40,9 @@ is made in one scan and in no order (``_ord`` orders wherever order matters), an
 orders' final view is scanned twice: once for the rows set aside, once by the ``COPY``,
 whose ``ORDER BY`` is the one sort (DuckDB keeps no row order through joins). DuckDB has
 :data:`MEMORY_LIMIT` and spills beyond it; a larger limit is faster (less spilling) and
-costs the memory.
+costs the memory. In :meth:`OrdersEngine.finish` pandas holds the customers, so DuckDB gets
+:data:`FINISH_LIMIT` there, and the rows set aside come to pandas :data:`SETTLE_ROWS` at
+a time. Both limits grow with the orders' files beyond about 2 GB (:func:`memory_limits`).
 """
 
 from __future__ import annotations
@@ -91,7 +93,16 @@ from helpers.data.sources import Source
 CUSTOMERS_K = 1000  # the customers' sources are numbered from here (the orders' from 0)
 MEMORY_LIMIT = "512MB"  # DuckDB's own limit; it spills to its temporary folder beyond it
 RESTING_LIMIT = "64MB"  # while pandas works on the customers (:meth:`OrdersEngine.rest`)
+# in :meth:`OrdersEngine.finish`, beside the customers pandas now holds (no CSV buffers to
+# fit: the final sort spills a little more instead)
+FINISH_LIMIT = "256MB"
+# Beyond a few GB of orders (100M lines) DuckDB joins millions of distinct values (amounts,
+# coordinates, customers) that must fit in its memory: both limits grow with the orders'
+# files, by this share of their size, up to MAX_LIMIT_MB.
+LIMIT_SHARE = 0.25
+MAX_LIMIT_MB = 2048
 THREADS = 2
+SETTLE_ROWS = 50_000  # rows set aside that come to pandas at once (:meth:`OrdersEngine._settle`)
 # DuckDB reads CSV in buffers of 16 lines of this size per thread: 16 MB lines would ask for
 # 256 MB buffers (over memory_limit: the read failed and pandas took the file). A longer
 # line fails the read and the pandas reader takes the file.
@@ -188,12 +199,20 @@ def is_ascii_sql(expr: str) -> str:
     return f"(strlen({expr}) = length({expr}))"
 
 
-def connect(folder: Path):
+def memory_limits(orders_bytes: int) -> tuple[str, str]:
+    """DuckDB's memory limit while reading and typing, and in :meth:`OrdersEngine.finish`:
+    :data:`MEMORY_LIMIT` and :data:`FINISH_LIMIT`, or :data:`LIMIT_SHARE` of the orders'
+    files when that is more (at most :data:`MAX_LIMIT_MB`)."""
+    share = min(int(orders_bytes * LIMIT_SHARE / 2**20), MAX_LIMIT_MB)
+    return tuple(f"{max(int(limit[:-2]), share)}MB" for limit in (MEMORY_LIMIT, FINISH_LIMIT))
+
+
+def connect(folder: Path, limit: str = MEMORY_LIMIT):
     """A DuckDB database in ``folder`` with bounded memory and two threads."""
     import duckdb
 
     con = duckdb.connect()  # in memory; beyond memory_limit it spills to temp_directory
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET memory_limit = '{limit}'")
     con.execute(f"SET threads = {THREADS}")
     con.execute(f"SET temp_directory = {lit(folder / 'spill')}")
     con.execute("SET preserve_insertion_order = true")
@@ -265,7 +284,8 @@ class OrdersEngine:
     def __init__(self, config: Config, reader: SourceReader, ledger: Ledger, notes: list[str]):
         self.config, self.reader, self.ledger, self.notes = config, reader, ledger, notes
         self.folder = Path(tempfile.mkdtemp(prefix="prep_duckdb_"))
-        self.con = connect(self.folder)
+        self.limits = memory_limits(orders_bytes(config))
+        self.con = connect(self.folder, self.limits[0])
         self.sources: list[tuple[Source, list[_Step], list[str]]] = []
         self.pandas_files: list[str] = []
         self.target: pd.Series | None = None
@@ -283,7 +303,7 @@ class OrdersEngine:
     def rest(self) -> None:
         """While pandas works on the customers, DuckDB keeps :data:`RESTING_LIMIT` in memory
         (its tables go to its temporary folder); :meth:`finish` gives it
-        :data:`MEMORY_LIMIT` again."""
+        :data:`FINISH_LIMIT` (:func:`memory_limits`)."""
         self.con.execute(f"SET memory_limit = '{RESTING_LIMIT}'")
 
     def record(self) -> dict:
@@ -682,11 +702,15 @@ class OrdersEngine:
                    f"END AS {q(r)}" for r in dict.fromkeys(raws)]
         extra = "".join(f", {expr} AS {q(name)}" for name, expr in inner.items())
         typed_sql = ", ".join(f"{expr} AS {q(c)}" for c, expr in typed.items())
-        self.con.execute(
-            f"CREATE TABLE t_{k} AS SELECT m._ord, m._line, m._file, m._text, "
-            + ", ".join(q(c) for c in typed) + "".join(f", {r}" for r in raw_sql)
-            + f", m._r1 FROM (SELECT m.*, {typed_sql}, {reason} AS _r1 FROM "
-            f"(SELECT m.*{extra} FROM {m} m {' '.join(joins)}) m) m")
+        self.con.execute("SET preserve_insertion_order = false")  # t_k: in no order anyway
+        try:
+            self.con.execute(
+                f"CREATE TABLE t_{k} AS SELECT m._ord, m._line, m._file, m._text, "
+                + ", ".join(q(c) for c in typed) + "".join(f", {r}" for r in raw_sql)
+                + f", m._r1 FROM (SELECT m.*, {typed_sql}, {reason} AS _r1 FROM "
+                f"(SELECT m.*{extra} FROM {m} m {' '.join(joins)}) m) m")
+        finally:
+            self.con.execute("SET preserve_insertion_order = true")
         # (in no order: _ord orders wherever order matters)
         self.rows_per_file[k] = con.execute(f"SELECT _file, count(*) FROM t_{k} GROUP BY _file "
                                             "ORDER BY min(_ord)").fetchall()
@@ -909,7 +933,7 @@ class OrdersEngine:
 
         con = self.con
         give_back_memory()  # what pandas freed on the customers, before DuckDB takes its limit
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET memory_limit = '{self.limits[1]}'")
         con.register("_c", pa.table({
             c: pa.array(customers[c].astype("string").to_numpy(dtype=object, na_value=None),
                         type=pa.string()) for c in ("customer_id", "province", "territory")}))
@@ -1036,33 +1060,43 @@ class OrdersEngine:
                 raws: list[str], table: str = "orders", view: str = "o") -> dict[str, int]:
         """The rows of source ``k`` (view ``{view}_{k}``, reason ``_reason``) set aside,
         through the ledger (counts and quarantine as on the pandas path); their number per
-        file."""
+        file. They come to pandas :data:`SETTLE_ROWS` at a time, in file order
+        (:meth:`helpers.data.ledger.Ledger.consolidate` makes the parts one)."""
         con, ledger = self.con, self.ledger
-        frame = con.execute(f"SELECT * FROM {view}_{k} WHERE _reason IS NOT NULL ORDER BY _ord") \
-            .to_arrow_table().to_pandas(
-                types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
-        if not len(frame):
-            return {}
         types = {c: "string" for c in canon}
         types.update({c: "datetime64[ns]" for c in DATE_COLUMNS if c in canon})
         types.update({c: "float64" for c in FLOAT_COLUMNS + ("amount",) if c in canon})
         types.update({c: "Int64" for c in INT_COLUMNS if c in canon})
-        typed = pd.DataFrame({c: frame[c].astype(types[c]) for c in canon})
-        typed = typed.assign(_line=frame["_line"].to_numpy(), _file=frame["_file"].astype(object),
-                             _source=source.name)
-        reason = frame["_reason"]
-        for step in steps:
-            for why in step.reasons:
-                mask = (reason == why).fillna(False).to_numpy(dtype=bool)
-                if not mask.any():
-                    continue
-                raw = frame[step.raw] if step.raw else None
-                typed = ledger.quarantine(table, typed, mask, why, column=step.column,
-                                          raw=raw, rule=step.rule, shown_as=step.shown_as)
-                if step.formats is not None:
-                    ledger.formats.setdefault(why, step.formats)
-        ledger.settle(table, typed)
-        return {str(f): int(n) for f, n in frame["_file"].value_counts(sort=False).items()}
+        marks = (len(ledger.rows), len(ledger.quarantined), len(ledger.reasons))
+        budget: dict[str, int] = {}
+        per_file: dict[str, int] = {}
+        batches = con.execute(f"SELECT * FROM {view}_{k} WHERE _reason IS NOT NULL "
+                              "ORDER BY _ord").to_arrow_reader(SETTLE_ROWS)
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            frame = batch.to_pandas(
+                types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
+            typed = pd.DataFrame({c: frame[c].astype(types[c]) for c in canon})
+            typed = typed.assign(_line=frame["_line"].to_numpy(),
+                                 _file=frame["_file"].astype(object), _source=source.name)
+            reason = frame["_reason"]
+            for step in steps:
+                for why in step.reasons:
+                    mask = (reason == why).fillna(False).to_numpy(dtype=bool)
+                    if not mask.any():
+                        continue
+                    raw = frame[step.raw] if step.raw else None
+                    typed = ledger.quarantine(table, typed, mask, why, column=step.column,
+                                              raw=raw, rule=step.rule, shown_as=step.shown_as)
+                    if step.formats is not None:
+                        ledger.formats.setdefault(why, step.formats)
+            ledger.settle(table, typed, budget)
+            for f, n in frame["_file"].value_counts(sort=False).items():
+                per_file[str(f)] = per_file.get(str(f), 0) + int(n)
+            del frame, typed
+        ledger.consolidate(*marks, [why for step in steps for why in step.reasons])
+        return per_file
 
 
 def give_back_memory() -> None:

@@ -50,6 +50,9 @@ class QuarantineStop(SourceError):
 # --------------------------------------------------------------------------- the ledger
 
 
+SHOWN_ROWS = 100_000  # rows of each reason whose values the quarantine shows
+
+
 class Ledger:
     """Collects row outcomes per file and the quarantined rows themselves."""
 
@@ -114,8 +117,14 @@ class Ledger:
                 kept.update(zip(keys, values, strict=True))
         return frame.assign(_rq=np.where(new, code, marks).astype("int16"))
 
-    def settle(self, table: str, frame: pd.DataFrame) -> pd.DataFrame:
-        """Move the marked rows to quarantine (counted per file and reason); return the rest."""
+    def settle(self, table: str, frame: pd.DataFrame,
+               budget: dict[str, int] | None = None) -> pd.DataFrame:
+        """Move the marked rows to quarantine (counted per file and reason); return the rest.
+
+        The values of the first :data:`SHOWN_ROWS` rows of each reason are kept; ``budget``
+        (reason -> rows still to show, updated) carries that count over the parts of a
+        table settled part by part (:meth:`consolidate`).
+        """
         if "_rq" not in frame:
             return frame
         marks = frame["_rq"].to_numpy()
@@ -129,11 +138,14 @@ class Ledger:
             reason = self.reasons[code - 1]
             self.count(table, bad, "quarantined", reason)
             shown = [c for c in bad.columns if not c.startswith("_")]
-            values = bad[shown].head(100_000).astype("string")
+            limit = SHOWN_ROWS if budget is None else budget.setdefault(reason, SHOWN_ROWS)
+            if budget is not None:
+                budget[reason] = max(0, limit - len(bad))
+            values = bad[shown].head(limit).astype("string")
             records = values.to_dict("records")
             raw, column = self.raw.get((table, reason)), self.shown.get(reason)
             if raw and column:  # the value as read, where parsing left none
-                head = bad.head(100_000)
+                head = bad.head(limit)
                 keys = zip(np.asarray(head["_source"], dtype=object),
                            np.asarray(head["_file"], dtype=object),
                            head["_line"].to_numpy().tolist(), strict=True)
@@ -149,6 +161,33 @@ class Ledger:
                 "reason": reason, "values": records,
             }))
         return _keep_rows(frame, keep).drop(columns="_rq")
+
+    def consolidate(self, rows_from: int, quarantined_from: int, reasons_from: int,
+                    reason_order: list[str]) -> None:
+        """What part-by-part :meth:`settle` calls added since ``len(self.rows) ==
+        rows_from`` (and ``quarantined_from``, ``reasons_from``) made what one call on all
+        the parts (in order) adds: reasons first met then in ``reason_order`` (the order of
+        the checks), one count per file, outcome and reason, the quarantined rows by
+        reason."""
+        new = self.reasons[reasons_from:]
+        rank = {r: i for i, r in enumerate(reason_order)}
+        self.reasons[reasons_from:] = sorted(new, key=lambda r: rank.get(r, len(rank)))
+        code = {r: i for i, r in enumerate(self.reasons)}
+        merged: dict[tuple, dict] = {}
+        for row in self.rows[rows_from:]:
+            key = (row["table"], row["source"], row["file"], row["outcome"], row["reason"])
+            if key in merged:
+                merged[key]["rows"] += row["rows"]
+            else:
+                merged[key] = dict(row)
+        self.rows[rows_from:] = sorted(merged.values(), key=lambda r: code.get(r["reason"], -1))
+        parts = self.quarantined[quarantined_from:]
+        if len(parts) > 1:
+            rows = pd.concat(parts, ignore_index=True)
+            order = np.argsort(rows["reason"].map(code).to_numpy(), kind="stable")
+            self.quarantined[quarantined_from:] = [
+                rows[rows["reason"] == r].reset_index(drop=True)
+                for r in dict.fromkeys(rows["reason"].iloc[order])]
 
     def frame(self) -> pd.DataFrame:
         """The counts: one row per table, source, file, outcome and reason."""
