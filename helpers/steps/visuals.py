@@ -27,14 +27,18 @@ def customer_revenue(ctx: Context) -> pd.Series:
     return ctx.period_orders.groupby("customer_id")["amount"].sum()
 
 
-def orders_by_region(ctx: Context) -> pd.DataFrame:
+def orders_by_region(ctx: Context, columns: list[str] | None = None) -> pd.DataFrame:
     """The scope's orders with the region of their customer (column ``ctx.scope.sublevel``).
 
     A region report compares where customers sit, so an order's own ship-to region,
-    when the data has one, gives way to its customer's.
+    when the data has one, gives way to its customer's. ``columns``: only these columns
+    of the orders (and ``customer_id``) are copied, not every column of every line.
     """
     level = ctx.scope.sublevel
-    return (ctx.orders.drop(columns=[level], errors="ignore")
+    orders = ctx.orders
+    if columns is not None:
+        orders = orders[["customer_id", *[c for c in columns if c != "customer_id"]]]
+    return (orders.drop(columns=[level], errors="ignore")
             .merge(ctx.customers[["customer_id", level]], on="customer_id", how="left"))
 
 
@@ -71,7 +75,7 @@ def visual_tables(ctx: Context) -> dict:
         "regions": kpis[kpis["customers"] > 0],
         "customer_revenue": customer_revenue(ctx),
         "period_orders": ctx.period_orders,
-        "monthly": monthly_revenue(orders_by_region(ctx), by=level),
+        "monthly": monthly_revenue(orders_by_region(ctx, ["order_date", "amount"]), by=level),
         "segments": segments_by_region(ctx),
     }
 
