@@ -95,6 +95,9 @@ EDGE = [
     ("o8", "f", "2022-06-01", 60.0),          # long before the period: prev and last year
     ("o9", "f", "2023-03-01", 60.0),          # the year-earlier window
     ("o10", "g", "2024-02-20", 70.0),         # a customer without a region
+    ("o13", "客户9", "2024-02-21", 5.0),       # ids beyond ASCII sort after ASCII, as in Python
+    ("o14", "B", "2024-02-21", 5.0),          # capitals before small letters
+    ("o15", "aa", "2024-02-21", 5.0),
     ("o11", "x", "2024-02-20", 70.0),         # not a customer (unknown id)
     ("o12", None, "2024-02-20", 70.0),        # no customer id
 ]
@@ -109,7 +112,7 @@ def test_edge_cases_by_hand(tmp_path):
     _same_purchases(orders, path, as_of)
     summary = engine.purchase_summary(path, as_of=as_of).set_index("customer_id")
     # known answers: a bought on 3 days (returns count in value only), d never bought
-    assert list(summary.index) == ["a", "b", "c", "f", "g", "x"]
+    assert list(summary.index) == ["B", "a", "aa", "b", "c", "f", "g", "x", "客户9"]
     assert summary.loc["a", "purchase_days"] == 3 and summary.loc["a", "orders"] == 4
     assert summary.loc["a", "monetary"] == pytest.approx(100 + 50 + 25 + 200 + 300 - 100 - 40)
     assert summary.loc["b", "repeat_purchases"] == 0 and summary.loc["b", "repeat_value"] == 0

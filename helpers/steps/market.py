@@ -124,8 +124,9 @@ def _path(ctx: Context, name: str, key: str) -> Path:
     return ctx.run.root / FOLDER / f"{name}-{key[:16]}.json"
 
 
-def _load(path: Path, key: str):
+def _load(path: Path, key: str, skip: tuple[int, ...] = ()):
     """The value saved at ``path`` under ``key``; None when missing, partial or another key.
+    The parts numbered in ``skip`` are not read (None in their place).
 
     Tables are Parquet and notes JSON, never pickles: a run folder may sit on storage
     other people can write (a Dask run's), and loading a pickle runs whatever it holds.
@@ -136,6 +137,9 @@ def _load(path: Path, key: str):
             return None
         parts = []
         for i, kind in enumerate(index["parts"]):
+            if i in skip:
+                parts.append(None)
+                continue
             part = path.with_name(f"{path.stem}-{i}.{'parquet' if kind == 'frame' else 'json'}")
             if kind == "frame":  # object columns as object (Parquet reads them as strings;
                 # a missing value comes back as NaN)
@@ -179,14 +183,16 @@ def _save(path: Path, key: str, value) -> None:
                                    "objects": objects}, ensure_ascii=False), "utf-8")
 
 
-def _shared(ctx: Context, name: str, compute, key: str | None = None):
-    """The result ``name`` of this run: loaded when saved under the same key, else
-    computed by ``compute()`` and saved (older files of that result removed)."""
+def _shared(ctx: Context, name: str, compute, key: str | None = None,
+            skip: tuple[int, ...] = ()):
+    """The result ``name`` of this run: loaded when saved under the same key (without the
+    parts numbered in ``skip``), else computed by ``compute()`` and saved (older files of
+    that result removed)."""
     key = cache_key(ctx) if key is None else key
     if key is None:
         return compute()
     path = _path(ctx, name, key)
-    saved = _load(path, key)
+    saved = _load(path, key, skip)
     if saved is not None:
         return saved
     value = compute()
@@ -258,8 +264,13 @@ def _purchase_tables(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
             purchase.purchase_days(ctx.prep.orders, as_of=as_of))
 
 
-def _market_purchases(ctx: Context, key: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return _shared(ctx, "purchases", lambda: _purchase_tables(ctx), key)
+def _market_purchases(ctx: Context, key: str | None = None, with_days: bool = True
+                      ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The market's purchase summary and purchase days (the days not read from the saved
+    result when ``with_days`` is False: a row per customer and purchase day, as many as
+    the lines nearly)."""
+    return _shared(ctx, "purchases", lambda: _purchase_tables(ctx), key,
+                   skip=() if with_days else (1,))
 
 
 def purchases(ctx: Context, *, with_days: bool = True
@@ -283,19 +294,21 @@ def purchases(ctx: Context, *, with_days: bool = True
     key = cache_key(ctx)
     if key is None:
         return direct()
-    summary, days = _market_purchases(ctx, key)
+    summary, days = _market_purchases(ctx, key, with_days)
+    days = days if with_days else None
     if ctx.scope.kind == "all" and len(orders) == len(ctx.prep.orders):
-        return summary.copy(), days.copy() if with_days else None
+        return summary.copy(), None if days is None else days.copy()
     ids = pd.unique(orders["customer_id"].dropna())
     # every order line of the scope's customers is in the scope (orders take their
     # customer's province): only then is the market's row of a customer the scope's
     if int(ctx.prep.orders["customer_id"].isin(ids).sum()) != len(orders):
         return direct()
     summary = summary.loc[summary["customer_id"].isin(ids)].reset_index(drop=True)
-    days = days.loc[days["customer_id"].isin(ids)].reset_index(drop=True)
-    if not len(summary) or not len(days):
+    if days is not None:
+        days = days.loc[days["customer_id"].isin(ids)].reset_index(drop=True)
+    if not len(summary) or (days is not None and not len(days)):
         return direct()  # the empty tables' own column types
-    return summary, days if with_days else None
+    return summary, days
 
 
 def isolated(ctx: Context) -> tuple[pd.DataFrame, dict]:
