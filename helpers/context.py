@@ -177,8 +177,13 @@ class Context:
             universe, benchmark = [self.scope.name], self.benchmark
         return self._kpis_by_region(level, self.customers, self.orders, universe, benchmark)
 
-    def _kpis_by_region(self, level: str, customers: pd.DataFrame, orders: pd.DataFrame,
-                        universe: list[str], benchmark: Benchmark | None) -> pd.DataFrame:
+    def _kpis_by_region(self, level: str, customers: pd.DataFrame, orders: pd.DataFrame | None,
+                        universe: list[str], benchmark: Benchmark | None, *,
+                        windows: pd.DataFrame | None = None,
+                        data_dates: pd.Series | None = None) -> pd.DataFrame:
+        """:func:`helpers.analysis.kpis.region_kpis` with this report's settings; the lines
+        summed per customer (``windows``, with ``data_dates``) instead of ``orders`` when
+        given (:func:`helpers.steps.market.province_kpis` on large data)."""
         a = self.config.analysis
         country = self.config.geography.country
         reference = None
@@ -191,8 +196,9 @@ class Context:
             customers, orders, level=level, period=self.period, active_months=a.active_months,
             pop_months=a.pop_months, reference=reference,
             universe=universe, min_customers=a.min_customers, expected_method=a.expected_model,
-            benchmark=benchmark, country=country, data_dates=self.prep.orders["order_date"],
-            min_coverage=a.min_baseline_coverage,
+            benchmark=benchmark, country=country,
+            data_dates=self.prep.orders["order_date"] if data_dates is None else data_dates,
+            min_coverage=a.min_baseline_coverage, windows=windows,
         )
 
     def single_region(self, regions: pd.DataFrame) -> str | None:

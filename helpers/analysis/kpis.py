@@ -20,7 +20,8 @@ from helpers.geo.coords import precise_for
 from helpers.geo.territories import territory_en
 from helpers.period import MIN_COVERAGE, Period
 
-__all__ = ["region_kpis", "monthly_revenue", "baselines"]
+__all__ = ["region_kpis", "monthly_revenue", "baselines", "customer_windows", "windows_of",
+           "WINDOW_COLUMNS"]
 
 _LEVELS = ("territory", "province", "city")
 
@@ -95,6 +96,7 @@ def region_kpis(
     country: str = "CN",
     data_dates: pd.Series | None = None,
     min_coverage: float = MIN_COVERAGE,
+    windows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row of headline KPIs per region.
 
@@ -160,6 +162,13 @@ def region_kpis(
         A growth is measured only against a window whose days the data cover at
         least this share of (:meth:`helpers.period.Period.coverage`); otherwise it
         is NaN and ``baseline_ok`` is False.
+    windows : DataFrame, optional
+        The order lines already summed per customer (:func:`customer_windows`, or its
+        DuckDB twin :func:`helpers.analysis.engine.customer_windows` of the orders'
+        Parquet, for the same ``period``, ``active_months`` and ``pop_months``): used
+        instead of ``orders``' lines, which may then be None (``period`` and
+        ``data_dates`` are then required). The same table; money sums are added per
+        customer first, so they may differ in their last binary digits.
 
     Returns
     -------
@@ -219,6 +228,8 @@ def region_kpis(
     if benchmark is not None and set(benchmark.kpis.get("level", [level])) != {level}:
         levels = ", ".join(sorted(map(str, set(benchmark.kpis["level"]))))
         raise ValueError(f"a benchmark of {levels} rows cannot judge {level} rows")
+    if windows is not None and (period is None or data_dates is None):
+        raise ValueError("region_kpis with windows= needs period and data_dates")
     period = period or Period.ending(None, dates=orders["order_date"])
     recent = Period.ending(period.end, pop_months)
     covered = baselines(period, pop_months=pop_months, min_coverage=min_coverage,
@@ -231,33 +242,50 @@ def region_kpis(
     customer_index = pd.Index(cust["customer_id"])
     if not customer_index.is_unique:
         raise ValueError("customers: customer_id must be unique (one row per customer)")
-    pos_all = customer_index.get_indexer(orders["customer_id"])
-    keep = pos_all >= 0
-    pos = pos_all[keep]
     region_code, region_names = pd.factorize(cust[key].astype(object))
     n_regions = len(region_names)
-    line_region = region_code[pos]
-    amount = orders["amount"].to_numpy(dtype=float)[keep]
-    positive = amount > 0
-    dates = pd.to_datetime(orders["order_date"]).dt.normalize().to_numpy()[keep]
+    if windows is None:
+        pos_all = customer_index.get_indexer(orders["customer_id"])
+        keep = pos_all >= 0
+        pos = pos_all[keep]
+        line_region = region_code[pos]
+        amount = orders["amount"].to_numpy(dtype=float)[keep]
+        positive = amount > 0
+        dates = pd.to_datetime(orders["order_date"]).dt.normalize().to_numpy()[keep]
 
-    def per_region(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(line_region[mask], minlength=n_regions,
-                           weights=None if weights is None else weights[mask])
+        def per_region(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            counted = np.bincount(line_region[mask], minlength=n_regions,
+                                  weights=None if weights is None else weights[mask])
+            # money stays float also when no line falls in the window (numpy's bincount
+            # of nothing is int64 even with weights)
+            return counted if weights is None else counted.astype(float)
 
-    current = period.contains(dates)
-    active_window = Period.ending(period.end, active_months).contains(dates)
+        current = period.contains(dates)
+        active_window = Period.ending(period.end, active_months).contains(dates)
+        # New customers: signup date in the period; first order when signup is missing.
+        first_order = (pd.Series(dates).groupby(pos).min()
+                       .reindex(np.arange(len(cust))).to_numpy())
+    else:  # the lines summed per customer: the same sums, customer by customer
+        pos_all = customer_index.get_indexer(windows["customer_id"])
+        keep = pos_all >= 0
+        pos = pos_all[keep]
+        facts = windows.loc[keep]
+        first_order = np.full(len(cust), np.datetime64("NaT"), dtype="datetime64[ns]")
+        first_order[pos] = facts["first_order"].to_numpy(dtype="datetime64[ns]")
 
-    # New customers: signup date in the period; first order when signup is missing.
-    first_order = (pd.Series(dates).groupby(pos).min()
-                   .reindex(np.arange(len(cust))).to_numpy())
+        def summed(column: str) -> np.ndarray:
+            return np.bincount(region_code[pos], minlength=n_regions,
+                               weights=facts[column].to_numpy(dtype=float))
     signup = (pd.to_datetime(cust["signup_date"]).to_numpy(dtype="datetime64[ns]")
               if "signup_date" in cust.columns
               else np.full(len(cust), np.datetime64("NaT"), dtype="datetime64[ns]"))
     started = pd.Series(np.where(pd.isna(signup), first_order, signup))
     is_new = period.contains(started).to_numpy()
     active = np.zeros(len(cust), dtype=bool)
-    active[pos[positive & active_window]] = True
+    if windows is None:
+        active[pos[positive & active_window]] = True
+    else:
+        active[pos[facts["active"].to_numpy(dtype=bool)]] = True
 
     rep = (cust["sales_rep_id"].to_numpy(dtype=object) if "sales_rep_id" in cust.columns
            else np.full(len(cust), None, dtype=object))
@@ -271,14 +299,17 @@ def region_kpis(
         "active_customers": np.bincount(region_code, weights=active, minlength=n_regions),
         "reps": reps,
     }, index=region_index)
-    money = pd.DataFrame({
-        "orders": per_region(current & positive),
-        "revenue": per_region(current, amount),
-        "revenue_prev": per_region(period.previous.contains(dates), amount),
-        "revenue_last_year": per_region(period.years_earlier(1).contains(dates), amount),
-        "revenue_recent": per_region(recent.contains(dates), amount),
-        "revenue_recent_prev": per_region(recent.previous.contains(dates), amount),
-    }, index=region_index)
+    if windows is None:
+        money = pd.DataFrame({
+            "orders": per_region(current & positive),
+            "revenue": per_region(current, amount),
+            "revenue_prev": per_region(period.previous.contains(dates), amount),
+            "revenue_last_year": per_region(period.years_earlier(1).contains(dates), amount),
+            "revenue_recent": per_region(recent.contains(dates), amount),
+            "revenue_recent_prev": per_region(recent.previous.contains(dates), amount),
+        }, index=region_index)
+    else:
+        money = pd.DataFrame({c: summed(c) for c in _MONEY_WINDOWS}, index=region_index)
 
     names = list(counts.index)
     if universe is None and level == "province" and reference is not None:
@@ -342,6 +373,52 @@ def region_kpis(
             .sort_values(["revenue", "customers", "region"], ascending=[False, False, True],
                          kind="mergesort")
             .reset_index(drop=True))
+
+
+#: The per-customer sums :func:`region_kpis` adds up per region (``windows=``).
+_MONEY_WINDOWS = ("orders", "revenue", "revenue_prev", "revenue_last_year", "revenue_recent",
+                  "revenue_recent_prev")
+#: Columns of :func:`customer_windows` after ``customer_id``.
+WINDOW_COLUMNS = ["first_order", "active", *_MONEY_WINDOWS]
+
+
+def windows_of(period: Period, *, active_months: int, pop_months: int) -> dict[str, Period]:
+    """The windows :func:`region_kpis` sums the lines over: ``current`` (the period),
+    ``active`` (the ``active_months`` ending with it), and one per money column."""
+    recent = Period.ending(period.end, pop_months)
+    return {"current": period, "active": Period.ending(period.end, active_months),
+            "revenue": period, "revenue_prev": period.previous,
+            "revenue_last_year": period.years_earlier(1), "revenue_recent": recent,
+            "revenue_recent_prev": recent.previous}
+
+
+def customer_windows(orders: pd.DataFrame, *, period: Period, active_months: int = 12,
+                     pop_months: int = 3) -> pd.DataFrame:
+    """The order lines of each customer summed the way :func:`region_kpis` uses them: one
+    row per ``customer_id`` (sorted), ``first_order`` (the first line's day),
+    ``active`` (a positive line in the ``active_months`` ending with the period),
+    ``orders`` (positive lines in the period) and the net amount in each window
+    (``revenue``: the period, ``revenue_prev``, ``revenue_last_year``,
+    ``revenue_recent``, ``revenue_recent_prev``: :func:`windows_of`).
+
+    What ``region_kpis(..., windows=)`` takes instead of the lines: one row per customer,
+    not per line. :func:`helpers.analysis.engine.customer_windows` makes the same table
+    inside DuckDB from the orders' Parquet.
+    """
+    windows = windows_of(period, active_months=active_months, pop_months=pop_months)
+    lines = orders.loc[orders["customer_id"].notna()]
+    day = pd.to_datetime(lines["order_date"]).dt.normalize()
+    amount = lines["amount"].astype(float)
+    positive = amount > 0
+    frame = pd.DataFrame({"customer_id": lines["customer_id"], "first_order": day,
+                          "orders": (positive & windows["current"].contains(day)).astype("int64"),
+                          "active": positive & windows["active"].contains(day)})
+    for name in _MONEY_WINDOWS[1:]:
+        frame[name] = amount.where(windows[name].contains(day), 0.0)
+    out = frame.groupby("customer_id", sort=True).agg(
+        first_order=("first_order", "min"), active=("active", "any"),
+        **{c: (c, "sum") for c in _MONEY_WINDOWS})
+    return out.reset_index()[["customer_id", *WINDOW_COLUMNS]]
 
 
 def baselines(period: Period, *, dates: pd.Series, pop_months: int = 3,

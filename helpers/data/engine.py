@@ -256,6 +256,12 @@ class ParquetTable:
     def __len__(self) -> int:
         return self.rows
 
+    def __getitem__(self, column: str) -> pd.Series:
+        """One column, read alone from the file (e.g. ``order_date`` for the period)."""
+        if column not in self.columns:
+            raise KeyError(f"{self.path.name} has no column {column!r}")
+        return pd.read_parquet(self.path, columns=[column])[column]
+
     def frame(self) -> pd.DataFrame:
         return pd.read_parquet(self.path)
 

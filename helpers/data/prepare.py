@@ -447,8 +447,12 @@ def check_prep_files(folder: Path, summary: dict) -> None:
             raise PrepDamaged(path, f"unreadable ({exc.strerror or exc})") from None
 
 
-def load_prep(folder: Path) -> PrepResult:
+def load_prep(folder: Path, *, lazy_orders: bool = False) -> PrepResult:
     """Read what :func:`save_prep` wrote, after checking every file (:func:`check_prep_files`).
+
+    ``lazy_orders``: the orders stay in their Parquet file (a :class:`ParquetTable`, read
+    column by column on demand) for a reader that aggregates them in DuckDB
+    (:func:`helpers.steps.market.build_run` on large data).
 
     Raises
     ------
@@ -463,7 +467,12 @@ def load_prep(folder: Path) -> PrepResult:
     for name in PREP_FILES:
         path, stem = folder / name, name.rsplit(".", 1)[0]
         try:
-            if name.endswith(".parquet"):
+            if lazy_orders and name == "orders.parquet":
+                import pyarrow.parquet as pq
+
+                meta = pq.ParquetFile(path).metadata
+                frames[stem] = ParquetTable(path, meta.num_rows, pq.read_schema(path).names)
+            elif name.endswith(".parquet"):
                 frames[stem] = pd.read_parquet(path)
             elif stem == "duplicates":
                 frames[stem] = read_csv(path, dtype={"customer_id": str, "kept_id": str})

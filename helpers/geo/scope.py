@@ -27,6 +27,9 @@ KEYWORDS = ("territories", "provinces", "cities")
 #: Separates a province from one of its cities (``广东:广州``) or from ``cities``.
 CITY_SEPARATOR = ":"
 
+#: pandas copies a frame only when it is changed (copy-on-write, always on from pandas 3).
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+
 
 def slugify(text: str) -> str:
     """Folder-safe lower-case name: ``East China`` -> ``east-china``, ``São Paulo`` ->
@@ -181,8 +184,8 @@ class Scope:
         its province whose ``city`` is the city. A table without a ``city`` column (orders,
         marketing spend by province) has no rows of a city: filter orders by the city's
         customers (:attr:`helpers.context.Context.orders`)."""
-        if self.kind == "all":
-            return frame.copy()
+        if self.kind == "all":  # pandas >= 3 copies on write: no copy of every line made here
+            return frame.copy(deep=not _COPY_ON_WRITE)
         inside = frame[column].isin(self.provinces)
         if self.kind == "city":
             if "city" not in frame.columns:

@@ -21,6 +21,12 @@ it and takes its own rows:
 What is fitted per region (RFM quantile bins, the lifetime-value model, K-means
 clusters, forecasts) is not here: a region's numbers stay its own.
 
+On large data (:func:`aggregation`: step 2 ran on DuckDB, or ``orders.parquet`` is large)
+the province KPIs and the purchase tables are summed inside DuckDB straight from the
+saved ``orders.parquet`` (:mod:`helpers.analysis.engine`), and :func:`build_run` leaves the
+order lines in that file: what comes back to pandas is one row per customer (per
+customer and purchase day for the purchase days), the same tables as pandas makes.
+
 A result is used only when its key matches: the prep's fingerprint and files
 (``prep/prep.json``: config, inputs, prep code, each table's SHA-256), the rows of the
 loaded tables, the whole config, the period and the code of the ``helpers`` package
@@ -47,7 +53,7 @@ import pandas as pd
 from pyarrow import ArrowException
 
 from helpers.analysis import customers as purchase
-from helpers.analysis import isolation
+from helpers.analysis import engine, isolation
 from helpers.config import Config, RunPaths
 from helpers.data.prepare import PrepDamaged, read_prep_summary
 from helpers.files import atomic_path
@@ -118,8 +124,9 @@ def _path(ctx: Context, name: str, key: str) -> Path:
     return ctx.run.root / FOLDER / f"{name}-{key[:16]}.json"
 
 
-def _load(path: Path, key: str):
+def _load(path: Path, key: str, skip: tuple[int, ...] = ()):
     """The value saved at ``path`` under ``key``; None when missing, partial or another key.
+    The parts numbered in ``skip`` are not read (None in their place).
 
     Tables are Parquet and notes JSON, never pickles: a run folder may sit on storage
     other people can write (a Dask run's), and loading a pickle runs whatever it holds.
@@ -130,6 +137,9 @@ def _load(path: Path, key: str):
             return None
         parts = []
         for i, kind in enumerate(index["parts"]):
+            if i in skip:
+                parts.append(None)
+                continue
             part = path.with_name(f"{path.stem}-{i}.{'parquet' if kind == 'frame' else 'json'}")
             if kind == "frame":  # object columns as object (Parquet reads them as strings;
                 # a missing value comes back as NaN)
@@ -173,14 +183,16 @@ def _save(path: Path, key: str, value) -> None:
                                    "objects": objects}, ensure_ascii=False), "utf-8")
 
 
-def _shared(ctx: Context, name: str, compute, key: str | None = None):
-    """The result ``name`` of this run: loaded when saved under the same key, else
-    computed by ``compute()`` and saved (older files of that result removed)."""
+def _shared(ctx: Context, name: str, compute, key: str | None = None,
+            skip: tuple[int, ...] = ()):
+    """The result ``name`` of this run: loaded when saved under the same key (without the
+    parts numbered in ``skip``), else computed by ``compute()`` and saved (older files of
+    that result removed)."""
     key = cache_key(ctx) if key is None else key
     if key is None:
         return compute()
     path = _path(ctx, name, key)
-    saved = _load(path, key)
+    saved = _load(path, key, skip)
     if saved is not None:
         return saved
     value = compute()
@@ -200,18 +212,65 @@ def _all_provinces(ctx: Context) -> list[str]:
     return list(Scope.parse("ALL", ctx.config).provinces)
 
 
+def aggregation(ctx: Context) -> dict:
+    """Where the market-wide tables sum the order lines: ``{"path": "duckdb" | "pandas",
+    "reason": ...}`` (:func:`helpers.analysis.engine.choose`: DuckDB, straight from the
+    saved ``orders.parquet``, when step 2 ran on DuckDB or the file is large; pandas for
+    small data and when there is no saved prep). Worked out once per context; the
+    batch records it in the manifest (``attempts[].market.aggregation``)."""
+    if "_market_aggregation" not in ctx.__dict__:
+        if cache_key(ctx) is None:
+            chosen = {"path": "pandas", "reason": "no saved prep"}
+        else:
+            chosen = engine.choose(read_prep_summary(ctx.run.prep), _orders_parquet(ctx))
+        ctx.__dict__["_market_aggregation"] = chosen
+    return ctx.__dict__["_market_aggregation"]
+
+
+def _orders_parquet(ctx: Context) -> Path:
+    return ctx.run.prep / "orders.parquet"
+
+
+def _in_engine(ctx: Context) -> bool:
+    return aggregation(ctx)["path"] == "duckdb"
+
+
+def _province_kpis(ctx: Context) -> pd.DataFrame:
+    if not _in_engine(ctx):
+        return ctx._kpis_by_region("province", ctx.prep.customers, ctx.prep.orders,
+                                   _all_provinces(ctx), None)
+    a, path = ctx.config.analysis, _orders_parquet(ctx)
+    con = engine.connect()
+    windows = engine.customer_windows(path, period=ctx.period, active_months=a.active_months,
+                                      pop_months=a.pop_months, con=con)
+    return ctx._kpis_by_region("province", ctx.prep.customers, None, _all_provinces(ctx),
+                               None, windows=windows, data_dates=engine.date_range(path, con))
+
+
 def province_kpis(ctx: Context, key: str | None = None) -> pd.DataFrame:
     """The whole market's province KPIs: every customer, every province of the market
-    (what the national report shows and a territory's benchmark holds)."""
-    return _shared(ctx, "province_kpis", lambda: ctx._kpis_by_region(
-        "province", ctx.prep.customers, ctx.prep.orders, _all_provinces(ctx), None), key)
+    (what the national report shows and a territory's benchmark holds); on large data
+    the lines are summed per customer in DuckDB (:func:`aggregation`)."""
+    return _shared(ctx, "province_kpis", lambda: _province_kpis(ctx), key)
 
 
-def _market_purchases(ctx: Context, key: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _purchase_tables(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     as_of = ctx.period.as_of
-    return _shared(ctx, "purchases", lambda: (
-        purchase.purchase_summary(ctx.prep.orders, as_of=as_of),
-        purchase.purchase_days(ctx.prep.orders, as_of=as_of)), key)
+    if _in_engine(ctx):
+        path, con = _orders_parquet(ctx), engine.connect()
+        return (engine.purchase_summary(path, as_of=as_of, con=con),
+                engine.purchase_days(path, as_of=as_of, con=con))
+    return (purchase.purchase_summary(ctx.prep.orders, as_of=as_of),
+            purchase.purchase_days(ctx.prep.orders, as_of=as_of))
+
+
+def _market_purchases(ctx: Context, key: str | None = None, with_days: bool = True
+                      ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The market's purchase summary and purchase days (the days not read from the saved
+    result when ``with_days`` is False: a row per customer and purchase day, as many as
+    the lines nearly)."""
+    return _shared(ctx, "purchases", lambda: _purchase_tables(ctx), key,
+                   skip=() if with_days else (1,))
 
 
 def purchases(ctx: Context, *, with_days: bool = True
@@ -235,19 +294,21 @@ def purchases(ctx: Context, *, with_days: bool = True
     key = cache_key(ctx)
     if key is None:
         return direct()
-    summary, days = _market_purchases(ctx, key)
+    summary, days = _market_purchases(ctx, key, with_days)
+    days = days if with_days else None
     if ctx.scope.kind == "all" and len(orders) == len(ctx.prep.orders):
-        return summary.copy(), days.copy() if with_days else None
+        return summary.copy(), None if days is None else days.copy()
     ids = pd.unique(orders["customer_id"].dropna())
     # every order line of the scope's customers is in the scope (orders take their
     # customer's province): only then is the market's row of a customer the scope's
     if int(ctx.prep.orders["customer_id"].isin(ids).sum()) != len(orders):
         return direct()
     summary = summary.loc[summary["customer_id"].isin(ids)].reset_index(drop=True)
-    days = days.loc[days["customer_id"].isin(ids)].reset_index(drop=True)
-    if not len(summary) or not len(days):
+    if days is not None:
+        days = days.loc[days["customer_id"].isin(ids)].reset_index(drop=True)
+    if not len(summary) or (days is not None and not len(days)):
         return direct()  # the empty tables' own column types
-    return summary, days if with_days else None
+    return summary, days
 
 
 def isolated(ctx: Context) -> tuple[pd.DataFrame, dict]:
@@ -269,7 +330,7 @@ def build(ctx: Context) -> dict:
     province_kpis(ctx, key)
     _market_purchases(ctx, key)
     isolated(ctx)
-    return {"key": key[:16], "results": list(RESULTS)}
+    return {"key": key[:16], "results": list(RESULTS), "aggregation": aggregation(ctx)}
 
 
 def build_run(config: Config, run: RunPaths, period_end: str = "") -> dict:
@@ -280,10 +341,12 @@ def build_run(config: Config, run: RunPaths, period_end: str = "") -> dict:
     from helpers.data.prepare import load_prep
 
     try:
-        read_prep_summary(run.prep)
+        summary = read_prep_summary(run.prep)
     except PrepDamaged:  # no saved prep (tables made elsewhere): nothing to key results by
         return {"key": None, "results": []}
     scope = Scope.parse("ALL", config)
     ctx = Context(config, scope, run, run.root / scope.slug, "en", True, period_end)
-    ctx.__dict__["prep"] = load_prep(run.prep)
+    # summed in DuckDB: the order lines stay in their Parquet file, not read into pandas
+    lazy = engine.choose(summary, run.prep / "orders.parquet")["path"] == "duckdb"
+    ctx.__dict__["prep"] = load_prep(run.prep, lazy_orders=lazy)
     return build(ctx)

@@ -1,0 +1,211 @@
+"""Order lines aggregated inside DuckDB, straight from the orders' Parquet: the per-customer
+purchase summary and the per-customer facts behind the region KPIs, without the lines in
+pandas.
+
+Large runs (step 2 on the DuckDB path, or a large ``orders.parquet``: :func:`choose`) would
+otherwise read every order line into pandas to make tables of one row per customer. Here
+DuckDB scans only the columns it needs (``customer_id``, ``order_date``, ``amount``,
+``order_id``) and returns one row per customer (one per customer and purchase day for
+:func:`purchase_days`), with the rules of the pandas functions they twin:
+
+- :func:`purchase_summary` and :func:`purchase_days` are
+  :func:`helpers.analysis.customers.purchase_summary` and ``purchase_days`` (the rules:
+  that module's docstring);
+- :func:`customer_windows` is :func:`helpers.analysis.kpis.customer_windows`, what
+  :func:`helpers.analysis.kpis.region_kpis` takes instead of the lines (``windows=``).
+
+The same rows, columns and types; sums of amounts are added in another order than pandas'
+(per customer, with DuckDB's compensated ``fsum``), so a money total may differ from the
+pandas path in its last binary digits (``tests/test_line_engine.py`` compares with
+``pd.testing.assert_frame_equal``'s tolerance; counts, days and ids are exact).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.period import Period
+
+__all__ = ["MIN_PARQUET_MB", "choose", "connect", "purchase_summary", "purchase_days",
+           "customer_windows", "date_range"]
+
+#: A saved ``orders.parquet`` at least this large is aggregated in DuckDB even when step 2
+#: ran on pandas (:func:`choose`).
+MIN_PARQUET_MB = 100.0
+MEMORY_LIMIT = "1GB"
+THREADS = 2
+
+
+def choose(prep_summary: dict, orders_path: Path) -> dict:
+    """Where the market-wide per-customer tables are aggregated: ``{"path": "duckdb" |
+    "pandas", "reason": ...}``. DuckDB when step 2 prepared the orders in DuckDB
+    (``prep.json``'s ``engine.path``) or ``orders.parquet`` holds at least
+    :data:`MIN_PARQUET_MB`; pandas otherwise (small data: pandas is faster)."""
+    prep_path = (prep_summary.get("engine") or {}).get("path")
+    try:
+        mb = round(Path(orders_path).stat().st_size / 1e6, 1)
+    except OSError:
+        return {"path": "pandas", "reason": f"no {Path(orders_path).name}"}
+    if prep_path == "duckdb":
+        return {"path": "duckdb", "reason": "step 2 prepared the orders in DuckDB",
+                "orders_parquet_mb": mb}
+    if mb >= MIN_PARQUET_MB:
+        return {"path": "duckdb", "orders_parquet_mb": mb,
+                "reason": f"orders.parquet {mb:,} MB >= {MIN_PARQUET_MB:,.0f} MB"}
+    return {"path": "pandas", "orders_parquet_mb": mb,
+            "reason": f"orders.parquet {mb:,} MB < {MIN_PARQUET_MB:,.0f} MB"}
+
+
+def connect():
+    """An in-memory DuckDB with bounded memory, two threads and no progress bar."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET threads = {THREADS}")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _lit(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _day(ts: pd.Timestamp) -> str:
+    return f"DATE {_lit(pd.Timestamp(ts).strftime('%Y-%m-%d'))}"
+
+
+def _has_column(path: Path, name: str) -> bool:
+    import pyarrow.parquet as pq
+
+    return name in pq.read_schema(path).names
+
+
+def _fetch(con, sql: str) -> pd.DataFrame:
+    return con.execute(sql).to_arrow_table().to_pandas(
+        types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
+
+
+def _lines_sql(path: Path, as_of: pd.Timestamp) -> str:
+    """The counted lines (:func:`helpers.analysis.customers._lines`): a customer id, a
+    date before ``as_of`` by day; ``day`` (a DATE), ``amount``, ``order_id``."""
+    order = "order_id" if _has_column(path, "order_id") else "row_number() OVER ()"
+    return (f"SELECT customer_id, CAST(order_date AS DATE) AS day, CAST(amount AS DOUBLE) "
+            f"AS amount, {order} AS order_id FROM read_parquet({_lit(path)}) "
+            f"WHERE customer_id IS NOT NULL AND order_date IS NOT NULL "
+            f"AND CAST(order_date AS DATE) < {_day(as_of)}")
+
+
+def _days_sql(path: Path, as_of: pd.Timestamp) -> str:
+    """One row per customer and purchase day (:func:`helpers.analysis.customers._days`)."""
+    return f"""SELECT customer_id, day, greatest(fsum(amount), 0.0) AS value
+        FROM ({_lines_sql(path, as_of)}) GROUP BY customer_id, day HAVING max(amount) > 0"""
+
+
+def _gaps_sql(path: Path, as_of: pd.Timestamp) -> str:
+    return f"""SELECT customer_id, day, value,
+        CAST(day - lag(day) OVER (PARTITION BY customer_id ORDER BY day) AS DOUBLE) AS gap_days
+        FROM ({_days_sql(path, as_of)})"""
+
+
+# Every query ends ORDER BY customer_id: DuckDB compares text byte by byte in UTF-8, the
+# order of the code points, which is Python's order of the strings (pandas' sort of the ids).
+
+
+def purchase_days(path: Path, *, as_of, con=None) -> pd.DataFrame:
+    """:func:`helpers.analysis.customers.purchase_days` of the orders in the Parquet file
+    ``path`` (``as_of`` required)."""
+    con = con or connect()
+    as_of = pd.Timestamp(as_of).normalize()
+    days = _fetch(con, _gaps_sql(Path(path), as_of) + " ORDER BY customer_id, day")
+    days = days.assign(day=days["day"].astype("datetime64[ns]"),
+                       value=days["value"].astype(float), gap_days=days["gap_days"].astype(float))
+    return days[["customer_id", "day", "value", "gap_days"]]
+
+
+def purchase_summary(path: Path, *, as_of, con=None) -> pd.DataFrame:
+    """:func:`helpers.analysis.customers.purchase_summary` of the orders in the Parquet file
+    ``path`` (``as_of`` required): one row per customer with a purchase before ``as_of``."""
+    from helpers.analysis.customers import _DTYPES, SUMMARY_COLUMNS
+
+    con = con or connect()
+    path, as_of = Path(path), pd.Timestamp(as_of).normalize()
+    sql = f"""WITH lines AS ({_lines_sql(path, as_of)}),
+        per AS (SELECT customer_id, min(day) FILTER (WHERE amount > 0) AS first_purchase,
+                       max(day) FILTER (WHERE amount > 0) AS last_purchase,
+                       count(DISTINCT order_id) FILTER (WHERE amount > 0) AS orders,
+                       fsum(amount) AS monetary
+                FROM lines GROUP BY customer_id HAVING max(amount) > 0),
+        days AS ({_gaps_sql(path, as_of)}),
+        perday AS (SELECT d.customer_id, count(*) AS purchase_days,
+                          coalesce(max(d.gap_days), 0) AS longest_gap_days,
+                          avg(d.value) FILTER (WHERE d.day > p.first_purchase) AS repeat_value
+                   FROM days d JOIN per p USING (customer_id) GROUP BY d.customer_id)
+        SELECT p.customer_id, p.first_purchase, p.last_purchase, p.orders, d.purchase_days,
+               p.monetary, d.longest_gap_days, d.repeat_value
+        FROM per p JOIN perday d USING (customer_id) ORDER BY p.customer_id"""
+    per = _fetch(con, sql)
+    if per.empty:
+        return pd.DataFrame({c: pd.Series(dtype=_DTYPES.get(c, float)) for c in SUMMARY_COLUMNS})
+    first = per["first_purchase"].astype("datetime64[ns]")
+    last = per["last_purchase"].astype("datetime64[ns]")
+    span = (last - first).dt.days
+    tenure = (as_of - first).dt.days
+    days = per["purchase_days"].astype("int64")
+    per = per.assign(
+        first_purchase=first, last_purchase=last,
+        orders=per["orders"].astype("int64"), purchase_days=days,
+        monetary=per["monetary"].astype(float),
+        recency_days=(as_of - last).dt.days.astype("int64"),
+        tenure_days=tenure.astype("int64"),
+        longest_gap_days=per["longest_gap_days"].astype("int64"),
+        repeat_purchases=(days - 1).astype("int64"),
+        span_weeks=span / 7.0, tenure_weeks=tenure / 7.0,
+        repeat_value=per["repeat_value"].astype(float).fillna(0.0),
+    )
+    return per[SUMMARY_COLUMNS]
+
+
+def date_range(path: Path, con=None) -> pd.Series:
+    """The first and last order date of the Parquet file (what
+    :meth:`helpers.period.Period.coverage` and ``Period.ending`` take from all the dates)."""
+    con = con or connect()
+    lo, hi = con.execute(f"SELECT min(order_date), max(order_date) "
+                         f"FROM read_parquet({_lit(Path(path))})").fetchone()
+    return pd.Series([lo, hi], dtype="datetime64[ns]").dropna()
+
+
+def customer_windows(path: Path, *, period: Period, active_months: int, pop_months: int,
+                     con=None) -> pd.DataFrame:
+    """:func:`helpers.analysis.kpis.customer_windows` of the orders in the Parquet file
+    ``path``: one row per customer id of the lines."""
+    from helpers.analysis.kpis import WINDOW_COLUMNS, windows_of
+
+    con = con or connect()
+    windows = windows_of(period, active_months=active_months, pop_months=pop_months)
+
+    def inside(p: Period) -> str:  # (start, end] by day, as Period.contains
+        return f"(day > {_day(p.start)} AND day <= {_day(p.end)})"
+
+    sums = ", ".join(f"fsum(amount) FILTER (WHERE {inside(p)}) AS {name}"
+                     for name, p in windows.items() if name.startswith("revenue"))
+    sql = f"""SELECT customer_id, min(day) AS first_order,
+            count(*) FILTER (WHERE amount > 0 AND {inside(windows['current'])}) AS orders,
+            coalesce(bool_or(amount > 0 AND {inside(windows['active'])}), false) AS active,
+            {sums}
+        FROM (SELECT customer_id, CAST(order_date AS DATE) AS day, CAST(amount AS DOUBLE)
+              AS amount FROM read_parquet({_lit(Path(path))}) WHERE customer_id IS NOT NULL)
+        GROUP BY customer_id ORDER BY customer_id"""
+    out = _fetch(con, sql)
+    money = [c for c in WINDOW_COLUMNS if c.startswith("revenue")]
+    out = out.assign(first_order=out["first_order"].astype("datetime64[ns]"),
+                     orders=out["orders"].astype("int64"), active=out["active"].astype(bool),
+                     **{c: out[c].astype(float).fillna(0.0) for c in money})
+    return out[["customer_id", *WINDOW_COLUMNS]]
+
+
+def _unused() -> None:  # pragma: no cover - keeps numpy imported for type checks
+    np.zeros(0)
