@@ -87,7 +87,7 @@ class PrepResult:
 # --------------------------------------------------------------------------- table rules
 
 
-def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+def key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Position of each value in ``keys`` (-1 when absent), looked up once per distinct value."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -125,7 +125,7 @@ def _prepare_orders(orders: pd.DataFrame, customers: pd.DataFrame, config: Confi
     sources = {s.name: s for s in config.sources["orders"]}
     kept = []
     tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
-    orders = orders.assign(_pos=_positions(orders["customer_id"], customers["customer_id"]))
+    orders = orders.assign(_pos=key_positions(orders["customer_id"], customers["customer_id"]))
     names = pd.unique(np.asarray(orders["_source"], dtype=object))
     parts = [(names[0], orders)] if len(names) == 1 else orders.groupby(
         "_source", sort=False, observed=True)

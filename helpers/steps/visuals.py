@@ -13,7 +13,7 @@ import pandas as pd
 from helpers.analysis import segments
 from helpers.analysis.kpis import monthly_revenue
 from helpers.context import Context
-from helpers.data.prepare import _positions
+from helpers.data.prepare import key_positions
 from helpers.steps import market
 from helpers.text.lookup import say
 from helpers.text.markup import md_text
@@ -41,7 +41,7 @@ def orders_by_region(ctx: Context, columns: list[str] | None = None) -> pd.DataF
         orders = orders[["customer_id", *[c for c in columns if c != "customer_id"]]]
     # each line's customer row (customer_id is unique), looked up once per distinct id by
     # pyarrow: a left merge's result without a hash join or Python strings for every line
-    where = _positions(orders["customer_id"], ctx.customers["customer_id"])
+    where = key_positions(orders["customer_id"], ctx.customers["customer_id"])
     region = ctx.customers[level].array.take(where, allow_fill=True)
     return (orders.drop(columns=[level], errors="ignore").reset_index(drop=True)
             .assign(**{level: region}))
