@@ -49,19 +49,8 @@ from helpers.steps import market
 n, regions, out = int(sys.argv[1]), sys.argv[2].split(","), Path(sys.argv[3])
 run = out / "run"
 if n:
-    import samplegen
-    tables = samplegen.generate(n)
-    where = tables["customers"][["customer_id", *[c for c in ("province", "territory")
-                                                  if c in tables["customers"]]]]
-    orders = tables["orders"].drop(columns=[c for c in ("province", "territory", "city")
-                                            if c in tables["orders"]])
-    orders = orders.merge(where, on="customer_id", how="left")
-    save_prep(PrepResult(customers=tables["customers"], orders=orders, reps=tables["reps"],
-                         spend=tables["spend"],
-                         ledger=pd.DataFrame(columns=["table", "outcome", "rows"]),
-                         quarantine=pd.DataFrame(columns=["table", "reason"]),
-                         unresolved=pd.DataFrame(columns=["column", "value", "rows"])),
-              run / "prep", {"generated": n})
+    from samplegen.prepared import save_prepared
+    save_prepared(n, run / "prep")
     (run / "manifest.json").write_text("{}", encoding="utf-8")
 for i, region in enumerate(regions):
     ctx = context.open_step(region=region, run_dir=str(run))

@@ -41,19 +41,8 @@ n, regions = int(sys.argv[1]), sys.argv[2].split(",")
 tmp = Path(tempfile.mkdtemp(prefix="market_cache_"))
 run = tmp / "run"
 if n:
-    import samplegen
-    tables = samplegen.generate(n)
-    where = tables["customers"][["customer_id", *[c for c in ("province", "territory")
-                                                  if c in tables["customers"]]]]
-    orders = tables["orders"].drop(columns=[c for c in ("province", "territory", "city")
-                                            if c in tables["orders"]])
-    orders = orders.merge(where, on="customer_id", how="left")
-    save_prep(PrepResult(customers=tables["customers"], orders=orders, reps=tables["reps"],
-                         spend=tables["spend"],
-                         ledger=pd.DataFrame(columns=["table", "outcome", "rows"]),
-                         quarantine=pd.DataFrame(columns=["table", "reason"]),
-                         unresolved=pd.DataFrame(columns=["column", "value", "rows"])),
-              run / "prep", {"generated": n})
+    from samplegen.prepared import save_prepared
+    save_prepared(n, run / "prep")
 else:
     context.open_step(run_dir=str(run)).prep  # the bundled sample's prep, built and saved
 (run / "manifest.json").write_text("{}", encoding="utf-8")  # a batch run: prep as saved

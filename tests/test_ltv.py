@@ -347,10 +347,9 @@ def test_discounted_draws_equal_one_model_per_draw(cdnow):
         np.testing.assert_allclose(got[:, d], want, rtol=1e-12, atol=0)
 
 
-def test_vectorised_draws_equal_the_per_draw_loop(cdnow, cdnow_models, monkeypatch):
-    bg, gg = cdnow_models
-    x, t_x, age, m = (cdnow[c].to_numpy(float) for c in ("x", "t_x", "T", "zbar"))
-    # the same draws on both sides: the real ones of seed 7, recorded
+def _recorded_draws(monkeypatch) -> list:
+    """The parameter draws :func:`ltv._draws` takes, recorded as they are made (so the
+    per-draw loop can be run on the very same draws)."""
     taken = []
     real = ltv._parameter_draws
 
@@ -359,6 +358,14 @@ def test_vectorised_draws_equal_the_per_draw_loop(cdnow, cdnow_models, monkeypat
         return taken[-1]
 
     monkeypatch.setattr(ltv, "_parameter_draws", record)
+    return taken
+
+
+def test_vectorised_draws_equal_the_per_draw_loop(cdnow, cdnow_models, monkeypatch):
+    bg, gg = cdnow_models
+    x, t_x, age, m = (cdnow[c].to_numpy(float) for c in ("x", "t_x", "T", "zbar"))
+    # the same draws on both sides: the real ones of seed 7, recorded
+    taken = _recorded_draws(monkeypatch)
     monkeypatch.setattr(ltv, "CHUNK_VALUES", 50_000)    # several chunks of draws
     got, inverse = ltv._draws(x, t_x, age, m, bg=bg, gg=gg, m=m, steps=STEPS,
                               discount=DISCOUNT, size=60, seed=7)
@@ -422,14 +429,7 @@ def test_intervals_equal_the_quantiles_of_the_per_draw_loop(cdnow, monkeypatch):
                             "monetary": (cdnow["zbar"] * (cdnow["x"] + 1)).to_numpy(float)})
     regions = pd.Series(np.random.default_rng(0).choice(list("ABCD"), len(summary)),
                         index=summary["customer_id"])
-    taken = []
-    real = ltv._parameter_draws
-
-    def record(*args, **kwargs):
-        taken.append(real(*args, **kwargs))
-        return taken[-1]
-
-    monkeypatch.setattr(ltv, "_parameter_draws", record)
+    taken = _recorded_draws(monkeypatch)
     table, report, by_region = ltv._model(
         summary, months=12, discount_monthly=0.01, penalizer=0.0, min_repeat_customers=20,
         periods_per_month=ltv.WEEKS_PER_MONTH, interval_draws=80, interval=0.9, seed=11,
