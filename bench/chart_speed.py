@@ -14,7 +14,9 @@ region, in alternating order, so both see the same load.
 Columns: ``draw`` (the cell: building the figure, ``tight_layout`` and ``adjustText``
 included), ``png`` (the inline display: the layout pass for the tight bounding box, the
 final draw and the PNG encoding), ``total``: medians over the repeats after a warm-up
-round (the first call pays imports and font loading), in seconds. ``same pixels``
+round (the first call pays imports and font loading), in seconds; ``cpu``: the process's
+CPU seconds for cell and display (less sensitive than wall time to other processes on a
+shared machine: compare the trees by it when the load is high). ``same pixels``
 compares the two trees' PNGs of the last round decoded (``yes``; ``no (N px)`` with
 the count of differing pixels, or ``size`` when the images differ in size). With ``--out``
 both trees' PNGs are kept (``<out>/<new|old>/<region>_<chart>.png``) for a visual check.
@@ -79,11 +81,11 @@ def child(region: str, lang: str, repeat: int, run_dir: str, out: str) -> dict:
     ctx = context.open_step(region=region, run_dir=run_dir, lang=lang)
     tables = visuals.visual_tables(ctx)
     cells = _cells(ctx, tables)
-    times = {name: {"draw": [], "png": []} for name in cells}
+    times = {name: {"draw": [], "png": [], "cpu": []} for name in cells}
     images: dict[str, list[bytes]] = {}
     for round_ in range(repeat + 1):  # round 0 warms up
         for name, cell in cells.items():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             cell()
             drawn = time.perf_counter()
             pngs = []
@@ -93,6 +95,7 @@ def child(region: str, lang: str, repeat: int, run_dir: str, out: str) -> dict:
                 plt.close(figure)
             shown = time.perf_counter()
             if round_:
+                times[name]["cpu"].append(time.process_time() - cpu)
                 times[name]["draw"].append(drawn - start)
                 times[name]["png"].append(shown - drawn)
             images[name] = pngs
@@ -177,12 +180,13 @@ def main(argv: list[str] | None = None) -> None:
           f"{' | '.join(dict.fromkeys(loads))}")
     header = f"{'region':<8} {'chart':<22} {'new draw':>8} {'new png':>8} {'new total':>9}"
     if args.baseline is not None:
-        header += f" {'old total':>9} {'change':>7} {'KB old/new':>11} {'same pixels':>12}"
+        header += (f" {'old total':>9} {'change':>7} {'new cpu':>8} {'old cpu':>8} {'change':>7}"
+                   f" {'KB old/new':>11} {'same pixels':>12}")
     print(header)
     regions = list(dict.fromkeys(region for _, region in results))
     for region in regions:
         new = results[("new", region)]
-        sums = {"new": 0.0, "old": 0.0}
+        sums = {"new": 0.0, "old": 0.0, "new cpu": 0.0, "old cpu": 0.0}
         for chart in CHARTS:
             draw = statistics.median(new["times"][chart]["draw"])
             png = statistics.median(new["times"][chart]["png"])
@@ -193,13 +197,20 @@ def main(argv: list[str] | None = None) -> None:
                 before = (statistics.median(old["times"][chart]["draw"])
                           + statistics.median(old["times"][chart]["png"]))
                 sums["old"] += before
+                cpu_new = statistics.median(new["times"][chart]["cpu"])
+                cpu_old = statistics.median(old["times"][chart]["cpu"])
+                sums["new cpu"] += cpu_new
+                sums["old cpu"] += cpu_old
                 kb = f"{old['bytes'][chart] / 1e3:.0f}/{new['bytes'][chart] / 1e3:.0f}"
-                row += (f" {before:9.3f} {(draw + png) / before - 1:+7.0%} {kb:>11}"
+                row += (f" {before:9.3f} {(draw + png) / before - 1:+7.0%} {cpu_new:8.3f}"
+                        f" {cpu_old:8.3f} {cpu_new / cpu_old - 1:+7.0%} {kb:>11}"
                         f" {_same_pixels(old['images'][chart], new['images'][chart]):>12}")
             print(row)
         row = f"{region:<8} {'all seven':<22} {'':8} {'':8} {sums['new']:9.3f}"
         if sums["old"]:
-            row += f" {sums['old']:9.3f} {sums['new'] / sums['old'] - 1:+7.0%}"
+            row += (f" {sums['old']:9.3f} {sums['new'] / sums['old'] - 1:+7.0%}"
+                    f" {sums['new cpu']:8.3f} {sums['old cpu']:8.3f}"
+                    f" {sums['new cpu'] / sums['old cpu'] - 1:+7.0%}")
         print(row)
 
 
