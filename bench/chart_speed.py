@@ -23,6 +23,17 @@ both trees' PNGs are kept (``<out>/<new|old>/<region>_<chart>.png``) for a visua
 
     python bench/chart_speed.py --baseline /tmp/charts_base --regions 华东,ALL
     python bench/chart_speed.py --regions 广东 --repeat 5 --out /tmp/chart_png
+    python bench/chart_speed.py --regions 华东 --split   # where the seconds go, this tree
+
+``--split`` (this checkout only) also times, summed over the seven charts, the parts of
+matplotlib and adjustText the cells and the display spend their time in: text
+measurement (``RendererAgg.get_text_width_height_descent``: FreeType lays out each
+string once per renderer), ``Figure.tight_layout``, ``adjustText.adjust_text``, the
+tight bounding box (``Figure.get_tightbbox``) and the PNG encoding (``PIL.Image.save``),
+as CPU seconds per round and shares of the whole (each part's own time: text measured
+inside ``tight_layout`` counts as text measurement); the rest is matplotlib drawing the
+artists (the display draws each figure twice: once to find its tight bounding box,
+once at the cropped size).
 """
 
 from __future__ import annotations
@@ -67,7 +78,50 @@ def _cells(ctx, tables) -> dict:
     }
 
 
-def child(region: str, lang: str, repeat: int, run_dir: str, out: str) -> dict:
+#: What ``--split`` times: (module, owner, attribute) of each part.
+PARTS = {
+    "text measurement": ("matplotlib.backends.backend_agg", "RendererAgg",
+                         "get_text_width_height_descent"),
+    "tight_layout": ("matplotlib.figure", "Figure", "tight_layout"),
+    "adjust_text": ("adjustText", None, "adjust_text"),
+    "tight bounding box": ("matplotlib.figure", "Figure", "get_tightbbox"),
+    "PNG encoding": ("PIL.Image", "Image", "save"),
+}
+
+
+def _timed_parts(spent: dict[str, float]) -> None:
+    """Wrap the functions of :data:`PARTS` so that their CPU seconds add up in ``spent``,
+    each part's own: a part called inside another (text measured by ``tight_layout``)
+    counts in the inner one only, so the parts add up to no more than the whole."""
+    import functools
+    import importlib
+
+    stack: list[list] = []  # [name, start, seconds of the parts called inside]
+
+    for name, (module_name, owner_name, attribute) in PARTS.items():
+        module = importlib.import_module(module_name)
+        owner = getattr(module, owner_name) if owner_name else module
+        original = getattr(owner, attribute)
+
+        @functools.wraps(original)
+        def timed(*args, _original=original, _name=name, **kwargs):
+            if stack and stack[-1][0] == _name:  # a part calling itself counts once
+                return _original(*args, **kwargs)
+            stack.append([_name, time.process_time(), 0.0])
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                _, start, inner = stack.pop()
+                elapsed = time.process_time() - start
+                spent[_name] = spent.get(_name, 0.0) + elapsed - inner
+                if stack:
+                    stack[-1][2] += elapsed
+
+        setattr(owner, attribute, timed)
+
+
+def child(region: str, lang: str, repeat: int, run_dir: str, out: str,
+          split: bool = False) -> dict:
     """Time the chart cells in this process (the tree on ``sys.path``); one JSON result."""
     import matplotlib
 
@@ -82,8 +136,13 @@ def child(region: str, lang: str, repeat: int, run_dir: str, out: str) -> dict:
     tables = visuals.visual_tables(ctx)
     cells = _cells(ctx, tables)
     times = {name: {"draw": [], "png": [], "cpu": []} for name in cells}
+    spent: dict[str, float] = {}
+    if split:
+        _timed_parts(spent)
     images: dict[str, list[bytes]] = {}
     for round_ in range(repeat + 1):  # round 0 warms up
+        if round_ == 1:
+            spent.clear()
         for name, cell in cells.items():
             start, cpu = time.perf_counter(), time.process_time()
             cell()
@@ -106,18 +165,18 @@ def child(region: str, lang: str, repeat: int, run_dir: str, out: str) -> dict:
             for i, png in enumerate(pngs):
                 suffix = f"_{i}" if len(pngs) > 1 else ""
                 (folder / f"{region}_{name}{suffix}.png").write_bytes(png)
-    return {"times": times, "bytes": {n: sum(len(p) for p in v) for n, v in images.items()},
+    return {"times": times, "spent": {k: v / repeat for k, v in spent.items()}, "bytes": {n: sum(len(p) for p in v) for n, v in images.items()},
             "images": {n: [p.hex() for p in v] for n, v in images.items()}}
 
 
 def run_child(root: Path, region: str, lang: str, repeat: int, run_dir: Path,
-              out: str) -> dict:
+              out: str, split: bool = False) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(root), *[p for p in env.get("PYTHONPATH", "")
                                                        .split(os.pathsep) if p]])
     command = [sys.executable, str(Path(__file__).resolve()), "--child", "--region", region,
                "--lang", lang, "--repeat", str(repeat), "--run-dir", str(run_dir),
-               "--out", out]
+               "--out", out, *(["--split"] if split else [])]
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"the charts of {root} for {region} failed:\n{done.stderr[-3000:]}")
@@ -155,12 +214,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
                         help="another checkout of the project to compare with")
     parser.add_argument("--out", default="", help="keep the PNGs here")
+    parser.add_argument("--split", action="store_true",
+                        help="also time the parts of matplotlib the charts spend in")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--region", default="", help=argparse.SUPPRESS)
     parser.add_argument("--run-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.region, args.lang, args.repeat, args.run_dir, args.out)))
+        print(json.dumps(child(args.region, args.lang, args.repeat, args.run_dir, args.out,
+                               args.split)))
         return
     trees = [("new", ROOT)]
     if args.baseline is not None:
@@ -174,7 +236,8 @@ def main(argv: list[str] | None = None) -> None:
                 loads.append(_load())
                 out = str(Path(args.out) / tag) if args.out else ""
                 results[(tag, region)] = run_child(root, region, args.lang, args.repeat,
-                                                   Path(tmp) / tag, out)
+                                                   Path(tmp) / tag, out,
+                                                   args.split and tag == "new")
     loads.append(_load())
     print(f"notebook 03 charts, median of {args.repeat} rounds after a warm-up, seconds; "
           f"{' | '.join(dict.fromkeys(loads))}")
@@ -212,6 +275,16 @@ def main(argv: list[str] | None = None) -> None:
                     f" {sums['new cpu']:8.3f} {sums['old cpu']:8.3f}"
                     f" {sums['new cpu'] / sums['old cpu'] - 1:+7.0%}")
         print(row)
+    if args.split:
+        print("\nwhere the CPU seconds of the seven charts go (this checkout, per round)")
+        for region in regions:
+            new = results[("new", region)]
+            whole = sum(statistics.median(new["times"][c]["cpu"]) for c in CHARTS)
+            for part, seconds in sorted(new["spent"].items(), key=lambda kv: -kv[1]):
+                print(f"{region:<8} {part:<22} {seconds:8.3f} {seconds / whole:7.1%}")
+            rest = whole - sum(new["spent"].values())
+            print(f"{region:<8} {'the rest (drawing)':<22} {rest:8.3f} {rest / whole:7.1%}")
+            print(f"{region:<8} {'all seven':<22} {whole:8.3f}")
 
 
 if __name__ == "__main__":
