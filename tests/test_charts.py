@@ -387,6 +387,23 @@ def test_customers_vs_revenue(kpis, themed):
     assert "地区0" in [t.get_text() for t in zh.texts]
 
 
+def test_scatter_labels_do_not_depend_on_how_busy_the_machine_is(kpis, themed, monkeypatch):
+    """adjustText stops after a number of steps, not after a second of the clock: a clock
+    that jumps (a machine too busy to finish in a second) leaves the labels where they were."""
+    import adjustText
+
+    def places():
+        ax = plot_customers_vs_revenue(kpis, annotate=12, flag=3)
+        found = [t.get_position() for t in ax.texts]
+        plt.close(ax.figure)
+        return found
+
+    calm = places()
+    ticks = iter(range(0, 10**6, 5))   # five seconds pass between two looks at the clock
+    monkeypatch.setattr(adjustText, "timer", lambda: next(ticks))
+    assert places() == calm and len(calm) >= 12
+
+
 def test_scatter_draws_the_line_its_text_names_and_labels_the_regions_below():
     # slope = (100 + 300 + 200 + 400) / (10 + 10 + 20 + 20) = 1000 / 60 per customer;
     # gaps: A 100 - 166.7 = -66.7, B 300 - 166.7 = +133.3, C 200 - 333.3 = -133.3,

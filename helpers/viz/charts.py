@@ -42,6 +42,9 @@ MAIN_COLOR = "#1f77b4"
 LINE_COLOR = "#d62728"
 #: Regions below the scatter's line (less revenue per customer than the market).
 BELOW_COLOR = "#ff7f0e"
+#: Steps adjustText may take to move the scatter labels apart (its own default is a
+#: time limit, which a busy machine would reach sooner: labels would depend on the load).
+LABEL_STEPS = 500
 #: How a legend sits off the data: outside the plot, to the right of the Axes.
 OUTSIDE_RIGHT = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "frameon": False,
                  "fontsize": "small"}
@@ -576,8 +579,11 @@ def plot_customers_vs_revenue(
     if texts:  # move labels apart where regions sit close together, with a thin leader line
         from adjustText import adjust_text
 
+        # a fixed number of steps at most, not adjustText's default of one second: the
+        # labels land in the same places however busy the machine (2-22 steps here)
         adjust_text(texts, x=named["customers"].to_numpy(), y=named["revenue"].to_numpy(),
-                    ax=ax, arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})
+                    ax=ax, arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5},
+                    iter_lim=LABEL_STEPS)
     _value_axis(ax.xaxis, "customers", 0.0, lang, currency)
     top_value = float(frame["revenue"].abs().max()) if len(frame) else 0.0
     _value_axis(ax.yaxis, "revenue", top_value, lang, currency)
