@@ -73,9 +73,32 @@ t0 = time.perf_counter()
 c0 = time.process_time()
 if profile:
     import cProfile, pstats
+    from helpers.data import engine
+    statements = []  # (wall, CPU of all threads, SQL): each DuckDB statement of the engine
+
+    class _Timed:
+        def __init__(self, con):
+            self._con = con
+
+        def execute(self, sql, *args, **kwargs):
+            w, c = time.perf_counter(), time.process_time()
+            out = self._con.execute(sql, *args, **kwargs)
+            statements.append((time.perf_counter() - w, time.process_time() - c,
+                               " ".join(str(sql).split())))
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    connect = engine.connect
+    engine.connect = lambda *a, **k: _Timed(connect(*a, **k))
     prof = cProfile.Profile()
     result = prof.runcall(build_prep, config)
     pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(35)
+    print(f"DuckDB statements: {len(statements)}, wall {sum(s[0] for s in statements):.1f} s, "
+          f"CPU {sum(s[1] for s in statements):.1f} s; the slowest:", file=sys.stderr)
+    for wall, used, sql in sorted(statements, reverse=True)[:15]:
+        print(f"{wall:7.2f} s wall {used:7.2f} s CPU  {sql[:150]}", file=sys.stderr)
 else:
     result = build_prep(config)
 seconds = time.perf_counter() - t0
@@ -173,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="order lines to generate and prepare (about)")
     parser.add_argument("--ways", nargs="+", default=list(WAYS), choices=WAYS)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of build_prep")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of build_prep and, on "
+                        "the DuckDB path, its slowest SQL statements")
     parser.add_argument("--keep", action="store_true", help="keep step 2's saved prep in "
                         "the cache folder (prep-duckdb/, prep-pandas/) for steps 3-5")
     parser.add_argument("--baseline", type=Path, help="a source tree whose DuckDB path is run "

@@ -160,7 +160,8 @@ def test_whitespace_is_what_python_strips():
 def test_text_is_trimmed_in_sql_as_in_pyarrow():
     values = ([f"{c}a b{c}" for c in WHITESPACE] + [c for c in WHITESPACE] + ["", None, "x",
               "\u200bx\u200b", " 广东 ", "\u3000北京\u3000", "a\x00", "\u3000\u0301a",
-              "a \u0301", "e\u0301 ", " \U0001F468\u200d\U0001F469 "]
+              "a \u0301", "e\u0301 ", " \U0001F468\u200d\U0001F469 ", "\xa0\u0301",
+              "\U0001F44D\U0001F3FD\u3000", "\u3000\U0001F44D\U0001F3FD", "\U0001F1E8\U0001F1F3"]
               + [f"{chr(i)}v{chr(i)}" for i in range(1, 0x3100, 7)])
     want = _clean_text(pd.Series(values, dtype="string"))
     got = _sql(clean_text_sql("v"), values)
