@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.data.engine import lit as _lit
 from helpers.period import Period
 
 __all__ = ["MIN_PARQUET_MB", "choose", "connect", "purchase_summary", "purchase_days",
@@ -68,10 +69,6 @@ def connect():
     con.execute(f"SET threads = {THREADS}")
     con.execute("SET enable_progress_bar = false")
     return con
-
-
-def _lit(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _day(ts: pd.Timestamp) -> str:
