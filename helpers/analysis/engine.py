@@ -24,14 +24,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from helpers.data.engine import lit as _lit
 from helpers.period import Period
 
-__all__ = ["MIN_PARQUET_MB", "choose", "connect", "purchase_summary", "purchase_days",
-           "customer_windows", "date_range"]
+__all__ = ["MIN_PARQUET_MB", "choose", "connect", "open_lines", "fetch", "day",
+           "purchase_summary", "purchase_days", "customer_windows", "date_range"]
 
 #: A saved ``orders.parquet`` at least this large is aggregated in DuckDB even when step 2
 #: ran on pandas (:func:`choose`).
@@ -71,8 +70,39 @@ def connect():
     return con
 
 
-def _day(ts: pd.Timestamp) -> str:
+def day(ts) -> str:
+    """A SQL DATE literal of the day of ``ts``."""
     return f"DATE {_lit(pd.Timestamp(ts).strftime('%Y-%m-%d'))}"
+
+
+def open_lines(path: Path, *, provinces=None, customer_ids=None, con=None):
+    """A DuckDB connection (:func:`connect`) with two views of the order lines in the
+    Parquet file ``path``, the columns of ``orders.parquet``:
+
+    - ``market_lines``: every line (the whole market, a benchmark's reference);
+    - ``lines``: the scope's lines, those whose ``province`` is one of ``provinces``,
+      or whose ``customer_id`` is one of ``customer_ids`` (a city's: orders carry their
+      customer's province, not the city), every line when both are None
+      (:attr:`helpers.context.Context.orders`' rule).
+
+    The twins of the pandas functions that read order lines (``*_sql`` beside them in
+    :mod:`helpers.analysis`) read these views and return the pandas function's table.
+    """
+    con = con or connect()
+    source = f"read_parquet({_lit(Path(path))})"
+    con.execute(f"CREATE OR REPLACE VIEW market_lines AS SELECT * FROM {source}")
+    if customer_ids is not None:
+        ids = pd.DataFrame({"customer_id": pd.Series(pd.unique(pd.Series(customer_ids)
+                                                              .dropna()), dtype="string")})
+        con.register("scope_customer_ids", ids)
+        where = "customer_id IN (SELECT customer_id FROM scope_customer_ids)"
+    elif provinces is not None:
+        names = ", ".join(_lit(p) for p in provinces) or "NULL"
+        where = f"province IN ({names})"
+    else:
+        where = "true"
+    con.execute(f"CREATE OR REPLACE VIEW lines AS SELECT * FROM market_lines WHERE {where}")
+    return con
 
 
 def _has_column(path: Path, name: str) -> bool:
@@ -81,7 +111,8 @@ def _has_column(path: Path, name: str) -> bool:
     return name in pq.read_schema(path).names
 
 
-def _fetch(con, sql: str) -> pd.DataFrame:
+def fetch(con, sql: str) -> pd.DataFrame:
+    """The result of ``sql`` as a DataFrame, text as pandas' ``string`` dtype."""
     return con.execute(sql).to_arrow_table().to_pandas(
         types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
 
@@ -93,7 +124,7 @@ def _lines_sql(path: Path, as_of: pd.Timestamp) -> str:
     return (f"SELECT customer_id, CAST(order_date AS DATE) AS day, CAST(amount AS DOUBLE) "
             f"AS amount, {order} AS order_id FROM read_parquet({_lit(path)}) "
             f"WHERE customer_id IS NOT NULL AND order_date IS NOT NULL "
-            f"AND CAST(order_date AS DATE) < {_day(as_of)}")
+            f"AND CAST(order_date AS DATE) < {day(as_of)}")
 
 
 def _days_sql(path: Path, as_of: pd.Timestamp) -> str:
@@ -117,7 +148,7 @@ def purchase_days(path: Path, *, as_of, con=None) -> pd.DataFrame:
     ``path`` (``as_of`` required)."""
     con = con or connect()
     as_of = pd.Timestamp(as_of).normalize()
-    days = _fetch(con, _gaps_sql(Path(path), as_of) + " ORDER BY customer_id, day")
+    days = fetch(con, _gaps_sql(Path(path), as_of) + " ORDER BY customer_id, day")
     days = days.assign(day=days["day"].astype("datetime64[ns]"),
                        value=days["value"].astype(float), gap_days=days["gap_days"].astype(float))
     return days[["customer_id", "day", "value", "gap_days"]]
@@ -144,7 +175,7 @@ def purchase_summary(path: Path, *, as_of, con=None) -> pd.DataFrame:
         SELECT p.customer_id, p.first_purchase, p.last_purchase, p.orders, d.purchase_days,
                p.monetary, d.longest_gap_days, d.repeat_value
         FROM per p JOIN perday d USING (customer_id) ORDER BY p.customer_id"""
-    per = _fetch(con, sql)
+    per = fetch(con, sql)
     if per.empty:
         return pd.DataFrame({c: pd.Series(dtype=_DTYPES.get(c, float)) for c in SUMMARY_COLUMNS})
     first = per["first_purchase"].astype("datetime64[ns]")
@@ -185,7 +216,7 @@ def customer_windows(path: Path, *, period: Period, active_months: int, pop_mont
     windows = windows_of(period, active_months=active_months, pop_months=pop_months)
 
     def inside(p: Period) -> str:  # (start, end] by day, as Period.contains
-        return f"(day > {_day(p.start)} AND day <= {_day(p.end)})"
+        return f"(day > {day(p.start)} AND day <= {day(p.end)})"
 
     sums = ", ".join(f"fsum(amount) FILTER (WHERE {inside(p)}) AS {name}"
                      for name, p in windows.items() if name.startswith("revenue"))
@@ -196,13 +227,10 @@ def customer_windows(path: Path, *, period: Period, active_months: int, pop_mont
         FROM (SELECT customer_id, CAST(order_date AS DATE) AS day, CAST(amount AS DOUBLE)
               AS amount FROM read_parquet({_lit(Path(path))}) WHERE customer_id IS NOT NULL)
         GROUP BY customer_id ORDER BY customer_id"""
-    out = _fetch(con, sql)
+    out = fetch(con, sql)
     money = [c for c in WINDOW_COLUMNS if c.startswith("revenue")]
     out = out.assign(first_order=out["first_order"].astype("datetime64[ns]"),
                      orders=out["orders"].astype("int64"), active=out["active"].astype(bool),
                      **{c: out[c].astype(float).fillna(0.0) for c in money})
     return out[["customer_id", *WINDOW_COLUMNS]]
 
-
-def _unused() -> None:  # pragma: no cover - keeps numpy imported for type checks
-    np.zeros(0)
