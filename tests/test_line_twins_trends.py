@@ -1,0 +1,151 @@
+"""The DuckDB twins of the trend tables (``*_sql`` beside their pandas functions: the
+revenue bridge, the forecast's monthly revenue, the cohort grid, the buying section's
+monthly grid and notebook 03's monthly revenue per region) return the pandas function's
+table from the order lines of :func:`helpers.analysis.engine.open_lines`: on the bundled
+sample (the whole market, a province and a city) and on hand-made lines with traps
+(returns, a day whose returns exceed its purchases, lines outside the period and after
+as_of, one order, customers without a region, ids and regions beyond ASCII, an empty
+scope), with known answers for the hand-made lines.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers import context
+from helpers.analysis import bridge, engine
+from helpers.period import Period
+from helpers.steps.insight import _regions_of
+
+SCOPES = ["ALL", "广东", "广东省:深圳市"]
+PERIOD = Period.ending("2025-12-31", months=12)  # (2024-12-31, 2025-12-31]; as_of 2026-01-01
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The bundled sample's prep, saved in a run folder."""
+    run = tmp_path_factory.mktemp("twins")
+    assert len(context.open_step(run_dir=str(run)).prep.orders)  # built and saved
+    return run
+
+
+def _scoped(run, region: str):
+    """The report's context and a connection with its lines (:attr:`Context.orders`' rule)."""
+    ctx = context.open_step(region=region, run_dir=str(run))
+    path = run / "prep" / "orders.parquet"
+    if ctx.scope.kind == "city":
+        con = engine.open_lines(path, customer_ids=ctx.customers["customer_id"])
+    elif ctx.scope.kind == "all":
+        con = engine.open_lines(path)
+    else:
+        con = engine.open_lines(path, provinces=list(ctx.scope.provinces))
+    assert con.execute("SELECT count(*) FROM lines").fetchone()[0] == len(ctx.orders) > 0
+    return ctx, con
+
+
+HAND = [  # order_id, customer_id, order_date, product_category, amount, province
+    ("o1", "a", "2024-03-01", "x", 100.0, "北"),            # the previous period
+    ("o2", "a", "2025-03-01 10:00", "x", 150.0, "北"),
+    ("r1", "a", "2025-03-01 16:00", "x", -30.0, "北"),      # a return on a purchase day
+    ("o3", "a", "2025-06-30", "y", 40.0, "北"),             # a category added (mix)
+    ("o4", "b", "2024-05-01", "x", 80.0, "北"),             # lost
+    ("r4", "b", "2024-05-01", "x", -20.0, "北"),            # a return in the previous period
+    ("o5", "客户9", "2025-02-01", "x", 60.0, "南"),          # new; an id beyond ASCII
+    ("o6", "c", "2024-04-01", "x", 10.0, "南"),
+    ("o7", "c", "2025-04-01", "x", 20.0, "南"),
+    ("r2", "c", "2025-04-01", "x", -50.0, "南"),            # the day's returns exceed it
+    ("r3", "d", "2025-05-01", "x", -30.0, "南"),            # only a return: never bought
+    ("o8", "e", "2026-01-01", "x", 90.0, "东"),             # on as_of: after the period
+    ("o9", "e", "2026-02-01", "x", 90.0, "东"),             # after as_of
+    ("o10", "f", "2022-06-01", "x", 60.0, "东"),            # before both periods: data start
+    ("o11", "f", "2023-03-01", None, 60.0, "东"),           # no category
+    ("o12", "g", "2025-02-20", "x", 70.0, "北"),            # g: a customer without a region
+    ("o13", "g", "2024-02-20", "x", 70.0, "北"),
+    ("o14", "h", "2025-07-01", None, 55.0, "北"),           # one order, no category
+    ("o15", "B", "2025-01-31", "x", 5.0, "南"),             # a month's last day
+    ("o16", "aa", "2025-02-28 23:59", "x", 5.0, "南"),      # the last minute of a month
+    ("o17", "aa", "2024-12-31", "x", 7.0, "南"),            # the previous period's last day
+    ("o18", "B", "2025-12-31 23:00", "z", 9.0, "南"),       # the period's last day
+    ("o19", "客户9", "2025-10-15", "x", 12.0, "南"),
+]
+#: customer -> region (g has none; x, not a customer with lines, is ignored)
+WHERE = pd.Series({"a": "north", "b": "north", "h": "north", "客户9": "南区", "c": "南区",
+                   "d": "南区", "B": "南区", "aa": "south", "e": "east", "f": "east", "g": pd.NA,
+                   "x": "west"}, dtype="string")
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory):
+    """The hand-made lines saved as an ``orders.parquet`` and as the market reads them."""
+    frame = pd.DataFrame(HAND, columns=["order_id", "customer_id", "order_date",
+                                        "product_category", "amount", "province"])
+    frame = frame.astype({c: "string" for c in ("order_id", "customer_id", "product_category",
+                                                "province")}).assign(
+        order_date=pd.to_datetime(frame["order_date"], format="ISO8601").astype("datetime64[ns]"))
+    path = tmp_path_factory.mktemp("hand") / "orders.parquet"
+    frame.to_parquet(path, index=False)
+    return path, pd.read_parquet(path)
+
+
+#: The scopes of the hand-made lines: every line, a province's, none.
+HAND_SCOPES = {"all": None, "south": ["南"], "empty": ["nowhere"]}
+
+
+def _hand_scope(hand, scope: str):
+    path, frame = hand
+    provinces = HAND_SCOPES[scope]
+    if provinces is None:
+        return engine.open_lines(path), frame
+    return (engine.open_lines(path, provinces=provinces),
+            frame.loc[frame["province"].isin(provinces)].reset_index(drop=True))
+
+
+# ------------------------------------------------------------------------------ the bridge
+
+@pytest.mark.parametrize("region", SCOPES)
+def test_sample_bridge_in_the_engine_equals_pandas(sample, region):
+    ctx, con = _scoped(sample, region)
+    regions = _regions_of(ctx, ctx.kpis_by_region())
+    expected = bridge.bridge(ctx.orders, ctx.period, dates=ctx.prep.orders["order_date"],
+                             regions=regions)
+    got = bridge.bridge_sql(con, ctx.period, regions=regions)
+    pd.testing.assert_frame_equal(got[0], expected[0])
+    assert got[1] == expected[1] and expected[1]["shown"]
+    assert len(expected[0]) > 1 and expected[0]["customers"].iloc[-1] > 0
+
+
+@pytest.mark.parametrize("scope", list(HAND_SCOPES))
+@pytest.mark.parametrize("category", ["product_category", None])
+def test_hand_bridge_in_the_engine_equals_pandas(hand, scope, category):
+    con, lines = _hand_scope(hand, scope)
+    for regions in (WHERE, None):
+        expected = bridge.bridge(lines, PERIOD, dates=hand[1]["order_date"], regions=regions,
+                                 category=category)
+        got = bridge.bridge_sql(con, PERIOD, regions=regions, category=category)
+        pd.testing.assert_frame_equal(got[0], expected[0])
+        assert got[1] == expected[1]
+    # previous periods the data do not cover: no table, the same note
+    thin = Period.ending("2023-06-30", months=12)
+    expected = bridge.bridge(lines, thin, dates=hand[1]["order_date"], category=category)
+    got = bridge.bridge_sql(con, thin, category=category)
+    pd.testing.assert_frame_equal(got[0], expected[0])
+    assert got[1] == expected[1] and not got[1]["shown"]
+
+
+def test_hand_bridge_known_answers(hand):
+    con, _ = _hand_scope(hand, "all")
+    table, note = bridge.bridge_sql(con, PERIOD, regions=WHERE)
+    total = table.iloc[-1]
+    # this period: a 160, 客户9 72, c -30, d -30, g 70, h 55, B 14, aa 5; before: a 100,
+    # b 60, c 10, g 70, aa 7; new: 客户9, d, h, B (d's return is a line); lost: b
+    assert (total["revenue"], total["revenue_prev"]) == (316.0, 247.0)
+    assert (total["customers_new"], total["customers_lost"], total["customers"]) == (4, 1, 8)
+    assert total["from_mix"] == 40.0  # a added y (B's z: B is new, no mix)
+    # the previous period's lines of the whole market: o1, o4, r4, o6, o13, o17 on five days
+    assert note["previous"]["orders"] == 6 and note["previous"]["days_with_orders"] == 5
+    south = table.set_index("region").loc["南区"]
+    assert south["revenue"] == 72.0 - 30.0 - 30.0 + 14.0 and south["customers_new"] == 3
+    assert set(table["region"].dropna()) == {"north", "南区", "south"}  # g in the total only
+    empty = bridge.bridge_sql(_hand_scope(hand, "empty")[0], PERIOD, regions=WHERE)[0]
+    assert len(empty) == 1 and empty["revenue"].iloc[0] == 0.0
