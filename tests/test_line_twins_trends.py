@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from helpers import context
-from helpers.analysis import bridge, engine
+from helpers.analysis import bridge, engine, forecast
 from helpers.period import Period
 from helpers.steps.insight import _regions_of
 
@@ -149,3 +149,51 @@ def test_hand_bridge_known_answers(hand):
     assert set(table["region"].dropna()) == {"north", "南区", "south"}  # g in the total only
     empty = bridge.bridge_sql(_hand_scope(hand, "empty")[0], PERIOD, regions=WHERE)[0]
     assert len(empty) == 1 and empty["revenue"].iloc[0] == 0.0
+
+
+# ------------------------------------------------------------- the forecast's monthly revenue
+
+@pytest.mark.parametrize("region", SCOPES)
+def test_sample_forecast_months_in_the_engine_equal_pandas(sample, region):
+    ctx, con = _scoped(sample, region)
+    regions = _regions_of(ctx, ctx.kpis_by_region())
+    first = ctx.prep.orders["order_date"].min()
+    for end in (ctx.period.end, pd.Timestamp("2025-03-31"), pd.Timestamp("2024-02-29")):
+        for where in (regions, None):
+            expected = forecast.monthly_revenue(ctx.orders, end, first_day=first, regions=where)
+            pd.testing.assert_frame_equal(
+                forecast.monthly_revenue_sql(con, end, first_day=first, regions=where), expected)
+    assert expected[forecast.TOTAL].sum() > 0
+
+
+@pytest.mark.parametrize("scope", list(HAND_SCOPES))
+def test_hand_forecast_months_in_the_engine_equal_pandas(hand, scope):
+    con, lines = _hand_scope(hand, scope)
+    for end in ("2025-12-31", "2025-02-28", "2025-03-31", "2025-04-30", "2022-06-15"):
+        for first in ("2022-06-01", "2022-05-31", "2024-12-15"):
+            for where in (WHERE, None):
+                expected = forecast.monthly_revenue(lines, end, first_day=first, regions=where)
+                got = forecast.monthly_revenue_sql(con, end, first_day=first, regions=where)
+                pd.testing.assert_frame_equal(got, expected)
+
+
+def test_hand_forecast_months_known_answers(hand):
+    con, _ = _hand_scope(hand, "all")
+    monthly = forecast.monthly_revenue_sql(con, "2025-12-31", first_day="2022-06-01",
+                                           regions=WHERE)
+    # windows (e - 1 month, e]: 2022-06-30 is the first one the data cover whole
+    assert monthly.index[0] == pd.Timestamp("2022-06-30")
+    assert monthly.index[-1] == pd.Timestamp("2025-12-31") and len(monthly) == 43
+    # the total, then the regions of the customers with lines by name (g: none; x: no lines)
+    assert list(monthly.columns) == [forecast.TOTAL, "east", "north", "south", "南区"]
+    # (2025-01-31, 2025-02-28]: o5 60, o12 70 (g: the total only), o16 5 at 23:59
+    feb = monthly.loc["2025-02-28"]
+    assert (feb[forecast.TOTAL], feb["南区"], feb["south"], feb["north"]) == (135.0, 60.0, 5.0, 0.0)
+    assert monthly.loc["2025-01-31", forecast.TOTAL] == 5.0       # o15 on the 31st
+    assert monthly.loc["2024-12-31", "south"] == 7.0               # o17
+    assert monthly.loc["2025-04-30", "南区"] == -30.0               # c: 20 - 50 on 04-01
+    assert monthly.loc["2025-05-31", "南区"] == -30.0               # d: a return only
+    assert monthly["east"].sum() == 120.0                          # f's two lines; e after
+    march = forecast.monthly_revenue_sql(con, "2025-03-31", first_day="2022-06-01")
+    # the window ending on 2025-02-28 (DateOffset: the 31st -> the month's last day)
+    assert march.loc["2025-02-28", forecast.TOTAL] == 135.0
