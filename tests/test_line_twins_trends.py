@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from helpers import context
-from helpers.analysis import bridge, engine, forecast
+from helpers.analysis import bridge, cohorts, engine, forecast
 from helpers.period import Period
 from helpers.steps.insight import _regions_of
 
@@ -66,6 +66,7 @@ HAND = [  # order_id, customer_id, order_date, product_category, amount, provinc
     ("o15", "B", "2025-01-31", "x", 5.0, "南"),             # a month's last day
     ("o16", "aa", "2025-02-28 23:59", "x", 5.0, "南"),      # the last minute of a month
     ("o17", "aa", "2024-12-31", "x", 7.0, "南"),            # the previous period's last day
+    ("r5", "aa", "2024-08-10", "x", -3.0, "南"),            # a return before aa's first purchase
     ("o18", "B", "2025-12-31 23:00", "z", 9.0, "南"),       # the period's last day
     ("o19", "客户9", "2025-10-15", "x", 12.0, "南"),
 ]
@@ -138,12 +139,12 @@ def test_hand_bridge_known_answers(hand):
     table, note = bridge.bridge_sql(con, PERIOD, regions=WHERE)
     total = table.iloc[-1]
     # this period: a 160, 客户9 72, c -30, d -30, g 70, h 55, B 14, aa 5; before: a 100,
-    # b 60, c 10, g 70, aa 7; new: 客户9, d, h, B (d's return is a line); lost: b
-    assert (total["revenue"], total["revenue_prev"]) == (316.0, 247.0)
+    # b 60, c 10, g 70, aa 4; new: 客户9, d, h, B (d's return is a line); lost: b
+    assert (total["revenue"], total["revenue_prev"]) == (316.0, 244.0)
     assert (total["customers_new"], total["customers_lost"], total["customers"]) == (4, 1, 8)
     assert total["from_mix"] == 40.0  # a added y (B's z: B is new, no mix)
-    # the previous period's lines of the whole market: o1, o4, r4, o6, o13, o17 on five days
-    assert note["previous"]["orders"] == 6 and note["previous"]["days_with_orders"] == 5
+    # the previous period's lines of the whole market: o1, o4, r4, o6, o13, o17, r5 on six
+    assert note["previous"]["orders"] == 7 and note["previous"]["days_with_orders"] == 6
     south = table.set_index("region").loc["南区"]
     assert south["revenue"] == 72.0 - 30.0 - 30.0 + 14.0 and south["customers_new"] == 3
     assert set(table["region"].dropna()) == {"north", "南区", "south"}  # g in the total only
@@ -197,3 +198,70 @@ def test_hand_forecast_months_known_answers(hand):
     march = forecast.monthly_revenue_sql(con, "2025-03-31", first_day="2022-06-01")
     # the window ending on 2025-02-28 (DateOffset: the 31st -> the month's last day)
     assert march.loc["2025-02-28", forecast.TOTAL] == 135.0
+
+
+# -------------------------------------------------------------------------- the cohort grid
+
+def _cohort_regions(ctx, kpis) -> pd.Series:
+    """The regions of :func:`helpers.steps.insight._mix_and_cohorts`."""
+    level = ctx.scope.sublevel
+    people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
+    return people[level].where(people[level].isin(kpis["region"]))
+
+
+@pytest.mark.parametrize("region", SCOPES)
+def test_sample_cohorts_in_the_engine_equal_pandas(sample, region):
+    ctx, con = _scoped(sample, region)
+    regions = _cohort_regions(ctx, ctx.kpis_by_region())
+    start = ctx.prep.orders["order_date"].min()
+    for as_of in (ctx.period.as_of, pd.Timestamp("2024-05-17")):
+        for where in (None, pd.Series(dtype=object), regions):  # regions last: checked below
+            expected = cohorts.cohort_retention(ctx.orders, as_of=as_of, regions=where,
+                                                data_start=start)
+            got = cohorts.cohort_retention_sql(con, as_of=as_of, regions=where,
+                                               data_start=start)
+            pd.testing.assert_frame_equal(got[0], expected[0])
+            assert got[1] == expected[1]
+    assert expected[1]["customers"] > 0 and expected[0]["region"].notna().any()
+
+
+@pytest.mark.parametrize("scope", list(HAND_SCOPES))
+def test_hand_cohorts_in_the_engine_equal_pandas(hand, scope):
+    con, lines = _hand_scope(hand, scope)
+    # as_of: a quarter's first day, inside one, the day after the first line, the first
+    # line's day (no line before it), before every line
+    for as_of in ("2026-01-01", "2025-11-15", "2025-04-01", "2022-06-02", "2022-06-01",
+                  "2022-01-01"):
+        for start in (None, "2022-01-01"):
+            for where in (WHERE, None):
+                expected = cohorts.cohort_retention(lines, as_of=as_of, regions=where,
+                                                    data_start=start)
+                got = cohorts.cohort_retention_sql(con, as_of=as_of, regions=where,
+                                                   data_start=start)
+                pd.testing.assert_frame_equal(got[0], expected[0])
+                assert got[1] == expected[1]
+
+
+def test_hand_cohorts_known_answers(hand):
+    con, _ = _hand_scope(hand, "all")
+    grid, note = cohorts.cohort_retention_sql(con, as_of="2026-01-01", regions=WHERE)
+    # first purchases (d never bought; e's lines are on and after as_of): f 2022Q2,
+    # a and g 2024Q1, b and c 2024Q2, aa 2024Q4, 客户9 and B 2025Q1, h 2025Q3
+    assert note == {"customers": 9, "cohorts": 6, "first_quarter": "2022Q2",
+                    "last_quarter": "2025Q4"}
+    scope = grid.loc[grid["region"].isna()].set_index(["cohort", "quarter"])
+    assert scope.loc[("2024Q1", 0), ["customers", "retained", "revenue"]].tolist() == [
+        2, 2, 170.0]
+    # a year later both bought again: a 150 - 30, g 70
+    assert scope.loc[("2024Q1", 4), ["retained", "revenue"]].tolist() == [2, 190.0]
+    # aa's return in 2024Q3, before its first purchase (2024Q4), is in no cohort's cells
+    assert scope.loc[("2024Q4", 0), ["customers", "revenue"]].tolist() == [1, 7.0]
+    # b's return in its first quarter; c bought on a day its returns exceeded (20 - 50)
+    assert scope.loc[("2024Q2", 0), "revenue"] == 60.0 + 10.0
+    assert scope.loc[("2024Q2", 4), ["retained", "revenue"]].tolist() == [1, -30.0]
+    assert scope.loc[("2025Q3", 0), "customers"] == 1 and ("2025Q3", 2) not in scope.index
+    assert grid.loc[grid["left_censored"], "cohort"].unique().tolist() == ["2022Q2"]
+    # g has no region: in the scope's grid only
+    north = grid.loc[grid["region"] == "north"].set_index(["cohort", "quarter"])
+    assert north.loc[("2024Q1", 0), "customers"] == 1
+    assert sorted(grid["region"].dropna().unique()) == ["east", "north", "south", "南区"]
