@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from helpers import context
-from helpers.analysis import bridge, cohorts, engine, forecast
+from helpers.analysis import bridge, buying, cohorts, engine, forecast
 from helpers.period import Period
 from helpers.steps.insight import _regions_of
 
@@ -265,3 +265,67 @@ def test_hand_cohorts_known_answers(hand):
     north = grid.loc[grid["region"] == "north"].set_index(["cohort", "quarter"])
     assert north.loc[("2024Q1", 0), "customers"] == 1
     assert sorted(grid["region"].dropna().unique()) == ["east", "north", "south", "南区"]
+
+
+# --------------------------------------------------------------- the buying section's grid
+
+def _buying_regions(ctx, kpis) -> tuple[pd.Series, str | None]:
+    """The regions and line column of :func:`helpers.steps.insight._buyers`."""
+    level, market = ctx.scope.sublevel, ctx.scope.name
+    regions = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")[level]
+    regions = regions.where(regions.isin(kpis["region"]) & (regions != market))
+    return regions, (level if level == "province" else None)
+
+
+@pytest.mark.parametrize("region", SCOPES)
+def test_sample_monthly_grid_in_the_engine_equals_pandas(sample, region):
+    ctx, con = _scoped(sample, region)
+    regions, column = _buying_regions(ctx, ctx.kpis_by_region())
+    start = ctx.prep.orders["order_date"].min()
+    for as_of in (ctx.period.as_of, pd.Timestamp("2024-05-17")):
+        for col in {column, None}:
+            options = {"data_start": start, "as_of": as_of, "market": ctx.scope.name,
+                       "max_months": 60, "column": col}
+            expected = buying.monthly_revenue_grid(ctx.orders, regions, **options)
+            pd.testing.assert_frame_equal(
+                buying.monthly_revenue_grid_sql(con, regions, **options), expected)
+    assert expected.shape[0] > 12 and expected[ctx.scope.name].sum() > 0
+
+
+#: customer -> province for the grid's lines' own column: 东 is not a region of the report
+PROVINCE = pd.Series({"a": "北", "c": "南", "g": pd.NA}, dtype="string")
+
+
+@pytest.mark.parametrize("scope", list(HAND_SCOPES))
+def test_hand_monthly_grid_in_the_engine_equals_pandas(hand, scope):
+    con, lines = _hand_scope(hand, scope)
+    for as_of in ("2026-01-01", "2025-11-15", "2022-07-01", "2022-06-02"):
+        for start in ("2022-06-01", "2022-06-02", "2025-01-01"):
+            for regions, column in ((WHERE, None), (PROVINCE, "province"),
+                                    (WHERE, "no_such_column"), (WHERE.iloc[:0], None)):
+                for most in (60, 12):
+                    options = {"data_start": start, "as_of": as_of, "market": "ALL",
+                               "max_months": most, "column": column}
+                    expected = buying.monthly_revenue_grid(lines, regions, **options)
+                    got = buying.monthly_revenue_grid_sql(con, regions, **options)
+                    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_hand_monthly_grid_known_answers(hand):
+    con, _ = _hand_scope(hand, "all")
+    grid = buying.monthly_revenue_grid_sql(con, WHERE, data_start="2022-06-01",
+                                           as_of="2026-01-01", market="ALL")
+    # complete months 2022-06 .. 2025-12; west (no lines) left out; the regions' order
+    assert (str(grid.index[0]), str(grid.index[-1]), len(grid)) == ("2022-06", "2025-12", 43)
+    assert list(grid.columns) == ["ALL", "north", "南区", "south", "east"]
+    feb = grid.loc[pd.Period("2025-02", "M")]
+    assert feb.tolist() == [135.0, 0.0, 60.0, 5.0, 0.0]  # g (70): in ALL only
+    assert grid.loc[pd.Period("2025-04", "M"), "南区"] == -30.0  # c: 20 - 50
+    own = buying.monthly_revenue_grid_sql(con, PROVINCE, data_start="2022-06-02",
+                                          as_of="2025-11-15", market="ALL", max_months=12,
+                                          column="province")
+    # from 2022-07 (June is not whole) to 2025-10 (November is not over), the last 12;
+    # every line of 北 counts to it (b and g too), 东 to no column
+    assert (str(own.index[0]), str(own.index[-1])) == ("2024-11", "2025-10")
+    assert list(own.columns) == ["ALL", "北", "南"]
+    assert own.loc[pd.Period("2025-02", "M")].tolist() == [135.0, 70.0, 65.0]
