@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 
 from helpers import context
-from helpers.analysis import bridge, buying, cohorts, engine, forecast
+from helpers.analysis import bridge, buying, cohorts, engine, forecast, kpis
+from helpers.data.prepare import key_positions
 from helpers.period import Period
 from helpers.steps.insight import _regions_of
+from helpers.steps.visuals import orders_by_region
 
 SCOPES = ["ALL", "广东", "广东省:深圳市"]
 PERIOD = Period.ending("2025-12-31", months=12)  # (2024-12-31, 2025-12-31]; as_of 2026-01-01
@@ -329,3 +331,58 @@ def test_hand_monthly_grid_known_answers(hand):
     assert (str(own.index[0]), str(own.index[-1])) == ("2024-11", "2025-10")
     assert list(own.columns) == ["ALL", "北", "南"]
     assert own.loc[pd.Period("2025-02", "M")].tolist() == [135.0, 70.0, 65.0]
+
+
+# ------------------------------------------------ notebook 03's monthly revenue per region
+
+@pytest.mark.parametrize("region", SCOPES)
+def test_sample_monthly_revenue_in_the_engine_equals_pandas(sample, region):
+    ctx, con = _scoped(sample, region)
+    level = ctx.scope.sublevel
+    expected = kpis.monthly_revenue(orders_by_region(ctx, ["order_date", "amount"]), by=level)
+    got = kpis.monthly_revenue_sql(con, level, customers=ctx.customers[["customer_id", level]])
+    pd.testing.assert_frame_equal(got, expected)
+    assert expected["revenue"].sum() > 0 and expected[level].nunique() >= 1
+    for by in (None, "product_category", "province"):  # the lines' own columns
+        pd.testing.assert_frame_equal(kpis.monthly_revenue_sql(con, by),
+                                      kpis.monthly_revenue(ctx.orders, by))
+
+
+def _with_regions(lines: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """The lines with their customer's ``region`` (:func:`orders_by_region`'s rule)."""
+    where = key_positions(lines["customer_id"], customers["customer_id"])
+    return lines.assign(region=customers["region"].array.take(where, allow_fill=True))
+
+
+#: the customers of the hand-made lines and their regions (g: none; x: no lines)
+CUSTOMERS = pd.DataFrame({"customer_id": WHERE.index, "region": WHERE.to_numpy()}).astype(
+    "string")
+
+
+@pytest.mark.parametrize("scope", list(HAND_SCOPES))
+def test_hand_monthly_revenue_in_the_engine_equals_pandas(hand, scope):
+    con, lines = _hand_scope(hand, scope)
+    for people in (CUSTOMERS, CUSTOMERS.iloc[:3], CUSTOMERS.iloc[:0]):
+        expected = kpis.monthly_revenue(_with_regions(lines, people), by="region")
+        got = kpis.monthly_revenue_sql(con, "region", customers=people)
+        pd.testing.assert_frame_equal(got, expected)
+    for by in (None, "product_category", "province"):
+        pd.testing.assert_frame_equal(kpis.monthly_revenue_sql(con, by),
+                                      kpis.monthly_revenue(lines, by))
+
+
+def test_hand_monthly_revenue_known_answers(hand):
+    con, _ = _hand_scope(hand, "all")
+    monthly = kpis.monthly_revenue_sql(con, "region", customers=CUSTOMERS)
+    # every month from f's first line (2022-06) to e's last (2026-02) for every region
+    # with lines (g has none: left out; x has no lines)
+    assert sorted(monthly["region"].unique()) == ["east", "north", "south", "南区"]
+    assert len(monthly) == 4 * 45
+    at = monthly.set_index(["region", "month"])
+    assert at.loc[("north", pd.Timestamp("2025-03-01"))].tolist() == [120.0, 1]  # 150 - 30
+    assert at.loc[("north", pd.Timestamp("2025-02-01"))].tolist() == [0.0, 0]    # g: none
+    assert at.loc[("南区", pd.Timestamp("2025-04-01"))].tolist() == [-30.0, 1]    # c
+    assert at.loc[("南区", pd.Timestamp("2025-05-01"))].tolist() == [-30.0, 0]    # d
+    assert at.loc[("east", pd.Timestamp("2026-01-01"))].tolist() == [90.0, 1]
+    total = kpis.monthly_revenue_sql(con).set_index("month")
+    assert total.loc[pd.Timestamp("2025-02-01")].tolist() == [135.0, 3]  # g counts here
