@@ -40,7 +40,13 @@ from helpers.text.markup import md_text
 from helpers.text.tables import Table, report_table
 from helpers.viz import theme
 
-__all__ = ["Context", "open_step", "Table", "Blocks"]
+__all__ = ["Context", "open_step", "Table", "Blocks", "SINGLE_REGION_KEYS"]
+
+#: The catalog key's ending of the sentence saying why a report has one region to compare,
+#: for each reason of :meth:`Context.single_region` (``charts_municipality``,
+#: ``lorenz_only_region``, ``concentration_one_region`` ...).
+SINGLE_REGION_KEYS = {"city": "one_region", "municipality": "municipality",
+                      "one_region": "only_region"}
 
 class Blocks:
     """Markdown and tables shown one after the other: what one call of a report shows.
@@ -244,7 +250,8 @@ class Context:
         - ``one_region``: any other report with one row in ``regions`` (a territory of
           one province; the one region with customers in a thin market).
 
-        No rows is not one region: the charts say there is nothing to draw.
+        No rows is not one region: the charts say there is nothing to draw. Each reason's
+        sentence ends its catalog key with :data:`SINGLE_REGION_KEYS`' value.
         """
         if self.scope.kind == "city":
             return "city"
