@@ -16,7 +16,7 @@ import pytest
 from helpers import context
 from helpers.analysis import bridge, buying, cohorts, engine, forecast, kpis
 from helpers.data.prepare import key_positions
-from helpers.period import Period
+from helpers.period import Period, order_days
 from helpers.steps.insight import _regions_of
 from helpers.steps.visuals import orders_by_region
 
@@ -91,6 +91,8 @@ def hand(tmp_path_factory):
     return path, pd.read_parquet(path)
 
 
+#: The hand-made lines' distinct order days (what the bridge's coverage reads).
+DAYS = order_days(pd.to_datetime(pd.Series([line[2] for line in HAND]), format="ISO8601"))
 #: The scopes of the hand-made lines: every line, a province's, none.
 HAND_SCOPES = {"all": None, "south": ["南"], "empty": ["nowhere"]}
 
@@ -112,7 +114,7 @@ def test_sample_bridge_in_the_engine_equals_pandas(sample, region):
     regions = _regions_of(ctx, ctx.kpis_by_region())
     expected = bridge.bridge(ctx.orders, ctx.period, dates=ctx.prep.orders["order_date"],
                              regions=regions)
-    got = bridge.bridge_sql(con, ctx.period, regions=regions)
+    got = bridge.bridge_sql(con, ctx.period, dates=ctx.order_days, regions=regions)
     pd.testing.assert_frame_equal(got[0], expected[0])
     assert got[1] == expected[1] and expected[1]["shown"]
     assert len(expected[0]) > 1 and expected[0]["customers"].iloc[-1] > 0
@@ -125,32 +127,33 @@ def test_hand_bridge_in_the_engine_equals_pandas(hand, scope, category):
     for regions in (WHERE, None):
         expected = bridge.bridge(lines, PERIOD, dates=hand[1]["order_date"], regions=regions,
                                  category=category)
-        got = bridge.bridge_sql(con, PERIOD, regions=regions, category=category)
+        got = bridge.bridge_sql(con, PERIOD, dates=DAYS, regions=regions, category=category)
         pd.testing.assert_frame_equal(got[0], expected[0])
         assert got[1] == expected[1]
     # previous periods the data do not cover: no table, the same note
     thin = Period.ending("2023-06-30", months=12)
     expected = bridge.bridge(lines, thin, dates=hand[1]["order_date"], category=category)
-    got = bridge.bridge_sql(con, thin, category=category)
+    got = bridge.bridge_sql(con, thin, dates=DAYS, category=category)
     pd.testing.assert_frame_equal(got[0], expected[0])
     assert got[1] == expected[1] and not got[1]["shown"]
 
 
 def test_hand_bridge_known_answers(hand):
     con, _ = _hand_scope(hand, "all")
-    table, note = bridge.bridge_sql(con, PERIOD, regions=WHERE)
+    table, note = bridge.bridge_sql(con, PERIOD, dates=DAYS, regions=WHERE)
     total = table.iloc[-1]
     # this period: a 160, 客户9 72, c -30, d -30, g 70, h 55, B 14, aa 5; before: a 100,
     # b 60, c 10, g 70, aa 4; new: 客户9, d, h, B (d's return is a line); lost: b
     assert (total["revenue"], total["revenue_prev"]) == (316.0, 244.0)
     assert (total["customers_new"], total["customers_lost"], total["customers"]) == (4, 1, 8)
     assert total["from_mix"] == 40.0  # a added y (B's z: B is new, no mix)
-    # the previous period's lines of the whole market: o1, o4, r4, o6, o13, o17, r5 on six
-    assert note["previous"]["orders"] == 7 and note["previous"]["days_with_orders"] == 6
+    # the previous period's days with lines: o1, o4 and r4, o6, o13, o17, r5
+    assert note["previous"]["days_with_orders"] == 6 and note["previous"]["coverage"] == 1.0
     south = table.set_index("region").loc["南区"]
     assert south["revenue"] == 72.0 - 30.0 - 30.0 + 14.0 and south["customers_new"] == 3
     assert set(table["region"].dropna()) == {"north", "南区", "south"}  # g in the total only
-    empty = bridge.bridge_sql(_hand_scope(hand, "empty")[0], PERIOD, regions=WHERE)[0]
+    empty = bridge.bridge_sql(_hand_scope(hand, "empty")[0], PERIOD, dates=DAYS,
+                              regions=WHERE)[0]
     assert len(empty) == 1 and empty["revenue"].iloc[0] == 0.0
 
 

@@ -332,25 +332,17 @@ def _noted(table: pd.DataFrame, note: dict) -> tuple[pd.DataFrame, dict]:
     return table, note
 
 
-def bridge_sql(con, period: Period, *, regions: pd.Series | None = None,
+def bridge_sql(con, period: Period, *, dates: pd.Series, regions: pd.Series | None = None,
                category: str | None = "product_category", min_coverage: float = 0.8
                ) -> tuple[pd.DataFrame, dict]:
-    """The DuckDB twin of :func:`bridge`: the same table and note from the views of
-    ``con`` (:func:`helpers.analysis.engine.open_lines`): the bridge of the lines of
-    ``lines``, shown when the order dates of ``market_lines`` (the whole export,
-    :func:`bridge`'s ``dates``) cover the previous period. What comes to pandas is one
-    row per customer and one per day of the previous period with orders."""
-    from helpers.analysis.engine import day, fetch
-
+    """The DuckDB twin of :func:`bridge`: the same table and note from the order lines of
+    the view ``lines`` of ``con`` (:func:`helpers.analysis.engine.open_lines`), summed per
+    customer (and category) in DuckDB; ``dates`` as :func:`bridge`'s (its first and last
+    day and the distinct days are all the coverage reads: the distinct order days,
+    :attr:`helpers.context.Context.order_days`, will do). What comes to pandas is one row
+    per customer."""
     previous = _previous(period)
-    first, last = con.execute("SELECT min(order_date), max(order_date) "
-                              "FROM market_lines").fetchone()
-    days = fetch(con, f"""SELECT CAST(order_date AS DATE) AS day, count(*) AS lines
-        FROM market_lines WHERE CAST(order_date AS DATE) > {day(previous.start)}
-        AND CAST(order_date AS DATE) <= {day(previous.end)} GROUP BY 1""")
-    covered = previous.coverage(days["day"].astype("datetime64[ns]"), data_start=first,
-                                data_end=last, min_coverage=min_coverage)
-    covered["orders"] = int(days["lines"].sum())  # lines, as coverage counts its dates
+    covered = previous.coverage(dates, min_coverage=min_coverage)
     use = _category_sql(con, category)
     note: dict = {"period": period.label(), "previous": covered, "mix": use is not None,
                   "components": list(COMPONENTS)}
