@@ -5,7 +5,8 @@ table from the order lines of :func:`helpers.analysis.engine.open_lines`: on the
 sample (the whole market, a province and a city) and on hand-made lines with traps
 (returns, a day whose returns exceed its purchases, lines outside the period and after
 as_of, one order, customers without a region, ids and regions beyond ASCII, an empty
-scope), with known answers for the hand-made lines.
+scope), with known answers for the hand-made lines. On the engine path (``prep.engine:
+duckdb``) steps 3 and 4 use the twins and their tables equal the pandas path's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from helpers import context
 from helpers.analysis import bridge, buying, cohorts, engine, forecast, kpis
 from helpers.data.prepare import key_positions
 from helpers.period import Period, order_days
+from helpers.steps import insight, visuals
 from helpers.steps.insight import _regions_of
 from helpers.steps.visuals import orders_by_region
 
@@ -389,3 +391,75 @@ def test_hand_monthly_revenue_known_answers(hand):
     assert at.loc[("east", pd.Timestamp("2026-01-01"))].tolist() == [90.0, 1]
     total = kpis.monthly_revenue_sql(con).set_index("month")
     assert total.loc[pd.Timestamp("2025-02-01")].tolist() == [135.0, 3]  # g counts here
+
+
+# ------------------------------------------------------- the steps on the engine path
+
+def _duck(run, region: str = "ALL"):
+    """A report's context whose prep is made by DuckDB (``prep.engine: duckdb``): its
+    lines stay in DuckDB (``ctx.lines``)."""
+    ctx = context.open_step(region=region, run_dir=str(run))
+    ctx.config.prep.engine = "duckdb"
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def duck_run(tmp_path_factory):
+    """The bundled sample prepared by DuckDB, in a run folder."""
+    run = tmp_path_factory.mktemp("duck")
+    assert _duck(run).prep.engine["path"] == "duckdb"
+    return run
+
+
+def _refuse(name: str):
+    def refused(*args, **kwargs):
+        raise AssertionError(f"{name} read the order lines in pandas on the engine path")
+    return refused
+
+
+def _twins_only(monkeypatch) -> None:
+    """The pandas functions with twins refuse to run (the engine path uses the twins)."""
+    from helpers.analysis import cohorts as cohort_module
+
+    for module, name in ((bridge, "bridge"), (forecast, "monthly_revenue"),
+                         (cohort_module, "cohort_retention"),
+                         (buying, "monthly_revenue_grid"), (visuals, "monthly_revenue")):
+        monkeypatch.setattr(module, name, _refuse(name))
+
+
+def test_step4_tables_on_the_engine_path_equal_pandas(sample, duck_run, monkeypatch):
+    pandas_ctx = context.open_step(run_dir=str(sample))
+    assert pandas_ctx.lines is None  # the sample is small: pandas
+    expected = insight.insight_tables(pandas_ctx)
+    ctx = _duck(duck_run)
+    assert ctx.lines is not None
+    _twins_only(monkeypatch)
+    got = insight.insight_tables(ctx)
+    assert set(got) == set(expected)
+    for key, table in expected.items():
+        if isinstance(table, pd.DataFrame):
+            pd.testing.assert_frame_equal(got[key], table, obj=key)
+        else:
+            assert got[key] == table, key
+    assert len(expected["revenue_bridge"]) > 1 and len(expected["cohorts"]) > 0
+    assert expected["notes"]["bridge"]["shown"] and len(expected["seasonality"]) > 0
+
+
+@pytest.mark.parametrize("region", SCOPES)
+def test_step_trends_on_the_engine_path_equal_pandas(sample, duck_run, region, monkeypatch):
+    """The bridge, the forecast and notebook 03's monthly revenue of a province and a city
+    (the whole market: every step-4 table, above)."""
+    pandas_ctx = context.open_step(region=region, run_dir=str(sample))
+    kpis = pandas_ctx.kpis_by_region()
+    expected = (insight._bridge_and_forecast(pandas_ctx, kpis),
+                visuals.monthly_by_region(pandas_ctx))
+    ctx = _duck(duck_run, region)
+    assert ctx.lines is not None
+    _twins_only(monkeypatch)
+    got = (insight._bridge_and_forecast(ctx, ctx.kpis_by_region()),
+           visuals.monthly_by_region(ctx))
+    for key, table in expected[0][0].items():
+        pd.testing.assert_frame_equal(got[0][0][key], table, obj=key)
+    assert got[0][1] == expected[0][1]
+    pd.testing.assert_frame_equal(got[1], expected[1])
+    assert len(expected[1]) > 0 and expected[0][1]["bridge"]["shown"]
