@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.analysis import segments
-from helpers.analysis.kpis import monthly_revenue, monthly_revenue_sql
+from helpers.analysis.kpis import monthly_revenue
 from helpers.context import SINGLE_REGION_KEYS, Context
 from helpers.data.prepare import key_positions
 from helpers.steps import market
@@ -60,6 +60,8 @@ def monthly_by_region(ctx: Context) -> pd.DataFrame:
     """Revenue and positive order lines per month and region of the lines' customers
     (:func:`helpers.analysis.kpis.monthly_revenue` of :func:`orders_by_region`); summed in
     DuckDB by its twin when the lines stay there (:attr:`Context.lines`)."""
+    from helpers.analysis.kpis import monthly_revenue_sql
+
     level = ctx.scope.sublevel
     if ctx.lines is not None:
         return monthly_revenue_sql(ctx.lines, level,
