@@ -17,6 +17,7 @@ over ``open``:
   (:func:`helpers.steps.visuals.monthly_by_region`).
 
     python bench/trends_memory.py --orders 1000000 --cache /work/gen/lines
+    python bench/trends_memory.py --orders 10000000 --parts bridge cohorts
 
 ``same`` says whether the two ways' tables are equal (``pd.testing.assert_frame_equal``).
 """
@@ -85,7 +86,7 @@ else:
 seconds, cpu = time.perf_counter() - t, time.process_time() - c
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 for name, table in tables.items():
-    table.to_pickle(f"{out}/{part}-{name}.pkl")  # a temporary folder of the benchmark
+    table.to_parquet(f"{out}/{part}-{name}.parquet")  # a temporary folder of the benchmark
 print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak, "open_mb": opened}))
 """
 
@@ -128,10 +129,10 @@ def main(argv: list[str] | None = None) -> int:
                     same = ""
                     if way == "new":
                         same = "yes"
-                        for old in (work / "old").glob(f"{part}-*.pkl"):
+                        for old in (work / "old").glob(f"{part}-*.parquet"):
                             try:
                                 pd.testing.assert_frame_equal(
-                                    pd.read_pickle(work / "new" / old.name), pd.read_pickle(old))
+                                    pd.read_parquet(work / "new" / old.name), pd.read_parquet(old))
                             except AssertionError as exc:
                                 same = f"no: {old.stem}: {str(exc).splitlines()[0]}"
                     print(f"| {lines:,} | {part} | {way} | {r['seconds']:.1f} | {r['cpu']:.1f} "
