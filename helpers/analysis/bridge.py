@@ -17,6 +17,10 @@ behind it:
 For every customer ``revenue - revenue_prev`` is the sum of its parts, so the parts of
 each region and of the scope add up to the change (up to floating-point rounding).
 Numbers only: the words are in :mod:`helpers.text.narrative.insight`.
+
+:func:`bridge_sql` and :func:`revenue_bridge_sql` are the DuckDB twins of :func:`bridge`
+and :func:`revenue_bridge`: the same tables from the order lines of a DuckDB connection
+(:func:`helpers.analysis.engine.open_lines`), summed per customer in DuckDB.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import pandas as pd
 
 from helpers.period import Period
 
-__all__ = ["COMPONENTS", "BRIDGE_COLUMNS", "EROSION", "revenue_bridge", "bridge"]
+__all__ = ["COMPONENTS", "BRIDGE_COLUMNS", "EROSION", "revenue_bridge", "bridge",
+           "revenue_bridge_sql", "bridge_sql"]
 
 #: The parts of the change, in the order a waterfall draws them.
 COMPONENTS: tuple[str, ...] = ("new", "lost", "more", "less", "mix")
@@ -74,10 +79,17 @@ def _per_customer(orders: pd.DataFrame, period: Period, previous: Period,
     def per(values: np.ndarray) -> np.ndarray:
         return np.bincount(owner, weights=values, minlength=len(ids))
 
-    out = pd.DataFrame({"r0": per(r0), "r1": per(r1), "in0": per(in0.astype(float)) > 0,
-                        "in1": per(in1.astype(float)) > 0, "continuing": per(continuing),
-                        "switched": per(switched)},
-                       index=pd.Index(ids, name="customer_id", dtype="string"))
+    return _parts(pd.DataFrame({"r0": per(r0), "r1": per(r1),
+                                "in0": per(in0.astype(float)) > 0,
+                                "in1": per(in1.astype(float)) > 0,
+                                "continuing": per(continuing), "switched": per(switched)},
+                               index=pd.Index(ids, name="customer_id", dtype="string")))
+
+
+def _parts(out: pd.DataFrame) -> pd.DataFrame:
+    """``out`` (one row per customer: ``r0``, ``r1``, ``in0``, ``in1``, ``continuing``: the
+    change in the categories it bought in both periods, ``switched``: the categories it
+    added minus those it dropped) with its parts of the change and its ``kind``."""
     existing = out["in0"] & out["in1"]
     is_new, is_lost = ~out["in0"] & out["in1"], out["in0"] & ~out["in1"]
     out["new"] = out["r1"].where(is_new, 0.0)
@@ -173,24 +185,94 @@ def revenue_bridge(orders: pd.DataFrame, period: Period, *, previous: Period | N
         nothing changed); ``base_change`` is the change of the customers who bought in
         the previous period (everything but ``from_new``); ``eroding`` marks growth carried
         by new customers while that base shrank by :data:`EROSION` or more;
-        ``change_pct`` is NaN without revenue in the previous period.
+        ``change_pct`` is NaN without revenue in the previous period. Regions with
+        the same change are in name order.
+
+    Its DuckDB twin, on order lines that stay in DuckDB: :func:`revenue_bridge_sql`.
     """
     previous = period.previous if previous is None else previous
     use = category if (category and category in orders.columns
                        and orders[category].notna().any()) else None
-    per = _per_customer(orders, period, previous, use)
+    return _table(_per_customer(orders, period, previous, use), regions)
+
+
+def _table(per: pd.DataFrame, regions: pd.Series | None) -> pd.DataFrame:
+    """:func:`revenue_bridge`'s table from its customers' rows (:func:`_parts`): regions
+    by the size of their change (equal changes: by name), then the total."""
     rows = []
     if regions is not None and len(per):
         where = pd.Series(regions).astype("string")
         where.index = where.index.astype("string")
         located = per.assign(region=where.reindex(per.index).to_numpy())
-        for region, group in located.dropna(subset=["region"]).groupby("region", sort=False):
+        for region, group in located.dropna(subset=["region"]).groupby("region", sort=True):
             rows.append({"region": region, "is_total": False, **_summed(group)})
-        rows.sort(key=lambda r: -abs(r["change"]))
+        rows.sort(key=lambda r: -abs(r["change"]))  # stable: equal changes stay by name
     rows.append({"region": pd.NA, "is_total": True, **_summed(per)})
     table = pd.DataFrame(rows, columns=BRIDGE_COLUMNS)
     return table.assign(region=table["region"].astype("string"),
                         is_total=table["is_total"].astype(bool))
+
+
+def _category_sql(con, category: str | None) -> str | None:
+    """``category`` when the view ``lines`` has that column with at least one value (the
+    rule of :func:`revenue_bridge`), else None."""
+    if not category:
+        return None
+    names = [c[0] for c in con.execute("SELECT * FROM lines LIMIT 0").description]
+    if category not in names:
+        return None
+    any_value = con.execute(f"SELECT bool_or({_ident(category)} IS NOT NULL) "
+                            "FROM lines").fetchone()[0]
+    return category if any_value else None
+
+
+def _ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _per_customer_sql(con, period: Period, previous: Period, category: str | None
+                      ) -> pd.DataFrame:
+    """:func:`_per_customer` of the view ``lines`` of ``con``, summed in DuckDB: one row
+    per customer with lines in either period (ordered by ``customer_id``)."""
+    from helpers.analysis.engine import day, fetch
+
+    def inside(p: Period) -> str:  # (start, end] by day, as Period.contains
+        return (f"(CAST(order_date AS DATE) > {day(p.start)} "
+                f"AND CAST(order_date AS DATE) <= {day(p.end)})")
+
+    kind = _ident(category) if category else "NULL"  # no category: one for all lines
+    sql = f"""WITH l AS (
+            SELECT customer_id, {kind} AS kind, CAST(amount AS DOUBLE) AS amount,
+                   {inside(period)} AS later
+            FROM lines WHERE {inside(period)} OR {inside(previous)}),
+        pairs AS (
+            SELECT customer_id, coalesce(fsum(amount) FILTER (WHERE later), 0) AS r1,
+                   coalesce(fsum(amount) FILTER (WHERE NOT later), 0) AS r0,
+                   bool_or(later) AS in1, bool_or(NOT later) AS in0
+            FROM l GROUP BY customer_id, kind)
+        SELECT customer_id, fsum(r0) AS r0, fsum(r1) AS r1, bool_or(in0) AS in0,
+               bool_or(in1) AS in1,
+               fsum(CASE WHEN in0 AND in1 THEN r1 - r0 ELSE 0 END) AS continuing,
+               fsum(CASE WHEN in1 AND NOT in0 THEN r1 WHEN in0 AND NOT in1 THEN -r0
+                         ELSE 0 END) AS switched
+        FROM pairs GROUP BY customer_id ORDER BY customer_id"""
+    per = fetch(con, sql)
+    floats = ["r0", "r1", "continuing", "switched"]
+    per = per.astype({**dict.fromkeys(floats, float), "in0": bool, "in1": bool})
+    index = pd.Index(per["customer_id"], name="customer_id", dtype="string")
+    return _parts(per[[*floats[:2], "in0", "in1", *floats[2:]]].set_axis(index))
+
+
+def revenue_bridge_sql(con, period: Period, *, previous: Period | None = None,
+                       regions: pd.Series | None = None,
+                       category: str | None = "product_category") -> pd.DataFrame:
+    """The DuckDB twin of :func:`revenue_bridge`: the same table from the order lines of
+    the view ``lines`` of ``con`` (:func:`helpers.analysis.engine.open_lines`), summed per
+    customer (and category) in DuckDB; what comes to pandas is one row per customer."""
+    previous = period.previous if previous is None else previous
+    per = _per_customer_sql(con, period, previous, _category_sql(con, category))
+    return _table(per, regions)
 
 
 def bridge(orders: pd.DataFrame, period: Period, *, dates: pd.Series,
@@ -217,11 +299,10 @@ def bridge(orders: pd.DataFrame, period: Period, *, dates: pd.Series,
         the categories gave a mix part), ``reason_key`` ``thin_baseline`` when not shown,
         and for the total: ``revenue_prev``, ``revenue``, ``change``, ``driver``, its
         ``driver_amount`` and its group's ``driver_net``.
+
+    Its DuckDB twin, on order lines that stay in DuckDB: :func:`bridge_sql`.
     """
-    if period.months is None:
-        raise ValueError("the revenue bridge needs a period with a length in months "
-                         "(Period.ending)")
-    previous = period.previous
+    previous = _previous(period)
     covered = previous.coverage(dates, min_coverage=min_coverage)
     mix = bool(category and category in orders.columns and orders[category].notna().any())
     note: dict = {"period": period.label(), "previous": covered, "mix": mix,
@@ -229,8 +310,19 @@ def bridge(orders: pd.DataFrame, period: Period, *, dates: pd.Series,
     if not covered["enough"]:
         note.update(shown=False, reason_key="thin_baseline")
         return pd.DataFrame(columns=BRIDGE_COLUMNS), note
-    table = revenue_bridge(orders, period, previous=previous, regions=regions,
-                           category=category)
+    return _noted(revenue_bridge(orders, period, previous=previous, regions=regions,
+                                 category=category), note)
+
+
+def _previous(period: Period) -> Period:
+    if period.months is None:
+        raise ValueError("the revenue bridge needs a period with a length in months "
+                         "(Period.ending)")
+    return period.previous
+
+
+def _noted(table: pd.DataFrame, note: dict) -> tuple[pd.DataFrame, dict]:
+    """The bridge ``table`` and ``note`` with the total's change and driver."""
     total = table.loc[table["is_total"]].iloc[0]
     driver = total["driver"] if isinstance(total["driver"], str) else None
     note.update(shown=True, change=float(total["change"]), driver=driver,
@@ -238,3 +330,23 @@ def bridge(orders: pd.DataFrame, period: Period, *, dates: pd.Series,
                 driver_net=float(total["driver_net"]),
                 revenue_prev=float(total["revenue_prev"]), revenue=float(total["revenue"]))
     return table, note
+
+
+def bridge_sql(con, period: Period, *, dates: pd.Series, regions: pd.Series | None = None,
+               category: str | None = "product_category", min_coverage: float = 0.8
+               ) -> tuple[pd.DataFrame, dict]:
+    """The DuckDB twin of :func:`bridge`: the same table and note from the order lines of
+    the view ``lines`` of ``con`` (:func:`helpers.analysis.engine.open_lines`), summed per
+    customer (and category) in DuckDB; ``dates`` as :func:`bridge`'s (its first and last
+    day and the distinct days are all the coverage reads: the distinct order days,
+    :attr:`helpers.context.Context.order_days`, will do). What comes to pandas is one row
+    per customer."""
+    previous = _previous(period)
+    covered = previous.coverage(dates, min_coverage=min_coverage)
+    use = _category_sql(con, category)
+    note: dict = {"period": period.label(), "previous": covered, "mix": use is not None,
+                  "components": list(COMPONENTS)}
+    if not covered["enough"]:
+        note.update(shown=False, reason_key="thin_baseline")
+        return pd.DataFrame(columns=BRIDGE_COLUMNS), note
+    return _noted(_table(_per_customer_sql(con, period, previous, use), regions), note)

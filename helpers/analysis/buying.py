@@ -38,7 +38,8 @@ from scipy import stats
 
 from helpers.analysis.stats import MIN_EXPECTED, bh_adjust, t_interval
 
-__all__ = ["period_orders", "buying_summary", "monthly_revenue_grid", "seasonality",
+__all__ = ["period_orders", "buying_summary", "monthly_revenue_grid",
+           "monthly_revenue_grid_sql", "seasonality",
            "weekdays", "line_discounts", "discounts", "BUYING_COLUMNS", "DISCOUNT_BANDS",
            "WEEKDAYS"]
 
@@ -196,15 +197,10 @@ def monthly_revenue_grid(lines: pd.DataFrame, regions: pd.Series, *, data_start,
     A month is complete when the data start on or before its first day
     (``data_start``, the first order date of the data) and it ends before ``as_of``;
     the latest ``max_months`` are kept. Months without revenue hold 0.
+
+    Its DuckDB twin, on order lines that stay in DuckDB: :func:`monthly_revenue_grid_sql`.
     """
-    start = pd.Timestamp(data_start)
-    first = pd.Period(start, "M") + (0 if start == start.normalize().replace(day=1) else 1)
-    last = pd.Period(pd.Timestamp(as_of) - pd.Timedelta(days=1), "M")
-    if pd.Timestamp(as_of) != (last + 1).start_time:   # as_of is not a month's first day
-        last -= 1
-    months = pd.period_range(first, last, freq="M") if first <= last else \
-        pd.PeriodIndex([], freq="M")
-    months = months[-max_months:]
+    months = _complete_months(data_start, as_of, max_months)
     if not len(months):
         return pd.DataFrame(index=months, columns=[market], dtype=float)
     when = pd.to_datetime(lines["order_date"])
@@ -217,12 +213,85 @@ def monthly_revenue_grid(lines: pd.DataFrame, regions: pd.Series, *, data_start,
     kept = region.codes >= 0
     amount = part["amount"].to_numpy(dtype=float)
     n, k = len(months), len(region.categories)
+    # float also without lines (bincount of no weights counts in integers)
     cells = np.bincount(month[kept] * k + region.codes[kept], weights=amount[kept],
-                        minlength=n * k).reshape(n, k)
-    table = pd.DataFrame(cells, index=months, columns=list(region.categories))
-    table = table.loc[:, (cells != 0).any(axis=0)] if k else table
-    table.insert(0, market, np.bincount(month, weights=amount, minlength=n))
+                        minlength=n * k).astype(float).reshape(n, k)
+    return _grid_table(cells, np.bincount(month, weights=amount, minlength=n).astype(float),
+                       months, list(region.categories), market)
+
+
+def _complete_months(data_start, as_of, max_months: int) -> pd.PeriodIndex:
+    """The complete calendar months of :func:`monthly_revenue_grid`, the latest
+    ``max_months``."""
+    start = pd.Timestamp(data_start)
+    first = pd.Period(start, "M") + (0 if start == start.normalize().replace(day=1) else 1)
+    last = pd.Period(pd.Timestamp(as_of) - pd.Timedelta(days=1), "M")
+    if pd.Timestamp(as_of) != (last + 1).start_time:   # as_of is not a month's first day
+        last -= 1
+    months = pd.period_range(first, last, freq="M") if first <= last else \
+        pd.PeriodIndex([], freq="M")
+    return months[-max_months:]
+
+
+def _grid_table(cells: np.ndarray, total: np.ndarray, months: pd.PeriodIndex,
+                names: list, market: str) -> pd.DataFrame:
+    """:func:`monthly_revenue_grid`'s table from the sums per month and region (``cells``,
+    months x ``names``) and of every line (``total``): regions without revenue left out."""
+    table = pd.DataFrame(cells, index=months, columns=names)
+    table = table.loc[:, (cells != 0).any(axis=0)] if len(names) else table
+    table.insert(0, market, total)
     return table
+
+
+def monthly_revenue_grid_sql(con, regions: pd.Series, *, data_start, as_of,
+                             market: str = "ALL", max_months: int = 60,
+                             column: str | None = None) -> pd.DataFrame:
+    """The DuckDB twin of :func:`monthly_revenue_grid`: the same table from the order lines
+    of the view ``lines`` of ``con`` (:func:`helpers.analysis.engine.open_lines`), summed
+    per month and region in DuckDB (:func:`line_regions`' rule: the lines' own ``column``
+    when they have it, else ``regions`` joined there by customer)."""
+    from helpers.analysis.engine import fetch
+    from helpers.data.engine import lit
+
+    months = _complete_months(data_start, as_of, max_months)
+    if not len(months):
+        return pd.DataFrame(index=months, columns=[market], dtype=float)
+    names = list(pd.Index(regions.dropna().unique()))
+    columns = [c[0] for c in con.execute("SELECT * FROM lines LIMIT 0").description]
+    start = lit(str(months[0].start_time))
+    stop = lit(str((months[-1] + 1).start_time))
+    month = (f"(year(order_date) - 1970) * 12 + month(order_date) - 1 "
+             f"- {int(months[0].ordinal)}")
+    body = (f"FROM lines WHERE order_date >= CAST({start} AS TIMESTAMP) "
+            f"AND order_date < CAST({stop} AS TIMESTAMP)")
+    sums_sql = """SELECT m, region, GROUPING(region) = 1 AS total, fsum(amount) AS revenue
+        FROM ({lines}) GROUP BY GROUPING SETS ((m), (m, region))"""
+    if column is not None and column in columns:
+        quoted = '"' + column.replace('"', '""') + '"'
+        sums = fetch(con, sums_sql.format(lines=f"SELECT {month} AS m, CAST({quoted} AS "
+                                          f"VARCHAR) AS region, CAST(amount AS DOUBLE) "
+                                          f"AS amount {body}"))
+    else:
+        where = regions.dropna()
+        if not where.index.is_unique:
+            raise ValueError("regions: a customer_id appears more than once")
+        con.register("grid_regions", pd.DataFrame(
+            {"customer_id": pd.Series(where.index, dtype="string"),
+             "region": pd.Series(where.to_numpy(), dtype="string")}))
+        try:
+            sums = fetch(con, sums_sql.format(lines=f"""SELECT {month} AS m, r.region,
+                CAST(l.amount AS DOUBLE) AS amount FROM (SELECT customer_id, order_date,
+                amount {body}) l LEFT JOIN grid_regions r USING (customer_id)"""))
+        finally:
+            con.unregister("grid_regions")
+    n, code = len(months), {str(name): i for i, name in enumerate(names)}
+    total, cells = np.zeros(n), np.zeros((n, len(names)))
+    for m, region, whole, revenue in sums.itertuples(index=False):
+        if whole:
+            total[int(m)] = revenue
+        elif not pd.isna(region) and region in code:
+            cells[int(m), code[region]] = revenue
+    return _grid_table(cells, total, months, names, market)
 
 
 def seasonality(monthly: pd.DataFrame, *, min_months: int = 24, alpha: float = 0.05

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["COHORT_COLUMNS", "TREND_COLUMNS", "cohort_retention", "retention_trend"]
+__all__ = ["COHORT_COLUMNS", "TREND_COLUMNS", "cohort_retention", "cohort_retention_sql",
+           "retention_trend"]
 
 #: The columns of :func:`cohort_retention`'s table.
 COHORT_COLUMNS = ["region", "cohort", "quarter", "customers", "retained", "retention",
@@ -84,6 +85,8 @@ def cohort_retention(orders: pd.DataFrame, *, as_of, regions: pd.Series | None =
         ``customers`` (with a first purchase in a finished quarter), ``first_quarter``,
         ``last_quarter`` (the last finished one), ``cohorts``; ``reason_key``
         ``no_finished_quarter`` when no quarter has ended since the first purchase.
+
+    Its DuckDB twin, on order lines that stay in DuckDB: :func:`cohort_retention_sql`.
     """
     as_of = pd.Timestamp(as_of).normalize()
     lines = orders.loc[orders["order_date"] < as_of, ["customer_id", "order_date", "amount"]]
@@ -133,6 +136,96 @@ def cohort_retention(orders: pd.DataFrame, *, as_of, regions: pd.Series | None =
     return table[COHORT_COLUMNS], note
 
 
+def cohort_retention_sql(con, *, as_of, regions: pd.Series | None = None,
+                         data_start=None) -> tuple[pd.DataFrame, dict]:
+    """The DuckDB twin of :func:`cohort_retention`: the same table and note from the
+    order lines of the view ``lines`` of ``con`` (:func:`helpers.analysis.engine.
+    open_lines`). Each customer's quarters and first purchase are summed in DuckDB
+    (``regions`` joined there); what comes to pandas is one row per region, cohort and
+    quarter since."""
+    from helpers.analysis.engine import day, fetch
+
+    as_of = pd.Timestamp(as_of).normalize()
+    empty = pd.DataFrame(columns=COHORT_COLUMNS)
+    note: dict = {"customers": 0, "cohorts": 0}
+    counted = f"FROM lines WHERE order_date < CAST({day(as_of)} AS TIMESTAMP)"
+    quarter = "year(order_date) * 4 + quarter(order_date) - 1"
+    n, lo, q0 = con.execute(f"SELECT count(*), min(order_date), min({quarter}) "
+                            f"{counted}").fetchone()
+    if not n:
+        note["reason_key"] = "no_finished_quarter"
+        return empty, note
+    start = pd.Timestamp(data_start) if data_start is not None else pd.Timestamp(lo)
+    first_data = int(_quarter_codes(pd.Series([start]))[0])
+    last = _last_finished(as_of)
+    q0 = int(q0)
+    width = max(last - q0 + 1, 1)
+    where = (pd.Series(regions) if regions is not None else pd.Series(dtype="string"))
+    where = where.groupby(level=0).first().dropna()
+    con.register("cohort_regions", pd.DataFrame(
+        {"customer_id": pd.Series(where.index, dtype="string"),
+         "region": pd.Series(where.to_numpy(), dtype="string")}))
+    # per customer and finished quarter: bought (a positive line) and net revenue; each
+    # customer's first quarter with a purchase; the sums by cohort and quarter since
+    sql = f"""WITH cells AS (
+            SELECT customer_id, {quarter} AS q, bool_or(amount > 0) AS bought,
+                   fsum(CAST(amount AS DOUBLE)) AS revenue
+            {counted} AND {quarter} <= {last} GROUP BY customer_id, q),
+        firsts AS (
+            SELECT customer_id, min(q) FILTER (WHERE bought) AS fq
+            FROM cells GROUP BY customer_id HAVING bool_or(bought)),
+        people AS (
+            SELECT f.customer_id, f.fq, r.region
+            FROM firsts f LEFT JOIN cohort_regions r USING (customer_id)),
+        sizes AS (
+            SELECT region, fq, -1 AS k, count(*) AS n, GROUPING(region) = 1 AS scope,
+                   NULL::DOUBLE AS revenue
+            FROM people GROUP BY GROUPING SETS ((fq), (region, fq))),
+        quarters AS (
+            SELECT p.region, p.fq, c.q - p.fq AS k, count(*) FILTER (WHERE c.bought)
+                   AS n, GROUPING(p.region) = 1 AS scope, fsum(c.revenue) AS revenue
+            FROM cells c JOIN people p USING (customer_id) WHERE c.q >= p.fq
+            GROUP BY GROUPING SETS ((p.fq, k), (p.region, p.fq, k)))
+        SELECT * FROM sizes UNION ALL SELECT * FROM quarters"""
+    try:
+        sums = fetch(con, sql)
+    finally:
+        con.unregister("cohort_regions")
+    scope = sums["scope"].astype(bool)
+    note.update(first_quarter=_quarter_name(first_data), last_quarter=_quarter_name(last),
+                customers=int(sums.loc[scope & (sums["k"] == -1), "n"].sum()))
+    if not note["customers"]:
+        note["reason_key"] = "no_finished_quarter"
+        return empty, note
+    frames = [_summed_grid(sums.loc[scope], [None], q0, width)]
+    if regions is not None:
+        named = sums.loc[~scope & sums["region"].notna()]
+        frames.append(_summed_grid(named, sorted(str(r) for r in named["region"].unique()),
+                                   q0, width))
+    table = pd.concat(frames, ignore_index=True)
+    table["left_censored"] = table["cohort"] == _quarter_name(first_data)
+    note["cohorts"] = int(table.loc[table["region"].isna(), "cohort"].nunique())
+    return table[COHORT_COLUMNS], note
+
+
+def _summed_grid(sums: pd.DataFrame, names: list, q0: int, width: int) -> pd.DataFrame:
+    """:func:`_cells` of the sums of :func:`cohort_retention_sql` (``region``, ``fq``: the cohort,
+    ``k``: -1 for the cohort's size, else the quarter since; ``n``, ``revenue``)."""
+    code = {name: i for i, name in enumerate(names)}
+    group = (np.zeros(len(sums), dtype=np.int64) if names == [None] else
+             sums["region"].map(lambda r: code[str(r)]).to_numpy(dtype=np.int64))
+    key = group * width + (sums["fq"].to_numpy(dtype=np.int64) - q0)
+    k = sums["k"].to_numpy(dtype=np.int64)
+    size = np.zeros(len(names) * width, dtype=np.int64)
+    retained = np.zeros((len(names) * width, width))
+    revenue = np.zeros((len(names) * width, width))
+    is_size = k < 0
+    size[key[is_size]] = sums["n"].to_numpy(dtype=np.int64)[is_size]
+    retained[key[~is_size], k[~is_size]] = sums["n"].to_numpy(dtype=float)[~is_size]
+    revenue[key[~is_size], k[~is_size]] = sums["revenue"].to_numpy(dtype=float)[~is_size]
+    return _cells(size, retained, revenue, q0, width, names)
+
+
 def _grid(kept: np.ndarray, spent: np.ndarray, first: np.ndarray, group: np.ndarray, q0: int,
           width: int, names: list) -> pd.DataFrame:
     """The cohort grids of the groups ``names``: ``kept`` and ``spent`` are each customer's
@@ -145,6 +238,14 @@ def _grid(kept: np.ndarray, spent: np.ndarray, first: np.ndarray, group: np.ndar
                                      minlength=len(names) * width) for k in range(width)], 1)
     revenue = np.stack([np.bincount(cohort_key, weights=spent[counted, k],
                                     minlength=len(names) * width) for k in range(width)], 1)
+    return _cells(size, retained, revenue, q0, width, names)
+
+
+def _cells(size: np.ndarray, retained: np.ndarray, revenue: np.ndarray, q0: int, width: int,
+           names: list) -> pd.DataFrame:
+    """The rows of the cohort grids of the groups ``names`` from their sums by cohort key
+    (group code * ``width`` + the cohort's offset from ``q0``): ``size`` (customers),
+    ``retained`` and ``revenue`` (key x quarters since the first)."""
     rows = []
     for key in np.flatnonzero(size):
         g, offset = divmod(int(key), width)

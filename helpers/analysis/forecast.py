@@ -37,7 +37,7 @@ with warnings.catch_warnings():  # statsmodels' own deprecation notices on impor
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 __all__ = ["FORECAST_COLUMNS", "PATH_COLUMNS", "MIN_ORIGINS", "SEASON", "monthly_revenue",
-           "forecast_series", "region_forecasts"]
+           "monthly_revenue_sql", "forecast_series", "region_forecasts"]
 
 #: Months in a season (the seasonal part of the model).
 SEASON = 12
@@ -91,9 +91,11 @@ def monthly_revenue(orders: pd.DataFrame, end: object, *, first_day: object,
     Returns
     -------
     DataFrame
-        Index: each window's last day (ascending); one column per region and the total
-        of every customer in the column :data:`TOTAL`; zeros where a window has no
-        revenue.
+        Index: each window's last day (ascending); the total of every customer in the
+        column :data:`TOTAL`, then one column per region of the customers of ``orders``
+        (in name order); zeros where a window has no revenue.
+
+    Its DuckDB twin, on order lines that stay in DuckDB: :func:`monthly_revenue_sql`.
     """
     edges = _edges(pd.Timestamp(end), pd.Timestamp(first_day))
     index = pd.DatetimeIndex(edges[1:], name="month_end")
@@ -104,7 +106,9 @@ def monthly_revenue(orders: pd.DataFrame, end: object, *, first_day: object,
     inside = (slot >= 0) & (slot < len(index))
     amount = orders["amount"].to_numpy(dtype=float)
     months = len(index)
-    out = {TOTAL: np.bincount(slot[inside], weights=amount[inside], minlength=months)}
+    # float also without a line inside (bincount of no weights counts in integers)
+    out = {TOTAL: np.bincount(slot[inside], weights=amount[inside],
+                              minlength=months).astype(float)}
     if regions is not None:
         # each order's region through its customer (one lookup per customer, not per line)
         customer, ids = orders["customer_id"].factorize()
@@ -115,9 +119,63 @@ def monthly_revenue(orders: pd.DataFrame, end: object, *, first_day: object,
         line = region[customer]
         use = inside & (line >= 0)
         sums = np.bincount(line[use] * months + slot[use], weights=amount[use],
-                           minlength=len(names) * months).reshape(len(names), months)
-        out.update({name: sums[i] for i, name in enumerate(names)})
+                           minlength=len(names) * months).astype(float).reshape(
+                               len(names), months)
+        out.update({name: sums[i] for i, name in sorted(enumerate(names), key=lambda n: n[1])})
     return pd.DataFrame(out, index=index)
+
+
+def monthly_revenue_sql(con, end: object, *, first_day: object,
+                        regions: pd.Series | None = None) -> pd.DataFrame:
+    """The DuckDB twin of :func:`monthly_revenue`: the same table from the order lines of
+    the view ``lines`` of ``con`` (:func:`helpers.analysis.engine.open_lines`), summed per
+    window and region in DuckDB (``regions``, one row per customer, is joined there)."""
+    from helpers.analysis.engine import day, fetch
+
+    edges = _edges(pd.Timestamp(end), pd.Timestamp(first_day))
+    index = pd.DatetimeIndex(edges[1:], name="month_end")
+    if len(edges) < 2:
+        return pd.DataFrame({TOTAL: pd.Series(dtype=float)}, index=index)
+    months, last = len(index), edges[-1]
+    # a month's window edge falls on min(last.day, the month's length) (DateOffset):
+    # a day after it belongs to the window ending in the next month
+    d = "CAST(order_date AS DATE)"
+    back = (f"({last.year * 12 + last.month} - (year({d}) * 12 + month({d})) "
+            f"- CASE WHEN day({d}) > {last.day} THEN 1 ELSE 0 END)")
+    slot = (f"CASE WHEN {d} > {day(edges[0])} AND {d} <= {day(last)} "
+            f"THEN {months - 1} - {back} END")
+    if regions is None:
+        sums = fetch(con, f"""SELECT slot, fsum(amount) AS revenue FROM (SELECT {slot} AS slot,
+            CAST(amount AS DOUBLE) AS amount FROM lines) WHERE slot IS NOT NULL GROUP BY slot""")
+        sums = sums.assign(region=pd.NA, total=True)
+    else:
+        where = pd.Series(regions).astype("string")
+        where.index = where.index.astype("string")
+        if not where.index.is_unique:
+            raise ValueError("regions: a customer_id appears more than once")
+        where = where.dropna()
+        con.register("monthly_regions", pd.DataFrame(
+            {"customer_id": where.index, "region": where.to_numpy()}))
+        try:  # lines outside the windows name their customers' regions too (zero columns)
+            sums = fetch(con, f"""SELECT slot, region, GROUPING(region) = 1 AS total,
+                    fsum(amount) AS revenue
+                FROM (SELECT {slot} AS slot, CAST(amount AS DOUBLE) AS amount, customer_id
+                      FROM lines) LEFT JOIN monthly_regions USING (customer_id)
+                GROUP BY GROUPING SETS ((slot), (slot, region))""")
+        finally:
+            con.unregister("monthly_regions")
+    inside = sums.loc[sums["slot"].notna()]
+    table = {TOTAL: np.zeros(months)}
+    for name in sorted(str(r) for r in sums.loc[~sums["total"] & sums["region"].notna(),
+                                                 "region"].unique()):
+        table[name] = np.zeros(months)
+    for slot_, region, total, revenue in inside[["slot", "region", "total", "revenue"]] \
+            .itertuples(index=False):
+        if total:
+            table[TOTAL][int(slot_)] = revenue
+        elif not pd.isna(region):
+            table[str(region)][int(slot_)] = revenue
+    return pd.DataFrame(table, index=index)
 
 
 #: The column of :func:`monthly_revenue` holding every customer's revenue.

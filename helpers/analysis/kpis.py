@@ -474,6 +474,8 @@ def monthly_revenue(orders: pd.DataFrame, by: str | None = None) -> pd.DataFrame
         ``month`` (Timestamp of the month start), ``by`` when given,
         ``revenue`` (net amount) and ``orders`` (positive order lines),
         sorted by group then month.
+
+    Its DuckDB twin, on order lines that stay in DuckDB: :func:`monthly_revenue_sql`.
     """
     cols = ["order_date", "amount"] + ([by] if by else [])
     frame = orders.loc[orders["order_date"].notna(), cols]
@@ -489,13 +491,69 @@ def monthly_revenue(orders: pd.DataFrame, by: str | None = None) -> pd.DataFrame
     if frame.empty:
         return pd.DataFrame(columns=out_cols)
     grouped = frame.groupby(keys).agg(revenue=("amount", "sum"), orders=("positive", "sum"))
-    months = pd.date_range(frame["month"].min(), frame["month"].max(), freq="MS", name="month")
+    return _every_month(grouped, by)
+
+
+def _every_month(grouped: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """:func:`monthly_revenue`'s table from its sums (``revenue``, ``orders``) indexed by
+    ``by`` (when given) and ``month``: every month from the first to the last, for every
+    group."""
+    keys = [by, "month"] if by else ["month"]
+    month = grouped.index.get_level_values("month")
+    months = pd.date_range(month.min(), month.max(), freq="MS", name="month")
     if by:
-        groups = pd.Index(sorted(frame[by].unique()), name=by)
+        groups = pd.Index(sorted(grouped.index.get_level_values(by).unique()), name=by)
         full = pd.MultiIndex.from_product([groups, months], names=keys)
     else:
         full = months
     grouped = grouped.reindex(full, fill_value=0)
     return (grouped.reset_index()
             .astype({"revenue": float, "orders": "int64"})
-            .loc[:, out_cols])
+            .loc[:, keys + ["revenue", "orders"]])
+
+
+def monthly_revenue_sql(con, by: str | None = None, *,
+                        customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The DuckDB twin of :func:`monthly_revenue`: the same table from the order lines of
+    the view ``lines`` of ``con`` (:func:`helpers.analysis.engine.open_lines`), summed per
+    month (and group) in DuckDB.
+
+    ``by`` is the lines' own column, or, with ``customers`` (``customer_id`` and ``by``,
+    one row per customer), their customer's: lines of customers not in ``customers``
+    have none (the lines of :func:`helpers.steps.visuals.orders_by_region`).
+    """
+    from helpers.analysis.engine import fetch
+
+    out_cols = ([by] if by else []) + ["month", "revenue", "orders"]
+    month = "CAST(date_trunc('month', l.order_date) AS TIMESTAMP)"
+    group = ""
+    source = "lines l"
+    if by and customers is not None:
+        people = customers[["customer_id", by]].dropna()
+        if not people["customer_id"].is_unique:
+            raise ValueError("customers: a customer_id appears more than once")
+        con.register("monthly_groups", pd.DataFrame(
+            {"customer_id": people["customer_id"].astype("string"),
+             "grp": people[by].astype("string")}))
+        source, group = "lines l JOIN monthly_groups g USING (customer_id)", "g.grp"
+    elif by:
+        group = 'l."' + by.replace('"', '""') + '"'
+    select = f"{group} AS grp, " if by else ""
+    try:
+        sums = fetch(con, f"""SELECT {select}{month} AS month,
+                coalesce(fsum(CAST(l.amount AS DOUBLE)), 0) AS revenue,
+                count(*) FILTER (WHERE l.amount > 0) AS orders
+            FROM {source} WHERE l.order_date IS NOT NULL
+            {f"AND {group} IS NOT NULL" if by else ""} GROUP BY ALL""")
+    finally:
+        if by and customers is not None:
+            con.unregister("monthly_groups")
+    if sums.empty:
+        return pd.DataFrame(columns=out_cols)
+    sums = sums.assign(month=pd.to_datetime(sums["month"]).dt.to_period("M").dt.to_timestamp())
+    if by:
+        sums = sums.rename(columns={"grp": by})
+    keys = [by, "month"] if by else ["month"]
+    # sorted as groupby sorts (when every month of every group has lines, the table keeps
+    # this index, as monthly_revenue's keeps its groupby's)
+    return _every_month(sums.sort_values(keys, ignore_index=True).set_index(keys), by)

@@ -228,11 +228,14 @@ def _bridge_and_forecast(ctx: Context, kpis: pd.DataFrame) -> tuple[dict, dict]:
     """Why revenue changed (the bridge from the previous period) and where it is heading
     (the next months' forecast), per region of ``kpis`` and for the whole scope."""
     a, p = ctx.config.analysis, ctx.period
-    regions, dates = _regions_of(ctx, kpis), ctx.prep.orders["order_date"]
-    moved, moved_note = bridge.bridge(ctx.orders, p, dates=dates, regions=regions,
-                                      min_coverage=a.min_baseline_coverage)
-    monthly = forecast.monthly_revenue(ctx.orders, p.end, first_day=dates.min(),
-                                       regions=regions)
+    regions, dates = _regions_of(ctx, kpis), ctx.order_days
+    # on large data the lines stay in DuckDB (ctx.lines): the twins sum them there
+    in_sql = ctx.lines is not None
+    lines = ctx.lines if in_sql else ctx.orders
+    moved, moved_note = (bridge.bridge_sql if in_sql else bridge.bridge)(
+        lines, p, dates=dates, regions=regions, min_coverage=a.min_baseline_coverage)
+    monthly = (forecast.monthly_revenue_sql if in_sql else forecast.monthly_revenue)(
+        lines, p.end, first_day=dates.min(), regions=regions)
     ahead, ahead_note, path = forecast.region_forecasts(
         monthly, horizon=a.forecast_months, level=a.forecast_interval,
         min_months=a.forecast_min_months, max_zero_share=a.forecast_max_zero_share,
@@ -316,9 +319,11 @@ def _mix_and_cohorts(ctx: Context, kpis: pd.DataFrame, notes: dict) -> dict:
         data_dates=ctx.prep.orders["order_date"], max_values=a.profile_max_values,
         min_customers=a.mix_min_customers, min_coverage=a.min_baseline_coverage,
         alpha=a.significance, gap_index=a.mix_gap_index, rest_index=a.mix_rest_index)
-    grid, notes["cohorts"] = cohort_measures.cohort_retention(
-        ctx.orders, as_of=p.as_of, regions=regions,
-        data_start=ctx.prep.orders["order_date"].min())
+    in_sql = ctx.lines is not None  # the lines in DuckDB: the twin sums them there
+    grid, notes["cohorts"] = (cohort_measures.cohort_retention_sql if in_sql
+                              else cohort_measures.cohort_retention)(
+        ctx.lines if in_sql else ctx.orders, as_of=p.as_of, regions=regions,
+        data_start=ctx.order_days.min())
     notes["cohorts"].update(min_customers=a.cohort_min_customers,
                             min_drop=a.cohort_min_drop, alpha=a.significance)
     trend = cohort_measures.retention_trend(grid, min_cohort=a.cohort_min_customers,
@@ -504,9 +509,10 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
                        "min_count": a.buying_min_count,
                        **({"reason_key": "no_orders"} if not len(orders) else
                           {"reason_key": "no_repeat"} if not repeat else {})}
-    grid = buying.monthly_revenue_grid(ctx.orders, regions, data_start=ctx.prep.orders[
-        "order_date"].min(), as_of=p.as_of, market=market, max_months=a.seasonality_max_months,
-        column=column)
+    in_sql = ctx.lines is not None  # the lines in DuckDB: the twin sums them there
+    grid = (buying.monthly_revenue_grid_sql if in_sql else buying.monthly_revenue_grid)(
+        ctx.lines if in_sql else ctx.orders, regions, data_start=ctx.order_days.min(),
+        as_of=p.as_of, market=market, max_months=a.seasonality_max_months, column=column)
     out["seasonality"] = buying.seasonality(grid, min_months=a.seasonality_min_months,
                                             alpha=a.significance)
     notes["seasonality"] = {"months": int(len(grid)), "min_months": a.seasonality_min_months,

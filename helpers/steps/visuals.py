@@ -56,6 +56,19 @@ def segments_by_region(ctx: Context) -> pd.DataFrame:
     return rfm.merge(ctx.customers[["customer_id", level]], on="customer_id", how="left")
 
 
+def monthly_by_region(ctx: Context) -> pd.DataFrame:
+    """Revenue and positive order lines per month and region of the lines' customers
+    (:func:`helpers.analysis.kpis.monthly_revenue` of :func:`orders_by_region`); summed in
+    DuckDB by its twin when the lines stay there (:attr:`Context.lines`)."""
+    from helpers.analysis.kpis import monthly_revenue_sql
+
+    level = ctx.scope.sublevel
+    if ctx.lines is not None:
+        return monthly_revenue_sql(ctx.lines, level,
+                                   customers=ctx.customers[["customer_id", level]])
+    return monthly_revenue(orders_by_region(ctx, ["order_date", "amount"]), by=level)
+
+
 def visual_tables(ctx: Context) -> dict:
     """Everything notebook 03 draws, for the scope of ``ctx``.
 
@@ -80,7 +93,7 @@ def visual_tables(ctx: Context) -> dict:
         "regions": kpis[kpis["customers"] > 0],
         "customer_revenue": customer_revenue(ctx),
         "period_orders": ctx.period_orders,
-        "monthly": monthly_revenue(orders_by_region(ctx, ["order_date", "amount"]), by=level),
+        "monthly": monthly_by_region(ctx),
         "segments": segments_by_region(ctx),
     }
 
