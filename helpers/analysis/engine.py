@@ -30,7 +30,8 @@ from helpers.data.engine import lit as _lit
 from helpers.period import Period
 
 __all__ = ["MIN_PARQUET_MB", "choose", "connect", "open_lines", "fetch", "day",
-           "purchase_summary", "purchase_days", "customer_windows", "date_range"]
+           "purchase_summary", "purchase_days", "customer_windows", "date_range",
+           "line_dates"]
 
 #: A saved ``orders.parquet`` at least this large is aggregated in DuckDB even when step 2
 #: ran on pandas (:func:`choose`).
@@ -200,37 +201,24 @@ def purchase_summary(path: Path, *, as_of, con=None) -> pd.DataFrame:
 def date_range(path: Path, con=None) -> pd.Series:
     """The first and last order date of the Parquet file (what
     :meth:`helpers.period.Period.coverage` and ``Period.ending`` take from all the dates)."""
-    con = con or connect()
-    lo, hi = con.execute(f"SELECT min(order_date), max(order_date) "
-                         f"FROM read_parquet({_lit(Path(path))})").fetchone()
+    return line_dates(con or connect(), source=f"read_parquet({_lit(Path(path))})")
+
+
+def line_dates(con, source: str = "lines") -> pd.Series:
+    """The first and last order date of the lines of ``con``'s view ``source`` (``lines``:
+    the scope's, :func:`open_lines`; or a table expression), as :func:`date_range`; empty
+    when there are none."""
+    lo, hi = con.execute(f"SELECT min(order_date), max(order_date) FROM {source}").fetchone()
     return pd.Series([lo, hi], dtype="datetime64[ns]").dropna()
 
 
 def customer_windows(path: Path, *, period: Period, active_months: int, pop_months: int,
                      con=None) -> pd.DataFrame:
     """:func:`helpers.analysis.kpis.customer_windows` of the orders in the Parquet file
-    ``path``: one row per customer id of the lines."""
-    from helpers.analysis.kpis import WINDOW_COLUMNS, windows_of
+    ``path``: one row per customer id of the lines (:func:`helpers.analysis.kpis.
+    customer_windows_sql` reading the file)."""
+    from helpers.analysis.kpis import customer_windows_sql
 
-    con = con or connect()
-    windows = windows_of(period, active_months=active_months, pop_months=pop_months)
-
-    def inside(p: Period) -> str:  # (start, end] by day, as Period.contains
-        return f"(day > {day(p.start)} AND day <= {day(p.end)})"
-
-    sums = ", ".join(f"fsum(amount) FILTER (WHERE {inside(p)}) AS {name}"
-                     for name, p in windows.items() if name.startswith("revenue"))
-    sql = f"""SELECT customer_id, min(day) AS first_order,
-            count(*) FILTER (WHERE amount > 0 AND {inside(windows['current'])}) AS orders,
-            coalesce(bool_or(amount > 0 AND {inside(windows['active'])}), false) AS active,
-            {sums}
-        FROM (SELECT customer_id, CAST(order_date AS DATE) AS day, CAST(amount AS DOUBLE)
-              AS amount FROM read_parquet({_lit(Path(path))}) WHERE customer_id IS NOT NULL)
-        GROUP BY customer_id ORDER BY customer_id"""
-    out = fetch(con, sql)
-    money = [c for c in WINDOW_COLUMNS if c.startswith("revenue")]
-    out = out.assign(first_order=out["first_order"].astype("datetime64[ns]"),
-                     orders=out["orders"].astype("int64"), active=out["active"].astype(bool),
-                     **{c: out[c].astype(float).fillna(0.0) for c in money})
-    return out[["customer_id", *WINDOW_COLUMNS]]
-
+    return customer_windows_sql(con or connect(), period=period, active_months=active_months,
+                                pop_months=pop_months,
+                                source=f"read_parquet({_lit(Path(path))})")
