@@ -177,10 +177,10 @@ def no_region_sql(con, customers: pd.DataFrame, *, level: str, areas: Collection
     ``con``'s view ``lines`` (:func:`helpers.analysis.engine.open_lines`), summed per
     customer in SQL (:func:`helpers.analysis.kpis.customer_windows_sql`) and counted by
     :func:`no_region` from those sums."""
-    from helpers.analysis.engine import line_dates
+    from helpers.analysis.engine import order_days
     from helpers.analysis.kpis import customer_windows_sql
 
-    dates = line_dates(con)
+    dates = order_days(con)
     period = period or Period.ending(None, dates=dates)
     windows = customer_windows_sql(con, period=period, active_months=active_months,
                                    pop_months=pop_months)
