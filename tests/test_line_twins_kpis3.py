@@ -14,7 +14,11 @@ import pytest
 
 from helpers import context
 from helpers.analysis import engine, extent, kpis
+from helpers.config import RunPaths, load_config
+from helpers.geo.scope import Scope
 from helpers.period import Period
+from helpers.steps import goals, prep, visuals
+from helpers.steps.prep import ensure_prep
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +186,101 @@ def test_edge_cases_known_answers(edge):
     assert lines["reason"].tolist() == ["outside_extent", "abroad", "unresolved"]
     assert lines["customers"].tolist() == [1, 1, 1]
     assert lines["revenue"].tolist() == [5.0, 0.0, 70.0]
+
+
+# ------------------------------------------------------------------ the steps on both paths
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The bundled sample prepared twice: step 2 on pandas and on DuckDB (``prep.engine``);
+    the DuckDB run's reports read their lines in DuckDB (``ctx.lines``)."""
+    runs = {}
+    for way in ("pandas", "duckdb"):
+        config = load_config("")
+        config.prep.engine = way
+        run = RunPaths.for_run(config, str(tmp_path_factory.mktemp(way)))
+        ensure_prep(config, run)
+        runs[way] = (config, run)
+    return runs
+
+
+def _step_ctx(runs, way: str, region: str) -> context.Context:
+    config, run = runs[way]
+    scope = Scope.parse(region, config)
+    ctx = context.Context(config, scope, run, run.region(scope.slug), "en", True)
+    assert (ctx.lines is None) == (way == "pandas")
+    return ctx
+
+
+def _same(got, want, where: str) -> None:
+    """Tables, Series and dicts of them equal (money to pandas' default tolerance)."""
+    if isinstance(want, pd.DataFrame):
+        pd.testing.assert_frame_equal(got, want, obj=where)
+    elif isinstance(want, pd.Series):
+        pd.testing.assert_series_equal(got, want, obj=where)
+    elif isinstance(want, dict):
+        assert set(got) == set(want), where
+        for key in want:
+            _same(got[key], want[key], f"{where}[{key!r}]")
+    else:
+        assert got == want, where
+
+
+@pytest.mark.parametrize("region", ["ALL", "华南", "广东", "广东:深圳市"])
+def test_steps_on_the_duckdb_lines_equal_the_pandas_path(two_runs, region):
+    pandas_ctx, ctx = (_step_ctx(two_runs, way, region) for way in ("pandas", "duckdb"))
+    assert ctx.period == pandas_ctx.period
+    # the region KPIs (and the benchmark a territory's or a city's are judged against)
+    want = pandas_ctx.kpis_by_region()
+    assert want["customers"].sum() > 0 and want["revenue"].sum() > 0
+    _same(ctx.kpis_by_region(), want, "kpis_by_region")
+    if ctx.benchmark is not None:
+        _same(ctx.benchmark.kpis, pandas_ctx.benchmark.kpis, "benchmark")
+    if region == "广东":  # a province report's cities, and its provinces as rows
+        _same(ctx.kpis_by_region("province"), pandas_ctx.kpis_by_region("province"),
+              "kpis_by_region(province)")
+    _same(ctx.no_region(), pandas_ctx.no_region(), "no_region")
+    # step 1: the brief's counts and checks
+    _same(goals.goals_brief(ctx), goals.goals_brief(pandas_ctx), "goals_brief")
+    # step 2: the report's counts (the rows of the whole market: both paths' tables)
+    quality, want_quality = prep.data_quality(ctx), prep.data_quality(pandas_ctx)
+    assert quality["orders_in_scope"] == len(pandas_ctx.orders) > 0
+    _same(quality, want_quality, "data_quality")
+    _same(prep.table_rows(ctx), prep.table_rows(pandas_ctx), "table_rows")
+    # step 3: what notebook 03 draws
+    _same(visuals.visual_tables(ctx), visuals.visual_tables(pandas_ctx), "visual_tables")
+    assert len(visuals.order_values(ctx)) == int(pandas_ctx.period.contains(
+        pandas_ctx.orders["order_date"]).sum())
+
+
+@pytest.mark.parametrize(("region", "column"), [("ALL", "province"), ("广东", "city")])
+def test_customers_in_no_region_on_the_duckdb_lines_equal_the_pandas_path(two_runs, region,
+                                                                           column):
+    """The sample's customers all have a region: some lose theirs (a place name not
+    resolved; no city in a province report), the same in both reports."""
+    tables = {}
+    for way in ("pandas", "duckdb"):
+        ctx = _step_ctx(two_runs, way, region)
+        people = ctx.customers.copy()
+        people.loc[people.index[::7], column] = None
+        ctx.__dict__["customers"] = people
+        tables[way] = ctx.no_region(), ctx.kpis_by_region()
+    lines, regions = tables["pandas"]
+    reason = "unresolved" if column == "province" else "no_city"
+    assert lines["reason"].tolist() == [reason] and lines["revenue"].sum() > 0
+    if region != "ALL":  # (the market's province rows are the run's, of every customer)
+        assert lines["customers"].sum() + regions["customers"].sum() == len(people)
+    _same(tables["duckdb"][0], lines, "no_region")
+    _same(tables["duckdb"][1], regions, "kpis_by_region")
+
+
+def test_step4_concentration_on_the_duckdb_lines_equals_the_pandas_path(two_runs):
+    """Step 4's tables of the region KPIs and of the revenue across the customers buying
+    in the period (``concentration``) and of the customers in no region."""
+    from helpers.steps import insight
+
+    got, want = (insight.insight_tables(_step_ctx(two_runs, way, "广东"))
+                 for way in ("duckdb", "pandas"))
+    assert want["concentration"]["customers"]["top20_share"] > 0
+    for name in ("region_kpis", "concentration", "no_region"):
+        _same(got[name], want[name], name)

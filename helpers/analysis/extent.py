@@ -172,18 +172,22 @@ def no_region(customers: pd.DataFrame, orders: pd.DataFrame | None, *, level: st
 
 def no_region_sql(con, customers: pd.DataFrame, *, level: str, areas: Collection[str],
                   country: str, period: Period | None = None, active_months: int = 12,
-                  pop_months: int = 3) -> pd.DataFrame:
+                  pop_months: int = 3, windows: pd.DataFrame | None = None,
+                  data_dates: pd.Series | None = None) -> pd.DataFrame:
     """The DuckDB twin of :func:`no_region`: the same lines from the order lines of
     ``con``'s view ``lines`` (:func:`helpers.analysis.engine.open_lines`), summed per
     customer in SQL (:func:`helpers.analysis.kpis.customer_windows_sql`) and counted by
-    :func:`no_region` from those sums."""
+    :func:`no_region` from those sums. ``windows`` and ``data_dates``: those sums and the
+    order days (:func:`helpers.analysis.engine.order_days`) when the caller has them
+    already (a report's :meth:`helpers.context.Context.no_region`), not read again."""
     from helpers.analysis.engine import order_days
     from helpers.analysis.kpis import customer_windows_sql
 
-    dates = order_days(con)
+    dates = order_days(con) if data_dates is None else data_dates
     period = period or Period.ending(None, dates=dates)
-    windows = customer_windows_sql(con, period=period, active_months=active_months,
-                                   pop_months=pop_months)
+    if windows is None:
+        windows = customer_windows_sql(con, period=period, active_months=active_months,
+                                       pop_months=pop_months)
     return no_region(customers, None, level=level, areas=areas, country=country,
                      period=period, active_months=active_months, pop_months=pop_months,
                      windows=windows, data_dates=dates)

@@ -11,21 +11,40 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.analysis import segments
-from helpers.analysis.kpis import monthly_revenue
+from helpers.analysis.kpis import (
+    monthly_revenue,
+    period_amounts,
+    period_amounts_sql,
+    period_revenue,
+    period_revenue_sql,
+)
 from helpers.context import Context
 from helpers.data.prepare import key_positions
 from helpers.steps import market
 from helpers.text.lookup import say
 from helpers.text.markup import md_text
 
-__all__ = ["visual_tables", "customer_revenue", "orders_by_region", "segments_by_region",
+__all__ = ["visual_tables", "customer_revenue", "order_values", "orders_by_region", "segments_by_region",
            "one_region", "region_bars", "region_share", "lorenz_curves",
            "customers_against_revenue"]
 
 
 def customer_revenue(ctx: Context) -> pd.Series:
-    """Net revenue per customer in the analysis period (the customers' Lorenz curve)."""
-    return ctx.period_orders.groupby("customer_id")["amount"].sum()
+    """Net revenue per customer in the analysis period (the customers' Lorenz curve):
+    :func:`helpers.analysis.kpis.period_revenue`, summed in DuckDB when the lines are
+    there (:attr:`helpers.context.Context.lines`)."""
+    if ctx.lines is not None:
+        return period_revenue_sql(ctx.lines, period=ctx.period)
+    return period_revenue(ctx.period_orders, period=ctx.period)
+
+
+def order_values(ctx: Context) -> pd.DataFrame:
+    """The amount of each order line in the analysis period, smallest first (the order
+    values histogram): :func:`helpers.analysis.kpis.period_amounts`, chosen in DuckDB
+    when the lines are there (only the amounts come back)."""
+    if ctx.lines is not None:
+        return period_amounts_sql(ctx.lines, period=ctx.period)
+    return period_amounts(ctx.period_orders, period=ctx.period)
 
 
 def orders_by_region(ctx: Context, columns: list[str] | None = None) -> pd.DataFrame:
@@ -67,8 +86,8 @@ def visual_tables(ctx: Context) -> dict:
         ``kpis`` (:meth:`helpers.context.Context.kpis_by_region`, blank regions included, for
         the map and the regions' Lorenz curve), ``regions`` (the regions with
         customers, for bars and scatter), ``customer_revenue``
-        (:func:`customer_revenue`), ``period_orders`` (the period's orders, for order
-        values), ``monthly`` (monthly revenue per region of the customers'
+        (:func:`customer_revenue`), ``period_orders`` (the amounts of the period's
+        order lines, for the order values chart: :func:`order_values`), ``monthly`` (monthly revenue per region of the customers'
         :func:`orders_by_region`) and ``segments`` (:func:`segments_by_region`).
     """
     level = ctx.scope.sublevel
@@ -79,7 +98,7 @@ def visual_tables(ctx: Context) -> dict:
         "kpis": kpis,
         "regions": kpis[kpis["customers"] > 0],
         "customer_revenue": customer_revenue(ctx),
-        "period_orders": ctx.period_orders,
+        "period_orders": order_values(ctx),
         "monthly": monthly_revenue(orders_by_region(ctx, ["order_date", "amount"]), by=level),
         "segments": segments_by_region(ctx),
     }
