@@ -40,7 +40,13 @@ from helpers.text.markup import md_text
 from helpers.text.tables import Table, report_table
 from helpers.viz import theme
 
-__all__ = ["Context", "open_step", "Table", "Blocks"]
+__all__ = ["Context", "open_step", "Table", "Blocks", "SINGLE_REGION_KEYS"]
+
+#: The catalog key's ending of the sentence saying why a report has one region to compare,
+#: for each reason of :meth:`Context.single_region` (``charts_municipality``,
+#: ``lorenz_only_region``, ``concentration_one_region`` ...).
+SINGLE_REGION_KEYS = {"city": "one_region", "municipality": "municipality",
+                      "one_region": "only_region"}
 
 class Blocks:
     """Markdown and tables shown one after the other: what one call of a report shows.
@@ -97,14 +103,32 @@ class Context:
         (:attr:`lines`), only the scope's lines are read."""
         orders = self.prep.orders
         if isinstance(orders, ParquetTable):
-            where = (None if self.scope.kind == "all" else
-                     [("customer_id", "in", list(self.customers["customer_id"].dropna()))]
-                     if self.scope.kind == "city" else
-                     [("province", "in", list(self.scope.provinces))])
-            return pd.read_parquet(orders.path, filters=where)
+            return pd.read_parquet(orders.path, filters=self._lines_filter())
         if self.scope.kind == "city":
             return orders[orders["customer_id"].isin(self.customers["customer_id"])].copy()
         return self.scope.filter(orders)
+
+    def _lines_filter(self) -> list | None:
+        """:attr:`orders`' rule as a Parquet filter (None: every line)."""
+        if self.scope.kind == "all":
+            return None
+        if self.scope.kind == "city":
+            return [("customer_id", "in", list(self.customers["customer_id"].dropna()))]
+        return [("province", "in", list(self.scope.provinces))]
+
+    def first_orders(self, n: int) -> tuple[pd.DataFrame, int]:
+        """The scope's first ``n`` order lines and how many lines it has (what step 2
+        shows), without reading every line when they stay in their Parquet file."""
+        orders = self.prep.orders
+        if not isinstance(orders, ParquetTable):
+            return self.orders.head(n), len(self.orders)
+        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
+
+        rule = self._lines_filter()
+        scan = ds.dataset(orders.path).scanner(
+            filter=None if rule is None else pq.filters_to_expression(rule))
+        return scan.head(n).to_pandas(), int(scan.count_rows())
 
     @cached_property
     def lines(self):
@@ -262,7 +286,8 @@ class Context:
         - ``one_region``: any other report with one row in ``regions`` (a territory of
           one province; the one region with customers in a thin market).
 
-        No rows is not one region: the charts say there is nothing to draw.
+        No rows is not one region: the charts say there is nothing to draw. Each reason's
+        sentence ends its catalog key with :data:`SINGLE_REGION_KEYS`' value.
         """
         if self.scope.kind == "city":
             return "city"
