@@ -21,7 +21,7 @@ from IPython.display import Markdown
 from helpers import geo
 from helpers.analysis import engine, kpis
 from helpers.analysis.benchmark import Benchmark
-from helpers.analysis.extent import in_extent
+from helpers.analysis.extent import in_extent, no_region_sql
 from helpers.analysis.extent import no_region as no_region_table
 from helpers.catalog import get_objective
 from helpers.config import Config, RunPaths, load_config
@@ -198,6 +198,9 @@ class Context:
             customers = in_extent(self.prep.customers, self.market_areas)
             cities = geo.cities()
             universe = list(cities.loc[cities["province"].isin(self.market_areas), "city"])
+            if self.lines is not None:  # the market's lines summed per customer in DuckDB
+                return Benchmark(self._kpis_by_region("city", customers, None, universe, None,
+                                                      windows=self._windows("market_lines")))
             return Benchmark(self._kpis_by_region("city", customers, self.prep.orders,
                                                   universe, None))
         return None
@@ -233,7 +236,22 @@ class Context:
         if self.scope.kind == "city" and level == "city":
             # the city is its report's one row, also without customers (a blank city)
             universe, benchmark = [self.scope.name], self.benchmark
+        if self.lines is not None:  # the scope's lines summed per customer in DuckDB
+            return self._kpis_by_region(level, self.customers, None, universe, benchmark,
+                                        windows=self._windows("lines"))
         return self._kpis_by_region(level, self.customers, self.orders, universe, benchmark)
+
+    def _windows(self, source: str) -> pd.DataFrame:
+        """The order lines of :attr:`lines`' view ``source`` (``lines``: the scope's,
+        ``market_lines``: the market's) summed per customer in DuckDB
+        (:func:`helpers.analysis.kpis.customer_windows_sql`), once per context."""
+        cache = self.__dict__.setdefault("_line_windows", {})
+        if source not in cache:
+            a = self.config.analysis
+            cache[source] = kpis.customer_windows_sql(
+                self.lines, period=self.period, active_months=a.active_months,
+                pop_months=a.pop_months, source=source)
+        return cache[source]
 
     def _kpis_by_region(self, level: str, customers: pd.DataFrame, orders: pd.DataFrame | None,
                         universe: list[str], benchmark: Benchmark | None, *,
@@ -288,10 +306,13 @@ class Context:
         territory reports), customers without a city (a province report). The region
         rows and these lines add up to every customer in scope."""
         a = self.config.analysis
-        return no_region_table(self.customers, self.orders, level=self.scope.sublevel,
-                               areas=self.market_areas, country=self.config.geography.country,
-                               period=self.period, active_months=a.active_months,
-                               pop_months=a.pop_months)
+        args = dict(level=self.scope.sublevel, areas=self.market_areas,
+                    country=self.config.geography.country, period=self.period,
+                    active_months=a.active_months, pop_months=a.pop_months)
+        if self.lines is not None:  # the scope's lines summed per customer in DuckDB
+            return no_region_sql(self.lines, self.customers, windows=self._windows("lines"),
+                                 data_dates=self.order_days, **args)
+        return no_region_table(self.customers, self.orders, **args)
 
     def show(self, frame: pd.DataFrame, *, rows: int | None = 20, columns=PII_COLUMNS,
              free_text=(), terms: Iterable[str] = (), shown: Iterable[str] | None = None,

@@ -222,28 +222,10 @@ def customer_windows(lines, *, period: Period, active_months: int, pop_months: i
                      con=None) -> pd.DataFrame:
     """:func:`helpers.analysis.kpis.customer_windows` of the order ``lines`` (a Parquet
     file's path or an :func:`open_lines` connection: :func:`source`): one row per
-    customer id of the lines."""
-    from helpers.analysis.kpis import WINDOW_COLUMNS, windows_of
+    customer id of the lines (:func:`helpers.analysis.kpis.customer_windows_sql` reading
+    them)."""
+    from helpers.analysis.kpis import customer_windows_sql
 
     con, relation = source(lines, con)
-    windows = windows_of(period, active_months=active_months, pop_months=pop_months)
-
-    def inside(p: Period) -> str:  # (start, end] by day, as Period.contains
-        return f"(day > {day(p.start)} AND day <= {day(p.end)})"
-
-    sums = ", ".join(f"fsum(amount) FILTER (WHERE {inside(p)}) AS {name}"
-                     for name, p in windows.items() if name.startswith("revenue"))
-    sql = f"""SELECT customer_id, min(day) AS first_order,
-            count(*) FILTER (WHERE amount > 0 AND {inside(windows['current'])}) AS orders,
-            coalesce(bool_or(amount > 0 AND {inside(windows['active'])}), false) AS active,
-            {sums}
-        FROM (SELECT customer_id, CAST(order_date AS DATE) AS day, CAST(amount AS DOUBLE)
-              AS amount FROM {relation} WHERE customer_id IS NOT NULL)
-        GROUP BY customer_id ORDER BY customer_id"""
-    out = fetch(con, sql)
-    money = [c for c in WINDOW_COLUMNS if c.startswith("revenue")]
-    out = out.assign(first_order=out["first_order"].astype("datetime64[ns]"),
-                     orders=out["orders"].astype("int64"), active=out["active"].astype(bool),
-                     **{c: out[c].astype(float).fillna(0.0) for c in money})
-    return out[["customer_id", *WINDOW_COLUMNS]]
-
+    return customer_windows_sql(con, period=period, active_months=active_months,
+                                pop_months=pop_months, source=relation)

@@ -22,7 +22,8 @@ import pandas as pd
 from helpers.analysis.kpis import region_kpis
 from helpers.period import Period
 
-__all__ = ["OUTSIDE_COLUMNS", "NO_REGION_REASONS", "in_extent", "outside_extent", "no_region"]
+__all__ = ["OUTSIDE_COLUMNS", "NO_REGION_REASONS", "in_extent", "outside_extent", "no_region",
+           "no_region_sql"]
 
 #: Columns of :func:`outside_extent`.
 OUTSIDE_COLUMNS = ["region", "region_en", "customers", "active_customers", "orders",
@@ -55,9 +56,11 @@ def in_extent(customers: pd.DataFrame, areas: Collection[str],
     return customers.loc[customers[column].isin(list(areas))].copy()
 
 
-def outside_extent(customers: pd.DataFrame, orders: pd.DataFrame, areas: Collection[str], *,
-                   period: Period | None = None, active_months: int = 12,
-                   pop_months: int = 3) -> pd.DataFrame:
+def outside_extent(customers: pd.DataFrame, orders: pd.DataFrame | None,
+                   areas: Collection[str], *, period: Period | None = None,
+                   active_months: int = 12, pop_months: int = 3,
+                   windows: pd.DataFrame | None = None,
+                   data_dates: pd.Series | None = None) -> pd.DataFrame:
     """Areas that have customers but lie outside the market's extent.
 
     Parameters
@@ -70,6 +73,9 @@ def outside_extent(customers: pd.DataFrame, orders: pd.DataFrame, areas: Collect
         The current period (as :func:`helpers.analysis.kpis.region_kpis`).
     active_months, pop_months : int
         As :func:`helpers.analysis.kpis.region_kpis`.
+    windows, data_dates : DataFrame, Series, optional
+        The lines summed per customer instead of ``orders`` (None), as
+        :func:`helpers.analysis.kpis.region_kpis`.
 
     Returns
     -------
@@ -84,7 +90,8 @@ def outside_extent(customers: pd.DataFrame, orders: pd.DataFrame, areas: Collect
     if outside.empty:
         return _empty()
     table = region_kpis(outside, orders, level="province", period=period,
-                        active_months=active_months, pop_months=pop_months, universe=[])
+                        active_months=active_months, pop_months=pop_months, universe=[],
+                        windows=windows, data_dates=data_dates)
     return table.assign(reason="outside_extent")[OUTSIDE_COLUMNS]
 
 
@@ -94,9 +101,11 @@ def _empty() -> pd.DataFrame:
         "revenue") else object) for c in OUTSIDE_COLUMNS})
 
 
-def no_region(customers: pd.DataFrame, orders: pd.DataFrame, *, level: str,
+def no_region(customers: pd.DataFrame, orders: pd.DataFrame | None, *, level: str,
               areas: Collection[str], country: str, period: Period | None = None,
-              active_months: int = 12, pop_months: int = 3) -> pd.DataFrame:
+              active_months: int = 12, pop_months: int = 3,
+              windows: pd.DataFrame | None = None,
+              data_dates: pd.Series | None = None) -> pd.DataFrame:
     """Every kept customer who is not in a region row of the report, by reason.
 
     Parameters
@@ -114,6 +123,10 @@ def no_region(customers: pd.DataFrame, orders: pd.DataFrame, *, level: str,
         ``abroad`` (never in a world market, ``WORLD``).
     period, active_months, pop_months
         As :func:`helpers.analysis.kpis.region_kpis`.
+    windows, data_dates : DataFrame, Series, optional
+        The lines summed per customer instead of ``orders`` (None), as
+        :func:`helpers.analysis.kpis.region_kpis` (what the DuckDB twin,
+        :func:`no_region_sql`, passes).
 
     Returns
     -------
@@ -138,7 +151,8 @@ def no_region(customers: pd.DataFrame, orders: pd.DataFrame, *, level: str,
                      else pd.Series(False, index=customers.index))
         groups = [("abroad", bare & elsewhere), ("unresolved", bare & ~elsewhere)]
         outside = outside_extent(customers, orders, areas, period=period,
-                                 active_months=active_months, pop_months=pop_months)
+                                 active_months=active_months, pop_months=pop_months,
+                                 windows=windows, data_dates=data_dates)
     else:
         raise ValueError(f"level must be 'province' or 'city', got {level!r}")
     lines = [outside] if len(outside) else []
@@ -148,8 +162,32 @@ def no_region(customers: pd.DataFrame, orders: pd.DataFrame, *, level: str,
         # One group: the reason stands in for the region name while counting.
         group = customers.loc[mask].assign(province=reason)
         table = region_kpis(group, orders, level="province", period=period,
-                            active_months=active_months, pop_months=pop_months, universe=[])
+                            active_months=active_months, pop_months=pop_months, universe=[],
+                            windows=windows, data_dates=data_dates)
         lines.append(table.assign(region=pd.NA, region_en=pd.NA, reason=reason)[OUTSIDE_COLUMNS])
     if not lines:
         return _empty()
     return pd.concat(lines, ignore_index=True)
+
+
+def no_region_sql(con, customers: pd.DataFrame, *, level: str, areas: Collection[str],
+                  country: str, period: Period | None = None, active_months: int = 12,
+                  pop_months: int = 3, windows: pd.DataFrame | None = None,
+                  data_dates: pd.Series | None = None) -> pd.DataFrame:
+    """The DuckDB twin of :func:`no_region`: the same lines from the order lines of
+    ``con``'s view ``lines`` (:func:`helpers.analysis.engine.open_lines`), summed per
+    customer in SQL (:func:`helpers.analysis.kpis.customer_windows_sql`) and counted by
+    :func:`no_region` from those sums. ``windows`` and ``data_dates``: those sums and the
+    order days (:func:`helpers.analysis.engine.order_days`) when the caller has them
+    already (a report's :meth:`helpers.context.Context.no_region`), not read again."""
+    from helpers.analysis.engine import order_days
+    from helpers.analysis.kpis import customer_windows_sql
+
+    dates = order_days(con) if data_dates is None else data_dates
+    period = period or Period.ending(None, dates=dates)
+    if windows is None:
+        windows = customer_windows_sql(con, period=period, active_months=active_months,
+                                       pop_months=pop_months)
+    return no_region(customers, None, level=level, areas=areas, country=country,
+                     period=period, active_months=active_months, pop_months=pop_months,
+                     windows=windows, data_dates=dates)

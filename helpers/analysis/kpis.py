@@ -20,8 +20,10 @@ from helpers.geo.coords import precise_for
 from helpers.geo.territories import territory_en
 from helpers.period import MIN_COVERAGE, Period
 
-__all__ = ["region_kpis", "monthly_revenue", "baselines", "customer_windows", "windows_of",
-           "WINDOW_COLUMNS"]
+__all__ = ["region_kpis", "monthly_revenue", "monthly_revenue_sql", "baselines", "customer_windows",
+           "customer_windows_sql", "windows_of", "WINDOW_COLUMNS", "line_counts",
+           "line_counts_sql", "period_revenue", "period_revenue_sql", "period_amounts",
+           "period_amounts_sql"]
 
 _LEVELS = ("territory", "province", "city")
 
@@ -274,8 +276,9 @@ def region_kpis(
         first_order[pos] = facts["first_order"].to_numpy(dtype="datetime64[ns]")
 
         def summed(column: str) -> np.ndarray:
+            # float also when no customer has a row (as per_region)
             return np.bincount(region_code[pos], minlength=n_regions,
-                               weights=facts[column].to_numpy(dtype=float))
+                               weights=facts[column].to_numpy(dtype=float)).astype(float)
     signup = (pd.to_datetime(cust["signup_date"]).to_numpy(dtype="datetime64[ns]")
               if "signup_date" in cust.columns
               else np.full(len(cust), np.datetime64("NaT"), dtype="datetime64[ns]"))
@@ -402,8 +405,8 @@ def customer_windows(orders: pd.DataFrame, *, period: Period, active_months: int
     ``revenue_recent``, ``revenue_recent_prev``: :func:`windows_of`).
 
     What ``region_kpis(..., windows=)`` takes instead of the lines: one row per customer,
-    not per line. :func:`helpers.analysis.engine.customer_windows` makes the same table
-    inside DuckDB from the orders' Parquet.
+    not per line. Its DuckDB twin is :func:`customer_windows_sql` (the lines of a
+    connection's view; :func:`helpers.analysis.engine.customer_windows`: of a Parquet file).
     """
     windows = windows_of(period, active_months=active_months, pop_months=pop_months)
     lines = orders.loc[orders["customer_id"].notna()]
@@ -419,6 +422,121 @@ def customer_windows(orders: pd.DataFrame, *, period: Period, active_months: int
         first_order=("first_order", "min"), active=("active", "any"),
         **{c: (c, "sum") for c in _MONEY_WINDOWS})
     return out.reset_index()[["customer_id", *WINDOW_COLUMNS]]
+
+
+def _inside(period: Period) -> str:
+    """SQL: the line's ``day`` (a DATE) is in ``period``: (start, end] by day, as
+    :meth:`helpers.period.Period.contains` (a NULL day is outside)."""
+    from helpers.analysis.engine import day
+
+    return f"(day > {day(period.start)} AND day <= {day(period.end)})"
+
+
+def _days_of(source: str, columns: str = "customer_id, amount") -> str:
+    """SQL: the lines of ``source`` (a view of the connection, or a table expression) with
+    their ``day`` (a DATE) and ``amount`` as a double."""
+    columns = columns.replace("amount", "CAST(amount AS DOUBLE) AS amount")
+    return f"SELECT {columns}, CAST(order_date AS DATE) AS day FROM {source}"
+
+
+def customer_windows_sql(con, *, period: Period, active_months: int = 12, pop_months: int = 3,
+                         source: str = "lines") -> pd.DataFrame:
+    """The DuckDB twin of :func:`customer_windows`: the same table from the order lines of
+    ``con``'s view ``source`` (``lines``: the scope's, :func:`helpers.analysis.engine.
+    open_lines`; ``market_lines``: the market's; or a table expression such as
+    ``read_parquet('...')``), summed in SQL: one row per customer back."""
+    from helpers.analysis.engine import fetch
+
+    windows = windows_of(period, active_months=active_months, pop_months=pop_months)
+    sums = ", ".join(f"fsum(amount) FILTER (WHERE {_inside(p)}) AS {name}"
+                     for name, p in windows.items() if name.startswith("revenue"))
+    sql = f"""SELECT customer_id, min(day) AS first_order,
+            count(*) FILTER (WHERE amount > 0 AND {_inside(windows['current'])}) AS orders,
+            coalesce(bool_or(amount > 0 AND {_inside(windows['active'])}), false) AS active,
+            {sums}
+        FROM ({_days_of(source)}) WHERE customer_id IS NOT NULL
+        GROUP BY customer_id ORDER BY customer_id"""
+    out = fetch(con, sql)
+    money = [c for c in WINDOW_COLUMNS if c.startswith("revenue")]
+    out = out.assign(first_order=out["first_order"].astype("datetime64[ns]"),
+                     orders=out["orders"].astype("int64"), active=out["active"].astype(bool),
+                     **{c: out[c].astype(float).fillna(0.0) for c in money})
+    return out[["customer_id", *WINDOW_COLUMNS]]
+
+
+#: Columns of :func:`line_counts`.
+LINE_COUNT_COLUMNS = ["lines", "in_period", "in_baseline"]
+
+
+def line_counts(orders: pd.DataFrame, *, period: Period) -> pd.DataFrame:
+    """How many order lines there are: one row, ``lines`` (all of ``orders``),
+    ``in_period`` (dated in ``period``) and ``in_baseline`` (in the period before it,
+    ``period.previous``), as int64. Returns and lines without a customer count too.
+    Its DuckDB twin is :func:`line_counts_sql`."""
+    dates = orders["order_date"]
+    return pd.DataFrame({"lines": [len(orders)],
+                         "in_period": [int(period.contains(dates).sum())],
+                         "in_baseline": [int(period.previous.contains(dates).sum())]},
+                        dtype="int64")
+
+
+def line_counts_sql(con, *, period: Period, source: str = "lines") -> pd.DataFrame:
+    """The DuckDB twin of :func:`line_counts`: the lines of ``con``'s view ``source``
+    (as :func:`customer_windows_sql`) counted in SQL."""
+    from helpers.analysis.engine import fetch
+
+    out = fetch(con, f"""SELECT count(*) AS lines,
+        count(*) FILTER (WHERE {_inside(period)}) AS in_period,
+        count(*) FILTER (WHERE {_inside(period.previous)}) AS in_baseline
+        FROM ({_days_of(source, "1 AS one")})""")
+    return out.astype("int64")[LINE_COUNT_COLUMNS]
+
+
+def period_revenue(orders: pd.DataFrame, *, period: Period, buying: bool = False) -> pd.Series:
+    """Net revenue per customer in ``period``: the amounts of each customer's lines in it
+    summed (returns net), a Series named ``amount`` indexed by ``customer_id`` (sorted;
+    lines without a customer left out). ``buying``: only the customers buying in the
+    period (a line with a positive amount in it), those a headline's
+    ``customers_buying`` counts. Its DuckDB twin is :func:`period_revenue_sql`."""
+    inside = orders.loc[period.contains(orders["order_date"])]
+    if buying:
+        bought = inside.loc[inside["amount"] > 0, "customer_id"].unique()
+        inside = inside.loc[inside["customer_id"].isin(bought)]
+    return inside.groupby("customer_id")["amount"].sum()
+
+
+def period_revenue_sql(con, *, period: Period, buying: bool = False,
+                       source: str = "lines") -> pd.Series:
+    """The DuckDB twin of :func:`period_revenue`: the lines of ``con``'s view ``source``
+    (as :func:`customer_windows_sql`) summed per customer in SQL."""
+    from helpers.analysis.engine import fetch
+
+    having = "HAVING bool_or(amount > 0)" if buying else ""
+    out = fetch(con, f"""SELECT customer_id, fsum(amount) AS amount
+        FROM ({_days_of(source)}) WHERE customer_id IS NOT NULL AND {_inside(period)}
+        GROUP BY customer_id {having} ORDER BY customer_id""")
+    return out.set_index("customer_id")["amount"].astype(float)
+
+
+def period_amounts(orders: pd.DataFrame, *, period: Period) -> pd.DataFrame:
+    """The amount of every order line in ``period``, smallest first (column ``amount``,
+    index 0..n-1): what the order values histogram draws
+    (:func:`helpers.viz.charts.plot_order_values`). One row per line of the period,
+    not per customer. Its DuckDB twin is :func:`period_amounts_sql`."""
+    inside = orders.loc[period.contains(orders["order_date"]), ["amount"]]
+    return (inside.astype({"amount": float}).sort_values("amount", kind="mergesort")
+            .reset_index(drop=True))
+
+
+def period_amounts_sql(con, *, period: Period, source: str = "lines") -> pd.DataFrame:
+    """The DuckDB twin of :func:`period_amounts`: the period's lines of ``con``'s view
+    ``source`` (as :func:`customer_windows_sql`) chosen and sorted in SQL; only their
+    amounts come back (a row per line of the period)."""
+    from helpers.analysis.engine import fetch
+
+    out = fetch(con, f"""SELECT amount FROM ({_days_of(source, "amount")})
+        WHERE {_inside(period)} ORDER BY amount NULLS LAST""")
+    return out.astype({"amount": float})
 
 
 def baselines(period: Period, *, dates: pd.Series, pop_months: int = 3,

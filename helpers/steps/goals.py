@@ -24,6 +24,7 @@ from helpers.context import Context
 from helpers.files import write_json
 from helpers.geo.reference import REFERENCE_SOURCES, has_region_reference
 from helpers.period import Period
+from helpers.steps.prep import line_counts
 from helpers.text.format import currency_name
 from helpers.text.lookup import headers, join, label, lang_code, say, term, text
 from helpers.text.markup import md_text
@@ -65,9 +66,9 @@ def data_checks(ctx: Context) -> dict[str, dict]:
     dict
         need -> ``{"available": bool, "detail": str, "what": str}``.
     """
-    customers, orders, p = ctx.customers, ctx.orders, ctx.period
-    in_period = p.contains(orders["order_date"])
-    in_baseline = p.previous.contains(orders["order_date"])
+    customers, p = ctx.customers, ctx.period
+    counts = line_counts(ctx)
+    in_period, in_baseline = int(counts["in_period"]), int(counts["in_baseline"])
     city = ctx.scope.kind == "city"  # spend is by province: none can be a city's
     spend = spend_by_region(ctx.prep.spend, [] if city else ctx.scope.provinces, p)
     spend = spend[spend["marketing_spend"] > 0]
@@ -85,9 +86,9 @@ def data_checks(ctx: Context) -> dict[str, dict]:
         "customers": (len(customers) > 0, say("check_customers", lang, n=len(customers))),
         "locations": (located > 0, say("check_locations", lang, located=located, n=len(customers),
                                        level=term("level", ctx.scope.sublevel, lang))),
-        "orders": (bool(in_period.any()), say("check_orders", lang, n=int(in_period.sum()))),
-        "baseline_orders": (bool(in_baseline.any()),
-                            say("check_baseline_orders", lang, n=int(in_baseline.sum()))),
+        "orders": (in_period > 0, say("check_orders", lang, n=in_period)),
+        "baseline_orders": (in_baseline > 0,
+                            say("check_baseline_orders", lang, n=in_baseline)),
         "population": (population_ok, say(
             "check_population_ok" if reference.get("gdp_year") else "check_population_only",
             lang, year=reference.get("population_year")) if population_ok else say(
@@ -212,7 +213,7 @@ def goals_brief(ctx: Context, objective: str | None = None) -> dict:
         "thresholds": {name: _threshold_value(ctx, name) for name in chosen.thresholds},
         "all_thresholds": ctx.config.strategy.model_dump(exclude={"online_channels"}),
         "first": chosen.first,
-        "data": {"customers": len(ctx.customers), "orders": len(ctx.orders),
+        "data": {"customers": len(ctx.customers), "orders": int(line_counts(ctx)["lines"]),
                  "available": {need: c["available"] for need, c in checks.items()}},
         "data_checks": checks,
         "warnings": warnings,

@@ -80,6 +80,7 @@ from helpers.analysis import (
 )
 from helpers.analysis.concentration import concentration
 from helpers.analysis.extent import OUTSIDE_COLUMNS
+from helpers.analysis.kpis import period_revenue, period_revenue_sql
 from helpers.analysis.tiers import region_tiers
 from helpers.catalog import SECTIONS
 from helpers.context import SINGLE_REGION_KEYS, Blocks, Context, Table
@@ -356,10 +357,9 @@ def insight_tables(ctx: Context) -> dict:
     as_of = p.as_of
     # Revenue across the customers buying in the period (a purchase line in it): the
     # population the headline's ``customers_buying`` counts; net returns count as 0.
-    period_orders = ctx.period_orders
-    buying = period_orders.loc[period_orders["amount"] > 0, "customer_id"].unique()
-    by_customer = (period_orders.loc[period_orders["customer_id"].isin(buying)]
-                   .groupby("customer_id")["amount"].sum())
+    by_customer = (period_revenue_sql(ctx.lines, period=p, buying=True)
+                   if ctx.lines is not None
+                   else period_revenue(ctx.period_orders, period=p, buying=True))
     unit = "cities" if level == "city" else "provinces"
     names = region_label(kpis, ctx.lang)
     how_concentrated = {

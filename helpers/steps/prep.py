@@ -286,6 +286,19 @@ def ensure_prep(config: Config, run: RunPaths, *, rebuild: bool = False) -> Prep
 # --------------------------------------------------------------------------- notebook 02
 
 
+def line_counts(ctx: Context) -> pd.Series:
+    """The scope's order lines counted: ``lines``, ``in_period`` and ``in_baseline``
+    (:func:`helpers.analysis.kpis.line_counts`), counted in DuckDB when the lines are there
+    (:attr:`helpers.context.Context.lines`); once per context."""
+    from helpers.analysis import kpis
+
+    if "_line_counts" not in ctx.__dict__:
+        counts = (kpis.line_counts_sql(ctx.lines, period=ctx.period) if ctx.lines is not None
+                  else kpis.line_counts(ctx.orders, period=ctx.period))
+        ctx.__dict__["_line_counts"] = counts.iloc[0]
+    return ctx.__dict__["_line_counts"]
+
+
 def data_quality(ctx: Context) -> dict:
     """The facts ``data_quality.json`` records for a report: rows per table, whether the
     ledger balances, what is in scope, how precisely customers are located, the place
@@ -296,7 +309,7 @@ def data_quality(ctx: Context) -> dict:
         "rows": {name: len(table) for name, table in result.tables().items()},
         "ledger_balanced": bool(check_ledger(result.ledger)["balanced"].all()),
         "customers_in_scope": len(ctx.customers),
-        "orders_in_scope": len(ctx.orders),
+        "orders_in_scope": int(line_counts(ctx)["lines"]),
         "geo_precision": ctx.customers["geo_precision"].value_counts().to_dict(),
         "unresolved_names": int(unresolved["rows"].sum()) if len(unresolved) else 0,
         "no_region": ctx.no_region().groupby("reason", sort=False)["customers"].sum()
@@ -375,7 +388,7 @@ def no_region(ctx: Context):
 def table_rows(ctx: Context) -> pd.DataFrame:
     """Rows per cleaned table in the whole market and in the report's scope."""
     result = ctx.prep
-    scoped = {"customers": len(ctx.customers), "orders": len(ctx.orders),
+    scoped = {"customers": len(ctx.customers), "orders": int(line_counts(ctx)["lines"]),
               "reps": len(result.reps), "spend": len(ctx.scope.filter(result.spend))}
     return pd.DataFrame({
         "table": list(TABLES),

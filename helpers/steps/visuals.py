@@ -11,21 +11,41 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.analysis import segments
-from helpers.analysis.kpis import monthly_revenue
+from helpers.analysis.kpis import (
+    monthly_revenue,
+    monthly_revenue_sql,
+    period_amounts,
+    period_amounts_sql,
+    period_revenue,
+    period_revenue_sql,
+)
 from helpers.context import SINGLE_REGION_KEYS, Context
 from helpers.data.prepare import key_positions
 from helpers.steps import market
 from helpers.text.lookup import say
 from helpers.text.markup import md_text
 
-__all__ = ["visual_tables", "customer_revenue", "orders_by_region", "segments_by_region",
-           "one_region", "region_bars", "region_share", "lorenz_curves",
+__all__ = ["visual_tables", "customer_revenue", "order_values", "orders_by_region",
+           "segments_by_region", "monthly_by_region", "one_region", "region_bars", "region_share", "lorenz_curves",
            "customers_against_revenue"]
 
 
 def customer_revenue(ctx: Context) -> pd.Series:
-    """Net revenue per customer in the analysis period (the customers' Lorenz curve)."""
-    return ctx.period_orders.groupby("customer_id")["amount"].sum()
+    """Net revenue per customer in the analysis period (the customers' Lorenz curve):
+    :func:`helpers.analysis.kpis.period_revenue`, summed in DuckDB when the lines are
+    there (:attr:`helpers.context.Context.lines`)."""
+    if ctx.lines is not None:
+        return period_revenue_sql(ctx.lines, period=ctx.period)
+    return period_revenue(ctx.period_orders, period=ctx.period)
+
+
+def order_values(ctx: Context) -> pd.DataFrame:
+    """The amount of each order line in the analysis period, smallest first (the order
+    values histogram): :func:`helpers.analysis.kpis.period_amounts`, chosen in DuckDB
+    when the lines are there (only the amounts come back)."""
+    if ctx.lines is not None:
+        return period_amounts_sql(ctx.lines, period=ctx.period)
+    return period_amounts(ctx.period_orders, period=ctx.period)
 
 
 def orders_by_region(ctx: Context, columns: list[str] | None = None) -> pd.DataFrame:
@@ -60,8 +80,6 @@ def monthly_by_region(ctx: Context) -> pd.DataFrame:
     """Revenue and positive order lines per month and region of the lines' customers
     (:func:`helpers.analysis.kpis.monthly_revenue` of :func:`orders_by_region`); summed in
     DuckDB by its twin when the lines stay there (:attr:`Context.lines`)."""
-    from helpers.analysis.kpis import monthly_revenue_sql
-
     level = ctx.scope.sublevel
     if ctx.lines is not None:
         return monthly_revenue_sql(ctx.lines, level,
@@ -80,8 +98,8 @@ def visual_tables(ctx: Context) -> dict:
         ``kpis`` (:meth:`helpers.context.Context.kpis_by_region`, blank regions included, for
         the map and the regions' Lorenz curve), ``regions`` (the regions with
         customers, for bars and scatter), ``customer_revenue``
-        (:func:`customer_revenue`), ``period_orders`` (the period's orders, for order
-        values), ``monthly`` (monthly revenue per region of the customers'
+        (:func:`customer_revenue`), ``period_orders`` (the amounts of the period's
+        order lines, for the order values chart: :func:`order_values`), ``monthly`` (monthly revenue per region of the customers'
         :func:`orders_by_region`) and ``segments`` (:func:`segments_by_region`).
     """
     level = ctx.scope.sublevel
@@ -92,7 +110,7 @@ def visual_tables(ctx: Context) -> dict:
         "kpis": kpis,
         "regions": kpis[kpis["customers"] > 0],
         "customer_revenue": customer_revenue(ctx),
-        "period_orders": ctx.period_orders,
+        "period_orders": order_values(ctx),
         "monthly": monthly_by_region(ctx),
         "segments": segments_by_region(ctx),
     }
