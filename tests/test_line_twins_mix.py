@@ -204,3 +204,140 @@ def test_mix_without_categories(tmp_path):
     found, note = mix.category_mix_sql(con, regions, period=PERIOD)
     assert note["reason_key"] == "no_category" and found.empty
     assert np.array_equal(found.columns, mix.MIX_COLUMNS)
+
+
+# ---- buying: the period's orders, whether dates carry a time, discounts ----------------
+
+def _buying_args(ctx):
+    """The regions and the lines' own region column, as step 4's ``_buyers`` has them."""
+    level = ctx.scope.sublevel
+    people = ctx.customers.drop_duplicates("customer_id")
+    regions = (people.set_index("customer_id")[level] if level in people
+               else pd.Series(pd.NA, index=people["customer_id"], dtype="string"))
+    return regions, (level if level == "province" else None)
+
+
+def _with_discounts(orders: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The sample's lines with a discount (a fraction; in percent) or a list price."""
+    i = np.arange(len(orders))
+    off = np.where(i % 3 == 0, 0.0, (i % 9) / 20)                 # 0 .. 0.4, a third none
+    if kind == "percent":
+        return orders.assign(discount=off * 100)
+    if kind == "fraction":  # some out of range, some unknown
+        return orders.assign(discount=np.where(i % 41 == 5, -0.5,
+                                               np.where(i % 50 == 7, np.nan, off)))
+    units = orders["quantity"].astype(float).fillna(1.0).to_numpy()
+    price = orders["amount"].to_numpy(float) / (1 - off) / units
+    return orders.assign(list_price=np.where(i % 37 == 3, np.nan, price))
+
+
+@pytest.mark.parametrize("region", SCOPES[:3])
+def test_sample_buying_equals_pandas(sample, region, tmp_path):
+    from helpers.analysis import buying
+
+    ctx = context.open_step(region=region, run_dir=str(sample))
+    regions, column = _buying_args(ctx)
+    con = _open(ctx, sample / "prep" / "orders.parquet")
+    lines = ctx.period_orders
+    orders = buying.period_orders(lines, regions, column)
+    assert len(orders) and orders["region"].notna().any()
+    pd.testing.assert_frame_equal(
+        buying.period_orders_sql(con, regions, column, period=ctx.period), orders)
+    assert buying.has_time_sql(con, period=ctx.period) == buying.has_time(lines)
+    expected = buying.discounts(lines, regions, market=ctx.scope.name, column=column)
+    assert expected[2]["reason_key"] == "no_discount_column"
+    found = buying.discounts_sql(con, regions, period=ctx.period, market=ctx.scope.name,
+                                 column=column)
+    pd.testing.assert_frame_equal(found[0], expected[0])
+    pd.testing.assert_frame_equal(found[1], expected[1])
+    assert found[2] == expected[2]
+
+    assert isinstance(ctx.prep.orders.index, pd.RangeIndex)  # the file's order
+    for kind in ("fraction", "percent", "list_price"):
+        full = _with_discounts(ctx.prep.orders, kind)
+        path = tmp_path / f"{kind}.parquet"
+        full.to_parquet(path, index=False)
+        con = _open(ctx, path)
+        mine = full.loc[lines.index]
+        expected = buying.discounts(mine, regions, market=ctx.scope.name, column=column,
+                                    min_count=5)
+        assert expected[2]["computed"], expected[2]
+        assert expected[2]["spearman_value"] is not None
+        found = buying.discounts_sql(con, regions, period=ctx.period, market=ctx.scope.name,
+                                     column=column, min_count=5)
+        pd.testing.assert_frame_equal(found[0], expected[0])
+        pd.testing.assert_frame_equal(found[1], expected[1])
+        _same_notes(found[2], expected[2])
+
+
+BUYING_EDGE = [  # order_id, customer, date, amount, province, discount, quantity
+    ("o1", "a", "2024-01-01 09:30", 100.0, "广东", 0.0, 2),
+    ("o1", "a", "2024-01-01 09:30", 50.0, "广东", 0.2, 1),     # a second line of o1
+    ("o2", "a", "2024-01-01", -30.0, "广东", 0.0, 1),          # a return: no order
+    ("o3", "b", "2024-02-26", 80.0, "广东", 0.1, None),        # one order, no quantity
+    ("o4", "c", "2024-02-01", 10.0, "浙江", 0.5, 3),
+    ("o4", "c", "2024-02-01", -70.0, "浙江", 0.0, 1),          # returns above the purchase
+    ("o5", "d", "2024-03-10", 90.0, "浙江", 0.3, 1),           # after the period's end
+    ("o6", "e", "2023-02-01", 60.0, "北京", 0.0, 1),           # before the period
+    ("o7", "g", "2024-02-20", 70.0, "北京", 0.25, 4),          # a customer without a region
+    ("o8", "客户9", "2024-02-21", 5.0, "广东", 0.0, 1),
+    ("o9", "B", "2024-02-21", 5.0, "广东", 3.0, 1),            # out of range
+    ("o10", "B", "2024-02-22", 9.0, "湖南", None, 1),          # no discount; a province
+]                                                               # without a region
+
+
+@pytest.mark.parametrize("scope", [None, ("广东",), ("西藏",)])
+@pytest.mark.parametrize("column", [None, "province"])
+def test_buying_edge_cases_by_hand(tmp_path, scope, column):
+    from helpers.analysis import buying
+
+    frame = pd.DataFrame(BUYING_EDGE, columns=["order_id", "customer_id", "order_date",
+                                               "amount", "province", "discount", "quantity"])
+    frame = frame.astype({"order_id": "string", "customer_id": "string", "amount": float,
+                          "province": "string", "discount": float, "quantity": "Int64"})
+    frame["order_date"] = pd.to_datetime(frame["order_date"], format="ISO8601").astype(
+        "datetime64[ns]")
+    path = tmp_path / "orders.parquet"
+    frame.to_parquet(path, index=False)
+    frame = pd.read_parquet(path)
+    con = engine.open_lines(path, provinces=scope)
+    lines = frame if scope is None else frame.loc[frame["province"].isin(scope)]
+    lines = lines.loc[PERIOD.contains(lines["order_date"])]
+    regions = PEOPLE.set_index("customer_id")["province"]
+    orders = buying.period_orders(lines, regions, column)
+    pd.testing.assert_frame_equal(buying.period_orders_sql(con, regions, column, period=PERIOD),
+                                  orders)
+    if scope is None:  # known answers: o1 is one order of 150; o2, o4 and o5 are none
+        assert list(orders["order_id"]) == ["o1", "o3", "o4", "o7", "o8", "o9", "o10"]
+        assert orders["value"].iloc[0] == 150.0
+        # g has no region but its line's province; 湖南 is no region's
+        missing = [3] if column is None else [6]
+        assert orders["region"].isna().tolist() == [i in missing for i in range(7)]
+    assert buying.has_time_sql(con, period=PERIOD) == (scope != ("西藏",))
+    assert buying.has_time(lines) == (scope != ("西藏",))
+    expected = buying.discounts(lines, regions, market="ALL", column=column, min_count=2)
+    found = buying.discounts_sql(con, regions, period=PERIOD, market="ALL", column=column,
+                                 min_count=2)
+    pd.testing.assert_frame_equal(found[0], expected[0])
+    pd.testing.assert_frame_equal(found[1], expected[1])
+    _same_notes(found[2], expected[2])
+    if scope is None:
+        assert found[2]["out_of_range"] == 1 and found[2]["lines"] == 6
+        assert found[2]["discount_only_customers"] == 3  # b, c, g
+
+
+def test_period_orders_without_order_ids(tmp_path):
+    from helpers.analysis import buying
+
+    frame = _lines(EDGE).drop(columns="order_id")
+    path = tmp_path / "orders.parquet"
+    frame.to_parquet(path, index=False)
+    frame = pd.read_parquet(path)
+    con = engine.open_lines(path)
+    regions = PEOPLE.set_index("customer_id")["province"]
+    lines = frame.loc[PERIOD.contains(frame["order_date"])]
+    expected = buying.period_orders(lines, regions)
+    n = int((lines["amount"] > 0).sum())
+    assert n > 10 and expected["order_id"].tolist() == list(range(n))
+    pd.testing.assert_frame_equal(buying.period_orders_sql(con, regions, period=PERIOD),
+                                  expected)

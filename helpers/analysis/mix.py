@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.analysis.engine import day as _day
 from helpers.analysis.engine import fetch as _fetch
+from helpers.analysis.engine import in_period as _in_period
 from helpers.analysis.profiles import OTHER, attribute_values
 from helpers.period import MIN_COVERAGE, Period
 
@@ -224,7 +224,7 @@ def category_mix_sql(con, regions: pd.Series, *, period: Period, market_lines: b
         return pd.DataFrame(columns=MIX_COLUMNS), note
     bare, revenue = con.execute(
         f"SELECT count(*), coalesce(fsum(CAST(amount AS DOUBLE)), 0) FROM {view} "
-        f"WHERE {_inside_sql(period)} AND product_category IS NULL").fetchone()
+        f"WHERE {_in_period(period)} AND product_category IS NULL").fetchone()
     note["uncategorised_lines"] = int(bare)
     note["uncategorised_revenue"] = float(revenue)
     cache = {} if _cache is None else _cache
@@ -238,8 +238,8 @@ def category_mix_sql(con, regions: pd.Series, *, period: Period, market_lines: b
         if data_dates is not None:
             return b.coverage(data_dates, min_coverage=min_coverage)
         first, last, lines, days = con.execute(
-            f"SELECT min(order_date), max(order_date), count(*) FILTER (WHERE {_inside_sql(b)}),"
-            f" count(DISTINCT CAST(order_date AS DATE)) FILTER (WHERE {_inside_sql(b)})"
+            f"SELECT min(order_date), max(order_date), count(*) FILTER (WHERE {_in_period(b)}),"
+            f" count(DISTINCT CAST(order_date AS DATE)) FILTER (WHERE {_in_period(b)})"
             f" FROM market_lines").fetchone()
         ends = pd.Series([first, last], dtype="datetime64[ns]").dropna()
         return {**b.coverage(ends, min_coverage=min_coverage),
@@ -248,12 +248,6 @@ def category_mix_sql(con, regions: pd.Series, *, period: Period, market_lines: b
     return _compare(per_customer, regions, note, period=period, coverage=coverage,
                     min_customers=min_customers, alpha=alpha, gap_index=gap_index,
                     rest_index=rest_index)
-
-
-def _inside_sql(period: Period) -> str:
-    """SQL: the line's day is in ``period`` (:meth:`Period.contains`: (start, end] by day)."""
-    when = "CAST(order_date AS DATE)"
-    return f"({when} > {_day(period.start)} AND {when} <= {_day(period.end)})"
 
 
 def _has_category(con, view: str) -> bool:
@@ -269,7 +263,7 @@ def _customer_categories_sql(con, view: str, period: Period) -> pd.DataFrame:
     nothing that reads it depends on that order but the rounding of sums)."""
     sums = _fetch(con, f"""SELECT customer_id, CAST(product_category AS VARCHAR)
         AS category, fsum(CAST(amount AS DOUBLE)) AS amount FROM {view}
-        WHERE {_inside_sql(period)} AND product_category IS NOT NULL
+        WHERE {_in_period(period)} AND product_category IS NOT NULL
           AND customer_id IS NOT NULL
         GROUP BY customer_id, category""")
     if sums.empty:
