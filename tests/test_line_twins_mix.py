@@ -341,3 +341,45 @@ def test_period_orders_without_order_ids(tmp_path):
     assert n > 10 and expected["order_id"].tolist() == list(range(n))
     pd.testing.assert_frame_equal(buying.period_orders_sql(con, regions, period=PERIOD),
                                   expected)
+
+
+# ---- partners: revenue and purchase lines of each partner in the period -----------------
+
+@pytest.mark.parametrize("region", SCOPES[:3])
+def test_sample_partner_tiers_equal_pandas(sample, region):
+    from helpers.analysis import partners
+
+    ctx = context.open_step(region=region, run_dir=str(sample))
+    con = _open(ctx, sample / "prep" / "orders.parquet")
+    scoring = ctx.config.partners.model_dump(exclude_none=True)
+    expected = partners.partner_tiers(ctx.customers, ctx.orders, period=ctx.period,
+                                      scoring=scoring)
+    assert len(expected) and expected["revenue"].sum() > 0 and expected["orders"].sum() > 0
+    pd.testing.assert_frame_equal(
+        partners.partner_tiers_sql(con, ctx.customers, period=ctx.period, scoring=scoring),
+        expected)
+
+
+def test_partner_tiers_edge_cases_by_hand(edge):
+    from helpers.analysis import partners
+
+    path, orders = edge
+    people = PEOPLE.assign(headcount=[25, 12, 3, 30, 8, 15, None, 40, 5, 22],
+                           years_active=[5, 1, 3, 2, 4, 6, 1, 3, 2, 10],
+                           signup_date=pd.to_datetime(["2020-01-01", "2024-02-01", None, None,
+                                                       None, "2021-01-01", None, "2024-01-05",
+                                                       None, None]).astype("datetime64[ns]"))
+    for scope in (None, ("广东",), ("湖南",)):
+        con = engine.open_lines(path, provinces=scope)
+        lines = orders if scope is None else orders.loc[orders["province"].isin(scope)]
+        expected = partners.partner_tiers(people, lines, period=PERIOD)
+        found = partners.partner_tiers_sql(con, people, period=PERIOD)
+        pd.testing.assert_frame_equal(found, expected)
+    mine = expected.set_index("customer_id")  # no line in 湖南: no revenue, all churned
+    assert (mine["revenue"] == 0).all() and mine["flag_churned"].all()
+    found = partners.partner_tiers_sql(engine.open_lines(path), people,
+                                       period=PERIOD).set_index("customer_id")
+    # known answers: c nets 10 - 70 + 40 = -20 from 2 purchase lines; a 100 + 75 - 100
+    assert found.loc["c", "revenue"] == -20.0 and found.loc["c", "orders"] == 2
+    assert found.loc["a", "revenue"] == 75.0 and found.loc["a", "orders"] == 3
+    assert found.loc["d", "orders"] == 0 and found.loc["e", "revenue"] == 0.0
