@@ -19,19 +19,20 @@ import pandas as pd
 from IPython.display import Markdown
 
 from helpers import geo
-from helpers.analysis import kpis
+from helpers.analysis import engine, kpis
 from helpers.analysis.benchmark import Benchmark
 from helpers.analysis.extent import in_extent
 from helpers.analysis.extent import no_region as no_region_table
 from helpers.catalog import get_objective
 from helpers.config import Config, RunPaths, load_config
+from helpers.data.engine import ParquetTable
 from helpers.data.prepare import PrepResult
 from helpers.data.privacy import PII_COLUMNS, mask_pii
 from helpers.geo.extent import extent_names
 from helpers.geo.reference import has_region_reference, load_region_reference
 from helpers.geo.scope import Scope
 from helpers.geo.territories import RegionError
-from helpers.period import Period, check_end_day
+from helpers.period import Period, check_end_day, order_days
 from helpers.steps import market
 from helpers.steps.prep import ensure_prep
 from helpers.text.lookup import say
@@ -39,7 +40,13 @@ from helpers.text.markup import md_text
 from helpers.text.tables import Table, report_table
 from helpers.viz import theme
 
-__all__ = ["Context", "open_step", "Table", "Blocks"]
+__all__ = ["Context", "open_step", "Table", "Blocks", "SINGLE_REGION_KEYS"]
+
+#: The catalog key's ending of the sentence saying why a report has one region to compare,
+#: for each reason of :meth:`Context.single_region` (``charts_municipality``,
+#: ``lorenz_only_region``, ``concentration_one_region`` ...).
+SINGLE_REGION_KEYS = {"city": "one_region", "municipality": "municipality",
+                      "one_region": "only_region"}
 
 class Blocks:
     """Markdown and tables shown one after the other: what one call of a report shows.
@@ -92,11 +99,45 @@ class Context:
     @cached_property
     def orders(self) -> pd.DataFrame:
         """Orders of customers in scope (a city's: of its customers; orders carry the
-        customer's province, not the city)."""
+        customer's province, not the city). When the orders stay in their Parquet file
+        (:attr:`lines`), only the scope's lines are read."""
+        orders = self.prep.orders
+        if isinstance(orders, ParquetTable):
+            where = (None if self.scope.kind == "all" else
+                     [("customer_id", "in", list(self.customers["customer_id"].dropna()))]
+                     if self.scope.kind == "city" else
+                     [("province", "in", list(self.scope.provinces))])
+            return pd.read_parquet(orders.path, filters=where)
         if self.scope.kind == "city":
-            orders = self.prep.orders
             return orders[orders["customer_id"].isin(self.customers["customer_id"])].copy()
-        return self.scope.filter(self.prep.orders)
+        return self.scope.filter(orders)
+
+    @cached_property
+    def lines(self):
+        """The scope's order lines inside DuckDB, or None when they are summed in pandas.
+
+        On large data (:func:`helpers.steps.market.aggregation`: step 2 ran on DuckDB or
+        ``orders.parquet`` is large) a connection from
+        :func:`helpers.analysis.engine.open_lines` whose view ``lines`` holds the lines of
+        :attr:`orders` and ``market_lines`` every line: the ``*_sql`` twins of the
+        functions that read order lines read them there, so a report needs memory for
+        its customers and regions, not its lines."""
+        if market.aggregation(self)["path"] != "duckdb":
+            return None
+        path = self.run.prep / "orders.parquet"
+        if self.scope.kind == "city":
+            return engine.open_lines(path, customer_ids=self.customers["customer_id"])
+        return engine.open_lines(path, provinces=None if self.scope.kind == "all"
+                                 else list(self.scope.provinces))
+
+    @cached_property
+    def order_days(self) -> pd.Series:
+        """The distinct days with an order in the whole market (:func:`helpers.period.order_days`):
+        what the period and the coverage of a comparison read from the order dates."""
+        orders = self.prep.orders
+        if isinstance(orders, ParquetTable):  # the lines stay in their file
+            return engine.order_days(orders.path)
+        return order_days(orders["order_date"])
 
     @cached_property
     def market_areas(self) -> tuple[str, ...]:
@@ -108,8 +149,7 @@ class Context:
         """The analysis period: ``analysis.period_months`` up to ``period_end`` (default:
         the last order day of the whole market, so every region of a run has the same)."""
         return Period.ending(self.period_end_param or None,
-                             self.config.analysis.period_months,
-                             dates=self.prep.orders["order_date"])
+                             self.config.analysis.period_months, dates=self.order_days)
 
     @cached_property
     def period_orders(self) -> pd.DataFrame:
@@ -197,7 +237,7 @@ class Context:
             pop_months=a.pop_months, reference=reference,
             universe=universe, min_customers=a.min_customers, expected_method=a.expected_model,
             benchmark=benchmark, country=country,
-            data_dates=self.prep.orders["order_date"] if data_dates is None else data_dates,
+            data_dates=self.order_days if data_dates is None else data_dates,
             min_coverage=a.min_baseline_coverage, windows=windows,
         )
 
@@ -210,7 +250,8 @@ class Context:
         - ``one_region``: any other report with one row in ``regions`` (a territory of
           one province; the one region with customers in a thin market).
 
-        No rows is not one region: the charts say there is nothing to draw.
+        No rows is not one region: the charts say there is nothing to draw. Each reason's
+        sentence ends its catalog key with :data:`SINGLE_REGION_KEYS`' value.
         """
         if self.scope.kind == "city":
             return "city"

@@ -20,7 +20,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-__all__ = ["Period", "check_end_day", "MIN_COVERAGE"]
+__all__ = ["Period", "check_end_day", "order_days", "MIN_COVERAGE"]
 
 #: The share of a comparison window's days the data must cover before a change against
 #: it (growth) is measured (``analysis.min_baseline_coverage`` in ``workbook.yaml``).
@@ -48,6 +48,14 @@ def check_end_day(value: str) -> None:
         date.fromisoformat(str(value))
     except ValueError:
         raise ValueError(f"must be a date like 2025-12-31, got {value!r}") from None
+
+
+def order_days(dates) -> pd.Series:
+    """The distinct days of ``dates`` (order dates; NaT left out), in order: all that
+    :meth:`Period.ending` and :meth:`Period.coverage` read from the orders, a few thousand
+    values however many order lines (the DuckDB twin: :func:`helpers.analysis.engine.order_days`)."""
+    days = pd.to_datetime(pd.Series(dates)).dropna().dt.normalize()
+    return pd.Series(days.drop_duplicates().sort_values().to_numpy(), name="order_date")
 
 
 def _day(value: object, what: str) -> pd.Timestamp:
@@ -210,8 +218,9 @@ class Period:
         -------
         dict
             ``period`` (its label), ``days`` (in the period), ``days_covered``,
-            ``coverage`` (``days_covered / days``), ``days_with_orders`` and ``orders``
-            (dates inside the period), ``min_coverage`` and ``enough`` (``coverage >=
+            ``coverage`` (``days_covered / days``), ``days_with_orders`` (distinct days
+            of ``dates`` inside the period: the same from every line's date or from
+            :func:`order_days`), ``min_coverage`` and ``enough`` (``coverage >=
             min_coverage``). Keys and numbers only.
         """
         if not 0 <= min_coverage <= 1:
@@ -229,7 +238,7 @@ class Period:
         share = covered / self.days
         return {"period": self.label(), "days": self.days, "days_covered": covered,
                 "coverage": share, "days_with_orders": int(inside.nunique()),
-                "orders": int(len(inside)), "min_coverage": float(min_coverage),
+                "min_coverage": float(min_coverage),
                 "enough": bool(share >= min_coverage)}
 
     def label(self, lang: str = "en") -> str:

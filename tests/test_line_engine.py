@@ -18,7 +18,7 @@ from helpers import context
 from helpers.analysis import customers, engine, kpis
 from helpers.data.engine import ParquetTable
 from helpers.data.prepare import load_prep
-from helpers.period import Period
+from helpers.period import Period, order_days
 from helpers.steps import market
 
 
@@ -66,7 +66,7 @@ def test_sample_purchases_and_kpis_in_the_engine_equal_pandas(sample, region, tm
                                    None)
     summed = ctx._kpis_by_region(level, ctx.customers, None,
                                  list(ctx.scope.provinces) if level == "province" else [],
-                                 None, windows=windows, data_dates=engine.date_range(
+                                 None, windows=windows, data_dates=engine.order_days(
                                      sample / "prep" / "orders.parquet"))
     pd.testing.assert_frame_equal(summed, expected)
     assert expected["revenue"].sum() > 0 and expected["orders"].sum() > 0
@@ -133,8 +133,10 @@ def test_edge_cases_by_hand(tmp_path):
     windows = engine.customer_windows(path, period=period, active_months=12, pop_months=3)
     pd.testing.assert_frame_equal(
         windows, kpis.customer_windows(orders, period=period, active_months=12, pop_months=3))
-    dates = engine.date_range(path)
-    assert list(dates) == [pd.Timestamp("2022-06-01"), pd.Timestamp("2025-01-01")]
+    dates = engine.order_days(path)
+    pd.testing.assert_series_equal(dates, order_days(orders["order_date"]))
+    assert (dates.iloc[0], dates.iloc[-1]) == (pd.Timestamp("2022-06-01"),
+                                               pd.Timestamp("2025-01-01"))
     expected = _kpis(people, orders, period)
     pd.testing.assert_frame_equal(_kpis(people, None, period, windows=windows, dates=dates),
                                   expected)
@@ -211,3 +213,30 @@ def test_lazy_orders_read_one_column(sample):
     pd.testing.assert_series_equal(prep.orders["order_date"], full["order_date"])
     with pytest.raises(KeyError, match="no column 'nope'"):
         prep.orders["nope"]
+
+
+@pytest.mark.parametrize("region", ["ALL", "华南", "广东", "广东:深圳市"])
+def test_a_report_reads_its_own_lines_in_duckdb(sample, region, monkeypatch):
+    """On large data a report's lines stay in their Parquet file: ``ctx.lines`` holds the
+    scope's lines (the same as ``ctx.orders``), ``ctx.orders`` reads only them, the order
+    days and the period are the same, and the scope's purchase tables equal pandas'."""
+    pandas_ctx = context.open_step(region=region, run_dir=str(sample))
+    assert pandas_ctx.lines is None                      # the sample is small
+    monkeypatch.setattr(engine, "MIN_PARQUET_MB", 0.0)
+    ctx = context.open_step(region=region, run_dir=str(sample))
+    ctx.__dict__["prep"] = load_prep(sample / "prep", lazy_orders=True)
+    assert isinstance(ctx.prep.orders, ParquetTable)
+    expected = pandas_ctx.orders
+    assert 0 < len(expected) < (len(pandas_ctx.prep.orders) if region != "ALL" else 10**9)
+    counted = engine.fetch(ctx.lines, "SELECT count(*) AS n, fsum(amount) AS revenue, "
+                                      "count(DISTINCT customer_id) AS ids FROM lines")
+    assert int(counted["n"].iloc[0]) == len(expected)
+    assert int(counted["ids"].iloc[0]) == expected["customer_id"].nunique()
+    assert float(counted["revenue"].iloc[0]) == pytest.approx(expected["amount"].sum())
+    pd.testing.assert_frame_equal(ctx.orders.reset_index(drop=True),
+                                  expected.reset_index(drop=True))
+    pd.testing.assert_series_equal(ctx.order_days, pandas_ctx.order_days)
+    assert ctx.period == pandas_ctx.period
+    got, want = market.purchases(ctx), market.purchases(pandas_ctx)
+    for a, b in zip(got, want):
+        pd.testing.assert_frame_equal(a, b)

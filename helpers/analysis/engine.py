@@ -29,8 +29,8 @@ import pandas as pd
 from helpers.data.engine import lit as _lit
 from helpers.period import Period
 
-__all__ = ["MIN_PARQUET_MB", "choose", "connect", "open_lines", "fetch", "day",
-           "purchase_summary", "purchase_days", "customer_windows", "date_range"]
+__all__ = ["MIN_PARQUET_MB", "choose", "connect", "open_lines", "source", "fetch", "day",
+           "purchase_summary", "purchase_days", "customer_windows", "order_days"]
 
 #: A saved ``orders.parquet`` at least this large is aggregated in DuckDB even when step 2
 #: ran on pandas (:func:`choose`).
@@ -96,8 +96,8 @@ def open_lines(path: Path, *, provinces=None, customer_ids=None, con=None):
     :mod:`helpers.analysis`) read these views and return the pandas function's table.
     """
     con = con or connect()
-    source = f"read_parquet({_lit(Path(path))})"
-    con.execute(f"CREATE OR REPLACE VIEW market_lines AS SELECT * FROM {source}")
+    parquet = f"read_parquet({_lit(Path(path))})"
+    con.execute(f"CREATE OR REPLACE VIEW market_lines AS SELECT * FROM {parquet}")
     if customer_ids is not None:
         ids = pd.DataFrame({"customer_id": pd.Series(pd.unique(pd.Series(customer_ids)
                                                               .dropna()), dtype="string")})
@@ -112,10 +112,17 @@ def open_lines(path: Path, *, provinces=None, customer_ids=None, con=None):
     return con
 
 
-def _has_column(path: Path, name: str) -> bool:
-    import pyarrow.parquet as pq
+def source(lines, con=None) -> tuple:
+    """``(connection, relation)`` to read order lines from: ``lines`` is the path of a
+    Parquet file (read with ``read_parquet`` on ``con`` or a new :func:`connect`) or a
+    connection from :func:`open_lines` (its view ``lines``)."""
+    if isinstance(lines, (str, Path)):
+        return con or connect(), f"read_parquet({_lit(Path(lines))})"
+    return lines, "lines"
 
-    return name in pq.read_schema(path).names
+
+def _has_column(con, relation: str, name: str) -> bool:
+    return name in [c[0] for c in con.execute(f"SELECT * FROM {relation} LIMIT 0").description]
 
 
 def fetch(con, sql: str) -> pd.DataFrame:
@@ -124,57 +131,61 @@ def fetch(con, sql: str) -> pd.DataFrame:
         types_mapper=lambda t: pd.StringDtype() if str(t) == "string" else None)
 
 
-def _lines_sql(path: Path, as_of: pd.Timestamp) -> str:
+def _lines_sql(con, relation: str, as_of: pd.Timestamp) -> str:
     """The counted lines (:func:`helpers.analysis.customers._lines`): a customer id, a
     date before ``as_of`` by day; ``day`` (a DATE), ``amount``, ``order_id``."""
-    order = "order_id" if _has_column(path, "order_id") else "row_number() OVER ()"
+    order = "order_id" if _has_column(con, relation, "order_id") else "row_number() OVER ()"
     return (f"SELECT customer_id, CAST(order_date AS DATE) AS day, CAST(amount AS DOUBLE) "
-            f"AS amount, {order} AS order_id FROM read_parquet({_lit(path)}) "
+            f"AS amount, {order} AS order_id FROM {relation} "
             f"WHERE customer_id IS NOT NULL AND order_date IS NOT NULL "
             f"AND CAST(order_date AS DATE) < {day(as_of)}")
 
 
-def _days_sql(path: Path, as_of: pd.Timestamp) -> str:
-    """One row per customer and purchase day (:func:`helpers.analysis.customers._days`)."""
+def _days_sql(counted: str) -> str:
+    """One row per customer and purchase day (:func:`helpers.analysis.customers._days`)
+    of the ``counted`` lines (:func:`_lines_sql`)."""
     return f"""SELECT customer_id, day, greatest(fsum(amount), 0.0) AS value
-        FROM ({_lines_sql(path, as_of)}) GROUP BY customer_id, day HAVING max(amount) > 0"""
+        FROM ({counted}) GROUP BY customer_id, day HAVING max(amount) > 0"""
 
 
-def _gaps_sql(path: Path, as_of: pd.Timestamp) -> str:
+def _gaps_sql(counted: str) -> str:
     return f"""SELECT customer_id, day, value,
         CAST(day - lag(day) OVER (PARTITION BY customer_id ORDER BY day) AS DOUBLE) AS gap_days
-        FROM ({_days_sql(path, as_of)})"""
+        FROM ({_days_sql(counted)})"""
 
 
 # Every query ends ORDER BY customer_id: DuckDB compares text byte by byte in UTF-8, the
 # order of the code points, which is Python's order of the strings (pandas' sort of the ids).
 
 
-def purchase_days(path: Path, *, as_of, con=None) -> pd.DataFrame:
-    """:func:`helpers.analysis.customers.purchase_days` of the orders in the Parquet file
-    ``path`` (``as_of`` required)."""
-    con = con or connect()
+def purchase_days(lines, *, as_of, con=None) -> pd.DataFrame:
+    """:func:`helpers.analysis.customers.purchase_days` of the order ``lines`` (a Parquet
+    file's path or an :func:`open_lines` connection: :func:`source`; ``as_of`` required)."""
+    con, relation = source(lines, con)
     as_of = pd.Timestamp(as_of).normalize()
-    days = fetch(con, _gaps_sql(Path(path), as_of) + " ORDER BY customer_id, day")
+    counted = _lines_sql(con, relation, as_of)
+    days = fetch(con, _gaps_sql(counted) + " ORDER BY customer_id, day")
     days = days.assign(day=days["day"].astype("datetime64[ns]"),
                        value=days["value"].astype(float), gap_days=days["gap_days"].astype(float))
     return days[["customer_id", "day", "value", "gap_days"]]
 
 
-def purchase_summary(path: Path, *, as_of, con=None) -> pd.DataFrame:
-    """:func:`helpers.analysis.customers.purchase_summary` of the orders in the Parquet file
-    ``path`` (``as_of`` required): one row per customer with a purchase before ``as_of``."""
+def purchase_summary(lines, *, as_of, con=None) -> pd.DataFrame:
+    """:func:`helpers.analysis.customers.purchase_summary` of the order ``lines`` (a
+    Parquet file's path or an :func:`open_lines` connection: :func:`source`; ``as_of``
+    required): one row per customer with a purchase before ``as_of``."""
     from helpers.analysis.customers import _DTYPES, SUMMARY_COLUMNS
 
-    con = con or connect()
-    path, as_of = Path(path), pd.Timestamp(as_of).normalize()
-    sql = f"""WITH lines AS ({_lines_sql(path, as_of)}),
+    con, relation = source(lines, con)
+    as_of = pd.Timestamp(as_of).normalize()
+    counted = _lines_sql(con, relation, as_of)
+    sql = f"""WITH counted AS ({counted}),
         per AS (SELECT customer_id, min(day) FILTER (WHERE amount > 0) AS first_purchase,
                        max(day) FILTER (WHERE amount > 0) AS last_purchase,
                        count(DISTINCT order_id) FILTER (WHERE amount > 0) AS orders,
                        fsum(amount) AS monetary
-                FROM lines GROUP BY customer_id HAVING max(amount) > 0),
-        days AS ({_gaps_sql(path, as_of)}),
+                FROM counted GROUP BY customer_id HAVING max(amount) > 0),
+        days AS ({_gaps_sql(counted)}),
         perday AS (SELECT d.customer_id, count(*) AS purchase_days,
                           coalesce(max(d.gap_days), 0) AS longest_gap_days,
                           avg(d.value) FILTER (WHERE d.day > p.first_purchase) AS repeat_value
@@ -204,22 +215,24 @@ def purchase_summary(path: Path, *, as_of, con=None) -> pd.DataFrame:
     return per[SUMMARY_COLUMNS]
 
 
-def date_range(path: Path, con=None) -> pd.Series:
-    """The first and last order date of the Parquet file (what
-    :meth:`helpers.period.Period.coverage` and ``Period.ending`` take from all the dates)."""
-    con = con or connect()
-    lo, hi = con.execute(f"SELECT min(order_date), max(order_date) "
-                         f"FROM read_parquet({_lit(Path(path))})").fetchone()
-    return pd.Series([lo, hi], dtype="datetime64[ns]").dropna()
+def order_days(lines, con=None) -> pd.Series:
+    """The distinct days with an order line (a Parquet file's path or an :func:`open_lines`
+    connection: :func:`source`), in order (:func:`helpers.period.order_days` of the
+    lines: what the period and the coverage of a comparison read from the order dates)."""
+    con, relation = source(lines, con)
+    days = fetch(con, f"SELECT DISTINCT CAST(order_date AS DATE) AS day FROM {relation} "
+                      f"WHERE order_date IS NOT NULL ORDER BY 1")
+    return pd.Series(days["day"].astype("datetime64[ns]").to_numpy(), name="order_date")
 
 
-def customer_windows(path: Path, *, period: Period, active_months: int, pop_months: int,
+def customer_windows(lines, *, period: Period, active_months: int, pop_months: int,
                      con=None) -> pd.DataFrame:
-    """:func:`helpers.analysis.kpis.customer_windows` of the orders in the Parquet file
-    ``path``: one row per customer id of the lines."""
+    """:func:`helpers.analysis.kpis.customer_windows` of the order ``lines`` (a Parquet
+    file's path or an :func:`open_lines` connection: :func:`source`): one row per
+    customer id of the lines."""
     from helpers.analysis.kpis import WINDOW_COLUMNS, windows_of
 
-    con = con or connect()
+    con, relation = source(lines, con)
     windows = windows_of(period, active_months=active_months, pop_months=pop_months)
 
     def inside(p: Period) -> str:  # (start, end] by day, as Period.contains
@@ -232,7 +245,7 @@ def customer_windows(path: Path, *, period: Period, active_months: int, pop_mont
             coalesce(bool_or(amount > 0 AND {inside(windows['active'])}), false) AS active,
             {sums}
         FROM (SELECT customer_id, CAST(order_date AS DATE) AS day, CAST(amount AS DOUBLE)
-              AS amount FROM read_parquet({_lit(Path(path))}) WHERE customer_id IS NOT NULL)
+              AS amount FROM {relation} WHERE customer_id IS NOT NULL)
         GROUP BY customer_id ORDER BY customer_id"""
     out = fetch(con, sql)
     money = [c for c in WINDOW_COLUMNS if c.startswith("revenue")]

@@ -82,7 +82,7 @@ from helpers.analysis.concentration import concentration
 from helpers.analysis.extent import OUTSIDE_COLUMNS
 from helpers.analysis.tiers import region_tiers
 from helpers.catalog import SECTIONS
-from helpers.context import Blocks, Context, Table
+from helpers.context import SINGLE_REGION_KEYS, Blocks, Context, Table
 from helpers.files import read_csv, write_csv, write_json
 from helpers.steps import market
 from helpers.text.format import format_money
@@ -373,8 +373,7 @@ def insight_tables(ctx: Context) -> dict:
     }
     single = ctx.single_region(kpis)
     if single is not None:  # one region: nothing spreads over regions
-        key = {"city": "concentration_one_region", "municipality": "concentration_municipality",
-               "one_region": "concentration_only_region"}[single]
+        key = f"concentration_{SINGLE_REGION_KEYS[single]}"
         how_concentrated.update(regions=None, statement_top20_regions="",
                                 statement_regions=say(key, ctx.lang, region=(
                                     names.iloc[0] if single == "one_region"

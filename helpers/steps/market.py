@@ -244,7 +244,7 @@ def _province_kpis(ctx: Context) -> pd.DataFrame:
     windows = engine.customer_windows(path, period=ctx.period, active_months=a.active_months,
                                       pop_months=a.pop_months, con=con)
     return ctx._kpis_by_region("province", ctx.prep.customers, None, _all_provinces(ctx),
-                               None, windows=windows, data_dates=engine.date_range(path, con))
+                               None, windows=windows)
 
 
 def province_kpis(ctx: Context, key: str | None = None) -> pd.DataFrame:
@@ -284,31 +284,52 @@ def purchases(ctx: Context, *, with_days: bool = True
     is cached, when the scope has no purchases, or when a customer of the scope has
     orders outside it (then the market's rows are not the scope's).
     """
-    as_of = ctx.period.as_of
-    orders = ctx.orders
-
-    def direct():
-        return (purchase.purchase_summary(orders, as_of=as_of),
-                purchase.purchase_days(orders, as_of=as_of) if with_days else None)
-
     key = cache_key(ctx)
-    if key is None:
-        return direct()
+    if key is None or not _scope_lines_whole(ctx):
+        return _direct_purchases(ctx, with_days)
     summary, days = _market_purchases(ctx, key, with_days)
     days = days if with_days else None
-    if ctx.scope.kind == "all" and len(orders) == len(ctx.prep.orders):
+    if ctx.scope.kind == "all":
         return summary.copy(), None if days is None else days.copy()
-    ids = pd.unique(orders["customer_id"].dropna())
-    # every order line of the scope's customers is in the scope (orders take their
-    # customer's province): only then is the market's row of a customer the scope's
-    if int(ctx.prep.orders["customer_id"].isin(ids).sum()) != len(orders):
-        return direct()
+    ids = _scope_ids(ctx)
     summary = summary.loc[summary["customer_id"].isin(ids)].reset_index(drop=True)
     if days is not None:
         days = days.loc[days["customer_id"].isin(ids)].reset_index(drop=True)
     if not len(summary) or (days is not None and not len(days)):
-        return direct()  # the empty tables' own column types
+        return _direct_purchases(ctx, with_days)  # the empty tables' own column types
     return summary, days
+
+
+def _scope_ids(ctx: Context) -> pd.Series:
+    """The distinct customer ids of the scope's order lines."""
+    if ctx.lines is not None:
+        return engine.fetch(ctx.lines, "SELECT DISTINCT customer_id FROM lines "
+                                       "WHERE customer_id IS NOT NULL")["customer_id"]
+    return pd.Series(pd.unique(ctx.orders["customer_id"].dropna()))
+
+
+def _scope_lines_whole(ctx: Context) -> bool:
+    """Whether every order line of the scope's customers is in the scope (orders take
+    their customer's province): only then is the market's row of a customer the scope's."""
+    if ctx.scope.kind == "all":
+        return True
+    if ctx.lines is not None:
+        inside, theirs = ctx.lines.execute(
+            "SELECT (SELECT count(*) FROM lines), count(*) FROM market_lines WHERE customer_id "
+            "IN (SELECT DISTINCT customer_id FROM lines)").fetchone()
+        return int(inside) == int(theirs)
+    orders = ctx.orders
+    ids = pd.unique(orders["customer_id"].dropna())
+    return int(ctx.prep.orders["customer_id"].isin(ids).sum()) == len(orders)
+
+
+def _direct_purchases(ctx: Context, with_days: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    as_of = ctx.period.as_of
+    if ctx.lines is not None:
+        return (engine.purchase_summary(ctx.lines, as_of=as_of),
+                engine.purchase_days(ctx.lines, as_of=as_of) if with_days else None)
+    return (purchase.purchase_summary(ctx.orders, as_of=as_of),
+            purchase.purchase_days(ctx.orders, as_of=as_of) if with_days else None)
 
 
 def isolated(ctx: Context) -> tuple[pd.DataFrame, dict]:

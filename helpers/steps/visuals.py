@@ -12,7 +12,7 @@ import pandas as pd
 
 from helpers.analysis import segments
 from helpers.analysis.kpis import monthly_revenue
-from helpers.context import Context
+from helpers.context import SINGLE_REGION_KEYS, Context
 from helpers.data.prepare import key_positions
 from helpers.steps import market
 from helpers.text.lookup import say
@@ -91,11 +91,6 @@ def visual_tables(ctx: Context) -> dict:
 # province or the one region with customers) says so in words instead of drawing a
 # chart of one bar or point (:meth:`helpers.context.Context.single_region`).
 
-#: The catalog key's ending for each reason of :meth:`Context.single_region`.
-_ONE_REGION_KEYS = {"city": "one_region", "municipality": "municipality",
-                    "one_region": "only_region"}
-
-
 def one_region(ctx: Context, regions: pd.DataFrame, key: str = "charts"):
     """The sentence (catalog ``<key>_one_region``, ``_municipality`` or ``_only_region``)
     saying that a chart comparing the report's ``regions`` has one region to show (a
@@ -111,7 +106,7 @@ def one_region(ctx: Context, regions: pd.DataFrame, key: str = "charts"):
         name = str(region_label(regions, ctx.lang).iloc[0])
     else:
         name = ctx.scope.label(ctx.lang)
-    return Markdown(say(f"{key}_{_ONE_REGION_KEYS[reason]}", ctx.lang, region=md_text(name)))
+    return Markdown(say(f"{key}_{SINGLE_REGION_KEYS[reason]}", ctx.lang, region=md_text(name)))
 
 
 def region_bars(ctx: Context, tables: dict, *, top: int = 12):

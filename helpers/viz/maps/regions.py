@@ -40,9 +40,9 @@ BUBBLE_COLOR = "#1f77b4"
 BLANK_COLOR = "#808080"
 NO_CUSTOMERS_COLOR = "#d0d0d0"
 NO_DATA_COLOR = "#ffffff"
-#: What an outline without a KPI row means (``absent``) -> the label of its tooltip.
-ABSENT_LABELS = {"no_customers": "no_customers", "no_data": "no_data",
-                 "outside_report": "outside_report"}
+#: What an outline without a KPI row may mean (``absent``), each the catalog label of its
+#: tooltip and legend.
+ABSENT_LABELS = ("no_customers", "no_data", "outside_report")
 TOOLTIP_COLUMNS = ("customers", "active_customers", "revenue", "share", "growth_yoy",
                    "gap_ratio")
 
@@ -389,7 +389,7 @@ def _region_shapes(frame: pd.DataFrame, outlines: pd.DataFrame, fill: list[str],
         features.append({"geometry": row["geometry"], "style": style, "tip": tip,
                          "code": row["region_code"]})
     matched = set(frame["region_code"].dropna())
-    absent_label = label(ABSENT_LABELS[absent], lang)
+    absent_label = label(absent, lang)
     for row in outlines.to_dict("records"):
         code = row.get("region_code", row.get("iso3"))
         if code in matched or row["geometry"] is None:
