@@ -70,7 +70,7 @@ def test_sample_mix_and_targets_equal_pandas(sample, region):
     assert len(expected) and expected["revenue"].sum() > 0
     pd.testing.assert_frame_equal(found, expected)
     _same_notes(note, expected_note)
-    assert note["baseline"]["orders"] > 0  # the whole export's dates, counted in SQL
+    assert note["baseline"]["days_with_orders"] > 0  # the whole export's days, from SQL
 
     attributes, _ = profiles.profile_attributes(people.reset_index(), a.profile_attributes)
     assert attributes

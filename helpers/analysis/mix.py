@@ -214,7 +214,7 @@ def category_mix_sql(con, regions: pd.Series, *, period: Period, market_lines: b
     against the view ``market_lines`` (:func:`category_mix`'s ``market_orders``: a
     territory or city report). DuckDB sums the lines per customer and category; pandas
     gets one row per customer. ``data_dates`` as for :func:`category_mix`, but its default
-    is the dates of ``market_lines`` (the whole export, what step 4 passes), counted in
+    is the order days of ``market_lines`` (the whole export, what step 4 passes), from
     SQL. Other arguments as for :func:`category_mix`.
     """
     view = "market_lines" if market_lines else "lines"
@@ -237,13 +237,9 @@ def category_mix_sql(con, regions: pd.Series, *, period: Period, market_lines: b
     def coverage(b: Period) -> dict:
         if data_dates is not None:
             return b.coverage(data_dates, min_coverage=min_coverage)
-        first, last, lines, days = con.execute(
-            f"SELECT min(order_date), max(order_date), count(*) FILTER (WHERE {_in_period(b)}),"
-            f" count(DISTINCT CAST(order_date AS DATE)) FILTER (WHERE {_in_period(b)})"
-            f" FROM market_lines").fetchone()
-        ends = pd.Series([first, last], dtype="datetime64[ns]").dropna()
-        return {**b.coverage(ends, min_coverage=min_coverage),
-                "days_with_orders": int(days), "orders": int(lines)}
+        days = _fetch(con, "SELECT DISTINCT CAST(order_date AS DATE) AS day FROM market_lines "
+                           "WHERE order_date IS NOT NULL")["day"]
+        return b.coverage(days.astype("datetime64[ns]"), min_coverage=min_coverage)
 
     return _compare(per_customer, regions, note, period=period, coverage=coverage,
                     min_customers=min_customers, alpha=alpha, gap_index=gap_index,
