@@ -25,6 +25,11 @@ date and customer those of its first line).
   quantity and with line value, and the revenue bought on discount per region. It is
   observational: it shows association, never the effect of giving a discount.
 
+On large data the lines stay in DuckDB (:attr:`helpers.context.Context.lines`):
+:func:`period_orders_sql` returns the period's orders (one row per order) from SQL, and
+:func:`has_time_sql` and :func:`discounts_sql` do their per-line work there; the other
+functions read only orders, purchase days or monthly sums.
+
 Keys and numbers only: the words are in :mod:`helpers.text.narrative.buyers`.
 """
 

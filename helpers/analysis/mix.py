@@ -32,6 +32,11 @@ The same comparison and gap rule apply to any grouping of the report's customers
 one attribute at a time (each attribute its own false-discovery-rate family), and
 :func:`segment_targets` lists a segment gap's customers.
 
+On large data the lines stay in DuckDB (:attr:`helpers.context.Context.lines`): each
+function that reads them has a twin ``*_sql`` here that sums them per customer and
+category in SQL (:func:`_customer_categories_sql`) and shares the rest with the pandas
+function, so only tables of customers, regions and categories reach pandas.
+
 Keys and numbers only; :mod:`helpers.text.narrative.mix` says them in words.
 """
 
