@@ -27,8 +27,9 @@ date and customer those of its first line).
 
 On large data the lines stay in DuckDB (:attr:`helpers.context.Context.lines`):
 :func:`period_orders_sql` returns the period's orders (one row per order) from SQL, and
-:func:`has_time_sql` and :func:`discounts_sql` do their per-line work there; the other
-functions read only orders, purchase days or monthly sums.
+:func:`has_time_sql` and :func:`discounts_sql` do their per-line work there;
+:func:`buying_summary`, :func:`weekdays` and :func:`seasonality` read only those orders,
+the purchase days or the monthly grid.
 
 Keys and numbers only: the words are in :mod:`helpers.text.narrative.buyers`.
 """
