@@ -103,14 +103,32 @@ class Context:
         (:attr:`lines`), only the scope's lines are read."""
         orders = self.prep.orders
         if isinstance(orders, ParquetTable):
-            where = (None if self.scope.kind == "all" else
-                     [("customer_id", "in", list(self.customers["customer_id"].dropna()))]
-                     if self.scope.kind == "city" else
-                     [("province", "in", list(self.scope.provinces))])
-            return pd.read_parquet(orders.path, filters=where)
+            return pd.read_parquet(orders.path, filters=self._lines_filter())
         if self.scope.kind == "city":
             return orders[orders["customer_id"].isin(self.customers["customer_id"])].copy()
         return self.scope.filter(orders)
+
+    def _lines_filter(self) -> list | None:
+        """:attr:`orders`' rule as a Parquet filter (None: every line)."""
+        if self.scope.kind == "all":
+            return None
+        if self.scope.kind == "city":
+            return [("customer_id", "in", list(self.customers["customer_id"].dropna()))]
+        return [("province", "in", list(self.scope.provinces))]
+
+    def first_orders(self, n: int) -> tuple[pd.DataFrame, int]:
+        """The scope's first ``n`` order lines and how many lines it has (what step 2
+        shows), without reading every line when they stay in their Parquet file."""
+        orders = self.prep.orders
+        if not isinstance(orders, ParquetTable):
+            return self.orders.head(n), len(self.orders)
+        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
+
+        rule = self._lines_filter()
+        scan = ds.dataset(orders.path).scanner(
+            filter=None if rule is None else pq.filters_to_expression(rule))
+        return scan.head(n).to_pandas(), int(scan.count_rows())
 
     @cached_property
     def lines(self):

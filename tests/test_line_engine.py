@@ -236,7 +236,11 @@ def test_a_report_reads_its_own_lines_in_duckdb(sample, region, monkeypatch):
     pd.testing.assert_frame_equal(ctx.orders.reset_index(drop=True),
                                   expected.reset_index(drop=True))
     pd.testing.assert_series_equal(ctx.order_days, pandas_ctx.order_days)
+    first, total = ctx.first_orders(5)
+    assert total == len(expected)
+    pd.testing.assert_frame_equal(first.reset_index(drop=True),
+                                  expected.head(5).reset_index(drop=True))
     assert ctx.period == pandas_ctx.period
     got, want = market.purchases(ctx), market.purchases(pandas_ctx)
-    for a, b in zip(got, want):
+    for a, b in zip(got, want, strict=True):
         pd.testing.assert_frame_equal(a, b)
