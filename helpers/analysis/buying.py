@@ -25,6 +25,12 @@ date and customer those of its first line).
   quantity and with line value, and the revenue bought on discount per region. It is
   observational: it shows association, never the effect of giving a discount.
 
+On large data the lines stay in DuckDB (:attr:`helpers.context.Context.lines`):
+:func:`period_orders_sql` returns the period's orders (one row per order) from SQL, and
+:func:`has_time_sql` and :func:`discounts_sql` do their per-line work there;
+:func:`buying_summary`, :func:`weekdays` and :func:`seasonality` read only those orders,
+the purchase days or the monthly grid.
+
 Keys and numbers only: the words are in :mod:`helpers.text.narrative.buyers`.
 """
 
@@ -36,11 +42,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.analysis.engine import fetch as _fetch
+from helpers.analysis.engine import in_period as _in_period
 from helpers.analysis.stats import MIN_EXPECTED, bh_adjust, t_interval
+from helpers.data.engine import lit as _lit
+from helpers.period import Period
 
-__all__ = ["period_orders", "buying_summary", "monthly_revenue_grid",
-           "monthly_revenue_grid_sql", "seasonality",
-           "weekdays", "line_discounts", "discounts", "BUYING_COLUMNS", "DISCOUNT_BANDS",
+__all__ = ["period_orders", "period_orders_sql", "has_time", "has_time_sql", "buying_summary",
+           "monthly_revenue_grid", "monthly_revenue_grid_sql", "seasonality",
+           "weekdays", "line_discounts", "discounts", "discounts_sql", "BUYING_COLUMNS",
+           "DISCOUNT_BANDS",
            "WEEKDAYS"]
 
 BUYING_COLUMNS = ["region", "buyers", "days_q1", "days_median", "days_q3", "days_mean",
@@ -76,7 +87,7 @@ def period_orders(lines: pd.DataFrame, regions: pd.Series, column: str | None = 
     ``value`` (sum of its purchase lines) and ``region`` (:func:`line_regions`).
 
     Lines with an amount of 0 or less are no purchase and left out; without an
-    ``order_id`` column each line is an order.
+    ``order_id`` column each line is an order. (The DuckDB twin: :func:`period_orders_sql`.)
     """
     bought = lines.loc[lines["amount"].to_numpy(dtype=float) > 0]
     if "order_id" in bought.columns:
@@ -91,6 +102,62 @@ def period_orders(lines: pd.DataFrame, regions: pd.Series, column: str | None = 
                          "customer_id": bought["customer_id"].iloc[first].to_numpy(),
                          "order_date": bought["order_date"].iloc[first].to_numpy(),
                          "value": value, "region": region})
+
+
+def period_orders_sql(con, regions: pd.Series, column: str | None = None, *, period: Period
+                      ) -> pd.DataFrame:
+    """The DuckDB twin of :func:`period_orders`: the orders of the view ``lines`` of ``con``
+    (:func:`helpers.analysis.engine.open_lines`) in ``period`` (the lines of
+    :attr:`helpers.context.Context.period_orders`), summed in DuckDB. The result is one row
+    per order (no line reaches pandas), in the order of each order's first line in the
+    file, as the pandas function has them.
+    """
+    names = _columns(con, "lines")
+    column = column if column is not None and column in names else None
+    line = ("row_number() OVER ()" if "order_id" in names else "row_number() OVER () - 1")
+    key = "order_id" if "order_id" in names else "line"
+    own = f", arg_min({_q(column)}, line) AS own" if column else ""
+    # a scan and a filter keep the file's order (DuckDB's preserve_insertion_order), so
+    # row_number() OVER () numbers the lines as pandas sees them
+    orders = _fetch(con, f"""SELECT {key} AS order_id, arg_min(customer_id, line) AS customer_id,
+            arg_min(order_date, line) AS order_date, fsum(amount) AS value,
+            min(line) AS first{own}
+        FROM (SELECT *, CAST(amount AS DOUBLE) AS amount, {line} AS line FROM lines
+              WHERE {_in_period(period)} AND CAST(amount AS DOUBLE) > 0)
+        GROUP BY {key} ORDER BY first""")
+    firsts = orders.rename(columns={"own": column}) if column else orders
+    ids = (np.asarray(orders["order_id"], dtype=object) if key == "order_id"
+           else orders["order_id"].to_numpy(dtype=np.int64))
+    return pd.DataFrame({"order_id": ids,
+                         "customer_id": np.asarray(orders["customer_id"], dtype=object),
+                         "order_date": orders["order_date"].to_numpy(dtype="datetime64[ns]"),
+                         # no order: np.bincount's int64, as the pandas function's
+                         "value": orders["value"].to_numpy(dtype=float if len(orders)
+                                                           else np.int64),
+                         "region": line_regions(firsts, regions, column)})
+
+
+def has_time(lines: pd.DataFrame) -> bool:
+    """Whether any line's ``order_date`` carries a time of day (not midnight): can the
+    weekday pattern be read at the hour? (The DuckDB twin: :func:`has_time_sql`.)"""
+    stamps = lines["order_date"].to_numpy().astype("datetime64[ns]").view(np.int64)
+    return bool((stamps % 86_400_000_000_000 != 0).any())
+
+
+def has_time_sql(con, *, period: Period) -> bool:
+    """The DuckDB twin of :func:`has_time` for the lines of the view ``lines`` in
+    ``period``."""
+    found = con.execute(f"SELECT bool_or(order_date <> date_trunc('day', order_date)) "
+                        f"FROM lines WHERE {_in_period(period)}").fetchone()[0]
+    return bool(found)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _columns(con, view: str) -> list[str]:
+    return [row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()]
 
 
 def _quantiles(values: np.ndarray, groups: pd.Categorical, qs: Sequence[float],
@@ -480,14 +547,11 @@ def discounts(lines: pd.DataFrame, regions: pd.Series, *, market: str = "ALL",
         ``no_discounted_lines``, ``no_undiscounted_lines``), ``source``, ``lines``,
         ``discounted_lines``, ``spearman_quantity``/``_p``, ``spearman_value``/``_p``,
         ``customers``, ``discount_only_customers`` and their ``discount_only_revenue_share``.
+        (The DuckDB twin: :func:`discounts_sql`.)
     """
     bought = lines.loc[lines["amount"].to_numpy(dtype=float) > 0]
     value, note = line_discounts(bought)
-    empty = (pd.DataFrame(columns=["band", "low", "high", "lines", "line_share",
-                                   "revenue_share", "mean_quantity", "quantity_low",
-                                   "quantity_high", "mean_value", "value_low", "value_high"]),
-             pd.DataFrame(columns=["region", "lines", "revenue", "discounted_share",
-                                   "mean_discount"]))
+    empty = _no_discounts()
     if note["source"] is None:
         return (*empty, {**note, "computed": False, "reason_key": "no_discount_column"})
     known = value.notna().to_numpy()
@@ -512,18 +576,7 @@ def discounts(lines: pd.DataFrame, regions: pd.Series, *, market: str = "ALL",
                    mean_quantity=("quantity", "mean"), sd_quantity=("quantity", "std"),
                    n_quantity=("quantity", "count"), mean_value=("amount", "mean"),
                    sd_value=("amount", "std")).reset_index()
-    table["low"] = [0.0 if b == 0 else edges[b - 1] for b in table["band"]]
-    table["high"] = [edges[b] if b < len(edges) else np.nan for b in table["band"]]
-    table["line_share"] = table["lines"] / table["lines"].sum()
-    table["revenue_share"] = table["revenue"] / table["revenue"].sum()
-    table["quantity_low"], table["quantity_high"] = t_interval(
-        table["n_quantity"], table["mean_quantity"], table["sd_quantity"], interval)
-    table["value_low"], table["value_high"] = t_interval(
-        table["lines"], table["mean_value"], table["sd_value"], interval)
-    few = table["lines"] < min_count
-    table.loc[few, ["mean_quantity", "quantity_low", "quantity_high", "mean_value",
-                    "value_low", "value_high"]] = np.nan
-    bands_table = table[empty[0].columns]
+    bands_table = _band_table(table, edges, interval=interval, min_count=min_count)
     for target, col in (("quantity", "quantity"), ("value", "amount")):
         pair = frame[["discount", col]].dropna()
         if len(pair) >= min_count and pair[col].nunique() > 1:
@@ -538,12 +591,7 @@ def discounts(lines: pd.DataFrame, regions: pd.Series, *, market: str = "ALL",
                         ).groupby("region", sort=False)
     per = grouped.agg(lines=("amount", "size"), revenue=("amount", "sum"),
                       discounted=("discounted_revenue", "sum"), weighted=("weighted", "sum"))
-    per["discounted_share"] = per["discounted"] / per["revenue"]
-    per["mean_discount"] = per["weighted"] / per["revenue"]
-    per = per.reset_index()
-    per = pd.concat([per.iloc[:1], per.iloc[1:].sort_values("revenue", ascending=False,
-                                                             kind="mergesort")])
-    regions_table = per[empty[1].columns].reset_index(drop=True)
+    regions_table = _region_table(per.reset_index())
     by_customer = frame.groupby("customer_id").agg(revenue=("amount", "sum"),
                                                    discounted=("discounted_revenue", "sum"))
     only = by_customer["discounted"] >= by_customer["revenue"]
@@ -554,3 +602,175 @@ def discounts(lines: pd.DataFrame, regions: pd.Series, *, market: str = "ALL",
                 discounted_revenue_share=float(frame["discounted_revenue"].sum()
                                                / frame["amount"].sum()))
     return bands_table.reset_index(drop=True), regions_table, note
+
+
+def _no_discounts() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`discounts`' two tables without rows."""
+    return (pd.DataFrame(columns=["band", "low", "high", "lines", "line_share",
+                                  "revenue_share", "mean_quantity", "quantity_low",
+                                  "quantity_high", "mean_value", "value_low", "value_high"]),
+            pd.DataFrame(columns=["region", "lines", "revenue", "discounted_share",
+                                  "mean_discount"]))
+
+
+def _band_table(table: pd.DataFrame, edges: np.ndarray, *, interval: float,
+                min_count: int) -> pd.DataFrame:
+    """:func:`discounts`' bands from the sums per band (``band``, ``lines``, ``revenue``,
+    ``mean_quantity``, ``sd_quantity``, ``n_quantity``, ``mean_value``, ``sd_value``)."""
+    table = table.copy()
+    table["low"] = [0.0 if b == 0 else edges[b - 1] for b in table["band"]]
+    table["high"] = [edges[b] if b < len(edges) else np.nan for b in table["band"]]
+    table["line_share"] = table["lines"] / table["lines"].sum()
+    table["revenue_share"] = table["revenue"] / table["revenue"].sum()
+    table["quantity_low"], table["quantity_high"] = t_interval(
+        table["n_quantity"], table["mean_quantity"], table["sd_quantity"], interval)
+    table["value_low"], table["value_high"] = t_interval(
+        table["lines"], table["mean_value"], table["sd_value"], interval)
+    few = table["lines"] < min_count
+    table.loc[few, ["mean_quantity", "quantity_low", "quantity_high", "mean_value",
+                    "value_low", "value_high"]] = np.nan
+    return table[_no_discounts()[0].columns].reset_index(drop=True)
+
+
+def _region_table(per: pd.DataFrame) -> pd.DataFrame:
+    """:func:`discounts`' regions from the sums per region (``region``: the report's
+    first, then the others in the order of their first line; ``lines``, ``revenue``,
+    ``discounted``, ``weighted``)."""
+    per = per.assign(discounted_share=per["discounted"] / per["revenue"],
+                     mean_discount=per["weighted"] / per["revenue"])
+    per = pd.concat([per.iloc[:1], per.iloc[1:].sort_values("revenue", ascending=False,
+                                                             kind="mergesort")])
+    return per[_no_discounts()[1].columns].reset_index(drop=True)
+
+
+def _spearman(rho: float, n: int) -> tuple[float, float]:
+    """Spearman's rho of ``n`` pairs and its two-sided p-value, as
+    :func:`scipy.stats.spearmanr` (Student's t with n - 2 degrees of freedom)."""
+    dof = n - 2
+    with np.errstate(divide="ignore"):
+        t = rho * np.sqrt(np.clip(dof / ((rho + 1.0) * (1.0 - rho)), 0, None))
+    return float(rho), float(2 * stats.t.sf(abs(t), dof))
+
+
+def discounts_sql(con, regions: pd.Series, *, period: Period, market: str = "ALL",
+                  bands: Sequence[float] = DISCOUNT_BANDS, interval: float = 0.95,
+                  min_count: int = 20, column: str | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The DuckDB twin of :func:`discounts` for the lines of the view ``lines`` of ``con``
+    in ``period`` (:attr:`helpers.context.Context.period_orders`' lines): each line's
+    discount (:func:`line_discounts`' rule), the sums per band, region and customer and
+    the rank correlations are made in DuckDB; pandas gets the bands, the regions and
+    one row of counts.
+    """
+    names = _columns(con, "lines")
+    amount = "CAST(amount AS DOUBLE)"
+    bought = f"FROM lines WHERE {_in_period(period)} AND {amount} > 0"
+    note: dict = {"source": None, "percent": False, "out_of_range": 0}
+
+    def has(name: str) -> bool:
+        return name in names and con.execute(
+            f"SELECT count({_q(name)}) > 0 {bought}").fetchone()[0]
+
+    if has("discount"):
+        d = f"CAST({_q('discount')} AS DOUBLE)"
+        note["source"] = "discount"
+        if con.execute(f"SELECT coalesce(bool_or({d} > 1), false) AND count(*) FILTER "
+                       f"(WHERE {d} IS NULL OR NOT {d} <= 100) = 0 {bought}").fetchone()[0]:
+            d, note["percent"] = f"({d} / 100)", True
+    elif has("list_price"):
+        units = (f"coalesce(CAST({_q('quantity')} AS DOUBLE), 1.0)" if "quantity" in names
+                 else "1.0")
+        listed = f"(CAST({_q('list_price')} AS DOUBLE) * {units})"
+        d = f"(1 - {amount} / CASE WHEN {listed} > 0 THEN {listed} END)"
+        note["source"] = "list_price"
+    else:
+        return (*_no_discounts(), {**note, "computed": False,
+                                   "reason_key": "no_discount_column"})
+    has_qty = has("quantity")
+    quantity = f"CAST({_q('quantity')} AS DOUBLE)" if has_qty else "CAST(NULL AS DOUBLE)"
+    kept = regions[~regions.index.duplicated()].dropna()
+    if column is not None and column in names:
+        con.register("_twin_regions", pd.DataFrame(
+            {"key": pd.unique(kept.astype(str)), "region": pd.unique(kept.astype(str))}))
+        key = _q(column)
+    else:
+        con.register("_twin_regions", pd.DataFrame({"key": kept.index.astype(str),
+                                                    "region": kept.astype(str).to_numpy()}))
+        key = "customer_id"
+    try:
+        return _discounts_sql(con, note, discount=d, bought=bought, quantity=quantity,
+                              key=key, has_qty=has_qty, market=market, bands=bands,
+                              interval=interval, min_count=min_count)
+    finally:
+        con.unregister("_twin_regions")
+        con.execute("DROP VIEW IF EXISTS _twin_discounts")
+
+
+def _discounts_sql(con, note: dict, *, discount: str, bought: str, quantity: str, key: str,
+                   has_qty: bool, market: str, bands, interval: float, min_count: int):
+    out_of_range, = con.execute(f"SELECT count(*) FILTER (WHERE NOT ({discount} BETWEEN 0 "
+                                f"AND 1)) {bought}").fetchone()
+    note["out_of_range"] = int(out_of_range)
+    edges = np.asarray(bands, dtype=float)
+    band = " + ".join(f"CAST(d > {e:.17e} AS INTEGER)" for e in edges) or "0"
+    # the known discounts of the purchase lines, numbered in the file's order (a scan and
+    # a filter keep it: DuckDB's preserve_insertion_order)
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _twin_discounts AS
+        SELECT *, {band} AS band, CASE WHEN d > 0 THEN amount ELSE 0.0 END AS discounted_revenue
+        FROM (SELECT {discount} AS d, CAST(amount AS DOUBLE) AS amount, l.customer_id,
+                     r.region, {quantity} AS quantity, l.line
+              FROM (SELECT *, row_number() OVER () AS line {bought}) l
+              LEFT JOIN _twin_regions r ON r.key = l.{key})
+        WHERE d BETWEEN 0 AND 1""")
+    lines, discounted = con.execute("SELECT count(*), count(*) FILTER (WHERE d > 0) "
+                                    "FROM _twin_discounts").fetchone()
+    note.update(lines=int(lines), discounted_lines=int(discounted), quantity=bool(has_qty))
+    if not discounted or discounted == lines:
+        key_ = "no_discounted_lines" if not discounted else "no_undiscounted_lines"
+        return (*_no_discounts(), {**note, "computed": False, "reason_key": key_})
+    table = _fetch(con, """SELECT band, count(*) AS lines, fsum(amount) AS revenue,
+            avg(quantity) AS mean_quantity, stddev_samp(quantity) AS sd_quantity,
+            count(quantity) AS n_quantity, avg(amount) AS mean_value,
+            stddev_samp(amount) AS sd_value
+        FROM _twin_discounts GROUP BY band ORDER BY band""")
+    table = table.astype({"band": "int64", "lines": "int64", "n_quantity": "int64",
+                          **{c: float for c in ("revenue", "mean_quantity", "sd_quantity",
+                                                "mean_value", "sd_value")}})
+    bands_table = _band_table(table, edges, interval=interval, min_count=min_count)
+    for target, col in (("quantity", "quantity"), ("value", "amount")):
+        rho, n, distinct = con.execute(f"""SELECT corr(rd, rx), count(*), count(DISTINCT x)
+            FROM (SELECT rank() OVER (ORDER BY d) + (count(*) OVER (PARTITION BY d) - 1) / 2.0
+                         AS rd,
+                         rank() OVER (ORDER BY x) + (count(*) OVER (PARTITION BY x) - 1) / 2.0
+                         AS rx, x
+                  FROM (SELECT d, {col} AS x FROM _twin_discounts WHERE {col} IS NOT NULL))
+            """).fetchone()
+        if n >= min_count and distinct > 1:
+            note[f"spearman_{target}"], note[f"spearman_{target}_p"] = _spearman(rho, n)
+        else:
+            note[f"spearman_{target}"] = note[f"spearman_{target}_p"] = None
+    # the report's lines under the market's name, then each region's (a region of that
+    # name adds to the market's row, as in pandas' groupby)
+    per = _fetch(con, f"""SELECT region, count(*) AS lines, fsum(amount) AS revenue,
+            fsum(discounted_revenue) AS discounted, fsum(amount * d) AS weighted
+        FROM (SELECT {_lit(market)} AS region, amount, discounted_revenue, d, 0 AS line
+              FROM _twin_discounts UNION ALL
+              SELECT region, amount, discounted_revenue, d, line FROM _twin_discounts
+              WHERE region IS NOT NULL)
+        GROUP BY region ORDER BY min(line)""")
+    per = per.astype({"lines": "int64", "revenue": float, "discounted": float,
+                      "weighted": float}).assign(region=np.asarray(per["region"], dtype=object))
+    regions_table = _region_table(per)
+    customers, only, only_revenue, revenue, disc, total = con.execute("""
+        SELECT count(*), count(*) FILTER (WHERE discounted >= revenue),
+               coalesce(fsum(revenue) FILTER (WHERE discounted >= revenue), 0), fsum(revenue),
+               (SELECT fsum(discounted_revenue) FROM _twin_discounts),
+               (SELECT fsum(amount) FROM _twin_discounts)
+        FROM (SELECT customer_id, fsum(amount) AS revenue,
+                     fsum(discounted_revenue) AS discounted
+              FROM _twin_discounts WHERE customer_id IS NOT NULL GROUP BY customer_id)
+        """).fetchone()
+    note.update(computed=True, customers=int(customers), discount_only_customers=int(only),
+                discount_only_revenue_share=float(only_revenue / revenue),
+                discounted_revenue_share=float(disc / total))
+    return bands_table, regions_table, note

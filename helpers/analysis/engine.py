@@ -75,6 +75,13 @@ def day(ts) -> str:
     return f"DATE {_lit(pd.Timestamp(ts).strftime('%Y-%m-%d'))}"
 
 
+def in_period(period: Period, when: str = "CAST(order_date AS DATE)") -> str:
+    """SQL: the day ``when`` (a line's order day by default) is in ``period``, as
+    :meth:`helpers.period.Period.contains` (after ``start``, up to ``end``, by day; a
+    missing date is outside)."""
+    return f"({when} > {day(period.start)} AND {when} <= {day(period.end)})"
+
+
 def open_lines(path: Path, *, provinces=None, customer_ids=None, con=None):
     """A DuckDB connection (:func:`connect`) with two views of the order lines in the
     Parquet file ``path``, the columns of ``orders.parquet``:

@@ -32,6 +32,11 @@ The same comparison and gap rule apply to any grouping of the report's customers
 one attribute at a time (each attribute its own false-discovery-rate family), and
 :func:`segment_targets` lists a segment gap's customers.
 
+On large data the lines stay in DuckDB (:attr:`helpers.context.Context.lines`): each
+function that reads them has a twin ``*_sql`` here that sums them per customer and
+category in SQL (:func:`_customer_categories_sql`) and shares the rest with the pandas
+function, so only tables of customers, regions and categories reach pandas.
+
 Keys and numbers only; :mod:`helpers.text.narrative.mix` says them in words.
 """
 
@@ -41,11 +46,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.analysis.engine import fetch as _fetch
+from helpers.analysis.engine import in_period as _in_period
 from helpers.analysis.profiles import OTHER, attribute_values
 from helpers.period import MIN_COVERAGE, Period
 
-__all__ = ["MIX_COLUMNS", "SEGMENT_COLUMNS", "category_mix", "customer_categories",
-           "cross_sell_targets", "largest_gaps", "segment_mix", "segment_targets"]
+__all__ = ["MIX_COLUMNS", "SEGMENT_COLUMNS", "TARGET_COLUMNS", "category_mix",
+           "category_mix_sql", "customer_categories", "cross_sell_targets",
+           "cross_sell_targets_sql", "largest_gaps", "segment_mix", "segment_mix_sql",
+           "segment_targets", "segment_targets_sql"]
 
 #: The columns of :func:`category_mix`'s table, in order.
 MIX_COLUMNS = ["region", "category", "region_customers", "small_sample", "revenue", "share",
@@ -53,6 +62,9 @@ MIX_COLUMNS = ["region", "category", "region_customers", "small_sample", "revenu
                "penetration", "market_penetration", "penetration_index", "rest_index",
                "expected_customers", "missing_customers", "gap_p", "gap_p_fdr",
                "cross_sell_gap", "targets", "revenue_prev", "growth_prev", "market_growth"]
+#: The columns of :func:`cross_sell_targets`' table.
+TARGET_COLUMNS = ["region", "category", "customer_id", "categories_bought", "revenue",
+                  "penetration_index"]
 #: The columns of :func:`segment_mix`'s table: the segment (``attribute`` and its
 #: ``value``) in place of the region; ``region_customers`` counts the segment's buyers.
 SEGMENT_COLUMNS = ["attribute", "value", *MIX_COLUMNS[1:]]
@@ -136,7 +148,8 @@ def category_mix(orders: pd.DataFrame, regions: pd.Series, *, period: Period,
                  min_customers: int = 20, min_coverage: float = MIN_COVERAGE,
                  alpha: float = 0.05, gap_index: float = 80.0, rest_index: float = 90.0,
                  _cache: dict | None = None) -> tuple[pd.DataFrame, dict]:
-    """Each region's category mix against the market's, its growth and cross-sell gaps.
+    """Each region's category mix against the market's, its growth and cross-sell gaps
+    (the DuckDB twin, from the lines' views: :func:`category_mix_sql`).
 
     (``_cache``: the per-customer tables of the market's orders by period, shared by
     :func:`segment_mix`'s calls on the same orders.)
@@ -179,17 +192,105 @@ def category_mix(orders: pd.DataFrame, regions: pd.Series, *, period: Period,
         ``no_revenue`` when there is no mix to compare.
     """
     market = orders if market_orders is None else market_orders
-    note: dict = {"min_customers": int(min_customers), "alpha": float(alpha),
-                  "gap_index": float(gap_index), "rest_index": float(rest_index)}
-    empty = pd.DataFrame(columns=MIX_COLUMNS)
+    note = _settings(min_customers, alpha, gap_index, rest_index)
     if "product_category" not in market.columns or market["product_category"].isna().all():
         note["reason_key"] = "no_category"
-        return empty, note
+        return pd.DataFrame(columns=MIX_COLUMNS), note
     inside = period.contains(market["order_date"])
     bare = inside & market["product_category"].isna()
     note["uncategorised_lines"] = int(bare.sum())
     note["uncategorised_revenue"] = float(market.loc[bare, "amount"].sum())
-    y = _per_customer(market, period, _cache)
+    dates = market["order_date"] if data_dates is None else data_dates
+    return _compare(lambda p: _per_customer(market, p, _cache), regions, note, period=period,
+                    coverage=lambda b: b.coverage(dates, min_coverage=min_coverage),
+                    min_customers=min_customers, alpha=alpha, gap_index=gap_index,
+                    rest_index=rest_index)
+
+
+def category_mix_sql(con, regions: pd.Series, *, period: Period, market_lines: bool = False,
+                     data_dates: pd.Series | None = None, min_customers: int = 20,
+                     min_coverage: float = MIN_COVERAGE, alpha: float = 0.05,
+                     gap_index: float = 80.0, rest_index: float = 90.0,
+                     _cache: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """The DuckDB twin of :func:`category_mix`: the same table and note from the views of
+    ``con`` (:func:`helpers.analysis.engine.open_lines`), the lines never in pandas.
+
+    The report's lines are the view ``lines``; ``market_lines=True`` judges the regions
+    against the view ``market_lines`` (:func:`category_mix`'s ``market_orders``: a
+    territory or city report). DuckDB sums the lines per customer and category; pandas
+    gets one row per customer. ``data_dates`` as for :func:`category_mix`, but its default
+    is the order days of ``market_lines`` (the whole export, what step 4 passes), from
+    SQL. Other arguments as for :func:`category_mix`.
+    """
+    view = "market_lines" if market_lines else "lines"
+    note = _settings(min_customers, alpha, gap_index, rest_index)
+    if not _has_category(con, view):
+        note["reason_key"] = "no_category"
+        return pd.DataFrame(columns=MIX_COLUMNS), note
+    bare, revenue = con.execute(
+        f"SELECT count(*), coalesce(fsum(CAST(amount AS DOUBLE)), 0) FROM {view} "
+        f"WHERE {_in_period(period)} AND product_category IS NULL").fetchone()
+    note["uncategorised_lines"] = int(bare)
+    note["uncategorised_revenue"] = float(revenue)
+    cache = {} if _cache is None else _cache
+
+    def per_customer(p: Period) -> pd.DataFrame:
+        if (view, p) not in cache:
+            cache[(view, p)] = _customer_categories_sql(con, view, p)
+        return cache[(view, p)]
+
+    def coverage(b: Period) -> dict:
+        if data_dates is not None:
+            return b.coverage(data_dates, min_coverage=min_coverage)
+        days = _fetch(con, "SELECT DISTINCT CAST(order_date AS DATE) AS day FROM market_lines "
+                           "WHERE order_date IS NOT NULL")["day"]
+        return b.coverage(days.astype("datetime64[ns]"), min_coverage=min_coverage)
+
+    return _compare(per_customer, regions, note, period=period, coverage=coverage,
+                    min_customers=min_customers, alpha=alpha, gap_index=gap_index,
+                    rest_index=rest_index)
+
+
+def _has_category(con, view: str) -> bool:
+    """Whether the lines of ``view`` have a ``product_category`` with a value."""
+    names = [row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()]
+    return "product_category" in names and con.execute(
+        f"SELECT count(product_category) > 0 FROM {view}").fetchone()[0]
+
+
+def _customer_categories_sql(con, view: str, period: Period) -> pd.DataFrame:
+    """:func:`customer_categories` of the lines of ``view`` (summed in DuckDB), its
+    customers sorted by id (the pandas table has them in the order of their first line;
+    nothing that reads it depends on that order but the rounding of sums)."""
+    sums = _fetch(con, f"""SELECT customer_id, CAST(product_category AS VARCHAR)
+        AS category, fsum(CAST(amount AS DOUBLE)) AS amount FROM {view}
+        WHERE {_in_period(period)} AND product_category IS NOT NULL
+          AND customer_id IS NOT NULL
+        GROUP BY customer_id, category""")
+    if sums.empty:
+        return pd.DataFrame(index=pd.Index([], name="customer_id", dtype="string"))
+    table = sums.pivot(index="customer_id", columns="category", values="amount").fillna(0.0)
+    table = table.loc[(table.to_numpy() > 0).any(axis=1)]
+    table = table.sort_index().reindex(columns=sorted(table.columns)).astype(float)
+    table.columns = [str(c) for c in table.columns]
+    table.index = pd.Index(table.index.astype("string"), name="customer_id")
+    return table
+
+
+def _settings(min_customers, alpha, gap_index, rest_index) -> dict:
+    return {"min_customers": int(min_customers), "alpha": float(alpha),
+            "gap_index": float(gap_index), "rest_index": float(rest_index)}
+
+
+def _compare(per_customer, regions: pd.Series, note: dict, *, period: Period, coverage,
+             min_customers: int, alpha: float, gap_index: float, rest_index: float
+             ) -> tuple[pd.DataFrame, dict]:
+    """:func:`category_mix`'s comparison, from the per-customer tables
+    (``per_customer(period)``: :func:`customer_categories` of the market's lines) and the
+    coverage of a previous period (``coverage(period)``: :meth:`Period.coverage`); the
+    pandas function and its DuckDB twin differ only in where those come from."""
+    empty = pd.DataFrame(columns=MIX_COLUMNS)
+    y = per_customer(period)
     note["categories"] = int(y.shape[1])
     note["customers"] = int(len(y))
     total = float(y.to_numpy().sum()) if len(y) else 0.0
@@ -261,11 +362,9 @@ def category_mix(orders: pd.DataFrame, regions: pd.Series, *, period: Period,
     prev = np.full((k, c), np.nan)
     market_growth = np.full(c, np.nan)
     if baseline is not None:
-        dates = market["order_date"] if data_dates is None else data_dates
-        note["baseline"] = baseline.coverage(dates, min_coverage=min_coverage)
+        note["baseline"] = coverage(baseline)
         if note["baseline"]["enough"]:
-            before = _per_customer(market, baseline, _cache).reindex(columns=y.columns,
-                                                                      fill_value=0.0)
+            before = per_customer(baseline).reindex(columns=y.columns, fill_value=0.0)
             market_prev = before.to_numpy().sum(axis=0)
             market_growth = _ratio(values.sum(axis=0), market_prev) - 1
             b_code, _ = _region_codes(before.index, regions)
@@ -340,7 +439,8 @@ def segment_mix(orders: pd.DataFrame, customers: pd.DataFrame, *, attributes, pe
                 gap_index: float = 80.0, rest_index: float = 90.0
                 ) -> tuple[pd.DataFrame, dict]:
     """Each customer segment's category mix against the market's and its cross-sell gaps:
-    :func:`category_mix` with the values of each profile attribute in place of regions.
+    :func:`category_mix` with the values of each profile attribute in place of regions
+    (the DuckDB twin: :func:`segment_mix_sql`).
 
     Parameters
     ----------
@@ -366,19 +466,46 @@ def segment_mix(orders: pd.DataFrame, customers: pd.DataFrame, *, attributes, pe
         (``no_category`` / ``one_category`` / ``no_revenue``: as :func:`category_mix`;
         ``no_attributes``: none to group by).
     """
-    note: dict = {"min_customers": int(min_customers), "alpha": float(alpha),
-                  "gap_index": float(gap_index), "rest_index": float(rest_index),
-                  "attributes": [], "tested": 0, "significant": 0, "gaps": 0}
-    parts = []
     shared: dict = {}  # the customer x category tables, built once for every attribute
+    return _by_segment(
+        lambda groups: category_mix(orders, groups, period=period, market_orders=market_orders,
+                                    data_dates=data_dates, min_customers=min_customers,
+                                    min_coverage=min_coverage, alpha=alpha,
+                                    gap_index=gap_index, rest_index=rest_index, _cache=shared),
+        customers, attributes=attributes, reference=reference, max_values=max_values,
+        note=_settings(min_customers, alpha, gap_index, rest_index))
+
+
+def segment_mix_sql(con, customers: pd.DataFrame, *, attributes, period: Period,
+                    market_lines: bool = False, reference: pd.DataFrame | None = None,
+                    data_dates: pd.Series | None = None, max_values: int = 12,
+                    min_customers: int = 20, min_coverage: float = MIN_COVERAGE,
+                    alpha: float = 0.05, gap_index: float = 80.0, rest_index: float = 90.0
+                    ) -> tuple[pd.DataFrame, dict]:
+    """The DuckDB twin of :func:`segment_mix`: :func:`category_mix_sql` (its ``market_lines``
+    and ``data_dates``) per attribute; the customer x category sums are made once."""
+    shared: dict = {}
+    return _by_segment(
+        lambda groups: category_mix_sql(con, groups, period=period, market_lines=market_lines,
+                                        data_dates=data_dates, min_customers=min_customers,
+                                        min_coverage=min_coverage, alpha=alpha,
+                                        gap_index=gap_index, rest_index=rest_index,
+                                        _cache=shared),
+        customers, attributes=attributes, reference=reference, max_values=max_values,
+        note=_settings(min_customers, alpha, gap_index, rest_index))
+
+
+def _by_segment(compare, customers: pd.DataFrame, *, attributes, reference, max_values: int,
+                note: dict) -> tuple[pd.DataFrame, dict]:
+    """:func:`segment_mix` from ``compare(groups)``: :func:`category_mix` (or its twin) of
+    the customers grouped by one attribute's values."""
+    note.update(attributes=[], tested=0, significant=0, gaps=0)
+    parts = []
     for attribute in attributes:
         if attribute not in customers.columns:
             continue
         groups = _segments(customers, attribute, reference, max_values)
-        table, found = category_mix(orders, groups, period=period, market_orders=market_orders,
-                                    data_dates=data_dates, min_customers=min_customers,
-                                    min_coverage=min_coverage, alpha=alpha,
-                                    gap_index=gap_index, rest_index=rest_index, _cache=shared)
+        table, found = compare(groups)
         if found.get("reason_key") in ("no_category", "one_category"):
             note["reason_key"] = found["reason_key"]  # the same for every attribute
             return pd.DataFrame(columns=SEGMENT_COLUMNS), note
@@ -400,7 +527,7 @@ def segment_targets(gaps: pd.DataFrame, orders: pd.DataFrame, customers: pd.Data
                     max_values: int = 12) -> pd.DataFrame:
     """The customers to offer each segment gap's category (:func:`cross_sell_targets` for
     rows of :func:`segment_mix`): the segment's customers who bought another category in
-    the period but not this one.
+    the period but not this one (the DuckDB twin: :func:`segment_targets_sql`).
 
     Returns
     -------
@@ -408,13 +535,33 @@ def segment_targets(gaps: pd.DataFrame, orders: pd.DataFrame, customers: pd.Data
         ``attribute``, ``value``, ``category``, ``customer_id``, ``categories_bought``,
         ``revenue``, ``penetration_index``; by gap, then revenue descending.
     """
+    return _segment_targets(
+        lambda found, groups: cross_sell_targets(found, orders, groups, period=period),
+        gaps, customers, reference=reference, max_values=max_values)
+
+
+def segment_targets_sql(con, gaps: pd.DataFrame, customers: pd.DataFrame, *, period: Period,
+                        reference: pd.DataFrame | None = None, max_values: int = 12
+                        ) -> pd.DataFrame:
+    """The DuckDB twin of :func:`segment_targets`: the lines of the view ``lines`` of
+    ``con`` summed per customer and category in DuckDB (once for every gap)."""
+    shared: dict = {}
+    return _segment_targets(
+        lambda found, groups: cross_sell_targets_sql(con, found, groups, period=period,
+                                                     _cache=shared),
+        gaps, customers, reference=reference, max_values=max_values)
+
+
+def _segment_targets(targets, gaps: pd.DataFrame, customers: pd.DataFrame, *,
+                     reference: pd.DataFrame | None, max_values: int) -> pd.DataFrame:
+    """:func:`segment_targets` from ``targets(gaps, groups)``: :func:`cross_sell_targets`
+    (or its twin) of one attribute's gaps, its values in place of regions."""
     columns = ["attribute", "value", "category", "customer_id", "categories_bought",
                "revenue", "penetration_index"]
     parts = []
     for attribute, mine in gaps.groupby("attribute", sort=False) if len(gaps) else []:
         groups = _segments(customers, str(attribute), reference, max_values)
-        found = cross_sell_targets(mine.rename(columns={"value": "region"}), orders, groups,
-                                   period=period)
+        found = targets(mine.rename(columns={"value": "region"}), groups)
         parts.append(found.rename(columns={"region": "value"}).assign(attribute=attribute))
     if not parts:
         return pd.DataFrame(columns=columns)
@@ -431,7 +578,7 @@ def segment_targets(gaps: pd.DataFrame, orders: pd.DataFrame, customers: pd.Data
 def cross_sell_targets(gaps: pd.DataFrame, orders: pd.DataFrame, regions: pd.Series, *,
                        period: Period) -> pd.DataFrame:
     """The customers to offer each gap's category: those of its region who bought another
-    category in the period but not this one.
+    category in the period but not this one (the DuckDB twin: :func:`cross_sell_targets_sql`).
 
     Parameters
     ----------
@@ -448,11 +595,27 @@ def cross_sell_targets(gaps: pd.DataFrame, orders: pd.DataFrame, regions: pd.Ser
         in the period), ``penetration_index`` of the gap; by gap, then revenue descending.
         As many rows per gap as its ``targets``.
     """
-    columns = ["region", "category", "customer_id", "categories_bought", "revenue",
-               "penetration_index"]
     if gaps.empty:
-        return pd.DataFrame(columns=columns)
-    y = customer_categories(orders, period)
+        return pd.DataFrame(columns=TARGET_COLUMNS)
+    return _targets(gaps, customer_categories(orders, period), regions)
+
+
+def cross_sell_targets_sql(con, gaps: pd.DataFrame, regions: pd.Series, *, period: Period,
+                           _cache: dict | None = None) -> pd.DataFrame:
+    """The DuckDB twin of :func:`cross_sell_targets`: the lines of the view ``lines`` of
+    ``con`` summed per customer and category in DuckDB; pandas gets one row per customer.
+    (``_cache``: the sums by period, shared by :func:`segment_targets_sql`'s calls.)"""
+    if gaps.empty:
+        return pd.DataFrame(columns=TARGET_COLUMNS)
+    cache = {} if _cache is None else _cache
+    if period not in cache:
+        cache[period] = _customer_categories_sql(con, "lines", period)
+    return _targets(gaps, cache[period], regions)
+
+
+def _targets(gaps: pd.DataFrame, y: pd.DataFrame, regions: pd.Series) -> pd.DataFrame:
+    """:func:`cross_sell_targets` from ``y``: :func:`customer_categories` of the lines."""
+    columns = TARGET_COLUMNS
     code, names = _region_codes(y.index, regions)
     region = pd.Series(np.where(code >= 0, names[np.clip(code, 0, None)] if len(names) else None,
                                 None), index=y.index, dtype=object)

@@ -31,11 +31,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from helpers.analysis.engine import fetch as _fetch
+from helpers.analysis.engine import in_period as _in_period
 from helpers.config import Partners
 from helpers.period import Period
 
 __all__ = ["DEFAULT_SCORING", "PTS_COLUMNS", "FIRMOGRAPHICS", "score_partners", "value_tiers",
-           "partner_tiers", "tier_summary", "tier_balance"]
+           "partner_tiers", "partner_tiers_sql", "tier_summary", "tier_balance"]
 
 #: The scoring table of the issue: the defaults of the ``partners:`` section of
 #: ``workbook.yaml`` (:class:`helpers.config.Partners`), as a plain mapping.
@@ -215,8 +217,36 @@ def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, period: Peri
         ``flag_new``, ``flag_high_frequency`` (orders at or above the
         ``high_frequency_quantile`` of partners, and at least 2),
         ``flag_high_value`` (value tier high) and ``flag_churned``; sorted by
-        tier then revenue.
+        tier then revenue. (The DuckDB twin: :func:`partner_tiers_sql`.)
     """
+    def per_customer() -> tuple[pd.Series, pd.Series]:
+        lines = orders.loc[period.contains(orders["order_date"])]
+        return (lines.groupby("customer_id")["amount"].sum(),
+                lines.loc[lines["amount"] > 0].groupby("customer_id").size())
+
+    return _tiers(customers, per_customer, period=period, stages=stages, scoring=scoring)
+
+
+def partner_tiers_sql(con, customers: pd.DataFrame, *, period: Period,
+                      stages: pd.DataFrame | None = None,
+                      scoring: Mapping | None = None) -> pd.DataFrame:
+    """The DuckDB twin of :func:`partner_tiers`: the revenue and the purchase lines of each
+    customer in the period summed from the view ``lines`` of ``con``
+    (:func:`helpers.analysis.engine.open_lines`); pandas gets one row per customer."""
+    def per_customer() -> tuple[pd.Series, pd.Series]:
+        sums = _fetch(con, f"""SELECT customer_id, fsum(CAST(amount AS DOUBLE)) AS revenue,
+                count(*) FILTER (WHERE CAST(amount AS DOUBLE) > 0) AS orders
+            FROM lines WHERE {_in_period(period)} AND customer_id IS NOT NULL
+            GROUP BY customer_id""").set_index("customer_id")
+        return sums["revenue"].astype(float), sums.loc[sums["orders"] > 0, "orders"]
+
+    return _tiers(customers, per_customer, period=period, stages=stages, scoring=scoring)
+
+
+def _tiers(customers: pd.DataFrame, per_customer, *, period: Period,
+           stages: pd.DataFrame | None, scoring: Mapping | None) -> pd.DataFrame:
+    """:func:`partner_tiers` from ``per_customer()``: each customer's net revenue and
+    purchase lines in the period (Series by ``customer_id``)."""
     s = {**DEFAULT_SCORING, **(dict(scoring) if scoring else {})}
     scored = score_partners(customers, s)
     if scored.empty:  # no partners: the same columns, no rows
@@ -225,9 +255,7 @@ def partner_tiers(customers: pd.DataFrame, orders: pd.DataFrame, *, period: Peri
                                      "orders", "value_tier", "flag_new",
                                      "flag_high_frequency", "flag_high_value",
                                      "flag_churned"])
-    lines = orders.loc[period.contains(orders["order_date"])]
-    revenue = lines.groupby("customer_id")["amount"].sum()
-    count = lines.loc[lines["amount"] > 0].groupby("customer_id").size()
+    revenue, count = per_customer()
     info_cols = [c for c in ["name", "province", "city", "channel", "signup_date"]
                  if c in customers.columns]
     out = scored.merge(customers[["customer_id", *info_cols]], on="customer_id", how="left")

@@ -304,26 +304,28 @@ def _mix_and_cohorts(ctx: Context, kpis: pd.DataFrame, notes: dict) -> dict:
     people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
     regions = (people[level].where(people[level].isin(kpis["region"]))
                if level in people.columns else pd.Series(dtype=object))
-    market = ctx.prep.orders if ctx.benchmark is not None else None
-    category_mix, notes["mix"] = mix.category_mix(
-        ctx.orders, regions, period=p, market_orders=market,
-        data_dates=ctx.prep.orders["order_date"], min_customers=a.mix_min_customers,
-        min_coverage=a.min_baseline_coverage, alpha=a.significance,
-        gap_index=a.mix_gap_index, rest_index=a.mix_rest_index)
-    if market is not None:
+    # on large data the lines stay in DuckDB (ctx.lines): the twins sum them there
+    benchmark, on_lines = ctx.benchmark is not None, ctx.lines is not None
+    market = ctx.prep.orders if benchmark and not on_lines else None
+    options = {"period": p, "data_dates": ctx.order_days, "min_customers": a.mix_min_customers,
+               "min_coverage": a.min_baseline_coverage, "alpha": a.significance,
+               "gap_index": a.mix_gap_index, "rest_index": a.mix_rest_index}
+    category_mix, notes["mix"] = (
+        mix.category_mix_sql(ctx.lines, regions, market_lines=benchmark, **options) if on_lines
+        else mix.category_mix(ctx.orders, regions, market_orders=market, **options))
+    if benchmark:
         notes["mix"]["scope_key"] = "market_city" if ctx.scope.kind == "city" else "market"
     # the same gap rule with customer segments (profile attributes) in place of regions
     attributes, _ = profiles.profile_attributes(people.reset_index(), a.profile_attributes)
-    segment_mix, notes["segment_mix"] = mix.segment_mix(
-        ctx.orders, people.reset_index(), attributes=attributes, period=p,
-        market_orders=market, reference=ctx.prep.customers if market is not None else None,
-        data_dates=ctx.prep.orders["order_date"], max_values=a.profile_max_values,
-        min_customers=a.mix_min_customers, min_coverage=a.min_baseline_coverage,
-        alpha=a.significance, gap_index=a.mix_gap_index, rest_index=a.mix_rest_index)
-    in_sql = ctx.lines is not None  # the lines in DuckDB: the twin sums them there
-    grid, notes["cohorts"] = (cohort_measures.cohort_retention_sql if in_sql
+    options.update(attributes=attributes, max_values=a.profile_max_values,
+                   reference=ctx.prep.customers if benchmark else None)
+    segment_mix, notes["segment_mix"] = (
+        mix.segment_mix_sql(ctx.lines, people.reset_index(), market_lines=benchmark, **options)
+        if on_lines else mix.segment_mix(ctx.orders, people.reset_index(),
+                                         market_orders=market, **options))
+    grid, notes["cohorts"] = (cohort_measures.cohort_retention_sql if on_lines
                               else cohort_measures.cohort_retention)(
-        ctx.lines if in_sql else ctx.orders, as_of=p.as_of, regions=regions,
+        ctx.lines if on_lines else ctx.orders, as_of=p.as_of, regions=regions,
         data_start=ctx.order_days.min())
     notes["cohorts"].update(min_customers=a.cohort_min_customers,
                             min_drop=a.cohort_min_drop, alpha=a.significance)
@@ -410,9 +412,12 @@ def insight_tables(ctx: Context) -> dict:
                   lifecycle.lifecycle_summary(stages, by_customer), "stage"),
               "ltv": value, "ltv_regions": value_regions, **cluster_tables}
     tables["isolated_customers"], notes["isolation"] = _isolated(ctx, tables, by_customer)
-    tiers = with_partner_reasons(partners.partner_tiers(
-        ctx.customers, ctx.orders, period=p, stages=stages,
-        scoring=ctx.config.partners.model_dump(exclude_none=True)), audience(ctx).for_files())
+    scoring = ctx.config.partners.model_dump(exclude_none=True)
+    tiers = with_partner_reasons(
+        partners.partner_tiers_sql(ctx.lines, ctx.customers, period=p, stages=stages,
+                                   scoring=scoring) if ctx.lines is not None
+        else partners.partner_tiers(ctx.customers, ctx.orders, period=p, stages=stages,
+                                    scoring=scoring), audience(ctx).for_files())
     tables["partner_tiers"] = tiers
     tables["partner_summary"] = partners.tier_summary(tiers)
     notes["partners"] = partners.tier_balance(tiers, ctx.config.partners.tiers)
@@ -498,9 +503,10 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
                          "customers": int(len(people)), "buyers": int((revenue > 0).sum()),
                          "top_share": a.profile_top_share, "alpha": a.significance,
                          **({} if attributes else {"reason_key": "no_attributes"})}
-    lines = ctx.period_orders
+    lines = ctx.period_orders if ctx.lines is None else None   # else: the lines in DuckDB
     column = level if level == "province" else None    # orders carry their customer's
-    orders = buying.period_orders(lines, regions, column)
+    orders = (buying.period_orders(lines, regions, column) if lines is not None
+              else buying.period_orders_sql(ctx.lines, regions, column, period=p))
     out["buying"] = buying.buying_summary(days, orders, regions, start=p.first_day,
                                           market=market, min_count=a.buying_min_count)
     repeat = int((days.loc[days["day"] >= p.first_day, "gap_days"].notna()).sum())
@@ -519,11 +525,14 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
                             "first": str(grid.index[0]) if len(grid) else None,
                             "last": str(grid.index[-1]) if len(grid) else None}
     out["weekdays"] = buying.weekdays(orders, market=market, alpha=a.significance)
-    stamps = lines["order_date"].to_numpy().astype("datetime64[ns]").view(np.int64)
-    notes["weekdays"] = {"has_time": bool((stamps % 86_400_000_000_000 != 0).any()),
+    notes["weekdays"] = {"has_time": buying.has_time(lines) if lines is not None
+                         else buying.has_time_sql(ctx.lines, period=p),
                          "orders": int(len(orders))}
-    out["discount_bands"], out["discount_regions"], notes["discount"] = buying.discounts(
-        lines, regions, market=market, min_count=a.buying_min_count, column=column)
+    out["discount_bands"], out["discount_regions"], notes["discount"] = (
+        buying.discounts(lines, regions, market=market, min_count=a.buying_min_count,
+                         column=column) if lines is not None else
+        buying.discounts_sql(ctx.lines, regions, period=p, market=market,
+                             min_count=a.buying_min_count, column=column))
     english = kpis.set_index("region")["region_en"] if "region_en" in kpis else None
     for name in ("profile_mix", "profile_value", "buying", "seasonality", "weekdays",
                  "discount_regions"):  # the regions' English names, as region_kpis has them

@@ -149,15 +149,18 @@ def cross_sell_list(ctx: Context, insight: dict, *, reps: pd.DataFrame | None = 
     level = ctx.scope.sublevel
     people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
     regions = people[level] if level in people.columns else pd.Series(dtype=object)
-    targets = mix.cross_sell_targets(gaps, ctx.orders, regions, period=ctx.period)
+    targets = (mix.cross_sell_targets_sql(ctx.lines, gaps, regions, period=ctx.period)
+               if ctx.lines is not None  # large data: the lines stay in DuckDB
+               else mix.cross_sell_targets(gaps, ctx.orders, regions, period=ctx.period))
     segments = insight.get("segment_mix")
     if segments is not None and len(segments) and segments["cross_sell_gap"].astype(bool).any():
         a = ctx.config.analysis
         chosen = mix.largest_gaps(segments, top=top)
-        by_segment = mix.segment_targets(
-            chosen, ctx.orders, ctx.customers, period=ctx.period,
-            reference=ctx.prep.customers if ctx.benchmark is not None else None,
-            max_values=a.profile_max_values)
+        options = {"period": ctx.period, "max_values": a.profile_max_values,
+                   "reference": ctx.prep.customers if ctx.benchmark is not None else None}
+        by_segment = (mix.segment_targets_sql(ctx.lines, chosen, ctx.customers, **options)
+                      if ctx.lines is not None
+                      else mix.segment_targets(chosen, ctx.orders, ctx.customers, **options))
         where = regions.set_axis(regions.index.astype("string"))
         by_segment = by_segment.assign(gap_type="segment",
                                        region=by_segment["customer_id"].map(where))
