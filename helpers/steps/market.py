@@ -360,14 +360,14 @@ def build_run(config: Config, run: RunPaths, period_end: str = "") -> dict:
     without a saved prep summary builds nothing (``key`` None)."""
     from helpers.context import Context
     from helpers.data.prepare import load_prep
+    from helpers.steps.prep import lines_stay_in_file
 
     try:
-        summary = read_prep_summary(run.prep)
+        read_prep_summary(run.prep)
     except PrepDamaged:  # no saved prep (tables made elsewhere): nothing to key results by
         return {"key": None, "results": []}
     scope = Scope.parse("ALL", config)
     ctx = Context(config, scope, run, run.root / scope.slug, "en", True, period_end)
     # summed in DuckDB: the order lines stay in their Parquet file, not read into pandas
-    lazy = engine.choose(summary, run.prep / "orders.parquet")["path"] == "duckdb"
-    ctx.__dict__["prep"] = load_prep(run.prep, lazy_orders=lazy)
+    ctx.__dict__["prep"] = load_prep(run.prep, lazy_orders=lines_stay_in_file(run.prep))
     return build(ctx)

@@ -236,11 +236,25 @@ def load_batch_prep(folder: Path) -> PrepResult:
     with _loaded_lock:
         cached = _loaded.get(key)
     if cached is None:
-        cached = load_prep(folder)
+        cached = load_prep(folder, lazy_orders=lines_stay_in_file(folder))
         with _loaded_lock:
             _loaded.clear()
             _loaded[key] = cached
     return _shallow_copy(cached)
+
+
+def lines_stay_in_file(folder: Path) -> bool:
+    """Whether the saved prep in ``folder`` is read with its order lines left in
+    ``orders.parquet`` (a :class:`helpers.data.engine.ParquetTable`): on large data, where
+    the reports sum the lines in DuckDB (:func:`helpers.analysis.engine.choose`;
+    :attr:`helpers.context.Context.lines`)."""
+    from helpers.analysis.engine import choose
+
+    try:
+        summary = read_prep_summary(folder)
+    except PrepDamaged:
+        return False
+    return choose(summary, Path(folder) / "orders.parquet")["path"] == "duckdb"
 
 
 def _shallow_copy(result: PrepResult) -> PrepResult:
@@ -275,9 +289,11 @@ def ensure_prep(config: Config, run: RunPaths, *, rebuild: bool = False) -> Prep
     if status.result is not None:
         if status.action == "rebuilt":
             print(f"data prep built again: {status.reason}", file=sys.stderr)
+        if lines_stay_in_file(run.prep):
+            return load_prep(run.prep, lazy_orders=True)
         return status.result.loaded()
     try:
-        return load_prep(run.prep)
+        return load_prep(run.prep, lazy_orders=lines_stay_in_file(run.prep))
     except PrepDamaged as exc:  # damaged since it was checked: build it once more
         print(f"data prep built again: the saved prep is damaged: {exc}", file=sys.stderr)
         return prepare(config, run, rebuild=True).result
