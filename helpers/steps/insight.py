@@ -349,7 +349,7 @@ def insight_tables(ctx: Context) -> dict:
     # Whether the data cover the windows growth is measured against (region_kpis left
     # growth NaN where they do not).
     notes: dict = {"growth": region_measures.baselines(
-        p, dates=ctx.prep.orders["order_date"], pop_months=a.pop_months,
+        p, dates=ctx.order_days, pop_months=a.pop_months,
         min_coverage=a.min_baseline_coverage), "hotspots": hot_note}
     if "expected_method" in kpis.columns and len(kpis):
         notes["gaps"] = gaps.gap_model(kpis, method=a.expected_model, benchmark=ctx.benchmark)
