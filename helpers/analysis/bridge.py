@@ -235,11 +235,8 @@ def _per_customer_sql(con, period: Period, previous: Period, category: str | Non
                       ) -> pd.DataFrame:
     """:func:`_per_customer` of the view ``lines`` of ``con``, summed in DuckDB: one row
     per customer with lines in either period (ordered by ``customer_id``)."""
-    from helpers.analysis.engine import day, fetch
-
-    def inside(p: Period) -> str:  # (start, end] by day, as Period.contains
-        return (f"(CAST(order_date AS DATE) > {day(p.start)} "
-                f"AND CAST(order_date AS DATE) <= {day(p.end)})")
+    from helpers.analysis.engine import fetch
+    from helpers.analysis.engine import in_period as inside
 
     kind = _ident(category) if category else "NULL"  # no category: one for all lines
     sql = f"""WITH l AS (

@@ -30,7 +30,8 @@ from helpers.data.engine import lit as _lit
 from helpers.period import Period
 
 __all__ = ["MIN_PARQUET_MB", "choose", "connect", "open_lines", "source", "fetch", "day",
-           "purchase_summary", "purchase_days", "customer_windows", "order_days"]
+           "in_period", "purchase_summary", "purchase_days", "customer_windows",
+           "order_days"]
 
 #: A saved ``orders.parquet`` at least this large is aggregated in DuckDB even when step 2
 #: ran on pandas (:func:`choose`).

@@ -425,11 +425,11 @@ def customer_windows(orders: pd.DataFrame, *, period: Period, active_months: int
 
 
 def _inside(period: Period) -> str:
-    """SQL: the line's ``day`` (a DATE) is in ``period``: (start, end] by day, as
-    :meth:`helpers.period.Period.contains` (a NULL day is outside)."""
-    from helpers.analysis.engine import day
+    """SQL: the line's ``day`` (a DATE) is in ``period``
+    (:func:`helpers.analysis.engine.in_period`)."""
+    from helpers.analysis.engine import in_period
 
-    return f"(day > {day(period.start)} AND day <= {day(period.end)})"
+    return in_period(period, "day")
 
 
 def _days_of(source: str, columns: str = "customer_id, amount") -> str:
