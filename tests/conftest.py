@@ -11,6 +11,17 @@ from helpers.config import DEFAULT_CONFIG
 matplotlib.use("Agg")
 
 
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    """A run folder holding the bundled sample's prep (step 2 built and saved there), one
+    per test module that asks (a module may write results into it)."""
+    from helpers import context
+
+    run = tmp_path_factory.mktemp("sample_run")
+    assert len(context.open_step(run_dir=str(run)).prep.orders)  # built and saved
+    return run
+
+
 @pytest.fixture(scope="session")
 def tiny_config(tmp_path_factory):
     """A config like the shipped one, pointing at 400 generated customers."""

@@ -29,11 +29,8 @@ REGIONS = ["ALL", "华南", "广东", "广东:深圳市"]
 
 
 @pytest.fixture(scope="module")
-def prep(tmp_path_factory):
-    """The bundled sample's prep, built once."""
-    run = tmp_path_factory.mktemp("lazy")
-    assert len(context.open_step(run_dir=str(run)).prep.orders)
-    return run / "prep"
+def prep(sample_run):
+    return sample_run / "prep"
 
 
 def _batch_run(prep, folder):

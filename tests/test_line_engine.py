@@ -37,12 +37,8 @@ def _kpis(people: pd.DataFrame, orders: pd.DataFrame | None, period: Period, *,
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The bundled sample's prep, saved in a run folder."""
-    run = tmp_path_factory.mktemp("lines")
-    ctx = context.open_step(run_dir=str(run))
-    assert len(ctx.prep.orders)  # built and saved
-    return run
+def sample(sample_run):
+    return sample_run
 
 
 @pytest.mark.parametrize("region", ["ALL", "广东"])

@@ -22,12 +22,8 @@ from helpers.steps.prep import ensure_prep
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The bundled sample's prep, saved in a run folder."""
-    run = tmp_path_factory.mktemp("twins")
-    ctx = context.open_step(run_dir=str(run))
-    assert len(ctx.prep.orders)  # built and saved
-    return run
+def sample(sample_run):
+    return sample_run
 
 
 def _con(ctx):

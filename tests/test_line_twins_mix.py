@@ -41,12 +41,8 @@ def _same_notes(twin: dict, pandas: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The bundled sample's prep, saved in a run folder."""
-    run = tmp_path_factory.mktemp("twins_mix")
-    ctx = context.open_step(run_dir=str(run))
-    assert len(ctx.prep.orders)
-    return run
+def sample(sample_run):
+    return sample_run
 
 
 SCOPES = ["ALL", "广东", "广东:深圳", "华东"]

@@ -27,11 +27,8 @@ PERIOD = Period.ending("2025-12-31", months=12)  # (2024-12-31, 2025-12-31]; as_
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The bundled sample's prep, saved in a run folder."""
-    run = tmp_path_factory.mktemp("twins")
-    assert len(context.open_step(run_dir=str(run)).prep.orders)  # built and saved
-    return run
+def sample(sample_run):
+    return sample_run
 
 
 def _scoped(run, region: str):
