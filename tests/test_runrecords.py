@@ -385,7 +385,7 @@ def test_in_a_batch_run_the_prep_is_read_once_per_process_until_it_changes(tiny,
     (run.root / "manifest.json").write_text("{}", "utf-8")  # a batch run
     reads = []
     monkeypatch.setattr(prep_step, "load_prep",
-                        lambda folder: reads.append(folder) or load_prep(folder))
+                        lambda folder, **kw: reads.append(folder) or load_prep(folder, **kw))
     prep_step._loaded.clear()
     first = ensure_prep(config, run)
     amount = first.orders["amount"].copy()
