@@ -123,10 +123,33 @@ def run_way(folder: Path, prep: Path, src: Path, work: Path, parts=PARTS) -> tup
     return results, run / "all"
 
 
+def _close(a: Path, b: Path) -> str | None:
+    """None when the CSV files hold the same table up to a relative 1e-9 in numbers (sums
+    added in another order), else what differs."""
+    import pandas as pd
+
+    try:
+        pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b), rtol=1e-9)
+    except AssertionError as exc:
+        return " ".join(str(exc).split())[:160]
+    return None
+
+
 def same_files(a: Path, b: Path) -> str:
+    """Whether the two ways wrote the same step-4/5 files: byte for byte, or (CSV) the same
+    table up to 1e-9 relative; else each differing file and how."""
     names = sorted(p.name for p in a.iterdir() if p.suffix in (".csv", ".json"))
     differ = [n for n in names if not (b / n).exists() or not filecmp.cmp(a / n, b / n, False)]
-    return "yes" if not differ else "no: " + ", ".join(differ)
+    if not differ:
+        return "yes, byte for byte"
+    close = [n for n in differ if n.endswith(".csv") and (b / n).exists()
+             and _close(a / n, b / n) is None]
+    other = [n if not n.endswith(".csv") or not (b / n).exists() else
+             f"{n} ({_close(a / n, b / n)})" for n in differ if n not in close]
+    said = f"{len(names) - len(differ)} byte for byte"
+    if close:
+        said += f"; {', '.join(close)} equal to 1e-9 relative"
+    return said + (f"; differ: {'; '.join(other)}" if other else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--baseline", type=Path, help="another source tree, run as 'baseline'")
+    parser.add_argument("--keep", action="store_true", help="keep the run folders (in --cache)")
     parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
                         help="the parts to run, in order (05 needs 04, 03 and 04 use market)")
     parser.add_argument("--parts-above", type=int, default=None, metavar="LINES",
@@ -169,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"\nsame step-4/5 files (CSV, JSON) at {lines:,} lines: "
                           f"{same_files(outs['baseline'], outs['new'])}\n", flush=True)
             finally:
-                if len(outs) == len(ways):
+                if len(outs) == len(ways) and not args.keep:
                     for way_work in work.parent.glob("steps_memory_*"):
                         shutil.rmtree(way_work, ignore_errors=True)
     return 0
