@@ -116,19 +116,19 @@ class Context:
             return [("customer_id", "in", list(self.customers["customer_id"].dropna()))]
         return [("province", "in", list(self.scope.provinces))]
 
-    def first_orders(self, n: int) -> tuple[pd.DataFrame, int]:
-        """The scope's first ``n`` order lines and how many lines it has (what step 2
-        shows), without reading every line when they stay in their Parquet file."""
+    def first_orders(self, n: int) -> pd.DataFrame:
+        """The scope's first ``n`` order lines (step 2's preview; their count:
+        :func:`helpers.steps.prep.line_counts`), without reading every line when they stay
+        in their Parquet file."""
         orders = self.prep.orders
         if not isinstance(orders, ParquetTable):
-            return self.orders.head(n), len(self.orders)
+            return self.orders.head(n)
         import pyarrow.dataset as ds
         import pyarrow.parquet as pq
 
         rule = self._lines_filter()
-        scan = ds.dataset(orders.path).scanner(
-            filter=None if rule is None else pq.filters_to_expression(rule))
-        return scan.head(n).to_pandas(), int(scan.count_rows())
+        return ds.dataset(orders.path).scanner(
+            filter=None if rule is None else pq.filters_to_expression(rule)).head(n).to_pandas()
 
     @cached_property
     def lines(self):

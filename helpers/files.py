@@ -228,6 +228,10 @@ def write_csv(frame: pd.DataFrame, path: Path, *, index: bool = False, **kwargs)
     return Path(path)
 
 
+#: Rows of data one worksheet holds under its header (Excel's 1,048,576 rows in all).
+XLSX_MAX_ROWS = 1_048_575
+
+
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
     """Write one sheet per frame (``{sheet name: frame}``) with :func:`neutralise` applied.
 
@@ -238,9 +242,10 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
     dates, missing values as empty cells, infinities as ``inf``. Text is stored as text:
     XlsxWriter is told not to read a string as a formula, a link or a number, and after
     :func:`neutralise` no cell starts with ``=`` anyway, so the workbook holds values
-    only. Written whole or not at all (:func:`atomic_path`).
+    only. Written whole or not at all (:func:`atomic_path`). A frame longer than a sheet
+    holds (:data:`XLSX_MAX_ROWS` rows under the header) goes on in ``<name> (2)``,
+    ``<name> (3)`` ...: no row is left out.
     """
-    import numpy as np
     import xlsxwriter
 
     options = {"constant_memory": True, "strings_to_formulas": False,
@@ -251,35 +256,46 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
         header = book.add_format({"bold": True, "bottom": 1})
         for name, frame in sheets.items():
             safe = neutralise(frame)
-            sheet = book.add_worksheet(str(name)[:31])
-            titles = [str(c) for c in safe.columns]
-            columns, widths = [], []
-            for title, column in zip(titles, safe.columns, strict=True):
-                values = safe[column]
-                if pd.api.types.is_float_dtype(values):
-                    numbers = values.to_numpy(dtype=float, na_value=np.nan)
-                    cells = [None if v != v else ("inf" if v > 0 else "-inf")
-                             if math.isinf(v) else v for v in numbers.tolist()]
-                elif pd.api.types.is_datetime64_any_dtype(values):
-                    cells = [None if pd.isna(v) else v.to_pydatetime()
-                             for v in values.tolist()]
-                else:
-                    cells = [None if _missing(v) else v
-                             for v in values.astype(object).tolist()]
-                columns.append(cells)
-                longest = max((len(str(v)) for v in cells[:2000] if v is not None),
-                              default=0)
-                widths.append(min(max(len(title), longest, 6) + 2, 60))
-            sheet.write_row(0, 0, titles, header)
-            for r, row in enumerate(zip(*columns, strict=True), start=1):
-                sheet.write_row(r, 0, row)
-            for c, width in enumerate(widths):
-                sheet.set_column(c, c, width)
-            sheet.freeze_panes(1, 0)
-            if titles:
-                sheet.autofilter(0, 0, len(safe), len(titles) - 1)
+            starts = range(0, max(len(safe), 1), XLSX_MAX_ROWS)
+            for part, start in enumerate(starts, start=1):
+                suffix = f" ({part})" if part > 1 else ""
+                _write_sheet(book, str(name)[:31 - len(suffix)].rstrip() + suffix,
+                             safe.iloc[start:start + XLSX_MAX_ROWS], header)
         book.close()
     return Path(path)
+
+
+def _write_sheet(book, name: str, safe: pd.DataFrame, header) -> None:
+    """One worksheet of :func:`write_xlsx`: the header, the rows, widths, filter."""
+    import numpy as np
+
+    sheet = book.add_worksheet(name)
+    titles = [str(c) for c in safe.columns]
+    columns, widths = [], []
+    for title, column in zip(titles, safe.columns, strict=True):
+        values = safe[column]
+        if pd.api.types.is_float_dtype(values):
+            numbers = values.to_numpy(dtype=float, na_value=np.nan)
+            cells = [None if v != v else ("inf" if v > 0 else "-inf")
+                     if math.isinf(v) else v for v in numbers.tolist()]
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            cells = [None if pd.isna(v) else v.to_pydatetime()
+                     for v in values.tolist()]
+        else:
+            cells = [None if _missing(v) else v
+                     for v in values.astype(object).tolist()]
+        columns.append(cells)
+        longest = max((len(str(v)) for v in cells[:2000] if v is not None),
+                      default=0)
+        widths.append(min(max(len(title), longest, 6) + 2, 60))
+    sheet.write_row(0, 0, titles, header)
+    for r, row in enumerate(zip(*columns, strict=True), start=1):
+        sheet.write_row(r, 0, row)
+    for c, width in enumerate(widths):
+        sheet.set_column(c, c, width)
+    sheet.freeze_panes(1, 0)
+    if titles:
+        sheet.autofilter(0, 0, len(safe), len(titles) - 1)
 
 
 def _missing(value) -> bool:

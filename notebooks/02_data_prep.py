@@ -117,8 +117,8 @@ ctx.show(pd.DataFrame({"note": prep.note_texts(result.notes, ctx.lang)}), rows=N
 ctx.show(ctx.customers, rows=5, shown=prep.CUSTOMER_COLUMNS)
 
 # %%
-first, lines = ctx.first_orders(5)
-ctx.show(first, rows=5, total=lines, shown=prep.ORDER_COLUMNS)
+ctx.show(ctx.first_orders(5), rows=5, total=int(prep.line_counts(ctx)["lines"]),
+         shown=prep.ORDER_COLUMNS)
 
 # %%
 ctx.show(prep.table_rows(ctx), rows=None)

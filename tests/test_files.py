@@ -177,3 +177,21 @@ def test_xlsx_cells_keep_their_types_and_the_sheet_reads_well(tmp_path):
     assert 40 < sheet.column_dimensions["A"].width < 50  # the formula text's length
     assert book["long"].column_dimensions["A"].width <= 61
     assert book["long"]["A2"].value == long
+
+
+def test_xlsx_rows_beyond_a_sheet_go_on_in_the_next_sheet(tmp_path, monkeypatch):
+    """A list longer than a worksheet holds (Excel: 1,048,576 rows) goes on in
+    ``<name> (2)``, ``(3)`` ..., each with its header: no row is left out."""
+    from helpers import files
+
+    monkeypatch.setattr(files, "XLSX_MAX_ROWS", 3)
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(7)], "n": range(7)})
+    name = "a sheet name of exactly 31 char"
+    path = write_xlsx({name: frame, "empty": frame.iloc[0:0]}, tmp_path / "long.xlsx")
+    book = load_workbook(path)
+    assert book.sheetnames == [name, "a sheet name of exactly 31 (2)",
+                               "a sheet name of exactly 31 (3)", "empty"]
+    parts = [[[c.value for c in row] for row in book[s].iter_rows()] for s in book.sheetnames]
+    assert [len(p) for p in parts] == [4, 4, 2, 1]
+    assert all(p[0] == ["customer_id", "n"] for p in parts)
+    assert [row for p in parts[:3] for row in p[1:]] == [[f"C{i}", i] for i in range(7)]
