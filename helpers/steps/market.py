@@ -240,7 +240,7 @@ def _province_kpis(ctx: Context) -> pd.DataFrame:
         return ctx._kpis_by_region("province", ctx.prep.customers, ctx.prep.orders,
                                    _all_provinces(ctx), None)
     a, path = ctx.config.analysis, _orders_parquet(ctx)
-    con = engine.connect()
+    con = engine.connect(path)
     windows = engine.customer_windows(path, period=ctx.period, active_months=a.active_months,
                                       pop_months=a.pop_months, con=con)
     return ctx._kpis_by_region("province", ctx.prep.customers, None, _all_provinces(ctx),
@@ -257,7 +257,8 @@ def province_kpis(ctx: Context, key: str | None = None) -> pd.DataFrame:
 def _purchase_tables(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     as_of = ctx.period.as_of
     if _in_engine(ctx):
-        path, con = _orders_parquet(ctx), engine.connect()
+        path = _orders_parquet(ctx)
+        con = engine.connect(path)
         return (engine.purchase_summary(path, as_of=as_of, con=con),
                 engine.purchase_days(path, as_of=as_of, con=con))
     return (purchase.purchase_summary(ctx.prep.orders, as_of=as_of),
