@@ -505,6 +505,8 @@ class _ValueBlocks:
     defined : bool
         False when a model's information matrix is not positive definite (no draws:
         iterating gives nothing).
+    rows : int
+        Distinct rows.
     inverse : ndarray
         The distinct row of each customer.
     count : ndarray
@@ -844,9 +846,12 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
         draws are evaluated together, exactly (:class:`_Horizon`: the hypergeometric
         term once per distinct frequency and age, draw and month): 500 draws take
         about 2 s of CPU for 5,000 customers and 7 s for 40,000 (``bench/ltv_speed.py``).
-        The bounds are quantiles of the draws and move with the seed: on the bundled
-        sample, by about 2-4% of the interval's width at 500 draws (5% at 200, 1-2% at
-        2,000; ``bench/ltv_mc_error.py``).
+        The customers are valued a block at a time (:func:`_intervals`), never all of
+        them under all the draws at once: at 10M order lines (544,019 customers, 500
+        draws) :func:`lifetime_value` peaks 0.7 GB above its inputs, against 4.7 GB with
+        the whole (customers, draws) matrix. The bounds are quantiles of the draws and
+        move with the seed: on the bundled sample, by about 2-4% of the interval's width
+        at 500 draws (5% at 200, 1-2% at 2,000; ``bench/ltv_mc_error.py``).
     interval : float
         Coverage of the intervals (0.9: the 5th and 95th percentiles of the
         values under the draws).
