@@ -849,7 +849,9 @@ def customer_ltv(summary: pd.DataFrame, *, months: int = 12,
         The customers are valued a block at a time (:func:`_intervals`), never all of
         them under all the draws at once: at 10M order lines (544,019 customers, 500
         draws) :func:`lifetime_value` peaks 0.7 GB above its inputs, against 4.7 GB with
-        the whole (customers, draws) matrix. The bounds are quantiles of the draws and
+        the whole (customers, draws) matrix; at 100M (5.4M customers, where the matrix
+        would be 21 GB) the model with its intervals takes 1.8 GB, the intervals 0.9 GB
+        and 260 s of CPU. The bounds are quantiles of the draws and
         move with the seed: on the bundled sample, by about 2-4% of the interval's width
         at 500 draws (5% at 200, 1-2% at 2,000; ``bench/ltv_mc_error.py``).
     interval : float
