@@ -6,11 +6,12 @@ workbook's ``ltv_*`` settings) are built once with this tree and saved as Parque
 then each region's call is timed in a fresh Python process per tree (imports warm,
 ``baseline`` and ``new`` alternating, so both see the same load). Hooks around the
 module's functions say where the time goes: ``holdout`` (the holdout check's fit),
-``fit`` (the fits on the whole history), ``draws`` (the interval draws,
-``_draws``) and ``rest`` (point values, quantiles, per-region totals), each in CPU
-seconds. ``total`` is the call's wall time and ``cpu`` its CPU time (on a shared
-machine wall time grows with the load, CPU time much less); ``load`` the 1-minute load
-average when the call finished.
+``fit`` (the fits on the whole history), ``draws`` (the interval draws: ``_intervals``,
+which takes the customers' quantiles and the per-draw sums block by block too, or
+``_draws`` in a tree before it, whose quantiles and sums are in ``rest``) and ``rest``
+(point values, and the rest), each in CPU seconds. ``total`` is the call's wall time and
+``cpu`` its CPU time (on a shared machine wall time grows with the load, CPU time much
+less); ``load`` the 1-minute load average when the call finished.
 
 The last columns compare new with baseline on the same inputs: ``ltv same`` (the point
 values bit for bit), and the largest relative difference of ``ltv_low``/``ltv_high``
@@ -105,7 +106,7 @@ def timed(name, label):
     setattr(ltv, name, wrapper)
 timed("holdout_check", "holdout")
 timed("_fit_with_retries", "fit_all")   # the holdout check's fit too: subtracted below
-timed("_draws", "draws")
+timed("_intervals" if hasattr(ltv, "_intervals") else "_draws", "draws")
 t, c = time.perf_counter(), time.process_time()
 table, by_region, note = ltv.lifetime_value(summary, days, as_of=inputs["as_of"],
                                             regions=regions, **inputs["kwargs"])

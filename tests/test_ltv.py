@@ -453,3 +453,122 @@ def test_intervals_equal_the_quantiles_of_the_per_draw_loop(cdnow, monkeypatch):
     r = by_region.set_index("region").loc[region_bounds.index]
     np.testing.assert_allclose(r[["ltv_low", "ltv_high"]].to_numpy(), region_bounds.to_numpy(),
                                rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- blocks of customers
+
+
+def _odd_draws(monkeypatch) -> None:
+    """The real parameter draws with three odd ones: BG/NBD draw 0 values nobody (NaN: left
+    out once the last block is seen), draw 1 has a + b = 1, under which the customers
+    without repeat purchases cannot be valued (``hyp2f1`` with c = 0), and Gamma-Gamma draw
+    2 has q < 1 (left out before any customer is valued)."""
+    real = ltv._parameter_draws
+
+    def odd(log_likelihood, params, *args, **kwargs):
+        draws = real(log_likelihood, params, *args, **kwargs)
+        if draws is not None and log_likelihood is ltv.BetaGeo.log_likelihood:
+            draws[0] = np.nan
+            draws[1, list(params).index("a")], draws[1, list(params).index("b")] = 0.4, 0.6
+        elif draws is not None:
+            draws[2, list(params).index("q")] = 0.9
+        return draws
+
+    monkeypatch.setattr(ltv, "_parameter_draws", odd)
+
+
+def test_intervals_by_blocks_equal_one_block_and_the_whole_matrix(monkeypatch):
+    orders = _simulate(800, 6)
+    as_of = orders["order_date"].max().normalize() + pd.Timedelta(days=1)
+    summary = purchase_summary(orders, as_of=as_of)
+    days = purchase_days(orders, as_of=as_of)
+    rng = np.random.default_rng(6)
+    regions = pd.Series(rng.choice(np.array(["A", "B", "C", "D", None], dtype=object),
+                                   len(summary)), index=summary["customer_id"])
+    regions = regions.iloc[40:]           # and some customers not in the regions at all
+    _odd_draws(monkeypatch)
+    runs = {}
+    for name, chunk in (("one block", 10**12), ("blocks of 2 rows", 2 * 399)):
+        monkeypatch.setattr(ltv, "CHUNK_VALUES", chunk)
+        runs[name] = ltv.lifetime_value(summary, days, as_of=as_of, regions=regions,
+                                        interval_draws=400, seed=3)
+    (table, by_region, note), (b_table, b_region, b_note) = runs.values()
+    assert note["shown"] and note["intervals"]["valued"] == 398    # 400, q < 1 and NaN out
+    assert note["customers_without_region"] > 40 and len(by_region) == 4
+    # the customers' bounds bit for bit; the sums added by block to rounding
+    pd.testing.assert_frame_equal(b_table, table, check_exact=True)
+    pd.testing.assert_frame_equal(b_region.drop(columns=["ltv_low", "ltv_high"]),
+                                  by_region.drop(columns=["ltv_low", "ltv_high"]),
+                                  check_exact=True)
+    np.testing.assert_allclose(b_region[["ltv_low", "ltv_high"]], by_region[["ltv_low",
+                                                                             "ltv_high"]],
+                               rtol=1e-12, atol=0)
+    totals = ["total_ltv_low", "total_ltv_high"]
+    np.testing.assert_allclose([b_note[k] for k in totals], [note[k] for k in totals],
+                               rtol=1e-12, atol=0)
+    assert {k: v for k, v in b_note.items() if k not in totals} == \
+        {k: v for k, v in note.items() if k not in totals}
+    # both as the whole matrix gives them: its rows' quantiles, NaN left out, and the
+    # quantiles of its columns' sums, a customer not valued counting 0
+    bg, gg = ltv.BetaGeo(), ltv.GammaGamma()
+    bg.params_, gg.params_ = note["bgnbd"], note["gammagamma"]
+    x, t_x, age, m = (summary[c].to_numpy(float) for c in
+                      ("repeat_purchases", "span_weeks", "tenure_weeks", "repeat_value"))
+    matrix, inverse = ltv._draws(x, t_x, age, m, bg=bg, gg=gg, steps=STEPS,
+                                 discount=DISCOUNT, size=400, seed=3)
+    unvalued = np.isnan(matrix).any(axis=1)
+    assert matrix.shape[1] == 398 and 0 < unvalued.sum() < len(matrix)  # some not valued
+    assert not np.isnan(matrix).all(axis=1).any()
+    levels = [(1 - 0.9) / 2, (1 + 0.9) / 2]      # as lifetime_value takes them
+    bounds = np.nanquantile(matrix, levels, axis=1)[:, inverse]
+    for t in (table, b_table):
+        np.testing.assert_array_equal(t[["ltv_low", "ltv_high"]].to_numpy().T, bounds)
+    per_customer = pd.DataFrame(np.nan_to_num(matrix)[inverse], index=summary["customer_id"])
+    total = np.quantile(per_customer.sum(axis=0), levels)
+    region_bounds = (per_customer.groupby(regions.reindex(summary["customer_id"])).sum()
+                     .quantile(levels, axis=1).T)
+    for r, n in ((by_region, note), (b_region, b_note)):
+        np.testing.assert_allclose([n[k] for k in totals], total, rtol=1e-12)
+        r = r.set_index("region").loc[region_bounds.index]
+        np.testing.assert_allclose(r[["ltv_low", "ltv_high"]].to_numpy(),
+                                   region_bounds.to_numpy(), rtol=1e-12)
+
+
+def test_intervals_never_hold_the_whole_matrix(monkeypatch):
+    # 20,000 customers of 5 frequencies and 6 ages (few pairs: what is held per pair is
+    # small) under 400 draws: the whole matrix would be 51 MB (15,940 distinct rows), a
+    # block 320 kB
+    import tracemalloc  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    n, size = 20_000, 400
+    x = rng.integers(0, 5, n).astype(float)
+    age = rng.choice([40.0, 52.0, 60.0, 75.0, 90.0, 104.0], n)
+    t_x = np.where(x > 0, np.round(rng.uniform(0, age) * 7) / 7, 0.0)
+    m = np.where(x > 0, rng.gamma(6.0, 50.0, n), 0.0)
+    bg, gg = ltv.BetaGeo(), ltv.GammaGamma()
+    bg.params_, gg.params_ = dict(TRUE), dict(TRUE_GG)
+
+    def near(log_likelihood, params, data, weight, size, rng):    # no Hessian: given spread
+        theta = np.log(np.array(list(params.values())))
+        return np.exp(theta + 0.05 * rng.standard_normal((size, len(theta))))
+
+    monkeypatch.setattr(ltv, "_parameter_draws", near)
+    monkeypatch.setattr(ltv, "CHUNK_VALUES", 40_000)            # blocks of 100 rows
+    matrix_bytes = len(np.unique(np.column_stack([x, t_x, age, m]), axis=0)) * size * 8
+    assert matrix_bytes > 50e6
+    codes = rng.integers(-1, 6, n)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        found = ltv._intervals(x, t_x, age, m, bg=bg, gg=gg, steps=STEPS, discount=DISCOUNT,
+                               size=size, seed=0, levels=[0.05, 0.95], groups=codes,
+                               n_groups=6)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert found.valued == size and found.groups.shape == (6, size)
+    assert np.isfinite(found.bounds).all()
+    # held: a few arrays per customer and distinct row, log(alpha + w) per week value and
+    # draw (2.3 MB), a few blocks: about 7 MB
+    assert peak < matrix_bytes / 4, f"peak {peak / 1e6:.1f} MB, matrix {matrix_bytes / 1e6:.0f} MB"
