@@ -172,9 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         folder = prep_speed.prepare(n, args.cache)
         prep = prepared(folder)
         lines = json.loads((prep / "prep.json").read_text("utf-8"))["rows"]["orders"]
-        outs = {}
+        outs, works = {}, []
         for name, src in ways:
             work = Path(tempfile.mkdtemp(prefix=f"steps_memory_{name}_", dir=args.cache))
+            works.append(work)
             parts = args.parts
             if args.parts_above is not None and n > args.parts_above:
                 parts = [p for p in parts if p in ("market", "03")]
@@ -193,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"\nsame step-4/5 files (CSV, JSON) at {lines:,} lines: "
                           f"{same_files(outs['baseline'], outs['new'])}\n", flush=True)
             finally:
-                if len(outs) == len(ways) and not args.keep:
-                    for way_work in work.parent.glob("steps_memory_*"):
+                if len(outs) == len(ways) and not args.keep:  # this run's folders only
+                    for way_work in works:
                         shutil.rmtree(way_work, ignore_errors=True)
     return 0
 
