@@ -42,7 +42,11 @@
 
 What is the same for every region (the per-customer purchase summary and days, the
 isolated customers, the whole market's province KPIs) comes from the run's market-wide
-results (:mod:`helpers.steps.market`), of which a region takes its rows.
+results (:mod:`helpers.steps.market`), of which a region takes its rows. On large data
+(``ctx.lines``) no table of one row per purchase day or per order reaches pandas: the
+readers of the purchase days and of the period's orders (lifecycle, lifetime value's
+holdout check, the buying section's quartiles and weekdays) are DuckDB twins that return
+a row per customer or per region.
 
 :func:`save_insight` writes them to the region folder; :func:`ensure_insight`
 loads them, computing them first when a file is missing.
@@ -489,7 +493,8 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
             notes: dict) -> dict:
     """Who the customers are (:mod:`helpers.analysis.profiles`) and how they buy
     (:mod:`helpers.analysis.buying`), per region of the report; their notes go to ``notes``
-    (``profiles``, ``buying``, ``seasonality``, ``weekdays``, ``discount``)."""
+    (``profiles``, ``buying``, ``seasonality``, ``weekdays``, ``discount``). ``days``
+    are the scope's purchase days, None on large data (the twins read ``ctx.lines``)."""
     a, level, market, p = ctx.config.analysis, ctx.scope.sublevel, ctx.scope.name, ctx.period
     people = ctx.customers.drop_duplicates("customer_id")
     regions = (people.set_index("customer_id")[level] if level in people
