@@ -364,6 +364,11 @@ def test_trend_title_states_the_change_and_who_led_it():
     assert down.get_title() == ("Revenue down 13% in the last 12 months against the 12 before; "
                                 "largest drop: Zhejiang")
     assert charts.trend_change(monthly.head(10)) is None  # five months: no title to state
+    # one group (a one-region report): its only line is the whole change, no "largest drop"
+    alone = monthly[monthly["province"] == "浙江省"]  # 600 -> 480 a year: -20%
+    assert "lead" not in charts.trend_change(alone, hue="province")
+    assert plot_trend(alone, hue="province").get_title() == (
+        "Revenue down 20% in the last 12 months against the 12 before")
     assert plot_trend(monthly[monthly["month"] < months[4]]).get_title() == "Monthly Revenue"
 
 

@@ -247,3 +247,26 @@ def test_a_report_reads_its_own_lines_in_duckdb(sample, region, monkeypatch):
     got, want = market.purchases(ctx), market.purchases(pandas_ctx)
     for a, b in zip(got, want, strict=True):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_duckdb_memory_grows_with_the_lines_file_and_spills_to_a_temporary_folder(tmp_path):
+    import tempfile
+
+    small = tmp_path / "small.parquet"
+    small.write_bytes(b"x" * 1000)
+    assert engine.memory_limit(small) == "1024MiB" == engine.memory_limit(None)
+    assert engine.memory_limit(tmp_path / "missing.parquet") == "1024MiB"
+    large = tmp_path / "large.parquet"
+    with open(large, "wb") as f:   # sparse: 2 GiB of size, no bytes written
+        f.truncate(2 * 2**30)
+    assert engine.memory_limit(large) == f"{int(2 * 1024 * engine.LIMIT_PER_PARQUET_BYTE)}MiB"
+    with open(large, "wb") as f:
+        f.truncate(100 * 2**30)
+    assert engine.memory_limit(large) == f"{engine.MAX_LIMIT_MIB}MiB"
+    con = engine.connect(small)
+    spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert Path(spill).parent == Path(tempfile.gettempdir()) and Path(spill).is_dir()
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "") in ("1.0GiB", "1024.0MiB"), limit
+    big = engine.connect(large).execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert big.replace(" ", "") == f"{engine.MAX_LIMIT_MIB / 1024:.1f}GiB", big

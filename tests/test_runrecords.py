@@ -831,3 +831,28 @@ def test_help_documents_resume(capsys):
     assert "--resume RUN_ID" in out and "did not finish ok" in out
     readme = (PROJECT_ROOT / "README.md").read_text("utf-8")
     assert "--resume" in readme
+
+
+def test_a_large_prep_just_built_is_read_lazily_without_hashing_it_again(tmp_path, monkeypatch):
+    # a notebook opened alone builds the prep on DuckDB: its lines stay in the file it has
+    # just written and hashed (no second SHA-256 pass over a file of gigabytes); the next
+    # opening, which reuses the prep, checks the files once as always
+    from helpers.data import prepare as prepare_module
+    from helpers.data.engine import ParquetTable
+
+    config = load_config("")
+    config.prep.engine = "duckdb"
+    run = RunPaths.for_run(config, str(tmp_path / "run"))
+    checked = []
+    real = prepare_module.check_prep_files
+    monkeypatch.setattr(prepare_module, "check_prep_files",
+                        lambda folder, summary: (checked.append(folder), real(folder, summary)))
+    built = ensure_prep(config, run)
+    assert isinstance(built.orders, ParquetTable)
+    assert built.orders.path == run.prep / "orders.parquet" and built.orders.path.exists()
+    assert checked == []
+    reused = ensure_prep(config, run)
+    assert checked == [run.prep]
+    assert isinstance(reused.orders, ParquetTable) and len(reused.orders) == len(built.orders)
+    assert built.orders.columns == reused.orders.columns
+    pd.testing.assert_frame_equal(built.orders.frame(), reused.orders.frame())

@@ -256,6 +256,14 @@ class ParquetTable:
         if folder is not None:
             self._cleanup = weakref.finalize(self, shutil.rmtree, str(folder), True)
 
+    @classmethod
+    def of(cls, path: Path) -> ParquetTable:
+        """The table of a Parquet file, from its footer (rows and column names; no data read)."""
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        return cls(path, meta.num_rows, meta.schema.to_arrow_schema().names)
+
     def __len__(self) -> int:
         return self.rows
 

@@ -468,10 +468,7 @@ def load_prep(folder: Path, *, lazy_orders: bool = False) -> PrepResult:
         path, stem = folder / name, name.rsplit(".", 1)[0]
         try:
             if lazy_orders and name == "orders.parquet":
-                import pyarrow.parquet as pq
-
-                meta = pq.ParquetFile(path).metadata
-                frames[stem] = ParquetTable(path, meta.num_rows, pq.read_schema(path).names)
+                frames[stem] = ParquetTable.of(path)
             elif name.endswith(".parquet"):
                 frames[stem] = pd.read_parquet(path)
             elif stem == "duplicates":

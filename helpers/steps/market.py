@@ -242,7 +242,7 @@ def _province_kpis(ctx: Context) -> pd.DataFrame:
         return ctx._kpis_by_region("province", ctx.prep.customers, ctx.prep.orders,
                                    _all_provinces(ctx), None)
     a, path = ctx.config.analysis, _orders_parquet(ctx)
-    con = engine.connect()
+    con = engine.connect(path)
     windows = engine.customer_windows(path, period=ctx.period, active_months=a.active_months,
                                       pop_months=a.pop_months, con=con)
     return ctx._kpis_by_region("province", ctx.prep.customers, None, _all_provinces(ctx),
@@ -262,7 +262,8 @@ def _purchase_tables(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         # no purchase days (a row per customer and purchase day): on large data their
         # readers aggregate them in DuckDB (lifecycle_sql, lifetime_value_sql,
         # buying_summary_sql), from the report's own lines
-        path, con = _orders_parquet(ctx), engine.connect()
+        path = _orders_parquet(ctx)
+        con = engine.connect(path)
         return engine.purchase_summary(path, as_of=as_of, con=con), None
     return (purchase.purchase_summary(ctx.prep.orders, as_of=as_of),
             purchase.purchase_days(ctx.prep.orders, as_of=as_of))

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from helpers.config import Config, RunPaths
+from helpers.data.engine import ParquetTable
 from helpers.data.inputs import InputFile, SourceError, changed_inputs, input_files
 from helpers.data.ledger import QuarantineStop, check_ledger
 from helpers.data.prepare import (
@@ -289,8 +290,8 @@ def ensure_prep(config: Config, run: RunPaths, *, rebuild: bool = False) -> Prep
     if status.result is not None:
         if status.action == "rebuilt":
             print(f"data prep built again: {status.reason}", file=sys.stderr)
-        if lines_stay_in_file(run.prep):
-            return load_prep(run.prep, lazy_orders=True)
+        if lines_stay_in_file(run.prep):  # just written and hashed: not checked again
+            return replace(status.result, orders=ParquetTable.of(run.prep / "orders.parquet"))
         return status.result.loaded()
     try:
         return load_prep(run.prep, lazy_orders=lines_stay_in_file(run.prep))

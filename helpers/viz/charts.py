@@ -357,8 +357,9 @@ def trend_change(monthly: pd.DataFrame, value: str = "revenue",
     -------
     dict or None
         ``months`` (the window), ``before`` and ``after`` (the totals), ``change``
-        (``after / before - 1``) and, with ``hue``, ``lead``: the group whose total
-        rose most (fell most when the total fell).
+        (``after / before - 1``) and, with ``hue`` and at least two groups, ``lead``:
+        the group whose total rose most (fell most when the total fell). A chart of one
+        group (a one-region report) names no lead: its only line is the whole change.
     """
     frame = monthly.assign(month=pd.to_datetime(monthly["month"]),
                            **{value: pd.to_numeric(monthly[value], errors="coerce")})
@@ -377,7 +378,7 @@ def trend_change(monthly: pd.DataFrame, value: str = "revenue",
     if hue is not None:
         delta = (after.groupby(hue)[value].sum()
                  .sub(before.groupby(hue)[value].sum(), fill_value=0.0))
-        if len(delta):
+        if len(delta) > 1:
             found["lead"] = delta.idxmax() if found["change"] >= 0 else delta.idxmin()
     return found
 
