@@ -260,3 +260,24 @@ def test_regions_twice_are_refused(hand):
     twice = pd.Series(["N", "S"], index=pd.Index(["a", "a"], dtype="string"))
     with pytest.raises(ValueError, match="customer_id appears more than once"):
         buying.buying_summary_sql(con, twice, period=PERIOD)
+
+
+def test_quantile_cont_is_pandas_linear_quantile():
+    """The twins' quantiles (``quantile_cont``) are pandas' and numpy's default (linear
+    between the closest ranks, (n - 1) q); ``quantile_disc`` is not (it takes a value)."""
+    con = engine.connect()
+    cases = {"four": [4.0, 1.0, 3.0, 2.0], "one": [7.0], "ties": [1.0, 1.0, 1.0, 5.0, 9.0],
+             "money": [0.1, 0.2, 1e6 / 3, 12.5, 99.99, 3.0, 0.3]}
+    for name, values in cases.items():
+        con.register("v", pd.DataFrame({"x": values}))
+        for q in buying._QS:
+            cont, disc = con.execute(f"SELECT quantile_cont(x, {q}), quantile_disc(x, {q}) "
+                                     "FROM v").fetchone()
+            want = pd.Series(values).groupby([0] * len(values)).quantile(q).iloc[0]
+            assert want == np.quantile(values, q)
+            assert cont == pytest.approx(want, rel=1e-14, abs=0), (name, q)  # last digits
+        con.unregister("v")
+    con.register("v", pd.DataFrame({"x": cases["four"]}))
+    # by hand: 1, 2, 3, 4 at 0.25 lies at rank 0.75 between 1 and 2: 1.75
+    assert con.execute("SELECT quantile_cont(x, 0.25), quantile_disc(x, 0.25) FROM v"
+                       ).fetchone() == (1.75, 1.0)
