@@ -7,7 +7,9 @@ The engine way is forced on the small sample by lowering the size from which a s
 ``orders.parquet`` is summed in DuckDB (:data:`helpers.analysis.engine.MIN_PARQUET_MB`).
 Sums of money are added in another order in DuckDB, so numbers may differ in their last
 binary digits: frames are compared with a relative tolerance of 1e-9, everything else
-exactly.
+exactly. The engine way must not fetch a table of one row per order line, per customer and
+purchase day (the purchase days) or per order (the period's orders): their readers are
+refused.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pandas as pd
 import pytest
 
 from helpers import context
-from helpers.analysis import engine
+from helpers.analysis import buying, customers, engine, ltv
 from helpers.data.engine import ParquetTable
 from helpers.steps import insight, strategy, visuals
 from helpers.steps.prep import lines_stay_in_file
@@ -95,6 +97,16 @@ def test_steps_3_to_5_on_lines_in_duckdb_equal_pandas(prep, region, tmp_path, mo
 
     monkeypatch.setattr(ParquetTable, "__getitem__", refused)
     monkeypatch.setattr(ParquetTable, "frame", refused)
+
+    def line_sized(*args, **kwargs):
+        raise AssertionError("a report on large data fetched a table of one row per "
+                             "customer and purchase day, or per order")
+
+    # the purchase days and the period's orders are aggregated in DuckDB (the *_sql twins)
+    for module, name in ((customers, "purchase_days"), (engine, "purchase_days"),
+                         (buying, "period_orders"), (buying, "period_orders_sql"),
+                         (ltv, "holdout_data")):
+        monkeypatch.setattr(module, name, line_sized)
     duck_run = _batch_run(prep, tmp_path / "duckdb")
     assert lines_stay_in_file(duck_run / "prep")
     ctx, shown, files = _report(duck_run, region)

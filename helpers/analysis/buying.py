@@ -26,10 +26,12 @@ date and customer those of its first line).
   observational: it shows association, never the effect of giving a discount.
 
 On large data the lines stay in DuckDB (:attr:`helpers.context.Context.lines`):
-:func:`period_orders_sql` returns the period's orders (one row per order) from SQL, and
-:func:`has_time_sql` and :func:`discounts_sql` do their per-line work there;
-:func:`buying_summary`, :func:`weekdays` and :func:`seasonality` read only those orders,
-the purchase days or the monthly grid.
+:func:`buying_summary_sql` and :func:`weekdays_sql` form the purchase days and the
+period's orders and take their quantiles or weekday counts per region there (what comes back
+is a row per region, not per order or purchase day), :func:`has_time_sql`,
+:func:`monthly_revenue_grid_sql` and :func:`discounts_sql` do their per-line work there, and
+:func:`seasonality` reads the monthly grid. (:func:`period_orders_sql` returns the period's
+orders, one row per order, for tests and tools; step 4 does not fetch it.)
 
 Keys and numbers only: the words are in :mod:`helpers.text.narrative.buyers`.
 """
@@ -49,6 +51,7 @@ from helpers.data.engine import lit as _lit
 from helpers.period import Period
 
 __all__ = ["period_orders", "period_orders_sql", "has_time", "has_time_sql", "buying_summary",
+           "buying_summary_sql", "weekdays_sql",
            "monthly_revenue_grid", "monthly_revenue_grid_sql", "seasonality",
            "weekdays", "line_discounts", "discounts", "discounts_sql", "BUYING_COLUMNS",
            "DISCOUNT_BANDS",
@@ -104,14 +107,12 @@ def period_orders(lines: pd.DataFrame, regions: pd.Series, column: str | None = 
                          "value": value, "region": region})
 
 
-def period_orders_sql(con, regions: pd.Series, column: str | None = None, *, period: Period
-                      ) -> pd.DataFrame:
-    """The DuckDB twin of :func:`period_orders`: the orders of the view ``lines`` of ``con``
-    (:func:`helpers.analysis.engine.open_lines`) in ``period`` (the lines of
-    :attr:`helpers.context.Context.period_orders`), summed in DuckDB. The result is one row
-    per order (no line reaches pandas), in the order of each order's first line in the
-    file, as the pandas function has them.
-    """
+def _orders_sql(con, column: str | None, period: Period) -> tuple[str, str, str | None]:
+    """SQL of the orders of the view ``lines`` of ``con`` in ``period`` (:func:`period_orders`'
+    rule): ``order_id``, ``customer_id``, ``order_date`` and ``own`` (the lines' ``column``,
+    when they carry it) of each order's first purchase line, ``value`` (the sum of its
+    purchase lines) and ``first`` (the number of its first line in the file). Returns the
+    SQL, the key (``order_id``, or ``line`` without order ids) and the column used."""
     names = _columns(con, "lines")
     column = column if column is not None and column in names else None
     line = ("row_number() OVER ()" if "order_id" in names else "row_number() OVER () - 1")
@@ -119,12 +120,26 @@ def period_orders_sql(con, regions: pd.Series, column: str | None = None, *, per
     own = f", arg_min({_q(column)}, line) AS own" if column else ""
     # a scan and a filter keep the file's order (DuckDB's preserve_insertion_order), so
     # row_number() OVER () numbers the lines as pandas sees them
-    orders = _fetch(con, f"""SELECT {key} AS order_id, arg_min(customer_id, line) AS customer_id,
+    sql = f"""SELECT {key} AS order_id, arg_min(customer_id, line) AS customer_id,
             arg_min(order_date, line) AS order_date, fsum(amount) AS value,
             min(line) AS first{own}
         FROM (SELECT *, CAST(amount AS DOUBLE) AS amount, {line} AS line FROM lines
               WHERE {_in_period(period)} AND CAST(amount AS DOUBLE) > 0)
-        GROUP BY {key} ORDER BY first""")
+        GROUP BY {key}"""
+    return sql, key, column
+
+
+def period_orders_sql(con, regions: pd.Series, column: str | None = None, *, period: Period
+                      ) -> pd.DataFrame:
+    """The DuckDB twin of :func:`period_orders`: the orders of the view ``lines`` of ``con``
+    (:func:`helpers.analysis.engine.open_lines`) in ``period`` (the lines of
+    :attr:`helpers.context.Context.period_orders`), summed in DuckDB. The result is one row
+    per order (no line reaches pandas), in the order of each order's first line in the
+    file, as the pandas function has them. Step 4 does not fetch it: what it reads of the
+    orders is aggregated in DuckDB too (:func:`buying_summary_sql`, :func:`weekdays_sql`).
+    """
+    sql, key, column = _orders_sql(con, column, period)
+    orders = _fetch(con, sql + " ORDER BY first")
     firsts = orders.rename(columns={"own": column}) if column else orders
     ids = (np.asarray(orders["order_id"], dtype=object) if key == "order_id"
            else orders["order_id"].to_numpy(dtype=np.int64))
@@ -135,6 +150,40 @@ def period_orders_sql(con, regions: pd.Series, column: str | None = None, *, per
                          "value": orders["value"].to_numpy(dtype=float if len(orders)
                                                            else np.int64),
                          "region": line_regions(firsts, regions, column)})
+
+
+class _Regions:
+    """``regions`` (by customer id) registered in DuckDB as ``{name}`` (``customer_id``,
+    ``code``: the position of the region among ``regions``' distinct values, the
+    categories of :func:`line_regions`) and ``{name}_names`` (``region`` as text,
+    ``code``), for the SQL of :func:`line_regions`' rule: :meth:`code` of a row."""
+
+    def __init__(self, con, regions: pd.Series, name: str):
+        where = regions.dropna()
+        if not where.index.is_unique:
+            raise ValueError("regions: a customer_id appears more than once")
+        self.labels = pd.Index(where.unique())
+        self.con, self.name = con, name
+        con.register(name, pd.DataFrame({
+            "customer_id": pd.Series(where.index, dtype="string"),
+            "code": self.labels.get_indexer(where).astype(np.int32)}))
+        con.register(f"{name}_names", pd.DataFrame({
+            "region": pd.Series(self.labels.astype(str), dtype="string"),
+            "code": np.arange(len(self.labels), dtype=np.int32)}))
+
+    def join(self, rows: str, column: str | None = None) -> str:
+        """``rows`` (a subquery with ``customer_id``, and ``own`` when ``column``) with
+        ``code``: the region of the row's customer, or of its own ``column`` (NULL: in
+        no region)."""
+        if column is None:
+            return (f"SELECT t.*, r.code FROM ({rows}) t "
+                    f"LEFT JOIN {self.name} r ON t.customer_id = r.customer_id")
+        return (f"SELECT t.*, r.code FROM ({rows}) t "
+                f"LEFT JOIN {self.name}_names r ON CAST(t.own AS VARCHAR) = r.region")
+
+    def close(self) -> None:
+        self.con.unregister(self.name)
+        self.con.unregister(f"{self.name}_names")
 
 
 def has_time(lines: pd.DataFrame) -> bool:
@@ -179,10 +228,58 @@ def _quantiles(values: np.ndarray, groups: pd.Categorical, qs: Sequence[float],
     out[f"{prefix}_count"] = by.size()
     out[f"{prefix}_mean"] = by.mean()
     out.index = [labels[i] for i in out.index]
+    return _few_left_out(out, prefix, min_count)
+
+
+def _few_left_out(out: pd.DataFrame, prefix: str, min_count: int) -> pd.DataFrame:
+    """``out`` with its quantiles and mean NaN in the rows of fewer than ``min_count``
+    values."""
     few = out[f"{prefix}_count"] < min_count
     cols = [c for c in out.columns if c != f"{prefix}_count"]
     out.loc[few, cols] = np.nan
     return out
+
+
+#: Every quantile :func:`buying_summary` reads (order values: all; days and intervals: the
+#: quartiles), computed at once in DuckDB.
+_QS = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def _quantile_stats_sql(con, rows: str) -> pd.DataFrame:
+    """Per ``kind`` of the ``rows`` (a subquery: ``kind``, ``v`` DOUBLE, ``code`` the
+    region, NULL in none) and per region of each kind: ``n``, ``mean``, ``ones`` (the share
+    of values equal to 1) and ``q`` (the quantiles :data:`_QS`); ``code`` -1 is the kind's
+    row for every value.
+
+    ``quantile_cont`` is numpy's and pandas' default quantile (linear interpolation
+    between the closest ranks, ``(n - 1) q``); it interpolates with another formula, so a
+    quantile may differ from pandas' in its last binary digit."""
+    qs = ", ".join(repr(q) for q in _QS)
+    stats = _fetch(con, f"""SELECT kind, CASE WHEN GROUPING(code) = 1 THEN -1 ELSE code END
+            AS code, count(*) AS n, avg(v) AS mean,
+            avg(CASE WHEN v = 1 THEN 1.0 ELSE 0.0 END) AS ones,
+            quantile_cont(v, [{qs}]) AS q
+        FROM ({rows}) GROUP BY GROUPING SETS ((kind), (kind, code))""")
+    return stats.loc[stats["code"].notna()]
+
+
+def _quantiles_from(stats: pd.DataFrame, kind: str, labels: pd.Index, qs: Sequence[float],
+                    market: str, min_count: int, prefix: str, names: Sequence[str]
+                    ) -> pd.DataFrame:
+    """:func:`_quantiles`' table from the ``kind`` rows of :func:`_quantile_stats_sql`."""
+    columns = [f"{prefix}_{n}" for n in names]
+    rows = stats.loc[stats["kind"] == kind].sort_values("code")
+    if not len(rows):
+        return pd.DataFrame({**dict.fromkeys(columns, [np.nan]), f"{prefix}_count": [0],
+                             f"{prefix}_mean": [np.nan]}, index=[market])
+    picked = [_QS.index(q) for q in qs]
+    values = np.array([[float(row[i]) for i in picked] for row in rows["q"]], dtype=float)
+    out = pd.DataFrame(values.reshape(len(rows), len(qs)), columns=columns)
+    out[f"{prefix}_count"] = rows["n"].to_numpy(dtype=np.int64)
+    out[f"{prefix}_mean"] = rows["mean"].to_numpy(dtype=float)
+    codes = rows["code"].to_numpy(dtype=np.int64)
+    out.index = [market if c < 0 else labels[c] for c in codes]
+    return _few_left_out(out, prefix, min_count)
 
 
 def _sorted_regions(customer_ids: pd.Series, regions: pd.Series) -> pd.Categorical:
@@ -221,7 +318,7 @@ def buying_summary(days: pd.DataFrame, orders: pd.DataFrame, regions: pd.Series,
     -------
     DataFrame
         :data:`BUYING_COLUMNS`, one row per region with buyers or orders, the report's
-        first.
+        first. (The DuckDB twin, from the order lines: :func:`buying_summary_sql`.)
     """
     recent = days.loc[(days["day"] >= pd.Timestamp(start)).to_numpy()]
     region = _sorted_regions(recent["customer_id"], regions)
@@ -241,6 +338,13 @@ def buying_summary(days: pd.DataFrame, orders: pd.DataFrame, regions: pd.Series,
     size = _quantiles(orders["value"].to_numpy(dtype=float), pd.Categorical(orders["region"]),
                       (0.1, 0.25, 0.5, 0.75, 0.9), market, min_count, "order",
                       ("p10", "q1", "median", "q3", "p90"))
+    return _buying_table(freq, once, gaps, size, market, min_count)
+
+
+def _buying_table(freq: pd.DataFrame, once: pd.Series, gaps: pd.DataFrame,
+                  size: pd.DataFrame, market: str, min_count: int) -> pd.DataFrame:
+    """:func:`buying_summary`'s table from its per-region quantiles (:func:`_quantiles`):
+    purchase days per buyer, the share buying on one day, intervals and order values."""
     out = freq.join(gaps, how="outer").join(size, how="outer")
     out["one_day_share"] = once.reindex(out.index)
     out = out.rename(columns={"days_count": "buyers", "interval_count": "intervals",
@@ -253,6 +357,47 @@ def buying_summary(days: pd.DataFrame, orders: pd.DataFrame, regions: pd.Series,
     out = pd.concat([out.loc[first_row], out.loc[~first_row].sort_values(
         "orders", ascending=False, kind="mergesort")])
     return out[BUYING_COLUMNS].reset_index(drop=True)
+
+
+def buying_summary_sql(con, regions: pd.Series, *, period: Period, market: str = "ALL",
+                       min_count: int = 20, column: str | None = None) -> pd.DataFrame:
+    """The DuckDB twin of :func:`buying_summary` of the purchase days on ``period.as_of``
+    (:func:`helpers.analysis.customers.purchase_days`) and :func:`period_orders` of the
+    order lines of the view ``lines`` of ``con``: the purchase days, their intervals and
+    the orders are formed and their quantiles taken per region in DuckDB (one row per
+    region and measure comes back; :func:`_quantile_stats_sql` says how the quantiles
+    compare). The purchase days take their customer's region in ``regions``; the orders
+    their first line's ``column`` when the lines carry it, else their customer's
+    (:func:`line_regions`)."""
+    from helpers.analysis.engine import purchase_days_sql
+
+    start = pd.Timestamp(period.first_day)
+    days = purchase_days_sql(con, as_of=period.as_of)
+    orders, _, column = _orders_sql(con, column, period)
+    known = _Regions(con, regions, "buying_regions")
+    try:
+        stats = _quantile_stats_sql(con, f"""
+            WITH recent AS MATERIALIZED (SELECT customer_id, gap_days FROM ({days})
+                                         WHERE day >= DATE '{start:%Y-%m-%d}')
+            SELECT 'days' AS kind, CAST(n AS DOUBLE) AS v, code
+                FROM ({known.join("SELECT customer_id, count(*) AS n FROM recent "
+                                  "GROUP BY customer_id")})
+            UNION ALL SELECT 'interval', gap_days, code
+                FROM ({known.join("SELECT * FROM recent WHERE gap_days IS NOT NULL")})
+            UNION ALL SELECT 'order', value, code FROM ({known.join(orders, column)})""")
+    finally:
+        known.close()
+    labels = known.labels
+    freq = _quantiles_from(stats, "days", labels, (0.25, 0.5, 0.75), market, min_count,
+                           "days", ("q1", "median", "q3"))
+    once = pd.Series(np.nan, index=freq.index, dtype=float)
+    ones = stats.loc[stats["kind"] == "days"].sort_values("code")
+    once.loc[:] = ones["ones"].to_numpy(dtype=float) if len(ones) else np.nan
+    gaps = _quantiles_from(stats, "interval", labels, (0.25, 0.5, 0.75), market, min_count,
+                           "interval", ("q1", "median", "q3"))
+    size = _quantiles_from(stats, "order", labels, _QS, market, min_count, "order",
+                           ("p10", "q1", "median", "q3", "p90"))
+    return _buying_table(freq, once.rename("once_mean"), gaps, size, market, min_count)
 
 
 def monthly_revenue_grid(lines: pd.DataFrame, regions: pd.Series, *, data_start, as_of,
@@ -447,7 +592,8 @@ def weekdays(orders: pd.DataFrame, *, market: str = "ALL", min_expected: float =
         the share of each day (:data:`WEEKDAYS`), ``weekend_share``, ``p`` (2x7
         chi-square, region against the other orders of the report; NaN where an
         expected count is below ``min_expected``), ``p_adj`` (Benjamini-Hochberg over
-        the regions), ``significant``.
+        the regions), ``significant``. (The DuckDB twin, from the order lines:
+        :func:`weekdays_sql`.)
     """
     days = pd.to_datetime(orders["order_date"]).to_numpy().astype("datetime64[D]")
     day = (days.astype(np.int64) + 3) % 7                  # 1970-01-01 was a Thursday
@@ -455,9 +601,42 @@ def weekdays(orders: pd.DataFrame, *, market: str = "ALL", min_expected: float =
     codes, k = np.asarray(region.codes, dtype=np.int64), len(region.categories)
     kept = codes >= 0
     cells = np.bincount(codes[kept] * 7 + day[kept], minlength=k * 7).reshape(k, 7)
-    counts = pd.DataFrame(cells, index=list(region.categories), columns=range(7))
+    return _weekday_table(cells, np.bincount(day, minlength=7), list(region.categories),
+                          market=market, min_expected=min_expected, alpha=alpha)
+
+
+def weekdays_sql(con, regions: pd.Series, *, period: Period, column: str | None = None,
+                 market: str = "ALL", min_expected: float = MIN_EXPECTED,
+                 alpha: float = 0.05) -> pd.DataFrame:
+    """The DuckDB twin of :func:`weekdays` of :func:`period_orders` of the order lines of
+    the view ``lines`` of ``con`` in ``period``: the orders are formed and counted per
+    region and day of the week in DuckDB (at most 7 rows per region come back); their
+    region is :func:`line_regions`' (``column`` of the first line when the lines carry
+    it, else the customer's in ``regions``)."""
+    orders, _, column = _orders_sql(con, column, period)
+    known = _Regions(con, regions, "weekday_regions")
+    try:
+        counts = _fetch(con, f"""SELECT code, isodow(order_date) - 1 AS day, count(*) AS n
+            FROM ({known.join(orders, column)}) GROUP BY ALL""")
+    finally:
+        known.close()
+    k = len(known.labels)
+    cells, total = np.zeros((k, 7), np.int64), np.zeros(7, np.int64)
+    for code, day, n in counts.itertuples(index=False):
+        total[int(day)] += int(n)
+        if not pd.isna(code):
+            cells[int(code), int(day)] += int(n)
+    return _weekday_table(cells, total, list(known.labels), market=market,
+                          min_expected=min_expected, alpha=alpha)
+
+
+def _weekday_table(cells: np.ndarray, total: np.ndarray, names: list, *, market: str,
+                   min_expected: float, alpha: float) -> pd.DataFrame:
+    """:func:`weekdays`' table from the orders per region and day of the week (``cells``,
+    regions ``names`` x 7, Monday first) and of the whole report (``total``)."""
+    counts = pd.DataFrame(cells, index=names, columns=range(7))
     counts = counts.loc[counts.sum(axis=1) > 0]
-    total = np.bincount(day, minlength=7).astype(float)
+    total = np.asarray(total).astype(float)
     table = pd.DataFrame([total], index=[market], columns=range(7))
     table = pd.concat([table, counts.astype(float)])
     p = [np.nan]

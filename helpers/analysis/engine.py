@@ -33,9 +33,9 @@ import pandas as pd
 from helpers.data.engine import lit as _lit
 from helpers.period import Period
 
-__all__ = ["MIN_PARQUET_MB", "choose", "connect", "memory_limit", "open_lines", "source", "fetch", "day",
-           "in_period", "purchase_summary", "purchase_days", "customer_windows",
-           "order_days"]
+__all__ = ["MIN_PARQUET_MB", "choose", "connect", "memory_limit", "open_lines", "source",
+           "fetch", "day", "in_period", "purchase_summary", "purchase_days", "purchase_days_sql",
+           "customer_windows", "order_days"]
 
 #: A saved ``orders.parquet`` at least this large is aggregated in DuckDB even when step 2
 #: ran on pandas (:func:`choose`).
@@ -189,6 +189,14 @@ def _gaps_sql(counted: str) -> str:
     return f"""SELECT customer_id, day, value,
         CAST(day - lag(day) OVER (PARTITION BY customer_id ORDER BY day) AS DOUBLE) AS gap_days
         FROM ({_days_sql(counted)})"""
+
+
+def purchase_days_sql(con, *, as_of, relation: str = "lines") -> str:
+    """SQL of :func:`purchase_days`' rows (``customer_id``, ``day`` a DATE, ``value``,
+    ``gap_days``; unordered) of the order lines in ``relation`` of ``con``: what the twins
+    that read the purchase days (lifecycle, lifetime value's holdout, the buying section)
+    aggregate in DuckDB instead of fetching a row per customer and purchase day."""
+    return _gaps_sql(_lines_sql(con, relation, pd.Timestamp(as_of).normalize()))
 
 
 # Every query ends ORDER BY customer_id: DuckDB compares text byte by byte in UTF-8, the

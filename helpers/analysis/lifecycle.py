@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["STAGES", "lifecycle", "lifecycle_summary"]
+__all__ = ["STAGES", "lifecycle", "lifecycle_sql", "lifecycle_summary"]
 
 STAGES = ["new", "reactivated", "active", "at risk", "churned", "no orders"]
 
@@ -28,7 +28,8 @@ STAGES = ["new", "reactivated", "active", "at risk", "churned", "no orders"]
 def lifecycle(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
               customers: pd.DataFrame | None = None, new_months: int = 3,
               at_risk_months: int = 6, churn_months: int = 12) -> pd.DataFrame:
-    """The lifecycle stage of every customer on ``as_of``.
+    """The lifecycle stage of every customer on ``as_of``. (The DuckDB twin, reading the
+    order lines instead of ``days``: :func:`lifecycle_sql`.)
 
     Parameters
     ----------
@@ -37,7 +38,8 @@ def lifecycle(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
         (purchases are positive lines before it; returns are not purchases).
     days : DataFrame
         :func:`helpers.analysis.customers.purchase_days` on the same day (for
-        the silences before each purchase).
+        the silences before each purchase); :func:`lifecycle_sql` passes its
+        connection instead.
     as_of : date-like
         The day the stages are computed for (usually the day after the period).
     customers : DataFrame, optional
@@ -67,12 +69,16 @@ def lifecycle(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
                                   "last_purchase": "last_order",
                                   "recency_days": "days_since_last"})
     # Came back: a purchase day in the new window after a silence of churn_months or more.
-    comeback = days.loc[(days["gap_days"] >= churn_days) & (days["day"] >= new_start),
-                        "customer_id"]
+    if isinstance(days, pd.DataFrame):
+        comeback = days.loc[(days["gap_days"] >= churn_days) & (days["day"] >= new_start),
+                            "customer_id"].unique()
+    else:  # a DuckDB connection with the order lines (lifecycle_sql)
+        comeback = _comebacks_sql(days, as_of=as_of, new_start=new_start,
+                                  churn_days=churn_days)
     recent = per["last_order"] >= new_start
     stage = np.select(
         [per["first_order"] >= new_start,
-         recent & per["customer_id"].isin(comeback.unique()),
+         recent & per["customer_id"].isin(comeback),
          per["last_order"] >= risk_start,
          per["last_order"] >= churn_start],
         ["new", "reactivated", "active", "at risk"], "churned")
@@ -86,6 +92,30 @@ def lifecycle(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
     columns = ["customer_id", "first_order", "last_order", "orders", "days_since_last",
                "longest_gap_days", "stage"]
     return per[columns].sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+
+
+def lifecycle_sql(con, summary: pd.DataFrame, *, as_of: object,
+                  customers: pd.DataFrame | None = None, new_months: int = 3,
+                  at_risk_months: int = 6, churn_months: int = 12) -> pd.DataFrame:
+    """The DuckDB twin of :func:`lifecycle`: the same table, the silences before each
+    purchase day read from the order lines of the view ``lines`` of ``con``
+    (:func:`helpers.analysis.engine.open_lines`; the purchase days of
+    :func:`helpers.analysis.engine.purchase_days_sql` on ``as_of``) in DuckDB, which
+    returns only the customers who came back. ``summary`` is
+    :func:`helpers.analysis.customers.purchase_summary` of the same lines on ``as_of``."""
+    return lifecycle(summary, con, as_of=as_of, customers=customers, new_months=new_months,
+                     at_risk_months=at_risk_months, churn_months=churn_months)
+
+
+def _comebacks_sql(con, *, as_of: pd.Timestamp, new_start: pd.Timestamp,
+                   churn_days: int) -> np.ndarray:
+    """The customers with a purchase day on or after ``new_start`` that came after a
+    silence of ``churn_days`` or more (:func:`lifecycle`'s "reactivated")."""
+    from helpers.analysis.engine import day, fetch, purchase_days_sql
+
+    found = fetch(con, f"SELECT DISTINCT customer_id FROM ({purchase_days_sql(con, as_of=as_of)}) "
+                       f"WHERE gap_days >= {int(churn_days)} AND day >= {day(new_start)}")
+    return found["customer_id"].to_numpy(dtype=object)
 
 
 def lifecycle_summary(stages: pd.DataFrame, revenue: pd.Series | None = None) -> pd.DataFrame:

@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse, special
 
-__all__ = ["BetaGeo", "GammaGamma", "customer_ltv", "lifetime_value", "holdout_check", "holdout_data",
+__all__ = ["BetaGeo", "GammaGamma", "customer_ltv", "lifetime_value", "lifetime_value_sql",
+           "holdout_check", "holdout_check_sql", "holdout_data", "holdout_data_sql",
            "holdout_split", "TABLE_COLUMNS", "REGION_COLUMNS", "WEEKS_PER_MONTH",
            "DAYS_PER_MONTH"]
 
@@ -952,7 +953,8 @@ def holdout_data(days: pd.DataFrame, *, split: object, as_of: object) -> pd.Data
         One row per customer with a purchase day before ``split``: ``customer_id``,
         ``x`` (purchase days after the first, before ``split``), ``t_x`` (weeks
         from the first to the last of them), ``T`` (weeks from the first to
-        ``split``) and ``actual`` (purchase days in ``[split, as_of)``).
+        ``split``) and ``actual`` (purchase days in ``[split, as_of)``). (The DuckDB
+        twin, from the order lines: :func:`holdout_data_sql`.)
     """
     split, end = pd.Timestamp(split).normalize(), pd.Timestamp(as_of).normalize()
     day = pd.to_datetime(days["day"])
@@ -966,6 +968,44 @@ def holdout_data(days: pd.DataFrame, *, split: object, as_of: object) -> pd.Data
                          "t_x": (last - first).dt.days.to_numpy(dtype=float) / 7,
                          "T": (split - first).dt.days.to_numpy(dtype=float) / 7,
                          "actual": actual.to_numpy(dtype=float)})
+
+
+def holdout_data_sql(con, *, split: object, as_of: object) -> pd.DataFrame:
+    """The DuckDB twin of :func:`holdout_data`: the same table from the order lines of the
+    view ``lines`` of ``con`` (:func:`helpers.analysis.engine.open_lines`), their purchase
+    days (:func:`helpers.analysis.engine.purchase_days_sql` on ``as_of``) summed per
+    customer in DuckDB: one row per customer comes back, none per purchase day."""
+    from helpers.analysis.engine import day, fetch, purchase_days_sql
+
+    split, end = pd.Timestamp(split).normalize(), pd.Timestamp(as_of).normalize()
+    per = fetch(con, f"""SELECT customer_id, min(day) FILTER (WHERE day < {day(split)}) AS first,
+            max(day) FILTER (WHERE day < {day(split)}) AS last,
+            count(*) FILTER (WHERE day < {day(split)}) AS n,
+            count(*) FILTER (WHERE day >= {day(split)}) AS actual
+        FROM ({purchase_days_sql(con, as_of=end)}) GROUP BY customer_id
+        HAVING count(*) FILTER (WHERE day < {day(split)}) > 0 ORDER BY customer_id""")
+    first = per["first"].astype("datetime64[ns]")
+    last = per["last"].astype("datetime64[ns]")
+    return pd.DataFrame({"customer_id": per["customer_id"].to_numpy(dtype=object),
+                         "x": (per["n"] - 1).to_numpy(dtype=float),
+                         "t_x": (last - first).dt.days.to_numpy(dtype=float) / 7,
+                         "T": (split - first).dt.days.to_numpy(dtype=float) / 7,
+                         "actual": per["actual"].to_numpy(dtype=float)})
+
+
+def _holdout_data(days, *, split: object, as_of: object) -> pd.DataFrame:
+    """:func:`holdout_data` of the purchase days ``days``, or :func:`holdout_data_sql` when
+    ``days`` is a DuckDB connection with the order lines (the ``*_sql`` twins)."""
+    if isinstance(days, pd.DataFrame):
+        return holdout_data(days, split=split, as_of=as_of)
+    return holdout_data_sql(days, split=split, as_of=as_of)
+
+
+def holdout_check_sql(con, *, split: object, as_of: object, **options) -> dict:
+    """The DuckDB twin of :func:`holdout_check` (``options`` as there): the calibration
+    summaries and holdout purchases per customer from the order lines of the view
+    ``lines`` of ``con`` (:func:`holdout_data_sql`)."""
+    return holdout_check(con, split=split, as_of=as_of, **options)
 
 
 def holdout_check(days: pd.DataFrame, *, split: object, as_of: object,
@@ -990,7 +1030,8 @@ def holdout_check(days: pd.DataFrame, *, split: object, as_of: object,
     Parameters
     ----------
     days : DataFrame
-        :func:`helpers.analysis.customers.purchase_days`: ``customer_id``, ``day``.
+        :func:`helpers.analysis.customers.purchase_days`: ``customer_id``, ``day``
+        (:func:`holdout_check_sql` passes its connection instead).
     split, as_of : date-like
         First day of the holdout and the day after it (:func:`holdout_split`).
     penalizer : float
@@ -1013,7 +1054,7 @@ def holdout_check(days: pd.DataFrame, *, split: object, as_of: object,
         and ``passed``.
     """
     split, end = pd.Timestamp(split).normalize(), pd.Timestamp(as_of).normalize()
-    frame = holdout_data(days, split=split, as_of=end)
+    frame = _holdout_data(days, split=split, as_of=end)
     x, t_x, age, actual = (frame[c].to_numpy(dtype=float) for c in ("x", "t_x", "T", "actual"))
     weeks = (end - split).days / 7
     out: dict = {"customers": int(len(x)), "repeat_customers": int((x > 0).sum()),
@@ -1043,6 +1084,16 @@ def holdout_check(days: pd.DataFrame, *, split: object, as_of: object,
                                            and abs(total_error) <= tolerance))
     out["passed"] = bool(out["beats_baseline"] and out["total_within_tolerance"])
     return out
+
+
+def lifetime_value_sql(con, summary: pd.DataFrame, *, as_of: object, **options
+                       ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The DuckDB twin of :func:`lifetime_value` (``options`` as there): ``summary`` is
+    :func:`helpers.analysis.customers.purchase_summary` on ``as_of`` of the order lines of
+    the view ``lines`` of ``con`` (:func:`helpers.analysis.engine.open_lines`); the holdout
+    check's calibration summaries and holdout purchases are summed per customer from those
+    lines in DuckDB (:func:`holdout_data_sql`), so no purchase day reaches pandas."""
+    return lifetime_value(summary, con, as_of=as_of, **options)
 
 
 def lifetime_value(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
@@ -1078,7 +1129,9 @@ def lifetime_value(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
     summary : DataFrame
         :func:`helpers.analysis.customers.purchase_summary` on ``as_of``.
     days : DataFrame
-        :func:`helpers.analysis.customers.purchase_days` on ``as_of``.
+        :func:`helpers.analysis.customers.purchase_days` on ``as_of`` (the holdout
+        check's data, :func:`holdout_data`); :func:`lifetime_value_sql` passes its
+        connection instead.
     as_of : date-like
         The day the prediction starts (the day after the period).
     regions : Series, optional
@@ -1125,9 +1178,13 @@ def lifetime_value(summary: pd.DataFrame, days: pd.DataFrame, *, as_of: object,
         note["reason_key"] = key
         return (*not_shown, note)
 
-    if customers == 0 or days.empty:
+    on_lines = not isinstance(days, pd.DataFrame)  # lifetime_value_sql: a connection
+    if customers == 0 or (not on_lines and days.empty):
         return refuse("no_purchases")
-    history = holdout_split(pd.to_datetime(days["day"]).min(), as_of,
+    # the first purchase day (on the lines: the summary's, the first of their purchase days)
+    first_day = (summary["first_purchase"].min() if on_lines
+                 else pd.to_datetime(days["day"]).min())
+    history = holdout_split(first_day, as_of,
                             holdout_months=holdout_months)
     note["history"] = history
     if (history["calibration_days"] < min_calibration_months * DAYS_PER_MONTH

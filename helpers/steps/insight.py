@@ -42,7 +42,11 @@
 
 What is the same for every region (the per-customer purchase summary and days, the
 isolated customers, the whole market's province KPIs) comes from the run's market-wide
-results (:mod:`helpers.steps.market`), of which a region takes its rows.
+results (:mod:`helpers.steps.market`), of which a region takes its rows. On large data
+(``ctx.lines``) no table of one row per purchase day or per order reaches pandas: the
+readers of the purchase days and of the period's orders (lifecycle, lifetime value's
+holdout check, the buying section's quartiles and weekdays) are DuckDB twins that return
+a row per customer or per region.
 
 :func:`save_insight` writes them to the region folder; :func:`ensure_insight`
 loads them, computing them first when a file is missing.
@@ -190,21 +194,26 @@ def _clusters(summary: pd.DataFrame, a) -> tuple[dict, dict]:
             "cluster_scores": model.scores_}, note
 
 
-def _lifetime_value(ctx: Context, summary: pd.DataFrame, days: pd.DataFrame
+def _lifetime_value(ctx: Context, summary: pd.DataFrame, days: pd.DataFrame | None
                     ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Lifetime value where the data carry it, per customer and per region of the report."""
+    """Lifetime value where the data carry it, per customer and per region of the report
+    (``days`` None on large data: the twin reads the lines, :attr:`Context.lines`)."""
     a = ctx.config.analysis
     level = ctx.scope.sublevel
     regions = (ctx.customers.drop_duplicates("customer_id").set_index("customer_id")[level]
                if level in ctx.customers.columns else None)
-    return ltv.lifetime_value(
-        summary, days, as_of=ctx.period.as_of, regions=regions, months=a.ltv_months,
+    options = dict(
+        regions=regions, months=a.ltv_months,
         discount_monthly=a.ltv_discount_monthly, penalizer=a.ltv_penalizer,
         min_repeat_customers=a.ltv_min_repeat_customers,
         min_repeat_share=a.ltv_min_repeat_share, holdout_months=a.ltv_holdout_months,
         min_calibration_months=a.ltv_min_calibration_months,
         min_holdout_months=a.ltv_min_holdout_months, tolerance=a.ltv_holdout_tolerance,
         interval_draws=a.ltv_interval_draws, interval=a.ltv_interval, seed=a.ltv_seed)
+    # on large data the holdout's per-customer data are summed in DuckDB (ctx.lines)
+    return (ltv.lifetime_value_sql(ctx.lines, summary, as_of=ctx.period.as_of, **options)
+            if ctx.lines is not None
+            else ltv.lifetime_value(summary, days, as_of=ctx.period.as_of, **options))
 
 
 def _regions_of(ctx: Context, kpis: pd.DataFrame) -> pd.Series | None:
@@ -388,13 +397,19 @@ def insight_tables(ctx: Context) -> dict:
     # One purchase summary per customer, on the day after the period, for RFM,
     # lifecycle, lifetime value and clusters alike: the scope's customers' rows of the
     # market's tables (computed once per run, helpers.steps.market).
-    summary, days = market.purchases(ctx)
+    # On large data (ctx.lines) the purchase days (a row per customer and purchase day)
+    # are not fetched: lifecycle, lifetime value and the buying section read them in DuckDB.
+    on_lines = ctx.lines is not None
+    summary, days = market.purchases(ctx, with_days=not on_lines)
     rfm_table = segments.rfm(summary, bins=a.rfm_bins)
     notes["segments"] = segments.rfm_information(rfm_table, bins=a.rfm_bins)
-    stages = lifecycle.lifecycle(summary, days,
-                                 as_of=as_of, customers=ctx.customers,
-                                 new_months=a.new_months, at_risk_months=a.at_risk_months,
-                                 churn_months=a.churn_months)
+    stages = (lifecycle.lifecycle_sql(ctx.lines, summary, as_of=as_of, customers=ctx.customers,
+                                      new_months=a.new_months, at_risk_months=a.at_risk_months,
+                                      churn_months=a.churn_months) if on_lines
+              else lifecycle.lifecycle(summary, days, as_of=as_of, customers=ctx.customers,
+                                       new_months=a.new_months,
+                                       at_risk_months=a.at_risk_months,
+                                       churn_months=a.churn_months))
     notes["lifecycle"] = {"as_of": as_of, "new_months": a.new_months,
                           "at_risk_months": a.at_risk_months, "churn_months": a.churn_months}
     value, value_regions, notes["ltv"] = _lifetime_value(ctx, summary, days)
@@ -478,7 +493,8 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
             notes: dict) -> dict:
     """Who the customers are (:mod:`helpers.analysis.profiles`) and how they buy
     (:mod:`helpers.analysis.buying`), per region of the report; their notes go to ``notes``
-    (``profiles``, ``buying``, ``seasonality``, ``weekdays``, ``discount``)."""
+    (``profiles``, ``buying``, ``seasonality``, ``weekdays``, ``discount``). ``days``
+    are the scope's purchase days, None on large data (the twins read ``ctx.lines``)."""
     a, level, market, p = ctx.config.analysis, ctx.scope.sublevel, ctx.scope.name, ctx.period
     people = ctx.customers.drop_duplicates("customer_id")
     regions = (people.set_index("customer_id")[level] if level in people
@@ -505,15 +521,21 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
                          **({} if attributes else {"reason_key": "no_attributes"})}
     lines = ctx.period_orders if ctx.lines is None else None   # else: the lines in DuckDB
     column = level if level == "province" else None    # orders carry their customer's
-    orders = (buying.period_orders(lines, regions, column) if lines is not None
-              else buying.period_orders_sql(ctx.lines, regions, column, period=p))
-    out["buying"] = buying.buying_summary(days, orders, regions, start=p.first_day,
-                                          market=market, min_count=a.buying_min_count)
-    repeat = int((days.loc[days["day"] >= p.first_day, "gap_days"].notna()).sum())
-    notes["buying"] = {"orders": int(len(orders)), "buyers": int(out["buying"]["buyers"].iloc[0])
+    if lines is not None:
+        orders = buying.period_orders(lines, regions, column)
+        out["buying"] = buying.buying_summary(days, orders, regions, start=p.first_day,
+                                              market=market, min_count=a.buying_min_count)
+        repeat = int((days.loc[days["day"] >= p.first_day, "gap_days"].notna()).sum())
+        n_orders = int(len(orders))
+    else:  # the orders and purchase days formed and summed per region in DuckDB
+        out["buying"] = buying.buying_summary_sql(ctx.lines, regions, period=p, market=market,
+                                                  min_count=a.buying_min_count, column=column)
+        whole = out["buying"].iloc[0]       # the report's row: every order and interval
+        repeat, n_orders = int(whole["intervals"]), int(whole["orders"])
+    notes["buying"] = {"orders": n_orders, "buyers": int(out["buying"]["buyers"].iloc[0])
                        if len(out["buying"]) else 0, "intervals": repeat,
                        "min_count": a.buying_min_count,
-                       **({"reason_key": "no_orders"} if not len(orders) else
+                       **({"reason_key": "no_orders"} if not n_orders else
                           {"reason_key": "no_repeat"} if not repeat else {})}
     in_sql = ctx.lines is not None  # the lines in DuckDB: the twin sums them there
     grid = (buying.monthly_revenue_grid_sql if in_sql else buying.monthly_revenue_grid)(
@@ -524,10 +546,13 @@ def _buyers(ctx: Context, kpis: pd.DataFrame, revenue: pd.Series, days: pd.DataF
     notes["seasonality"] = {"months": int(len(grid)), "min_months": a.seasonality_min_months,
                             "first": str(grid.index[0]) if len(grid) else None,
                             "last": str(grid.index[-1]) if len(grid) else None}
-    out["weekdays"] = buying.weekdays(orders, market=market, alpha=a.significance)
+    out["weekdays"] = (buying.weekdays(orders, market=market, alpha=a.significance)
+                       if lines is not None else
+                       buying.weekdays_sql(ctx.lines, regions, period=p, column=column,
+                                           market=market, alpha=a.significance))
     notes["weekdays"] = {"has_time": buying.has_time(lines) if lines is not None
                          else buying.has_time_sql(ctx.lines, period=p),
-                         "orders": int(len(orders))}
+                         "orders": n_orders}
     out["discount_bands"], out["discount_regions"], notes["discount"] = (
         buying.discounts(lines, regions, market=market, min_count=a.buying_min_count,
                          column=column) if lines is not None else

@@ -11,7 +11,8 @@ it and takes its own rows:
   of every customer and province): the national report's KPI table and the benchmark
   every territory report judges its provinces against (steps 3, 4 and 5);
 - ``purchases``: the per-customer purchase summary and purchase days on the period's
-  ``as_of`` (:func:`helpers.analysis.customers.purchase_summary`, ``purchase_days``):
+  ``as_of`` (:func:`helpers.analysis.customers.purchase_summary`, ``purchase_days``; no
+  purchase days on large data, where their readers aggregate them in DuckDB):
   each customer's rows depend on that customer's orders only, so a region's tables
   are the rows of its customers (step 3's segments; step 4: RFM, lifecycle, lifetime
   value, clusters, buying);
@@ -24,8 +25,9 @@ clusters, forecasts) is not here: a region's numbers stay its own.
 On large data (:func:`aggregation`: step 2 ran on DuckDB, or ``orders.parquet`` is large)
 the province KPIs and the purchase tables are summed inside DuckDB straight from the
 saved ``orders.parquet`` (:mod:`helpers.analysis.engine`), and :func:`build_run` leaves the
-order lines in that file: what comes back to pandas is one row per customer (per
-customer and purchase day for the purchase days), the same tables as pandas makes.
+order lines in that file: what comes back to pandas is one row per customer, the same
+tables as pandas makes (the purchase days, a row per customer and purchase day, are not
+made there: step 4 reads them in DuckDB).
 
 A result is used only when its key matches: the prep's fingerprint and files
 (``prep/prep.json``: config, inputs, prep code, each table's SHA-256), the rows of the
@@ -254,13 +256,15 @@ def province_kpis(ctx: Context, key: str | None = None) -> pd.DataFrame:
     return _shared(ctx, "province_kpis", lambda: _province_kpis(ctx), key)
 
 
-def _purchase_tables(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _purchase_tables(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     as_of = ctx.period.as_of
     if _in_engine(ctx):
+        # no purchase days (a row per customer and purchase day): on large data their
+        # readers aggregate them in DuckDB (lifecycle_sql, lifetime_value_sql,
+        # buying_summary_sql), from the report's own lines
         path = _orders_parquet(ctx)
         con = engine.connect(path)
-        return (engine.purchase_summary(path, as_of=as_of, con=con),
-                engine.purchase_days(path, as_of=as_of, con=con))
+        return engine.purchase_summary(path, as_of=as_of, con=con), None
     return (purchase.purchase_summary(ctx.prep.orders, as_of=as_of),
             purchase.purchase_days(ctx.prep.orders, as_of=as_of))
 
@@ -283,19 +287,26 @@ def purchases(ctx: Context, *, with_days: bool = True
     The same tables as :func:`helpers.analysis.customers.purchase_summary` and
     ``purchase_days`` of ``ctx.orders``; computed from them directly when nothing
     is cached, when the scope has no purchases, or when a customer of the scope has
-    orders outside it (then the market's rows are not the scope's).
+    orders outside it (then the market's rows are not the scope's). On large data
+    (:func:`aggregation`) the market's result holds no purchase days (a row per customer
+    and purchase day): step 4 asks for none there (its readers of the days have DuckDB
+    twins); asked for, they are summed from the scope's lines (``ctx.lines``).
     """
     key = cache_key(ctx)
     if key is None or not _scope_lines_whole(ctx):
         return _direct_purchases(ctx, with_days)
     summary, days = _market_purchases(ctx, key, with_days)
     days = days if with_days else None
+    own = with_days and days is None  # large data: the market's result keeps no days
     if ctx.scope.kind == "all":
-        return summary.copy(), None if days is None else days.copy()
-    ids = _scope_ids(ctx)
-    summary = summary.loc[summary["customer_id"].isin(ids)].reset_index(drop=True)
-    if days is not None:
-        days = days.loc[days["customer_id"].isin(ids)].reset_index(drop=True)
+        summary, days = summary.copy(), None if days is None else days.copy()
+    else:
+        ids = _scope_ids(ctx)
+        summary = summary.loc[summary["customer_id"].isin(ids)].reset_index(drop=True)
+        if days is not None:
+            days = days.loc[days["customer_id"].isin(ids)].reset_index(drop=True)
+    if own:
+        days = _direct_purchases(ctx, True)[1]
     if not len(summary) or (days is not None and not len(days)):
         return _direct_purchases(ctx, with_days)  # the empty tables' own column types
     return summary, days
