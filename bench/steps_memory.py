@@ -172,9 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         folder = prep_speed.prepare(n, args.cache)
         prep = prepared(folder)
         lines = json.loads((prep / "prep.json").read_text("utf-8"))["rows"]["orders"]
-        outs = {}
+        outs, works = {}, []
         for name, src in ways:
             work = Path(tempfile.mkdtemp(prefix=f"steps_memory_{name}_", dir=args.cache))
+            works.append(work)
             parts = args.parts
             if args.parts_above is not None and n > args.parts_above:
                 parts = [p for p in parts if p in ("market", "03")]
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"{same_files(outs['baseline'], outs['new'])}\n", flush=True)
             finally:
                 if len(outs) == len(ways) and not args.keep:
-                    for way_work in work.parent.glob("steps_memory_*"):
+                    for way_work in works:  # this run's own (the cache may be shared)
                         shutil.rmtree(way_work, ignore_errors=True)
     return 0
 
