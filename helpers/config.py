@@ -363,6 +363,14 @@ class Report(_Strict):
     # a region's lists are its CSV files), or every region's too (slower: each cell is
     # written, ~2 s of CPU for 300k cells).
     excel_lists: Literal["market", "every_region"] = "market"
+    # At most this many rows of each long list in a sheet of actions.xlsx, the first in
+    # the list's own order (campaign priority, largest gaps, B partners first); a longer
+    # list's sheet says on its first line how many rows the list has and that its CSV
+    # file holds them all (the CSV files always do). At 50,000 rows per list the national
+    # workbook holds ~3.2M cells (~20 MB; written in ~21 s of CPU, read back whole in ~5 s
+    # by a native reader); the whole lists at 10M order lines are 35M cells (221 s of CPU,
+    # ~200 MB), ten times that at 100M (bench/xlsx_rows.py).
+    excel_list_rows: int = Field(50_000, ge=1, strict=True)
 
 
 class Config(_Strict):

@@ -232,7 +232,8 @@ def write_csv(frame: pd.DataFrame, path: Path, *, index: bool = False, **kwargs)
 XLSX_MAX_ROWS = 1_048_575
 
 
-def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, *,
+               notes: Mapping[str, str] | None = None) -> Path:
     """Write one sheet per frame (``{sheet name: frame}``) with :func:`neutralise` applied.
 
     Written row by row by XlsxWriter (``constant_memory``): 2.7x less CPU than pandas
@@ -245,6 +246,11 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
     only. Written whole or not at all (:func:`atomic_path`). A frame longer than a sheet
     holds (:data:`XLSX_MAX_ROWS` rows under the header) goes on in ``<name> (2)``,
     ``<name> (3)`` ...: no row is left out.
+
+    ``notes`` (``{sheet name: text}``, optional) puts a line of text in italics above the
+    header of that sheet (and of each of its continued sheets): the header is then row 2,
+    the filter and the frozen rows follow it (e.g. what the sheet leaves out and where it
+    is: :func:`helpers.steps.strategy.save_strategy`).
     """
     import xlsxwriter
 
@@ -254,22 +260,35 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
     with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(str(tmp), options)
         header = book.add_format({"bold": True, "bottom": 1})
+        italic = book.add_format({"italic": True})
+        notes = notes or {}
+        unknown = sorted(set(notes) - set(sheets))
+        if unknown:
+            raise ValueError(f"notes for sheets that are not written: {unknown}")
         for name, frame in sheets.items():
             safe = neutralise(frame)
-            starts = range(0, max(len(safe), 1), XLSX_MAX_ROWS)
+            note = notes.get(name)
+            note = None if note is None else neutralise_text(str(note))
+            rows = XLSX_MAX_ROWS - (note is not None)  # the note takes a row of the sheet
+            starts = range(0, max(len(safe), 1), rows)
             for part, start in enumerate(starts, start=1):
                 suffix = f" ({part})" if part > 1 else ""
                 _write_sheet(book, str(name)[:31 - len(suffix)].rstrip() + suffix,
-                             safe.iloc[start:start + XLSX_MAX_ROWS], header)
+                             safe.iloc[start:start + rows], header, (note, italic))
         book.close()
     return Path(path)
 
 
-def _write_sheet(book, name: str, safe: pd.DataFrame, header) -> None:
-    """One worksheet of :func:`write_xlsx`: the header, the rows, widths, filter."""
+def _write_sheet(book, name: str, safe: pd.DataFrame, header, note=(None, None)) -> None:
+    """One worksheet of :func:`write_xlsx`: the note (text, format) above the header when
+    there is one, the header, the rows, widths, filter."""
     import numpy as np
 
     sheet = book.add_worksheet(name)
+    top = 0
+    if note[0] is not None:
+        sheet.write_string(0, 0, note[0], note[1])
+        top = 1
     titles = [str(c) for c in safe.columns]
     columns, widths = [], []
     for title, column in zip(titles, safe.columns, strict=True):
@@ -288,14 +307,14 @@ def _write_sheet(book, name: str, safe: pd.DataFrame, header) -> None:
         longest = max((len(str(v)) for v in cells[:2000] if v is not None),
                       default=0)
         widths.append(min(max(len(title), longest, 6) + 2, 60))
-    sheet.write_row(0, 0, titles, header)
-    for r, row in enumerate(zip(*columns, strict=True), start=1):
+    sheet.write_row(top, 0, titles, header)
+    for r, row in enumerate(zip(*columns, strict=True), start=top + 1):
         sheet.write_row(r, 0, row)
     for c, width in enumerate(widths):
         sheet.set_column(c, c, width)
-    sheet.freeze_panes(1, 0)
+    sheet.freeze_panes(top + 1, 0)
     if titles:
-        sheet.autofilter(0, 0, len(safe), len(titles) - 1)
+        sheet.autofilter(top, 0, top + len(safe), len(titles) - 1)
 
 
 def _missing(value) -> bool:

@@ -90,7 +90,8 @@ strategy.budget_section(ctx, tables)
 #
 # One campaign per RFM segment, worked by the customer's own rep where the action is for
 # sales. The table counts customers per campaign; names and contacts are only in
-# `campaign_list.csv` and in the whole market's actions.xlsx (every region's rows;
+# `campaign_list.csv` (every customer) and in the whole market's actions.xlsx (every
+# region's rows, at most `report.excel_list_rows` per list, the first in priority order;
 # `report.excel_lists: every_region` puts a region's in its own too).
 
 # %%
@@ -101,7 +102,8 @@ strategy.customers_section(ctx, tables)
 #
 # Channel partners by A/B/C tier (step 4's scoring table). B-tier partners get a
 # development plan that works on their weakest scoring factors; the list with contacts is
-# in `partner_plans.csv` and in the whole market's actions.xlsx.
+# in `partner_plans.csv` and in the whole market's actions.xlsx (its first
+# `report.excel_list_rows` rows when it is longer).
 
 # %%
 strategy.partners_section(ctx, tables)

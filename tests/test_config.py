@@ -26,6 +26,7 @@ def test_shipped_config_loads_and_points_at_sample():
     assert config.data_dir.name == "sample"
     assert len(config.geography.territories) == 7
     assert config.sources["orders"][0].keep_status == ["已完成", "已退货"]
+    assert config.report.excel_list_rows == 50_000
 
 
 @pytest.mark.parametrize(
@@ -41,6 +42,10 @@ def test_shipped_config_loads_and_points_at_sample():
         (lambda c: c["sources"]["orders"][0]["columns"].update(colour="x"), "colour"),
         (lambda c: c["sources"]["orders"][0]["dates"].update(ship_date="%Y"), "dates.ship_date"),
         (lambda c: c["strategy"].update(hot_share="lots"), "strategy.hot_share"),
+        (lambda c: c["report"].update(excel_list_rows=0), "report.excel_list_rows"),
+        (lambda c: c["report"].update(excel_list_rows="many"), "report.excel_list_rows"),
+        (lambda c: c["report"].update(excel_list_rows=True), "report.excel_list_rows"),
+        (lambda c: c["report"].update(excel_list_rows=2.5), "report.excel_list_rows"),
     ],
 )
 def test_wrong_key_or_value_is_named(tmp_path, shipped, change, key):

@@ -195,3 +195,30 @@ def test_xlsx_rows_beyond_a_sheet_go_on_in_the_next_sheet(tmp_path, monkeypatch)
     assert [len(p) for p in parts] == [4, 4, 2, 1]
     assert all(p[0] == ["customer_id", "n"] for p in parts)
     assert [row for p in parts[:3] for row in p[1:]] == [[f"C{i}", i] for i in range(7)]
+
+
+def test_a_note_above_the_header_takes_a_row_of_each_sheet(tmp_path, monkeypatch):
+    """``notes``: a line of text above the header (row 1, italic); the header, the frozen
+    rows and the filter move down one row, and a longer list still goes on in the next
+    sheet, each with the note, with no row left out. A note for a sheet that is not
+    written is refused; a note that would start a formula is neutralised."""
+    from helpers import files
+
+    monkeypatch.setattr(files, "XLSX_MAX_ROWS", 3)
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(5)], "n": range(5)})
+    path = write_xlsx({"list": frame, "plain": frame.head(2)}, tmp_path / "noted.xlsx",
+                      notes={"list": "=the first rows"})
+    book = load_workbook(path)
+    assert book.sheetnames == ["list", "list (2)", "list (3)", "plain"]
+    parts = [[[c.value for c in row] for row in book[s].iter_rows()] for s in book.sheetnames]
+    assert [p[0] for p in parts[:3]] == [["'=the first rows", None]] * 3
+    assert all(p[1] == ["customer_id", "n"] for p in parts[:3])
+    assert [row for p in parts[:3] for row in p[2:]] == [[f"C{i}", i] for i in range(5)]
+    assert [len(p) for p in parts] == [4, 4, 3, 3]  # note, header, at most 3 - 1 rows
+    assert book["list"]["A1"].font.i and book["list"]["A2"].font.b
+    assert book["list"].freeze_panes == "A3" and book["list"].auto_filter.ref == "A2:B4"
+    assert parts[3] == [["customer_id", "n"], ["C0", 0], ["C1", 1]]
+    assert book["plain"].freeze_panes == "A2" and book["plain"].auto_filter.ref == "A1:B3"
+    with pytest.raises(ValueError, match="missing"):
+        write_xlsx({"list": frame}, tmp_path / "bad.xlsx", notes={"missing": "x"})
+    assert not (tmp_path / "bad.xlsx").exists()

@@ -422,3 +422,69 @@ def test_the_long_lists_go_to_excel_once_in_the_markets_workbook(national, tiny_
     assert [s for s in book if s in long_lists] == (
         long_lists if len(local["cross_sell"]) else ["Campaign list", "Partner plans"])
     assert len(book["Campaign list"]) == len(local["campaign"])
+
+
+def test_a_long_list_holds_its_first_rows_in_excel_and_says_where_all_are(national, tmp_path):
+    """``report.excel_list_rows``: a list longer than the limit keeps its first rows (its own
+    order) in its sheet of ``actions.xlsx``, under a first line saying how many rows the
+    list has and which CSV file holds them all; the CSV keeps every row; a list no longer
+    than the limit is written as before (header on the first row, every row). In a Chinese
+    report the line is Chinese."""
+    from openpyxl import load_workbook
+
+    from helpers.text.tables import export_sheet
+
+    ctx, _, tables = national
+    campaign, partners = tables["campaign"], tables["partners"]
+    limit = len(partners)  # the partner plans fit exactly, the campaign list does not
+    assert len(campaign) > limit > 0
+    report = ctx.config.report.model_copy(update={"excel_list_rows": limit})
+    config = ctx.config.model_copy(update={"report": report})
+    for lang, sheet, plans, words in (("en", "Campaign list", "Partner plans",
+                                       f"The first {limit:,} of the list's {len(campaign):,} "
+                                       f"rows, in its order of priority; all "
+                                       f"{len(campaign):,} rows are in campaign_list.csv."),
+                                      ("zh", "客户活动名单", "渠道伙伴计划",
+                                       f"此处为名单按优先顺序的前 {limit:,} 行，名单共 "
+                                       f"{len(campaign):,} 行；全部 {len(campaign):,} 行见 "
+                                       "campaign_list.csv。")):
+        out = tmp_path / lang
+        out.mkdir()
+        cut = dataclasses.replace(ctx, config=config, out=out, lang=lang)
+        strategy.save_strategy(cut, tables)
+        book = load_workbook(out / "actions.xlsx")
+        rows = [[c.value for c in row] for row in book[sheet].iter_rows()]
+        assert rows[0][0] == words and not any(rows[0][1:])
+        whole = export_sheet(campaign, lang, currency=ctx.config.project.currency)
+        assert rows[1] == list(whole.columns)
+        assert len(rows) == 2 + limit
+        assert [r[0] for r in rows[2:]] == campaign["customer_id"].astype(str).head(limit).tolist()
+        assert book[sheet].freeze_panes == "A3"
+        shown = pd.read_excel(out / "actions.xlsx", sheet_name=sheet, header=1,
+                              engine="openpyxl", dtype={whole.columns[0]: str})
+        assert len(shown) == limit
+        pd.testing.assert_series_equal(shown.iloc[:, 0], whole.iloc[:limit, 0].astype(str),
+                                       check_names=False)
+        saved = pd.read_csv(out / "campaign_list.csv", dtype={"customer_id": str})
+        assert saved["customer_id"].tolist() == campaign["customer_id"].astype(str).tolist()
+        # the partner plans are not longer than the limit: as before
+        plan_rows = [[c.value for c in row] for row in book[plans].iter_rows()]
+        assert plan_rows[0] == list(export_sheet(partners, lang).columns)
+        assert len(plan_rows) == 1 + len(partners) and book[plans].freeze_panes == "A2"
+        assert book.sheetnames[0] == ("Region actions" if lang == "en" else "地区行动")
+
+
+def test_excel_list_counts_every_row():
+    """:func:`strategy.excel_list`: at most ``rows`` rows, the first ones, and the line that
+    counts the rest; the list as it is (and no line) when it fits."""
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(7)]})
+    kept, note = strategy.excel_list(frame, "campaign_list.csv", 3)
+    assert kept["customer_id"].tolist() == ["C0", "C1", "C2"]
+    assert note == ("The first 3 of the list's 7 rows, in its order of priority; all 7 rows "
+                    "are in campaign_list.csv.")
+    for rows in (7, 8):
+        kept, note = strategy.excel_list(frame, "campaign_list.csv", rows)
+        assert kept is frame and note is None
+    _, note = strategy.excel_list(pd.DataFrame({"a": range(1_234_567)}), "x.csv", 1_000_000,
+                                  "zh")
+    assert note == "此处为名单按优先顺序的前 1,000,000 行，名单共 1,234,567 行；全部 1,234,567 行见 x.csv。"

@@ -55,6 +55,7 @@ __all__ = [
     "monitoring_section",
     "shown_actions",
     "cross_sell_list",
+    "excel_list",
 ]
 
 
@@ -147,8 +148,10 @@ def cross_sell_list(ctx: Context, insight: dict, *, reps: pd.DataFrame | None = 
     gaps = (mix.largest_gaps(found, top=top)
             if found is not None and len(found) else pd.DataFrame(columns=["region", "category"]))
     level = ctx.scope.sublevel
-    people = ctx.customers.drop_duplicates("customer_id").set_index("customer_id")
-    regions = people[level] if level in people.columns else pd.Series(dtype=object)
+    people = ctx.customers
+    regions = (people[["customer_id", level]].drop_duplicates("customer_id")
+               .set_index("customer_id")[level] if level in people.columns
+               else pd.Series(dtype=object))
     targets = (mix.cross_sell_targets_sql(ctx.lines, gaps, regions, period=ctx.period)
                if ctx.lines is not None  # large data: the lines stay in DuckDB
                else mix.cross_sell_targets(gaps, ctx.orders, regions, period=ctx.period))
@@ -378,12 +381,32 @@ BUDGET_SHEET = ("region", "tier", "revenue", "growth_yoy", "spend", "new_spend",
                 "change_pct", "expected_revenue_change", "roi", "why")
 
 
+#: The long lists of ``actions.xlsx``: (sheet, key of :func:`strategy_tables`, the CSV
+#: file that holds every row).
+EXCEL_LISTS = (("campaign list", "campaign", "campaign_list.csv"),
+               ("cross-sell list", "cross_sell", "cross_sell_list.csv"),
+               ("partner plans", "partners", "partner_plans.csv"))
+
+
+def excel_list(frame: pd.DataFrame, file: str, rows: int, lang: str = "en"
+               ) -> tuple[pd.DataFrame, str | None]:
+    """A long list as its sheet of ``actions.xlsx`` holds it: its first ``rows`` rows (the
+    list's own order is its priority) and the sheet's first line saying how many rows the
+    list has and that ``file`` holds them all; the whole list and None when it has at most
+    ``rows`` rows (``report.excel_list_rows``)."""
+    if len(frame) <= rows:
+        return frame, None
+    return frame.iloc[:rows], text("sheet", "list_cut", lang, shown=rows, total=len(frame),
+                                   file=file)
+
+
 def excel_lists(ctx: Context) -> bool:
     """Whether this report's ``actions.xlsx`` carries the long lists (campaign list,
     cross-sell list, partner plans): the whole market's does, a region's only when
     ``report.excel_lists`` is ``every_region``. Writing them is the slowest part of
-    step 5 (each cell is written: :func:`helpers.files.write_xlsx`); the market's workbook has every region's
-    rows, and each region's are in its CSV files either way."""
+    step 5 (each cell is written: :func:`helpers.files.write_xlsx`); the market's workbook
+    has every region's rows, up to ``report.excel_list_rows`` per list (:func:`excel_list`),
+    and each region's are in its CSV files either way."""
     return ctx.scope.kind == "all" or ctx.config.report.excel_lists == "every_region"
 
 
@@ -394,7 +417,9 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     ``partner_plans.csv`` (when partners are tiered), ``budget.csv`` and
     ``budget.json`` (when there is a proposal, or the reason there is none),
     ``actions.xlsx`` for people (sheets ``region actions``, then ``campaign list``,
-    ``cross-sell list`` and ``partner plans`` when present and :func:`excel_lists`, and
+    ``cross-sell list`` and ``partner plans`` when present and :func:`excel_lists`, each
+    with at most ``report.excel_list_rows`` rows and, when the list is longer, a first line
+    saying how many it has and which CSV file holds them all (:func:`excel_list`), and
     ``budget`` when present, named and headed in
     the report's language: :func:`helpers.text.tables.export_sheet`), the comparison files of
     :func:`helpers.analysis.monitor.save_comparison`, ``executive_summary.json``
@@ -413,18 +438,22 @@ def save_strategy(ctx: Context, tables: dict) -> None:
     write_json({k: plan[k] for k in ("message", "error", "notes", "summary")},
                out / "budget.json")
     sheets = {"region actions": tables["actions"]}
+    notes = {}
     if excel_lists(ctx):
-        sheets["campaign list"] = tables["campaign"]
-        if len(tables["cross_sell"]):
-            sheets["cross-sell list"] = tables["cross_sell"]
-        if tables["partners"] is not None:
-            sheets["partner plans"] = tables["partners"]
+        for name, key, file in EXCEL_LISTS:
+            frame = tables[key]
+            if frame is None or (key == "cross_sell" and not len(frame)):
+                continue
+            sheets[name], note = excel_list(frame, file, ctx.config.report.excel_list_rows,
+                                            ctx.lang)
+            if note:
+                notes[text("sheet", name, ctx.lang)] = note
     if plan["table"] is not None:
         budget = plan["table"]
         sheets["budget"] = budget[[c for c in BUDGET_SHEET if c in budget.columns]]
     write_xlsx({text("sheet", name, ctx.lang): export_sheet(frame, ctx.lang,
                                                             currency=ctx.config.project.currency)
-                for name, frame in sheets.items()}, out / "actions.xlsx")
+                for name, frame in sheets.items()}, out / "actions.xlsx", notes=notes)
     result = tables["comparison"]
     if result and "error" not in result:
         monitor.save_comparison(result, out)
