@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                 peak = max(r["peak_mb"] for r in results.values())
                 print(f"| {lines:,} | {name} | **all** | {total:.1f} | {cpu:.1f} | {peak:,.0f} "
                       "| | |", flush=True)
-                if len(outs) == 2 and "04" in parts:
+                if len(outs) == 2 and {"04", "05"} & set(parts):
                     print(f"\nsame step-4/5 files (CSV, JSON) at {lines:,} lines: "
                           f"{same_files(outs['baseline'], outs['new'])}\n", flush=True)
             finally:
