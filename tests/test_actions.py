@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -186,3 +187,28 @@ def test_online_channels_follow_the_market(tiered):
         "hibernating", "action"]
     with pytest.raises(ValueError, match="channels must be one of"):
         actions.playbook(tiered, channels="weibo")
+
+
+def test_partner_focus_is_the_two_lowest_factors_of_every_b_partner():
+    # the rule written out row by row (sorted (points, factor) pairs, missing points left
+    # out) against the table's, on many partners with ties and missing points
+    from helpers.analysis.actions import _weakest_factors
+    from helpers.analysis.partners import PTS_COLUMNS
+
+    rng = np.random.default_rng(7)
+    n = 500
+    points = pd.DataFrame(rng.integers(0, 4, size=(n, len(PTS_COLUMNS))).astype(float),
+                          columns=PTS_COLUMNS)
+    points = points.mask(rng.random(points.shape) < rng.random((n, 1)))  # 0-100% missing
+    frame = points.assign(partner_tier=rng.choice(["A", "B", "C"], n))
+
+    def by_hand(row):
+        if row["partner_tier"] != "B":
+            return ""
+        pairs = sorted((float(row[c]), c) for c in PTS_COLUMNS if pd.notna(row[c]))[:2]
+        return ", ".join(c.removeprefix("pts_") for _, c in pairs)
+
+    expected = [by_hand(row) for _, row in frame.iterrows()]
+    assert _weakest_factors(frame).tolist() == expected
+    assert {len(e.split(", ")) for e in expected if e} == {1, 2}  # fewer points seen too
+    assert "" in [e for e, t in zip(expected, frame["partner_tier"], strict=True) if t == "B"]
