@@ -572,3 +572,18 @@ def test_intervals_never_hold_the_whole_matrix(monkeypatch):
     # held: a few arrays per customer and distinct row, log(alpha + w) per week value and
     # draw (2.3 MB), a few blocks: about 7 MB
     assert peak < matrix_bytes / 4, f"peak {peak / 1e6:.1f} MB, matrix {matrix_bytes / 1e6:.0f} MB"
+
+
+def test_discounted_purchases_by_blocks_equal_all_at_once(bg, cdnow, monkeypatch):
+    # each customer's discounted purchases depend on its own (x, t_x, T) only: blocks of
+    # 7 customers give the same values to the bit as all 2,357 at once
+    steps = np.arange(1, 13) * 52 / 12
+    discount = 1 / 1.01 ** np.arange(1, 13)
+    args = (cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(float), cdnow["T"].to_numpy(float))
+    whole = ltv._discounted(bg, steps, discount, *args)
+    monkeypatch.setattr(ltv, "DISCOUNTED_ROWS", 7)
+    blocks = ltv._discounted(bg, steps, discount, *args)
+    assert len(whole[0]) == len(cdnow) > 7 and np.isfinite(whole[0]).all()
+    for a, b in zip(whole, blocks, strict=True):
+        assert np.array_equal(a, b)
+    assert (whole[1] >= whole[0]).all()   # discounting lowers the purchases

@@ -317,12 +317,25 @@ _MODEL_COLUMNS = ["p_alive", "expected_purchases", "expected_value", "ltv", "ltv
                   "ltv_high"]
 
 
+#: Customers valued at once by :func:`_discounted` (its arrays are this many rows by the
+#: horizon's months; each customer's value depends on its own row only).
+DISCOUNTED_ROWS = 2**18
+
+
 def _discounted(bg: BetaGeo, steps: np.ndarray, discount: np.ndarray, x, t_x, age
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Discounted expected purchases over the horizon, and undiscounted, per customer."""
-    cumulative = np.column_stack([bg.expected_purchases(s, x, t_x, age) for s in steps])
-    per_month = np.diff(np.column_stack([np.zeros(len(cumulative)), cumulative]), axis=1)
-    return (per_month * discount).sum(axis=1), cumulative[:, -1]
+    """Discounted expected purchases over the horizon, and undiscounted, per customer;
+    :data:`DISCOUNTED_ROWS` customers at a time (5.4M customers x 12 months at once held
+    about 1.3 GB; block by block the values are the same to the bit)."""
+    x, t_x, age = (np.asarray(v, dtype=float) for v in (x, t_x, age))
+    discounted, purchases = np.empty(len(x)), np.empty(len(x))
+    for start in range(0, len(x), DISCOUNTED_ROWS):
+        part = slice(start, start + DISCOUNTED_ROWS)
+        cumulative = np.column_stack([bg.expected_purchases(s, x[part], t_x[part], age[part])
+                                      for s in steps])
+        per_month = np.diff(np.column_stack([np.zeros(len(cumulative)), cumulative]), axis=1)
+        discounted[part], purchases[part] = (per_month * discount).sum(axis=1), cumulative[:, -1]
+    return discounted, purchases
 
 
 def _hessian(f, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:
