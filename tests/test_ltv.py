@@ -367,7 +367,7 @@ def test_vectorised_draws_equal_the_per_draw_loop(cdnow, cdnow_models, monkeypat
     # the same draws on both sides: the real ones of seed 7, recorded
     taken = _recorded_draws(monkeypatch)
     monkeypatch.setattr(ltv, "CHUNK_VALUES", 50_000)    # several chunks of draws
-    got, inverse = ltv._draws(x, t_x, age, m, bg=bg, gg=gg, m=m, steps=STEPS,
+    got, inverse = ltv._draws(x, t_x, age, m, bg=bg, gg=gg, steps=STEPS,
                               discount=DISCOUNT, size=60, seed=7)
     want, want_inverse = _loop_draws(x, t_x, age, m, bg=bg, gg=gg, steps=STEPS,
                                      discount=DISCOUNT, bg_draws=taken[0], gg_draws=taken[1])
@@ -389,7 +389,7 @@ def test_vectorised_draws_leave_out_draws_without_a_finite_mean_value(cdnow, cdn
                          [6.5, 3.9, 16.0], [6.1, 1.0, 15.2]])       # q == 1: left out
     given = iter([bg_draws, gg_draws])
     monkeypatch.setattr(ltv, "_parameter_draws", lambda *a, **k: next(given))
-    got, _ = ltv._draws(x, t_x, age, m, bg=bg, gg=gg, m=m, steps=STEPS, discount=DISCOUNT,
+    got, _ = ltv._draws(x, t_x, age, m, bg=bg, gg=gg, steps=STEPS, discount=DISCOUNT,
                         size=4, seed=0)
     want, _ = _loop_draws(x, t_x, age, m, bg=bg, gg=gg, steps=STEPS, discount=DISCOUNT,
                           bg_draws=bg_draws, gg_draws=gg_draws)
@@ -399,7 +399,7 @@ def test_vectorised_draws_leave_out_draws_without_a_finite_mean_value(cdnow, cdn
     # without Gamma-Gamma the value per purchase is the given one, every draw kept
     given = iter([bg_draws])
     value = m * 2 + 1
-    got, _ = ltv._draws(x, t_x, age, value, bg=bg, gg=None, m=m, steps=STEPS,
+    got, _ = ltv._draws(x, t_x, age, value, bg=bg, gg=None, steps=STEPS,
                         discount=DISCOUNT, size=4, seed=0)
     want, _ = _loop_draws(x, t_x, age, value, bg=bg, gg=None, steps=STEPS, discount=DISCOUNT,
                           bg_draws=bg_draws, gg_draws=None)

@@ -583,11 +583,11 @@ class _ValueBlocks:
             yield part, value
 
 
-def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None, m=None,
+def _draws(x, t_x, age, value_key, *, bg: BetaGeo, gg: GammaGamma | None,
            steps, discount, size: int, seed: int) -> tuple[np.ndarray | None, np.ndarray]:
     """The whole matrix of :class:`_ValueBlocks`' values, a draw under which no customer
-    could be valued left out: for small data and the tests (the report takes
-    :func:`_intervals`, which never holds it). ``m`` is not used (the value key is).
+    could be valued left out: the reference the tests hold :func:`_intervals` to (the
+    report takes :func:`_intervals`, which never holds it).
 
     Returns
     -------
