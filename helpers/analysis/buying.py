@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.analysis.engine import day as _day
 from helpers.analysis.engine import fetch as _fetch
 from helpers.analysis.engine import in_period as _in_period
 from helpers.analysis.stats import MIN_EXPECTED, bh_adjust, t_interval
@@ -378,7 +379,7 @@ def buying_summary_sql(con, regions: pd.Series, *, period: Period, market: str =
     try:
         stats = _quantile_stats_sql(con, f"""
             WITH recent AS MATERIALIZED (SELECT customer_id, gap_days FROM ({days})
-                                         WHERE day >= DATE '{start:%Y-%m-%d}')
+                                         WHERE day >= {_day(start)})
             SELECT 'days' AS kind, CAST(n AS DOUBLE) AS v, code
                 FROM ({known.join("SELECT customer_id, count(*) AS n FROM recent "
                                   "GROUP BY customer_id")})
