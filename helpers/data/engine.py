@@ -1214,8 +1214,12 @@ def _scan(path: Path) -> tuple[bool, bool]:
     tail = b""
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 24):
-            text = tail + chunk
             quotes = quotes or b'"' in chunk
-            blank = blank or b"\n\n" in text or b"\n\r\n" in text
+            if not blank:  # "\n\n" or "\n\r\n": from the newlines' positions (numpy)
+                text = np.frombuffer(tail + chunk, dtype=np.uint8)
+                lines = np.flatnonzero(text == 10)
+                gaps = np.diff(lines)
+                blank = bool((gaps == 1).any() or (
+                    (gaps == 2) & (text[lines[:-1] + 1] == 13)).any())
             tail = chunk[-2:]
     return quotes, blank
