@@ -1098,17 +1098,30 @@ class OrdersEngine:
                 ledger.add("orders", source.name, file, "kept", rows - aside.get(file, 0))
         give_back_memory()  # the settling's temporaries, before the sort takes its memory
         path = folder / "orders.parquet"
+        # the sort carries what differs from row to row; the source's name and the columns
+        # no source maps are put in after it
+        carried = [c for c in out_cols if c in ("province", "territory") or c != "source" and any(
+            c in canon for _, _, _, canon, _, _, _ in selects)]
+        many = len(selects) > 1
         sql = " UNION ALL ".join(
             "SELECT " + ", ".join(
                 ("province_c" if c == "province" else "territory_c" if c == "territory"
-                 else lit(source.name) if c == "source" else q(c) if c in canon else
-                 "NULL") + f"::{sql_types[dtypes[c]]} AS {q(c)}" for c in out_cols)
-            + f", {k} AS _k, _ord FROM o_{k} WHERE _reason IS NULL"
+                 else q(c) if c in canon else
+                 "NULL") + f"::{sql_types[dtypes[c]]} AS {q(c)}" for c in carried)
+            + (f", {k} AS _k" if many else "") + f", _ord FROM o_{k} WHERE _reason IS NULL"
             for k, source, _, canon, _, _, _ in selects)
-        # joins keep no order in DuckDB: the file order is asked for
-        con.execute(f"COPY (SELECT {', '.join(q(c) for c in out_cols)} FROM ({sql}) "
-                    f"ORDER BY _k, _ord) TO {lit(path)} (FORMAT parquet, COMPRESSION snappy, "
-                    f"KV_METADATA {{pandas: {lit(pandas_meta)}}})")
+        name = ("CASE _k " + " ".join(f"WHEN {k} THEN {lit(source.name)}"
+                                      for k, source, *_ in selects) + " END") if many \
+            else lit(selects[0][1].name) if selects else "NULL"
+        after = {"source": name}
+        outer = ", ".join(q(c) if c in carried else
+                          f"{after.get(c, 'NULL')}::{sql_types[dtypes[c]]} AS {q(c)}"
+                          for c in out_cols)
+        # joins keep no order in DuckDB: the file order is asked for (a SELECT over the
+        # ordered rows keeps their order)
+        con.execute(f"COPY (SELECT {outer} FROM (SELECT * FROM ({sql}) ORDER BY "
+                    f"{'_k, ' if many else ''}_ord)) TO {lit(path)} (FORMAT parquet, "
+                    f"COMPRESSION snappy, KV_METADATA {{pandas: {lit(pandas_meta)}}})")
         meta = pq.ParquetFile(path).metadata
         names = [meta.schema.column(j).name for j in range(meta.num_columns)]
         problems = {c: sum(meta.row_group(i).column(names.index(c)).statistics.null_count
