@@ -1167,3 +1167,13 @@ def test_two_orders_sources_keep_file_order_and_their_names(tmp_path):
     assert orders["province"].tolist() == ["广东省", "浙江省", "江苏省", "江苏省", "广东省", "浙江省"]
     assert count(result, "orders", "merged", "exact duplicate row") == 1
     assert reasons(result) == {5: "unknown customer_id"}
+
+
+def test_rows_of_empty_fields_are_not_counted_as_read(tmp_path):
+    """Lines of delimiters only are blank rows: not read, not set aside (the DuckDB path
+    counts them off the tables it read)."""
+    lines = ORDERS.splitlines(keepends=True)
+    text = "".join(lines[:2]) + ",,,,\n" + "".join(lines[2:]) + ",,,,\n"
+    result = run(tmp_path, **{"orders.csv": text})
+    assert count(result, "orders", "read") == 3 and count(result, "orders", "kept") == 3
+    assert result.orders["order_id"].tolist() == ["O1", "O2", "O3"] and result.quarantine.empty

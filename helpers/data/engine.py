@@ -318,7 +318,8 @@ class OrdersEngine:
         self.rows_per_file: dict[int, list[tuple[str, int]]] = {}  # per source: rows in t_k
         self.file_columns: dict[int, set[str]] = {}
         self.read_facts: dict[int, dict] = {}  # per source: facts on ids' columns (_read_duckdb)
-        self.hashes: dict[int, str] = {}  # per source: SQL of its rows' ``_hash`` (not blank-free)
+        self.hashes: dict[int, str] = {}
+        self.read_rows: dict[int, dict[str, int]] = {}  # per source: rows of raw_k per file  # per source: SQL of its rows' ``_hash`` (not blank-free)
         self.lookups: dict[str, list[str]] = {}  # per view: the joins of its reason tables
 
     def close(self) -> None:
@@ -416,7 +417,7 @@ class OrdersEngine:
         ids = tuple(source.columns[c] for c in ID_COLUMNS
                     if isinstance(source.columns.get(c), str))
         self.read_facts[k] = {}
-        parts, layouts, hashes = [], [], []
+        parts, layouts, hashes, counts = [], [], [], []
         for j, path in enumerate(paths):
             table = f"f_{k}_{j}"
             first = self._read_duckdb(path, spec, table, j, ids, self.read_facts[k])
@@ -446,6 +447,7 @@ class OrdersEngine:
             issue = "_issue" if "_issue" in columns else "NULL::VARCHAR"
             text = "_text" if "_text" in columns else "NULL::VARCHAR"
             blank = " AND ".join(f"{q(c)} IS NULL" for c in raw) or "false"
+            counts.append((table, path.name, blank))
             hashes.append(f"SELECT _hash FROM {table}"
                           + (" WHERE _issue IS NULL" if "_issue" in columns else ""))
             parts.append((table, raw, f"SELECT {', '.join(q(c) for c in raw)}, "
@@ -458,6 +460,13 @@ class OrdersEngine:
         # the rows' hashes straight from the tables read: blank rows (not in raw_k) too, so
         # at most more hashes repeat (rows are then compared value by value), none fewer
         self.hashes[k] = " UNION ALL ".join(hashes)
+        # the rows of raw_k per file: each table's rows less its blank ones (counted from
+        # the tables' statistics where no column is all empty, not by a scan of raw_k)
+        self.read_rows[k] = {}
+        for table, name, blank in counts:
+            rows = self.con.execute(f"SELECT (SELECT count(*) FROM {table}) - "
+                                    f"(SELECT count(*) FROM {table} WHERE {blank})").fetchone()[0]
+            self.read_rows[k][name] = self.read_rows[k].get(name, 0) + rows
         # the columns DuckDB read and trimmed (none when the pandas reader took a file: it may
         # cut an over-long value short)
         self.file_columns[k] = set(layouts[0]) if not any(
@@ -476,8 +485,7 @@ class OrdersEngine:
                       ) -> tuple[Source, list[_Step], list[str]]:
         con, ledger = self.con, self.ledger
         raw_cols = self._read_source(source, k, needed_columns(source))
-        for file, rows in con.execute(f"SELECT _file, count(*) FROM raw_{k} GROUP BY _file "
-                                      "ORDER BY min(_ord)").fetchall():
+        for file, rows in self.read_rows.pop(k).items():
             ledger.add(table, source.name, file, "read", rows)
         steps: list[_Step] = []
         issues = [r[0] for r in con.execute(
