@@ -35,10 +35,16 @@ each place name resolved once); meanwhile DuckDB keeps :data:`RESTING_LIMIT` in 
 Where the time goes (``bench/prep_speed.py``, 10M lines): the SQL does each piece of work
 once per column where it can (a column that is all ASCII needs no Python map for its ids;
 dates and numbers are parsed once per distinct value, all of a source's from one
-``GROUPING SETS`` scan), the typed table
+``GROUPING SETS`` scan). The scan that checks a file DuckDB read also tells whether its
+ids' columns are all ASCII, hold ``.0`` or look like scientific notation (the mapped view
+is scanned for them only when that leaves the answer open); each row's hash is made as
+it is read (``_hash``), so exact duplicates are compared value by value only among rows
+whose hash repeats; the rows read per file come from the tables' counts. The typed table
 is made in one scan and in no order (``_ord`` orders wherever order matters), and the
 orders' final view is scanned twice: once for the rows set aside, once by the ``COPY``,
-whose ``ORDER BY`` is the one sort (DuckDB keeps no row order through joins). DuckDB has
+whose ``ORDER BY`` is the one sort (DuckDB keeps no row order through joins); the sort
+carries only the values that differ from row to row (the source's name is put in after
+it). DuckDB has
 :data:`MEMORY_LIMIT` and spills beyond it; a larger limit is faster (less spilling) and
 costs the memory. In :meth:`OrdersEngine.finish` pandas holds the customers, so DuckDB gets
 :data:`FINISH_LIMIT` there, and the rows set aside come to pandas :data:`SETTLE_ROWS` at
