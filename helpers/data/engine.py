@@ -324,8 +324,8 @@ class OrdersEngine:
         self.rows_per_file: dict[int, list[tuple[str, int]]] = {}  # per source: rows in t_k
         self.file_columns: dict[int, set[str]] = {}
         self.read_facts: dict[int, dict] = {}  # per source: facts on ids' columns (_read_duckdb)
-        self.hashes: dict[int, str] = {}
-        self.read_rows: dict[int, dict[str, int]] = {}  # per source: rows of raw_k per file  # per source: SQL of its rows' ``_hash`` (not blank-free)
+        self.hashes: dict[int, str] = {}  # per source: SQL of its rows' ``_hash`` (blank too)
+        self.read_rows: dict[int, dict[str, int]] = {}  # per source: rows of raw_k per file
         self.lookups: dict[str, list[str]] = {}  # per view: the joins of its reason tables
 
     def close(self) -> None:
