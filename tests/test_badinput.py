@@ -1144,3 +1144,36 @@ def test_batch_stops_on_the_rule_with_the_message_and_no_traceback(tmp_path, cap
     assert (pd.read_csv(prep / "ledger.csv").query("table == 'orders' and outcome == 'read'")
             ["rows"].sum() == 30)
     assert not (prep / "prep.json").exists()
+
+
+def test_two_orders_sources_keep_file_order_and_their_names(tmp_path):
+    """Two orders sources, the second without status and with a duplicate and an unknown
+    customer: the kept orders in source and file order, each named by its source, the
+    column the second does not map left empty."""
+    config = base_config()
+    config["sources"]["orders"].append({
+        "name": "shop", "file": "shop.csv",
+        "columns": {"order_id": "no", "customer_id": "buyer", "order_date": "day",
+                    "amount": "paid"},
+        "dates": {"order_date": "%Y-%m-%d"}})
+    shop = ("no,buyer,day,paid\nS2,C3,2025-04-02,40\nS1,C1,2025-04-01,50\n"
+            "S1,C1,2025-04-01,50\nS3,C9,2025-04-03,60\nS0,C2,2025-03-30,70\n")
+    result = run(tmp_path, config, **{"shop.csv": shop})
+    orders = result.orders
+    assert orders["order_id"].tolist() == ["O1", "O2", "O3", "S2", "S1", "S0"]
+    assert orders["source"].tolist() == ["erp"] * 3 + ["shop"] * 3
+    assert orders["status"].tolist()[:3] == ["done"] * 3 and orders["status"].iloc[3:].isna().all()
+    assert orders["amount"].tolist() == [100, 200, 300, 40, 50, 70]
+    assert orders["province"].tolist() == ["广东省", "浙江省", "江苏省", "江苏省", "广东省", "浙江省"]
+    assert count(result, "orders", "merged", "exact duplicate row") == 1
+    assert reasons(result) == {5: "unknown customer_id"}
+
+
+def test_rows_of_empty_fields_are_not_counted_as_read(tmp_path):
+    """Lines of delimiters only are blank rows: not read, not set aside (the DuckDB path
+    counts them off the tables it read)."""
+    lines = ORDERS.splitlines(keepends=True)
+    text = "".join(lines[:2]) + ",,,,\n" + "".join(lines[2:]) + ",,,,\n"
+    result = run(tmp_path, **{"orders.csv": text})
+    assert count(result, "orders", "read") == 3 and count(result, "orders", "kept") == 3
+    assert result.orders["order_id"].tolist() == ["O1", "O2", "O3"] and result.quarantine.empty

@@ -321,3 +321,23 @@ def reasons_of(result):
     rows = result.quarantine.query("table == 'customers'")
     return {(s, int(line)): r for s, line, r in zip(rows["source"], rows["line"],
                                                       rows["reason"], strict=True)}
+
+
+def test_scan_finds_quotes_and_blank_lines_across_chunks(tmp_path):
+    """``_scan`` (newlines' positions in numpy) against the byte search it replaces: a
+    quote anywhere, a blank line as "\\n\\n" or "\\n\\r\\n", also where it spans two of its
+    16 MB chunks."""
+    from helpers.data.engine import _scan
+
+    chunk = 1 << 24
+    filler = b"x,y\n" * (chunk // 4)
+    cases = [b"a,b\n1,2\n", b"a,b\n\n1,2\n", b"a,b\r\n\r\n1,2\r\n", b"a,b\n\r1,2\n",
+             b"a,b\r\n1,2\r\n", b'a,b\n"1",2\n', b"\n", b"", b"a\n\r\n",
+             filler[:chunk - 1] + b"\n\n1\n",            # "\n\n" across the chunks
+             filler[:chunk - 2] + b"\n\r\n1\n",          # "\n\r\n" across them
+             filler[:chunk - 1] + b"\r1\n",              # "\n\r1": no blank line
+             filler + b'"q"\n']                          # a quote in the second chunk
+    for n, data in enumerate(cases):
+        path = tmp_path / f"{n}.csv"
+        path.write_bytes(data)
+        assert _scan(path) == (b'"' in data, b"\n\n" in data or b"\n\r\n" in data), n

@@ -233,3 +233,35 @@ def test_data_quality_and_table_rows_of_a_province_report(tmp_path):
         "orders": {"rows in the whole market": 4, "rows in this report's scope": 3},
         "reps": {"rows in the whole market": 0, "rows in this report's scope": 0},
         "spend": {"rows in the whole market": 0, "rows in this report's scope": 0}}
+
+
+def test_quarantine_values_written_column_by_column_as_json_dumps_writes_each_row():
+    """``_records_json`` (the quarantine's values, column by column) against the rule it
+    replaces: per row, ``json.dumps`` of the dict of its non-empty values, the value as
+    read put in (in place, or last when the column is not shown)."""
+    from helpers.data.ledger import _records_json
+
+    values = pd.DataFrame({
+        "order_id": ["A1", 'q"uote', "back\\slash", None, "tab\there", "新\n行", "\x01ctl"],
+        "amount": ["1.5", None, "1.5", None, "\u2028", "", "1.5"],
+        "city": [None, "北京", "北京", None, "Zürich", "é", None],
+    }, dtype="string")
+    given = [None, "raw 1", None, None, '"x"', "\\", None]
+
+    def by_rows(column):
+        records = values.to_dict("records")
+        for rec, value in zip(records, given, strict=True):
+            if value is not None:
+                rec[column] = value
+        return [json.dumps({k: v for k, v in rec.items() if not pd.isna(v)}, ensure_ascii=False)
+                for rec in records]
+
+    assert _records_json(values).tolist() == [
+        json.dumps({k: v for k, v in rec.items() if not pd.isna(v)}, ensure_ascii=False)
+        for rec in values.to_dict("records")]
+    for column in ("amount", "line text"):  # in place; a key of its own, last
+        assert _records_json(values, (column, given)).tolist() == by_rows(column)
+    assert _records_json(values.iloc[[3]]).tolist() == ["{}"]
+    assert _records_json(values.iloc[:0]).tolist() == []
+    assert _records_json(values, ("line text", given))[1] == \
+        '{"order_id": "q\\"uote", "city": "北京", "line text": "raw 1"}'

@@ -35,10 +35,16 @@ each place name resolved once); meanwhile DuckDB keeps :data:`RESTING_LIMIT` in 
 Where the time goes (``bench/prep_speed.py``, 10M lines): the SQL does each piece of work
 once per column where it can (a column that is all ASCII needs no Python map for its ids;
 dates and numbers are parsed once per distinct value, all of a source's from one
-``GROUPING SETS`` scan), the typed table
+``GROUPING SETS`` scan). The scan that checks a file DuckDB read also tells whether its
+ids' columns are all ASCII, hold ``.0`` or look like scientific notation (the mapped view
+is scanned for them only when that leaves the answer open); each row's hash is made as
+it is read (``_hash``), so exact duplicates are compared value by value only among rows
+whose hash repeats; the rows read per file come from the tables' counts. The typed table
 is made in one scan and in no order (``_ord`` orders wherever order matters), and the
 orders' final view is scanned twice: once for the rows set aside, once by the ``COPY``,
-whose ``ORDER BY`` is the one sort (DuckDB keeps no row order through joins). DuckDB has
+whose ``ORDER BY`` is the one sort (DuckDB keeps no row order through joins); the sort
+carries only the values that differ from row to row (the source's name is put in after
+it). DuckDB has
 :data:`MEMORY_LIMIT` and spills beyond it; a larger limit is faster (less spilling) and
 costs the memory. In :meth:`OrdersEngine.finish` pandas holds the customers, so DuckDB gets
 :data:`FINISH_LIMIT` there, and the rows set aside come to pandas :data:`SETTLE_ROWS` at
@@ -108,6 +114,8 @@ SETTLE_ROWS = 50_000  # rows set aside that come to pandas at once (:meth:`Order
 # line fails the read and the pandas reader takes the file.
 MAX_LINE_BYTES = 2 << 20
 _ASCII_WS = "".join(c for c in WHITESPACE if c.isascii())
+# the columns of a table read (``f_k_j``) that are not the file's own
+_BOOKKEEPING = ("_line", "_issue", "_text", "_hash")
 
 
 # --------------------------------------------------------------------------- choosing
@@ -181,6 +189,12 @@ def clean_text_sql(expr: str) -> str:
     ws = lit(WHITESPACE)
     return (f"CASE WHEN contains({ws}, {expr}[1]) OR contains({ws}, {expr}[-1]) "
             f"THEN nullif(trim({expr}, {ws}), '') ELSE {expr} END")
+
+
+def _row_hash(columns: list[str]) -> str:
+    """The column ``_hash``: one hash of a row's values as read (exact duplicates are looked
+    for among the rows whose hash repeats)."""
+    return f"hash({', '.join(q(c) for c in columns)}) AS _hash"
 
 
 def ascii_ids_sql(expr: str) -> str:
@@ -309,6 +323,9 @@ class OrdersEngine:
         self.dropped: dict[int, list[str]] = {}  # per source: the tables read, dropped once typed
         self.rows_per_file: dict[int, list[tuple[str, int]]] = {}  # per source: rows in t_k
         self.file_columns: dict[int, set[str]] = {}
+        self.read_facts: dict[int, dict] = {}  # per source: facts on ids' columns (_read_duckdb)
+        self.hashes: dict[int, str] = {}  # per source: SQL of its rows' ``_hash`` (blank too)
+        self.read_rows: dict[int, dict[str, int]] = {}  # per source: rows of raw_k per file
         self.lookups: dict[str, list[str]] = {}  # per view: the joins of its reason tables
 
     def close(self) -> None:
@@ -329,9 +346,13 @@ class OrdersEngine:
 
     # ----------------------------------------------------------------- reading
 
-    def _read_duckdb(self, path: Path, spec, table: str, fileno: int) -> int | None:
+    def _read_duckdb(self, path: Path, spec, table: str, fileno: int,
+                     ids: tuple[str, ...] = (), facts: dict | None = None) -> int | None:
         """Read one CSV with DuckDB's strict reader into ``table``; the number of the
-        first data line, or None when the pandas reader must take the file."""
+        first data line, or None when the pandas reader must take the file. For the
+        columns ``ids`` (ids' columns), what the scan that checks the file also tells is
+        put in ``facts`` (column -> [every value ASCII, a value holds '.0', a value looks
+        like scientific notation], over the files read so far)."""
         suffix = path.suffix.lower()
         if suffix not in CSV_SUFFIXES or not path.exists():
             return None
@@ -361,10 +382,11 @@ class OrdersEngine:
                            for i, c in enumerate(columns))
         try:
             self.con.execute(
-                f"CREATE TABLE {table} AS SELECT {select} FROM read_csv({lit(source)}, "
+                f"CREATE TABLE {table} AS SELECT *, {_row_hash(columns)} FROM (SELECT {select} "
+                f"FROM read_csv({lit(source)}, "
                 f"header = false, skip = {skip + 1}, delim = {lit(delimiter)}, quote = '\"', "
                 f"escape = '\"', columns = {struct}, auto_detect = false, strict_mode = true, "
-                f"null_padding = false, max_line_size = {MAX_LINE_BYTES})")
+                f"null_padding = false, max_line_size = {MAX_LINE_BYTES}))")
         except Exception:  # noqa: BLE001 - duckdb raises several types: pandas reads it
             self.con.execute(f"DROP TABLE IF EXISTS {table}")
             return None
@@ -373,10 +395,21 @@ class OrdersEngine:
             checks += [f"bool_or(contains({q(c)}, chr(10)))" for c in columns]
         checks += [f"max(strlen({q(c)})) > {int(spec.max_chars)}" for c in
                    (spec.need or columns) if c in columns]  # bytes: at least the characters
-        if checks and any(self.con.execute(f"SELECT {', '.join(checks)} FROM {table}")
-                          .fetchone()):
+        ids = [c for c in dict.fromkeys(ids) if c in columns]
+        found = [f"coalesce({agg}, {default})" for c in ids for agg, default in (
+            (f"bool_and({is_ascii_sql(q(c))})", "true"), (f"bool_or(contains({q(c)}, '.0'))", "false"),
+            (f"bool_or(contains({q(c)}, '+') AND regexp_matches({q(c)}, {lit(SCIENTIFIC_ID)}))",
+             "false"))]
+        row = self.con.execute(f"SELECT {', '.join(checks + found)} FROM {table}").fetchone() \
+            if checks or found else ()
+        if any(row[:len(checks)]):
             self.con.execute(f"DROP TABLE {table}")
             return None
+        if facts is not None:
+            for i, c in enumerate(ids):
+                ascii_only, dot_zero, scientific = row[len(checks) + 3 * i:len(checks) + 3 * i + 3]
+                was = facts.get(c, [True, False, False])
+                facts[c] = [was[0] and ascii_only, was[1] or dot_zero, was[2] or scientific]
         self.notes += notes
         read_notes(path, spec, self.notes, encoding=encoding, detected=auto, bad={},
                    delimiter=delimiter, skip=skip)
@@ -387,10 +420,13 @@ class OrdersEngine:
         ``_line``, ``_file``, ``_issue``, ``_text``); returns the raw column names."""
         spec = source_spec(source, need, self.config.prep.max_field_chars)
         paths = source_files(source, self.config.data_dir)
-        parts, layouts = [], []
+        ids = tuple(source.columns[c] for c in ID_COLUMNS
+                    if isinstance(source.columns.get(c), str))
+        self.read_facts[k] = {}
+        parts, layouts, hashes, counts = [], [], [], []
         for j, path in enumerate(paths):
             table = f"f_{k}_{j}"
-            first = self._read_duckdb(path, spec, table, j)
+            first = self._read_duckdb(path, spec, table, j, ids, self.read_facts[k])
             if first is None:
                 frame = read_file(path, spec, self.notes)
                 self.pandas_files.append(str(path))
@@ -403,25 +439,40 @@ class OrdersEngine:
                                                            if c != "_line"}),
                                              preserve_index=False)
                 self.con.register("_frame", arrow)
-                self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame")
+                read = [c for c in frame.columns if c not in _BOOKKEEPING]
+                self.con.execute(f"CREATE TABLE {table} AS SELECT *, {_row_hash(read)} "
+                                 "FROM _frame")
                 self.con.unregister("_frame")
                 del frame, arrow
                 line = "_line"
             else:
                 line = f"rowid + {first}"
             columns = [r[0] for r in self.con.execute(f"DESCRIBE {table}").fetchall()]
-            raw = [c for c in columns if c not in ("_line", "_issue", "_text")]
+            raw = [c for c in columns if c not in _BOOKKEEPING]
             layouts.append(raw)
             issue = "_issue" if "_issue" in columns else "NULL::VARCHAR"
             text = "_text" if "_text" in columns else "NULL::VARCHAR"
             blank = " AND ".join(f"{q(c)} IS NULL" for c in raw) or "false"
+            counts.append((table, path.name, blank))
+            hashes.append(f"SELECT _hash FROM {table}"
+                          + (" WHERE _issue IS NULL" if "_issue" in columns else ""))
             parts.append((table, raw, f"SELECT {', '.join(q(c) for c in raw)}, "
                           f"(rowid + {j << 40})::BIGINT AS _ord, ({line})::BIGINT AS _line, "
                           f"{lit(path.name)} AS _file, {issue}::VARCHAR AS _issue, "
-                          f"{text}::VARCHAR AS _text FROM {table} WHERE NOT ({blank})"))
+                          f"{text}::VARCHAR AS _text, _hash FROM {table} WHERE NOT ({blank})"))
         same_layout(source, paths, layouts)
         self.con.execute(f"CREATE VIEW raw_{k} AS " + " UNION ALL ".join(p for _, _, p in parts))
         self.dropped[k] = [table for table, _, _ in parts]
+        # the rows' hashes straight from the tables read: blank rows (not in raw_k) too, so
+        # at most more hashes repeat (rows are then compared value by value), none fewer
+        self.hashes[k] = " UNION ALL ".join(hashes)
+        # the rows of raw_k per file: each table's rows less its blank ones (counted from
+        # the tables' statistics where no column is all empty, not by a scan of raw_k)
+        self.read_rows[k] = {}
+        for table, name, blank in counts:
+            rows = self.con.execute(f"SELECT (SELECT count(*) FROM {table}) - "
+                                    f"(SELECT count(*) FROM {table} WHERE {blank})").fetchone()[0]
+            self.read_rows[k][name] = self.read_rows[k].get(name, 0) + rows
         # the columns DuckDB read and trimmed (none when the pandas reader took a file: it may
         # cut an over-long value short)
         self.file_columns[k] = set(layouts[0]) if not any(
@@ -440,21 +491,22 @@ class OrdersEngine:
                       ) -> tuple[Source, list[_Step], list[str]]:
         con, ledger = self.con, self.ledger
         raw_cols = self._read_source(source, k, needed_columns(source))
-        for file, rows in con.execute(f"SELECT _file, count(*) FROM raw_{k} GROUP BY _file "
-                                      "ORDER BY min(_ord)").fetchall():
+        for file, rows in self.read_rows.pop(k).items():
             ledger.add(table, source.name, file, "read", rows)
         steps: list[_Step] = []
         issues = [r[0] for r in con.execute(
             f"SELECT DISTINCT _issue FROM raw_{k} WHERE _issue IS NOT NULL").fetchall()]
         if issues:
             steps.append(_Step("r._issue", issues, raw="_text", shown_as="line text"))
-        # exact duplicates: rows the reader took, identical in every column
+        # exact duplicates: rows the reader took, identical in every column; only rows whose
+        # hash (``_hash``, made as the file was read) repeats are compared value by value
         cols = ", ".join(q(c) for c in raw_cols)
         con.execute(f"""CREATE TABLE dup_{k} AS
-            WITH h AS (SELECT _ord, hash({cols}) AS h FROM raw_{k} WHERE _issue IS NULL),
-                 c AS (SELECT h FROM h GROUP BY h HAVING count(*) > 1),
-                 rows AS (SELECT r.*, row_number() OVER (PARTITION BY {cols} ORDER BY r._ord) AS n
-                          FROM raw_{k} r JOIN h USING (_ord) WHERE h.h IN (SELECT h FROM c))
+            WITH c AS (SELECT _hash FROM ({self.hashes.pop(k)}) GROUP BY _hash
+                       HAVING count(*) > 1),
+                 rows AS (SELECT _ord, _file, row_number() OVER (PARTITION BY {cols}
+                                                                 ORDER BY _ord) AS n
+                          FROM raw_{k} WHERE _issue IS NULL AND _hash IN (SELECT _hash FROM c))
             SELECT _ord, _file FROM rows WHERE n > 1""")
         for file, rows in con.execute(f"SELECT _file, count(*) FROM dup_{k} GROUP BY _file "
                                       "ORDER BY min(_ord)").fetchall():
@@ -565,10 +617,22 @@ class OrdersEngine:
         early = [f"m._s{n}" for n in range(len(steps))]
         # ids: ASCII in SQL, the rest in Python once per distinct value
         ids = [c for c in ID_COLUMNS if c in canon]
+        # a column mapped straight from the file's own text is trimmed already (no empty text)
+        clean = {c for c in canon if isinstance(source.columns.get(c), str)
+                 and source.columns[c] in self.file_columns[k]}
         facts: dict[str, tuple] = {}
-        if ids:
+        for col in ids:
+            # what the read told of every row of the files (more rows than m_k's: a value
+            # '.0' may be in a duplicate only, the regexp then just finds none to change):
+            # all ASCII and nothing like scientific notation -> no invisible characters and
+            # no scientific ids in m_k either; else m_k is scanned
+            read = self.read_facts.get(k, {}).get(source.columns[col]) if col in clean else None
+            if read is not None and read[0] and not read[2]:
+                facts[col] = (True, read[1], 0, 0)
+        scan = [c for c in ids if c not in facts]
+        if scan:
             aggs = []
-            for col in ids:
+            for col in scan:
                 raw = q("_m_" + col)
                 aggs += [f"coalesce(bool_and({is_ascii_sql(raw)}), true)",
                          f"coalesce(bool_or(contains({raw}, '.0')), false)",
@@ -577,10 +641,7 @@ class OrdersEngine:
                          f"count(*) FILTER (contains({raw}, '+') AND "
                          f"regexp_matches({raw}, {lit(SCIENTIFIC_ID)}))"]
             row = con.execute(f"SELECT {', '.join(aggs)} FROM {m}").fetchone()
-            facts = {col: row[4 * i:4 * i + 4] for i, col in enumerate(ids)}
-        # a column mapped straight from the file's own text is trimmed already (no empty text)
-        clean = {c for c in canon if isinstance(source.columns.get(c), str)
-                 and source.columns[c] in self.file_columns[k]}
+            facts.update({col: row[4 * i:4 * i + 4] for i, col in enumerate(scan)})
         for col in ids:
             raw = q("_m_" + col)
             ascii_only, dot_zero, hidden, scientific = facts[col]
@@ -1051,17 +1112,30 @@ class OrdersEngine:
                 ledger.add("orders", source.name, file, "kept", rows - aside.get(file, 0))
         give_back_memory()  # the settling's temporaries, before the sort takes its memory
         path = folder / "orders.parquet"
+        # the sort carries what differs from row to row; the source's name and the columns
+        # no source maps are put in after it
+        carried = [c for c in out_cols if c in ("province", "territory") or c != "source" and any(
+            c in canon for _, _, _, canon, _, _, _ in selects)]
+        many = len(selects) > 1
         sql = " UNION ALL ".join(
             "SELECT " + ", ".join(
                 ("province_c" if c == "province" else "territory_c" if c == "territory"
-                 else lit(source.name) if c == "source" else q(c) if c in canon else
-                 "NULL") + f"::{sql_types[dtypes[c]]} AS {q(c)}" for c in out_cols)
-            + f", {k} AS _k, _ord FROM o_{k} WHERE _reason IS NULL"
+                 else q(c) if c in canon else
+                 "NULL") + f"::{sql_types[dtypes[c]]} AS {q(c)}" for c in carried)
+            + (f", {k} AS _k" if many else "") + f", _ord FROM o_{k} WHERE _reason IS NULL"
             for k, source, _, canon, _, _, _ in selects)
-        # joins keep no order in DuckDB: the file order is asked for
-        con.execute(f"COPY (SELECT {', '.join(q(c) for c in out_cols)} FROM ({sql}) "
-                    f"ORDER BY _k, _ord) TO {lit(path)} (FORMAT parquet, COMPRESSION snappy, "
-                    f"KV_METADATA {{pandas: {lit(pandas_meta)}}})")
+        name = ("CASE _k " + " ".join(f"WHEN {k} THEN {lit(source.name)}"
+                                      for k, source, *_ in selects) + " END") if many \
+            else lit(selects[0][1].name) if selects else "NULL"
+        after = {"source": name}
+        outer = ", ".join(q(c) if c in carried else
+                          f"{after.get(c, 'NULL')}::{sql_types[dtypes[c]]} AS {q(c)}"
+                          for c in out_cols)
+        # joins keep no order in DuckDB: the file order is asked for (a SELECT over the
+        # ordered rows keeps their order)
+        con.execute(f"COPY (SELECT {outer} FROM (SELECT * FROM ({sql}) ORDER BY "
+                    f"{'_k, ' if many else ''}_ord)) TO {lit(path)} (FORMAT parquet, "
+                    f"COMPRESSION snappy, KV_METADATA {{pandas: {lit(pandas_meta)}}})")
         meta = pq.ParquetFile(path).metadata
         names = [meta.schema.column(j).name for j in range(meta.num_columns)]
         problems = {c: sum(meta.row_group(i).column(names.index(c)).statistics.null_count
@@ -1167,8 +1241,12 @@ def _scan(path: Path) -> tuple[bool, bool]:
     tail = b""
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 24):
-            text = tail + chunk
             quotes = quotes or b'"' in chunk
-            blank = blank or b"\n\n" in text or b"\n\r\n" in text
+            if not blank:  # "\n\n" or "\n\r\n": from the newlines' positions (numpy)
+                text = np.frombuffer(tail + chunk, dtype=np.uint8)
+                lines = np.flatnonzero(text == 10)
+                gaps = np.diff(lines)
+                blank = bool((gaps == 1).any() or (
+                    (gaps == 2) & (text[lines[:-1] + 1] == 13)).any())
             tail = chunk[-2:]
     return quotes, blank

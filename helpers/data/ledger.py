@@ -50,6 +50,44 @@ class QuarantineStop(SourceError):
 # --------------------------------------------------------------------------- the ledger
 
 
+_JSON_ESCAPED = r'["\\\x00-\x1f]'  # what json.dumps(ensure_ascii=False) writes otherwise
+
+
+def _records_json(values: pd.DataFrame, raw: tuple[str, list] | None = None) -> np.ndarray:
+    """Each row of ``values`` (text) as ``json.dumps`` writes the dict of its non-empty
+    values (``ensure_ascii=False``), column by column rather than row by row (only values
+    that need escapes go through ``json.dumps``). ``raw`` (column, value per row or None): that column's value
+    where one is given (a column not in ``values`` comes last, as a key added to the dict).
+    """
+    n = len(values)
+    out = np.full(n, "", dtype=object)
+    has = np.zeros(n, dtype=bool)
+    columns = list(values.columns)
+    if raw is not None and raw[0] not in columns:
+        columns.append(raw[0])
+    for col in columns:
+        series = values[col] if col in values else pd.Series(pd.NA, index=values.index,
+                                                             dtype="string")
+        if raw is not None and col == raw[0]:
+            given = pd.Series(raw[1], index=values.index, dtype="string")
+            series = given.where(given.notna(), series)
+        valid = series.notna().to_numpy(dtype=bool)
+        if not valid.any():
+            continue
+        text = series[valid]
+        key = json.dumps(str(col), ensure_ascii=False) + ": "
+        written = key + '"' + text.to_numpy(dtype=object) + '"'
+        escape = text.str.contains(_JSON_ESCAPED, regex=True).to_numpy(dtype=bool)
+        if escape.any():  # quotes, backslashes, control characters: as json.dumps escapes them
+            written[escape] = [key + json.dumps(str(v), ensure_ascii=False)
+                               for v in text[escape]]
+        before = out[valid]
+        out[valid] = np.where(has[valid], before + ", " + written, written)
+        has |= valid
+    return "{" + out + "}"
+
+
+
 SHOWN_ROWS = 100_000  # rows of each reason whose values the quarantine shows
 
 
@@ -142,18 +180,14 @@ class Ledger:
             if budget is not None:
                 budget[reason] = max(0, limit - len(bad))
             values = bad[shown].head(limit).astype("string")
-            records = values.to_dict("records")
-            raw, column = self.raw.get((table, reason)), self.shown.get(reason)
+            raw, column, shown_raw = self.raw.get((table, reason)), self.shown.get(reason), None
             if raw and column:  # the value as read, where parsing left none
                 head = bad.head(limit)
                 keys = zip(np.asarray(head["_source"], dtype=object),
                            np.asarray(head["_file"], dtype=object),
                            head["_line"].to_numpy().tolist(), strict=True)
-                for rec, key in zip(records, keys, strict=True):
-                    if raw.get(key) is not None:
-                        rec[column] = raw[key]
-            records = [json.dumps({k: v for k, v in rec.items() if not pd.isna(v)},
-                                  ensure_ascii=False) for rec in records]
+                shown_raw = (column, [raw.get(key) for key in keys])
+            records = _records_json(values, shown_raw).tolist()
             records += ["{}"] * (len(bad) - len(records))
             self.quarantined.append(pd.DataFrame({
                 "table": table, "source": np.asarray(bad["_source"], dtype=object),
