@@ -1177,3 +1177,37 @@ def test_rows_of_empty_fields_are_not_counted_as_read(tmp_path):
     result = run(tmp_path, **{"orders.csv": text})
     assert count(result, "orders", "read") == 3 and count(result, "orders", "kept") == 3
     assert result.orders["order_id"].tolist() == ["O1", "O2", "O3"] and result.quarantine.empty
+
+
+@pytest.mark.parametrize("line", [" , ,\t,\u3000,", '" ",,,,'])
+def test_rows_of_whitespace_fields_are_read_and_set_aside(tmp_path, line):
+    """A line whose fields hold only whitespace is not a blank line: it is counted as read
+    and set aside for its empty order id on both paths (the DuckDB path tells blank rows
+    by the fields as read, before trimming)."""
+    lines = ORDERS.splitlines(keepends=True)
+    text = "".join(lines[:2]) + line + "\n" + "".join(lines[2:])
+    result = run(tmp_path, **{"orders.csv": text})
+    assert count(result, "orders", "read") == 4 and count(result, "orders", "kept") == 3
+    assert result.orders["order_id"].tolist() == ["O1", "O2", "O3"]
+    assert reasons(result) == {3: "order_id is empty"}
+
+
+def test_rows_of_quoted_empty_fields_are_blank(tmp_path):
+    """Quoted empty fields are empty: a line of them is blank on both paths (not read)."""
+    lines = ORDERS.splitlines(keepends=True)
+    text = "".join(lines[:2]) + '"","","","",""\n' + "".join(lines[2:])
+    result = run(tmp_path, **{"orders.csv": text})
+    assert count(result, "orders", "read") == 3 and result.quarantine.empty
+
+
+def test_rows_differing_in_outer_whitespace_only_are_exact_duplicates(tmp_path):
+    """Values are compared trimmed: two lines that differ only in spaces around their
+    values are one row and a merged duplicate, on both paths (so are two lines of
+    whitespace only, each then no row at all but an empty order id set aside once)."""
+    lines = ORDERS.splitlines(keepends=True)
+    text = ("".join(lines[:2]) + " O1 , C1,2025-01-10 ,100,done\n \t, ,,,\n , ,,,\n"
+            + "".join(lines[2:]))
+    result = run(tmp_path, **{"orders.csv": text})
+    assert count(result, "orders", "read") == 6
+    assert count(result, "orders", "merged", "exact duplicate row") == 2
+    assert count(result, "orders", "kept") == 3 and reasons(result) == {4: "order_id is empty"}

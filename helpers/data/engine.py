@@ -115,7 +115,7 @@ SETTLE_ROWS = 50_000  # rows set aside that come to pandas at once (:meth:`Order
 MAX_LINE_BYTES = 2 << 20
 _ASCII_WS = "".join(c for c in WHITESPACE if c.isascii())
 # the columns of a table read (``f_k_j``) that are not the file's own
-_BOOKKEEPING = ("_line", "_issue", "_text", "_hash")
+_BOOKKEEPING = ("_line", "_issue", "_text", "_hash", "_blank")
 
 
 # --------------------------------------------------------------------------- choosing
@@ -380,10 +380,13 @@ class OrdersEngine:
         struct = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names))) + "}"
         select = ", ".join(f"{clean_text_sql(q(f'c{i}'))} AS {q(c)}"
                            for i, c in enumerate(columns))
+        # a blank row: every field empty as read (a field of whitespace is text, as on the
+        # pandas path: the row is read, then its empty values are set aside)
+        blank = " AND ".join(f"nullif({q(f'c{i}')}, '') IS NULL" for i in range(len(names)))
         try:
             self.con.execute(
-                f"CREATE TABLE {table} AS SELECT *, {_row_hash(columns)} FROM (SELECT {select} "
-                f"FROM read_csv({lit(source)}, "
+                f"CREATE TABLE {table} AS SELECT *, {_row_hash(columns)} FROM (SELECT {select}, "
+                f"{blank} AS _blank FROM read_csv({lit(source)}, "
                 f"header = false, skip = {skip + 1}, delim = {lit(delimiter)}, quote = '\"', "
                 f"escape = '\"', columns = {struct}, auto_detect = false, strict_mode = true, "
                 f"null_padding = false, max_line_size = {MAX_LINE_BYTES}))")
@@ -452,7 +455,8 @@ class OrdersEngine:
             layouts.append(raw)
             issue = "_issue" if "_issue" in columns else "NULL::VARCHAR"
             text = "_text" if "_text" in columns else "NULL::VARCHAR"
-            blank = " AND ".join(f"{q(c)} IS NULL" for c in raw) or "false"
+            blank = "_blank" if "_blank" in columns else (
+                " AND ".join(f"{q(c)} IS NULL" for c in raw) or "false")
             counts.append((table, path.name, blank))
             hashes.append(f"SELECT _hash FROM {table}"
                           + (" WHERE _issue IS NULL" if "_issue" in columns else ""))
