@@ -183,6 +183,34 @@ def test_the_reset_collects_once_after_the_namespace_is_gone(engine, tmp_path):
     assert "freed True" in shown
 
 
+def test_the_reset_freezes_what_is_left_out_of_later_collections(engine, tmp_path):
+    """What outlives a notebook's namespace (modules and their caches) is frozen by the
+    reset (:func:`gc.freeze`): the next notebook's collections do not walk it again. What
+    a later notebook makes is not frozen: a cycle it leaves is still freed by the next
+    reset's collection."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    first = _notebook(folder / "01_import.ipynb",
+                      "import gc, sys\nimport pandas\n"
+                      "sys.workbook_kept = [[i] for i in range(50_000)]  # kept, tracked by gc\n"
+                      "print('frozen', gc.get_freeze_count())")
+    second = _notebook(folder / "02_cycle.ipynb",
+                       "import gc, sys\n"
+                       "print('frozen', gc.get_freeze_count())\n"
+                       "class Node:\n"
+                       "    def __del__(self, sys=sys):\n"
+                       "        sys.workbook_freed = True\n"
+                       "node = Node()\nnode.me = node  # a cycle: only a collection frees it\n"
+                       "sys.workbook_freed = False")
+    third = _notebook(folder / "03_look.ipynb", "import sys\nprint('freed', sys.workbook_freed)")
+    for notebook in (first, second, third):
+        engine.execute(notebook, tmp_path / "out" / notebook.name, {}, tmp_path)
+    before = int(_stdout(tmp_path / "out" / first.name).split("frozen")[1].split()[0])
+    after = int(_stdout(tmp_path / "out" / second.name).split("frozen")[1].split()[0])
+    assert after > before + 50_000  # pandas and the kept objects, frozen by the reset
+    assert "freed True" in _stdout(tmp_path / "out" / third.name)
+
+
 _STYLE_SET = (
     "import warnings\nimport matplotlib\nimport pandas as pd\n"
     "pd.set_option('display.max_rows', 7)\n"
