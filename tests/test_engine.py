@@ -315,6 +315,43 @@ def test_a_kernel_that_cannot_start_fails_the_notebook_with_a_message(kind, tiny
     assert "The notebook stopped" in out.read_text("utf-8")
 
 
+def test_the_notebook_is_saved_when_it_starts_and_ends_not_after_every_cell(
+        engine, tiny, tmp_path, monkeypatch):
+    """papermill would write the whole notebook to its hidden output when each cell starts
+    and ends; the warm engine's papermill engine saves it at the start and at the end
+    (papermill's final write, then the published output), whatever the number of cells."""
+    import papermill.engines
+    import papermill.execute
+
+    writes = []
+    for module in (papermill.engines, papermill.execute):
+        real = module.write_ipynb
+        monkeypatch.setattr(module, "write_ipynb",
+                            lambda nb, path, real=real, **kw: writes.append(path) or real(nb, path, **kw))
+    cells = [f"print('cell', {i})" for i in range(8)]
+    notebook = _notebook(tmp_path / "many.ipynb", *cells)
+    out = tmp_path / "out" / "many.ipynb"
+    engine.execute(notebook, out, {}, tmp_path)
+    assert all(f"cell {i}" in _stdout(out) for i in range(8))
+    assert len(writes) == 3  # start, notebook_complete, papermill's final write (not 2 x 10 more)
+
+
+def test_a_failed_notebook_keeps_the_outputs_before_its_failure(tmp_path):
+    """Saved only at the end, a notebook whose cell timed out still holds the outputs of
+    the cells before it."""
+    notebook = _notebook(tmp_path / "late.ipynb", "print('before the wait')",
+                         "import time\ntime.sleep(600)")
+    engine = WarmKernelEngine(timeout=2)
+    out = tmp_path / "out" / "late.ipynb"
+    try:
+        with pytest.raises(NotebookFailed):
+            engine.execute(notebook, out, {}, tmp_path)
+    finally:
+        engine.close()
+    assert "The notebook stopped" in out.read_text("utf-8")
+    assert "before the wait" in _stdout(out)
+
+
 def test_a_dead_kernel_fails_the_notebook_and_the_next_one_runs(engine, tiny, tmp_path):
     out = tmp_path / "out" / "die.ipynb"
     with pytest.raises(NotebookFailed) as failed:
