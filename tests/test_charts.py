@@ -96,6 +96,49 @@ def test_theme_apply_sets_the_rc_and_again_changes_nothing():
         assert _settings() == applied
 
 
+def test_outside_a_kernel_the_theme_leaves_pyplots_hook_alone():
+    assert theme.draw_once() is False  # no IPython shell here
+
+
+_DRAWS = (
+    "import matplotlib.pyplot as plt, sys\n"
+    "fig, ax = plt.subplots()\nax.plot([1, 3, 2])\nax.set_title('drawn')\nsys.draws = []\n"
+    "fig.canvas.mpl_connect('draw_event', lambda event: sys.draws.append(1))"
+)
+
+
+@pytest.mark.kernel
+def test_in_a_notebook_the_inline_backend_draws_a_figure_once(tmp_path):
+    """With the theme applied, a figure left open at the end of a cell is drawn for its
+    PNG only (a layout pass and the drawing: 2 draw events), not a third time first by
+    pyplot's hook; the PNG is the same bytes as with the hook."""
+    import base64
+
+    import nbformat
+    from stubs import stub_notebook
+
+    from helpers.run.engine import PapermillEngine, ensure_kernel
+
+    ensure_kernel("python3")
+    engine = PapermillEngine(timeout=120)  # a new kernel each: the hook as Jupyter has it
+    results = {}
+    for name, first in (("theme", "from helpers.viz import theme\nprint('once', theme.draw_once())"),
+                        ("plain", "print('once', None)")):
+        notebook = stub_notebook(tmp_path / f"{name}.ipynb", "x = 1", first, _DRAWS,
+                                 "print('draws', len(sys.draws))")
+        out = tmp_path / "out" / f"{name}.ipynb"
+        engine.execute(notebook, out, {}, tmp_path)
+        nb = nbformat.read(out, as_version=4)
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        text = "".join(o.get("text", "") for o in outputs)
+        (png,) = [base64.b64decode(o["data"]["image/png"]) for o in outputs
+                  if "image/png" in o.get("data", {})]
+        results[name] = (text, png)
+    assert "once True" in results["theme"][0] and "draws 2" in results["theme"][0]
+    assert "draws 3" in results["plain"][0]
+    assert results["theme"][1] == results["plain"][1]
+
+
 
 def test_charts_are_drawn_at_the_themes_dpi_whatever_matplotlibrc_says(themed):
     """A 6 x 4 inch chart is a 600 x 400 pixel PNG, even when the user's settings ask

@@ -104,6 +104,25 @@ def test_territory_with_unknown_province_is_named(tmp_path, shipped):
     config = load_config(write(tmp_path, shipped))
     with pytest.raises(RegionError, match=r"geography.territories.华南.*Atlantis"):
         Scope.parse("华南", config)
+    with pytest.raises(RegionError, match=r"geography.territories.华南.*Atlantis"):
+        Scope.parse("华南", config)  # asked again: an error is never kept as an answer
+
+
+def test_territory_map_is_resolved_once_and_each_call_gets_its_own_copy(tmp_path, shipped):
+    from helpers.geo import territories
+
+    config = load_config(write(tmp_path, shipped))
+    first = territories.territory_map(config)
+    first.loc[0, "territory"] = "changed by a caller"
+    again = territories.territory_map(config)
+    assert "changed by a caller" not in set(again["territory"])
+    assert again.equals(territories._territory_map.__wrapped__(
+        config.config_path, "CN", tuple((t, tuple(n)) for t, n in
+                                        config.geography.territories.items())))
+    shipped["geography"]["territories"]["华南"].remove("广东")  # other territories: resolved anew
+    (tmp_path / "other").mkdir()
+    other = territories.territory_map(load_config(write(tmp_path / "other", shipped)))
+    assert "广东省" not in set(other["province"]) and "广东省" in set(again["province"])
 
 
 def test_other_countries_scope_by_state(tmp_path, shipped):

@@ -183,6 +183,34 @@ def test_the_reset_collects_once_after_the_namespace_is_gone(engine, tmp_path):
     assert "freed True" in shown
 
 
+def test_the_reset_freezes_what_is_left_out_of_later_collections(engine, tmp_path):
+    """What outlives a notebook's namespace (modules and their caches) is frozen by the
+    reset (:func:`gc.freeze`): the next notebook's collections do not walk it again. What
+    a later notebook makes is not frozen: a cycle it leaves is still freed by the next
+    reset's collection."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    first = _notebook(folder / "01_import.ipynb",
+                      "import gc, sys\nimport pandas\n"
+                      "sys.workbook_kept = [[i] for i in range(50_000)]  # kept, tracked by gc\n"
+                      "print('frozen', gc.get_freeze_count())")
+    second = _notebook(folder / "02_cycle.ipynb",
+                       "import gc, sys\n"
+                       "print('frozen', gc.get_freeze_count())\n"
+                       "class Node:\n"
+                       "    def __del__(self, sys=sys):\n"
+                       "        sys.workbook_freed = True\n"
+                       "node = Node()\nnode.me = node  # a cycle: only a collection frees it\n"
+                       "sys.workbook_freed = False")
+    third = _notebook(folder / "03_look.ipynb", "import sys\nprint('freed', sys.workbook_freed)")
+    for notebook in (first, second, third):
+        engine.execute(notebook, tmp_path / "out" / notebook.name, {}, tmp_path)
+    before = int(_stdout(tmp_path / "out" / first.name).split("frozen")[1].split()[0])
+    after = int(_stdout(tmp_path / "out" / second.name).split("frozen")[1].split()[0])
+    assert after > before + 50_000  # pandas and the kept objects, frozen by the reset
+    assert "freed True" in _stdout(tmp_path / "out" / third.name)
+
+
 _STYLE_SET = (
     "import warnings\nimport matplotlib\nimport pandas as pd\n"
     "pd.set_option('display.max_rows', 7)\n"
@@ -285,6 +313,43 @@ def test_a_kernel_that_cannot_start_fails_the_notebook_with_a_message(kind, tiny
         getattr(engine, "close", lambda: None)()
     assert "NoSuchKernel" in failed.value.message and "no-such-kernel" in failed.value.message
     assert "The notebook stopped" in out.read_text("utf-8")
+
+
+def test_the_notebook_is_saved_when_it_starts_and_ends_not_after_every_cell(
+        engine, tiny, tmp_path, monkeypatch):
+    """papermill would write the whole notebook to its hidden output when each cell starts
+    and ends; the warm engine's papermill engine saves it at the start and at the end
+    (papermill's final write, then the published output), whatever the number of cells."""
+    import papermill.engines
+    import papermill.execute
+
+    writes = []
+    for module in (papermill.engines, papermill.execute):
+        real = module.write_ipynb
+        monkeypatch.setattr(module, "write_ipynb",
+                            lambda nb, path, real=real, **kw: writes.append(path) or real(nb, path, **kw))
+    cells = [f"print('cell', {i})" for i in range(8)]
+    notebook = _notebook(tmp_path / "many.ipynb", *cells)
+    out = tmp_path / "out" / "many.ipynb"
+    engine.execute(notebook, out, {}, tmp_path)
+    assert all(f"cell {i}" in _stdout(out) for i in range(8))
+    assert len(writes) == 3  # start, notebook_complete, papermill's final write (not 2 x 10 more)
+
+
+def test_a_failed_notebook_keeps_the_outputs_before_its_failure(tmp_path):
+    """Saved only at the end, a notebook whose cell timed out still holds the outputs of
+    the cells before it."""
+    notebook = _notebook(tmp_path / "late.ipynb", "print('before the wait')",
+                         "import time\ntime.sleep(600)")
+    engine = WarmKernelEngine(timeout=2)
+    out = tmp_path / "out" / "late.ipynb"
+    try:
+        with pytest.raises(NotebookFailed):
+            engine.execute(notebook, out, {}, tmp_path)
+    finally:
+        engine.close()
+    assert "The notebook stopped" in out.read_text("utf-8")
+    assert "before the wait" in _stdout(out)
 
 
 def test_a_dead_kernel_fails_the_notebook_and_the_next_one_runs(engine, tiny, tmp_path):

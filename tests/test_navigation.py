@@ -151,3 +151,17 @@ def test_link_exports_links_existing_files_once(tmp_path):
     assert once.count('href="actions.csv"') == 1 and "<code>x.csv</code>" in once
     assert "<code>../actions.csv</code>" in once  # a path is not a file beside the page
     assert link_exports(once, tmp_path) == once
+
+
+def test_link_exports_leaves_a_name_only_right_after_its_own_link(tmp_path):
+    """A name is linked already only when the tag right before its ``<code>`` is a
+    ``wb-file`` link; after another tag, text or a ``wb-file`` link that closed earlier it
+    is linked; a page's embedded images around it change nothing."""
+    (tmp_path / "budget.csv").write_text("x", encoding="utf-8")
+    image = '<img src="data:image/png;base64,' + "iVBOR" * 200_000 + '">'
+    linked = '<a class="wb-file" href="budget.csv"><code>budget.csv</code></a>'
+    page = (f"{image}<p>{linked} then <b><code>budget.csv</code></b> and "
+            f'<a class="wb-file" href="budget.csv">budget</a> <code>budget.csv</code></p>{image}')
+    out = link_exports(page, tmp_path)
+    assert out.count(linked) == 3
+    assert out.startswith(image) and out.endswith(f"</p>{image}")

@@ -8,6 +8,8 @@ name in both languages.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 
 from helpers import geo
@@ -46,18 +48,27 @@ def territory_map(config: Config) -> pd.DataFrame:
     ------
     RegionError
         Naming the config key when a listed province is unknown or listed twice.
+
+    Resolved once per process for the same territories (every notebook parses its region
+    and each resolution reads the gazetteer): each call gets its own copy.
     """
+    listed = tuple((territory, tuple(names))
+                   for territory, names in config.geography.territories.items())
+    return _territory_map(config.config_path, config.geography.country, listed).copy()
+
+
+@lru_cache(maxsize=8)
+def _territory_map(config_path, country: str, listed: tuple) -> pd.DataFrame:
     rows = []
-    country = config.geography.country
-    for territory, names in config.geography.territories.items():
-        resolved = geo.resolve_provinces(pd.Series(names, dtype="string"), country)
+    for territory, names in listed:
+        resolved = geo.resolve_provinces(pd.Series(list(names), dtype="string"), country)
         bad = [n for n, p in zip(names, resolved["province"], strict=True) if pd.isna(p)]
         if bad:
             what = "country" if country == geo.WORLD else "province or state"
             hints = "; ".join(f"{name!r}: nearest {', '.join(geo.nearest_names(name, country)) or 'none'}"
                               for name in bad)
             raise RegionError(
-                f"{config.config_path}: geography.territories.{territory}: unknown "
+                f"{config_path}: geography.territories.{territory}: unknown "
                 f"{what} name(s) of {country}: {hints}"
             )
         rows += [(p, territory) for p in resolved["province"]]
@@ -65,7 +76,7 @@ def territory_map(config: Config) -> pd.DataFrame:
     dup = table[table["province"].duplicated()]
     if not dup.empty:
         raise RegionError(
-            f"{config.config_path}: geography.territories: province(s) "
+            f"{config_path}: geography.territories: province(s) "
             f"{sorted(dup['province'])} listed in more than one territory"
         )
     return table

@@ -75,8 +75,11 @@ TOC_MIN_HEADINGS = 4
 NAV_START, NAV_END = "<!--wb-nav-->", "<!--/wb-nav-->"
 # Where the template leaves room for the table of contents.
 TOC_MARK = "<!--wb-toc-->"
-# A file name the text shows as code (`actions.xlsx`), and whether it is linked already.
-_FILE_CODE = re.compile(r'(<a class="wb-file" [^>]*>)?<code>([\w.\-]+\.(?:csv|xlsx))</code>')
+# A file name the text shows as code (`actions.xlsx`); linked already when the tag right
+# before it is a link of class wb-file (:func:`link_exports`). The pattern starts with its
+# literal, so a page's megabytes of embedded images are skipped at string-search speed.
+_FILE_CODE = re.compile(r"<code>([\w.\-]+\.(?:csv|xlsx))</code>")
+_FILE_LINK = '<a class="wb-file" '
 
 
 def notebook_title(name: str, lang: str = "en") -> str:
@@ -373,12 +376,21 @@ def link_exports(page: str, folder: Path) -> str:
     folder = Path(folder)
 
     def one(match: re.Match) -> str:
-        linked, name = match[1], match[2]
-        if linked or not (folder / name).is_file():
+        name = match[1]
+        if _linked(page, match.start()) or not (folder / name).is_file():
             return match[0]
         return f'<a class="wb-file" href="{html_text(name)}"><code>{name}</code></a>'
 
     return _FILE_CODE.sub(one, page)
+
+
+def _linked(page: str, at: int) -> bool:
+    """Whether the ``<code>`` at ``at`` in ``page`` comes right after an opening
+    ``<a class="wb-file" ...>`` tag (one without ``>`` inside it)."""
+    if not page.startswith(">", at - 1):
+        return False
+    tag_open = page.rfind(">", 0, at - 1) + 1  # the tag starts after the '>' before it
+    return page.find(_FILE_LINK, tag_open, at) >= 0
 
 
 def load_translations(folder: Path, lang: str) -> dict[str, str]:
