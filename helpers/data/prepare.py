@@ -293,48 +293,47 @@ def _build_duckdb(config: Config, ledger: Ledger, notes: list[str], engine: dict
     import tempfile
 
     reader = SourceReader(config, notes)
-    orders = OrdersEngine(config, reader, ledger, notes)
-    parked_folder = tempfile.TemporaryDirectory(prefix="prep_parked_")
-    try:
-        customers, repeated = orders.customers()
-        check_stop(ledger, config, ("customers",))
-        if customers.empty:
-            _no_customers(config)
-        # the columns no rule reads wait on disk until the customers are located
-        customers, parked = park_columns(customers, _working_columns(config),
-                                         Path(parked_folder.name))
-        orders.stage()
-        orders.rest()  # the customers' work in pandas below: DuckDB's tables on disk meanwhile
-        give_back_memory()
-        for (source, file), rows in repeated.items():
-            ledger.add("customers", source, file, "merged",
-                       rows, "same customer_id as an earlier row (values combined)")
-        rule = config.geography.customer_location
-        bare = bare_customers(customers, rule, orders.ship_columns(), False)
-        if bare is not None:
-            chosen = orders.ship_to(customers.loc[bare, "customer_id"], rule)
-            if len(chosen):
-                customers = fill_location(customers, bare, chosen, rule, notes)
-        duplicates = name_duplicates(customers, config)
-        if config.identity.duplicates.action == "merge":
-            customers, _ = merge_duplicates(customers, pd.DataFrame(), duplicates, ledger)
-            orders.remap(duplicate_targets(duplicates))
-        else:
-            _flag_duplicates(duplicates, notes)
-        ledger.count("customers", customers, "kept")
-        customers, unresolved, geo_notes = locate(customers, config)
-        notes += geo_notes
-        folder = Path(tempfile.mkdtemp(prefix="prep_orders_"))
-        table = orders.finish(customers, folder)
-        table = ParquetTable(table.path, table.rows, table.columns, folder)
-        engine = {**engine, **orders.record()}
-    finally:
-        orders.close()
-    try:
+    with tempfile.TemporaryDirectory(prefix="prep_parked_") as parked_folder:
+        orders = OrdersEngine(config, reader, ledger, notes)
+        try:
+            customers, repeated = orders.customers()
+            check_stop(ledger, config, ("customers",))
+            if customers.empty:
+                _no_customers(config)
+            # the columns no rule reads wait on disk until the customers are located
+            customers, parked = park_columns(customers, _working_columns(config),
+                                             Path(parked_folder))
+            give_back_memory()  # the parked columns' memory, before DuckDB reads the orders
+            orders.stage()
+            orders.rest()  # the customers' work in pandas below: DuckDB's tables on disk
+            give_back_memory()
+            for (source, file), rows in repeated.items():
+                ledger.add("customers", source, file, "merged",
+                           rows, "same customer_id as an earlier row (values combined)")
+            rule = config.geography.customer_location
+            bare = bare_customers(customers, rule, orders.ship_columns(), False)
+            if bare is not None:
+                chosen = orders.ship_to(customers.loc[bare, "customer_id"], rule)
+                if len(chosen):
+                    customers = fill_location(customers, bare, chosen, rule, notes)
+            duplicates = name_duplicates(customers, config)
+            if config.identity.duplicates.action == "merge":
+                customers, _ = merge_duplicates(customers, pd.DataFrame(), duplicates, ledger)
+                orders.remap(duplicate_targets(duplicates))
+            else:
+                _flag_duplicates(duplicates, notes)
+            ledger.count("customers", customers, "kept")
+            give_back_memory()  # what the duplicates' work freed, before locating
+            customers, unresolved, geo_notes = locate(customers, config)
+            notes += geo_notes
+            folder = Path(tempfile.mkdtemp(prefix="prep_orders_"))
+            table = orders.finish(customers, folder)
+            table = ParquetTable(table.path, table.rows, table.columns, folder)
+            engine = {**engine, **orders.record()}
+        finally:
+            orders.close()
         give_back_memory()  # DuckDB's memory, before the parked columns come back
         customers = unpark_columns(customers, parked)
-    finally:
-        parked_folder.cleanup()
     import pyarrow.parquet as pq
 
     validate("orders", pq.read_schema(table.path).empty_table().to_pandas())  # the dtypes
