@@ -30,7 +30,8 @@ sources are then joined on customer_id, the first source's value winning). Only 
 customers - one row each - come to pandas, for the work on names and places
 (:func:`~helpers.data.identity.name_duplicates`, :func:`helpers.data.locate.locate`,
 each place name resolved once); meanwhile DuckDB keeps :data:`RESTING_LIMIT` in memory
-(:meth:`OrdersEngine.rest`). Reps and spend (small) stay on the pandas path.
+(:meth:`OrdersEngine.rest`) and the customers' columns no rule reads wait in a Parquet file
+(:func:`helpers.data.prepare.park_columns`). Reps and spend (small) stay on the pandas path.
 
 Where the time goes (``bench/prep_speed.py``, 10M lines): the SQL does each piece of work
 once per column where it can (a column that is all ASCII needs no Python map for its ids;

@@ -323,10 +323,7 @@ def resolve_places(values: pd.Series) -> pd.DataFrame:
     missing_row = pd.DataFrame([{c: pd.NA for c in columns}]).assign(
         place_match="missing", lat=np.nan, lon=np.nan)
     full = pd.concat([out[columns], missing_row[columns]], ignore_index=True)
-    taken = full.iloc[np.where(codes < 0, len(out), codes)]
-    taken.index = values.index
-    return taken.astype({c: "string" for c in columns if c not in ("lat", "lon")}).astype(
-        {"lat": "float64", "lon": "float64"})
+    return take_rows(full, np.where(codes < 0, len(out), codes), values.index)
 
 
 def resolve_provinces(values: pd.Series) -> pd.DataFrame:
@@ -366,9 +363,7 @@ def resolve_provinces(values: pd.Series) -> pd.DataFrame:
     missing = pd.DataFrame({"province": [pd.NA], "province_code": [pd.NA], "province_en": [pd.NA],
                             "province_match": ["missing"]}).astype("string")
     full = pd.concat([frame, missing], ignore_index=True)
-    taken = full.iloc[np.where(codes < 0, len(frame), codes)]
-    taken.index = values.index
-    return taken
+    return take_rows(full, np.where(codes < 0, len(frame), codes), values.index)
 
 
 def resolve_cities(frame: pd.DataFrame, *, city: str = "city",
@@ -399,8 +394,7 @@ def resolve_cities(frame: pd.DataFrame, *, city: str = "city",
     columns = ["city_code", "district_code", "city_match"]
     table = pd.DataFrame(rows, columns=columns)
     missing = pd.DataFrame([{"city_code": None, "district_code": None, "city_match": "missing"}])
-    full = pd.concat([table, missing], ignore_index=True)
-    taken = full.iloc[np.where(codes < 0, len(table), codes)].reset_index(drop=True)
+    taken = pd.concat([table, missing], ignore_index=True)  # one row per distinct pair
     city_table = cities_by_code()
     district_table = districts_by_code()
     out = pd.DataFrame({
@@ -414,9 +408,24 @@ def resolve_cities(frame: pd.DataFrame, *, city: str = "city",
         "district_lon": taken["district_code"].map(district_table["lon"]).astype("float64"),
         "city_match": taken["city_match"],
     })
-    out.index = frame.index
-    return out.astype({c: "string" for c in ("city", "city_code", "district", "district_code",
-                                             "city_match")})
+    return take_rows(out, np.where(codes < 0, len(table), codes), frame.index)
+
+
+def take_rows(table: pd.DataFrame, positions: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """The rows of ``table`` (one per distinct value) at ``positions``, indexed by
+    ``index``: floats as float64, everything else as text (``string``), taken by NumPy and
+    Arrow without a Python object per row (5.6M customers at 100M order lines)."""
+    import pyarrow as pa
+
+    columns = {}
+    for name, col in table.items():
+        if col.dtype.kind == "f":
+            columns[name] = col.to_numpy(dtype="float64")[positions]
+        else:
+            text = pa.array(col.astype("string").to_numpy(dtype=object, na_value=None),
+                            type=pa.string())
+            columns[name] = pd.arrays.ArrowStringArray(text.take(positions))
+    return pd.DataFrame(columns, index=index)
 
 
 def _city_row(text: str, province: str | None) -> dict:
