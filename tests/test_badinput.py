@@ -1211,3 +1211,23 @@ def test_rows_differing_in_outer_whitespace_only_are_exact_duplicates(tmp_path):
     assert count(result, "orders", "read") == 6
     assert count(result, "orders", "merged", "exact duplicate row") == 2
     assert count(result, "orders", "kept") == 3 and reasons(result) == {4: "order_id is empty"}
+
+
+def test_merged_duplicate_in_the_middle_leaves_every_other_column_on_its_customer(tmp_path):
+    """A duplicate merged away from the middle of the customers: the columns no rule
+    reads (here email and channel, which the DuckDB path keeps on disk meanwhile) stay
+    with their own customers, and the merged customer's values go with it."""
+    config = base_config()
+    config["identity"] = {"duplicates": {"match": [["name", "phone"]], "action": "merge"}}
+    config["sources"]["customers"][0]["columns"].update({"email": "mail", "channel": "chan"})
+    customers = ("id,name,prov,city,lat,lon,phone,mail,chan\n"
+                 "C1,甲公司,广东,深圳,22.54,114.06,138-0000-0001,a@x.cn,直销\n"
+                 "C4,甲公司,广东,深圳,,,13800000001,d@x.cn,电商\n"
+                 "C2,乙公司,浙江省,杭州市,,,138-0000-0002,b@x.cn,经销\n"
+                 "C3,丙公司,Jiangsu,Nanjing,,,138-0000-0003,,直销\n")
+    result = run(tmp_path, config, **{"customers.csv": customers})
+    kept = result.customers.set_index("customer_id")
+    assert list(kept.index) == ["C1", "C2", "C3"]
+    assert kept["email"].tolist()[:2] == ["a@x.cn", "b@x.cn"] and pd.isna(kept.loc["C3", "email"])
+    assert kept["channel"].tolist() == ["直销", "经销", "直销"]
+    assert kept["city"].tolist() == ["深圳市", "杭州市", "南京市"]
